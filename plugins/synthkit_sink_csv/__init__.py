@@ -1,0 +1,25 @@
+"""csv sink: one header with the union of all fields, empty cells where a field does not apply."""
+
+from __future__ import annotations
+
+import os
+
+from synthkit import hookimpl
+from synthkit.records import SinkSpec
+from synthkit.sinks import EncodedFileSink
+
+
+def make_sink(target: str | os.PathLike[str]) -> EncodedFileSink:
+    return EncodedFileSink("csv", target, "csv", header=True)
+
+
+@hookimpl
+def synthkit_register_sinks() -> list[SinkSpec]:
+    return [
+        SinkSpec(
+            name="csv",
+            factory=make_sink,
+            extensions=(".csv",),
+            description="CSV file with a header, written atomically",
+        )
+    ]

@@ -1,0 +1,25 @@
+"""jsonl sink: one JSON object per line in a file, fields that do not apply left out."""
+
+from __future__ import annotations
+
+import os
+
+from synthkit import hookimpl
+from synthkit.records import SinkSpec
+from synthkit.sinks import EncodedFileSink
+
+
+def make_sink(target: str | os.PathLike[str]) -> EncodedFileSink:
+    return EncodedFileSink("jsonl", target, "jsonl", header=False)
+
+
+@hookimpl
+def synthkit_register_sinks() -> list[SinkSpec]:
+    return [
+        SinkSpec(
+            name="jsonl",
+            factory=make_sink,
+            extensions=(".jsonl", ".ndjson", ".json"),
+            description="JSON lines file, written atomically",
+        )
+    ]

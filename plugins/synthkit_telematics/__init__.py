@@ -1,0 +1,1 @@
+"""The telematics family: the driver model and the ``synthkit telematics`` commands."""

@@ -1,0 +1,88 @@
+"""``synthkit telematics generate`` and ``synthkit telematics stream``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from synthkit.console import emit_json, stderr
+from synthkit.plugins import get_plugins
+
+from synthkit_telematics.options import build_config, parse_start, parse_weights
+from synthkit_telematics.run import generate_file, stream_stdout
+
+app = typer.Typer(help="Telematics mock events: drivers, trips and driving events.", no_args_is_help=True)
+
+Drivers = Annotated[int, typer.Option("--drivers", help="Number of synthetic drivers.")]
+Seed = Annotated[int, typer.Option("--seed", help="Random seed: same seed, same bytes.")]
+Extreme = Annotated[
+    bool, typer.Option("--extreme-variance", help="Driver risk profiles scale event rates and intensities.")
+]
+Weight = Annotated[
+    list[str] | None,
+    typer.Option("--weight", help="Event type weight, NAME=VALUE (repeatable; 0 disables a type)."),
+]
+WeightsFile = Annotated[
+    Path | None, typer.Option("--weights-file", help="JSON or YAML mapping of event type to weight.")
+]
+BaseLat = Annotated[float | None, typer.Option("--base-lat", help="Latitude the fleet is based near.")]
+BaseLon = Annotated[float | None, typer.Option("--base-lon", help="Longitude the fleet is based near.")]
+UtcOffset = Annotated[
+    float | None, typer.Option("--utc-offset", help="Local time offset in hours (late-night is local).")
+]
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option("--out", help="Output file; .jsonl or .csv picks the format.")],
+    events: Annotated[int, typer.Option("--events", help="Total events to write.")] = 1000,
+    drivers: Drivers = 10,
+    seed: Seed = 42,
+    fmt: Annotated[str | None, typer.Option("--format", help="jsonl or csv (default: from --out).")] = None,
+    start: Annotated[
+        str | None, typer.Option("--start", help="Simulated start, ISO 8601 UTC or 'now' (default 2026-01-05T00:00:00Z).")
+    ] = None,
+    extreme_variance: Extreme = False,
+    weight: Weight = None,
+    weights_file: WeightsFile = None,
+    base_lat: BaseLat = None,
+    base_lon: BaseLon = None,
+    utc_offset: UtcOffset = None,
+) -> None:
+    """Write a batch of events to a JSONL or CSV file (atomically), then a JSON summary on stdout."""
+    config = build_config(
+        drivers=drivers, seed=seed, start=parse_start(start, default_now=False),
+        extreme_variance=extreme_variance, weights=parse_weights(weight or [], weights_file),
+        base_lat=base_lat, base_lon=base_lon, utc_offset_hours=utc_offset,
+    )  # fmt: skip
+    emit_json(generate_file(get_plugins(), config, events, out, fmt))
+
+
+@app.command()
+def stream(
+    interval: Annotated[float, typer.Option("--interval", help="Seconds between events.")] = 0.5,
+    drivers: Drivers = 10,
+    seed: Seed = 42,
+    start: Annotated[
+        str | None, typer.Option("--start", help="Simulated start, ISO 8601 UTC (default: now).")
+    ] = None,
+    max_events: Annotated[
+        int | None, typer.Option("--max-events", min=1, help="Stop after this many events.")
+    ] = None,
+    extreme_variance: Extreme = False,
+    weight: Weight = None,
+    weights_file: WeightsFile = None,
+    base_lat: BaseLat = None,
+    base_lon: BaseLon = None,
+    utc_offset: UtcOffset = None,
+) -> None:
+    """Stream events to stdout as JSON lines until Ctrl+C or SIGTERM (exit 0)."""
+    config = build_config(
+        drivers=drivers, seed=seed, start=parse_start(start, default_now=True),
+        extreme_variance=extreme_variance, weights=parse_weights(weight or [], weights_file),
+        base_lat=base_lat, base_lon=base_lon, utc_offset_hours=utc_offset,
+    )  # fmt: skip
+    count = stream_stdout(get_plugins(), config, interval, max_events)
+    stderr().print(f"streamed {count} events", highlight=False)

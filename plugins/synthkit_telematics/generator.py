@@ -1,0 +1,327 @@
+"""Telematics batches: the driver model plus every registered event type, as columns."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from synthkit import rand
+from synthkit.batch import Batch, Column
+from synthkit.errors import ConfigError, PluginError
+from synthkit.records import EventContext, EventType, FieldSpec
+
+from synthkit_telematics import model
+
+DEFAULT_START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday; --start overrides it
+BATCH_ROWS = 131_072  # rows per batch: large enough to amortise, small enough to stay flat
+
+BASE_FIELDS = (
+    "event_id", "driver_id", "trip_id", "ts", "event_type", "latitude", "longitude",
+    "speed_mph", "heading_deg", "period_minute", "car_type", "car_value", "car_sportiness",
+)  # fmt: skip
+
+
+class TelematicsConfig(BaseModel):
+    """Everything that decides a telematics run; same config + seed => same bytes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    drivers: int = Field(10, ge=1, le=1_000_000)
+    seed: int = 42
+    start: datetime = DEFAULT_START
+    base_lat: float = Field(37.7749, ge=-89.0, le=89.0)
+    base_lon: float = Field(-122.4194, ge=-180.0, le=180.0)
+    jitter_deg: float = Field(0.25, ge=0.0, le=5.0)
+    utc_offset_hours: float = Field(-8.0, ge=-12.0, le=14.0)
+    trip_avg_minutes: float = Field(28.0, gt=5.0, le=600.0)
+    trip_std_minutes: float = Field(9.0, ge=0.0, le=300.0)
+    gap_avg_minutes: float = Field(180.0, gt=0.0, le=10_000.0)
+    extreme_variance: bool = False
+    weights: Mapping[str, float] = Field(default_factory=dict)
+
+    @field_validator("start")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, value: Mapping[str, float]) -> Mapping[str, float]:
+        for name, w in value.items():
+            if not (isinstance(w, int | float) and math.isfinite(w) and w >= 0):
+                raise ValueError(f"weight for {name!r} must be a finite number >= 0, got {w!r}")
+        return dict(value)
+
+
+class _TypeColumns:
+    """Output fields of all event types, merged by name (a field shared by two types is one
+    column); kinds must agree."""
+
+    def __init__(self, types: list[EventType], fields: dict[str, tuple[FieldSpec, ...]]):
+        self.order: list[FieldSpec] = []
+        seen: dict[str, FieldSpec] = {}
+        for et in types:
+            for spec in fields[et.name]:
+                if spec.name in BASE_FIELDS or spec.name == "driver_profile":
+                    raise PluginError(f"event type {et.name!r} redefines base field {spec.name!r}")
+                if spec.name in seen:
+                    if (seen[spec.name].kind, seen[spec.name].decimals) != (spec.kind, spec.decimals):
+                        raise PluginError(
+                            f"field {spec.name!r} has different kinds in two event types"
+                        )
+                    continue
+                seen[spec.name] = spec
+                self.order.append(spec)
+
+
+def _probe_fields(et: EventType) -> tuple[FieldSpec, ...]:
+    """Learn a seed-style event type's fields by calling it once."""
+    assert et.attributes is not None
+    sample = et.attributes(rand.KeyedRandom(0))
+    specs = []
+    for name, value in sample.items():
+        kind = (
+            "bool" if isinstance(value, bool)
+            else "int" if isinstance(value, int)
+            else "decimal" if isinstance(value, float)
+            else "str"
+        )  # fmt: skip
+        specs.append(FieldSpec(name, kind))  # type: ignore[arg-type]
+    return tuple(specs)
+
+
+class TelematicsGenerator:
+    """Yields batches of events; ``columns`` is the CSV header (the union of all fields)."""
+
+    def __init__(self, config: TelematicsConfig, event_types: Mapping[str, EventType]):
+        unknown = sorted(set(config.weights) - set(event_types))
+        if unknown:
+            raise ConfigError(
+                f"weights name unknown event type(s): {', '.join(unknown)}",
+                hint=f"known event types: {', '.join(sorted(event_types))}",
+            )
+        self.config = config
+        self.types = list(event_types.values())
+        self.type_names = [et.name for et in self.types]
+        base_w = np.array([config.weights.get(et.name, et.weight) for et in self.types], float)
+        if not self.types or base_w.sum() <= 0:
+            raise ConfigError("every event type has weight 0", hint="give at least one a weight > 0")
+        self.fields = {
+            et.name: et.fields or (_probe_fields(et) if et.attributes else ()) for et in self.types
+        }
+        self.type_columns = _TypeColumns(self.types, self.fields)
+        self.columns: tuple[str, ...] = BASE_FIELDS + tuple(f.name for f in self.type_columns.order)
+        if config.extreme_variance:
+            self.columns += ("driver_profile",)
+
+        n = config.drivers
+        self.run_key = rand.stable_key("synthkit.telematics", config.seed)
+        self.driver_index = np.arange(n, dtype=np.int64)
+        keys = rand.words(np.full(n, self.run_key, np.uint64), 0) ^ self.driver_index.astype(np.uint64)
+        self.driver_key = rand.words(keys, 1)
+        u = [rand.uniforms(self.driver_key, 100 + i) for i in range(8)]
+        if config.extreme_variance:
+            self.profile = np.searchsorted(np.cumsum(model.PROFILE_WEIGHTS), u[0], side="right")
+            self.profile = np.minimum(self.profile, len(model.PROFILES) - 1)
+        else:
+            self.profile = np.full(n, model.MODERATE, np.int64)
+        self.cruise = model.PROFILE_CRUISE[self.profile] * (0.97 + 0.06 * u[1])
+        self.intensity = (
+            model.PROFILE_INTENSITY[self.profile] if config.extreme_variance else np.ones(n)
+        )
+        self.home_lat = config.base_lat + (u[2] - 0.5) * config.jitter_deg
+        self.home_lon = config.base_lon + (u[3] - 0.5) * config.jitter_deg
+        mult = np.ones((n, len(self.types)))
+        if config.extreme_variance:
+            for t, et in enumerate(self.types):
+                table = np.array([et.risk_multipliers.get(p, 1.0) for p in model.PROFILES])
+                mult[:, t] = table[self.profile]
+        self.weights = mult * base_w
+        self.min_speed = np.array([et.min_speed_mph for et in self.types], float)
+        self.night_only = np.array([et.night_only for et in self.types], np.bool_)
+        self.over_limit = np.array(
+            [np.nan if et.over_limit_mph is None else et.over_limit_mph for et in self.types]
+        )
+        # static car attributes per driver
+        shares = np.cumsum([c[1] for c in model.CAR_TYPES])
+        car = np.minimum(np.searchsorted(shares, u[4] * shares[-1], side="right"), len(shares) - 1)
+        base_value = np.array([c[2] for c in model.CAR_TYPES])[car]
+        self.car_type = car
+        self.car_value = (base_value * (0.85 + 0.40 * u[5])).astype(np.int64)
+        sport = np.array([c[3] for c in model.CAR_TYPES])[car] + (u[6] - 0.5) * 0.1
+        self.car_sportiness = np.clip(sport, 0.0, 1.0)
+        width = max(4, len(str(n - 1)))
+        self.driver_labels = [f"D{d:0{width}d}" for d in range(n)]
+        self.state_i = np.zeros((n, 5), np.int64)
+        self.state_i[:, 0] = -1
+        self.state_f = np.zeros((n, 12), np.float64)
+        self.start_min = int(config.start.timestamp() // 60)
+        self.start_ms_offset = int(config.start.timestamp() * 1000) - self.start_min * 60_000
+        self.id_key = np.uint64(rand.stable_key("synthkit.telematics.ids", config.seed))
+        self.counts = dict.fromkeys(self.type_names, 0)
+
+    def batches(self, events: int | None, batch_rows: int = BATCH_ROWS) -> Iterator[Batch]:
+        """``events`` rows in order (None: without end), ``batch_rows`` at a time."""
+        n = self.config.drivers
+        produced = 0
+        while events is None or produced < events:
+            remaining = batch_rows if events is None else min(batch_rows, events - produced)
+            k = max(1, -(-remaining // n))
+            batch = self._round(k)
+            if batch.n > remaining:
+                batch = batch.slice(0, remaining)
+            for name, c in zip(self.type_names, np.bincount(
+                batch.column("event_type").values, minlength=len(self.types)
+            )):  # fmt: skip
+                self.counts[name] += int(c)
+            produced += batch.n
+            yield batch
+
+    # ------------------------------------------------------------------------ internals
+
+    def _round(self, k: int) -> Batch:
+        n = self.config.drivers
+        rows = k * n
+        f8 = lambda: np.empty(rows, np.float64)  # noqa: E731
+        i8 = lambda: np.empty(rows, np.int64)  # noqa: E731
+        ts, period, lat, lon, speed = i8(), i8(), f8(), f8(), f8()
+        heading, posted, hour, etype = i8(), i8(), i8(), i8()
+        rowkey = np.empty(rows, np.uint64)
+        ids = np.empty((rows, 32), np.uint8)
+        trips = np.empty((rows, 18), np.uint8)
+        iso = np.empty((rows, 24), np.uint8)
+        c = self.config
+        stuck = model.drive(
+            k, self.driver_index, self.driver_key, self.id_key, self.cruise,
+            self.home_lat, self.home_lon, self.weights, self.min_speed, self.night_only,
+            self.over_limit, self.start_min, int(round(c.utc_offset_hours * 60)), c.jitter_deg,
+            c.trip_avg_minutes, c.trip_std_minutes, c.gap_avg_minutes,
+            self.state_i, self.state_f,
+            ts, period, lat, lon, speed, heading, posted, hour, etype, rowkey, ids, trips, iso,
+        )  # fmt: skip
+        if stuck >= 0:
+            raise ConfigError(
+                f"driver {self.driver_labels[stuck]} found no eligible event type in "
+                f"{model.MAX_IDLE_MINUTES} driving minutes",
+                hint="give 'ping' (or another always-eligible type) a weight > 0",
+            )
+        drv = np.tile(np.arange(n, dtype=np.int64), k)
+        cols = [
+            Column("event_id", "fixed", ids),
+            Column("driver_id", "label", drv, labels=self.driver_labels),
+            Column("trip_id", "fixed", trips),
+            Column("ts", "fixed", iso),
+            Column("event_type", "label", etype, labels=self.type_names),
+            Column("latitude", "decimal", lat, decimals=6),
+            Column("longitude", "decimal", lon, decimals=6),
+            Column("speed_mph", "decimal", speed, decimals=1),
+            Column("heading_deg", "int", heading),
+            Column("period_minute", "int", period),
+            Column("car_type", "label", self.car_type[drv], labels=[t[0] for t in model.CAR_TYPES]),
+            Column("car_value", "int", self.car_value[drv]),
+            Column("car_sportiness", "decimal", self.car_sportiness[drv], decimals=3),
+        ]
+        cols += self._type_fields(etype, rowkey, speed, posted, hour, drv)
+        if self.config.extreme_variance:
+            cols.append(Column("driver_profile", "label", self.profile[drv], labels=model.PROFILES))
+        return Batch(cols)
+
+    def _type_fields(self, etype, rowkey, speed, posted, hour, drv) -> list[Column]:  # noqa: ANN001
+        rows = etype.shape[0]
+        out: dict[str, dict[str, Any]] = {}
+        for spec in self.type_columns.order:
+            out[spec.name] = {"spec": spec, "present": np.zeros(rows, np.bool_), "parts": []}
+        for t, et in enumerate(self.types):
+            idx = np.flatnonzero(etype == t)
+            if idx.size == 0 or not self.fields[et.name]:
+                continue
+            if et.generate is not None:
+                ctx = EventContext(
+                    row_keys=rowkey[idx], speed_mph=speed[idx], posted_speed_mph=posted[idx],
+                    local_hour=hour[idx], intensity=self.intensity[drv[idx]],
+                )  # fmt: skip
+                values = dict(et.generate(ctx))
+            else:
+                values = _scalar_values(et, rowkey[idx], self.fields[et.name])
+            expected = {f.name for f in self.fields[et.name]}
+            if set(values) != expected:
+                raise PluginError(
+                    f"event type {et.name!r} returned fields {sorted(values)}, "
+                    f"declared {sorted(expected)}"
+                )
+            for name, arr in values.items():
+                out[name]["present"][idx] = True
+                out[name]["parts"].append((idx, np.asarray(arr)))
+        return [_column(name, o["spec"], o["present"], o["parts"], rows) for name, o in out.items()]
+
+
+def _scalar_values(et: EventType, keys: np.ndarray, fields: tuple[FieldSpec, ...]) -> dict:
+    """Call a seed-style ``attributes(rng)`` once per event, each with its own stream."""
+    assert et.attributes is not None
+    rng = rand.KeyedRandom()
+    cols: dict[str, list[Any]] = {f.name: [] for f in fields}
+    salt = rand.stable_key("event_type", et.name)
+    for key in keys.tolist():
+        rng.reset(key ^ salt)
+        values = et.attributes(rng)
+        if set(values) != set(cols):
+            raise PluginError(
+                f"event type {et.name!r} returned fields {sorted(values)}, declared {sorted(cols)}"
+            )
+        for name, value in values.items():
+            cols[name].append(value)
+    return {name: np.array(vals, dtype=object) for name, vals in cols.items()}
+
+
+def _column(name: str, spec: FieldSpec, present: np.ndarray, parts: list, rows: int) -> Column:
+    if spec.kind in ("int", "decimal") and all(p[1].dtype != object for p in parts):
+        values = np.zeros(rows, np.int64 if spec.kind == "int" else np.float64)
+        for idx, arr in parts:
+            values[idx] = arr
+        kind = "int" if spec.kind == "int" else "decimal"
+        return Column(name, kind, values, decimals=spec.decimals, present=present)
+    # labels: bools, strings, and anything a seed-style plugin returned, rendered as given
+    labels: list[Any] = list(spec.choices) if spec.choices else []
+    lookup: dict[tuple[type, Any], int] = {(type(v), v): i for i, v in enumerate(labels)}
+    codes = np.zeros(rows, np.int64)
+    for idx, arr in parts:
+        if arr.dtype == np.bool_ and not labels:
+            labels, lookup = [False, True], {(bool, False): 0, (bool, True): 1}
+        if arr.dtype == np.bool_ and labels == [False, True]:
+            codes[idx] = arr.astype(np.int64)
+            continue
+        if spec.choices and np.issubdtype(arr.dtype, np.integer):
+            # vectorised generators may return indices into the declared choices
+            if arr.size and (arr.min() < 0 or arr.max() >= len(spec.choices)):
+                raise PluginError(f"field {name!r}: choice index out of range")
+            codes[idx] = arr
+            continue
+        if arr.dtype != object and arr.size:
+            uniq, inverse = np.unique(arr, return_inverse=True)
+            mapped = np.empty(len(uniq), np.int64)
+            for i, v in enumerate(uniq.tolist()):
+                key = (type(v), v)
+                if key not in lookup:
+                    lookup[key] = len(labels)
+                    labels.append(v)
+                mapped[i] = lookup[key]
+            codes[idx] = mapped[inverse]
+            continue
+        vals = arr.tolist()
+        part_codes = np.empty(len(vals), np.int64)
+        for i, v in enumerate(vals):
+            key = (type(v), v)
+            code = lookup.get(key)
+            if code is None:
+                code = lookup[key] = len(labels)
+                labels.append(v)
+            part_codes[i] = code
+        codes[idx] = part_codes
+    return Column(name, "label", codes, labels=tuple(labels), present=present)

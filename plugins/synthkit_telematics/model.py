@@ -1,0 +1,269 @@
+"""The driver model: drivers take trips; each driving minute yields one event.
+
+A trip has a length, a road (posted limit), a cruise speed and a heading profile. Within a
+trip speed ramps up, cruises with a gentle wobble and ramps down; heading drifts and sways;
+position is dead-reckoned from speed and heading, so all three are continuous. Between trips
+the driver is parked for a random gap. Everything a driver does is a pure function of
+(run key, driver index): adding drivers never changes another driver's events.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from synthkit.rand import unit_nb, word_nb
+
+PROFILES = ("ultra_safe", "safe", "moderate", "risky", "ultra_risky")
+PROFILE_WEIGHTS = np.array([0.05, 0.25, 0.40, 0.20, 0.10])
+PROFILE_CRUISE = np.array([0.90, 0.95, 1.00, 1.06, 1.12])  # cruise speed / posted limit
+PROFILE_INTENSITY = np.array([0.7, 0.8, 1.0, 1.4, 1.8])  # scales event severities
+MODERATE = PROFILES.index("moderate")
+
+ROAD_LIMITS = np.array([25, 35, 45, 55, 65, 70], dtype=np.int64)
+ROAD_CDF = np.cumsum([0.18, 0.24, 0.20, 0.14, 0.16, 0.08])
+
+# (car_type, share, base value in USD, sportiness), as in the seed's public generator.
+CAR_TYPES = (
+    ("economy", 0.30, 18_000, 0.15),
+    ("sedan", 0.35, 28_000, 0.25),
+    ("suv", 0.18, 40_000, 0.30),
+    ("luxury", 0.10, 65_000, 0.40),
+    ("sports", 0.05, 85_000, 0.70),
+    ("super", 0.02, 140_000, 0.90),
+)
+
+NIGHT_END_HOUR = 4  # local 00:00-03:59 counts as late night
+MAX_IDLE_MINUTES = 200_000  # minutes without an eligible event before we call the weights unusable
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_MILES_PER_DEG_LAT = 69.0
+
+# Word slots under one driven-minute key (slots 16+ belong to event-type plugins).
+_S_TYPE, _S_SPEED, _S_HEAD, _S_MS, _S_ID_LO, _S_ID_HI = 0, 1, 2, 3, 4, 5
+# Word slots under one trip key.
+_T_LEN1, _T_LEN2, _T_GAP, _T_ROAD, _T_H0, _T_HAMP, _T_HPER, _T_HPH, _T_DRIFT = range(9)
+_T_SAMP, _T_SPER, _T_SPH, _T_ORIG_LAT, _T_ORIG_LON, _T_CRUISE = range(9, 15)
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _put_hex(out: np.ndarray, r: int, col: int, value: np.uint64, digits: int) -> None:
+    for i in range(digits):
+        shift = np.uint64(4 * (digits - 1 - i))
+        out[r, col + i] = _HEX[int((value >> shift) & np.uint64(15))]
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _put_digits(out: np.ndarray, r: int, col: int, value: int, digits: int) -> None:
+    for i in range(digits - 1, -1, -1):
+        out[r, col + i] = 48 + value % 10
+        value //= 10
+
+
+@njit(nogil=True, cache=True)
+def _put_iso(out: np.ndarray, r: int, ms: int) -> None:
+    """YYYY-MM-DDTHH:MM:SS.mmmZ (civil-from-days, H. Hinnant)."""
+    days = ms // 86_400_000
+    rem = ms - days * 86_400_000
+    z = days + 719_468
+    era = z // 146_097
+    doe = z - era * 146_097
+    yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
+    y = yoe + era * 400
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = mp + 3 if mp < 10 else mp - 9
+    if m <= 2:
+        y += 1
+    _put_digits(out, r, 0, y, 4)
+    out[r, 4] = 45
+    _put_digits(out, r, 5, m, 2)
+    out[r, 7] = 45
+    _put_digits(out, r, 8, d, 2)
+    out[r, 10] = 84  # T
+    _put_digits(out, r, 11, rem // 3_600_000, 2)
+    out[r, 13] = 58
+    _put_digits(out, r, 14, (rem // 60_000) % 60, 2)
+    out[r, 16] = 58
+    _put_digits(out, r, 17, (rem // 1000) % 60, 2)
+    out[r, 19] = 46
+    _put_digits(out, r, 20, rem % 1000, 3)
+    out[r, 23] = 90  # Z
+
+
+@njit(nogil=True, cache=True)
+def drive(
+    k_events: int,
+    driver_index: np.ndarray,  # int64, driver number (D0003 -> 3)
+    driver_key: np.ndarray,  # uint64 per driver
+    id_key: np.uint64,  # run key for trip ids and event ids
+    cruise_factor: np.ndarray,  # float per driver
+    home_lat: np.ndarray,
+    home_lon: np.ndarray,
+    weights: np.ndarray,  # float (drivers, types): per-driver event-type weights
+    min_speed: np.ndarray,  # float per type
+    night_only: np.ndarray,  # bool per type
+    over_limit: np.ndarray,  # float per type, NaN when not required
+    start_min: int,  # epoch minutes of the run start
+    utc_offset_min: int,
+    jitter_deg: float,
+    trip_avg: float,
+    trip_std: float,
+    gap_avg: float,
+    state_i: np.ndarray,  # int64 (drivers, 5): trip_no, minute in trip, trip length, trip start, driven minutes
+    state_f: np.ndarray,  # float (drivers, 12): lat, lon, posted, cruise, h0, hamp, hper, hph, drift, samp, sper, sph
+    out_ts: np.ndarray,  # int64 ms
+    out_period: np.ndarray,
+    out_lat: np.ndarray,
+    out_lon: np.ndarray,
+    out_speed: np.ndarray,
+    out_heading: np.ndarray,
+    out_posted: np.ndarray,
+    out_hour: np.ndarray,
+    out_type: np.ndarray,
+    out_rowkey: np.ndarray,
+    out_id: np.ndarray,  # uint8 (rows, 32)
+    out_trip: np.ndarray,  # uint8 (rows, 18)
+    out_iso: np.ndarray,  # uint8 (rows, 24)
+) -> int:
+    """Advance every driver by ``k_events`` events; rows are laid out (event, driver).
+
+    Returns -1, or the index of a driver that found no eligible event type for too long.
+    """
+    n = driver_key.shape[0]
+    n_types = min_speed.shape[0]
+    two_pi = 2.0 * math.pi
+    for d in range(n):
+        dkey = driver_key[d]
+        trip_key = dkey ^ np.uint64(0x7A3C5E1F9B2D4C68)
+        for k in range(k_events):
+            row = k * n + d
+            idle = 0
+            while True:
+                if state_i[d, 1] >= state_i[d, 2]:  # trip over (or none yet): start the next
+                    j = state_i[d, 0] + 1
+                    tk = word_nb(trip_key, np.uint64(j))
+                    u1 = max(unit_nb(tk, np.uint64(_T_LEN1)), 1e-12)
+                    u2 = unit_nb(tk, np.uint64(_T_LEN2))
+                    normal = math.sqrt(-2.0 * math.log(u1)) * math.cos(two_pi * u2)
+                    length = int(round(trip_avg + trip_std * normal))
+                    length = min(max(length, 5), int(trip_avg * 6) + 5)
+                    gap = -math.log(max(unit_nb(tk, np.uint64(_T_GAP)), 1e-12)) * gap_avg
+                    if j == 0:
+                        begin = int(unit_nb(tk, np.uint64(_T_GAP)) * gap_avg)
+                    else:
+                        begin = state_i[d, 3] + state_i[d, 2] + 10 + int(gap)
+                    road = unit_nb(tk, np.uint64(_T_ROAD))
+                    limit = ROAD_LIMITS[ROAD_LIMITS.shape[0] - 1]
+                    for i in range(ROAD_CDF.shape[0]):
+                        if road < ROAD_CDF[i]:
+                            limit = ROAD_LIMITS[i]
+                            break
+                    state_i[d, 0] = j
+                    state_i[d, 1] = 0
+                    state_i[d, 2] = length
+                    state_i[d, 3] = begin
+                    lat0 = home_lat[d] + (unit_nb(tk, np.uint64(_T_ORIG_LAT)) - 0.5) * jitter_deg
+                    lon0 = home_lon[d] + (unit_nb(tk, np.uint64(_T_ORIG_LON)) - 0.5) * jitter_deg
+                    state_f[d, 0] = lat0
+                    state_f[d, 1] = lon0
+                    state_f[d, 2] = float(limit)
+                    state_f[d, 3] = limit * cruise_factor[d] * (
+                        0.95 + 0.10 * unit_nb(tk, np.uint64(_T_CRUISE))
+                    )
+                    state_f[d, 4] = 360.0 * unit_nb(tk, np.uint64(_T_H0))
+                    state_f[d, 5] = 5.0 + 35.0 * unit_nb(tk, np.uint64(_T_HAMP))
+                    state_f[d, 6] = 6.0 + 14.0 * unit_nb(tk, np.uint64(_T_HPER))
+                    state_f[d, 7] = two_pi * unit_nb(tk, np.uint64(_T_HPH))
+                    state_f[d, 8] = -3.0 + 6.0 * unit_nb(tk, np.uint64(_T_DRIFT))
+                    state_f[d, 9] = 0.03 + 0.06 * unit_nb(tk, np.uint64(_T_SAMP))
+                    state_f[d, 10] = 4.0 + 8.0 * unit_nb(tk, np.uint64(_T_SPER))
+                    state_f[d, 11] = two_pi * unit_nb(tk, np.uint64(_T_SPH))
+                m = state_i[d, 1]
+                length = state_i[d, 2]
+                mk = word_nb(dkey, np.uint64(state_i[d, 4]))  # this driven minute's key
+                ramp = min(1.0, (m + 1) / 3.0, (length - m) / 2.5)
+                wobble = 1.0 + state_f[d, 9] * math.sin(two_pi * m / state_f[d, 10] + state_f[d, 11])
+                speed = state_f[d, 3] * ramp * wobble + (unit_nb(mk, np.uint64(_S_SPEED)) - 0.5) * 2.0
+                speed = max(0.0, round(speed * 10.0) / 10.0)
+                heading_f = (
+                    state_f[d, 4]
+                    + state_f[d, 8] * m
+                    + state_f[d, 5] * math.sin(two_pi * m / state_f[d, 6] + state_f[d, 7])
+                    + (unit_nb(mk, np.uint64(_S_HEAD)) - 0.5) * 4.0
+                )
+                heading = int(math.floor(heading_f)) % 360
+                if m > 0:  # dead-reckon one minute at this speed and heading
+                    miles = speed / 60.0
+                    rad = heading * math.pi / 180.0
+                    state_f[d, 0] += miles * math.cos(rad) / _MILES_PER_DEG_LAT
+                    coslat = max(math.cos(state_f[d, 0] * math.pi / 180.0), 0.01)
+                    state_f[d, 1] += miles * math.sin(rad) / (_MILES_PER_DEG_LAT * coslat)
+                minute = state_i[d, 3] + m
+                local = (start_min + minute + utc_offset_min) % 1440
+                hour = local // 60
+                posted = state_f[d, 2]
+                total = 0.0
+                for t in range(n_types):
+                    w = weights[d, t]
+                    if w <= 0.0 or speed < min_speed[t]:
+                        continue
+                    if night_only[t] and hour >= NIGHT_END_HOUR:
+                        continue
+                    if not math.isnan(over_limit[t]) and speed < posted + over_limit[t]:
+                        continue
+                    total += w
+                state_i[d, 1] += 1
+                state_i[d, 4] += 1
+                if total <= 0.0:
+                    idle += 1
+                    if idle > MAX_IDLE_MINUTES:
+                        return d
+                    continue
+                pick = unit_nb(mk, np.uint64(_S_TYPE)) * total
+                chosen = -1
+                acc = 0.0
+                for t in range(n_types):
+                    w = weights[d, t]
+                    if w <= 0.0 or speed < min_speed[t]:
+                        continue
+                    if night_only[t] and hour >= NIGHT_END_HOUR:
+                        continue
+                    if not math.isnan(over_limit[t]) and speed < posted + over_limit[t]:
+                        continue
+                    acc += w
+                    chosen = t
+                    if pick < acc:
+                        break
+                ms = (start_min + minute) * 60_000 + int(unit_nb(mk, np.uint64(_S_MS)) * 59_000)
+                out_ts[row] = ms
+                out_period[row] = minute
+                out_lat[row] = state_f[d, 0]
+                out_lon[row] = state_f[d, 1]
+                out_speed[row] = speed
+                out_heading[row] = heading
+                out_posted[row] = int(posted)
+                out_hour[row] = hour
+                out_type[row] = chosen
+                out_rowkey[row] = mk
+                # event id: a UUID4 from two words (version and variant bits set)
+                hi = word_nb(mk, np.uint64(_S_ID_HI))
+                lo = word_nb(mk, np.uint64(_S_ID_LO))
+                hi = (hi & np.uint64(0xFFFFFFFFFFFF0FFF)) | np.uint64(0x4000)
+                lo = (lo & np.uint64(0x3FFFFFFFFFFFFFFF)) | np.uint64(0x8000000000000000)
+                _put_hex(out_id, row, 0, hi, 16)
+                _put_hex(out_id, row, 16, lo, 16)
+                # trip id: a bijective mix of (driver, trip) is unique by construction
+                tid = id_key + (np.uint64(driver_index[d]) << np.uint64(32)) + np.uint64(state_i[d, 0])
+                z = tid
+                z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+                z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+                z = z ^ (z >> np.uint64(31))
+                out_trip[row, 0] = 84  # T
+                out_trip[row, 1] = 45  # -
+                _put_hex(out_trip, row, 2, z, 16)
+                _put_iso(out_iso, row, ms)
+                break
+    return -1

@@ -1,0 +1,95 @@
+"""Turning command-line values into a validated :class:`TelematicsConfig`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import strictyaml
+from pydantic import ValidationError
+
+from synthkit.errors import ConfigError
+
+from synthkit_telematics.generator import TelematicsConfig
+
+
+def parse_start(value: str | None, *, default_now: bool) -> datetime | None:
+    """ISO 8601 (a naive time is UTC), or ``now``."""
+    if value is None:
+        return datetime.now(UTC).replace(microsecond=0) if default_now else None
+    if value.strip().lower() == "now":
+        return datetime.now(UTC).replace(microsecond=0)
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(
+            f"--start {value!r} is not an ISO 8601 time", hint="e.g. 2026-01-05T00:00:00Z or now"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_weights(pairs: Sequence[str], weights_file: Path | None) -> dict[str, float]:
+    """``--weights-file`` (JSON or YAML mapping) first, then each ``--weight name=value``."""
+    weights: dict[str, float] = {}
+    if weights_file is not None:
+        weights.update(_read_weights_file(weights_file))
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(f"--weight {pair!r} is not NAME=VALUE", hint="e.g. --weight speeding=0.3")
+        weights[name.strip()] = _number(raw, f"--weight {pair!r}")
+    return weights
+
+
+def _number(raw: Any, where: str) -> float:
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: {raw!r} is not a number") from None
+    if not value >= 0 or value == float("inf"):
+        raise ConfigError(f"{where}: weight must be a finite number >= 0, got {raw!r}")
+    return value
+
+
+def _read_weights_file(path: Path) -> dict[str, float]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read weights file {str(path)!r}: {exc.strerror}") from None
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping of event type to weight")
+        return {str(k): _number(v, f"{path}: {k}") for k, v in data.items()}
+    schema = strictyaml.MapPattern(strictyaml.Str(), strictyaml.Str())
+    try:
+        doc = strictyaml.load(text, schema, label=str(path))
+    except strictyaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid weights file: {_first_line(exc)}") from None
+    out = {}
+    for key, node in doc.items():
+        out[str(key)] = _number(node.data, f"{path}:{node.start_line}: {key}")
+    return out
+
+
+def _first_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
+def build_config(**values: Any) -> TelematicsConfig:
+    """A :class:`TelematicsConfig`, or one :class:`ConfigError` naming every bad option."""
+    clean = {k: v for k, v in values.items() if v is not None}
+    try:
+        return TelematicsConfig(**clean)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "config"
+            problems.append(f"--{field.replace('_', '-')}: {err['msg']}")
+        raise ConfigError("; ".join(problems)) from None

@@ -1,0 +1,110 @@
+"""Columnar batches: what generators produce and sinks consume.
+
+A batch is a list of typed columns of equal length. Numbers stay numbers until a sink encodes
+them (see :mod:`synthkit.encode`), so no per-row Python object is ever built on the fast path.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+ColumnKind = Literal["int", "decimal", "label", "fixed"]
+
+
+@dataclass
+class Column:
+    """One field of a batch.
+
+    - ``int``: ``values`` int64.
+    - ``decimal``: ``values`` float64, written with exactly ``decimals`` digits after the point.
+    - ``label``: ``values`` are integer codes into ``labels`` (strings, bools, numbers).
+    - ``fixed``: ``values`` is a uint8 matrix (rows x width) of ASCII, written as a string.
+
+    ``present`` (bool per row, optional) marks rows where the field applies: JSON lines omit
+    the field elsewhere, CSV leaves the cell empty.
+    """
+
+    name: str
+    kind: ColumnKind
+    values: np.ndarray
+    decimals: int = 0
+    labels: Sequence[Any] = ()
+    present: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return int(self.values.shape[0])
+
+    def python_values(self) -> list[Any]:
+        """Row values as Python objects (``None`` where absent); for tests and slow paths."""
+        if self.kind == "int":
+            out: list[Any] = self.values.tolist()
+        elif self.kind == "decimal":
+            out = [round(v, self.decimals) for v in self.values.tolist()]
+        elif self.kind == "label":
+            labels = list(self.labels)
+            out = [labels[c] for c in self.values.tolist()]
+        else:
+            out = [bytes(row).decode("ascii") for row in self.values]
+        if self.present is not None:
+            out = [v if p else None for v, p in zip(out, self.present.tolist())]
+        return out
+
+    def take(self, index: np.ndarray | slice) -> Column:
+        present = None if self.present is None else self.present[index]
+        return Column(self.name, self.kind, self.values[index], self.decimals, self.labels, present)
+
+
+@dataclass
+class Batch:
+    """Equal-length columns, in output order."""
+
+    columns: list[Column]
+
+    def __post_init__(self) -> None:
+        lengths = {len(c) for c in self.columns}
+        if len(lengths) > 1:
+            raise ValueError(f"batch columns differ in length: {sorted(lengths)}")
+
+    @property
+    def n(self) -> int:
+        return len(self.columns[0]) if self.columns else 0
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    def slice(self, start: int, stop: int) -> Batch:
+        return Batch([c.take(slice(start, stop)) for c in self.columns])
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        """Rows as dicts without absent fields (the JSON view); slow, for tests and tools."""
+        names = self.names
+        cols = [c.python_values() for c in self.columns]
+        for values in zip(*cols):
+            yield {k: v for k, v in zip(names, values) if v is not None}
+
+
+def render_label_json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=True, allow_nan=False).encode()
+
+
+def render_label_csv(value: Any) -> bytes:
+    if value is None:
+        return b""
+    if isinstance(value, bool):
+        return b"true" if value else b"false"
+    text = str(value)
+    if any(ch in text for ch in ',"\r\n') or text != text.strip():
+        text = '"' + text.replace('"', '""') + '"'
+    return text.encode()

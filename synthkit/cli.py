@@ -1,0 +1,137 @@
+"""The ``synthkit`` command: composes the command groups that plugins register.
+
+``main()`` maps synthkit's own errors and usage errors to one line on stderr and exit code 2;
+``SYNTHKIT_DEBUG=1`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from synthkit import __version__
+from synthkit.console import emit_json, stderr
+from synthkit.errors import PluginError, SynthkitError
+from synthkit.plugins import Plugins, get_plugins
+
+ENV_DEBUG = "SYNTHKIT_DEBUG"
+CORE_COMMANDS = ("plugins", "version")
+
+
+def plugins_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")] = False,
+) -> None:
+    """List installed plugins: distribution, version and what each registers."""
+    plugins = get_plugins()
+    infos = plugins.plugin_infos()
+    if as_json:
+        emit_json(
+            {
+                "command": "plugins",
+                "plugins": [
+                    {
+                        "name": i.name, "distribution": i.distribution, "version": i.version,
+                        "module": i.module, "registers": i.registers,
+                    }  # fmt: skip
+                    for i in infos
+                ],
+                "failed": [f.__dict__ for f in plugins.failures],
+            }
+        )
+        return
+    table = Table(title="synthkit plugins")
+    for col in ("plugin", "distribution", "version", "registers"):
+        table.add_column(col)
+    for i in infos:
+        regs = "; ".join(f"{k.replace('_', ' ')}: {', '.join(v)}" for k, v in i.registers.items())
+        table.add_row(i.name, i.distribution, i.version, regs or "-")
+    from rich.console import Console
+
+    Console().print(table)
+
+
+def version_command() -> None:
+    """Print synthkit's version."""
+    typer.echo(__version__)
+
+
+def build_app(plugins: Plugins) -> typer.Typer:
+    """The root app: core commands plus every plugin command group."""
+    app = typer.Typer(
+        name="synthkit",
+        help="Deterministic synthetic telemetry, delivered where a real device fleet would.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    app.command("plugins")(plugins_command)
+    app.command("version")(version_command)
+    for name, command in plugins.commands().items():
+        if name in CORE_COMMANDS:
+            raise PluginError(
+                f"plugin command {name!r} from {plugins.source_of('commands', name)} "
+                f"would replace synthkit's own {name!r} command",
+                hint="rename the plugin's command",
+            )
+        app.add_typer(command.app, name=name, help=command.help or None)
+    return app
+
+
+def run(args: list[str], plugins: Plugins | None = None) -> int:
+    """Run the CLI with ``args``; returns the exit code (never raises for user errors)."""
+    debug = os.environ.get(ENV_DEBUG, "") not in ("", "0")
+    try:
+        plugins = plugins or get_plugins()
+        for failure in plugins.failures:
+            stderr().print(f"[yellow]warning:[/] {failure.describe()} (the other plugins keep "
+                           "working; SYNTHKIT_STRICT_PLUGINS=1 makes this fatal)",
+                           highlight=False, soft_wrap=True)
+        command = typer.main.get_command(build_app(plugins))
+        result = command.main(args=args, prog_name="synthkit", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except SynthkitError as exc:
+        if debug:
+            traceback.print_exc()
+        _say(f"error: {exc}")
+        return exc.exit_code
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.TyperException as exc:  # click's usage errors (typer bundles click)
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            sys.stdout.write(ctx.get_help() + "\n")
+            return 0
+        if debug:
+            traceback.print_exc()
+        where = ctx.command_path if ctx is not None else "synthkit"
+        _say(f"error: {exc.format_message()} (see '{where} --help')")
+        return exc.exit_code if exc.exit_code else 2
+    except typer.Abort:
+        _say("aborted")
+        return 130
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return 130
+    except Exception as exc:  # noqa: BLE001 - a bug, not bad input: say so, briefly
+        if debug:
+            traceback.print_exc()
+        _say(f"internal error: {type(exc).__name__}: {exc} (set {ENV_DEBUG}=1 for the traceback)")
+        return 1
+
+
+def _say(message: str) -> None:
+    sys.stderr.write(message.rstrip() + "\n")
+    sys.stderr.flush()
+
+
+def main() -> None:
+    sys.exit(run(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    main()

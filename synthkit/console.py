@@ -1,0 +1,58 @@
+"""Human output on stderr (tables, progress); machine output (JSON) on stdout."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+
+def stderr() -> Console:
+    return Console(stderr=True)
+
+
+def emit_json(payload: dict[str, Any]) -> None:
+    """The machine-readable summary: one JSON document on stdout."""
+    sys.stdout.write(json.dumps(payload, indent=2, sort_keys=False) + "\n")
+    sys.stdout.flush()
+
+
+class _Bar:
+    def __init__(self, progress: Progress | None, task: int | None) -> None:
+        self._progress, self._task = progress, task
+
+    def advance(self, amount: int) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.advance(self._task, amount)
+
+
+@contextmanager
+def progress_bar(description: str, total: int | None) -> Iterator[_Bar]:
+    """A rich progress bar on stderr when it is a terminal (or SYNTHKIT_PROGRESS=1)."""
+    console = stderr()
+    wanted = os.environ.get("SYNTHKIT_PROGRESS")
+    show = console.is_terminal if wanted is None else wanted == "1"
+    if not show:
+        yield _Bar(None, None)
+        return
+    columns = [
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TaskProgressColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+    ]  # fmt: skip
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task(description, total=total)
+        yield _Bar(progress, task)

@@ -1,0 +1,32 @@
+"""The one error family the CLI turns into a single line and exit code 2."""
+
+from __future__ import annotations
+
+
+class SynthkitError(Exception):
+    """Bad input or state that the user can fix: printed as one line, exit code 2, no traceback.
+
+    ``hint`` says how to fix it; the CLI prints ``error: <message> (<hint>)``.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class ConfigError(SynthkitError):
+    """A flag, option file or scenario value is invalid."""
+
+
+class PluginError(SynthkitError):
+    """A plugin failed to load, misdeclared a hook or clashed with another plugin."""
+
+
+class PreflightError(SynthkitError):
+    """A preflight check reported an error, so nothing was generated or written."""

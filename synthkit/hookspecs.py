@@ -1,0 +1,90 @@
+"""Hook specifications: the whole contract between the synthkit core and its plugins.
+
+Every hook is prefixed ``synthkit_`` and called with keyword arguments only; an
+implementation may accept fewer arguments than the specification lists, which is how a hook
+grows without breaking existing plugins. All hooks here are *registration* hooks: they fire
+once, when the plugin manager is first asked for that kind of record, and return a list of
+typed records (or ``None`` for "nothing"). A name registered by two plugins is an error that
+names both distributions.
+
+Implement them in your plugin module with ``@synthkit.hookimpl``; see docs/plugins.md.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+from synthkit.records import Archetype, Command, DeviceModel, EventType, PreflightCheck, SinkSpec
+
+hookspec = pluggy.HookspecMarker("synthkit")
+hookimpl = pluggy.HookimplMarker("synthkit")
+
+
+# --- what can be generated ----------------------------------------------------------------
+
+
+@hookspec
+def synthkit_register_device_models() -> list[DeviceModel] | None:
+    """Register device models: the physics/state machines that archetypes parameterise.
+
+    Fires: the first time the core needs the device-model registry.
+    Returns: a list of :class:`synthkit.records.DeviceModel`; names unique across plugins.
+    """
+
+
+@hookspec
+def synthkit_register_archetypes() -> list[Archetype] | None:
+    """Register archetypes: named parameter sets for a device model, with tendencies.
+
+    Fires: the first time the core needs the archetype registry (scenario validation).
+    Returns: a list of :class:`synthkit.records.Archetype`; names unique across plugins.
+    """
+
+
+@hookspec
+def synthkit_register_event_types() -> list[EventType] | None:
+    """Register telematics event types (name, weight, eligibility, attribute generator).
+
+    Fires: the first time a telematics generator is built.
+    Returns: a list of :class:`synthkit.records.EventType`; names unique across plugins.
+    """
+
+
+# --- where it goes --------------------------------------------------------------------------
+
+
+@hookspec
+def synthkit_register_sinks() -> list[SinkSpec] | None:
+    """Register sinks: destinations (files, stdout, brokers, databases) that receive batches.
+
+    Fires: the first time the core resolves a sink by name or by file extension.
+    Returns: a list of :class:`synthkit.records.SinkSpec`; names unique across plugins, and a
+    file extension may be claimed by one sink only.
+    """
+
+
+# --- safety before work ---------------------------------------------------------------------
+
+
+@hookspec
+def synthkit_register_checks() -> list[PreflightCheck] | None:
+    """Register preflight checks, run before any output is written.
+
+    Fires: the first time a command runs its preflight.
+    Returns: a list of :class:`synthkit.records.PreflightCheck`; names unique across plugins.
+    A check's ``run(subject, context)`` returns findings; any ``error`` finding stops the
+    command before it writes anything.
+    """
+
+
+# --- the command line -----------------------------------------------------------------------
+
+
+@hookspec
+def synthkit_register_commands() -> list[Command] | None:
+    """Register top-level CLI command groups (typer apps).
+
+    Fires: once, when the ``synthkit`` CLI starts.
+    Returns: a list of :class:`synthkit.records.Command`. A name that an existing command
+    already has is refused with an error naming both distributions.
+    """

@@ -1,0 +1,299 @@
+"""Plugin discovery and the typed facade: the only place the core calls hooks.
+
+Loading follows conda and tox: every entry point of the ``synthkit`` group loads on its own;
+a failure is recorded with the entry point's and the distribution's names and loading goes
+on (``SYNTHKIT_STRICT_PLUGINS=1`` makes it fatal); ``check_pending()`` turns a misspelt hook
+into an error. ``SYNTHKIT_PLUGINS`` (allow-list) and ``SYNTHKIT_DISABLE_PLUGINS`` (block-list)
+take comma-separated entry point names; ``SYNTHKIT_TRACE_HOOKS=1`` traces hook calls to stderr.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
+
+import importlib_metadata
+import pluggy
+
+from synthkit import hookspecs
+from synthkit.errors import PluginError
+from synthkit.records import (
+    Archetype,
+    Command,
+    DeviceModel,
+    EventType,
+    PreflightCheck,
+    SinkSpec,
+    normalise_name,
+)
+
+GROUP = "synthkit"
+ENV_STRICT = "SYNTHKIT_STRICT_PLUGINS"
+ENV_ALLOW = "SYNTHKIT_PLUGINS"
+ENV_BLOCK = "SYNTHKIT_DISABLE_PLUGINS"
+ENV_TRACE = "SYNTHKIT_TRACE_HOOKS"
+
+R = TypeVar("R")
+
+# kind label -> (hook name, record type); the order is the order `synthkit plugins` shows.
+KINDS: dict[str, tuple[str, type]] = {
+    "device_models": ("synthkit_register_device_models", DeviceModel),
+    "archetypes": ("synthkit_register_archetypes", Archetype),
+    "event_types": ("synthkit_register_event_types", EventType),
+    "sinks": ("synthkit_register_sinks", SinkSpec),
+    "checks": ("synthkit_register_checks", PreflightCheck),
+    "commands": ("synthkit_register_commands", Command),
+}
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_names(name: str) -> set[str] | None:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return None
+    return {part.strip() for part in raw.split(",") if part.strip()}
+
+
+@dataclass
+class PluginInfo:
+    """One registered plugin and where it came from."""
+
+    name: str
+    distribution: str
+    version: str
+    module: str
+    registers: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    """An entry point that could not be loaded or registered."""
+
+    entry_point: str
+    value: str
+    distribution: str
+    version: str
+    error: str
+
+    def describe(self) -> str:
+        return (
+            f"plugin {self.entry_point!r} ({self.value}) from distribution "
+            f"{self.distribution} {self.version} failed to load: {self.error}"
+        )
+
+
+class _Manager(pluggy.PluginManager):
+    """Treats any ``synthkit_*`` function as a hook implementation (as pytest does with
+    ``pytest_*``), so a forgotten decorator still works and a misspelt name is caught by
+    ``check_pending()`` instead of being silently ignored."""
+
+    def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
+        opts = super().parse_hookimpl_opts(plugin, name)
+        if opts is None and name.startswith("synthkit_"):
+            method = getattr(plugin, name, None)
+            if inspect.isroutine(method):
+                return {}
+        return opts
+
+
+class Plugins:
+    """The plugin manager and the one typed call site for every hook."""
+
+    def __init__(self) -> None:
+        self.pm = _Manager(GROUP)
+        self.pm.add_hookspecs(hookspecs)
+        self.failures: list[LoadFailure] = []
+        self._origin: dict[str, tuple[str, str]] = {}  # plugin name -> (distribution, version)
+        self._cache: dict[str, dict[str, Any]] = {}
+        self._trace = _env_flag(ENV_TRACE)
+
+    # ------------------------------------------------------------------------- loading
+
+    def register(
+        self, plugin: object, name: str, *, distribution: str = "(local)", version: str = ""
+    ) -> None:
+        """Register a module or object as a plugin (tests and embedding applications)."""
+        try:
+            self.pm.register(plugin, name=name)
+        except pluggy.PluginValidationError as exc:
+            raise PluginError(f"plugin {name!r} from {distribution}: {exc}") from exc
+        except ValueError as exc:  # already registered under that name
+            raise PluginError(f"plugin {name!r} from {distribution}: {exc}") from exc
+        self._origin[name] = (distribution, version)
+        self._cache.clear()
+
+    def load_entry_points(
+        self, entry_points: Iterable[importlib_metadata.EntryPoint] | None = None
+    ) -> None:
+        """Load every ``synthkit`` entry point, each on its own; then ``check_pending()``."""
+        strict = _env_flag(ENV_STRICT)
+        allow, block = _env_names(ENV_ALLOW), _env_names(ENV_BLOCK) or set()
+        eps = entry_points if entry_points is not None else importlib_metadata.entry_points(
+            group=GROUP
+        )
+        for ep in sorted(eps, key=lambda e: e.name):
+            if (allow is not None and ep.name not in allow) or ep.name in block:
+                continue
+            dist = getattr(ep, "dist", None)
+            dist_name = dist.name if dist is not None else "(unknown distribution)"
+            dist_version = dist.version if dist is not None else ""
+            try:
+                plugin = ep.load()
+                self.register(plugin, ep.name, distribution=dist_name, version=dist_version)
+            except Exception as exc:  # noqa: BLE001 - any plugin failure is reported, not fatal
+                failure = LoadFailure(
+                    ep.name, ep.value, dist_name, dist_version, f"{type(exc).__name__}: {exc}"
+                )
+                if strict:
+                    raise PluginError(failure.describe(), hint=f"unset {ENV_STRICT} to skip it") from exc
+                self.failures.append(failure)
+        self.check_pending()
+
+    def check_pending(self) -> None:
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            plugin_name = self.pm.get_name(exc.plugin) or repr(exc.plugin)
+            dist, _ = self._origin.get(plugin_name, ("(unknown distribution)", ""))
+            raise PluginError(
+                f"plugin {plugin_name!r} from {dist}: {exc}",
+                hint="check the hook name against synthkit.hookspecs (docs/plugins.md)",
+            ) from exc
+
+    # ----------------------------------------------------------------- the typed facade
+
+    def device_models(self) -> dict[str, DeviceModel]:
+        return self._collect("device_models")
+
+    def archetypes(self) -> dict[str, Archetype]:
+        return self._collect("archetypes")
+
+    def event_types(self) -> dict[str, EventType]:
+        return self._collect("event_types")
+
+    def sinks(self) -> dict[str, SinkSpec]:
+        sinks = self._collect("sinks")
+        claimed: dict[str, str] = {}
+        for spec in sinks.values():
+            for ext in spec.extensions:
+                if ext in claimed:
+                    raise PluginError(
+                        f"file extension {ext!r} is claimed by sinks {claimed[ext]!r} "
+                        f"({self.source_of('sinks', claimed[ext])}) and {spec.name!r} "
+                        f"({self.source_of('sinks', spec.name)})",
+                        hint=f"disable one of them with {ENV_BLOCK}",
+                    )
+                claimed[ext] = spec.name
+        return sinks
+
+    def checks(self) -> dict[str, PreflightCheck]:
+        return self._collect("checks")
+
+    def commands(self) -> dict[str, Command]:
+        return self._collect("commands")
+
+    def source_of(self, kind: str, name: str) -> str:
+        """``"distribution version"`` of the plugin that registered ``name``."""
+        self._collect(kind)
+        plugin = self._cache[f"{kind}:owners"][name]
+        dist, version = self._origin.get(plugin, ("(local)", ""))
+        return f"{dist} {version}".strip()
+
+    def plugin_infos(self) -> list[PluginInfo]:
+        infos: dict[str, PluginInfo] = {}
+        for plugin_name, plugin in self.pm.list_name_plugin():
+            if plugin is None:
+                continue
+            dist, version = self._origin.get(plugin_name, ("(local)", ""))
+            module = getattr(plugin, "__name__", type(plugin).__name__)
+            infos[plugin_name] = PluginInfo(plugin_name, dist, version, module)
+        for kind in KINDS:
+            self._collect(kind)
+            for record_name, owner in self._cache[f"{kind}:owners"].items():
+                if owner in infos:
+                    infos[owner].registers.setdefault(kind, []).append(record_name)
+        return sorted(infos.values(), key=lambda info: (info.distribution, info.name))
+
+    # -------------------------------------------------------------------------- internals
+
+    def _collect(self, kind: str) -> dict[str, Any]:
+        """Call one registration hook on every plugin, keeping who registered what.
+
+        Implementations are called one by one (rather than through ``pm.hook``) so that each
+        record is attributed to its plugin: a duplicate name must name both distributions.
+        """
+        if kind in self._cache:
+            return self._cache[kind]
+        hook_name, record_type = KINDS[kind]
+        caller = getattr(self.pm.hook, hook_name)
+        records: dict[str, Any] = {}
+        owners: dict[str, str] = {}
+        for impl in caller.get_hookimpls():
+            if impl.hookwrapper or impl.wrapper:
+                continue
+            plugin_name = impl.plugin_name
+            dist, version = self._origin.get(plugin_name, ("(local)", ""))
+            where = f"plugin {plugin_name!r} from {dist} {version}".rstrip()
+            try:
+                result = impl.function(**{arg: None for arg in impl.argnames})
+            except PluginError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - surfaced with the plugin's name
+                raise PluginError(f"{where}: {hook_name} raised {type(exc).__name__}: {exc}") from exc
+            if self._trace:
+                print(f"synthkit: {hook_name} -> {plugin_name}: {result!r}", file=sys.stderr)
+            for record in result or ():
+                if not isinstance(record, record_type):
+                    raise PluginError(
+                        f"{where}: {hook_name} returned {type(record).__name__}, "
+                        f"expected {record_type.__name__}"
+                    )
+                name = normalise_name(record.name)
+                if name != record.name:
+                    record = replace(record, name=name)
+                if name in records:
+                    first = owners[name]
+                    d1, v1 = self._origin.get(first, ("(local)", ""))
+                    raise PluginError(
+                        f"{kind[:-1].replace('_', ' ')} {name!r} is registered twice: by plugin "
+                        f"{first!r} from {d1} {v1} and by {where}".replace("  ", " "),
+                        hint=f"uninstall one, or block one with {ENV_BLOCK}",
+                    )
+                records[name] = record
+                owners[name] = plugin_name
+        self._cache[kind] = records
+        self._cache[f"{kind}:owners"] = owners
+        return records
+
+
+def build_plugins(*, entry_points: bool = True) -> Plugins:
+    """A fresh manager: with the installed entry points, or empty (for tests)."""
+    plugins = Plugins()
+    if entry_points:
+        plugins.load_entry_points()
+    return plugins
+
+
+@functools.lru_cache(maxsize=1)
+def get_plugins() -> Plugins:
+    """The process-wide manager, built on first use (no work at import time)."""
+    return build_plugins()
+
+
+def first(mapping: dict[str, R], name: str, kind: str, *, fix: str) -> R:
+    """Look a record up by name, with an error that lists what exists."""
+    key = name.strip().lower().replace("-", "_")
+    if key not in mapping:
+        known = ", ".join(sorted(mapping)) or "none installed"
+        raise PluginError(f"unknown {kind} {name!r} (known: {known})", hint=fix)
+    return mapping[key]
+
+

@@ -1,0 +1,228 @@
+"""Typed records that registration hooks return, and the contracts they refer to.
+
+Each record has a ``name``; names are normalised (lower case, ``-`` -> ``_``) and must be
+unique per kind across all plugins.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+import numpy as np
+
+from synthkit import rand
+from synthkit.errors import PluginError
+
+if TYPE_CHECKING:  # typer is only needed where commands are built
+    import typer
+
+    from synthkit.batch import Batch
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def normalise_name(name: str) -> str:
+    """``"Hard-Braking "`` -> ``"hard_braking"``; refuses names that are not identifiers."""
+    cleaned = name.strip().lower().replace("-", "_")
+    if not _NAME.match(cleaned):
+        raise PluginError(
+            f"invalid registration name {name!r}",
+            hint="use letters, digits and underscores, starting with a letter",
+        )
+    return cleaned
+
+
+# ---------------------------------------------------------------- fields of generated records
+
+FieldKind = Literal["int", "decimal", "bool", "str"]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One output field: its name, kind and, for ``decimal``, the digits after the point."""
+
+    name: str
+    kind: FieldKind
+    decimals: int = 0
+    choices: tuple[Any, ...] = ()  # for "str": the values it can take, when known
+
+    def __post_init__(self) -> None:
+        if self.kind == "decimal" and not 0 <= self.decimals <= 9:
+            raise PluginError(f"field {self.name!r}: decimals must be 0..9")
+
+
+# ---------------------------------------------------------------------------- event types
+
+
+@dataclass
+class EventContext:
+    """What an event type's vectorised generator sees: one entry per event of that type.
+
+    ``uniform(slot)`` gives reproducible uniforms in [0, 1) for each row; use a different
+    ``slot`` (0, 1, 2, ...) for each independent quantity.
+    """
+
+    row_keys: np.ndarray  # uint64, one stream key per event
+    speed_mph: np.ndarray
+    posted_speed_mph: np.ndarray
+    local_hour: np.ndarray
+    intensity: np.ndarray  # 1.0 = typical driver; >1 riskier (extreme-variance profiles)
+
+    @property
+    def n(self) -> int:
+        return int(self.row_keys.shape[0])
+
+    def uniform(self, slot: int, low: float = 0.0, high: float = 1.0) -> np.ndarray:
+        # Slots 0..15 are the driver model's own; plugin slots start above them.
+        u = rand.uniforms(self.row_keys, 16 + slot)
+        return low + (high - low) * u
+
+    def choice(self, slot: int, options: np.ndarray | list[Any]) -> np.ndarray:
+        opts = np.asarray(options)
+        idx = np.minimum((self.uniform(slot) * len(opts)).astype(np.int64), len(opts) - 1)
+        return opts[idx]
+
+
+VectorGenerator = Callable[[EventContext], Mapping[str, np.ndarray]]
+ScalarAttributes = Callable[[random.Random], Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class EventType:
+    """A kind of telematics event.
+
+    Give either ``generate`` (vectorised: an :class:`EventContext` in, one array per field
+    out) or ``attributes`` (the seed's style: a ``random.Random`` in, a dict out, called per
+    event). ``fields`` lists the type-specific output fields; for ``attributes`` it may be
+    left empty and is then learnt by calling the function once.
+
+    Eligibility keeps the data believable: an event is only chosen when the vehicle moves at
+    ``min_speed_mph`` or more, only at local night (00:00-03:59) with ``night_only``, and only
+    above the posted limit by ``over_limit_mph`` when that is set.
+    """
+
+    name: str
+    weight: float
+    fields: tuple[FieldSpec, ...] = ()
+    generate: VectorGenerator | None = None
+    attributes: ScalarAttributes | None = None
+    min_speed_mph: float = 0.0
+    night_only: bool = False
+    over_limit_mph: float | None = None
+    # How the event's rate scales per driver risk profile (``--extreme-variance``).
+    risk_multipliers: Mapping[str, float] = field(default_factory=dict)
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.generate is None) == (self.attributes is None):
+            raise PluginError(
+                f"event type {self.name!r} must give exactly one of generate= or attributes="
+            )
+        if not self.weight >= 0:
+            raise PluginError(f"event type {self.name!r}: weight must be >= 0")
+
+
+# -------------------------------------------------------------- archetypes and device models
+
+
+@dataclass(frozen=True)
+class DeviceModel:
+    """The physics or state machine that archetypes parameterise."""
+
+    name: str
+    mode: str  # e.g. STATIONARY, MOBILE, DRIVER
+    factory: Callable[..., Any]
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Archetype:
+    """A named parameter set for a device model, with its documented tendencies."""
+
+    name: str
+    mode: str
+    model: str
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    tendencies: tuple[str, ...] = ()
+    description: str = ""
+
+
+# ------------------------------------------------------------------------------------ sinks
+
+
+@dataclass(frozen=True)
+class SinkReport:
+    """What a sink delivered. ``outcomes`` counts per-record results (stored/duplicate/failed)."""
+
+    sink: str
+    records: int
+    bytes: int = 0
+    target: str | None = None
+    outcomes: Mapping[str, int] = field(default_factory=dict)
+
+
+class Sink(Protocol):
+    """A destination for batches. The engine calls open, write (many times), then close;
+    on any failure or interrupt it calls abort instead of close, and the sink must leave no
+    half-written output behind."""
+
+    def open(self, columns: tuple[str, ...]) -> None: ...
+
+    def write(self, batch: Batch) -> None: ...
+
+    def close(self) -> SinkReport: ...
+
+    def abort(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class SinkSpec:
+    """A sink type: ``factory(target, **options)`` builds one; ``extensions`` are the file
+    endings it claims when a format is inferred from an output path."""
+
+    name: str
+    factory: Callable[..., Sink]
+    extensions: tuple[str, ...] = ()
+    description: str = ""
+
+
+# ---------------------------------------------------------------------------- preflight
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One preflight result. ``fix`` says what the user should do."""
+
+    check: str
+    level: Literal["error", "warning", "info"]
+    message: str
+    fix: str = ""
+    location: str = ""
+
+
+@dataclass(frozen=True)
+class PreflightCheck:
+    """``run(subject, context)`` returns findings; ``applies_to`` names the subjects it checks
+    (e.g. ``"output"`` for an output path about to be written)."""
+
+    name: str
+    applies_to: tuple[str, ...]
+    run: Callable[[Any, Mapping[str, Any]], Iterable[Finding]]
+    description: str = ""
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+@dataclass(frozen=True)
+class Command:
+    """A top-level CLI command group contributed by a plugin."""
+
+    name: str
+    app: typer.Typer
+    help: str = ""

@@ -1,0 +1,80 @@
+"""Building blocks for sink plugins: encoded files and encoded streams."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import BinaryIO
+
+from synthkit.batch import Batch
+from synthkit.encode import Encoder, Format
+from synthkit.files import AtomicFile
+from synthkit.records import SinkReport
+
+
+class EncodedFileSink:
+    """Writes batches to one file as JSON lines or CSV, atomically (see :class:`AtomicFile`)."""
+
+    def __init__(self, name: str, target: str | os.PathLike[str], fmt: Format, *, header: bool):
+        self.name = name
+        self.target = os.fspath(target)
+        self.encoder = Encoder(fmt)
+        self.header = header
+        self.records = 0
+        self._file: AtomicFile | None = None
+
+    def open(self, columns: tuple[str, ...]) -> None:
+        self._file = AtomicFile(self.target)
+        if self.header:
+            self._file.write(self.encoder.header(columns))
+
+    def write(self, batch: Batch) -> None:
+        assert self._file is not None, "open() first"
+        for part in self.encoder.encode(batch):
+            self._file.write(part)
+        self.records += batch.n
+
+    def close(self) -> SinkReport:
+        assert self._file is not None, "open() first"
+        self._file.commit()
+        self.encoder.close()
+        return SinkReport(self.name, self.records, self._file.bytes, self.target)
+
+    def abort(self) -> None:
+        if self._file is not None:
+            self._file.abort()
+        self.encoder.close()
+
+
+class EncodedStreamSink:
+    """Writes batches to a byte stream (stdout by default), flushing after every batch so a
+    reader sees whole lines as soon as they exist."""
+
+    def __init__(self, name: str, fmt: Format = "jsonl", stream: BinaryIO | None = None):
+        self.name = name
+        self.encoder = Encoder(fmt, threads=1)
+        self.stream = stream if stream is not None else sys.stdout.buffer
+        self.records = 0
+        self.bytes = 0
+        self.header = fmt == "csv"
+
+    def open(self, columns: tuple[str, ...]) -> None:
+        if self.header:
+            self.stream.write(self.encoder.header(columns))
+
+    def write(self, batch: Batch) -> None:
+        data = self.encoder.encode_bytes(batch)
+        self.stream.write(data)  # one write per batch: lines are never split by us
+        self.stream.flush()
+        self.records += batch.n
+        self.bytes += len(data)
+
+    def close(self) -> SinkReport:
+        self.stream.flush()
+        return SinkReport(self.name, self.records, self.bytes, "stdout")
+
+    def abort(self) -> None:
+        try:
+            self.stream.flush()
+        except (BrokenPipeError, ValueError):
+            pass
