@@ -21,7 +21,8 @@ class Column:
     """One field of a batch.
 
     - ``int``: ``values`` int64.
-    - ``decimal``: ``values`` float64, written with exactly ``decimals`` digits after the point.
+    - ``decimal``: ``values`` float64, written with exactly ``decimals`` digits after the point;
+      with ``scaled=True`` they are integers already multiplied by 10**decimals (exact, faster).
     - ``label``: ``values`` are integer codes into ``labels`` (strings, bools, numbers).
     - ``fixed``: ``values`` is a uint8 matrix (rows x width) of ASCII, written as a string.
 
@@ -35,6 +36,7 @@ class Column:
     decimals: int = 0
     labels: Sequence[Any] = ()
     present: np.ndarray | None = None
+    scaled: bool = False
 
     def __len__(self) -> int:
         return int(self.values.shape[0])
@@ -43,6 +45,8 @@ class Column:
         """Row values as Python objects (``None`` where absent); for tests and slow paths."""
         if self.kind == "int":
             out: list[Any] = self.values.tolist()
+        elif self.kind == "decimal" and self.scaled:
+            out = [round(v / 10**self.decimals, self.decimals) for v in self.values.tolist()]
         elif self.kind == "decimal":
             out = [round(v, self.decimals) for v in self.values.tolist()]
         elif self.kind == "label":
@@ -56,7 +60,9 @@ class Column:
 
     def take(self, index: np.ndarray | slice) -> Column:
         present = None if self.present is None else self.present[index]
-        return Column(self.name, self.kind, self.values[index], self.decimals, self.labels, present)
+        return Column(
+            self.name, self.kind, self.values[index], self.decimals, self.labels, present, self.scaled
+        )
 
 
 @dataclass

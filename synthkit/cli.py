@@ -17,6 +17,7 @@ from rich.table import Table
 from synthkit import __version__
 from synthkit.console import emit_json, stderr
 from synthkit.errors import PluginError, SynthkitError
+from synthkit.memory import keep_freed_memory
 from synthkit.plugins import Plugins, get_plugins
 
 ENV_DEBUG = "SYNTHKIT_DEBUG"
@@ -130,6 +131,7 @@ def _say(message: str) -> None:
 
 
 def main() -> None:
+    keep_freed_memory()
     sys.exit(run(sys.argv[1:]))
 
 

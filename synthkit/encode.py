@@ -17,27 +17,34 @@ import numpy as np
 from numba import njit
 
 from synthkit._bytes import copy_bytes
-from synthkit.batch import Batch, render_label_csv, render_label_json
+from synthkit.batch import Batch, Column, render_label_csv, render_label_json
 
 Format = Literal["jsonl", "csv"]
 _K_INT, _K_DEC, _K_LABEL, _K_FIXED = 0, 1, 2, 3
 _KIND_CODE = {"int": _K_INT, "decimal": _K_DEC, "label": _K_LABEL, "fixed": _K_FIXED}
+_TABLE_SPAN = 2048  # numbers whose batch range fits this are written from a rendered table
 _POW10 = np.array([10**i for i in range(19)], dtype=np.int64)
 
 
+_DIGIT_PAIRS = np.frombuffer(b"".join(b"%02d" % i for i in range(100)), np.uint8).copy()
+
+
 @njit(inline="always", nogil=True, cache=True)
-def _put_uint(out: np.ndarray, pos: int, v: int) -> int:
+def _put_uint(out: np.ndarray, pos: int, v: int, pow10: np.ndarray) -> int:
     digits = 1
-    t = v
-    while t >= 10:
-        t //= 10
+    while digits < 19 and v >= pow10[digits]:
         digits += 1
     end = pos + digits
-    i = end - 1
-    while i >= pos:
-        out[i] = 48 + v % 10
-        v //= 10
-        i -= 1
+    i = end
+    while v >= 10:  # two digits per division
+        q = v // 100
+        pair = (v - q * 100) * 2
+        out[i - 1] = _DIGIT_PAIRS[pair + 1]
+        out[i - 2] = _DIGIT_PAIRS[pair]
+        i -= 2
+        v = q
+    if i > pos:
+        out[i - 1] = 48 + v
     return end
 
 
@@ -48,23 +55,35 @@ def _put_dec(out: np.ndarray, pos: int, v: int, decimals: int, pow10: np.ndarray
         pos += 1
         v = -v
     if decimals == 0:
-        return _put_uint(out, pos, v)
-    p = pow10[decimals]
-    pos = _put_uint(out, pos, v // p)
+        return _put_uint(out, pos, v, pow10)
+    # constant divisors compile to multiplications; a divide by pow10[decimals] costs ~20 ns
+    if decimals == 1:
+        whole = v // 10
+    elif decimals == 2:
+        whole = v // 100
+    elif decimals == 3:
+        whole = v // 1000
+    elif decimals == 6:
+        whole = v // 1_000_000
+    else:
+        whole = v // pow10[decimals]
+    frac = v - whole * pow10[decimals]
+    pos = _put_uint(out, pos, whole, pow10)
     out[pos] = 46  # '.'
-    f = v % p
     end = pos + 1 + decimals
-    i = end - 1
-    while i > pos:
-        out[i] = 48 + f % 10
-        f //= 10
-        i -= 1
+    i = end
+    left = decimals
+    while left >= 2:  # zero-padded fraction, two digits per division
+        q = frac // 100
+        pair = (frac - q * 100) * 2
+        out[i - 1] = _DIGIT_PAIRS[pair + 1]
+        out[i - 2] = _DIGIT_PAIRS[pair]
+        i -= 2
+        left -= 2
+        frac = q
+    if left == 1:
+        out[i - 1] = 48 + frac % 10
     return end
-
-
-@njit(inline="always", nogil=True, cache=True)
-def _copy(out: np.ndarray, pos: int, src: np.ndarray, start: int, stop: int) -> int:
-    return copy_bytes(out, pos, src, start, stop - start)
 
 
 @njit(nogil=True, cache=True)
@@ -72,16 +91,15 @@ def _encode_rows(
     csv: bool,
     r0: int,
     r1: int,
-    kinds: np.ndarray,
-    slots: np.ndarray,
+    kinds: np.ndarray,  # per column: 0 number (scaled int), 2 label, 3 fixed
+    slots: np.ndarray,  # per column: row of ints/floats/codes, or byte offset of a fixed column
     decimals: np.ndarray,
-    mask_slots: np.ndarray,
-    fixed_off: np.ndarray,
-    fixed_w: np.ndarray,
-    nums: np.ndarray,
-    codes: np.ndarray,
-    fixed: np.ndarray,
-    masks: np.ndarray,
+    mask_slots: np.ndarray,  # per column: row of masks, or -1 when always present
+    widths: np.ndarray,  # per column: fixed width, or label base for labels
+    ints: np.ndarray,  # int64 (columns, rows); decimals already scaled to integers
+    codes: np.ndarray,  # int64 (columns, rows)
+    fixed: np.ndarray,  # uint8, fixed columns flattened one after another
+    masks: np.ndarray,  # bool (columns, rows)
     keys: np.ndarray,
     key_off: np.ndarray,
     labels: np.ndarray,
@@ -91,8 +109,6 @@ def _encode_rows(
 ) -> int:
     pos = 0
     ncol = kinds.shape[0]
-    fixed_stride = fixed.shape[1]
-    fixed_flat = fixed.reshape(fixed.shape[0] * fixed_stride)
     for r in range(r0, r1):
         if not csv:
             out[pos] = 123  # '{'
@@ -100,7 +116,7 @@ def _encode_rows(
         first = True
         for c in range(ncol):
             ms = mask_slots[c]
-            present = ms < 0 or masks[r, ms] != 0
+            present = ms < 0 or masks[ms, r]
             if csv:
                 if c > 0:
                     out[pos] = 44  # ','
@@ -114,18 +130,19 @@ def _encode_rows(
                     out[pos] = 44
                     pos += 1
                 first = False
-                pos = _copy(out, pos, keys, key_off[c], key_off[c + 1])
+                pos = copy_bytes(out, pos, keys, key_off[c], key_off[c + 1] - key_off[c])
             k = kinds[c]
-            if k == 0 or k == 1:
-                pos = _put_dec(out, pos, nums[r, slots[c]], decimals[c], pow10)
+            if k == 0:
+                pos = _put_dec(out, pos, ints[slots[c], r], decimals[c], pow10)
             elif k == 2:
-                code = codes[r, slots[c]]
-                pos = _copy(out, pos, labels, label_off[code], label_off[code + 1])
+                code = codes[slots[c], r] + widths[c]
+                pos = copy_bytes(out, pos, labels, label_off[code], label_off[code + 1] - label_off[code])
             else:
+                w = widths[c]
                 if not csv:
                     out[pos] = 34  # '"'
                     pos += 1
-                pos = copy_bytes(out, pos, fixed_flat, r * fixed_stride + fixed_off[c], fixed_w[c])
+                pos = copy_bytes(out, pos, fixed, slots[c] + r * w, w)
                 if not csv:
                     out[pos] = 34
                     pos += 1
@@ -135,6 +152,15 @@ def _encode_rows(
         out[pos] = 10  # '\n'
         pos += 1
     return pos
+
+
+def _render_scaled(v: int, decimals: int) -> bytes:
+    """The same text the kernel writes for scaled integer ``v``."""
+    if decimals == 0:
+        return str(v).encode()
+    sign = "-" if v < 0 else ""
+    whole, frac = divmod(abs(v), 10**decimals)
+    return f"{sign}{whole}.{frac:0{decimals}d}".encode()
 
 
 class Encoder:
@@ -197,6 +223,25 @@ class Encoder:
 
     # ------------------------------------------------------------------------ internals
 
+    @staticmethod
+    def _scaled(c: Column, decimals: int) -> np.ndarray:
+        if c.kind == "int" or c.scaled:
+            return np.asarray(c.values, np.int64)
+        if not np.all(np.isfinite(c.values)):
+            raise ValueError(f"column {c.name!r} holds NaN or infinity")
+        scaled = np.rint(c.values * float(10**decimals))
+        if scaled.size and np.abs(scaled).max() >= 9e18:
+            raise ValueError(f"column {c.name!r} is too large for {decimals} decimals")
+        return scaled.astype(np.int64)
+
+    def _number_table(self, decimals: int, base: int) -> list[bytes]:
+        key = f"\0number:{decimals}:{base}"
+        cached = self._labels.get(key)
+        if cached is None:
+            cached = (None, [_render_scaled(v, decimals) for v in range(base, base + 2 * _TABLE_SPAN)])
+            self._labels[key] = cached
+        return cached[1]
+
     def _rendered(self, name: str, labels: object) -> list[bytes]:
         cached = self._labels.get(name)
         if cached is not None and cached[0] is labels:
@@ -207,73 +252,74 @@ class Encoder:
         return rendered
 
     def _pack(self, batch: Batch) -> dict[str, object]:
+        """Column-major arrays for the kernel: one contiguous copy per column, no per-row work."""
         n = batch.n
         cols = batch.columns
+        ncol = len(cols)
         kinds = np.array([_KIND_CODE[c.kind] for c in cols], np.int64)
-        slots = np.full(len(cols), -1, np.int64)
+        slots = np.zeros(ncol, np.int64)
         decimals = np.array([c.decimals if c.kind == "decimal" else 0 for c in cols], np.int64)
-        mask_slots = np.full(len(cols), -1, np.int64)
-        fixed_off = np.zeros(len(cols), np.int64)
-        fixed_w = np.zeros(len(cols), np.int64)
-        num_cols, code_cols, fixed_cols, mask_cols = [], [], [], []
+        mask_slots = np.full(ncol, -1, np.int64)
+        widths = np.zeros(ncol, np.int64)
+        ints, codes, fixed, masks = [], [], [], []
         label_chunks: list[bytes] = []
-        label_lens: list[int] = []
         keys = []
         row_bound = 3
-        fixed_total = 0
+        fixed_at = 0
         for i, c in enumerate(cols):
             key = b"" if self.csv else render_label_json(c.name) + b":"
             keys.append(key)
             row_bound += len(key) + 1
             if c.present is not None:
-                mask_slots[i] = len(mask_cols)
-                mask_cols.append(c.present)
-            if c.kind == "int":
-                slots[i] = len(num_cols)
-                num_cols.append(c.values.astype(np.int64, copy=False))
-                row_bound += 20
-            elif c.kind == "decimal":
-                slots[i] = len(num_cols)
-                scaled = np.rint(c.values * float(10**c.decimals))
-                if not np.all(np.isfinite(scaled)):
-                    raise ValueError(f"column {c.name!r} holds NaN or infinity")
-                num_cols.append(scaled.astype(np.int64))
-                row_bound += 22
+                mask_slots[i] = len(masks)
+                masks.append(c.present)
+            if c.kind in ("int", "decimal"):
+                d = c.decimals if c.kind == "decimal" else 0
+                scaled = self._scaled(c, d)
+                lo, hi = (int(scaled.min()), int(scaled.max())) if n else (0, 0)
+                if hi - lo < _TABLE_SPAN:
+                    # small range: write pre-rendered numbers, a copy instead of digit maths
+                    base = (lo // _TABLE_SPAN) * _TABLE_SPAN
+                    kinds[i] = _K_LABEL
+                    slots[i] = len(codes)
+                    rendered = self._number_table(d, base)
+                    widths[i] = len(label_chunks)
+                    label_chunks.extend(rendered)
+                    codes.append(scaled - base)
+                    row_bound += 24
+                else:
+                    kinds[i] = _K_INT
+                    decimals[i] = d
+                    slots[i] = len(ints)
+                    ints.append(scaled)
+                    row_bound += 22
             elif c.kind == "label":
-                slots[i] = len(code_cols)
+                slots[i] = len(codes)
                 rendered = self._rendered(c.name, c.labels)
-                base = len(label_lens)
+                widths[i] = len(label_chunks)
                 label_chunks.extend(rendered)
-                label_lens.extend(len(r) for r in rendered)
-                code_cols.append(c.values.astype(np.int32) + np.int32(base))
+                codes.append(c.values)
                 row_bound += max((len(r) for r in rendered), default=0)
             else:
-                fixed_off[i] = fixed_total
-                fixed_w[i] = c.values.shape[1]
-                fixed_total += int(c.values.shape[1])
-                fixed_cols.append(c.values)
+                slots[i] = fixed_at
+                widths[i] = c.values.shape[1]
+                fixed.append(np.ascontiguousarray(c.values).reshape(-1))
+                fixed_at += int(c.values.size)
                 row_bound += int(c.values.shape[1]) + 2
 
         def stack(arrays: list[np.ndarray], dtype: type) -> np.ndarray:
             if not arrays:
-                return np.zeros((n, 1), dtype)
-            return np.ascontiguousarray(np.column_stack(arrays).astype(dtype, copy=False))
+                return np.zeros((1, n), dtype)
+            return np.stack([np.asarray(a, dtype) for a in arrays])
 
-        # 8 bytes of slack per row so an 8-byte copy never reads past the matrix
-        fixed = np.zeros((n, sum(int(f.shape[1]) for f in fixed_cols) + 8), np.uint8)
-        at = 0
-        for f in fixed_cols:
-            fixed[:, at : at + f.shape[1]] = f
-            at += f.shape[1]
+        fixed.append(np.zeros(8, np.uint8))  # slack: an 8-byte copy may read past the last row
         key_off = np.cumsum([0] + [len(k) for k in keys]).astype(np.int64)
-        label_off = np.cumsum([0] + label_lens).astype(np.int64)
+        label_off = np.cumsum([0] + [len(x) for x in label_chunks]).astype(np.int64)
         args = (
-            kinds, slots, decimals, mask_slots, fixed_off, fixed_w,
-            stack(num_cols, np.int64), stack(code_cols, np.int32), fixed,
-            stack(mask_cols, np.uint8),
-            np.frombuffer(b"".join(keys) + bytes(8), np.uint8),
-            key_off,
-            np.frombuffer(b"".join(label_chunks) + bytes(8), np.uint8),
-            label_off,
-        )
+            kinds, slots, decimals, mask_slots, widths,
+            stack(ints, np.int64), stack(codes, np.int64),
+            np.concatenate(fixed), stack(masks, np.bool_),
+            np.frombuffer(b"".join(keys) + bytes(8), np.uint8), key_off,
+            np.frombuffer(b"".join(label_chunks) + bytes(8), np.uint8), label_off,
+        )  # fmt: skip
         return {"args": args, "row_bound": row_bound}

@@ -18,7 +18,7 @@ from synthkit.records import EventContext, EventType, FieldSpec
 from synthkit_telematics import model
 
 DEFAULT_START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday; --start overrides it
-BATCH_ROWS = 131_072  # rows per batch: large enough to amortise, small enough to stay flat
+BATCH_ROWS = 65_536  # rows per batch: large enough to amortise, small enough to stay flat
 
 BASE_FIELDS = (
     "event_id", "driver_id", "trip_id", "ts", "event_type", "latitude", "longitude",
@@ -156,7 +156,10 @@ class TelematicsGenerator:
         self.car_type = car
         self.car_value = (base_value * (0.85 + 0.40 * u[5])).astype(np.int64)
         sport = np.array([c[3] for c in model.CAR_TYPES])[car] + (u[6] - 0.5) * 0.1
-        self.car_sportiness = np.clip(sport, 0.0, 1.0)
+        self.car_sportiness = np.round(np.clip(sport, 0.0, 1.0), 3)
+        self.car_type_labels = tuple(model.CAR_TYPES[c][0] for c in car.tolist())
+        self.car_value_labels = tuple(self.car_value.tolist())
+        self.car_sportiness_labels = tuple(self.car_sportiness.tolist())
         width = max(4, len(str(n - 1)))
         self.driver_labels = [f"D{d:0{width}d}" for d in range(n)]
         self.state_i = np.zeros((n, 5), np.int64)
@@ -189,9 +192,8 @@ class TelematicsGenerator:
     def _round(self, k: int) -> Batch:
         n = self.config.drivers
         rows = k * n
-        f8 = lambda: np.empty(rows, np.float64)  # noqa: E731
         i8 = lambda: np.empty(rows, np.int64)  # noqa: E731
-        ts, period, lat, lon, speed = i8(), i8(), f8(), f8(), f8()
+        ts, period, lat, lon, speed = i8(), i8(), i8(), i8(), i8()
         heading, posted, hour, etype = i8(), i8(), i8(), i8()
         rowkey = np.empty(rows, np.uint64)
         ids = np.empty((rows, 32), np.uint8)
@@ -219,14 +221,15 @@ class TelematicsGenerator:
             Column("trip_id", "fixed", trips),
             Column("ts", "fixed", iso),
             Column("event_type", "label", etype, labels=self.type_names),
-            Column("latitude", "decimal", lat, decimals=6),
-            Column("longitude", "decimal", lon, decimals=6),
-            Column("speed_mph", "decimal", speed, decimals=1),
+            Column("latitude", "decimal", lat, decimals=6, scaled=True),
+            Column("longitude", "decimal", lon, decimals=6, scaled=True),
+            Column("speed_mph", "decimal", speed, decimals=1, scaled=True),
             Column("heading_deg", "int", heading),
             Column("period_minute", "int", period),
-            Column("car_type", "label", self.car_type[drv], labels=[t[0] for t in model.CAR_TYPES]),
-            Column("car_value", "int", self.car_value[drv]),
-            Column("car_sportiness", "decimal", self.car_sportiness[drv], decimals=3),
+            # static per driver: labels indexed by driver, no per-row gather
+            Column("car_type", "label", drv, labels=self.car_type_labels),
+            Column("car_value", "label", drv, labels=self.car_value_labels),
+            Column("car_sportiness", "label", drv, labels=self.car_sportiness_labels),
         ]
         cols += self._type_fields(etype, rowkey, speed, posted, hour, drv)
         if self.config.extreme_variance:
@@ -244,7 +247,7 @@ class TelematicsGenerator:
                 continue
             if et.generate is not None:
                 ctx = EventContext(
-                    row_keys=rowkey[idx], speed_mph=speed[idx], posted_speed_mph=posted[idx],
+                    row_keys=rowkey[idx], speed_mph=speed[idx] / 10.0, posted_speed_mph=posted[idx],
                     local_hour=hour[idx], intensity=self.intensity[drv[idx]],
                 )  # fmt: skip
                 values = dict(et.generate(ctx))

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from synthkit.errors import SynthkitError
+from synthkit.memory import keep_freed_memory
 from synthkit.plugins import get_plugins
 
 from synthkit_telematics.options import build_config, parse_start, parse_weights
@@ -45,6 +46,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> None:
+    keep_freed_memory()
     args = parse_args(argv)
     try:
         config = build_config(

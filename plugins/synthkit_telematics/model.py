@@ -38,6 +38,7 @@ CAR_TYPES = (
 NIGHT_END_HOUR = 4  # local 00:00-03:59 counts as late night
 MAX_IDLE_MINUTES = 200_000  # minutes without an eligible event before we call the weights unusable
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_HEX_PAIRS = np.frombuffer(b"".join(b"%02x" % i for i in range(256)), dtype=np.uint8).copy()
 _MILES_PER_DEG_LAT = 69.0
 
 # Word slots under one driven-minute key (slots 16+ belong to event-type plugins).
@@ -49,9 +50,12 @@ _T_SAMP, _T_SPER, _T_SPH, _T_ORIG_LAT, _T_ORIG_LON, _T_CRUISE = range(9, 15)
 
 @njit(inline="always", nogil=True, cache=True)
 def _put_hex(out: np.ndarray, r: int, col: int, value: np.uint64, digits: int) -> None:
-    for i in range(digits):
-        shift = np.uint64(4 * (digits - 1 - i))
-        out[r, col + i] = _HEX[int((value >> shift) & np.uint64(15))]
+    """``digits`` (even) lowercase hex digits of ``value``, two per table lookup."""
+    for i in range(digits // 2):
+        shift = np.uint64(8 * (digits // 2 - 1 - i))
+        pair = int((value >> shift) & np.uint64(255)) * 2
+        out[r, col + 2 * i] = _HEX_PAIRS[pair]
+        out[r, col + 2 * i + 1] = _HEX_PAIRS[pair + 1]
 
 
 @njit(inline="always", nogil=True, cache=True)
@@ -62,10 +66,8 @@ def _put_digits(out: np.ndarray, r: int, col: int, value: int, digits: int) -> N
 
 
 @njit(nogil=True, cache=True)
-def _put_iso(out: np.ndarray, r: int, ms: int) -> None:
-    """YYYY-MM-DDTHH:MM:SS.mmmZ (civil-from-days, H. Hinnant)."""
-    days = ms // 86_400_000
-    rem = ms - days * 86_400_000
+def _put_date(out: np.ndarray, r: int, days: int) -> None:
+    """YYYY-MM-DDT for a day number (civil-from-days, H. Hinnant)."""
     z = days + 719_468
     era = z // 146_097
     doe = z - era * 146_097
@@ -83,6 +85,19 @@ def _put_iso(out: np.ndarray, r: int, ms: int) -> None:
     out[r, 7] = 45
     _put_digits(out, r, 8, d, 2)
     out[r, 10] = 84  # T
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _put_iso(out: np.ndarray, r: int, ms: int, prev_row: int) -> None:
+    """YYYY-MM-DDTHH:MM:SS.mmmZ; the date is copied from ``prev_row`` when it is the same day
+    (a driver's consecutive events almost always are), else computed."""
+    days = ms // 86_400_000
+    rem = ms - days * 86_400_000
+    if prev_row >= 0:
+        for i in range(11):
+            out[r, i] = out[prev_row, i]
+    else:
+        _put_date(out, r, days)
     _put_digits(out, r, 11, rem // 3_600_000, 2)
     out[r, 13] = 58
     _put_digits(out, r, 14, (rem // 60_000) % 60, 2)
@@ -116,9 +131,9 @@ def drive(
     state_f: np.ndarray,  # float (drivers, 12): lat, lon, posted, cruise, h0, hamp, hper, hph, drift, samp, sper, sph
     out_ts: np.ndarray,  # int64 ms
     out_period: np.ndarray,
-    out_lat: np.ndarray,
+    out_lat: np.ndarray,  # int64 micro-degrees
     out_lon: np.ndarray,
-    out_speed: np.ndarray,
+    out_speed: np.ndarray,  # int64 tenths of mph
     out_heading: np.ndarray,
     out_posted: np.ndarray,
     out_hour: np.ndarray,
@@ -138,6 +153,8 @@ def drive(
     for d in range(n):
         dkey = driver_key[d]
         trip_key = dkey ^ np.uint64(0x7A3C5E1F9B2D4C68)
+        prev_row = -1
+        prev_day = -1
         for k in range(k_events):
             row = k * n + d
             idle = 0
@@ -171,7 +188,7 @@ def drive(
                     state_f[d, 1] = lon0
                     state_f[d, 2] = float(limit)
                     state_f[d, 3] = limit * cruise_factor[d] * (
-                        0.95 + 0.10 * unit_nb(tk, np.uint64(_T_CRUISE))
+                        0.90 + 0.30 * unit_nb(tk, np.uint64(_T_CRUISE))
                     )
                     state_f[d, 4] = 360.0 * unit_nb(tk, np.uint64(_T_H0))
                     state_f[d, 5] = 5.0 + 35.0 * unit_nb(tk, np.uint64(_T_HAMP))
@@ -240,9 +257,9 @@ def drive(
                 ms = (start_min + minute) * 60_000 + int(unit_nb(mk, np.uint64(_S_MS)) * 59_000)
                 out_ts[row] = ms
                 out_period[row] = minute
-                out_lat[row] = state_f[d, 0]
-                out_lon[row] = state_f[d, 1]
-                out_speed[row] = speed
+                out_lat[row] = int(round(state_f[d, 0] * 1e6))
+                out_lon[row] = int(round(state_f[d, 1] * 1e6))
+                out_speed[row] = int(round(speed * 10.0))
                 out_heading[row] = heading
                 out_posted[row] = int(posted)
                 out_hour[row] = hour
@@ -264,6 +281,9 @@ def drive(
                 out_trip[row, 0] = 84  # T
                 out_trip[row, 1] = 45  # -
                 _put_hex(out_trip, row, 2, z, 16)
-                _put_iso(out_iso, row, ms)
+                day = ms // 86_400_000
+                _put_iso(out_iso, row, ms, prev_row if day == prev_day else -1)
+                prev_row = row
+                prev_day = day
                 break
     return -1
