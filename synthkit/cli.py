@@ -18,7 +18,7 @@ from synthkit import __version__
 from synthkit.console import emit_json, stderr
 from synthkit.errors import PluginError, SynthkitError
 from synthkit.memory import keep_freed_memory
-from synthkit.plugins import Plugins, get_plugins
+from synthkit.plugins import Plugins, get_plugins, using
 
 ENV_DEBUG = "SYNTHKIT_DEBUG"
 CORE_COMMANDS = ("plugins", "version")
@@ -93,7 +93,8 @@ def run(args: list[str], plugins: Plugins | None = None) -> int:
                            "working; SYNTHKIT_STRICT_PLUGINS=1 makes this fatal)",
                            highlight=False, soft_wrap=True)
         command = typer.main.get_command(build_app(plugins))
-        result = command.main(args=args, prog_name="synthkit", standalone_mode=False)
+        with using(plugins):
+            result = command.main(args=args, prog_name="synthkit", standalone_mode=False)
         return result if isinstance(result, int) else 0
     except SynthkitError as exc:
         if debug:

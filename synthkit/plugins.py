@@ -9,11 +9,13 @@ take comma-separated entry point names; ``SYNTHKIT_TRACE_HOOKS=1`` traces hook c
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import inspect
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -282,10 +284,29 @@ def build_plugins(*, entry_points: bool = True) -> Plugins:
     return plugins
 
 
+_active: contextvars.ContextVar[Plugins | None] = contextvars.ContextVar("synthkit_plugins", default=None)
+
+
 @functools.lru_cache(maxsize=1)
-def get_plugins() -> Plugins:
-    """The process-wide manager, built on first use (no work at import time)."""
+def _process_plugins() -> Plugins:
     return build_plugins()
+
+
+def get_plugins() -> Plugins:
+    """The manager in use: the one :func:`using` installed, else the process-wide one, built
+    on first use (no work at import time)."""
+    active = _active.get()
+    return active if active is not None else _process_plugins()
+
+
+@contextlib.contextmanager
+def using(plugins: Plugins) -> Iterator[Plugins]:
+    """Make ``plugins`` the manager :func:`get_plugins` returns inside the block."""
+    token = _active.set(plugins)
+    try:
+        yield plugins
+    finally:
+        _active.reset(token)
 
 
 def first(mapping: dict[str, R], name: str, kind: str, *, fix: str) -> R:

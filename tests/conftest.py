@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["synthkit.testing"]
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def run_cmd(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run an installed console script (synthkit, synthkit-mock) for real."""
+    exe = str(BIN / args[0])
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("SYNTHKIT_DEBUG", None) if env is None or "SYNTHKIT_DEBUG" not in env else None
+    return subprocess.run([exe, *args[1:]], capture_output=True, text=True, env=full_env,
+                          cwd=cwd, timeout=timeout)
+
+
+@pytest.fixture
+def sh():
+    return run_cmd

@@ -1,0 +1,227 @@
+"""One test per hook specification, each registering a small test plugin in a fresh manager."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import typer
+
+from synthkit import hookimpl, hookspecs
+from synthkit.batch import Batch
+from synthkit.engine import deliver
+from synthkit.errors import PluginError
+from synthkit.plugins import KINDS, build_plugins
+from synthkit.records import (
+    Archetype,
+    Command,
+    DeviceModel,
+    EventType,
+    FieldSpec,
+    Finding,
+    PreflightCheck,
+    SinkReport,
+    SinkSpec,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _builtin_plus(plugin: object, name: str):
+    plugins = build_plugins()
+    plugins.register(plugin, name, distribution="test-dist", version="9.9")
+    return plugins
+
+
+def test_synthkit_register_event_types(run_synthkit, tmp_path):
+    class Horn:
+        @hookimpl
+        def synthkit_register_event_types(self):
+            def generate(ctx):
+                return {"horn_db": ctx.uniform(0, 90, 120)}
+
+            return [EventType("horn", 1.0, (FieldSpec("horn_db", "decimal", 1),), generate=generate)]
+
+    plugins = _builtin_plus(Horn(), "horn")
+    out = tmp_path / "e.jsonl"
+    res = run_synthkit(["telematics", "generate", "--events", "500", "--weight", "horn=5",
+                        "--out", str(out)], plugins=plugins)
+    assert res.exit_code == 0, res.stderr
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    horns = [r for r in rows if r["event_type"] == "horn"]
+    assert len(horns) > 100 and all(90 <= r["horn_db"] <= 120 for r in horns)
+    assert all("horn_db" not in r for r in rows if r["event_type"] != "horn")
+
+
+def test_synthkit_register_sinks(run_synthkit, tmp_path):
+    received: list[int] = []
+
+    class Counting:
+        def open(self, columns):
+            received.append(-len(columns))
+
+        def write(self, batch: Batch):
+            received.append(batch.n)
+
+        def close(self):
+            return SinkReport("counting", sum(x for x in received if x > 0), target="memory")
+
+        def abort(self):
+            received.append(0)
+
+    class CountingPlugin:
+        @hookimpl
+        def synthkit_register_sinks(self):
+            return [SinkSpec("counting", lambda target: Counting(), extensions=(".count",))]
+
+    plugins = _builtin_plus(CountingPlugin(), "counting")
+    res = run_synthkit(["telematics", "generate", "--events", "1234", "--out",
+                        str(tmp_path / "x.count")], plugins=plugins)
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(res.stdout)["format"] == "counting"
+    assert received[0] < 0 and sum(x for x in received if x > 0) == 1234
+
+
+def test_synthkit_register_checks(run_synthkit, tmp_path):
+    class NoMondays:
+        @hookimpl
+        def synthkit_register_checks(self):
+            def run(path, context):
+                yield Finding("no_mondays", "error", "not on a Monday", "try tomorrow", str(path))
+
+            return [PreflightCheck("no_mondays", ("output",), run)]
+
+    plugins = _builtin_plus(NoMondays(), "no_mondays")
+    out = tmp_path / "e.jsonl"
+    res = run_synthkit(["telematics", "generate", "--out", str(out)], plugins=plugins)
+    assert res.exit_code == 2
+    assert "not on a Monday (try tomorrow)" in res.stderr
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_synthkit_register_commands(run_synthkit):
+    app = typer.Typer()
+
+    @app.command()
+    def hello(name: str = "fleet") -> None:
+        typer.echo(f"hello {name}")
+
+    class Hello:
+        @hookimpl
+        def synthkit_register_commands(self):
+            return [Command("greet", app, help="Say hello.")]
+
+    plugins = _builtin_plus(Hello(), "greet")
+    res = run_synthkit(["greet", "hello", "--name", "trucks"], plugins=plugins)
+    assert res.exit_code == 0 and res.stdout.strip() == "hello trucks"
+
+    class Thief:
+        @hookimpl
+        def synthkit_register_commands(self):
+            return [Command("plugins", app)]
+
+    res = run_synthkit(["plugins"], plugins=_builtin_plus(Thief(), "thief"))
+    assert res.exit_code == 2
+    assert "would replace synthkit's own 'plugins' command" in res.stderr
+    assert "test-dist 9.9" in res.stderr
+
+
+def test_synthkit_register_archetypes(run_synthkit):
+    class Tanks:
+        @hookimpl
+        def synthkit_register_archetypes(self):
+            return [Archetype("Big-Tank", "STATIONARY", "tank", {"capacity_liters": 5000},
+                              ("higher autonomy_days_est",))]
+
+    plugins = _builtin_plus(Tanks(), "tanks")
+    assert plugins.archetypes()["big_tank"].defaults == {"capacity_liters": 5000}
+    listed = json.loads(run_synthkit(["plugins", "--json"], plugins=plugins).stdout)
+    entry = next(p for p in listed["plugins"] if p["name"] == "tanks")
+    assert entry["registers"] == {"archetypes": ["big_tank"]}
+    assert entry["distribution"] == "test-dist"
+
+
+def test_synthkit_register_device_models():
+    class Model:
+        @hookimpl
+        def synthkit_register_device_models(self):
+            return [DeviceModel("tank", "STATIONARY", factory=dict, parameters={"capacity": 1})]
+
+    plugins = _builtin_plus(Model(), "model")
+    models = plugins.device_models()
+    assert models["tank"].factory(a=1) == {"a": 1}
+    assert "telematics_driver" in models  # the built-in one is still there
+
+
+def test_every_hook_has_a_test_named_after_it():
+    specs = {n for n, _ in inspect.getmembers(hookspecs, inspect.isfunction) if n.startswith("synthkit_")}
+    tests = {n.removeprefix("test_") for n in globals() if n.startswith("test_synthkit_")}
+    assert specs == tests
+    assert {h for h, _ in KINDS.values()} == specs
+
+
+def test_every_hook_is_documented_with_its_signature():
+    docs = (ROOT / "docs" / "plugins.md").read_text()
+    for name, fn in inspect.getmembers(hookspecs, inspect.isfunction):
+        if name.startswith("synthkit_"):
+            signature = f"{name}{inspect.signature(fn)}".replace("'", "")
+            assert signature in docs, f"docs/plugins.md lacks the signature {signature}"
+
+
+def test_record_names_are_normalised_and_validated():
+    class Bad:
+        @hookimpl
+        def synthkit_register_sinks(self):
+            return [SinkSpec("no spaces allowed", lambda t: None)]
+
+    plugins = build_plugins(entry_points=False)
+    plugins.register(Bad(), "bad")
+    with pytest.raises(PluginError, match="invalid registration name"):
+        plugins.sinks()
+
+
+def test_registration_hook_returning_wrong_type_is_reported():
+    class Wrong:
+        @hookimpl
+        def synthkit_register_event_types(self):
+            return [{"name": "x"}]
+
+    plugins = build_plugins(entry_points=False)
+    plugins.register(Wrong(), "wrong", distribution="wrong-dist", version="1.0")
+    with pytest.raises(PluginError, match=r"plugin 'wrong' from wrong-dist 1.0.*returned dict"):
+        plugins.event_types()
+
+
+def test_failing_sink_aborts_and_reraises():
+    aborted = []
+
+    class Broken:
+        def open(self, columns):
+            pass
+
+        def write(self, batch):
+            raise OSError("disk full")
+
+        def close(self):
+            raise AssertionError("close must not be called after a failure")
+
+        def abort(self):
+            aborted.append(True)
+
+    from synthkit.batch import Column
+
+    batches = [Batch([Column("a", "int", np.arange(3))]) for _ in range(5)]
+    with pytest.raises(OSError, match="disk full"):
+        deliver(iter(batches), Broken(), ("a",))
+    assert aborted == [True]
+
+
+def test_hook_docstrings_state_contract():
+    for name, fn in inspect.getmembers(hookspecs, inspect.isfunction):
+        if name.startswith("synthkit_"):
+            doc = fn.__doc__ or ""
+            assert re.search(r"Fires:", doc) and re.search(r"Returns:", doc), name

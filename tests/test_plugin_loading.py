@@ -1,0 +1,155 @@
+"""Discovery through real entry points: broken plugins, strict mode, misspelt hooks, filters."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from synthkit.errors import PluginError
+from synthkit.plugins import build_plugins
+
+
+def make_dist(root: Path, name: str, version: str, entry_points: dict[str, str],
+              modules: dict[str, str]) -> Path:
+    """A real installed distribution on disk: a dist-info folder plus modules."""
+    info = root / f"{name.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    eps = "[synthkit]\n" + "".join(f"{k} = {v}\n" for k, v in entry_points.items())
+    (info / "entry_points.txt").write_text(eps)
+    for mod, source in modules.items():
+        (root / f"{mod}.py").write_text(source)
+    return root
+
+
+BROKEN = "import does_not_exist_anywhere\n"
+MISSPELT = """
+from synthkit import hookimpl
+
+@hookimpl
+def synthkit_register_sink():   # missing the trailing s
+    return []
+"""
+DUPLICATE_SINK = """
+from synthkit import hookimpl
+from synthkit.records import SinkSpec
+
+@hookimpl
+def synthkit_register_sinks():
+    return [SinkSpec("jsonl", lambda target: None)]
+"""
+UNDECORATED = """
+from synthkit.records import SinkSpec
+
+def synthkit_register_sinks():   # no decorator: still a hook implementation
+    return [SinkSpec("nulldev", lambda target: None)]
+"""
+
+
+@pytest.fixture
+def dist_dir(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return tmp_path
+
+
+def test_broken_plugin_is_reported_and_others_keep_working(dist_dir, monkeypatch):
+    make_dist(dist_dir, "broken-plug", "1.2", {"broken": "broken_plug_mod"},
+              {"broken_plug_mod": BROKEN})
+    monkeypatch.delenv("SYNTHKIT_STRICT_PLUGINS", raising=False)
+    plugins = build_plugins()
+    [failure] = plugins.failures
+    assert failure.entry_point == "broken" and failure.distribution == "broken-plug"
+    assert failure.version == "1.2" and "does_not_exist_anywhere" in failure.error
+    assert "jsonl" in plugins.sinks() and "ping" in plugins.event_types()
+
+
+def test_strict_mode_makes_a_broken_plugin_fatal(dist_dir, monkeypatch):
+    make_dist(dist_dir, "broken-plug", "1.2", {"broken": "broken_plug_mod"},
+              {"broken_plug_mod": BROKEN})
+    monkeypatch.setenv("SYNTHKIT_STRICT_PLUGINS", "1")
+    with pytest.raises(PluginError, match=r"plugin 'broken'.*broken-plug 1.2 failed to load"):
+        build_plugins()
+
+
+def test_cli_warns_about_a_broken_plugin_and_still_runs(tmp_path, sh):
+    make_dist(tmp_path, "broken-plug", "1.2", {"broken": "broken_plug_mod"},
+              {"broken_plug_mod": BROKEN})
+    env = {"PYTHONPATH": str(tmp_path) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    res = sh("synthkit", "telematics", "generate", "--events", "10", "--out",
+             str(tmp_path / "ok.jsonl"), env=env)
+    assert res.returncode == 0
+    assert "plugin 'broken'" in res.stderr and "broken-plug 1.2 failed to load" in res.stderr
+    assert len((tmp_path / "ok.jsonl").read_text().splitlines()) == 10
+    res = sh("synthkit", "plugins", env={**env, "SYNTHKIT_STRICT_PLUGINS": "1"})
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert res.stderr.count("\n") == 1
+
+
+def test_misspelt_hook_is_an_error_naming_the_distribution(dist_dir):
+    make_dist(dist_dir, "typo-plug", "0.3", {"typo": "typo_plug_mod"}, {"typo_plug_mod": MISSPELT})
+    with pytest.raises(PluginError, match=r"plugin 'typo' from typo-plug.*synthkit_register_sink"):
+        build_plugins()
+
+
+def test_duplicate_name_names_both_distributions(dist_dir):
+    make_dist(dist_dir, "copycat", "2.0", {"copycat": "copycat_mod"}, {"copycat_mod": DUPLICATE_SINK})
+    plugins = build_plugins()
+    with pytest.raises(PluginError) as err:
+        plugins.sinks()
+    text = str(err.value)
+    assert "'jsonl' is registered twice" in text
+    assert "synthkit 0.1.0" in text and "copycat 2.0" in text
+
+
+def test_undecorated_hook_function_is_still_found(dist_dir):
+    make_dist(dist_dir, "plain-plug", "1.0", {"plain": "plain_plug_mod"},
+              {"plain_plug_mod": UNDECORATED})
+    assert "nulldev" in build_plugins().sinks()
+
+
+def test_allow_and_block_lists(monkeypatch):
+    monkeypatch.setenv("SYNTHKIT_PLUGINS", "ping,jsonl,telematics")
+    plugins = build_plugins()
+    assert set(plugins.event_types()) == {"ping"} and set(plugins.sinks()) == {"jsonl"}
+    monkeypatch.delenv("SYNTHKIT_PLUGINS")
+    monkeypatch.setenv("SYNTHKIT_DISABLE_PLUGINS", "speeding, csv")
+    plugins = build_plugins()
+    assert "speeding" not in plugins.event_types() and "csv" not in plugins.sinks()
+    assert "hard_braking" in plugins.event_types()
+
+
+def test_blocked_sink_format_gives_a_clear_error(tmp_path, sh):
+    res = sh("synthkit", "telematics", "generate", "--out", str(tmp_path / "x.csv"),
+             env={"SYNTHKIT_DISABLE_PLUGINS": "csv"})
+    assert res.returncode == 2
+    assert "cannot tell the format" in res.stderr and not (tmp_path / "x.csv").exists()
+
+
+def test_plugins_command_lists_distribution_version_and_registrations(sh):
+    res = sh("synthkit", "plugins", "--json")
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    by_name = {p["name"]: p for p in data["plugins"]}
+    assert by_name["speeding"]["registers"] == {"event_types": ["speeding"]}
+    assert by_name["telematics"]["registers"]["commands"] == ["telematics"]
+    assert by_name["csv"]["distribution"] == "synthkit" and by_name["csv"]["version"]
+    human = sh("synthkit", "plugins")
+    assert human.returncode == 0 and "output_writable" in human.stdout
+
+
+def test_trace_switch_traces_hook_calls(sh, tmp_path):
+    res = sh("synthkit", "plugins", "--json", env={"SYNTHKIT_TRACE_HOOKS": "1"})
+    assert "synthkit_register_sinks -> jsonl" in res.stderr
+
+
+def test_no_work_at_import_time():
+    import subprocess
+
+    code = ("import synthkit.plugins as p, synthkit.cli, synthkit.hookspecs;"
+            "print(p._process_plugins.cache_info().currsize)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0"
