@@ -97,8 +97,11 @@ class Batch:
         """Rows as dicts without absent fields (the JSON view); slow, for tests and tools."""
         names = self.names
         cols = [c.python_values() for c in self.columns]
-        for values in zip(*cols):
-            yield {k: v for k, v in zip(names, values) if v is not None}
+        present = [
+            c.present.tolist() if c.present is not None else [True] * self.n for c in self.columns
+        ]
+        for values, here in zip(zip(*cols), zip(*present)):
+            yield {k: v for k, v, p in zip(names, values, here) if p}
 
 
 def render_label_json(value: Any) -> bytes:

@@ -173,13 +173,15 @@ class TelematicsGenerator:
     def batches(self, events: int | None, batch_rows: int = BATCH_ROWS) -> Iterator[Batch]:
         """``events`` rows in order (None: without end), ``batch_rows`` at a time."""
         n = self.config.drivers
+        per_batch = max(1, batch_rows // n)  # whole rounds, so batch size never changes the data
         produced = 0
         while events is None or produced < events:
-            remaining = batch_rows if events is None else min(batch_rows, events - produced)
-            k = max(1, -(-remaining // n))
+            k = per_batch
+            if events is not None and (events - produced) < k * n:
+                k = -(-(events - produced) // n)  # the last batch: cut the final round short
             batch = self._round(k)
-            if batch.n > remaining:
-                batch = batch.slice(0, remaining)
+            if events is not None and batch.n > events - produced:
+                batch = batch.slice(0, events - produced)
             for name, c in zip(self.type_names, np.bincount(
                 batch.column("event_type").values, minlength=len(self.types)
             )):  # fmt: skip

@@ -166,7 +166,7 @@ def drive(
                     u2 = unit_nb(tk, np.uint64(_T_LEN2))
                     normal = math.sqrt(-2.0 * math.log(u1)) * math.cos(two_pi * u2)
                     length = int(round(trip_avg + trip_std * normal))
-                    length = min(max(length, 5), int(trip_avg * 6) + 5)
+                    length = min(max(length, 5), int(trip_avg * 4) + 5)
                     gap = -math.log(max(unit_nb(tk, np.uint64(_T_GAP)), 1e-12)) * gap_avg
                     if j == 0:
                         begin = int(unit_nb(tk, np.uint64(_T_GAP)) * gap_avg)
@@ -205,8 +205,11 @@ def drive(
                 wobble = 1.0 + state_f[d, 9] * math.sin(two_pi * m / state_f[d, 10] + state_f[d, 11])
                 speed = state_f[d, 3] * ramp * wobble + (unit_nb(mk, np.uint64(_S_SPEED)) - 0.5) * 2.0
                 speed = max(0.0, round(speed * 10.0) / 10.0)
+                # out and back: a U-turn over ~6 minutes around the middle keeps drivers near home
+                back = min(max((m - length / 2.0) / 6.0 + 0.5, 0.0), 1.0)
                 heading_f = (
                     state_f[d, 4]
+                    + 180.0 * back
                     + state_f[d, 8] * m
                     + state_f[d, 5] * math.sin(two_pi * m / state_f[d, 6] + state_f[d, 7])
                     + (unit_nb(mk, np.uint64(_S_HEAD)) - 0.5) * 4.0

@@ -1,0 +1,121 @@
+"""The compiled encoder against a plain-Python reference, on random batches."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+
+from synthkit.batch import Batch, Column
+from synthkit.encode import Encoder
+from synthkit.files import AtomicFile
+
+LABELS = ("plain", "with,comma", 'with "quote"', " padded ", "ünïcode", True, False, 7, 2.5, None)
+
+
+def random_batch(rng: np.random.Generator, n: int, wide: bool) -> Batch:
+    span = 10**9 if wide else 500
+    masked = rng.random(n) < 0.6
+    return Batch([
+        Column("i", "int", rng.integers(-span, span, n)),
+        Column("d2", "decimal", rng.uniform(-span / 100, span / 100, n), decimals=2),
+        Column("d6", "decimal", rng.uniform(-3, 3, n), decimals=6, present=masked),
+        Column("s1", "decimal", rng.integers(-span, span, n), decimals=1, scaled=True),
+        Column("lab", "label", rng.integers(0, len(LABELS), n), labels=LABELS),
+        Column("fx", "fixed", rng.integers(97, 123, (n, 5)).astype(np.uint8), present=~masked),
+    ])
+
+
+def reference(batch: Batch, fmt: str) -> bytes:
+    """What the encoder must produce, computed the slow, obvious way."""
+    out = io.StringIO()
+    cols = batch.columns
+    for r in range(batch.n):
+        cells = []
+        for c in cols:
+            if c.present is not None and not c.present[r]:
+                cells.append(None)
+                continue
+            if c.kind == "int":
+                text, js = str(int(c.values[r])), str(int(c.values[r]))
+            elif c.kind == "decimal":
+                v = int(c.values[r]) if c.scaled else int(np.rint(c.values[r] * 10**c.decimals))
+                sign, whole, frac = "-" if v < 0 else "", *divmod(abs(v), 10**c.decimals)
+                text = js = f"{sign}{whole}.{frac:0{c.decimals}d}"
+            elif c.kind == "label":
+                value = c.labels[c.values[r]]
+                js = json.dumps(value)
+                if value is None:
+                    text = ""
+                elif isinstance(value, bool):
+                    text = "true" if value else "false"
+                else:
+                    buf = io.StringIO()
+                    csv.writer(buf, lineterminator="", quoting=csv.QUOTE_MINIMAL).writerow([value])
+                    text = buf.getvalue()
+                    if str(value) != str(value).strip():
+                        text = '"' + str(value) + '"'
+            else:
+                text = bytes(c.values[r]).decode()
+                js = json.dumps(text)
+            cells.append((text, js))
+        if fmt == "csv":
+            out.write(",".join("" if x is None else x[0] for x in cells) + "\n")
+        else:
+            parts = [f"{json.dumps(c.name)}:{x[1]}" for c, x in zip(cols, cells) if x is not None]
+            out.write("{" + ",".join(parts) + "}\n")
+    return out.getvalue().encode()
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+@pytest.mark.parametrize("wide", [False, True])
+def test_encoder_matches_reference(fmt, wide):
+    rng = np.random.default_rng(1 if wide else 2)
+    for n in (1, 17, 3_000, 45_000):  # 45k rows: split across threads
+        batch = random_batch(rng, n, wide)
+        got = Encoder(fmt).encode_bytes(batch)
+        assert got == reference(batch, fmt)
+
+
+def test_jsonl_lines_parse_and_omit_absent_fields():
+    batch = random_batch(np.random.default_rng(3), 500, wide=True)
+    for line, row in zip(Encoder("jsonl").encode_bytes(batch).splitlines(), batch.rows()):
+        assert json.loads(line) == pytest.approx(row)
+
+
+def test_csv_round_trips_through_the_csv_module():
+    batch = random_batch(np.random.default_rng(4), 300, wide=False)
+    enc = Encoder("csv")
+    text = (enc.header(batch.names) + enc.encode_bytes(batch)).decode()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == 300 and list(rows[0]) == list(batch.names)
+    labels = [str(LABELS[c]) if LABELS[c] is not None else "" for c in batch.column("lab").values]
+    labels = [x.lower() if x in ("True", "False") else x for x in labels]
+    assert [r["lab"] for r in rows] == labels
+
+
+def test_threads_do_not_change_output():
+    batch = random_batch(np.random.default_rng(5), 100_000, wide=True)
+    assert Encoder("jsonl", threads=1).encode_bytes(batch) == Encoder("jsonl", threads=2).encode_bytes(batch)
+
+
+def test_nan_is_refused():
+    batch = Batch([Column("x", "decimal", np.array([1.0, np.nan]), decimals=2)])
+    with pytest.raises(ValueError, match="NaN"):
+        Encoder("jsonl").encode_bytes(batch)
+
+
+def test_atomic_file_commit_and_abort(tmp_path):
+    target = tmp_path / "out.txt"
+    f = AtomicFile(target)
+    f.write(b"half")
+    assert not target.exists()
+    f.abort()
+    assert list(tmp_path.iterdir()) == []
+    f = AtomicFile(target, durable=True)
+    f.write(memoryview(b"whole"))
+    f.commit()
+    assert target.read_bytes() == b"whole" and len(list(tmp_path.iterdir())) == 1
