@@ -177,6 +177,7 @@ class Encoder:
         self.csv = fmt == "csv"
         self.threads = max(1, threads)
         self._labels: dict[str, tuple[object, list[bytes]]] = {}
+        self._pools: dict[tuple[int, ...], tuple] = {}
         self._buffers: list[np.ndarray] = []
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
@@ -242,6 +243,21 @@ class Encoder:
             self._labels[key] = cached
         return cached[1]
 
+    def _label_pool(self, lists: list[list[bytes]]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        """All label texts in one byte pool with offsets; cached, since the rendered lists are
+        themselves cached and usually the same from batch to batch."""
+        key = tuple(id(x) for x in lists)
+        cached = self._pools.get(key)
+        if cached is None:
+            chunks = [item for x in lists for item in x]
+            starts = np.cumsum([0] + [len(x) for x in lists])[:-1].tolist()
+            offsets = np.cumsum([0] + [len(c) for c in chunks]).astype(np.int64)
+            pool = np.frombuffer(b"".join(chunks) + bytes(8), np.uint8)
+            cached = self._pools[key] = (pool, offsets, starts, lists)  # lists: keep ids alive
+            if len(self._pools) > 64:
+                self._pools.pop(next(iter(self._pools)))
+        return cached[0], cached[1], cached[2]
+
     def _rendered(self, name: str, labels: object) -> list[bytes]:
         cached = self._labels.get(name)
         if cached is not None and cached[0] is labels:
@@ -262,7 +278,7 @@ class Encoder:
         mask_slots = np.full(ncol, -1, np.int64)
         widths = np.zeros(ncol, np.int64)
         ints, codes, fixed, masks = [], [], [], []
-        label_chunks: list[bytes] = []
+        label_cols: list[tuple[int, list[bytes], int]] = []
         keys = []
         row_bound = 3
         fixed_at = 0
@@ -283,9 +299,8 @@ class Encoder:
                     kinds[i] = _K_LABEL
                     slots[i] = len(codes)
                     rendered = self._number_table(d, base)
-                    widths[i] = len(label_chunks)
-                    label_chunks.extend(rendered)
-                    codes.append(scaled - base)
+                    label_cols.append((i, rendered, -base))  # value v is label (v - base)
+                    codes.append(scaled)
                     row_bound += 24
                 else:
                     kinds[i] = _K_INT
@@ -296,8 +311,7 @@ class Encoder:
             elif c.kind == "label":
                 slots[i] = len(codes)
                 rendered = self._rendered(c.name, c.labels)
-                widths[i] = len(label_chunks)
-                label_chunks.extend(rendered)
+                label_cols.append((i, rendered, 0))
                 codes.append(c.values)
                 row_bound += max((len(r) for r in rendered), default=0)
             else:
@@ -314,12 +328,14 @@ class Encoder:
 
         fixed.append(np.zeros(8, np.uint8))  # slack: an 8-byte copy may read past the last row
         key_off = np.cumsum([0] + [len(k) for k in keys]).astype(np.int64)
-        label_off = np.cumsum([0] + [len(x) for x in label_chunks]).astype(np.int64)
+        labels, label_off, starts = self._label_pool([r for _, r, _ in label_cols])
+        for (i, _, shift), start in zip(label_cols, starts):
+            widths[i] = start + shift
         args = (
             kinds, slots, decimals, mask_slots, widths,
             stack(ints, np.int64), stack(codes, np.int64),
             np.concatenate(fixed), stack(masks, np.bool_),
             np.frombuffer(b"".join(keys) + bytes(8), np.uint8), key_off,
-            np.frombuffer(b"".join(label_chunks) + bytes(8), np.uint8), label_off,
+            labels, label_off,
         )  # fmt: skip
         return {"args": args, "row_bound": row_bound}

@@ -162,9 +162,10 @@ class TelematicsGenerator:
         self.car_sportiness_labels = tuple(self.car_sportiness.tolist())
         width = max(4, len(str(n - 1)))
         self.driver_labels = [f"D{d:0{width}d}" for d in range(n)]
-        self.state_i = np.zeros((n, 5), np.int64)
+        self.state_i = np.zeros((n, model.STATE_I), np.int64)
         self.state_i[:, 0] = -1
-        self.state_f = np.zeros((n, 12), np.float64)
+        self.state_f = np.zeros((n, model.STATE_F), np.float64)
+        self._driver_codes: dict[int, np.ndarray] = {}
         self.start_min = int(config.start.timestamp() // 60)
         self.start_ms_offset = int(config.start.timestamp() * 1000) - self.start_min * 60_000
         self.id_key = np.uint64(rand.stable_key("synthkit.telematics.ids", config.seed))
@@ -216,7 +217,9 @@ class TelematicsGenerator:
                 f"{model.MAX_IDLE_MINUTES} driving minutes",
                 hint="give 'ping' (or another always-eligible type) a weight > 0",
             )
-        drv = np.tile(np.arange(n, dtype=np.int64), k)
+        drv = self._driver_codes.get(k)
+        if drv is None:  # the same for every full batch: build once
+            drv = self._driver_codes[k] = np.tile(np.arange(n, dtype=np.int64), k)
         cols = [
             Column("event_id", "fixed", ids),
             Column("driver_id", "label", drv, labels=self.driver_labels),
