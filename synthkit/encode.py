@@ -20,8 +20,8 @@ from synthkit._bytes import copy_bytes
 from synthkit.batch import Batch, Column, render_label_csv, render_label_json
 
 Format = Literal["jsonl", "csv"]
-_K_INT, _K_DEC, _K_LABEL, _K_FIXED = 0, 1, 2, 3
-_KIND_CODE = {"int": _K_INT, "decimal": _K_DEC, "label": _K_LABEL, "fixed": _K_FIXED}
+_K_INT, _K_LABEL, _K_FIXED = 0, 2, 3  # numbers become _K_INT (digits) or _K_LABEL (tables)
+_KIND_CODE = {"int": _K_INT, "decimal": _K_INT, "label": _K_LABEL, "fixed": _K_FIXED}
 _TABLE_SPAN = 2048  # numbers whose batch range fits this are written from a rendered table
 _POW10 = np.array([10**i for i in range(19)], dtype=np.int64)
 

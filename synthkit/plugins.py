@@ -309,7 +309,7 @@ def using(plugins: Plugins) -> Iterator[Plugins]:
         _active.reset(token)
 
 
-def first(mapping: dict[str, R], name: str, kind: str, *, fix: str) -> R:
+def lookup(mapping: dict[str, R], name: str, kind: str, *, fix: str) -> R:
     """Look a record up by name, with an error that lists what exists."""
     key = name.strip().lower().replace("-", "_")
     if key not in mapping:

@@ -44,7 +44,6 @@ STATE_I = 5
 
 NIGHT_END_HOUR = 4  # local 00:00-03:59 counts as late night
 MAX_IDLE_MINUTES = 200_000  # minutes without an eligible event before we call the weights unusable
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _HEX_PAIRS = np.frombuffer(b"".join(b"%02x" % i for i in range(256)), dtype=np.uint8).copy()
 _MILES_PER_DEG_LAT = 69.0
 

@@ -13,7 +13,7 @@ from typing import Any
 from synthkit.console import progress_bar
 from synthkit.engine import deliver
 from synthkit.errors import ConfigError
-from synthkit.plugins import Plugins, first
+from synthkit.plugins import Plugins, lookup
 from synthkit.preflight import run_checks
 from synthkit.records import SinkSpec
 
@@ -24,7 +24,7 @@ def file_sink_for(plugins: Plugins, out: Path, fmt: str | None) -> SinkSpec:
     """The sink named by ``--format``, else the one claiming ``out``'s extension."""
     sinks = {name: s for name, s in plugins.sinks().items() if s.extensions}
     if fmt:
-        return first(sinks, fmt, "format", fix=f"use --format {' or '.join(sorted(sinks))}")
+        return lookup(sinks, fmt, "format", fix=f"use --format {' or '.join(sorted(sinks))}")
     suffix = out.suffix.lower()
     for spec in sinks.values():
         if suffix in spec.extensions:
@@ -76,7 +76,7 @@ def stream_stdout(
     if interval < 0:
         raise ConfigError(f"--interval must be >= 0, got {interval}")
     generator = TelematicsGenerator(config, plugins.event_types())
-    sink = first(plugins.sinks(), "stdout", "sink", fix="install synthkit's stdout sink").factory(None)
+    sink = lookup(plugins.sinks(), "stdout", "sink", fix="install synthkit's stdout sink").factory(None)
     stop = threading.Event()
     # Ctrl+C and SIGTERM only set a flag, checked between lines: no exception can cut a line.
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
