@@ -22,7 +22,7 @@ def deliver(
 ) -> SinkReport:
     """Open ``sink``, write every batch, close it; abort it on any exception."""
     sink.open(columns)
-    pending: queue.Queue[object] = queue.Queue(maxsize=2)  # bounded: memory stays flat
+    pending: queue.Queue[object] = queue.Queue(maxsize=1)  # bounded: memory stays flat
     failure: list[BaseException] = []
 
     def writer() -> None:

@@ -215,3 +215,16 @@ def test_base_point_and_offset_are_configurable(event_types):
     for r in rows:
         if r["event_type"] == "late_night_driving":
             assert r["local_hour"] == (parse_ts(r["ts"]) + timedelta(hours=10)).hour
+
+
+def test_fleets_larger_than_a_batch_are_sliced_without_changing_data(event_types):
+    cfg = TelematicsConfig(drivers=2_500, seed=4)
+    out = []
+    for rows_per_batch in (700, 65_536):
+        gen = TelematicsGenerator(cfg, event_types)
+        batches = list(gen.batches(9_000, rows_per_batch))
+        assert max(b.n for b in batches) <= max(rows_per_batch, 2_500)
+        enc = Encoder("jsonl", threads=1)
+        out.append(b"".join(enc.encode_bytes(b) for b in batches))
+        assert sum(gen.counts.values()) == 9_000
+    assert out[0] == out[1]

@@ -165,35 +165,52 @@ class TelematicsGenerator:
         self.state_i = np.zeros((n, model.STATE_I), np.int64)
         self.state_i[:, 0] = -1
         self.state_f = np.zeros((n, model.STATE_F), np.float64)
-        self._driver_codes: dict[int, np.ndarray] = {}
+        self._driver_codes: dict[tuple[int, int, int], np.ndarray] = {}
         self.start_min = int(config.start.timestamp() // 60)
         self.start_ms_offset = int(config.start.timestamp() * 1000) - self.start_min * 60_000
         self.id_key = np.uint64(rand.stable_key("synthkit.telematics.ids", config.seed))
         self.counts = dict.fromkeys(self.type_names, 0)
 
     def batches(self, events: int | None, batch_rows: int = BATCH_ROWS) -> Iterator[Batch]:
-        """``events`` rows in order (None: without end), ``batch_rows`` at a time."""
+        """``events`` rows in order (None: without end), about ``batch_rows`` at a time.
+
+        Batches hold whole rounds (one event per driver), so batch size never changes the
+        data; a fleet larger than ``batch_rows`` is cut into slices of drivers within a round,
+        so memory stays flat however many drivers there are.
+        """
         n = self.config.drivers
-        per_batch = max(1, batch_rows // n)  # whole rounds, so batch size never changes the data
         produced = 0
         while events is None or produced < events:
-            k = per_batch
-            if events is not None and (events - produced) < k * n:
-                k = -(-(events - produced) // n)  # the last batch: cut the final round short
-            batch = self._round(k)
-            if events is not None and batch.n > events - produced:
-                batch = batch.slice(0, events - produced)
-            for name, c in zip(self.type_names, np.bincount(
-                batch.column("event_type").values, minlength=len(self.types)
-            )):  # fmt: skip
-                self.counts[name] += int(c)
-            produced += batch.n
-            yield batch
+            left = None if events is None else events - produced
+            if n > batch_rows:
+                parts = [(1, d0, min(n, d0 + batch_rows)) for d0 in range(0, n, batch_rows)]
+            else:
+                k = max(1, batch_rows // n)
+                if left is not None and left < k * n:
+                    k = -(-left // n)  # the last batch: cut the final round short
+                parts = [(k, 0, n)]
+            for k, d0, d1 in parts:
+                batch = self._round(k, d0, d1)
+                if left is not None and batch.n >= left:
+                    batch = batch.slice(0, left)
+                self._count(batch)
+                produced += batch.n
+                yield batch
+                if left is not None:
+                    left -= batch.n
+                    if left <= 0:
+                        return
+
+    def _count(self, batch: Batch) -> None:
+        codes = np.bincount(batch.column("event_type").values, minlength=len(self.types))
+        for name, c in zip(self.type_names, codes):
+            self.counts[name] += int(c)
 
     # ------------------------------------------------------------------------ internals
 
-    def _round(self, k: int) -> Batch:
-        n = self.config.drivers
+    def _round(self, k: int, d0: int, d1: int) -> Batch:
+        """``k`` events for drivers ``d0..d1-1``, rows laid out (event, driver)."""
+        n = d1 - d0
         rows = k * n
         i8 = lambda: np.empty(rows, np.int64)  # noqa: E731
         ts, period, lat, lon, speed = i8(), i8(), i8(), i8(), i8()
@@ -203,23 +220,26 @@ class TelematicsGenerator:
         trips = np.empty((rows, 18), np.uint8)
         iso = np.empty((rows, 24), np.uint8)
         c = self.config
+        sl = slice(d0, d1)  # row slices of the state arrays are views: the kernel updates them
         stuck = model.drive(
-            k, self.driver_index, self.driver_key, self.id_key, self.cruise,
-            self.home_lat, self.home_lon, self.weights, self.min_speed, self.night_only,
-            self.over_limit, self.start_min, int(round(c.utc_offset_hours * 60)), c.jitter_deg,
+            k, self.driver_index[sl], self.driver_key[sl], self.id_key, self.cruise[sl],
+            self.home_lat[sl], self.home_lon[sl], self.weights[sl], self.min_speed,
+            self.night_only, self.over_limit, self.start_min,
+            int(round(c.utc_offset_hours * 60)), c.jitter_deg,
             c.trip_avg_minutes, c.trip_std_minutes, c.gap_avg_minutes,
-            self.state_i, self.state_f,
+            self.state_i[sl], self.state_f[sl],
             ts, period, lat, lon, speed, heading, posted, hour, etype, rowkey, ids, trips, iso,
         )  # fmt: skip
         if stuck >= 0:
             raise ConfigError(
-                f"driver {self.driver_labels[stuck]} found no eligible event type in "
+                f"driver {self.driver_labels[d0 + stuck]} found no eligible event type in "
                 f"{model.MAX_IDLE_MINUTES} driving minutes",
                 hint="give 'ping' (or another always-eligible type) a weight > 0",
             )
-        drv = self._driver_codes.get(k)
+        drv = self._driver_codes.get((k, d0, d1))
         if drv is None:  # the same for every full batch: build once
-            drv = self._driver_codes[k] = np.tile(np.arange(n, dtype=np.int64), k)
+            drv = np.tile(np.arange(d0, d1, dtype=np.int64), k)
+            self._driver_codes[(k, d0, d1)] = drv
         cols = [
             Column("event_id", "fixed", ids),
             Column("driver_id", "label", drv, labels=self.driver_labels),
