@@ -12,6 +12,7 @@ import traceback
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from synthkit import __version__
@@ -51,8 +52,6 @@ def plugins_command(
     for i in infos:
         regs = "; ".join(f"{k.replace('_', ' ')}: {', '.join(v)}" for k, v in i.registers.items())
         table.add_row(i.name, i.distribution, i.version, regs or "-")
-    from rich.console import Console
-
     Console().print(table)
 
 

@@ -18,7 +18,8 @@ def run_cmd(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
     """Run an installed console script (synthkit, synthkit-mock) for real."""
     exe = str(BIN / args[0])
     full_env = {**os.environ, **(env or {})}
-    full_env.pop("SYNTHKIT_DEBUG", None) if env is None or "SYNTHKIT_DEBUG" not in env else None
+    if "SYNTHKIT_DEBUG" not in (env or {}):  # a developer's debug setting must not leak in
+        full_env.pop("SYNTHKIT_DEBUG", None)
     return subprocess.run([exe, *args[1:]], capture_output=True, text=True, env=full_env,
                           cwd=cwd, timeout=timeout)
 
