@@ -156,12 +156,16 @@ def drive(
     n = driver_key.shape[0]
     n_types = min_speed.shape[0]
     two_pi = 2.0 * math.pi
-    for d in range(n):
-        dkey = driver_key[d]
-        trip_key = dkey ^ np.uint64(0x7A3C5E1F9B2D4C68)
-        prev_row = -1
-        prev_day = -1
-        for k in range(k_events):
+    prev_rows = np.full(n, -1, np.int64)  # each driver's previous row, to reuse its date text
+    prev_days = np.full(n, -1, np.int64)
+    # Event-major order: rows are laid out (event, driver), so this writes every output
+    # sequentially; driver-major order re-fetched each cache line once per driver.
+    for k in range(k_events):
+        for d in range(n):
+            dkey = driver_key[d]
+            trip_key = dkey ^ np.uint64(0x7A3C5E1F9B2D4C68)
+            prev_row = prev_rows[d]
+            prev_day = prev_days[d]
             row = k * n + d
             idle = 0
             while True:
@@ -309,7 +313,7 @@ def drive(
                 _put_hex(out_trip, row, 2, z, 16)
                 day = ms // 86_400_000
                 _put_iso(out_iso, row, ms, prev_row if day == prev_day else -1)
-                prev_row = row
-                prev_day = day
+                prev_rows[d] = row
+                prev_days[d] = day
                 break
     return -1
