@@ -154,13 +154,18 @@ def _encode_rows(
     return pos
 
 
-def _render_scaled(v: int, decimals: int) -> bytes:
-    """The same text the kernel writes for scaled integer ``v``."""
-    if decimals == 0:
-        return str(v).encode()
-    sign = "-" if v < 0 else ""
-    whole, frac = divmod(abs(v), 10**decimals)
-    return f"{sign}{whole}.{frac:0{decimals}d}".encode()
+@njit(nogil=True, cache=True)
+def _render_range(base: int, count: int, decimals: int, pow10: np.ndarray) -> tuple:
+    """The text of ``base .. base+count-1`` (scaled by ``decimals``), written by the same
+    ``_put_dec`` as the kernel, so a table and the digit path can never disagree."""
+    out = np.empty(count * 22, np.uint8)
+    offsets = np.empty(count + 1, np.int64)
+    offsets[0] = 0
+    pos = 0
+    for i in range(count):
+        pos = _put_dec(out, pos, base + i, decimals, pow10)
+        offsets[i + 1] = pos
+    return out[:pos], offsets
 
 
 class Encoder:
@@ -239,7 +244,9 @@ class Encoder:
         key = f"\0number:{decimals}:{base}"
         cached = self._labels.get(key)
         if cached is None:
-            cached = (None, [_render_scaled(v, decimals) for v in range(base, base + 2 * _TABLE_SPAN)])
+            text, offsets = _render_range(base, 2 * _TABLE_SPAN, decimals, _POW10)
+            data, ends = text.tobytes(), offsets.tolist()
+            cached = (None, [data[a:b] for a, b in zip(ends, ends[1:])])
             self._labels[key] = cached
         return cached[1]
 
