@@ -30,60 +30,69 @@ _DIGIT_PAIRS = np.frombuffer(b"".join(b"%02d" % i for i in range(100)), np.uint8
 
 
 @njit(inline="always", nogil=True, cache=True)
-def _put_uint(out: np.ndarray, pos: int, v: int, pow10: np.ndarray) -> int:
+def _put_uint(out: np.ndarray, pos: int, value: int, pow10: np.ndarray) -> int:
+    # unsigned throughout: signed floor division costs sign fix-ups on every digit pair
+    v = np.uint64(value)
     digits = 1
-    while digits < 19 and v >= pow10[digits]:
+    while digits < 19 and v >= np.uint64(pow10[digits]):
         digits += 1
     end = pos + digits
     i = end
-    while v >= 10:  # two digits per division
-        q = v // 100
-        pair = (v - q * 100) * 2
-        out[i - 1] = _DIGIT_PAIRS[pair + 1]
+    while v >= np.uint64(10):  # two digits per division by a constant (a multiply)
+        q = v // np.uint64(100)
+        pair = (v - q * np.uint64(100)) * np.uint64(2)
+        out[i - 1] = _DIGIT_PAIRS[pair + np.uint64(1)]
         out[i - 2] = _DIGIT_PAIRS[pair]
         i -= 2
         v = q
     if i > pos:
-        out[i - 1] = 48 + v
+        out[i - 1] = np.uint8(48) + np.uint8(v)
     return end
 
 
 @njit(inline="always", nogil=True, cache=True)
-def _put_dec(out: np.ndarray, pos: int, v: int, decimals: int, pow10: np.ndarray) -> int:
-    if v < 0:
-        out[pos] = 45  # '-'
-        pos += 1
-        v = -v
-    if decimals == 0:
-        return _put_uint(out, pos, v, pow10)
-    # constant divisors compile to multiplications; a divide by pow10[decimals] costs ~20 ns
-    if decimals == 1:
-        whole = v // 10
-    elif decimals == 2:
-        whole = v // 100
-    elif decimals == 3:
-        whole = v // 1000
-    elif decimals == 6:
-        whole = v // 1_000_000
-    else:
-        whole = v // pow10[decimals]
-    frac = v - whole * pow10[decimals]
-    pos = _put_uint(out, pos, whole, pow10)
-    out[pos] = 46  # '.'
-    end = pos + 1 + decimals
+def _put_frac(out: np.ndarray, pos: int, frac: np.uint64, decimals: int) -> int:
+    """``frac`` as exactly ``decimals`` digits, zero-padded."""
+    end = pos + decimals
     i = end
     left = decimals
-    while left >= 2:  # zero-padded fraction, two digits per division
-        q = frac // 100
-        pair = (frac - q * 100) * 2
-        out[i - 1] = _DIGIT_PAIRS[pair + 1]
+    while left >= 2:
+        q = frac // np.uint64(100)
+        pair = (frac - q * np.uint64(100)) * np.uint64(2)
+        out[i - 1] = _DIGIT_PAIRS[pair + np.uint64(1)]
         out[i - 2] = _DIGIT_PAIRS[pair]
         i -= 2
         left -= 2
         frac = q
     if left == 1:
-        out[i - 1] = 48 + frac % 10
+        out[i - 1] = np.uint8(48) + np.uint8(frac % np.uint64(10))
     return end
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _put_dec(out: np.ndarray, pos: int, value: int, decimals: int, pow10: np.ndarray) -> int:
+    if value < 0:
+        out[pos] = 45  # '-'
+        pos += 1
+        value = -value
+    if decimals == 0:
+        return _put_uint(out, pos, value, pow10)
+    v = np.uint64(value)
+    # constant divisors compile to multiplications; a divide by a table value costs ~20 ns
+    if decimals == 1:
+        scale = np.uint64(10)
+    elif decimals == 2:
+        scale = np.uint64(100)
+    elif decimals == 3:
+        scale = np.uint64(1000)
+    elif decimals == 6:
+        scale = np.uint64(1_000_000)
+    else:
+        scale = np.uint64(pow10[decimals])
+    whole = v // scale
+    pos = _put_uint(out, pos, whole, pow10)
+    out[pos] = 46  # '.'
+    return _put_frac(out, pos + 1, v - whole * scale, decimals)
 
 
 @njit(nogil=True, cache=True)
@@ -267,7 +276,9 @@ class Encoder:
 
     def _rendered(self, name: str, labels: object) -> list[bytes]:
         cached = self._labels.get(name)
-        if cached is not None and cached[0] is labels:
+        # Generators often rebuild an equal labels tuple per batch; returning the same rendered
+        # list keeps the label-pool cache (keyed by list identity) hitting across batches.
+        if cached is not None and (cached[0] is labels or cached[0] == labels):
             return cached[1]
         render = render_label_csv if self.csv else render_label_json
         rendered = [render(v) for v in labels]  # type: ignore[attr-defined]

@@ -30,3 +30,8 @@ class PluginError(SynthkitError):
 
 class PreflightError(SynthkitError):
     """A preflight check reported an error, so nothing was generated or written."""
+
+
+class OutputError(SynthkitError):
+    """An output could not be written (disk full, file size limit, permissions); nothing
+    half-written is left behind."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from synthkit.directio import DirectWriter, open_direct
+
 
 class AtomicFile:
     """Writes to a hidden temp file beside ``path``; :meth:`commit` renames it into place,
@@ -14,26 +16,50 @@ class AtomicFile:
     survives a power loss: what state files need. Bulk artifacts skip it by default, since
     flushing gigabytes to disk would dominate generation time and the rename alone already
     guarantees that readers never see a partial file.
+
+    ``direct=True`` streams through :class:`~synthkit.directio.DirectWriter` (page-cache bypass
+    on a background thread): for large sequential artifacts, where it is several times faster
+    and uses a fraction of the CPU.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, durable: bool = False) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, durable: bool = False, direct: bool = False
+    ) -> None:
         self.path = Path(path)
         self.durable = durable
         self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.synthkit-tmp")
-        self._fh = open(self.tmp, "wb", buffering=0)  # noqa: SIM115 - closed in commit/abort
+        self.tmp.unlink(missing_ok=True)  # a leftover of a killed run with our pid
+        self._direct: DirectWriter | None = None
+        if direct:
+            fd, accepted = open_direct(self.tmp)
+            self._direct = DirectWriter(fd, direct=accepted)
+            self._fd = fd
+        else:
+            self._fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        self._closed = False
         self.bytes = 0
 
     def write(self, data: bytes | memoryview) -> None:
-        view = memoryview(data)
+        if self._direct is not None:
+            self._direct.write(data)
+            self.bytes = self._direct.length
+            return
+        view = memoryview(data).cast("B")
         while view:
-            written = self._fh.write(view)
+            written = os.write(self._fd, view)
             view = view[written:]
             self.bytes += written
 
     def commit(self) -> None:
-        if self.durable:
-            os.fsync(self._fh.fileno())
-        self._fh.close()
+        try:
+            if self._direct is not None:
+                self.bytes = self._direct.finish()
+            if self.durable:
+                os.fsync(self._fd)
+        except BaseException:
+            self.abort()
+            raise
+        self._close()
         os.replace(self.tmp, self.path)
         if not self.durable:
             return
@@ -44,6 +70,13 @@ class AtomicFile:
             os.close(dir_fd)
 
     def abort(self) -> None:
-        if not self._fh.closed:
-            self._fh.close()
+        self._close()
         self.tmp.unlink(missing_ok=True)
+
+    def _close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._direct is not None:
+            self._direct.close()
+        os.close(self._fd)
