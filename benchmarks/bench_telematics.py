@@ -26,36 +26,78 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 
+def _attribute_functions() -> list[tuple[str, float, object]]:
+    """The seed's six event types, each with its type-specific attribute function."""
+
+    def braking(rng: random.Random) -> dict:
+        return {"braking_g": round(rng.uniform(0.25, 0.9), 2), "abs_activation": rng.random() < 0.15}
+
+    def turn(rng: random.Random) -> dict:
+        return {"lateral_g": round(rng.uniform(0.3, 1.1), 2),
+                "turn_direction": rng.choice(["left", "right"])}  # fmt: skip
+
+    def speeding(rng: random.Random) -> dict:
+        return {"posted_speed_mph": rng.choice([25, 35, 45, 55, 65, 70]),
+                "over_speed_mph": round(rng.uniform(5, 35), 1),
+                "duration_sec": int(rng.uniform(10, 240))}  # fmt: skip
+
+    def tailgating(rng: random.Random) -> dict:
+        return {"following_distance_m": round(rng.uniform(4.0, 15.0), 1),
+                "speed_context_mph": int(rng.uniform(20, 75))}  # fmt: skip
+
+    def late_night(rng: random.Random) -> dict:
+        return {"local_hour": rng.choice([0, 1, 2, 3])}
+
+    return [("hard_braking", 0.18, braking), ("aggressive_turn", 0.12, turn),
+            ("speeding", 0.22, speeding), ("tailgating", 0.10, tailgating),
+            ("late_night_driving", 0.08, late_night), ("ping", 0.30, lambda rng: {})]  # fmt: skip
+
+
+FIELDS = ["event_id", "driver_id", "trip_id", "ts", "event_type", "latitude", "longitude",
+          "speed_mph", "heading_deg", "period_minute", "car_type", "car_value",
+          "car_sportiness", "braking_g", "abs_activation", "lateral_g", "turn_direction",
+          "posted_speed_mph", "over_speed_mph", "duration_sec", "following_distance_m",
+          "speed_context_mph", "local_hour"]  # fmt: skip
+
+
 def baseline(path: Path, events: int, fmt: str, seed: int = 42) -> float:
-    """Events/s of a per-row generator written the way the seed's data/mock.py is."""
+    """Events/s of a per-row generator that does the seed's per-event work (data/mock.py):
+    random.Random, trip state and static car attributes per driver, a weighted event-type
+    choice, the type's attribute function, a dict per event, json.dumps per line (or
+    csv.DictWriter). Same schema as synthkit's events; ids come from the seeded RNG rather
+    than uuid4 (cheaper, so the ratio errs in the baseline's favour)."""
     rng = random.Random(seed)
-    types = [("hard_braking", 0.18), ("aggressive_turn", 0.12), ("speeding", 0.22),
-             ("tailgating", 0.10), ("late_night_driving", 0.08), ("ping", 0.30)]  # fmt: skip
-    total = sum(w for _, w in types)
+    types = _attribute_functions()
+    total = sum(w for _, w, _ in types)
     start = datetime(2026, 1, 5, tzinfo=UTC)
-    fields = ["event_id", "driver_id", "trip_id", "ts", "event_type", "latitude", "longitude",
-              "speed_mph", "heading_deg", "period_minute", "car_type", "car_value",
-              "car_sportiness", "braking_g", "abs_activation", "lateral_g", "turn_direction",
-              "posted_speed_mph", "over_speed_mph", "duration_sec", "following_distance_m",
-              "speed_context_mph", "local_hour"]  # fmt: skip
+    cars = [("economy", 18_000, 0.15), ("sedan", 28_000, 0.25), ("suv", 40_000, 0.30)]
+    drivers = 10
+    car_of = {d: {"car_type": c, "car_value": int(v * rng.uniform(0.85, 1.25)),
+                  "car_sportiness": round(s + rng.uniform(-0.05, 0.05), 3)}
+              for d, (c, v, s) in ((d, rng.choice(cars)) for d in range(drivers))}  # fmt: skip
+    trips: dict[int, tuple[str, int]] = {}
     t0 = time.perf_counter()
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields) if fmt == "csv" else None
+        writer = csv.DictWriter(fh, fieldnames=FIELDS) if fmt == "csv" else None
         if writer:
             writer.writeheader()
         for i in range(events):
-            minute, driver = divmod(i, 10)
+            minute, driver = divmod(i, drivers)
+            trip = trips.get(driver)
+            if trip is None or minute >= trip[1]:
+                length = max(5, int(rng.normalvariate(28, 9)))
+                trip = trips[driver] = (f"T-{rng.getrandbits(64):016x}", minute + length)
             r = rng.uniform(0, total)
-            acc, name = 0.0, types[-1][0]
-            for n, w in types:
+            acc, name, attrs = 0.0, types[-1][0], types[-1][2]
+            for n, w, fn in types:
                 acc += w
                 if r <= acc:
-                    name = n
+                    name, attrs = n, fn
                     break
             evt = {
                 "event_id": uuid.UUID(int=rng.getrandbits(128)).hex,
                 "driver_id": f"D{driver:04d}",
-                "trip_id": f"T-{rng.getrandbits(40):010x}",
+                "trip_id": trip[0],
                 "ts": (start + timedelta(minutes=minute)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                 "event_type": name,
                 "latitude": round(37.7749 + rng.uniform(-0.25, 0.25), 6),
@@ -63,14 +105,9 @@ def baseline(path: Path, events: int, fmt: str, seed: int = 42) -> float:
                 "speed_mph": round(rng.uniform(0, 82), 1),
                 "heading_deg": rng.randint(0, 359),
                 "period_minute": minute,
-                "car_type": "sedan", "car_value": 28000, "car_sportiness": 0.25,
-            }  # fmt: skip
-            if name == "hard_braking":
-                evt["braking_g"] = round(rng.uniform(0.25, 0.9), 2)
-                evt["abs_activation"] = rng.random() < 0.15
-            elif name == "speeding":
-                evt["posted_speed_mph"] = rng.choice([25, 35, 45, 55, 65, 70])
-                evt["over_speed_mph"] = round(rng.uniform(5, 35), 1)
+            }
+            evt.update(car_of[driver])
+            evt.update(attrs(rng))  # type: ignore[operator]
             if writer:
                 writer.writerow(evt)
             else:

@@ -25,7 +25,8 @@ import numpy as np
 
 ALIGN = 4096  # covers every logical block size in practice (512 or 4096)
 CHUNK = 8 << 20  # per write: large enough to stream, small enough to overlap with the producer
-BUFFERS = 4  # one being filled, up to two in flight
+BUFFERS = 4  # one being filled, the rest in flight
+MAX_RESERVE = CHUNK // 4  # a reservation always fits in a fresh buffer beside the carried tail
 
 
 def open_direct(path: str | os.PathLike[str]) -> tuple[int, bool]:
@@ -64,20 +65,31 @@ class DirectWriter:
         self._thread = threading.Thread(target=self._run, name="synthkit-io", daemon=True)
         self._thread.start()
 
+    def reserve(self, size: int) -> np.ndarray:
+        """Writable space for up to ``size`` bytes at the end of the file (plus 16 bytes of
+        slack for 8-byte stores): fill a prefix of it, then call :meth:`advance`. Producers
+        such as the encoder write here directly, so bytes are never copied."""
+        if size > MAX_RESERVE:
+            raise ValueError(f"reserve at most {MAX_RESERVE} bytes at a time, not {size}")
+        if self._error is not None:
+            raise self._error
+        if CHUNK - self._fill < size + 16:
+            self._rotate()
+        return self._array[self._fill :]
+
+    def advance(self, n: int) -> None:
+        """``n`` bytes of the last :meth:`reserve` are now part of the file."""
+        self._fill += n
+        self.length += n
+
     def write(self, data: bytes | memoryview) -> None:
         src = np.frombuffer(data, np.uint8)
         at = 0
         while at < src.shape[0]:
-            if self._error is not None:
-                raise self._error
-            n = min(src.shape[0] - at, CHUNK - self._fill)
-            # a numpy copy releases the GIL (an mmap slice assignment does not)
-            self._array[self._fill : self._fill + n] = src[at : at + n]
-            self._fill += n
-            self.length += n
+            n = min(src.shape[0] - at, MAX_RESERVE)
+            self.reserve(n)[:n] = src[at : at + n]  # a numpy copy releases the GIL
+            self.advance(n)
             at += n
-            if self._fill == CHUNK:
-                self._submit(CHUNK)
 
     def finish(self) -> int:
         """Write what is buffered, wait for the device, set the exact length."""
@@ -99,8 +111,20 @@ class DirectWriter:
 
     # ------------------------------------------------------------------------ internals
 
+    def _rotate(self) -> None:
+        """Hand the aligned part of the current buffer to the I/O thread; the unaligned rest
+        (< ALIGN bytes) moves to the start of the next buffer."""
+        aligned = self._fill - self._fill % ALIGN
+        tail = self._array[aligned : self._fill].copy()
+        self._submit(aligned)
+        self._array[: tail.shape[0]] = tail
+        self._fill = tail.shape[0]
+
     def _submit(self, size: int) -> None:
         assert self._buf is not None
+        if size == 0:
+            self._fill = 0
+            return
         self._full.put((self._buf, size))
         self._take()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -177,11 +178,21 @@ def _render_range(base: int, count: int, decimals: int, pow10: np.ndarray) -> tu
     return out[:pos], offsets
 
 
+@dataclass(frozen=True)
+class EncodePlan:
+    """A batch laid out for the kernel; ``row_bound`` bytes per row always suffice."""
+
+    args: tuple
+    row_bound: int
+    rows: int
+
+
 class Encoder:
     """Encodes batches to JSON lines or CSV rows (no header; see :meth:`header`).
 
-    Returned views stay valid until the next :meth:`encode` call on the same encoder.
-    Large batches are split across ``threads`` (the kernel runs without the GIL).
+    :meth:`encode` returns views that stay valid until its next call; large batches are split
+    across ``threads`` (the kernel runs without the GIL). :meth:`plan` + :meth:`encode_into`
+    write straight into a caller's buffer instead (what file sinks do: no copy).
     """
 
     def __init__(self, fmt: Format, *, threads: int = 2) -> None:
@@ -199,6 +210,22 @@ class Encoder:
     def header(self, names: tuple[str, ...]) -> bytes:
         return (",".join(render_label_csv(n).decode() for n in names) + "\n").encode()
 
+    def plan(self, batch: Batch) -> EncodePlan:
+        """Lay ``batch`` out for :meth:`encode_into` (one pass over its columns)."""
+        return self._pack(batch)
+
+    def encode_into(self, plan: EncodePlan, r0: int, r1: int, out: np.ndarray) -> int:
+        """Write rows ``r0..r1`` of a planned batch at the start of ``out`` (uint8, at least
+        ``bound(r1 - r0)`` of :meth:`bound` long); returns the bytes written. Bytes past
+        that count may be scribbled on (the kernel copies 8 bytes at a time)."""
+        if out.shape[0] < self.bound(plan, r1 - r0):
+            raise ValueError("output buffer too small for these rows")
+        return int(_encode_rows(self.csv, r0, r1, *plan.args, _POW10, out))
+
+    @staticmethod
+    def bound(plan: EncodePlan, rows: int) -> int:
+        return rows * plan.row_bound + 16
+
     def encode(self, batch: Batch) -> list[memoryview]:
         n = batch.n
         if n == 0:
@@ -208,17 +235,14 @@ class Encoder:
         bounds = np.linspace(0, n, parts + 1).astype(np.int64)
         while len(self._buffers) < parts:
             self._buffers.append(np.empty(0, np.uint8))
-        per_row = plan["row_bound"]
         for i in range(parts):
-            need = int(bounds[i + 1] - bounds[i]) * per_row + 16
+            need = self.bound(plan, int(bounds[i + 1] - bounds[i]))
             if self._buffers[i].shape[0] < need:
                 self._buffers[i] = np.empty(int(need * 1.25), np.uint8)
 
         def run(i: int) -> memoryview:
             buf = self._buffers[i]
-            end = _encode_rows(
-                self.csv, int(bounds[i]), int(bounds[i + 1]), *plan["args"], _POW10, buf
-            )
+            end = self.encode_into(plan, int(bounds[i]), int(bounds[i + 1]), buf)
             return memoryview(buf)[:end]
 
         if parts == 1:
@@ -285,7 +309,7 @@ class Encoder:
         self._labels[name] = (labels, rendered)
         return rendered
 
-    def _pack(self, batch: Batch) -> dict[str, object]:
+    def _pack(self, batch: Batch) -> EncodePlan:
         """Column-major arrays for the kernel: one contiguous copy per column, no per-row work."""
         n = batch.n
         cols = batch.columns
@@ -356,4 +380,4 @@ class Encoder:
             np.frombuffer(b"".join(keys) + bytes(8), np.uint8), key_off,
             labels, label_off,
         )  # fmt: skip
-        return {"args": args, "row_bound": row_bound}
+        return EncodePlan(args, row_bound, n)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
+
 from synthkit.directio import DirectWriter, open_direct
 
 
@@ -37,7 +39,24 @@ class AtomicFile:
         else:
             self._fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         self._closed = False
+        self._scratch = np.empty(0, np.uint8)
         self.bytes = 0
+
+    def reserve(self, size: int) -> np.ndarray:
+        """Space to encode up to ``size`` bytes in place; then :meth:`advance` by what was
+        used. With ``direct=True`` this is the file's own I/O buffer (no copy)."""
+        if self._direct is not None:
+            return self._direct.reserve(size)
+        if self._scratch.shape[0] < size + 16:
+            self._scratch = np.empty(size + 16, np.uint8)
+        return self._scratch
+
+    def advance(self, n: int) -> None:
+        if self._direct is not None:
+            self._direct.advance(n)
+            self.bytes = self._direct.length
+        else:
+            self.write(memoryview(self._scratch)[:n])
 
     def write(self, data: bytes | memoryview) -> None:
         if self._direct is not None:
