@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from synthkit import __version__
+from synthkit.context import DEFAULT_STATE_FILE, GlobalOptions
 from synthkit.console import emit_json, stderr
 from synthkit.errors import PluginError, SynthkitError
 from synthkit.memory import keep_freed_memory
@@ -69,17 +71,53 @@ def build_app(plugins: Plugins) -> typer.Typer:
         add_completion=False,
         pretty_exceptions_enable=False,
     )
+    app.callback()(root_options)
     app.command("plugins")(plugins_command)
     app.command("version")(version_command)
+    taken: dict[str, str] = {}
     for name, command in plugins.commands().items():
-        if name in CORE_COMMANDS:
+        names = _command_names(command.app) if command.top_level else [name]
+        source = plugins.source_of("commands", name)
+        for each in names:
+            if each in CORE_COMMANDS:
+                owner = f"synthkit's own {each!r} command"
+            elif each in taken:
+                owner = f"the {each!r} command of {taken[each]}"
+            else:
+                taken[each] = source
+                continue
             raise PluginError(
-                f"plugin command {name!r} from {plugins.source_of('commands', name)} "
-                f"would replace synthkit's own {name!r} command",
+                f"plugin command {each!r} from {source} would replace {owner}",
                 hint="rename the plugin's command",
             )
-        app.add_typer(command.app, name=name, help=command.help or None)
+        if command.top_level:
+            app.add_typer(command.app)
+        else:
+            app.add_typer(command.app, name=name, help=command.help or None)
     return app
+
+
+def root_options(
+    ctx: typer.Context,
+    scenario: Annotated[
+        Path | None, typer.Option("--scenario", help="Scenario YAML (reservoir commands).")
+    ] = None,
+    state_file: Annotated[
+        Path, typer.Option("--state-file", help="Sequence-number state file.")
+    ] = DEFAULT_STATE_FILE,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Any preflight error stops the command.")
+    ] = False,
+) -> None:
+    """Deterministic synthetic telemetry, delivered where a real device fleet would."""
+    ctx.obj = GlobalOptions(scenario=scenario, state_file=state_file, strict=strict)
+
+
+def _command_names(app: typer.Typer) -> list[str]:
+    return [
+        info.name or (info.callback.__name__.replace("_", "-") if info.callback else "")
+        for info in app.registered_commands
+    ]
 
 
 def run(args: list[str], plugins: Plugins | None = None) -> int:

@@ -20,6 +20,7 @@ import mmap
 import os
 import queue
 import threading
+from typing import Any
 
 import numpy as np
 
@@ -48,9 +49,10 @@ class DirectWriter:
     :meth:`finish`. ``finish`` returns the file length; ``close`` always releases everything.
     """
 
-    def __init__(self, fd: int, *, direct: bool) -> None:
+    def __init__(self, fd: int, *, direct: bool, digest: Any = None) -> None:
         self.fd = fd
         self.direct = direct
+        self.digest = digest  # a hashlib object, fed on the I/O thread in file order
         self.length = 0
         self._free: queue.Queue[mmap.mmap] = queue.Queue()
         for _ in range(BUFFERS):
@@ -146,7 +148,10 @@ class DirectWriter:
             buf, size = item
             try:
                 if self._error is None:
+                    start = self._offset
                     self._write_all(memoryview(buf)[:size])
+                    if self.digest is not None:  # the last buffer's alignment padding is not data
+                        self.digest.update(memoryview(buf)[: min(size, self.length - start)])
             except BaseException as exc:  # noqa: BLE001 - handed to the producer's thread
                 self._error = exc
             finally:

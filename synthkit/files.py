@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +26,12 @@ class AtomicFile:
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], *, durable: bool = False, direct: bool = False
+        self,
+        path: str | os.PathLike[str],
+        *,
+        durable: bool = False,
+        direct: bool = False,
+        digest: Any = None,
     ) -> None:
         self.path = Path(path)
         self.durable = durable
@@ -34,10 +40,11 @@ class AtomicFile:
         self._direct: DirectWriter | None = None
         if direct:
             fd, accepted = open_direct(self.tmp)
-            self._direct = DirectWriter(fd, direct=accepted)
+            self._direct = DirectWriter(fd, direct=accepted, digest=digest)
             self._fd = fd
         else:
             self._fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        self.digest = digest  # hashlib object: sees every byte written, in order
         self._closed = False
         self._scratch = np.empty(0, np.uint8)
         self.bytes = 0
@@ -64,6 +71,8 @@ class AtomicFile:
             self.bytes = self._direct.length
             return
         view = memoryview(data).cast("B")
+        if self.digest is not None:
+            self.digest.update(view)
         while view:
             written = os.write(self._fd, view)
             view = view[written:]

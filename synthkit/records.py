@@ -131,12 +131,19 @@ class EventType:
 
 @dataclass(frozen=True)
 class DeviceModel:
-    """The physics or state machine that archetypes parameterise."""
+    """The physics or state machine that archetypes parameterise.
+
+    ``parameters`` declares what archetypes and ``parameter_overrides`` may set: preferably a
+    pydantic model class (with ``extra="forbid"``: values are then type- and range-checked),
+    or a mapping of default values (names are then checked, values not). ``factory`` builds
+    the simulator; for scenario devices it is called as ``factory(devices, seed,
+    step_seconds)`` and returns a :class:`synthkit.fleet.FleetModel`.
+    """
 
     name: str
     mode: str  # e.g. STATIONARY, MOBILE, DRIVER
     factory: Callable[..., Any]
-    parameters: Mapping[str, Any] = field(default_factory=dict)
+    parameters: type[Any] | Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
 
 
@@ -221,8 +228,11 @@ class PreflightCheck:
 
 @dataclass(frozen=True)
 class Command:
-    """A top-level CLI command group contributed by a plugin."""
+    """CLI commands contributed by a plugin: a command group ``synthkit <name> ...`` or, with
+    ``top_level=True``, the app's commands added directly (``synthkit validate``); each name
+    must be free."""
 
     name: str
     app: typer.Typer
     help: str = ""
+    top_level: bool = False

@@ -1,0 +1,1 @@
+"""stationary_tank: a device model plugin (tank + ultrasonic level sensor)."""

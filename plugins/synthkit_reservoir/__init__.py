@@ -1,0 +1,1 @@
+"""The water-reservoir family: scenario commands over the stationary and mobile models."""

@@ -1,0 +1,140 @@
+"""``synthkit [--scenario X] [--state-file S] [--strict] validate | dry-run | export-csv``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from synthkit.console import emit_json
+from synthkit.context import global_options
+from synthkit.errors import ConfigError
+from synthkit.plugins import get_plugins
+from synthkit.scenario import LoadedScenario, load_scenario
+from synthkit.state import SeqState
+
+from synthkit_reservoir.engine import FleetRun, Window
+from synthkit_reservoir.export import export_csv
+from synthkit_reservoir.rows import RowBuilder, payload_from_row
+
+app = typer.Typer(add_completion=False)
+
+
+def load(ctx: typer.Context) -> LoadedScenario:
+    return load_scenario(str(global_options(ctx).require_scenario()), get_plugins())
+
+
+def parse_utc(value: str | None, flag: str) -> datetime | None:
+    """ISO 8601 in UTC (``2026-02-12T10:00:00Z``); a naive time is taken as UTC."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(
+            f"{flag} {value!r} is not an ISO 8601 time", hint="write e.g. 2026-02-12T10:00:00Z"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    if parsed.utcoffset() != UTC.utcoffset(None):
+        raise ConfigError(f"{flag} must be in UTC", hint="end it with Z or +00:00")
+    return parsed
+
+
+@app.command("validate")
+def validate(ctx: typer.Context) -> None:
+    """Validate the scenario: schema, cross-references, archetypes, parameter overrides."""
+    loaded = load(ctx)
+    counts: dict[str, int] = {}
+    for d in loaded.devices:
+        counts[d.archetype.name] = counts.get(d.archetype.name, 0) + 1
+    emit_json({
+        "command": "validate",
+        "scenario": loaded.path,
+        "scenario_id": loaded.scenario_id,
+        "scenario_sha256": loaded.sha256,
+        "seed": loaded.seed,
+        "strict": global_options(ctx).strict,
+        "devices_validated": [d.device_id for d in loaded.devices],
+        "archetypes": counts,
+        "warnings": list(loaded.warnings),
+        "errors": [],
+    })  # fmt: skip
+
+
+@app.command("dry-run")
+def dry_run(
+    ctx: typer.Context,
+    preview_steps: Annotated[int, typer.Option("--preview-steps", help="Emissions per device.")] = 5,
+    start_at: Annotated[
+        str | None,
+        typer.Option("--start-at", help="UTC time of the first emission (default: this hour)."),
+    ] = None,
+) -> None:
+    """Preview each device's tendencies and first emissions; writes nothing at all."""
+    if preview_steps < 1:
+        raise ConfigError(f"--preview-steps must be at least 1, got {preview_steps}")
+    loaded = load(ctx)
+    start = parse_utc(start_at, "--start-at") or datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    start_s = int(start.timestamp())
+    state = SeqState.load(global_options(ctx).state_file)  # read only: nothing is reserved
+    steps = [d.cadence_seconds for d in loaded.devices]
+    longest = max(steps)
+    run = FleetRun(
+        loaded, loaded.devices, steps, Window(start_s, start_s + (preview_steps - 1) * longest),
+        [state.next_seq(d.device_id) for d in loaded.devices],
+    )  # fmt: skip
+    builder = RowBuilder(run)
+    samples: dict[str, list[dict[str, Any]]] = {d.device_id: [] for d in loaded.devices}
+    for block in run.blocks():
+        for row in builder.batch(block).rows():
+            per_device = samples[row["device_id"]]
+            if len(per_device) < preview_steps:
+                per_device.append(_sample(row))
+    emit_json({
+        "command": "dry-run",
+        "scenario_id": loaded.scenario_id,
+        "seed": loaded.seed,
+        "start_at": start.isoformat().replace("+00:00", "Z"),
+        "preview_steps": preview_steps,
+        "writes": "none",
+        "devices": [
+            {
+                "device_id": d.device_id, "archetype": d.archetype.name, "mode": d.mode,
+                "model": d.model.name, "cadence_seconds": d.cadence_seconds,
+                "tendencies": list(d.archetype.tendencies), "samples": samples[d.device_id],
+            }  # fmt: skip
+            for d in loaded.devices
+        ],
+    })  # fmt: skip
+
+
+def _sample(row: dict[str, Any]) -> dict[str, Any]:
+    payload = payload_from_row(row)
+    return {
+        "seq": row["seq"],
+        "received_at": row["received_at"],
+        "level_pct": row["level_pct"],
+        "liters": row["liters"],
+        "raw_samples": payload["sensors"]["ultrasonic"]["raw_readings"],
+        "payload": payload,
+    }
+
+
+@app.command("export-csv")
+def export_csv_command(
+    ctx: typer.Context,
+    run_id: Annotated[str | None, typer.Option("--run-id", help="Artifact directory name.")] = None,
+    end_at: Annotated[
+        str | None, typer.Option("--end-at", help="UTC end of the window (default: now).")
+    ] = None,
+    output_root: Annotated[
+        Path, typer.Option("--output-root", help="Where artifact directories go.")
+    ] = Path("generated"),
+) -> None:
+    """Write the historical window as telemetry_rows.csv + manifest.json (no database)."""
+    loaded = load(ctx)
+    end = parse_utc(end_at, "--end-at") or datetime.now(UTC).replace(microsecond=0)
+    emit_json(export_csv(loaded, global_options(ctx).state_file, end, run_id, output_root))

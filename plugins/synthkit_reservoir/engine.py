@@ -1,0 +1,166 @@
+"""Steps a scenario's fleet through a time window and yields time-ordered batches.
+
+Devices emit on their own grid from the window start: device d at ``start + k * step_d`` for
+k = 0 .. floor((end - start) / step_d), i.e. about floor(window / step) + 1 points each, with
+``seq = first_seq[d] + k``. Blocks cover a slice of time sized so a batch stays near
+``BATCH_ROWS`` rows: memory is flat however long the window. Rows are ordered by time, then
+by the device's order in the scenario.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from synthkit.fleet import Block
+from synthkit.scenario import LoadedScenario, ResolvedDevice
+
+BATCH_ROWS = 65_536
+
+
+@dataclass(frozen=True)
+class Window:
+    start_s: int  # epoch seconds of every device's first emission
+    end_s: int  # no emission after this
+
+    def points(self, step_s: int) -> int:
+        return (self.end_s - self.start_s) // step_s + 1
+
+
+@dataclass
+class FleetBlock:
+    """One block's emissions: device index (scenario order), seq, time, and model columns."""
+
+    device: np.ndarray
+    seq: np.ndarray
+    time_s: np.ndarray
+    columns: dict[str, np.ndarray]
+    raw_readings: np.ndarray  # int64 (rows, samples), -1 where a device has fewer
+
+    @property
+    def rows(self) -> int:
+        return int(self.device.shape[0])
+
+
+class FleetRun:
+    """Runs ``devices`` (a scenario's, or a subset) over ``window``; ``first_seq`` per device."""
+
+    def __init__(
+        self,
+        loaded: LoadedScenario,
+        devices: Sequence[ResolvedDevice],
+        step_s: Sequence[int],
+        window: Window,
+        first_seq: Sequence[int],
+    ) -> None:
+        self.loaded = loaded
+        self.devices = list(devices)
+        self.window = window
+        self.step_s = np.array(step_s, np.int64)
+        self.first_seq = np.array(first_seq, np.int64)
+        self.tick_s = int(np.gcd.reduce(self.step_s)) if len(self.step_s) else 60
+        self.every = self.step_s // self.tick_s
+        self.last_tick = (window.end_s - window.start_s) // self.tick_s
+        # one simulator per device model, each over its own devices (kept in scenario order)
+        self.groups: list[tuple[object, np.ndarray]] = []
+        by_model: dict[str, list[int]] = {}
+        for i, dev in enumerate(self.devices):
+            by_model.setdefault(dev.model.name, []).append(i)
+        for idx in by_model.values():
+            model = self.devices[idx[0]].model
+            members = [self.devices[i] for i in idx]
+            sim = model.factory(members, loaded.seed, [int(self.step_s[i]) for i in idx])
+            self.groups.append((sim, np.array(idx, np.int64)))
+        self.max_samples = max((getattr(s, "max_samples", 1) for s, _ in self.groups), default=1)
+        self.point_labels: tuple[str, ...] = ()
+        for sim, _ in self.groups:
+            self.point_labels += tuple(getattr(sim, "labels", {}).get("point_id", ()))
+
+    def total_rows(self) -> int:
+        return int(sum(self.window.points(int(s)) for s in self.step_s))
+
+    def blocks(self, rows_per_block: int = BATCH_ROWS) -> Iterator[FleetBlock]:
+        per_tick = float(np.sum(1.0 / self.every)) if len(self.every) else 1.0
+        ticks = max(1, int(rows_per_block / max(per_tick, 1e-9)))
+        tick0 = 0
+        while tick0 <= self.last_tick:
+            n = min(ticks, self.last_tick + 1 - tick0)
+            yield self._block(tick0, n)
+            tick0 += n
+
+    def _block(self, tick0: int, nticks: int) -> FleetBlock:
+        parts = []
+        label_base = 0
+        for sim, idx in self.groups:
+            every = self.every[idx]
+            row_device, row_tick = _grid(tick0, nticks, every)
+            block = Block(self.window.start_s, self.tick_s, tick0, nticks, every, row_device, row_tick)
+            cols = sim.emit(block)  # type: ignore[attr-defined]
+            if "point_id" in cols:  # label codes are per model: shift into the run's list
+                codes = cols["point_id"]
+                cols["point_id"] = np.where(codes >= 0, codes + label_base, -1)
+            label_base += len(getattr(sim, "labels", {}).get("point_id", ()))
+            parts.append((idx[row_device], row_tick, cols))
+        device = np.concatenate([p[0] for p in parts])
+        tick = np.concatenate([p[1] for p in parts])
+        order = None
+        if len(parts) > 1:  # merge the models' time-major streams
+            order = np.lexsort((device, tick))
+            device, tick = device[order], tick[order]
+        names = sorted({name for _, _, cols in parts for name in cols if name != "raw_readings"})
+        columns: dict[str, np.ndarray] = {}
+        for name in names:
+            columns[name] = _merge([p[2].get(name) for p in parts], [len(p[0]) for p in parts], order)
+        raw = np.full((len(device), self.max_samples), -1, np.int64)
+        at = 0
+        for _, _, cols in parts:
+            r = cols["raw_readings"]
+            raw[at : at + r.shape[0], : r.shape[1]] = r
+            at += r.shape[0]
+        if order is not None:
+            raw = raw[order]
+        k = (tick * self.tick_s) // self.step_s[device]
+        return FleetBlock(
+            device=device,
+            seq=self.first_seq[device] + k,
+            time_s=self.window.start_s + tick * self.tick_s,
+            columns=columns,
+            raw_readings=raw,
+        )
+
+
+def _grid(tick0: int, nticks: int, every: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(device, tick) of every emission in the block, time-major."""
+    if np.all(every == every[0]):  # one cadence: a plain (tick, device) grid
+        e = int(every[0])
+        first = -(-tick0 // e) * e
+        ticks = np.arange(first, tick0 + nticks, e, dtype=np.int64)
+        n = len(every)
+        return np.tile(np.arange(n, dtype=np.int64), len(ticks)), np.repeat(ticks, n)
+    devs, ticks = [], []
+    for d, e in enumerate(every.tolist()):
+        first = -(-tick0 // e) * e
+        t = np.arange(first, tick0 + nticks, e, dtype=np.int64)
+        devs.append(np.full(len(t), d, np.int64))
+        ticks.append(t)
+    device, tick = np.concatenate(devs), np.concatenate(ticks)
+    order = np.lexsort((device, tick))
+    return device[order], tick[order]
+
+
+def _merge(arrays: list, lengths: list[int], order: np.ndarray | None) -> np.ndarray:
+    """Concatenate one column over the models (NaN / -1 where a model lacks it), reordered."""
+    dtype = next(a.dtype for a in arrays if a is not None)
+    filler = -1 if np.issubdtype(dtype, np.integer) else np.nan
+    full = np.concatenate([a if a is not None else np.full(n, filler, dtype) for a, n in zip(arrays, lengths)])
+    return full[order] if order is not None else full
+
+
+def export_window(loaded: LoadedScenario, end_s: int) -> tuple[Window, list[int]]:
+    """The historical window of section 5: ``bootstrap.days`` back from ``end_s``; each
+    device steps every max(cadence_seconds, bootstrap.step_minutes * 60) seconds."""
+    boot = loaded.scenario.bootstrap
+    steps = [max(d.cadence_seconds, boot.step_minutes * 60) for d in loaded.devices]
+    return Window(end_s - boot.days * 86_400, end_s), steps

@@ -1,0 +1,129 @@
+"""The telemetry row: one emission as a CSV row (payload fields plus the modelled truth).
+
+Payload contract (section 10) fields: ``schema_version``, ``local_timestamp_ms``, ``seq``,
+``raw_1..raw_N`` (``sensors.ultrasonic.raw_readings``), ``temperature_c``,
+``battery_percentage``, ``signal_strength_dbm``, ``latitude``/``longitude`` (mobile only).
+Modelled truth, for analysis: ``liters``, ``level_pct``, ``distance_mm`` (noise-free),
+``inflow_liters``, ``outflow_liters`` (demand served or delivered), ``loss_liters`` (in
+transit), ``distance_km`` (driven since the previous row), ``speed_kmh``, ``point_id``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from synthkit.batch import Batch, Column
+from synthkit_reservoir.engine import FleetBlock, FleetRun
+
+SCHEMA_VERSION = "1"
+BASE = ("device_id", "seq", "received_at", "local_timestamp_ms", "schema_version", "mode", "archetype")
+TRUTH = ("level_pct", "liters", "distance_mm", "inflow_liters", "outflow_liters", "loss_liters",
+         "distance_km")  # fmt: skip
+SENSOR = ("temperature_c", "battery_percentage", "signal_strength_dbm")
+MOBILE = ("latitude", "longitude", "speed_kmh", "point_id")
+DECIMALS = {
+    "level_pct": 2, "liters": 1, "distance_mm": 1, "inflow_liters": 1, "outflow_liters": 1,
+    "loss_liters": 2, "distance_km": 3, "temperature_c": 1, "battery_percentage": 1,
+    "latitude": 6, "longitude": 6, "speed_kmh": 1,
+}  # fmt: skip
+
+
+def columns_for(run: FleetRun) -> tuple[str, ...]:
+    raw = tuple(f"raw_{i + 1}" for i in range(run.max_samples))
+    return BASE + TRUTH + raw + SENSOR + MOBILE
+
+
+class RowBuilder:
+    """Turns a run's blocks into batches with the columns of :func:`columns_for`."""
+
+    def __init__(self, run: FleetRun) -> None:
+        self.run = run
+        self.columns = columns_for(run)
+        devs = run.devices
+        self.device_labels = tuple(d.device_id for d in devs)
+        self.modes = ("STATIONARY", "MOBILE")
+        self.mode_code = np.array([self.modes.index(d.mode) for d in devs], np.int64)
+        arch = sorted({d.archetype.name for d in devs})
+        self.archetypes = tuple(arch)
+        self.arch_code = np.array([arch.index(d.archetype.name) for d in devs], np.int64)
+        self._iso: dict[int, bytes] = {}
+
+    def batch(self, block: FleetBlock) -> Batch:
+        n = block.rows
+        dev = block.device
+        c = block.columns
+        cols = [
+            Column("device_id", "label", dev, labels=self.device_labels),
+            Column("seq", "int", block.seq),
+            Column("received_at", "fixed", self._iso_matrix(block.time_s)),
+            Column("local_timestamp_ms", "int", local_timestamp_ms(block.time_s, block.seq)),
+            Column("schema_version", "label", np.zeros(n, np.int64), labels=(SCHEMA_VERSION,)),
+            Column("mode", "label", self.mode_code[dev], labels=self.modes),
+            Column("archetype", "label", self.arch_code[dev], labels=self.archetypes),
+        ]
+        for name in TRUTH:
+            cols.append(_decimal(name, c.get(name), n))
+        for i in range(self.run.max_samples):
+            raw = block.raw_readings[:, i]
+            cols.append(Column(f"raw_{i + 1}", "int", raw, present=raw >= 0))
+        for name in SENSOR[:2]:
+            cols.append(_decimal(name, c.get(name), n))
+        cols.append(Column("signal_strength_dbm", "int", c["signal_strength_dbm"]))
+        for name in MOBILE[:3]:
+            cols.append(_decimal(name, c.get(name), n))
+        point = c.get("point_id")
+        if point is None:
+            point = np.full(n, -1, np.int64)
+        labels = self.run.point_labels or ("",)
+        cols.append(Column("point_id", "label", np.maximum(point, 0), labels=labels, present=point >= 0))
+        batch = Batch(cols)
+        if batch.names != self.columns:  # the CSV header is self.columns: they must agree
+            raise AssertionError(f"row layout {batch.names} differs from header {self.columns}")
+        return batch
+
+    def _iso_matrix(self, times: np.ndarray) -> np.ndarray:
+        """``YYYY-MM-DDTHH:MM:SSZ`` per row; each distinct instant is rendered once."""
+        uniq, inverse = np.unique(times, return_inverse=True)
+        text = np.datetime_as_string(uniq.astype("datetime64[s]"), unit="s")
+        table = np.char.add(text, "Z").astype("S20").view(np.uint8).reshape(-1, 20)
+        return table[inverse]
+
+
+def _decimal(name: str, values: np.ndarray | None, n: int) -> Column:
+    if values is None:
+        return Column(name, "decimal", np.zeros(n), decimals=DECIMALS[name], present=np.zeros(n, bool))
+    present = ~np.isnan(values)
+    clean = np.where(present, values, 0.0)
+    return Column(name, "decimal", clean, decimals=DECIMALS[name], present=None if present.all() else present)
+
+
+def local_timestamp_ms(time_s: np.ndarray, seq: np.ndarray) -> np.ndarray:
+    """The device clock when it sampled: 150-1149 ms before the broker received the
+    message, a fixed function of seq so a re-send is identical."""
+    latency = (seq.astype(np.uint64) * np.uint64(2654435761) % np.uint64(1000)).astype(np.int64) + 150
+    return time_s * 1000 - latency
+
+
+def payload_from_row(row: dict) -> dict:
+    """The MQTT payload (section 10) for one row, as the device would publish it."""
+    raw = [row[k] for k in sorted((k for k in row if k.startswith("raw_")), key=lambda k: int(k[4:]))]
+    payload: dict = {
+        "schema_version": int(row["schema_version"]),
+        "local_timestamp_ms": int(row["local_timestamp_ms"]),
+        "seq": int(row["seq"]),
+        "sensors": {
+            "ultrasonic": {
+                "raw_readings": [int(v) for v in raw if v is not None and v != ""],
+                "temperature_c": float(row["temperature_c"]),
+            }
+        },
+        "power": {"battery_percentage": float(row["battery_percentage"])},
+        "signal_strength_dbm": int(row["signal_strength_dbm"]),
+    }
+    if row.get("mode") == "MOBILE":
+        payload["location"] = {
+            "latitude": float(row["latitude"]),
+            "longitude": float(row["longitude"]),
+            "speed_kmh": float(row["speed_kmh"]),
+        }
+    return payload

@@ -1,0 +1,1 @@
+"""The seed's four reservoir archetypes, one plugin (entry point) each."""

@@ -1,0 +1,54 @@
+"""Ultrasonic level-sensor calibration: liters <-> level_pct <-> distance, as ingestion does it.
+
+The sensor looks down from the top of the tank: ``empty_mm`` is the distance it reads over an
+empty tank, ``full_mm`` over a full one. Without explicit distances the seed's fallback
+applies: ``empty = height_mm``, ``full = 0``. Shared by the device models (which turn a water
+volume into readings) and ingestion (which turns readings back into a volume), so both sides
+always agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Calibration:
+    empty_mm: float
+    full_mm: float
+    capacity_liters: float
+
+    @classmethod
+    def resolve(
+        cls,
+        capacity_liters: float,
+        height_mm: float | None,
+        empty_mm: float | None,
+        full_mm: float | None,
+    ) -> Calibration:
+        """Explicit distances win; otherwise ``height_mm`` gives empty = height, full = 0.
+        Raises ``ValueError`` when neither is usable."""
+        if capacity_liters is None or capacity_liters <= 0:
+            raise ValueError("capacity_liters must be > 0")
+        if empty_mm is not None and full_mm is not None:
+            if not empty_mm > full_mm >= 0:
+                raise ValueError(
+                    f"sensor_empty_distance_mm ({empty_mm:g}) must be greater than "
+                    f"sensor_full_distance_mm ({full_mm:g}), and both >= 0"
+                )
+            return cls(float(empty_mm), float(full_mm), float(capacity_liters))
+        if (empty_mm is None) != (full_mm is None):
+            raise ValueError("give both sensor_empty_distance_mm and sensor_full_distance_mm, or neither")
+        if height_mm is not None and height_mm > 0:
+            return cls(float(height_mm), 0.0, float(capacity_liters))
+        raise ValueError("no usable calibration: give sensor distances or a positive height_mm")
+
+    def level_pct_from_distance(self, distance_mm: float) -> float:
+        pct = (self.empty_mm - distance_mm) / (self.empty_mm - self.full_mm) * 100.0
+        return min(100.0, max(0.0, pct))
+
+    def distance_from_level_pct(self, level_pct: float) -> float:
+        return self.empty_mm - (self.empty_mm - self.full_mm) * level_pct / 100.0
+
+    def liters_from_level_pct(self, level_pct: float) -> float:
+        return self.capacity_liters * level_pct / 100.0

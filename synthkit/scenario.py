@@ -1,0 +1,467 @@
+"""Scenarios: the YAML that describes a device fleet, validated to the last field.
+
+``load_scenario`` reads the file with strictyaml (:mod:`synthkit.yamlfile`), validates it with
+the pydantic models below (every rule of the seed's section 7), expands device groups,
+resolves archetypes and device models through the plugin registry, and checks every
+``parameter_overrides`` key against the model's parameters. All problems are collected and
+reported at once, each with ``file:line: field.path: what is wrong (how to fix it)``.
+
+The core names no archetype or model: they come from plugins.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from synthkit.errors import ConfigError
+from synthkit.plugins import Plugins
+from synthkit.records import Archetype, DeviceModel
+from synthkit.yamlfile import Loc, YamlDocument, format_loc, load_yaml
+
+POINT_KINDS = ("BASE", "REFILL", "CLIENT")
+_PLAIN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+_DEVICE_ID = re.compile(r"^[A-Z0-9][A-Z0-9_.:-]*$")  # also an MQTT client id and topic level
+_GROUP_FIELD = re.compile(r"\{n(:[^{}]*)?\}")
+PlainName = Annotated[str, Field(pattern=_PLAIN, max_length=128)]
+PointKind = Literal["BASE", "REFILL", "CLIENT"]
+
+
+class _Strict(BaseModel):
+    """Unknown keys refused, NaN and infinity refused, text trimmed."""
+
+    model_config = ConfigDict(
+        extra="forbid", allow_inf_nan=False, frozen=True, str_strip_whitespace=True
+    )
+
+
+def _upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+class MqttSettings(_Strict):
+    host: str | None = None
+    port: int = Field(8883, ge=1, le=65535)
+    ca_path: str | None = None
+    cert_path: str | None = None
+    key_path: str | None = None
+
+
+class BootstrapSettings(_Strict):
+    days: int = Field(30, ge=1, le=365)
+    step_minutes: int = Field(5, ge=1, le=60)
+    drain_analytics: bool = False
+
+
+Hourly = Annotated[tuple[float, ...], Field(min_length=24, max_length=24)]
+Weekly = Annotated[tuple[float, ...], Field(min_length=7, max_length=7)]
+
+
+def _all(values: tuple[float, ...] | None, ok: Any, what: str) -> tuple[float, ...] | None:
+    if values is not None:
+        bad = [i for i, v in enumerate(values) if not ok(v)]
+        if bad:
+            raise ValueError(f"every value must be {what}; index {bad[0]} is {values[bad[0]]}")
+    return values
+
+
+class Demand(_Strict):
+    target_daily_liters: float | None = Field(None, gt=0)
+    hourly_weights: Hourly | None = None  # each > 0; normalised to mean 1
+    weekday_multipliers: Weekly | None = None  # each > 0; Monday is index 0
+
+    _pos = field_validator("hourly_weights", "weekday_multipliers")(
+        lambda v: _all(v, lambda x: x > 0, "> 0")
+    )
+
+
+class Supply(_Strict):
+    hourly_probability_multipliers: Hourly | None = None
+    hourly_volume_multipliers: Hourly | None = None
+    weekday_probability_multipliers: Weekly | None = None
+
+    _nonneg = field_validator(
+        "hourly_probability_multipliers", "hourly_volume_multipliers",
+        "weekday_probability_multipliers",
+    )(lambda v: _all(v, lambda x: x >= 0, ">= 0"))  # fmt: skip
+
+
+class Dynamics(_Strict):
+    demand: Demand | None = None
+    supply: Supply | None = None
+
+
+class _DeviceFields(_Strict):
+    archetype: str
+    mode: Literal["STATIONARY", "MOBILE"] | None = None  # default: the archetype's mode
+    cadence_seconds: int = Field(300, ge=60, le=3600)
+    route_id: str | None = None
+    dynamics: Dynamics | None = None
+    parameter_overrides: dict[str, Any] = Field(default_factory=dict)
+
+    _norm_arch = field_validator("archetype", mode="before")(
+        lambda v: v.strip().lower().replace("-", "_") if isinstance(v, str) else v
+    )
+    _norm_mode = field_validator("mode", mode="before")(_upper)
+
+    @model_validator(mode="after")
+    def _mode_rules(self) -> _DeviceFields:
+        if self.mode == "MOBILE" and not self.route_id:
+            raise ValueError("route_id is required when mode is MOBILE")
+        if self.mode == "STATIONARY" and self.route_id:
+            raise ValueError("route_id only applies to MOBILE devices; remove it")
+        if self.mode == "MOBILE" and self.dynamics is not None:
+            raise ValueError("dynamics only applies to STATIONARY devices; remove it")
+        return self
+
+
+class Device(_DeviceFields):
+    device_id: str
+    reservoir_id: UUID | None = None
+
+    @field_validator("device_id", mode="before")
+    @classmethod
+    def _device_id(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().upper()
+            if not _DEVICE_ID.match(value):
+                raise ValueError(
+                    "use letters, digits and _ . : - only (it is also the MQTT client id)"
+                )
+        return value
+
+
+class DeviceGroup(_DeviceFields):
+    """``count`` devices named by ``id_pattern`` (``{n}`` or ``{n:05d}``, from ``first``):
+    the compact form for large fleets."""
+
+    group: PlainName
+    count: int = Field(ge=1, le=1_000_000)
+    id_pattern: str
+    first: int = Field(1, ge=0)
+
+    @field_validator("id_pattern")
+    @classmethod
+    def _pattern(cls, value: str) -> str:
+        if len(_GROUP_FIELD.findall(value)) != 1:
+            raise ValueError("must contain {n} (or a format such as {n:05d}) exactly once")
+        try:
+            sample = value.format(n=1)
+        except (ValueError, IndexError, KeyError) as exc:
+            raise ValueError(f"is not a valid pattern: {exc}") from None
+        if not _DEVICE_ID.match(sample.upper()):
+            raise ValueError("must produce ids of letters, digits and _ . : - only")
+        return value
+
+    def device_ids(self) -> list[str]:
+        return [self.id_pattern.format(n=n).upper() for n in range(self.first, self.first + self.count)]
+
+
+def _device_kind(value: Any) -> str:
+    return "group" if isinstance(value, dict) and ("count" in value or "group" in value) else "device"
+
+
+DeviceEntry = Annotated[
+    Annotated[Device, Tag("device")] | Annotated[DeviceGroup, Tag("group")],
+    Discriminator(_device_kind),
+]
+
+
+class Point(_Strict):
+    point_id: PlainName
+    kind: PointKind
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    zone_id: str | None = None
+
+    _norm = field_validator("kind", mode="before")(_upper)
+
+
+class Transition(_Strict):
+    from_kind: PointKind
+    to_kind: PointKind
+    probability: float = Field(ge=0, le=1)
+
+    _norm = field_validator("from_kind", "to_kind", mode="before")(_upper)
+
+
+class Route(_Strict):
+    route_id: PlainName
+    points: list[Point] = Field(min_length=1)
+    transitions: list[Transition] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Route:
+        dupes = [p for p, n in Counter(p.point_id for p in self.points).items() if n > 1]
+        if dupes:
+            raise ValueError(f"point_id {dupes[0]!r} appears more than once")
+        sums: dict[str, float] = {}
+        for t in self.transitions:
+            sums[t.from_kind] = sums.get(t.from_kind, 0.0) + t.probability
+        for kind, total in sums.items():
+            if abs(total - 1.0) > 1e-6:
+                raise ValueError(
+                    f"transition probabilities from {kind} sum to {total:g}, not 1.0"
+                )
+        return self
+
+    def kinds(self) -> set[str]:
+        return {p.kind for p in self.points}
+
+
+class Scenario(_Strict):
+    scenario_id: PlainName
+    seed: int = 42
+    timezone: Literal["UTC"] = "UTC"
+    speedup_factor: float = Field(1.0, gt=0)
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
+    bootstrap: BootstrapSettings = Field(default_factory=BootstrapSettings)
+    devices: list[DeviceEntry] = Field(min_length=1)
+    routes: list[Route] = Field(default_factory=list)
+
+    _tz = field_validator("timezone", mode="before")(_upper)
+
+
+# ------------------------------------------------------------------------ resolved form
+
+
+@dataclass(frozen=True)
+class ResolvedDevice:
+    """One device, ready for the engine: archetype, model and merged parameters resolved."""
+
+    device_id: str
+    mode: str
+    archetype: Archetype
+    model: DeviceModel
+    cadence_seconds: int
+    params: BaseModel | dict[str, Any]
+    dynamics: Dynamics | None
+    route: Route | None
+    reservoir_id: UUID | None
+    group: str | None
+    loc: Loc  # where it is declared, for messages
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    path: str
+    sha256: str
+    scenario: Scenario
+    devices: tuple[ResolvedDevice, ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def scenario_id(self) -> str:
+        return self.scenario.scenario_id
+
+    @property
+    def seed(self) -> int:
+        return self.scenario.seed
+
+
+class ScenarioError(ConfigError):
+    """A scenario has problems; ``problems`` holds one located line each."""
+
+    def __init__(self, path: str, problems: list[str]) -> None:
+        self.problems = problems
+        head = f"{path}: {len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        super().__init__(head + ":\n  " + "\n  ".join(problems))
+
+
+@dataclass
+class _Problems:
+    doc: YamlDocument
+    lines: list[str]
+
+    def add(self, loc: Loc, message: str, fix: str = "") -> None:
+        where = self.doc.where(loc)
+        field = format_loc(loc)
+        self.lines.append(f"{where}: {field}: {message}" + (f" ({fix})" if fix else ""))
+
+
+def load_scenario(path: str, plugins: Plugins) -> LoadedScenario:
+    """Read, validate and resolve a scenario; raises :class:`ScenarioError` listing every
+    problem, or :class:`ConfigError` for a file that is not YAML at all."""
+    doc = load_yaml(path)
+    problems = _Problems(doc, [])
+    if not isinstance(doc.data, dict):
+        raise ScenarioError(doc.path, [f"{doc.where(())}: the document must be a mapping of fields"])
+    try:
+        scenario = Scenario.model_validate(doc.data)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            loc = _data_loc(err["loc"])
+            message, fix = _explain(err, loc, doc)
+            problems.add(loc, message, fix)
+        raise ScenarioError(doc.path, problems.lines) from None
+    devices, warnings = _resolve(scenario, plugins, problems)
+    if problems.lines:
+        raise ScenarioError(doc.path, problems.lines)
+    with open(path, "rb") as fh:
+        digest = hashlib.sha256(fh.read()).hexdigest()
+    return LoadedScenario(doc.path, digest, scenario, tuple(devices), tuple(warnings))
+
+
+def _data_loc(loc: tuple[Any, ...]) -> Loc:
+    """Drop pydantic's union tags ("device"/"group") so the path matches the YAML."""
+    out: list[str | int] = []
+    for i, part in enumerate(loc):
+        if part in ("device", "group") and i > 0 and isinstance(loc[i - 1], int):
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+_KNOWN_FIELDS = sorted(
+    {name for m in (Scenario, MqttSettings, BootstrapSettings, Device, DeviceGroup, Demand,
+                    Supply, Dynamics, Route, Point, Transition) for name in m.model_fields}
+)  # fmt: skip
+
+
+def _explain(err: dict[str, Any], loc: Loc, doc: YamlDocument) -> tuple[str, str]:
+    kind, msg = err["type"], err["msg"]
+    if kind == "extra_forbidden":
+        name = str(loc[-1]) if loc else ""
+        close = difflib.get_close_matches(name, _KNOWN_FIELDS, n=1)
+        return "unknown field", f"did you mean {close[0]!r}?" if close else "remove it"
+    if kind == "missing":
+        return "required field is missing", "add it"
+    if kind == "finite_number":
+        return "NaN and infinity are not allowed", "write a finite number"
+    if kind in ("too_short", "too_long") and "24" in msg:
+        return msg, "give exactly 24 values, one per UTC hour"
+    if kind in ("too_short", "too_long") and " 7 " in f" {msg} ":
+        return msg, "give exactly 7 values, Monday first"
+    msg = msg.removeprefix("Value error, ")
+    if kind == "literal_error":
+        return f"{msg}, got {err.get('input')!r}", ""
+    return msg, ""
+
+
+def _resolve(
+    scenario: Scenario, plugins: Plugins, problems: _Problems
+) -> tuple[list[ResolvedDevice], list[str]]:
+    archetypes = plugins.archetypes()
+    models = plugins.device_models()
+    routes: dict[str, Route] = {}
+    for i, route in enumerate(scenario.routes):
+        if route.route_id in routes:
+            problems.add(("routes", i, "route_id"), f"route {route.route_id!r} is defined twice",
+                         "rename or remove one")  # fmt: skip
+        routes[route.route_id] = route
+    devices: list[ResolvedDevice] = []
+    seen: dict[str, Loc] = {}
+    incomplete_routes: set[str] = set()
+    for i, entry in enumerate(scenario.devices):
+        loc: Loc = ("devices", i)
+        arch = archetypes.get(entry.archetype)
+        if arch is None:
+            close = difflib.get_close_matches(entry.archetype, list(archetypes), n=1)
+            fix = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(archetypes)) or 'none installed'}"
+            problems.add((*loc, "archetype"), f"unknown archetype {entry.archetype!r}", fix)
+            continue
+        mode = entry.mode or arch.mode
+        if mode != arch.mode:
+            problems.add((*loc, "mode"), f"archetype {arch.name!r} is {arch.mode}, not {mode}",
+                         f"set mode: {arch.mode} or pick a {mode} archetype")  # fmt: skip
+            continue
+        model = models.get(arch.model)
+        if model is None:
+            problems.add((*loc, "archetype"),
+                         f"archetype {arch.name!r} needs device model {arch.model!r}, which no "
+                         "installed plugin provides", "install the plugin that provides it")  # fmt: skip
+            continue
+        if mode == "MOBILE" and not entry.route_id:
+            problems.add((*loc, "route_id"), "route_id is required for a MOBILE device", "add it")
+            continue
+        route = None
+        if entry.route_id:
+            route = routes.get(entry.route_id)
+            if route is None:
+                problems.add((*loc, "route_id"), f"unknown route {entry.route_id!r}",
+                             f"define it under routes (known: {', '.join(routes) or 'none'})")  # fmt: skip
+                continue
+            missing = [k for k in POINT_KINDS if k not in route.kinds()]
+            if missing and route.route_id not in incomplete_routes:
+                incomplete_routes.add(route.route_id)
+                r = next(j for j, x in enumerate(scenario.routes) if x.route_id == route.route_id)
+                problems.add(("routes", r, "points"),
+                             f"route {route.route_id!r} is used by MOBILE devices but has no "
+                             f"{'/'.join(missing)} point", "a mobile route needs BASE, REFILL and CLIENT points")  # fmt: skip
+        try:
+            params = resolve_parameters(model, arch, entry.parameter_overrides)
+        except ValueError as exc:
+            problems.add((*loc, "parameter_overrides"), str(exc))
+            continue
+        if isinstance(entry, DeviceGroup):
+            ids, group = entry.device_ids(), entry.group
+        else:
+            ids, group = [entry.device_id], None
+        for device_id in ids:
+            if device_id in seen:
+                first = problems.doc.where(seen[device_id])
+                problems.add(loc, f"device_id {device_id!r} is already declared at {first}",
+                             "device ids must be unique (after upper-casing)")  # fmt: skip
+                continue
+            seen[device_id] = loc
+            devices.append(ResolvedDevice(
+                device_id=device_id, mode=mode, archetype=arch, model=model,
+                cadence_seconds=entry.cadence_seconds, params=params, dynamics=entry.dynamics,
+                route=route, reservoir_id=getattr(entry, "reservoir_id", None), group=group,
+                loc=loc,
+            ))  # fmt: skip
+    warnings = []
+    unused = set(routes) - {d.route.route_id for d in devices if d.route}
+    for name in sorted(unused):
+        warnings.append(f"route {name!r} is not used by any device")
+    return devices, warnings
+
+
+def resolve_parameters(
+    model: DeviceModel, archetype: Archetype, overrides: dict[str, Any]
+) -> BaseModel | dict[str, Any]:
+    """The archetype's defaults with ``overrides`` on top, checked against the model's
+    parameters: an unknown (misspelt) key or a bad value raises ``ValueError``.
+
+    A model declares its parameters as a pydantic class (validated, typed) or as a mapping
+    of defaults (names checked only)."""
+    spec = model.parameters
+    merged = {**archetype.defaults, **overrides}
+    if isinstance(spec, type) and issubclass(spec, BaseModel):
+        known = list(spec.model_fields)
+        try:
+            return spec.model_validate(merged)
+        except ValidationError as exc:
+            msgs = []
+            for err in exc.errors(include_url=False):
+                name = ".".join(str(p) for p in err["loc"])
+                if err["type"] == "extra_forbidden":
+                    close = difflib.get_close_matches(name, known, n=1)
+                    hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}"
+                    msgs.append(f"unknown parameter {name!r} for model {model.name!r} ({hint})")
+                else:
+                    msgs.append(f"{name}: {err['msg'].removeprefix('Value error, ')}")
+            raise ValueError("; ".join(msgs)) from None
+    known = list(spec)
+    unknown = [k for k in merged if k not in spec]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], known, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known) or 'none'}"
+        raise ValueError(f"unknown parameter {unknown[0]!r} for model {model.name!r} ({hint})")
+    return {**spec, **merged}
