@@ -406,8 +406,14 @@ def _resolve(
                              f"{'/'.join(missing)} point", "a mobile route needs BASE, REFILL and CLIENT points")  # fmt: skip
         try:
             params = resolve_parameters(model, arch, entry.parameter_overrides)
-        except ValueError as exc:
-            problems.add((*loc, "parameter_overrides"), str(exc))
+        except ParameterError as exc:
+            for key, message in exc.items:
+                where: Loc = (*loc, "parameter_overrides")
+                if key in entry.parameter_overrides:
+                    where = (*where, key)
+                elif key:  # the archetype's own default is bad: the plugin's fault
+                    message += f" (default of archetype {arch.name!r})"
+                problems.add(where, message)
             continue
         if isinstance(entry, DeviceGroup):
             ids, group = entry.device_ids(), entry.group
@@ -433,11 +439,19 @@ def _resolve(
     return devices, warnings
 
 
+class ParameterError(ValueError):
+    """Parameters that do not fit a model: ``items`` are (parameter name or "", message)."""
+
+    def __init__(self, items: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(m for _, m in items))
+        self.items = items
+
+
 def resolve_parameters(
     model: DeviceModel, archetype: Archetype, overrides: dict[str, Any]
 ) -> BaseModel | dict[str, Any]:
     """The archetype's defaults with ``overrides`` on top, checked against the model's
-    parameters: an unknown (misspelt) key or a bad value raises ``ValueError``.
+    parameters: unknown (misspelt) keys and bad values raise :class:`ParameterError`.
 
     A model declares its parameters as a pydantic class (validated, typed) or as a mapping
     of defaults (names checked only)."""
@@ -448,20 +462,23 @@ def resolve_parameters(
         try:
             return spec.model_validate(merged)
         except ValidationError as exc:
-            msgs = []
+            items = []
             for err in exc.errors(include_url=False):
-                name = ".".join(str(p) for p in err["loc"])
+                name = str(err["loc"][0]) if err["loc"] else ""
                 if err["type"] == "extra_forbidden":
-                    close = difflib.get_close_matches(name, known, n=1)
-                    hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}"
-                    msgs.append(f"unknown parameter {name!r} for model {model.name!r} ({hint})")
+                    items.append((name, _unknown_parameter(name, model.name, known)))
                 else:
-                    msgs.append(f"{name}: {err['msg'].removeprefix('Value error, ')}")
-            raise ValueError("; ".join(msgs)) from None
+                    what = err["msg"].removeprefix("Value error, ")
+                    items.append((name, f"{name}: {what}" if name else what))
+            raise ParameterError(items) from None
     known = list(spec)
     unknown = [k for k in merged if k not in spec]
     if unknown:
-        close = difflib.get_close_matches(unknown[0], known, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known) or 'none'}"
-        raise ValueError(f"unknown parameter {unknown[0]!r} for model {model.name!r} ({hint})")
+        raise ParameterError([(k, _unknown_parameter(k, model.name, known)) for k in unknown])
     return {**spec, **merged}
+
+
+def _unknown_parameter(name: str, model: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known) or 'none'}"
+    return f"unknown parameter {name!r} for model {model!r} ({hint})"
