@@ -138,3 +138,15 @@ def export_csv_command(
     loaded = load(ctx)
     end = parse_utc(end_at, "--end-at") or datetime.now(UTC).replace(microsecond=0)
     emit_json(export_csv(loaded, global_options(ctx).state_file, end, run_id, output_root))
+
+
+@app.command("analyze-csv")
+def analyze_csv_command(
+    artifact_dir: Annotated[
+        Path, typer.Option("--artifact-dir", help="An export-csv output directory.")
+    ],
+) -> None:
+    """QC and profile an exported artifact; writes analysis.json beside it (no database)."""
+    from synthkit_reservoir.analyze import analyze
+
+    emit_json(analyze(artifact_dir))

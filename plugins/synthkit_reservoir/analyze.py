@@ -1,0 +1,246 @@
+"""analyze-csv: QC and a profile of one export-csv artifact directory, into analysis.json.
+
+Streams the CSV once (memory holds per-device aggregates only) and checks: the manifest's
+csv_sha256 and row counts; every row's column count (a truncated last line included);
+timestamps (ISO 8601 UTC, non-decreasing per device); per-device seq gaps, duplicates and
+non-monotonic order; modelled level bounds. Problems are counted, and the first few of each
+kind are named by line. Archetype metrics (see docs/reservoir.md):
+
+- runout_prob: share of device-days on which the level fell below 5 %;
+- autonomy_days_est: mean stored liters / mean daily outflow (days the water would last);
+- supply_fragmentation_index: supply events per 1,000 liters supplied;
+- liters_per_km: liters delivered per km driven;
+- mobile_nrw_liters: liters lost in transit (non-revenue water) over the window.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from synthkit.errors import ConfigError
+from synthkit.files import AtomicFile
+
+from synthkit_reservoir.export import CSV_NAME, MANIFEST_NAME
+
+ANALYSIS_NAME = "analysis.json"
+RUNOUT_LEVEL_PCT = 5.0
+EXAMPLES = 5  # named problems kept per kind
+_ISO = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\dZ$")
+REQUIRED = ("device_id", "seq", "received_at", "mode", "archetype", "level_pct", "liters",
+            "inflow_liters", "outflow_liters", "loss_liters", "distance_km")  # fmt: skip
+
+
+@dataclass
+class _Device:
+    archetype: str = ""
+    mode: str = ""
+    rows: int = 0
+    last_seq: int | None = None
+    last_time: str = ""
+    liters_sum: float = 0.0
+    inflow: float = 0.0
+    supply_events: int = 0
+    outflow: float = 0.0
+    loss: float = 0.0
+    km: float = 0.0
+    days: set[str] = field(default_factory=set)
+    runout_days: set[str] = field(default_factory=set)
+
+
+class _Findings:
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = defaultdict(int)
+        self.examples: list[str] = []
+        self._per_kind: dict[str, int] = defaultdict(int)
+
+    def add(self, kind: str, line: int, message: str) -> None:
+        self.counts[kind] += 1
+        if self._per_kind[kind] < EXAMPLES:
+            self._per_kind[kind] += 1
+            self.examples.append(f"line {line}: {message}")
+
+
+def analyze(artifact_dir: Path) -> dict[str, Any]:
+    manifest_path, csv_path = artifact_dir / MANIFEST_NAME, artifact_dir / CSV_NAME
+    if not artifact_dir.is_dir():
+        raise ConfigError(f"{artifact_dir}: no such artifact directory", hint="check --artifact-dir")
+    for p in (manifest_path, csv_path):
+        if not p.is_file():
+            raise ConfigError(f"{p}: missing", hint="point --artifact-dir at an export-csv output")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{manifest_path}: not valid JSON ({exc})", hint="re-run export-csv") from None
+
+    found = _Findings()
+    devices: dict[str, _Device] = defaultdict(_Device)
+    sha, total, truncated = _scan(csv_path, found, devices)
+
+    expected_sha = manifest.get("csv_sha256")
+    if expected_sha != sha:
+        found.add("manifest_mismatch", 0, f"csv_sha256 {sha} differs from the manifest's {expected_sha}")
+    if manifest.get("total_rows") not in (None, total):
+        found.add("manifest_mismatch", 0, f"{total} rows, the manifest says {manifest['total_rows']}")
+    for device_id, info in (manifest.get("devices") or {}).items():
+        seen = devices[device_id].rows if device_id in devices else 0
+        if seen != info.get("rows"):
+            found.add("manifest_mismatch", 0, f"device {device_id}: {seen} rows, the manifest says {info.get('rows')}")
+
+    counts = found.counts
+    qc_passed = total > 0 and not any(counts.values())
+    result = {
+        "command": "analyze-csv",
+        "artifact_dir": str(artifact_dir),
+        "qc_passed": qc_passed,
+        "row_count": total,
+        "device_count": len(devices),
+        "invalid_row_count": counts["invalid_row"],
+        "invalid_timestamp_count": counts["invalid_timestamp"],
+        "seq_gap_count": counts["seq_gap"],
+        "seq_duplicate_count": counts["seq_duplicate"],
+        "seq_non_monotonic_count": counts["seq_non_monotonic"],
+        "timestamp_order_count": counts["timestamp_order"],
+        "level_out_of_bounds_count": counts["level_out_of_bounds"],
+        "manifest_mismatch_count": counts["manifest_mismatch"],
+        "truncated_last_line": truncated,
+        "csv_sha256": sha,
+        "problems": found.examples,
+        "profile": _profile(devices, manifest),
+        "metrics": _metrics(devices),
+    }
+    out = AtomicFile(artifact_dir / ANALYSIS_NAME)
+    out.write((json.dumps(result, indent=1) + "\n").encode())
+    out.commit()
+    return result
+
+
+def _scan(path: Path, found: _Findings, devices: dict[str, _Device]) -> tuple[str, int, bool]:
+    """One pass: the file's sha256, the row checks, per-device aggregates."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as raw:
+        for chunk in iter(lambda: raw.read(1 << 22), b""):
+            digest.update(chunk)
+        size = raw.tell()
+        truncated = False
+        if size:
+            raw.seek(size - 1)
+            truncated = raw.read(1) != b"\n"
+    total = 0
+    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if header is None:
+            found.add("invalid_row", 1, "the file is empty (no header)")
+            return digest.hexdigest(), 0, truncated
+        missing = [c for c in REQUIRED if c not in header]
+        if missing:
+            found.add("invalid_row", 1, f"header lacks column(s) {', '.join(missing)}")
+            return digest.hexdigest(), 0, truncated
+        width = len(header)
+        ix = {name: header.index(name) for name in REQUIRED}
+        i_dev, i_seq, i_time, i_level, i_liters = (ix[k] for k in ("device_id", "seq", "received_at", "level_pct", "liters"))
+        i_in, i_out, i_loss, i_km = (ix[k] for k in ("inflow_liters", "outflow_liters", "loss_liters", "distance_km"))
+        i_mode, i_arch = ix["mode"], ix["archetype"]
+        for row in reader:
+            line = reader.line_num
+            if len(row) != width:
+                last = truncated and fh.read(1) == ""
+                what = "truncated last line" if last else "wrong column count"
+                found.add("invalid_row", line, f"{what}: {len(row)} columns, the header has {width}")
+                continue
+            try:
+                seq = int(row[i_seq])
+                level, liters = float(row[i_level]), float(row[i_liters])
+                inflow, outflow = float(row[i_in]), float(row[i_out])
+                loss = float(row[i_loss]) if row[i_loss] else 0.0
+                km = float(row[i_km]) if row[i_km] else 0.0
+            except ValueError as exc:
+                found.add("invalid_row", line, f"not a number: {exc}")
+                continue
+            total += 1
+            dev = devices[row[i_dev]]
+            stamp = row[i_time]
+            if not _ISO.match(stamp):
+                found.add("invalid_timestamp", line, f"received_at {stamp!r} is not YYYY-MM-DDTHH:MM:SSZ")
+            elif stamp < dev.last_time:
+                found.add("timestamp_order", line, f"{row[i_dev]}: {stamp} is earlier than {dev.last_time}")
+            else:
+                dev.last_time = stamp
+            if dev.last_seq is not None:
+                if seq == dev.last_seq:
+                    found.add("seq_duplicate", line, f"{row[i_dev]}: seq {seq} repeated")
+                elif seq < dev.last_seq:
+                    found.add("seq_non_monotonic", line, f"{row[i_dev]}: seq {seq} after {dev.last_seq}")
+                elif seq > dev.last_seq + 1:
+                    found.add("seq_gap", line, f"{row[i_dev]}: seq jumps {dev.last_seq} -> {seq}")
+            dev.last_seq = seq if dev.last_seq is None else max(seq, dev.last_seq)
+            if not (0.0 <= level <= 100.0) or liters < 0:
+                found.add("level_out_of_bounds", line, f"{row[i_dev]}: level_pct {level}, liters {liters}")
+            dev.rows += 1
+            dev.archetype, dev.mode = row[i_arch], row[i_mode]
+            dev.liters_sum += liters
+            if inflow > 0:
+                dev.inflow += inflow
+                dev.supply_events += 1
+            dev.outflow += outflow
+            dev.loss += loss
+            dev.km += km
+            day = stamp[:10]
+            dev.days.add(day)
+            if level < RUNOUT_LEVEL_PCT:
+                dev.runout_days.add(day)
+    return digest.hexdigest(), total, truncated
+
+
+def _profile(devices: dict[str, _Device], manifest: dict[str, Any]) -> dict[str, Any]:
+    by_mode: dict[str, int] = defaultdict(int)
+    by_arch: dict[str, int] = defaultdict(int)
+    for d in devices.values():
+        by_mode[d.mode] += d.rows
+        by_arch[d.archetype] += d.rows
+    return {
+        "scenario_id": manifest.get("scenario_id"),
+        "window": manifest.get("window"),
+        "rows_by_mode": dict(sorted(by_mode.items())),
+        "rows_by_archetype": dict(sorted(by_arch.items())),
+        "rows_per_device": {k: d.rows for k, d in sorted(devices.items())},
+    }
+
+
+def _device_metrics(d: _Device) -> dict[str, float | None]:
+    days = max(1, len(d.days))
+    if d.mode == "MOBILE":
+        return {
+            "liters_per_km": round(d.outflow / d.km, 3) if d.km > 0 else None,
+            "mobile_nrw_liters": round(d.loss, 1),
+            "km": round(d.km, 1),
+            "delivered_liters": round(d.outflow, 1),
+        }
+    daily_out = d.outflow / days
+    return {
+        "runout_prob": round(len(d.runout_days) / days, 4),
+        "autonomy_days_est": round((d.liters_sum / d.rows) / daily_out, 3) if daily_out > 0 else None,
+        "supply_fragmentation_index": round(d.supply_events / (d.inflow / 1000.0), 3) if d.inflow > 0 else None,
+        "supply_events": d.supply_events,
+    }
+
+
+def _metrics(devices: dict[str, _Device]) -> dict[str, Any]:
+    per_device = {k: {"archetype": d.archetype, **_device_metrics(d)} for k, d in sorted(devices.items())}
+    by_arch: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for m in per_device.values():
+        for name, value in m.items():
+            if name != "archetype" and value is not None:
+                by_arch[m["archetype"]][name].append(value)  # type: ignore[index]
+    means = {
+        arch: {name: round(sum(v) / len(v), 4) for name, v in sorted(values.items())}
+        for arch, values in sorted(by_arch.items())
+    }
+    return {"by_archetype": means, "by_device": per_device}
