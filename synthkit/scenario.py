@@ -318,6 +318,20 @@ def load_scenario(path: str, plugins: Plugins) -> LoadedScenario:
     return LoadedScenario(doc.path, digest, scenario, tuple(devices), tuple(warnings))
 
 
+LONG_LIST = 1000
+_LISTED_DEVICE = re.compile(rb"^\s*-\s+device_id\s*:", re.MULTILINE)
+
+
+def listed_devices(path: str) -> int:
+    """How many devices a scenario lists one by one (a cheap scan, before parsing): beyond
+    :data:`LONG_LIST`, strictyaml's quadratic parse takes seconds to minutes."""
+    try:
+        with open(path, "rb") as fh:
+            return len(_LISTED_DEVICE.findall(fh.read()))
+    except OSError:
+        return 0
+
+
 def _data_loc(loc: tuple[Any, ...]) -> Loc:
     """Drop pydantic's union tags ("device"/"group") so the path matches the YAML."""
     out: list[str | int] = []

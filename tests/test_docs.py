@@ -12,6 +12,7 @@ import pytest
 from synthkit.plugins import build_plugins
 from synthkit.preflight import run_checks
 from synthkit.errors import PreflightError
+from synthkit.testing import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "docs" / "examples"
@@ -68,17 +69,34 @@ def test_check_example(tmp_path):
         run_checks(plugins, "output", tmp_path / "x.jsonl", {"min_free": 1 << 62})
 
 
-def test_archetype_example():
+def test_archetype_example(tmp_path):
+    """The documented archetype works in a scenario: defaults validated against the real
+    stationary_tank model, overrides merged over them, data exported."""
+    from synthkit.scenario import load_scenario
+
     plugins = with_example("archetype_plugin")
     arche = plugins.archetypes()["school_tank_weekdays"]
     assert arche.mode == "STATIONARY" and arche.defaults["capacity_liters"] == 10_000
+    scenario = tmp_path / "school.yaml"
+    scenario.write_text("scenario_id: school\nbootstrap: {days: 7}\ndevices:\n"
+                        "  - {device_id: sch1, archetype: school_tank_weekdays,"
+                        " parameter_overrides: {initial_level_pct: 40}}\n")  # fmt: skip
+    params = load_scenario(str(scenario), plugins).devices[0].params
+    assert params.capacity_liters == 10_000 and params.initial_level_pct == 40
+    assert params.weekday_multipliers == (1.3,) * 5 + (0.2, 0.2)
+    res = run_cli(["--scenario", str(scenario), "export-csv", "--run-id", "r", "--end-at",
+                   "2026-02-12T10:00:00Z", "--output-root", str(tmp_path / "out")], plugins)  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(res.stdout)["row_count"] == 7 * 288 + 1
 
 
 def test_cli_docs_cover_every_command(sh):
     docs = (ROOT / "docs" / "cli.md").read_text()
     for command in ("synthkit plugins", "synthkit telematics generate", "synthkit telematics stream",
-                    "synthkit-mock"):
+                    "synthkit-mock", "validate", "dry-run", "export-csv", "analyze-csv"):
         assert command in docs
     for flag in ("--events", "--drivers", "--seed", "--format", "--out", "--start", "--interval",
-                 "--extreme-variance", "--weight", "--weights-file", "--max-events", "--json"):
+                 "--extreme-variance", "--weight", "--weights-file", "--max-events", "--json",
+                 "--scenario", "--state-file", "--strict", "--preview-steps", "--run-id",
+                 "--end-at", "--output-root", "--artifact-dir"):
         assert flag in docs, flag
