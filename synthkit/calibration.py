@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
 
 @dataclass(frozen=True)
 class Calibration:
@@ -52,3 +54,27 @@ class Calibration:
 
     def liters_from_level_pct(self, level_pct: float) -> float:
         return self.capacity_liters * level_pct / 100.0
+
+
+class TankParams(BaseModel):
+    """What every tank-with-a-level-sensor model shares (models override the defaults):
+    the tank, its sensor calibration, its starting level. Unknown keys and NaN are refused."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+
+    capacity_liters: float = Field(5000.0, gt=0)
+    height_mm: float | None = Field(2000.0, gt=0)
+    sensor_empty_distance_mm: float | None = Field(None, ge=0)
+    sensor_full_distance_mm: float | None = Field(None, ge=0)
+    initial_level_pct: float = Field(50.0, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _calibration_usable(self) -> TankParams:
+        self.calibration()  # raises ValueError when unusable
+        return self
+
+    def calibration(self) -> Calibration:
+        return Calibration.resolve(
+            self.capacity_liters, self.height_mm,
+            self.sensor_empty_distance_mm, self.sensor_full_distance_mm,
+        )  # fmt: skip

@@ -4,7 +4,6 @@ templates, and parameter_overrides checked against the device model."""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest

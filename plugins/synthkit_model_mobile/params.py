@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field
 
-from synthkit.calibration import Calibration
+from synthkit.calibration import TankParams
 
 
-class MobileTruckParams(BaseModel):
+class MobileTruckParams(TankParams):
     """A water truck with a tank-level sensor and GPS, moving between its route's points:
     filling at REFILL, delivering at CLIENT, waiting at BASE, losing water in transit.
-    Units: liters, millimetres, km, minutes."""
+    Units: liters, millimetres, km, minutes. The tank and calibration fields come from
+    :class:`synthkit.calibration.TankParams`."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
-
-    # the tank and its sensor
     capacity_liters: float = Field(10_000.0, gt=0)
     height_mm: float | None = Field(1500.0, gt=0)
-    sensor_empty_distance_mm: float | None = Field(None, ge=0)
-    sensor_full_distance_mm: float | None = Field(None, ge=0)
-    initial_level_pct: float = Field(50.0, ge=0, le=100)
     # driving
     speed_kmh: float = Field(30.0, gt=0, le=150)
     speed_cv: float = Field(0.2, ge=0, le=1)  # spread of a leg's average speed
@@ -47,14 +42,3 @@ class MobileTruckParams(BaseModel):
     signal_mean_dbm: float = Field(-82.0, ge=-130, le=-30)
     signal_sd_dbm: float = Field(6.0, ge=0, le=30)
     gps_noise_m: float = Field(5.0, ge=0, le=500)
-
-    @model_validator(mode="after")
-    def _checks(self) -> MobileTruckParams:
-        self.calibration()
-        return self
-
-    def calibration(self) -> Calibration:
-        return Calibration.resolve(
-            self.capacity_liters, self.height_mm,
-            self.sensor_empty_distance_mm, self.sensor_full_distance_mm,
-        )  # fmt: skip

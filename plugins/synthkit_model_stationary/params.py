@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from synthkit.calibration import Calibration
+from synthkit.calibration import TankParams
 
 Hourly = Annotated[tuple[float, ...], Field(min_length=24, max_length=24)]
 Weekly = Annotated[tuple[float, ...], Field(min_length=7, max_length=7)]
@@ -15,17 +15,11 @@ DEFAULT_HOURLY = (0.6, 0.5, 0.5, 0.5, 0.6, 0.8, 1.2, 1.4, 1.3, 1.0, 0.9, 0.9,
                   1.0, 1.0, 1.0, 1.0, 1.1, 1.3, 1.4, 1.3, 1.0, 0.9, 0.7, 0.6)  # fmt: skip
 
 
-class StationaryTankParams(BaseModel):
+class StationaryTankParams(TankParams):
     """A tank with an ultrasonic level sensor, drawn down by demand and topped up by supply
-    events (network deliveries, pumping). Units: liters, millimetres, hours."""
+    events (network deliveries, pumping). Units: liters, millimetres, hours. The tank and
+    calibration fields come from :class:`synthkit.calibration.TankParams`."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
-
-    # the tank and its sensor
-    capacity_liters: float = Field(5000.0, gt=0)
-    height_mm: float | None = Field(2000.0, gt=0)
-    sensor_empty_distance_mm: float | None = Field(None, ge=0)
-    sensor_full_distance_mm: float | None = Field(None, ge=0)
     initial_level_pct: float = Field(70.0, ge=0, le=100)
     # demand (section 7.1): target_daily_liters / 24, else demand_liters_per_hour
     demand_liters_per_hour: float = Field(30.0, gt=0)
@@ -62,14 +56,7 @@ class StationaryTankParams(BaseModel):
                        *self.weekday_probability_multipliers)  # fmt: skip
         if any(m < 0 for m in multipliers):
             raise ValueError("supply multipliers must all be >= 0")
-        self.calibration()  # raises ValueError when unusable
         return self
-
-    def calibration(self) -> Calibration:
-        return Calibration.resolve(
-            self.capacity_liters, self.height_mm,
-            self.sensor_empty_distance_mm, self.sensor_full_distance_mm,
-        )  # fmt: skip
 
     def base_liters_per_hour(self) -> float:
         """Section 7.1: ``target_daily_liters / 24``, or the fallback ``demand_liters_per_hour``."""

@@ -14,6 +14,7 @@ from synthkit.errors import ConfigError
 from synthkit.plugins import get_plugins
 from synthkit.scenario import LONG_LIST, LoadedScenario, listed_devices, load_scenario
 from synthkit.state import SeqState
+from synthkit.timeparse import parse_utc
 
 from synthkit_reservoir.engine import FleetRun, Window
 from synthkit_reservoir.export import export_csv
@@ -33,23 +34,6 @@ def load(ctx: typer.Context) -> LoadedScenario:
             highlight=False, soft_wrap=True,
         )
     return load_scenario(path, get_plugins())
-
-
-def parse_utc(value: str | None, flag: str) -> datetime | None:
-    """ISO 8601 in UTC (``2026-02-12T10:00:00Z``); a naive time is taken as UTC."""
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ConfigError(
-            f"{flag} {value!r} is not an ISO 8601 time", hint="write e.g. 2026-02-12T10:00:00Z"
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    if parsed.utcoffset() != UTC.utcoffset(None):
-        raise ConfigError(f"{flag} must be in UTC", hint="end it with Z or +00:00")
-    return parsed
 
 
 @app.command("validate")
@@ -86,7 +70,11 @@ def dry_run(
     if preview_steps < 1:
         raise ConfigError(f"--preview-steps must be at least 1, got {preview_steps}")
     loaded = load(ctx)
-    start = parse_utc(start_at, "--start-at") or datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    start = (
+        parse_utc(start_at, "--start-at")
+        if start_at is not None
+        else datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    )
     start_s = int(start.timestamp())
     state = SeqState.load(global_options(ctx).state_file)  # read only: nothing is reserved
     steps = [d.cadence_seconds for d in loaded.devices]
@@ -145,7 +133,7 @@ def export_csv_command(
 ) -> None:
     """Write the historical window as telemetry_rows.csv + manifest.json (no database)."""
     loaded = load(ctx)
-    end = parse_utc(end_at, "--end-at") or datetime.now(UTC).replace(microsecond=0)
+    end = parse_utc(end_at or "now", "--end-at")
     emit_json(export_csv(loaded, global_options(ctx).state_file, end, run_id, output_root))
 
 

@@ -12,23 +12,16 @@ import strictyaml
 from pydantic import ValidationError
 
 from synthkit.errors import ConfigError
+from synthkit.timeparse import parse_utc
 
 from synthkit_telematics.generator import TelematicsConfig
 
 
 def parse_start(value: str | None, *, default_now: bool) -> datetime | None:
-    """ISO 8601 (a naive time is UTC), or ``now``."""
+    """``--start``: ISO 8601 (a naive time is UTC) or ``now``; unset means now or the default."""
     if value is None:
         return datetime.now(UTC).replace(microsecond=0) if default_now else None
-    if value.strip().lower() == "now":
-        return datetime.now(UTC).replace(microsecond=0)
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ConfigError(
-            f"--start {value!r} is not an ISO 8601 time", hint="e.g. 2026-01-05T00:00:00Z or now"
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parse_utc(value, "--start")
 
 
 def parse_weights(pairs: Sequence[str], weights_file: Path | None) -> dict[str, float]:
