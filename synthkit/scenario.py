@@ -401,8 +401,16 @@ def _resolve(
                          f"archetype {arch.name!r} needs device model {arch.model!r}, which no "
                          "installed plugin provides", "install the plugin that provides it")  # fmt: skip
             continue
+        # the mode may come from the archetype: apply the mode rules once it is known
         if mode == "MOBILE" and not entry.route_id:
             problems.add((*loc, "route_id"), "route_id is required for a MOBILE device", "add it")
+            continue
+        if mode == "STATIONARY" and entry.route_id:
+            problems.add((*loc, "route_id"), "route_id only applies to MOBILE devices", "remove it")
+            continue
+        if mode == "MOBILE" and entry.dynamics is not None:
+            problems.add((*loc, "dynamics"), "dynamics only applies to STATIONARY devices",
+                         "remove it; tune a truck with parameter_overrides")  # fmt: skip
             continue
         route = None
         if entry.route_id:

@@ -250,3 +250,59 @@ def test_dry_run_writes_nothing(tmp_path, sh):
             received = datetime.fromisoformat(s["received_at"].replace("Z", "+00:00"))
             lag = received.timestamp() * 1000 - payload["local_timestamp_ms"]
             assert 150 <= lag < 1150 and not math.isnan(payload["power"]["battery_percentage"])
+
+
+def test_supply_follows_the_hourly_and_weekday_multipliers(tmp_path, plugins):
+    """Supply only in hours and weekdays whose probability multiplier is > 0, and volumes
+    scaled by the hourly volume multiplier."""
+    prob = [0.0] * 24
+    prob[8], prob[20] = 3.0, 3.0
+    volume = [1.0] * 24
+    volume[20] = 4.0
+    weekday = [1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0]  # no supply at weekends
+    body = f"""devices:
+  - group: g
+    count: 20
+    id_pattern: "T-{{n:02d}}"
+    archetype: stationary_archetype_a
+    dynamics:
+      supply:
+        hourly_probability_multipliers: {prob}
+        hourly_volume_multipliers: {volume}
+        weekday_probability_multipliers: {weekday}
+    parameter_overrides: {{capacity_liters: 1000000, supply_volume_cv: 0, initial_level_pct: 10}}
+"""
+    data = rows(export(plugins, scenario(tmp_path, body, days=14), tmp_path / "out"))
+    by_hour: dict[int, list[float]] = defaultdict(list)
+    for r in data:
+        inflow = float(r["inflow_liters"])
+        if inflow > 0:
+            t = datetime.fromisoformat(r["received_at"].replace("Z", "+00:00"))
+            assert t.weekday() < 5, r["received_at"]
+            by_hour[t.hour].append(inflow)
+    assert set(by_hour) == {8, 20}
+    assert len(by_hour[8]) > 20 and len(by_hour[20]) > 20
+    # cv 0: every event brings exactly liters_per_event x the hour's volume multiplier
+    assert set(by_hour[8]) == {380.0} and set(by_hour[20]) == {1520.0}
+
+
+def test_trucks_refill_at_refill_points_and_deliver_at_clients(tmp_path, plugins):
+    body = """devices:
+  - {device_id: he, archetype: mobile_high_efficiency, route_id: loop}
+  - {device_id: fl, archetype: mobile_fragmented_high_loss, route_id: loop}
+""" + TRUCK.split("\n", 3)[3]  # fmt: skip
+    data = rows(export(plugins, scenario(tmp_path, body, days=7), tmp_path / "out"))
+    kinds = {"depot": "BASE", "well": "REFILL", "school": "CLIENT", "clinic": "CLIENT"}
+    refills = deliveries = 0
+    for r in data:
+        if float(r["inflow_liters"]) > 0:
+            refills += 1
+            assert kinds[r["point_id"]] == "REFILL", r
+        if float(r["outflow_liters"]) > 0:
+            deliveries += 1
+            assert kinds[r["point_id"]] == "CLIENT", r
+        if r["point_id"] == "":  # driving: it moves, and loses water only while it does
+            assert float(r["speed_kmh"]) > 0
+        else:
+            assert float(r["speed_kmh"]) == 0.0
+    assert refills > 10 and deliveries > 30

@@ -276,3 +276,55 @@ def test_missing_scenario_and_missing_file(tmp_path, sh):
     assert res.returncode == 2 and "put --scenario path/to/scenario.yaml before the command" in res.stderr
     res = sh("synthkit", "--scenario", str(tmp_path / "nope.yaml"), "validate")
     assert res.returncode == 2 and "nope.yaml: no such file" in res.stderr
+
+
+def _one_device(extra: str, root: str = "") -> str:
+    return f"scenario_id: r\n{root}devices:\n  - device_id: t1\n    archetype: stationary_archetype_a\n{extra}"
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "words"),
+    [
+        (_one_device("", "bootstrap: {days: 0}\n"), "bootstrap.days", "greater than or equal to 1"),
+        (_one_device("", "bootstrap: {days: 366}\n"), "bootstrap.days", "less than or equal to 365"),
+        (_one_device("", "bootstrap: {step_minutes: 61}\n"), "bootstrap.step_minutes", "less than or equal to 60"),
+        (_one_device("", "speedup_factor: 0\n"), "speedup_factor", "greater than 0"),
+        (_one_device("", "speedup_factor: nan\n"), "speedup_factor", "NaN and infinity are not allowed"),
+        (_one_device("", "seed: 1.5\n"), "seed", "valid integer"),
+        (_one_device("    cadence_seconds: 3601\n"), "devices[0].cadence_seconds", "less than or equal to 3600"),
+        (_one_device("    reservoir_id: not-a-uuid\n"), "devices[0].reservoir_id", "UUID"),
+        (_one_device("    dynamics: {demand: {target_daily_liters: 0}}\n"),
+         "devices[0].dynamics.demand.target_daily_liters", "greater than 0"),
+        (_one_device("    dynamics: {demand: {weekday_multipliers: [1, 1, 1, 1, 1, 1, 1, 1]}}\n"),
+         "devices[0].dynamics.demand.weekday_multipliers", "give exactly 7 values, Monday first"),
+        (_one_device(f"    dynamics: {{supply: {{hourly_probability_multipliers: [-1, {', '.join(['1'] * 23)}]}}}}\n"),
+         "devices[0].dynamics.supply.hourly_probability_multipliers", ">= 0; index 0 is -1.0"),
+        (_one_device("    dynamics: {demand: {target_daily_liters: inf}}\n"),
+         "devices[0].dynamics.demand.target_daily_liters", "NaN and infinity are not allowed"),
+        ("scenario_id: r\ndevices: []\n", "devices", "at least 1 item"),
+        ("scenario_id: ../up\ndevices:\n  - {device_id: a, archetype: stationary_archetype_a}\n",
+         "scenario_id", "should match pattern"),
+        ("scenario_id: r\ndevices:\n  - {device_id: a, archetype: mobile_high_efficiency, mode: MOBILE,"
+         " route_id: x, dynamics: {demand: {target_daily_liters: 5}}}\n",
+         "devices[0]", "dynamics only applies to STATIONARY devices"),
+        ("scenario_id: r\ndevices:\n  - {device_id: a, archetype: stationary_archetype_a, route_id: x}\n",
+         "devices[0].route_id", "route_id only applies to MOBILE devices"),
+        ("scenario_id: r\ndevices:\n  - {device_id: a, archetype: stationary_archetype_a, mode: STATIONARY,"
+         " route_id: x}\n", "devices[0]", "route_id only applies to MOBILE devices"),
+        ("scenario_id: r\ndevices:\n  - {device_id: a, archetype: mobile_high_efficiency, route_id: q,"
+         " dynamics: {demand: {target_daily_liters: 5}}}\nroutes:\n  - route_id: q\n    points:\n"
+         "      - {point_id: p, kind: BASE, latitude: 1, longitude: 0}\n",
+         "devices[0].dynamics", "dynamics only applies to STATIONARY devices"),
+        ("scenario_id: r\ndevices:\n  - {group: g, count: 2, id_pattern: 'X', archetype: stationary_archetype_a}\n",
+         "devices[0].id_pattern", "must contain {n}"),
+        ("scenario_id: r\ndevices:\n  - {device_id: a, archetype: stationary_archetype_a}\nroutes:\n"
+         "  - route_id: q\n    points:\n      - {point_id: p, kind: BASE, latitude: 91, longitude: 0}\n",
+         "routes[0].points[0].latitude", "less than or equal to 90"),
+        ("scenario_id: r\ndevices:\n  - {device_id: a, archetype: stationary_archetype_a}\nroutes:\n"
+         "  - route_id: q\n    points:\n      - {point_id: p, kind: DEPOT, latitude: 1, longitude: 0}\n",
+         "routes[0].points[0].kind", "Input should be 'BASE', 'REFILL' or 'CLIENT'"),
+    ],
+)
+def test_section_7_rules(tmp_path, plugins, text, field, words):
+    found = problems(write(tmp_path, text), plugins)
+    assert any(f": {field}: " in p and words in p for p in found), found
