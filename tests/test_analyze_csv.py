@@ -146,3 +146,39 @@ def test_missing_or_wrong_artifact_dir(tmp_path, plugins):
     (tmp_path / "empty").mkdir()
     res = run_cli(["analyze-csv", "--artifact-dir", str(tmp_path / "empty")], plugins)
     assert res.exit_code == 2 and "manifest.json: missing" in res.stderr
+
+
+def test_the_fast_and_the_exact_pass_agree_on_a_clean_file(clean_export):
+    """Clean files take the vectorised pass; broken ones the exact one. On a clean file both
+    must produce the same aggregates, device by device."""
+    from collections import defaultdict
+
+    from synthkit_reservoir.analyze import _Device, _fast_scan, _Findings, _scan
+
+    csv_path = clean_export / "telemetry_rows.csv"
+    fast: dict = defaultdict(_Device)
+    exact: dict = defaultdict(_Device)
+    fast_result = _fast_scan(csv_path, fast)
+    findings = _Findings()
+    exact_result = _scan(csv_path, findings, exact)
+    assert fast_result[0] is not None  # the clean file was proven clean by the fast pass
+    assert fast_result == exact_result and not findings.counts
+    assert set(fast) == set(exact)
+    for name, dev in exact.items():
+        other = fast[name]
+        assert (other.rows, other.supply_events, other.days, other.runout_days, other.mode,
+                other.archetype) == (dev.rows, dev.supply_events, dev.days, dev.runout_days,
+                                     dev.mode, dev.archetype)  # fmt: skip
+        for field in ("liters_sum", "inflow", "outflow", "loss", "km"):
+            assert getattr(other, field) == pytest.approx(getattr(dev, field), rel=1e-9), (name, field)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_every_broken_case_is_refused_by_the_fast_pass(case, clean_export, tmp_path):
+    from collections import defaultdict
+
+    from synthkit_reservoir.analyze import _Device, _fast_scan
+
+    edit = CASES[case][0]
+    artifact = broken_copy(clean_export, tmp_path, lambda lines: edit(lines)[0])
+    assert _fast_scan(artifact / "telemetry_rows.csv", defaultdict(_Device))[0] is None

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from datetime import date
 import json
 import re
 from collections import defaultdict
@@ -81,7 +82,10 @@ def analyze(artifact_dir: Path) -> dict[str, Any]:
 
     found = _Findings()
     devices: dict[str, _Device] = defaultdict(_Device)
-    sha, total, truncated = _scan(csv_path, found, devices)
+    sha, total, truncated = _fast_scan(csv_path, devices)
+    if sha is None:  # something is off: the exact pass finds and names it
+        devices.clear()
+        sha, total, truncated = _scan(csv_path, found, devices)
 
     expected_sha = manifest.get("csv_sha256")
     if expected_sha != sha:
@@ -197,6 +201,124 @@ def _scan(path: Path, found: _Findings, devices: dict[str, _Device]) -> tuple[st
             if level < RUNOUT_LEVEL_PCT:
                 dev.runout_days.add(day)
     return digest.hexdigest(), total, truncated
+
+
+def _fast_scan(path: Path, devices: dict[str, _Device]) -> tuple[str | None, int, bool]:
+    """Vectorised pass (pyarrow's streaming CSV reader + numpy) that can only *prove a file
+    clean* and aggregate it: ~6x faster than the exact pass. Any anomaly (bad cell, wrong
+    column count, truncated line, seq or timestamp irregularity, level out of bounds) returns
+    ``(None, 0, False)`` and the caller falls back to :func:`_scan`, which names every line."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as raw:
+        for chunk in iter(lambda: raw.read(1 << 22), b""):
+            digest.update(chunk)
+        size = raw.tell()
+        if size == 0:
+            return None, 0, False
+        raw.seek(size - 1)
+        if raw.read(1) != b"\n":
+            return None, 0, False
+    bad_rows: list[object] = []
+    types = {"received_at": pa.timestamp("s", tz="UTC"), "seq": pa.int64(),
+             "device_id": pa.dictionary(pa.int32(), pa.string())}  # fmt: skip
+    for name in REQUIRED[5:]:
+        types[name] = pa.float64()
+    try:
+        reader = pcsv.open_csv(
+            path,
+            read_options=pcsv.ReadOptions(block_size=16 << 20),
+            parse_options=pcsv.ParseOptions(invalid_row_handler=lambda row: bad_rows.append(row) or "skip"),
+            convert_options=pcsv.ConvertOptions(include_columns=list(REQUIRED), column_types=types),
+        )
+    except (pa.ArrowInvalid, pa.ArrowKeyError, KeyError):
+        return None, 0, False
+    index: dict[str, int] = {}
+    state: list[_Device] = []
+    last_seq = np.zeros(0, np.int64)
+    last_time = np.zeros(0, np.int64)
+    total = 0
+    try:
+        for batch in reader:
+            if bad_rows:
+                return None, 0, False
+            n = batch.num_rows
+            if n == 0:
+                continue
+            dev_col = batch.column("device_id")
+            names = dev_col.dictionary.to_pylist()
+            for name in names:
+                if name not in index:
+                    index[name] = len(state)
+                    state.append(devices[name])
+            remap = np.array([index[name] for name in names], np.int64)
+            codes = remap[dev_col.indices.to_numpy(zero_copy_only=False)]
+            cols = {name: batch.column(name) for name in REQUIRED[1:]}
+            if any(c.null_count for name, c in cols.items() if name not in ("loss_liters", "distance_km")):
+                return None, 0, False
+            seq = cols["seq"].to_numpy()
+            ts = cols["received_at"].cast(pa.int64()).to_numpy()
+            level = cols["level_pct"].to_numpy()
+            liters = cols["liters"].to_numpy()
+            if (level < 0).any() or (level > 100).any() or (liters < 0).any():
+                return None, 0, False
+            grow = len(state) - last_seq.shape[0]
+            if grow:
+                last_seq = np.concatenate([last_seq, np.full(grow, -(2**62), np.int64)])
+                last_time = np.concatenate([last_time, np.full(grow, -(2**62), np.int64)])
+            order = np.argsort(codes, kind="stable")  # per device, in file order
+            c, sq, tt = codes[order], seq[order], ts[order]
+            first = np.ones(n, bool)
+            first[1:] = c[1:] != c[:-1]
+            prev_seq = np.where(first, last_seq[c], np.roll(sq, 1))
+            prev_time = np.where(first, last_time[c], np.roll(tt, 1))
+            known = prev_seq > -(2**62)
+            if (known & (sq != prev_seq + 1)).any() or (tt < prev_time).any():
+                return None, 0, False
+            ends = np.flatnonzero(np.r_[first[1:], True])  # each device's last row in the batch
+            last_seq[c[ends]] = sq[ends]
+            last_time[c[ends]] = tt[ends]
+            inflow = cols["inflow_liters"].to_numpy()
+            sums = {
+                "liters_sum": liters, "inflow": inflow, "outflow": cols["outflow_liters"].to_numpy(),
+                "loss": cols["loss_liters"].fill_null(0.0).to_numpy(),
+                "km": cols["distance_km"].fill_null(0.0).to_numpy(),
+            }  # fmt: skip
+            k = len(state)
+            rows = np.bincount(codes, minlength=k)
+            events = np.bincount(codes, weights=inflow > 0, minlength=k)
+            totals = {name: np.bincount(codes, weights=v, minlength=k) for name, v in sums.items()}
+            day = ts // 86_400
+            day_pairs = np.unique(codes * 1_000_000 + day)
+            low_pairs = np.unique((codes * 1_000_000 + day)[level < RUNOUT_LEVEL_PCT])
+            first_rows = np.flatnonzero(first)
+            mode_vals = batch.column("mode").take(pa.array(order[first_rows])).to_pylist()
+            arch_vals = batch.column("archetype").take(pa.array(order[first_rows])).to_pylist()
+            for d, mode, arch in zip(c[first_rows].tolist(), mode_vals, arch_vals):
+                state[d].mode, state[d].archetype = str(mode), str(arch)
+            for d in np.flatnonzero(rows).tolist():
+                dev = state[d]
+                dev.rows += int(rows[d])
+                dev.supply_events += int(events[d])
+                for name, arr in totals.items():
+                    setattr(dev, name, getattr(dev, name) + float(arr[d]))
+            for pair in day_pairs.tolist():
+                state[pair // 1_000_000].days.add(_day_text(pair % 1_000_000))
+            for pair in low_pairs.tolist():
+                state[pair // 1_000_000].runout_days.add(_day_text(pair % 1_000_000))
+            total += n
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None, 0, False
+    if bad_rows:
+        return None, 0, False
+    return digest.hexdigest(), total, False
+
+
+def _day_text(day: int) -> str:
+    return date.fromordinal(date(1970, 1, 1).toordinal() + day).isoformat()
 
 
 def _profile(devices: dict[str, _Device], manifest: dict[str, Any]) -> dict[str, Any]:
