@@ -10,14 +10,22 @@ from synthkit.plugins import Plugins
 from synthkit.records import Finding
 
 
-def run_checks(
+def collect_findings(
     plugins: Plugins, subject_kind: str, subject: Any, context: Mapping[str, Any] | None = None
 ) -> list[Finding]:
-    """All findings of all checks for ``subject_kind``; raises on any error finding."""
+    """Every finding of every check that applies to ``subject_kind`` (raises nothing)."""
     findings: list[Finding] = []
     for check in plugins.checks().values():
         if subject_kind in check.applies_to:
             findings.extend(check.run(subject, context or {}))
+    return findings
+
+
+def run_checks(
+    plugins: Plugins, subject_kind: str, subject: Any, context: Mapping[str, Any] | None = None
+) -> list[Finding]:
+    """All findings of all checks for ``subject_kind``; raises on any error finding."""
+    findings = collect_findings(plugins, subject_kind, subject, context)
     errors = [f for f in findings if f.level == "error"]
     if errors:
         text = "; ".join(

@@ -169,3 +169,51 @@ def analyze_csv_command(
     from synthkit_reservoir.analyze import analyze
 
     emit_json(analyze(artifact_dir))
+
+
+DbUrl = Annotated[
+    str | None,
+    typer.Option("--db-url", help="SQLAlchemy URL (default: $SYNTHKIT_DB_URL, else sqlite:///.tmp/synthkit.db)."),
+]
+SinkName = Annotated[str, typer.Option("--sink", help="The ingestion sink (a plugin).")]
+
+
+@app.command("import-csv")
+def import_csv_command(
+    ctx: typer.Context,
+    artifact_dir: Annotated[Path, typer.Option("--artifact-dir", help="An export-csv output directory.")],
+    apply: Annotated[bool, typer.Option("--apply", help="Write (default: a dry run that writes nothing).")] = False,
+    commit_batch_size: Annotated[int, typer.Option("--commit-batch-size", help="Rows per transaction.")] = 500,
+    db_url: DbUrl = None,
+    sink: SinkName = "reference_db",
+) -> None:
+    """Replay an export through the ingestion contract (dry run unless --apply)."""
+    from synthkit.database import resolve_url
+
+    from synthkit_reservoir.ingestion import import_csv
+
+    emit_json(import_csv(
+        get_plugins(), artifact_dir, resolve_url(db_url), apply=apply,
+        commit_rows=commit_batch_size, sink_name=sink, state_file=global_options(ctx).state_file,
+    ))  # fmt: skip
+
+
+@app.command("bootstrap")
+def bootstrap_command(
+    ctx: typer.Context,
+    commit_batch_size: Annotated[int, typer.Option("--commit-batch-size", help="Rows per transaction.")] = 500,
+    db_url: DbUrl = None,
+    sink: SinkName = "reference_db",
+) -> None:
+    """Generate the bootstrap.days before now straight into the ingestion database."""
+    from datetime import UTC, datetime
+
+    from synthkit.database import resolve_url
+
+    from synthkit_reservoir.ingestion import bootstrap
+
+    loaded = load(ctx)
+    emit_json(bootstrap(
+        get_plugins(), loaded, resolve_url(db_url), now=datetime.now(UTC).replace(microsecond=0),
+        commit_rows=commit_batch_size, sink_name=sink, state_file=global_options(ctx).state_file,
+    ))  # fmt: skip

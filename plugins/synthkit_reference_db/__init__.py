@@ -1,0 +1,1 @@
+"""The reference ingestion database: what the seed's simulator wrote into, as a plugin."""

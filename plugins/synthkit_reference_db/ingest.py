@@ -1,0 +1,242 @@
+"""The ingestion contract: (mqtt_client_id, payload, received_at) in; stored, duplicate or
+rejected (with the reason) out.
+
+Rows arrive in columns (:class:`TelemetryRows`), one message or a whole batch: the device is
+looked up by its MQTT client id, the ultrasonic distance is the median of the raw readings,
+and level_pct and liters come from the attached reservoir's calibration (explicit sensor
+distances, else empty = height_mm, full = 0). Accepted rows are inserted in one transaction
+per batch and deduplicated on (mqtt_client_id, seq): a replay stores nothing twice.
+
+PostgreSQL: COPY into a temporary staging table, then one INSERT ... SELECT ... ON CONFLICT
+DO NOTHING (COPY is several times faster than INSERT statements). SQLite: INSERT OR IGNORE
+through executemany.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, Engine, select
+
+from synthkit.calibration import Calibration
+
+from synthkit_reference_db.schema import UNIQUE_TELEMETRY, devices, reservoirs
+
+STORED = "stored:NEW"
+DUPLICATE = "duplicate:SEQ_ALREADY_STORED"
+READY = "dry_run:READY"
+
+
+@dataclass
+class TelemetryRows:
+    """Messages in columns. ``raw`` is (rows, samples) with -1 where a device sent fewer
+    readings; NaN marks an absent float (location on stationary devices)."""
+
+    client: np.ndarray  # object (str)
+    seq: np.ndarray  # int64
+    received_s: np.ndarray  # int64 epoch seconds
+    local_ms: np.ndarray  # int64
+    schema_version: np.ndarray  # int64
+    raw: np.ndarray  # int64 (rows, samples)
+    temperature_c: np.ndarray
+    battery_pct: np.ndarray
+    signal_dbm: np.ndarray  # int64
+    latitude: np.ndarray
+    longitude: np.ndarray
+    speed_kmh: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.seq.shape[0])
+
+    @classmethod
+    def from_payload(cls, mqtt_client_id: str, payload: dict[str, Any], received_s: int) -> TelemetryRows:
+        """One MQTT message; raises ValueError (the rejection reason) when malformed."""
+        try:
+            ultra = payload["sensors"]["ultrasonic"]
+            raw = [int(v) for v in ultra["raw_readings"]]
+            loc = payload.get("location") or {}
+            return cls(
+                client=np.array([mqtt_client_id], object),
+                seq=np.array([int(payload["seq"])], np.int64),
+                received_s=np.array([received_s], np.int64),
+                local_ms=np.array([int(payload["local_timestamp_ms"])], np.int64),
+                schema_version=np.array([int(payload["schema_version"])], np.int64),
+                raw=np.array([raw or [-1]], np.int64),
+                temperature_c=np.array([float(ultra["temperature_c"])]),
+                battery_pct=np.array([float(payload["power"]["battery_percentage"])]),
+                signal_dbm=np.array([int(payload["signal_strength_dbm"])], np.int64),
+                latitude=np.array([float(loc.get("latitude", np.nan))]),
+                longitude=np.array([float(loc.get("longitude", np.nan))]),
+                speed_kmh=np.array([float(loc.get("speed_kmh", np.nan))]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"BAD_PAYLOAD ({type(exc).__name__}: {exc})") from None
+
+
+@dataclass(frozen=True)
+class _Target:
+    reservoir_id: uuid.UUID | None
+    deleted: bool
+    calibration: Calibration | None
+
+
+class Ingestor:
+    """Ingests :class:`TelemetryRows` into the reference database behind ``engine``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise ValueError(f"the reference ingestion supports SQLite and PostgreSQL, not {self.dialect}")
+        self._targets: dict[str, _Target] | None = None
+
+    def targets(self) -> dict[str, _Target]:
+        """mqtt_client_id -> where its telemetry goes (loaded once; :meth:`refresh` reloads)."""
+        if self._targets is None:
+            query = select(
+                devices.c.mqtt_client_id, reservoirs.c.reservoir_id, reservoirs.c.deleted_at,
+                reservoirs.c.capacity_liters, reservoirs.c.height_mm,
+                reservoirs.c.sensor_empty_distance_mm, reservoirs.c.sensor_full_distance_mm,
+            ).select_from(devices.outerjoin(reservoirs))  # fmt: skip
+            out: dict[str, _Target] = {}
+            with self.engine.connect() as conn:
+                for row in conn.execute(query):
+                    cal = None
+                    if row.reservoir_id is not None:
+                        try:
+                            cal = Calibration.resolve(
+                                row.capacity_liters, row.height_mm,
+                                row.sensor_empty_distance_mm, row.sensor_full_distance_mm,
+                            )  # fmt: skip
+                        except ValueError:
+                            cal = None
+                    out[row.mqtt_client_id] = _Target(row.reservoir_id, row.deleted_at is not None, cal)
+            self._targets = out
+        return self._targets
+
+    def refresh(self) -> None:
+        self._targets = None
+
+    def ingest(self, rows: TelemetryRows, *, apply: bool = True) -> Counter[str]:
+        """Outcome counts for ``rows``; with ``apply=False`` nothing is written (``dry_run:*``)."""
+        outcome = np.full(rows.n, "", object)
+        targets = self.targets()
+        uniq, inverse = np.unique(rows.client.astype(str), return_inverse=True)
+        res_ids: list[Any] = []
+        cal = np.full((len(uniq), 3), np.nan)  # empty, full, capacity
+        reason = np.full(len(uniq), "", object)
+        for i, client in enumerate(uniq.tolist()):
+            t = targets.get(client)
+            res_ids.append(t.reservoir_id if t else None)
+            if t is None:
+                reason[i] = "rejected:UNKNOWN_DEVICE"
+            elif t.reservoir_id is None:
+                reason[i] = "rejected:DEVICE_NOT_ATTACHED"
+            elif t.deleted:
+                reason[i] = "rejected:RESERVOIR_DELETED"
+            elif t.calibration is None:
+                reason[i] = "rejected:NO_CALIBRATION"
+            else:
+                cal[i] = (t.calibration.empty_mm, t.calibration.full_mm, t.calibration.capacity_liters)
+        outcome[:] = reason[inverse]
+        readings = np.where(rows.raw >= 0, rows.raw, np.nan).astype(float)
+        has_readings = ~np.all(np.isnan(readings), axis=1)
+        outcome[(outcome == "") & ~has_readings] = "rejected:NO_READINGS"
+        outcome[(outcome == "") & ((rows.seq < 0) | (rows.schema_version != 1))] = "rejected:BAD_PAYLOAD"
+        ok = outcome == ""
+        counts: Counter[str] = Counter(outcome[~ok].tolist())
+        if not ok.any():
+            return counts
+        if not apply:
+            counts[READY] += int(ok.sum())
+            return counts
+        idx = np.flatnonzero(ok)
+        with np.errstate(all="ignore"):
+            distance = np.nanmedian(readings[idx], axis=1)
+        c = cal[inverse[idx]]
+        level = np.clip((c[:, 0] - distance) / (c[:, 0] - c[:, 1]) * 100.0, 0.0, 100.0)
+        liters = c[:, 2] * level / 100.0
+        records = _records(rows, idx, distance, level, liters, [res_ids[j] for j in inverse[idx].tolist()], self.dialect)
+        stored = self._insert(records)
+        counts[STORED] += stored
+        counts[DUPLICATE] += len(records) - stored
+        return +counts  # drop zero counts
+
+    # ------------------------------------------------------------------------ storage
+
+    def _insert(self, records: list[tuple]) -> int:
+        """Insert in one transaction; returns how many were new."""
+        with self.engine.begin() as conn:
+            return self._insert_pg(conn, records) if self.dialect == "postgresql" else self._insert_sqlite(conn, records)
+
+    @staticmethod
+    def _insert_sqlite(conn: Connection, records: list[tuple]) -> int:
+        raw = conn.connection.driver_connection
+        before = raw.total_changes
+        raw.executemany(
+            "INSERT OR IGNORE INTO telemetry (mqtt_client_id, seq, received_at, reservoir_id, "
+            "distance_mm, level_pct, liters, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            records,
+        )
+        return raw.total_changes - before
+
+    @staticmethod
+    def _insert_pg(conn: Connection, records: list[tuple]) -> int:
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur:
+            cur.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS telemetry_stage (LIKE telemetry INCLUDING DEFAULTS) "
+                "ON COMMIT DELETE ROWS"
+            )
+            cols = "mqtt_client_id, seq, received_at, reservoir_id, distance_mm, level_pct, liters, payload"
+            with cur.copy(f"COPY telemetry_stage ({cols}) FROM STDIN") as copy:
+                for rec in records:
+                    copy.write_row(rec)
+            cur.execute(
+                f"INSERT INTO telemetry ({cols}) SELECT {cols} FROM telemetry_stage "
+                f"ON CONFLICT ON CONSTRAINT {UNIQUE_TELEMETRY} DO NOTHING"
+            )
+            return cur.rowcount
+
+
+def _records(
+    rows: TelemetryRows, idx: np.ndarray, distance: np.ndarray, level: np.ndarray,
+    liters: np.ndarray, reservoir_ids: list[Any], dialect: str,
+) -> list[tuple]:  # fmt: skip
+    """Row tuples for the driver, payload JSON included (the message as the device sent it)."""
+    times = np.datetime_as_string(rows.received_s[idx].astype("datetime64[s]"), unit="s")
+    if dialect == "sqlite":  # SQLAlchemy's DateTime storage format on SQLite
+        stamps = [t.replace("T", " ") + ".000000" for t in times.tolist()]
+        res = [r.hex for r in reservoir_ids]
+    else:
+        stamps = [t + "+00:00" for t in times.tolist()]
+        res = reservoir_ids
+    out = []
+    client, seq = rows.client[idx].tolist(), rows.seq[idx].tolist()
+    d_list, l_list, v_list = distance.round(1).tolist(), level.round(2).tolist(), liters.round(1).tolist()
+    for k, i in enumerate(idx.tolist()):
+        out.append((client[k], seq[k], stamps[k], res[k], d_list[k], l_list[k], v_list[k], payload_json(rows, i)))
+    return out
+
+
+def payload_json(rows: TelemetryRows, i: int) -> str:
+    """The section 10 payload of row ``i``, compact JSON with fixed key order."""
+    raw = ",".join(str(v) for v in rows.raw[i].tolist() if v >= 0)
+    text = (
+        f'{{"schema_version":{int(rows.schema_version[i])},"local_timestamp_ms":{int(rows.local_ms[i])},'
+        f'"seq":{int(rows.seq[i])},"sensors":{{"ultrasonic":{{"raw_readings":[{raw}],'
+        f'"temperature_c":{float(rows.temperature_c[i])!r}}}}},'
+        f'"power":{{"battery_percentage":{float(rows.battery_pct[i])!r}}},'
+        f'"signal_strength_dbm":{int(rows.signal_dbm[i])}'
+    )
+    if not np.isnan(rows.latitude[i]):
+        text += (
+            f',"location":{{"latitude":{float(rows.latitude[i])!r},'
+            f'"longitude":{float(rows.longitude[i])!r},"speed_kmh":{float(rows.speed_kmh[i])!r}}}'
+        )
+    return text + "}"

@@ -1,0 +1,94 @@
+"""The reference schema (SQLAlchemy Core, SQLite and PostgreSQL alike).
+
+reservoirs: kind STATIONARY / TRUCK_TANK / MOBILE, capacity, calibration, soft deletion.
+devices: device_id, mqtt_client_id (the MQTT identity ingestion keys on), attached reservoir.
+telemetry: one row per accepted message, unique on (mqtt_client_id, seq): the dedupe key.
+reservoir_daily + analytics_cursor: the analytics read model and its consumer's position.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+
+SCHEMA_VERSION = 1
+RESERVOIR_KINDS = ("STATIONARY", "TRUCK_TANK", "MOBILE")
+UNIQUE_TELEMETRY = "uq_telemetry_client_seq"
+
+metadata = MetaData()
+
+reservoirs = Table(
+    "reservoirs", metadata,
+    Column("reservoir_id", Uuid, primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("capacity_liters", Float, nullable=False),
+    Column("height_mm", Float),
+    Column("sensor_empty_distance_mm", Float),
+    Column("sensor_full_distance_mm", Float),
+    Column("deleted_at", DateTime(timezone=True)),
+)  # fmt: skip
+
+devices = Table(
+    "devices", metadata,
+    Column("device_id", String(128), primary_key=True),
+    Column("mqtt_client_id", String(128), nullable=False, unique=True),
+    Column("reservoir_id", Uuid, ForeignKey("reservoirs.reservoir_id")),  # NULL: not attached
+)  # fmt: skip
+
+# BigInteger ids on PostgreSQL; SQLite needs INTEGER PRIMARY KEY to autoincrement (rowid)
+_ID = BigInteger().with_variant(Integer, "sqlite")
+
+telemetry = Table(
+    "telemetry", metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("mqtt_client_id", String(128), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("reservoir_id", Uuid, nullable=False),
+    Column("distance_mm", Float, nullable=False),
+    Column("level_pct", Float, nullable=False),
+    Column("liters", Float, nullable=False),
+    Column("payload", Text, nullable=False),
+    UniqueConstraint("mqtt_client_id", "seq", name=UNIQUE_TELEMETRY),
+)  # fmt: skip
+Index("ix_telemetry_reservoir_time", telemetry.c.reservoir_id, telemetry.c.received_at)
+
+reservoir_daily = Table(
+    "reservoir_daily", metadata,
+    Column("reservoir_id", Uuid, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("samples", BigInteger, nullable=False),
+    Column("level_min", Float, nullable=False),
+    Column("level_max", Float, nullable=False),
+    Column("level_sum", Float, nullable=False),
+    Column("liters_last", Float, nullable=False),
+    Column("last_received_at", DateTime(timezone=True), nullable=False),
+)  # fmt: skip
+
+analytics_cursor = Table(
+    "analytics_cursor", metadata,
+    Column("consumer", String(64), primary_key=True),
+    Column("last_telemetry_id", BigInteger, nullable=False),
+)  # fmt: skip
+
+synthkit_meta = Table(
+    "synthkit_meta", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", JSON, nullable=False),
+)  # fmt: skip

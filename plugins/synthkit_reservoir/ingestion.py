@@ -1,0 +1,148 @@
+"""bootstrap and import-csv: history into the ingestion database, through an ingestion sink
+(the reference database's ``reference_db`` unless ``--sink`` names a team's own)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from synthkit.batch import Batch
+from synthkit.console import progress_bar
+from synthkit.database import redact
+from synthkit.engine import deliver
+from synthkit.errors import ConfigError
+from synthkit.files import AtomicFile
+from synthkit.plugins import Plugins, lookup
+from synthkit.scenario import LoadedScenario
+from synthkit.state import SeqState
+
+from synthkit_reservoir.csvread import read_batches
+from synthkit_reservoir.engine import FleetRun, export_window
+from synthkit_reservoir.export import CSV_NAME, MANIFEST_NAME, iso
+from synthkit_reservoir.rows import RowBuilder
+
+RESULT_NAME = "import_result.json"
+
+
+def ingestion_sink(plugins: Plugins, name: str, url: str, *, apply: bool):  # noqa: ANN201
+    spec = lookup(plugins.sinks(), name, "ingestion sink", fix="see `synthkit plugins` for sinks")
+    return spec.factory(url, apply=apply)
+
+
+def _rechunk(batches: Iterator[Batch], rows: int) -> Iterator[Batch]:
+    """Batches of at most ``rows``: each is one commit."""
+    for batch in batches:
+        for start in range(0, batch.n, rows):
+            yield batch.slice(start, start + rows) if batch.n > rows else batch
+
+
+def verify_artifact(artifact_dir: Path) -> tuple[dict[str, Any], Path]:
+    """The manifest, after checking the CSV against its csv_sha256 (before any database work)."""
+    manifest_path, csv_path = artifact_dir / MANIFEST_NAME, artifact_dir / CSV_NAME
+    for p in (manifest_path, csv_path):
+        if not p.is_file():
+            raise ConfigError(f"{p}: missing", hint="point --artifact-dir at an export-csv output")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        expected = manifest["csv_sha256"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(f"{manifest_path}: unreadable manifest ({exc})", hint="re-run export-csv") from None
+    digest = hashlib.sha256()
+    with open(csv_path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            digest.update(chunk)
+    if digest.hexdigest() != expected:
+        raise ConfigError(
+            f"import-csv failed with manifest csv_sha256 mismatch: {csv_path} has "
+            f"{digest.hexdigest()[:16]}..., the manifest says {str(expected)[:16]}...",
+            hint="CSV or manifest changed after export; regenerate the export, then re-run analyze/import",
+        )
+    return manifest, csv_path
+
+
+def import_csv(
+    plugins: Plugins, artifact_dir: Path, url: str, *, apply: bool, commit_rows: int,
+    sink_name: str, state_file: Path,
+) -> dict[str, Any]:  # fmt: skip
+    if commit_rows < 1:
+        raise ConfigError(f"--commit-batch-size must be at least 1, got {commit_rows}")
+    manifest, csv_path = verify_artifact(artifact_dir)
+    total = int(manifest.get("total_rows", 0))
+    sink = ingestion_sink(plugins, sink_name, url, apply=apply)
+    started = time.perf_counter()
+    with progress_bar(f"import-csv {'--apply' if apply else '(dry run)'}", total) as bar:
+        report = deliver(_rechunk(read_batches(csv_path, commit_rows), commit_rows), sink, (), bar.advance)
+    elapsed = time.perf_counter() - started
+    counts = dict(report.outcomes)
+    result: dict[str, Any] = {
+        "command": "import-csv",
+        "apply": apply,
+        "artifact_dir": str(artifact_dir),
+        "scenario_id": manifest.get("scenario_id"),
+        "database": redact(url),
+        "row_count": report.records,
+        "status_counts": counts,
+        "commit_batch_size": commit_rows,
+        "elapsed_seconds": round(elapsed, 3),
+        "rows_per_second": round(report.records / elapsed) if elapsed > 0 else None,
+    }
+    if apply:
+        stored = sum(v for k, v in counts.items() if k.startswith("stored:"))
+        if stored == 0:
+            result["message"] = "nothing new stored: every row was already in the database"
+        state = SeqState.load(state_file)
+        for device_id, info in (manifest.get("devices") or {}).items():
+            state.advance(device_id, int(info["last_seq"]))
+        state.save()
+        result["state_file"] = str(state_file)
+        out = AtomicFile(artifact_dir / RESULT_NAME, durable=True)
+        out.write((json.dumps(result, indent=1) + "\n").encode())
+        out.commit()
+    return result
+
+
+def bootstrap(
+    plugins: Plugins, loaded: LoadedScenario, url: str, *, now: datetime, commit_rows: int,
+    sink_name: str, state_file: Path,
+) -> dict[str, Any]:  # fmt: skip
+    """Section 5: the ``bootstrap.days`` before ``now``, straight into the ingestion sink."""
+    if commit_rows < 1:
+        raise ConfigError(f"--commit-batch-size must be at least 1, got {commit_rows}")
+    end_s = int(now.timestamp())
+    window, steps = export_window(loaded, end_s)
+    state = SeqState.load(state_file)
+    first = [state.next_seq(d.device_id) for d in loaded.devices]
+    run = FleetRun(loaded, loaded.devices, steps, window, first)
+    sink = ingestion_sink(plugins, sink_name, url, apply=True)
+    # reserve the seqs before writing: an interrupted run leaves a gap, never a reused seq
+    for d, step, f in zip(loaded.devices, steps, first):
+        state.advance(d.device_id, f + window.points(step) - 1)
+    state.save()
+    builder = RowBuilder(run)
+    started = time.perf_counter()
+    with progress_bar("bootstrap", run.total_rows()) as bar:
+        report = deliver(
+            _rechunk((builder.batch(b) for b in run.blocks()), commit_rows), sink, builder.columns,
+            bar.advance,
+        )  # fmt: skip
+    elapsed = time.perf_counter() - started
+    counts: Counter[str] = Counter(report.outcomes)
+    return {
+        "command": "bootstrap",
+        "scenario_id": loaded.scenario_id,
+        "database": redact(url),
+        "window": {"start_at": iso(window.start_s), "end_at": iso(window.end_s)},
+        "devices": len(loaded.devices),
+        "total_emitted": report.records,
+        "status_counts": dict(sorted(counts.items())),
+        "commit_batch_size": commit_rows,
+        "state_file": str(state_file),
+        "elapsed_seconds": round(elapsed, 3),
+        "rows_per_second": round(report.records / elapsed) if elapsed > 0 else None,
+    }

@@ -1,0 +1,75 @@
+"""Which database, and clear errors when it cannot be reached.
+
+``--db-url`` or ``SYNTHKIT_DB_URL`` picks it, as a SQLAlchemy URL
+(``sqlite:///path/synthkit.db``, ``postgresql+psycopg://root@127.0.0.1:5432/test``). The
+embedded default is a SQLite file, so the main job needs no server. A password in a URL is
+never printed: every message shows :func:`redact`'s form.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from synthkit.errors import ConfigError
+
+ENV_DB_URL = "SYNTHKIT_DB_URL"
+DEFAULT_DB_URL = "sqlite:///.tmp/synthkit.db"
+
+
+def resolve_url(flag: str | None) -> str:
+    return flag or os.environ.get(ENV_DB_URL) or DEFAULT_DB_URL
+
+
+def redact(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable database URL>"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets its directory created, WAL, and foreign keys."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            f"{redact(url)} is not a database URL",
+            hint="e.g. sqlite:///.tmp/synthkit.db or postgresql+psycopg://root@127.0.0.1:5432/test",
+        ) from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = create_engine(parsed, future=True)
+    except (NoSuchModuleError, ModuleNotFoundError) as exc:
+        raise ConfigError(
+            f"no driver for {redact(url)} ({exc})",
+            hint="for PostgreSQL install psycopg 3 and use postgresql+psycopg://",
+        ) from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")  # readers never block the importer
+    cur.execute("PRAGMA synchronous=NORMAL")  # durable at each commit's WAL write
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def describe_db_error(url: str, exc: Exception) -> ConfigError:
+    """A connection or schema failure as one line naming the (redacted) database."""
+    text = " ".join(str(getattr(exc, "orig", exc) or exc).split())
+    if "Connection refused" in text or "could not connect" in text.lower():
+        hint = "start the database server, or check --db-url / SYNTHKIT_DB_URL"
+    elif "does not exist" in text or "no such table" in text:
+        hint = "run `synthkit db init` first"
+    else:
+        hint = "check --db-url / SYNTHKIT_DB_URL"
+    return ConfigError(f"database {redact(url)}: {text[:300]}", hint=hint)
