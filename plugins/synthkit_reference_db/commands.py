@@ -12,7 +12,6 @@ from synthkit.context import global_options
 from synthkit.database import describe_db_error, make_engine, redact, resolve_url
 from synthkit.plugins import get_plugins
 from synthkit.scenario import load_scenario
-
 from synthkit_reference_db.register import init_schema, register
 
 app = typer.Typer(add_completion=False, no_args_is_help=True)

@@ -23,7 +23,6 @@ import numpy as np
 from sqlalchemy import Connection, Engine, select
 
 from synthkit.calibration import Calibration
-
 from synthkit_reference_db.schema import UNIQUE_TELEMETRY, devices, reservoirs
 
 STORED = "stored:NEW"

@@ -14,8 +14,13 @@ from typing import Any
 from sqlalchemy import Engine, insert, inspect, select
 
 from synthkit.scenario import LoadedScenario
-
-from synthkit_reference_db.schema import SCHEMA_VERSION, devices, metadata, reservoirs, synthkit_meta
+from synthkit_reference_db.schema import (
+    SCHEMA_VERSION,
+    devices,
+    metadata,
+    reservoirs,
+    synthkit_meta,
+)
 
 _NAMESPACE = uuid.UUID("9b8c3f1e-2d4a-5b6c-8d7e-0f1a2b3c4d5e")
 

@@ -10,7 +10,6 @@ import numpy as np
 from synthkit.batch import Batch
 from synthkit.database import make_engine
 from synthkit.records import SinkReport
-
 from synthkit_reference_db.ingest import Ingestor, TelemetryRows
 
 

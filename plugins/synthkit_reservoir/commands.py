@@ -38,9 +38,32 @@ def load(ctx: typer.Context) -> LoadedScenario:
 
 
 @app.command("validate")
-def validate(ctx: typer.Context) -> None:
-    """Validate the scenario: schema, cross-references, archetypes, parameter overrides."""
+def validate(
+    ctx: typer.Context,
+    db_url: Annotated[
+        str | None,
+        typer.Option("--db-url", help="Check against this ingestion database (default: $SYNTHKIT_DB_URL, or the default SQLite file if it exists)."),
+    ] = None,
+) -> None:
+    """Validate the scenario (schema, cross-references, archetypes, parameter overrides) and,
+    when an ingestion database is configured, run the database preflight checks."""
+    from synthkit.database import resolve_url
+
+    from synthkit_reservoir.preflight_db import configured, db_preflight
+
     loaded = load(ctx)
+    warnings = list(loaded.warnings)
+    errors: list[str] = []
+    database = None
+    if configured(db_url):
+        report = db_preflight(get_plugins(), loaded, resolve_url(db_url), strict=global_options(ctx).strict)
+        database, errors = report.database, report.errors
+        warnings += report.warnings
+    else:
+        warnings.append(
+            "database checks skipped: no ingestion database configured (give --db-url or "
+            "SYNTHKIT_DB_URL, or run `synthkit db init` and `synthkit --scenario ... db register`)"
+        )
     counts: dict[str, int] = {}
     for d in loaded.devices:
         counts[d.archetype.name] = counts.get(d.archetype.name, 0) + 1
@@ -61,8 +84,9 @@ def validate(ctx: typer.Context) -> None:
         "strict": global_options(ctx).strict,
         "devices_validated": [d.device_id for d in loaded.devices],
         "archetypes": counts,
-        "warnings": list(loaded.warnings),
-        "errors": [],
+        "database": database,
+        "warnings": warnings,
+        "errors": errors,
     })  # fmt: skip
 
 
@@ -213,7 +237,8 @@ def bootstrap_command(
     from synthkit_reservoir.ingestion import bootstrap
 
     loaded = load(ctx)
+    opts = global_options(ctx)
     emit_json(bootstrap(
         get_plugins(), loaded, resolve_url(db_url), now=datetime.now(UTC).replace(microsecond=0),
-        commit_rows=commit_batch_size, sink_name=sink, state_file=global_options(ctx).state_file,
+        commit_rows=commit_batch_size, sink_name=sink, state_file=opts.state_file, strict=opts.strict,
     ))  # fmt: skip

@@ -14,7 +14,9 @@ from typing import Any
 
 from synthkit.batch import Batch
 from synthkit.console import progress_bar
-from synthkit.database import redact
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from synthkit.database import describe_db_error, redact
 from synthkit.engine import deliver
 from synthkit.errors import ConfigError
 from synthkit.files import AtomicFile
@@ -25,6 +27,7 @@ from synthkit.state import SeqState
 from synthkit_reservoir.csvread import read_batches
 from synthkit_reservoir.engine import FleetRun, export_window
 from synthkit_reservoir.export import CSV_NAME, MANIFEST_NAME, iso
+from synthkit_reservoir.preflight_db import db_preflight
 from synthkit_reservoir.rows import RowBuilder
 
 RESULT_NAME = "import_result.json"
@@ -72,12 +75,17 @@ def import_csv(
 ) -> dict[str, Any]:  # fmt: skip
     if commit_rows < 1:
         raise ConfigError(f"--commit-batch-size must be at least 1, got {commit_rows}")
-    manifest, csv_path = verify_artifact(artifact_dir)
+    manifest, csv_path = verify_artifact(artifact_dir)  # before the database is touched
     total = int(manifest.get("total_rows", 0))
     sink = ingestion_sink(plugins, sink_name, url, apply=apply)
     started = time.perf_counter()
     with progress_bar(f"import-csv {'--apply' if apply else '(dry run)'}", total) as bar:
-        report = deliver(_rechunk(read_batches(csv_path, commit_rows), commit_rows), sink, (), bar.advance)
+        try:
+            report = deliver(
+                _rechunk(read_batches(csv_path, commit_rows), commit_rows), sink, (), bar.advance
+            )
+        except (OperationalError, DBAPIError) as exc:
+            raise describe_db_error(url, exc) from None
     elapsed = time.perf_counter() - started
     counts = dict(report.outcomes)
     result: dict[str, Any] = {
@@ -109,13 +117,14 @@ def import_csv(
 
 def bootstrap(
     plugins: Plugins, loaded: LoadedScenario, url: str, *, now: datetime, commit_rows: int,
-    sink_name: str, state_file: Path,
+    sink_name: str, state_file: Path, strict: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
     """Section 5: the ``bootstrap.days`` before ``now``, straight into the ingestion sink."""
     if commit_rows < 1:
         raise ConfigError(f"--commit-batch-size must be at least 1, got {commit_rows}")
     end_s = int(now.timestamp())
     window, steps = export_window(loaded, end_s)
+    report = db_preflight(plugins, loaded, url, strict=strict)
     state = SeqState.load(state_file)
     first = [state.next_seq(d.device_id) for d in loaded.devices]
     run = FleetRun(loaded, loaded.devices, steps, window, first)
@@ -127,22 +136,27 @@ def bootstrap(
     builder = RowBuilder(run)
     started = time.perf_counter()
     with progress_bar("bootstrap", run.total_rows()) as bar:
-        report = deliver(
-            _rechunk((builder.batch(b) for b in run.blocks()), commit_rows), sink, builder.columns,
-            bar.advance,
-        )  # fmt: skip
+        try:
+            delivered = deliver(
+                _rechunk((builder.batch(b) for b in run.blocks()), commit_rows), sink,
+                builder.columns, bar.advance,
+            )  # fmt: skip
+        except (OperationalError, DBAPIError) as exc:
+            raise describe_db_error(url, exc) from None
     elapsed = time.perf_counter() - started
-    counts: Counter[str] = Counter(report.outcomes)
+    counts: Counter[str] = Counter(delivered.outcomes)
     return {
         "command": "bootstrap",
         "scenario_id": loaded.scenario_id,
         "database": redact(url),
         "window": {"start_at": iso(window.start_s), "end_at": iso(window.end_s)},
         "devices": len(loaded.devices),
-        "total_emitted": report.records,
+        "total_emitted": delivered.records,
         "status_counts": dict(sorted(counts.items())),
+        "preflight_errors": report.errors,
+        "warnings": report.warnings,
         "commit_batch_size": commit_rows,
         "state_file": str(state_file),
         "elapsed_seconds": round(elapsed, 3),
-        "rows_per_second": round(report.records / elapsed) if elapsed > 0 else None,
+        "rows_per_second": round(delivered.records / elapsed) if elapsed > 0 else None,
     }

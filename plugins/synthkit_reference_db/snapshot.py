@@ -1,0 +1,100 @@
+"""What the preflight checks read from the database, loaded once per command."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, inspect, select
+
+from synthkit.records import Finding, PreflightCheck
+from synthkit.scenario import LoadedScenario, ResolvedDevice
+from synthkit_reference_db.schema import UNIQUE_TELEMETRY, devices, metadata, reservoirs
+
+SUBJECT = "reservoir_db"  # checks for a scenario against an ingestion database
+SHOWN = 5  # device ids named per finding
+
+
+@dataclass
+class DbSnapshot:
+    missing_tables: list[str]
+    has_unique: bool
+    devices: dict[str, Any] = field(default_factory=dict)  # device_id -> row
+    reservoirs: dict[uuid.UUID, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, engine: Engine) -> DbSnapshot:
+        insp = inspect(engine)
+        present = set(insp.get_table_names())
+        missing = sorted(set(metadata.tables) - present)
+        has_unique = False
+        if "telemetry" in present:
+            wanted = {"mqtt_client_id", "seq"}
+            has_unique = any(
+                set(u["column_names"]) == wanted for u in insp.get_unique_constraints("telemetry")
+            ) or any(
+                i.get("unique") and set(i["column_names"]) == wanted
+                for i in insp.get_indexes("telemetry")
+            )
+        snap = cls(missing, has_unique)
+        if {"devices", "reservoirs"} <= present:
+            with engine.connect() as conn:
+                snap.devices = {r.device_id: r for r in conn.execute(select(devices))}
+                snap.reservoirs = {r.reservoir_id: r for r in conn.execute(select(reservoirs))}
+        return snap
+
+    @property
+    def usable(self) -> bool:
+        return not self.missing_tables
+
+
+def snapshot_for(context: Mapping[str, Any]) -> DbSnapshot:
+    """The snapshot of ``context["engine"]``, loaded once and shared by every check."""
+    cache = context["cache"]
+    if "reference_db" not in cache:
+        cache["reference_db"] = DbSnapshot.load(context["engine"])
+    return cache["reference_db"]
+
+
+def device_check(
+    name: str,
+    description: str,
+    problem: Callable[[ResolvedDevice, DbSnapshot], str | None],
+    fix: str,
+    level: str = "error",
+) -> PreflightCheck:
+    """A check that asks ``problem(device, snapshot)`` of every scenario device (None: fine)
+    and reports one finding naming how many failed and the first few."""
+
+    def run(subject: LoadedScenario, context: Mapping[str, Any]) -> Iterator[Finding]:
+        snap = snapshot_for(context)
+        if not snap.usable:
+            return
+        failed = [
+            (d.device_id, msg) for d in subject.devices if (msg := problem(d, snap)) is not None
+        ]
+        if failed:
+            shown = "; ".join(f"{device}: {msg}" for device, msg in failed[:SHOWN])
+            more = f" (and {len(failed) - SHOWN} more)" if len(failed) > SHOWN else ""
+            yield Finding(name, level, f"{len(failed)} device(s): {shown}{more}", fix)  # type: ignore[arg-type]
+
+    return PreflightCheck(name=name, applies_to=(SUBJECT,), run=run, description=description)
+
+
+def attached_reservoir(device: ResolvedDevice, snap: DbSnapshot) -> Any | None:
+    row = snap.devices.get(device.device_id)
+    if row is None or row.reservoir_id is None:
+        return None
+    return snap.reservoirs.get(row.reservoir_id)
+
+
+__all__ = [
+    "DbSnapshot",
+    "SUBJECT",
+    "UNIQUE_TELEMETRY",
+    "attached_reservoir",
+    "device_check",
+    "snapshot_for",
+]

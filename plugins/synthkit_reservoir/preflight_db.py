@@ -1,0 +1,53 @@
+"""The database preflight of a scenario: every check plugin for the ``reservoir_db`` subject,
+with the engine in its context. ``--strict`` turns any error into a stop before writing."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from synthkit.console import stderr
+from synthkit.database import DEFAULT_DB_URL, ENV_DB_URL, describe_db_error, make_engine, redact
+from synthkit.errors import PreflightError
+from synthkit.plugins import Plugins
+from synthkit.preflight import collect_findings
+from synthkit.scenario import LoadedScenario
+
+SUBJECT = "reservoir_db"
+
+
+@dataclass
+class DbReport:
+    database: str | None
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def configured(flag: str | None) -> bool:
+    """Is there a database to check: an explicit URL, or the default file already made?"""
+    if flag or os.environ.get(ENV_DB_URL):
+        return True
+    return os.path.exists(DEFAULT_DB_URL.removeprefix("sqlite:///"))
+
+
+def db_preflight(plugins: Plugins, loaded: LoadedScenario, url: str, *, strict: bool) -> DbReport:
+    engine = make_engine(url)
+    try:
+        findings = collect_findings(plugins, SUBJECT, loaded, {"engine": engine, "cache": {}})
+    except (OperationalError, DBAPIError) as exc:
+        raise describe_db_error(url, exc) from None
+    finally:
+        engine.dispose()
+    report = DbReport(redact(url))
+    for f in findings:
+        line = f"{f.check}: {f.message}" + (f" ({f.fix})" if f.fix else "")
+        (report.errors if f.level == "error" else report.warnings).append(line)
+    if report.errors and strict:
+        raise PreflightError(
+            f"preflight failed against {report.database} (--strict): " + "; ".join(report.errors)
+        )
+    for line in report.errors:
+        stderr().print(f"[yellow]preflight error (not --strict, continuing):[/] {line}", highlight=False, soft_wrap=True)
+    return report
