@@ -27,3 +27,11 @@ def run_cmd(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
 @pytest.fixture
 def sh():
     return run_cmd
+
+
+@pytest.fixture(autouse=True)
+def _own_working_directory(tmp_path, monkeypatch):
+    """Each test runs in its own empty directory, so defaults that are relative paths (the
+    sequence state file, the SQLite database, `generated/`) never touch the checkout or leak
+    from one test into another."""
+    monkeypatch.chdir(tmp_path)

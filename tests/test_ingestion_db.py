@@ -1,0 +1,290 @@
+"""The reference ingestion database on SQLite and on the real PostgreSQL (127.0.0.1:5432):
+schema, registration, the ingestion contract, preflight checks, import-csv and bootstrap."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import create_engine, delete, func, select, text, update
+
+from synthkit.testing import run_cli
+from synthkit_reference_db.ingest import Ingestor, TelemetryRows
+from synthkit_reference_db.schema import devices, reservoirs, telemetry
+
+from tests.conftest import BIN
+
+PG_ADMIN = "postgresql://root@127.0.0.1:5432/test"
+END = "2026-02-12T10:00:00Z"
+SCENARIO = """scenario_id: ingest_t
+seed: 5
+bootstrap: {days: 2, step_minutes: 5}
+devices:
+  - {group: tanks, count: 6, id_pattern: "TANK-{n:02d}", archetype: stationary_archetype_c}
+  - {device_id: truck-1, archetype: mobile_high_efficiency, route_id: loop}
+routes:
+  - route_id: loop
+    points:
+      - {point_id: depot, kind: BASE, latitude: -25.96, longitude: 32.58}
+      - {point_id: well, kind: REFILL, latitude: -25.94, longitude: 32.55}
+      - {point_id: school, kind: CLIENT, latitude: -25.91, longitude: 32.57}
+"""
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/synthkit.db"
+        return
+    name = f"sk_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    try:
+        admin = psycopg.connect(PG_ADMIN, autocommit=True)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL must run on 127.0.0.1:5432 (start it with `pg_ctlcluster "
+                    f"--skip-systemctl-redirect $(ls /etc/postgresql) main start`): {exc}")  # fmt: skip
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://root@127.0.0.1:5432/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture
+def scenario(tmp_path) -> Path:
+    path = tmp_path / "ingest_t.yaml"
+    path.write_text(SCENARIO)
+    return path
+
+
+def cli(*args: str) -> dict:
+    res = run_cli(list(args))
+    assert res.exit_code == 0, res.stderr
+    return json.loads(res.stdout)
+
+
+def prepared(db_url: str, scenario: Path) -> None:
+    cli("db", "init", "--db-url", db_url)
+    cli("--scenario", str(scenario), "db", "register", "--db-url", db_url)
+
+
+def exported(scenario: Path, root: Path) -> dict:
+    return cli("--scenario", str(scenario), "export-csv", "--run-id", "r", "--end-at", END,
+               "--output-root", str(root))  # fmt: skip
+
+
+def count(db_url: str, distinct: bool = False) -> int:
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        if distinct:
+            q = select(func.count()).select_from(
+                select(telemetry.c.mqtt_client_id, telemetry.c.seq).distinct().subquery()
+            )
+        else:
+            q = select(func.count()).select_from(telemetry)
+        n = conn.execute(q).scalar_one()
+    engine.dispose()
+    return int(n)
+
+
+def test_init_and_register_are_idempotent(db_url, scenario):
+    first = cli("db", "init", "--db-url", db_url)
+    assert "telemetry" in first["tables_created"]
+    assert cli("db", "init", "--db-url", db_url)["tables_created"] == []
+    reg = cli("--scenario", str(scenario), "db", "register", "--db-url", db_url)
+    assert (reg["devices_registered"], reg["reservoirs_created"]) == (7, 7)
+    again = cli("--scenario", str(scenario), "db", "register", "--db-url", db_url)
+    assert (again["devices_registered"], again["devices_already_present"]) == (0, 7)
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        kinds = dict(conn.execute(select(devices.c.device_id, reservoirs.c.kind).select_from(devices.join(reservoirs))).all())
+    engine.dispose()
+    assert kinds["TRUCK-1"] == "TRUCK_TANK" and kinds["TANK-01"] == "STATIONARY"
+
+
+def test_import_dry_run_apply_and_replay(db_url, scenario, tmp_path):
+    prepared(db_url, scenario)
+    summary = exported(scenario, tmp_path / "out")
+    artifact, rows = summary["artifact_dir"], summary["row_count"]
+    dry = cli("import-csv", "--artifact-dir", artifact, "--db-url", db_url)
+    assert dry["apply"] is False and dry["status_counts"] == {"dry_run:READY": rows}
+    assert count(db_url) == 0 and not (Path(artifact) / "import_result.json").exists()
+    state = tmp_path / "seq.json"
+    done = cli("--state-file", str(state), "import-csv", "--artifact-dir", artifact, "--apply",
+               "--commit-batch-size", "700", "--db-url", db_url)  # fmt: skip
+    assert done["status_counts"] == {"stored:NEW": rows} and "message" not in done
+    assert count(db_url) == rows == count(db_url, distinct=True)
+    assert json.loads((Path(artifact) / "import_result.json").read_text()) == done
+    last = json.loads(state.read_text())["devices"]
+    manifest = json.loads((Path(artifact) / "manifest.json").read_text())
+    assert last == {d: info["last_seq"] for d, info in manifest["devices"].items()}
+    replay = cli("--state-file", str(state), "import-csv", "--artifact-dir", artifact, "--apply",
+                 "--db-url", db_url)  # fmt: skip
+    assert replay["status_counts"] == {"duplicate:SEQ_ALREADY_STORED": rows}
+    assert replay["message"] == "nothing new stored: every row was already in the database"
+    assert count(db_url) == rows
+
+
+def test_stored_rows_follow_the_contract(db_url, scenario, tmp_path):
+    """Distance = median raw reading; level and liters through the reservoir calibration;
+    the payload is the device's message."""
+    prepared(db_url, scenario)
+    artifact = exported(scenario, tmp_path / "out")["artifact_dir"]
+    cli("import-csv", "--artifact-dir", artifact, "--apply", "--db-url", db_url)
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        got = conn.execute(
+            select(telemetry.c.payload, telemetry.c.distance_mm, telemetry.c.level_pct,
+                   telemetry.c.liters, reservoirs.c.capacity_liters, reservoirs.c.height_mm)
+            .select_from(telemetry.join(reservoirs, telemetry.c.reservoir_id == reservoirs.c.reservoir_id))
+            .limit(300)
+        ).all()  # fmt: skip
+    engine.dispose()
+    for payload_text, distance, level, liters, capacity, height in got:
+        payload = json.loads(payload_text)
+        raw = sorted(payload["sensors"]["ultrasonic"]["raw_readings"])
+        assert distance == pytest.approx(raw[len(raw) // 2], abs=0.05)
+        assert level == pytest.approx(min(100, max(0, (height - distance) / height * 100)), abs=0.01)
+        assert liters == pytest.approx(capacity * level / 100, abs=capacity * 0.00005 + 0.06)  # level 0.01 % steps + liters 0.1 L steps
+        assert {"schema_version", "local_timestamp_ms", "seq", "sensors", "power",
+                "signal_strength_dbm"} <= set(payload)  # fmt: skip
+
+
+def test_rejections_name_their_reason(db_url, scenario):
+    prepared(db_url, scenario)
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(update(devices).where(devices.c.device_id == "TANK-01").values(reservoir_id=None))
+        rid = conn.execute(select(devices.c.reservoir_id).where(devices.c.device_id == "TANK-02")).scalar_one()
+        conn.execute(update(reservoirs).where(reservoirs.c.reservoir_id == rid).values(deleted_at=func.now()))
+    payload = {"schema_version": 1, "local_timestamp_ms": 1, "seq": 3, "power": {"battery_percentage": 90.0},
+               "signal_strength_dbm": -70, "sensors": {"ultrasonic": {"raw_readings": [500, 501], "temperature_c": 20.0}}}  # fmt: skip
+    ingestor = Ingestor(engine)
+    for client, expected in [("NOBODY", "rejected:UNKNOWN_DEVICE"), ("TANK-01", "rejected:DEVICE_NOT_ATTACHED"),
+                             ("TANK-02", "rejected:RESERVOIR_DELETED"), ("TANK-03", "stored:NEW")]:  # fmt: skip
+        assert ingestor.ingest(TelemetryRows.from_payload(client, payload, 1_770_000_000)) == {expected: 1}
+    empty = dict(payload, sensors={"ultrasonic": {"raw_readings": [], "temperature_c": 20.0}})
+    assert ingestor.ingest(TelemetryRows.from_payload("TANK-04", empty, 1_770_000_000)) == {"rejected:NO_READINGS": 1}
+    assert ingestor.ingest(TelemetryRows.from_payload("TANK-03", payload, 1_770_000_500)) == {
+        "duplicate:SEQ_ALREADY_STORED": 1}
+    with pytest.raises(ValueError, match="BAD_PAYLOAD"):
+        TelemetryRows.from_payload("TANK-03", {"seq": 1}, 0)
+    engine.dispose()
+
+
+def _break(db_url: str, change: str) -> None:
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        rid = conn.execute(select(devices.c.reservoir_id).where(devices.c.device_id == "TANK-01")).scalar_one()
+        where = reservoirs.c.reservoir_id == rid
+        if change == "device_exists":
+            conn.execute(delete(devices).where(devices.c.device_id == "TANK-01"))
+        elif change == "device_attached":
+            conn.execute(update(devices).where(devices.c.device_id == "TANK-01").values(reservoir_id=None))
+        elif change == "reservoir_not_deleted":
+            conn.execute(update(reservoirs).where(where).values(deleted_at=func.now()))
+        elif change == "capacity_positive":
+            conn.execute(update(reservoirs).where(where).values(capacity_liters=0))
+        elif change == "calibration_usable":
+            conn.execute(update(reservoirs).where(where).values(height_mm=None))
+        elif change == "mobile_capable":
+            truck = conn.execute(select(devices.c.reservoir_id).where(devices.c.device_id == "TRUCK-1")).scalar_one()
+            conn.execute(update(reservoirs).where(reservoirs.c.reservoir_id == truck).values(kind="STATIONARY"))
+        elif change == "db_unique":
+            conn.execute(text("DROP TABLE telemetry"))
+            conn.execute(text("CREATE TABLE telemetry (id INTEGER PRIMARY KEY, mqtt_client_id VARCHAR(128), seq BIGINT)"))
+    engine.dispose()
+
+
+@pytest.mark.parametrize("check", ["device_exists", "device_attached", "reservoir_not_deleted",
+                                   "capacity_positive", "calibration_usable", "mobile_capable", "db_unique"])  # fmt: skip
+def test_each_preflight_check_catches_its_problem(db_url, scenario, check, tmp_path):
+    prepared(db_url, scenario)
+    ok = cli("--scenario", str(scenario), "--strict", "validate", "--db-url", db_url)
+    assert ok["errors"] == [] and ok["warnings"] == []
+    _break(db_url, check)
+    strict = run_cli(["--scenario", str(scenario), "--strict", "validate", "--db-url", db_url])
+    assert strict.exit_code == 2 and strict.stdout == ""
+    assert f"(--strict): {check}: " in strict.stderr, strict.stderr
+    lax = cli("--scenario", str(scenario), "validate", "--db-url", db_url)
+    assert [e.split(":")[0] for e in lax["errors"]] == [check]
+    # --strict bootstrap stops before writing anything (not even the state file)
+    state = tmp_path / "seq.json"
+    res = run_cli(["--scenario", str(scenario), "--state-file", str(state), "--strict", "bootstrap",
+                   "--db-url", db_url])  # fmt: skip
+    assert res.exit_code == 2 and not state.exists()
+
+
+def test_a_missing_schema_and_a_pinned_reservoir(db_url, scenario, tmp_path):
+    res = run_cli(["--scenario", str(scenario), "--strict", "validate", "--db-url", db_url])
+    assert res.exit_code == 2 and "db_schema: the database lacks table(s)" in res.stderr
+    assert "run `synthkit db init`" in res.stderr
+    prepared(db_url, scenario)
+    pinned = tmp_path / "pinned.yaml"
+    pinned.write_text(SCENARIO.replace("{device_id: truck-1,", "{device_id: truck-1, reservoir_id: "
+                                       "11111111-2222-3333-4444-555555555555,"))  # fmt: skip
+    res = run_cli(["--scenario", str(pinned), "--strict", "validate", "--db-url", db_url])
+    assert res.exit_code == 2 and "reservoir_pin: 1 device(s): TRUCK-1: attached to" in res.stderr
+
+
+def test_import_refuses_a_changed_csv_before_touching_the_database(scenario, tmp_path):
+    artifact = Path(exported(scenario, tmp_path / "out")["artifact_dir"])
+    csv_path = artifact / "telemetry_rows.csv"
+    csv_path.write_text(csv_path.read_text().replace(",0,", ",1,", 1))
+    # an unreachable database: the hash check must fail first, without connecting
+    res = run_cli(["import-csv", "--artifact-dir", str(artifact), "--apply",
+                   "--db-url", "postgresql+psycopg://root:hunter2@127.0.0.1:9/x"])  # fmt: skip
+    assert res.exit_code == 2
+    assert "import-csv failed with manifest csv_sha256 mismatch" in res.stderr
+    assert "regenerate the export" in res.stderr and "hunter2" not in res.stderr
+
+
+def test_passwords_are_never_printed(tmp_path):
+    res = run_cli(["db", "init", "--db-url", "postgresql+psycopg://root:s3cret@127.0.0.1:9/x"])
+    assert res.exit_code == 2 and "root:***@127.0.0.1:9/x" in res.stderr and "s3cret" not in res.stderr
+
+
+def test_killed_mid_import_then_rerun_stores_exactly_the_csv(db_url, scenario, tmp_path):
+    """SIGKILL at an arbitrary moment, then the same command again: every CSV row is stored
+    once; none twice, none lost."""
+    prepared(db_url, scenario)
+    summary = exported(scenario, tmp_path / "out")
+    rows = summary["row_count"]
+    args = [str(BIN / "synthkit"), "import-csv", "--artifact-dir", summary["artifact_dir"], "--apply",
+            "--commit-batch-size", "50", "--db-url", db_url]  # fmt: skip
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while count(db_url) < rows // 4 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    landed = count(db_url)
+    assert 0 < landed < rows, "the kill should land mid-import"
+    again = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    out = json.loads(again.stdout)
+    assert out["status_counts"] == {"stored:NEW": rows - landed, "duplicate:SEQ_ALREADY_STORED": landed}
+    assert count(db_url) == rows == count(db_url, distinct=True)
+
+
+def test_bootstrap_ingests_the_window_and_reserves_seqs(db_url, scenario, tmp_path):
+    prepared(db_url, scenario)
+    state = tmp_path / "seq.json"
+    first = cli("--scenario", str(scenario), "--state-file", str(state), "--strict", "bootstrap",
+                "--commit-batch-size", "1000", "--db-url", db_url)  # fmt: skip
+    per_device = 2 * 86_400 // 300 + 1
+    assert first["total_emitted"] == 7 * per_device
+    assert first["status_counts"] == {"stored:NEW": 7 * per_device}
+    assert json.loads(state.read_text())["devices"]["TANK-01"] == per_device - 1
+    second = cli("--scenario", str(scenario), "--state-file", str(state), "bootstrap", "--db-url", db_url)
+    assert second["status_counts"] == {"stored:NEW": 7 * per_device}  # new seqs, nothing reused
+    assert count(db_url) == 14 * per_device == count(db_url, distinct=True)
+    assert sys.executable  # the CLI ran in-process: no interpreter of its own
