@@ -93,10 +93,12 @@ def test_archetype_example(tmp_path):
 def test_cli_docs_cover_every_command(sh):
     docs = (ROOT / "docs" / "cli.md").read_text()
     for command in ("synthkit plugins", "synthkit telematics generate", "synthkit telematics stream",
-                    "synthkit-mock", "validate", "dry-run", "export-csv", "analyze-csv"):
+                    "synthkit-mock", "validate", "dry-run", "export-csv", "analyze-csv",
+                    "db init", "db register", "bootstrap", "import-csv"):
         assert command in docs
     for flag in ("--events", "--drivers", "--seed", "--format", "--out", "--start", "--interval",
                  "--extreme-variance", "--weight", "--weights-file", "--max-events", "--json",
                  "--scenario", "--state-file", "--strict", "--preview-steps", "--run-id",
-                 "--end-at", "--output-root", "--artifact-dir"):
+                 "--end-at", "--output-root", "--artifact-dir", "--apply", "--commit-batch-size",
+                 "--drain-analytics", "--analytics-batch-size", "--db-url", "--sink"):
         assert flag in docs, flag

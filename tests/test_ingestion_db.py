@@ -288,3 +288,28 @@ def test_bootstrap_ingests_the_window_and_reserves_seqs(db_url, scenario, tmp_pa
     assert second["status_counts"] == {"stored:NEW": 7 * per_device}  # new seqs, nothing reused
     assert count(db_url) == 14 * per_device == count(db_url, distinct=True)
     assert sys.executable  # the CLI ran in-process: no interpreter of its own
+
+
+def test_the_analytics_consumer_counts_every_row_once(db_url, scenario, tmp_path):
+    from synthkit_reference_db.analytics import drain
+    from synthkit_reference_db.schema import reservoir_daily
+
+    prepared(db_url, scenario)
+    artifact = exported(scenario, tmp_path / "out")["artifact_dir"]
+    out = cli("import-csv", "--artifact-dir", artifact, "--apply", "--drain-analytics",
+              "--analytics-batch-size", "300", "--db-url", db_url)  # fmt: skip
+    rows = out["row_count"]
+    assert out["analytics"]["analytics_rows_processed"] == rows
+    engine = create_engine(db_url)
+    assert drain(engine, 300) == {"analytics_rows_processed": 0, "analytics_batches": 0}  # cursor kept
+    with engine.connect() as conn:
+        daily = conn.execute(select(reservoir_daily)).all()
+        per_day = conn.execute(
+            select(telemetry.c.reservoir_id, func.min(telemetry.c.level_pct), func.max(telemetry.c.level_pct),
+                   func.count()).group_by(telemetry.c.reservoir_id, func.date(telemetry.c.received_at))
+        ).all()  # fmt: skip
+    engine.dispose()
+    assert sum(d.samples for d in daily) == rows and len(daily) == len(per_day)
+    assert sorted((round(d.level_min, 2), round(d.level_max, 2), d.samples) for d in daily) == sorted(
+        (round(lo, 2), round(hi, 2), n) for _, lo, hi, n in per_day
+    )

@@ -54,9 +54,10 @@ def _ints(c) -> np.ndarray:  # noqa: ANN001
 class ReferenceDbSink:
     """``apply=False`` checks every record against the database without writing (dry run)."""
 
-    def __init__(self, target: str, *, apply: bool = True) -> None:
+    def __init__(self, target: str, *, apply: bool = True, drain_analytics: int = 0) -> None:
         self.url = target
         self.apply = apply
+        self.drain_batch = drain_analytics  # > 0: run the analytics consumer at close
         self.engine = make_engine(target)
         self.ingestor = Ingestor(self.engine)
         self.counts: Counter[str] = Counter()
@@ -70,8 +71,13 @@ class ReferenceDbSink:
         self.records += batch.n
 
     def close(self) -> SinkReport:
+        outcomes = dict(sorted(self.counts.items()))
+        if self.apply and self.drain_batch > 0:
+            from synthkit_reference_db.analytics import drain
+
+            outcomes.update({f"analytics:{k}": v for k, v in drain(self.engine, self.drain_batch).items()})
         self.engine.dispose()
-        return SinkReport("reference_db", self.records, 0, None, dict(sorted(self.counts.items())))
+        return SinkReport("reference_db", self.records, 0, None, outcomes)
 
     def abort(self) -> None:
         # every batch is its own committed transaction: what landed stays, and a re-run

@@ -210,6 +210,8 @@ def import_csv_command(
     commit_batch_size: Annotated[int, typer.Option("--commit-batch-size", help="Rows per transaction.")] = 500,
     db_url: DbUrl = None,
     sink: SinkName = "reference_db",
+    drain_analytics: Annotated[bool, typer.Option("--drain-analytics", help="Run the analytics consumer after the import.")] = False,
+    analytics_batch_size: Annotated[int, typer.Option("--analytics-batch-size", help="Rows per analytics transaction.")] = 200,
 ) -> None:
     """Replay an export through the ingestion contract (dry run unless --apply)."""
     from synthkit.database import resolve_url
@@ -219,6 +221,7 @@ def import_csv_command(
     emit_json(import_csv(
         get_plugins(), artifact_dir, resolve_url(db_url), apply=apply,
         commit_rows=commit_batch_size, sink_name=sink, state_file=global_options(ctx).state_file,
+        drain=analytics_batch_size if drain_analytics else 0,
     ))  # fmt: skip
 
 
@@ -228,6 +231,8 @@ def bootstrap_command(
     commit_batch_size: Annotated[int, typer.Option("--commit-batch-size", help="Rows per transaction.")] = 500,
     db_url: DbUrl = None,
     sink: SinkName = "reference_db",
+    drain_analytics: Annotated[bool | None, typer.Option("--drain-analytics/--no-drain-analytics", help="Run the analytics consumer afterwards (default: the scenario's bootstrap.drain_analytics).")] = None,
+    analytics_batch_size: Annotated[int, typer.Option("--analytics-batch-size", help="Rows per analytics transaction.")] = 200,
 ) -> None:
     """Generate the bootstrap.days before now straight into the ingestion database."""
     from datetime import UTC, datetime
@@ -241,4 +246,5 @@ def bootstrap_command(
     emit_json(bootstrap(
         get_plugins(), loaded, resolve_url(db_url), now=datetime.now(UTC).replace(microsecond=0),
         commit_rows=commit_batch_size, sink_name=sink, state_file=opts.state_file, strict=opts.strict,
+        drain=analytics_batch_size if (loaded.scenario.bootstrap.drain_analytics if drain_analytics is None else drain_analytics) else 0,
     ))  # fmt: skip

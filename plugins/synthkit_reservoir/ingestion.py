@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -33,9 +32,16 @@ from synthkit_reservoir.rows import RowBuilder
 RESULT_NAME = "import_result.json"
 
 
-def ingestion_sink(plugins: Plugins, name: str, url: str, *, apply: bool):  # noqa: ANN201
+def ingestion_sink(plugins: Plugins, name: str, url: str, *, apply: bool, drain: int = 0):  # noqa: ANN201
     spec = lookup(plugins.sinks(), name, "ingestion sink", fix="see `synthkit plugins` for sinks")
-    return spec.factory(url, apply=apply)
+    return spec.factory(url, apply=apply, drain_analytics=drain)
+
+
+def split_outcomes(outcomes: dict[str, int]) -> tuple[dict[str, int], dict[str, int]]:
+    """(status_counts, analytics summary) from a sink report's outcomes."""
+    status = {k: v for k, v in outcomes.items() if not k.startswith("analytics:")}
+    analytics = {k.removeprefix("analytics:"): v for k, v in outcomes.items() if k.startswith("analytics:")}
+    return status, analytics
 
 
 def _rechunk(batches: Iterator[Batch], rows: int) -> Iterator[Batch]:
@@ -71,13 +77,13 @@ def verify_artifact(artifact_dir: Path) -> tuple[dict[str, Any], Path]:
 
 def import_csv(
     plugins: Plugins, artifact_dir: Path, url: str, *, apply: bool, commit_rows: int,
-    sink_name: str, state_file: Path,
+    sink_name: str, state_file: Path, drain: int = 0,
 ) -> dict[str, Any]:  # fmt: skip
     if commit_rows < 1:
         raise ConfigError(f"--commit-batch-size must be at least 1, got {commit_rows}")
     manifest, csv_path = verify_artifact(artifact_dir)  # before the database is touched
     total = int(manifest.get("total_rows", 0))
-    sink = ingestion_sink(plugins, sink_name, url, apply=apply)
+    sink = ingestion_sink(plugins, sink_name, url, apply=apply, drain=drain)
     started = time.perf_counter()
     with progress_bar(f"import-csv {'--apply' if apply else '(dry run)'}", total) as bar:
         try:
@@ -87,7 +93,7 @@ def import_csv(
         except (OperationalError, DBAPIError) as exc:
             raise describe_db_error(url, exc) from None
     elapsed = time.perf_counter() - started
-    counts = dict(report.outcomes)
+    counts, analytics = split_outcomes(dict(report.outcomes))
     result: dict[str, Any] = {
         "command": "import-csv",
         "apply": apply,
@@ -96,6 +102,7 @@ def import_csv(
         "database": redact(url),
         "row_count": report.records,
         "status_counts": counts,
+        **({"analytics": analytics} if analytics else {}),
         "commit_batch_size": commit_rows,
         "elapsed_seconds": round(elapsed, 3),
         "rows_per_second": round(report.records / elapsed) if elapsed > 0 else None,
@@ -117,7 +124,7 @@ def import_csv(
 
 def bootstrap(
     plugins: Plugins, loaded: LoadedScenario, url: str, *, now: datetime, commit_rows: int,
-    sink_name: str, state_file: Path, strict: bool = False,
+    sink_name: str, state_file: Path, strict: bool = False, drain: int = 0,
 ) -> dict[str, Any]:  # fmt: skip
     """Section 5: the ``bootstrap.days`` before ``now``, straight into the ingestion sink."""
     if commit_rows < 1:
@@ -128,7 +135,7 @@ def bootstrap(
     state = SeqState.load(state_file)
     first = [state.next_seq(d.device_id) for d in loaded.devices]
     run = FleetRun(loaded, loaded.devices, steps, window, first)
-    sink = ingestion_sink(plugins, sink_name, url, apply=True)
+    sink = ingestion_sink(plugins, sink_name, url, apply=True, drain=drain)
     # reserve the seqs before writing: an interrupted run leaves a gap, never a reused seq
     for d, step, f in zip(loaded.devices, steps, first):
         state.advance(d.device_id, f + window.points(step) - 1)
@@ -144,7 +151,7 @@ def bootstrap(
         except (OperationalError, DBAPIError) as exc:
             raise describe_db_error(url, exc) from None
     elapsed = time.perf_counter() - started
-    counts: Counter[str] = Counter(delivered.outcomes)
+    counts, analytics = split_outcomes(dict(delivered.outcomes))
     return {
         "command": "bootstrap",
         "scenario_id": loaded.scenario_id,
@@ -152,7 +159,8 @@ def bootstrap(
         "window": {"start_at": iso(window.start_s), "end_at": iso(window.end_s)},
         "devices": len(loaded.devices),
         "total_emitted": delivered.records,
-        "status_counts": dict(sorted(counts.items())),
+        "status_counts": counts,
+        **({"analytics": analytics} if analytics else {}),
         "preflight_errors": report.errors,
         "warnings": report.warnings,
         "commit_batch_size": commit_rows,
