@@ -60,6 +60,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
     cur.execute("PRAGMA journal_mode=WAL")  # readers never block the importer
     cur.execute("PRAGMA synchronous=NORMAL")  # durable at each commit's WAL write
     cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA cache_size=-131072")  # 128 MiB of pages: keeps the dedupe index hot
     cur.close()
 
 
