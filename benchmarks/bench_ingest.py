@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import create_engine, insert
+from sqlalchemy import create_engine
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
