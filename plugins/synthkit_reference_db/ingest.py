@@ -7,9 +7,8 @@ and level_pct and liters come from the attached reservoir's calibration (explici
 distances, else empty = height_mm, full = 0). Accepted rows are inserted in one transaction
 per batch and deduplicated on (mqtt_client_id, seq): a replay stores nothing twice.
 
-PostgreSQL: COPY into a temporary staging table, then one INSERT ... SELECT ... ON CONFLICT
-DO NOTHING (COPY is several times faster than INSERT statements). SQLite: INSERT OR IGNORE
-through executemany.
+How rows are written (no per-row Python; the database builds each payload) is in
+:mod:`synthkit_reference_db.store`.
 """
 
 from __future__ import annotations
@@ -20,10 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Engine, select
 
 from synthkit.calibration import Calibration
-from synthkit_reference_db.schema import UNIQUE_TELEMETRY, devices, reservoirs
+from synthkit_reference_db.schema import devices, reservoirs
+from synthkit_reference_db.store import Accepted, PostgresStore, SqliteStore
 
 STORED = "stored:NEW"
 DUPLICATE = "duplicate:SEQ_ALREADY_STORED"
@@ -93,6 +93,7 @@ class Ingestor:
         if self.dialect not in ("sqlite", "postgresql"):
             raise ValueError(f"the reference ingestion supports SQLite and PostgreSQL, not {self.dialect}")
         self._targets: dict[str, _Target] | None = None
+        self.store = PostgresStore() if self.dialect == "postgresql" else SqliteStore()
 
     def targets(self) -> dict[str, _Target]:
         """mqtt_client_id -> where its telemetry goes (loaded once; :meth:`refresh` reloads)."""
@@ -160,82 +161,26 @@ class Ingestor:
         c = cal[inverse[idx]]
         level = np.clip((c[:, 0] - distance) / (c[:, 0] - c[:, 1]) * 100.0, 0.0, 100.0)
         liters = c[:, 2] * level / 100.0
-        records = _records(rows, idx, distance, level, liters, [res_ids[j] for j in inverse[idx].tolist()], self.dialect)
-        stored = self._insert(records)
+        codes = inverse[idx]
+        used, client = np.unique(codes, return_inverse=True)  # clients present in this batch
+        acc = Accepted(
+            client=client.astype(np.int64),
+            clients=uniq[used].tolist(),
+            reservoirs=[_uuid_text(res_ids[j], self.dialect) for j in used.tolist()],
+            seq=rows.seq[idx], received_s=rows.received_s[idx], distance=distance, level=level,
+            liters=liters, schema_version=rows.schema_version[idx], local_ms=rows.local_ms[idx],
+            raw=rows.raw[idx], temperature=rows.temperature_c[idx], battery=rows.battery_pct[idx],
+            signal=rows.signal_dbm[idx], latitude=rows.latitude[idx], longitude=rows.longitude[idx],
+            speed=rows.speed_kmh[idx],
+        )  # fmt: skip
+        with self.engine.begin() as conn:
+            stored = self.store.store(conn, acc)
         counts[STORED] += stored
-        counts[DUPLICATE] += len(records) - stored
+        counts[DUPLICATE] += acc.n - stored
         return +counts  # drop zero counts
 
-    # ------------------------------------------------------------------------ storage
-
-    def _insert(self, records: list[tuple]) -> int:
-        """Insert in one transaction; returns how many were new."""
-        with self.engine.begin() as conn:
-            return self._insert_pg(conn, records) if self.dialect == "postgresql" else self._insert_sqlite(conn, records)
-
-    @staticmethod
-    def _insert_sqlite(conn: Connection, records: list[tuple]) -> int:
-        raw = conn.connection.driver_connection
-        before = raw.total_changes
-        raw.executemany(
-            "INSERT OR IGNORE INTO telemetry (mqtt_client_id, seq, received_at, reservoir_id, "
-            "distance_mm, level_pct, liters, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            records,
-        )
-        return raw.total_changes - before
-
-    @staticmethod
-    def _insert_pg(conn: Connection, records: list[tuple]) -> int:
-        raw = conn.connection.driver_connection
-        with raw.cursor() as cur:
-            cur.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS telemetry_stage (LIKE telemetry INCLUDING DEFAULTS) "
-                "ON COMMIT DELETE ROWS"
-            )
-            cols = "mqtt_client_id, seq, received_at, reservoir_id, distance_mm, level_pct, liters, payload"
-            with cur.copy(f"COPY telemetry_stage ({cols}) FROM STDIN") as copy:
-                for rec in records:
-                    copy.write_row(rec)
-            cur.execute(
-                f"INSERT INTO telemetry ({cols}) SELECT {cols} FROM telemetry_stage "
-                f"ON CONFLICT ON CONSTRAINT {UNIQUE_TELEMETRY} DO NOTHING"
-            )
-            return cur.rowcount
 
 
-def _records(
-    rows: TelemetryRows, idx: np.ndarray, distance: np.ndarray, level: np.ndarray,
-    liters: np.ndarray, reservoir_ids: list[Any], dialect: str,
-) -> list[tuple]:  # fmt: skip
-    """Row tuples for the driver, payload JSON included (the message as the device sent it)."""
-    times = np.datetime_as_string(rows.received_s[idx].astype("datetime64[s]"), unit="s")
-    if dialect == "sqlite":  # SQLAlchemy's DateTime storage format on SQLite
-        stamps = [t.replace("T", " ") + ".000000" for t in times.tolist()]
-        res = [r.hex for r in reservoir_ids]
-    else:
-        stamps = [t + "+00:00" for t in times.tolist()]
-        res = reservoir_ids
-    out = []
-    client, seq = rows.client[idx].tolist(), rows.seq[idx].tolist()
-    d_list, l_list, v_list = distance.round(1).tolist(), level.round(2).tolist(), liters.round(1).tolist()
-    for k, i in enumerate(idx.tolist()):
-        out.append((client[k], seq[k], stamps[k], res[k], d_list[k], l_list[k], v_list[k], payload_json(rows, i)))
-    return out
-
-
-def payload_json(rows: TelemetryRows, i: int) -> str:
-    """The section 10 payload of row ``i``, compact JSON with fixed key order."""
-    raw = ",".join(str(v) for v in rows.raw[i].tolist() if v >= 0)
-    text = (
-        f'{{"schema_version":{int(rows.schema_version[i])},"local_timestamp_ms":{int(rows.local_ms[i])},'
-        f'"seq":{int(rows.seq[i])},"sensors":{{"ultrasonic":{{"raw_readings":[{raw}],'
-        f'"temperature_c":{float(rows.temperature_c[i])!r}}}}},'
-        f'"power":{{"battery_percentage":{float(rows.battery_pct[i])!r}}},'
-        f'"signal_strength_dbm":{int(rows.signal_dbm[i])}'
-    )
-    if not np.isnan(rows.latitude[i]):
-        text += (
-            f',"location":{{"latitude":{float(rows.latitude[i])!r},'
-            f'"longitude":{float(rows.longitude[i])!r},"speed_kmh":{float(rows.speed_kmh[i])!r}}}'
-        )
-    return text + "}"
+def _uuid_text(value: uuid.UUID, dialect: str) -> str:
+    """A UUID as the dialect stores it (SQLAlchemy keeps 32 hex digits on SQLite)."""
+    return value.hex if dialect == "sqlite" else str(value)
