@@ -24,9 +24,6 @@ from numba import njit
 
 from synthkit import rand
 
-SENSOR_COLUMNS = ("distance_mm", "temperature_c", "battery_percentage", "signal_strength_dbm")
-
-
 @dataclass(frozen=True)
 class Block:
     """Emission ticks ``tick0 .. tick0+nticks-1`` of ``tick_s`` seconds from ``origin_s``;
@@ -50,13 +47,13 @@ class Block:
 
 
 class FleetModel(Protocol):
-    """What a device model's factory returns. ``columns`` maps each output column it fills
-    to its kind (``"int"`` or ``"decimal:<digits>"`` or ``"label"``); ``emit`` returns those
-    columns for the block's rows (numpy arrays, label columns as int codes into
-    ``labels[column]``)."""
+    """What a device model's factory returns. ``emit`` returns the block's rows as named
+    numpy columns (``raw_readings`` is (rows, max_samples) with -1 where a device sends fewer;
+    a label column holds int codes into ``labels[column]``, -1 for none). How each column is
+    written (its decimals) is the row layout's business, not the model's."""
 
-    columns: dict[str, str]
     labels: dict[str, tuple[str, ...]]
+    max_samples: int
 
     def emit(self, block: Block) -> dict[str, np.ndarray]: ...
 

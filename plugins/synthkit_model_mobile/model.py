@@ -35,13 +35,6 @@ _I_POINT, _I_TARGET, _I_DECISIONS = range(3)
 _S_LITERS, _S_BATTERY, _S_LAT, _S_LON, _S_DWELL, _S_LEG_KM, _S_LEG_LEFT, _S_SPEED = range(8)
 _S_FROM_LAT, _S_FROM_LON = 8, 9
 
-COLUMNS = {
-    "latitude": "decimal:6", "longitude": "decimal:6", "speed_kmh": "decimal:1",
-    "liters": "decimal:1", "level_pct": "decimal:2", "inflow_liters": "decimal:1",
-    "outflow_liters": "decimal:1", "loss_liters": "decimal:2", "distance_km": "decimal:3",
-    "distance_mm": "decimal:1", "temperature_c": "decimal:1", "battery_percentage": "decimal:1",
-    "signal_strength_dbm": "int", "point_id": "label",
-}  # fmt: skip
 
 
 @njit(inline="always", nogil=True, cache=True)
@@ -199,7 +192,6 @@ _FLOAT_COLUMNS = (
 class MobileFleet:
     """The ``mobile_truck`` model for a set of devices (see :mod:`synthkit.fleet`)."""
 
-    columns = COLUMNS
 
     def __init__(self, devices: Sequence, seed: int, step_seconds: Sequence[int]) -> None:  # noqa: ANN001
         n = len(devices)

@@ -29,11 +29,8 @@ from synthkit_model_stationary.params import StationaryTankParams
  _T_MEAN, _T_AMP, _DRAIN, _SOLAR, _SIG_MEAN, _SIG_SD, _STEP_S) = range(18)  # fmt: skip
 _NPARAM = 18
 
-COLUMNS = {
-    "liters": "decimal:1", "level_pct": "decimal:2", "inflow_liters": "decimal:1",
-    "outflow_liters": "decimal:1", "distance_mm": "decimal:1", "temperature_c": "decimal:1",
-    "battery_percentage": "decimal:1", "signal_strength_dbm": "int",
-}  # fmt: skip
+COLUMNS = ("liters", "level_pct", "inflow_liters", "outflow_liters", "distance_mm",
+           "temperature_c", "battery_percentage", "signal_strength_dbm")  # fmt: skip
 
 
 @njit(nogil=True, cache=True)
@@ -94,7 +91,6 @@ def _run(
 class StationaryFleet:
     """The ``stationary_tank`` model for a set of devices (see :mod:`synthkit.fleet`)."""
 
-    columns = COLUMNS
     labels: dict[str, tuple[str, ...]] = {}
 
     def __init__(self, devices: Sequence, seed: int, step_seconds: Sequence[int]) -> None:  # noqa: ANN001

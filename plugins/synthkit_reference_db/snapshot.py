@@ -11,7 +11,7 @@ from sqlalchemy import Engine, inspect, select
 
 from synthkit.records import Finding, PreflightCheck
 from synthkit.scenario import LoadedScenario, ResolvedDevice
-from synthkit_reference_db.schema import UNIQUE_TELEMETRY, devices, metadata, reservoirs
+from synthkit_reference_db.schema import devices, metadata, reservoirs
 
 SUBJECT = "reservoir_db"  # checks for a scenario against an ingestion database
 SHOWN = 5  # device ids named per finding
@@ -89,12 +89,3 @@ def attached_reservoir(device: ResolvedDevice, snap: DbSnapshot) -> Any | None:
         return None
     return snap.reservoirs.get(row.reservoir_id)
 
-
-__all__ = [
-    "DbSnapshot",
-    "SUBJECT",
-    "UNIQUE_TELEMETRY",
-    "attached_reservoir",
-    "device_check",
-    "snapshot_for",
-]

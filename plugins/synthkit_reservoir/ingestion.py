@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from synthkit.database import describe_db_error, redact
 from synthkit.engine import deliver
 from synthkit.errors import ConfigError
-from synthkit.files import AtomicFile
+from synthkit.files import AtomicFile, sha256_file
 from synthkit.plugins import Plugins, lookup
 from synthkit.scenario import LoadedScenario
 from synthkit.state import SeqState
@@ -62,14 +61,11 @@ def verify_artifact(artifact_dir: Path) -> tuple[dict[str, Any], Path]:
         expected = manifest["csv_sha256"]
     except (OSError, ValueError, KeyError) as exc:
         raise ConfigError(f"{manifest_path}: unreadable manifest ({exc})", hint="re-run export-csv") from None
-    digest = hashlib.sha256()
-    with open(csv_path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 22), b""):
-            digest.update(chunk)
-    if digest.hexdigest() != expected:
+    actual = sha256_file(csv_path)
+    if actual != expected:
         raise ConfigError(
             f"import-csv failed with manifest csv_sha256 mismatch: {csv_path} has "
-            f"{digest.hexdigest()[:16]}..., the manifest says {str(expected)[:16]}...",
+            f"{actual[:16]}..., the manifest says {str(expected)[:16]}...",
             hint="CSV or manifest changed after export; regenerate the export, then re-run analyze/import",
         )
     return manifest, csv_path
