@@ -1,4 +1,4 @@
-"""Batch -> JSON lines or CSV bytes, by one compiled kernel.
+"""Batch -> JSON lines, CSV or template rows, by one compiled kernel.
 
 Why a kernel: building a dict and calling ``json.dumps`` per row tops out near 50k rows/s on
 a small machine, and general string kernels (Arrow, polars, msgspec) measured 5-10x short of
@@ -20,7 +20,8 @@ from numba import njit
 from synthkit._bytes import copy_bytes
 from synthkit.batch import Batch, Column, render_label_csv, render_label_json
 
-Format = Literal["jsonl", "csv"]
+Format = Literal["jsonl", "csv", "template"]
+_MODE = {"jsonl": 0, "csv": 1, "template": 2}
 _K_INT, _K_LABEL, _K_FIXED = 0, 2, 3  # numbers become _K_INT (digits) or _K_LABEL (tables)
 _KIND_CODE = {"int": _K_INT, "decimal": _K_INT, "label": _K_LABEL, "fixed": _K_FIXED}
 _TABLE_SPAN = 2048  # numbers whose batch range fits this are written from a rendered table
@@ -98,7 +99,7 @@ def _put_dec(out: np.ndarray, pos: int, value: int, decimals: int, pow10: np.nda
 
 @njit(nogil=True, cache=True)
 def _encode_rows(
-    csv: bool,
+    mode: int,  # 0 JSON lines, 1 CSV, 2 template (each present value after its column's prefix)
     r0: int,
     r1: int,
     kinds: np.ndarray,  # per column: 0 number (scaled int), 2 label, 3 fixed
@@ -119,20 +120,25 @@ def _encode_rows(
 ) -> int:
     pos = 0
     ncol = kinds.shape[0]
+    json = mode == 0
     for r in range(r0, r1):
-        if not csv:
+        if json:
             out[pos] = 123  # '{'
             pos += 1
         first = True
         for c in range(ncol):
             ms = mask_slots[c]
             present = ms < 0 or masks[ms, r]
-            if csv:
+            if mode == 1:
                 if c > 0:
                     out[pos] = 44  # ','
                     pos += 1
                 if not present:
                     continue
+            elif mode == 2:
+                if not present:
+                    continue
+                pos = copy_bytes(out, pos, keys, key_off[c], key_off[c + 1] - key_off[c])
             else:
                 if not present:
                     continue
@@ -149,14 +155,14 @@ def _encode_rows(
                 pos = copy_bytes(out, pos, labels, label_off[code], label_off[code + 1] - label_off[code])
             else:
                 w = widths[c]
-                if not csv:
+                if json:
                     out[pos] = 34  # '"'
                     pos += 1
                 pos = copy_bytes(out, pos, fixed, slots[c] + r * w, w)
-                if not csv:
+                if json:
                     out[pos] = 34
                     pos += 1
-        if not csv:
+        if json:
             out[pos] = 125  # '}'
             pos += 1
         out[pos] = 10  # '\n'
@@ -188,18 +194,26 @@ class EncodePlan:
 
 
 class Encoder:
-    """Encodes batches to JSON lines or CSV rows (no header; see :meth:`header`).
+    """Encodes batches to JSON lines or CSV rows (no header; see :meth:`header`), or to
+    ``template`` rows: each present value written after its column's entry in ``prefixes``,
+    labels and fixed columns verbatim, absent values skipped with their prefix, then a
+    newline. Templates write nested JSON or a database's COPY text without per-row Python;
+    a column with one label and all-zero codes is a literal (closing braces, say).
 
     :meth:`encode` returns views that stay valid until its next call; large batches are split
     across ``threads`` (the kernel runs without the GIL). :meth:`plan` + :meth:`encode_into`
     write straight into a caller's buffer instead (what file sinks do: no copy).
     """
 
-    def __init__(self, fmt: Format, *, threads: int = 2) -> None:
-        if fmt not in ("jsonl", "csv"):
+    def __init__(self, fmt: Format, *, threads: int = 2, prefixes: dict[str, bytes] | None = None) -> None:
+        if fmt not in _MODE:
             raise ValueError(f"unknown format {fmt!r}")
+        if (prefixes is not None) != (fmt == "template"):
+            raise ValueError("prefixes go with the template format, and only there")
         self.fmt = fmt
         self.csv = fmt == "csv"
+        self.mode = _MODE[fmt]
+        self.prefixes = prefixes or {}
         self.threads = max(1, threads)
         self._labels: dict[str, tuple[object, list[bytes]]] = {}
         self._pools: dict[tuple[int, ...], tuple] = {}
@@ -220,7 +234,7 @@ class Encoder:
         that count may be scribbled on (the kernel copies 8 bytes at a time)."""
         if out.shape[0] < self.bound(plan, r1 - r0):
             raise ValueError("output buffer too small for these rows")
-        return int(_encode_rows(self.csv, r0, r1, *plan.args, _POW10, out))
+        return int(_encode_rows(self.mode, r0, r1, *plan.args, _POW10, out))
 
     @staticmethod
     def bound(plan: EncodePlan, rows: int) -> int:
@@ -304,7 +318,7 @@ class Encoder:
         # list keeps the label-pool cache (keyed by list identity) hitting across batches.
         if cached is not None and (cached[0] is labels or cached[0] == labels):
             return cached[1]
-        render = render_label_csv if self.csv else render_label_json
+        render = {0: render_label_json, 1: render_label_csv, 2: _render_verbatim}[self.mode]
         rendered = [render(v) for v in labels]  # type: ignore[attr-defined]
         self._labels[name] = (labels, rendered)
         return rendered
@@ -325,7 +339,7 @@ class Encoder:
         row_bound = 3
         fixed_at = 0
         for i, c in enumerate(cols):
-            key = b"" if self.csv else render_label_json(c.name) + b":"
+            key = {0: render_label_json(c.name) + b":", 1: b"", 2: self.prefixes.get(c.name, b"")}[self.mode]
             keys.append(key)
             row_bound += len(key) + 1
             if c.present is not None:
@@ -381,3 +395,7 @@ class Encoder:
             labels, label_off,
         )  # fmt: skip
         return EncodePlan(args, row_bound, n)
+
+
+def _render_verbatim(value: object) -> bytes:
+    return b"" if value is None else str(value).encode()

@@ -29,6 +29,9 @@ def random_batch(rng: np.random.Generator, n: int, wide: bool) -> Batch:
     ])
 
 
+PREFIXES = {"i": b'{"i":', "d2": b"\t", "d6": b"<d6 ", "lab": b"|", "fx": b"!"}  # no prefix for s1
+
+
 def reference(batch: Batch, fmt: str) -> bytes:
     """What the encoder must produce, computed the slow, obvious way."""
     out = io.StringIO()
@@ -48,6 +51,7 @@ def reference(batch: Batch, fmt: str) -> bytes:
             elif c.kind == "label":
                 value = c.labels[c.values[r]]
                 js = json.dumps(value)
+                verbatim = "" if value is None else str(value)
                 if value is None:
                     text = ""
                 elif isinstance(value, bool):
@@ -61,8 +65,10 @@ def reference(batch: Batch, fmt: str) -> bytes:
             else:
                 text = bytes(c.values[r]).decode()
                 js = json.dumps(text)
-            cells.append((text, js))
-        if fmt == "csv":
+            cells.append((text, js, verbatim if c.kind == "label" else bytes(c.values[r]).decode() if c.kind == "fixed" else text))
+        if fmt == "template":
+            out.write("".join(PREFIXES.get(c.name, b"").decode() + x[2] for c, x in zip(cols, cells) if x is not None) + "\n")
+        elif fmt == "csv":
             out.write(",".join("" if x is None else x[0] for x in cells) + "\n")
         else:
             parts = [f"{json.dumps(c.name)}:{x[1]}" for c, x in zip(cols, cells) if x is not None]
@@ -70,13 +76,13 @@ def reference(batch: Batch, fmt: str) -> bytes:
     return out.getvalue().encode()
 
 
-@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "template"])
 @pytest.mark.parametrize("wide", [False, True])
 def test_encoder_matches_reference(fmt, wide):
     rng = np.random.default_rng(1 if wide else 2)
     for n in (1, 17, 3_000, 45_000):  # 45k rows: split across threads
         batch = random_batch(rng, n, wide)
-        got = Encoder(fmt).encode_bytes(batch)
+        got = Encoder(fmt, prefixes=PREFIXES if fmt == "template" else None).encode_bytes(batch)
         assert got == reference(batch, fmt)
 
 
@@ -100,6 +106,24 @@ def test_csv_round_trips_through_the_csv_module():
 def test_threads_do_not_change_output():
     batch = random_batch(np.random.default_rng(5), 100_000, wide=True)
     assert Encoder("jsonl", threads=1).encode_bytes(batch) == Encoder("jsonl", threads=2).encode_bytes(batch)
+
+
+def test_template_writes_nested_json_with_literals_and_masks():
+    """What the reference database's payload writer relies on: literal columns, and an
+    absent value taking its prefix with it."""
+    n = 3
+    located = np.array([True, False, True])
+    batch = Batch([
+        Column("a", "int", np.array([1, 2, 3])),
+        Column("lat", "decimal", np.array([1.5, 0.0, -2.25]), decimals=2, present=located),
+        Column("close_loc", "label", np.zeros(n, np.int64), labels=("",), present=located),
+        Column("end", "label", np.zeros(n, np.int64), labels=("}",)),
+    ])  # fmt: skip
+    prefixes = {"a": b'{"a":', "lat": b',"loc":{"lat":', "close_loc": b"}"}
+    lines = Encoder("template", prefixes=prefixes).encode_bytes(batch).splitlines()
+    assert [json.loads(x) for x in lines] == [{"a": 1, "loc": {"lat": 1.5}}, {"a": 2}, {"a": 3, "loc": {"lat": -2.25}}]
+    with pytest.raises(ValueError, match="prefixes"):
+        Encoder("csv", prefixes=prefixes)
 
 
 def test_nan_is_refused():

@@ -3,6 +3,7 @@ schema, registration, the ingestion contract, preflight checks, import-csv and b
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import signal
@@ -19,6 +20,8 @@ from sqlalchemy import create_engine, delete, func, select, text, update
 from synthkit.testing import run_cli
 from synthkit_reference_db.ingest import Ingestor, TelemetryRows
 from synthkit_reference_db.schema import devices, reservoirs, telemetry
+from synthkit_reference_db.store import PostgresStore
+from synthkit_reservoir.rows import payload_from_row
 
 from tests.conftest import BIN
 
@@ -135,21 +138,26 @@ def test_import_dry_run_apply_and_replay(db_url, scenario, tmp_path):
 
 def test_stored_rows_follow_the_contract(db_url, scenario, tmp_path):
     """Distance = median raw reading; level and liters through the reservoir calibration;
-    the payload is the device's message."""
+    the payload is the device's message, for every row (stationary and mobile)."""
     prepared(db_url, scenario)
     artifact = exported(scenario, tmp_path / "out")["artifact_dir"]
     cli("import-csv", "--artifact-dir", artifact, "--apply", "--db-url", db_url)
     engine = create_engine(db_url)
     with engine.connect() as conn:
         got = conn.execute(
-            select(telemetry.c.payload, telemetry.c.distance_mm, telemetry.c.level_pct,
+            select(telemetry.c.mqtt_client_id, telemetry.c.seq, telemetry.c.payload,
+                   telemetry.c.distance_mm, telemetry.c.level_pct,
                    telemetry.c.liters, reservoirs.c.capacity_liters, reservoirs.c.height_mm)
             .select_from(telemetry.join(reservoirs, telemetry.c.reservoir_id == reservoirs.c.reservoir_id))
-            .limit(300)
         ).all()  # fmt: skip
     engine.dispose()
-    for payload_text, distance, level, liters, capacity, height in got:
+    with (Path(artifact) / "telemetry_rows.csv").open(newline="") as fh:
+        sent = {(r["device_id"], int(r["seq"])): payload_from_row(r) for r in csv.DictReader(fh)}
+    assert len(got) == len(sent) and any("location" in p for p in sent.values())
+    for client, seq, payload_text, distance, level, liters, capacity, height in got:
         payload = json.loads(payload_text)
+        assert payload == sent[(client, seq)]
+        assert ": " not in payload_text and ", " not in payload_text  # compact, as published
         raw = sorted(payload["sensors"]["ultrasonic"]["raw_readings"])
         assert distance == pytest.approx(raw[len(raw) // 2], abs=0.05)
         assert level == pytest.approx(min(100, max(0, (height - distance) / height * 100)), abs=0.01)
@@ -178,6 +186,61 @@ def test_rejections_name_their_reason(db_url, scenario):
     with pytest.raises(ValueError, match="BAD_PAYLOAD"):
         TelemetryRows.from_payload("TANK-03", {"seq": 1}, 0)
     engine.dispose()
+
+
+def _reading(client: str, seq: int) -> TelemetryRows:
+    payload = {"schema_version": 1, "local_timestamp_ms": 1, "seq": seq, "power": {"battery_percentage": 90.0},
+               "signal_strength_dbm": -70, "sensors": {"ultrasonic": {"raw_readings": [500, 501], "temperature_c": 20.0}}}  # fmt: skip
+    return TelemetryRows.from_payload(client, payload, 1_770_000_000 + seq)
+
+
+def _concat(rows: list[TelemetryRows]) -> TelemetryRows:
+    import numpy as np
+
+    return TelemetryRows(**{f: np.concatenate([getattr(r, f) for r in rows]) for f in TelemetryRows.__dataclass_fields__})
+
+
+def test_a_repeat_within_one_batch_is_stored_once(db_url, scenario):
+    prepared(db_url, scenario)
+    engine = create_engine(db_url)
+    batch = _concat([_reading("TANK-03", 1), _reading("TANK-04", 1), _reading("TANK-03", 1), _reading("TANK-03", 2)])
+    assert Ingestor(engine).ingest(batch) == {"stored:NEW": 3, "duplicate:SEQ_ALREADY_STORED": 1}
+    with engine.connect() as conn:
+        got = conn.execute(select(telemetry.c.mqtt_client_id, telemetry.c.seq).order_by(telemetry.c.id)).all()
+    engine.dispose()
+    assert [tuple(r) for r in got] == [("TANK-03", 1), ("TANK-04", 1), ("TANK-03", 2)]
+
+
+class _MissesConcurrentWriters(PostgresStore):
+    """A key lookup that never sees what another writer stored: the race it guards against."""
+
+    @staticmethod
+    def _already_stored(cur, acc):  # noqa: ANN001, ANN205
+        import numpy as np
+
+        return np.zeros(acc.n, bool)
+
+
+def test_postgres_falls_back_when_a_concurrent_writer_stored_a_key_first(scenario):
+    name = f"sk_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = psycopg.connect(PG_ADMIN, autocommit=True)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    db_url = f"postgresql+psycopg://root@127.0.0.1:5432/{name}"
+    try:
+        prepared(db_url, scenario)
+        engine = create_engine(db_url)
+        Ingestor(engine).ingest(_reading("TANK-03", 2))  # stored by "another writer"
+        racing = Ingestor(engine)
+        racing.store = _MissesConcurrentWriters()
+        batch = _concat([_reading("TANK-03", 1), _reading("TANK-03", 2), _reading("TANK-03", 3)])
+        assert racing.ingest(batch) == {"stored:NEW": 2, "duplicate:SEQ_ALREADY_STORED": 1}
+        with engine.connect() as conn:
+            seqs = conn.execute(select(telemetry.c.seq).order_by(telemetry.c.seq)).scalars().all()
+        engine.dispose()
+        assert seqs == [1, 2, 3]
+    finally:
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.close()
 
 
 def _break(db_url: str, change: str) -> None:

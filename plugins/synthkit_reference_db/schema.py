@@ -3,6 +3,10 @@
 reservoirs: kind STATIONARY / TRUCK_TANK / MOBILE, capacity, calibration, soft deletion.
 devices: device_id, mqtt_client_id (the MQTT identity ingestion keys on), attached reservoir.
 telemetry: one row per accepted message, unique on (mqtt_client_id, seq): the dedupe key.
+  Its only other index is the primary key the analytics consumer reads by. Per-reservoir
+  history is what reservoir_daily serves; an index on (reservoir_id, received_at) costs
+  ingestion 1.3 us/row on PostgreSQL and 4 us/row on SQLite (measured), so add one only if
+  you query raw telemetry that way.
 reservoir_daily + analytics_cursor: the analytics read model and its consumer's position.
 """
 
@@ -16,7 +20,6 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
-    Index,
     Integer,
     MetaData,
     String,
@@ -67,7 +70,6 @@ telemetry = Table(
     Column("payload", Text, nullable=False),
     UniqueConstraint("mqtt_client_id", "seq", name=UNIQUE_TELEMETRY),
 )  # fmt: skip
-Index("ix_telemetry_reservoir_time", telemetry.c.reservoir_id, telemetry.c.received_at)
 
 reservoir_daily = Table(
     "reservoir_daily", metadata,
