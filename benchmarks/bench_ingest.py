@@ -1,10 +1,11 @@
 """Ingestion speed (issue 4): import-csv --apply and bootstrap into SQLite and PostgreSQL,
 beside a plain per-row SQLAlchemy insert (with dedupe) in the same run.
 
-    python benchmarks/bench_ingest.py [--devices 200] [--days 7]
+    python benchmarks/bench_ingest.py [--devices 1000] [--days 7] [--commit-batch-size 5000]
 
-The scenario is `--devices` stationary tanks at a 5-minute step for `--days` days. synthkit
-runs as the real CLI, timed end to end, into a fresh database per run. The baseline inserts
+The scenario is `--devices` stationary tanks at a 5-minute step for `--days` days (2.0M rows
+by default, so the CLI's ~1 s of start-up is a small part). synthkit runs as the real CLI,
+timed end to end, into a fresh database per run; its peak RSS is reported too. The baseline inserts
 the same rows one `INSERT ... ON CONFLICT DO NOTHING` statement at a time through a
 SQLAlchemy connection, committing every 500 rows, on --baseline-rows rows.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -36,10 +38,20 @@ PG_ADMIN = "postgresql://root@127.0.0.1:5432/test"
 END = "2026-02-12T10:00:00Z"
 
 
+PEAK_RSS_MB: list[float] = []  # of the last synthkit run
+
+
 def synthkit(*args: str, cwd: Path) -> dict:
     exe = Path(sys.executable).with_name("synthkit")
-    proc = subprocess.run([str(exe), *args], capture_output=True, text=True, cwd=cwd, check=True)
-    return json.loads(proc.stdout)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen([str(exe), *args], stdout=out, stderr=err, cwd=cwd)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        PEAK_RSS_MB[:] = [usage.ru_maxrss / 1024]
+        out.seek(0), err.seek(0)
+        if proc.returncode != 0:
+            raise SystemExit(f"synthkit {' '.join(args)} failed:\n{err.read().decode()}")
+        return json.loads(out.read())
 
 
 def fresh_db(kind: str, work: Path) -> tuple[str, object]:
@@ -93,7 +105,7 @@ def baseline(url: str, csv_path: Path, rows: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--devices", type=int, default=200)
+    parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--days", type=int, default=7)
     parser.add_argument("--baseline-rows", type=int, default=20_000)
     parser.add_argument("--commit-batch-size", type=int, default=5000)
@@ -134,7 +146,7 @@ def main() -> None:
                                        cwd=work)  # fmt: skip
                     elapsed = time.perf_counter() - t0
                     stored = sum(v for k, v in out["status_counts"].items() if k.startswith("stored:"))
-                    results[command] = (round(stored / elapsed), out["rows_per_second"], stored)
+                    results[command] = (round(stored / elapsed), out["rows_per_second"], round(PEAK_RSS_MB[0]))
                 finally:
                     drop()
             print(json.dumps({
@@ -143,6 +155,8 @@ def main() -> None:
                 "import_csv_steady_rows_per_s": results["import-csv"][1],
                 "bootstrap_rows_per_s": results["bootstrap"][0],
                 "bootstrap_steady_rows_per_s": results["bootstrap"][1],
+                "commit_batch_size": args.commit_batch_size,
+                "peak_rss_mb": {"import-csv": results["import-csv"][2], "bootstrap": results["bootstrap"][2]},
                 "baseline_rows_per_s": round(base),
                 "ratio_import": round(results["import-csv"][0] / base, 1),
             }), flush=True)  # fmt: skip

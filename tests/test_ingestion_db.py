@@ -231,7 +231,7 @@ def test_postgres_falls_back_when_a_concurrent_writer_stored_a_key_first(scenari
         engine = create_engine(db_url)
         Ingestor(engine).ingest(_reading("TANK-03", 2))  # stored by "another writer"
         racing = Ingestor(engine)
-        racing.store = _MissesConcurrentWriters()
+        racing.store_type = _MissesConcurrentWriters
         batch = _concat([_reading("TANK-03", 1), _reading("TANK-03", 2), _reading("TANK-03", 3)])
         assert racing.ingest(batch) == {"stored:NEW": 2, "duplicate:SEQ_ALREADY_STORED": 1}
         with engine.connect() as conn:

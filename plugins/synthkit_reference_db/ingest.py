@@ -13,6 +13,7 @@ How rows are written (no per-row Python; the database builds each payload) is in
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -93,37 +94,54 @@ class Ingestor:
         if self.dialect not in ("sqlite", "postgresql"):
             raise ValueError(f"the reference ingestion supports SQLite and PostgreSQL, not {self.dialect}")
         self._targets: dict[str, _Target] | None = None
-        self.store = PostgresStore() if self.dialect == "postgresql" else SqliteStore()
+        self._lock = threading.Lock()
+        self.store_type: type[PostgresStore | SqliteStore] = PostgresStore if self.dialect == "postgresql" else SqliteStore
+        self._local = threading.local()  # a store per thread: its encoders are not shared
+        # PostgreSQL runs each connection's COPY on its own server process, so two writers
+        # keep both cores busy; SQLite has one writer at a time.
+        self.writers = 2 if self.dialect == "postgresql" else 1
 
     def targets(self) -> dict[str, _Target]:
         """mqtt_client_id -> where its telemetry goes (loaded once; :meth:`refresh` reloads)."""
-        if self._targets is None:
-            query = select(
-                devices.c.mqtt_client_id, reservoirs.c.reservoir_id, reservoirs.c.deleted_at,
-                reservoirs.c.capacity_liters, reservoirs.c.height_mm,
-                reservoirs.c.sensor_empty_distance_mm, reservoirs.c.sensor_full_distance_mm,
-            ).select_from(devices.outerjoin(reservoirs))  # fmt: skip
-            out: dict[str, _Target] = {}
-            with self.engine.connect() as conn:
-                for row in conn.execute(query):
-                    cal = None
-                    if row.reservoir_id is not None:
-                        try:
-                            cal = Calibration.resolve(
-                                row.capacity_liters, row.height_mm,
-                                row.sensor_empty_distance_mm, row.sensor_full_distance_mm,
-                            )  # fmt: skip
-                        except ValueError:
-                            cal = None
-                    out[row.mqtt_client_id] = _Target(row.reservoir_id, row.deleted_at is not None, cal)
-            self._targets = out
-        return self._targets
+        with self._lock:
+            if self._targets is None:
+                self._targets = self._load_targets()
+            return self._targets
+
+    def _load_targets(self) -> dict[str, _Target]:
+        query = select(
+            devices.c.mqtt_client_id, reservoirs.c.reservoir_id, reservoirs.c.deleted_at,
+            reservoirs.c.capacity_liters, reservoirs.c.height_mm,
+            reservoirs.c.sensor_empty_distance_mm, reservoirs.c.sensor_full_distance_mm,
+        ).select_from(devices.outerjoin(reservoirs))  # fmt: skip
+        out: dict[str, _Target] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                cal = None
+                if row.reservoir_id is not None:
+                    try:
+                        cal = Calibration.resolve(
+                            row.capacity_liters, row.height_mm,
+                            row.sensor_empty_distance_mm, row.sensor_full_distance_mm,
+                        )  # fmt: skip
+                    except ValueError:
+                        cal = None
+                out[row.mqtt_client_id] = _Target(row.reservoir_id, row.deleted_at is not None, cal)
+        return out
 
     def refresh(self) -> None:
         self._targets = None
 
     def ingest(self, rows: TelemetryRows, *, apply: bool = True) -> Counter[str]:
         """Outcome counts for ``rows``; with ``apply=False`` nothing is written (``dry_run:*``)."""
+        counts, accepted = self.check(rows, apply=apply)
+        if accepted is not None:
+            counts.update(self.write(accepted))
+        return +counts  # drop zero counts
+
+    def check(self, rows: TelemetryRows, *, apply: bool = True) -> tuple[Counter[str], Accepted | None]:
+        """Rejections counted, and the accepted rows with their derived values (None when
+        there are none, or on a dry run, where they count as ``dry_run:READY``)."""
         outcome = np.full(rows.n, "", object)
         targets = self.targets()
         uniq, inverse = np.unique(rows.client.astype(str), return_inverse=True)
@@ -151,10 +169,10 @@ class Ingestor:
         ok = outcome == ""
         counts: Counter[str] = Counter(outcome[~ok].tolist())
         if not ok.any():
-            return counts
+            return counts, None
         if not apply:
             counts[READY] += int(ok.sum())
-            return counts
+            return counts, None
         idx = np.flatnonzero(ok)
         with np.errstate(all="ignore"):
             distance = np.nanmedian(readings[idx], axis=1)
@@ -173,12 +191,16 @@ class Ingestor:
             signal=rows.signal_dbm[idx], latitude=rows.latitude[idx], longitude=rows.longitude[idx],
             speed=rows.speed_kmh[idx],
         )  # fmt: skip
-        with self.engine.begin() as conn:
-            stored = self.store.store(conn, acc)
-        counts[STORED] += stored
-        counts[DUPLICATE] += acc.n - stored
-        return +counts  # drop zero counts
+        return counts, acc
 
+    def write(self, acc: Accepted) -> Counter[str]:
+        """Stores accepted rows in one transaction; safe to call from several threads."""
+        store = getattr(self._local, "store", None)
+        if store is None:
+            store = self._local.store = self.store_type()
+        with self.engine.begin() as conn:
+            stored = store.store(conn, acc)
+        return +Counter({STORED: stored, DUPLICATE: acc.n - stored})
 
 
 def _uuid_text(value: uuid.UUID, dialect: str) -> str:

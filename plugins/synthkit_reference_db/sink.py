@@ -3,7 +3,8 @@ contract, into the reference database; outcomes counted per record."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
@@ -52,7 +53,14 @@ def _ints(c) -> np.ndarray:  # noqa: ANN001
 
 
 class ReferenceDbSink:
-    """``apply=False`` checks every record against the database without writing (dry run)."""
+    """``apply=False`` checks every record against the database without writing (dry run).
+
+    Writing is pipelined: this thread checks a batch (rejections, derived values) while
+    writer threads store the ones before it, each batch in its own transaction, at most
+    ``writers`` in flight (one for SQLite; two for PostgreSQL, whose server then works on
+    both cores). Outcomes are summed, so order does not matter, and a batch's failure
+    surfaces at the next write or at close.
+    """
 
     def __init__(self, target: str, *, apply: bool = True, drain_analytics: int = 0) -> None:
         self.url = target
@@ -62,15 +70,43 @@ class ReferenceDbSink:
         self.ingestor = Ingestor(self.engine)
         self.counts: Counter[str] = Counter()
         self.records = 0
+        self.writers = self.ingestor.writers
+        self.pool = ThreadPoolExecutor(self.writers, thread_name_prefix="ingest") if apply else None
+        self.in_flight: deque[Future[Counter[str]]] = deque()
 
     def open(self, columns: tuple[str, ...]) -> None:
         self.ingestor.targets()  # fail early on a missing schema or an unreachable server
 
     def write(self, batch: Batch) -> None:
-        self.counts.update(self.ingestor.ingest(rows_from_batch(batch), apply=self.apply))
+        counts, accepted = self.ingestor.check(rows_from_batch(batch), apply=self.apply)
+        self.counts.update(counts)
         self.records += batch.n
+        if accepted is None or self.pool is None:
+            return
+        while len(self.in_flight) >= self.writers:
+            self.counts.update(self.in_flight.popleft().result())
+        self.in_flight.append(self.pool.submit(self.ingestor.write, accepted))
+
+    def _finish(self, *, cancel: bool) -> None:
+        if self.pool is None:
+            return
+        try:
+            while self.in_flight:
+                future = self.in_flight.popleft()
+                if cancel:
+                    if not future.cancel():
+                        future.exception()  # wait: a running batch commits or rolls back whole
+                else:
+                    self.counts.update(future.result())
+        finally:
+            self.pool.shutdown(wait=True)
 
     def close(self) -> SinkReport:
+        try:
+            self._finish(cancel=False)
+        except BaseException:
+            self.engine.dispose()
+            raise
         outcomes = dict(sorted(self.counts.items()))
         if self.apply and self.drain_batch > 0:
             from synthkit_reference_db.analytics import drain
@@ -82,4 +118,5 @@ class ReferenceDbSink:
     def abort(self) -> None:
         # every batch is its own committed transaction: what landed stays, and a re-run
         # stores only the rest (dedupe on mqtt_client_id, seq)
+        self._finish(cancel=True)
         self.engine.dispose()
