@@ -109,6 +109,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=7)
     parser.add_argument("--baseline-rows", type=int, default=20_000)
     parser.add_argument("--commit-batch-size", type=int, default=5000)
+    parser.add_argument("--databases", default="sqlite,postgresql", help="comma-separated")
     parser.add_argument("--dir", default=str(ROOT / "benchmarks" / "out"))
     args = parser.parse_args()
     Path(args.dir).mkdir(parents=True, exist_ok=True)
@@ -122,7 +123,7 @@ def main() -> None:
         export = synthkit("--scenario", str(scenario), "export-csv", "--run-id", "r", "--end-at", END,
                           "--output-root", str(work / "gen"), cwd=work)  # fmt: skip
         rows, artifact = export["row_count"], export["artifact_dir"]
-        for kind in ("sqlite", "postgresql"):
+        for kind in args.databases.split(","):
             url, drop = fresh_db(kind, work)
             try:
                 base = baseline(url, Path(artifact) / "telemetry_rows.csv", args.baseline_rows)

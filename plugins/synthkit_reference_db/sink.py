@@ -12,44 +12,19 @@ from synthkit.batch import Batch
 from synthkit.database import make_engine
 from synthkit.records import SinkReport
 from synthkit_reference_db.ingest import Ingestor, TelemetryRows
+from synthkit_reservoir.payload import fields_from_batch
 
 
 def rows_from_batch(batch: Batch) -> TelemetryRows:
     """Reservoir rows (device_id, seq, received_at, raw_1..N, ...) as ingestion columns."""
-    col = {c.name: c for c in batch.columns}
-    dev = col["device_id"]
-    labels = np.array(list(dev.labels), dtype=object)
-    stamps = np.ascontiguousarray(col["received_at"].values[:, :19]).view("S19").ravel()
-    received = stamps.astype("datetime64[s]").astype(np.int64)
-    raw_names = sorted((n for n in col if n.startswith("raw_")), key=lambda n: int(n[4:]))
-    raw = np.stack([_ints(col[n]) for n in raw_names], axis=1) if raw_names else np.full((batch.n, 1), -1)
-
-    def floats(name: str) -> np.ndarray:
-        c = col.get(name)
-        if c is None:
-            return np.full(batch.n, np.nan)
-        values = c.values / 10**c.decimals if c.scaled else c.values.astype(float)
-        return np.where(c.present, values, np.nan) if c.present is not None else values
-
+    codes, labels, f = fields_from_batch(batch)
+    stamps = np.ascontiguousarray(batch.column("received_at").values[:, :19]).view("S19").ravel()
     return TelemetryRows(
-        client=labels[dev.values], seq=col["seq"].values.astype(np.int64), received_s=received,
-        local_ms=col["local_timestamp_ms"].values.astype(np.int64),
-        schema_version=_schema_versions(col["schema_version"]),
-        raw=raw, temperature_c=floats("temperature_c"), battery_pct=floats("battery_percentage"),
-        signal_dbm=col["signal_strength_dbm"].values.astype(np.int64),
-        latitude=floats("latitude"), longitude=floats("longitude"), speed_kmh=floats("speed_kmh"),
+        client=np.array(labels, dtype=object)[codes], seq=f.seq,
+        received_s=stamps.astype("datetime64[s]").astype(np.int64), local_ms=f.local_ms,
+        schema_version=f.schema_version, raw=f.raw, temperature_c=f.temperature, battery_pct=f.battery,
+        signal_dbm=f.signal, latitude=f.latitude, longitude=f.longitude, speed_kmh=f.speed,
     )  # fmt: skip
-
-
-def _schema_versions(c) -> np.ndarray:  # noqa: ANN001
-    if c.kind == "label":  # the exporter's constant column
-        return np.array([int(v) for v in c.labels], np.int64)[c.values]
-    return c.values.astype(np.int64)
-
-
-def _ints(c) -> np.ndarray:  # noqa: ANN001
-    values = c.values.astype(np.int64)
-    return np.where(c.present, values, -1) if c.present is not None else values
 
 
 class ReferenceDbSink:

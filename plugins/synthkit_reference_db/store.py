@@ -1,6 +1,6 @@
 """Writes accepted telemetry with no per-row Python on the hot path.
 
-The compiled template encoder (:mod:`synthkit_reference_db.payload`) writes each row's
+The compiled template encoder (:mod:`synthkit_reservoir.payload`) writes each row's
 section 10 payload from the columns; nothing builds a dict or calls ``json.dumps`` per row.
 
 PostgreSQL: repeats within the batch are dropped and the rows are COPYed straight into
@@ -23,9 +23,8 @@ import numpy as np
 import psycopg
 from sqlalchemy import Connection
 
-from synthkit.batch import Batch, Column
-from synthkit.encode import Encoder
-from synthkit_reference_db.payload import PayloadFields, payload_columns
+from synthkit.batch import Column
+from synthkit_reservoir.payload import PayloadFields, PayloadWriter
 from synthkit_reference_db.schema import UNIQUE_TELEMETRY
 
 _COLS = "mqtt_client_id, seq, received_at, reservoir_id, distance_mm, level_pct, liters, payload"
@@ -91,7 +90,7 @@ _FROM_STAGE = (
 
 class PostgresStore:
     def __init__(self) -> None:
-        self._encoders: dict[tuple[str, ...], Encoder] = {}
+        self.payloads = PayloadWriter()
         self._replaying = False  # the last batch held stored keys: look before copying
 
     def store(self, conn: Connection, acc: Accepted) -> int:
@@ -155,13 +154,7 @@ class PostgresStore:
             Column("level_pct", "decimal", acc.level, decimals=2),
             Column("liters", "decimal", acc.liters, decimals=1),
         ]
-        payload, prefixes = payload_columns(_payload_fields(acc), lead=b"\t")
-        prefixes.update({c.name: b"\t" for c in cols[1:]})
-        batch = Batch(cols + payload)
-        encoder = self._encoders.get(batch.names)
-        if encoder is None:  # one per layout (readings per row, location or not)
-            encoder = self._encoders[batch.names] = Encoder("template", threads=1, prefixes=prefixes)
-        return encoder.encode_bytes(batch)
+        return self.payloads.lines(_payload_fields(acc), b"\t", tuple(cols), {c.name: b"\t" for c in cols[1:]})
 
 
 def _first_occurrences(acc: Accepted) -> np.ndarray:
@@ -187,7 +180,7 @@ class SqliteStore:
     ROWS_PER_STATEMENT = 500  # multi-row VALUES: a statement step per 100 rows, not per row
 
     def __init__(self) -> None:
-        self._encoders: dict[tuple[str, ...], Encoder] = {}
+        self.payloads = PayloadWriter()
         self._sql: dict[int, str] = {}
 
     def _insert(self, rows: int) -> str:
@@ -200,11 +193,6 @@ class SqliteStore:
         """Rows stored; the caller's transaction commits them."""
         raw_conn = conn.connection.driver_connection
         before = raw_conn.total_changes
-        cols, prefixes = payload_columns(_payload_fields(acc))
-        batch = Batch(cols)
-        encoder = self._encoders.get(batch.names)
-        if encoder is None:
-            encoder = self._encoders[batch.names] = Encoder("template", threads=1, prefixes=prefixes)
         uniq, inverse = np.unique(acc.received_s, return_inverse=True)
         times = np.datetime_as_string(uniq.astype("datetime64[s]"), unit="s")
         stamps = np.char.add(np.char.replace(times, "T", " "), ".000000").astype(object)[inverse]
@@ -217,7 +205,7 @@ class SqliteStore:
         flat[4::width] = acc.distance.round(1).tolist()
         flat[5::width] = acc.level.round(2).tolist()
         flat[6::width] = acc.liters.round(1).tolist()
-        flat[7::width] = encoder.encode_bytes(batch).decode().split("\n")[:-1]  # one line per row
+        flat[7::width] = self.payloads.lines(_payload_fields(acc)).decode().split("\n")[:-1]  # one per row
         step = self.ROWS_PER_STATEMENT * width
         whole = (n // self.ROWS_PER_STATEMENT) * step
         if whole:

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from synthkit.batch import Column
+from synthkit.batch import Batch, Column
+from synthkit.encode import Encoder
 
 DECIMALS = {"temperature_c": 1, "battery_percentage": 1, "latitude": 6, "longitude": 6, "speed_kmh": 1}
 
@@ -91,3 +92,65 @@ def _readings_first(raw: np.ndarray) -> np.ndarray:
 
 def _mask(present: np.ndarray | None) -> np.ndarray | None:
     return None if present is None or bool(present.all()) else present
+
+
+def fields_from_batch(batch: Batch) -> tuple[np.ndarray, tuple[str, ...], PayloadFields]:
+    """A reservoir row batch (export-csv's columns) as (device codes, device ids, payload
+    fields): what both a replay into a database and a live publish start from."""
+    col = {c.name: c for c in batch.columns}
+    dev = col["device_id"]
+    raw_names = sorted((n for n in col if n.startswith("raw_")), key=lambda n: int(n[4:]))
+    raw = np.stack([_ints(col[n]) for n in raw_names], axis=1) if raw_names else np.full((batch.n, 1), -1)
+
+    def floats(name: str) -> np.ndarray:
+        c = col.get(name)
+        if c is None:
+            return np.full(batch.n, np.nan)
+        values = c.values / 10**c.decimals if c.scaled else c.values.astype(float)
+        return np.where(c.present, values, np.nan) if c.present is not None else values
+
+    sv = col["schema_version"]
+    versions = np.array([int(v) for v in sv.labels], np.int64)[sv.values] if sv.kind == "label" else sv.values.astype(np.int64)
+    fields = PayloadFields(
+        schema_version=versions, local_ms=col["local_timestamp_ms"].values.astype(np.int64),
+        seq=col["seq"].values.astype(np.int64), raw=raw, temperature=floats("temperature_c"),
+        battery=floats("battery_percentage"), signal=col["signal_strength_dbm"].values.astype(np.int64),
+        latitude=floats("latitude"), longitude=floats("longitude"), speed=floats("speed_kmh"),
+    )  # fmt: skip
+    return np.asarray(dev.values, np.int64), tuple(str(x) for x in dev.labels), fields
+
+
+def _ints(c: Column) -> np.ndarray:
+    values = c.values.astype(np.int64)
+    return np.where(c.present, values, -1) if c.present is not None else values
+
+
+class PayloadWriter:
+    """Section 10 payload bytes per row, by the compiled template encoder."""
+
+    def __init__(self) -> None:
+        self._encoders: dict[tuple[str, ...], Encoder] = {}
+
+    def lines(self, fields: PayloadFields, lead: bytes = b"", head: tuple[Column, ...] = (),
+              head_prefixes: dict[str, bytes] | None = None) -> bytes:  # fmt: skip
+        """One line per row: the ``head`` columns (after their prefixes), ``lead``, the payload."""
+        cols, prefixes = payload_columns(fields, lead)
+        prefixes.update(head_prefixes or {})
+        batch = Batch([*head, *cols])
+        encoder = self._encoders.get(batch.names)
+        if encoder is None:  # one per layout (readings per row, location or not)
+            encoder = self._encoders[batch.names] = Encoder("template", threads=1, prefixes=prefixes)
+        return encoder.encode_bytes(batch)
+
+
+def mqtt_messages(clients: list[str]):  # noqa: ANN201
+    """The ``messages`` function the mqtt sink takes: (client index, payload, seq) per row."""
+    index = {c: i for i, c in enumerate(clients)}
+    writer = PayloadWriter()
+
+    def messages(batch: Batch) -> tuple[np.ndarray, list[bytes], np.ndarray]:
+        codes, labels, fields = fields_from_batch(batch)
+        to_client = np.array([index[label] for label in labels], np.int64)
+        return to_client[codes], writer.lines(fields).split(b"\n")[:-1], fields.seq
+
+    return messages
