@@ -48,3 +48,38 @@ def register_command(ctx: typer.Context, db_url: DbUrl = None) -> None:
     finally:
         engine.dispose()
     emit_json({"command": "db register", "database": redact(url), "scenario_id": loaded.scenario_id, **result})
+
+
+ingest_app = typer.Typer(add_completion=False, no_args_is_help=True)
+
+
+@ingest_app.command("listen")
+def listen_command(
+    ctx: typer.Context,
+    db_url: DbUrl = None,
+    host: Annotated[str | None, typer.Option("--host", help="Broker host (default: SYNTHKIT_MQTT_HOST, the scenario's mqtt.host, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Broker port (default: SYNTHKIT_MQTT_PORT, the scenario's mqtt.port, 1883).")] = None,
+    topic: Annotated[str, typer.Option("--topic", help="Subscription; its '+' level is the device id.")] = "devices/+/telemetry",
+    client_id: Annotated[str, typer.Option("--client-id", help="The listener's MQTT client id (its persistent session).")] = "synthkit-listener",
+    duration_seconds: Annotated[float, typer.Option("--duration-seconds", help="Stop after this many seconds (0: unlimited).")] = 0,
+    count: Annotated[int, typer.Option("--count", help="Stop after this many messages (0: unlimited).")] = 0,
+    idle_timeout: Annotated[float, typer.Option("--idle-timeout", help="Stop after this many seconds without a message (0: never).")] = 0,
+) -> None:
+    """Subscribe to live telemetry and ingest it into the reference database."""
+    from synthkit_mqtt.settings import resolve, ssl_context
+
+    from synthkit_reference_db.listen import listen
+
+    opts = global_options(ctx)
+    scenario_mqtt = load_scenario(str(opts.scenario), get_plugins()).scenario.mqtt if opts.scenario else None
+    broker = resolve(scenario_mqtt, host=host, port=port)
+    url = resolve_url(db_url)
+    engine = make_engine(url)
+    try:
+        result = listen(engine, host=broker.host, port=broker.port, tls=ssl_context(broker), topic=topic,
+                        client_id=client_id, duration_s=duration_seconds, count=count, idle_s=idle_timeout)  # fmt: skip
+    except (OperationalError, DBAPIError) as exc:
+        raise describe_db_error(url, exc) from None
+    finally:
+        engine.dispose()
+    emit_json({**result, "database": redact(url), "broker": broker.address})

@@ -25,6 +25,9 @@ def synthkit_register_sinks() -> list[SinkSpec]:
 
 @hookimpl
 def synthkit_register_commands() -> list[Command]:
-    from synthkit_reference_db.commands import app
+    from synthkit_reference_db.commands import app, ingest_app
 
-    return [Command(name="db", app=app, help="The reference ingestion database.")]
+    return [
+        Command(name="db", app=app, help="The reference ingestion database."),
+        Command(name="ingest", app=ingest_app, help="Ingest live MQTT telemetry into the reference database."),
+    ]

@@ -248,3 +248,28 @@ def bootstrap_command(
         commit_rows=commit_batch_size, sink_name=sink, state_file=opts.state_file, strict=opts.strict,
         drain=analytics_batch_size if (loaded.scenario.bootstrap.drain_analytics if drain_analytics is None else drain_analytics) else 0,
     ))  # fmt: skip
+
+
+@app.command("run")
+def run_command(
+    ctx: typer.Context,
+    iterations: Annotated[int, typer.Option("--iterations", help="Messages per device (0: unlimited).")] = 0,
+    duration_seconds: Annotated[float, typer.Option("--duration-seconds", help="Stop after this many wall seconds (0: unlimited).")] = 0,
+    host: Annotated[str | None, typer.Option("--host", help="Broker host (default: SYNTHKIT_MQTT_HOST, the scenario's mqtt.host, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Broker port (default: SYNTHKIT_MQTT_PORT, the scenario's mqtt.port, 1883 without TLS).")] = None,
+    topic: Annotated[str, typer.Option("--topic", help="Topic template; {device_id} is replaced.")] = "devices/{device_id}/telemetry",
+    qos: Annotated[int, typer.Option("--qos", help="MQTT QoS, 0 or 1.")] = 1,
+    drain_timeout: Annotated[float, typer.Option("--drain-timeout", help="Seconds to wait for outstanding acknowledgements at the end.")] = 30.0,
+) -> None:
+    """Publish live telemetry to an MQTT broker, one connection per device (client_id = device_id)."""
+    from synthkit_mqtt.settings import resolve
+
+    from synthkit_reservoir.live import live_run
+
+    loaded = load(ctx)
+    opts = global_options(ctx)
+    broker = resolve(loaded.scenario.mqtt, host=host, port=port)
+    emit_json(live_run(
+        get_plugins(), loaded, broker=broker, state_file=opts.state_file, iterations=iterations,
+        duration_s=duration_seconds, topic=topic, qos=qos, drain_timeout_s=drain_timeout,
+    ))  # fmt: skip

@@ -1,0 +1,1 @@
+"""The MQTT sink: one connection per device, acknowledgements tracked, TLS, reconnects."""

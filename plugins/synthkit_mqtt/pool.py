@@ -1,0 +1,306 @@
+"""Many MQTT connections (one per device, client_id = device id) driven by one thread.
+
+paho-mqtt's own loops use a thread (``loop_start``) or a blocking call (``loop_forever``) per
+client; 10,000 devices need neither 10,000 threads nor 10,000 selects. paho 2.x supports an
+external event loop: it reports sockets through ``on_socket_*`` callbacks and we call
+``loop_read``/``loop_write``/``loop_misc``. Every paho call happens on the pool's thread, so
+no client is ever touched by two threads; other threads hand work over through a queue.
+
+Nothing is dropped silently:
+- a QoS 1 message stays in paho's session until its PUBACK, and paho re-sends it after a
+  reconnect; the pool counts it acknowledged only on that PUBACK;
+- each client has at most ``per_client_limit`` messages outstanding (well inside paho's
+  65,535 message ids), and :meth:`publish` blocks while the whole pool has ``limit``
+  outstanding, so memory stays bounded however long the broker is away;
+- a QoS 0 message that could not be written is counted failed.
+"""
+
+from __future__ import annotations
+
+import collections
+import random
+import selectors
+import socket
+import ssl
+import threading
+import time
+from dataclasses import dataclass, field
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+
+_MISC_EVERY_S = 1.0  # keepalive pings and paho's retry timers
+
+
+class BrokerError(Exception):
+    """The broker could not be reached or refused us (before anything was published)."""
+
+
+@dataclass
+class Counts:
+    emitted: int = 0
+    acknowledged: int = 0
+    failed: int = 0
+    reconnects: int = 0
+
+
+@dataclass
+class _Conn:
+    index: int
+    client: mqtt.Client
+    counts: Counts = field(default_factory=Counts)
+    outstanding: dict[int, int] = field(default_factory=dict)  # mid -> seq, QoS 1 awaiting PUBACK
+    connected: bool = False
+    error: str = ""
+    retry_at: float = 0.0
+    backoff: float = 0.0
+
+
+class ConnectionPool:
+    def __init__(
+        self,
+        client_ids: list[str],
+        host: str,
+        port: int,
+        *,
+        tls: ssl.SSLContext | None = None,
+        qos: int = 1,
+        keepalive: int = 60,
+        limit: int = 100_000,
+        per_client_limit: int = 1_000,
+        reconnect_max_s: float = 30.0,
+    ) -> None:
+        self.host, self.port, self.qos, self.keepalive = host, port, qos, keepalive
+        self.limit, self.per_client_limit, self.reconnect_max_s = limit, per_client_limit, reconnect_max_s
+        self.selector = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self.selector.register(self._wake_r, selectors.EVENT_READ, None)
+        self._requests: collections.deque[tuple[int, str, bytes, int]] = collections.deque()
+        self._space = threading.Condition()
+        self._outstanding = 0  # published, not yet acknowledged or failed (all clients)
+        self._closing = False
+        self._stop = False
+        self._jitter = random.Random()
+        self.conns = [self._make(i, cid, tls) for i, cid in enumerate(client_ids)]
+        self._thread = threading.Thread(target=self._run, name="mqtt-pool", daemon=True)
+
+    # ------------------------------------------------------------------ caller's side
+
+    def connect(self, timeout: float = 30.0) -> None:
+        """Connect every client; raises :class:`BrokerError` naming the first failure."""
+        self._thread.start()
+        self._call(lambda: [self._open(c) for c in self.conns])
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            failed = next((c for c in self.conns if c.error), None)
+            if failed is not None:
+                raise BrokerError(failed.error)
+            if all(c.connected for c in self.conns):
+                return
+            time.sleep(0.01)
+        waiting = sum(not c.connected for c in self.conns)
+        raise BrokerError(f"{waiting} of {len(self.conns)} connection(s) to {self.host}:{self.port} not accepted within {timeout:g} s")
+
+    def publish(self, index: int, topic: str, payload: bytes, seq: int) -> None:
+        """Queue one message for client ``index``; blocks while the pool is at its limit."""
+        with self._space:
+            while self._outstanding >= self.limit and not self._stop:
+                self._space.wait(0.5)
+            self._outstanding += 1
+        self._requests.append((index, topic, payload, seq))
+        self._wake()
+
+    def drain(self, timeout: float) -> bool:
+        """Wait (at most ``timeout`` s) until every message is acknowledged or failed."""
+        deadline = time.monotonic() + timeout
+        with self._space:
+            while self._outstanding > 0 and time.monotonic() < deadline:
+                self._space.wait(min(0.1, max(0.0, deadline - time.monotonic())))
+            return self._outstanding == 0
+
+    def close(self) -> None:
+        """Disconnect everyone; messages still unacknowledged count as failed."""
+        if self._thread.is_alive():
+            self._call(self._disconnect_all)
+            self._stop = True
+            self._wake()
+            self._thread.join(timeout=10)
+        for c in self.conns:
+            c.counts.failed += len(c.outstanding)
+            c.outstanding.clear()
+        self.selector.close()
+        self._wake_r.close()
+        self._wake_w.close()
+
+    # ------------------------------------------------------------------- pool thread
+
+    def _make(self, index: int, client_id: str, tls: ssl.SSLContext | None) -> _Conn:
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+        conn = _Conn(index, client)
+        client.max_inflight_messages_set(20)
+        if tls is not None:
+            client.tls_set_context(tls)
+        client.on_connect = lambda c, u, flags, rc, props: self._on_connect(conn, rc)
+        client.on_disconnect = lambda c, u, flags, rc, props: self._on_disconnect(conn, rc)
+        client.on_publish = lambda c, u, mid, rc, props: self._on_publish(conn, mid)
+        client.on_socket_open = lambda c, u, sock: self.selector.register(sock, selectors.EVENT_READ, conn)
+        client.on_socket_close = lambda c, u, sock: self._forget(sock)
+        client.on_socket_register_write = lambda c, u, sock: self._interest(sock, conn, True)
+        client.on_socket_unregister_write = lambda c, u, sock: self._interest(sock, conn, False)
+        return conn
+
+    def _open(self, conn: _Conn) -> None:
+        try:
+            conn.client.connect(self.host, self.port, self.keepalive)
+        except ssl.SSLError as exc:
+            conn.error = f"TLS handshake with {self.host}:{self.port} failed: {exc.reason or exc}"
+        except OSError as exc:
+            if conn.connected or self._closing:
+                return
+            if not any(c.connected for c in self.conns) and not conn.retry_at:
+                conn.error = f"cannot reach the MQTT broker at {self.host}:{self.port}: {exc.strerror or exc}"
+            else:
+                self._schedule_retry(conn)
+
+    def _run(self) -> None:
+        next_misc = time.monotonic() + _MISC_EVERY_S
+        while not self._stop:
+            now = time.monotonic()
+            timeout = max(0.0, next_misc - now)
+            for key, mask in self.selector.select(timeout):
+                conn = key.data
+                if conn is None:
+                    self._drain_wake()
+                    continue
+                if mask & selectors.EVENT_READ:
+                    conn.client.loop_read()
+                if mask & selectors.EVENT_WRITE and conn.client.socket() is not None:
+                    conn.client.loop_write()
+            self._serve_requests()
+            now = time.monotonic()
+            if now >= next_misc:
+                next_misc = now + _MISC_EVERY_S
+                for conn in self.conns:
+                    conn.client.loop_misc()
+                    if not conn.connected and conn.retry_at and now >= conn.retry_at and not self._closing:
+                        conn.retry_at = 0.0
+                        conn.counts.reconnects += 1
+                        self._reconnect(conn)
+
+    def _serve_requests(self) -> None:
+        while self._requests:
+            item = self._requests.popleft()
+            if callable(item):
+                item()
+                continue
+            index, topic, payload, seq = item
+            conn = self.conns[index]
+            conn.counts.emitted += 1
+            info = conn.client.publish(topic, payload, qos=self.qos)
+            if self.qos == 0:
+                # written, or refused (no connection): either way nothing stays outstanding
+                if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+                    conn.counts.acknowledged += 1
+                else:
+                    conn.counts.failed += 1
+                self._settle(1)
+            elif info.rc in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+                conn.outstanding[info.mid] = seq  # kept by paho; (re)sent once connected
+            else:  # paho's queue or mid space is full: never silently
+                conn.counts.failed += 1
+                self._settle(1)
+
+    def _reconnect(self, conn: _Conn) -> None:
+        try:
+            conn.client.reconnect()
+        except OSError:
+            self._schedule_retry(conn)
+
+    def _schedule_retry(self, conn: _Conn) -> None:
+        # exponential backoff with full jitter: 10,000 clients must not reconnect in step
+        conn.backoff = min(self.reconnect_max_s, max(0.5, conn.backoff * 2))
+        conn.retry_at = time.monotonic() + self._jitter.uniform(0.1, conn.backoff)
+
+    def _disconnect_all(self) -> None:
+        self._closing = True
+        for conn in self.conns:
+            if conn.connected:
+                conn.client.disconnect()
+                conn.client.loop_write()
+
+    # --------------------------------------------------------------------- callbacks
+
+    def _on_connect(self, conn: _Conn, rc: object) -> None:
+        if getattr(rc, "is_failure", False):
+            conn.error = f"the broker at {self.host}:{self.port} refused client {conn.client._client_id.decode()}: {rc}"
+            return
+        conn.connected, conn.backoff = True, 0.0
+
+    def _on_disconnect(self, conn: _Conn, rc: object) -> None:
+        conn.connected = False
+        if not self._closing:
+            self._schedule_retry(conn)
+
+    def _on_publish(self, conn: _Conn, mid: int) -> None:
+        if self.qos == 0:
+            return
+        if conn.outstanding.pop(mid, None) is not None:
+            conn.counts.acknowledged += 1
+            self._settle(1)
+
+    # ----------------------------------------------------------------------- helpers
+
+    def _settle(self, n: int) -> None:
+        with self._space:
+            self._outstanding -= n
+            self._space.notify_all()
+
+    def _interest(self, sock: socket.socket, conn: _Conn, write: bool) -> None:
+        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if write else 0)
+        try:
+            self.selector.modify(sock, events, conn)
+        except (KeyError, ValueError):
+            pass
+
+    def _forget(self, sock: socket.socket) -> None:
+        try:
+            self.selector.unregister(sock)
+        except (KeyError, ValueError):
+            pass
+
+    def _wake(self) -> None:
+        try:
+            self._wake_w.send(b"\0")
+        except (BlockingIOError, OSError):
+            pass
+
+    def _drain_wake(self) -> None:
+        try:
+            while self._wake_r.recv(4096):
+                pass
+        except (BlockingIOError, OSError):
+            pass
+
+    def _call(self, fn) -> None:  # noqa: ANN001
+        """Run ``fn`` on the pool thread and wait for it."""
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                fn()
+            finally:
+                done.set()
+
+        self._requests.append(run)  # type: ignore[arg-type]
+        self._wake()
+        done.wait()
+
+    def totals(self) -> Counts:
+        total = Counts()
+        for c in self.conns:
+            total.emitted += c.counts.emitted
+            total.acknowledged += c.counts.acknowledged
+            total.failed += c.counts.failed
+            total.reconnects += c.counts.reconnects
+        return total

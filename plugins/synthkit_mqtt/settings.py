@@ -1,0 +1,118 @@
+"""Where the broker is and how to reach it: flags, then environment, then the scenario's
+``mqtt`` block, then 127.0.0.1:1883 without TLS.
+
+TLS is on when any certificate setting is given, when the port is 8883, or with
+``SYNTHKIT_MQTT_TLS=1``. Every TLS problem we can see before connecting (a missing file, an
+encrypted key without a password, a key that does not match its certificate) is a
+:class:`ConfigError` raised before the first publish; a handshake failure stops the run the
+same way. There is no fallback to plain MQTT.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from synthkit.errors import ConfigError
+
+ENV = {
+    "host": "SYNTHKIT_MQTT_HOST",
+    "port": "SYNTHKIT_MQTT_PORT",
+    "ca_path": "SYNTHKIT_MQTT_CA",
+    "cert_path": "SYNTHKIT_MQTT_CERT",
+    "key_path": "SYNTHKIT_MQTT_KEY",
+    "key_password": "SYNTHKIT_MQTT_KEY_PASSWORD",
+    "tls": "SYNTHKIT_MQTT_TLS",
+}
+DEFAULT_HOST, PLAIN_PORT, TLS_PORT = "127.0.0.1", 1883, 8883
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    host: str
+    port: int
+    tls: bool
+    ca_path: str | None = None
+    cert_path: str | None = None
+    key_path: str | None = None
+    key_password: str | None = None
+    source: str = "default"  # where the host came from, for messages
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def resolve(scenario_mqtt: Any = None, *, host: str | None = None, port: int | None = None,
+            environ: dict[str, str] | None = None) -> BrokerSettings:  # fmt: skip
+    env = os.environ if environ is None else environ
+    block = scenario_mqtt
+    explicit_block = block is not None and getattr(block, "host", None)
+
+    def pick(name: str) -> tuple[Any, str]:
+        if env.get(ENV[name]):
+            return env[ENV[name]], ENV[name]
+        value = getattr(block, name, None) if block is not None else None
+        return value, "scenario mqtt." + name
+
+    env_host = env.get(ENV["host"])
+    chosen_host = host or env_host or (block.host if explicit_block else None) or DEFAULT_HOST
+    source = "--host" if host else ENV["host"] if env_host else "scenario mqtt.host" if explicit_block else "default"
+    ca, _ = pick("ca_path")
+    cert, _ = pick("cert_path")
+    key, _ = pick("key_path")
+    password = env.get(ENV["key_password"]) or None
+    if port is None:
+        raw_port = env.get(ENV["port"])
+        if raw_port:
+            if not raw_port.isdigit():
+                raise ConfigError(f"{ENV['port']}={raw_port!r} is not a port number", hint="e.g. 1883 or 8883")
+            port = int(raw_port)
+        elif explicit_block or (block is not None and (ca or cert or key)):
+            port = int(block.port)  # the scenario's block: 8883 unless it says otherwise
+        else:
+            port = TLS_PORT if (ca or cert or key) else PLAIN_PORT
+    tls = bool(ca or cert or key) or port == TLS_PORT or env.get(ENV["tls"], "") in ("1", "true", "yes")
+    return BrokerSettings(chosen_host, port, tls, ca, cert, key, password, source)
+
+
+def ssl_context(settings: BrokerSettings) -> ssl.SSLContext | None:
+    """The TLS context, with every file checked now rather than at the first publish."""
+    if not settings.tls:
+        return None
+    for label, path in (("CA", settings.ca_path), ("certificate", settings.cert_path), ("key", settings.key_path)):
+        if path and not Path(path).is_file():
+            raise ConfigError(f"MQTT {label} file {path} not found",
+                              hint="set scenario mqtt.ca_path/cert_path/key_path or SYNTHKIT_MQTT_CA/CERT/KEY")  # fmt: skip
+    if bool(settings.cert_path) != bool(settings.key_path):
+        raise ConfigError("MQTT client certificate and key go together: only one is set",
+                          hint="set both cert_path and key_path (or SYNTHKIT_MQTT_CERT and SYNTHKIT_MQTT_KEY)")  # fmt: skip
+    try:
+        context = ssl.create_default_context(cafile=settings.ca_path)
+    except ssl.SSLError as exc:
+        raise ConfigError(f"MQTT CA file {settings.ca_path} is not a usable certificate: {exc.reason or exc}",
+                          hint="point ca_path at the PEM certificate of the CA that signed the broker's") from None  # fmt: skip
+    if settings.cert_path and settings.key_path:
+        if _encrypted(Path(settings.key_path)) and not settings.key_password:
+            raise ConfigError(f"MQTT key {settings.key_path} is encrypted and no password is set",
+                              hint=f"set {ENV['key_password']}, or use an unencrypted key")  # fmt: skip
+
+        def password() -> str:  # never let OpenSSL prompt on the terminal
+            if settings.key_password is None:
+                raise ConfigError(f"MQTT key {settings.key_path} needs a password", hint=f"set {ENV['key_password']}")
+            return settings.key_password
+
+        try:
+            context.load_cert_chain(settings.cert_path, settings.key_path, password=password)
+        except ssl.SSLError as exc:
+            raise ConfigError(f"MQTT certificate {settings.cert_path} / key {settings.key_path} unusable: {exc.reason or exc}",
+                              hint="check the key matches the certificate and its password") from None  # fmt: skip
+    return context
+
+
+def _encrypted(key_path: Path) -> bool:
+    head = key_path.read_bytes()[:4096]
+    return b"ENCRYPTED" in head

@@ -1,0 +1,220 @@
+"""Live MQTT (issue 5) against real Mosquitto: the shared broker on 127.0.0.1:1883, and brokers
+these tests start themselves (TLS with freshly generated certificates, a restart mid-run)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BIN
+
+SCENARIO = """scenario_id: live_t
+speedup_factor: {speedup}
+devices:
+  - {{group: t, count: {count}, id_pattern: "{prefix}-{{n:02d}}", archetype: stationary_archetype_a, cadence_seconds: 60}}
+"""
+
+
+def scenario(tmp_path: Path, count: int = 4, speedup: float = 600, extra: str = "") -> tuple[Path, str]:
+    prefix = "LT" + uuid.uuid4().hex[:6].upper()  # topics of parallel runs never mix
+    path = tmp_path / "live.yaml"
+    path.write_text(SCENARIO.format(count=count, speedup=speedup, prefix=prefix) + extra)
+    return path, prefix
+
+
+def synthkit(*args: str, timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "synthkit"), *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Broker:
+    """A Mosquitto of the test's own, on a free port."""
+
+    def __init__(self, tmp_path: Path, extra: str = "", port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.conf = tmp_path / f"mosquitto-{self.port}.conf"
+        # run as whoever runs the tests: as root, mosquitto would otherwise drop to a user
+        # that cannot read the test's certificate files
+        self.conf.write_text(f"user {getpass.getuser()}\nlistener {self.port} 127.0.0.1\nallow_anonymous true\n{extra}")
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Broker:
+        self.proc = subprocess.Popen(["mosquitto", "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"mosquitto did not start: {self.proc.stderr.read() if self.proc.stderr else ''}")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.proc = None
+
+
+def test_run_and_listen_store_every_message_exactly_once(tmp_path):
+    path, prefix = scenario(tmp_path, count=4)
+    db = tmp_path / "l.db"
+    url = f"sqlite:///{db}"
+    assert synthkit("db", "init", "--db-url", url).returncode == 0
+    assert synthkit("--scenario", str(path), "db", "register", "--db-url", url).returncode == 0
+    listener = subprocess.Popen(
+        [str(BIN / "synthkit"), "ingest", "listen", "--db-url", url, "--topic", "devices/+/telemetry",
+         "--client-id", f"listener-{prefix}", "--count", "24", "--duration-seconds", "60"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(2.5)  # subscribed before the run starts
+    state = tmp_path / "seq.json"
+    res = synthkit("--scenario", str(path), "--state-file", str(state), "run", "--iterations", "6")
+    assert res.returncode == 0, res.stderr
+    summary = json.loads(res.stdout)
+    assert (summary["emitted"], summary["acknowledged"], summary["failed"]) == (24, 24, 0)
+    assert all(d == {"emitted": 6, "acknowledged": 6, "failed": 0, "reconnects": 0} for d in summary["devices"].values())
+    out, err = listener.communicate(timeout=60)
+    heard = json.loads(out)
+    assert heard["status_counts"] == {"stored:NEW": 24} and heard["seq_gaps"] == {}, err
+    rows = sqlite3.connect(db).execute("SELECT mqtt_client_id, seq, payload FROM telemetry").fetchall()
+    assert sorted((c, s) for c, s, _ in rows) == sorted((f"{prefix}-{n:02d}", s) for n in range(1, 5) for s in range(6))
+    assert all(json.loads(p)["seq"] == s for _, s, p in rows)
+    assert json.loads(state.read_text())["devices"] == {f"{prefix}-{n:02d}": 5 for n in range(1, 5)}
+    again = json.loads(synthkit("--scenario", str(path), "--state-file", str(state), "run", "--iterations", "1").stdout)
+    assert again["emitted"] == 4 and json.loads(state.read_text())["devices"][f"{prefix}-01"] == 6  # continues, never reuses
+
+
+def test_an_unreachable_broker_fails_before_anything_is_published(tmp_path):
+    path, _ = scenario(tmp_path)
+    state = tmp_path / "seq.json"
+    res = synthkit("--scenario", str(path), "--state-file", str(state), "run", "--iterations", "2", "--port", str(free_port()))
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "cannot reach the MQTT broker at 127.0.0.1:" in res.stderr
+    assert not state.exists()
+
+
+def test_sigterm_stops_waits_for_acks_saves_state_and_reports(tmp_path):
+    path, prefix = scenario(tmp_path, count=3, speedup=60)  # one message per device per second
+    state = tmp_path / "seq.json"
+    proc = subprocess.Popen([str(BIN / "synthkit"), "--scenario", str(path), "--state-file", str(state), "run"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    time.sleep(4)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    summary = json.loads(out)
+    assert summary["interrupted"] is True and summary["emitted"] >= 6
+    assert summary["acknowledged"] == summary["emitted"] and summary["failed"] == 0
+    saved = json.loads(state.read_text())["devices"]
+    for device, counts in summary["devices"].items():
+        assert saved[device] >= counts["emitted"] - 1  # every published seq is reserved
+
+
+def test_a_broker_restart_mid_run_is_survived(tmp_path):
+    broker = Broker(tmp_path).start()
+    path, prefix = scenario(tmp_path, count=5, speedup=120)  # 2 messages per device per second
+    proc = subprocess.Popen(
+        [str(BIN / "synthkit"), "--scenario", str(path), "--state-file", str(tmp_path / "s.json"), "run",
+         "--port", str(broker.port), "--iterations", "16"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        time.sleep(3)
+        broker.stop()
+        time.sleep(1.5)
+        broker.start()
+        out, err = proc.communicate(timeout=90)
+    finally:
+        broker.stop()
+    assert proc.returncode == 0, err
+    summary = json.loads(out)
+    assert summary["emitted"] == 80 and summary["acknowledged"] == 80 and summary["failed"] == 0
+    assert summary["reconnects"] >= 5
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("certs")
+
+    def ssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
+
+    for ca in ("ca", "other_ca"):
+        ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={ca}",
+            "-keyout", f"{ca}.key", "-out", f"{ca}.crt")  # fmt: skip
+    for name, cn in (("server", "127.0.0.1"), ("client", "synthkit")):
+        ssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={cn}", "-keyout", f"{name}.key", "-out", f"{name}.csr")
+        ext = d / f"{name}.ext"
+        ext.write_text("subjectAltName=IP:127.0.0.1\n" if name == "server" else "extendedKeyUsage=clientAuth\n")
+        ssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+            "-days", "2", "-out", f"{name}.crt", "-extfile", ext.name)  # fmt: skip
+    ssl("pkey", "-in", "client.key", "-aes256", "-passout", "pass:secret", "-out", "client_encrypted.key")
+    return d
+
+
+@pytest.fixture
+def tls_broker(tmp_path, certs):
+    broker = Broker(tmp_path, extra=(
+        f"cafile {certs / 'ca.crt'}\ncertfile {certs / 'server.crt'}\nkeyfile {certs / 'server.key'}\n"
+        "require_certificate true\n"
+    )).start()  # fmt: skip
+    yield broker
+    broker.stop()
+
+
+def tls_env(certs: Path, port: int, ca: str = "ca.crt", key: str = "client.key", **more: str) -> dict:
+    return {"SYNTHKIT_MQTT_HOST": "127.0.0.1", "SYNTHKIT_MQTT_PORT": str(port), "SYNTHKIT_MQTT_CA": str(certs / ca),
+            "SYNTHKIT_MQTT_CERT": str(certs / "client.crt"), "SYNTHKIT_MQTT_KEY": str(certs / key), **more}  # fmt: skip
+
+
+def test_tls_with_client_certificates(tmp_path, certs, tls_broker):
+    path, _ = scenario(tmp_path, count=2)
+    res = synthkit("--scenario", str(path), "--state-file", str(tmp_path / "s.json"), "run", "--iterations", "3",
+                   env=tls_env(certs, tls_broker.port))  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    summary = json.loads(res.stdout)
+    assert summary["tls"] is True and summary["acknowledged"] == 6
+
+
+def test_tls_in_the_scenario_block_with_an_encrypted_key(tmp_path, certs, tls_broker):
+    block = (f"mqtt:\n  host: 127.0.0.1\n  port: {tls_broker.port}\n  ca_path: {certs / 'ca.crt'}\n"
+             f"  cert_path: {certs / 'client.crt'}\n  key_path: {certs / 'client_encrypted.key'}\n")  # fmt: skip
+    path, _ = scenario(tmp_path, count=1, extra=block)
+    state = tmp_path / "s.json"
+    res = synthkit("--scenario", str(path), "--state-file", str(state), "run", "--iterations", "2")
+    assert res.returncode == 2 and "is encrypted and no password is set" in res.stderr
+    assert "SYNTHKIT_MQTT_KEY_PASSWORD" in res.stderr and not state.exists()
+    ok = synthkit("--scenario", str(path), "--state-file", str(state), "run", "--iterations", "2",
+                  env={"SYNTHKIT_MQTT_KEY_PASSWORD": "secret"})  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["acknowledged"] == 2
+
+
+def test_a_certificate_the_broker_cannot_prove_fails_before_publishing(tmp_path, certs, tls_broker):
+    path, _ = scenario(tmp_path, count=2)
+    state = tmp_path / "s.json"
+    res = synthkit("--scenario", str(path), "--state-file", str(state), "run", "--iterations", "2",
+                   env=tls_env(certs, tls_broker.port, ca="other_ca.crt"))  # fmt: skip
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "TLS handshake with 127.0.0.1:" in res.stderr and "CERTIFICATE_VERIFY_FAILED" in res.stderr
+    assert not state.exists()
+    missing = synthkit("--scenario", str(path), "run", "--iterations", "1",
+                       env=tls_env(certs, tls_broker.port, ca="nope.crt"))  # fmt: skip
+    assert missing.returncode == 2 and "nope.crt not found" in missing.stderr
