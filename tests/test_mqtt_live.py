@@ -218,3 +218,27 @@ def test_a_certificate_the_broker_cannot_prove_fails_before_publishing(tmp_path,
     missing = synthkit("--scenario", str(path), "run", "--iterations", "1",
                        env=tls_env(certs, tls_broker.port, ca="nope.crt"))  # fmt: skip
     assert missing.returncode == 2 and "nope.crt not found" in missing.stderr
+
+
+def test_the_legacy_wrapper_publishes_single_and_batch(tmp_path):
+    prefix = "W" + uuid.uuid4().hex[:6].upper()
+    sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-t", "devices/+/telemetry", "-v", "-C", "7", "-W", "60"],
+                           stdout=subprocess.PIPE, text=True)  # fmt: skip
+    time.sleep(0.5)
+    state = str(tmp_path / "s.json")
+    single = subprocess.run([str(BIN / "mqtt_simulator"), "--single", "--device-prefix", prefix, "--state-file", state],
+                            capture_output=True, text=True, timeout=60, cwd=tmp_path)  # fmt: skip
+    assert single.returncode == 0, single.stderr
+    assert json.loads(single.stdout)["devices"] == {f"{prefix}-01": {"emitted": 1, "acknowledged": 1, "failed": 0, "reconnects": 0}}
+    batch = subprocess.run([str(BIN / "mqtt_simulator"), "--batch", "--count", "3", "--iterations", "2",
+                            "--device-prefix", prefix, "--state-file", state, "--host", "127.0.0.1", "--port", "1883"],
+                           capture_output=True, text=True, timeout=60, cwd=tmp_path)  # fmt: skip
+    assert batch.returncode == 0, batch.stderr
+    assert json.loads(batch.stdout)["acknowledged"] == 6
+    lines = [x for x in sub.communicate(timeout=60)[0].splitlines() if x.startswith(f"devices/{prefix}-")]
+    got = sorted((line.split(" ", 1)[0], json.loads(line.split(" ", 1)[1])["seq"]) for line in lines)
+    assert got == sorted([(f"devices/{prefix}-01/telemetry", 0)] + [(f"devices/{prefix}-0{n}/telemetry", s)
+                          for n, s in [(1, 1), (1, 2), (2, 0), (2, 1), (3, 0), (3, 1)]])  # fmt: skip
+    down = subprocess.run([str(BIN / "mqtt_simulator"), "--single", "--port", str(free_port()), "--state-file", state],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)  # fmt: skip
+    assert down.returncode == 2 and "cannot reach the MQTT broker" in down.stderr

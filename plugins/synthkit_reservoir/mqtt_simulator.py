@@ -1,0 +1,67 @@
+"""``mqtt_simulator``: the seed's legacy wrapper (section 12), kept for existing E2E users.
+
+    mqtt_simulator --single
+    mqtt_simulator --batch --count 20
+
+It builds a temporary one-device (or ``--count``-device) scenario and delegates to
+``synthkit run``. The broker is ``--host``/``--port``, else the ``SYNTHKIT_MQTT_*``
+environment settings, else 127.0.0.1:1883 without TLS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from synthkit.cli import run
+from synthkit.memory import keep_freed_memory
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="mqtt_simulator", description=__doc__.splitlines()[0])
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--single", action="store_true", help="one simulated device")
+    mode.add_argument("--batch", action="store_true", help="--count simulated devices")
+    parser.add_argument("--count", type=int, default=20, help="devices in --batch mode (default 20)")
+    parser.add_argument("--host", help="broker host (default: SYNTHKIT_MQTT_HOST, else 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="broker port (default: SYNTHKIT_MQTT_PORT, else 1883)")
+    parser.add_argument("--iterations", type=int, default=1, help="messages per device (default 1)")
+    parser.add_argument("--speedup", type=float, default=60.0, help="speedup_factor (default 60: a message a second)")
+    parser.add_argument("--device-prefix", default="E2E-SIM", help="device ids are PREFIX-01, PREFIX-02, ...")
+    parser.add_argument("--state-file", default=".tmp/synthetic_sim_seq_state.json")
+    args = parser.parse_args(argv)
+    if args.batch and not 1 <= args.count <= 100_000:
+        parser.error("--count must be between 1 and 100000")
+    return args
+
+
+def scenario_text(args: argparse.Namespace) -> str:
+    count = 1 if args.single else args.count
+    return (
+        "scenario_id: mqtt_simulator\n"
+        f"speedup_factor: {args.speedup}\n"
+        "devices:\n"
+        f'  - {{group: sim, count: {count}, id_pattern: "{args.device_prefix}-{{n:02d}}", '
+        "archetype: stationary_archetype_a, cadence_seconds: 60}\n"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="mqtt_simulator-") as tmp:
+        path = Path(tmp) / "mqtt_simulator.yaml"
+        path.write_text(scenario_text(args))
+        forwarded = ["--scenario", str(path), "--state-file", args.state_file, "run", "--iterations", str(args.iterations)]
+        if args.host:
+            forwarded += ["--host", args.host]
+        if args.port:
+            forwarded += ["--port", str(args.port)]
+        keep_freed_memory()
+        code = run(forwarded)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()
