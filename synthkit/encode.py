@@ -312,6 +312,12 @@ class Encoder:
                 self._pools.pop(next(iter(self._pools)))
         return cached[0], cached[1], cached[2]
 
+    def _key(self, name: str) -> bytes:
+        """What goes before a column's value: ``"name":`` in JSON, nothing in CSV, the prefix."""
+        if self.mode == 0:
+            return render_label_json(name) + b":"
+        return self.prefixes.get(name, b"") if self.mode == 2 else b""
+
     def _rendered(self, name: str, labels: object) -> list[bytes]:
         cached = self._labels.get(name)
         # Generators often rebuild an equal labels tuple per batch; returning the same rendered
@@ -339,7 +345,7 @@ class Encoder:
         row_bound = 3
         fixed_at = 0
         for i, c in enumerate(cols):
-            key = {0: render_label_json(c.name) + b":", 1: b"", 2: self.prefixes.get(c.name, b"")}[self.mode]
+            key = self._key(c.name)
             keys.append(key)
             row_bound += len(key) + 1
             if c.present is not None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import queue
-import signal
 import threading
 import time
 from collections import Counter
@@ -23,6 +22,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from synthkit.errors import ConfigError
+from synthkit.interrupt import stop_on_signals
 from synthkit_reference_db.ingest import Ingestor, TelemetryRows
 
 BATCH_MESSAGES = 500
@@ -83,34 +83,30 @@ def listen(
     except OSError as exc:
         raise ConfigError(f"cannot reach the MQTT broker at {host}:{port}: {exc}", hint="start the broker, or check --host/--port and TLS settings") from None
     client.loop_start()
-    stop = threading.Event()
-    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)} \
-        if threading.current_thread() is threading.main_thread() else {}  # fmt: skip
-    counts: Counter[str] = Counter()
-    seqs = SeqTracker()
-    received = 0
-    started = last_message = time.monotonic()
-    try:
-        if not connected.wait(10) or failure:
-            raise ConfigError(failure[0] if failure else f"the broker at {host}:{port} did not answer", hint="check --host/--port and TLS settings")
-        while not stop.is_set():
-            now = time.monotonic()
-            if (duration_s and now - started >= duration_s) or (count and received >= count) \
-                    or (idle_s and now - last_message >= idle_s):  # fmt: skip
-                break
-            batch = _take(inbox, stop)
-            if not batch:
-                continue
-            last_message = time.monotonic()
-            received += len(batch)
-            counts.update(_ingest(ingestor, batch, seqs, at))
-            for msg in batch:  # acknowledged only once committed
-                client.ack(msg.mid, msg.qos)
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
-        client.disconnect()
-        client.loop_stop()
+    with stop_on_signals() as stop:
+        counts: Counter[str] = Counter()
+        seqs = SeqTracker()
+        received = 0
+        started = last_message = time.monotonic()
+        try:
+            if not connected.wait(10) or failure:
+                raise ConfigError(failure[0] if failure else f"the broker at {host}:{port} did not answer", hint="check --host/--port and TLS settings")
+            while not stop.is_set():
+                now = time.monotonic()
+                if (duration_s and now - started >= duration_s) or (count and received >= count) \
+                        or (idle_s and now - last_message >= idle_s):  # fmt: skip
+                    break
+                batch = _take(inbox, stop)
+                if not batch:
+                    continue
+                last_message = time.monotonic()
+                received += len(batch)
+                counts.update(_ingest(ingestor, batch, seqs, at))
+                for msg in batch:  # acknowledged only once committed
+                    client.ack(msg.mid, msg.qos)
+        finally:
+            client.disconnect()
+            client.loop_stop()
     return {
         "command": "ingest listen",
         "topic": topic,

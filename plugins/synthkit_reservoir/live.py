@@ -11,8 +11,6 @@ state and prints the summary.
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ import numpy as np
 
 from synthkit.batch import Batch
 from synthkit.errors import ConfigError
+from synthkit.interrupt import stop_on_signals
 from synthkit.plugins import Plugins, lookup
 from synthkit.state import SeqState
 from synthkit_reservoir.engine import FleetRun, Window
@@ -57,39 +56,37 @@ def live_run(
     ahead = np.maximum(1, np.ceil(speedup / steps).astype(np.int64))  # ~1 s of messages per device
     reserved = first - 1
     ceiling = first + iterations - 1 if iterations else None  # never reserve past the last message
-    stop = threading.Event()
-    previous = _on_signals(stop)
-    sink.open(builder.columns)  # connects every device, or fails before the first publish
-    t0 = time.monotonic()
-    interrupted = False
-    try:
-        for block in run.blocks(0):  # one tick per block
-            if block.rows == 0:
-                continue
-            keep = block.seq < first[block.device] + iterations if iterations else None
-            due = t0 + (int(block.time_s[0]) - start_s) / speedup
-            if duration_s and due - t0 >= duration_s:
-                break
-            if stop.wait(max(0.0, due - time.monotonic())):
-                interrupted = True
-                break
-            batch = builder.batch(block)
-            dev, seq = block.device, block.seq
-            if keep is not None:  # devices faster than the slowest stop after their iterations
-                if not keep.any():
+    with stop_on_signals() as stop:
+        sink.open(builder.columns)  # connects every device, or fails before the first publish
+        t0 = time.monotonic()
+        interrupted = False
+        try:
+            for block in run.blocks(0):  # one tick per block
+                if block.rows == 0:
                     continue
-                rows = np.flatnonzero(keep)
-                batch = Batch([c.take(rows) for c in batch.columns])
-                dev, seq = dev[rows], seq[rows]
-            _reserve(state, ids, reserved, dev, seq, ahead, ceiling)
-            sink.write(batch)
-            if stop.is_set():
-                interrupted = True
-                break
-    finally:
-        _restore(previous)
-        report = sink.close()
-        state.save()
+                keep = block.seq < first[block.device] + iterations if iterations else None
+                due = t0 + (int(block.time_s[0]) - start_s) / speedup
+                if duration_s and due - t0 >= duration_s:
+                    break
+                if stop.wait(max(0.0, due - time.monotonic())):
+                    interrupted = True
+                    break
+                batch = builder.batch(block)
+                dev, seq = block.device, block.seq
+                if keep is not None:  # devices faster than the slowest stop after their iterations
+                    if not keep.any():
+                        continue
+                    rows = np.flatnonzero(keep)
+                    batch = Batch([c.take(rows) for c in batch.columns])
+                    dev, seq = dev[rows], seq[rows]
+                _reserve(state, ids, reserved, dev, seq, ahead, ceiling)
+                sink.write(batch)
+                if stop.is_set():
+                    interrupted = True
+                    break
+        finally:
+            report = sink.close()
+            state.save()
     per_device = {
         d: {"emitted": c.emitted, "acknowledged": c.acknowledged, "failed": c.failed, "reconnects": c.reconnects}
         for d, c in sink.per_device().items()
@@ -123,17 +120,3 @@ def _reserve(state: SeqState, ids: list[str], reserved: np.ndarray, dev: np.ndar
             reserved[d] = s + ahead[d] - 1 if ceiling is None else min(s + ahead[d] - 1, ceiling[d])
             state.advance(ids[d], int(reserved[d]))
     state.save()
-
-
-def _on_signals(stop: threading.Event) -> dict[int, Any]:
-    previous: dict[int, Any] = {}
-    if threading.current_thread() is not threading.main_thread():
-        return previous
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        previous[sig] = signal.signal(sig, lambda *_: stop.set())
-    return previous
-
-
-def _restore(previous: dict[int, Any]) -> None:
-    for sig, handler in previous.items():
-        signal.signal(sig, handler)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +11,7 @@ from typing import Any
 from synthkit.console import progress_bar
 from synthkit.engine import deliver
 from synthkit.errors import ConfigError
+from synthkit.interrupt import stop_on_signals
 from synthkit.plugins import Plugins, lookup
 from synthkit.preflight import run_checks
 from synthkit.records import SinkSpec
@@ -77,30 +76,26 @@ def stream_stdout(
         raise ConfigError(f"--interval must be >= 0, got {interval}")
     generator = TelematicsGenerator(config, plugins.event_types())
     sink = lookup(plugins.sinks(), "stdout", "sink", fix="install synthkit's stdout sink").factory(None)
-    stop = threading.Event()
-    # Ctrl+C and SIGTERM only set a flag, checked between lines: no exception can cut a line.
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     written = 0
-    try:
-        sink.open(generator.columns)
-        rows = config.drivers if interval > 0 else 4096
-        for batch in generator.batches(max_events, batch_rows=rows):
-            step = 1 if interval > 0 else batch.n
-            for start in range(0, batch.n, step):
-                if stop.is_set():
-                    return written
-                sink.write(batch.slice(start, start + step))
-                written += min(step, batch.n - start)
-                if interval > 0 and stop.wait(interval):
-                    return written
-        return written
-    except KeyboardInterrupt:
-        return written
-    except BrokenPipeError:
-        # the reader went away (e.g. `| head`): stop quietly, as a Unix filter does
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return written
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    # Ctrl+C and SIGTERM only set a flag, checked between lines: no exception can cut a line.
+    with stop_on_signals() as stop:
+        try:
+            sink.open(generator.columns)
+            rows = config.drivers if interval > 0 else 4096
+            for batch in generator.batches(max_events, batch_rows=rows):
+                step = 1 if interval > 0 else batch.n
+                for start in range(0, batch.n, step):
+                    if stop.is_set():
+                        return written
+                    sink.write(batch.slice(start, start + step))
+                    written += min(step, batch.n - start)
+                    if interval > 0 and stop.wait(interval):
+                        return written
+            return written
+        except KeyboardInterrupt:
+            return written
+        except BrokenPipeError:
+            # the reader went away (e.g. `| head`): stop quietly, as a Unix filter does
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return written
