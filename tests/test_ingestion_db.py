@@ -315,14 +315,16 @@ def test_passwords_are_never_printed(tmp_path):
     assert res.exit_code == 2 and "root:***@127.0.0.1:9/x" in res.stderr and "s3cret" not in res.stderr
 
 
-def test_killed_mid_import_then_rerun_stores_exactly_the_csv(db_url, scenario, tmp_path):
+def test_killed_mid_import_then_rerun_stores_exactly_the_csv(db_url, tmp_path):
     """SIGKILL at an arbitrary moment, then the same command again: every CSV row is stored
-    once; none twice, none lost."""
+    once; none twice, none lost. Small commits keep the import slow enough to interrupt."""
+    scenario = tmp_path / "fleet.yaml"
+    scenario.write_text(SCENARIO.replace("count: 6", "count: 40"))
     prepared(db_url, scenario)
     summary = exported(scenario, tmp_path / "out")
     rows = summary["row_count"]
     args = [str(BIN / "synthkit"), "import-csv", "--artifact-dir", summary["artifact_dir"], "--apply",
-            "--commit-batch-size", "50", "--db-url", db_url]  # fmt: skip
+            "--commit-batch-size", "7", "--db-url", db_url]  # fmt: skip
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while count(db_url) < rows // 4 and proc.poll() is None and time.monotonic() < deadline:
@@ -331,6 +333,7 @@ def test_killed_mid_import_then_rerun_stores_exactly_the_csv(db_url, scenario, t
     proc.wait()
     landed = count(db_url)
     assert 0 < landed < rows, "the kill should land mid-import"
+    assert landed % 7 == 0, "each transaction holds exactly --commit-batch-size rows"
     again = subprocess.run(args, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     out = json.loads(again.stdout)

@@ -4,10 +4,10 @@ rejected (with the reason) out.
 Rows arrive in columns (:class:`TelemetryRows`), one message or a whole batch: the device is
 looked up by its MQTT client id, the ultrasonic distance is the median of the raw readings,
 and level_pct and liters come from the attached reservoir's calibration (explicit sensor
-distances, else empty = height_mm, full = 0). Accepted rows are inserted in one transaction
-per batch and deduplicated on (mqtt_client_id, seq): a replay stores nothing twice.
+distances, else empty = height_mm, full = 0). Accepted rows are inserted in transactions of
+``commit_rows`` and deduplicated on (mqtt_client_id, seq): a replay stores nothing twice.
 
-How rows are written (no per-row Python; the database builds each payload) is in
+How rows are written (no per-row Python) is in
 :mod:`synthkit_reference_db.store`.
 """
 
@@ -193,13 +193,19 @@ class Ingestor:
         )  # fmt: skip
         return counts, acc
 
-    def write(self, acc: Accepted) -> Counter[str]:
-        """Stores accepted rows in one transaction; safe to call from several threads."""
+    def write(self, acc: Accepted, commit_rows: int | None = None) -> Counter[str]:
+        """Stores accepted rows, ``commit_rows`` per transaction (all in one when None); a
+        commit that fails leaves the earlier ones stored. Safe to call from several threads."""
         store = getattr(self._local, "store", None)
         if store is None:
             store = self._local.store = self.store_type()
-        with self.engine.begin() as conn:
-            stored = store.store(conn, acc)
+        encoded = store.encode(acc)
+        step = commit_rows or acc.n
+        stored = 0
+        with self.engine.connect() as conn:
+            for lo in range(0, acc.n, step):
+                with conn.begin():
+                    stored += store.store(conn, encoded, lo, min(lo + step, acc.n))
         return +Counter({STORED: stored, DUPLICATE: acc.n - stored})
 
 

@@ -30,16 +30,19 @@ def rows_from_batch(batch: Batch) -> TelemetryRows:
 class ReferenceDbSink:
     """``apply=False`` checks every record against the database without writing (dry run).
 
-    Writing is pipelined: this thread checks a batch (rejections, derived values) while
-    writer threads store the ones before it, each batch in its own transaction, at most
-    ``writers`` in flight (one for SQLite; two for PostgreSQL, whose server then works on
+    Batches may be large; each is committed in transactions of ``commit_rows`` rows (one per
+    batch when None). Writing is pipelined: this thread checks a batch (rejections, derived
+    values) while writer threads store the ones before it, at most ``writers`` in flight (one for SQLite; two for PostgreSQL, whose server then works on
     both cores). Outcomes are summed, so order does not matter, and a batch's failure
     surfaces at the next write or at close.
     """
 
-    def __init__(self, target: str, *, apply: bool = True, drain_analytics: int = 0) -> None:
+    def __init__(
+        self, target: str, *, apply: bool = True, drain_analytics: int = 0, commit_rows: int | None = None
+    ) -> None:
         self.url = target
         self.apply = apply
+        self.commit_rows = commit_rows
         self.drain_batch = drain_analytics  # > 0: run the analytics consumer at close
         self.engine = make_engine(target)
         self.ingestor = Ingestor(self.engine)
@@ -60,7 +63,7 @@ class ReferenceDbSink:
             return
         while len(self.in_flight) >= self.writers:
             self.counts.update(self.in_flight.popleft().result())
-        self.in_flight.append(self.pool.submit(self.ingestor.write, accepted))
+        self.in_flight.append(self.pool.submit(self.ingestor.write, accepted, self.commit_rows))
 
     def _finish(self, *, cancel: bool) -> None:
         if self.pool is None:
@@ -70,7 +73,7 @@ class ReferenceDbSink:
                 future = self.in_flight.popleft()
                 if cancel:
                     if not future.cancel():
-                        future.exception()  # wait: a running batch commits or rolls back whole
+                        future.exception()  # wait: a running commit completes or rolls back whole
                 else:
                     self.counts.update(future.result())
         finally:

@@ -3,11 +3,14 @@
 The compiled template encoder (:mod:`synthkit_reservoir.payload`) writes each row's
 section 10 payload from the columns; nothing builds a dict or calls ``json.dumps`` per row.
 
-PostgreSQL: repeats within the batch are dropped and the rows are COPYed straight into
+Rows are encoded once per block (tens of thousands of rows) and committed in chunks of
+``--commit-batch-size``, so a small commit size costs commits, not per-call encoding.
+
+PostgreSQL: repeats within a chunk are dropped and the rows are COPYed straight into
 ``telemetry`` as COPY text the encoder wrote, line and payload alike, in a savepoint. If the
 unique constraint stops that COPY (a replay), the keys already stored are looked up (one
-indexed query) and the rest COPYed; while a replay lasts, batches look first. Should a
-concurrent writer store one of those keys in between, the batch falls back to a staging
+indexed query) and the rest COPYed; while a replay lasts, chunks look first. Should a
+concurrent writer store one of those keys in between, the chunk falls back to a staging
 table and ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``: the constraint always has the
 last word on dedupe. (Straight COPY measured 7.5 us/row on the server against 17 us/row
 for staging + ``ON CONFLICT`` with the payload built in SQL: see benchmarks/README.md.)
@@ -18,6 +21,7 @@ SQLite has one writer at a time, so ``INSERT OR IGNORE`` against the constraint 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 import psycopg
@@ -56,10 +60,19 @@ class Accepted:
     def n(self) -> int:
         return int(self.seq.shape[0])
 
-    def take(self, idx: np.ndarray) -> Accepted:
+    def take(self, idx: np.ndarray | slice) -> Accepted:
         """The rows at ``idx`` (client codes and their lists unchanged)."""
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         return Accepted(**{k: v if isinstance(v, list) else v[idx] for k, v in values.items()})
+
+
+@dataclass
+class Encoded:
+    """Accepted rows as the store writes them, encoded once and committed in chunks."""
+
+    acc: Accepted
+    data: Any  # PostgreSQL: COPY text; SQLite: the flat statement parameters
+    offsets: np.ndarray | None = None  # PostgreSQL: where each row's line starts in ``data``
 
 
 def _payload_fields(acc: Accepted) -> PayloadFields:
@@ -74,8 +87,8 @@ def _payload_fields(acc: Accepted) -> PayloadFields:
 
 _EXISTING = (
     "SELECT t.mqtt_client_id, t.seq FROM telemetry t "
-    "JOIN unnest(%s::text[], %s::bigint[], %s::bigint[]) AS r(client, lo, hi) "
-    "ON t.mqtt_client_id = r.client AND t.seq BETWEEN r.lo AND r.hi"
+    "JOIN unnest(%s::text[], %s::bigint[]) AS r(client, seq) "
+    "ON t.seq = r.seq AND t.mqtt_client_id = r.client"
 )
 _STAGE = (
     "CREATE TEMP TABLE IF NOT EXISTS telemetry_stage (mqtt_client_id text, seq bigint, "
@@ -91,31 +104,40 @@ _FROM_STAGE = (
 class PostgresStore:
     def __init__(self) -> None:
         self.payloads = PayloadWriter()
-        self._replaying = False  # the last batch held stored keys: look before copying
+        self._replaying = False  # the last chunk held stored keys: look before copying
 
-    def store(self, conn: Connection, acc: Accepted) -> int:
-        """Rows stored; the caller's transaction commits them."""
+    def encode(self, acc: Accepted) -> Encoded:
+        """Every row's COPY line, written once for all the chunks committed from ``acc``."""
+        data = self._copy_text(acc)
+        ends = np.flatnonzero(np.frombuffer(data, np.uint8) == 10) + 1
+        return Encoded(acc, data, np.concatenate(([0], ends)))
+
+    def store(self, conn: Connection, enc: Encoded, lo: int, hi: int) -> int:
+        """Rows ``lo:hi`` stored; the caller's transaction commits them."""
         raw = conn.connection.driver_connection
+        acc = enc.acc.take(slice(lo, hi))
         with raw.cursor() as cur:
             fresh = _first_occurrences(acc)
-            if not self._replaying and self._copy(raw, cur, acc, fresh):
-                return int(fresh.sum())  # the common case: all new, no lookup needed
+            if not self._replaying and fresh.all():  # the common case: all new, no lookup needed
+                if self._copy(raw, cur, enc.data[enc.offsets[lo] : enc.offsets[hi]]):
+                    return acc.n
             fresh &= ~self._already_stored(cur, acc)
             self._replaying = not fresh.all()
             if not fresh.any():
                 return 0
-            if self._copy(raw, cur, acc, fresh):
-                return int(fresh.sum())
+            rest = acc.take(np.flatnonzero(fresh))
+            if self._copy(raw, cur, self._copy_text(rest)):
+                return rest.n
             # a concurrent writer stored one of these keys since the lookup: the constraint decides
             cur.execute(_STAGE)
             with cur.copy(f"COPY telemetry_stage ({_COLS}) FROM STDIN") as copy:
-                copy.write(self._copy_text(acc.take(np.flatnonzero(fresh))))
+                copy.write(self._copy_text(rest))
             cur.execute(_FROM_STAGE)
             return cur.rowcount
 
-    def _copy(self, raw: psycopg.Connection, cur: psycopg.Cursor, acc: Accepted, rows: np.ndarray) -> bool:
-        """COPY ``rows`` straight into telemetry; False (and nothing written) on a stored key."""
-        data = self._copy_text(acc.take(np.flatnonzero(rows)))
+    @staticmethod
+    def _copy(raw: psycopg.Connection, cur: psycopg.Cursor, data: bytes) -> bool:
+        """COPY lines straight into telemetry; False (and nothing written) on a stored key."""
         try:
             with raw.transaction():  # a savepoint: a conflict rolls back only this COPY
                 with cur.copy(f"COPY telemetry ({_COLS}) FROM STDIN") as copy:
@@ -126,20 +148,13 @@ class PostgresStore:
 
     @staticmethod
     def _already_stored(cur: psycopg.Cursor, acc: Accepted) -> np.ndarray:
-        lo = np.full(len(acc.clients), np.iinfo(np.int64).max)
-        hi = np.full(len(acc.clients), np.iinfo(np.int64).min)
-        np.minimum.at(lo, acc.client, acc.seq)
-        np.maximum.at(hi, acc.client, acc.seq)
-        used = np.flatnonzero(lo <= hi)
-        names = [acc.clients[i] for i in used.tolist()]
-        taken = cur.execute(_EXISTING, (names, lo[used].tolist(), hi[used].tolist())).fetchall()
+        """True where (client, seq) is already in telemetry: one probe of the key per row."""
+        names = [acc.clients[c] for c in acc.client.tolist()]
+        taken = cur.execute(_EXISTING, (names, acc.seq.tolist())).fetchall()
         if not taken:
             return np.zeros(acc.n, bool)
         pairs = set(taken)
-        clients = acc.clients
-        return np.fromiter(
-            ((clients[c], s) in pairs for c, s in zip(acc.client.tolist(), acc.seq.tolist())), bool, acc.n
-        )
+        return np.fromiter(((c, s) in pairs for c, s in zip(names, acc.seq.tolist())), bool, acc.n)
 
     def _copy_text(self, acc: Accepted) -> bytes:
         uniq, inverse = np.unique(acc.received_s, return_inverse=True)
@@ -155,7 +170,6 @@ class PostgresStore:
             Column("liters", "decimal", acc.liters, decimals=1),
         ]
         return self.payloads.lines(_payload_fields(acc), b"\t", tuple(cols), {c.name: b"\t" for c in cols[1:]})
-
 
 def _first_occurrences(acc: Accepted) -> np.ndarray:
     """False for a (client, seq) seen earlier in the same batch: the first one received wins."""
@@ -177,7 +191,8 @@ def _copy_escape(text: str) -> str:
 
 
 class SqliteStore:
-    ROWS_PER_STATEMENT = 500  # multi-row VALUES: a statement step per 100 rows, not per row
+    ROWS_PER_STATEMENT = 500  # multi-row VALUES: a statement step per 500 rows, not per row
+    WIDTH = 8  # parameters per row
 
     def __init__(self) -> None:
         self.payloads = PayloadWriter()
@@ -189,15 +204,13 @@ class SqliteStore:
             self._sql[rows] = f"INSERT OR IGNORE INTO telemetry ({_COLS}) VALUES {values}"
         return self._sql[rows]
 
-    def store(self, conn: Connection, acc: Accepted) -> int:
-        """Rows stored; the caller's transaction commits them."""
-        raw_conn = conn.connection.driver_connection
-        before = raw_conn.total_changes
+    def encode(self, acc: Accepted) -> Encoded:
+        """Every row's parameters, row-major, filled a column at a time."""
         uniq, inverse = np.unique(acc.received_s, return_inverse=True)
         times = np.datetime_as_string(uniq.astype("datetime64[s]"), unit="s")
         stamps = np.char.add(np.char.replace(times, "T", " "), ".000000").astype(object)[inverse]
-        n, width = acc.n, 8
-        flat: list[object] = [None] * (n * width)  # row-major parameters, filled a column at a time
+        n, width = acc.n, self.WIDTH
+        flat: list[object] = [None] * (n * width)
         flat[0::width] = np.array(acc.clients, dtype=object)[acc.client].tolist()
         flat[1::width] = acc.seq.tolist()
         flat[2::width] = stamps.tolist()
@@ -206,10 +219,18 @@ class SqliteStore:
         flat[5::width] = acc.level.round(2).tolist()
         flat[6::width] = acc.liters.round(1).tolist()
         flat[7::width] = self.payloads.lines(_payload_fields(acc)).decode().split("\n")[:-1]  # one per row
-        step = self.ROWS_PER_STATEMENT * width
-        whole = (n // self.ROWS_PER_STATEMENT) * step
-        if whole:
-            raw_conn.executemany(self._insert(self.ROWS_PER_STATEMENT), (flat[i : i + step] for i in range(0, whole, step)))
-        if whole < len(flat):
-            raw_conn.execute(self._insert((len(flat) - whole) // width), flat[whole:])
+        return Encoded(acc, flat)
+
+    def store(self, conn: Connection, enc: Encoded, lo: int, hi: int) -> int:
+        """Rows ``lo:hi`` stored; the caller's transaction commits them."""
+        raw_conn = conn.connection.driver_connection
+        before = raw_conn.total_changes
+        width, per = self.WIDTH, self.ROWS_PER_STATEMENT
+        flat, step = enc.data, per * width
+        start, end = lo * width, hi * width
+        whole = start + ((hi - lo) // per) * step
+        if whole > start:
+            raw_conn.executemany(self._insert(per), (flat[i : i + step] for i in range(start, whole, step)))
+        if whole < end:
+            raw_conn.execute(self._insert((end - whole) // width), flat[whole:end])
         return raw_conn.total_changes - before

@@ -31,9 +31,19 @@ from synthkit_reservoir.rows import RowBuilder
 RESULT_NAME = "import_result.json"
 
 
-def ingestion_sink(plugins: Plugins, name: str, url: str, *, apply: bool, drain: int = 0):  # noqa: ANN201
+BLOCK_ROWS = 20_000  # rows checked and encoded at once: per-call costs vanish at any commit size
+
+
+def ingestion_sink(plugins: Plugins, name: str, url: str, *, apply: bool, commit_rows: int, drain: int = 0):  # noqa: ANN201
+    """An ingestion sink: it receives blocks of whole commits and commits every ``commit_rows``."""
     spec = lookup(plugins.sinks(), name, "ingestion sink", fix="see `synthkit plugins` for sinks")
-    return spec.factory(url, apply=apply, drain_analytics=drain)
+    return spec.factory(url, apply=apply, drain_analytics=drain, commit_rows=commit_rows)
+
+
+def block_rows(commit_rows: int) -> int:
+    """Rows per block handed to the sink: whole commits, about ``BLOCK_ROWS`` (so every
+    transaction but the last holds exactly ``commit_rows``)."""
+    return commit_rows * max(1, -(-BLOCK_ROWS // commit_rows))
 
 
 def split_outcomes(outcomes: dict[str, int]) -> tuple[dict[str, int], dict[str, int]]:
@@ -44,7 +54,7 @@ def split_outcomes(outcomes: dict[str, int]) -> tuple[dict[str, int], dict[str, 
 
 
 def _rechunk(batches: Iterator[Batch], rows: int) -> Iterator[Batch]:
-    """Batches of at most ``rows``: each is one commit."""
+    """Batches of at most ``rows``."""
     for batch in batches:
         for start in range(0, batch.n, rows):
             yield batch.slice(start, start + rows) if batch.n > rows else batch
@@ -79,13 +89,11 @@ def import_csv(
         raise ConfigError(f"--commit-batch-size must be at least 1, got {commit_rows}")
     manifest, csv_path = verify_artifact(artifact_dir)  # before the database is touched
     total = int(manifest.get("total_rows", 0))
-    sink = ingestion_sink(plugins, sink_name, url, apply=apply, drain=drain)
+    sink = ingestion_sink(plugins, sink_name, url, apply=apply, commit_rows=commit_rows, drain=drain)
     started = time.perf_counter()
     with progress_bar(f"import-csv {'--apply' if apply else '(dry run)'}", total) as bar:
         try:
-            report = deliver(
-                _rechunk(read_batches(csv_path, commit_rows), commit_rows), sink, (), bar.advance
-            )
+            report = deliver(read_batches(csv_path, block_rows(commit_rows)), sink, (), bar.advance)
         except (OperationalError, DBAPIError) as exc:
             raise describe_db_error(url, exc) from None
     elapsed = time.perf_counter() - started
@@ -131,7 +139,7 @@ def bootstrap(
     state = SeqState.load(state_file)
     first = [state.next_seq(d.device_id) for d in loaded.devices]
     run = FleetRun(loaded, loaded.devices, steps, window, first)
-    sink = ingestion_sink(plugins, sink_name, url, apply=True, drain=drain)
+    sink = ingestion_sink(plugins, sink_name, url, apply=True, commit_rows=commit_rows, drain=drain)
     # reserve the seqs before writing: an interrupted run leaves a gap, never a reused seq
     for d, step, f in zip(loaded.devices, steps, first):
         state.advance(d.device_id, f + window.points(step) - 1)
@@ -141,7 +149,7 @@ def bootstrap(
     with progress_bar("bootstrap", run.total_rows()) as bar:
         try:
             delivered = deliver(
-                _rechunk((builder.batch(b) for b in run.blocks()), commit_rows), sink,
+                _rechunk((builder.batch(b) for b in run.blocks()), block_rows(commit_rows)), sink,
                 builder.columns, bar.advance,
             )  # fmt: skip
         except (OperationalError, DBAPIError) as exc:
