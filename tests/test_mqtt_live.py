@@ -3,11 +3,9 @@ these tests start themselves (TLS with freshly generated certificates, a restart
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import time
@@ -15,6 +13,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from synthkit_mqtt.broker import LocalBroker, free_port
 
 from tests.conftest import BIN
 
@@ -35,41 +34,6 @@ def scenario(tmp_path: Path, count: int = 4, speedup: float = 600, extra: str = 
 def synthkit(*args: str, timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([str(BIN / "synthkit"), *args], capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})})  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Broker:
-    """A Mosquitto of the test's own, on a free port."""
-
-    def __init__(self, tmp_path: Path, extra: str = "", port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.conf = tmp_path / f"mosquitto-{self.port}.conf"
-        # run as whoever runs the tests: as root, mosquitto would otherwise drop to a user
-        # that cannot read the test's certificate files
-        self.conf.write_text(f"user {getpass.getuser()}\nlistener {self.port} 127.0.0.1\nallow_anonymous true\n{extra}")
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> Broker:
-        self.proc = subprocess.Popen(["mosquitto", "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"mosquitto did not start: {self.proc.stderr.read() if self.proc.stderr else ''}")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(10)
-            self.proc = None
 
 
 def test_run_and_listen_store_every_message_exactly_once(tmp_path):
@@ -128,7 +92,7 @@ def test_sigterm_stops_waits_for_acks_saves_state_and_reports(tmp_path):
 
 
 def test_a_broker_restart_mid_run_is_survived(tmp_path):
-    broker = Broker(tmp_path).start()
+    broker = LocalBroker(tmp_path).start()
     path, prefix = scenario(tmp_path, count=5, speedup=120)  # 2 messages per device per second
     proc = subprocess.Popen(
         [str(BIN / "synthkit"), "--scenario", str(path), "--state-file", str(tmp_path / "s.json"), "run",
@@ -171,7 +135,7 @@ def certs(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def tls_broker(tmp_path, certs):
-    broker = Broker(tmp_path, extra=(
+    broker = LocalBroker(tmp_path, extra=(
         f"cafile {certs / 'ca.crt'}\ncertfile {certs / 'server.crt'}\nkeyfile {certs / 'server.key'}\n"
         "require_certificate true\n"
     )).start()  # fmt: skip

@@ -6,7 +6,7 @@ from synthkit import hookimpl
 from synthkit.records import SinkSpec
 
 
-def _factory(target: str, **options: object):  # noqa: ANN202
+def _factory(target: str, **options: object):
     from synthkit_mqtt.sink import MqttSink
 
     return MqttSink(target, **options)  # type: ignore[arg-type]

@@ -24,12 +24,15 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 _MISC_EVERY_S = 1.0  # keepalive pings and paho's retry timers
+
+Message = tuple[int, str, bytes, int]  # client index, topic, payload, seq
 
 
 class BrokerError(Exception):
@@ -44,13 +47,14 @@ class Counts:
     reconnects: int = 0
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity: kept in sets
 class _Conn:
     index: int
     client: mqtt.Client
     counts: Counts = field(default_factory=Counts)
     outstanding: dict[int, int] = field(default_factory=dict)  # mid -> seq, QoS 1 awaiting PUBACK
     connected: bool = False
+    watching_write: bool = False  # EVENT_WRITE registered: the socket buffer was full
     error: str = ""
     retry_at: float = 0.0
     backoff: float = 0.0
@@ -76,9 +80,11 @@ class ConnectionPool:
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self.selector.register(self._wake_r, selectors.EVENT_READ, None)
-        self._requests: collections.deque[tuple[int, str, bytes, int]] = collections.deque()
+        self._requests: collections.deque[list[Message] | Callable[[], None]] = collections.deque()
         self._space = threading.Condition()
         self._outstanding = 0  # published, not yet acknowledged or failed (all clients)
+        self._settled = 0  # acknowledged or failed on the pool thread, not yet subtracted
+        self._dirty: set[_Conn] = set()  # clients with packets queued in paho, to write out
         self._closing = False
         self._stop = False
         self._jitter = random.Random()
@@ -102,14 +108,17 @@ class ConnectionPool:
         waiting = sum(not c.connected for c in self.conns)
         raise BrokerError(f"{waiting} of {len(self.conns)} connection(s) to {self.host}:{self.port} not accepted within {timeout:g} s")
 
-    def publish(self, index: int, topic: str, payload: bytes, seq: int) -> None:
-        """Queue one message for client ``index``; blocks while the pool is at its limit."""
-        with self._space:
-            while self._outstanding >= self.limit and not self._stop:
-                self._space.wait(0.5)
-            self._outstanding += 1
-        self._requests.append((index, topic, payload, seq))
-        self._wake()
+    def publish(self, messages: list[Message]) -> None:
+        """Queue (client index, topic, payload, seq) messages; blocks while the pool is at its
+        limit. One hand-over per call, so callers pass a batch."""
+        for start in range(0, len(messages), self.limit):
+            part = messages[start : start + self.limit]
+            with self._space:
+                while self._outstanding + len(part) > self.limit and not self._stop:
+                    self._space.wait(0.5)
+                self._outstanding += len(part)
+            self._requests.append(part)
+            self._wake()
 
     def drain(self, timeout: float) -> bool:
         """Wait (at most ``timeout`` s) until every message is acknowledged or failed."""
@@ -143,11 +152,12 @@ class ConnectionPool:
             client.tls_set_context(tls)
         client.on_connect = lambda c, u, flags, rc, props: self._on_connect(conn, rc)
         client.on_disconnect = lambda c, u, flags, rc, props: self._on_disconnect(conn, rc)
-        client.on_publish = lambda c, u, mid, rc, props: self._on_publish(conn, mid)
-        client.on_socket_open = lambda c, u, sock: self.selector.register(sock, selectors.EVENT_READ, conn)
-        client.on_socket_close = lambda c, u, sock: self._forget(sock)
-        client.on_socket_register_write = lambda c, u, sock: self._interest(sock, conn, True)
-        client.on_socket_unregister_write = lambda c, u, sock: self._interest(sock, conn, False)
+        if self.qos:  # QoS 0 is settled when written; paho's per-message callback would cost ~15 us
+            client.on_publish = lambda c, u, mid, rc, props: self._on_publish(conn, mid)
+        client.on_socket_open = lambda c, u, sock: self._watch(sock, conn)
+        client.on_socket_close = lambda c, u, sock: self._forget(sock, conn)
+        # paho announces queued packets; they are written after the current pass (_flush)
+        client.on_socket_register_write = lambda c, u, sock: self._dirty.add(conn)
         return conn
 
     def _open(self, conn: _Conn) -> None:
@@ -167,7 +177,7 @@ class ConnectionPool:
         next_misc = time.monotonic() + _MISC_EVERY_S
         while not self._stop:
             now = time.monotonic()
-            timeout = max(0.0, next_misc - now)
+            timeout = 0.0 if self._dirty else max(0.0, next_misc - now)
             for key, mask in self.selector.select(timeout):
                 conn = key.data
                 if conn is None:
@@ -175,9 +185,12 @@ class ConnectionPool:
                     continue
                 if mask & selectors.EVENT_READ:
                     conn.client.loop_read()
-                if mask & selectors.EVENT_WRITE and conn.client.socket() is not None:
-                    conn.client.loop_write()
+                if mask & selectors.EVENT_WRITE:
+                    self._dirty.add(conn)
             self._serve_requests()
+            while self._dirty:
+                self._flush(self._dirty.pop())
+            self._settle()
             now = time.monotonic()
             if now >= next_misc:
                 next_misc = now + _MISC_EVERY_S
@@ -188,28 +201,40 @@ class ConnectionPool:
                         conn.counts.reconnects += 1
                         self._reconnect(conn)
 
+    def _flush(self, conn: _Conn) -> None:
+        """Write what paho queued for ``conn`` now (the socket is almost always writable);
+        only a full socket buffer costs a selector registration."""
+        if conn.client.socket() is None:
+            return
+        conn.client.loop_write()
+        self._dirty.discard(conn)  # loop_write re-announces what it could not write
+        want = conn.client.want_write()
+        if want != conn.watching_write:
+            self._interest(conn, want)
+
     def _serve_requests(self) -> None:
+        qos0 = self.qos == 0
         while self._requests:
             item = self._requests.popleft()
             if callable(item):
                 item()
                 continue
-            index, topic, payload, seq = item
-            conn = self.conns[index]
-            conn.counts.emitted += 1
-            info = conn.client.publish(topic, payload, qos=self.qos)
-            if self.qos == 0:
-                # written, or refused (no connection): either way nothing stays outstanding
-                if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
-                    conn.counts.acknowledged += 1
-                else:
+            for index, topic, payload, seq in item:
+                conn = self.conns[index]
+                conn.counts.emitted += 1
+                info = conn.client.publish(topic, payload, qos=self.qos)
+                if qos0:
+                    # written, or refused (no connection): either way nothing stays outstanding
+                    if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+                        conn.counts.acknowledged += 1
+                    else:
+                        conn.counts.failed += 1
+                    self._settled += 1
+                elif info.rc in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+                    conn.outstanding[info.mid] = seq  # kept by paho; (re)sent once connected
+                else:  # paho's queue or mid space is full: never silently
                     conn.counts.failed += 1
-                self._settle(1)
-            elif info.rc in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
-                conn.outstanding[info.mid] = seq  # kept by paho; (re)sent once connected
-            else:  # paho's queue or mid space is full: never silently
-                conn.counts.failed += 1
-                self._settle(1)
+                    self._settled += 1
 
     def _reconnect(self, conn: _Conn) -> None:
         try:
@@ -247,23 +272,33 @@ class ConnectionPool:
             return
         if conn.outstanding.pop(mid, None) is not None:
             conn.counts.acknowledged += 1
-            self._settle(1)
+            self._settled += 1
 
     # ----------------------------------------------------------------------- helpers
 
-    def _settle(self, n: int) -> None:
-        with self._space:
-            self._outstanding -= n
-            self._space.notify_all()
+    def _settle(self) -> None:
+        """Free the space of messages settled in this pass (one lock per pass, not per ack)."""
+        if self._settled:
+            with self._space:
+                self._outstanding -= self._settled
+                self._settled = 0
+                self._space.notify_all()
 
-    def _interest(self, sock: socket.socket, conn: _Conn, write: bool) -> None:
+    def _watch(self, sock: socket.socket, conn: _Conn) -> None:
+        conn.watching_write = False
+        self.selector.register(sock, selectors.EVENT_READ, conn)
+
+    def _interest(self, conn: _Conn, write: bool) -> None:
         events = selectors.EVENT_READ | (selectors.EVENT_WRITE if write else 0)
         try:
-            self.selector.modify(sock, events, conn)
+            self.selector.modify(conn.client.socket(), events, conn)
+            conn.watching_write = write
         except (KeyError, ValueError):
             pass
 
-    def _forget(self, sock: socket.socket) -> None:
+    def _forget(self, sock: socket.socket, conn: _Conn) -> None:
+        conn.watching_write = False
+        self._dirty.discard(conn)
         try:
             self.selector.unregister(sock)
         except (KeyError, ValueError):
@@ -282,7 +317,7 @@ class ConnectionPool:
         except (BlockingIOError, OSError):
             pass
 
-    def _call(self, fn) -> None:  # noqa: ANN001
+    def _call(self, fn) -> None:
         """Run ``fn`` on the pool thread and wait for it."""
         done = threading.Event()
 

@@ -78,9 +78,10 @@ class MqttSink:
 
     def write(self, batch: Batch) -> None:
         codes, payloads, seqs = self.messages(batch)
-        for i, payload, seq in zip(codes.tolist(), payloads, seqs.tolist()):
-            self.pool.publish(i, self.topics[i], payload, seq)
-            self.bytes += len(payload)
+        index = codes.tolist()
+        topics = self.topics
+        self.pool.publish([(i, topics[i], p, s) for i, p, s in zip(index, payloads, seqs.tolist())])
+        self.bytes += sum(map(len, payloads))
         np.maximum.at(self.last_seq, codes, seqs)
         self.records += batch.n
 
