@@ -25,18 +25,36 @@ DEFAULT_TOPIC = "devices/{device_id}/telemetry"
 
 
 def json_rows(client_column: str, clients: Sequence[str]) -> Messages:
-    """Each row as a JSON object; the client is the row's ``client_column`` label."""
+    """Each row as a JSON object (the same bytes as a JSON-lines file's line), published by
+    the client named in the row's ``client_column``. Its seq is the row's ``seq`` column, or
+    else the client's running message count (0, 1, 2, ...)."""
     encoder = Encoder("jsonl", threads=1)
     index = {c: i for i, c in enumerate(clients)}
+    sent = np.zeros(len(clients), np.int64)  # messages per client so far
 
     def messages(batch: Batch) -> tuple[np.ndarray, list[bytes], np.ndarray]:
         col = batch.column(client_column)
         codes = np.array([index[str(label)] for label in col.labels], np.int64)[col.values]
         lines = encoder.encode_bytes(batch).split(b"\n")[:-1]
-        seq = batch.column("seq").values if "seq" in batch.names else np.arange(batch.n)
-        return codes, lines, np.asarray(seq, np.int64)
+        if "seq" in batch.names:
+            seq = np.asarray(batch.column("seq").values, np.int64)
+        else:
+            seq = sent[codes] + _rank_within(codes)
+            np.add.at(sent, codes, 1)
+        return codes, lines, seq
 
     return messages
+
+
+def _rank_within(codes: np.ndarray) -> np.ndarray:
+    """For each row, how many earlier rows of the batch have the same code."""
+    order = np.argsort(codes, kind="stable")
+    ordered = codes[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    lengths = np.diff(np.r_[starts, codes.size])
+    rank = np.empty(codes.size, np.int64)
+    rank[order] = np.arange(codes.size) - np.repeat(starts, lengths)
+    return rank
 
 
 class MqttSink:
@@ -50,6 +68,7 @@ class MqttSink:
         qos: int = 1,
         tls: ssl.SSLContext | None = None,
         client_column: str = "device_id",
+        client_id_prefix: str = "",
         drain_timeout_s: float = 30.0,
         connect_timeout_s: float = 30.0,
     ) -> None:
@@ -63,7 +82,8 @@ class MqttSink:
         self.topics = [topic.format(**{client_column: c, "client_id": c}) for c in self.clients]
         self.messages = messages or json_rows(client_column, self.clients)
         self.drain_timeout_s, self.connect_timeout_s = drain_timeout_s, connect_timeout_s
-        self.pool = ConnectionPool(self.clients, host, int(port), tls=tls, qos=qos)
+        # client_id = the device's id (the identity contract); a prefix keeps fleets apart
+        self.pool = ConnectionPool([client_id_prefix + c for c in self.clients], host, int(port), tls=tls, qos=qos)
         self.records = 0
         self.bytes = 0
         self.last_seq = np.full(len(self.clients), -1, np.int64)  # highest seq handed to paho

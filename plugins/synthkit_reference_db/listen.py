@@ -60,8 +60,9 @@ def listen(
     at = levels.index("+")
     ingestor = Ingestor(engine)
     ingestor.targets()  # a missing schema or an unreachable database fails now
-    inbox: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+    inbox: queue.Queue[tuple[int, mqtt.MQTTMessage]] = queue.Queue()  # (connection number, message)
     connected = threading.Event()
+    connection = [0]  # bumped on every (re)connect
     failure: list[str] = []
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
     client.manual_ack_set(True)
@@ -72,11 +73,12 @@ def listen(
         if rc.is_failure:
             failure.append(f"the broker at {host}:{port} refused the listener: {rc}")
         else:
+            connection[0] += 1
             c.subscribe(topic, qos=1)  # again after every reconnect
             connected.set()
 
     client.on_connect = on_connect
-    client.on_message = lambda c, u, msg: inbox.put(msg)
+    client.on_message = lambda c, u, msg: inbox.put((connection[0], msg))
     client.reconnect_delay_set(0.5, 10)
     try:
         client.connect(host, port, 30)
@@ -101,9 +103,12 @@ def listen(
                     continue
                 last_message = time.monotonic()
                 received += len(batch)
-                counts.update(_ingest(ingestor, batch, seqs, at))
-                for msg in batch:  # acknowledged only once committed
-                    client.ack(msg.mid, msg.qos)
+                counts.update(_ingest(ingestor, [msg for _, msg in batch], seqs, at))
+                for number, msg in batch:  # acknowledged only once committed
+                    # a message from an earlier connection is redelivered by the broker, and
+                    # its packet id may already name another message: only the copy is acked
+                    if number == connection[0]:
+                        client.ack(msg.mid, msg.qos)
         finally:
             client.disconnect()
             client.loop_stop()
@@ -114,11 +119,12 @@ def listen(
         "status_counts": dict(sorted(counts.items())),
         "devices": len(seqs.seen),
         "seq_gaps": seqs.gaps(),
+        "reconnects": max(0, connection[0] - 1),
         "elapsed_seconds": round(time.monotonic() - started, 3),
     }
 
 
-def _take(inbox: queue.Queue, stop: threading.Event) -> list[mqtt.MQTTMessage]:
+def _take(inbox: queue.Queue, stop: threading.Event) -> list[tuple[int, mqtt.MQTTMessage]]:
     try:
         batch = [inbox.get(timeout=0.2)]
     except queue.Empty:

@@ -86,3 +86,43 @@ def stream(
     )  # fmt: skip
     count = stream_stdout(get_plugins(), config, interval, max_events)
     stderr().print(f"streamed {count} events", highlight=False)
+
+
+@app.command()
+def publish(
+    events: Annotated[int, typer.Option("--events", help="Total events (0: until stopped).")] = 0,
+    interval: Annotated[float, typer.Option("--interval", help="Seconds between rounds (one event per driver); 0: as fast as the broker takes them.")] = 1.0,
+    duration_seconds: Annotated[float, typer.Option("--duration-seconds", help="Stop after this many seconds (0: unlimited).")] = 0,
+    drivers: Drivers = 10,
+    seed: Seed = 42,
+    start: Annotated[
+        str | None, typer.Option("--start", help="Simulated start, ISO 8601 UTC (default: now).")
+    ] = None,
+    host: Annotated[str | None, typer.Option("--host", help="Broker host (default: SYNTHKIT_MQTT_HOST, else 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Broker port (default: SYNTHKIT_MQTT_PORT, else 1883 without TLS).")] = None,
+    topic: Annotated[str, typer.Option("--topic", help="Topic template; {driver_id} is replaced.")] = "telematics/{driver_id}/events",
+    qos: Annotated[int, typer.Option("--qos", help="MQTT QoS, 0 or 1.")] = 1,
+    client_id_prefix: Annotated[str, typer.Option("--client-id-prefix", help="Prepended to each driver id to make its MQTT client id.")] = "",
+    drain_timeout: Annotated[float, typer.Option("--drain-timeout", help="Seconds to wait for outstanding acknowledgements at the end.")] = 30.0,
+    extreme_variance: Extreme = False,
+    weight: Weight = None,
+    weights_file: WeightsFile = None,
+    base_lat: BaseLat = None,
+    base_lon: BaseLon = None,
+    utc_offset: UtcOffset = None,
+) -> None:
+    """Publish events to an MQTT broker, one connection per driver, then a JSON summary."""
+    from synthkit_mqtt.settings import resolve
+
+    from synthkit_telematics.publish import publish_mqtt
+
+    config = build_config(
+        drivers=drivers, seed=seed, start=parse_start(start, default_now=True),
+        extreme_variance=extreme_variance, weights=parse_weights(weight or [], weights_file),
+        base_lat=base_lat, base_lon=base_lon, utc_offset_hours=utc_offset,
+    )  # fmt: skip
+    emit_json(publish_mqtt(
+        get_plugins(), config, broker=resolve(None, host=host, port=port), events=events,
+        duration_s=duration_seconds, interval_s=interval, topic=topic, qos=qos,
+        client_id_prefix=client_id_prefix, drain_timeout_s=drain_timeout,
+    ))  # fmt: skip

@@ -1,0 +1,62 @@
+"""Telematics events through the mqtt sink (issue 5), against the real Mosquitto on
+127.0.0.1:1883: one connection per driver, the family's topic template, and payloads that are
+exactly the JSON lines `telematics generate` writes for the same seed and start."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import uuid
+from collections import defaultdict
+
+import pytest
+
+from synthkit_mqtt.broker import free_port
+
+from tests.conftest import BIN
+
+pytestmark = pytest.mark.services
+
+ARGS = ["--drivers", "3", "--events", "12", "--seed", "7", "--start", "2026-01-05T00:00:00Z"]
+
+
+def synthkit(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "synthkit"), *args], capture_output=True, text=True, timeout=120)
+
+
+def test_publish_sends_each_event_on_its_drivers_topic_as_its_json_line(tmp_path):
+    root = "tm" + uuid.uuid4().hex[:8]
+    sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-t", f"{root}/#", "-q", "1", "-v", "-C", "12", "-W", "60"],
+                           stdout=subprocess.PIPE, text=True)  # fmt: skip
+    time.sleep(0.5)
+    res = synthkit("telematics", "publish", *ARGS, "--interval", "0.05", "--topic", root + "/{driver_id}/events",
+                   "--client-id-prefix", root + "-")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    summary = json.loads(res.stdout)
+    assert (summary["emitted"], summary["acknowledged"], summary["failed"], summary["all_acknowledged"]) == (12, 12, 0, True)
+    assert summary["per_driver"] == {d: {"emitted": 4, "acknowledged": 4, "failed": 0, "reconnects": 0} for d in ("D0000", "D0001", "D0002")}
+    assert sum(summary["event_type_counts"].values()) == 12
+
+    heard: dict[str, list[str]] = defaultdict(list)  # topic -> payloads, in arrival order
+    for line in sub.communicate(timeout=60)[0].splitlines():
+        topic, _, payload = line.partition(" ")
+        heard[topic].append(payload)
+
+    out = tmp_path / "e.jsonl"
+    assert synthkit("telematics", "generate", *ARGS, "--out", str(out)).returncode == 0
+    expected: dict[str, list[str]] = defaultdict(list)
+    for line in out.read_text().splitlines():
+        expected[f"{root}/{json.loads(line)['driver_id']}/events"].append(line)
+    assert heard == expected  # same bytes, each driver's events in order on its own topic
+
+
+def test_publish_to_an_unreachable_broker_fails_before_generating(tmp_path):
+    res = synthkit("telematics", "publish", *ARGS, "--port", str(free_port()))
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "cannot reach the MQTT broker at 127.0.0.1:" in res.stderr
+
+
+def test_a_topic_without_the_driver_is_refused():
+    res = synthkit("telematics", "publish", *ARGS, "--topic", "fleet/events")
+    assert res.returncode == 2 and "{driver_id}" in res.stderr
