@@ -194,16 +194,10 @@ def _reading(client: str, seq: int) -> TelemetryRows:
     return TelemetryRows.from_payload(client, payload, 1_770_000_000 + seq)
 
 
-def _concat(rows: list[TelemetryRows]) -> TelemetryRows:
-    import numpy as np
-
-    return TelemetryRows(**{f: np.concatenate([getattr(r, f) for r in rows]) for f in TelemetryRows.__dataclass_fields__})
-
-
 def test_a_repeat_within_one_batch_is_stored_once(db_url, scenario):
     prepared(db_url, scenario)
     engine = create_engine(db_url)
-    batch = _concat([_reading("TANK-03", 1), _reading("TANK-04", 1), _reading("TANK-03", 1), _reading("TANK-03", 2)])
+    batch = TelemetryRows.concat([_reading("TANK-03", 1), _reading("TANK-04", 1), _reading("TANK-03", 1), _reading("TANK-03", 2)])
     assert Ingestor(engine).ingest(batch) == {"stored:NEW": 3, "duplicate:SEQ_ALREADY_STORED": 1}
     with engine.connect() as conn:
         got = conn.execute(select(telemetry.c.mqtt_client_id, telemetry.c.seq).order_by(telemetry.c.id)).all()
@@ -232,7 +226,7 @@ def test_postgres_falls_back_when_a_concurrent_writer_stored_a_key_first(scenari
         Ingestor(engine).ingest(_reading("TANK-03", 2))  # stored by "another writer"
         racing = Ingestor(engine)
         racing.store_type = _MissesConcurrentWriters
-        batch = _concat([_reading("TANK-03", 1), _reading("TANK-03", 2), _reading("TANK-03", 3)])
+        batch = TelemetryRows.concat([_reading("TANK-03", 1), _reading("TANK-03", 2), _reading("TANK-03", 3)])
         assert racing.ingest(batch) == {"stored:NEW": 2, "duplicate:SEQ_ALREADY_STORED": 1}
         with engine.connect() as conn:
             seqs = conn.execute(select(telemetry.c.seq).order_by(telemetry.c.seq)).scalars().all()

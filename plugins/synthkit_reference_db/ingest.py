@@ -25,6 +25,7 @@ from sqlalchemy import Engine, select
 from synthkit.calibration import Calibration
 from synthkit_reference_db.schema import devices, reservoirs
 from synthkit_reference_db.store import Accepted, PostgresStore, SqliteStore
+from synthkit_reservoir.payload import PayloadFields
 
 STORED = "stored:NEW"
 DUPLICATE = "duplicate:SEQ_ALREADY_STORED"
@@ -33,25 +34,25 @@ READY = "dry_run:READY"
 
 @dataclass
 class TelemetryRows:
-    """Messages in columns. ``raw`` is (rows, samples) with -1 where a device sent fewer
-    readings; NaN marks an absent float (location on stationary devices)."""
+    """Messages in columns: who sent each, when it arrived, and its payload values
+    (``fields.raw`` is (rows, samples) with -1 where a device sent fewer readings; NaN marks an
+    absent float, such as the location of a stationary device)."""
 
     client: np.ndarray  # object (str)
-    seq: np.ndarray  # int64
     received_s: np.ndarray  # int64 epoch seconds
-    local_ms: np.ndarray  # int64
-    schema_version: np.ndarray  # int64
-    raw: np.ndarray  # int64 (rows, samples)
-    temperature_c: np.ndarray
-    battery_pct: np.ndarray
-    signal_dbm: np.ndarray  # int64
-    latitude: np.ndarray
-    longitude: np.ndarray
-    speed_kmh: np.ndarray
+    fields: PayloadFields
 
     @property
     def n(self) -> int:
-        return int(self.seq.shape[0])
+        return self.fields.n
+
+    @classmethod
+    def concat(cls, parts: list[TelemetryRows]) -> TelemetryRows:
+        return cls(
+            client=np.concatenate([p.client for p in parts]),
+            received_s=np.concatenate([p.received_s for p in parts]),
+            fields=PayloadFields.concat([p.fields for p in parts]),
+        )
 
     @classmethod
     def from_payload(cls, mqtt_client_id: str, payload: dict[str, Any], received_s: int) -> TelemetryRows:
@@ -62,17 +63,19 @@ class TelemetryRows:
             loc = payload.get("location") or {}
             return cls(
                 client=np.array([mqtt_client_id], object),
-                seq=np.array([int(payload["seq"])], np.int64),
                 received_s=np.array([received_s], np.int64),
-                local_ms=np.array([int(payload["local_timestamp_ms"])], np.int64),
-                schema_version=np.array([int(payload["schema_version"])], np.int64),
-                raw=np.array([raw or [-1]], np.int64),
-                temperature_c=np.array([float(ultra["temperature_c"])]),
-                battery_pct=np.array([float(payload["power"]["battery_percentage"])]),
-                signal_dbm=np.array([int(payload["signal_strength_dbm"])], np.int64),
-                latitude=np.array([float(loc.get("latitude", np.nan))]),
-                longitude=np.array([float(loc.get("longitude", np.nan))]),
-                speed_kmh=np.array([float(loc.get("speed_kmh", np.nan))]),
+                fields=PayloadFields(
+                    seq=np.array([int(payload["seq"])], np.int64),
+                    local_ms=np.array([int(payload["local_timestamp_ms"])], np.int64),
+                    schema_version=np.array([int(payload["schema_version"])], np.int64),
+                    raw=np.array([raw or [-1]], np.int64),
+                    temperature=np.array([float(ultra["temperature_c"])]),
+                    battery=np.array([float(payload["power"]["battery_percentage"])]),
+                    signal=np.array([int(payload["signal_strength_dbm"])], np.int64),
+                    latitude=np.array([float(loc.get("latitude", np.nan))]),
+                    longitude=np.array([float(loc.get("longitude", np.nan))]),
+                    speed=np.array([float(loc.get("speed_kmh", np.nan))]),
+                ),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"BAD_PAYLOAD ({type(exc).__name__}: {exc})") from None
@@ -162,10 +165,11 @@ class Ingestor:
             else:
                 cal[i] = (t.calibration.empty_mm, t.calibration.full_mm, t.calibration.capacity_liters)
         outcome[:] = reason[inverse]
-        readings = np.where(rows.raw >= 0, rows.raw, np.nan).astype(float)
+        f = rows.fields
+        readings = np.where(f.raw >= 0, f.raw, np.nan).astype(float)
         has_readings = ~np.all(np.isnan(readings), axis=1)
         outcome[(outcome == "") & ~has_readings] = "rejected:NO_READINGS"
-        outcome[(outcome == "") & ((rows.seq < 0) | (rows.schema_version != 1))] = "rejected:BAD_PAYLOAD"
+        outcome[(outcome == "") & ((f.seq < 0) | (f.schema_version != 1))] = "rejected:BAD_PAYLOAD"
         ok = outcome == ""
         counts: Counter[str] = Counter(outcome[~ok].tolist())
         if not ok.any():
@@ -185,11 +189,8 @@ class Ingestor:
             client=client.astype(np.int64),
             clients=uniq[used].tolist(),
             reservoirs=[_uuid_text(res_ids[j], self.dialect) for j in used.tolist()],
-            seq=rows.seq[idx], received_s=rows.received_s[idx], distance=distance, level=level,
-            liters=liters, schema_version=rows.schema_version[idx], local_ms=rows.local_ms[idx],
-            raw=rows.raw[idx], temperature=rows.temperature_c[idx], battery=rows.battery_pct[idx],
-            signal=rows.signal_dbm[idx], latitude=rows.latitude[idx], longitude=rows.longitude[idx],
-            speed=rows.speed_kmh[idx],
+            received_s=rows.received_s[idx], distance=distance, level=level, liters=liters,
+            fields=f.take(idx),
         )  # fmt: skip
         return counts, acc
 

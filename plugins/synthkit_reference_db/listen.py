@@ -17,7 +17,6 @@ import time
 from collections import Counter
 from typing import Any
 
-import numpy as np
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
@@ -150,9 +149,8 @@ def _ingest(ingestor: Ingestor, batch: list[mqtt.MQTTMessage], seqs: SeqTracker,
             reason = str(exc) if str(exc).startswith("BAD_PAYLOAD") else "BAD_PAYLOAD"
             counts[f"rejected:{reason.split(' ')[0]}"] += 1
             continue
-        seqs.add(client, int(row.seq[0]))
+        seqs.add(client, int(row.fields.seq[0]))
         rows.append(row)
     if rows:
-        merged = TelemetryRows(**{f: np.concatenate([getattr(r, f) for r in rows]) for f in TelemetryRows.__dataclass_fields__})
-        counts.update(ingestor.ingest(merged))
+        counts.update(ingestor.ingest(TelemetryRows.concat(rows)))
     return counts

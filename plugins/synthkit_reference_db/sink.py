@@ -20,11 +20,10 @@ def rows_from_batch(batch: Batch) -> TelemetryRows:
     codes, labels, f = fields_from_batch(batch)
     stamps = np.ascontiguousarray(batch.column("received_at").values[:, :19]).view("S19").ravel()
     return TelemetryRows(
-        client=np.array(labels, dtype=object)[codes], seq=f.seq,
-        received_s=stamps.astype("datetime64[s]").astype(np.int64), local_ms=f.local_ms,
-        schema_version=f.schema_version, raw=f.raw, temperature_c=f.temperature, battery_pct=f.battery,
-        signal_dbm=f.signal, latitude=f.latitude, longitude=f.longitude, speed_kmh=f.speed,
-    )  # fmt: skip
+        client=np.array(labels, dtype=object)[codes],
+        received_s=stamps.astype("datetime64[s]").astype(np.int64),
+        fields=f,
+    )
 
 
 class ReferenceDbSink:

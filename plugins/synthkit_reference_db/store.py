@@ -20,7 +20,7 @@ SQLite has one writer at a time, so ``INSERT OR IGNORE`` against the constraint 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -36,34 +36,32 @@ _COLS = "mqtt_client_id, seq, received_at, reservoir_id, distance_mm, level_pct,
 
 @dataclass
 class Accepted:
-    """The rows to store, in columns. ``client`` indexes ``clients``/``reservoirs``."""
+    """The rows to store, in columns: the payload values plus what ingestion derived.
+    ``client`` indexes ``clients``/``reservoirs``."""
 
     client: np.ndarray  # int64 codes
     clients: list[str]
     reservoirs: list[str]  # per client code, as the dialect stores a UUID
-    seq: np.ndarray
     received_s: np.ndarray
     distance: np.ndarray
     level: np.ndarray
     liters: np.ndarray
-    schema_version: np.ndarray
-    local_ms: np.ndarray
-    raw: np.ndarray  # int64 (rows, k), -1 = absent
-    temperature: np.ndarray
-    battery: np.ndarray
-    signal: np.ndarray
-    latitude: np.ndarray  # NaN = no location
-    longitude: np.ndarray
-    speed: np.ndarray
+    fields: PayloadFields
 
     @property
     def n(self) -> int:
-        return int(self.seq.shape[0])
+        return self.fields.n
+
+    @property
+    def seq(self) -> np.ndarray:
+        return self.fields.seq
 
     def take(self, idx: np.ndarray | slice) -> Accepted:
         """The rows at ``idx`` (client codes and their lists unchanged)."""
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        return Accepted(**{k: v if isinstance(v, list) else v[idx] for k, v in values.items()})
+        return replace(
+            self, client=self.client[idx], received_s=self.received_s[idx], distance=self.distance[idx],
+            level=self.level[idx], liters=self.liters[idx], fields=self.fields.take(idx),
+        )  # fmt: skip
 
 
 @dataclass
@@ -73,14 +71,6 @@ class Encoded:
     acc: Accepted
     data: Any  # PostgreSQL: COPY text; SQLite: the flat statement parameters
     offsets: np.ndarray | None = None  # PostgreSQL: where each row's line starts in ``data``
-
-
-def _payload_fields(acc: Accepted) -> PayloadFields:
-    return PayloadFields(
-        schema_version=acc.schema_version, local_ms=acc.local_ms, seq=acc.seq, raw=acc.raw,
-        temperature=acc.temperature, battery=acc.battery, signal=acc.signal,
-        latitude=acc.latitude, longitude=acc.longitude, speed=acc.speed,
-    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------- PostgreSQL
@@ -169,7 +159,7 @@ class PostgresStore:
             Column("level_pct", "decimal", acc.level, decimals=2),
             Column("liters", "decimal", acc.liters, decimals=1),
         ]
-        return self.payloads.lines(_payload_fields(acc), b"\t", tuple(cols), {c.name: b"\t" for c in cols[1:]})
+        return self.payloads.lines(acc.fields, b"\t", tuple(cols), {c.name: b"\t" for c in cols[1:]})
 
 def _first_occurrences(acc: Accepted) -> np.ndarray:
     """False for a (client, seq) seen earlier in the same batch: the first one received wins."""
@@ -218,7 +208,7 @@ class SqliteStore:
         flat[4::width] = acc.distance.round(1).tolist()
         flat[5::width] = acc.level.round(2).tolist()
         flat[6::width] = acc.liters.round(1).tolist()
-        flat[7::width] = self.payloads.lines(_payload_fields(acc)).decode().split("\n")[:-1]  # one per row
+        flat[7::width] = self.payloads.lines(acc.fields).decode().split("\n")[:-1]  # one per row
         return Encoded(acc, flat)
 
     def store(self, conn: Connection, enc: Encoded, lo: int, hi: int) -> int:

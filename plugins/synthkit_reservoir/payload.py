@@ -12,7 +12,7 @@ one-label "literal" columns. The output is compact JSON with the contract's key 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -36,6 +36,17 @@ class PayloadFields:
     latitude: np.ndarray
     longitude: np.ndarray
     speed: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.seq.shape[0])
+
+    def take(self, idx: np.ndarray | slice) -> PayloadFields:
+        return PayloadFields(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
+
+    @classmethod
+    def concat(cls, parts: list[PayloadFields]) -> PayloadFields:
+        return cls(**{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)})
 
 
 def payload_columns(f: PayloadFields, lead: bytes = b"") -> tuple[list[Column], dict[str, bytes]]:
@@ -111,13 +122,13 @@ def fields_from_batch(batch: Batch) -> tuple[np.ndarray, tuple[str, ...], Payloa
 
     sv = col["schema_version"]
     versions = np.array([int(v) for v in sv.labels], np.int64)[sv.values] if sv.kind == "label" else sv.values.astype(np.int64)
-    fields = PayloadFields(
+    values = PayloadFields(
         schema_version=versions, local_ms=col["local_timestamp_ms"].values.astype(np.int64),
         seq=col["seq"].values.astype(np.int64), raw=raw, temperature=floats("temperature_c"),
         battery=floats("battery_percentage"), signal=col["signal_strength_dbm"].values.astype(np.int64),
         latitude=floats("latitude"), longitude=floats("longitude"), speed=floats("speed_kmh"),
     )  # fmt: skip
-    return np.asarray(dev.values, np.int64), tuple(str(x) for x in dev.labels), fields
+    return np.asarray(dev.values, np.int64), tuple(str(x) for x in dev.labels), values
 
 
 def _ints(c: Column) -> np.ndarray:
