@@ -9,9 +9,10 @@ no client is ever touched by two threads; other threads hand work over through a
 Nothing is dropped silently:
 - a QoS 1 message stays in paho's session until its PUBACK, and paho re-sends it after a
   reconnect; the pool counts it acknowledged only on that PUBACK;
-- each client has at most ``per_client_limit`` messages outstanding (well inside paho's
-  65,535 message ids), and :meth:`publish` blocks while the whole pool has ``limit``
-  outstanding, so memory stays bounded however long the broker is away;
+- each client has at most ``per_client_limit`` messages in paho (well inside its 65,535
+  message ids, which it would reuse without looking); more wait in the client's backlog, and
+  :meth:`publish` blocks while the whole pool has ``limit`` outstanding, so memory stays
+  bounded however long the broker is away;
 - a QoS 0 message that could not be written is counted failed.
 """
 
@@ -53,6 +54,8 @@ class _Conn:
     client: mqtt.Client
     counts: Counts = field(default_factory=Counts)
     outstanding: dict[int, int] = field(default_factory=dict)  # mid -> seq, QoS 1 awaiting PUBACK
+    # handed over while ``outstanding`` was full: published as acknowledgements free room
+    backlog: collections.deque[tuple[str, bytes, int]] = field(default_factory=collections.deque)
     connected: bool = False
     watching_write: bool = False  # EVENT_WRITE registered: the socket buffer was full
     error: str = ""
@@ -85,6 +88,7 @@ class ConnectionPool:
         self._outstanding = 0  # published, not yet acknowledged or failed (all clients)
         self._settled = 0  # acknowledged or failed on the pool thread, not yet subtracted
         self._dirty: set[_Conn] = set()  # clients with packets queued in paho, to write out
+        self._room: set[_Conn] = set()  # clients with a backlog whose messages were just acknowledged
         self._closing = False
         self._stop = False
         self._jitter = random.Random()
@@ -136,8 +140,9 @@ class ConnectionPool:
             self._wake()
             self._thread.join(timeout=10)
         for c in self.conns:
-            c.counts.failed += len(c.outstanding)
+            c.counts.failed += len(c.outstanding) + len(c.backlog)
             c.outstanding.clear()
+            c.backlog.clear()
         self.selector.close()
         self._wake_r.close()
         self._wake_w.close()
@@ -188,6 +193,7 @@ class ConnectionPool:
                 if mask & selectors.EVENT_WRITE:
                     self._dirty.add(conn)
             self._serve_requests()
+            self._serve_backlogs()
             while self._dirty:
                 self._flush(self._dirty.pop())
             self._settle()
@@ -213,7 +219,7 @@ class ConnectionPool:
             self._interest(conn, want)
 
     def _serve_requests(self) -> None:
-        qos0 = self.qos == 0
+        limit = self.per_client_limit
         while self._requests:
             item = self._requests.popleft()
             if callable(item):
@@ -222,19 +228,32 @@ class ConnectionPool:
             for index, topic, payload, seq in item:
                 conn = self.conns[index]
                 conn.counts.emitted += 1
-                info = conn.client.publish(topic, payload, qos=self.qos)
-                if qos0:
-                    # written, or refused (no connection): either way nothing stays outstanding
-                    if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
-                        conn.counts.acknowledged += 1
-                    else:
-                        conn.counts.failed += 1
-                    self._settled += 1
-                elif info.rc in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
-                    conn.outstanding[info.mid] = seq  # kept by paho; (re)sent once connected
-                else:  # paho's queue or mid space is full: never silently
-                    conn.counts.failed += 1
-                    self._settled += 1
+                if conn.backlog or len(conn.outstanding) >= limit:
+                    # paho reuses message ids past 65,535 without looking: never let it get there
+                    conn.backlog.append((topic, payload, seq))
+                else:
+                    self._send(conn, topic, payload, seq)
+
+    def _serve_backlogs(self) -> None:
+        room, self._room = self._room, set()
+        for conn in room:
+            while conn.backlog and len(conn.outstanding) < self.per_client_limit:
+                self._send(conn, *conn.backlog.popleft())
+
+    def _send(self, conn: _Conn, topic: str, payload: bytes, seq: int) -> None:
+        info = conn.client.publish(topic, payload, qos=self.qos)
+        if self.qos == 0:
+            # written, or refused (no connection): either way nothing stays outstanding
+            if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+                conn.counts.acknowledged += 1
+            else:
+                conn.counts.failed += 1
+            self._settled += 1
+        elif info.rc in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            conn.outstanding[info.mid] = seq  # kept by paho; (re)sent once connected
+        else:  # paho's queue is full: never silently
+            conn.counts.failed += 1
+            self._settled += 1
 
     def _reconnect(self, conn: _Conn) -> None:
         try:
@@ -273,6 +292,8 @@ class ConnectionPool:
         if conn.outstanding.pop(mid, None) is not None:
             conn.counts.acknowledged += 1
             self._settled += 1
+            if conn.backlog:
+                self._room.add(conn)  # published after this pass, outside paho's callback
 
     # ----------------------------------------------------------------------- helpers
 

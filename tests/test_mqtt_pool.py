@@ -1,0 +1,46 @@
+"""The connection pool's bounds (issue 5), against a Mosquitto of the test's own: paho-mqtt
+reuses message ids past 65,535 without checking which are still in flight, so the pool must
+never let one client get there, and must not drop what waits."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+
+from synthkit_mqtt.broker import LocalBroker
+from synthkit_mqtt.pool import ConnectionPool
+
+pytestmark = pytest.mark.services
+
+
+def test_one_client_past_the_message_id_space_loses_and_repeats_nothing(tmp_path):
+    n = 70_000  # more than paho's 65,535 message ids, all handed over at once
+    with LocalBroker(tmp_path, extra="max_queued_messages 0\n") as broker:
+        sub = subprocess.Popen(
+            ["mosquitto_sub", "-p", str(broker.port), "-t", "ids/one", "-q", "1", "-C", str(n), "-W", "180"],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        time.sleep(0.5)
+        pool = ConnectionPool(["one"], "127.0.0.1", broker.port, qos=1, per_client_limit=1_000)
+        pool.connect()
+        pool.publish([(0, "ids/one", b"%d" % seq, seq) for seq in range(n)])
+        drained = pool.drain(180)
+        pool.close()
+        heard = sub.communicate(timeout=200)[0].split()
+    counts = pool.conns[0].counts
+    assert drained and (counts.emitted, counts.acknowledged, counts.failed) == (n, n, 0)
+    assert sorted(map(int, heard)) == list(range(n))  # each once: no id reused, none lost
+
+
+def test_messages_waiting_when_the_pool_closes_count_as_failed(tmp_path):
+    with LocalBroker(tmp_path) as broker:
+        pool = ConnectionPool(["slow"], "127.0.0.1", broker.port, qos=1, per_client_limit=5)
+        pool.connect()
+        broker.stop()  # nothing will be acknowledged now
+        pool.publish([(0, "ids/slow", b"x", seq) for seq in range(50)])
+        assert not pool.drain(1.0)
+        pool.close()
+    c = pool.conns[0].counts
+    assert (c.emitted, c.acknowledged, c.failed) == (50, 0, 50)  # every message accounted for
