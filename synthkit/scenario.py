@@ -61,6 +61,7 @@ class MqttSettings(_Strict):
     ca_path: str | None = None
     cert_path: str | None = None
     key_path: str | None = None
+    topic: str | None = None  # the family's topic template when set, e.g. devices/{device_id}/telemetry
 
 
 class BootstrapSettings(_Strict):

@@ -155,6 +155,24 @@ def test_run_and_listen_across_a_broker_restart_store_every_message_once(tmp_pat
     assert sorted(rows) == sorted((f"{prefix}-{n:02d}", s) for n in range(1, 5) for s in range(16))
 
 
+def test_the_scenario_sets_the_topic_template_and_a_bad_one_is_refused(tmp_path):
+    root = "st" + uuid.uuid4().hex[:8]
+    path, prefix = scenario(tmp_path, count=2, extra=f'mqtt: {{topic: "{root}/{{device_id}}/up"}}\n')
+    sub = subprocess.Popen(["mosquitto_sub", "-t", f"{root}/#", "-q", "1", "-v", "-C", "4", "-W", "60"],
+                           stdout=subprocess.PIPE, text=True)  # fmt: skip
+    time.sleep(0.5)
+    state = tmp_path / "s.json"
+    res = synthkit("--scenario", str(path), "--state-file", str(state), "run", "--iterations", "2")
+    assert res.returncode == 0, res.stderr
+    topics = sorted(line.split(" ", 1)[0] for line in sub.communicate(timeout=60)[0].splitlines())
+    assert topics == sorted(f"{root}/{prefix}-0{n}/up" for n in (1, 2) for _ in range(2))
+    for template, says in (("x/{device}/t", "has no {device_id}"), ("x/{device_id}/{site}", "KeyError: 'site'"),
+                           ("x/+/{device_id}", "not a publishable MQTT topic")):  # fmt: skip
+        bad = synthkit("--scenario", str(path), "--state-file", str(tmp_path / "bad.json"), "run", "--topic", template)
+        assert bad.returncode == 2 and says in bad.stderr and "Traceback" not in bad.stderr
+        assert not (tmp_path / "bad.json").exists()
+
+
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("certs")

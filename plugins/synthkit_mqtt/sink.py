@@ -57,6 +57,23 @@ def _rank_within(codes: np.ndarray) -> np.ndarray:
     return rank
 
 
+def topics_for(template: str, client_column: str, clients: Sequence[str]) -> list[str]:
+    """Each client's topic; a template that names anything but the client is a ConfigError."""
+    if "{" + client_column + "}" not in template:
+        raise ConfigError(f"topic template {template!r} has no {{{client_column}}}",
+                          hint=f"e.g. devices/{{{client_column}}}/telemetry")  # fmt: skip
+    try:
+        topics = [template.format(**{client_column: c}) for c in clients]
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(f"topic template {template!r} is not usable ({type(exc).__name__}: {exc})",
+                          hint=f"the only placeholder is {{{client_column}}}; write a literal brace as {{{{ or }}}}") from None  # fmt: skip
+    bad = next((t for t in topics if "+" in t or "#" in t or not t), None)
+    if bad is not None:
+        raise ConfigError(f"topic {bad!r} (from {template!r}) is not a publishable MQTT topic",
+                          hint="a topic to publish on has no '+' or '#' wildcards")  # fmt: skip
+    return topics
+
+
 class MqttSink:
     def __init__(
         self,
@@ -79,7 +96,7 @@ class MqttSink:
             raise ConfigError(f"QoS {qos} is not supported", hint="use 0 or 1")
         self.target = target
         self.clients = list(clients)
-        self.topics = [topic.format(**{client_column: c, "client_id": c}) for c in self.clients]
+        self.topics = topics_for(topic, client_column, self.clients)
         self.messages = messages or json_rows(client_column, self.clients)
         self.drain_timeout_s, self.connect_timeout_s = drain_timeout_s, connect_timeout_s
         # client_id = the device's id (the identity contract); a prefix keeps fleets apart

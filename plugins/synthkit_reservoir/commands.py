@@ -257,7 +257,7 @@ def run_command(
     duration_seconds: Annotated[float, typer.Option("--duration-seconds", help="Stop after this many wall seconds (0: unlimited).")] = 0,
     host: Annotated[str | None, typer.Option("--host", help="Broker host (default: SYNTHKIT_MQTT_HOST, the scenario's mqtt.host, 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option("--port", help="Broker port (default: SYNTHKIT_MQTT_PORT, the scenario's mqtt.port, 1883 without TLS).")] = None,
-    topic: Annotated[str, typer.Option("--topic", help="Topic template; {device_id} is replaced.")] = "devices/{device_id}/telemetry",
+    topic: Annotated[str | None, typer.Option("--topic", help="Topic template; {device_id} is replaced (default: the scenario's mqtt.topic, else devices/{device_id}/telemetry).")] = None,
     qos: Annotated[int, typer.Option("--qos", help="MQTT QoS, 0 or 1.")] = 1,
     drain_timeout: Annotated[float, typer.Option("--drain-timeout", help="Seconds to wait for outstanding acknowledgements at the end.")] = 30.0,
 ) -> None:
@@ -271,5 +271,6 @@ def run_command(
     broker = resolve(loaded.scenario.mqtt, host=host, port=port)
     emit_json(live_run(
         get_plugins(), loaded, broker=broker, state_file=opts.state_file, iterations=iterations,
-        duration_s=duration_seconds, topic=topic, qos=qos, drain_timeout_s=drain_timeout,
+        duration_s=duration_seconds, qos=qos, drain_timeout_s=drain_timeout,
+        topic=topic or loaded.scenario.mqtt.topic or "devices/{device_id}/telemetry",
     ))  # fmt: skip

@@ -31,8 +31,6 @@ def publish_mqtt(
 
     if events < 0 or duration_s < 0 or interval_s < 0:
         raise ConfigError("--events, --duration-seconds and --interval must be >= 0", hint="0 means unlimited (no pause for --interval)")
-    if "{driver_id}" not in topic:
-        raise ConfigError(f"--topic {topic!r} has no {{driver_id}}", hint="e.g. telematics/{driver_id}/events")
     tls = ssl_context(broker)  # every certificate problem surfaces before any connection
     generator = TelematicsGenerator(config, plugins.event_types())
     drivers = generator.driver_labels
