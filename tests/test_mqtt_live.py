@@ -173,6 +173,15 @@ def test_the_scenario_sets_the_topic_template_and_a_bad_one_is_refused(tmp_path)
         assert not (tmp_path / "bad.json").exists()
 
 
+def test_progress_goes_to_stderr_and_the_summary_stays_clean_json(tmp_path):
+    path, _ = scenario(tmp_path, count=2)
+    res = synthkit("--scenario", str(path), "--state-file", str(tmp_path / "s.json"), "run", "--iterations", "3",
+                   env={"SYNTHKIT_PROGRESS": "1", "COLUMNS": "120"})  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "run -> 127.0.0.1:1883" in res.stderr and "6/6" in res.stderr
+    assert json.loads(res.stdout)["emitted"] == 6
+
+
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("certs")

@@ -20,6 +20,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from synthkit.console import progress_bar
 from synthkit.errors import ConfigError
 from synthkit.interrupt import stop_on_signals
 from synthkit_reference_db.ingest import Ingestor, TelemetryRows
@@ -84,7 +85,7 @@ def listen(
     except OSError as exc:
         raise ConfigError(f"cannot reach the MQTT broker at {host}:{port}: {exc}", hint="start the broker, or check --host/--port and TLS settings") from None
     client.loop_start()
-    with stop_on_signals() as stop:
+    with stop_on_signals() as stop, progress_bar(f"listen <- {host}:{port}", count or None) as bar:
         counts: Counter[str] = Counter()
         seqs = SeqTracker()
         received = 0
@@ -102,6 +103,7 @@ def listen(
                     continue
                 last_message = time.monotonic()
                 received += len(batch)
+                bar.advance(len(batch))
                 counts.update(_ingest(ingestor, [msg for _, msg in batch], seqs, at))
                 for number, msg in batch:  # acknowledged only once committed
                     # a message from an earlier connection is redelivered by the broker, and

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from synthkit.batch import Batch
+from synthkit.console import progress_bar
 from synthkit.errors import ConfigError
 from synthkit.interrupt import stop_on_signals
 from synthkit.plugins import Plugins, lookup
@@ -56,7 +57,8 @@ def live_run(
     ahead = np.maximum(1, np.ceil(speedup / steps).astype(np.int64))  # ~1 s of messages per device
     reserved = first - 1
     ceiling = first + iterations - 1 if iterations else None  # never reserve past the last message
-    with stop_on_signals() as stop:
+    total = len(ids) * iterations if iterations else None  # unlimited: a count, no bar to fill
+    with stop_on_signals() as stop, progress_bar(f"run -> {broker.address}", total) as bar:
         sink.open(builder.columns)  # connects every device, or fails before the first publish
         t0 = time.monotonic()
         interrupted = False
@@ -81,6 +83,7 @@ def live_run(
                     dev, seq = dev[rows], seq[rows]
                 _reserve(state, ids, reserved, dev, seq, ahead, ceiling)
                 sink.write(batch)
+                bar.advance(batch.n)
                 if stop.is_set():
                     interrupted = True
                     break

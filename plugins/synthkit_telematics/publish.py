@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from synthkit.console import progress_bar
 from synthkit.errors import ConfigError
 from synthkit.interrupt import stop_on_signals
 from synthkit.plugins import Plugins, lookup
@@ -40,7 +41,7 @@ def publish_mqtt(
         tls=tls, client_column="driver_id", client_id_prefix=client_id_prefix, drain_timeout_s=drain_timeout_s,
     )  # fmt: skip
     interrupted = False
-    with stop_on_signals() as stop:
+    with stop_on_signals() as stop, progress_bar(f"publish -> {broker.address}", events or None) as bar:
         sink.open(generator.columns)  # connects every driver, or fails before the first publish
         t0 = time.monotonic()
         rounds = generator.batches(events or None, batch_rows=config.drivers)  # a round per batch
@@ -54,6 +55,7 @@ def publish_mqtt(
                 if batch is None:
                     break
                 sink.write(batch)
+                bar.advance(batch.n)
                 number += 1
         finally:
             report = sink.close()
