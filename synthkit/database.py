@@ -9,11 +9,13 @@ never printed: every message shows :func:`redact`'s form.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from synthkit.errors import ConfigError
 
@@ -78,3 +80,16 @@ def describe_db_error(url: str, exc: Exception) -> ConfigError:
     else:
         hint = "check --db-url / SYNTHKIT_DB_URL"
     return ConfigError(f"database {redact(url)}: {text[:300]}", hint=hint)
+
+
+@contextmanager
+def connected(url: str) -> Iterator[Engine]:
+    """An engine for ``url``, disposed however the block ends; a connection or schema failure
+    inside the block becomes :func:`describe_db_error`'s one-line ConfigError."""
+    engine = make_engine(url)
+    try:
+        yield engine
+    except DBAPIError as exc:  # OperationalError included
+        raise describe_db_error(url, exc) from None
+    finally:
+        engine.dispose()

@@ -33,7 +33,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 _MISC_EVERY_S = 1.0  # keepalive pings and paho's retry timers
 
-Message = tuple[int, str, bytes, int]  # client index, topic, payload, seq
+Message = tuple[int, str, bytes]  # client index, topic, payload
 
 
 class BrokerError(Exception):
@@ -53,9 +53,9 @@ class _Conn:
     index: int
     client: mqtt.Client
     counts: Counts = field(default_factory=Counts)
-    outstanding: dict[int, int] = field(default_factory=dict)  # mid -> seq, QoS 1 awaiting PUBACK
+    outstanding: set[int] = field(default_factory=set)  # mids of QoS 1 messages awaiting PUBACK
     # handed over while ``outstanding`` was full: published as acknowledgements free room
-    backlog: collections.deque[tuple[str, bytes, int]] = field(default_factory=collections.deque)
+    backlog: collections.deque[tuple[str, bytes]] = field(default_factory=collections.deque)
     connected: bool = False
     watching_write: bool = False  # EVENT_WRITE registered: the socket buffer was full
     error: str = ""
@@ -113,7 +113,7 @@ class ConnectionPool:
         raise BrokerError(f"{waiting} of {len(self.conns)} connection(s) to {self.host}:{self.port} not accepted within {timeout:g} s")
 
     def publish(self, messages: list[Message]) -> None:
-        """Queue (client index, topic, payload, seq) messages; blocks while the pool is at its
+        """Queue (client index, topic, payload) messages; blocks while the pool is at its
         limit. One hand-over per call, so callers pass a batch."""
         for start in range(0, len(messages), self.limit):
             part = messages[start : start + self.limit]
@@ -225,14 +225,14 @@ class ConnectionPool:
             if callable(item):
                 item()
                 continue
-            for index, topic, payload, seq in item:
+            for index, topic, payload in item:
                 conn = self.conns[index]
                 conn.counts.emitted += 1
                 if conn.backlog or len(conn.outstanding) >= limit:
                     # paho reuses message ids past 65,535 without looking: never let it get there
-                    conn.backlog.append((topic, payload, seq))
+                    conn.backlog.append((topic, payload))
                 else:
-                    self._send(conn, topic, payload, seq)
+                    self._send(conn, topic, payload)
 
     def _serve_backlogs(self) -> None:
         room, self._room = self._room, set()
@@ -240,7 +240,7 @@ class ConnectionPool:
             while conn.backlog and len(conn.outstanding) < self.per_client_limit:
                 self._send(conn, *conn.backlog.popleft())
 
-    def _send(self, conn: _Conn, topic: str, payload: bytes, seq: int) -> None:
+    def _send(self, conn: _Conn, topic: str, payload: bytes) -> None:
         info = conn.client.publish(topic, payload, qos=self.qos)
         if self.qos == 0:
             # written, or refused (no connection): either way nothing stays outstanding
@@ -250,7 +250,7 @@ class ConnectionPool:
                 conn.counts.failed += 1
             self._settled += 1
         elif info.rc in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
-            conn.outstanding[info.mid] = seq  # kept by paho; (re)sent once connected
+            conn.outstanding.add(info.mid)  # kept by paho; (re)sent once connected
         else:  # paho's queue is full: never silently
             conn.counts.failed += 1
             self._settled += 1
@@ -289,7 +289,8 @@ class ConnectionPool:
     def _on_publish(self, conn: _Conn, mid: int) -> None:
         if self.qos == 0:
             return
-        if conn.outstanding.pop(mid, None) is not None:
+        if mid in conn.outstanding:
+            conn.outstanding.discard(mid)
             conn.counts.acknowledged += 1
             self._settled += 1
             if conn.backlog:

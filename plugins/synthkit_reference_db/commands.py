@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from synthkit.console import emit_json
 from synthkit.context import global_options
-from synthkit.database import describe_db_error, make_engine, redact, resolve_url
 from synthkit.plugins import get_plugins
 from synthkit.scenario import load_scenario
-from synthkit_reference_db.register import init_schema, register
+
+# SQLAlchemy and the schema load inside the commands: the CLI registers these on every start
 
 app = typer.Typer(add_completion=False, no_args_is_help=True)
 DbUrl = Annotated[
@@ -24,29 +23,25 @@ DbUrl = Annotated[
 @app.command("init")
 def init(db_url: DbUrl = None) -> None:
     """Create the reference schema (idempotent)."""
+    from synthkit.database import connected, redact, resolve_url
+    from synthkit_reference_db.register import init_schema
+
     url = resolve_url(db_url)
-    engine = make_engine(url)
-    try:
+    with connected(url) as engine:
         result = init_schema(engine)
-    except (OperationalError, DBAPIError) as exc:
-        raise describe_db_error(url, exc) from None
-    finally:
-        engine.dispose()
     emit_json({"command": "db init", "database": redact(url), **result})
 
 
 @app.command("register")
 def register_command(ctx: typer.Context, db_url: DbUrl = None) -> None:
     """Create and attach the scenario's devices and reservoirs (idempotent)."""
+    from synthkit.database import connected, redact, resolve_url
+    from synthkit_reference_db.register import register
+
     loaded = load_scenario(str(global_options(ctx).require_scenario()), get_plugins())
     url = resolve_url(db_url)
-    engine = make_engine(url)
-    try:
+    with connected(url) as engine:
         result = register(engine, loaded)
-    except (OperationalError, DBAPIError) as exc:
-        raise describe_db_error(url, exc) from None
-    finally:
-        engine.dispose()
     emit_json({"command": "db register", "database": redact(url), "scenario_id": loaded.scenario_id, **result})
 
 
@@ -68,18 +63,14 @@ def listen_command(
     """Subscribe to live telemetry and ingest it into the reference database."""
     from synthkit_mqtt.settings import resolve, ssl_context
 
+    from synthkit.database import connected, redact, resolve_url
     from synthkit_reference_db.listen import listen
 
     opts = global_options(ctx)
     scenario_mqtt = load_scenario(str(opts.scenario), get_plugins()).scenario.mqtt if opts.scenario else None
     broker = resolve(scenario_mqtt, host=host, port=port)
     url = resolve_url(db_url)
-    engine = make_engine(url)
-    try:
+    with connected(url) as engine:
         result = listen(engine, host=broker.host, port=broker.port, tls=ssl_context(broker), topic=topic,
                         client_id=client_id, duration_s=duration_seconds, count=count, idle_s=idle_timeout)  # fmt: skip
-    except (OperationalError, DBAPIError) as exc:
-        raise describe_db_error(url, exc) from None
-    finally:
-        engine.dispose()
     emit_json({**result, "database": redact(url), "broker": broker.address})

@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-from sqlalchemy import Engine, inspect, select
+from typing import TYPE_CHECKING, Any
 
 from synthkit.records import Finding, PreflightCheck
 from synthkit.scenario import LoadedScenario, ResolvedDevice
-from synthkit_reference_db.schema import devices, metadata, reservoirs
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 SUBJECT = "reservoir_db"  # checks for a scenario against an ingestion database
 SHOWN = 5  # device ids named per finding
@@ -26,6 +26,11 @@ class DbSnapshot:
 
     @classmethod
     def load(cls, engine: Engine) -> DbSnapshot:
+        # SQLAlchemy loads here, not when the checks register: most commands never need it
+        from sqlalchemy import inspect, select
+
+        from synthkit_reference_db.schema import devices, metadata, reservoirs
+
         insp = inspect(engine)
         present = set(insp.get_table_names())
         missing = sorted(set(metadata.tables) - present)

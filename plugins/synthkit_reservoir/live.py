@@ -24,7 +24,7 @@ from synthkit.interrupt import stop_on_signals
 from synthkit.plugins import Plugins, lookup
 from synthkit.state import SeqState
 from synthkit_reservoir.engine import FleetRun, Window
-from synthkit_reservoir.payload import mqtt_messages
+from synthkit_reservoir.payload import mqtt_payloads
 from synthkit_reservoir.rows import RowBuilder
 
 _HORIZON_S = 10 * 365 * 86_400  # an unlimited run's window end; generation is lazy
@@ -51,7 +51,7 @@ def live_run(
     builder = RowBuilder(run)
     spec = lookup(plugins.sinks(), "mqtt", "sink", fix="install synthkit's mqtt sink plugin")
     sink = spec.factory(
-        broker.address, clients=ids, messages=mqtt_messages(ids), topic=topic, qos=qos, tls=tls,
+        broker.address, clients=ids, payloads=mqtt_payloads(), topic=topic, qos=qos, tls=tls,
         drain_timeout_s=drain_timeout_s,
     )  # fmt: skip
     ahead = np.maximum(1, np.ceil(speedup / steps).astype(np.int64))  # ~1 s of messages per device
@@ -88,13 +88,10 @@ def live_run(
                     interrupted = True
                     break
         finally:
-            report = sink.close()
+            sink.close()
             state.save()
-    per_device = {
-        d: {"emitted": c.emitted, "acknowledged": c.acknowledged, "failed": c.failed, "reconnects": c.reconnects}
-        for d, c in sink.per_device().items()
-    }
     elapsed = time.monotonic() - t0
+    totals = sink.summary()
     return {
         "command": "run",
         "scenario_id": loaded.scenario_id,
@@ -103,12 +100,11 @@ def live_run(
         "qos": qos,
         "speedup_factor": speedup,
         "interrupted": interrupted,
-        "all_acknowledged": sink.drained and report.outcomes["failed"] == 0,
-        **{k: report.outcomes[k] for k in ("emitted", "acknowledged", "failed", "reconnects")},
-        "devices": per_device,
+        **totals,
+        "devices": sink.per_client(),
         "state_file": str(state_file),
         "elapsed_seconds": round(elapsed, 3),
-        "messages_per_second": round(report.outcomes["emitted"] / elapsed) if elapsed > 0 else None,
+        "messages_per_second": round(totals["emitted"] / elapsed) if elapsed > 0 else None,
     }
 
 

@@ -12,6 +12,7 @@ one-label "literal" columns. The output is compact JSON with the contract's key 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -154,14 +155,7 @@ class PayloadWriter:
         return encoder.encode_bytes(batch)
 
 
-def mqtt_messages(clients: list[str]):  # noqa: ANN201
-    """The ``messages`` function the mqtt sink takes: (client index, payload, seq) per row."""
-    index = {c: i for i, c in enumerate(clients)}
+def mqtt_payloads() -> Callable[[Batch], list[bytes]]:
+    """The ``payloads`` function the mqtt sink takes: each row's section 10 payload."""
     writer = PayloadWriter()
-
-    def messages(batch: Batch) -> tuple[np.ndarray, list[bytes], np.ndarray]:
-        codes, labels, fields = fields_from_batch(batch)
-        to_client = np.array([index[label] for label in labels], np.int64)
-        return to_client[codes], writer.lines(fields).split(b"\n")[:-1], fields.seq
-
-    return messages
+    return lambda batch: writer.lines(fields_from_batch(batch)[2]).split(b"\n")[:-1]

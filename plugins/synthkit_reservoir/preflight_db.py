@@ -6,10 +6,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from sqlalchemy.exc import DBAPIError, OperationalError
-
 from synthkit.console import stderr
-from synthkit.database import DEFAULT_DB_URL, ENV_DB_URL, describe_db_error, make_engine, redact
+from synthkit.database import DEFAULT_DB_URL, ENV_DB_URL, connected, redact
 from synthkit.errors import PreflightError
 from synthkit.plugins import Plugins
 from synthkit.preflight import collect_findings
@@ -33,13 +31,8 @@ def configured(flag: str | None) -> bool:
 
 
 def db_preflight(plugins: Plugins, loaded: LoadedScenario, url: str, *, strict: bool) -> DbReport:
-    engine = make_engine(url)
-    try:
+    with connected(url) as engine:
         findings = collect_findings(plugins, SUBJECT, loaded, {"engine": engine, "cache": {}})
-    except (OperationalError, DBAPIError) as exc:
-        raise describe_db_error(url, exc) from None
-    finally:
-        engine.dispose()
     report = DbReport(redact(url))
     for f in findings:
         line = f"{f.check}: {f.message}" + (f" ({f.fix})" if f.fix else "")

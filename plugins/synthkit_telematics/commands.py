@@ -10,6 +10,7 @@ import typer
 from synthkit.console import emit_json, stderr
 from synthkit.plugins import get_plugins
 
+from synthkit_telematics.generator import TelematicsConfig
 from synthkit_telematics.options import build_config, parse_start, parse_weights
 from synthkit_telematics.run import generate_file, stream_stdout
 
@@ -29,9 +30,23 @@ WeightsFile = Annotated[
 ]
 BaseLat = Annotated[float | None, typer.Option("--base-lat", help="Latitude the fleet is based near.")]
 BaseLon = Annotated[float | None, typer.Option("--base-lon", help="Longitude the fleet is based near.")]
+StartNow = Annotated[str | None, typer.Option("--start", help="Simulated start, ISO 8601 UTC (default: now).")]
 UtcOffset = Annotated[
     float | None, typer.Option("--utc-offset", help="Local time offset in hours (late-night is local).")
 ]
+
+
+
+def _config(
+    drivers: int, seed: int, start: str | None, default_now: bool, extreme_variance: bool, weight: list[str] | None,
+    weights_file: Path | None, base_lat: float | None, base_lon: float | None, utc_offset: float | None,
+) -> TelematicsConfig:
+    """The generator options every telematics command shares, as one validated config."""
+    return build_config(
+        drivers=drivers, seed=seed, start=parse_start(start, default_now=default_now),
+        extreme_variance=extreme_variance, weights=parse_weights(weight or [], weights_file),
+        base_lat=base_lat, base_lon=base_lon, utc_offset_hours=utc_offset,
+    )  # fmt: skip
 
 
 @app.command()
@@ -52,11 +67,7 @@ def generate(
     utc_offset: UtcOffset = None,
 ) -> None:
     """Write a batch of events to a JSONL or CSV file (atomically), then a JSON summary on stdout."""
-    config = build_config(
-        drivers=drivers, seed=seed, start=parse_start(start, default_now=False),
-        extreme_variance=extreme_variance, weights=parse_weights(weight or [], weights_file),
-        base_lat=base_lat, base_lon=base_lon, utc_offset_hours=utc_offset,
-    )  # fmt: skip
+    config = _config(drivers, seed, start, False, extreme_variance, weight, weights_file, base_lat, base_lon, utc_offset)
     emit_json(generate_file(get_plugins(), config, events, out, fmt))
 
 
@@ -65,9 +76,7 @@ def stream(
     interval: Annotated[float, typer.Option("--interval", help="Seconds between events.")] = 0.5,
     drivers: Drivers = 10,
     seed: Seed = 42,
-    start: Annotated[
-        str | None, typer.Option("--start", help="Simulated start, ISO 8601 UTC (default: now).")
-    ] = None,
+    start: StartNow = None,
     max_events: Annotated[
         int | None, typer.Option("--max-events", min=1, help="Stop after this many events.")
     ] = None,
@@ -79,11 +88,7 @@ def stream(
     utc_offset: UtcOffset = None,
 ) -> None:
     """Stream events to stdout as JSON lines until Ctrl+C or SIGTERM (exit 0)."""
-    config = build_config(
-        drivers=drivers, seed=seed, start=parse_start(start, default_now=True),
-        extreme_variance=extreme_variance, weights=parse_weights(weight or [], weights_file),
-        base_lat=base_lat, base_lon=base_lon, utc_offset_hours=utc_offset,
-    )  # fmt: skip
+    config = _config(drivers, seed, start, True, extreme_variance, weight, weights_file, base_lat, base_lon, utc_offset)
     count = stream_stdout(get_plugins(), config, interval, max_events)
     stderr().print(f"streamed {count} events", highlight=False)
 
@@ -95,9 +100,7 @@ def publish(
     duration_seconds: Annotated[float, typer.Option("--duration-seconds", help="Stop after this many seconds (0: unlimited).")] = 0,
     drivers: Drivers = 10,
     seed: Seed = 42,
-    start: Annotated[
-        str | None, typer.Option("--start", help="Simulated start, ISO 8601 UTC (default: now).")
-    ] = None,
+    start: StartNow = None,
     host: Annotated[str | None, typer.Option("--host", help="Broker host (default: SYNTHKIT_MQTT_HOST, else 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option("--port", help="Broker port (default: SYNTHKIT_MQTT_PORT, else 1883 without TLS).")] = None,
     topic: Annotated[str, typer.Option("--topic", help="Topic template; {driver_id} is replaced.")] = "telematics/{driver_id}/events",
@@ -116,11 +119,7 @@ def publish(
 
     from synthkit_telematics.publish import publish_mqtt
 
-    config = build_config(
-        drivers=drivers, seed=seed, start=parse_start(start, default_now=True),
-        extreme_variance=extreme_variance, weights=parse_weights(weight or [], weights_file),
-        base_lat=base_lat, base_lon=base_lon, utc_offset_hours=utc_offset,
-    )  # fmt: skip
+    config = _config(drivers, seed, start, True, extreme_variance, weight, weights_file, base_lat, base_lon, utc_offset)
     emit_json(publish_mqtt(
         get_plugins(), config, broker=resolve(None, host=host, port=port), events=events,
         duration_s=duration_seconds, interval_s=interval, topic=topic, qos=qos,

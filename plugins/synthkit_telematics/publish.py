@@ -28,7 +28,7 @@ def publish_mqtt(
     drain_timeout_s: float = 30.0,
 ) -> dict[str, Any]:  # fmt: skip
     from synthkit_mqtt.settings import ssl_context
-    from synthkit_mqtt.sink import json_rows
+    from synthkit_mqtt.sink import json_payloads
 
     if events < 0 or duration_s < 0 or interval_s < 0:
         raise ConfigError("--events, --duration-seconds and --interval must be >= 0", hint="0 means unlimited (no pause for --interval)")
@@ -37,7 +37,7 @@ def publish_mqtt(
     drivers = generator.driver_labels
     spec = lookup(plugins.sinks(), "mqtt", "sink", fix="install synthkit's mqtt sink plugin")
     sink = spec.factory(
-        broker.address, clients=drivers, messages=json_rows("driver_id", drivers), topic=topic, qos=qos,
+        broker.address, clients=drivers, payloads=json_payloads(), topic=topic, qos=qos,
         tls=tls, client_column="driver_id", client_id_prefix=client_id_prefix, drain_timeout_s=drain_timeout_s,
     )  # fmt: skip
     interrupted = False
@@ -58,9 +58,9 @@ def publish_mqtt(
                 bar.advance(batch.n)
                 number += 1
         finally:
-            report = sink.close()
+            sink.close()
     elapsed = time.monotonic() - t0
-    out = report.outcomes
+    totals = sink.summary()
     return {
         "command": "telematics publish",
         "broker": broker.address,
@@ -70,13 +70,9 @@ def publish_mqtt(
         "drivers": config.drivers,
         "seed": config.seed,
         "interrupted": interrupted,
-        "all_acknowledged": sink.drained and out["failed"] == 0,
-        **{k: out[k] for k in ("emitted", "acknowledged", "failed", "reconnects")},
+        **totals,
         "event_type_counts": generator.counts,
-        "per_driver": {
-            d: {"emitted": c.emitted, "acknowledged": c.acknowledged, "failed": c.failed, "reconnects": c.reconnects}
-            for d, c in sink.per_device().items()
-        },
+        "per_driver": sink.per_client(),
         "elapsed_seconds": round(elapsed, 3),
-        "events_per_second": round(out["emitted"] / elapsed) if elapsed > 0 else None,
+        "events_per_second": round(totals["emitted"] / elapsed) if elapsed > 0 else None,
     }
