@@ -20,8 +20,11 @@ from synthkit import __version__
 from synthkit.context import DEFAULT_STATE_FILE, GlobalOptions
 from synthkit.console import emit_json, stderr
 from synthkit.errors import PluginError, SynthkitError
+from synthkit import interrupt
+from synthkit.interrupt import Terminated, exit_code, terminate_like_ctrl_c
 from synthkit.memory import keep_freed_memory
-from synthkit.plugins import Plugins, get_plugins, using
+from synthkit.secrets import scrub
+from synthkit.plugins import LoadFailure, Plugins, get_plugins, using
 
 ENV_DEBUG = "SYNTHKIT_DEBUG"
 CORE_COMMANDS = ("plugins", "version")
@@ -126,12 +129,13 @@ def run(args: list[str], plugins: Plugins | None = None) -> int:
     try:
         plugins = plugins or get_plugins()
         for failure in plugins.failures:
-            stderr().print(f"[yellow]warning:[/] {failure.describe()} (the other plugins keep "
-                           "working; SYNTHKIT_STRICT_PLUGINS=1 makes this fatal)",
-                           highlight=False, soft_wrap=True)
+            _warn_plugin(failure)
+        plugins.on_failure = _warn_plugin  # hooks that raise later, when first called
         command = typer.main.get_command(build_app(plugins))
         with using(plugins):
             result = command.main(args=args, prog_name="synthkit", standalone_mode=False)
+        if interrupt.received:  # typer returned the interrupt as 130: say which signal
+            return _interrupted(Terminated(interrupt.received[-1]))
         return result if isinstance(result, int) else 0
     except SynthkitError as exc:
         if debug:
@@ -139,6 +143,8 @@ def run(args: list[str], plugins: Plugins | None = None) -> int:
         _say(f"error: {exc}")
         return exc.exit_code
     except typer.Exit as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):  # typer turns Ctrl+C into Exit(130)
+            return _interrupted(exc.__cause__)
         return exc.exit_code
     except typer.TyperException as exc:  # click's usage errors (typer bundles click)
         ctx = getattr(exc, "ctx", None)
@@ -153,9 +159,8 @@ def run(args: list[str], plugins: Plugins | None = None) -> int:
     except typer.Abort:
         _say("aborted")
         return 130
-    except KeyboardInterrupt:
-        _say("interrupted")
-        return 130
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc)
     except Exception as exc:  # noqa: BLE001 - a bug, not bad input: say so, briefly
         if debug:
             traceback.print_exc()
@@ -163,13 +168,27 @@ def run(args: list[str], plugins: Plugins | None = None) -> int:
         return 1
 
 
+def _interrupted(exc: KeyboardInterrupt) -> int:
+    """Ctrl+C, or SIGTERM/SIGHUP (:mod:`synthkit.interrupt`): cleanup has run; say which."""
+    name = str(exc) if isinstance(exc, Terminated) else "SIGINT"
+    _say(f"interrupted ({name}); nothing half-written was left")
+    return exit_code(exc)
+
+
+def _warn_plugin(failure: LoadFailure) -> None:
+    stderr().print(f"[yellow]warning:[/] {failure.describe()} (left out; the other plugins keep "
+                   "working; SYNTHKIT_STRICT_PLUGINS=1 makes this fatal)",
+                   highlight=False, soft_wrap=True)
+
+
 def _say(message: str) -> None:
-    sys.stderr.write(message.rstrip() + "\n")
+    sys.stderr.write(scrub(message.rstrip()) + "\n")
     sys.stderr.flush()
 
 
 def main() -> None:
     keep_freed_memory()
+    terminate_like_ctrl_c()
     sys.exit(run(sys.argv[1:]))
 
 

@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
+
+from synthkit.secrets import scrub
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -27,7 +29,7 @@ def stderr() -> Console:
 
 def emit_json(payload: dict[str, Any]) -> None:
     """The machine-readable summary: one JSON document on stdout."""
-    sys.stdout.write(json.dumps(payload, indent=2, sort_keys=False) + "\n")
+    sys.stdout.write(scrub(json.dumps(payload, indent=2, sort_keys=False)) + "\n")
     sys.stdout.flush()
 
 

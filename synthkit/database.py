@@ -18,27 +18,29 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from synthkit.errors import ConfigError
+from synthkit.secrets import hide_in_url, scrub
 
 ENV_DB_URL = "SYNTHKIT_DB_URL"
 DEFAULT_DB_URL = "sqlite:///.tmp/synthkit.db"
 
 
 def resolve_url(flag: str | None) -> str:
-    return flag or os.environ.get(ENV_DB_URL) or DEFAULT_DB_URL
+    url = flag or os.environ.get(ENV_DB_URL) or DEFAULT_DB_URL
+    hide_in_url(url)  # its secrets are scrubbed from everything printed from now on
+    return url
 
 
 def redact(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparseable database URL>"
+    """``url`` as it may be shown: no password, in the userinfo or in any query parameter."""
+    return hide_in_url(url)
 
 
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets its directory created, WAL, and foreign keys."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
+        parsed.port  # noqa: B018 - a port that is not a number fails here, not in the driver
+    except (ArgumentError, ValueError):
         raise ConfigError(
             f"{redact(url)} is not a database URL",
             hint="e.g. sqlite:///.tmp/synthkit.db or postgresql+psycopg://root@127.0.0.1:5432/test",
@@ -72,7 +74,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
 
 def describe_db_error(url: str, exc: Exception) -> ConfigError:
     """A connection or schema failure as one line naming the (redacted) database."""
-    text = " ".join(str(getattr(exc, "orig", exc) or exc).split())
+    text = scrub(" ".join(str(getattr(exc, "orig", exc) or exc).split()))
     if "Connection refused" in text or "could not connect" in text.lower():
         hint = "start the database server, or check --db-url / SYNTHKIT_DB_URL"
     elif "does not exist" in text or "no such table" in text:

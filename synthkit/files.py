@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,49 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         for chunk in iter(lambda: fh.read(1 << 22), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+TEMP_SUFFIX = ".synthkit-tmp"
+_TEMP = re.compile(r"^\..+\.(\d+)" + re.escape(TEMP_SUFFIX) + "$")
+
+
+def temp_path(final: Path) -> Path:
+    """The hidden temp name beside ``final`` that this process writes before the rename."""
+    return final.with_name(f".{final.name}.{os.getpid()}{TEMP_SUFFIX}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def sweep_stale(directory: str | os.PathLike[str]) -> int:
+    """Remove temp files and directories left in ``directory`` by synthkit processes that
+    died before they could (SIGKILL, power loss); returns how many. A temp of a live process
+    (or of this one) is kept."""
+    removed = 0
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return 0
+    for entry in entries:
+        m = _TEMP.match(entry.name)
+        if m is None or int(m.group(1)) == os.getpid() or _alive(int(m.group(1))):
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+            removed += 1
+        except OSError:
+            pass  # another sweeper got there first, or not ours to remove
+    return removed
 
 
 class AtomicFile:
@@ -45,8 +90,9 @@ class AtomicFile:
     ) -> None:
         self.path = Path(path)
         self.durable = durable
-        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.synthkit-tmp")
+        self.tmp = temp_path(self.path)
         self.tmp.unlink(missing_ok=True)  # a leftover of a killed run with our pid
+        sweep_stale(self.path.parent)
         self._direct: DirectWriter | None = None
         if direct:
             fd, accepted = open_direct(self.tmp)

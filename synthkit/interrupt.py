@@ -1,5 +1,13 @@
-"""Ctrl+C and SIGTERM as a flag: long-running commands stop between units of work, so no
-exception can cut a line, a message or a transaction in half."""
+"""Signals that end a command.
+
+Two ways to stop, both leaving nothing half-written:
+- :func:`terminate_like_ctrl_c` (installed by the CLI's entry point): SIGTERM and SIGHUP
+  raise :class:`Terminated`, a ``KeyboardInterrupt``, in the main thread, so every cleanup
+  that Ctrl+C runs (temp files removed, sinks aborted) runs for them too;
+- :func:`stop_on_signals`: long-running commands turn Ctrl+C, SIGTERM and SIGHUP into a flag
+  and stop between units of work, so no exception can cut a line, a message or a
+  transaction in half.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +16,52 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where Ctrl+C raises KeyboardInterrupt."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+received: list[int] = []  # signals that raised Terminated in this process
+
+
+def _raise_terminated(signum: int, _frame: object) -> None:
+    received.append(signum)
+    raise Terminated(signum)
+
+
+def terminate_like_ctrl_c() -> None:
+    """Ctrl+C, SIGTERM and SIGHUP raise :class:`Terminated` from now on, and are remembered
+    in :data:`received` (typer turns the exception into a plain return code). A signal
+    ignored at start, as SIGHUP under ``nohup``, stays ignored."""
+    for sig in STOP_SIGNALS:
+        if signal.getsignal(sig) is not signal.SIG_IGN:
+            signal.signal(sig, _raise_terminated)
+
+
+def exit_code(exc: KeyboardInterrupt) -> int:
+    """128 + the signal number, as a shell reports a process ended by that signal."""
+    return 128 + (exc.signum if isinstance(exc, Terminated) else signal.SIGINT)
+
 
 @contextmanager
 def stop_on_signals() -> Iterator[threading.Event]:
-    """An event that Ctrl+C or SIGTERM sets while the block runs; the previous handlers come
-    back afterwards. Off the main thread signals cannot be caught, so the event is only set
-    by whoever else holds it."""
+    """An event that Ctrl+C, SIGTERM or SIGHUP sets while the block runs; the previous handlers
+    come back afterwards. Off the main thread signals cannot be caught, so the event is only
+    set by whoever else holds it."""
     stop = threading.Event()
     previous = {}
     if threading.current_thread() is threading.main_thread():
-        previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+        previous = {
+            sig: signal.signal(sig, lambda *_: stop.set())
+            for sig in STOP_SIGNALS
+            if signal.getsignal(sig) is not signal.SIG_IGN
+        }
     try:
         yield stop
     finally:

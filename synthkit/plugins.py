@@ -15,7 +15,7 @@ import functools
 import inspect
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -116,6 +116,9 @@ class Plugins:
         self._origin: dict[str, tuple[str, str]] = {}  # plugin name -> (distribution, version)
         self._cache: dict[str, dict[str, Any]] = {}
         self._trace = _env_flag(ENV_TRACE)
+        # called with each failure found after loading (a registration hook that raised);
+        # the CLI prints it as the warning it prints for load failures
+        self.on_failure: Callable[[LoadFailure], None] | None = None
 
     # ------------------------------------------------------------------------- loading
 
@@ -141,6 +144,14 @@ class Plugins:
         eps = entry_points if entry_points is not None else importlib_metadata.entry_points(
             group=GROUP
         )
+        eps = list(eps)
+        unknown = sorted((allow or set()) - {ep.name for ep in eps})
+        if unknown:  # a typo would otherwise leave a CLI with no commands
+            raise PluginError(
+                f"{ENV_ALLOW} names plugin(s) that are not installed: "
+                + ", ".join(repr(u) for u in unknown),
+                hint="installed: " + ", ".join(sorted(ep.name for ep in eps)),
+            )
         for ep in sorted(eps, key=lambda e: e.name):
             if (allow is not None and ep.name not in allow) or ep.name in block:
                 continue
@@ -210,6 +221,8 @@ class Plugins:
         return f"{dist} {version}".strip()
 
     def plugin_infos(self) -> list[PluginInfo]:
+        for kind in KINDS:  # first: a plugin whose hook raises is left out of the list
+            self._collect(kind)
         infos: dict[str, PluginInfo] = {}
         for plugin_name, plugin in self.pm.list_name_plugin():
             if plugin is None:
@@ -229,11 +242,35 @@ class Plugins:
     def _collect(self, kind: str) -> dict[str, Any]:
         """Call one registration hook on every plugin, keeping who registered what.
 
-        Implementations are called one by one (rather than through ``pm.hook``) so that each
-        record is attributed to its plugin: a duplicate name must name both distributions.
+        A plugin whose hook raises, or returns something other than the kind's record, is
+        reported and left out whole (all its hooks), and the others are collected again; with
+        ``SYNTHKIT_STRICT_PLUGINS=1`` it is fatal instead.
         """
-        if kind in self._cache:
-            return self._cache[kind]
+        if kind not in self._cache:
+            while True:
+                try:
+                    self._collect_once(kind)
+                    break
+                except _BrokenHook as broken:
+                    self._leave_out(broken.plugin_name, broken.error)
+        return self._cache[kind]
+
+    def _leave_out(self, plugin_name: str, error: str) -> None:
+        dist, version = self._origin.get(plugin_name, ("(local)", ""))
+        plugin = self.pm.get_plugin(plugin_name)
+        module = getattr(plugin, "__name__", type(plugin).__name__)
+        failure = LoadFailure(plugin_name, module, dist, version, error)
+        if _env_flag(ENV_STRICT):
+            raise PluginError(failure.describe(), hint=f"unset {ENV_STRICT} to leave it out")
+        self.pm.unregister(name=plugin_name)
+        self.failures.append(failure)
+        self._cache.clear()  # its records of other kinds go too
+        if self.on_failure is not None:
+            self.on_failure(failure)
+
+    def _collect_once(self, kind: str) -> None:
+        """Implementations are called one by one (rather than through ``pm.hook``) so that
+        each record is attributed to its plugin: a duplicate name must name both distributions."""
         hook_name, record_type = KINDS[kind]
         caller = getattr(self.pm.hook, hook_name)
         records: dict[str, Any] = {}
@@ -245,19 +282,18 @@ class Plugins:
             dist, version = self._origin.get(plugin_name, ("(local)", ""))
             where = f"plugin {plugin_name!r} from {dist} {version}".rstrip()
             try:
-                result = impl.function(**{arg: None for arg in impl.argnames})
+                result = list(impl.function(**{arg: None for arg in impl.argnames}) or ())
             except PluginError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - surfaced with the plugin's name
-                raise PluginError(f"{where}: {hook_name} raised {type(exc).__name__}: {exc}") from exc
+            except Exception as exc:  # noqa: BLE001 - reported with the plugin's name, then left out
+                raise _BrokenHook(plugin_name, f"{hook_name} raised {type(exc).__name__}: {exc}") from exc
             if self._trace:
                 print(f"synthkit: {hook_name} -> {plugin_name}: {result!r}", file=sys.stderr)
-            for record in result or ():
-                if not isinstance(record, record_type):
-                    raise PluginError(
-                        f"{where}: {hook_name} returned {type(record).__name__}, "
-                        f"expected {record_type.__name__}"
-                    )
+            wrong = next((r for r in result if not isinstance(r, record_type)), None)
+            if wrong is not None:
+                raise _BrokenHook(plugin_name, f"{hook_name} returned {type(wrong).__name__}, "
+                                               f"expected {record_type.__name__}")  # fmt: skip
+            for record in result:
                 name = normalise_name(record.name)
                 if name != record.name:
                     record = replace(record, name=name)
@@ -273,7 +309,12 @@ class Plugins:
                 owners[name] = plugin_name
         self._cache[kind] = records
         self._cache[f"{kind}:owners"] = owners
-        return records
+
+
+class _BrokenHook(Exception):
+    def __init__(self, plugin_name: str, error: str) -> None:
+        super().__init__(error)
+        self.plugin_name, self.error = plugin_name, error
 
 
 def build_plugins(*, entry_points: bool = True) -> Plugins:

@@ -192,7 +192,22 @@ def test_registration_hook_returning_wrong_type_is_reported():
 
     plugins = build_plugins(entry_points=False)
     plugins.register(Wrong(), "wrong", distribution="wrong-dist", version="1.0")
-    with pytest.raises(PluginError, match=r"plugin 'wrong' from wrong-dist 1.0.*returned dict"):
+    assert plugins.event_types() == {}  # left out, and reported
+    [failure] = plugins.failures
+    assert failure.entry_point == "wrong" and failure.distribution == "wrong-dist"
+    assert "returned dict, expected EventType" in failure.error
+
+
+def test_registration_hook_returning_wrong_type_is_fatal_when_strict(monkeypatch):
+    class Wrong:
+        @hookimpl
+        def synthkit_register_event_types(self):
+            return [{"name": "x"}]
+
+    monkeypatch.setenv("SYNTHKIT_STRICT_PLUGINS", "1")
+    plugins = build_plugins(entry_points=False)
+    plugins.register(Wrong(), "wrong", distribution="wrong-dist", version="1.0")
+    with pytest.raises(PluginError, match=r"plugin 'wrong'.*wrong-dist 1.0.*returned dict"):
         plugins.event_types()
 
 

@@ -153,3 +153,54 @@ def test_no_work_at_import_time():
             "print(p._process_plugins.cache_info().currsize)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "0"
+
+
+RAISING_HOOK = """
+from synthkit import hookimpl
+from synthkit.records import SinkSpec
+
+@hookimpl
+def synthkit_register_sinks():
+    raise RuntimeError("sink table corrupt")
+
+@hookimpl
+def synthkit_register_commands():
+    return []
+"""
+WRONG_RECORD = """
+from synthkit import hookimpl
+
+@hookimpl
+def synthkit_register_checks():
+    return ["not a check"]
+"""
+
+
+def test_a_plugin_whose_hook_raises_is_left_out_and_reported(tmp_path, sh):
+    """Issue 11.7: a raising hook disabled every command, `synthkit plugins` included."""
+    make_dist(tmp_path, "raiser", "0.9", {"raiser": "raiser_mod"}, {"raiser_mod": RAISING_HOOK})
+    make_dist(tmp_path / "w", "wrongrec", "0.1", {"wrongrec": "wrongrec_mod"}, {"wrongrec_mod": WRONG_RECORD})
+    env = {"PYTHONPATH": os.pathsep.join([str(tmp_path), str(tmp_path / "w"), os.environ.get("PYTHONPATH", "")])}
+    res = sh("synthkit", "plugins", "--json", env=env)
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    failed = {f["entry_point"]: f for f in data["failed"]}
+    assert failed["raiser"]["distribution"] == "raiser" and "sink table corrupt" in failed["raiser"]["error"]
+    assert "synthkit_register_sinks" in failed["raiser"]["error"]
+    assert failed["wrongrec"]["distribution"] == "wrongrec" and "expected PreflightCheck" in failed["wrongrec"]["error"]
+    names = {p["name"] for p in data["plugins"]}
+    assert "raiser" not in names and "wrongrec" not in names and "jsonl" in names
+    out = tmp_path / "ok.csv"
+    res = sh("synthkit", "telematics", "generate", "--events", "10", "--out", str(out), env=env)
+    assert res.returncode == 0, res.stderr
+    assert "plugin 'raiser'" in res.stderr and "raiser 0.9" in res.stderr
+    assert len(out.read_text().splitlines()) == 11
+    res = sh("synthkit", "plugins", env={**env, "SYNTHKIT_STRICT_PLUGINS": "1"})
+    assert res.returncode == 2 and "Traceback" not in res.stderr and "sink table corrupt" in res.stderr
+
+
+def test_unknown_name_in_the_allow_list_is_an_error_naming_it(sh):
+    res = sh("synthkit", "plugins", env={"SYNTHKIT_PLUGINS": "jsonl,telematcs"})
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "'telematcs'" in res.stderr and "SYNTHKIT_PLUGINS" in res.stderr
+    assert "telematics" in res.stderr  # the fix: what is installed

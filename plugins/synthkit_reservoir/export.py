@@ -22,7 +22,7 @@ from synthkit import __version__
 from synthkit.console import progress_bar
 from synthkit.engine import deliver
 from synthkit.errors import ConfigError
-from synthkit.files import AtomicFile
+from synthkit.files import AtomicFile, sweep_stale, temp_path
 from synthkit.plugins import get_plugins
 from synthkit.scenario import LoadedScenario
 from synthkit.sinks import EncodedFileSink
@@ -85,8 +85,9 @@ def export_csv(
         scenario_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"cannot create {scenario_dir}: {exc.strerror}", hint="check --output-root") from None
-    tmp = scenario_dir / f".{run_id}.{os.getpid()}.synthkit-tmp"
+    tmp = temp_path(final)
     shutil.rmtree(tmp, ignore_errors=True)
+    sweep_stale(scenario_dir)
     tmp.mkdir()
     try:
         sink = _HashingSink(tmp / CSV_NAME)
