@@ -6,6 +6,9 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+import math
 import os
 import sys
 import traceback
@@ -19,7 +22,7 @@ from rich.table import Table
 from synthkit import __version__
 from synthkit.context import DEFAULT_STATE_FILE, GlobalOptions
 from synthkit.console import emit_json, stderr
-from synthkit.errors import PluginError, SynthkitError
+from synthkit.errors import ConfigError, IncompleteRun, PluginError, SynthkitError
 from synthkit import interrupt
 from synthkit.interrupt import Terminated, exit_code, terminate_like_ctrl_c
 from synthkit.memory import keep_freed_memory
@@ -93,6 +96,7 @@ def build_app(plugins: Plugins) -> typer.Typer:
                 f"plugin command {each!r} from {source} would replace {owner}",
                 hint="rename the plugin's command",
             )
+        _finite_floats(command.app)
         if command.top_level:
             app.add_typer(command.app)
         else:
@@ -114,6 +118,37 @@ def root_options(
 ) -> None:
     """Deterministic synthetic telemetry, delivered where a real device fleet would."""
     ctx.obj = GlobalOptions(scenario=scenario, state_file=state_file, strict=strict)
+
+
+def _finite_floats(app: typer.Typer) -> None:
+    """Every float option of every command refuses NaN and infinity (``--duration-seconds
+    nan`` would otherwise mean "unlimited", and ``inf`` overflow later): one rule for all
+    plugin commands, applied where they are composed."""
+    for info in app.registered_commands:
+        if info.callback is not None and not getattr(info.callback, "_finite_floats", False):
+            info.callback = _checking_floats(info.callback)
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            _finite_floats(group.typer_instance)
+
+
+def _checking_floats(callback):  # noqa: ANN001, ANN202
+    names = {}
+    for name, param in inspect.signature(callback).parameters.items():
+        decls = [d for meta in getattr(param.annotation, "__metadata__", ())
+                 for d in getattr(meta, "param_decls", None) or () if str(d).startswith("--")]  # fmt: skip
+        names[name] = decls[0] if decls else "--" + name.replace("_", "-")
+
+    @functools.wraps(callback)
+    def checked(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        for name, value in kwargs.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{names.get(name, name)} {value} is not a finite number",
+                                  hint="give a number; 0 means unlimited where the option allows it")  # fmt: skip
+        return callback(*args, **kwargs)
+
+    checked._finite_floats = True  # type: ignore[attr-defined]
+    return checked
 
 
 def _command_names(app: typer.Typer) -> list[str]:
@@ -140,7 +175,7 @@ def run(args: list[str], plugins: Plugins | None = None) -> int:
     except SynthkitError as exc:
         if debug:
             traceback.print_exc()
-        _say(f"error: {exc}")
+        _say(f"{'incomplete' if isinstance(exc, IncompleteRun) else 'error'}: {exc}")
         return exc.exit_code
     except typer.Exit as exc:
         if isinstance(exc.__cause__, KeyboardInterrupt):  # typer turns Ctrl+C into Exit(130)

@@ -33,6 +33,19 @@ def emit_json(payload: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
+def finish(summary: dict[str, Any], problems: list[str]) -> None:
+    """Emit ``summary`` with ``problems`` added to its ``warnings`` and ``complete`` set; a
+    run with problems then exits 3 (:class:`~synthkit.errors.IncompleteRun`)."""
+    from synthkit.errors import IncompleteRun
+
+    warnings = list(summary.get("warnings", []))
+    summary["warnings"] = warnings + [p for p in problems if p not in warnings]
+    summary["complete"] = not problems
+    emit_json(summary)
+    if problems:
+        raise IncompleteRun("; ".join(problems), hint="see warnings in the summary on stdout")
+
+
 class _Bar:
     def __init__(self, progress: Progress | None, task: int | None) -> None:
         self._progress, self._task = progress, task

@@ -35,8 +35,10 @@ def redact(url: str) -> str:
     return hide_in_url(url)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets its directory created, WAL, and foreign keys."""
+def make_engine(url: str, *, create: bool = False) -> Engine:
+    """An engine for ``url``; SQLite gets WAL and foreign keys. A SQLite file that does not
+    exist is an error unless ``create`` (``db init``): any other command would leave an
+    empty database file behind."""
     try:
         parsed = make_url(url)
         parsed.port  # noqa: B018 - a port that is not a number fails here, not in the driver
@@ -46,7 +48,15 @@ def make_engine(url: str) -> Engine:
             hint="e.g. sqlite:///.tmp/synthkit.db or postgresql+psycopg://root@127.0.0.1:5432/test",
         ) from None
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(parsed.database)
+        if not create and not path.is_file():
+            raise ConfigError(f"no database at {path}" + (" (it is not a file)" if path.exists() else ""),
+                              hint="run `synthkit db init` first, or check --db-url / SYNTHKIT_DB_URL")  # fmt: skip
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot create the directory of {path}: {exc.strerror}",
+                              hint="check --db-url / SYNTHKIT_DB_URL") from None  # fmt: skip
     try:
         engine = create_engine(parsed, future=True)
     except (NoSuchModuleError, ModuleNotFoundError) as exc:
@@ -85,10 +95,10 @@ def describe_db_error(url: str, exc: Exception) -> ConfigError:
 
 
 @contextmanager
-def connected(url: str) -> Iterator[Engine]:
+def connected(url: str, *, create: bool = False) -> Iterator[Engine]:
     """An engine for ``url``, disposed however the block ends; a connection or schema failure
     inside the block becomes :func:`describe_db_error`'s one-line ConfigError."""
-    engine = make_engine(url)
+    engine = make_engine(url, create=create)
     try:
         yield engine
     except DBAPIError as exc:  # OperationalError included

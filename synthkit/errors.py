@@ -35,3 +35,11 @@ class PreflightError(SynthkitError):
 class OutputError(SynthkitError):
     """An output could not be written (disk full, file size limit, permissions); nothing
     half-written is left behind."""
+
+
+class IncompleteRun(SynthkitError):
+    """The command ran, but did not do all it was asked (rows rejected, nothing new stored,
+    preflight errors without --strict, messages not acknowledged): its JSON summary is on
+    stdout with the reasons in ``warnings``, and it exits 3 so scripts notice."""
+
+    exit_code = 3

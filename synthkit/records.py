@@ -203,13 +203,15 @@ class SinkSpec:
 
 @dataclass(frozen=True)
 class Finding:
-    """One preflight result. ``fix`` says what the user should do."""
+    """One preflight result. ``fix`` says what the user should do; ``subjects`` names the
+    items it concerns (device ids, say), empty when it concerns the whole subject."""
 
     check: str
     level: Literal["error", "warning", "info"]
     message: str
     fix: str = ""
     location: str = ""
+    subjects: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

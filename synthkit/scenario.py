@@ -1,6 +1,6 @@
 """Scenarios: the YAML that describes a device fleet, validated to the last field.
 
-``load_scenario`` reads the file with strictyaml (:mod:`synthkit.yamlfile`), validates it with
+``load_scenario`` reads the file with strictyaml's rules (:mod:`synthkit.yamlfile`), validates it with
 the pydantic models below (every rule of the seed's section 7), expands device groups,
 resolves archetypes and device models through the plugin registry, and checks every
 ``parameter_overrides`` key against the model's parameters. All problems are collected and
@@ -317,20 +317,6 @@ def load_scenario(path: str, plugins: Plugins) -> LoadedScenario:
     with open(path, "rb") as fh:
         digest = hashlib.sha256(fh.read()).hexdigest()
     return LoadedScenario(doc.path, digest, scenario, tuple(devices), tuple(warnings))
-
-
-LONG_LIST = 1000
-_LISTED_DEVICE = re.compile(rb"^\s*-\s+device_id\s*:", re.MULTILINE)
-
-
-def listed_devices(path: str) -> int:
-    """How many devices a scenario lists one by one (a cheap scan, before parsing): beyond
-    :data:`LONG_LIST`, strictyaml's quadratic parse takes seconds to minutes."""
-    try:
-        with open(path, "rb") as fh:
-            return len(_LISTED_DEVICE.findall(fh.read()))
-    except OSError:
-        return 0
 
 
 def _data_loc(loc: tuple[Any, ...]) -> Loc:

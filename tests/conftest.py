@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,16 @@ def run_cmd(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
         full_env.pop("SYNTHKIT_DEBUG", None)
     return subprocess.run([exe, *args[1:]], capture_output=True, text=True, env=full_env,
                           cwd=cwd, timeout=timeout)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A shell runs background jobs (`pytest &`, `nohup`) with SIGINT (or SIGHUP) ignored, and
+    an ignored signal stays ignored across exec: every child would inherit it, and the tests
+    that stop a child with Ctrl+C would wait in vain. synthkit rightly keeps an ignored signal
+    ignored, so the suite restores the default for its children."""
+    for sig in (signal.SIGINT, signal.SIGHUP):
+        if signal.getsignal(sig) is signal.SIG_IGN:
+            signal.signal(sig, signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL)
 
 
 @pytest.fixture

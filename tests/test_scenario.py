@@ -247,8 +247,14 @@ devices:
 @pytest.mark.parametrize(
     ("text", "words"),
     [
-        ("a: 1\na: 2\n", ":2: invalid YAML: Duplicate key 'a' found (remove or rename one"),
-        ("a: &x 1\nb: *x\n", ":1: invalid YAML"),
+        ("a: 1\na: 2\n", ':2: invalid YAML: found duplicate key "a" (remove or rename one'),
+        ("a: &x 1\nb: *x\n", ":1: invalid YAML: anchors and aliases are refused"),
+        ("a: !!int 1\n", ":1: invalid YAML: the tag tag:yaml.org,2002:int (remove the !tag"),
+        ("a: 1\n---\nb: 2\n", ":2: invalid YAML: a second document"),
+        ("? [a, b]\n: 1\n", ":1: invalid YAML: a mapping or list used as a key"),
+        ("a:\n" + "".join("  " * i + "b:\n" for i in range(1, 300)), ":65: invalid YAML: nested more than 64 levels deep"),
+        ("a: " + "[" * 100 + "]" * 100 + "\n", ":1: invalid YAML: nested more than 64 levels deep"),
+        ("a: " + "[" * 50000 + "]" * 50000 + "\n", ":1: invalid YAML: exceeded maximum nesting depth"),
         ("a: [1, 2\nb: 3\n", ":2: invalid YAML"),
         ("", "the file is empty"),
         ("- just\n- a list\n", "the document must be a mapping"),

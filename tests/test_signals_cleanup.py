@@ -57,7 +57,7 @@ def test_signal_mid_export_leaves_no_directory(tmp_path, sig):
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + sig, err
-    assert list((tmp_path / "gen" / "sig_t").iterdir()) == []
+    assert not (tmp_path / "gen").exists()  # the directories it made went too
 
 
 def _dead_pid() -> int:

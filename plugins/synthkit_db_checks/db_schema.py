@@ -1,4 +1,4 @@
-"""db_schema: the reference tables exist."""
+"""db_schema: the reference tables exist, each with every column ingestion writes."""
 
 from __future__ import annotations
 
@@ -12,10 +12,13 @@ from synthkit.records import Finding, PreflightCheck
 
 
 def run(subject: Any, context: Mapping[str, Any]) -> Iterator[Finding]:
-    missing = snapshot_for(context).missing_tables
-    if missing:
-        yield Finding("db_schema", "error", f"the database lacks table(s) {', '.join(missing)}",
+    snap = snapshot_for(context)
+    if snap.missing_tables:
+        yield Finding("db_schema", "error", f"the database lacks table(s) {', '.join(snap.missing_tables)}",
                       "run `synthkit db init` (and `synthkit --scenario ... db register`)")  # fmt: skip
+    for table, columns in snap.missing_columns.items():
+        yield Finding("db_schema", "error", f"table {table} lacks column(s) {', '.join(columns)}",
+                      "restore them (see synthkit_reference_db/schema.py), or init a fresh database")  # fmt: skip
 
 
 @hookimpl

@@ -57,6 +57,7 @@ class _Conn:
     # handed over while ``outstanding`` was full: published as acknowledgements free room
     backlog: collections.deque[tuple[str, bytes]] = field(default_factory=collections.deque)
     connected: bool = False
+    ever_connected: bool = False
     watching_write: bool = False  # EVENT_WRITE registered: the socket buffer was full
     error: str = ""
     retry_at: float = 0.0
@@ -279,10 +280,17 @@ class ConnectionPool:
         if getattr(rc, "is_failure", False):
             conn.error = f"the broker at {self.host}:{self.port} refused client {conn.client._client_id.decode()}: {rc}"
             return
-        conn.connected, conn.backoff = True, 0.0
+        conn.connected, conn.ever_connected, conn.backoff = True, True, 0.0
 
     def _on_disconnect(self, conn: _Conn, rc: object) -> None:
         conn.connected = False
+        if not conn.ever_connected and not self._closing and not any(c.ever_connected for c in self.conns):
+            # closed before any CONNACK, and no one got in: the likely cause is a TLS port
+            # spoken to in plain MQTT, which the broker drops at once (no use waiting)
+            conn.error = (f"the broker at {self.host}:{self.port} closed the connection before accepting it "
+                          f"({rc}); if that port expects TLS, set a CA (SYNTHKIT_MQTT_CA or the scenario's "
+                          "mqtt.ca_path) or SYNTHKIT_MQTT_TLS=1")  # fmt: skip
+            return
         if not self._closing:
             self._schedule_retry(conn)
 

@@ -75,6 +75,11 @@ def resolve(scenario_mqtt: Any = None, *, host: str | None = None, port: int | N
             port = int(block.port)  # the scenario's block: 8883 unless it says otherwise
         else:
             port = TLS_PORT if (ca or cert or key) else PLAIN_PORT
+    if not 1 <= int(port) <= 65535:
+        raise ConfigError(f"MQTT port {port} is not a port number (from {'--port' if port is not None else 'the settings'})",
+                          hint="use 1..65535, e.g. 1883 or 8883 for TLS")  # fmt: skip
+    if not chosen_host.strip():
+        raise ConfigError("the MQTT broker host is empty", hint="give --host or SYNTHKIT_MQTT_HOST, e.g. 127.0.0.1")
     tls = bool(ca or cert or key) or port == TLS_PORT or env.get(ENV["tls"], "") in ("1", "true", "yes")
     return BrokerSettings(chosen_host, port, tls, ca, cert, key, password, source)
 

@@ -112,6 +112,12 @@ class MqttSink:
         return {c: asdict(conn.counts) for c, conn in zip(self.clients, self.pool.conns)}
 
     def summary(self) -> dict[str, Any]:
-        """The totals a live command reports, after :meth:`close`."""
+        """The totals a live command reports, after :meth:`close`, with ``warnings``: what
+        makes the run incomplete (messages the broker never acknowledged)."""
         totals = asdict(self.pool.totals())
-        return {"all_acknowledged": self.drained and totals["failed"] == 0, **totals}
+        done = self.drained and totals["failed"] == 0
+        missing = totals["emitted"] - totals["acknowledged"]
+        warnings = [] if done else [
+            f"{missing} of {totals['emitted']} message(s) were not acknowledged by the broker "
+            "(failed or still waiting at the end): they may not have arrived"]  # fmt: skip
+        return {"all_acknowledged": done, **totals, "warnings": warnings}

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from synthkit.console import emit_json
+from synthkit.console import emit_json, finish
 from synthkit.context import global_options
 from synthkit.plugins import get_plugins
 from synthkit.scenario import load_scenario
@@ -27,7 +27,7 @@ def init(db_url: DbUrl = None) -> None:
     from synthkit_reference_db.register import init_schema
 
     url = resolve_url(db_url)
-    with connected(url) as engine:
+    with connected(url, create=True) as engine:
         result = init_schema(engine)
     emit_json({"command": "db init", "database": redact(url), **result})
 
@@ -55,7 +55,7 @@ def listen_command(
     host: Annotated[str | None, typer.Option("--host", help="Broker host (default: SYNTHKIT_MQTT_HOST, the scenario's mqtt.host, 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option("--port", help="Broker port (default: SYNTHKIT_MQTT_PORT, the scenario's mqtt.port, 1883).")] = None,
     topic: Annotated[str, typer.Option("--topic", help="Subscription; its '+' level is the device id.")] = "devices/+/telemetry",
-    client_id: Annotated[str, typer.Option("--client-id", help="The listener's MQTT client id (its persistent session).")] = "synthkit-listener",
+    client_id: Annotated[str | None, typer.Option("--client-id", help="The listener's MQTT client id, i.e. its persistent session (default: synthkit-listener-<hash of the database and topic>, one per database).")] = None,
     duration_seconds: Annotated[float, typer.Option("--duration-seconds", help="Stop after this many seconds (0: unlimited).")] = 0,
     count: Annotated[int, typer.Option("--count", help="Stop after this many messages (0: unlimited).")] = 0,
     idle_timeout: Annotated[float, typer.Option("--idle-timeout", help="Stop after this many seconds without a message (0: never).")] = 0,
@@ -64,7 +64,7 @@ def listen_command(
     from synthkit_mqtt.settings import resolve, ssl_context
 
     from synthkit.database import connected, redact, resolve_url
-    from synthkit_reference_db.listen import listen
+    from synthkit_reference_db.listen import default_client_id, listen
 
     opts = global_options(ctx)
     scenario_mqtt = load_scenario(str(opts.scenario), get_plugins()).scenario.mqtt if opts.scenario else None
@@ -72,5 +72,8 @@ def listen_command(
     url = resolve_url(db_url)
     with connected(url) as engine:
         result = listen(engine, host=broker.host, port=broker.port, tls=ssl_context(broker), topic=topic,
-                        client_id=client_id, duration_s=duration_seconds, count=count, idle_s=idle_timeout)  # fmt: skip
-    emit_json({**result, "database": redact(url), "broker": broker.address})
+                        client_id=client_id or default_client_id(redact(url), topic),
+                        duration_s=duration_seconds, count=count, idle_s=idle_timeout)  # fmt: skip
+    rejected = result["rejects_stored"]
+    finish({**result, "database": redact(url), "broker": broker.address},
+           [f"{rejected} message(s) rejected: kept in telemetry_rejects with their reason"] if rejected else [])

@@ -13,7 +13,10 @@ How rows are written (no per-row Python) is in
 
 from __future__ import annotations
 
+import json
+import math
 import threading
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -27,6 +30,7 @@ from synthkit_reference_db.schema import devices, reservoirs
 from synthkit_reference_db.store import Accepted, PostgresStore, SqliteStore
 from synthkit_reservoir.payload import PayloadFields
 
+REFRESH_S = 1.0  # how often an unknown device may reload the device table
 STORED = "stored:NEW"
 DUPLICATE = "duplicate:SEQ_ALREADY_STORED"
 READY = "dry_run:READY"
@@ -55,30 +59,74 @@ class TelemetryRows:
         )
 
     @classmethod
-    def from_payload(cls, mqtt_client_id: str, payload: dict[str, Any], received_s: int) -> TelemetryRows:
-        """One MQTT message; raises ValueError (the rejection reason) when malformed."""
+    def from_payload(cls, mqtt_client_id: str, payload: Any, received_s: int) -> TelemetryRows:
+        """One MQTT message (its parsed JSON); raises ValueError (``BAD_PAYLOAD (why)``) when
+        a value is missing, of the wrong type or out of range: nothing a device sends can
+        make ingestion fail, only be rejected."""
         try:
             ultra = payload["sensors"]["ultrasonic"]
-            raw = [int(v) for v in ultra["raw_readings"]]
+            readings = ultra["raw_readings"]
+            if not isinstance(readings, list):
+                raise TypeError("raw_readings is not a list")
+            raw = [_whole(v, 0, MAX_READING, "raw reading") for v in readings[:MAX_READINGS + 1]]
+            if len(raw) > MAX_READINGS:
+                raise ValueError(f"more than {MAX_READINGS} raw readings")
             loc = payload.get("location") or {}
+            if not isinstance(loc, dict):
+                raise TypeError("location is not an object")
             return cls(
                 client=np.array([mqtt_client_id], object),
                 received_s=np.array([received_s], np.int64),
                 fields=PayloadFields(
-                    seq=np.array([int(payload["seq"])], np.int64),
-                    local_ms=np.array([int(payload["local_timestamp_ms"])], np.int64),
-                    schema_version=np.array([int(payload["schema_version"])], np.int64),
+                    seq=np.array([_whole(payload["seq"], 0, MAX_SEQ, "seq")], np.int64),
+                    local_ms=np.array([_whole(payload["local_timestamp_ms"], 0, MAX_LOCAL_MS, "local_timestamp_ms")], np.int64),
+                    schema_version=np.array([_whole(payload["schema_version"], 0, 1 << 31, "schema_version")], np.int64),
                     raw=np.array([raw or [-1]], np.int64),
-                    temperature=np.array([float(ultra["temperature_c"])]),
-                    battery=np.array([float(payload["power"]["battery_percentage"])]),
-                    signal=np.array([int(payload["signal_strength_dbm"])], np.int64),
-                    latitude=np.array([float(loc.get("latitude", np.nan))]),
-                    longitude=np.array([float(loc.get("longitude", np.nan))]),
-                    speed=np.array([float(loc.get("speed_kmh", np.nan))]),
+                    temperature=np.array([_number(ultra["temperature_c"], "temperature_c")]),
+                    battery=np.array([_number(payload["power"]["battery_percentage"], "battery_percentage")]),
+                    signal=np.array([_whole(payload["signal_strength_dbm"], -(1 << 31), 1 << 31, "signal_strength_dbm")], np.int64),
+                    latitude=np.array([_number(loc.get("latitude"), "latitude", absent=True)]),
+                    longitude=np.array([_number(loc.get("longitude"), "longitude", absent=True)]),
+                    speed=np.array([_number(loc.get("speed_kmh"), "speed_kmh", absent=True)]),
                 ),
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"BAD_PAYLOAD ({type(exc).__name__}: {exc})") from None
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+            what = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise ValueError(f"BAD_PAYLOAD ({what})"[:300]) from None
+
+
+MAX_SEQ = 2**63 - 1
+MAX_LOCAL_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+MAX_READING = 2**31 - 1
+MAX_READINGS = 64
+
+
+def _whole(value: Any, lo: int, hi: int, name: str) -> int:
+    # JSON true is an int to Python and 1e300 a float: only whole JSON numbers in range count
+    if type(value) is not int or not lo <= value <= hi:
+        raise ValueError(f"{name} {str(value)[:30]!r} is not a whole number in {lo}..{hi}")
+    return value
+
+
+def _number(value: Any, name: str, *, absent: bool = False) -> float:
+    if value is None and absent:
+        return float("nan")
+    if type(value) not in (int, float) or not math.isfinite(value) or abs(value) > 1e15:
+        raise ValueError(f"{name} {str(value)[:30]!r} is not a finite number")
+    return float(value)
+
+
+def parse_message(data: bytes) -> Any:
+    """A message's JSON, or ValueError (``BAD_JSON (why)``): no NaN/Infinity, no nesting
+    deeper than Python can recurse, valid UTF-8."""
+    def refuse(constant: str) -> Any:
+        raise ValueError(f"{constant} is not JSON")
+
+    try:
+        return json.loads(data, parse_constant=refuse)
+    except (ValueError, RecursionError, UnicodeDecodeError) as exc:
+        kind = "nested too deeply" if isinstance(exc, RecursionError) else " ".join(str(exc).split())
+        raise ValueError(f"BAD_JSON ({kind})"[:300]) from None
 
 
 @dataclass(frozen=True)
@@ -97,6 +145,7 @@ class Ingestor:
         if self.dialect not in ("sqlite", "postgresql"):
             raise ValueError(f"the reference ingestion supports SQLite and PostgreSQL, not {self.dialect}")
         self._targets: dict[str, _Target] | None = None
+        self._loaded_at = 0.0  # monotonic time of the last device-table load
         self._lock = threading.Lock()
         self.store_type: type[PostgresStore | SqliteStore] = PostgresStore if self.dialect == "postgresql" else SqliteStore
         self._local = threading.local()  # a store per thread: its encoders are not shared
@@ -109,6 +158,7 @@ class Ingestor:
         with self._lock:
             if self._targets is None:
                 self._targets = self._load_targets()
+                self._loaded_at = time.monotonic()
             return self._targets
 
     def _load_targets(self) -> dict[str, _Target]:
@@ -135,6 +185,14 @@ class Ingestor:
     def refresh(self) -> None:
         self._targets = None
 
+    def verify(self) -> None:
+        """Refuse (ConfigError) a schema that cannot dedupe or lacks a column ingestion writes:
+        every writer calls this before its first write."""
+        from synthkit.database import redact
+        from synthkit_reference_db.snapshot import require_ingestible
+
+        require_ingestible(self.engine, redact(str(self.engine.url)))
+
     def ingest(self, rows: TelemetryRows, *, apply: bool = True) -> Counter[str]:
         """Outcome counts for ``rows``; with ``apply=False`` nothing is written (``dry_run:*``)."""
         counts, accepted = self.check(rows, apply=apply)
@@ -145,9 +203,20 @@ class Ingestor:
     def check(self, rows: TelemetryRows, *, apply: bool = True) -> tuple[Counter[str], Accepted | None]:
         """Rejections counted, and the accepted rows with their derived values (None when
         there are none, or on a dry run, where they count as ``dry_run:READY``)."""
+        counts, accepted, _ = self.classify(rows, apply=apply)
+        return counts, accepted
+
+    def classify(self, rows: TelemetryRows, *, apply: bool = True) -> tuple[Counter[str], Accepted | None, np.ndarray]:
+        """:meth:`check`, plus each row's outcome ("" when accepted, else ``rejected:REASON``).
+
+        A device the loaded table does not know reloads it first (at most every
+        :data:`REFRESH_S`): one registered after the process started is not rejected."""
         outcome = np.full(rows.n, "", object)
         targets = self.targets()
         uniq, inverse = np.unique(rows.client.astype(str), return_inverse=True)
+        if any(c not in targets for c in uniq.tolist()) and time.monotonic() - self._loaded_at >= REFRESH_S:
+            self.refresh()
+            targets = self.targets()
         res_ids: list[Any] = []
         cal = np.full((len(uniq), 3), np.nan)  # empty, full, capacity
         reason = np.full(len(uniq), "", object)
@@ -173,10 +242,10 @@ class Ingestor:
         ok = outcome == ""
         counts: Counter[str] = Counter(outcome[~ok].tolist())
         if not ok.any():
-            return counts, None
+            return counts, None, outcome
         if not apply:
             counts[READY] += int(ok.sum())
-            return counts, None
+            return counts, None, outcome
         idx = np.flatnonzero(ok)
         with np.errstate(all="ignore"):
             distance = np.nanmedian(readings[idx], axis=1)
@@ -192,7 +261,7 @@ class Ingestor:
             received_s=rows.received_s[idx], distance=distance, level=level, liters=liters,
             fields=f.take(idx),
         )  # fmt: skip
-        return counts, acc
+        return counts, acc, outcome
 
     def write(self, acc: Accepted, commit_rows: int | None = None) -> Counter[str]:
         """Stores accepted rows, ``commit_rows`` per transaction (all in one when None); a

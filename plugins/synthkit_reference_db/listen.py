@@ -4,29 +4,48 @@ Subscribes (QoS 1, a persistent session under one client id) to the telemetry to
 every message through the ingestion contract in small batches. A message is acknowledged to
 the broker only after the transaction holding it commits (paho's manual acks), so a listener
 killed at any moment loses nothing: the broker re-delivers, and dedupe on
-(mqtt_client_id, seq) keeps a re-delivery from being stored twice. Seq gaps per device are
-reported at the end.
+(mqtt_client_id, seq) keeps a re-delivery from being stored twice.
+
+Every message ends as exactly one of: stored, duplicate, or rejected:REASON. A rejected
+message is kept whole in ``telemetry_rejects`` (topic, bytes, reason) before it is
+acknowledged, so nothing a device sends can stop the listener or vanish. A database that is
+busy or away (SQLite locked, PostgreSQL restarting) is waited for, batch unacknowledged.
+Seq gaps per device are reported at the end.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 import queue
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
+from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import insert
 
-from synthkit.console import progress_bar
+from synthkit.console import progress_bar, stderr
 from synthkit.errors import ConfigError
 from synthkit.interrupt import stop_on_signals
-from synthkit_reference_db.ingest import Ingestor, TelemetryRows
+from synthkit_reference_db.ingest import Ingestor, TelemetryRows, parse_message
+from synthkit_reference_db.schema import telemetry_rejects
 
 BATCH_MESSAGES = 500
 BATCH_WAIT_S = 0.1
+RETRY_MAX_S = 5.0
+FLAP_COUNT, FLAP_WINDOW_S = 3, 60.0  # this many lost sessions in the window: someone shares our id
+
+
+def default_client_id(shown_url: str, topic: str) -> str:
+    """One persistent session per (database, subscription): two listeners of different
+    databases never take each other's session or queued messages; a restarted listener of
+    the same one resumes its own."""
+    digest = hashlib.sha256(f"{shown_url}\n{topic}".encode()).hexdigest()[:12]
+    return f"synthkit-listener-{digest}"
 
 
 class SeqTracker:
@@ -49,9 +68,48 @@ class SeqTracker:
         return out
 
 
+class _Session:
+    """Connection bookkeeping from paho's thread: how many connections, why one failed, and
+    whether the broker keeps taking the session away (another client with our id)."""
+
+    def __init__(self, host: str, port: int, client_id: str) -> None:
+        self.where, self.client_id = f"{host}:{port}", client_id
+        self.number = 0  # bumped on every (re)connect
+        self.connected = threading.Event()
+        self.failure: list[str] = []
+        self.lost: deque[float] = deque()
+        self.flapping = ""
+
+    def on_connect(self, client: mqtt.Client, topic: str, rc: Any) -> None:
+        if rc.is_failure:
+            self.failure.append(f"the broker at {self.where} refused the listener: {rc}")
+            return
+        self.number += 1
+        client.subscribe(topic, qos=1)  # again after every reconnect
+        self.connected.set()
+
+    def on_disconnect(self, rc: Any) -> None:
+        if not self.connected.is_set() and not self.failure:
+            # closed before any CONNACK: the likely cause is a TLS port spoken to in plain MQTT
+            self.failure.append(
+                f"the broker at {self.where} closed the connection before accepting it ({rc}); "
+                "if that port expects TLS, set a CA (SYNTHKIT_MQTT_CA) or SYNTHKIT_MQTT_TLS=1")
+            return
+        now = time.monotonic()
+        self.lost.append(now)
+        while self.lost and now - self.lost[0] > FLAP_WINDOW_S:
+            self.lost.popleft()
+        if len(self.lost) >= FLAP_COUNT and not self.flapping:
+            self.flapping = (
+                f"the broker took this listener's session away {len(self.lost)} times in "
+                f"{FLAP_WINDOW_S:g} s: another client is probably connected with client id "
+                f"{self.client_id!r}; give each listener its own --client-id")
+            stderr().print(f"[yellow]warning:[/] {self.flapping}", highlight=False, soft_wrap=True)
+
+
 def listen(
     engine: Any, *, host: str, port: int, tls: Any, topic: str, client_id: str,
-    duration_s: float = 0.0, count: int = 0, idle_s: float = 0.0,
+    duration_s: float = 0.0, count: int = 0, idle_s: float = 0.0, connect_timeout_s: float = 10.0,
 ) -> dict[str, Any]:  # fmt: skip
     levels = topic.split("/")
     if levels.count("+") != 1 or "#" in levels:
@@ -59,26 +117,15 @@ def listen(
                           hint="e.g. devices/+/telemetry")  # fmt: skip
     at = levels.index("+")
     ingestor = Ingestor(engine)
-    ingestor.targets()  # a missing schema or an unreachable database fails now
     inbox: queue.Queue[tuple[int, mqtt.MQTTMessage]] = queue.Queue()  # (connection number, message)
-    connected = threading.Event()
-    connection = [0]  # bumped on every (re)connect
-    failure: list[str] = []
+    session = _Session(host, port, client_id)
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
     client.manual_ack_set(True)
     if tls is not None:
         client.tls_set_context(tls)
-
-    def on_connect(c, u, flags, rc, props):  # noqa: ANN001, ANN202
-        if rc.is_failure:
-            failure.append(f"the broker at {host}:{port} refused the listener: {rc}")
-        else:
-            connection[0] += 1
-            c.subscribe(topic, qos=1)  # again after every reconnect
-            connected.set()
-
-    client.on_connect = on_connect
-    client.on_message = lambda c, u, msg: inbox.put((connection[0], msg))
+    client.on_connect = lambda c, u, flags, rc, props: session.on_connect(c, topic, rc)
+    client.on_disconnect = lambda c, u, flags, rc, props: session.on_disconnect(rc)
+    client.on_message = lambda c, u, msg: inbox.put((session.number, msg))
     client.reconnect_delay_set(0.5, 10)
     try:
         client.connect(host, port, 30)
@@ -91,8 +138,16 @@ def listen(
         received = 0
         started = last_message = time.monotonic()
         try:
-            if not connected.wait(10) or failure:
-                raise ConfigError(failure[0] if failure else f"the broker at {host}:{port} did not answer", hint="check --host/--port and TLS settings")
+            # a schema that cannot dedupe fails now; a busy database is waited for
+            if _retrying(lambda: (ingestor.verify(), ingestor.targets()) and Counter(), stop) is None:
+                return _summary(topic, client_id, 0, counts, seqs, session, started)
+            deadline = started + connect_timeout_s
+            while not session.connected.is_set() and not session.failure and time.monotonic() < deadline:
+                session.connected.wait(0.05)
+            if session.failure or not session.connected.is_set():
+                raise ConfigError(session.failure[0] if session.failure else
+                                  f"the broker at {host}:{port} did not answer within {connect_timeout_s:g} s",
+                                  hint="check --host/--port and TLS settings")  # fmt: skip
             while not stop.is_set():
                 now = time.monotonic()
                 if (duration_s and now - started >= duration_s) or (count and received >= count) \
@@ -102,25 +157,37 @@ def listen(
                 if not batch:
                     continue
                 last_message = time.monotonic()
+                outcome = _retrying(lambda: _ingest(ingestor, [msg for _, msg in batch], seqs, at), stop)
+                if outcome is None:  # stopped while the database was away: not acked, redelivered later
+                    break
                 received += len(batch)
                 bar.advance(len(batch))
-                counts.update(_ingest(ingestor, [msg for _, msg in batch], seqs, at))
+                counts.update(outcome)
                 for number, msg in batch:  # acknowledged only once committed
                     # a message from an earlier connection is redelivered by the broker, and
                     # its packet id may already name another message: only the copy is acked
-                    if number == connection[0]:
+                    if number == session.number:
                         client.ack(msg.mid, msg.qos)
         finally:
             client.disconnect()
             client.loop_stop()
+    return _summary(topic, client_id, received, counts, seqs, session, started)
+
+
+def _summary(topic: str, client_id: str, received: int, counts: Counter[str], seqs: SeqTracker,
+             session: _Session, started: float) -> dict[str, Any]:  # fmt: skip
+    rejected = sum(v for k, v in counts.items() if k.startswith("rejected:"))
     return {
         "command": "ingest listen",
         "topic": topic,
+        "client_id": client_id,
         "received": received,
         "status_counts": dict(sorted(counts.items())),
+        "rejects_stored": rejected,
         "devices": len(seqs.seen),
         "seq_gaps": seqs.gaps(),
-        "reconnects": max(0, connection[0] - 1),
+        "reconnects": max(0, session.number - 1),
+        "warnings": [session.flapping] if session.flapping else [],
         "elapsed_seconds": round(time.monotonic() - started, 3),
     }
 
@@ -139,20 +206,104 @@ def _take(inbox: queue.Queue, stop: threading.Event) -> list[tuple[int, mqtt.MQT
     return batch
 
 
+def _driver_errors(name: str) -> tuple[type[BaseException], ...]:
+    """``name`` (OperationalError, DataError, IntegrityError) of SQLAlchemy and of the
+    drivers, whose raw connections the bulk writers use."""
+    import sqlite3
+
+    import sqlalchemy.exc
+
+    found = [getattr(sqlalchemy.exc, name), getattr(sqlite3, name)]
+    try:
+        import psycopg
+
+        found.append(getattr(psycopg, name))
+    except ImportError:
+        pass
+    return tuple(found)
+
+
+_OPERATIONAL, _REFUSED = _driver_errors("OperationalError"), _driver_errors("DataError") + _driver_errors("IntegrityError")
+
+
+def _transient(exc: BaseException) -> bool:
+    """Busy or unreachable, so worth waiting for: SQLite locked or busy, a PostgreSQL
+    connection lost; not a missing table or column (SQLite reports those the same way)."""
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    if "sqlite" in type(getattr(exc, "orig", None) or exc).__module__:
+        return "locked" in text or "busy" in text or "disk i/o" in text
+    return True
+
+
+def _retrying(work: Any, stop: threading.Event) -> Counter[str] | None:
+    """``work()``, again and again while the database is busy or unreachable (SQLite locked,
+    a server restarting), until it succeeds or ``stop`` is set (then None)."""
+    delay, warned = 0.2, False
+    while True:
+        try:
+            return work()
+        except _OPERATIONAL as exc:
+            if not _transient(exc):
+                raise
+            if not warned:
+                text = " ".join(str(getattr(exc, "orig", None) or exc).split())[:200]
+                stderr().print(f"[yellow]warning:[/] the database is not taking writes ({text}); "
+                               "retrying, nothing is acknowledged meanwhile", highlight=False, soft_wrap=True)  # fmt: skip
+                warned = True
+            if stop.wait(delay):
+                return None
+            delay = min(RETRY_MAX_S, delay * 2)
+
+
 def _ingest(ingestor: Ingestor, batch: list[mqtt.MQTTMessage], seqs: SeqTracker, at: int) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    rows: list[TelemetryRows] = []
+    """Store one batch: telemetry for what passes, ``telemetry_rejects`` for the rest."""
     now = int(time.time())
+    rows: list[TelemetryRows] = []
+    kept: list[mqtt.MQTTMessage] = []
+    rejects: list[Reject] = []
     for msg in batch:
         client = msg.topic.split("/")[at]
         try:
-            row = TelemetryRows.from_payload(client, json.loads(msg.payload), now)
+            rows.append(TelemetryRows.from_payload(client, parse_message(msg.payload), now))
+            kept.append(msg)
         except ValueError as exc:  # bad JSON or a malformed payload: rejected with its reason
-            reason = str(exc) if str(exc).startswith("BAD_PAYLOAD") else "BAD_PAYLOAD"
-            counts[f"rejected:{reason.split(' ')[0]}"] += 1
-            continue
-        seqs.add(client, int(row.fields.seq[0]))
-        rows.append(row)
+            reason, _, detail = str(exc).partition(" ")
+            rejects.append(_reject(msg, client, reason, detail.strip("()"), now))
+    counts: Counter[str] = Counter()
     if rows:
-        counts.update(ingestor.ingest(TelemetryRows.concat(rows)))
+        try:
+            counts.update(_store(ingestor, TelemetryRows.concat(rows), kept, rejects, at, now, seqs))
+        except _REFUSED:  # the database refused something: find which, one by one
+            for row, msg in zip(rows, kept):
+                try:
+                    counts.update(_store(ingestor, row, [msg], rejects, at, now, seqs))
+                except _REFUSED as exc:
+                    text = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
+                    rejects.append(_reject(msg, msg.topic.split("/")[at], "DB_REFUSED", text, now))
+    if rejects:
+        with ingestor.engine.begin() as conn:
+            conn.execute(insert(telemetry_rejects), [row for row, _ in rejects])
+        counts.update(f"rejected:{row['reason']}" for row, counted in rejects if not counted)
     return counts
+
+
+def _store(ingestor: Ingestor, rows: TelemetryRows, msgs: list[mqtt.MQTTMessage],
+           rejects: list[Reject], at: int, now: int, seqs: SeqTracker) -> Counter[str]:  # fmt: skip
+    counts, accepted, outcome = ingestor.classify(rows)
+    if accepted is not None:
+        counts.update(ingestor.write(accepted))
+    for i in np.flatnonzero(outcome != "").tolist():  # refused by the contract: kept, already counted
+        rejects.append((_reject(msgs[i], str(rows.client[i]), outcome[i].removeprefix("rejected:"), "", now)[0], True))
+    for client, seq in zip(rows.client.tolist(), rows.fields.seq.tolist()):
+        seqs.add(client, int(seq))
+    return counts
+
+
+Reject = tuple[dict[str, Any], bool]  # a telemetry_rejects row; already counted by the contract?
+
+
+def _reject(msg: mqtt.MQTTMessage, client: str, reason: str, detail: str, now: int) -> Reject:
+    return {
+        "received_at": datetime.fromtimestamp(now, UTC), "topic": msg.topic, "mqtt_client_id": client[:128],
+        "reason": reason[:64], "detail": detail or None, "payload": bytes(msg.payload),
+    }, False  # fmt: skip

@@ -12,6 +12,7 @@ telemetry: one row per accepted message, unique on (mqtt_client_id, seq): the de
   history is what reservoir_daily serves; an index on (reservoir_id, received_at) costs
   ingestion 1.3 us/row on PostgreSQL and 4 us/row on SQLite (measured), so add one only if
   you query raw telemetry that way.
+telemetry_rejects: what `ingest listen` received and could not store, with the reason and bytes.
 reservoir_daily + analytics_cursor: the analytics read model and its consumer's position.
 """
 
@@ -26,6 +27,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -74,6 +76,19 @@ telemetry = Table(
     Column("liters", Float, nullable=False),
     Column("payload", Text, nullable=False),
     UniqueConstraint("seq", "mqtt_client_id", name=UNIQUE_TELEMETRY),
+)  # fmt: skip
+
+# messages the listener could not store as telemetry, kept whole so that none is lost in
+# silence: what arrived (topic, bytes), when, and why it was refused (rejected:REASON)
+telemetry_rejects = Table(
+    "telemetry_rejects", metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("topic", Text, nullable=False),
+    Column("mqtt_client_id", String(128)),
+    Column("reason", String(64), nullable=False),
+    Column("detail", Text),
+    Column("payload", LargeBinary, nullable=False),
 )  # fmt: skip
 
 reservoir_daily = Table(

@@ -52,7 +52,13 @@ class ReferenceDbSink:
         self.in_flight: deque[Future[Counter[str]]] = deque()
 
     def open(self, columns: tuple[str, ...]) -> None:
-        self.ingestor.targets()  # fail early on a missing schema or an unreachable server
+        try:
+            self.ingestor.verify()  # a schema that cannot dedupe is refused before the first write
+            self.ingestor.targets()
+        except BaseException:
+            self._finish(cancel=True)  # nothing was written: close every connection now
+            self.engine.dispose()
+            raise
 
     def write(self, batch: Batch) -> None:
         counts, accepted = self.ingestor.check(rows_from_batch(batch), apply=self.apply)

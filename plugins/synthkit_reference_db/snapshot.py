@@ -21,11 +21,14 @@ SHOWN = 5  # device ids named per finding
 class DbSnapshot:
     missing_tables: list[str]
     has_unique: bool
+    missing_columns: dict[str, list[str]] = field(default_factory=dict)  # table -> columns
     devices: dict[str, Any] = field(default_factory=dict)  # device_id -> row
     reservoirs: dict[uuid.UUID, Any] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, engine: Engine) -> DbSnapshot:
+    def load(cls, engine: Engine, *, rows: bool = True) -> DbSnapshot:
+        """The schema as found (tables, columns, the dedupe constraint) and, with ``rows``,
+        every device and reservoir."""
         # SQLAlchemy loads here, not when the checks register: most commands never need it
         from sqlalchemy import inspect, select
 
@@ -34,6 +37,12 @@ class DbSnapshot:
         insp = inspect(engine)
         present = set(insp.get_table_names())
         missing = sorted(set(metadata.tables) - present)
+        lacking: dict[str, list[str]] = {}
+        for name in sorted(set(metadata.tables) & present):
+            have = {c["name"] for c in insp.get_columns(name)}
+            absent = [c.name for c in metadata.tables[name].columns if c.name not in have]
+            if absent:
+                lacking[name] = absent
         has_unique = False
         if "telemetry" in present:
             wanted = {"mqtt_client_id", "seq"}
@@ -43,8 +52,8 @@ class DbSnapshot:
                 i.get("unique") and set(i["column_names"]) == wanted
                 for i in insp.get_indexes("telemetry")
             )
-        snap = cls(missing, has_unique)
-        if {"devices", "reservoirs"} <= present:
+        snap = cls(missing, has_unique, lacking)
+        if rows and {"devices", "reservoirs"} <= present and not ({"devices", "reservoirs"} & set(lacking)):
             with engine.connect() as conn:
                 snap.devices = {r.device_id: r for r in conn.execute(select(devices))}
                 snap.reservoirs = {r.reservoir_id: r for r in conn.execute(select(reservoirs))}
@@ -52,7 +61,33 @@ class DbSnapshot:
 
     @property
     def usable(self) -> bool:
-        return not self.missing_tables
+        return not self.missing_tables and not self.missing_columns
+
+    def schema_problems(self) -> list[str]:
+        """What stops safe ingestion, one line each (empty: the schema is whole)."""
+        out = []
+        if self.missing_tables:
+            out.append(f"the database lacks table(s) {', '.join(self.missing_tables)}")
+        for table, columns in self.missing_columns.items():
+            out.append(f"table {table} lacks column(s) {', '.join(columns)}")
+        if "telemetry" not in self.missing_tables and not self.has_unique:
+            out.append("telemetry has no unique constraint on (mqtt_client_id, seq): "
+                       "replays would store duplicates")  # fmt: skip
+        return out
+
+
+SCHEMA_FIX = ("run `synthkit db init` (it adds what is missing and never drops data); a dropped "
+              "constraint or column must be restored by hand (see synthkit_reference_db/schema.py)")
+
+
+def require_ingestible(engine: Engine, shown_url: str) -> None:
+    """Refuse to write into a schema that cannot dedupe or lacks what ingestion writes."""
+    from synthkit.errors import ConfigError
+
+    problems = DbSnapshot.load(engine, rows=False).schema_problems()
+    if problems:
+        raise ConfigError(f"database {shown_url}: " + "; ".join(problems) + "; nothing was written",
+                          hint=SCHEMA_FIX)  # fmt: skip
 
 
 def snapshot_for(context: Mapping[str, Any]) -> DbSnapshot:
@@ -83,7 +118,8 @@ def device_check(
         if failed:
             shown = "; ".join(f"{device}: {msg}" for device, msg in failed[:SHOWN])
             more = f" (and {len(failed) - SHOWN} more)" if len(failed) > SHOWN else ""
-            yield Finding(name, level, f"{len(failed)} device(s): {shown}{more}", fix)  # type: ignore[arg-type]
+            yield Finding(name, level, f"{len(failed)} device(s): {shown}{more}", fix,  # type: ignore[arg-type]
+                          subjects=tuple(device for device, _ in failed))
 
     return PreflightCheck(name=name, applies_to=(SUBJECT,), run=run, description=description)
 

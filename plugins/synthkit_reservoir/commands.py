@@ -9,11 +9,11 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from synthkit.console import emit_json, stderr
+from synthkit.console import emit_json, finish, stderr
 from synthkit.context import global_options
 from synthkit.errors import ConfigError
 from synthkit.plugins import get_plugins
-from synthkit.scenario import LONG_LIST, LoadedScenario, listed_devices, load_scenario
+from synthkit.scenario import LoadedScenario, load_scenario
 from synthkit.state import SeqState
 from synthkit.timeparse import parse_utc
 
@@ -25,16 +25,7 @@ app = typer.Typer(add_completion=False)
 
 
 def load(ctx: typer.Context) -> LoadedScenario:
-    path = str(global_options(ctx).require_scenario())
-    listed = listed_devices(path)
-    if listed > LONG_LIST:
-        stderr().print(
-            f"note: {path} lists {listed} devices one by one; reading lists this long takes "
-            "strictyaml a while (about 4 s per 1,000, growing quadratically). A device group "
-            "(count + id_pattern, see docs/reservoir.md) reads 10,000 devices in under a second.",
-            highlight=False, soft_wrap=True,
-        )
-    return load_scenario(path, get_plugins())
+    return load_scenario(str(global_options(ctx).require_scenario()), get_plugins())
 
 
 @app.command("validate")
@@ -55,10 +46,12 @@ def validate(
     warnings = list(loaded.warnings)
     errors: list[str] = []
     database = None
+    validated = [d.device_id for d in loaded.devices]
     if configured(db_url):
         report = db_preflight(get_plugins(), loaded, resolve_url(db_url), strict=global_options(ctx).strict)
         database, errors = report.database, report.errors
         warnings += report.warnings
+        validated = [d for d in validated if report.passed(d)]
     else:
         warnings.append(
             "database checks skipped: no ingestion database configured (give --db-url or "
@@ -75,19 +68,19 @@ def validate(
         d = archetypes[name]
         table.add_row(name, d.mode, d.model.name, str(count), "; ".join(d.archetype.tendencies))
     stderr().print(table)
-    emit_json({
+    finish({
         "command": "validate",
         "scenario": loaded.path,
         "scenario_id": loaded.scenario_id,
         "scenario_sha256": loaded.sha256,
         "seed": loaded.seed,
         "strict": global_options(ctx).strict,
-        "devices_validated": [d.device_id for d in loaded.devices],
+        "devices_validated": validated,
         "archetypes": counts,
         "database": database,
         "warnings": warnings,
         "errors": errors,
-    })  # fmt: skip
+    }, [f"preflight error (not --strict): {e}" for e in errors])  # fmt: skip
 
 
 @app.command("dry-run")
@@ -180,7 +173,15 @@ def export_csv_command(
     """Write the historical window as telemetry_rows.csv + manifest.json (no database)."""
     loaded = load(ctx)
     end = parse_utc(end_at or "now", "--end-at")
-    emit_json(export_csv(loaded, global_options(ctx).state_file, end, run_id, output_root))
+    opts = global_options(ctx)
+    if opts.strict:  # the seed: --strict runs the database preflight too, when there is one
+        from synthkit.database import resolve_url
+
+        from synthkit_reservoir.preflight_db import configured, db_preflight
+
+        if configured(None):
+            db_preflight(get_plugins(), loaded, resolve_url(None), strict=True)
+    emit_json(export_csv(loaded, opts.state_file, end, run_id, output_root))
 
 
 @app.command("analyze-csv")
@@ -218,7 +219,7 @@ def import_csv_command(
 
     from synthkit_reservoir.ingestion import import_csv
 
-    emit_json(import_csv(
+    finish(*import_csv(
         get_plugins(), artifact_dir, resolve_url(db_url), apply=apply,
         commit_rows=commit_batch_size, sink_name=sink, state_file=global_options(ctx).state_file,
         drain=analytics_batch_size if drain_analytics else 0,
@@ -243,7 +244,7 @@ def bootstrap_command(
 
     loaded = load(ctx)
     opts = global_options(ctx)
-    emit_json(bootstrap(
+    finish(*bootstrap(
         get_plugins(), loaded, resolve_url(db_url), now=datetime.now(UTC).replace(microsecond=0),
         commit_rows=commit_batch_size, sink_name=sink, state_file=opts.state_file, strict=opts.strict,
         drain=analytics_batch_size if (loaded.scenario.bootstrap.drain_analytics if drain_analytics is None else drain_analytics) else 0,
@@ -269,8 +270,9 @@ def run_command(
     loaded = load(ctx)
     opts = global_options(ctx)
     broker = resolve(loaded.scenario.mqtt, host=host, port=port)
-    emit_json(live_run(
+    result = live_run(
         get_plugins(), loaded, broker=broker, state_file=opts.state_file, iterations=iterations,
         duration_s=duration_seconds, qos=qos, drain_timeout_s=drain_timeout,
         topic=topic or loaded.scenario.mqtt.topic or "devices/{device_id}/telemetry",
-    ))  # fmt: skip
+    )  # fmt: skip
+    finish(result, result["warnings"])

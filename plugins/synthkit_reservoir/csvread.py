@@ -3,6 +3,9 @@ import streams gigabytes with flat memory."""
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,28 +19,118 @@ FLOAT_COLUMNS = ("temperature_c", "battery_percentage", "latitude", "longitude",
                  "level_pct", "liters")  # fmt: skip
 
 
-def read_batches(path: Path, rows: int) -> Iterator[Batch]:
-    """Batches of at most ``rows`` rows, in file order."""
+def _layout(path: Path) -> tuple[list[str], dict[str, object], list[str]]:
+    """(columns to read, their Arrow types, the raw_N columns) from the header line."""
     import pyarrow as pa
-    import pyarrow.csv as pcsv
 
     with open(path, "rb") as fh:
-        header = fh.readline().decode("utf-8", "replace").strip().split(",")
+        # utf-8-sig: a byte-order mark (a spreadsheet's save) is not part of the first name
+        header = fh.readline().decode("utf-8-sig", "replace").strip().split(",")
     raw_names = [h for h in header if h.startswith("raw_")]
-    types = {"device_id": pa.dictionary(pa.int32(), pa.string()), "received_at": pa.string()}
+    types: dict[str, object] = {"device_id": pa.dictionary(pa.int32(), pa.string()), "received_at": pa.string()}
     types.update({name: pa.int64() for name in (*INT_COLUMNS, *raw_names)})
     types.update({name: pa.float64() for name in FLOAT_COLUMNS})
     wanted = ["device_id", "received_at", *INT_COLUMNS, *raw_names, *FLOAT_COLUMNS]
     missing = [w for w in wanted if w not in header]
     if missing:
         raise ConfigError(f"{path}: missing column(s) {', '.join(missing)}", hint="was it written by export-csv?")
+    return wanted, types, raw_names
+
+
+def _open(source, wanted: list[str], types: dict[str, object]):  # noqa: ANN001, ANN202
+    import pyarrow.csv as pcsv
+
+    return pcsv.open_csv(
+        source,
+        # the reader parses ~20 blocks ahead: 1 MiB blocks hold ~40 MB (8 MiB: ~280 MB), same speed
+        read_options=pcsv.ReadOptions(block_size=1 << 20),
+        convert_options=pcsv.ConvertOptions(include_columns=wanted, column_types=types),
+    )
+
+
+class _Hashing(io.RawIOBase):
+    """A file read through a digest: the check pass hashes the bytes the parser reads."""
+
+    def __init__(self, fh, digest) -> None:  # noqa: ANN001
+        self.fh, self.digest = fh, digest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # noqa: ANN001
+        n = self.fh.readinto(buffer)
+        if n:
+            self.digest.update(memoryview(buffer)[:n])
+        return n or 0
+
+
+def check_csv(path: Path) -> str:
+    """Parse every row of ``path`` (nothing kept) and return the file's sha256: one pass
+    that both verifies the manifest and finds a bad row before anything is written. A row
+    that does not parse is a ConfigError naming its line, after the digest was checked by
+    the caller (:func:`bad_line` runs only then)."""
+    import pyarrow as pa
+
+    wanted, types, _ = _layout(path)
+    digest = hashlib.sha256()
+    with open(path, "rb", buffering=0) as fh:
+        source = io.BufferedReader(_Hashing(fh, digest), 1 << 20)
+        try:
+            for _ in _open(source, wanted, types):
+                pass
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            while source.read(1 << 22):  # hash the rest: a tampered file says so first
+                pass
+            raise BadRow(digest.hexdigest(), " ".join(str(exc).split())[:200]) from None
+        while source.read(1 << 22):
+            pass
+    return digest.hexdigest()
+
+
+class BadRow(Exception):
+    """A row that does not parse; ``sha256`` is the whole file's digest."""
+
+    def __init__(self, sha256: str, problem: str) -> None:
+        super().__init__(problem)
+        self.sha256, self.problem = sha256, problem
+
+
+def bad_line(path: Path, problem: str) -> ConfigError:
+    """The first line whose values do not fit their columns, as a ConfigError (slow: runs
+    only after the fast parser refused the file)."""
+    wanted, _, raw_names = _layout(path)
+    ints = {*INT_COLUMNS, *raw_names}
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        index = {name: i for i, name in enumerate(header)}
+        for row in reader:
+            line = reader.line_num
+            if len(row) != len(header):
+                return _row_error(path, line, f"{len(row)} fields, the header has {len(header)}")
+            for name in wanted:
+                value = row[index[name]]
+                if value == "" or name in ("device_id", "received_at"):
+                    continue
+                try:
+                    int(value) if name in ints else float(value)
+                except ValueError:
+                    return _row_error(path, line, f"column {name}: {value[:40]!r} is not a {'whole ' if name in ints else ''}number")
+    return ConfigError(f"{path}: unreadable row ({problem})", hint="fix or regenerate the file")
+
+
+def _row_error(path: Path, line: int, what: str) -> ConfigError:
+    return ConfigError(f"{path}:{line}: {what}; nothing was written",
+                       hint="fix that line (and re-sign the manifest) or regenerate the export")  # fmt: skip
+
+
+def read_batches(path: Path, rows: int) -> Iterator[Batch]:
+    """Batches of at most ``rows`` rows, in file order."""
+    import pyarrow as pa
+
+    wanted, types, raw_names = _layout(path)
     try:
-        reader = pcsv.open_csv(
-            path,
-            # the reader parses ~20 blocks ahead: 1 MiB blocks hold ~40 MB (8 MiB: ~280 MB), same speed
-            read_options=pcsv.ReadOptions(block_size=1 << 20),
-            convert_options=pcsv.ConvertOptions(include_columns=wanted, column_types=types),
-        )
+        reader = _open(path, wanted, types)
         carry = None  # rows read but not yet yielded: every batch but the last has exactly ``rows``
         for record in reader:
             table = pa.Table.from_batches([record])

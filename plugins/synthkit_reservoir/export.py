@@ -7,6 +7,7 @@ nothing is ever written outside the output root.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -76,11 +77,19 @@ def export_csv(
             f"artifact directory {final} already exists",
             hint="choose another --run-id; existing artifacts are never overwritten",
         )
-    state = SeqState.load(state_file)  # read: export continues the sequence, never reserves
+    # export continues the sequence: held so that no run moves it while the export is written
+    with SeqState.held(state_file) as state:
+        return _export(loaded, state, end_s, run_id, output_root)
+
+
+def _export(loaded: LoadedScenario, state: SeqState, end_s: int, run_id: str, output_root: Path) -> dict[str, Any]:
+    scenario_dir = output_root / loaded.scenario_id
+    final = scenario_dir / run_id
     window, steps = export_window(loaded, end_s)
     first_seq = [state.next_seq(d.device_id) for d in loaded.devices]
     run = FleetRun(loaded, loaded.devices, steps, window, first_seq)
     builder = RowBuilder(run)
+    made = [d for d in (output_root, scenario_dir) if not d.exists()]
     try:
         scenario_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -125,9 +134,18 @@ def export_csv(
         if report.records != total:
             raise RuntimeError(f"wrote {report.records} rows, planned {total}")
         (tmp / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-        os.rename(tmp, final)  # both files appear together, or not at all
+        try:
+            os.rename(tmp, final)  # both files appear together, or not at all
+        except OSError as exc:  # another export with this run id finished first
+            if final.exists():
+                raise ConfigError(f"artifact directory {final} was created by another export while this one ran",
+                                  hint="choose another --run-id; existing artifacts are never overwritten") from None  # fmt: skip
+            raise ConfigError(f"cannot move the export into {final}: {exc.strerror}", hint="check --output-root") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        for d in reversed(made):  # a failed export leaves the directory tree as it found it
+            with contextlib.suppress(OSError):
+                d.rmdir()
         raise
     return {
         "command": "export-csv",

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterator
@@ -17,12 +18,12 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from synthkit.database import describe_db_error, redact
 from synthkit.engine import deliver
 from synthkit.errors import ConfigError
-from synthkit.files import AtomicFile, sha256_file
+from synthkit.files import AtomicFile
 from synthkit.plugins import Plugins, lookup
 from synthkit.scenario import LoadedScenario
 from synthkit.state import SeqState
 
-from synthkit_reservoir.csvread import read_batches
+from synthkit_reservoir.csvread import BadRow, bad_line, check_csv, read_batches
 from synthkit_reservoir.engine import FleetRun, export_window
 from synthkit_reservoir.export import CSV_NAME, MANIFEST_NAME, iso
 from synthkit_reservoir.preflight_db import db_preflight
@@ -61,7 +62,8 @@ def _rechunk(batches: Iterator[Batch], rows: int) -> Iterator[Batch]:
 
 
 def verify_artifact(artifact_dir: Path) -> tuple[dict[str, Any], Path]:
-    """The manifest, after checking the CSV against its csv_sha256 (before any database work)."""
+    """The manifest, after checking the CSV against its csv_sha256 and parsing every row
+    (one pass, before any database work): a bad row stops the import before its first write."""
     manifest_path, csv_path = artifact_dir / MANIFEST_NAME, artifact_dir / CSV_NAME
     for p in (manifest_path, csv_path):
         if not p.is_file():
@@ -69,93 +71,126 @@ def verify_artifact(artifact_dir: Path) -> tuple[dict[str, Any], Path]:
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         expected = manifest["csv_sha256"]
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"{manifest_path}: unreadable manifest ({exc})", hint="re-run export-csv") from None
-    actual = sha256_file(csv_path)
+    bad: BadRow | None = None
+    try:
+        actual = check_csv(csv_path)
+    except BadRow as exc:
+        actual, bad = exc.sha256, exc
     if actual != expected:
         raise ConfigError(
             f"import-csv failed with manifest csv_sha256 mismatch: {csv_path} has "
             f"{actual[:16]}..., the manifest says {str(expected)[:16]}...",
             hint="CSV or manifest changed after export; regenerate the export, then re-run analyze/import",
         )
+    if bad is not None:
+        raise bad_line(csv_path, bad.problem)
     return manifest, csv_path
 
 
 def import_csv(
     plugins: Plugins, artifact_dir: Path, url: str, *, apply: bool, commit_rows: int,
     sink_name: str, state_file: Path, drain: int = 0,
-) -> dict[str, Any]:  # fmt: skip
+) -> tuple[dict[str, Any], list[str]]:  # fmt: skip
+    """(the summary, what went wrong); with ``apply`` the state file is held from before the
+    first write until import_result.json is written."""
     if commit_rows < 1:
         raise ConfigError(f"--commit-batch-size must be at least 1, got {commit_rows}")
     manifest, csv_path = verify_artifact(artifact_dir)  # before the database is touched
-    total = int(manifest.get("total_rows", 0))
-    sink = ingestion_sink(plugins, sink_name, url, apply=apply, commit_rows=commit_rows, drain=drain)
-    started = time.perf_counter()
-    with progress_bar(f"import-csv {'--apply' if apply else '(dry run)'}", total) as bar:
-        try:
-            report = deliver(read_batches(csv_path, block_rows(commit_rows)), sink, (), bar.advance)
-        except (OperationalError, DBAPIError) as exc:
-            raise describe_db_error(url, exc) from None
-    elapsed = time.perf_counter() - started
-    counts, analytics = split_outcomes(dict(report.outcomes))
-    result: dict[str, Any] = {
-        "command": "import-csv",
-        "apply": apply,
-        "artifact_dir": str(artifact_dir),
-        "scenario_id": manifest.get("scenario_id"),
-        "database": redact(url),
-        "row_count": report.records,
-        "status_counts": counts,
-        **({"analytics": analytics} if analytics else {}),
-        "commit_batch_size": commit_rows,
-        "elapsed_seconds": round(elapsed, 3),
-        "rows_per_second": round(report.records / elapsed) if elapsed > 0 else None,
-    }
-    if apply:
-        stored = sum(v for k, v in counts.items() if k.startswith("stored:"))
-        if stored == 0:
-            result["message"] = "nothing new stored: every row was already in the database"
-        state = SeqState.load(state_file)
-        for device_id, info in (manifest.get("devices") or {}).items():
-            state.advance(device_id, int(info["last_seq"]))
-        state.save()
-        result["state_file"] = str(state_file)
-        out = AtomicFile(artifact_dir / RESULT_NAME, durable=True)
-        out.write((json.dumps(result, indent=1) + "\n").encode())
-        out.commit()
-    return result
+    with SeqState.held(state_file) if apply else contextlib.nullcontext() as state:
+        sink = ingestion_sink(plugins, sink_name, url, apply=apply, commit_rows=commit_rows, drain=drain)
+        started = time.perf_counter()
+        total = int(manifest.get("total_rows", 0))
+        with progress_bar(f"import-csv {'--apply' if apply else '(dry run)'}", total) as bar:
+            try:
+                report = deliver(read_batches(csv_path, block_rows(commit_rows)), sink, (), bar.advance)
+            except (OperationalError, DBAPIError) as exc:
+                raise describe_db_error(url, exc) from None
+        elapsed = time.perf_counter() - started
+        counts, analytics = split_outcomes(dict(report.outcomes))
+        result: dict[str, Any] = {
+            "command": "import-csv",
+            "apply": apply,
+            "artifact_dir": str(artifact_dir),
+            "scenario_id": manifest.get("scenario_id"),
+            "database": redact(url),
+            "row_count": report.records,
+            "status_counts": counts,
+            **({"analytics": analytics} if analytics else {}),
+            "commit_batch_size": commit_rows,
+            "elapsed_seconds": round(elapsed, 3),
+            "rows_per_second": round(report.records / elapsed) if elapsed > 0 else None,
+        }
+        problems = rejected_problems(counts)
+        if apply:
+            stored = sum(v for k, v in counts.items() if k.startswith("stored:"))
+            if stored == 0:  # a replay: idempotent, not a failure
+                result["message"] = "nothing new stored: every row was already in the database"
+            for device_id, info in (manifest.get("devices") or {}).items():
+                state.advance(device_id, int(info["last_seq"]))
+            state.save()
+            result["state_file"] = str(state_file)
+            result["warnings"], result["complete"] = problems, not problems
+            out = AtomicFile(artifact_dir / RESULT_NAME, durable=True)
+            out.write((json.dumps(result, indent=1) + "\n").encode())
+            out.commit()
+    return result, problems
+
+
+def rejected_problems(counts: dict[str, int]) -> list[str]:
+    """One line for the rows that were refused (rejected:REASON), if any."""
+    rejected = {k: v for k, v in counts.items() if k.startswith("rejected:")}
+    if not rejected:
+        return []
+    detail = ", ".join(f"{k.removeprefix('rejected:')}: {v}" for k, v in sorted(rejected.items()))
+    return [f"{sum(rejected.values())} row(s) rejected ({detail}): they were not stored"]
 
 
 def bootstrap(
     plugins: Plugins, loaded: LoadedScenario, url: str, *, now: datetime, commit_rows: int,
     sink_name: str, state_file: Path, strict: bool = False, drain: int = 0,
-) -> dict[str, Any]:  # fmt: skip
-    """Section 5: the ``bootstrap.days`` before ``now``, straight into the ingestion sink."""
+) -> tuple[dict[str, Any], list[str]]:  # fmt: skip
+    """Section 5: the ``bootstrap.days`` before ``now``, straight into the ingestion sink.
+
+    Order matters: the state file is held, the preflight runs and the sink opens (which
+    refuses a schema that cannot dedupe) before any seq is reserved, so a run that is
+    refused spends nothing and leaves no file."""
     if commit_rows < 1:
         raise ConfigError(f"--commit-batch-size must be at least 1, got {commit_rows}")
     end_s = int(now.timestamp())
     window, steps = export_window(loaded, end_s)
-    report = db_preflight(plugins, loaded, url, strict=strict)
-    state = SeqState.load(state_file)
-    first = [state.next_seq(d.device_id) for d in loaded.devices]
-    run = FleetRun(loaded, loaded.devices, steps, window, first)
-    sink = ingestion_sink(plugins, sink_name, url, apply=True, commit_rows=commit_rows, drain=drain)
-    # reserve the seqs before writing: an interrupted run leaves a gap, never a reused seq
-    for d, step, f in zip(loaded.devices, steps, first):
-        state.advance(d.device_id, f + window.points(step) - 1)
-    state.save()
-    builder = RowBuilder(run)
-    started = time.perf_counter()
-    with progress_bar("bootstrap", run.total_rows()) as bar:
-        try:
-            delivered = deliver(
-                _rechunk((builder.batch(b) for b in run.blocks()), block_rows(commit_rows)), sink,
-                builder.columns, bar.advance,
-            )  # fmt: skip
-        except (OperationalError, DBAPIError) as exc:
-            raise describe_db_error(url, exc) from None
+    with SeqState.held(state_file) as state:
+        report = db_preflight(plugins, loaded, url, strict=strict)
+        first = [state.next_seq(d.device_id) for d in loaded.devices]
+        run = FleetRun(loaded, loaded.devices, steps, window, first)
+        sink = ingestion_sink(plugins, sink_name, url, apply=True, commit_rows=commit_rows, drain=drain)
+        builder = RowBuilder(run)
+
+        def reserved_batches() -> Iterator[Batch]:
+            # runs after sink.open: reserve the seqs before writing, so an interrupted run
+            # leaves a gap, never a reused seq
+            for d, step, f in zip(loaded.devices, steps, first):
+                state.advance(d.device_id, f + window.points(step) - 1)
+            state.save()
+            yield from _rechunk((builder.batch(b) for b in run.blocks()), block_rows(commit_rows))
+
+        started = time.perf_counter()
+        with progress_bar("bootstrap", run.total_rows()) as bar:
+            try:
+                delivered = deliver(reserved_batches(), sink, builder.columns, bar.advance)
+            except (OperationalError, DBAPIError) as exc:
+                raise describe_db_error(url, exc) from None
     elapsed = time.perf_counter() - started
     counts, analytics = split_outcomes(dict(delivered.outcomes))
+    problems = [f"preflight error (not --strict): {e}" for e in report.errors] + rejected_problems(counts)
+    duplicates = sum(v for k, v in counts.items() if k.startswith("duplicate:"))
+    if duplicates:
+        problems.append(
+            f"{duplicates} row(s) were not stored: the database already holds those (device, seq) "
+            f"pairs, so the state file {state_file} is behind the database (lost, reset or "
+            "copied?); restore it, or start from the database's highest seq per device"
+        )
     return {
         "command": "bootstrap",
         "scenario_id": loaded.scenario_id,
@@ -171,4 +206,4 @@ def bootstrap(
         "state_file": str(state_file),
         "elapsed_seconds": round(elapsed, 3),
         "rows_per_second": round(delivered.records / elapsed) if elapsed > 0 else None,
-    }
+    }, problems

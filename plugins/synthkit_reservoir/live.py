@@ -43,69 +43,69 @@ def live_run(
     steps = np.array([d.cadence_seconds for d in devices], np.int64)
     speedup = float(loaded.scenario.speedup_factor)
     tls = ssl_context(broker)  # every certificate problem surfaces before any connection
-    state = SeqState.load(state_file)
-    first = np.array([state.next_seq(d) for d in ids], np.int64)
-    start_s = int(time.time())
-    end_s = start_s + (int(steps.max()) * (iterations - 1) if iterations else _HORIZON_S)
-    run = FleetRun(loaded, devices, steps.tolist(), Window(start_s, end_s), first.tolist())
-    builder = RowBuilder(run)
-    spec = lookup(plugins.sinks(), "mqtt", "sink", fix="install synthkit's mqtt sink plugin")
-    sink = spec.factory(
-        broker.address, clients=ids, payloads=mqtt_payloads(), topic=topic, qos=qos, tls=tls,
-        drain_timeout_s=drain_timeout_s,
-    )  # fmt: skip
-    ahead = np.maximum(1, np.ceil(speedup / steps).astype(np.int64))  # ~1 s of messages per device
-    reserved = first - 1
-    ceiling = first + iterations - 1 if iterations else None  # never reserve past the last message
-    total = len(ids) * iterations if iterations else None  # unlimited: a count, no bar to fill
-    with stop_on_signals() as stop, progress_bar(f"run -> {broker.address}", total) as bar:
-        sink.open(builder.columns)  # connects every device, or fails before the first publish
-        t0 = time.monotonic()
-        interrupted = False
-        try:
-            for block in run.blocks(0):  # one tick per block
-                if block.rows == 0:
-                    continue
-                keep = block.seq < first[block.device] + iterations if iterations else None
-                due = t0 + (int(block.time_s[0]) - start_s) / speedup
-                if duration_s and due - t0 >= duration_s:
-                    break
-                if stop.wait(max(0.0, due - time.monotonic())):
-                    interrupted = True
-                    break
-                batch = builder.batch(block)
-                dev, seq = block.device, block.seq
-                if keep is not None:  # devices faster than the slowest stop after their iterations
-                    if not keep.any():
+    with SeqState.held(state_file) as state:  # one run at a time on this state file
+        first = np.array([state.next_seq(d) for d in ids], np.int64)
+        start_s = int(time.time())
+        end_s = start_s + (int(steps.max()) * (iterations - 1) if iterations else _HORIZON_S)
+        run = FleetRun(loaded, devices, steps.tolist(), Window(start_s, end_s), first.tolist())
+        builder = RowBuilder(run)
+        spec = lookup(plugins.sinks(), "mqtt", "sink", fix="install synthkit's mqtt sink plugin")
+        sink = spec.factory(
+            broker.address, clients=ids, payloads=mqtt_payloads(), topic=topic, qos=qos, tls=tls,
+            drain_timeout_s=drain_timeout_s,
+        )  # fmt: skip
+        ahead = np.maximum(1, np.ceil(speedup / steps).astype(np.int64))  # ~1 s of messages per device
+        reserved = first - 1
+        ceiling = first + iterations - 1 if iterations else None  # never reserve past the last message
+        total = len(ids) * iterations if iterations else None  # unlimited: a count, no bar to fill
+        with stop_on_signals() as stop, progress_bar(f"run -> {broker.address}", total) as bar:
+            sink.open(builder.columns)  # connects every device, or fails before the first publish
+            t0 = time.monotonic()
+            interrupted = False
+            try:
+                for block in run.blocks(0):  # one tick per block
+                    if block.rows == 0:
                         continue
-                    rows = np.flatnonzero(keep)
-                    batch = Batch([c.take(rows) for c in batch.columns])
-                    dev, seq = dev[rows], seq[rows]
-                _reserve(state, ids, reserved, dev, seq, ahead, ceiling)
-                sink.write(batch)
-                bar.advance(batch.n)
-                if stop.is_set():
-                    interrupted = True
-                    break
-        finally:
-            sink.close()
-            state.save()
-    elapsed = time.monotonic() - t0
-    totals = sink.summary()
-    return {
-        "command": "run",
-        "scenario_id": loaded.scenario_id,
-        "broker": broker.address,
-        "tls": broker.tls,
-        "qos": qos,
-        "speedup_factor": speedup,
-        "interrupted": interrupted,
-        **totals,
-        "devices": sink.per_client(),
-        "state_file": str(state_file),
-        "elapsed_seconds": round(elapsed, 3),
-        "messages_per_second": round(totals["emitted"] / elapsed) if elapsed > 0 else None,
-    }
+                    keep = block.seq < first[block.device] + iterations if iterations else None
+                    due = t0 + (int(block.time_s[0]) - start_s) / speedup
+                    if duration_s and due - t0 >= duration_s:
+                        break
+                    if stop.wait(max(0.0, due - time.monotonic())):
+                        interrupted = True
+                        break
+                    batch = builder.batch(block)
+                    dev, seq = block.device, block.seq
+                    if keep is not None:  # devices faster than the slowest stop after their iterations
+                        if not keep.any():
+                            continue
+                        rows = np.flatnonzero(keep)
+                        batch = Batch([c.take(rows) for c in batch.columns])
+                        dev, seq = dev[rows], seq[rows]
+                    _reserve(state, ids, reserved, dev, seq, ahead, ceiling)
+                    sink.write(batch)
+                    bar.advance(batch.n)
+                    if stop.is_set():
+                        interrupted = True
+                        break
+            finally:
+                sink.close()
+                state.save()
+        elapsed = time.monotonic() - t0
+        totals = sink.summary()
+        return {
+            "command": "run",
+            "scenario_id": loaded.scenario_id,
+            "broker": broker.address,
+            "tls": broker.tls,
+            "qos": qos,
+            "speedup_factor": speedup,
+            "interrupted": interrupted,
+            **totals,
+            "devices": sink.per_client(),
+            "state_file": str(state_file),
+            "elapsed_seconds": round(elapsed, 3),
+            "messages_per_second": round(totals["emitted"] / elapsed) if elapsed > 0 else None,
+        }
 
 
 def _reserve(state: SeqState, ids: list[str], reserved: np.ndarray, dev: np.ndarray, seq: np.ndarray,
@@ -119,3 +119,4 @@ def _reserve(state: SeqState, ids: list[str], reserved: np.ndarray, dev: np.ndar
             reserved[d] = s + ahead[d] - 1 if ceiling is None else min(s + ahead[d] - 1, ceiling[d])
             state.advance(ids[d], int(reserved[d]))
     state.save()
+

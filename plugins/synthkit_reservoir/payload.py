@@ -47,7 +47,13 @@ class PayloadFields:
 
     @classmethod
     def concat(cls, parts: list[PayloadFields]) -> PayloadFields:
-        return cls(**{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)})
+        """Rows of every part; ``raw`` widened with -1 to the most readings any row has (one
+        device may send 3 readings where the others send 5)."""
+        width = max(p.raw.shape[1] for p in parts)
+        raws = [p.raw if p.raw.shape[1] == width else
+                np.pad(p.raw, ((0, 0), (0, width - p.raw.shape[1])), constant_values=-1) for p in parts]  # fmt: skip
+        joined = {f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls) if f.name != "raw"}
+        return cls(raw=np.concatenate(raws), **joined)
 
 
 def payload_columns(f: PayloadFields, lead: bytes = b"") -> tuple[list[Column], dict[str, bytes]]:

@@ -21,6 +21,11 @@ class DbReport:
     database: str | None
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    failed_devices: set[str] = field(default_factory=set)  # named by an error finding
+    whole_failed: bool = False  # an error that concerns every device (the schema, say)
+
+    def passed(self, device_id: str) -> bool:
+        return not self.whole_failed and device_id not in self.failed_devices
 
 
 def configured(flag: str | None) -> bool:
@@ -37,6 +42,9 @@ def db_preflight(plugins: Plugins, loaded: LoadedScenario, url: str, *, strict: 
     for f in findings:
         line = f"{f.check}: {f.message}" + (f" ({f.fix})" if f.fix else "")
         (report.errors if f.level == "error" else report.warnings).append(line)
+        if f.level == "error":
+            report.failed_devices.update(f.subjects)
+            report.whole_failed |= not f.subjects
     if report.errors and strict:
         raise PreflightError(
             f"preflight failed against {report.database} (--strict): " + "; ".join(report.errors)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from synthkit.console import emit_json, stderr
+from synthkit.console import emit_json, finish, stderr
 from synthkit.plugins import get_plugins
 
 from synthkit_telematics.generator import TelematicsConfig
@@ -120,8 +120,9 @@ def publish(
     from synthkit_telematics.publish import publish_mqtt
 
     config = _config(drivers, seed, start, True, extreme_variance, weight, weights_file, base_lat, base_lon, utc_offset)
-    emit_json(publish_mqtt(
+    result = publish_mqtt(
         get_plugins(), config, broker=resolve(None, host=host, port=port), events=events,
         duration_s=duration_seconds, interval_s=interval, topic=topic, qos=qos,
         client_id_prefix=client_id_prefix, drain_timeout_s=drain_timeout,
-    ))  # fmt: skip
+    )  # fmt: skip
+    finish(result, result["warnings"])
