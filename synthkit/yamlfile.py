@@ -97,7 +97,7 @@ def _refuse(path: str, event: Any, problem: str, fix: str) -> ConfigError:
 def _build(events: Any, path: str, lines: dict[Loc, int]) -> Any:
     """Plain data (dicts, lists, text or None) from a parser's events, in one pass, with the
     line of every value (of its key, for a mapping's values, as errors are best shown)."""
-    stack: list[tuple[Any, Loc, list[Any]]] = []  # (container, its loc, [pending key, key event])
+    stack: list[tuple[Any, Loc, list[Any]]] = []  # (container, its loc, [the key awaiting its value])
     root: Any = None
     documents = 0
     for event in events:
@@ -112,7 +112,7 @@ def _build(events: Any, path: str, lines: dict[Loc, int]) -> Any:
             raise _refuse(path, event, "anchors and aliases are refused", "write the value out")
         if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             done, _, _ = stack.pop()
-            root = _place(stack, done, root, path, event)
+            root = _place(stack, done, root)
             continue
         if getattr(event, "tag", None) is not None:
             raise _refuse(path, event, f"the tag {event.tag}", "remove the !tag; tags are refused")
@@ -123,7 +123,7 @@ def _build(events: Any, path: str, lines: dict[Loc, int]) -> Any:
             key = event.value
             if key in stack[-1][0]:
                 raise _refuse(path, event, f'found duplicate key "{key}"', "remove or rename one of the two keys")
-            stack[-1][2][:] = [key, event]
+            stack[-1][2][:] = [key]
             lines[(*stack[-1][1], key)] = line
             continue
         loc = _child_loc(stack, lines, line)
@@ -131,11 +131,11 @@ def _build(events: Any, path: str, lines: dict[Loc, int]) -> Any:
             raise _refuse(path, event, f"nested more than {MAX_DEPTH} levels deep", "flatten the document")
         if isinstance(event, yaml.ScalarEvent):
             value = event.value if event.value != "" else None  # `key:` with nothing after it: not set
-            root = _place(stack, value, root, path, event)
+            root = _place(stack, value, root)
         elif isinstance(event, yaml.MappingStartEvent):
-            stack.append(({}, loc, [None, None]))
+            stack.append(({}, loc, [None]))
         elif isinstance(event, yaml.SequenceStartEvent):
-            stack.append(([], loc, [None, None]))
+            stack.append(([], loc, [None]))
     return root
 
 
@@ -152,14 +152,14 @@ def _child_loc(stack: list[tuple[Any, Loc, list[Any]]], lines: dict[Loc, int], l
     return child
 
 
-def _place(stack: list[tuple[Any, Loc, list[Any]]], value: Any, root: Any, path: str, event: Any) -> Any:
+def _place(stack: list[tuple[Any, Loc, list[Any]]], value: Any, root: Any) -> Any:
     """Put a finished value into its parent; returns the document root."""
     if not stack:
         return value
     container, _, pending = stack[-1]
     if isinstance(container, dict):
         container[pending[0]] = value
-        pending[:] = [None, None]
+        pending[0] = None
     else:
         container.append(value)
     return root

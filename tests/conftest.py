@@ -4,9 +4,13 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
+
+from synthkit_mqtt.broker import LocalBroker
 
 pytest_plugins = ["synthkit.testing"]
 
@@ -46,3 +50,57 @@ def _own_working_directory(tmp_path, monkeypatch):
     sequence state file, the SQLite database, `generated/`) never touch the checkout or leak
     from one test into another."""
     monkeypatch.chdir(tmp_path)
+
+
+# --------------------------------------------- real services: PostgreSQL databases, TLS brokers
+
+PG_ADMIN = "postgresql://root@127.0.0.1:5432/test"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/synthkit.db"
+        return
+    name = f"sk_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    try:
+        admin = psycopg.connect(PG_ADMIN, autocommit=True)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL must run on 127.0.0.1:5432 (start it with `pg_ctlcluster "
+                    f"--skip-systemctl-redirect $(ls /etc/postgresql) main start`): {exc}")  # fmt: skip
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://root@127.0.0.1:5432/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("certs")
+
+    def ssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
+
+    for ca in ("ca", "other_ca"):
+        ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={ca}",
+            "-keyout", f"{ca}.key", "-out", f"{ca}.crt")  # fmt: skip
+    for name, cn in (("server", "127.0.0.1"), ("client", "synthkit")):
+        ssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={cn}", "-keyout", f"{name}.key", "-out", f"{name}.csr")
+        ext = d / f"{name}.ext"
+        ext.write_text("subjectAltName=IP:127.0.0.1\n" if name == "server" else "extendedKeyUsage=clientAuth\n")
+        ssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+            "-days", "2", "-out", f"{name}.crt", "-extfile", ext.name)  # fmt: skip
+    ssl("pkey", "-in", "client.key", "-aes256", "-passout", "pass:secret", "-out", "client_encrypted.key")
+    return d
+
+
+@pytest.fixture
+def tls_broker(tmp_path, certs):
+    broker = LocalBroker(tmp_path, extra=(
+        f"cafile {certs / 'ca.crt'}\ncertfile {certs / 'server.crt'}\nkeyfile {certs / 'server.key'}\n"
+        "require_certificate true\n"
+    )).start()  # fmt: skip
+    yield broker
+    broker.stop()

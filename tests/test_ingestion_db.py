@@ -42,25 +42,6 @@ routes:
 """
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/synthkit.db"
-        return
-    name = f"sk_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    try:
-        admin = psycopg.connect(PG_ADMIN, autocommit=True)
-    except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL must run on 127.0.0.1:5432 (start it with `pg_ctlcluster "
-                    f"--skip-systemctl-redirect $(ls /etc/postgresql) main start`): {exc}")  # fmt: skip
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://root@127.0.0.1:5432/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.close()
-
-
 @pytest.fixture
 def scenario(tmp_path) -> Path:
     path = tmp_path / "ingest_t.yaml"

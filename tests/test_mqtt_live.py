@@ -12,7 +12,6 @@ import time
 import uuid
 from pathlib import Path
 
-import pytest
 from synthkit_mqtt.broker import LocalBroker, free_port
 
 from tests.conftest import BIN
@@ -180,36 +179,6 @@ def test_progress_goes_to_stderr_and_the_summary_stays_clean_json(tmp_path):
     assert res.returncode == 0, res.stderr
     assert "run -> 127.0.0.1:1883" in res.stderr and "6/6" in res.stderr
     assert json.loads(res.stdout)["emitted"] == 6
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("certs")
-
-    def ssl(*args: str) -> None:
-        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
-
-    for ca in ("ca", "other_ca"):
-        ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={ca}",
-            "-keyout", f"{ca}.key", "-out", f"{ca}.crt")  # fmt: skip
-    for name, cn in (("server", "127.0.0.1"), ("client", "synthkit")):
-        ssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={cn}", "-keyout", f"{name}.key", "-out", f"{name}.csr")
-        ext = d / f"{name}.ext"
-        ext.write_text("subjectAltName=IP:127.0.0.1\n" if name == "server" else "extendedKeyUsage=clientAuth\n")
-        ssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-            "-days", "2", "-out", f"{name}.crt", "-extfile", ext.name)  # fmt: skip
-    ssl("pkey", "-in", "client.key", "-aes256", "-passout", "pass:secret", "-out", "client_encrypted.key")
-    return d
-
-
-@pytest.fixture
-def tls_broker(tmp_path, certs):
-    broker = LocalBroker(tmp_path, extra=(
-        f"cafile {certs / 'ca.crt'}\ncertfile {certs / 'server.crt'}\nkeyfile {certs / 'server.key'}\n"
-        "require_certificate true\n"
-    )).start()  # fmt: skip
-    yield broker
-    broker.stop()
 
 
 def tls_env(certs: Path, port: int, ca: str = "ca.crt", key: str = "client.key", **more: str) -> dict:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -21,7 +20,6 @@ from synthkit_reference_db.listen import default_client_id
 from synthkit_reference_db.schema import telemetry, telemetry_rejects
 
 from tests.conftest import BIN
-from tests.test_mqtt_live import certs, tls_broker  # noqa: F401
 
 GOOD = {"schema_version": 1, "local_timestamp_ms": 1_770_000_000_000, "power": {"battery_percentage": 90.0},
         "signal_strength_dbm": -70, "sensors": {"ultrasonic": {"raw_readings": [500, 501, 502, 503, 504],

@@ -23,7 +23,7 @@ from synthkit.testing import run_cli
 from synthkit_reference_db.schema import devices
 
 from tests.conftest import BIN
-from tests.test_ingestion_db import END, SCENARIO, cli, count, db_url, exported, prepared  # noqa: F401
+from tests.test_ingestion_db import END, SCENARIO, cli, count, exported, prepared
 
 HOLDER = rf"held by another synthkit process \(pid {os.getpid()} on {socket.gethostname()}"
 

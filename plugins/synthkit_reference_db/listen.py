@@ -20,23 +20,19 @@ import queue
 import threading
 import time
 from collections import Counter, deque
-from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
-from sqlalchemy import insert
 
 from synthkit.console import progress_bar, stderr
 from synthkit.errors import ConfigError
 from synthkit.interrupt import stop_on_signals
-from synthkit_reference_db.ingest import Ingestor, TelemetryRows, parse_message
-from synthkit_reference_db.schema import telemetry_rejects
+from synthkit_reference_db.ingest import Ingestor
+from synthkit_reference_db.intake import SeqTracker, ingest_batch, retrying
 
 BATCH_MESSAGES = 500
 BATCH_WAIT_S = 0.1
-RETRY_MAX_S = 5.0
 FLAP_COUNT, FLAP_WINDOW_S = 3, 60.0  # this many lost sessions in the window: someone shares our id
 
 
@@ -46,26 +42,6 @@ def default_client_id(shown_url: str, topic: str) -> str:
     the same one resumes its own."""
     digest = hashlib.sha256(f"{shown_url}\n{topic}".encode()).hexdigest()[:12]
     return f"synthkit-listener-{digest}"
-
-
-class SeqTracker:
-    """Distinct seqs seen per device; gaps are the missing seqs between each one's lowest and highest."""
-
-    def __init__(self) -> None:
-        self.seen: dict[str, set[int]] = {}
-
-    def add(self, client: str, seq: int) -> None:
-        self.seen.setdefault(client, set()).add(seq)
-
-    def gaps(self, limit: int = 10) -> dict[str, dict[str, Any]]:
-        out = {}
-        for client, seqs in sorted(self.seen.items()):
-            lo, hi = min(seqs), max(seqs)
-            missing = hi - lo + 1 - len(seqs)
-            if missing:
-                first = [s for s in range(lo, hi + 1) if s not in seqs][:limit]
-                out[client] = {"missing": missing, "first_missing": first}
-        return out
 
 
 class _Session:
@@ -139,7 +115,7 @@ def listen(
         started = last_message = time.monotonic()
         try:
             # a schema that cannot dedupe fails now; a busy database is waited for
-            if _retrying(lambda: (ingestor.verify(), ingestor.targets()) and Counter(), stop) is None:
+            if retrying(lambda: (ingestor.verify(), ingestor.targets()) and Counter(), stop) is None:
                 return _summary(topic, client_id, 0, counts, seqs, session, started)
             deadline = started + connect_timeout_s
             while not session.connected.is_set() and not session.failure and time.monotonic() < deadline:
@@ -157,7 +133,7 @@ def listen(
                 if not batch:
                     continue
                 last_message = time.monotonic()
-                outcome = _retrying(lambda: _ingest(ingestor, [msg for _, msg in batch], seqs, at), stop)
+                outcome = retrying(lambda: ingest_batch(ingestor, [msg for _, msg in batch], seqs, at), stop)
                 if outcome is None:  # stopped while the database was away: not acked, redelivered later
                     break
                 received += len(batch)
@@ -204,106 +180,3 @@ def _take(inbox: queue.Queue, stop: threading.Event) -> list[tuple[int, mqtt.MQT
         except queue.Empty:
             break
     return batch
-
-
-def _driver_errors(name: str) -> tuple[type[BaseException], ...]:
-    """``name`` (OperationalError, DataError, IntegrityError) of SQLAlchemy and of the
-    drivers, whose raw connections the bulk writers use."""
-    import sqlite3
-
-    import sqlalchemy.exc
-
-    found = [getattr(sqlalchemy.exc, name), getattr(sqlite3, name)]
-    try:
-        import psycopg
-
-        found.append(getattr(psycopg, name))
-    except ImportError:
-        pass
-    return tuple(found)
-
-
-_OPERATIONAL, _REFUSED = _driver_errors("OperationalError"), _driver_errors("DataError") + _driver_errors("IntegrityError")
-
-
-def _transient(exc: BaseException) -> bool:
-    """Busy or unreachable, so worth waiting for: SQLite locked or busy, a PostgreSQL
-    connection lost; not a missing table or column (SQLite reports those the same way)."""
-    text = str(getattr(exc, "orig", None) or exc).lower()
-    if "sqlite" in type(getattr(exc, "orig", None) or exc).__module__:
-        return "locked" in text or "busy" in text or "disk i/o" in text
-    return True
-
-
-def _retrying(work: Any, stop: threading.Event) -> Counter[str] | None:
-    """``work()``, again and again while the database is busy or unreachable (SQLite locked,
-    a server restarting), until it succeeds or ``stop`` is set (then None)."""
-    delay, warned = 0.2, False
-    while True:
-        try:
-            return work()
-        except _OPERATIONAL as exc:
-            if not _transient(exc):
-                raise
-            if not warned:
-                text = " ".join(str(getattr(exc, "orig", None) or exc).split())[:200]
-                stderr().print(f"[yellow]warning:[/] the database is not taking writes ({text}); "
-                               "retrying, nothing is acknowledged meanwhile", highlight=False, soft_wrap=True)  # fmt: skip
-                warned = True
-            if stop.wait(delay):
-                return None
-            delay = min(RETRY_MAX_S, delay * 2)
-
-
-def _ingest(ingestor: Ingestor, batch: list[mqtt.MQTTMessage], seqs: SeqTracker, at: int) -> Counter[str]:
-    """Store one batch: telemetry for what passes, ``telemetry_rejects`` for the rest."""
-    now = int(time.time())
-    rows: list[TelemetryRows] = []
-    kept: list[mqtt.MQTTMessage] = []
-    rejects: list[Reject] = []
-    for msg in batch:
-        client = msg.topic.split("/")[at]
-        try:
-            rows.append(TelemetryRows.from_payload(client, parse_message(msg.payload), now))
-            kept.append(msg)
-        except ValueError as exc:  # bad JSON or a malformed payload: rejected with its reason
-            reason, _, detail = str(exc).partition(" ")
-            rejects.append(_reject(msg, client, reason, detail.strip("()"), now))
-    counts: Counter[str] = Counter()
-    if rows:
-        try:
-            counts.update(_store(ingestor, TelemetryRows.concat(rows), kept, rejects, at, now, seqs))
-        except _REFUSED:  # the database refused something: find which, one by one
-            for row, msg in zip(rows, kept):
-                try:
-                    counts.update(_store(ingestor, row, [msg], rejects, at, now, seqs))
-                except _REFUSED as exc:
-                    text = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
-                    rejects.append(_reject(msg, msg.topic.split("/")[at], "DB_REFUSED", text, now))
-    if rejects:
-        with ingestor.engine.begin() as conn:
-            conn.execute(insert(telemetry_rejects), [row for row, _ in rejects])
-        counts.update(f"rejected:{row['reason']}" for row, counted in rejects if not counted)
-    return counts
-
-
-def _store(ingestor: Ingestor, rows: TelemetryRows, msgs: list[mqtt.MQTTMessage],
-           rejects: list[Reject], at: int, now: int, seqs: SeqTracker) -> Counter[str]:  # fmt: skip
-    counts, accepted, outcome = ingestor.classify(rows)
-    if accepted is not None:
-        counts.update(ingestor.write(accepted))
-    for i in np.flatnonzero(outcome != "").tolist():  # refused by the contract: kept, already counted
-        rejects.append((_reject(msgs[i], str(rows.client[i]), outcome[i].removeprefix("rejected:"), "", now)[0], True))
-    for client, seq in zip(rows.client.tolist(), rows.fields.seq.tolist()):
-        seqs.add(client, int(seq))
-    return counts
-
-
-Reject = tuple[dict[str, Any], bool]  # a telemetry_rejects row; already counted by the contract?
-
-
-def _reject(msg: mqtt.MQTTMessage, client: str, reason: str, detail: str, now: int) -> Reject:
-    return {
-        "received_at": datetime.fromtimestamp(now, UTC), "topic": msg.topic, "mqtt_client_id": client[:128],
-        "reason": reason[:64], "detail": detail or None, "payload": bytes(msg.payload),
-    }, False  # fmt: skip
