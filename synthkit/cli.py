@@ -196,10 +196,12 @@ def run(args: list[str], plugins: Plugins | None = None) -> int:
         return 130
     except KeyboardInterrupt as exc:
         return _interrupted(exc)
-    except Exception as exc:  # noqa: BLE001 - a bug, not bad input: say so, briefly
+    except Exception as exc:  # noqa: BLE001 - a bug, not bad input: say so, briefly, and whose
         if debug:
             traceback.print_exc()
-        _say(f"internal error: {type(exc).__name__}: {exc} (set {ENV_DEBUG}=1 for the traceback)")
+        owner = plugins.owner_of(exc) if plugins is not None else None
+        where = f"in {owner}" if owner else "in synthkit"
+        _say(f"internal error {where}: {type(exc).__name__}: {exc} (set {ENV_DEBUG}=1 for the traceback)")
         return 1
 
 

@@ -125,7 +125,12 @@ class Plugins:
     def register(
         self, plugin: object, name: str, *, distribution: str = "(local)", version: str = ""
     ) -> None:
-        """Register a module or object as a plugin (tests and embedding applications)."""
+        """Register a module or object as a plugin (tests and embedding applications); a hook
+        implementation no specification knows (a misspelt hook) fails here, as at start-up."""
+        self._register(plugin, name, distribution, version)
+        self.check_pending()
+
+    def _register(self, plugin: object, name: str, distribution: str, version: str) -> None:
         try:
             self.pm.register(plugin, name=name)
         except pluggy.PluginValidationError as exc:
@@ -160,7 +165,7 @@ class Plugins:
             dist_version = dist.version if dist is not None else ""
             try:
                 plugin = ep.load()
-                self.register(plugin, ep.name, distribution=dist_name, version=dist_version)
+                self._register(plugin, ep.name, dist_name, dist_version)  # checked once, below
             except Exception as exc:  # noqa: BLE001 - any plugin failure is reported, not fatal
                 failure = LoadFailure(
                     ep.name, ep.value, dist_name, dist_version, f"{type(exc).__name__}: {exc}"
@@ -212,6 +217,35 @@ class Plugins:
 
     def commands(self) -> dict[str, Command]:
         return self._collect("commands")
+
+    def owner_of(self, exc: BaseException) -> str | None:
+        """``"plugin 'x' (distribution d v, module m)"`` for the plugin whose code raised
+        ``exc`` (the innermost traceback frame in a plugin's package), else None (the core's)."""
+        roots: list[tuple[str, str]] = []  # (a module file or a package folder, plugin name)
+        for plugin_name, plugin in self.pm.list_name_plugin():
+            path = getattr(plugin, "__file__", None)
+            if not path:
+                continue
+            path = os.path.abspath(path)
+            roots.append((path, plugin_name))
+            if "." in getattr(plugin, "__name__", "") or os.path.basename(path) == "__init__.py":
+                roots.append((os.path.dirname(path) + os.sep, plugin_name))  # the whole package
+        core = os.path.dirname(os.path.abspath(__file__)) + os.sep
+        roots = [r for r in roots if not r[0].startswith(core)]
+        roots.sort(key=lambda r: (r[0].endswith(os.sep), -len(r[0])))  # files first, then deeper folders
+        tb = exc.__traceback__
+        frames = []
+        while tb is not None:
+            frames.append(tb.tb_frame)
+            tb = tb.tb_next
+        for frame in reversed(frames):
+            filename = os.path.abspath(frame.f_code.co_filename)
+            for prefix, plugin_name in roots:
+                if filename == prefix or (prefix.endswith(os.sep) and filename.startswith(prefix)):
+                    dist, version = self._origin.get(plugin_name, ("(local)", ""))
+                    module = frame.f_globals.get("__name__", "?")
+                    return f"plugin {plugin_name!r} (distribution {dist} {version}".rstrip() + f", module {module})"
+        return None
 
     def source_of(self, kind: str, name: str) -> str:
         """``"distribution version"`` of the plugin that registered ``name``."""

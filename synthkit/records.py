@@ -12,12 +12,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-import numpy as np
-
-from synthkit import rand
 from synthkit.errors import PluginError
 
-if TYPE_CHECKING:  # typer is only needed where commands are built
+if TYPE_CHECKING:  # typer, numpy and the kernels load only where commands and events are built
+    import numpy as np
     import typer
 
     from synthkit.batch import Batch
@@ -77,17 +75,21 @@ class EventContext:
         return int(self.row_keys.shape[0])
 
     def uniform(self, slot: int, low: float = 0.0, high: float = 1.0) -> np.ndarray:
+        from synthkit import rand  # compiled kernels: loaded by generation, not by start-up
+
         # Slots 0..15 are the driver model's own; plugin slots start above them.
         u = rand.uniforms(self.row_keys, 16 + slot)
         return low + (high - low) * u
 
     def choice(self, slot: int, options: np.ndarray | list[Any]) -> np.ndarray:
+        import numpy as np
+
         opts = np.asarray(options)
         idx = np.minimum((self.uniform(slot) * len(opts)).astype(np.int64), len(opts) - 1)
         return opts[idx]
 
 
-VectorGenerator = Callable[[EventContext], Mapping[str, np.ndarray]]
+VectorGenerator = Callable[[EventContext], Mapping[str, "np.ndarray"]]
 ScalarAttributes = Callable[[random.Random], Mapping[str, Any]]
 
 

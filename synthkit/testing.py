@@ -7,7 +7,8 @@ Enable it in your ``conftest.py``::
 Fixtures:
 
 - ``synthkit_plugins``: an empty :class:`~synthkit.plugins.Plugins` (no entry points loaded);
-  ``synthkit_plugins.register(my_module, "my_plugin")`` adds yours.
+  ``synthkit_plugins.register(my_module, "my_plugin")`` adds yours, and fails at once on a
+  hook name no specification knows, as installing it would.
 - ``installed_plugins``: a fresh manager with every installed ``synthkit`` entry point.
 - ``run_synthkit``: ``run_synthkit(["telematics", "generate", ...], plugins=...)`` runs the CLI
   in-process and returns a :class:`CliResult` (exit code, stdout, stderr).

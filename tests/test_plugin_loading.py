@@ -204,3 +204,65 @@ def test_unknown_name_in_the_allow_list_is_an_error_naming_it(sh):
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "'telematcs'" in res.stderr and "SYNTHKIT_PLUGINS" in res.stderr
     assert "telematics" in res.stderr  # the fix: what is installed
+
+
+FAULTY_COMMAND = """
+import typer
+
+from synthkit import hookimpl
+from synthkit.records import Command
+
+app = typer.Typer()
+
+
+def _compute(n):
+    return {"a": 1}[n]
+
+
+@app.command()
+def crunch(n: str = "b") -> None:
+    _compute(n)
+
+
+@hookimpl
+def synthkit_register_commands():
+    return [Command("faulty", app, help="Crashes.")]
+"""
+
+
+def test_a_crash_inside_a_plugin_names_the_plugin_and_its_distribution(tmp_path, sh):
+    """Issue 12: an exception raised by a plugin's own code read as synthkit's internal error."""
+    make_dist(tmp_path, "faulty-plug", "3.1", {"faulty": "faulty_mod"}, {"faulty_mod": FAULTY_COMMAND})
+    env = {"PYTHONPATH": str(tmp_path) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    res = sh("synthkit", "faulty", "crunch", env=env)
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    line = res.stderr.strip().splitlines()[-1]
+    assert "plugin 'faulty' (distribution faulty-plug 3.1" in line and "KeyError: 'b'" in line
+    assert "faulty_mod" in line and "SYNTHKIT_DEBUG=1" in line
+    debug = sh("synthkit", "faulty", "crunch", env={**env, "SYNTHKIT_DEBUG": "1"})
+    assert debug.returncode == 1 and "Traceback" in debug.stderr and "_compute" in debug.stderr
+
+
+def test_registering_a_plugin_with_a_misspelt_hook_fails_at_once(synthkit_plugins):
+    """Issue 12: synthkit.testing's registration skipped check_pending, so a misspelt hook
+    passed the author's own tests and failed every command after install."""
+    class Typo:
+        def synthkit_register_sink(self):  # the hook is synthkit_register_sinks
+            return []
+
+    with pytest.raises(PluginError, match=r"plugin 'typo'.*synthkit_register_sink"):
+        synthkit_plugins.register(Typo(), "typo", distribution="typo-dist", version="1")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["plugins", "--json"], ["version"]])
+def test_start_up_loads_no_compiled_kernel_and_no_family_engine(args):
+    """Issue 12: every start imported numba and every family's engine (~0.9 s of imports)."""
+    import subprocess
+
+    code = ("import contextlib, io, sys; from synthkit.cli import run\n"
+            "with contextlib.redirect_stdout(io.StringIO()): code = run(sys.argv[1:])\n"
+            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('numba', 'llvmlite', 'sqlalchemy')"
+            " or m in ('synthkit_reservoir.engine', 'synthkit_telematics.generator', 'synthkit.encode', 'synthkit.rand'))\n"
+            "print(code, heavy)")
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0 []", out.stdout + out.stderr

@@ -7,11 +7,12 @@ from typing import Any
 from synthkit_reference_db.snapshot import DbSnapshot, attached_reservoir, device_check
 
 from synthkit import hookimpl
-from synthkit.calibration import Calibration
 from synthkit.records import PreflightCheck
 
 
 def problem(d: Any, s: DbSnapshot) -> str | None:
+    from synthkit.calibration import Calibration  # pydantic: loaded when the check runs
+
     r = attached_reservoir(d, s)
     if r is None:
         return None

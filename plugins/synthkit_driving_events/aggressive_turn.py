@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from synthkit import hookimpl
 from synthkit.records import EventContext, EventType, FieldSpec
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DIRECTIONS = ("left", "right")
 
 
 def generate(ctx: EventContext) -> dict[str, np.ndarray]:
+    import numpy as np  # loaded when events are generated, not at start-up
+
     return {
         "lateral_g": np.minimum(ctx.uniform(0, 0.3, 1.1) * ctx.intensity, 3.0),
         "turn_direction": (ctx.uniform(1) < 0.5).astype(np.int64),  # index into DIRECTIONS

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from synthkit import hookimpl
 from synthkit.records import EventContext, EventType, FieldSpec
 
+if TYPE_CHECKING:
+    import numpy as np
+
 
 def generate(ctx: EventContext) -> dict[str, np.ndarray]:
+    import numpy as np  # loaded when events are generated, not at start-up
+
     g = ctx.uniform(0, 0.25, 0.9) * ctx.intensity
     return {
         "braking_g": np.minimum(g, 2.5),

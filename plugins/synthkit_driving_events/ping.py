@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from synthkit import hookimpl
 from synthkit.records import EventContext, EventType
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def generate(ctx: EventContext) -> dict[str, np.ndarray]:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from synthkit import hookimpl
 from synthkit.records import EventContext, EventType, FieldSpec
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MIN_OVER_MPH = 5.0
 
 
 def generate(ctx: EventContext) -> dict[str, np.ndarray]:
+    import numpy as np  # loaded when events are generated, not at start-up
+
     over = np.round(ctx.speed_mph - ctx.posted_speed_mph, 1)  # consistent with speed_mph
     duration = ctx.uniform(0, 10, 240) * np.where(ctx.intensity < 1, 0.5, ctx.intensity**1.5)
     return {

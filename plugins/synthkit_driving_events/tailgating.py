@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from synthkit import hookimpl
 from synthkit.records import EventContext, EventType, FieldSpec
 
+if TYPE_CHECKING:
+    import numpy as np
+
 
 def generate(ctx: EventContext) -> dict[str, np.ndarray]:
+    import numpy as np  # loaded when events are generated, not at start-up
+
     return {
         "following_distance_m": np.maximum(ctx.uniform(0, 4.0, 15.0) / ctx.intensity, 1.0),
         "speed_context_mph": ctx.speed_mph.astype(np.int64),

@@ -5,19 +5,25 @@ from __future__ import annotations
 from synthkit import hookimpl
 from synthkit.records import DeviceModel
 
-from synthkit_model_mobile.params import MobileTruckParams
-
 
 @hookimpl
 def synthkit_register_device_models() -> list[DeviceModel]:
-    from synthkit_model_mobile.model import MobileFleet
+    # parameters (pydantic) and kernels load when a scenario needs the model, not at start-up
+    from synthkit_model_mobile.params import MobileTruckParams
 
     return [
         DeviceModel(
             name="mobile_truck",
             mode="MOBILE",
-            factory=MobileFleet,
+            factory=_fleet,
             parameters=MobileTruckParams,
             description="a water truck refilling at REFILL points and delivering to CLIENTs",
         )
     ]
+
+
+def _fleet(devices, seed, step_seconds):  # noqa: ANN001, ANN202
+    """The model's simulator; its compiled kernels load only when a run needs them."""
+    from synthkit_model_mobile.model import MobileFleet
+
+    return MobileFleet(devices, seed, step_seconds)

@@ -9,7 +9,6 @@ import typer
 from synthkit.console import emit_json, finish
 from synthkit.context import global_options
 from synthkit.plugins import get_plugins
-from synthkit.scenario import load_scenario
 
 # SQLAlchemy and the schema load inside the commands: the CLI registers these on every start
 
@@ -37,6 +36,8 @@ def register_command(ctx: typer.Context, db_url: DbUrl = None) -> None:
     """Create and attach the scenario's devices and reservoirs (idempotent)."""
     from synthkit.database import connected, redact, resolve_url
     from synthkit_reference_db.register import register
+
+    from synthkit.scenario import load_scenario
 
     loaded = load_scenario(str(global_options(ctx).require_scenario()), get_plugins())
     url = resolve_url(db_url)
@@ -67,6 +68,8 @@ def listen_command(
     from synthkit_reference_db.listen import default_client_id, listen
 
     opts = global_options(ctx)
+    from synthkit.scenario import load_scenario
+
     scenario_mqtt = load_scenario(str(opts.scenario), get_plugins()).scenario.mqtt if opts.scenario else None
     broker = resolve(scenario_mqtt, host=host, port=port)
     url = resolve_url(db_url)

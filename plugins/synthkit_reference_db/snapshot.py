@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from synthkit.records import Finding, PreflightCheck
-from synthkit.scenario import LoadedScenario, ResolvedDevice
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the checks register at every start; the scenario schema loads when they run
     from sqlalchemy import Engine
+
+    from synthkit.scenario import LoadedScenario, ResolvedDevice
 
 SUBJECT = "reservoir_db"  # checks for a scenario against an ingestion database
 SHOWN = 5  # device ids named per finding

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -13,18 +13,17 @@ from synthkit.console import emit_json, finish, stderr
 from synthkit.context import global_options
 from synthkit.errors import ConfigError
 from synthkit.plugins import get_plugins
-from synthkit.scenario import LoadedScenario, load_scenario
-from synthkit.state import SeqState
 from synthkit.timeparse import parse_utc
 
-from synthkit_reservoir.engine import FleetRun, Window
-from synthkit_reservoir.export import export_csv
-from synthkit_reservoir.rows import RowBuilder, payload_from_row
+if TYPE_CHECKING:  # the scenario schema, the engine and its kernels load when a command runs
+    from synthkit.scenario import LoadedScenario
 
 app = typer.Typer(add_completion=False)
 
 
 def load(ctx: typer.Context) -> LoadedScenario:
+    from synthkit.scenario import load_scenario
+
     return load_scenario(str(global_options(ctx).require_scenario()), get_plugins())
 
 
@@ -102,6 +101,11 @@ def dry_run(
         else datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     )
     start_s = int(start.timestamp())
+    from synthkit.state import SeqState
+
+    from synthkit_reservoir.engine import FleetRun, Window
+    from synthkit_reservoir.rows import RowBuilder
+
     state = SeqState.load(global_options(ctx).state_file)  # read only: nothing is reserved
     steps = [d.cadence_seconds for d in loaded.devices]
     longest = max(steps)
@@ -148,6 +152,8 @@ def dry_run(
 
 
 def _sample(row: dict[str, Any]) -> dict[str, Any]:
+    from synthkit_reservoir.rows import payload_from_row
+
     payload = payload_from_row(row)
     return {
         "seq": row["seq"],
@@ -181,6 +187,8 @@ def export_csv_command(
 
         if configured(None):
             db_preflight(get_plugins(), loaded, resolve_url(None), strict=True)
+    from synthkit_reservoir.export import export_csv
+
     emit_json(export_csv(loaded, opts.state_file, end, run_id, output_root))
 
 

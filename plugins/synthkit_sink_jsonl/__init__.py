@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from synthkit import hookimpl
 from synthkit.records import SinkSpec
-from synthkit.sinks import EncodedFileSink
+
+if TYPE_CHECKING:  # the encoder (compiled kernels) loads when a sink is made, not at start-up
+    from synthkit.sinks import EncodedFileSink
 
 
 def make_sink(target: str | os.PathLike[str]) -> EncodedFileSink:
+    from synthkit.sinks import EncodedFileSink
+
     return EncodedFileSink("jsonl", target, "jsonl", header=False)
 
 

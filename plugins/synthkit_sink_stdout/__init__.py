@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from synthkit import hookimpl
 from synthkit.records import SinkSpec
-from synthkit.sinks import EncodedStreamSink
+
+if TYPE_CHECKING:  # the encoder (compiled kernels) loads when a sink is made, not at start-up
+    from synthkit.sinks import EncodedStreamSink
 
 
 def make_sink(target: object = None) -> EncodedStreamSink:
+    from synthkit.sinks import EncodedStreamSink
+
     return EncodedStreamSink("stdout", "jsonl")
 
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from synthkit.console import emit_json, finish, stderr
 from synthkit.plugins import get_plugins
 
-from synthkit_telematics.generator import TelematicsConfig
-from synthkit_telematics.options import build_config, parse_start, parse_weights
-from synthkit_telematics.run import generate_file, stream_stdout
+if TYPE_CHECKING:  # the generator and its kernels load when a command runs, not at start-up
+    from synthkit_telematics.generator import TelematicsConfig
 
 app = typer.Typer(help="Telematics mock events: drivers, trips and driving events.", no_args_is_help=True)
 
@@ -42,6 +41,8 @@ def _config(
     weights_file: Path | None, base_lat: float | None, base_lon: float | None, utc_offset: float | None,
 ) -> TelematicsConfig:
     """The generator options every telematics command shares, as one validated config."""
+    from synthkit_telematics.options import build_config, parse_start, parse_weights
+
     return build_config(
         drivers=drivers, seed=seed, start=parse_start(start, default_now=default_now),
         extreme_variance=extreme_variance, weights=parse_weights(weight or [], weights_file),
@@ -68,6 +69,8 @@ def generate(
 ) -> None:
     """Write a batch of events to a JSONL or CSV file (atomically), then a JSON summary on stdout."""
     config = _config(drivers, seed, start, False, extreme_variance, weight, weights_file, base_lat, base_lon, utc_offset)
+    from synthkit_telematics.run import generate_file
+
     emit_json(generate_file(get_plugins(), config, events, out, fmt))
 
 
@@ -89,6 +92,8 @@ def stream(
 ) -> None:
     """Stream events to stdout as JSON lines until Ctrl+C or SIGTERM (exit 0)."""
     config = _config(drivers, seed, start, True, extreme_variance, weight, weights_file, base_lat, base_lon, utc_offset)
+    from synthkit_telematics.run import stream_stdout
+
     count = stream_stdout(get_plugins(), config, interval, max_events)
     stderr().print(f"streamed {count} events", highlight=False)
 

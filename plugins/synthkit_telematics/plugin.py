@@ -8,13 +8,11 @@ from synthkit.records import Command, DeviceModel
 
 @hookimpl
 def synthkit_register_device_models() -> list[DeviceModel]:
-    from synthkit_telematics.generator import TelematicsGenerator
-
     return [
         DeviceModel(
             name="telematics_driver",
             mode="DRIVER",
-            factory=TelematicsGenerator,
+            factory=_generator,
             description="drivers on trips; one event per driving minute, typed by event plugins",
         )
     ]
@@ -25,3 +23,10 @@ def synthkit_register_commands() -> list[Command]:
     from synthkit_telematics.commands import app
 
     return [Command(name="telematics", app=app, help="Telematics mock events (drivers, trips, events).")]
+
+
+def _generator(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    """The generator; its compiled kernels load only when something generates."""
+    from synthkit_telematics.generator import TelematicsGenerator
+
+    return TelematicsGenerator(*args, **kwargs)

@@ -1,0 +1,68 @@
+"""CLI start-up (issue 12): `synthkit --help`, `synthkit plugins --json` and `synthkit version`,
+beside a bare interpreter start, and beside another commit of the project in the same run.
+
+    python benchmarks/bench_startup.py [--runs 15] [--against REV]
+
+Each command runs `--runs` times, alternating between this tree and `--against` (a temporary
+git worktree of REV, put first on PYTHONPATH so that its modules load instead); the median
+wall time is reported. The baseline is `python -c pass` in the same environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMANDS = (["--help"], ["plugins", "--json"], ["version"])
+
+
+def timed(argv: list[str], env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=True)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--against", help="a git revision to measure in the same run")
+    args = parser.parse_args()
+    exe = str(Path(sys.executable).with_name("synthkit"))
+    trees = {"this tree": dict(os.environ)}
+    worktree = None
+    if args.against:
+        worktree = Path(tempfile.mkdtemp(prefix="synthkit-startup-")) / "tree"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(worktree), args.against], check=True)
+        trees[args.against] = {**os.environ, "PYTHONPATH": f"{worktree}{os.pathsep}{worktree / 'plugins'}"}
+    try:
+        for env in trees.values():  # warm caches (bytecode, numba's on-disk cache)
+            for command in COMMANDS:
+                timed([exe, *command], env)
+        base = statistics.median(timed([sys.executable, "-c", "pass"], trees["this tree"]) for _ in range(args.runs))
+        for command in COMMANDS:
+            samples: dict[str, list[float]] = {name: [] for name in trees}
+            for _ in range(args.runs):
+                for name, env in trees.items():
+                    samples[name].append(timed([exe, *command], env))
+            row = {"command": "synthkit " + " ".join(command), "baseline_python_start_s": round(base, 3)}
+            row.update({f"median_s [{name}]": round(statistics.median(v), 3) for name, v in samples.items()})
+            if args.against:
+                row["ratio"] = round(statistics.median(samples["this tree"]) / statistics.median(samples[args.against]), 2)
+            print(json.dumps(row), flush=True)
+    finally:
+        if worktree is not None:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)], check=False)
+            shutil.rmtree(worktree.parent, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
