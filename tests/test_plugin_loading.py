@@ -266,3 +266,25 @@ def test_start_up_loads_no_compiled_kernel_and_no_family_engine(args):
             "print(code, heavy)")
     out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "0 []", out.stdout + out.stderr
+
+
+def test_without_the_mqtt_plugin_broker_commands_say_what_to_install(tmp_path, sh):
+    """Issue 12: `run`, `telematics publish` and `ingest listen` imported the mqtt plugin's
+    settings module, so without the plugin they were internal errors. Here the plugin's
+    package is absent (shadowed by one that cannot be imported), as in an install without it."""
+    gone = tmp_path / "without" / "synthkit_mqtt"
+    gone.mkdir(parents=True)
+    (gone / "__init__.py").write_text("raise ImportError('synthkit_mqtt is not installed')\n")
+    env = {"PYTHONPATH": str(gone.parent) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    path = tmp_path / "s.yaml"
+    path.write_text("scenario_id: nomqtt\ndevices:\n  - {device_id: N-1, archetype: stationary_archetype_a}\n")
+    for args in (["--scenario", str(path), "--state-file", str(tmp_path / "s.json"), "run", "--iterations", "1"],
+                 ["telematics", "publish", "--events", "1"]):
+        res = sh("synthkit", *args, env=env)
+        assert res.returncode == 2, res.stderr
+        assert "internal error" not in res.stderr and "mqtt" in res.stderr and "install" in res.stderr
+    assert not (tmp_path / "s.json").exists()
+    url = f"sqlite:///{tmp_path}/r.db"
+    assert sh("synthkit", "db", "init", "--db-url", url, env=env).returncode == 0
+    res = sh("synthkit", "ingest", "listen", "--db-url", url, "--duration-seconds", "1", env=env)
+    assert res.returncode == 0, res.stderr  # the listener needs no mqtt sink

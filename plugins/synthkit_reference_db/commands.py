@@ -62,7 +62,7 @@ def listen_command(
     idle_timeout: Annotated[float, typer.Option("--idle-timeout", help="Stop after this many seconds without a message (0: never).")] = 0,
 ) -> None:
     """Subscribe to live telemetry and ingest it into the reference database."""
-    from synthkit_mqtt.settings import resolve, ssl_context
+    from synthkit.brokers import resolve_broker, tls_context
 
     from synthkit.database import connected, redact, resolve_url
     from synthkit_reference_db.listen import default_client_id, listen
@@ -71,10 +71,10 @@ def listen_command(
     from synthkit.scenario import load_scenario
 
     scenario_mqtt = load_scenario(str(opts.scenario), get_plugins()).scenario.mqtt if opts.scenario else None
-    broker = resolve(scenario_mqtt, host=host, port=port)
+    broker = resolve_broker(scenario_mqtt, host=host, port=port)
     url = resolve_url(db_url)
     with connected(url) as engine:
-        result = listen(engine, host=broker.host, port=broker.port, tls=ssl_context(broker), topic=topic,
+        result = listen(engine, host=broker.host, port=broker.port, tls=tls_context(broker), topic=topic,
                         client_id=client_id or default_client_id(redact(url), topic),
                         duration_s=duration_seconds, count=count, idle_s=idle_timeout)  # fmt: skip
     rejected = result["rejects_stored"]

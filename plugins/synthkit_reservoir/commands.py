@@ -271,13 +271,13 @@ def run_command(
     drain_timeout: Annotated[float, typer.Option("--drain-timeout", help="Seconds to wait for outstanding acknowledgements at the end.")] = 30.0,
 ) -> None:
     """Publish live telemetry to an MQTT broker, one connection per device (client_id = device_id)."""
-    from synthkit_mqtt.settings import resolve
+    from synthkit.brokers import resolve_broker
 
     from synthkit_reservoir.live import live_run
 
     loaded = load(ctx)
     opts = global_options(ctx)
-    broker = resolve(loaded.scenario.mqtt, host=host, port=port)
+    broker = resolve_broker(loaded.scenario.mqtt, host=host, port=port)
     result = live_run(
         get_plugins(), loaded, broker=broker, state_file=opts.state_file, iterations=iterations,
         duration_s=duration_seconds, qos=qos, drain_timeout_s=drain_timeout,

@@ -34,7 +34,7 @@ def live_run(
     plugins: Plugins, loaded: Any, *, broker: Any, state_file: Path, iterations: int = 0,
     duration_s: float = 0.0, topic: str, qos: int = 1, drain_timeout_s: float = 30.0,
 ) -> dict[str, Any]:  # fmt: skip
-    from synthkit_mqtt.settings import ssl_context  # the mqtt plugin's settings
+    from synthkit.brokers import tls_context
 
     if iterations < 0 or duration_s < 0:
         raise ConfigError("--iterations and --duration-seconds must be >= 0", hint="0 means unlimited")
@@ -42,7 +42,7 @@ def live_run(
     ids = [d.device_id for d in devices]
     steps = np.array([d.cadence_seconds for d in devices], np.int64)
     speedup = float(loaded.scenario.speedup_factor)
-    tls = ssl_context(broker)  # every certificate problem surfaces before any connection
+    tls = tls_context(broker)  # every certificate problem surfaces before any connection
     with SeqState.held(state_file) as state:  # one run at a time on this state file
         first = np.array([state.next_seq(d) for d in ids], np.int64)
         start_s = int(time.time())

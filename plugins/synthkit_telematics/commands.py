@@ -120,13 +120,13 @@ def publish(
     utc_offset: UtcOffset = None,
 ) -> None:
     """Publish events to an MQTT broker, one connection per driver, then a JSON summary."""
-    from synthkit_mqtt.settings import resolve
+    from synthkit.brokers import resolve_broker
 
     from synthkit_telematics.publish import publish_mqtt
 
     config = _config(drivers, seed, start, True, extreme_variance, weight, weights_file, base_lat, base_lon, utc_offset)
     result = publish_mqtt(
-        get_plugins(), config, broker=resolve(None, host=host, port=port), events=events,
+        get_plugins(), config, broker=resolve_broker(None, host=host, port=port), events=events,
         duration_s=duration_seconds, interval_s=interval, topic=topic, qos=qos,
         client_id_prefix=client_id_prefix, drain_timeout_s=drain_timeout,
     )  # fmt: skip

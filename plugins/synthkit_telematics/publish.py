@@ -27,17 +27,16 @@ def publish_mqtt(
     interval_s: float = 1.0, topic: str = DEFAULT_TOPIC, qos: int = 1, client_id_prefix: str = "",
     drain_timeout_s: float = 30.0,
 ) -> dict[str, Any]:  # fmt: skip
-    from synthkit_mqtt.settings import ssl_context
-    from synthkit_mqtt.sink import json_payloads
+    from synthkit.brokers import tls_context
 
     if events < 0 or duration_s < 0 or interval_s < 0:
         raise ConfigError("--events, --duration-seconds and --interval must be >= 0", hint="0 means unlimited (no pause for --interval)")
-    tls = ssl_context(broker)  # every certificate problem surfaces before any connection
+    tls = tls_context(broker)  # every certificate problem surfaces before any connection
     generator = TelematicsGenerator(config, plugins.event_types())
     drivers = generator.driver_labels
     spec = lookup(plugins.sinks(), "mqtt", "sink", fix="install synthkit's mqtt sink plugin")
     sink = spec.factory(
-        broker.address, clients=drivers, payloads=json_payloads(), topic=topic, qos=qos,
+        broker.address, clients=drivers, topic=topic, qos=qos,
         tls=tls, client_column="driver_id", client_id_prefix=client_id_prefix, drain_timeout_s=drain_timeout_s,
     )  # fmt: skip
     interrupted = False

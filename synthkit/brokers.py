@@ -1,5 +1,10 @@
-"""Where the broker is and how to reach it: flags, then environment, then the scenario's
-``mqtt`` block, then 127.0.0.1:1883 without TLS.
+"""Where a message broker is and how to reach it: the contract shared by every broker sink
+(the ``mqtt`` plugin's) and every command that reaches a broker (live runs, publishers,
+listeners), so none of them imports another plugin to know it.
+
+Flags, then environment, then a config block (a family's scenario ``mqtt`` section, any
+object with ``host``/``port``/``ca_path``/``cert_path``/``key_path``), then 127.0.0.1:1883
+without TLS.
 
 TLS is on when any certificate setting is given, when the port is 8883, or with
 ``SYNTHKIT_MQTT_TLS=1``. Every TLS problem we can see before connecting (a missing file, an
@@ -46,7 +51,7 @@ class BrokerSettings:
         return f"{self.host}:{self.port}"
 
 
-def resolve(scenario_mqtt: Any = None, *, host: str | None = None, port: int | None = None,
+def resolve_broker(scenario_mqtt: Any = None, *, host: str | None = None, port: int | None = None,
             environ: dict[str, str] | None = None) -> BrokerSettings:  # fmt: skip
     env = os.environ if environ is None else environ
     block = scenario_mqtt
@@ -84,7 +89,7 @@ def resolve(scenario_mqtt: Any = None, *, host: str | None = None, port: int | N
     return BrokerSettings(chosen_host, port, tls, ca, cert, key, password, source)
 
 
-def ssl_context(settings: BrokerSettings) -> ssl.SSLContext | None:
+def tls_context(settings: BrokerSettings) -> ssl.SSLContext | None:
     """The TLS context, with every file checked now rather than at the first publish."""
     if not settings.tls:
         return None
