@@ -220,32 +220,10 @@ class Plugins:
 
     def owner_of(self, exc: BaseException) -> str | None:
         """``"plugin 'x' (distribution d v, module m)"`` for the plugin whose code raised
-        ``exc`` (the innermost traceback frame in a plugin's package), else None (the core's)."""
-        roots: list[tuple[str, str]] = []  # (a module file or a package folder, plugin name)
-        for plugin_name, plugin in self.pm.list_name_plugin():
-            path = getattr(plugin, "__file__", None)
-            if not path:
-                continue
-            path = os.path.abspath(path)
-            roots.append((path, plugin_name))
-            if "." in getattr(plugin, "__name__", "") or os.path.basename(path) == "__init__.py":
-                roots.append((os.path.dirname(path) + os.sep, plugin_name))  # the whole package
-        core = os.path.dirname(os.path.abspath(__file__)) + os.sep
-        roots = [r for r in roots if not r[0].startswith(core)]
-        roots.sort(key=lambda r: (r[0].endswith(os.sep), -len(r[0])))  # files first, then deeper folders
-        tb = exc.__traceback__
-        frames = []
-        while tb is not None:
-            frames.append(tb.tb_frame)
-            tb = tb.tb_next
-        for frame in reversed(frames):
-            filename = os.path.abspath(frame.f_code.co_filename)
-            for prefix, plugin_name in roots:
-                if filename == prefix or (prefix.endswith(os.sep) and filename.startswith(prefix)):
-                    dist, version = self._origin.get(plugin_name, ("(local)", ""))
-                    module = frame.f_globals.get("__name__", "?")
-                    return f"plugin {plugin_name!r} (distribution {dist} {version}".rstrip() + f", module {module})"
-        return None
+        ``exc``, else None (see :func:`synthkit.attribution.owner_of`)."""
+        from synthkit.attribution import owner_of
+
+        return owner_of(exc, self.pm.list_name_plugin(), self._origin)
 
     def source_of(self, kind: str, name: str) -> str:
         """``"distribution version"`` of the plugin that registered ``name``."""
