@@ -128,7 +128,7 @@ def _store(ingestor: Ingestor, rows: TelemetryRows, msgs: list[mqtt.MQTTMessage]
     if accepted is not None:
         counts.update(ingestor.write(accepted))
     for i in np.flatnonzero(outcome != "").tolist():  # refused by the contract: kept, already counted
-        rejects.append((_reject(msgs[i], str(rows.client[i]), outcome[i].removeprefix("rejected:"), "", now)[0], True))
+        rejects.append(_reject(msgs[i], str(rows.client[i]), outcome[i].removeprefix("rejected:"), "", now, counted=True))
     for client, seq in zip(rows.client.tolist(), rows.fields.seq.tolist()):
         seqs.add(client, int(seq))
     return counts
@@ -137,8 +137,8 @@ def _store(ingestor: Ingestor, rows: TelemetryRows, msgs: list[mqtt.MQTTMessage]
 Reject = tuple[dict[str, Any], bool]  # a telemetry_rejects row; already counted by the contract?
 
 
-def _reject(msg: mqtt.MQTTMessage, client: str, reason: str, detail: str, now: int) -> Reject:
+def _reject(msg: mqtt.MQTTMessage, client: str, reason: str, detail: str, now: int, *, counted: bool = False) -> Reject:
     return {
         "received_at": datetime.fromtimestamp(now, UTC), "topic": msg.topic, "mqtt_client_id": client[:128],
         "reason": reason[:64], "detail": detail or None, "payload": bytes(msg.payload),
-    }, False  # fmt: skip
+    }, counted  # fmt: skip
