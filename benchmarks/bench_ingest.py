@@ -32,7 +32,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "plugins"))
-from synthkit_reference_db.schema import metadata, telemetry  # noqa: E402
+from synthkit_reservoir.database.schema import metadata, telemetry  # noqa: E402
 
 PG_ADMIN = "postgresql://root@127.0.0.1:5432/test"
 END = "2026-02-12T10:00:00Z"

@@ -62,7 +62,7 @@ routes:
 
 def case_metrics(plugins, seed: int, cadence: int, days: int, workdir: Path) -> dict[str, dict[str, float | None]]:  # noqa: ANN001
     """archetype -> analyze-csv's metrics for one case."""
-    from synthkit.scenario import load_scenario
+    from synthkit_reservoir.scenario import load_scenario
     from synthkit_reservoir.analyze import RUNOUT_LEVEL_PCT, _Device, _device_metrics
     from synthkit_reservoir.engine import FleetRun, export_window
     from synthkit_reservoir.rows import DECIMALS

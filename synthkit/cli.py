@@ -107,7 +107,7 @@ def build_app(plugins: Plugins) -> typer.Typer:
 def root_options(
     ctx: typer.Context,
     scenario: Annotated[
-        Path | None, typer.Option("--scenario", help="Scenario YAML (reservoir commands).")
+        Path | None, typer.Option("--scenario", help="Scenario YAML, for the commands that read one.")
     ] = None,
     state_file: Annotated[
         Path, typer.Option("--state-file", help="Sequence-number state file.")

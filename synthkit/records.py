@@ -138,8 +138,8 @@ class DeviceModel:
     ``parameters`` declares what archetypes and ``parameter_overrides`` may set: preferably a
     pydantic model class (with ``extra="forbid"``: values are then type- and range-checked),
     or a mapping of default values (names are then checked, values not). ``factory`` builds
-    the simulator; for scenario devices it is called as ``factory(devices, seed,
-    step_seconds)`` and returns a :class:`synthkit.fleet.FleetModel`.
+    the simulator; how it is called is the contract of the family that runs the model
+    (docs/plugins.md gives each family's).
     """
 
     name: str

@@ -72,7 +72,7 @@ def test_check_example(tmp_path):
 def test_archetype_example(tmp_path):
     """The documented archetype works in a scenario: defaults validated against the real
     stationary_tank model, overrides merged over them, data exported."""
-    from synthkit.scenario import load_scenario
+    from synthkit_reservoir.scenario import load_scenario
 
     plugins = with_example("archetype_plugin")
     arche = plugins.archetypes()["school_tank_weekdays"]

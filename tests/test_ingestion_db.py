@@ -18,9 +18,9 @@ import pytest
 from sqlalchemy import create_engine, delete, func, select, text, update
 
 from synthkit.testing import run_cli
-from synthkit_reference_db.ingest import Ingestor, TelemetryRows
-from synthkit_reference_db.schema import devices, reservoirs, telemetry
-from synthkit_reference_db.store import PostgresStore
+from synthkit_reservoir.database.ingest import Ingestor, TelemetryRows
+from synthkit_reservoir.database.schema import devices, reservoirs, telemetry
+from synthkit_reservoir.database.store import PostgresStore
 from synthkit_reservoir.rows import payload_from_row
 
 from tests.conftest import BIN
@@ -337,8 +337,8 @@ def test_bootstrap_ingests_the_window_and_reserves_seqs(db_url, scenario, tmp_pa
 
 
 def test_the_analytics_consumer_counts_every_row_once(db_url, scenario, tmp_path):
-    from synthkit_reference_db.analytics import drain
-    from synthkit_reference_db.schema import reservoir_daily
+    from synthkit_reservoir.database.analytics import drain
+    from synthkit_reservoir.database.schema import reservoir_daily
 
     prepared(db_url, scenario)
     artifact = exported(scenario, tmp_path / "out")["artifact_dir"]

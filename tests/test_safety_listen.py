@@ -16,8 +16,8 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import create_engine, func, select
 
-from synthkit_reference_db.listen import default_client_id
-from synthkit_reference_db.schema import telemetry, telemetry_rejects
+from synthkit_reservoir.database.listen import default_client_id
+from synthkit_reservoir.database.schema import telemetry, telemetry_rejects
 
 from tests.conftest import BIN
 

@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, delete, text
 
 from synthkit.state import SeqState
 from synthkit.testing import run_cli
-from synthkit_reference_db.schema import devices
+from synthkit_reservoir.database.schema import devices
 
 from tests.conftest import BIN
 from tests.test_ingestion_db import END, SCENARIO, cli, count, exported, prepared

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from synthkit.plugins import build_plugins
-from synthkit.scenario import ScenarioError, load_scenario
+from synthkit_reservoir.scenario import ScenarioError, load_scenario
 
 from tests.conftest import ROOT
 

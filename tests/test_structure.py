@@ -8,16 +8,6 @@ from pathlib import Path
 
 PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
 
-# What is still to be cut (issue 12): the reference database reads the reservoir family's
-# payload layout directly until that layout is a contract of the core's public API. The
-# list may only shrink; a new cross-plugin import fails this test.
-NOT_YET_CUT = {
-    ("synthkit_reference_db/ingest.py", "synthkit_reservoir.payload"),
-    ("synthkit_reference_db/sink.py", "synthkit_reservoir.payload"),
-    ("synthkit_reference_db/store.py", "synthkit_reservoir.payload"),
-}
-
-
 def cross_plugin_imports(root: Path = PLUGINS) -> set[tuple[str, str]]:
     found = set()
     for package in sorted(root.glob("synthkit_*")):
@@ -37,9 +27,7 @@ def cross_plugin_imports(root: Path = PLUGINS) -> set[tuple[str, str]]:
 
 
 def test_no_plugin_imports_another_plugin():
-    found = cross_plugin_imports()
-    assert found - NOT_YET_CUT == set(), "a plugin imports another plugin's modules"
-    assert found == NOT_YET_CUT, f"cut already, drop it from NOT_YET_CUT: {NOT_YET_CUT - found}"
+    assert cross_plugin_imports() == set(), "a plugin imports another plugin's modules"
 
 
 def test_the_walk_sees_imports_inside_functions(tmp_path):

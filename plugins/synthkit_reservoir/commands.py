@@ -16,13 +16,13 @@ from synthkit.plugins import get_plugins
 from synthkit.timeparse import parse_utc
 
 if TYPE_CHECKING:  # the scenario schema, the engine and its kernels load when a command runs
-    from synthkit.scenario import LoadedScenario
+    from synthkit_reservoir.scenario import LoadedScenario
 
 app = typer.Typer(add_completion=False)
 
 
 def load(ctx: typer.Context) -> LoadedScenario:
-    from synthkit.scenario import load_scenario
+    from synthkit_reservoir.scenario import load_scenario
 
     return load_scenario(str(global_options(ctx).require_scenario()), get_plugins())
 

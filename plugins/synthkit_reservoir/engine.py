@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from synthkit.fleet import Block
-from synthkit.scenario import LoadedScenario, ResolvedDevice
+from synthkit_reservoir.fleet import Block
+from synthkit_reservoir.scenario import LoadedScenario, ResolvedDevice
 
 BATCH_ROWS = 65_536
 

@@ -25,7 +25,7 @@ from synthkit.engine import deliver
 from synthkit.errors import ConfigError
 from synthkit.files import AtomicFile, sweep_stale, temp_path
 from synthkit.plugins import get_plugins
-from synthkit.scenario import LoadedScenario
+from synthkit_reservoir.scenario import LoadedScenario
 from synthkit.sinks import EncodedFileSink
 from synthkit.state import SeqState
 

@@ -20,7 +20,7 @@ from synthkit.engine import deliver
 from synthkit.errors import ConfigError
 from synthkit.files import AtomicFile
 from synthkit.plugins import Plugins, lookup
-from synthkit.scenario import LoadedScenario
+from synthkit_reservoir.scenario import LoadedScenario
 from synthkit.state import SeqState
 
 from synthkit_reservoir.csvread import BadRow, bad_line, check_csv, read_batches

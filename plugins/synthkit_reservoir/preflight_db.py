@@ -11,7 +11,7 @@ from synthkit.database import DEFAULT_DB_URL, ENV_DB_URL, connected, redact
 from synthkit.errors import PreflightError
 from synthkit.plugins import Plugins
 from synthkit.preflight import collect_findings
-from synthkit.scenario import LoadedScenario
+from synthkit_reservoir.scenario import LoadedScenario
 
 SUBJECT = "reservoir_db"
 

@@ -1,0 +1,26 @@
+"""db_schema: the reference tables exist, each with every column ingestion writes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from synthkit_reservoir.database.snapshot import SUBJECT, snapshot_for
+
+from synthkit import hookimpl
+from synthkit.records import Finding, PreflightCheck
+
+
+def run(subject: Any, context: Mapping[str, Any]) -> Iterator[Finding]:
+    snap = snapshot_for(context)
+    if snap.missing_tables:
+        yield Finding("db_schema", "error", f"the database lacks table(s) {', '.join(snap.missing_tables)}",
+                      "run `synthkit db init` (and `synthkit --scenario ... db register`)")  # fmt: skip
+    for table, columns in snap.missing_columns.items():
+        yield Finding("db_schema", "error", f"table {table} lacks column(s) {', '.join(columns)}",
+                      "restore them (see synthkit_reservoir/database/schema.py), or init a fresh database")  # fmt: skip
+
+
+@hookimpl
+def synthkit_register_checks() -> list[PreflightCheck]:
+    return [PreflightCheck("db_schema", (SUBJECT,), run, "the reference schema is present")]

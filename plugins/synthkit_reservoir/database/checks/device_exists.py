@@ -1,0 +1,26 @@
+"""device_exists: the device is registered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from synthkit_reservoir.database.snapshot import DbSnapshot, device_check
+
+from synthkit import hookimpl
+from synthkit.records import PreflightCheck
+
+
+def problem(d: Any, s: DbSnapshot) -> str | None:
+    return None if d.device_id in s.devices else "device not found"
+
+
+@hookimpl
+def synthkit_register_checks() -> list[PreflightCheck]:
+    return [
+        device_check(
+            "device_exists",
+            "the device is registered",
+            problem,
+            "verify device_id exists in devices and is uppercase in the scenario; `synthkit --scenario ... db register` creates it",
+        )
+    ]

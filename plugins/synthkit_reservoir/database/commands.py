@@ -1,0 +1,82 @@
+"""``synthkit db init | register``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from synthkit.console import emit_json, finish
+from synthkit.context import global_options
+from synthkit.plugins import get_plugins
+
+# SQLAlchemy and the schema load inside the commands: the CLI registers these on every start
+
+app = typer.Typer(add_completion=False, no_args_is_help=True)
+DbUrl = Annotated[
+    str | None,
+    typer.Option("--db-url", help="SQLAlchemy URL (default: $SYNTHKIT_DB_URL, else sqlite:///.tmp/synthkit.db)."),
+]
+
+
+@app.command("init")
+def init(db_url: DbUrl = None) -> None:
+    """Create the reference schema (idempotent)."""
+    from synthkit.database import connected, redact, resolve_url
+    from synthkit_reservoir.database.register import init_schema
+
+    url = resolve_url(db_url)
+    with connected(url, create=True) as engine:
+        result = init_schema(engine)
+    emit_json({"command": "db init", "database": redact(url), **result})
+
+
+@app.command("register")
+def register_command(ctx: typer.Context, db_url: DbUrl = None) -> None:
+    """Create and attach the scenario's devices and reservoirs (idempotent)."""
+    from synthkit.database import connected, redact, resolve_url
+    from synthkit_reservoir.database.register import register
+
+    from synthkit_reservoir.scenario import load_scenario
+
+    loaded = load_scenario(str(global_options(ctx).require_scenario()), get_plugins())
+    url = resolve_url(db_url)
+    with connected(url) as engine:
+        result = register(engine, loaded)
+    emit_json({"command": "db register", "database": redact(url), "scenario_id": loaded.scenario_id, **result})
+
+
+ingest_app = typer.Typer(add_completion=False, no_args_is_help=True)
+
+
+@ingest_app.command("listen")
+def listen_command(
+    ctx: typer.Context,
+    db_url: DbUrl = None,
+    host: Annotated[str | None, typer.Option("--host", help="Broker host (default: SYNTHKIT_MQTT_HOST, the scenario's mqtt.host, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Broker port (default: SYNTHKIT_MQTT_PORT, the scenario's mqtt.port, 1883).")] = None,
+    topic: Annotated[str, typer.Option("--topic", help="Subscription; its '+' level is the device id.")] = "devices/+/telemetry",
+    client_id: Annotated[str | None, typer.Option("--client-id", help="The listener's MQTT client id, i.e. its persistent session (default: synthkit-listener-<hash of the database and topic>, one per database).")] = None,
+    duration_seconds: Annotated[float, typer.Option("--duration-seconds", help="Stop after this many seconds (0: unlimited).")] = 0,
+    count: Annotated[int, typer.Option("--count", help="Stop after this many messages (0: unlimited).")] = 0,
+    idle_timeout: Annotated[float, typer.Option("--idle-timeout", help="Stop after this many seconds without a message (0: never).")] = 0,
+) -> None:
+    """Subscribe to live telemetry and ingest it into the reference database."""
+    from synthkit.brokers import resolve_broker, tls_context
+
+    from synthkit.database import connected, redact, resolve_url
+    from synthkit_reservoir.database.listen import default_client_id, listen
+
+    opts = global_options(ctx)
+    from synthkit_reservoir.scenario import load_scenario
+
+    scenario_mqtt = load_scenario(str(opts.scenario), get_plugins()).scenario.mqtt if opts.scenario else None
+    broker = resolve_broker(scenario_mqtt, host=host, port=port)
+    url = resolve_url(db_url)
+    with connected(url) as engine:
+        result = listen(engine, host=broker.host, port=broker.port, tls=tls_context(broker), topic=topic,
+                        client_id=client_id or default_client_id(redact(url), topic),
+                        duration_s=duration_seconds, count=count, idle_s=idle_timeout)  # fmt: skip
+    rejected = result["rejects_stored"]
+    finish({**result, "database": redact(url), "broker": broker.address},
+           [f"{rejected} message(s) rejected: kept in telemetry_rejects with their reason"] if rejected else [])

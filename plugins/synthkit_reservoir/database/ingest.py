@@ -1,0 +1,284 @@
+"""The ingestion contract: (mqtt_client_id, payload, received_at) in; stored, duplicate or
+rejected (with the reason) out.
+
+Rows arrive in columns (:class:`TelemetryRows`), one message or a whole batch: the device is
+looked up by its MQTT client id, the ultrasonic distance is the median of the raw readings,
+and level_pct and liters come from the attached reservoir's calibration (explicit sensor
+distances, else empty = height_mm, full = 0). Accepted rows are inserted in transactions of
+``commit_rows`` and deduplicated on (mqtt_client_id, seq): a replay stores nothing twice.
+
+How rows are written (no per-row Python) is in
+:mod:`synthkit_reservoir.database.store`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine, select
+
+from synthkit_reservoir.calibration import Calibration
+from synthkit_reservoir.database.schema import devices, reservoirs
+from synthkit_reservoir.database.store import Accepted, PostgresStore, SqliteStore
+from synthkit_reservoir.payload import PayloadFields
+
+REFRESH_S = 1.0  # how often an unknown device may reload the device table
+STORED = "stored:NEW"
+DUPLICATE = "duplicate:SEQ_ALREADY_STORED"
+READY = "dry_run:READY"
+
+
+@dataclass
+class TelemetryRows:
+    """Messages in columns: who sent each, when it arrived, and its payload values
+    (``fields.raw`` is (rows, samples) with -1 where a device sent fewer readings; NaN marks an
+    absent float, such as the location of a stationary device)."""
+
+    client: np.ndarray  # object (str)
+    received_s: np.ndarray  # int64 epoch seconds
+    fields: PayloadFields
+
+    @property
+    def n(self) -> int:
+        return self.fields.n
+
+    @classmethod
+    def concat(cls, parts: list[TelemetryRows]) -> TelemetryRows:
+        return cls(
+            client=np.concatenate([p.client for p in parts]),
+            received_s=np.concatenate([p.received_s for p in parts]),
+            fields=PayloadFields.concat([p.fields for p in parts]),
+        )
+
+    @classmethod
+    def from_payload(cls, mqtt_client_id: str, payload: Any, received_s: int) -> TelemetryRows:
+        """One MQTT message (its parsed JSON); raises ValueError (``BAD_PAYLOAD (why)``) when
+        a value is missing, of the wrong type or out of range: nothing a device sends can
+        make ingestion fail, only be rejected."""
+        try:
+            ultra = payload["sensors"]["ultrasonic"]
+            readings = ultra["raw_readings"]
+            if not isinstance(readings, list):
+                raise TypeError("raw_readings is not a list")
+            raw = [_whole(v, 0, MAX_READING, "raw reading") for v in readings[:MAX_READINGS + 1]]
+            if len(raw) > MAX_READINGS:
+                raise ValueError(f"more than {MAX_READINGS} raw readings")
+            loc = payload.get("location") or {}
+            if not isinstance(loc, dict):
+                raise TypeError("location is not an object")
+            return cls(
+                client=np.array([mqtt_client_id], object),
+                received_s=np.array([received_s], np.int64),
+                fields=PayloadFields(
+                    seq=np.array([_whole(payload["seq"], 0, MAX_SEQ, "seq")], np.int64),
+                    local_ms=np.array([_whole(payload["local_timestamp_ms"], 0, MAX_LOCAL_MS, "local_timestamp_ms")], np.int64),
+                    schema_version=np.array([_whole(payload["schema_version"], 0, 1 << 31, "schema_version")], np.int64),
+                    raw=np.array([raw or [-1]], np.int64),
+                    temperature=np.array([_number(ultra["temperature_c"], "temperature_c")]),
+                    battery=np.array([_number(payload["power"]["battery_percentage"], "battery_percentage")]),
+                    signal=np.array([_whole(payload["signal_strength_dbm"], -(1 << 31), 1 << 31, "signal_strength_dbm")], np.int64),
+                    latitude=np.array([_number(loc.get("latitude"), "latitude", absent=True)]),
+                    longitude=np.array([_number(loc.get("longitude"), "longitude", absent=True)]),
+                    speed=np.array([_number(loc.get("speed_kmh"), "speed_kmh", absent=True)]),
+                ),
+            )
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+            what = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise ValueError(f"BAD_PAYLOAD ({what})"[:300]) from None
+
+
+MAX_SEQ = 2**63 - 1
+MAX_LOCAL_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+MAX_READING = 2**31 - 1
+MAX_READINGS = 64
+
+
+def _whole(value: Any, lo: int, hi: int, name: str) -> int:
+    # JSON true is an int to Python and 1e300 a float: only whole JSON numbers in range count
+    if type(value) is not int or not lo <= value <= hi:
+        raise ValueError(f"{name} {str(value)[:30]!r} is not a whole number in {lo}..{hi}")
+    return value
+
+
+def _number(value: Any, name: str, *, absent: bool = False) -> float:
+    if value is None and absent:
+        return float("nan")
+    if type(value) not in (int, float) or not math.isfinite(value) or abs(value) > 1e15:
+        raise ValueError(f"{name} {str(value)[:30]!r} is not a finite number")
+    return float(value)
+
+
+def parse_message(data: bytes) -> Any:
+    """A message's JSON, or ValueError (``BAD_JSON (why)``): no NaN/Infinity, no nesting
+    deeper than Python can recurse, valid UTF-8."""
+    def refuse(constant: str) -> Any:
+        raise ValueError(f"{constant} is not JSON")
+
+    try:
+        return json.loads(data, parse_constant=refuse)
+    except (ValueError, RecursionError, UnicodeDecodeError) as exc:
+        kind = "nested too deeply" if isinstance(exc, RecursionError) else " ".join(str(exc).split())
+        raise ValueError(f"BAD_JSON ({kind})"[:300]) from None
+
+
+@dataclass(frozen=True)
+class _Target:
+    reservoir_id: uuid.UUID | None
+    deleted: bool
+    calibration: Calibration | None
+
+
+class Ingestor:
+    """Ingests :class:`TelemetryRows` into the reference database behind ``engine``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise ValueError(f"the reference ingestion supports SQLite and PostgreSQL, not {self.dialect}")
+        self._targets: dict[str, _Target] | None = None
+        self._loaded_at = 0.0  # monotonic time of the last device-table load
+        self._lock = threading.Lock()
+        self.store_type: type[PostgresStore | SqliteStore] = PostgresStore if self.dialect == "postgresql" else SqliteStore
+        self._local = threading.local()  # a store per thread: its encoders are not shared
+        # PostgreSQL runs each connection's COPY on its own server process, so two writers
+        # keep both cores busy; SQLite has one writer at a time.
+        self.writers = 2 if self.dialect == "postgresql" else 1
+
+    def targets(self) -> dict[str, _Target]:
+        """mqtt_client_id -> where its telemetry goes (loaded once; :meth:`refresh` reloads)."""
+        with self._lock:
+            if self._targets is None:
+                self._targets = self._load_targets()
+                self._loaded_at = time.monotonic()
+            return self._targets
+
+    def _load_targets(self) -> dict[str, _Target]:
+        query = select(
+            devices.c.mqtt_client_id, reservoirs.c.reservoir_id, reservoirs.c.deleted_at,
+            reservoirs.c.capacity_liters, reservoirs.c.height_mm,
+            reservoirs.c.sensor_empty_distance_mm, reservoirs.c.sensor_full_distance_mm,
+        ).select_from(devices.outerjoin(reservoirs))  # fmt: skip
+        out: dict[str, _Target] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                cal = None
+                if row.reservoir_id is not None:
+                    try:
+                        cal = Calibration.resolve(
+                            row.capacity_liters, row.height_mm,
+                            row.sensor_empty_distance_mm, row.sensor_full_distance_mm,
+                        )  # fmt: skip
+                    except ValueError:
+                        cal = None
+                out[row.mqtt_client_id] = _Target(row.reservoir_id, row.deleted_at is not None, cal)
+        return out
+
+    def refresh(self) -> None:
+        self._targets = None
+
+    def verify(self) -> None:
+        """Refuse (ConfigError) a schema that cannot dedupe or lacks a column ingestion writes:
+        every writer calls this before its first write."""
+        from synthkit.database import redact
+        from synthkit_reservoir.database.snapshot import require_ingestible
+
+        require_ingestible(self.engine, redact(str(self.engine.url)))
+
+    def ingest(self, rows: TelemetryRows, *, apply: bool = True) -> Counter[str]:
+        """Outcome counts for ``rows``; with ``apply=False`` nothing is written (``dry_run:*``)."""
+        counts, accepted = self.check(rows, apply=apply)
+        if accepted is not None:
+            counts.update(self.write(accepted))
+        return +counts  # drop zero counts
+
+    def check(self, rows: TelemetryRows, *, apply: bool = True) -> tuple[Counter[str], Accepted | None]:
+        """Rejections counted, and the accepted rows with their derived values (None when
+        there are none, or on a dry run, where they count as ``dry_run:READY``)."""
+        counts, accepted, _ = self.classify(rows, apply=apply)
+        return counts, accepted
+
+    def classify(self, rows: TelemetryRows, *, apply: bool = True) -> tuple[Counter[str], Accepted | None, np.ndarray]:
+        """:meth:`check`, plus each row's outcome ("" when accepted, else ``rejected:REASON``).
+
+        A device the loaded table does not know reloads it first (at most every
+        :data:`REFRESH_S`): one registered after the process started is not rejected."""
+        outcome = np.full(rows.n, "", object)
+        targets = self.targets()
+        uniq, inverse = np.unique(rows.client.astype(str), return_inverse=True)
+        if any(c not in targets for c in uniq.tolist()) and time.monotonic() - self._loaded_at >= REFRESH_S:
+            self.refresh()
+            targets = self.targets()
+        res_ids: list[Any] = []
+        cal = np.full((len(uniq), 3), np.nan)  # empty, full, capacity
+        reason = np.full(len(uniq), "", object)
+        for i, client in enumerate(uniq.tolist()):
+            t = targets.get(client)
+            res_ids.append(t.reservoir_id if t else None)
+            if t is None:
+                reason[i] = "rejected:UNKNOWN_DEVICE"
+            elif t.reservoir_id is None:
+                reason[i] = "rejected:DEVICE_NOT_ATTACHED"
+            elif t.deleted:
+                reason[i] = "rejected:RESERVOIR_DELETED"
+            elif t.calibration is None:
+                reason[i] = "rejected:NO_CALIBRATION"
+            else:
+                cal[i] = (t.calibration.empty_mm, t.calibration.full_mm, t.calibration.capacity_liters)
+        outcome[:] = reason[inverse]
+        f = rows.fields
+        readings = np.where(f.raw >= 0, f.raw, np.nan).astype(float)
+        has_readings = ~np.all(np.isnan(readings), axis=1)
+        outcome[(outcome == "") & ~has_readings] = "rejected:NO_READINGS"
+        outcome[(outcome == "") & ((f.seq < 0) | (f.schema_version != 1))] = "rejected:BAD_PAYLOAD"
+        ok = outcome == ""
+        counts: Counter[str] = Counter(outcome[~ok].tolist())
+        if not ok.any():
+            return counts, None, outcome
+        if not apply:
+            counts[READY] += int(ok.sum())
+            return counts, None, outcome
+        idx = np.flatnonzero(ok)
+        with np.errstate(all="ignore"):
+            distance = np.nanmedian(readings[idx], axis=1)
+        c = cal[inverse[idx]]
+        level = np.clip((c[:, 0] - distance) / (c[:, 0] - c[:, 1]) * 100.0, 0.0, 100.0)
+        liters = c[:, 2] * level / 100.0
+        codes = inverse[idx]
+        used, client = np.unique(codes, return_inverse=True)  # clients present in this batch
+        acc = Accepted(
+            client=client.astype(np.int64),
+            clients=uniq[used].tolist(),
+            reservoirs=[_uuid_text(res_ids[j], self.dialect) for j in used.tolist()],
+            received_s=rows.received_s[idx], distance=distance, level=level, liters=liters,
+            fields=f.take(idx),
+        )  # fmt: skip
+        return counts, acc, outcome
+
+    def write(self, acc: Accepted, commit_rows: int | None = None) -> Counter[str]:
+        """Stores accepted rows, ``commit_rows`` per transaction (all in one when None); a
+        commit that fails leaves the earlier ones stored. Safe to call from several threads."""
+        store = getattr(self._local, "store", None)
+        if store is None:
+            store = self._local.store = self.store_type()
+        encoded = store.encode(acc)
+        step = commit_rows or acc.n
+        stored = 0
+        with self.engine.connect() as conn:
+            for lo in range(0, acc.n, step):
+                with conn.begin():
+                    stored += store.store(conn, encoded, lo, min(lo + step, acc.n))
+        return +Counter({STORED: stored, DUPLICATE: acc.n - stored})
+
+
+def _uuid_text(value: uuid.UUID, dialect: str) -> str:
+    """A UUID as the dialect stores it (SQLAlchemy keeps 32 hex digits on SQLite)."""
+    return value.hex if dialect == "sqlite" else str(value)

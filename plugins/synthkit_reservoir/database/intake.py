@@ -1,0 +1,144 @@
+"""What ``ingest listen`` does with a batch of MQTT messages: each one ends stored,
+duplicate, or rejected and kept whole in ``telemetry_rejects`` (topic, bytes, reason), in
+transactions that a busy or unreachable database is waited for."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import paho.mqtt.client as mqtt
+from sqlalchemy import insert
+
+from synthkit.console import stderr
+from synthkit_reservoir.database.ingest import Ingestor, TelemetryRows, parse_message
+from synthkit_reservoir.database.schema import telemetry_rejects
+
+RETRY_MAX_S = 5.0
+
+
+class SeqTracker:
+    """Distinct seqs seen per device; gaps are the missing seqs between each one's lowest and highest."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, set[int]] = {}
+
+    def add(self, client: str, seq: int) -> None:
+        self.seen.setdefault(client, set()).add(seq)
+
+    def gaps(self, limit: int = 10) -> dict[str, dict[str, Any]]:
+        out = {}
+        for client, seqs in sorted(self.seen.items()):
+            lo, hi = min(seqs), max(seqs)
+            missing = hi - lo + 1 - len(seqs)
+            if missing:
+                first = [s for s in range(lo, hi + 1) if s not in seqs][:limit]
+                out[client] = {"missing": missing, "first_missing": first}
+        return out
+
+
+def _driver_errors(name: str) -> tuple[type[BaseException], ...]:
+    """``name`` (OperationalError, DataError, IntegrityError) of SQLAlchemy and of the
+    drivers, whose raw connections the bulk writers use."""
+    import sqlite3
+
+    import sqlalchemy.exc
+
+    found = [getattr(sqlalchemy.exc, name), getattr(sqlite3, name)]
+    try:
+        import psycopg
+
+        found.append(getattr(psycopg, name))
+    except ImportError:
+        pass
+    return tuple(found)
+
+
+_OPERATIONAL, _REFUSED = _driver_errors("OperationalError"), _driver_errors("DataError") + _driver_errors("IntegrityError")
+
+
+def _transient(exc: BaseException) -> bool:
+    """Busy or unreachable, so worth waiting for: SQLite locked or busy, a PostgreSQL
+    connection lost; not a missing table or column (SQLite reports those the same way)."""
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    if "sqlite" in type(getattr(exc, "orig", None) or exc).__module__:
+        return "locked" in text or "busy" in text or "disk i/o" in text
+    return True
+
+
+def retrying(work: Any, stop: threading.Event) -> Counter[str] | None:
+    """``work()``, again and again while the database is busy or unreachable (SQLite locked,
+    a server restarting), until it succeeds or ``stop`` is set (then None)."""
+    delay, warned = 0.2, False
+    while True:
+        try:
+            return work()
+        except _OPERATIONAL as exc:
+            if not _transient(exc):
+                raise
+            if not warned:
+                text = " ".join(str(getattr(exc, "orig", None) or exc).split())[:200]
+                stderr().print(f"[yellow]warning:[/] the database is not taking writes ({text}); "
+                               "retrying, nothing is acknowledged meanwhile", highlight=False, soft_wrap=True)  # fmt: skip
+                warned = True
+            if stop.wait(delay):
+                return None
+            delay = min(RETRY_MAX_S, delay * 2)
+
+
+def ingest_batch(ingestor: Ingestor, batch: list[mqtt.MQTTMessage], seqs: SeqTracker, at: int) -> Counter[str]:
+    """Store one batch: telemetry for what passes, ``telemetry_rejects`` for the rest."""
+    now = int(time.time())
+    rows: list[TelemetryRows] = []
+    kept: list[mqtt.MQTTMessage] = []
+    rejects: list[Reject] = []
+    for msg in batch:
+        client = msg.topic.split("/")[at]
+        try:
+            rows.append(TelemetryRows.from_payload(client, parse_message(msg.payload), now))
+            kept.append(msg)
+        except ValueError as exc:  # bad JSON or a malformed payload: rejected with its reason
+            reason, _, detail = str(exc).partition(" ")
+            rejects.append(_reject(msg, client, reason, detail.strip("()"), now))
+    counts: Counter[str] = Counter()
+    if rows:
+        try:
+            counts.update(_store(ingestor, TelemetryRows.concat(rows), kept, rejects, at, now, seqs))
+        except _REFUSED:  # the database refused something: find which, one by one
+            for row, msg in zip(rows, kept):
+                try:
+                    counts.update(_store(ingestor, row, [msg], rejects, at, now, seqs))
+                except _REFUSED as exc:
+                    text = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
+                    rejects.append(_reject(msg, msg.topic.split("/")[at], "DB_REFUSED", text, now))
+    if rejects:
+        with ingestor.engine.begin() as conn:
+            conn.execute(insert(telemetry_rejects), [row for row, _ in rejects])
+        counts.update(f"rejected:{row['reason']}" for row, counted in rejects if not counted)
+    return counts
+
+
+def _store(ingestor: Ingestor, rows: TelemetryRows, msgs: list[mqtt.MQTTMessage],
+           rejects: list[Reject], at: int, now: int, seqs: SeqTracker) -> Counter[str]:  # fmt: skip
+    counts, accepted, outcome = ingestor.classify(rows)
+    if accepted is not None:
+        counts.update(ingestor.write(accepted))
+    for i in np.flatnonzero(outcome != "").tolist():  # refused by the contract: kept, already counted
+        rejects.append(_reject(msgs[i], str(rows.client[i]), outcome[i].removeprefix("rejected:"), "", now, counted=True))
+    for client, seq in zip(rows.client.tolist(), rows.fields.seq.tolist()):
+        seqs.add(client, int(seq))
+    return counts
+
+
+Reject = tuple[dict[str, Any], bool]  # a telemetry_rejects row; already counted by the contract?
+
+
+def _reject(msg: mqtt.MQTTMessage, client: str, reason: str, detail: str, now: int, *, counted: bool = False) -> Reject:
+    return {
+        "received_at": datetime.fromtimestamp(now, UTC), "topic": msg.topic, "mqtt_client_id": client[:128],
+        "reason": reason[:64], "detail": detail or None, "payload": bytes(msg.payload),
+    }, counted  # fmt: skip

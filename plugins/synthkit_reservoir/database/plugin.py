@@ -1,0 +1,33 @@
+"""Registers the reference database: the ``reference_db`` ingestion sink and ``synthkit db``."""
+
+from __future__ import annotations
+
+from synthkit import hookimpl
+from synthkit.records import Command, SinkSpec
+
+
+def _factory(target: str, **options: object):  # noqa: ANN202
+    from synthkit_reservoir.database.sink import ReferenceDbSink
+
+    return ReferenceDbSink(target, **options)  # type: ignore[arg-type]
+
+
+@hookimpl
+def synthkit_register_sinks() -> list[SinkSpec]:
+    return [
+        SinkSpec(
+            name="reference_db",
+            factory=_factory,
+            description="the reference ingestion database (SQLite or PostgreSQL), deduped on (mqtt_client_id, seq)",
+        )
+    ]
+
+
+@hookimpl
+def synthkit_register_commands() -> list[Command]:
+    from synthkit_reservoir.database.commands import app, ingest_app
+
+    return [
+        Command(name="db", app=app, help="The reference ingestion database."),
+        Command(name="ingest", app=ingest_app, help="Ingest live MQTT telemetry into the reference database."),
+    ]

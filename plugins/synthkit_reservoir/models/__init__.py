@@ -1,0 +1,1 @@
+"""The reservoir family's device models: each its own plugin (entry point)."""

@@ -1,0 +1,29 @@
+"""Registers the ``mobile_truck`` device model."""
+
+from __future__ import annotations
+
+from synthkit import hookimpl
+from synthkit.records import DeviceModel
+
+
+@hookimpl
+def synthkit_register_device_models() -> list[DeviceModel]:
+    # parameters (pydantic) and kernels load when a scenario needs the model, not at start-up
+    from synthkit_reservoir.models.mobile.params import MobileTruckParams
+
+    return [
+        DeviceModel(
+            name="mobile_truck",
+            mode="MOBILE",
+            factory=_fleet,
+            parameters=MobileTruckParams,
+            description="a water truck refilling at REFILL points and delivering to CLIENTs",
+        )
+    ]
+
+
+def _fleet(devices, seed, step_seconds):  # noqa: ANN001, ANN202
+    """The model's simulator; its compiled kernels load only when a run needs them."""
+    from synthkit_reservoir.models.mobile.model import MobileFleet
+
+    return MobileFleet(devices, seed, step_seconds)
