@@ -4,22 +4,23 @@ beside a bare interpreter start, and beside another commit of the project in the
     python benchmarks/bench_startup.py [--runs 15] [--against REV]
 
 Each command runs `--runs` times, alternating between this tree and `--against` (a temporary
-git worktree of REV, put first on PYTHONPATH so that its modules load instead); the median
-wall time is reported. The baseline is `python -c pass` in the same environment.
+git worktree of REV in an environment of its own, benchmarks/trees.py, so its own entry
+points load); the median wall time is reported. The baseline is `python -c pass`.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from trees import tree_python
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = (["--help"], ["plugins", "--json"], ["version"])
@@ -36,32 +37,26 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--against", help="a git revision to measure in the same run")
     args = parser.parse_args()
-    exe = str(Path(sys.executable).with_name("synthkit"))
-    trees = {"this tree": dict(os.environ)}
-    worktree = None
-    if args.against:
-        worktree = Path(tempfile.mkdtemp(prefix="synthkit-startup-")) / "tree"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(worktree), args.against], check=True)
-        trees[args.against] = {**os.environ, "PYTHONPATH": f"{worktree}{os.pathsep}{worktree / 'plugins'}"}
-    try:
-        for env in trees.values():  # warm caches (bytecode, numba's on-disk cache)
+    with contextlib.ExitStack() as stack:
+        trees = {"this tree": Path(sys.executable)}
+        if args.against:
+            trees[args.against] = stack.enter_context(tree_python(args.against))
+        exes = {name: str(python.with_name("synthkit")) for name, python in trees.items()}
+        env = dict(os.environ)
+        for exe in exes.values():  # warm caches (bytecode, numba's on-disk cache)
             for command in COMMANDS:
                 timed([exe, *command], env)
-        base = statistics.median(timed([sys.executable, "-c", "pass"], trees["this tree"]) for _ in range(args.runs))
+        base = statistics.median(timed([sys.executable, "-c", "pass"], env) for _ in range(args.runs))
         for command in COMMANDS:
             samples: dict[str, list[float]] = {name: [] for name in trees}
             for _ in range(args.runs):
-                for name, env in trees.items():
+                for name, exe in exes.items():
                     samples[name].append(timed([exe, *command], env))
             row = {"command": "synthkit " + " ".join(command), "baseline_python_start_s": round(base, 3)}
             row.update({f"median_s [{name}]": round(statistics.median(v), 3) for name, v in samples.items()})
             if args.against:
                 row["ratio"] = round(statistics.median(samples["this tree"]) / statistics.median(samples[args.against]), 2)
             print(json.dumps(row), flush=True)
-    finally:
-        if worktree is not None:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)], check=False)
-            shutil.rmtree(worktree.parent, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -65,7 +65,7 @@ def case_metrics(plugins, seed: int, cadence: int, days: int, workdir: Path) -> 
     from synthkit_reservoir.scenario import load_scenario
     from synthkit_reservoir.analyze import RUNOUT_LEVEL_PCT, _Device, _device_metrics
     from synthkit_reservoir.engine import FleetRun, export_window
-    from synthkit_reservoir.rows import DECIMALS
+    from synthkit_reservoir.layout import DECIMALS
 
     path = workdir / f"s{seed}_{cadence}_{days}.yaml"
     path.write_text(SCENARIO.format(seed=seed, cadence=cadence, days=days))

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from synthkit.errors import ConfigError
 
 ENV = {
@@ -33,6 +35,20 @@ ENV = {
     "tls": "SYNTHKIT_MQTT_TLS",
 }
 DEFAULT_HOST, PLAIN_PORT, TLS_PORT = "127.0.0.1", 1883, 8883
+
+
+class BrokerBlock(BaseModel):
+    """The ``mqtt`` block a family's scenario file may hold (``mqtt: BrokerBlock`` in its
+    schema), read by :func:`resolve_broker` after flags and environment."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True, str_strip_whitespace=True)
+
+    host: str | None = None
+    port: int = Field(TLS_PORT, ge=1, le=65535)
+    ca_path: str | None = None
+    cert_path: str | None = None
+    key_path: str | None = None
+    topic: str | None = None  # the family's topic template when set, e.g. devices/{device_id}/telemetry
 
 
 @dataclass(frozen=True)

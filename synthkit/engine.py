@@ -1,17 +1,21 @@
-"""Moves batches from a generator into a sink: generation and delivery overlap on two
-threads (the kernels release the GIL), and any failure or interrupt aborts the sink so no
-half-written output remains."""
+"""Moves batches from a generator into a sink. ``deliver``: as fast as they come, generation
+and delivery overlapping on two threads (the kernels release the GIL), and any failure or
+interrupt aborts the sink so no half-written output remains. ``paced``: each batch at its
+due time, as a live fleet sends, until the schedule ends, a duration passes or a signal."""
 
 from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from synthkit.batch import Batch
 from synthkit.records import Sink, SinkReport
 
 _DONE = object()
+T = TypeVar("T")
 
 
 def deliver(
@@ -61,3 +65,34 @@ def deliver(
             thread.join(timeout=5)
         sink.abort()
         raise
+
+
+def paced(
+    schedule: Iterable[tuple[float, T]],
+    produce: Callable[[T], Batch | None],
+    write: Callable[[Batch], None],
+    *,
+    stop: threading.Event,
+    duration_s: float = 0.0,
+    on_batch: Callable[[int], None] | None = None,
+) -> bool:
+    """Live delivery: for each ``(due, item)`` of ``schedule`` (``due`` in seconds after the
+    call), wait until it is due, then ``write(produce(item))``, so a batch is generated only
+    when it is due and a summary counts only what was sent. Ends when the schedule does,
+    when ``produce`` returns None, or at ``duration_s`` (0: no limit); returns True when
+    ``stop`` (a signal) ended it."""
+    t0 = time.monotonic()
+    for due, item in schedule:
+        if duration_s and due >= duration_s:
+            return False
+        if stop.wait(max(0.0, t0 + due - time.monotonic())):
+            return True
+        batch = produce(item)
+        if batch is None:
+            return False
+        write(batch)
+        if on_batch is not None:
+            on_batch(batch.n)
+        if stop.is_set():
+            return True
+    return False

@@ -14,7 +14,15 @@ from __future__ import annotations
 
 import pluggy
 
-from synthkit.records import Archetype, Command, DeviceModel, EventType, PreflightCheck, SinkSpec
+from synthkit.records import (
+    Archetype,
+    Command,
+    DeviceModel,
+    EventType,
+    Family,
+    PreflightCheck,
+    SinkSpec,
+)
 
 hookspec = pluggy.HookspecMarker("synthkit")
 hookimpl = pluggy.HookimplMarker("synthkit")
@@ -24,11 +32,22 @@ hookimpl = pluggy.HookimplMarker("synthkit")
 
 
 @hookspec
+def synthkit_register_families() -> list[Family] | None:
+    """Register families: simulators of a kind of fleet, and the modes their models run in.
+
+    Fires: the first time the core needs the device-model registry (a model names its family).
+    Returns: a list of :class:`synthkit.records.Family`; names unique across plugins.
+    """
+
+
+@hookspec
 def synthkit_register_device_models() -> list[DeviceModel] | None:
     """Register device models: the physics/state machines that archetypes parameterise.
 
     Fires: the first time the core needs the device-model registry.
-    Returns: a list of :class:`synthkit.records.DeviceModel`; names unique across plugins.
+    Returns: a list of :class:`synthkit.records.DeviceModel`; names unique across plugins. A
+    model whose ``family`` is not installed, or whose ``mode`` is not one of that family's,
+    is reported and its plugin left out.
     """
 
 
@@ -43,9 +62,10 @@ def synthkit_register_archetypes() -> list[Archetype] | None:
 
 @hookspec
 def synthkit_register_event_types() -> list[EventType] | None:
-    """Register telematics event types (name, weight, eligibility, attribute generator).
+    """Register event types: things that happen to a device, picked by weight among those
+    eligible (name, weight, eligibility in the generating family's terms, attribute generator).
 
-    Fires: the first time a telematics generator is built.
+    Fires: the first time a family's generator that uses event types is built.
     Returns: a list of :class:`synthkit.records.EventType`; names unique across plugins.
     """
 

@@ -29,6 +29,7 @@ from synthkit.records import (
     Command,
     DeviceModel,
     EventType,
+    Family,
     PreflightCheck,
     SinkSpec,
     normalise_name,
@@ -44,6 +45,7 @@ R = TypeVar("R")
 
 # kind label -> (hook name, record type); the order is the order `synthkit plugins` shows.
 KINDS: dict[str, tuple[str, type]] = {
+    "families": ("synthkit_register_families", Family),
     "device_models": ("synthkit_register_device_models", DeviceModel),
     "archetypes": ("synthkit_register_archetypes", Archetype),
     "event_types": ("synthkit_register_event_types", EventType),
@@ -188,8 +190,23 @@ class Plugins:
 
     # ----------------------------------------------------------------- the typed facade
 
-    def device_models(self) -> dict[str, DeviceModel]:
-        return self._collect("device_models")
+    def families(self) -> dict[str, Family]:
+        return self._collect("families")
+
+    def device_models(self, family: str | None = None) -> dict[str, DeviceModel]:
+        """Every device model, or ``family``'s; a model whose family is missing or that
+        claims a mode its family lacks is reported and its plugin left out."""
+        while True:
+            families, models = self.families(), self._collect("device_models")
+            owners = self._cache["device_models:owners"]
+            problems = ((m.name, _family_problem(m, families)) for m in models.values())
+            bad = next(((name, why) for name, why in problems if why), None)
+            if bad is None:
+                break
+            self._leave_out(owners[bad[0]], f"device model {bad[0]!r}: {bad[1]}")
+        if family is None:
+            return models
+        return {name: m for name, m in models.items() if m.family == family}
 
     def archetypes(self) -> dict[str, Archetype]:
         return self._collect("archetypes")
@@ -211,6 +228,22 @@ class Plugins:
                     )
                 claimed[ext] = spec.name
         return sinks
+
+    def file_sink(self, out: str | os.PathLike[str], fmt: str | None = None) -> SinkSpec:
+        """The file sink named by ``fmt`` (a ``--format`` flag), else the one that claims
+        ``out``'s extension; an error listing what exists otherwise."""
+        sinks = {name: s for name, s in self.sinks().items() if s.extensions}
+        if fmt:
+            return lookup(sinks, fmt, "format", fix=f"use --format {' or '.join(sorted(sinks))}")
+        suffix = os.path.splitext(os.fspath(out))[1].lower()
+        for spec in sinks.values():
+            if suffix in spec.extensions:
+                return spec
+        claimed = ", ".join(sorted(e for s in sinks.values() for e in s.extensions))
+        raise PluginError(
+            f"cannot tell the format of {os.fspath(out)!r} from its extension {suffix or '(none)'!r}",
+            hint=f"use one of {claimed or 'none installed'}, or --format {'/'.join(sorted(sinks))}",
+        )
 
     def checks(self) -> dict[str, PreflightCheck]:
         return self._collect("checks")
@@ -235,6 +268,7 @@ class Plugins:
     def plugin_infos(self) -> list[PluginInfo]:
         for kind in KINDS:  # first: a plugin whose hook raises is left out of the list
             self._collect(kind)
+        self.device_models()  # and one whose model has no family to run it
         infos: dict[str, PluginInfo] = {}
         for plugin_name, plugin in self.pm.list_name_plugin():
             if plugin is None:
@@ -321,6 +355,17 @@ class Plugins:
                 owners[name] = plugin_name
         self._cache[kind] = records
         self._cache[f"{kind}:owners"] = owners
+
+
+def _family_problem(model: DeviceModel, families: dict[str, Family]) -> str:
+    """Why ``model`` cannot run, or "" when its family is installed and has its mode."""
+    family = families.get(model.family)
+    if family is None:
+        known = ", ".join(sorted(families)) or "none installed"
+        return f"family {model.family!r} is not installed (families: {known}); set DeviceModel.family"
+    if model.mode not in family.modes:
+        return f"mode {model.mode!r} is not one of family {family.name!r}'s ({', '.join(family.modes)})"
+    return ""
 
 
 class _BrokenHook(Exception):

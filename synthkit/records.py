@@ -56,19 +56,28 @@ class FieldSpec:
 # ---------------------------------------------------------------------------- event types
 
 
-@dataclass
 class EventContext:
     """What an event type's vectorised generator sees: one entry per event of that type.
 
+    ``row_keys`` holds one stream key per event; the other columns are those of the family
+    that generates the events (docs/plugins.md lists each family's), read as attributes:
+    ``ctx.speed``.
     ``uniform(slot)`` gives reproducible uniforms in [0, 1) for each row; use a different
     ``slot`` (0, 1, 2, ...) for each independent quantity.
     """
 
-    row_keys: np.ndarray  # uint64, one stream key per event
-    speed_mph: np.ndarray
-    posted_speed_mph: np.ndarray
-    local_hour: np.ndarray
-    intensity: np.ndarray  # 1.0 = typical driver; >1 riskier (extreme-variance profiles)
+    # Slots below SLOT_BASE are the family model's own; a plugin's slot 0 is SLOT_BASE.
+    SLOT_BASE = 16
+
+    def __init__(self, row_keys: np.ndarray, **columns: np.ndarray) -> None:
+        self.row_keys = row_keys
+        self.columns = columns
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        columns = self.__dict__.get("columns", {})
+        if name in columns:
+            return columns[name]
+        raise AttributeError(f"an event context has no column {name!r} (it has: {', '.join(sorted(columns))})")
 
     @property
     def n(self) -> int:
@@ -77,8 +86,7 @@ class EventContext:
     def uniform(self, slot: int, low: float = 0.0, high: float = 1.0) -> np.ndarray:
         from synthkit import rand  # compiled kernels: loaded by generation, not by start-up
 
-        # Slots 0..15 are the driver model's own; plugin slots start above them.
-        u = rand.uniforms(self.row_keys, 16 + slot)
+        u = rand.uniforms(self.row_keys, self.SLOT_BASE + slot)
         return low + (high - low) * u
 
     def choice(self, slot: int, options: np.ndarray | list[Any]) -> np.ndarray:
@@ -95,16 +103,18 @@ ScalarAttributes = Callable[[random.Random], Mapping[str, Any]]
 
 @dataclass(frozen=True)
 class EventType:
-    """A kind of telematics event.
+    """A kind of event: something that happens to a device, picked by ``weight`` among the
+    types eligible at that moment.
 
     Give either ``generate`` (vectorised: an :class:`EventContext` in, one array per field
     out) or ``attributes`` (the seed's style: a ``random.Random`` in, a dict out, called per
     event). ``fields`` lists the type-specific output fields; for ``attributes`` it may be
     left empty and is then learnt by calling the function once.
 
-    Eligibility keeps the data believable: an event is only chosen when the vehicle moves at
-    ``min_speed_mph`` or more, only at local night (00:00-03:59) with ``night_only``, and only
-    above the posted limit by ``over_limit_mph`` when that is set.
+    ``eligible`` says when the type may be chosen, in the vocabulary of the family that
+    generates it (``{"min_speed": 10.0}``, say; docs/plugins.md lists each family's); a
+    condition the family does not know is refused, naming the type.
+    ``risk_multipliers`` scale its rate per the family's risk profiles.
     """
 
     name: str
@@ -112,10 +122,7 @@ class EventType:
     fields: tuple[FieldSpec, ...] = ()
     generate: VectorGenerator | None = None
     attributes: ScalarAttributes | None = None
-    min_speed_mph: float = 0.0
-    night_only: bool = False
-    over_limit_mph: float | None = None
-    # How the event's rate scales per driver risk profile (``--extreme-variance``).
+    eligible: Mapping[str, Any] = field(default_factory=dict)
     risk_multipliers: Mapping[str, float] = field(default_factory=dict)
     description: str = ""
 
@@ -132,6 +139,24 @@ class EventType:
 
 
 @dataclass(frozen=True)
+class Family:
+    """A family of device fleets (a simulator): what it calls a mode, and what it is.
+
+    A device model names its family; the core leaves out a model whose family is not
+    installed or that claims a mode its family does not have, so the family's own code can
+    rely on both. The family brings the rest (scenario section, row layout, payload contract,
+    commands) through the other hooks, and documents its factory contract."""
+
+    name: str
+    modes: tuple[str, ...]
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.modes or any(not isinstance(m, str) or not m or m != m.upper() for m in self.modes):
+            raise PluginError(f"family {self.name!r}: modes must be non-empty upper-case names, got {self.modes!r}")
+
+
+@dataclass(frozen=True)
 class DeviceModel:
     """The physics or state machine that archetypes parameterise.
 
@@ -139,14 +164,18 @@ class DeviceModel:
     pydantic model class (with ``extra="forbid"``: values are then type- and range-checked),
     or a mapping of default values (names are then checked, values not). ``factory`` builds
     the simulator; how it is called is the contract of the family that runs the model
-    (docs/plugins.md gives each family's).
+    (docs/plugins.md gives each family's). ``family`` names that family and ``mode`` one of
+    its modes. ``columns`` declares every column the simulator emits: the family checks that
+    the ones its payload needs are there, and writes the others as extra output columns.
     """
 
     name: str
-    mode: str  # e.g. STATIONARY, MOBILE, DRIVER
+    mode: str  # one of the family's modes, e.g. STATIONARY
     factory: Callable[..., Any]
     parameters: type[Any] | Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
+    family: str = ""
+    columns: tuple[FieldSpec, ...] = ()
 
 
 @dataclass(frozen=True)

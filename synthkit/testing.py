@@ -10,10 +10,11 @@ Fixtures:
   ``synthkit_plugins.register(my_module, "my_plugin")`` adds yours, and fails at once on a
   hook name no specification knows, as installing it would.
 - ``installed_plugins``: a fresh manager with every installed ``synthkit`` entry point.
-- ``run_synthkit``: ``run_synthkit(["telematics", "generate", ...], plugins=...)`` runs the CLI
+- ``run_synthkit``: ``run_synthkit(["plugins", "--json"], plugins=...)`` runs the CLI
   in-process and returns a :class:`CliResult` (exit code, stdout, stderr).
-- ``event_context``: ``event_context(n=1000)`` builds an :class:`~synthkit.records.EventContext`
-  for unit-testing a vectorised event type.
+- ``event_context``: ``event_context(n=1000, speed=...)`` builds an
+  :class:`~synthkit.records.EventContext` of ``n`` events with the columns you give (the
+  family's columns your generator reads), for unit-testing a vectorised event type.
 """
 
 from __future__ import annotations
@@ -58,17 +59,12 @@ def run_cli(args: list[str], plugins: Plugins | None = None) -> CliResult:
 
 
 def make_event_context(n: int = 1000, seed: int = 0, **columns: np.ndarray) -> EventContext:
-    """An :class:`EventContext` of ``n`` events with plausible defaults for every column."""
+    """An :class:`EventContext` of ``n`` events: reproducible stream keys and ``columns``."""
     rng = np.random.default_rng(seed)
-    defaults = {
-        "row_keys": rng.integers(0, 2**63, n, dtype=np.uint64),
-        "speed_mph": rng.uniform(0, 80, n).round(1),
-        "posted_speed_mph": rng.choice([25, 35, 45, 55, 65, 70], n),
-        "local_hour": rng.integers(0, 24, n),
-        "intensity": np.ones(n),
-    }
-    defaults.update(columns)
-    return EventContext(**defaults)
+    wrong = sorted(name for name, values in columns.items() if np.shape(values)[:1] != (n,))
+    if wrong:
+        raise ValueError(f"columns {', '.join(wrong)} must hold n={n} values each")
+    return EventContext(rng.integers(0, 2**63, n, dtype=np.uint64), **{k: np.asarray(v) for k, v in columns.items()})
 
 
 @pytest.fixture

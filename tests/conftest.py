@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from synthkit_mqtt.broker import LocalBroker
+from synthkit.brokertest import LocalBroker
 
 pytest_plugins = ["synthkit.testing"]
 

@@ -21,6 +21,7 @@ from synthkit.records import (
     Command,
     DeviceModel,
     EventType,
+    Family,
     FieldSpec,
     Finding,
     PreflightCheck,
@@ -149,12 +150,31 @@ def test_synthkit_register_device_models():
     class Model:
         @hookimpl
         def synthkit_register_device_models(self):
-            return [DeviceModel("tank", "STATIONARY", factory=dict, parameters={"capacity": 1})]
+            return [DeviceModel("tank", "STATIONARY", factory=dict, parameters={"capacity": 1},
+                                family="reservoir")]  # fmt: skip
 
     plugins = _builtin_plus(Model(), "model")
     models = plugins.device_models()
     assert models["tank"].factory(a=1) == {"a": 1}
     assert "telematics_driver" in models  # the built-in one is still there
+    assert set(plugins.device_models(family="reservoir")) == {"tank", "stationary_tank", "mobile_truck"}
+
+
+def test_synthkit_register_families():
+    class Weather:
+        @hookimpl
+        def synthkit_register_families(self):
+            return [Family("weather", ("FIXED", "BUOY"))]
+
+        @hookimpl
+        def synthkit_register_device_models(self):
+            return [DeviceModel("buoy", "BUOY", factory=dict, family="weather")]
+
+    plugins = _builtin_plus(Weather(), "weather")
+    assert set(plugins.families()) == {"reservoir", "telematics", "weather"}
+    assert set(plugins.device_models(family="weather")) == {"buoy"}
+    with pytest.raises(PluginError, match="modes must be non-empty upper-case names"):
+        Family("bad", ("fixed",))
 
 
 def test_every_hook_has_a_test_named_after_it():

@@ -12,7 +12,7 @@ import time
 import uuid
 from pathlib import Path
 
-from synthkit_mqtt.broker import LocalBroker, free_port
+from synthkit.brokertest import LocalBroker, free_port
 
 from tests.conftest import BIN
 

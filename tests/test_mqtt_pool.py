@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from synthkit_mqtt.broker import LocalBroker
+from synthkit.brokertest import LocalBroker
 from synthkit_mqtt.pool import ConnectionPool
 
 pytestmark = pytest.mark.services

@@ -1,28 +1,50 @@
-"""The structure rule (issue 12): a plugin package imports the core's public API, never another
-plugin's modules. Walks the import graph of plugins/ as the code has it."""
+"""The structure rules (issue 12), walked over the code as it is (imports inside functions
+included): a plugin package imports the core's public API (``synthkit`` and ``synthkit.api``)
+and its own modules, never another plugin's modules or the core's internals; and the core
+imports no plugin."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
+ROOT = Path(__file__).resolve().parents[1]
+PLUGINS = ROOT / "plugins"
+PUBLIC = {"synthkit", "synthkit.api"}
+AUTHOR_TESTING = "synthkit.testing"  # the pytest plugin, for plugin authors' own tests
+
+
+def imports(path: Path) -> list[str]:
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names.append(node.module or "")
+    return names
+
 
 def cross_plugin_imports(root: Path = PLUGINS) -> set[tuple[str, str]]:
+    """(file, module) for each import of another ``synthkit_*`` package."""
     found = set()
     for package in sorted(root.glob("synthkit_*")):
         for path in package.rglob("*.py"):
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-                if isinstance(node, ast.Import):
-                    names = [alias.name for alias in node.names]
-                elif isinstance(node, ast.ImportFrom) and node.level == 0:
-                    names = [node.module or ""]
-                else:
-                    continue
-                for name in names:
-                    top = name.split(".")[0]
-                    if top.startswith("synthkit_") and top != package.name:
-                        found.add((str(path.relative_to(root)), name))
+            for name in imports(path):
+                top = name.split(".")[0]
+                if top.startswith("synthkit_") and top != package.name:
+                    found.add((str(path.relative_to(root)), name))
+    return found
+
+
+def private_core_imports(paths: list[Path]) -> set[tuple[str, str]]:
+    """(file, module) for each import of a core module that is not the public API."""
+    found = set()
+    for path in paths:
+        in_tests = "tests" in path.parts or path.name == "conftest.py"
+        for name in imports(path):
+            if name.split(".")[0] != "synthkit" or name in PUBLIC or (in_tests and name == AUTHOR_TESTING):
+                continue
+            found.add((str(path.relative_to(ROOT)), name))
     return found
 
 
@@ -30,9 +52,33 @@ def test_no_plugin_imports_another_plugin():
     assert cross_plugin_imports() == set(), "a plugin imports another plugin's modules"
 
 
+def test_plugins_and_examples_import_only_the_public_api():
+    paths = sorted(PLUGINS.rglob("*.py")) + sorted((ROOT / "docs" / "examples").rglob("*.py"))
+    assert private_core_imports(paths) == set(), "import these from synthkit.api instead"
+
+
+def test_the_core_imports_no_plugin():
+    found = {(str(p.relative_to(ROOT)), n) for p in (ROOT / "synthkit").rglob("*.py")
+             for n in imports(p) if n.split(".")[0].startswith("synthkit_")}  # fmt: skip
+    assert found == set()
+
+
 def test_the_walk_sees_imports_inside_functions(tmp_path):
     """The check must not be fooled by an import written where it runs (lazy imports)."""
     pkg = tmp_path / "synthkit_a"
     pkg.mkdir()
-    (pkg / "m.py").write_text("def f():\n    from synthkit_b.x import y\n    return y\n")
+    (pkg / "m.py").write_text("def f():\n    from synthkit_b.x import y\n    from synthkit.batch import Batch\n")
     assert cross_plugin_imports(tmp_path) == {("synthkit_a/m.py", "synthkit_b.x")}
+    assert imports(pkg / "m.py") == ["synthkit_b.x", "synthkit.batch"]
+
+
+FAMILY_WORDS = ("reservoir", "telematics", "tank", "truck", "ultrasonic", "raw_readings", "speed_mph",
+                "driver_id", "level_pct", "calibration")  # fmt: skip
+
+
+def test_the_core_names_no_family_device_or_payload():
+    found = []
+    for path in sorted((ROOT / "synthkit").rglob("*.py")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            found += [f"{path.relative_to(ROOT)}:{number}: {word}" for word in FAMILY_WORDS if word in line.lower()]
+    assert found == [], "family vocabulary in the core: it belongs in the family's plugin"

@@ -12,7 +12,7 @@ from collections import defaultdict
 
 import pytest
 
-from synthkit_mqtt.broker import free_port
+from synthkit.brokertest import free_port
 
 from tests.conftest import BIN
 

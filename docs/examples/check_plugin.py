@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from synthkit import hookimpl
-from synthkit.records import Finding, PreflightCheck
+from synthkit.api import Finding, PreflightCheck
 
 MIN_FREE_BYTES = 64 * 1024 * 1024
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from synthkit import hookimpl
-from synthkit.records import EventContext, EventType, FieldSpec
+from synthkit.api import EventContext, EventType, FieldSpec
 
 APPS = ("call", "text", "navigation")
 
@@ -25,7 +25,7 @@ def synthkit_register_event_types() -> list[EventType]:
             weight=0.04,
             fields=(FieldSpec("phone_seconds", "int"), FieldSpec("phone_app", "str", choices=APPS)),
             generate=generate,
-            min_speed_mph=5.0,
+            eligible={"min_speed_mph": 5.0},
             risk_multipliers={"safe": 0.3, "risky": 2.5},
         )
     ]

@@ -6,10 +6,7 @@ import gzip
 import os
 
 from synthkit import hookimpl
-from synthkit.batch import Batch
-from synthkit.encode import Encoder
-from synthkit.files import AtomicFile
-from synthkit.records import SinkReport, SinkSpec
+from synthkit.api import AtomicFile, Batch, Encoder, SinkReport, SinkSpec
 
 
 class GzipJsonlSink:

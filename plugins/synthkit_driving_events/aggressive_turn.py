@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from synthkit import hookimpl
-from synthkit.records import EventContext, EventType, FieldSpec
+from synthkit.api import EventContext, EventType, FieldSpec
 
 if TYPE_CHECKING:
     import numpy as np
@@ -33,7 +33,7 @@ def synthkit_register_event_types() -> list[EventType]:
                 FieldSpec("turn_direction", "str", choices=DIRECTIONS),
             ),
             generate=generate,
-            min_speed_mph=8.0,
+            eligible={"min_speed_mph": 8.0},
             risk_multipliers={"ultra_safe": 0.1, "safe": 0.4, "risky": 1.8, "ultra_risky": 9.0},
             description="lateral_g 0.3-1.1 g and turn_direction left/right",
         )

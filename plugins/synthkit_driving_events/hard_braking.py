@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from synthkit import hookimpl
-from synthkit.records import EventContext, EventType, FieldSpec
+from synthkit.api import EventContext, EventType, FieldSpec
 
 if TYPE_CHECKING:
     import numpy as np
@@ -30,7 +30,7 @@ def synthkit_register_event_types() -> list[EventType]:
             weight=0.18,
             fields=(FieldSpec("braking_g", "decimal", 2), FieldSpec("abs_activation", "bool")),
             generate=generate,
-            min_speed_mph=10.0,
+            eligible={"min_speed_mph": 10.0},
             risk_multipliers={"ultra_safe": 0.1, "safe": 0.4, "risky": 3.9, "ultra_risky": 10.2},
             description="peak deceleration braking_g (0.25-0.9 g, scaled by driver risk)",
         )

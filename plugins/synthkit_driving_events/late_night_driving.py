@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from synthkit import hookimpl
-from synthkit.records import EventContext, EventType, FieldSpec
+from synthkit.api import EventContext, EventType, FieldSpec
 
 if TYPE_CHECKING:
     import numpy as np
@@ -25,8 +25,7 @@ def synthkit_register_event_types() -> list[EventType]:
             weight=0.08,
             fields=(FieldSpec("local_hour", "int"),),
             generate=generate,
-            min_speed_mph=5.0,
-            night_only=True,
+            eligible={"min_speed_mph": 5.0, "night_only": True},
             risk_multipliers={"ultra_safe": 0.05, "safe": 0.4, "risky": 2.4, "ultra_risky": 12.2},
             description="only at local hours 0-3; local_hour is the event's local hour",
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from synthkit import hookimpl
-from synthkit.records import EventContext, EventType
+from synthkit.api import EventContext, EventType
 
 if TYPE_CHECKING:
     import numpy as np

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from synthkit import hookimpl
-from synthkit.records import EventContext, EventType, FieldSpec
+from synthkit.api import EventContext, EventType, FieldSpec
 
 if TYPE_CHECKING:
     import numpy as np
@@ -37,7 +37,7 @@ def synthkit_register_event_types() -> list[EventType]:
                 FieldSpec("duration_sec", "int"),
             ),
             generate=generate,
-            over_limit_mph=MIN_OVER_MPH,
+            eligible={"over_limit_mph": MIN_OVER_MPH},
             risk_multipliers={"ultra_safe": 0.12, "safe": 0.5, "risky": 2.0, "ultra_risky": 10.5},
             description="speed_mph >= posted_speed_mph + 5; over_speed_mph is the difference",
         )

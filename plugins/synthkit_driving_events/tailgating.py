@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from synthkit import hookimpl
-from synthkit.records import EventContext, EventType, FieldSpec
+from synthkit.api import EventContext, EventType, FieldSpec
 
 if TYPE_CHECKING:
     import numpy as np
@@ -31,7 +31,7 @@ def synthkit_register_event_types() -> list[EventType]:
                 FieldSpec("speed_context_mph", "int"),
             ),
             generate=generate,
-            min_speed_mph=20.0,
+            eligible={"min_speed_mph": 20.0},
             risk_multipliers={"ultra_safe": 0.08, "safe": 0.4, "risky": 2.2, "ultra_risky": 9.8},
             description="following_distance_m 4-15 m (closer for risky drivers) at >= 20 mph",
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from synthkit import hookimpl
-from synthkit.records import SinkSpec
+from synthkit.api import SinkSpec
 
 
 def _factory(target: str, **options: object):

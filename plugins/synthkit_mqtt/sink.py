@@ -16,10 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from synthkit.batch import Batch
-from synthkit.encode import Encoder
-from synthkit.errors import ConfigError
-from synthkit.records import SinkReport
+from synthkit.api import Batch, ConfigError, Encoder, SinkReport
 from synthkit_mqtt.pool import BrokerError, ConnectionPool
 
 Payloads = Callable[[Batch], list[bytes]]  # one payload per row, in row order

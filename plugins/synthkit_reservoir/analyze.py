@@ -16,17 +16,15 @@ kind are named by line. Archetype metrics (see docs/reservoir.md):
 from __future__ import annotations
 
 import csv
-from datetime import date
 import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from synthkit.errors import ConfigError
-from synthkit.files import AtomicFile, sha256_file
-
+from synthkit.api import AtomicFile, ConfigError, sha256_file
 from synthkit_reservoir.export import CSV_NAME, MANIFEST_NAME
 
 ANALYSIS_NAME = "analysis.json"

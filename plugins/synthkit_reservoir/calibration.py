@@ -13,6 +13,24 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+# The formula, once: plain arithmetic, so the same functions serve floats, numpy arrays
+# (ingestion) and compiled kernels (the models, through fleet.py's njit wrappers).
+
+
+def distance_from_level(empty_mm, full_mm, level_pct):  # noqa: ANN001, ANN201 - float or array
+    """The distance the sensor reads over water at ``level_pct``."""
+    return empty_mm - (empty_mm - full_mm) * level_pct / 100.0
+
+
+def level_from_distance(empty_mm, full_mm, distance_mm):  # noqa: ANN001, ANN201 - float or array
+    """The level a reading means, unclipped (a reading past the calibration is over 100 or
+    under 0; callers clip)."""
+    return (empty_mm - distance_mm) / (empty_mm - full_mm) * 100.0
+
+
+def liters_from_level(capacity_liters, level_pct):  # noqa: ANN001, ANN201 - float or array
+    return capacity_liters * level_pct / 100.0
+
 
 @dataclass(frozen=True)
 class Calibration:
@@ -46,14 +64,13 @@ class Calibration:
         raise ValueError("no usable calibration: give sensor distances or a positive height_mm")
 
     def level_pct_from_distance(self, distance_mm: float) -> float:
-        pct = (self.empty_mm - distance_mm) / (self.empty_mm - self.full_mm) * 100.0
-        return min(100.0, max(0.0, pct))
+        return min(100.0, max(0.0, level_from_distance(self.empty_mm, self.full_mm, distance_mm)))
 
     def distance_from_level_pct(self, level_pct: float) -> float:
-        return self.empty_mm - (self.empty_mm - self.full_mm) * level_pct / 100.0
+        return distance_from_level(self.empty_mm, self.full_mm, level_pct)
 
     def liters_from_level_pct(self, level_pct: float) -> float:
-        return self.capacity_liters * level_pct / 100.0
+        return liters_from_level(self.capacity_liters, level_pct)
 
 
 class TankParams(BaseModel):

@@ -9,11 +9,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from synthkit.console import emit_json, finish, stderr
-from synthkit.context import global_options
-from synthkit.errors import ConfigError
-from synthkit.plugins import get_plugins
-from synthkit.timeparse import parse_utc
+from synthkit.api import (
+    ConfigError,
+    emit_json,
+    finish,
+    get_plugins,
+    global_options,
+    parse_utc,
+    stderr,
+)
 
 if TYPE_CHECKING:  # the scenario schema, the engine and its kernels load when a command runs
     from synthkit_reservoir.scenario import LoadedScenario
@@ -37,8 +41,7 @@ def validate(
 ) -> None:
     """Validate the scenario (schema, cross-references, archetypes, parameter overrides) and,
     when an ingestion database is configured, run the database preflight checks."""
-    from synthkit.database import resolve_url
-
+    from synthkit.api import resolve_url
     from synthkit_reservoir.preflight_db import configured, db_preflight
 
     loaded = load(ctx)
@@ -101,8 +104,7 @@ def dry_run(
         else datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     )
     start_s = int(start.timestamp())
-    from synthkit.state import SeqState
-
+    from synthkit.api import SeqState
     from synthkit_reservoir.engine import FleetRun, Window
     from synthkit_reservoir.rows import RowBuilder
 
@@ -181,8 +183,7 @@ def export_csv_command(
     end = parse_utc(end_at or "now", "--end-at")
     opts = global_options(ctx)
     if opts.strict:  # the seed: --strict runs the database preflight too, when there is one
-        from synthkit.database import resolve_url
-
+        from synthkit.api import resolve_url
         from synthkit_reservoir.preflight_db import configured, db_preflight
 
         if configured(None):
@@ -223,8 +224,7 @@ def import_csv_command(
     analytics_batch_size: Annotated[int, typer.Option("--analytics-batch-size", help="Rows per analytics transaction.")] = 200,
 ) -> None:
     """Replay an export through the ingestion contract (dry run unless --apply)."""
-    from synthkit.database import resolve_url
-
+    from synthkit.api import resolve_url
     from synthkit_reservoir.ingestion import import_csv
 
     finish(*import_csv(
@@ -246,8 +246,7 @@ def bootstrap_command(
     """Generate the bootstrap.days before now straight into the ingestion database."""
     from datetime import UTC, datetime
 
-    from synthkit.database import resolve_url
-
+    from synthkit.api import resolve_url
     from synthkit_reservoir.ingestion import bootstrap
 
     loaded = load(ctx)
@@ -271,8 +270,7 @@ def run_command(
     drain_timeout: Annotated[float, typer.Option("--drain-timeout", help="Seconds to wait for outstanding acknowledgements at the end.")] = 30.0,
 ) -> None:
     """Publish live telemetry to an MQTT broker, one connection per device (client_id = device_id)."""
-    from synthkit.brokers import resolve_broker
-
+    from synthkit.api import resolve_broker
     from synthkit_reservoir.live import live_run
 
     loaded = load(ctx)

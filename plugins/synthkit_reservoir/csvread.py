@@ -11,8 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthkit.batch import Batch, Column
-from synthkit.errors import ConfigError
+from synthkit.api import Batch, Column, ConfigError
 
 INT_COLUMNS = ("seq", "local_timestamp_ms", "signal_strength_dbm", "schema_version")
 FLOAT_COLUMNS = ("temperature_c", "battery_percentage", "latitude", "longitude", "speed_kmh",

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from synthkit.api import FieldSpec, PluginError
 from synthkit_reservoir.fleet import Block
+from synthkit_reservoir.layout import LAYOUT_COLUMNS
 from synthkit_reservoir.scenario import LoadedScenario, ResolvedDevice
 
 BATCH_ROWS = 65_536
@@ -38,6 +40,7 @@ class FleetBlock:
     time_s: np.ndarray
     columns: dict[str, np.ndarray]
     raw_readings: np.ndarray  # int64 (rows, samples), -1 where a device has fewer
+    present: dict[str, np.ndarray]  # an int column some model lacks: which rows have it
 
     @property
     def rows(self) -> int:
@@ -65,6 +68,7 @@ class FleetRun:
         self.last_tick = (window.end_s - window.start_s) // self.tick_s
         # one simulator per device model, each over its own devices (kept in scenario order)
         self.groups: list[tuple[object, np.ndarray]] = []
+        self.declared: list[frozenset[str]] = []  # per group: the columns its model declares
         by_model: dict[str, list[int]] = {}
         for i, dev in enumerate(self.devices):
             by_model.setdefault(dev.model.name, []).append(i)
@@ -73,6 +77,8 @@ class FleetRun:
             members = [self.devices[i] for i in idx]
             sim = model.factory(members, loaded.seed, [int(self.step_s[i]) for i in idx])
             self.groups.append((sim, np.array(idx, np.int64)))
+            self.declared.append(frozenset(c.name for c in model.columns))
+        self.extra = extra_columns([d.model for d in self.devices])
         self.max_samples = max((getattr(s, "max_samples", 1) for s, _ in self.groups), default=1)
         self.point_labels: tuple[str, ...] = ()
         for sim, _ in self.groups:
@@ -93,11 +99,13 @@ class FleetRun:
     def _block(self, tick0: int, nticks: int) -> FleetBlock:
         parts = []
         label_base = 0
-        for sim, idx in self.groups:
+        for (sim, idx), declared in zip(self.groups, self.declared):
             every = self.every[idx]
             row_device, row_tick = _grid(tick0, nticks, every)
             block = Block(self.window.start_s, self.tick_s, tick0, nticks, every, row_device, row_tick)
             cols = sim.emit(block)  # type: ignore[attr-defined]
+            if cols.keys() != declared:
+                _undeclared(self.devices[idx[0]].model.name, set(cols), declared)
             if "point_id" in cols:  # label codes are per model: shift into the run's list
                 codes = cols["point_id"]
                 cols["point_id"] = np.where(codes >= 0, codes + label_base, -1)
@@ -111,8 +119,14 @@ class FleetRun:
             device, tick = device[order], tick[order]
         names = sorted({name for _, _, cols in parts for name in cols if name != "raw_readings"})
         columns: dict[str, np.ndarray] = {}
+        present: dict[str, np.ndarray] = {}
+        lengths = [len(p[0]) for p in parts]
         for name in names:
-            columns[name] = _merge([p[2].get(name) for p in parts], [len(p[0]) for p in parts], order)
+            arrays = [p[2].get(name) for p in parts]
+            columns[name] = _merge(arrays, lengths, order)
+            if any(a is None for a in arrays) and np.issubdtype(columns[name].dtype, np.integer):
+                mask = np.concatenate([np.full(n, a is not None) for a, n in zip(arrays, lengths)])
+                present[name] = mask[order] if order is not None else mask
         raw = np.full((len(device), self.max_samples), -1, np.int64)
         at = 0
         for _, _, cols in parts:
@@ -128,7 +142,33 @@ class FleetRun:
             time_s=self.window.start_s + tick * self.tick_s,
             columns=columns,
             raw_readings=raw,
+            present=present,
         )
+
+
+def extra_columns(models: Sequence[object]) -> tuple[FieldSpec, ...]:
+    """The columns models declare beyond the reservoir layout, in declaration order; two
+    models declaring one name differently is refused."""
+    extra: dict[str, tuple[FieldSpec, str]] = {}
+    for model in models:
+        for spec in model.columns:  # type: ignore[attr-defined]
+            if spec.name in LAYOUT_COLUMNS:
+                continue
+            seen = extra.setdefault(spec.name, (spec, model.name))  # type: ignore[attr-defined]
+            if seen[0] != spec:
+                raise PluginError(f"device models {seen[1]!r} and {model.name!r} declare column "  # type: ignore[attr-defined]
+                                  f"{spec.name!r} differently ({seen[0]} vs {spec})")  # fmt: skip
+    return tuple(spec for spec, _ in extra.values())
+
+
+def _undeclared(model: str, emitted: set[str], declared: frozenset[str]) -> None:
+    extra, missing = sorted(emitted - declared), sorted(declared - emitted)
+    raise PluginError(
+        f"device model {model!r} emitted "
+        + "; ".join(p for p in (extra and f"undeclared column(s) {', '.join(extra)}",
+                                missing and f"none of its declared column(s) {', '.join(missing)}") if p),  # fmt: skip
+        hint="DeviceModel.columns must list exactly what the simulator's emit() returns",
+    )
 
 
 def _grid(tick0: int, nticks: int, every: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

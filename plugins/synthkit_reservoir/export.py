@@ -18,19 +18,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-
 from synthkit import __version__
-from synthkit.console import progress_bar
-from synthkit.engine import deliver
-from synthkit.errors import ConfigError
-from synthkit.files import AtomicFile, sweep_stale, temp_path
-from synthkit.plugins import get_plugins
-from synthkit_reservoir.scenario import LoadedScenario
-from synthkit.sinks import EncodedFileSink
-from synthkit.state import SeqState
-
+from synthkit.api import (
+    AtomicFile,
+    ConfigError,
+    EncodedFileSink,
+    SeqState,
+    deliver,
+    get_plugins,
+    progress_bar,
+    sweep_stale,
+    temp_path,
+)
 from synthkit_reservoir.engine import FleetRun, export_window
 from synthkit_reservoir.rows import RowBuilder
+from synthkit_reservoir.scenario import LoadedScenario
 
 CSV_NAME = "telemetry_rows.csv"
 MANIFEST_NAME = "manifest.json"

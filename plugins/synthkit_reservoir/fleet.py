@@ -22,7 +22,12 @@ from typing import Protocol
 import numpy as np
 from numba import njit
 
-from synthkit import rand
+from synthkit.api import rand
+from synthkit_reservoir import calibration
+
+# the calibration formula for the models' kernels: the same functions, compiled inline
+distance_nb = njit(inline="always", nogil=True, cache=True)(calibration.distance_from_level)
+
 
 @dataclass(frozen=True)
 class Block:

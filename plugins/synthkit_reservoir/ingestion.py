@@ -11,23 +11,26 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from synthkit.batch import Batch
-from synthkit.console import progress_bar
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from synthkit.database import describe_db_error, redact
-from synthkit.engine import deliver
-from synthkit.errors import ConfigError
-from synthkit.files import AtomicFile
-from synthkit.plugins import Plugins, lookup
-from synthkit_reservoir.scenario import LoadedScenario
-from synthkit.state import SeqState
-
+from synthkit.api import (
+    AtomicFile,
+    Batch,
+    ConfigError,
+    Plugins,
+    SeqState,
+    deliver,
+    describe_db_error,
+    lookup,
+    progress_bar,
+    redact,
+)
 from synthkit_reservoir.csvread import BadRow, bad_line, check_csv, read_batches
 from synthkit_reservoir.engine import FleetRun, export_window
 from synthkit_reservoir.export import CSV_NAME, MANIFEST_NAME, iso
 from synthkit_reservoir.preflight_db import db_preflight
 from synthkit_reservoir.rows import RowBuilder
+from synthkit_reservoir.scenario import LoadedScenario
 
 RESULT_NAME = "import_result.json"
 

@@ -12,17 +12,22 @@ state and prints the summary.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from synthkit.batch import Batch
-from synthkit.console import progress_bar
-from synthkit.errors import ConfigError
-from synthkit.interrupt import stop_on_signals
-from synthkit.plugins import Plugins, lookup
-from synthkit.state import SeqState
+from synthkit.api import (
+    Batch,
+    ConfigError,
+    Plugins,
+    SeqState,
+    lookup,
+    paced,
+    progress_bar,
+    stop_on_signals,
+)
 from synthkit_reservoir.engine import FleetRun, Window
 from synthkit_reservoir.payload import mqtt_payloads
 from synthkit_reservoir.rows import RowBuilder
@@ -34,7 +39,7 @@ def live_run(
     plugins: Plugins, loaded: Any, *, broker: Any, state_file: Path, iterations: int = 0,
     duration_s: float = 0.0, topic: str, qos: int = 1, drain_timeout_s: float = 30.0,
 ) -> dict[str, Any]:  # fmt: skip
-    from synthkit.brokers import tls_context
+    from synthkit.api import tls_context
 
     if iterations < 0 or duration_s < 0:
         raise ConfigError("--iterations and --duration-seconds must be >= 0", hint="0 means unlimited")
@@ -61,32 +66,26 @@ def live_run(
         with stop_on_signals() as stop, progress_bar(f"run -> {broker.address}", total) as bar:
             sink.open(builder.columns)  # connects every device, or fails before the first publish
             t0 = time.monotonic()
-            interrupted = False
-            try:
+
+            def schedule() -> Iterator[tuple[float, Any]]:
                 for block in run.blocks(0):  # one tick per block
-                    if block.rows == 0:
-                        continue
                     keep = block.seq < first[block.device] + iterations if iterations else None
-                    due = t0 + (int(block.time_s[0]) - start_s) / speedup
-                    if duration_s and due - t0 >= duration_s:
-                        break
-                    if stop.wait(max(0.0, due - time.monotonic())):
-                        interrupted = True
-                        break
-                    batch = builder.batch(block)
-                    dev, seq = block.device, block.seq
-                    if keep is not None:  # devices faster than the slowest stop after their iterations
-                        if not keep.any():
-                            continue
-                        rows = np.flatnonzero(keep)
-                        batch = Batch([c.take(rows) for c in batch.columns])
-                        dev, seq = dev[rows], seq[rows]
-                    _reserve(state, ids, reserved, dev, seq, ahead, ceiling)
-                    sink.write(batch)
-                    bar.advance(batch.n)
-                    if stop.is_set():
-                        interrupted = True
-                        break
+                    if block.rows and (keep is None or keep.any()):  # fast devices stop after their iterations
+                        yield (int(block.time_s[0]) - start_s) / speedup, (block, keep)
+
+            def produce(item: tuple[Any, np.ndarray | None]) -> Batch:
+                block, keep = item
+                batch, dev, seq = builder.batch(block), block.device, block.seq
+                if keep is not None and not keep.all():
+                    rows = np.flatnonzero(keep)
+                    batch = Batch([c.take(rows) for c in batch.columns])
+                    dev, seq = dev[rows], seq[rows]
+                _reserve(state, ids, reserved, dev, seq, ahead, ceiling)  # before the broker has them
+                return batch
+
+            try:
+                interrupted = paced(schedule(), produce, sink.write, stop=stop, duration_s=duration_s,
+                                    on_batch=bar.advance)  # fmt: skip
             finally:
                 sink.close()
                 state.save()

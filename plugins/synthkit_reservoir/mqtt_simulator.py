@@ -15,8 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from synthkit.cli import run
-from synthkit.memory import keep_freed_memory
+from synthkit.api import keep_freed_memory, run
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -17,8 +17,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from synthkit.batch import Batch, Column
-from synthkit.encode import Encoder
+from synthkit.api import Batch, Column, Encoder
 
 DECIMALS = {"temperature_c": 1, "battery_percentage": 1, "latitude": 6, "longitude": 6, "speed_kmh": 1}
 

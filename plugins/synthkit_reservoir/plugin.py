@@ -1,9 +1,16 @@
-"""Registers the reservoir family's top-level commands (validate, dry-run, export-csv)."""
+"""Registers the reservoir family (its modes) and its top-level commands (validate, dry-run,
+export/analyze/import CSV, bootstrap, run)."""
 
 from __future__ import annotations
 
 from synthkit import hookimpl
-from synthkit.records import Command
+from synthkit.api import Command, Family
+from synthkit_reservoir.family import FAMILY
+
+
+@hookimpl
+def synthkit_register_families() -> list[Family]:
+    return [FAMILY]
 
 
 @hookimpl

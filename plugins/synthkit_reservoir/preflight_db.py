@@ -6,11 +6,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from synthkit.console import stderr
-from synthkit.database import DEFAULT_DB_URL, ENV_DB_URL, connected, redact
-from synthkit.errors import PreflightError
-from synthkit.plugins import Plugins
-from synthkit.preflight import collect_findings
+from synthkit.api import (
+    DEFAULT_DB_URL,
+    ENV_DB_URL,
+    Plugins,
+    PreflightError,
+    collect_findings,
+    connected,
+    redact,
+    stderr,
+)
 from synthkit_reservoir.scenario import LoadedScenario
 
 SUBJECT = "reservoir_db"

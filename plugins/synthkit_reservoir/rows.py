@@ -12,25 +12,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from synthkit.batch import Batch, Column
+from synthkit.api import Batch, Column, FieldSpec
 from synthkit_reservoir.engine import FleetBlock, FleetRun
-
-SCHEMA_VERSION = "1"
-BASE = ("device_id", "seq", "received_at", "local_timestamp_ms", "schema_version", "mode", "archetype")
-TRUTH = ("level_pct", "liters", "distance_mm", "inflow_liters", "outflow_liters", "loss_liters",
-         "distance_km")  # fmt: skip
-SENSOR = ("temperature_c", "battery_percentage", "signal_strength_dbm")
-MOBILE = ("latitude", "longitude", "speed_kmh", "point_id")
-DECIMALS = {
-    "level_pct": 2, "liters": 1, "distance_mm": 1, "inflow_liters": 1, "outflow_liters": 1,
-    "loss_liters": 2, "distance_km": 3, "temperature_c": 1, "battery_percentage": 1,
-    "latitude": 6, "longitude": 6, "speed_kmh": 1,
-}  # fmt: skip
+from synthkit_reservoir.family import MODES
+from synthkit_reservoir.layout import BASE, DECIMALS, MOBILE, SCHEMA_VERSION, SENSOR, TRUTH
 
 
 def columns_for(run: FleetRun) -> tuple[str, ...]:
     raw = tuple(f"raw_{i + 1}" for i in range(run.max_samples))
-    return BASE + TRUTH + raw + SENSOR + MOBILE
+    return BASE + TRUTH + raw + SENSOR + MOBILE + tuple(spec.name for spec in run.extra)
 
 
 class RowBuilder:
@@ -41,7 +31,7 @@ class RowBuilder:
         self.columns = columns_for(run)
         devs = run.devices
         self.device_labels = tuple(d.device_id for d in devs)
-        self.modes = ("STATIONARY", "MOBILE")
+        self.modes = MODES
         self.mode_code = np.array([self.modes.index(d.mode) for d in devs], np.int64)
         arch = sorted({d.archetype.name for d in devs})
         self.archetypes = tuple(arch)
@@ -76,6 +66,8 @@ class RowBuilder:
             point = np.full(n, -1, np.int64)
         labels = self.run.point_labels or ("",)
         cols.append(Column("point_id", "label", np.maximum(point, 0), labels=labels, present=point >= 0))
+        for spec in self.run.extra:  # what models declare beyond the layout, after it
+            cols.append(_extra(spec, c[spec.name], block.present.get(spec.name)))
         batch = Batch(cols)
         if batch.names != self.columns:  # the CSV header is self.columns: they must agree
             raise AssertionError(f"row layout {batch.names} differs from header {self.columns}")
@@ -95,6 +87,21 @@ def _decimal(name: str, values: np.ndarray | None, n: int) -> Column:
     present = ~np.isnan(values)
     clean = np.where(present, values, 0.0)
     return Column(name, "decimal", clean, decimals=DECIMALS[name], present=None if present.all() else present)
+
+
+def _extra(spec: FieldSpec, values: np.ndarray, present: np.ndarray | None) -> Column:
+    """A model's own column: decimals with NaN as absent; ints, bools and choices (codes
+    into ``spec.choices``, -1 absent) with ``present`` for the rows of models that lack it."""
+    if spec.kind == "decimal":
+        ok = ~np.isnan(values)
+        return Column(spec.name, "decimal", np.where(ok, values, 0.0), decimals=spec.decimals,
+                      present=None if ok.all() else ok)  # fmt: skip
+    if spec.kind == "str":
+        codes = values.astype(np.int64)
+        ok = codes >= 0
+        return Column(spec.name, "label", np.maximum(codes, 0), labels=tuple(str(c) for c in spec.choices) or ("",),
+                      present=None if ok.all() else ok)  # fmt: skip
+    return Column(spec.name, "int", values.astype(np.int64), present=present)
 
 
 def local_timestamp_ms(time_s: np.ndarray, seq: np.ndarray) -> np.ndarray:

@@ -30,10 +30,18 @@ from pydantic import (
     model_validator,
 )
 
-from synthkit.errors import ConfigError
-from synthkit.plugins import Plugins
-from synthkit.records import Archetype, DeviceModel
-from synthkit.yamlfile import Loc, YamlDocument, format_loc, load_yaml
+from synthkit.api import (
+    Archetype,
+    BrokerBlock,
+    DeviceModel,
+    Loc,
+    LocatedProblems,
+    Plugins,
+    Problems,
+    load_yaml,
+    validate_section,
+)
+from synthkit_reservoir.family import MODES, NAME, REQUIRED_COLUMNS, mode_problems
 
 POINT_KINDS = ("BASE", "REFILL", "CLIENT")
 _PLAIN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -53,15 +61,6 @@ class _Strict(BaseModel):
 
 def _upper(value: Any) -> Any:
     return value.upper() if isinstance(value, str) else value
-
-
-class MqttSettings(_Strict):
-    host: str | None = None
-    port: int = Field(8883, ge=1, le=65535)
-    ca_path: str | None = None
-    cert_path: str | None = None
-    key_path: str | None = None
-    topic: str | None = None  # the family's topic template when set, e.g. devices/{device_id}/telemetry
 
 
 class BootstrapSettings(_Strict):
@@ -110,7 +109,7 @@ class Dynamics(_Strict):
 
 class _DeviceFields(_Strict):
     archetype: str
-    mode: Literal["STATIONARY", "MOBILE"] | None = None  # default: the archetype's mode
+    mode: Literal[MODES] | None = None  # default: the archetype's mode
     cadence_seconds: int = Field(300, ge=60, le=3600)
     route_id: str | None = None
     dynamics: Dynamics | None = None
@@ -123,12 +122,11 @@ class _DeviceFields(_Strict):
 
     @model_validator(mode="after")
     def _mode_rules(self) -> _DeviceFields:
-        if self.mode == "MOBILE" and not self.route_id:
-            raise ValueError("route_id is required when mode is MOBILE")
-        if self.mode == "STATIONARY" and self.route_id:
-            raise ValueError("route_id only applies to MOBILE devices; remove it")
-        if self.mode == "MOBILE" and self.dynamics is not None:
-            raise ValueError("dynamics only applies to STATIONARY devices; remove it")
+        # a mode given here is checked with the schema; one taken from the archetype, when
+        # the archetype is resolved (the same rules, family.mode_problems)
+        found = mode_problems(self.mode, bool(self.route_id), self.dynamics is not None) if self.mode else []
+        if found:
+            raise ValueError(f"{found[0][1]}; {found[0][2]}")
         return self
 
 
@@ -225,13 +223,17 @@ class Route(_Strict):
     def kinds(self) -> set[str]:
         return {p.kind for p in self.points}
 
+    def missing_kinds(self) -> list[str]:
+        """The point kinds a mobile route needs and this one lacks (empty: complete)."""
+        return [k for k in POINT_KINDS if k not in self.kinds()]
+
 
 class Scenario(_Strict):
     scenario_id: PlainName
     seed: int = 42
     timezone: Literal["UTC"] = "UTC"
     speedup_factor: float = Field(1.0, gt=0)
-    mqtt: MqttSettings = Field(default_factory=MqttSettings)
+    mqtt: BrokerBlock = Field(default_factory=BrokerBlock)
     bootstrap: BootstrapSettings = Field(default_factory=BootstrapSettings)
     devices: list[DeviceEntry] = Field(min_length=1)
     routes: list[Route] = Field(default_factory=list)
@@ -276,90 +278,40 @@ class LoadedScenario:
         return self.scenario.seed
 
 
-class ScenarioError(ConfigError):
-    """A scenario has problems; ``problems`` holds one located line each."""
-
-    def __init__(self, path: str, problems: list[str]) -> None:
-        self.problems = problems
-        head = f"{path}: {len(problems)} problem{'s' if len(problems) != 1 else ''}"
-        super().__init__(head + ":\n  " + "\n  ".join(problems))
-
-
-@dataclass
-class _Problems:
-    doc: YamlDocument
-    lines: list[str]
-
-    def add(self, loc: Loc, message: str, fix: str = "") -> None:
-        where = self.doc.where(loc)
-        field = format_loc(loc)
-        self.lines.append(f"{where}: {field}: {message}" + (f" ({fix})" if fix else ""))
+ScenarioError = LocatedProblems  # what load_scenario raises: every problem, located
 
 
 def load_scenario(path: str, plugins: Plugins) -> LoadedScenario:
     """Read, validate and resolve a scenario; raises :class:`ScenarioError` listing every
     problem, or :class:`ConfigError` for a file that is not YAML at all."""
     doc = load_yaml(path)
-    problems = _Problems(doc, [])
-    if not isinstance(doc.data, dict):
-        raise ScenarioError(doc.path, [f"{doc.where(())}: the document must be a mapping of fields"])
-    try:
-        scenario = Scenario.model_validate(doc.data)
-    except ValidationError as exc:
-        for err in exc.errors(include_url=False):
-            loc = _data_loc(err["loc"])
-            message, fix = _explain(err, loc, doc)
-            problems.add(loc, message, fix)
-        raise ScenarioError(doc.path, problems.lines) from None
+    problems = Problems(doc)
+    scenario = validate_section(doc, Scenario, problems, union_tags=("device", "group"), explain=_explain)
+    problems.raise_any()
+    assert scenario is not None
     devices, warnings = _resolve(scenario, plugins, problems)
-    if problems.lines:
-        raise ScenarioError(doc.path, problems.lines)
+    problems.raise_any()
     with open(path, "rb") as fh:
         digest = hashlib.sha256(fh.read()).hexdigest()
     return LoadedScenario(doc.path, digest, scenario, tuple(devices), tuple(warnings))
 
 
-def _data_loc(loc: tuple[Any, ...]) -> Loc:
-    """Drop pydantic's union tags ("device"/"group") so the path matches the YAML."""
-    out: list[str | int] = []
-    for i, part in enumerate(loc):
-        if part in ("device", "group") and i > 0 and isinstance(loc[i - 1], int):
-            continue
-        out.append(part)
-    return tuple(out)
-
-
-_KNOWN_FIELDS = sorted(
-    {name for m in (Scenario, MqttSettings, BootstrapSettings, Device, DeviceGroup, Demand,
-                    Supply, Dynamics, Route, Point, Transition) for name in m.model_fields}
-)  # fmt: skip
-
-
-def _explain(err: dict[str, Any], loc: Loc, doc: YamlDocument) -> tuple[str, str]:
+def _explain(err: dict[str, Any], loc: Loc) -> tuple[str, str] | None:
+    """The reservoir's own wording: hourly and weekday lists."""
     kind, msg = err["type"], err["msg"]
-    if kind == "extra_forbidden":
-        name = str(loc[-1]) if loc else ""
-        close = difflib.get_close_matches(name, _KNOWN_FIELDS, n=1)
-        return "unknown field", f"did you mean {close[0]!r}?" if close else "remove it"
-    if kind == "missing":
-        return "required field is missing", "add it"
-    if kind == "finite_number":
-        return "NaN and infinity are not allowed", "write a finite number"
     if kind in ("too_short", "too_long") and "24" in msg:
         return msg, "give exactly 24 values, one per UTC hour"
     if kind in ("too_short", "too_long") and " 7 " in f" {msg} ":
         return msg, "give exactly 7 values, Monday first"
-    msg = msg.removeprefix("Value error, ")
-    if kind == "literal_error":
-        return f"{msg}, got {err.get('input')!r}", ""
-    return msg, ""
+    return None
 
 
 def _resolve(
-    scenario: Scenario, plugins: Plugins, problems: _Problems
+    scenario: Scenario, plugins: Plugins, problems: Problems
 ) -> tuple[list[ResolvedDevice], list[str]]:
     archetypes = plugins.archetypes()
-    models = plugins.device_models()
+    every_model = plugins.device_models()
+    models = plugins.device_models(family=NAME)
     routes: dict[str, Route] = {}
     for i, route in enumerate(scenario.routes):
         if route.route_id in routes:
@@ -384,20 +336,21 @@ def _resolve(
             continue
         model = models.get(arch.model)
         if model is None:
-            problems.add((*loc, "archetype"),
-                         f"archetype {arch.name!r} needs device model {arch.model!r}, which no "
-                         "installed plugin provides", "install the plugin that provides it")  # fmt: skip
+            other = every_model.get(arch.model)
+            why = (f"which is a {other.family or 'family-less'} model, not a {NAME} one" if other
+                   else "which no installed plugin provides")  # fmt: skip
+            problems.add((*loc, "archetype"), f"archetype {arch.name!r} needs device model {arch.model!r}, {why}",
+                         f"pick a {NAME} archetype" if other else "install the plugin that provides it")  # fmt: skip
+            continue
+        unfit = _unfit(arch, model, plugins)
+        if unfit:
+            problems.add((*loc, "archetype"), unfit, "report it to the plugin's authors, or pick another archetype")
             continue
         # the mode may come from the archetype: apply the mode rules once it is known
-        if mode == "MOBILE" and not entry.route_id:
-            problems.add((*loc, "route_id"), "route_id is required for a MOBILE device", "add it")
-            continue
-        if mode == "STATIONARY" and entry.route_id:
-            problems.add((*loc, "route_id"), "route_id only applies to MOBILE devices", "remove it")
-            continue
-        if mode == "MOBILE" and entry.dynamics is not None:
-            problems.add((*loc, "dynamics"), "dynamics only applies to STATIONARY devices",
-                         "remove it; tune a truck with parameter_overrides")  # fmt: skip
+        broken = mode_problems(mode, bool(entry.route_id), entry.dynamics is not None)
+        for field, message, fix in broken:
+            problems.add((*loc, field), message, fix)
+        if broken:
             continue
         route = None
         if entry.route_id:
@@ -406,7 +359,7 @@ def _resolve(
                 problems.add((*loc, "route_id"), f"unknown route {entry.route_id!r}",
                              f"define it under routes (known: {', '.join(routes) or 'none'})")  # fmt: skip
                 continue
-            missing = [k for k in POINT_KINDS if k not in route.kinds()]
+            missing = route.missing_kinds()
             if missing and route.route_id not in incomplete_routes:
                 incomplete_routes.add(route.route_id)
                 r = next(j for j, x in enumerate(scenario.routes) if x.route_id == route.route_id)
@@ -446,6 +399,19 @@ def _resolve(
     for name in sorted(unused):
         warnings.append(f"route {name!r} is not used by any device")
     return devices, warnings
+
+
+def _unfit(arch: Archetype, model: DeviceModel, plugins: Plugins) -> str:
+    """Why an archetype cannot run on its model (a plugin's mistake, not the scenario's)."""
+    if arch.mode != model.mode:
+        return (f"archetype {arch.name!r} ({plugins.source_of('archetypes', arch.name)}) is {arch.mode}, "
+                f"but its device model {model.name!r} is {model.mode}")  # fmt: skip
+    declared = {c.name for c in model.columns}
+    missing = [c for c in REQUIRED_COLUMNS if c not in declared]
+    if missing:
+        return (f"device model {model.name!r} ({plugins.source_of('device_models', model.name)}) does not "
+                f"declare the column(s) the {NAME} payload needs: {', '.join(missing)} (DeviceModel.columns)")  # fmt: skip
+    return ""
 
 
 class ParameterError(ValueError):

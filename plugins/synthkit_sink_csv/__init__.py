@@ -6,14 +6,14 @@ import os
 from typing import TYPE_CHECKING
 
 from synthkit import hookimpl
-from synthkit.records import SinkSpec
+from synthkit.api import SinkSpec
 
 if TYPE_CHECKING:  # the encoder (compiled kernels) loads when a sink is made, not at start-up
-    from synthkit.sinks import EncodedFileSink
+    from synthkit.api import EncodedFileSink
 
 
 def make_sink(target: str | os.PathLike[str]) -> EncodedFileSink:
-    from synthkit.sinks import EncodedFileSink
+    from synthkit.api import EncodedFileSink
 
     return EncodedFileSink("csv", target, "csv", header=True)
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from synthkit import hookimpl
-from synthkit.records import SinkSpec
+from synthkit.api import SinkSpec
 
 if TYPE_CHECKING:  # the encoder (compiled kernels) loads when a sink is made, not at start-up
-    from synthkit.sinks import EncodedStreamSink
+    from synthkit.api import EncodedStreamSink
 
 
 def make_sink(target: object = None) -> EncodedStreamSink:
-    from synthkit.sinks import EncodedStreamSink
+    from synthkit.api import EncodedStreamSink
 
     return EncodedStreamSink("stdout", "jsonl")
 

@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from synthkit.console import emit_json, finish, stderr
-from synthkit.plugins import get_plugins
+from synthkit.api import emit_json, finish, get_plugins, stderr
 
 if TYPE_CHECKING:  # the generator and its kernels load when a command runs, not at start-up
     from synthkit_telematics.generator import TelematicsConfig
@@ -120,8 +119,7 @@ def publish(
     utc_offset: UtcOffset = None,
 ) -> None:
     """Publish events to an MQTT broker, one connection per driver, then a JSON summary."""
-    from synthkit.brokers import resolve_broker
-
+    from synthkit.api import resolve_broker
     from synthkit_telematics.publish import publish_mqtt
 
     config = _config(drivers, seed, start, True, extreme_variance, weight, weights_file, base_lat, base_lon, utc_offset)

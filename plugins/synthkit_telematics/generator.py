@@ -10,11 +10,16 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from synthkit import rand
-from synthkit.batch import Batch, Column
-from synthkit.errors import ConfigError, PluginError
-from synthkit.records import EventContext, EventType, FieldSpec
-
+from synthkit.api import (
+    Batch,
+    Column,
+    ConfigError,
+    EventContext,
+    EventType,
+    FieldSpec,
+    PluginError,
+    rand,
+)
 from synthkit_telematics import model
 
 DEFAULT_START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday; --start overrides it
@@ -144,11 +149,10 @@ class TelematicsGenerator:
                 table = np.array([et.risk_multipliers.get(p, 1.0) for p in model.PROFILES])
                 mult[:, t] = table[self.profile]
         self.weights = mult * base_w
-        self.min_speed = np.array([et.min_speed_mph for et in self.types], float)
-        self.night_only = np.array([et.night_only for et in self.types], np.bool_)
-        self.over_limit = np.array(
-            [np.nan if et.over_limit_mph is None else et.over_limit_mph for et in self.types]
-        )
+        when = [eligibility(et) for et in self.types]
+        self.min_speed = np.array([w["min_speed_mph"] for w in when], float)
+        self.night_only = np.array([w["night_only"] for w in when], np.bool_)
+        self.over_limit = np.array([np.nan if w["over_limit_mph"] is None else w["over_limit_mph"] for w in when])
         # static car attributes per driver
         shares = np.cumsum([c[1] for c in model.CAR_TYPES])
         car = np.minimum(np.searchsorted(shares, u[4] * shares[-1], side="right"), len(shares) - 1)
@@ -272,7 +276,7 @@ class TelematicsGenerator:
                 continue
             if et.generate is not None:
                 ctx = EventContext(
-                    row_keys=rowkey[idx], speed_mph=speed[idx] / 10.0, posted_speed_mph=posted[idx],
+                    rowkey[idx], speed_mph=speed[idx] / 10.0, posted_speed_mph=posted[idx],
                     local_hour=hour[idx], intensity=self.intensity[drv[idx]],
                 )  # fmt: skip
                 values = dict(et.generate(ctx))
@@ -288,6 +292,32 @@ class TelematicsGenerator:
                 out[name]["present"][idx] = True
                 out[name]["parts"].append((idx, np.asarray(arr)))
         return [_column(name, o["spec"], o["present"], o["parts"], rows) for name, o in out.items()]
+
+
+# The conditions an event type may put in EventType.eligible, with their defaults: with the
+# columns of its EventContext (speed_mph, posted_speed_mph, local_hour, intensity), the
+# telematics family's side of the event-type contract (docs/plugins.md).
+ELIGIBILITY: dict[str, Any] = {"min_speed_mph": 0.0, "night_only": False, "over_limit_mph": None}
+
+
+def eligibility(et: EventType) -> dict[str, Any]:
+    """``et.eligible`` over the defaults, checked: a misspelt or mistyped condition is an
+    error naming the event type, not a type that is silently always eligible."""
+    unknown = sorted(set(et.eligible) - set(ELIGIBILITY))
+    if unknown:
+        raise PluginError(f"event type {et.name!r}: unknown eligibility condition(s) {', '.join(unknown)}",
+                          hint=f"the telematics family knows {', '.join(ELIGIBILITY)}")  # fmt: skip
+    when = {**ELIGIBILITY, **et.eligible}
+    night, limit = when["night_only"], when["over_limit_mph"]
+    numbers_ok = _number(when["min_speed_mph"]) and (limit is None or _number(limit))
+    if not (numbers_ok and isinstance(night, bool)):
+        raise PluginError(f"event type {et.name!r}: eligibility {dict(et.eligible)!r} is not valid",
+                          hint="min_speed_mph and over_limit_mph are finite numbers (or None), night_only a bool")  # fmt: skip
+    return when
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _scalar_values(et: EventType, keys: np.ndarray, fields: tuple[FieldSpec, ...]) -> dict:

@@ -15,10 +15,7 @@ import traceback
 from pathlib import Path
 from typing import NoReturn
 
-from synthkit.errors import SynthkitError
-from synthkit.memory import keep_freed_memory
-from synthkit.plugins import get_plugins
-
+from synthkit.api import SynthkitError, get_plugins, keep_freed_memory
 from synthkit_telematics.options import build_config, parse_start, parse_weights
 from synthkit_telematics.run import generate_file, stream_stdout
 

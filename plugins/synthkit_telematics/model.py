@@ -14,7 +14,7 @@ import math
 import numpy as np
 from numba import njit
 
-from synthkit.rand import unit_nb, word_nb
+from synthkit.api import unit_nb, word_nb
 
 PROFILES = ("ultra_safe", "safe", "moderate", "risky", "ultra_risky")
 PROFILE_WEIGHTS = np.array([0.05, 0.25, 0.40, 0.20, 0.10])
@@ -112,6 +112,18 @@ def _put_iso(out: np.ndarray, r: int, ms: int, prev_row: int) -> None:
     out[r, 19] = 46
     _put_digits(out, r, 20, rem % 1000, 3)
     out[r, 23] = 90  # Z
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _eligible(weight: float, speed: float, hour: int, posted: float, min_speed: float,
+              night_only: bool, over_limit: float) -> bool:  # fmt: skip
+    """Whether an event type may be chosen this minute (EventType's eligibility): the one
+    rule both the weight total and the weighted pick apply."""
+    if weight <= 0.0 or speed < min_speed:
+        return False
+    if night_only and hour >= NIGHT_END_HOUR:
+        return False
+    return math.isnan(over_limit) or speed >= posted + over_limit
 
 
 @njit(nogil=True, cache=True)
@@ -255,11 +267,7 @@ def drive(
                 total = 0.0
                 for t in range(n_types):
                     w = weights[d, t]
-                    if w <= 0.0 or speed < min_speed[t]:
-                        continue
-                    if night_only[t] and hour >= NIGHT_END_HOUR:
-                        continue
-                    if not math.isnan(over_limit[t]) and speed < posted + over_limit[t]:
+                    if not _eligible(w, speed, hour, posted, min_speed[t], night_only[t], over_limit[t]):
                         continue
                     total += w
                 state_i[d, 1] += 1
@@ -274,11 +282,7 @@ def drive(
                 acc = 0.0
                 for t in range(n_types):
                     w = weights[d, t]
-                    if w <= 0.0 or speed < min_speed[t]:
-                        continue
-                    if night_only[t] and hour >= NIGHT_END_HOUR:
-                        continue
-                    if not math.isnan(over_limit[t]) and speed < posted + over_limit[t]:
+                    if not _eligible(w, speed, hour, posted, min_speed[t], night_only[t], over_limit[t]):
                         continue
                     acc += w
                     chosen = t

@@ -11,9 +11,7 @@ from typing import Any
 import strictyaml
 from pydantic import ValidationError
 
-from synthkit.errors import ConfigError
-from synthkit.timeparse import parse_utc
-
+from synthkit.api import ConfigError, parse_utc
 from synthkit_telematics.generator import TelematicsConfig
 
 

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from synthkit import hookimpl
-from synthkit.records import Command, DeviceModel
+from synthkit.api import Command, DeviceModel, Family
+
+
+@hookimpl
+def synthkit_register_families() -> list[Family]:
+    return [Family("telematics", ("DRIVER",), description="drivers on trips and their driving events")]
 
 
 @hookimpl
@@ -12,6 +17,7 @@ def synthkit_register_device_models() -> list[DeviceModel]:
         DeviceModel(
             name="telematics_driver",
             mode="DRIVER",
+            family="telematics",
             factory=_generator,
             description="drivers on trips; one event per driving minute, typed by event plugins",
         )

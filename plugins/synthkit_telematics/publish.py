@@ -9,14 +9,11 @@ waits (bounded) for outstanding acknowledgements and prints the summary.
 
 from __future__ import annotations
 
+import itertools
 import time
 from typing import Any
 
-from synthkit.console import progress_bar
-from synthkit.errors import ConfigError
-from synthkit.interrupt import stop_on_signals
-from synthkit.plugins import Plugins, lookup
-
+from synthkit.api import ConfigError, Plugins, lookup, paced, progress_bar, stop_on_signals
 from synthkit_telematics.generator import TelematicsConfig, TelematicsGenerator
 
 DEFAULT_TOPIC = "telematics/{driver_id}/events"
@@ -27,7 +24,7 @@ def publish_mqtt(
     interval_s: float = 1.0, topic: str = DEFAULT_TOPIC, qos: int = 1, client_id_prefix: str = "",
     drain_timeout_s: float = 30.0,
 ) -> dict[str, Any]:  # fmt: skip
-    from synthkit.brokers import tls_context
+    from synthkit.api import tls_context
 
     if events < 0 or duration_s < 0 or interval_s < 0:
         raise ConfigError("--events, --duration-seconds and --interval must be >= 0", hint="0 means unlimited (no pause for --interval)")
@@ -39,23 +36,14 @@ def publish_mqtt(
         broker.address, clients=drivers, topic=topic, qos=qos,
         tls=tls, client_column="driver_id", client_id_prefix=client_id_prefix, drain_timeout_s=drain_timeout_s,
     )  # fmt: skip
-    interrupted = False
     with stop_on_signals() as stop, progress_bar(f"publish -> {broker.address}", events or None) as bar:
         sink.open(generator.columns)  # connects every driver, or fails before the first publish
         t0 = time.monotonic()
         rounds = generator.batches(events or None, batch_rows=config.drivers)  # a round per batch
         try:
-            number = 0
-            while not (duration_s and number * interval_s >= duration_s):
-                if stop.wait(max(0.0, t0 + number * interval_s - time.monotonic())):
-                    interrupted = True
-                    break
-                batch = next(rounds, None)  # generated only when due: counts cover what was sent
-                if batch is None:
-                    break
-                sink.write(batch)
-                bar.advance(batch.n)
-                number += 1
+            schedule = ((number * interval_s, None) for number in itertools.count())
+            interrupted = paced(schedule, lambda _: next(rounds, None), sink.write, stop=stop,
+                                duration_s=duration_s, on_batch=bar.advance)  # fmt: skip
         finally:
             sink.close()
     elapsed = time.monotonic() - t0

@@ -8,31 +8,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from synthkit.console import progress_bar
-from synthkit.engine import deliver
-from synthkit.errors import ConfigError
-from synthkit.interrupt import stop_on_signals
-from synthkit.plugins import Plugins, lookup
-from synthkit.preflight import run_checks
-from synthkit.records import SinkSpec
-
+from synthkit.api import (
+    ConfigError,
+    Plugins,
+    deliver,
+    lookup,
+    progress_bar,
+    run_checks,
+    stop_on_signals,
+)
 from synthkit_telematics.generator import TelematicsConfig, TelematicsGenerator
-
-
-def file_sink_for(plugins: Plugins, out: Path, fmt: str | None) -> SinkSpec:
-    """The sink named by ``--format``, else the one claiming ``out``'s extension."""
-    sinks = {name: s for name, s in plugins.sinks().items() if s.extensions}
-    if fmt:
-        return lookup(sinks, fmt, "format", fix=f"use --format {' or '.join(sorted(sinks))}")
-    suffix = out.suffix.lower()
-    for spec in sinks.values():
-        if suffix in spec.extensions:
-            return spec
-    claimed = ", ".join(sorted(e for s in sinks.values() for e in s.extensions))
-    raise ConfigError(
-        f"cannot tell the format of {str(out)!r} from its extension {suffix or '(none)'!r}",
-        hint=f"use one of {claimed}, or --format {'/'.join(sorted(sinks))}",
-    )
 
 
 def generate_file(
@@ -41,7 +26,7 @@ def generate_file(
     """Write ``events`` events to ``out``; returns the JSON summary."""
     if events < 1:
         raise ConfigError(f"--events must be at least 1, got {events}")
-    spec = file_sink_for(plugins, out, fmt)
+    spec = plugins.file_sink(out, fmt)
     run_checks(plugins, "output", out)
     generator = TelematicsGenerator(config, plugins.event_types())
     sink = spec.factory(out)

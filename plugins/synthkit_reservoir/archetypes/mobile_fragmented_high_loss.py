@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from synthkit import hookimpl
-from synthkit.records import Archetype
+from synthkit.api import Archetype
 
 
 @hookimpl

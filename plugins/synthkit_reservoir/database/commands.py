@@ -6,9 +6,7 @@ from typing import Annotated
 
 import typer
 
-from synthkit.console import emit_json, finish
-from synthkit.context import global_options
-from synthkit.plugins import get_plugins
+from synthkit.api import emit_json, finish, get_plugins, global_options
 
 # SQLAlchemy and the schema load inside the commands: the CLI registers these on every start
 
@@ -22,7 +20,7 @@ DbUrl = Annotated[
 @app.command("init")
 def init(db_url: DbUrl = None) -> None:
     """Create the reference schema (idempotent)."""
-    from synthkit.database import connected, redact, resolve_url
+    from synthkit.api import connected, redact, resolve_url
     from synthkit_reservoir.database.register import init_schema
 
     url = resolve_url(db_url)
@@ -34,9 +32,8 @@ def init(db_url: DbUrl = None) -> None:
 @app.command("register")
 def register_command(ctx: typer.Context, db_url: DbUrl = None) -> None:
     """Create and attach the scenario's devices and reservoirs (idempotent)."""
-    from synthkit.database import connected, redact, resolve_url
+    from synthkit.api import connected, redact, resolve_url
     from synthkit_reservoir.database.register import register
-
     from synthkit_reservoir.scenario import load_scenario
 
     loaded = load_scenario(str(global_options(ctx).require_scenario()), get_plugins())
@@ -62,9 +59,7 @@ def listen_command(
     idle_timeout: Annotated[float, typer.Option("--idle-timeout", help="Stop after this many seconds without a message (0: never).")] = 0,
 ) -> None:
     """Subscribe to live telemetry and ingest it into the reference database."""
-    from synthkit.brokers import resolve_broker, tls_context
-
-    from synthkit.database import connected, redact, resolve_url
+    from synthkit.api import connected, redact, resolve_broker, resolve_url, tls_context
     from synthkit_reservoir.database.listen import default_client_id, listen
 
     opts = global_options(ctx)

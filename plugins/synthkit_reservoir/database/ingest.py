@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine, select
 
-from synthkit_reservoir.calibration import Calibration
+from synthkit_reservoir.calibration import Calibration, level_from_distance, liters_from_level
 from synthkit_reservoir.database.schema import devices, reservoirs
 from synthkit_reservoir.database.store import Accepted, PostgresStore, SqliteStore
 from synthkit_reservoir.payload import PayloadFields
@@ -188,7 +188,7 @@ class Ingestor:
     def verify(self) -> None:
         """Refuse (ConfigError) a schema that cannot dedupe or lacks a column ingestion writes:
         every writer calls this before its first write."""
-        from synthkit.database import redact
+        from synthkit.api import redact
         from synthkit_reservoir.database.snapshot import require_ingestible
 
         require_ingestible(self.engine, redact(str(self.engine.url)))
@@ -250,8 +250,8 @@ class Ingestor:
         with np.errstate(all="ignore"):
             distance = np.nanmedian(readings[idx], axis=1)
         c = cal[inverse[idx]]
-        level = np.clip((c[:, 0] - distance) / (c[:, 0] - c[:, 1]) * 100.0, 0.0, 100.0)
-        liters = c[:, 2] * level / 100.0
+        level = np.clip(level_from_distance(c[:, 0], c[:, 1], distance), 0.0, 100.0)
+        liters = liters_from_level(c[:, 2], level)
         codes = inverse[idx]
         used, client = np.unique(codes, return_inverse=True)  # clients present in this batch
         acc = Accepted(

@@ -14,7 +14,7 @@ import numpy as np
 import paho.mqtt.client as mqtt
 from sqlalchemy import insert
 
-from synthkit.console import stderr
+from synthkit.api import stderr
 from synthkit_reservoir.database.ingest import Ingestor, TelemetryRows, parse_message
 from synthkit_reservoir.database.schema import telemetry_rejects
 

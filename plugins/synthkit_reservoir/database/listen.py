@@ -25,9 +25,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from synthkit.console import progress_bar, stderr
-from synthkit.errors import ConfigError
-from synthkit.interrupt import stop_on_signals
+from synthkit.api import ConfigError, progress_bar, stderr, stop_on_signals
 from synthkit_reservoir.database.ingest import Ingestor
 from synthkit_reservoir.database.intake import SeqTracker, ingest_batch, retrying
 

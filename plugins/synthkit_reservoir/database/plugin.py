@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from synthkit import hookimpl
-from synthkit.records import Command, SinkSpec
+from synthkit.api import Command, SinkSpec
 
 
 def _factory(target: str, **options: object):  # noqa: ANN202

@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, inspect, select
 
-from synthkit_reservoir.scenario import LoadedScenario
 from synthkit_reservoir.database.schema import (
     SCHEMA_VERSION,
     devices,
@@ -21,6 +20,7 @@ from synthkit_reservoir.database.schema import (
     reservoirs,
     synthkit_meta,
 )
+from synthkit_reservoir.scenario import LoadedScenario
 
 _NAMESPACE = uuid.UUID("9b8c3f1e-2d4a-5b6c-8d7e-0f1a2b3c4d5e")
 

@@ -8,9 +8,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
-from synthkit.batch import Batch
-from synthkit.database import make_engine
-from synthkit.records import SinkReport
+from synthkit.api import Batch, SinkReport, make_engine
 from synthkit_reservoir.database.ingest import Ingestor, TelemetryRows
 from synthkit_reservoir.payload import fields_from_batch
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from synthkit.records import Finding, PreflightCheck
+from synthkit.api import Finding, PreflightCheck
 
 if TYPE_CHECKING:  # the checks register at every start; the scenario schema loads when they run
     from sqlalchemy import Engine
@@ -83,7 +83,7 @@ SCHEMA_FIX = ("run `synthkit db init` (it adds what is missing and never drops d
 
 def require_ingestible(engine: Engine, shown_url: str) -> None:
     """Refuse to write into a schema that cannot dedupe or lacks what ingestion writes."""
-    from synthkit.errors import ConfigError
+    from synthkit.api import ConfigError
 
     problems = DbSnapshot.load(engine, rows=False).schema_problems()
     if problems:

@@ -27,9 +27,9 @@ import numpy as np
 import psycopg
 from sqlalchemy import Connection
 
-from synthkit.batch import Column
-from synthkit_reservoir.payload import PayloadFields, PayloadWriter
+from synthkit.api import Column
 from synthkit_reservoir.database.schema import UNIQUE_TELEMETRY
+from synthkit_reservoir.payload import PayloadFields, PayloadWriter
 
 _COLS = "mqtt_client_id, seq, received_at, reservoir_id, distance_mm, level_pct, liters, payload"
 

@@ -6,7 +6,7 @@ import random
 from typing import Any
 
 from synthkit import hookimpl
-from synthkit.records import EventType
+from synthkit.api import EventType
 
 
 def harsh_accel_attrs(rng: random.Random) -> dict[str, Any]:
@@ -20,7 +20,7 @@ def synthkit_register_event_types() -> list[EventType]:
             name="harsh_accel",
             weight=0.05,
             attributes=harsh_accel_attrs,
-            min_speed_mph=5.0,
+            eligible={"min_speed_mph": 5.0},
             description="hard acceleration, accel_g 0.3-1.0 g",
         )
     ]

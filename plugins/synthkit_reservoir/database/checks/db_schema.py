@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from synthkit_reservoir.database.snapshot import SUBJECT, snapshot_for
-
 from synthkit import hookimpl
-from synthkit.records import Finding, PreflightCheck
+from synthkit.api import Finding, PreflightCheck
+from synthkit_reservoir.database.snapshot import SUBJECT, snapshot_for
 
 
 def run(subject: Any, context: Mapping[str, Any]) -> Iterator[Finding]:

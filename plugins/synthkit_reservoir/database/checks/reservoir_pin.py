@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from synthkit_reservoir.database.snapshot import DbSnapshot, device_check
-
 from synthkit import hookimpl
-from synthkit.records import PreflightCheck
+from synthkit.api import PreflightCheck
+from synthkit_reservoir.database.snapshot import DbSnapshot, device_check
 
 
 def problem(d: Any, s: DbSnapshot) -> str | None:

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from synthkit_reservoir.database.snapshot import DbSnapshot, device_check
-
 from synthkit import hookimpl
-from synthkit.records import PreflightCheck
+from synthkit.api import PreflightCheck
+from synthkit_reservoir.database.snapshot import DbSnapshot, device_check
 
 
 def problem(d: Any, s: DbSnapshot) -> str | None:
-    if d.mode != "MOBILE":
+    if d.route is None:  # only modes that take a route have one (family.MODE_RULES)
         return None
-    missing = [k for k in ("BASE", "REFILL", "CLIENT") if k not in d.route.kinds()]
+    missing = d.route.missing_kinds()
     return f"route {d.route.route_id!r} has no {'/'.join(missing)} point" if missing else None
 
 

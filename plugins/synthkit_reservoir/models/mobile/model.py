@@ -18,9 +18,8 @@ from collections.abc import Sequence
 import numpy as np
 from numba import njit
 
-from synthkit_reservoir.fleet import Block, device_keys, normal_nb, sensor_fields
-from synthkit.rand import unit_nb, word_nb
-
+from synthkit.api import unit_nb, word_nb
+from synthkit_reservoir.fleet import Block, device_keys, distance_nb, normal_nb, sensor_fields
 from synthkit_reservoir.models.mobile.params import MobileTruckParams
 
 KINDS = ("BASE", "REFILL", "CLIENT")
@@ -158,7 +157,7 @@ def _run(
         sf[d, _S_BATTERY] = battery
         moving = si[d, _I_TARGET] >= 0
         noise = p[d, _SNOISE] + (p[d, _SLOSH] if moving else 0.0)
-        distance = p[d, _EMPTY] - (p[d, _EMPTY] - p[d, _FULL]) * level / 100.0
+        distance = distance_nb(p[d, _EMPTY], p[d, _FULL], level)
         temp10, signal = sensor_fields(
             key, t, distance, noise, samples[d], p[d, _T_MEAN], p[d, _T_AMP],
             p[d, _SIG_MEAN], p[d, _SIG_SD], raw_out, r,
@@ -247,7 +246,7 @@ class MobileFleet:
             rl = self.route_len[self.route_of[i]]
             base = next((j for j in range(r0, r0 + rl) if self.pt_kind[j] == 0), r0)
             self.si[i] = (base, -1, 0)
-            self.sf[i, _S_LITERS] = cal.capacity_liters * prm.initial_level_pct / 100.0
+            self.sf[i, _S_LITERS] = cal.liters_from_level_pct(prm.initial_level_pct)
             self.sf[i, _S_BATTERY] = prm.battery_start_pct
             self.sf[i, _S_LAT], self.sf[i, _S_LON] = self.pt_lat[base], self.pt_lon[base]
             self.sf[i, _S_DWELL] = prm.dwell_minutes_base

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from synthkit import hookimpl
-from synthkit.records import DeviceModel
+from synthkit.api import DeviceModel
+from synthkit_reservoir.family import NAME
+from synthkit_reservoir.layout import RAW, specs
+
+# what the simulator's emit() returns, each column written the reservoir layout's way
+COLUMNS = specs(
+    "latitude", "longitude", "speed_kmh", "liters", "level_pct", "inflow_liters",
+    "outflow_liters", "loss_liters", "distance_km", "distance_mm", "temperature_c",
+    "battery_percentage", "signal_strength_dbm", "point_id", RAW,
+)
 
 
 @hookimpl
@@ -17,6 +26,8 @@ def synthkit_register_device_models() -> list[DeviceModel]:
             mode="MOBILE",
             factory=_fleet,
             parameters=MobileTruckParams,
+            family=NAME,
+            columns=COLUMNS,
             description="a water truck refilling at REFILL points and delivering to CLIENTs",
         )
     ]

@@ -19,9 +19,15 @@ from collections.abc import Sequence
 import numpy as np
 from numba import njit
 
-from synthkit_reservoir.fleet import Block, civil_hour_dow, device_keys, normal_nb, sensor_fields
-from synthkit.rand import unit_nb, word_nb
-
+from synthkit.api import unit_nb, word_nb
+from synthkit_reservoir.fleet import (
+    Block,
+    civil_hour_dow,
+    device_keys,
+    distance_nb,
+    normal_nb,
+    sensor_fields,
+)
 from synthkit_reservoir.models.stationary.params import StationaryTankParams
 
 # per-device float parameters, one column each
@@ -73,7 +79,7 @@ def _run(
         battery = state[d, 1] + (solar - p[d, _DRAIN]) * step_h / 24.0
         battery = min(100.0, max(1.0, battery))
         state[d, 1] = battery
-        distance = p[d, _EMPTY] - (p[d, _EMPTY] - p[d, _FULL]) * level / 100.0
+        distance = distance_nb(p[d, _EMPTY], p[d, _FULL], level)
         temp10, signal = sensor_fields(
             key, t, distance, p[d, _SNOISE], samples[d], p[d, _T_MEAN], p[d, _T_AMP],
             p[d, _SIG_MEAN], p[d, _SIG_SD], raw_out, r,
@@ -122,7 +128,7 @@ class StationaryFleet:
             self.vol_h[i] = prm.hourly_volume_multipliers
             self.prob_w[i] = prm.weekday_probability_multipliers
             self.samples[i] = prm.raw_samples
-            self.state[i] = (cal.capacity_liters * prm.initial_level_pct / 100.0, prm.battery_start_pct)
+            self.state[i] = (cal.liters_from_level_pct(prm.initial_level_pct), prm.battery_start_pct)
         self.max_samples = int(self.samples.max()) if n else 1
 
     def emit(self, block: Block) -> dict[str, np.ndarray]:

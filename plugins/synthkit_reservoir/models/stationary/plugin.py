@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from synthkit import hookimpl
-from synthkit.records import DeviceModel
+from synthkit.api import DeviceModel
+from synthkit_reservoir.family import NAME
+from synthkit_reservoir.layout import RAW, specs
+
+# what the simulator's emit() returns, each column written the reservoir layout's way
+COLUMNS = specs(
+    "liters", "level_pct", "inflow_liters", "outflow_liters", "distance_mm",
+    "temperature_c", "battery_percentage", "signal_strength_dbm", RAW,
+)
 
 
 @hookimpl
@@ -17,6 +25,8 @@ def synthkit_register_device_models() -> list[DeviceModel]:
             mode="STATIONARY",
             factory=_fleet,
             parameters=StationaryTankParams,
+            family=NAME,
+            columns=COLUMNS,
             description="a tank drawn down by hourly/weekday demand, topped up by supply events",
         )
     ]

@@ -1,0 +1,113 @@
+"""The family's scenario file: ``scenario_id``, ``seed``, an ``energy_meter`` section (the
+meters, their archetypes and interval) and an optional ``mqtt`` block, validated with every
+problem located (``file:line: field: message (fix)``) by the core's ``validate_section``."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from synthkit.api import BrokerBlock, DeviceModel, Plugins, Problems, load_yaml, validate_section
+from synthkit_energy_meter.family import NAME, REQUIRED_COLUMNS
+
+_ID = r"^[A-Z0-9][A-Z0-9_.:-]*$"  # also the MQTT client id and a topic level
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True, str_strip_whitespace=True)
+
+
+class MeterEntry(_Strict):
+    """One meter (``meter_id``) or ``count`` meters named by ``id_pattern`` (``{n}``)."""
+
+    archetype: str
+    meter_id: str | None = Field(None, pattern=_ID)
+    id_pattern: str | None = None
+    count: int = Field(1, ge=1, le=100_000)
+    parameter_overrides: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("id_pattern")
+    @classmethod
+    def _pattern(cls, value: str | None) -> str | None:
+        if value is not None and value.count("{n") != 1:
+            raise ValueError("must contain {n} (or a format such as {n:03d}) exactly once")
+        return value
+
+    def ids(self) -> list[str]:
+        if self.id_pattern is None:
+            return [self.meter_id or ""]
+        return [self.id_pattern.format(n=n).upper() for n in range(1, self.count + 1)]
+
+
+class MeterSection(_Strict):
+    interval_minutes: int = Field(15, ge=1, le=60)
+    days: int = Field(7, ge=1, le=366)  # the window an export covers, back from --end-at
+    meters: list[MeterEntry] = Field(min_length=1)
+
+
+class MeterScenario(_Strict):
+    scenario_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    seed: int = 42
+    energy_meter: MeterSection
+    mqtt: BrokerBlock = Field(default_factory=BrokerBlock)
+
+
+@dataclass(frozen=True)
+class Meter:
+    meter_id: str
+    archetype: str
+    model: DeviceModel
+    params: BaseModel
+
+
+@dataclass(frozen=True)
+class LoadedMeters:
+    path: str
+    scenario: MeterScenario
+    meters: tuple[Meter, ...]
+
+
+def load_meters(path: str, plugins: Plugins) -> LoadedMeters:
+    """Read and resolve the file; every problem is reported at once (exit 2)."""
+    doc = load_yaml(path)
+    problems = Problems(doc)
+    scenario = validate_section(doc, MeterScenario, problems)
+    problems.raise_any()
+    assert scenario is not None
+    archetypes, models = plugins.archetypes(), plugins.device_models(family=NAME)
+    meters: list[Meter] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(scenario.energy_meter.meters):
+        loc = ("energy_meter", "meters", i)
+        if (entry.meter_id is None) == (entry.id_pattern is None):
+            problems.add(loc, "give meter_id, or id_pattern and count", "one of the two")
+            continue
+        arch = archetypes.get(entry.archetype)
+        model = models.get(arch.model) if arch is not None else None
+        if arch is None or model is None:
+            mine = sorted(a for a, rec in archetypes.items() if rec.model in models)
+            close = difflib.get_close_matches(entry.archetype, mine, n=1)
+            problems.add((*loc, "archetype"), f"{entry.archetype!r} is not an {NAME} archetype",
+                         f"did you mean {close[0]!r}?" if close else f"known: {', '.join(mine) or 'none installed'}")  # fmt: skip
+            continue
+        missing = [c for c in REQUIRED_COLUMNS if c not in {s.name for s in model.columns}]
+        if missing:
+            problems.add((*loc, "archetype"), f"model {model.name!r} does not declare {', '.join(missing)}")
+            continue
+        try:
+            params = model.parameters.model_validate({**arch.defaults, **entry.parameter_overrides})  # type: ignore[union-attr]
+        except ValidationError as exc:
+            for err in exc.errors(include_url=False):
+                problems.add((*loc, "parameter_overrides", *err["loc"]), err["msg"])
+            continue
+        for meter_id in entry.ids():
+            if meter_id in seen:
+                problems.add(loc, f"meter {meter_id!r} is declared twice", "meter ids must be unique")
+                continue
+            seen.add(meter_id)
+            meters.append(Meter(meter_id, arch.name, model, params))
+    problems.raise_any()
+    return LoadedMeters(doc.path, scenario, tuple(meters))

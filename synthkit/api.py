@@ -1,0 +1,126 @@
+"""synthkit's public API: everything a plugin may import, and every contract that crosses
+plugins (records and hooks, batches and encoders, sinks, broker settings, the pipeline,
+files, sequence state, scenario files, errors, console). Import from here, never from
+another plugin: ``from synthkit.api import Batch, EventType, resolve_broker``.
+
+Names load on first use (PEP 562), so importing this module costs nothing: an entry-point
+module that takes ``hookimpl`` and a record from it loads no numpy, kernel or driver.
+"""
+
+# ruff: noqa: F401  (the TYPE_CHECKING imports below are the re-exports, for type checkers)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# name -> the core module that defines it
+_WHERE: dict[str, str] = {
+    # hooks and the records they return
+    "hookimpl": "synthkit.hookspecs",
+    **dict.fromkeys(("Archetype", "Command", "DeviceModel", "EventContext", "EventType", "Family",
+                     "FieldSpec", "Finding", "PreflightCheck", "Sink", "SinkReport", "SinkSpec"),
+                    "synthkit.records"),  # fmt: skip
+    # the plugin manager's typed facade
+    **dict.fromkeys(("Plugins", "get_plugins", "lookup"), "synthkit.plugins"),
+    # columnar batches, the compiled encoder, sinks built on it
+    **dict.fromkeys(("Batch", "Column"), "synthkit.batch"),
+    "Encoder": "synthkit.encode",
+    **dict.fromkeys(("EncodedFileSink", "EncodedStreamSink"), "synthkit.sinks"),
+    # moving batches: as fast as they come, or each at its due time
+    **dict.fromkeys(("deliver", "paced"), "synthkit.engine"),
+    # counter-based randomness (the module for numpy code, its kernels for compiled code)
+    "rand": "synthkit.rand",
+    **dict.fromkeys(("unit_nb", "word_nb", "stable_key"), "synthkit.rand"),
+    # where a broker is and how to reach it
+    **dict.fromkeys(("BrokerBlock", "BrokerSettings", "resolve_broker", "tls_context"), "synthkit.brokers"),
+    # databases
+    **dict.fromkeys(("DEFAULT_DB_URL", "ENV_DB_URL", "connected", "describe_db_error", "make_engine",
+                     "redact", "resolve_url"), "synthkit.database"),  # fmt: skip
+    # files, state, signals, options, time
+    **dict.fromkeys(("AtomicFile", "sha256_file", "sweep_stale", "temp_path"), "synthkit.files"),
+    "SeqState": "synthkit.state",
+    "stop_on_signals": "synthkit.interrupt",
+    **dict.fromkeys(("GlobalOptions", "global_options"), "synthkit.context"),
+    "parse_utc": "synthkit.timeparse",
+    # scenario and option files
+    **dict.fromkeys(("Loc", "YamlDocument", "format_loc", "load_yaml"), "synthkit.yamlfile"),
+    **dict.fromkeys(("LocatedProblems", "Problems", "validate_section"), "synthkit.located"),
+    # preflight
+    **dict.fromkeys(("collect_findings", "run_checks"), "synthkit.preflight"),
+    # errors: exit 2 (3 for an incomplete run), one line, no traceback
+    **dict.fromkeys(("SynthkitError", "ConfigError", "PluginError", "PreflightError", "OutputError",
+                     "IncompleteRun"), "synthkit.errors"),  # fmt: skip
+    # the command line: output, progress, the in-process runner, the allocator setting
+    **dict.fromkeys(("emit_json", "finish", "progress_bar", "stderr"), "synthkit.console"),
+    "run": "synthkit.cli",
+    "keep_freed_memory": "synthkit.memory",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"synthkit.api has no {name!r} (the public API: docs/plugins.md)")
+    loaded = importlib.import_module(module)
+    value = loaded if module == f"synthkit.{name}" else getattr(loaded, name)  # a module itself
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # the same names, for type checkers and editors
+    from synthkit import rand
+    from synthkit.batch import Batch, Column
+    from synthkit.brokers import BrokerBlock, BrokerSettings, resolve_broker, tls_context
+    from synthkit.cli import run
+    from synthkit.console import emit_json, finish, progress_bar, stderr
+    from synthkit.context import GlobalOptions, global_options
+    from synthkit.database import (
+        DEFAULT_DB_URL,
+        ENV_DB_URL,
+        connected,
+        describe_db_error,
+        make_engine,
+        redact,
+        resolve_url,
+    )
+    from synthkit.encode import Encoder
+    from synthkit.engine import deliver, paced
+    from synthkit.errors import (
+        ConfigError,
+        IncompleteRun,
+        OutputError,
+        PluginError,
+        PreflightError,
+        SynthkitError,
+    )
+    from synthkit.files import AtomicFile, sha256_file, sweep_stale, temp_path
+    from synthkit.hookspecs import hookimpl
+    from synthkit.interrupt import stop_on_signals
+    from synthkit.located import LocatedProblems, Problems, validate_section
+    from synthkit.memory import keep_freed_memory
+    from synthkit.plugins import Plugins, get_plugins, lookup
+    from synthkit.preflight import collect_findings, run_checks
+    from synthkit.rand import stable_key, unit_nb, word_nb
+    from synthkit.records import (
+        Archetype,
+        Command,
+        DeviceModel,
+        EventContext,
+        EventType,
+        Family,
+        FieldSpec,
+        Finding,
+        PreflightCheck,
+        Sink,
+        SinkReport,
+        SinkSpec,
+    )
+    from synthkit.state import SeqState
+    from synthkit.timeparse import parse_utc
+    from synthkit.yamlfile import Loc, YamlDocument, format_loc, load_yaml
