@@ -82,3 +82,9 @@ def test_the_core_names_no_family_device_or_payload():
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             found += [f"{path.relative_to(ROOT)}:{number}: {word}" for word in FAMILY_WORDS if word in line.lower()]
     assert found == [], "family vocabulary in the core: it belongs in the family's plugin"
+
+
+def test_the_architecture_doc_lists_every_core_module():
+    doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    modules = [p.name for p in sorted((ROOT / "synthkit").glob("*.py")) if p.name != "__init__.py"]
+    assert [m for m in modules if f"`{m}`" not in doc] == []
