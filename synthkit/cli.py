@@ -19,15 +19,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from synthkit import __version__
-from synthkit.context import DEFAULT_STATE_FILE, GlobalOptions
+from synthkit import __version__, interrupt
 from synthkit.console import emit_json, stderr
+from synthkit.context import DEFAULT_STATE_FILE, GlobalOptions
 from synthkit.errors import ConfigError, IncompleteRun, PluginError, SynthkitError
-from synthkit import interrupt
 from synthkit.interrupt import Terminated, exit_code, terminate_like_ctrl_c
 from synthkit.memory import keep_freed_memory
-from synthkit.secrets import scrub
 from synthkit.plugins import LoadFailure, Plugins, get_plugins, using
+from synthkit.secrets import scrub
 
 ENV_DEBUG = "SYNTHKIT_DEBUG"
 CORE_COMMANDS = ("plugins", "version")

@@ -10,8 +10,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
-
-from synthkit.secrets import scrub
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -21,6 +19,8 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+
+from synthkit.secrets import scrub
 
 
 def stderr() -> Console:

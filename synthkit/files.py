@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import shutil
@@ -66,9 +67,13 @@ def sweep_stale(directory: str | os.PathLike[str]) -> int:
     return removed
 
 
-class AtomicFile:
+class AtomicFile(io.IOBase):
     """Writes to a hidden temp file beside ``path``; :meth:`commit` renames it into place,
     :meth:`abort` removes it. A crash or Ctrl+C never leaves a half-written ``path``.
+
+    It is a binary file object (``write``, ``tell``, ``flush``, ``closed``...), so libraries
+    that write to one (pyarrow's Parquet writer) can write into it. ``close()`` without
+    ``commit()`` is :meth:`abort`: a file abandoned or closed by a library never appears.
 
     ``durable=True`` also fsyncs file and directory before and after the rename, so the file
     survives a power loss: what state files need. Bulk artifacts skip it by default, since
@@ -79,6 +84,11 @@ class AtomicFile:
     on a background thread): for large sequential artifacts, where it is several times faster
     and uses a fraction of the CPU.
     """
+
+    # until __init__ has its file open, there is nothing to close or remove (IOBase's __del__
+    # calls close() on a half-built object too)
+    _closed = True
+    _committed = True
 
     def __init__(
         self,
@@ -102,6 +112,7 @@ class AtomicFile:
             self._fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         self.digest = digest  # hashlib object: sees every byte written, in order
         self._closed = False
+        self._committed = False
         self._scratch = np.empty(0, np.uint8)
         self.bytes = 0
 
@@ -121,18 +132,46 @@ class AtomicFile:
         else:
             self.write(memoryview(self._scratch)[:n])
 
-    def write(self, data: bytes | memoryview) -> None:
-        if self._direct is not None:
-            self._direct.write(data)
-            self.bytes = self._direct.length
-            return
+    def write(self, data: bytes | memoryview) -> int:  # type: ignore[override]
+        if self._closed:
+            raise ValueError(f"write to a closed file ({self.path})")
         view = memoryview(data).cast("B")
+        size = view.nbytes
+        if self._direct is not None:
+            self._direct.write(view)
+            self.bytes = self._direct.length
+            return size
         if self.digest is not None:
             self.digest.update(view)
         while view:
             written = os.write(self._fd, view)
             view = view[written:]
             self.bytes += written
+        return size
+
+    # the rest of the binary file protocol
+    @property
+    def closed(self) -> bool:  # type: ignore[override]
+        return self._closed
+
+    def tell(self) -> int:
+        return self.bytes
+
+    def writable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return False
+
+    def seekable(self) -> bool:
+        return False
+
+    def flush(self) -> None:
+        """Nothing to do: bytes go to the file (or its direct writer) as they are written."""
+
+    def close(self) -> None:
+        if not self._committed:
+            self.abort()
 
     def commit(self) -> None:
         try:
@@ -145,6 +184,7 @@ class AtomicFile:
             raise
         self._close()
         os.replace(self.tmp, self.path)
+        self._committed = True
         if not self.durable:
             return
         dir_fd = os.open(self.path.parent, os.O_RDONLY)
@@ -155,7 +195,8 @@ class AtomicFile:
 
     def abort(self) -> None:
         self._close()
-        self.tmp.unlink(missing_ok=True)
+        if not self._committed:
+            self.tmp.unlink(missing_ok=True)
 
     def _close(self) -> None:
         if self._closed:

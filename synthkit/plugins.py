@@ -92,20 +92,34 @@ class Plugins(PluginLoader):
                 claimed[ext] = spec.name
         return sinks
 
+    def sink(self, name: str, kind: str, *, needed_by: str, fix: str = "") -> SinkSpec:
+        """The sink ``name``, which must be of ``kind`` (the call ``needed_by`` will make):
+        an unknown name lists that kind's sinks, one of another kind says so."""
+        of_kind = {n: s for n, s in self.sinks().items() if s.kind == kind}
+        spec = self.sinks().get(name.strip().lower().replace("-", "_"))
+        if spec is not None and spec.kind != kind:
+            raise PluginError(f"sink {spec.name!r} is {_a(spec.kind)} sink; {needed_by} needs {_a(kind)} sink "
+                              f"({kind} sinks: {', '.join(sorted(of_kind)) or 'none installed'})",
+                              hint=fix or f"pick {_a(kind)} sink")  # fmt: skip
+        return lookup(of_kind, name, f"{kind} sink", fix=fix or "see `synthkit plugins` for sinks")
+
     def file_sink(self, out: str | os.PathLike[str], fmt: str | None = None) -> SinkSpec:
         """The file sink named by ``fmt`` (a ``--format`` flag), else the one that claims
-        ``out``'s extension; an error listing what exists otherwise."""
-        sinks = {name: s for name, s in self.sinks().items() if s.extensions}
+        the longest ending of ``out``'s name (``.jsonl.gz`` before ``.gz``); an error
+        listing what exists otherwise."""
+        sinks = {name: s for name, s in self.sinks().items() if s.kind == "file"}
         if fmt:
             return lookup(sinks, fmt, "format", fix=f"use --format {' or '.join(sorted(sinks))}")
-        suffix = os.path.splitext(os.fspath(out))[1].lower()
-        for spec in sinks.values():
-            if suffix in spec.extensions:
+        filename = os.path.basename(os.fspath(out)).lower()
+        claims = sorted(((ext.lower(), spec) for spec in sinks.values() for ext in spec.extensions),
+                        key=lambda claim: -len(claim[0]))  # fmt: skip
+        for ext, spec in claims:
+            if filename.endswith(ext) and len(filename) > len(ext):
                 return spec
-        claimed = ", ".join(sorted(e for s in sinks.values() for e in s.extensions))
+        claimed = ", ".join(sorted(ext for ext, _ in claims))
         raise PluginError(
-            f"cannot tell the format of {os.fspath(out)!r} from its extension {suffix or '(none)'!r}",
-            hint=f"use one of {claimed or 'none installed'}, or --format {'/'.join(sorted(sinks))}",
+            f"cannot tell the format of {os.fspath(out)!r} from its name",
+            hint=f"end it with one of {claimed or 'none installed'}, or give --format {'/'.join(sorted(sinks))}",
         )
 
     def checks(self) -> dict[str, PreflightCheck]:
@@ -145,6 +159,10 @@ class Plugins(PluginLoader):
                 if owner in infos:
                     infos[owner].registers.setdefault(kind, []).append(record_name)
         return sorted(infos.values(), key=lambda info: (info.distribution, info.name))
+
+def _a(word: str) -> str:
+    return ("an " if word[:1] in "aeiou" else "a ") + word
+
 
 def _family_problem(model: DeviceModel, families: dict[str, Family]) -> str:
     """Why ``model`` cannot run, or "" when its family is installed and has its mode."""

@@ -218,15 +218,27 @@ class Sink(Protocol):
     def abort(self) -> None: ...
 
 
+SINK_KINDS = ("file", "stream", "ingest", "broker")
+
+
 @dataclass(frozen=True)
 class SinkSpec:
-    """A sink type: ``factory(target, **options)`` builds one; ``extensions`` are the file
-    endings it claims when a format is inferred from an output path."""
+    """A sink type: ``factory(target, **options)`` builds one. ``kind`` says which call a
+    command makes (docs/plugins.md): ``file`` (``factory(path)``, whole or nothing),
+    ``stream`` (``factory(None)``: stdout), ``ingest`` (``factory(url, apply=, commit_rows=,
+    drain_analytics=)``: per-record outcomes) or ``broker`` (``factory("host:port",
+    clients=, ...)``). ``extensions`` are the file endings a file sink claims when a format
+    is inferred from an output path (``.jsonl.gz`` may be one)."""
 
     name: str
     factory: Callable[..., Sink]
     extensions: tuple[str, ...] = ()
     description: str = ""
+    kind: str = "file"
+
+    def __post_init__(self) -> None:
+        if self.kind not in SINK_KINDS:
+            raise PluginError(f"sink {self.name!r}: kind must be one of {', '.join(SINK_KINDS)}, got {self.kind!r}")
 
 
 # ---------------------------------------------------------------------------- preflight

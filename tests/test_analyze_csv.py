@@ -10,7 +10,6 @@ import pytest
 
 from synthkit.plugins import build_plugins
 from synthkit.testing import run_cli
-
 from tests.conftest import ROOT
 
 END = "2026-02-12T10:00:00Z"

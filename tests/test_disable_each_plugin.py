@@ -9,7 +9,6 @@ import pytest
 
 from synthkit.plugins import GROUP, build_plugins
 from synthkit.testing import run_cli
-
 from tests.conftest import ROOT
 
 NAMES = sorted(ep.name for ep in importlib_metadata.entry_points(group=GROUP) if ep.dist.name == "synthkit")

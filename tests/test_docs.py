@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from synthkit.errors import PreflightError
 from synthkit.plugins import build_plugins
 from synthkit.preflight import run_checks
-from synthkit.errors import PreflightError
 from synthkit.testing import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]

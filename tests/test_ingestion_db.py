@@ -16,13 +16,12 @@ from pathlib import Path
 import psycopg
 import pytest
 from sqlalchemy import create_engine, delete, func, select, text, update
-
-from synthkit.testing import run_cli
 from synthkit_reservoir.database.ingest import Ingestor, TelemetryRows
 from synthkit_reservoir.database.schema import devices, reservoirs, telemetry
 from synthkit_reservoir.database.store import PostgresStore
 from synthkit_reservoir.rows import payload_from_row
 
+from synthkit.testing import run_cli
 from tests.conftest import BIN
 
 PG_ADMIN = "postgresql://root@127.0.0.1:5432/test"

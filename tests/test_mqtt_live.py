@@ -13,7 +13,6 @@ import uuid
 from pathlib import Path
 
 from synthkit.brokertest import LocalBroker, free_port
-
 from tests.conftest import BIN
 
 SCENARIO = """scenario_id: live_t

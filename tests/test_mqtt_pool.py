@@ -8,9 +8,9 @@ import subprocess
 import time
 
 import pytest
+from synthkit_mqtt.pool import ConnectionPool
 
 from synthkit.brokertest import LocalBroker
-from synthkit_mqtt.pool import ConnectionPool
 
 pytestmark = pytest.mark.services
 

@@ -17,11 +17,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, delete, text
+from synthkit_reservoir.database.schema import devices
 
 from synthkit.state import SeqState
 from synthkit.testing import run_cli
-from synthkit_reservoir.database.schema import devices
-
 from tests.conftest import BIN
 from tests.test_ingestion_db import END, SCENARIO, cli, count, exported, prepared
 

@@ -7,10 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-
-from synthkit.plugins import build_plugins
 from synthkit_reservoir.scenario import ScenarioError, load_scenario
 
+from synthkit.plugins import build_plugins
 from tests.conftest import ROOT
 
 TEMPLATES = sorted((ROOT / "scenarios").glob("*.yaml"))

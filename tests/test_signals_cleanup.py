@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from synthkit.files import AtomicFile, sweep_stale
-
 from tests.conftest import BIN
 
 SCENARIO = """scenario_id: sig_t

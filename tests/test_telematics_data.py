@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
+from synthkit_telematics.generator import TelematicsConfig, TelematicsGenerator
 
 from synthkit.encode import Encoder
 from synthkit.plugins import build_plugins
-from synthkit_telematics.generator import TelematicsConfig, TelematicsGenerator
 
 EVENT_TYPES = {"hard_braking", "aggressive_turn", "speeding", "tailgating", "late_night_driving", "ping"}
 TYPE_FIELDS = {

@@ -13,7 +13,6 @@ from collections import defaultdict
 import pytest
 
 from synthkit.brokertest import free_port
-
 from tests.conftest import BIN
 
 pytestmark = pytest.mark.services

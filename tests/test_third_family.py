@@ -121,7 +121,7 @@ def test_a_live_run_delivers_every_reading_to_the_real_broker(site, tmp_path):
 def test_without_the_mqtt_plugin_the_run_says_what_to_install_and_export_still_works(site, tmp_path):
     res = _synthkit(site, tmp_path, "meter", "run", "--iterations", "1", disable="mqtt")
     assert res.returncode == 2
-    assert "unknown sink 'mqtt'" in res.stderr and "install (or enable) synthkit's mqtt sink plugin" in res.stderr
+    assert "unknown broker sink 'mqtt'" in res.stderr and "install (or enable) synthkit's mqtt sink plugin" in res.stderr
     assert "Traceback" not in res.stderr
     assert not (tmp_path / "state.json").exists()
     ok = _synthkit(site, tmp_path, "meter", "export", "--out", "r.csv", "--end-at", "2026-03-02T00:00:00Z", disable="mqtt")

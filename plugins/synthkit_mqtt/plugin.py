@@ -16,6 +16,7 @@ def _factory(target: str, **options: object):
 def synthkit_register_sinks() -> list[SinkSpec]:
     return [
         SinkSpec(
+            kind="broker",
             name="mqtt",
             factory=_factory,
             description="an MQTT broker: one connection per device (client_id = device id), QoS 1, acks tracked",

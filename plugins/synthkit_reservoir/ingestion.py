@@ -21,7 +21,6 @@ from synthkit.api import (
     SeqState,
     deliver,
     describe_db_error,
-    lookup,
     progress_bar,
     redact,
 )
@@ -38,9 +37,10 @@ RESULT_NAME = "import_result.json"
 BLOCK_ROWS = 20_000  # rows checked and encoded at once: per-call costs vanish at any commit size
 
 
-def ingestion_sink(plugins: Plugins, name: str, url: str, *, apply: bool, commit_rows: int, drain: int = 0):  # noqa: ANN201
+def ingestion_sink(plugins: Plugins, name: str, url: str, *, apply: bool, commit_rows: int, drain: int = 0,
+                   needed_by: str) -> Any:  # fmt: skip
     """An ingestion sink: it receives blocks of whole commits and commits every ``commit_rows``."""
-    spec = lookup(plugins.sinks(), name, "ingestion sink", fix="see `synthkit plugins` for sinks")
+    spec = plugins.sink(name, "ingest", needed_by=needed_by, fix="give --sink an ingest sink (see `synthkit plugins`)")
     return spec.factory(url, apply=apply, drain_analytics=drain, commit_rows=commit_rows)
 
 
@@ -102,7 +102,8 @@ def import_csv(
         raise ConfigError(f"--commit-batch-size must be at least 1, got {commit_rows}")
     manifest, csv_path = verify_artifact(artifact_dir)  # before the database is touched
     with SeqState.held(state_file) if apply else contextlib.nullcontext() as state:
-        sink = ingestion_sink(plugins, sink_name, url, apply=apply, commit_rows=commit_rows, drain=drain)
+        sink = ingestion_sink(plugins, sink_name, url, apply=apply, commit_rows=commit_rows, drain=drain,
+                              needed_by="import-csv")
         started = time.perf_counter()
         total = int(manifest.get("total_rows", 0))
         with progress_bar(f"import-csv {'--apply' if apply else '(dry run)'}", total) as bar:
@@ -167,7 +168,8 @@ def bootstrap(
         report = db_preflight(plugins, loaded, url, strict=strict)
         first = [state.next_seq(d.device_id) for d in loaded.devices]
         run = FleetRun(loaded, loaded.devices, steps, window, first)
-        sink = ingestion_sink(plugins, sink_name, url, apply=True, commit_rows=commit_rows, drain=drain)
+        sink = ingestion_sink(plugins, sink_name, url, apply=True, commit_rows=commit_rows, drain=drain,
+                              needed_by="bootstrap")
         builder = RowBuilder(run)
 
         def reserved_batches() -> Iterator[Batch]:

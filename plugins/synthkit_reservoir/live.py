@@ -23,7 +23,6 @@ from synthkit.api import (
     ConfigError,
     Plugins,
     SeqState,
-    lookup,
     paced,
     progress_bar,
     stop_on_signals,
@@ -54,7 +53,7 @@ def live_run(
         end_s = start_s + (int(steps.max()) * (iterations - 1) if iterations else _HORIZON_S)
         run = FleetRun(loaded, devices, steps.tolist(), Window(start_s, end_s), first.tolist())
         builder = RowBuilder(run)
-        spec = lookup(plugins.sinks(), "mqtt", "sink", fix="install synthkit's mqtt sink plugin")
+        spec = plugins.sink("mqtt", "broker", needed_by="run", fix="install synthkit's mqtt sink plugin")
         sink = spec.factory(
             broker.address, clients=ids, payloads=mqtt_payloads(), topic=topic, qos=qos, tls=tls,
             drain_timeout_s=drain_timeout_s,

@@ -19,4 +19,4 @@ def make_sink(target: object = None) -> EncodedStreamSink:
 
 @hookimpl
 def synthkit_register_sinks() -> list[SinkSpec]:
-    return [SinkSpec(name="stdout", factory=make_sink, description="JSON lines on stdout")]
+    return [SinkSpec(name="stdout", factory=make_sink, description="JSON lines on stdout", kind="stream")]

@@ -13,7 +13,7 @@ import itertools
 import time
 from typing import Any
 
-from synthkit.api import ConfigError, Plugins, lookup, paced, progress_bar, stop_on_signals
+from synthkit.api import ConfigError, Plugins, paced, progress_bar, stop_on_signals
 from synthkit_telematics.generator import TelematicsConfig, TelematicsGenerator
 
 DEFAULT_TOPIC = "telematics/{driver_id}/events"
@@ -31,7 +31,7 @@ def publish_mqtt(
     tls = tls_context(broker)  # every certificate problem surfaces before any connection
     generator = TelematicsGenerator(config, plugins.event_types())
     drivers = generator.driver_labels
-    spec = lookup(plugins.sinks(), "mqtt", "sink", fix="install synthkit's mqtt sink plugin")
+    spec = plugins.sink("mqtt", "broker", needed_by="telematics publish", fix="install synthkit's mqtt sink plugin")
     sink = spec.factory(
         broker.address, clients=drivers, topic=topic, qos=qos,
         tls=tls, client_column="driver_id", client_id_prefix=client_id_prefix, drain_timeout_s=drain_timeout_s,

@@ -12,7 +12,6 @@ from synthkit.api import (
     ConfigError,
     Plugins,
     deliver,
-    lookup,
     progress_bar,
     run_checks,
     stop_on_signals,
@@ -60,7 +59,8 @@ def stream_stdout(
     if interval < 0:
         raise ConfigError(f"--interval must be >= 0, got {interval}")
     generator = TelematicsGenerator(config, plugins.event_types())
-    sink = lookup(plugins.sinks(), "stdout", "sink", fix="install synthkit's stdout sink").factory(None)
+    spec = plugins.sink("stdout", "stream", needed_by="telematics stream", fix="install synthkit's stdout sink")
+    sink = spec.factory(None)
     written = 0
     # Ctrl+C and SIGTERM only set a flag, checked between lines: no exception can cut a line.
     with stop_on_signals() as stop:

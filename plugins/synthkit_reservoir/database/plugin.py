@@ -16,6 +16,7 @@ def _factory(target: str, **options: object):  # noqa: ANN202
 def synthkit_register_sinks() -> list[SinkSpec]:
     return [
         SinkSpec(
+            kind="ingest",
             name="reference_db",
             factory=_factory,
             description="the reference ingestion database (SQLite or PostgreSQL), deduped on (mqtt_client_id, seq)",

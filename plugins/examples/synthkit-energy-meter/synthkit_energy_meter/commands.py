@@ -21,7 +21,6 @@ from synthkit.api import (
     finish,
     get_plugins,
     global_options,
-    lookup,
     paced,
     parse_utc,
     progress_bar,
@@ -90,7 +89,7 @@ def run(
     loaded = _load(ctx)
     broker = resolve_broker(loaded.scenario.mqtt, host=host, port=port)
     tls = tls_context(broker)
-    spec = lookup(plugins.sinks(), "mqtt", "sink", fix="install (or enable) synthkit's mqtt sink plugin")
+    spec = plugins.sink("mqtt", "broker", needed_by="meter run", fix="install (or enable) synthkit's mqtt sink plugin")
     ids = [m.meter_id for m in loaded.meters]
     interval = loaded.scenario.energy_meter.interval_minutes * 60
     with SeqState.held(opts.state_file) as state, stop_on_signals() as stop:

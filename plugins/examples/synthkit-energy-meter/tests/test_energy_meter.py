@@ -7,7 +7,6 @@ import csv
 import hashlib
 
 import pytest
-
 from synthkit_energy_meter import archetypes, family, model
 
 pytest_plugins = ["synthkit.testing"]
