@@ -62,10 +62,10 @@ routes:
 
 def case_metrics(plugins, seed: int, cadence: int, days: int, workdir: Path) -> dict[str, dict[str, float | None]]:  # noqa: ANN001
     """archetype -> analyze-csv's metrics for one case."""
-    from synthkit_reservoir.scenario import load_scenario
     from synthkit_reservoir.analyze import RUNOUT_LEVEL_PCT, _Device, _device_metrics
     from synthkit_reservoir.engine import FleetRun, export_window
     from synthkit_reservoir.layout import DECIMALS
+    from synthkit_reservoir.scenario import load_scenario
 
     path = workdir / f"s{seed}_{cadence}_{days}.yaml"
     path.write_text(SCENARIO.format(seed=seed, cadence=cadence, days=days))

@@ -65,12 +65,12 @@ def produce(python: Path, out: Path) -> dict[str, str]:
     run([exe, *common, "db", "register", "--db-url", url])
     run([str(python), "-c", FROZEN_BOOTSTRAP, *common[:2], "--state-file", str(out / "state2.json"),
          "bootstrap", "--db-url", url, "--drain-analytics"])  # fmt: skip
+    rows = dump(out / "bootstrap.db")
     return {
         "export-csv telemetry_rows.csv": digest((out / "demo_city_v1" / "r" / "telemetry_rows.csv").read_bytes()),
         "telematics events.jsonl": digest((out / "events.jsonl").read_bytes()),
-        "bootstrap database (rows)": digest(dump(out / "bootstrap.db")),
-        "bootstrap database tables": ", ".join(
-            line for line in dump(out / "bootstrap.db").decode().splitlines() if line.endswith(" rows")),
+        "bootstrap database (rows)": digest(rows),
+        "bootstrap database tables": ", ".join(line for line in rows.decode().splitlines() if line.endswith(" rows")),
     }
 
 

@@ -23,7 +23,7 @@ _WHERE: dict[str, str] = {
     # the plugin manager's typed facade
     **dict.fromkeys(("Plugins", "get_plugins", "lookup"), "synthkit.plugins"),
     # columnar batches, the compiled encoder, sinks built on it
-    **dict.fromkeys(("Batch", "Column"), "synthkit.batch"),
+    **dict.fromkeys(("Batch", "Column", "iso_seconds"), "synthkit.batch"),
     "Encoder": "synthkit.encode",
     **dict.fromkeys(("EncodedFileSink", "EncodedStreamSink"), "synthkit.sinks"),
     # moving batches: as fast as they come, or each at its due time
@@ -75,7 +75,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # the same names, for type checkers and editors
     from synthkit import rand
-    from synthkit.batch import Batch, Column
+    from synthkit.batch import Batch, Column, iso_seconds
     from synthkit.brokers import BrokerBlock, BrokerSettings, resolve_broker, tls_context
     from synthkit.cli import run
     from synthkit.console import emit_json, finish, progress_bar, stderr

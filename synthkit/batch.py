@@ -104,6 +104,14 @@ class Batch:
             yield {k: v for k, v, p in zip(names, values, here) if p}
 
 
+def iso_seconds(times: np.ndarray) -> np.ndarray:
+    """``YYYY-MM-DDTHH:MM:SSZ`` for each epoch second, as the uint8 (rows, 20) matrix a
+    ``fixed`` column holds; each distinct instant is rendered once."""
+    uniq, inverse = np.unique(times, return_inverse=True)
+    text = np.char.add(np.datetime_as_string(uniq.astype("datetime64[s]"), unit="s"), "Z")
+    return text.astype("S20").view(np.uint8).reshape(-1, 20)[inverse]
+
+
 def render_label_json(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=True, allow_nan=False).encode()
 

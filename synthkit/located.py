@@ -90,9 +90,6 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
         found += _models_in(arg)
     for meta in getattr(annotation, "__metadata__", ()) or ():
         found += _models_in(meta)
-    origin = getattr(annotation, "__origin__", None)
-    if origin is not None and origin is not annotation:
-        found += _models_in(origin) if isinstance(origin, type) and issubclass(origin, BaseModel) else []
     return found
 
 

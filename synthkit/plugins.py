@@ -96,7 +96,7 @@ class Plugins(PluginLoader):
         """The sink ``name``, which must be of ``kind`` (the call ``needed_by`` will make):
         an unknown name lists that kind's sinks, one of another kind says so."""
         of_kind = {n: s for n, s in self.sinks().items() if s.kind == kind}
-        spec = self.sinks().get(name.strip().lower().replace("-", "_"))
+        spec = self.sinks().get(_key(name))
         if spec is not None and spec.kind != kind:
             raise PluginError(f"sink {spec.name!r} is {_a(spec.kind)} sink; {needed_by} needs {_a(kind)} sink "
                               f"({kind} sinks: {', '.join(sorted(of_kind)) or 'none installed'})",
@@ -160,6 +160,11 @@ class Plugins(PluginLoader):
                     infos[owner].registers.setdefault(kind, []).append(record_name)
         return sorted(infos.values(), key=lambda info: (info.distribution, info.name))
 
+def _key(name: str) -> str:
+    """A name as the registries hold it (``Hard-Braking `` -> ``hard_braking``), for lookups."""
+    return name.strip().lower().replace("-", "_")
+
+
 def _a(word: str) -> str:
     return ("an " if word[:1] in "aeiou" else "a ") + word
 
@@ -210,7 +215,7 @@ def using(plugins: Plugins) -> Iterator[Plugins]:
 
 def lookup(mapping: dict[str, R], name: str, kind: str, *, fix: str) -> R:
     """Look a record up by name, with an error that lists what exists."""
-    key = name.strip().lower().replace("-", "_")
+    key = _key(name)
     if key not in mapping:
         known = ", ".join(sorted(mapping)) or "none installed"
         raise PluginError(f"unknown {kind} {name!r} (known: {known})", hint=fix)

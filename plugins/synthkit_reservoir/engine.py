@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from synthkit.api import FieldSpec, PluginError
+from synthkit.api import DeviceModel, FieldSpec, PluginError
 from synthkit_reservoir.fleet import Block
 from synthkit_reservoir.layout import LAYOUT_COLUMNS
 from synthkit_reservoir.scenario import LoadedScenario, ResolvedDevice
@@ -146,17 +146,17 @@ class FleetRun:
         )
 
 
-def extra_columns(models: Sequence[object]) -> tuple[FieldSpec, ...]:
+def extra_columns(models: Sequence[DeviceModel]) -> tuple[FieldSpec, ...]:
     """The columns models declare beyond the reservoir layout, in declaration order; two
     models declaring one name differently is refused."""
     extra: dict[str, tuple[FieldSpec, str]] = {}
     for model in models:
-        for spec in model.columns:  # type: ignore[attr-defined]
+        for spec in model.columns:
             if spec.name in LAYOUT_COLUMNS:
                 continue
-            seen = extra.setdefault(spec.name, (spec, model.name))  # type: ignore[attr-defined]
+            seen = extra.setdefault(spec.name, (spec, model.name))
             if seen[0] != spec:
-                raise PluginError(f"device models {seen[1]!r} and {model.name!r} declare column "  # type: ignore[attr-defined]
+                raise PluginError(f"device models {seen[1]!r} and {model.name!r} declare column "
                                   f"{spec.name!r} differently ({seen[0]} vs {spec})")  # fmt: skip
     return tuple(spec for spec, _ in extra.values())
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from synthkit.api import Batch, Column, FieldSpec
+from synthkit.api import Batch, Column, FieldSpec, iso_seconds
 from synthkit_reservoir.engine import FleetBlock, FleetRun
 from synthkit_reservoir.family import MODES
 from synthkit_reservoir.layout import BASE, DECIMALS, MOBILE, SCHEMA_VERSION, SENSOR, TRUTH
@@ -36,7 +36,6 @@ class RowBuilder:
         arch = sorted({d.archetype.name for d in devs})
         self.archetypes = tuple(arch)
         self.arch_code = np.array([arch.index(d.archetype.name) for d in devs], np.int64)
-        self._iso: dict[int, bytes] = {}
 
     def batch(self, block: FleetBlock) -> Batch:
         n = block.rows
@@ -45,7 +44,7 @@ class RowBuilder:
         cols = [
             Column("device_id", "label", dev, labels=self.device_labels),
             Column("seq", "int", block.seq),
-            Column("received_at", "fixed", self._iso_matrix(block.time_s)),
+            Column("received_at", "fixed", iso_seconds(block.time_s)),
             Column("local_timestamp_ms", "int", local_timestamp_ms(block.time_s, block.seq)),
             Column("schema_version", "label", np.zeros(n, np.int64), labels=(SCHEMA_VERSION,)),
             Column("mode", "label", self.mode_code[dev], labels=self.modes),
@@ -72,13 +71,6 @@ class RowBuilder:
         if batch.names != self.columns:  # the CSV header is self.columns: they must agree
             raise AssertionError(f"row layout {batch.names} differs from header {self.columns}")
         return batch
-
-    def _iso_matrix(self, times: np.ndarray) -> np.ndarray:
-        """``YYYY-MM-DDTHH:MM:SSZ`` per row; each distinct instant is rendered once."""
-        uniq, inverse = np.unique(times, return_inverse=True)
-        text = np.datetime_as_string(uniq.astype("datetime64[s]"), unit="s")
-        table = np.char.add(text, "Z").astype("S20").view(np.uint8).reshape(-1, 20)
-        return table[inverse]
 
 
 def _decimal(name: str, values: np.ndarray | None, n: int) -> Column:

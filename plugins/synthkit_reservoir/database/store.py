@@ -27,7 +27,7 @@ import numpy as np
 import psycopg
 from sqlalchemy import Connection
 
-from synthkit.api import Column
+from synthkit.api import Column, iso_seconds
 from synthkit_reservoir.database.schema import UNIQUE_TELEMETRY
 from synthkit_reservoir.payload import PayloadFields, PayloadWriter
 
@@ -147,9 +147,7 @@ class PostgresStore:
         return np.fromiter(((c, s) in pairs for c, s in zip(names, acc.seq.tolist())), bool, acc.n)
 
     def _copy_text(self, acc: Accepted) -> bytes:
-        uniq, inverse = np.unique(acc.received_s, return_inverse=True)
-        text = np.char.add(np.datetime_as_string(uniq.astype("datetime64[s]"), unit="s"), "Z")
-        stamps = text.astype("S20").view(np.uint8).reshape(-1, 20)[inverse]
+        stamps = iso_seconds(acc.received_s)
         cols = [
             Column("mqtt_client_id", "label", acc.client, labels=[_copy_escape(c) for c in acc.clients]),
             Column("seq", "int", acc.seq),

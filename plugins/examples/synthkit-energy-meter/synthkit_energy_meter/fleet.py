@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from synthkit.api import Batch, Column, FieldSpec
+from synthkit.api import Batch, Column, FieldSpec, iso_seconds
 from synthkit_energy_meter.scenario import LoadedMeters
 
 BATCH_ROWS = 50_000
@@ -60,7 +60,7 @@ class MeterRun:
         cols = [
             Column("meter_id", "label", meter, labels=self.ids),
             Column("seq", "int", self.first_seq[meter] + k),
-            Column("ts", "fixed", _iso(self.origin_s + k * self.interval_s)),
+            Column("ts", "fixed", iso_seconds(self.origin_s + k * self.interval_s)),
         ]
         for spec in self.specs:
             v = values[spec.name]
@@ -73,9 +73,3 @@ class MeterRun:
         cols.append(Column("archetype", "label", self.arch_code[meter], labels=self.archetypes))
         return Batch(cols)
 
-
-def _iso(times: np.ndarray) -> np.ndarray:
-    """``YYYY-MM-DDTHH:MM:SSZ`` per row, as the fixed-width bytes a ``fixed`` column holds."""
-    uniq, inverse = np.unique(times, return_inverse=True)
-    text = np.char.add(np.datetime_as_string(uniq.astype("datetime64[s]"), unit="s"), "Z")
-    return text.astype("S20").view(np.uint8).reshape(-1, 20)[inverse]
