@@ -2,6 +2,10 @@
 within 5% of the commit before the change).
 
     python benchmarks/compare_revisions.py --against REV [--rounds 3] [--only export,mqtt]
+    python benchmarks/compare_revisions.py --this HEAD --against HEAD~1   # both as commits
+
+With ``--this REV`` this side is a commit too, in its own worktree, so the working tree can
+change while the benchmarks run.
 
 REV gets a temporary worktree and environment of its own (benchmarks/trees.py). Each round
 runs every benchmark once per tree, the order of the trees alternating between rounds so
@@ -15,6 +19,7 @@ ratio (this tree / REV; above 1 is faster, for times too) and whether it is with
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import subprocess
@@ -56,14 +61,15 @@ def _is_figure(key: str, value: object) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--against", required=True)
+    parser.add_argument("--this", default=None, help="measure this commit instead of the working tree")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", default=",".join(BENCHES))
     args = parser.parse_args()
     names = args.only.split(",")
     samples: dict[tuple[str, str, str, str], list[float]] = {}
     worst = 1.0
-    with tree_python(args.against) as other:
-        trees = {"this tree": Path(sys.executable), args.against: other}
+    with tree_python(args.against) as other, (tree_python(args.this) if args.this else contextlib.nullcontext(Path(sys.executable))) as mine:
+        trees = {"this tree": mine, args.against: other}
         for rnd in range(args.rounds):
             order = list(trees.items()) if rnd % 2 == 0 else list(trees.items())[::-1]
             for name in names:

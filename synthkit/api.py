@@ -18,8 +18,13 @@ _WHERE: dict[str, str] = {
     # hooks and the records they return
     "hookimpl": "synthkit.hookspecs",
     **dict.fromkeys(("Archetype", "Command", "DeviceModel", "EventContext", "EventType", "Family",
-                     "FieldSpec", "Finding", "PreflightCheck", "Sink", "SinkReport", "SinkSpec"),
+                     "FieldSpec", "Finding", "PreflightCheck", "SinkReport", "SinkSpec"),
                     "synthkit.records"),  # fmt: skip
+    # the sink contract: one base class per kind, the target each is handed, its options
+    **dict.fromkeys(("Sink", "FileSink", "StreamSink", "IngestSink", "BrokerSink", "FileTarget",
+                     "StreamTarget", "IngestTarget", "BrokerTarget", "SinkOptions", "make_sink", "parse_sink_options",
+                     "sink_target"),
+                    "synthkit.contracts"),  # fmt: skip
     # the plugin manager's typed facade
     **dict.fromkeys(("Plugins", "get_plugins", "lookup"), "synthkit.plugins"),
     # columnar batches, the compiled encoder, sinks built on it
@@ -35,10 +40,11 @@ _WHERE: dict[str, str] = {
     **dict.fromkeys(("BrokerBlock", "BrokerSettings", "resolve_broker", "tls_context"), "synthkit.brokers"),
     # databases
     **dict.fromkeys(("DEFAULT_DB_URL", "ENV_DB_URL", "connected", "describe_db_error", "make_engine",
-                     "redact", "resolve_url"), "synthkit.database"),  # fmt: skip
+                     "resolve_url"), "synthkit.database"),  # fmt: skip
+    "redact": "synthkit.secrets",  # fmt: skip
     # files, state, signals, options, time
     **dict.fromkeys(("AtomicFile", "sha256_file", "sweep_stale", "temp_path"), "synthkit.files"),
-    "SeqState": "synthkit.state",
+    **dict.fromkeys(("SeqState", "Reservation"), "synthkit.state"),
     "stop_on_signals": "synthkit.interrupt",
     **dict.fromkeys(("GlobalOptions", "global_options"), "synthkit.context"),
     "parse_utc": "synthkit.timeparse",
@@ -52,6 +58,7 @@ _WHERE: dict[str, str] = {
                      "IncompleteRun"), "synthkit.errors"),  # fmt: skip
     # the command line: output, progress, the in-process runner, the allocator setting
     **dict.fromkeys(("emit_json", "finish", "progress_bar", "stderr"), "synthkit.console"),
+    **dict.fromkeys(("SinkFlag", "SinkOptionFlag"), "synthkit.flags"),
     "run": "synthkit.cli",
     "keep_freed_memory": "synthkit.memory",
 }
@@ -80,13 +87,27 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from synthkit.cli import run
     from synthkit.console import emit_json, finish, progress_bar, stderr
     from synthkit.context import GlobalOptions, global_options
+    from synthkit.contracts import (
+        BrokerSink,
+        BrokerTarget,
+        FileSink,
+        FileTarget,
+        IngestSink,
+        IngestTarget,
+        Sink,
+        SinkOptions,
+        StreamSink,
+        StreamTarget,
+        make_sink,
+        parse_sink_options,
+        sink_target,
+    )
     from synthkit.database import (
         DEFAULT_DB_URL,
         ENV_DB_URL,
         connected,
         describe_db_error,
         make_engine,
-        redact,
         resolve_url,
     )
     from synthkit.encode import Encoder
@@ -100,6 +121,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         SynthkitError,
     )
     from synthkit.files import AtomicFile, sha256_file, sweep_stale, temp_path
+    from synthkit.flags import SinkFlag, SinkOptionFlag
     from synthkit.hookspecs import hookimpl
     from synthkit.interrupt import stop_on_signals
     from synthkit.located import LocatedProblems, Problems, validate_section
@@ -117,10 +139,11 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         FieldSpec,
         Finding,
         PreflightCheck,
-        Sink,
         SinkReport,
         SinkSpec,
     )
-    from synthkit.state import SeqState
+    from synthkit.secrets import redact
+    from synthkit.sinks import EncodedFileSink, EncodedStreamSink
+    from synthkit.state import Reservation, SeqState
     from synthkit.timeparse import parse_utc
     from synthkit.yamlfile import Loc, YamlDocument, format_loc, load_yaml

@@ -14,11 +14,14 @@ from typing import Any, Literal
 import numpy as np
 
 ColumnKind = Literal["int", "decimal", "label", "fixed"]
+ValueType = Literal["int", "float", "bool", "text", "timestamp", "enum"]
+VALUE_TYPES: tuple[str, ...] = ("int", "float", "bool", "text", "timestamp", "enum")
 
 
 @dataclass
 class Column:
-    """One field of a batch.
+    """One field of a batch: how its values are held (``kind``) and what they are
+    (:attr:`value_type`).
 
     - ``int``: ``values`` int64.
     - ``decimal``: ``values`` float64, written with exactly ``decimals`` digits after the point;
@@ -27,7 +30,10 @@ class Column:
     - ``fixed``: ``values`` is a uint8 matrix (rows x width) of ASCII, written as a string.
 
     ``present`` (bool per row, optional) marks rows where the field applies: JSON lines omit
-    the field elsewhere, CSV leaves the cell empty.
+    the field elsewhere, CSV leaves the cell empty, a typed sink writes a null.
+    ``type`` declares the value type when the kind does not say it: ``"timestamp"`` for a
+    ``fixed`` column of ISO 8601 UTC instants (``YYYY-MM-DDTHH:MM:SSZ``, or with ``.fff``
+    milliseconds before the ``Z``).
     """
 
     name: str
@@ -37,9 +43,42 @@ class Column:
     labels: Sequence[Any] = ()
     present: np.ndarray | None = None
     scaled: bool = False
+    type: str = ""
+
+    def __post_init__(self) -> None:
+        if self.type and self.type not in VALUE_TYPES:
+            raise ValueError(f"column {self.name!r}: type must be one of {', '.join(VALUE_TYPES)}, got {self.type!r}")
+        if self.type == "timestamp" and self.kind != "fixed":
+            raise ValueError(f"column {self.name!r}: a timestamp is a fixed column of ISO 8601 UTC text")
+
+    @property
+    def value_type(self) -> str:
+        """What each value is, for a typed sink: ``int``, ``float`` (written with
+        :attr:`decimals` digits), ``bool``, ``text``, ``timestamp`` (UTC) or
+        ``enum`` (one of :attr:`labels`, all strings). A label column of numbers or bools has
+        their type: ``car_value`` labels ``(18000, 42000)`` are ``int``."""
+        if self.type:
+            return self.type
+        if self.kind != "label":
+            return {"int": "int", "decimal": "float", "fixed": "text"}[self.kind]
+        labels = list(self.labels)
+        if labels and all(isinstance(v, bool) for v in labels):
+            return "bool"
+        if labels and all(isinstance(v, int) and not isinstance(v, bool) for v in labels):
+            return "int"
+        if labels and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in labels):
+            return "float"
+        return "enum"
 
     def __len__(self) -> int:
         return int(self.values.shape[0])
+
+    def timestamps(self) -> np.ndarray:
+        """A ``timestamp`` column as ``datetime64`` (seconds, or milliseconds when the text has them)."""
+        width = self.values.shape[1]
+        unit = "ms" if width > 20 else "s"
+        text = np.ascontiguousarray(self.values[:, : width - 1]).view(f"S{width - 1}").ravel()
+        return text.astype(f"datetime64[{unit}]")
 
     def python_values(self) -> list[Any]:
         """Row values as Python objects (``None`` where absent); for tests and slow paths."""
@@ -61,7 +100,7 @@ class Column:
     def take(self, index: np.ndarray | slice) -> Column:
         present = None if self.present is None else self.present[index]
         return Column(
-            self.name, self.kind, self.values[index], self.decimals, self.labels, present, self.scaled
+            self.name, self.kind, self.values[index], self.decimals, self.labels, present, self.scaled, self.type
         )
 
 

@@ -38,6 +38,7 @@ def plugins_command(
     """List installed plugins: distribution, version and what each registers."""
     plugins = get_plugins()
     infos = plugins.plugin_infos()
+    sinks = _sink_rows(plugins)
     if as_json:
         emit_json(
             {
@@ -49,6 +50,7 @@ def plugins_command(
                     }  # fmt: skip
                     for i in infos
                 ],
+                "sinks": sinks,
                 "failed": [f.__dict__ for f in plugins.failures],
             }
         )
@@ -60,6 +62,21 @@ def plugins_command(
         regs = "; ".join(f"{k.replace('_', ' ')}: {', '.join(v)}" for k, v in i.registers.items())
         table.add_row(i.name, i.distribution, i.version, regs or "-")
     Console().print(table)
+    table = Table(title="sinks (--sink NAME --sink-option KEY=VALUE)")
+    for col in ("sink", "kind", "claims", "options"):
+        table.add_column(col)
+    for row in sinks:
+        table.add_row(row["name"], row["kind"], " ".join([*row["extensions"], *(f"{x}://" for x in row["schemes"])]) or "-",
+                      row["options"])  # fmt: skip
+    Console().print(table)
+
+
+def _sink_rows(plugins: Plugins) -> list[dict[str, object]]:
+    from synthkit.contracts import SinkOptions, describe_options
+
+    return [{"name": spec.name, "kind": spec.kind, "extensions": list(spec.extensions), "schemes": list(spec.schemes),
+             "capabilities": list(spec.capabilities), "options": describe_options(spec.options or SinkOptions)}
+            for spec in sorted(plugins.sinks().values(), key=lambda x: x.name)]  # fmt: skip
 
 
 def version_command() -> None:

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from synthkit.errors import ConfigError
-from synthkit.secrets import hide_in_url, scrub
+from synthkit.secrets import hide_in_url, redact, scrub
 
 ENV_DB_URL = "SYNTHKIT_DB_URL"
 DEFAULT_DB_URL = "sqlite:///.tmp/synthkit.db"
@@ -28,11 +28,6 @@ def resolve_url(flag: str | None) -> str:
     url = flag or os.environ.get(ENV_DB_URL) or DEFAULT_DB_URL
     hide_in_url(url)  # its secrets are scrubbed from everything printed from now on
     return url
-
-
-def redact(url: str) -> str:
-    """``url`` as it may be shown: no password, in the userinfo or in any query parameter."""
-    return hide_in_url(url)
 
 
 def make_engine(url: str, *, create: bool = False) -> Engine:

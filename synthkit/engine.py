@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from synthkit.batch import Batch
-from synthkit.records import Sink, SinkReport
+from synthkit.contracts import Sink
+from synthkit.records import SinkReport
 
 _DONE = object()
 T = TypeVar("T")
@@ -23,8 +24,13 @@ def deliver(
     sink: Sink,
     columns: tuple[str, ...],
     on_batch: Callable[[int], None] | None = None,
+    before_write: Callable[[Batch], None] | None = None,
+    after_write: Callable[[Batch], None] | None = None,
 ) -> SinkReport:
-    """Open ``sink``, write every batch, close it; abort it on any exception."""
+    """Open ``sink``, write every batch, close it; abort it on any exception.
+    ``before_write(batch)`` runs on the sink's thread just before the sink is handed the
+    batch, ``after_write(batch)`` once it took it (where sequence numbers are reserved and
+    then counted as spent: never for a batch the sink did not get)."""
     sink.open(columns)
     pending: queue.Queue[object] = queue.Queue(maxsize=1)  # bounded: memory stays flat
     failure: list[BaseException] = []
@@ -37,7 +43,11 @@ def deliver(
             if failure:
                 continue  # drain without writing after a failure
             try:
+                if before_write is not None:
+                    before_write(item)  # type: ignore[arg-type]
                 sink.write(item)  # type: ignore[arg-type]
+                if after_write is not None:
+                    after_write(item)  # type: ignore[arg-type]
                 if on_batch is not None:
                     on_batch(item.n)  # type: ignore[attr-defined]
             except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread

@@ -43,3 +43,8 @@ class IncompleteRun(SynthkitError):
     stdout with the reasons in ``warnings``, and it exits 3 so scripts notice."""
 
     exit_code = 3
+
+
+def article(word: str) -> str:
+    """``"an ingest"``, ``"a file"``: for messages that name a kind."""
+    return ("an " if word[:1] in "aeiou" else "a ") + word

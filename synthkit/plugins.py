@@ -8,11 +8,11 @@ import contextlib
 import contextvars
 import functools
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from synthkit.errors import PluginError
+from synthkit.errors import ConfigError, PluginError, article
 from synthkit.loading import (  # noqa: F401 - re-exported: where callers have always found them
     ENV_ALLOW,
     ENV_BLOCK,
@@ -32,6 +32,9 @@ from synthkit.records import (
     PreflightCheck,
     SinkSpec,
 )
+
+if TYPE_CHECKING:  # pydantic loads when a sink is built, not at start-up
+    from synthkit.contracts import Sink, Target
 
 R = TypeVar("R")
 
@@ -92,16 +95,39 @@ class Plugins(PluginLoader):
                 claimed[ext] = spec.name
         return sinks
 
-    def sink(self, name: str, kind: str, *, needed_by: str, fix: str = "") -> SinkSpec:
-        """The sink ``name``, which must be of ``kind`` (the call ``needed_by`` will make):
-        an unknown name lists that kind's sinks, one of another kind says so."""
-        of_kind = {n: s for n, s in self.sinks().items() if s.kind == kind}
+    def sink(self, name: str, kinds: str | tuple[str, ...], *, needed_by: str, fix: str = "") -> SinkSpec:
+        """The sink ``name``, which must be of one of ``kinds`` (what ``needed_by`` can drive):
+        an unknown name lists those kinds' sinks, one of another kind says so."""
+        kinds = (kinds,) if isinstance(kinds, str) else kinds
+        wanted = " or ".join(kinds)
+        of_kind = {n: s for n, s in self.sinks().items() if s.kind in kinds}
         spec = self.sinks().get(_key(name))
-        if spec is not None and spec.kind != kind:
-            raise PluginError(f"sink {spec.name!r} is {_a(spec.kind)} sink; {needed_by} needs {_a(kind)} sink "
-                              f"({kind} sinks: {', '.join(sorted(of_kind)) or 'none installed'})",
-                              hint=fix or f"pick {_a(kind)} sink")  # fmt: skip
-        return lookup(of_kind, name, f"{kind} sink", fix=fix or "see `synthkit plugins` for sinks")
+        if spec is not None and spec.kind not in kinds:
+            raise PluginError(f"sink {spec.name!r} is {article(spec.kind)} sink; {needed_by} needs {article(wanted)} sink "
+                              f"({wanted} sinks: {', '.join(sorted(of_kind)) or 'none installed'})",
+                              hint=fix or f"pick {article(wanted)} sink")  # fmt: skip
+        return lookup(of_kind, name, f"{wanted} sink", fix=fix or "see `synthkit plugins` for sinks")
+
+    def output_sink(self, out: str | os.PathLike[str] | None, name: str | None = None, *,
+                    kinds: tuple[str, ...] = ("file",), needed_by: str) -> SinkSpec:  # fmt: skip
+        """The sink ``--sink NAME`` names, else the one ``out`` implies: a URL's scheme
+        (``http://...``) picks the ingest sink claiming it, a file name its ending."""
+        if name:
+            return self.sink(name, kinds, needed_by=needed_by)
+        if out is None:
+            raise ConfigError(f"{needed_by} needs --out or --sink", hint="e.g. --out events.jsonl")
+        text = os.fspath(out)
+        scheme, sep, _ = text.partition("://")
+        if sep and scheme.isalpha():
+            ingest = [s for s in self.sinks().values() if s.kind == "ingest" and scheme.lower() in s.schemes]
+            if "ingest" in kinds and ingest:
+                return ingest[0]
+            claimed = sorted(f"{x}://" for s in self.sinks().values() if s.kind == "ingest" for x in s.schemes)
+            from synthkit.secrets import hide_in_url
+
+            raise ConfigError(f"{needed_by} cannot deliver to {hide_in_url(text)!r}: no sink it can drive takes {scheme}:// URLs",
+                              hint=f"URL sinks: {', '.join(claimed) or 'none installed'}; or give --out a file name")  # fmt: skip
+        return self.file_sink(out)
 
     def file_sink(self, out: str | os.PathLike[str], fmt: str | None = None) -> SinkSpec:
         """The file sink named by ``fmt`` (a ``--format`` flag), else the one that claims
@@ -119,8 +145,15 @@ class Plugins(PluginLoader):
         claimed = ", ".join(sorted(ext for ext, _ in claims))
         raise PluginError(
             f"cannot tell the format of {os.fspath(out)!r} from its name",
-            hint=f"end it with one of {claimed or 'none installed'}, or give --format {'/'.join(sorted(sinks))}",
+            hint=f"end it with one of {claimed or 'none installed'}, or give --sink {'/'.join(sorted(sinks))}",
         )
+
+    def open_sink(self, spec: SinkSpec, target: Target, options: Iterable[str] | Mapping[str, Any] = ()) -> Sink:
+        """The sink ``spec`` builds for ``target`` (of its kind), with ``options`` (the
+        ``--sink-option KEY=VALUE`` flags) checked by its options model."""
+        from synthkit.contracts import make_sink
+
+        return make_sink(spec, target, options)
 
     def checks(self) -> dict[str, PreflightCheck]:
         return self._collect("checks")
@@ -163,10 +196,6 @@ class Plugins(PluginLoader):
 def _key(name: str) -> str:
     """A name as the registries hold it (``Hard-Braking `` -> ``hard_braking``), for lookups."""
     return name.strip().lower().replace("-", "_")
-
-
-def _a(word: str) -> str:
-    return ("an " if word[:1] in "aeiou" else "a ") + word
 
 
 def _family_problem(model: DeviceModel, families: dict[str, Family]) -> str:

@@ -10,7 +10,7 @@ import random
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 
 from synthkit.errors import PluginError
 
@@ -18,7 +18,6 @@ if TYPE_CHECKING:  # typer, numpy and the kernels load only where commands and e
     import numpy as np
     import typer
 
-    from synthkit.batch import Batch
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -204,41 +203,34 @@ class SinkReport:
     outcomes: Mapping[str, int] = field(default_factory=dict)
 
 
-class Sink(Protocol):
-    """A destination for batches. The engine calls open, write (many times), then close;
-    on any failure or interrupt it calls abort instead of close, and the sink must leave no
-    half-written output behind."""
-
-    def open(self, columns: tuple[str, ...]) -> None: ...
-
-    def write(self, batch: Batch) -> None: ...
-
-    def close(self) -> SinkReport: ...
-
-    def abort(self) -> None: ...
-
-
 SINK_KINDS = ("file", "stream", "ingest", "broker")
 
 
 @dataclass(frozen=True)
 class SinkSpec:
-    """A sink type: ``factory(target, **options)`` builds one. ``kind`` says which call a
-    command makes (docs/plugins.md): ``file`` (``factory(path)``, whole or nothing),
-    ``stream`` (``factory(None)``: stdout), ``ingest`` (``factory(url, apply=, commit_rows=,
-    drain_analytics=)``: per-record outcomes) or ``broker`` (``factory("host:port",
-    clients=, ...)``). ``extensions`` are the file endings a file sink claims when a format
-    is inferred from an output path (``.jsonl.gz`` may be one)."""
+    """A sink type. ``kind`` is the contract it keeps (``synthkit.api.FileSink``,
+    ``StreamSink``, ``IngestSink``, ``BrokerSink``; docs/plugins.md): the core builds it with
+    ``factory(target, options)``, the target of its kind and ``options`` an instance of
+    ``options`` (a ``synthkit.api.SinkOptions`` subclass, from ``--sink-option KEY=VALUE``).
+    ``extensions`` are the file endings a file sink claims when a format is inferred from an
+    output path (``.jsonl.gz`` may be one); ``schemes`` the URL schemes an ingest sink claims
+    (``http``) when ``--out`` is a URL. ``capabilities``: ``"dry_run"`` for an ingest sink
+    that checks without writing when the target says ``apply=False``."""
 
     name: str
-    factory: Callable[..., Sink]
+    factory: Callable[..., Any]
     extensions: tuple[str, ...] = ()
     description: str = ""
     kind: str = "file"
+    options: type[Any] | None = None
+    schemes: tuple[str, ...] = ()
+    capabilities: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in SINK_KINDS:
             raise PluginError(f"sink {self.name!r}: kind must be one of {', '.join(SINK_KINDS)}, got {self.kind!r}")
+        if self.schemes and self.kind != "ingest":
+            raise PluginError(f"sink {self.name!r}: only an ingest sink claims URL schemes")
 
 
 # ---------------------------------------------------------------------------- preflight

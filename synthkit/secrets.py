@@ -54,3 +54,8 @@ def hide_in_url(url: str) -> str:
         return f"{m['key']}{m['name']}={MASK}"
 
     return _QUERY.sub(query, _USERINFO.sub(userinfo, url))
+
+
+def redact(url: str) -> str:
+    """``url`` as it may be shown: no password, in the userinfo or in any query parameter."""
+    return hide_in_url(url)

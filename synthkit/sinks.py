@@ -6,9 +6,11 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import BinaryIO
 
 from synthkit.batch import Batch
+from synthkit.contracts import FileSink, FileTarget, StreamSink
 from synthkit.directio import MAX_RESERVE
 from synthkit.encode import Encoder, Format
 from synthkit.errors import OutputError
@@ -16,12 +18,13 @@ from synthkit.files import AtomicFile
 from synthkit.records import SinkReport
 
 
-class EncodedFileSink:
+class EncodedFileSink(FileSink):
     """Writes batches to one file as JSON lines or CSV, atomically (see :class:`AtomicFile`)."""
 
-    def __init__(self, name: str, target: str | os.PathLike[str], fmt: Format, *, header: bool):
+    def __init__(self, name: str, target: FileTarget | str | os.PathLike[str], fmt: Format, *, header: bool):
         self.name = name
-        self.target = os.fspath(target)
+        self.file_target = target if isinstance(target, FileTarget) else FileTarget(Path(target))
+        self.target = os.fspath(self.file_target.path)
         # One encoding thread: generation, encoding and the device already run in parallel
         # (engine + direct I/O threads); splitting batches too measured slower on 2 cores.
         self.encoder = Encoder(fmt, threads=1)
@@ -31,7 +34,7 @@ class EncodedFileSink:
 
     def open(self, columns: tuple[str, ...]) -> None:
         with self._io_errors():
-            self._file = AtomicFile(self.target, direct=True)
+            self._file = self.file_target.atomic_file()
             if self.header:
                 self._file.write(self.encoder.header(columns))
 
@@ -72,7 +75,7 @@ class EncodedFileSink:
         self.encoder.close()
 
 
-class EncodedStreamSink:
+class EncodedStreamSink(StreamSink):
     """Writes batches to a byte stream (stdout by default), flushing after every batch so a
     reader sees whole lines as soon as they exist."""
 

@@ -21,9 +21,15 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from synthkit.errors import ConfigError
 from synthkit.files import AtomicFile
+
+if TYPE_CHECKING:
+    from synthkit.batch import Batch
 
 VERSION = 1
 MAX_SEQ = 2**63 - 1  # seqs are int64 in payloads and databases
@@ -35,6 +41,9 @@ class SeqState:
     def __init__(self, path: str | os.PathLike[str], last: Mapping[str, int] | None = None):
         self.path = Path(path)
         self.last: dict[str, int] = dict(last or {})
+        self._loaded = dict(self.last)  # what the file said when this run began
+        self._existed = self.path.exists()
+        self._raw: bytes | None = None  # the file's bytes when loaded: restored when all is given back
         self._held: _Lock | None = None
         self._changed = False  # advanced since loaded: save() has something to write
 
@@ -45,18 +54,21 @@ class SeqState:
         if not p.exists():
             return cls(p)
         try:
-            doc = json.loads(p.read_text(encoding="utf-8"))
+            raw = p.read_bytes()
+            doc = json.loads(raw.decode("utf-8"))
             devices = doc["devices"]
             if doc.get("version") != VERSION or not isinstance(devices, dict):
                 raise ValueError(f"unsupported version {doc.get('version')!r}")
             last = {str(k): _seq_value(k, v) for k, v in devices.items()}
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError) as exc:  # UnicodeDecodeError is a ValueError
             raise ConfigError(
                 f"{p}: not a readable sequence state file ({exc})",
                 hint="restore it from a backup; deleting it restarts every device at seq 0, "
                 "which ingestion will treat as duplicates",
             ) from None
-        return cls(p, last)
+        state = cls(p, last)
+        state._raw = raw
+        return state
 
     @classmethod
     @contextlib.contextmanager
@@ -82,11 +94,28 @@ class SeqState:
             self.last[device_id] = int(last_seq)
             self._changed = True
 
+    def give_back(self, device_id: str, last_used: int) -> None:
+        """Return what this run reserved past ``last_used`` (never below what the file said
+        when the run began): only while held, for seqs reserved but never handed out."""
+        if self._held is None:
+            raise RuntimeError("give_back needs the state held")
+        keep = max(int(last_used), self._loaded.get(device_id, -1))
+        if keep < self.last.get(device_id, -1):
+            if keep < 0:
+                del self.last[device_id]
+            else:
+                self.last[device_id] = keep
+            self._changed = True
+
     def save(self) -> None:
         """Write what was advanced (nothing, and no file, when nothing was)."""
         if not self._changed:
             return
         if self._held is not None:
+            if not self._existed and not self.last:  # everything given back: no trace
+                self.path.unlink(missing_ok=True)
+                self._changed = False
+                return
             self._write()
             return
         with SeqState.held(self.path) as on_disk:  # a one-off save takes the lock briefly
@@ -100,7 +129,8 @@ class SeqState:
         f = AtomicFile(self.path, durable=True)
         try:
             body = {"version": VERSION, "devices": dict(sorted(self.last.items()))}
-            f.write(json.dumps(body, indent=1).encode() + b"\n")
+            given_back = self._raw is not None and self.last == self._loaded
+            f.write(self._raw if given_back else json.dumps(body, indent=1).encode() + b"\n")
         except BaseException:
             f.abort()
             raise
@@ -187,3 +217,71 @@ def _read_holder(fd: int) -> str:
         return f"pid {info['pid']} on {info['host']}, running `{info.get('command', '?')}`"
     except (OSError, ValueError, KeyError, TypeError):
         return "pid unknown"
+
+
+class Reservation:
+    """Seqs reserved in the state file ahead of what a sink is handed, so a kill leaves a
+    gap and never a reused seq, and given back when a run stops short, so the state then
+    holds exactly what the sink took (a sink that failed before taking a batch leaves the
+    file as it was). ``ahead[d]`` seqs are reserved per save for device ``d``; none past
+    ``ceiling[d]`` (the run's last seq), when given.
+
+    :meth:`reserve` before the sink is handed rows, :meth:`taken` once it took them (its
+    ``write`` returned: a write that raises delivered none of its batch), :meth:`settle` at
+    the end; :meth:`hand` is both at once, for a sink that may send part of what it raised on.
+    """
+
+    def __init__(self, state: SeqState, ids: list[str], ahead: np.ndarray, ceiling: np.ndarray | None = None):
+        self.state, self.ids = state, ids
+        self.reserved = np.array([state.next_seq(d) - 1 for d in ids], np.int64)
+        self.done = self.reserved.copy()
+        self.ahead = np.maximum(1, np.asarray(ahead, np.int64))
+        self.ceiling = ceiling
+        self._codes: dict[tuple[str, ...], np.ndarray] = {}
+
+    def reserve(self, device: np.ndarray, seq: np.ndarray) -> None:
+        """Make sure ``seq`` (per row, ``device`` codes into ``ids``) is reserved on disk."""
+        if seq.size == 0:
+            return
+        top = self.reserved.copy()
+        np.maximum.at(top, device, seq)
+        need = np.flatnonzero(top > self.reserved)
+        if need.size == 0:
+            return
+        upto = top[need] + self.ahead[need] - 1
+        if self.ceiling is not None:
+            upto = np.maximum(np.minimum(upto, self.ceiling[need]), top[need])
+        for d, s in zip(need.tolist(), upto.tolist()):
+            self.reserved[d] = s
+            self.state.advance(self.ids[d], s)
+        self.state.save()
+
+    def taken(self, device: np.ndarray, seq: np.ndarray) -> None:
+        if seq.size:
+            np.maximum.at(self.done, device, seq)
+
+    def hand(self, device: np.ndarray, seq: np.ndarray) -> None:
+        self.reserve(device, seq)
+        self.taken(device, seq)
+
+    def reserve_batch(self, batch: Batch) -> None:
+        self.reserve(*self._rows(batch))
+
+    def taken_batch(self, batch: Batch) -> None:
+        self.taken(*self._rows(batch))
+
+    def _rows(self, batch: Batch, id_column: str = "device_id", seq_column: str = "seq") -> tuple[np.ndarray, np.ndarray]:
+        ids = batch.column(id_column)
+        labels = tuple(str(x) for x in ids.labels)
+        index = self._codes.get(labels)
+        if index is None:
+            where = {d: i for i, d in enumerate(self.ids)}
+            index = self._codes[labels] = np.array([where[x] for x in labels], np.int64)
+        return index[ids.values], batch.column(seq_column).values
+
+    def settle(self) -> None:
+        """The run is over: give back every seq reserved but not taken, and save."""
+        for d in np.flatnonzero(self.reserved > self.done).tolist():
+            self.state.give_back(self.ids[d], int(self.done[d]))
+        self.reserved = self.done.copy()
+        self.state.save()

@@ -45,7 +45,7 @@ def test_the_commands_that_need_a_plugin_name_it(tmp_path, monkeypatch):
         "jsonl": ("telematics generate", "cannot tell the format"),
         "stationary_tank": ("validate", "needs device model 'stationary_tank'"),
         "stationary_archetype_a": ("export-csv", "unknown archetype 'stationary_archetype_a'"),
-        "mqtt": ("run (no broker listening)", "install synthkit's mqtt sink plugin"),
+        "mqtt": ("run (no broker listening)", "install (or enable) synthkit's mqtt sink plugin"),
     }
     for disabled, (what, words) in cases.items():
         monkeypatch.setenv("SYNTHKIT_DISABLE_PLUGINS", disabled)

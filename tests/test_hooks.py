@@ -13,6 +13,7 @@ import typer
 
 from synthkit import hookimpl, hookspecs
 from synthkit.batch import Batch
+from synthkit.contracts import FileSink
 from synthkit.engine import deliver
 from synthkit.errors import PluginError
 from synthkit.plugins import KINDS, build_plugins
@@ -61,7 +62,7 @@ def test_synthkit_register_event_types(run_synthkit, tmp_path):
 def test_synthkit_register_sinks(run_synthkit, tmp_path):
     received: list[int] = []
 
-    class Counting:
+    class Counting(FileSink):
         def open(self, columns):
             received.append(-len(columns))
 
@@ -77,7 +78,7 @@ def test_synthkit_register_sinks(run_synthkit, tmp_path):
     class CountingPlugin:
         @hookimpl
         def synthkit_register_sinks(self):
-            return [SinkSpec("counting", lambda target: Counting(), extensions=(".count",))]
+            return [SinkSpec("counting", lambda target, options: Counting(), extensions=(".count",))]
 
     plugins = _builtin_plus(CountingPlugin(), "counting")
     res = run_synthkit(["telematics", "generate", "--events", "1234", "--out",

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -84,3 +85,18 @@ def test_an_eligibility_condition_holds_in_the_output(tmp_path):
 def test_event_type_records_still_refuse_a_bad_declaration():
     with pytest.raises(PluginError, match="exactly one of generate= or attributes="):
         EventType("x", 1.0)
+
+
+def test_the_lazy_map_and_the_type_checking_imports_name_the_same_things():
+    """synthkit.api lists each name twice (the lazy map, the imports type checkers read):
+    the two must not drift apart."""
+    import ast
+
+    tree = ast.parse(Path(api.__file__).read_text(encoding="utf-8"))
+    block = next(n for n in tree.body if isinstance(n, ast.If) and getattr(n.test, "id", "") == "TYPE_CHECKING")
+    imported: dict[str, str] = {}
+    for node in block.body:
+        assert isinstance(node, ast.ImportFrom)
+        for alias in node.names:
+            imported[alias.asname or alias.name] = node.module if node.module != "synthkit" else f"synthkit.{alias.name}"
+    assert imported == api._WHERE

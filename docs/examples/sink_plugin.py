@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import gzip
-import os
+
+from pydantic import Field
 
 from synthkit import hookimpl
-from synthkit.api import AtomicFile, Batch, Encoder, SinkReport, SinkSpec
+from synthkit.api import Batch, Encoder, FileSink, FileTarget, SinkOptions, SinkReport, SinkSpec
 
 
-class GzipJsonlSink:
-    def __init__(self, target: str | os.PathLike[str]) -> None:
-        self.target = os.fspath(target)
+class GzipOptions(SinkOptions):
+    """``--sink-option level=6``: checked (an int 1..9) before anything is written."""
+
+    level: int = Field(9, ge=1, le=9)
+
+
+class GzipJsonlSink(FileSink):
+    def __init__(self, target: FileTarget, options: GzipOptions) -> None:
+        self.target = target
+        self.level = options.level
         self.encoder = Encoder("jsonl")
         self.records = 0
 
     def open(self, columns: tuple[str, ...]) -> None:
-        self.file = AtomicFile(self.target)  # appears whole, or not at all
-        self.gz = gzip.GzipFile(fileobj=self.file, mode="wb", mtime=0)  # mtime=0: same bytes
+        self.file = self.target.atomic_file()  # appears whole, or not at all
+        self.gz = gzip.GzipFile(fileobj=self.file, mode="wb", compresslevel=self.level, mtime=0)  # mtime=0: same bytes
 
     def write(self, batch: Batch) -> None:
         for part in self.encoder.encode(batch):
@@ -27,7 +35,7 @@ class GzipJsonlSink:
     def close(self) -> SinkReport:
         self.gz.close()
         self.file.commit()
-        return SinkReport("jsonl_gz", self.records, self.file.bytes, self.target)
+        return SinkReport("jsonl_gz", self.records, self.file.bytes, str(self.target.path))
 
     def abort(self) -> None:
         self.file.abort()
@@ -35,4 +43,4 @@ class GzipJsonlSink:
 
 @hookimpl
 def synthkit_register_sinks() -> list[SinkSpec]:
-    return [SinkSpec("jsonl_gz", GzipJsonlSink, extensions=(".jsonl.gz", ".gz"))]
+    return [SinkSpec("jsonl_gz", GzipJsonlSink, extensions=(".jsonl.gz", ".gz"), options=GzipOptions)]

@@ -6,19 +6,26 @@ from synthkit import hookimpl
 from synthkit.api import SinkSpec
 
 
-def _factory(target: str, **options: object):
+def _factory(target, options):  # noqa: ANN001, ANN202 - a BrokerTarget and MqttOptions
     from synthkit_mqtt.sink import MqttSink
 
-    return MqttSink(target, **options)  # type: ignore[arg-type]
+    return MqttSink(
+        target.address, clients=target.clients, payloads=target.payloads, topic=target.topic, qos=target.qos,
+        tls=target.tls, client_column=target.client_column, client_id_prefix=target.client_id_prefix,
+        drain_timeout_s=target.drain_timeout_s, connect_timeout_s=options.connect_timeout_s,
+    )  # fmt: skip
 
 
 @hookimpl
 def synthkit_register_sinks() -> list[SinkSpec]:
+    from synthkit_mqtt.options import MqttOptions  # pydantic loads when sinks are needed
+
     return [
         SinkSpec(
             kind="broker",
             name="mqtt",
             factory=_factory,
+            options=MqttOptions,
             description="an MQTT broker: one connection per device (client_id = device id), QoS 1, acks tracked",
         )
     ]

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from synthkit.api import Batch, ConfigError, Encoder, SinkReport
+from synthkit.api import Batch, BrokerSink, ConfigError, Encoder, SinkReport
 from synthkit_mqtt.pool import BrokerError, ConnectionPool
 
 Payloads = Callable[[Batch], list[bytes]]  # one payload per row, in row order
@@ -46,7 +46,7 @@ def topics_for(template: str, client_column: str, clients: Sequence[str]) -> lis
     return topics
 
 
-class MqttSink:
+class MqttSink(BrokerSink):
     def __init__(
         self,
         target: str,

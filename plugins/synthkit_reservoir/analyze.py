@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from synthkit.api import AtomicFile, ConfigError, sha256_file
-from synthkit_reservoir.export import CSV_NAME, MANIFEST_NAME
+from synthkit_reservoir.export import CSV_NAME, MANIFEST_NAME, require_csv
 
 ANALYSIS_NAME = "analysis.json"
 RUNOUT_LEVEL_PCT = 5.0
@@ -69,13 +69,16 @@ def analyze(artifact_dir: Path) -> dict[str, Any]:
     manifest_path, csv_path = artifact_dir / MANIFEST_NAME, artifact_dir / CSV_NAME
     if not artifact_dir.is_dir():
         raise ConfigError(f"{artifact_dir}: no such artifact directory", hint="check --artifact-dir")
-    for p in (manifest_path, csv_path):
-        if not p.is_file():
-            raise ConfigError(f"{p}: missing", hint="point --artifact-dir at an export-csv output")
+    if not manifest_path.is_file():
+        raise ConfigError(f"{manifest_path}: missing", hint="point --artifact-dir at an export-csv output")
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{manifest_path}: not valid JSON ({exc})", hint="re-run export-csv") from None
+    if isinstance(manifest, dict):
+        require_csv(manifest, artifact_dir, "analyze-csv")
+    if not csv_path.is_file():
+        raise ConfigError(f"{csv_path}: missing", hint="point --artifact-dir at an export-csv output")
 
     found = _Findings()
     devices: dict[str, _Device] = defaultdict(_Device)

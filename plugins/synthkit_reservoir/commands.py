@@ -11,6 +11,7 @@ from rich.table import Table
 
 from synthkit.api import (
     ConfigError,
+    SinkOptionFlag,
     emit_json,
     finish,
     get_plugins,
@@ -177,6 +178,8 @@ def export_csv_command(
     output_root: Annotated[
         Path, typer.Option("--output-root", help="Where artifact directories go.")
     ] = Path("generated"),
+    sink: Annotated[str, typer.Option("--sink", help="The file sink that writes the rows (csv: telemetry_rows.csv, what analyze-csv and import-csv read; parquet, jsonl...).")] = "csv",
+    sink_option: SinkOptionFlag = None,
 ) -> None:
     """Write the historical window as telemetry_rows.csv + manifest.json (no database)."""
     loaded = load(ctx)
@@ -190,7 +193,7 @@ def export_csv_command(
             db_preflight(get_plugins(), loaded, resolve_url(None), strict=True)
     from synthkit_reservoir.export import export_csv
 
-    emit_json(export_csv(loaded, opts.state_file, end, run_id, output_root))
+    emit_json(export_csv(loaded, opts.state_file, end, run_id, output_root, sink, sink_option))
 
 
 @app.command("analyze-csv")
@@ -209,7 +212,7 @@ DbUrl = Annotated[
     str | None,
     typer.Option("--db-url", help="SQLAlchemy URL (default: $SYNTHKIT_DB_URL, else sqlite:///.tmp/synthkit.db)."),
 ]
-SinkName = Annotated[str, typer.Option("--sink", help="The ingestion sink (a plugin).")]
+SinkName = Annotated[str, typer.Option("--sink", help="The ingest sink (a plugin: reference_db, http...).")]
 
 
 @app.command("import-csv")
@@ -220,6 +223,7 @@ def import_csv_command(
     commit_batch_size: Annotated[int, typer.Option("--commit-batch-size", help="Rows per transaction.")] = 500,
     db_url: DbUrl = None,
     sink: SinkName = "reference_db",
+    sink_option: SinkOptionFlag = None,
     drain_analytics: Annotated[bool, typer.Option("--drain-analytics", help="Run the analytics consumer after the import.")] = False,
     analytics_batch_size: Annotated[int, typer.Option("--analytics-batch-size", help="Rows per analytics transaction.")] = 200,
 ) -> None:
@@ -230,7 +234,7 @@ def import_csv_command(
     finish(*import_csv(
         get_plugins(), artifact_dir, resolve_url(db_url), apply=apply,
         commit_rows=commit_batch_size, sink_name=sink, state_file=global_options(ctx).state_file,
-        drain=analytics_batch_size if drain_analytics else 0,
+        drain=analytics_batch_size if drain_analytics else 0, sink_options=sink_option,
     ))  # fmt: skip
 
 
@@ -240,6 +244,7 @@ def bootstrap_command(
     commit_batch_size: Annotated[int, typer.Option("--commit-batch-size", help="Rows per transaction.")] = 500,
     db_url: DbUrl = None,
     sink: SinkName = "reference_db",
+    sink_option: SinkOptionFlag = None,
     drain_analytics: Annotated[bool | None, typer.Option("--drain-analytics/--no-drain-analytics", help="Run the analytics consumer afterwards (default: the scenario's bootstrap.drain_analytics).")] = None,
     analytics_batch_size: Annotated[int, typer.Option("--analytics-batch-size", help="Rows per analytics transaction.")] = 200,
 ) -> None:
@@ -255,6 +260,7 @@ def bootstrap_command(
         get_plugins(), loaded, resolve_url(db_url), now=datetime.now(UTC).replace(microsecond=0),
         commit_rows=commit_batch_size, sink_name=sink, state_file=opts.state_file, strict=opts.strict,
         drain=analytics_batch_size if (loaded.scenario.bootstrap.drain_analytics if drain_analytics is None else drain_analytics) else 0,
+        sink_options=sink_option,
     ))  # fmt: skip
 
 
@@ -268,6 +274,8 @@ def run_command(
     topic: Annotated[str | None, typer.Option("--topic", help="Topic template; {device_id} is replaced (default: the scenario's mqtt.topic, else devices/{device_id}/telemetry).")] = None,
     qos: Annotated[int, typer.Option("--qos", help="MQTT QoS, 0 or 1.")] = 1,
     drain_timeout: Annotated[float, typer.Option("--drain-timeout", help="Seconds to wait for outstanding acknowledgements at the end.")] = 30.0,
+    sink: Annotated[str, typer.Option("--sink", help="The broker sink (a plugin).")] = "mqtt",
+    sink_option: SinkOptionFlag = None,
 ) -> None:
     """Publish live telemetry to an MQTT broker, one connection per device (client_id = device_id)."""
     from synthkit.api import resolve_broker
@@ -280,5 +288,6 @@ def run_command(
         get_plugins(), loaded, broker=broker, state_file=opts.state_file, iterations=iterations,
         duration_s=duration_seconds, qos=qos, drain_timeout_s=drain_timeout,
         topic=topic or loaded.scenario.mqtt.topic or "devices/{device_id}/telemetry",
+        sink_name=sink, sink_options=sink_option,
     )  # fmt: skip
     finish(result, result["warnings"])

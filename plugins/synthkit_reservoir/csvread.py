@@ -161,7 +161,7 @@ def _batch(record, raw_names: list[str]) -> Batch:  # noqa: ANN001
     cols = [
         Column("device_id", "label", dev.indices.to_numpy(zero_copy_only=False).astype(np.int64),
                labels=tuple(dev.dictionary.to_pylist())),
-        Column("received_at", "fixed", _fixed(record.column("received_at"), n)),
+        Column("received_at", "fixed", _fixed(record.column("received_at"), n), type="timestamp"),
     ]  # fmt: skip
     for name in (*INT_COLUMNS, *raw_names):
         arr = record.column(name)

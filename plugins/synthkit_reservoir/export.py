@@ -14,16 +14,18 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from synthkit import __version__
 from synthkit.api import (
-    AtomicFile,
     ConfigError,
-    EncodedFileSink,
+    FileTarget,
     SeqState,
+    Sink,
+    SinkSpec,
     deliver,
     get_plugins,
     progress_bar,
@@ -54,22 +56,15 @@ def check_run_id(run_id: str) -> str:
     return run_id
 
 
-class _HashingSink(EncodedFileSink):
-    """The CSV sink, also computing the file's sha256 on its I/O thread."""
-
-    def __init__(self, target: Path) -> None:
-        super().__init__("csv", target, "csv", header=True)
-        self.sha256 = hashlib.sha256()
-
-    def open(self, columns: tuple[str, ...]) -> None:
-        with self._io_errors():
-            self._file = AtomicFile(self.target, direct=True, digest=self.sha256)
-            self._file.write(self.encoder.header(columns))
+def rows_name(spec: SinkSpec) -> str:
+    """The artifact's rows file: ``telemetry_rows.csv`` for csv, else the sink's first ending."""
+    return CSV_NAME if spec.name == "csv" else "telemetry_rows" + (spec.extensions[:1] or ("",))[0]
 
 
 def export_csv(
-    loaded: LoadedScenario, state_file: Path, end: datetime, run_id: str | None, output_root: Path
-) -> dict[str, Any]:
+    loaded: LoadedScenario, state_file: Path, end: datetime, run_id: str | None, output_root: Path,
+    sink_name: str = "csv", sink_options: list[str] | None = None,
+) -> dict[str, Any]:  # fmt: skip
     end_s = int(end.timestamp())
     run_id = check_run_id(run_id or f"run_{end.strftime('%Y%m%dT%H%M%SZ')}")
     scenario_dir = output_root / loaded.scenario_id
@@ -79,12 +74,19 @@ def export_csv(
             f"artifact directory {final} already exists",
             hint="choose another --run-id; existing artifacts are never overwritten",
         )
+    plugins = get_plugins()
+    spec = plugins.sink(sink_name, "file", needed_by="export-csv", fix="give --sink a file sink (csv, jsonl, parquet...)")
+    from synthkit.api import make_sink, parse_sink_options
+
+    options = parse_sink_options(spec, sink_options or ())  # a bad option stops before the state is held
     # export continues the sequence: held so that no run moves it while the export is written
     with SeqState.held(state_file) as state:
-        return _export(loaded, state, end_s, run_id, output_root)
+        return _export(loaded, state, end_s, run_id, output_root, lambda target: make_sink(spec, target, options),
+                       rows_name(spec), spec.name)  # fmt: skip
 
 
-def _export(loaded: LoadedScenario, state: SeqState, end_s: int, run_id: str, output_root: Path) -> dict[str, Any]:
+def _export(loaded: LoadedScenario, state: SeqState, end_s: int, run_id: str, output_root: Path,
+            make: Callable[[FileTarget], Sink], rows_file: str, sink_name: str) -> dict[str, Any]:  # fmt: skip
     scenario_dir = output_root / loaded.scenario_id
     final = scenario_dir / run_id
     window, steps = export_window(loaded, end_s)
@@ -101,7 +103,8 @@ def _export(loaded: LoadedScenario, state: SeqState, end_s: int, run_id: str, ou
     sweep_stale(scenario_dir)
     tmp.mkdir()
     try:
-        sink = _HashingSink(tmp / CSV_NAME)
+        target = FileTarget(tmp / rows_file, digest=hashlib.sha256())  # hashed on the I/O thread
+        sink = make(target)
         total = run.total_rows()
         started = time.perf_counter()
         with progress_bar(f"export-csv -> {run_id}", total) as bar:
@@ -125,9 +128,7 @@ def _export(loaded: LoadedScenario, state: SeqState, end_s: int, run_id: str, ou
             "seed": loaded.seed,
             "run_id": run_id,
             "window": {"start_at": iso(window.start_s), "end_at": iso(window.end_s)},
-            "csv_file": CSV_NAME,
-            "csv_sha256": sink.sha256.hexdigest(),
-            "csv_bytes": report.bytes,
+            **_rows_entry(sink_name, rows_file, target.sha256(), report.bytes),
             "columns": list(builder.columns),
             "total_rows": report.records,
             "devices": per_device,
@@ -154,15 +155,31 @@ def _export(loaded: LoadedScenario, state: SeqState, end_s: int, run_id: str, ou
         "scenario_id": loaded.scenario_id,
         "run_id": run_id,
         "artifact_dir": str(final),
-        "csv": str(final / CSV_NAME),
+        **({"csv": str(final / rows_file)} if sink_name == "csv" else {"rows": str(final / rows_file), "sink": sink_name}),
         "manifest": str(final / MANIFEST_NAME),
         "row_count": report.records,
         "device_count": len(loaded.devices),
         "window": manifest["window"],
-        "csv_sha256": manifest["csv_sha256"],
+        **{k: v for k, v in manifest.items() if k in ("csv_sha256", "rows_sha256")},
         "elapsed_seconds": round(elapsed, 3),
         "rows_per_second": round(report.records / elapsed) if elapsed > 0 else None,
     }
+
+
+def _rows_entry(sink_name: str, rows_file: str, sha256: str, size: int) -> dict[str, Any]:
+    """The manifest's rows-file keys: ``csv_*`` as ever for csv (what analyze-csv and
+    import-csv read), ``rows_*`` with the format for any other file sink."""
+    if sink_name == "csv":
+        return {"csv_file": rows_file, "csv_sha256": sha256, "csv_bytes": size}
+    return {"rows_file": rows_file, "rows_format": sink_name, "rows_sha256": sha256, "rows_bytes": size}
+
+
+def require_csv(manifest: dict[str, Any], artifact_dir: Path, command: str) -> None:
+    """A ConfigError when the artifact's rows were written by another file sink than csv."""
+    fmt = manifest.get("rows_format")
+    if fmt and fmt != "csv":
+        raise ConfigError(f"{artifact_dir}: its rows are {fmt} ({manifest.get('rows_file')}); {command} reads csv artifacts",
+                          hint="export it again with --sink csv (the default)")  # fmt: skip
 
 
 def _versions(loaded: LoadedScenario) -> dict[str, str]:

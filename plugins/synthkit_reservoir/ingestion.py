@@ -11,14 +11,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from synthkit.api import (
     AtomicFile,
     Batch,
     ConfigError,
+    IngestTarget,
     Plugins,
+    Reservation,
     SeqState,
+    Sink,
     deliver,
     describe_db_error,
     progress_bar,
@@ -26,7 +30,7 @@ from synthkit.api import (
 )
 from synthkit_reservoir.csvread import BadRow, bad_line, check_csv, read_batches
 from synthkit_reservoir.engine import FleetRun, export_window
-from synthkit_reservoir.export import CSV_NAME, MANIFEST_NAME, iso
+from synthkit_reservoir.export import CSV_NAME, MANIFEST_NAME, iso, require_csv
 from synthkit_reservoir.preflight_db import db_preflight
 from synthkit_reservoir.rows import RowBuilder
 from synthkit_reservoir.scenario import LoadedScenario
@@ -35,13 +39,18 @@ RESULT_NAME = "import_result.json"
 
 
 BLOCK_ROWS = 20_000  # rows checked and encoded at once: per-call costs vanish at any commit size
+RESERVE_ROWS = 500_000  # seqs reserved per state-file save: a kill -9 leaves at most this gap
 
 
 def ingestion_sink(plugins: Plugins, name: str, url: str, *, apply: bool, commit_rows: int, drain: int = 0,
-                   needed_by: str) -> Any:  # fmt: skip
+                   needed_by: str, options: list[str] | None = None) -> Sink:  # fmt: skip
     """An ingestion sink: it receives blocks of whole commits and commits every ``commit_rows``."""
     spec = plugins.sink(name, "ingest", needed_by=needed_by, fix="give --sink an ingest sink (see `synthkit plugins`)")
-    return spec.factory(url, apply=apply, drain_analytics=drain, commit_rows=commit_rows)
+    if not apply and "dry_run" not in spec.capabilities:
+        raise ConfigError(f"sink {spec.name!r} cannot check records without writing them (it has no dry run)",
+                          hint="give --apply to deliver through it")  # fmt: skip
+    target = IngestTarget(url, apply=apply, commit_rows=commit_rows, drain_analytics=drain)
+    return plugins.open_sink(spec, target, options or ())
 
 
 def block_rows(commit_rows: int) -> int:
@@ -68,14 +77,16 @@ def verify_artifact(artifact_dir: Path) -> tuple[dict[str, Any], Path]:
     """The manifest, after checking the CSV against its csv_sha256 and parsing every row
     (one pass, before any database work): a bad row stops the import before its first write."""
     manifest_path, csv_path = artifact_dir / MANIFEST_NAME, artifact_dir / CSV_NAME
-    for p in (manifest_path, csv_path):
-        if not p.is_file():
-            raise ConfigError(f"{p}: missing", hint="point --artifact-dir at an export-csv output")
+    if not manifest_path.is_file():
+        raise ConfigError(f"{manifest_path}: missing", hint="point --artifact-dir at an export-csv output")
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        require_csv(manifest, artifact_dir, "import-csv")
         expected = manifest["csv_sha256"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(f"{manifest_path}: unreadable manifest ({exc})", hint="re-run export-csv") from None
+    if not csv_path.is_file():
+        raise ConfigError(f"{csv_path}: missing", hint="point --artifact-dir at an export-csv output")
     bad: BadRow | None = None
     try:
         actual = check_csv(csv_path)
@@ -94,7 +105,7 @@ def verify_artifact(artifact_dir: Path) -> tuple[dict[str, Any], Path]:
 
 def import_csv(
     plugins: Plugins, artifact_dir: Path, url: str, *, apply: bool, commit_rows: int,
-    sink_name: str, state_file: Path, drain: int = 0,
+    sink_name: str, state_file: Path, drain: int = 0, sink_options: list[str] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:  # fmt: skip
     """(the summary, what went wrong); with ``apply`` the state file is held from before the
     first write until import_result.json is written."""
@@ -103,7 +114,7 @@ def import_csv(
     manifest, csv_path = verify_artifact(artifact_dir)  # before the database is touched
     with SeqState.held(state_file) if apply else contextlib.nullcontext() as state:
         sink = ingestion_sink(plugins, sink_name, url, apply=apply, commit_rows=commit_rows, drain=drain,
-                              needed_by="import-csv")
+                              needed_by="import-csv", options=sink_options)
         started = time.perf_counter()
         total = int(manifest.get("total_rows", 0))
         with progress_bar(f"import-csv {'--apply' if apply else '(dry run)'}", total) as bar:
@@ -153,13 +164,15 @@ def rejected_problems(counts: dict[str, int]) -> list[str]:
 
 def bootstrap(
     plugins: Plugins, loaded: LoadedScenario, url: str, *, now: datetime, commit_rows: int,
-    sink_name: str, state_file: Path, strict: bool = False, drain: int = 0,
+    sink_name: str, state_file: Path, strict: bool = False, drain: int = 0, sink_options: list[str] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:  # fmt: skip
     """Section 5: the ``bootstrap.days`` before ``now``, straight into the ingestion sink.
 
     Order matters: the state file is held, the preflight runs and the sink opens (which
-    refuses a schema that cannot dedupe) before any seq is reserved, so a run that is
-    refused spends nothing and leaves no file."""
+    refuses a schema that cannot dedupe) before any seq is reserved. Seqs are reserved
+    (a stride ahead) just before the sink is handed their rows, and on a failure or
+    interrupt the state is settled to exactly what the sink took: a run that is refused, or
+    whose sink fails on its first batch, leaves the state file as it was."""
     if commit_rows < 1:
         raise ConfigError(f"--commit-batch-size must be at least 1, got {commit_rows}")
     end_s = int(now.timestamp())
@@ -169,23 +182,21 @@ def bootstrap(
         first = [state.next_seq(d.device_id) for d in loaded.devices]
         run = FleetRun(loaded, loaded.devices, steps, window, first)
         sink = ingestion_sink(plugins, sink_name, url, apply=True, commit_rows=commit_rows, drain=drain,
-                              needed_by="bootstrap")
+                              needed_by="bootstrap", options=sink_options)
         builder = RowBuilder(run)
-
-        def reserved_batches() -> Iterator[Batch]:
-            # runs after sink.open: reserve the seqs before writing, so an interrupted run
-            # leaves a gap, never a reused seq
-            for d, step, f in zip(loaded.devices, steps, first):
-                state.advance(d.device_id, f + window.points(step) - 1)
-            state.save()
-            yield from _rechunk((builder.batch(b) for b in run.blocks()), block_rows(commit_rows))
-
+        last = np.array([f + window.points(step) - 1 for step, f in zip(steps, first)], np.int64)
+        stride = max(1, RESERVE_ROWS // max(1, len(loaded.devices)))  # seqs per device per save
+        reservation = Reservation(state, [d.device_id for d in loaded.devices], np.full(len(first), stride), last)
+        batches = _rechunk((builder.batch(b) for b in run.blocks()), block_rows(commit_rows))
         started = time.perf_counter()
         with progress_bar("bootstrap", run.total_rows()) as bar:
             try:
-                delivered = deliver(reserved_batches(), sink, builder.columns, bar.advance)
+                delivered = deliver(batches, sink, builder.columns, bar.advance, before_write=reservation.reserve_batch,
+                                    after_write=reservation.taken_batch)  # fmt: skip
             except (OperationalError, DBAPIError) as exc:
                 raise describe_db_error(url, exc) from None
+            finally:
+                reservation.settle()  # what the sink took, and nothing more
     elapsed = time.perf_counter() - started
     counts, analytics = split_outcomes(dict(delivered.outcomes))
     problems = [f"preflight error (not --strict): {e}" for e in report.errors] + rejected_problems(counts)

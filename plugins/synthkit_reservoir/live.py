@@ -5,8 +5,8 @@ the simulated clock starts at the command's start and runs ``speedup_factor`` ti
 than the wall clock. Seqs are reserved in the state file before they are handed to the
 broker connection (ahead by about a second of publishing, so the file is not rewritten for
 every message), so a crash or kill leaves a gap and never a reused seq. Ctrl+C or SIGTERM
-stops generation; the run then waits (bounded) for outstanding acknowledgements, saves the
-state and prints the summary.
+stops generation; the run then waits (bounded) for outstanding acknowledgements, gives back
+the seqs reserved but never handed out, saves the state and prints the summary.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from synthkit.api import (
     Batch,
     ConfigError,
     Plugins,
+    Reservation,
     SeqState,
     paced,
     progress_bar,
@@ -37,8 +38,9 @@ _HORIZON_S = 10 * 365 * 86_400  # an unlimited run's window end; generation is l
 def live_run(
     plugins: Plugins, loaded: Any, *, broker: Any, state_file: Path, iterations: int = 0,
     duration_s: float = 0.0, topic: str, qos: int = 1, drain_timeout_s: float = 30.0,
+    sink_name: str = "mqtt", sink_options: list[str] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    from synthkit.api import tls_context
+    from synthkit.api import BrokerTarget, tls_context
 
     if iterations < 0 or duration_s < 0:
         raise ConfigError("--iterations and --duration-seconds must be >= 0", hint="0 means unlimited")
@@ -53,14 +55,13 @@ def live_run(
         end_s = start_s + (int(steps.max()) * (iterations - 1) if iterations else _HORIZON_S)
         run = FleetRun(loaded, devices, steps.tolist(), Window(start_s, end_s), first.tolist())
         builder = RowBuilder(run)
-        spec = plugins.sink("mqtt", "broker", needed_by="run", fix="install synthkit's mqtt sink plugin")
-        sink = spec.factory(
-            broker.address, clients=ids, payloads=mqtt_payloads(), topic=topic, qos=qos, tls=tls,
-            drain_timeout_s=drain_timeout_s,
-        )  # fmt: skip
-        ahead = np.maximum(1, np.ceil(speedup / steps).astype(np.int64))  # ~1 s of messages per device
-        reserved = first - 1
+        spec = plugins.sink(sink_name, "broker", needed_by="run", fix="install (or enable) synthkit's mqtt sink plugin")
+        target = BrokerTarget(broker.address, clients=ids, topic=topic, payloads=mqtt_payloads(), qos=qos, tls=tls,
+                              drain_timeout_s=drain_timeout_s)  # fmt: skip
+        sink = plugins.open_sink(spec, target, sink_options or ())
+        ahead = np.ceil(speedup / steps).astype(np.int64)  # ~1 s of messages per device per save
         ceiling = first + iterations - 1 if iterations else None  # never reserve past the last message
+        reservation = Reservation(state, ids, ahead, ceiling)
         total = len(ids) * iterations if iterations else None  # unlimited: a count, no bar to fill
         with stop_on_signals() as stop, progress_bar(f"run -> {broker.address}", total) as bar:
             sink.open(builder.columns)  # connects every device, or fails before the first publish
@@ -79,7 +80,7 @@ def live_run(
                     rows = np.flatnonzero(keep)
                     batch = Batch([c.take(rows) for c in batch.columns])
                     dev, seq = dev[rows], seq[rows]
-                _reserve(state, ids, reserved, dev, seq, ahead, ceiling)  # before the broker has them
+                reservation.hand(dev, seq)  # reserved before the broker has them
                 return batch
 
             try:
@@ -87,7 +88,7 @@ def live_run(
                                     on_batch=bar.advance)  # fmt: skip
             finally:
                 sink.close()
-                state.save()
+                reservation.settle()  # a clean stop gives back what was reserved ahead
         elapsed = time.monotonic() - t0
         totals = sink.summary()
         return {
@@ -100,21 +101,9 @@ def live_run(
             "interrupted": interrupted,
             **totals,
             "devices": sink.per_client(),
+            "sink": spec.name,
             "state_file": str(state_file),
             "elapsed_seconds": round(elapsed, 3),
             "messages_per_second": round(totals["emitted"] / elapsed) if elapsed > 0 else None,
         }
-
-
-def _reserve(state: SeqState, ids: list[str], reserved: np.ndarray, dev: np.ndarray, seq: np.ndarray,
-             ahead: np.ndarray, ceiling: np.ndarray | None) -> None:  # fmt: skip
-    """Advance the state file past ``seq`` before those messages exist anywhere else."""
-    need = seq > reserved[dev]
-    if not need.any():
-        return
-    for d, s in zip(dev[need].tolist(), seq[need].tolist()):
-        if s > reserved[d]:
-            reserved[d] = s + ahead[d] - 1 if ceiling is None else min(s + ahead[d] - 1, ceiling[d])
-            state.advance(ids[d], int(reserved[d]))
-    state.save()
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 from synthkit import hookimpl
 from synthkit.api import SinkSpec
 
 if TYPE_CHECKING:  # the encoder (compiled kernels) loads when a sink is made, not at start-up
-    from synthkit.api import EncodedFileSink
+    from synthkit.api import EncodedFileSink, FileTarget, SinkOptions
 
 
-def make_sink(target: str | os.PathLike[str]) -> EncodedFileSink:
+def make_sink(target: FileTarget, options: SinkOptions) -> EncodedFileSink:
     from synthkit.api import EncodedFileSink
 
     return EncodedFileSink("jsonl", target, "jsonl", header=False)

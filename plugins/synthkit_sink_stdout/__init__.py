@@ -8,13 +8,13 @@ from synthkit import hookimpl
 from synthkit.api import SinkSpec
 
 if TYPE_CHECKING:  # the encoder (compiled kernels) loads when a sink is made, not at start-up
+    from synthkit.api import EncodedStreamSink, SinkOptions, StreamTarget
+
+
+def make_sink(target: StreamTarget, options: SinkOptions) -> EncodedStreamSink:
     from synthkit.api import EncodedStreamSink
 
-
-def make_sink(target: object = None) -> EncodedStreamSink:
-    from synthkit.api import EncodedStreamSink
-
-    return EncodedStreamSink("stdout", "jsonl")
+    return EncodedStreamSink("stdout", "jsonl", target.stream)
 
 
 @hookimpl

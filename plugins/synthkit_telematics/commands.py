@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from synthkit.api import emit_json, finish, get_plugins, stderr
+from synthkit.api import SinkFlag, SinkOptionFlag, emit_json, finish, get_plugins, stderr
 
 if TYPE_CHECKING:  # the generator and its kernels load when a command runs, not at start-up
     from synthkit_telematics.generator import TelematicsConfig
@@ -51,11 +51,13 @@ def _config(
 
 @app.command()
 def generate(
-    out: Annotated[Path, typer.Option("--out", help="Output file; .jsonl or .csv picks the format.")],
+    out: Annotated[str | None, typer.Option("--out", help="Output file (its ending picks the file sink: .jsonl, .csv, .parquet...), or an ingest sink's URL (http://...).")] = None,
     events: Annotated[int, typer.Option("--events", help="Total events to write.")] = 1000,
     drivers: Drivers = 10,
     seed: Seed = 42,
-    fmt: Annotated[str | None, typer.Option("--format", help="jsonl or csv (default: from --out).")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="A file sink by name, whatever --out ends with (the same as --sink).")] = None,
+    sink: SinkFlag = None,
+    sink_option: SinkOptionFlag = None,
     start: Annotated[
         str | None, typer.Option("--start", help="Simulated start, ISO 8601 UTC or 'now' (default 2026-01-05T00:00:00Z).")
     ] = None,
@@ -66,11 +68,11 @@ def generate(
     base_lon: BaseLon = None,
     utc_offset: UtcOffset = None,
 ) -> None:
-    """Write a batch of events to a JSONL or CSV file (atomically), then a JSON summary on stdout."""
+    """Write a batch of events to a file (atomically) or an ingest sink, then a JSON summary on stdout."""
     config = _config(drivers, seed, start, False, extreme_variance, weight, weights_file, base_lat, base_lon, utc_offset)
     from synthkit_telematics.run import generate_file
 
-    emit_json(generate_file(get_plugins(), config, events, out, fmt))
+    emit_json(generate_file(get_plugins(), config, events, out, fmt, sink, sink_option))
 
 
 @app.command()
@@ -82,6 +84,9 @@ def stream(
     max_events: Annotated[
         int | None, typer.Option("--max-events", min=1, help="Stop after this many events.")
     ] = None,
+    sink: Annotated[str, typer.Option("--sink", help="A stream sink (stdout) or an ingest sink (with --out URL).")] = "stdout",
+    sink_option: SinkOptionFlag = None,
+    out: Annotated[str | None, typer.Option("--out", help="Where an ingest sink delivers (its URL).")] = None,
     extreme_variance: Extreme = False,
     weight: Weight = None,
     weights_file: WeightsFile = None,
@@ -89,11 +94,11 @@ def stream(
     base_lon: BaseLon = None,
     utc_offset: UtcOffset = None,
 ) -> None:
-    """Stream events to stdout as JSON lines until Ctrl+C or SIGTERM (exit 0)."""
+    """Stream events to stdout as JSON lines (or to --sink) until Ctrl+C or SIGTERM (exit 0)."""
     config = _config(drivers, seed, start, True, extreme_variance, weight, weights_file, base_lat, base_lon, utc_offset)
     from synthkit_telematics.run import stream_stdout
 
-    count = stream_stdout(get_plugins(), config, interval, max_events)
+    count = stream_stdout(get_plugins(), config, interval, max_events, sink, sink_option, out)
     stderr().print(f"streamed {count} events", highlight=False)
 
 
@@ -111,6 +116,8 @@ def publish(
     qos: Annotated[int, typer.Option("--qos", help="MQTT QoS, 0 or 1.")] = 1,
     client_id_prefix: Annotated[str, typer.Option("--client-id-prefix", help="Prepended to each driver id to make its MQTT client id.")] = "",
     drain_timeout: Annotated[float, typer.Option("--drain-timeout", help="Seconds to wait for outstanding acknowledgements at the end.")] = 30.0,
+    sink: Annotated[str, typer.Option("--sink", help="A broker sink (a plugin).")] = "mqtt",
+    sink_option: SinkOptionFlag = None,
     extreme_variance: Extreme = False,
     weight: Weight = None,
     weights_file: WeightsFile = None,
@@ -126,6 +133,6 @@ def publish(
     result = publish_mqtt(
         get_plugins(), config, broker=resolve_broker(None, host=host, port=port), events=events,
         duration_s=duration_seconds, interval_s=interval, topic=topic, qos=qos,
-        client_id_prefix=client_id_prefix, drain_timeout_s=drain_timeout,
+        client_id_prefix=client_id_prefix, drain_timeout_s=drain_timeout, sink_name=sink, sink_options=sink_option,
     )  # fmt: skip
     finish(result, result["warnings"])

@@ -22,20 +22,19 @@ DEFAULT_TOPIC = "telematics/{driver_id}/events"
 def publish_mqtt(
     plugins: Plugins, config: TelematicsConfig, *, broker: Any, events: int = 0, duration_s: float = 0.0,
     interval_s: float = 1.0, topic: str = DEFAULT_TOPIC, qos: int = 1, client_id_prefix: str = "",
-    drain_timeout_s: float = 30.0,
+    drain_timeout_s: float = 30.0, sink_name: str = "mqtt", sink_options: list[str] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    from synthkit.api import tls_context
+    from synthkit.api import BrokerTarget, tls_context
 
     if events < 0 or duration_s < 0 or interval_s < 0:
         raise ConfigError("--events, --duration-seconds and --interval must be >= 0", hint="0 means unlimited (no pause for --interval)")
     tls = tls_context(broker)  # every certificate problem surfaces before any connection
     generator = TelematicsGenerator(config, plugins.event_types())
     drivers = generator.driver_labels
-    spec = plugins.sink("mqtt", "broker", needed_by="telematics publish", fix="install synthkit's mqtt sink plugin")
-    sink = spec.factory(
-        broker.address, clients=drivers, topic=topic, qos=qos,
-        tls=tls, client_column="driver_id", client_id_prefix=client_id_prefix, drain_timeout_s=drain_timeout_s,
-    )  # fmt: skip
+    spec = plugins.sink(sink_name, "broker", needed_by="telematics publish", fix="install (or enable) synthkit's mqtt sink plugin")
+    target = BrokerTarget(broker.address, clients=drivers, topic=topic, client_column="driver_id", qos=qos,
+                          tls=tls, client_id_prefix=client_id_prefix, drain_timeout_s=drain_timeout_s)  # fmt: skip
+    sink = plugins.open_sink(spec, target, sink_options or ())
     with stop_on_signals() as stop, progress_bar(f"publish -> {broker.address}", events or None) as bar:
         sink.open(generator.columns)  # connects every driver, or fails before the first publish
         t0 = time.monotonic()
@@ -51,6 +50,7 @@ def publish_mqtt(
     return {
         "command": "telematics publish",
         "broker": broker.address,
+        "sink": spec.name,
         "tls": broker.tls,
         "qos": qos,
         "topic": topic,

@@ -4,33 +4,47 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from synthkit.api import (
+    Batch,
     ConfigError,
     Plugins,
     deliver,
     progress_bar,
+    redact,
     run_checks,
+    sink_target,
     stop_on_signals,
 )
 from synthkit_telematics.generator import TelematicsConfig, TelematicsGenerator
 
+GENERATE_KINDS = ("file", "ingest")  # a file, or an endpoint or database (stdout is `stream`)
+
 
 def generate_file(
-    plugins: Plugins, config: TelematicsConfig, events: int, out: Path, fmt: str | None
-) -> dict[str, Any]:
-    """Write ``events`` events to ``out``; returns the JSON summary."""
+    plugins: Plugins, config: TelematicsConfig, events: int, out: str | os.PathLike[str] | None, fmt: str | None,
+    sink_name: str | None = None, sink_options: list[str] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Write ``events`` events to ``out`` through the sink it implies (or ``sink_name``);
+    returns the JSON summary."""
     if events < 1:
         raise ConfigError(f"--events must be at least 1, got {events}")
-    spec = plugins.file_sink(out, fmt)
-    run_checks(plugins, "output", out)
+    out = os.fspath(out) if out is not None else None
+    if fmt and sink_name and fmt != sink_name:
+        raise ConfigError(f"--format {fmt} and --sink {sink_name} disagree", hint="give one of them")
+    spec = (plugins.file_sink(out or "", fmt) if fmt else
+            plugins.output_sink(out, sink_name, kinds=GENERATE_KINDS, needed_by="telematics generate"))  # fmt: skip
+    target = sink_target(spec.kind, out, "telematics generate")
+    if spec.kind == "file":
+        run_checks(plugins, "output", out)
+    sink = plugins.open_sink(spec, target, sink_options or ())
     generator = TelematicsGenerator(config, plugins.event_types())
-    sink = spec.factory(out)
     started = time.perf_counter()
-    with progress_bar(f"telematics -> {out.name}", events) as bar:
+    with progress_bar(f"telematics -> {spec.name}", events) as bar:
         report = deliver(generator.batches(events), sink, generator.columns, bar.advance)
     elapsed = time.perf_counter() - started
     return {
@@ -40,8 +54,10 @@ def generate_file(
         "seed": config.seed,
         "start": config.start.isoformat().replace("+00:00", "Z"),
         "format": spec.name,
-        "out": str(out),
+        "sink": spec.name,
+        "out": redact(out) if out else None,
         "bytes": report.bytes,
+        **({"outcomes": dict(report.outcomes)} if report.outcomes else {}),
         "columns": list(generator.columns),
         "event_type_counts": generator.counts,
         "elapsed_seconds": round(elapsed, 3),
@@ -49,33 +65,35 @@ def generate_file(
     }
 
 
+STREAM_KINDS = ("stream", "ingest")  # stdout, or an endpoint or database, event by event
+
+
 def stream_stdout(
-    plugins: Plugins, config: TelematicsConfig, interval: float, max_events: int | None
-) -> int:
-    """Print events as JSON lines until Ctrl+C, SIGTERM or ``max_events``; returns the count.
+    plugins: Plugins, config: TelematicsConfig, interval: float, max_events: int | None,
+    sink_name: str = "stdout", sink_options: list[str] | None = None, out: str | None = None,
+) -> int:  # fmt: skip
+    """Print events as JSON lines (or hand them to ``sink_name``) until Ctrl+C, SIGTERM or
+    ``max_events``; returns the count.
 
     Every line is written whole with one write, so a reader never sees half a line.
     """
     if interval < 0:
         raise ConfigError(f"--interval must be >= 0, got {interval}")
     generator = TelematicsGenerator(config, plugins.event_types())
-    spec = plugins.sink("stdout", "stream", needed_by="telematics stream", fix="install synthkit's stdout sink")
-    sink = spec.factory(None)
+    spec = plugins.output_sink(out, sink_name, kinds=STREAM_KINDS, needed_by="telematics stream")
+    sink = plugins.open_sink(spec, sink_target(spec.kind, out, "telematics stream"), sink_options or ())
+    rows = _paced_rows(generator, config, interval, max_events)
     written = 0
     # Ctrl+C and SIGTERM only set a flag, checked between lines: no exception can cut a line.
     with stop_on_signals() as stop:
+        if spec.kind != "stream":  # a sink that stores: opened, written, closed like any delivery
+            return deliver(rows(stop), sink, generator.columns).records
         try:
             sink.open(generator.columns)
-            rows = config.drivers if interval > 0 else 4096
-            for batch in generator.batches(max_events, batch_rows=rows):
-                step = 1 if interval > 0 else batch.n
-                for start in range(0, batch.n, step):
-                    if stop.is_set():
-                        return written
-                    sink.write(batch.slice(start, start + step))
-                    written += min(step, batch.n - start)
-                    if interval > 0 and stop.wait(interval):
-                        return written
+            for batch in rows(stop):
+                sink.write(batch)
+                written += batch.n
+            sink.close()
             return written
         except KeyboardInterrupt:
             return written
@@ -84,3 +102,21 @@ def stream_stdout(
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             return written
+
+
+def _paced_rows(generator: TelematicsGenerator, config: TelematicsConfig, interval: float,
+                max_events: int | None) -> Callable[[threading.Event], Iterator[Batch]]:  # fmt: skip
+    """Batches of one event every ``interval`` seconds (4096 at a time when 0), until ``stop``."""
+
+    def rows(stop: threading.Event) -> Iterator[Batch]:
+        size = config.drivers if interval > 0 else 4096
+        for batch in generator.batches(max_events, batch_rows=size):
+            step = 1 if interval > 0 else batch.n
+            for start in range(0, batch.n, step):
+                if stop.is_set():
+                    return
+                yield batch.slice(start, start + step)
+                if interval > 0 and stop.wait(interval):
+                    return
+
+    return rows

@@ -6,10 +6,11 @@ from synthkit import hookimpl
 from synthkit.api import Command, SinkSpec
 
 
-def _factory(target: str, **options: object):  # noqa: ANN202
+def _factory(target, options):  # noqa: ANN001, ANN202 - an IngestTarget and SinkOptions
     from synthkit_reservoir.database.sink import ReferenceDbSink
 
-    return ReferenceDbSink(target, **options)  # type: ignore[arg-type]
+    return ReferenceDbSink(target.url, apply=target.apply, drain_analytics=target.drain_analytics,
+                           commit_rows=target.commit_rows)  # fmt: skip
 
 
 @hookimpl
@@ -19,6 +20,7 @@ def synthkit_register_sinks() -> list[SinkSpec]:
             kind="ingest",
             name="reference_db",
             factory=_factory,
+            capabilities=("dry_run",),
             description="the reference ingestion database (SQLite or PostgreSQL), deduped on (mqtt_client_id, seq)",
         )
     ]

@@ -8,7 +8,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
-from synthkit.api import Batch, SinkReport, make_engine
+from synthkit.api import Batch, ConfigError, IngestSink, SinkReport, make_engine
 from synthkit_reservoir.database.ingest import Ingestor, TelemetryRows
 from synthkit_reservoir.payload import fields_from_batch
 
@@ -24,7 +24,7 @@ def rows_from_batch(batch: Batch) -> TelemetryRows:
     )
 
 
-class ReferenceDbSink:
+class ReferenceDbSink(IngestSink):
     """``apply=False`` checks every record against the database without writing (dry run).
 
     Batches may be large; each is committed in transactions of ``commit_rows`` rows (one per
@@ -50,6 +50,12 @@ class ReferenceDbSink:
         self.in_flight: deque[Future[Counter[str]]] = deque()
 
     def open(self, columns: tuple[str, ...]) -> None:
+        missing = [c for c in ("device_id", "seq", "received_at", "raw_1") if columns and c not in columns]
+        if missing:
+            self.engine.dispose()
+            self._finish(cancel=True)
+            raise ConfigError(f"the reference_db sink stores reservoir rows; these rows have no {', '.join(missing)}",
+                              hint="give it a reservoir command's rows (bootstrap, import-csv), or pick another sink")  # fmt: skip
         try:
             self.ingestor.verify()  # a schema that cannot dedupe is refused before the first write
             self.ingestor.targets()

@@ -15,13 +15,18 @@ from typing import Annotated
 import typer
 
 from synthkit.api import (
+    BrokerTarget,
     ConfigError,
+    FileTarget,
     SeqState,
+    SinkOptionFlag,
     deliver,
     finish,
     get_plugins,
     global_options,
+    make_sink,
     paced,
+    parse_sink_options,
     parse_utc,
     progress_bar,
     resolve_broker,
@@ -44,13 +49,15 @@ def _load(ctx: typer.Context) -> LoadedMeters:
 def export(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", help="Output file; its extension picks the sink (.csv, .jsonl, ...).")],
-    fmt: Annotated[str | None, typer.Option("--format", help="A file sink by name, whatever the extension.")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", "--sink", help="A file sink by name, whatever the extension.")] = None,
     end_at: Annotated[str | None, typer.Option("--end-at", help="UTC end of the window (default: now).")] = None,
+    sink_option: SinkOptionFlag = None,
 ) -> None:
     """Write the scenario's window (energy_meter.days back from --end-at) to a file sink."""
     plugins, opts = get_plugins(), global_options(ctx)
     loaded = _load(ctx)
     spec = plugins.file_sink(out, fmt)
+    options = parse_sink_options(spec, sink_option or ())
     run_checks(plugins, "output", out)
     section = loaded.scenario.energy_meter
     interval = section.interval_minutes * 60
@@ -60,7 +67,7 @@ def export(
     with SeqState.held(opts.state_file) as state:
         first = [state.next_seq(m) for m in ids]
         run = MeterRun(loaded, first, end_s - (intervals - 1) * interval)
-        sink = spec.factory(out)
+        sink = make_sink(spec, FileTarget(out), options)
         with progress_bar(f"meter -> {out.name}", intervals * len(ids)) as bar:
             report = deliver(run.batches(0, intervals), sink, run.columns, bar.advance)
         for meter, seq in zip(ids, first):  # the file is whole: its seqs are spent
@@ -81,6 +88,8 @@ def run(
     port: Annotated[int | None, typer.Option("--port", help="Broker port.")] = None,
     topic: Annotated[str | None, typer.Option("--topic", help=f"Topic template (default: scenario mqtt.topic, {DEFAULT_TOPIC}).")] = None,
     qos: Annotated[int, typer.Option("--qos", help="MQTT QoS, 0 or 1.")] = 1,
+    sink: Annotated[str, typer.Option("--sink", help="A broker sink.")] = "mqtt",
+    sink_option: SinkOptionFlag = None,
 ) -> None:
     """Publish live readings, one MQTT connection per meter (client_id = meter_id)."""
     if iterations < 0 or duration_seconds < 0 or every < 0:
@@ -89,14 +98,15 @@ def run(
     loaded = _load(ctx)
     broker = resolve_broker(loaded.scenario.mqtt, host=host, port=port)
     tls = tls_context(broker)
-    spec = plugins.sink("mqtt", "broker", needed_by="meter run", fix="install (or enable) synthkit's mqtt sink plugin")
+    spec = plugins.sink(sink, "broker", needed_by="meter run", fix="install (or enable) synthkit's mqtt sink plugin")
     ids = [m.meter_id for m in loaded.meters]
     interval = loaded.scenario.energy_meter.interval_minutes * 60
     with SeqState.held(opts.state_file) as state, stop_on_signals() as stop:
         first = [state.next_seq(m) for m in ids]
         meters = MeterRun(loaded, first, int(time.time()) // interval * interval)
-        sink = spec.factory(broker.address, clients=ids, topic=topic or loaded.scenario.mqtt.topic or DEFAULT_TOPIC,
-                            qos=qos, tls=tls, client_column="meter_id")  # fmt: skip
+        target = BrokerTarget(broker.address, clients=ids, topic=topic or loaded.scenario.mqtt.topic or DEFAULT_TOPIC,
+                              qos=qos, tls=tls, client_column="meter_id")  # fmt: skip
+        publisher = make_sink(spec, target, sink_option or ())
 
         def reading(k: int):  # noqa: ANN202 - a Batch
             for meter, seq in zip(ids, first):  # reserved before the broker has them
@@ -106,12 +116,12 @@ def run(
 
         rounds = range(iterations) if iterations else itertools.count()
         with progress_bar(f"meter run -> {broker.address}", len(ids) * iterations or None) as bar:
-            sink.open(meters.columns)  # every meter connects, or the run fails before publishing
+            publisher.open(meters.columns)  # every meter connects, or the run fails before publishing
             try:
-                interrupted = paced(((k * every, k) for k in rounds), reading, sink.write, stop=stop,
+                interrupted = paced(((k * every, k) for k in rounds), reading, publisher.write, stop=stop,
                                     duration_s=duration_seconds, on_batch=bar.advance)  # fmt: skip
             finally:
-                report = sink.close()
+                report = publisher.close()
     counts = dict(report.outcomes)
     unacked = counts.get("emitted", 0) - counts.get("acknowledged", 0)
     problems = [f"{unacked} reading(s) were not acknowledged by the broker"] if unacked else []

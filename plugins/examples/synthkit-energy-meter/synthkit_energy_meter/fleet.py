@@ -60,7 +60,7 @@ class MeterRun:
         cols = [
             Column("meter_id", "label", meter, labels=self.ids),
             Column("seq", "int", self.first_seq[meter] + k),
-            Column("ts", "fixed", iso_seconds(self.origin_s + k * self.interval_s)),
+            Column("ts", "fixed", iso_seconds(self.origin_s + k * self.interval_s), type="timestamp"),
         ]
         for spec in self.specs:
             v = values[spec.name]

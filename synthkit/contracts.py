@@ -1,0 +1,254 @@
+"""The sink contract: one abstract base class per sink kind, the target each kind is handed,
+and the options model a sink validates its ``--sink-option KEY=VALUE`` flags with.
+
+A command knows what it produces and where to (a path, a database URL, a broker address);
+it builds the target of the sink's kind and :func:`make_sink` makes the one call every sink
+of that kind answers: ``factory(target, options)``. No command special-cases a sink.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ssl
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from synthkit.errors import ConfigError, PluginError, article
+
+if TYPE_CHECKING:
+    from synthkit.batch import Batch
+    from synthkit.files import AtomicFile
+    from synthkit.records import SinkReport, SinkSpec
+
+
+class SinkOptions(BaseModel):
+    """A sink's options, from ``--sink-option KEY=VALUE``: subclass it, declare typed fields
+    with defaults, and name it in ``SinkSpec(options=...)``. Unknown keys are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ------------------------------------------------------------------------------- targets
+
+
+@dataclass
+class FileTarget:
+    """Where a file sink writes: ``path``, which must appear whole or not at all (write
+    through :meth:`atomic_file`). A command that hashes what it writes (export-csv's
+    manifest) passes ``digest``; the file fills it on its I/O thread."""
+
+    path: Path
+    digest: Any = None  # a hashlib object, or None
+    direct: bool = True  # large sequential writes: bypass the page cache when possible
+    kind: ClassVar[str] = "file"
+    digested: bool = field(default=False, init=False)
+
+    def atomic_file(self, *, durable: bool = False) -> AtomicFile:
+        """The temp file beside :attr:`path` that ``commit()`` renames into place."""
+        from synthkit.files import AtomicFile
+
+        self.digested = self.digest is not None
+        return AtomicFile(self.path, direct=self.direct, digest=self.digest, durable=durable)
+
+    def sha256(self) -> str:
+        """The sha256 of what was written: from the digest the file filled, else read back
+        (a directory: of its files' names and bytes, in sorted order)."""
+        if self.digested:
+            return str(self.digest.hexdigest())
+        digest = hashlib.sha256()
+        paths = sorted(p for p in self.path.rglob("*") if p.is_file()) if self.path.is_dir() else [self.path]
+        for p in paths:
+            if self.path.is_dir():
+                digest.update(p.relative_to(self.path).as_posix().encode() + b"\0")
+            with open(p, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 22), b""):
+                    digest.update(chunk)
+        return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class StreamTarget:
+    """Where a stream sink writes: a binary stream (None: stdout), flushed batch by batch."""
+
+    stream: BinaryIO | None = None
+    kind: ClassVar[str] = "stream"
+
+
+@dataclass(frozen=True)
+class IngestTarget:
+    """Where an ingest sink delivers: ``url`` (a database URL or an endpoint). With
+    ``apply=False`` it checks every record and writes nothing (a dry run). ``commit_rows``
+    records per transaction or request when the command fixes it (None: the sink's choice);
+    ``drain_analytics`` > 0 asks a database sink to run its analytics consumer at close."""
+
+    url: str
+    apply: bool = True
+    commit_rows: int | None = None
+    drain_analytics: int = 0
+    kind: ClassVar[str] = "ingest"
+
+
+Payloads = Callable[["Batch"], list[bytes]]  # one message per row, in row order
+
+
+@dataclass(frozen=True)
+class BrokerTarget:
+    """Where a broker sink publishes: ``address`` ("host:port"), one connection per client
+    (``clients``; a row's client is its ``client_column`` label), each row one message on
+    ``topic`` with ``{<client_column>}`` replaced. ``payloads`` is the family's message
+    layout (None: each row's JSON line)."""
+
+    address: str
+    clients: Sequence[str]
+    topic: str
+    client_column: str = "device_id"
+    qos: int = 1
+    tls: ssl.SSLContext | None = None
+    client_id_prefix: str = ""
+    drain_timeout_s: float = 30.0
+    payloads: Payloads | None = None
+    kind: ClassVar[str] = "broker"
+
+
+Target = FileTarget | StreamTarget | IngestTarget | BrokerTarget
+
+
+# ---------------------------------------------------------------------------- sink kinds
+
+
+class Sink(ABC):
+    """A destination for batches. The core calls ``open`` once, ``write`` for each batch,
+    then ``close`` (which returns the report); on any failure or interrupt it calls
+    ``abort`` instead of ``close``, and the sink must leave nothing half-written."""
+
+    kind: ClassVar[str]
+
+    @abstractmethod
+    def open(self, columns: tuple[str, ...]) -> None: ...
+
+    @abstractmethod
+    def write(self, batch: Batch) -> None: ...
+
+    @abstractmethod
+    def close(self) -> SinkReport: ...
+
+    @abstractmethod
+    def abort(self) -> None: ...
+
+
+class FileSink(Sink):
+    """Built with ``factory(FileTarget, options)``: writes ``target.path`` whole or not at all."""
+
+    kind = "file"
+
+
+class StreamSink(Sink):
+    """Built with ``factory(StreamTarget, options)``: whole records, flushed per batch."""
+
+    kind = "stream"
+
+
+class IngestSink(Sink):
+    """Built with ``factory(IngestTarget, options)``. Its report's ``outcomes`` count every
+    record as ``stored:...``, ``duplicate:...`` or ``rejected:REASON``; with
+    ``target.apply`` False it checks and writes nothing."""
+
+    kind = "ingest"
+
+
+class BrokerSink(Sink):
+    """Built with ``factory(BrokerTarget, options)``: per-client delivery counts."""
+
+    kind = "broker"
+
+    @abstractmethod
+    def per_client(self) -> dict[str, dict[str, int]]:
+        """For each client: emitted, acknowledged, failed, reconnects."""
+
+    @abstractmethod
+    def summary(self) -> dict[str, Any]:
+        """After close: totals, ``all_acknowledged`` and ``warnings`` (what was not delivered)."""
+
+
+CONTRACTS: dict[str, type[Sink]] = {c.kind: c for c in (FileSink, StreamSink, IngestSink, BrokerSink)}
+
+
+# ------------------------------------------------------------------------------ building
+
+
+def parse_sink_options(spec: SinkSpec, pairs: Iterable[str]) -> SinkOptions:
+    """``["batch_size=5000", ...]`` validated by the sink's options model; a ConfigError
+    names the option and lists the ones the sink has."""
+    model: type[SinkOptions] = spec.options or SinkOptions
+    values: dict[str, str] = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        key = key.strip().replace("-", "_")
+        if not eq or not key:
+            raise ConfigError(f"--sink-option {pair!r} is not KEY=VALUE", hint=f"e.g. {_example(spec, model)}")
+        if key in values:
+            raise ConfigError(f"--sink-option {key} is given twice", hint="give each option once")
+        values[key] = value
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        given = f"={values[key]!r}" if key in values else ""
+        problem = "is not an option of this sink" if err["type"] == "extra_forbidden" else err["msg"]
+        raise ConfigError(f"--sink-option {key}{given}: {problem} (sink {spec.name!r})",
+                          hint=f"options of {spec.name!r}: {describe_options(model)}") from None  # fmt: skip
+
+
+def describe_options(model: type[SinkOptions]) -> str:
+    """``"batch_size (int, default 5000), token_env (str, default 'X')"``, or ``none``."""
+    parts = []
+    for name, f in model.model_fields.items():
+        kind = getattr(f.annotation, "__name__", str(f.annotation))
+        default = "required" if f.is_required() else f"default {f.default!r}"
+        parts.append(f"{name} ({kind}, {default})" + (f": {f.description}" if f.description else ""))
+    return ", ".join(parts) or "none"
+
+
+def _example(spec: SinkSpec, model: type[SinkOptions]) -> str:
+    first = next(iter(model.model_fields), "key")
+    return f"--sink {spec.name} --sink-option {first}=VALUE"
+
+
+def make_sink(spec: SinkSpec, target: Target, options: SinkOptions | Mapping[str, Any] | Iterable[str] = ()) -> Sink:
+    """``spec.factory(target, options)``, after checking the target is of the sink's kind
+    and the options against its model; what comes back must keep its kind's contract."""
+    if target.kind != spec.kind:
+        raise PluginError(f"sink {spec.name!r} is a {spec.kind} sink, handed a {target.kind} target")
+    if not isinstance(options, SinkOptions):
+        model = spec.options or SinkOptions
+        options = model.model_validate(options) if isinstance(options, Mapping) else parse_sink_options(spec, options)
+    sink = spec.factory(target, options)
+    contract = CONTRACTS[spec.kind]
+    if not isinstance(sink, contract):
+        raise PluginError(
+            f"sink {spec.name!r}: its factory returned a {type(sink).__name__}, not a synthkit.api.{contract.__name__}",
+            hint=f"subclass synthkit.api.{contract.__name__} (docs/plugins.md, sink kinds)",
+        )
+    return sink
+
+
+
+def sink_target(kind: str, out: str | Path | None, needed_by: str, **ingest: Any) -> FileTarget | StreamTarget | IngestTarget:
+    """The target of ``kind`` for ``--out`` (a path, or an ingest sink's URL); ``ingest``
+    are the :class:`IngestTarget` fields the command fixes (``apply``, ``commit_rows``)."""
+    if kind == "stream":
+        return StreamTarget()
+    if not out:
+        what = "a file path" if kind == "file" else "the URL to deliver to"
+        raise ConfigError(f"{needed_by}: {article(kind)} sink needs --out ({what})", hint="give --out")
+    if kind == "file":
+        return FileTarget(Path(out))
+    if kind == "ingest":
+        return IngestTarget(str(out), **ingest)
+    raise PluginError(f"{needed_by} cannot build {article(kind)} sink's target from --out")
