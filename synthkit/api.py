@@ -18,11 +18,11 @@ _WHERE: dict[str, str] = {
     # hooks and the records they return
     "hookimpl": "synthkit.hookspecs",
     **dict.fromkeys(("Archetype", "Command", "DeviceModel", "EventContext", "EventType", "Family",
-                     "FieldSpec", "Finding", "PreflightCheck", "SinkReport", "SinkSpec"),
+                     "FieldSpec", "Finding", "PreflightCheck", "SinkReport", "SinkSpec", "TransformSpec"),
                     "synthkit.records"),  # fmt: skip
     # the sink contract: one base class per kind, the target each is handed, its options
     **dict.fromkeys(("Sink", "FileSink", "StreamSink", "IngestSink", "BrokerSink", "FileTarget",
-                     "StreamTarget", "IngestTarget", "BrokerTarget", "SinkOptions", "make_sink", "parse_sink_options",
+                     "StreamTarget", "IngestTarget", "BrokerTarget", "SinkOptions", "Transform", "make_sink", "parse_sink_options",
                      "sink_target"),
                     "synthkit.contracts"),  # fmt: skip
     # the plugin manager's typed facade
@@ -31,6 +31,8 @@ _WHERE: dict[str, str] = {
     **dict.fromkeys(("Batch", "Column", "iso_seconds"), "synthkit.batch"),
     "Encoder": "synthkit.encode",
     **dict.fromkeys(("EncodedFileSink", "EncodedStreamSink"), "synthkit.sinks"),
+    # the stage between generator and sink, and the run's life cycle
+    **dict.fromkeys(("RunPlan", "opened_columns"), "synthkit.pipeline"),
     # moving batches: as fast as they come, or each at its due time
     **dict.fromkeys(("deliver", "paced"), "synthkit.engine"),
     # counter-based randomness (the module for numpy code, its kernels for compiled code)
@@ -41,7 +43,8 @@ _WHERE: dict[str, str] = {
     # databases
     **dict.fromkeys(("DEFAULT_DB_URL", "ENV_DB_URL", "connected", "describe_db_error", "make_engine",
                      "resolve_url"), "synthkit.database"),  # fmt: skip
-    "redact": "synthkit.secrets",  # fmt: skip
+    "redact": "synthkit.secrets",
+    "hide_secret": "synthkit.secrets",  # fmt: skip
     # files, state, signals, options, time
     **dict.fromkeys(("AtomicFile", "sha256_file", "sweep_stale", "temp_path"), "synthkit.files"),
     **dict.fromkeys(("SeqState", "Reservation"), "synthkit.state"),
@@ -98,6 +101,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         SinkOptions,
         StreamSink,
         StreamTarget,
+        Transform,
         make_sink,
         parse_sink_options,
         sink_target,
@@ -126,6 +130,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from synthkit.interrupt import stop_on_signals
     from synthkit.located import LocatedProblems, Problems, validate_section
     from synthkit.memory import keep_freed_memory
+    from synthkit.pipeline import RunPlan, opened_columns
     from synthkit.plugins import Plugins, get_plugins, lookup
     from synthkit.preflight import collect_findings, run_checks
     from synthkit.rand import stable_key, unit_nb, word_nb
@@ -141,8 +146,9 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         PreflightCheck,
         SinkReport,
         SinkSpec,
+        TransformSpec,
     )
-    from synthkit.secrets import redact
+    from synthkit.secrets import hide_secret, redact
     from synthkit.sinks import EncodedFileSink, EncodedStreamSink
     from synthkit.state import Reservation, SeqState
     from synthkit.timeparse import parse_utc

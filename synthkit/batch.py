@@ -104,6 +104,14 @@ class Column:
         )
 
 
+class MissingColumn(KeyError):
+    """A batch has no column of that name (a transform may have removed it)."""
+
+    def __init__(self, name: str, names: tuple[str, ...]) -> None:
+        super().__init__(name)
+        self.name, self.names = name, names
+
+
 @dataclass
 class Batch:
     """Equal-length columns, in output order."""
@@ -127,7 +135,7 @@ class Batch:
         for c in self.columns:
             if c.name == name:
                 return c
-        raise KeyError(name)
+        raise MissingColumn(name, self.names)
 
     def slice(self, start: int, stop: int) -> Batch:
         return Batch([c.take(slice(start, stop)) for c in self.columns])

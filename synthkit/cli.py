@@ -21,7 +21,7 @@ from rich.table import Table
 
 from synthkit import __version__, interrupt
 from synthkit.console import emit_json, stderr
-from synthkit.context import DEFAULT_STATE_FILE, GlobalOptions
+from synthkit.context import DEFAULT_STATE_FILE, GlobalOptions, set_current
 from synthkit.errors import ConfigError, IncompleteRun, PluginError, SynthkitError
 from synthkit.interrupt import Terminated, exit_code, terminate_like_ctrl_c
 from synthkit.memory import keep_freed_memory
@@ -131,9 +131,17 @@ def root_options(
     strict: Annotated[
         bool, typer.Option("--strict", help="Any preflight error stops the command.")
     ] = False,
+    transform: Annotated[
+        list[str] | None, typer.Option("--transform", help="A transform between generator and sink, NAME (repeatable: applied in order).")
+    ] = None,
+    transform_option: Annotated[
+        list[str] | None, typer.Option("--transform-option", help="NAME.KEY=VALUE for a transform, checked by its options model (repeatable).")
+    ] = None,
 ) -> None:
     """Deterministic synthetic telemetry, delivered where a real device fleet would."""
-    ctx.obj = GlobalOptions(scenario=scenario, state_file=state_file, strict=strict)
+    ctx.obj = GlobalOptions(scenario=scenario, state_file=state_file, strict=strict,
+                            transforms=tuple(transform or ()), transform_options=tuple(transform_option or ()))  # fmt: skip
+    set_current(ctx.obj)
 
 
 def _finite_floats(app: typer.Typer) -> None:
@@ -184,7 +192,15 @@ def run(args: list[str], plugins: Plugins | None = None) -> int:
         plugins.on_failure = _warn_plugin  # hooks that raise later, when first called
         command = typer.main.get_command(build_app(plugins))
         with using(plugins):
-            result = command.main(args=args, prog_name="synthkit", standalone_mode=False)
+            try:
+                result = command.main(args=args, prog_name="synthkit", standalone_mode=False)
+            except BaseException as exc:
+                from synthkit.pipeline import run_failed
+
+                run_failed(exc)  # the synthkit_run_failed hook, when a run had begun
+                raise
+            finally:
+                set_current(GlobalOptions())  # the next run in this process starts clean
         if interrupt.received:  # typer returned the interrupt as 130: say which signal
             return _interrupted(Terminated(interrupt.received[-1]))
         return result if isinstance(result, int) else 0

@@ -31,6 +31,8 @@ def emit_json(payload: dict[str, Any]) -> None:
     """The machine-readable summary: one JSON document on stdout."""
     sys.stdout.write(scrub(json.dumps(payload, indent=2, sort_keys=False)) + "\n")
     sys.stdout.flush()
+    if "synthkit.pipeline" in sys.modules:  # a run began: the synthkit_run_finished hook
+        sys.modules["synthkit.pipeline"].run_finished(payload)
 
 
 def finish(summary: dict[str, Any], problems: list[str]) -> None:

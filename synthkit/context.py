@@ -3,6 +3,7 @@ seed's simulator takes them; plugin commands read them with :func:`global_option
 
 from __future__ import annotations
 
+import contextvars
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,8 @@ class GlobalOptions:
     scenario: Path | None = None
     state_file: Path = DEFAULT_STATE_FILE
     strict: bool = False
+    transforms: tuple[str, ...] = ()  # --transform NAME, in order
+    transform_options: tuple[str, ...] = ()  # --transform-option NAME.KEY=VALUE
 
     def require_scenario(self) -> Path:
         if self.scenario is None:
@@ -26,6 +29,18 @@ class GlobalOptions:
                 hint="put --scenario path/to/scenario.yaml before the command",
             )
         return self.scenario
+
+
+_current: contextvars.ContextVar[GlobalOptions] = contextvars.ContextVar("synthkit_options", default=GlobalOptions())
+
+
+def set_current(options: GlobalOptions) -> None:
+    """The root command's options, for code that has no typer context (the pipeline)."""
+    _current.set(options)
+
+
+def current_options() -> GlobalOptions:
+    return _current.get()
 
 
 def global_options(ctx: typer.Context) -> GlobalOptions:

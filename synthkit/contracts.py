@@ -23,6 +23,7 @@ from synthkit.errors import ConfigError, PluginError, article
 if TYPE_CHECKING:
     from synthkit.batch import Batch
     from synthkit.files import AtomicFile
+    from synthkit.pipeline import RunPlan
     from synthkit.records import SinkReport, SinkSpec
 
 
@@ -128,6 +129,9 @@ class Sink(ABC):
 
     kind: ClassVar[str]
 
+    def begin(self, plan: RunPlan) -> None:
+        """Before ``open``: the whole run as planned (command, window, streams, rows)."""
+
     @abstractmethod
     def open(self, columns: tuple[str, ...]) -> None: ...
 
@@ -178,21 +182,44 @@ class BrokerSink(Sink):
 CONTRACTS: dict[str, type[Sink]] = {c.kind: c for c in (FileSink, StreamSink, IngestSink, BrokerSink)}
 
 
+class Transform(ABC):
+    """A stage between generator and sink, built as ``factory(options, seed)``: ``apply``
+    returns each batch changed (new columns, fewer rows or columns, other values); draw any
+    randomness from ``seed`` (derived from the run's seed), never from the clock."""
+
+    def columns(self, columns: tuple[str, ...]) -> tuple[str, ...]:
+        """The column names the sink will be opened with, given the ones before this stage."""
+        return columns
+
+    def begin(self, plan: RunPlan) -> None:
+        """Before the first batch: the whole run as planned."""
+
+    @abstractmethod
+    def apply(self, batch: Batch) -> Batch: ...
+
+
 # ------------------------------------------------------------------------------ building
 
 
 def parse_sink_options(spec: SinkSpec, pairs: Iterable[str]) -> SinkOptions:
     """``["batch_size=5000", ...]`` validated by the sink's options model; a ConfigError
     names the option and lists the ones the sink has."""
-    model: type[SinkOptions] = spec.options or SinkOptions
+    return parse_options(f"sink {spec.name!r}", spec.options, pairs)
+
+
+def parse_options(owner: str, model: type[SinkOptions] | None, pairs: Iterable[str],
+                  flag: str = "--sink-option", prefix: str = "") -> SinkOptions:  # fmt: skip
+    """``KEY=VALUE`` pairs checked by ``model`` (``owner`` names whose they are in errors)."""
+    model = model or SinkOptions
     values: dict[str, str] = {}
     for pair in pairs:
         key, eq, value = pair.partition("=")
         key = key.strip().replace("-", "_")
         if not eq or not key:
-            raise ConfigError(f"--sink-option {pair!r} is not KEY=VALUE", hint=f"e.g. {_example(spec, model)}")
+            first = next(iter(model.model_fields), "key")
+            raise ConfigError(f"{flag} {prefix}{pair!r} is not {prefix}KEY=VALUE", hint=f"e.g. {flag} {prefix}{first}=VALUE")
         if key in values:
-            raise ConfigError(f"--sink-option {key} is given twice", hint="give each option once")
+            raise ConfigError(f"{flag} {prefix}{key} is given twice", hint="give each option once")
         values[key] = value
     try:
         return model.model_validate(values)
@@ -201,8 +228,10 @@ def parse_sink_options(spec: SinkSpec, pairs: Iterable[str]) -> SinkOptions:
         key = ".".join(str(p) for p in err["loc"])
         given = f"={values[key]!r}" if key in values else ""
         problem = "is not an option of this sink" if err["type"] == "extra_forbidden" else err["msg"]
-        raise ConfigError(f"--sink-option {key}{given}: {problem} (sink {spec.name!r})",
-                          hint=f"options of {spec.name!r}: {describe_options(model)}") from None  # fmt: skip
+        if err["type"] == "extra_forbidden" and flag != "--sink-option":
+            problem = "is not one of its options"
+        raise ConfigError(f"{flag} {prefix}{key}{given}: {problem} ({owner})",
+                          hint=f"options of {owner.split(' ', 1)[-1]}: {describe_options(model)}") from None  # fmt: skip
 
 
 def describe_options(model: type[SinkOptions]) -> str:
@@ -215,11 +244,6 @@ def describe_options(model: type[SinkOptions]) -> str:
     return ", ".join(parts) or "none"
 
 
-def _example(spec: SinkSpec, model: type[SinkOptions]) -> str:
-    first = next(iter(model.model_fields), "key")
-    return f"--sink {spec.name} --sink-option {first}=VALUE"
-
-
 def make_sink(spec: SinkSpec, target: Target, options: SinkOptions | Mapping[str, Any] | Iterable[str] = ()) -> Sink:
     """``spec.factory(target, options)``, after checking the target is of the sink's kind
     and the options against its model; what comes back must keep its kind's contract."""
@@ -227,7 +251,7 @@ def make_sink(spec: SinkSpec, target: Target, options: SinkOptions | Mapping[str
         raise PluginError(f"sink {spec.name!r} is a {spec.kind} sink, handed a {target.kind} target")
     if not isinstance(options, SinkOptions):
         model = spec.options or SinkOptions
-        options = model.model_validate(options) if isinstance(options, Mapping) else parse_sink_options(spec, options)
+        options = model.model_validate(options) if isinstance(options, Mapping) else parse_sink_options(spec, options)  # noqa: E501
     sink = spec.factory(target, options)
     contract = CONTRACTS[spec.kind]
     if not isinstance(sink, contract):

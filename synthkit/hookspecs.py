@@ -2,15 +2,19 @@
 
 Every hook is prefixed ``synthkit_`` and called with keyword arguments only; an
 implementation may accept fewer arguments than the specification lists, which is how a hook
-grows without breaking existing plugins. All hooks here are *registration* hooks: they fire
+grows without breaking existing plugins. Most hooks are *registration* hooks: they fire
 once, when the plugin manager is first asked for that kind of record, and return a list of
 typed records (or ``None`` for "nothing"). A name registered by two plugins is an error that
-names both distributions.
+names both distributions. The three ``synthkit_run_*`` hooks are *life-cycle* hooks: they
+fire around every run that delivers to a sink, and return nothing.
 
 Implement them in your plugin module with ``@synthkit.hookimpl``; see docs/plugins.md.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -22,7 +26,11 @@ from synthkit.records import (
     Family,
     PreflightCheck,
     SinkSpec,
+    TransformSpec,
 )
+
+if TYPE_CHECKING:
+    from synthkit.pipeline import RunPlan
 
 hookspec = pluggy.HookspecMarker("synthkit")
 hookimpl = pluggy.HookimplMarker("synthkit")
@@ -80,6 +88,48 @@ def synthkit_register_sinks() -> list[SinkSpec] | None:
     Fires: the first time the core resolves a sink by name or by file extension.
     Returns: a list of :class:`synthkit.records.SinkSpec`; names unique across plugins, and a
     file extension may be claimed by one sink only.
+    """
+
+
+@hookspec
+def synthkit_register_transforms() -> list[TransformSpec] | None:
+    """Register transforms: stages between generator and sink (``--transform NAME``).
+
+    Fires: the first time a command builds its sink (every command does).
+    Returns: a list of :class:`synthkit.records.TransformSpec`; names unique across plugins.
+    """
+
+
+# --- the run's life cycle -------------------------------------------------------------------
+
+
+@hookspec
+def synthkit_run_started(plan: RunPlan) -> None:
+    """A run is about to deliver its first batch; ``plan`` says what it will do (command,
+    seed, window, streams, rows planned, sink, transforms, columns).
+
+    Fires: once per run, before the sink opens; raising stops the run before anything is
+    delivered.
+    Returns: nothing.
+    """
+
+
+@hookspec
+def synthkit_run_finished(plan: RunPlan, summary: Mapping[str, Any]) -> None:
+    """The run ended and its JSON summary (``summary``, what stdout got) is out.
+
+    Fires: once per run that started, after the summary is written.
+    Returns: nothing.
+    """
+
+
+@hookspec
+def synthkit_run_failed(plan: RunPlan, error: BaseException) -> None:
+    """The run ended in ``error`` (a failure, a refusal or an interrupt) after it started;
+    its sink has been aborted.
+
+    Fires: once per run that started and did not finish.
+    Returns: nothing.
     """
 
 

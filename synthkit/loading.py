@@ -30,6 +30,7 @@ from synthkit.records import (
     Family,
     PreflightCheck,
     SinkSpec,
+    TransformSpec,
     normalise_name,
 )
 
@@ -47,6 +48,7 @@ KINDS: dict[str, tuple[str, type]] = {
     "archetypes": ("synthkit_register_archetypes", Archetype),
     "event_types": ("synthkit_register_event_types", EventType),
     "sinks": ("synthkit_register_sinks", SinkSpec),
+    "transforms": ("synthkit_register_transforms", TransformSpec),
     "checks": ("synthkit_register_checks", PreflightCheck),
     "commands": ("synthkit_register_commands", Command),
 }

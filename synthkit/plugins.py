@@ -9,7 +9,7 @@ import contextvars
 import functools
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from synthkit.errors import ConfigError, PluginError, article
@@ -31,10 +31,12 @@ from synthkit.records import (
     Family,
     PreflightCheck,
     SinkSpec,
+    TransformSpec,
 )
 
 if TYPE_CHECKING:  # pydantic loads when a sink is built, not at start-up
     from synthkit.contracts import Sink, Target
+    from synthkit.pipeline import RunPlan
 
 R = TypeVar("R")
 
@@ -148,12 +150,19 @@ class Plugins(PluginLoader):
             hint=f"end it with one of {claimed or 'none installed'}, or give --sink {'/'.join(sorted(sinks))}",
         )
 
-    def open_sink(self, spec: SinkSpec, target: Target, options: Iterable[str] | Mapping[str, Any] = ()) -> Sink:
+    def open_sink(self, spec: SinkSpec, target: Target, options: Iterable[str] | Mapping[str, Any] = (),
+                  plan: RunPlan | None = None) -> Sink:  # fmt: skip
         """The sink ``spec`` builds for ``target`` (of its kind), with ``options`` (the
-        ``--sink-option KEY=VALUE`` flags) checked by its options model."""
+        ``--sink-option KEY=VALUE`` flags) checked by its options model, behind the
+        command's ``--transform`` chain and inside the run's life cycle (``plan``)."""
         from synthkit.contracts import make_sink
+        from synthkit.pipeline import RunPlan, piped
 
-        return make_sink(spec, target, options)
+        sink = make_sink(spec, target, options)
+        return piped(self, sink, replace(plan or RunPlan(command="synthkit"), sink=spec.name))
+
+    def transforms(self) -> dict[str, TransformSpec]:
+        return self._collect("transforms")
 
     def checks(self) -> dict[str, PreflightCheck]:
         return self._collect("checks")

@@ -233,6 +233,18 @@ class SinkSpec:
             raise PluginError(f"sink {self.name!r}: only an ingest sink claims URL schemes")
 
 
+@dataclass(frozen=True)
+class TransformSpec:
+    """A transform type: ``factory(options, seed)`` builds a ``synthkit.api.Transform``,
+    ``options`` an instance of ``options`` (a ``synthkit.api.SinkOptions`` subclass, from
+    ``--transform-option NAME.KEY=VALUE``) and ``seed`` derived from the run's seed."""
+
+    name: str
+    factory: Callable[..., Any]
+    options: type[Any] | None = None
+    description: str = ""
+
+
 # ---------------------------------------------------------------------------- preflight
 
 

@@ -59,3 +59,9 @@ def hide_in_url(url: str) -> str:
 def redact(url: str) -> str:
     """``url`` as it may be shown: no password, in the userinfo or in any query parameter."""
     return hide_in_url(url)
+
+
+def hide_secret(value: str | None) -> None:
+    """For plugins: remember ``value`` (a token read from the environment) as a secret, so
+    no line synthkit prints ever shows it."""
+    hide(value)

@@ -12,6 +12,9 @@ Fixtures:
 - ``installed_plugins``: a fresh manager with every installed ``synthkit`` entry point.
 - ``run_synthkit``: ``run_synthkit(["plugins", "--json"], plugins=...)`` runs the CLI
   in-process and returns a :class:`CliResult` (exit code, stdout, stderr).
+- ``check_sink(spec, make_target)``: the sink conformance kit (:mod:`synthkit.conformance`):
+  your sink against its kind's contract (options, open/write/close/abort, whole-or-nothing,
+  outcomes, determinism), with :func:`sample_batches` (every value type) or your batches.
 - ``event_context``: ``event_context(n=1000, speed=...)`` builds an
   :class:`~synthkit.records.EventContext` of ``n`` events with the columns you give (the
   family's columns your generator reads), for unit-testing a vectorised event type.
@@ -29,6 +32,7 @@ import numpy as np
 import pytest
 
 from synthkit.cli import run
+from synthkit.conformance import check_sink, sample_batches  # noqa: F401 - the kit, re-exported
 from synthkit.plugins import Plugins, build_plugins
 from synthkit.records import EventContext
 

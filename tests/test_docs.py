@@ -31,7 +31,8 @@ def with_example(name: str):
     return plugins
 
 
-@pytest.mark.parametrize("name", ["event_type_plugin", "sink_plugin", "check_plugin", "archetype_plugin"])
+@pytest.mark.parametrize("name", ["event_type_plugin", "sink_plugin", "check_plugin", "archetype_plugin",
+                                  "transform_plugin", "lifecycle_plugin"])
 def test_example_is_shown_verbatim_in_the_docs(name):
     docs = (ROOT / "docs" / "plugins.md").read_text()
     assert (EXAMPLES / f"{name}.py").read_text().strip() in docs
@@ -102,3 +103,33 @@ def test_cli_docs_cover_every_command(sh):
                  "--end-at", "--output-root", "--artifact-dir", "--apply", "--commit-batch-size",
                  "--drain-analytics", "--analytics-batch-size", "--db-url", "--sink"):
         assert flag in docs, flag
+
+
+def test_transform_example(run_synthkit, tmp_path):
+    plugins = with_example("transform_plugin")
+    base = ["telematics", "generate", "--events", "2000", "--seed", "3"]
+    plain = run_synthkit([*base, "--out", str(tmp_path / "p.jsonl")], plugins=plugins)
+    noisy = run_synthkit(["--transform", "gps_noise", "--transform-option", "gps_noise.meters=100", *base,
+                          "--out", str(tmp_path / "n.jsonl")], plugins=plugins)  # fmt: skip
+    again = run_synthkit(["--transform", "gps_noise", "--transform-option", "gps_noise.meters=100", *base,
+                          "--out", str(tmp_path / "m.jsonl")], plugins=plugins)  # fmt: skip
+    assert plain.exit_code == noisy.exit_code == again.exit_code == 0, noisy.stderr
+    assert (tmp_path / "n.jsonl").read_bytes() == (tmp_path / "m.jsonl").read_bytes()
+    for p, n in zip(*(map(json.loads, (tmp_path / f).read_text().splitlines()) for f in ("p.jsonl", "n.jsonl"))):
+        assert abs(p["latitude"] - n["latitude"]) <= 100 / 111_320 + 1e-6 and p["event_id"] == n["event_id"]
+    assert (tmp_path / "p.jsonl").read_bytes() != (tmp_path / "n.jsonl").read_bytes()
+
+
+def test_lifecycle_example(run_synthkit, tmp_path, monkeypatch):
+    plugins = with_example("lifecycle_plugin")
+    log = tmp_path / "runs.jsonl"
+    monkeypatch.setenv("SYNTHKIT_RUN_LOG", str(log))
+    assert run_synthkit(["telematics", "generate", "--events", "100", "--out", str(tmp_path / "e.jsonl")], plugins=plugins).exit_code == 0
+    assert run_synthkit(["telematics", "publish", "--events", "5", "--port", "9"], plugins=plugins).exit_code == 2
+    entries = [json.loads(x) for x in log.read_text().splitlines()]
+    assert entries == [
+        {"event": "started", "command": "telematics generate", "sink": "jsonl", "rows": 100, "window": None},
+        {"event": "finished", "command": "telematics generate", "complete": True},
+        {"event": "started", "command": "telematics publish", "sink": "mqtt", "rows": 5, "window": None},
+        {"event": "failed", "command": "telematics publish", "error": "ConfigError"},
+    ]

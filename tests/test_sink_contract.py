@@ -278,3 +278,42 @@ def test_the_families_declare_timestamps_and_numbers_not_labels(tmp_path):
     assert kinds["speed_mph"] == "float" and kinds["event_type"] == "enum"
     stamps = batch.column("ts").timestamps()
     assert str(stamps.dtype) == "datetime64[ms]" and str(stamps[0]).startswith("2026-01-05")
+
+
+def test_bootstrap_and_import_csv_hand_a_sink_the_same_row_layout(tmp_path):
+    """Before: bootstrap handed 26 columns, import-csv 18 others in another order."""
+    seen: dict[str, list[tuple[str, str]]] = {}
+
+    class Recorder(IngestSink):
+        def __init__(self, target, options):
+            self.n = 0
+
+        def open(self, columns):
+            self.columns = columns
+
+        def write(self, batch):
+            seen.setdefault(self.name, [(c.name, c.value_type) for c in batch.columns])
+            self.n += batch.n
+
+        def close(self):
+            return SinkReport("recorder", self.n, outcomes={"stored:OK": self.n})
+
+        def abort(self): ...
+
+    scenario = tmp_path / "ingest_t.yaml"
+    scenario.write_text(SCENARIO)
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    prepared(url, scenario)
+    for command in ("bootstrap", "import-csv"):
+        Recorder.name = command
+        plugins = _with("recorder", SinkSpec("recorder", Recorder, kind="ingest", capabilities=("dry_run",)))
+        if command == "bootstrap":
+            args = ["--scenario", str(scenario), "--state-file", str(tmp_path / "b.json"), "bootstrap"]
+        else:
+            art = run_cli(["--scenario", str(scenario), "--state-file", str(tmp_path / "e.json"), "export-csv",
+                           "--end-at", END, "--run-id", "r", "--output-root", str(tmp_path / "o")])  # fmt: skip
+            args = ["import-csv", "--artifact-dir", json.loads(art.stdout)["artifact_dir"], "--apply"]
+        res = run_cli([*args, "--db-url", url, "--sink", "recorder"], plugins)
+        assert res.exit_code == 0, res.stderr
+    assert seen["bootstrap"] == seen["import-csv"]
+    assert ("received_at", "timestamp") in seen["bootstrap"] and ("mode", "enum") in seen["bootstrap"]

@@ -31,13 +31,14 @@ def test_import_csv_with_a_file_sink_is_refused_naming_the_kinds(tmp_path):
     res = run_cli(["--state-file", str(tmp_path / "b.json"), "import-csv", "--artifact-dir",
                    str(tmp_path / "o" / "stationary_only_v1" / "r"), "--apply", "--sink", "jsonl", "--db-url", url], plugins)  # fmt: skip
     assert res.exit_code == 2, res.stderr
-    assert "sink 'jsonl' is a file sink; import-csv needs an ingest sink (ingest sinks: reference_db)" in res.stderr
+    assert "sink 'jsonl' is a file sink; import-csv needs an ingest sink (ingest sinks: http, reference_db)" in res.stderr
     assert not (tmp_path / "b.json").exists()
 
 
 def test_every_built_in_sink_declares_its_kind():
     kinds = {name: spec.kind for name, spec in build_plugins().sinks().items()}
-    assert kinds == {"csv": "file", "jsonl": "file", "stdout": "stream", "mqtt": "broker", "reference_db": "ingest"}
+    assert kinds == {"csv": "file", "jsonl": "file", "parquet": "file", "stdout": "stream", "mqtt": "broker",
+                     "reference_db": "ingest", "http": "ingest"}
 
 
 def test_a_sink_of_the_wrong_kind_or_an_unknown_kind_is_refused():

@@ -212,7 +212,8 @@ DbUrl = Annotated[
     str | None,
     typer.Option("--db-url", help="SQLAlchemy URL (default: $SYNTHKIT_DB_URL, else sqlite:///.tmp/synthkit.db)."),
 ]
-SinkName = Annotated[str, typer.Option("--sink", help="The ingest sink (a plugin: reference_db, http...).")]
+SinkName = Annotated[str | None, typer.Option("--sink", help="The ingest sink (a plugin: reference_db, http...; default: the one --out's scheme picks, else reference_db).")]
+IngestOut = Annotated[str | None, typer.Option("--out", help="Where an ingest sink that is not the database delivers (an endpoint URL, http://...); default: --db-url.")]
 
 
 @app.command("import-csv")
@@ -222,8 +223,9 @@ def import_csv_command(
     apply: Annotated[bool, typer.Option("--apply", help="Write (default: a dry run that writes nothing).")] = False,
     commit_batch_size: Annotated[int, typer.Option("--commit-batch-size", help="Rows per transaction.")] = 500,
     db_url: DbUrl = None,
-    sink: SinkName = "reference_db",
+    sink: SinkName = None,
     sink_option: SinkOptionFlag = None,
+    out: IngestOut = None,
     drain_analytics: Annotated[bool, typer.Option("--drain-analytics", help="Run the analytics consumer after the import.")] = False,
     analytics_batch_size: Annotated[int, typer.Option("--analytics-batch-size", help="Rows per analytics transaction.")] = 200,
 ) -> None:
@@ -234,7 +236,7 @@ def import_csv_command(
     finish(*import_csv(
         get_plugins(), artifact_dir, resolve_url(db_url), apply=apply,
         commit_rows=commit_batch_size, sink_name=sink, state_file=global_options(ctx).state_file,
-        drain=analytics_batch_size if drain_analytics else 0, sink_options=sink_option,
+        drain=analytics_batch_size if drain_analytics else 0, sink_options=sink_option, out=out,
     ))  # fmt: skip
 
 
@@ -243,8 +245,9 @@ def bootstrap_command(
     ctx: typer.Context,
     commit_batch_size: Annotated[int, typer.Option("--commit-batch-size", help="Rows per transaction.")] = 500,
     db_url: DbUrl = None,
-    sink: SinkName = "reference_db",
+    sink: SinkName = None,
     sink_option: SinkOptionFlag = None,
+    out: IngestOut = None,
     drain_analytics: Annotated[bool | None, typer.Option("--drain-analytics/--no-drain-analytics", help="Run the analytics consumer afterwards (default: the scenario's bootstrap.drain_analytics).")] = None,
     analytics_batch_size: Annotated[int, typer.Option("--analytics-batch-size", help="Rows per analytics transaction.")] = 200,
 ) -> None:
@@ -260,7 +263,7 @@ def bootstrap_command(
         get_plugins(), loaded, resolve_url(db_url), now=datetime.now(UTC).replace(microsecond=0),
         commit_rows=commit_batch_size, sink_name=sink, state_file=opts.state_file, strict=opts.strict,
         drain=analytics_batch_size if (loaded.scenario.bootstrap.drain_analytics if drain_analytics is None else drain_analytics) else 0,
-        sink_options=sink_option,
+        sink_options=sink_option, out=out,
     ))  # fmt: skip
 
 

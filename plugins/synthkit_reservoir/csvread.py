@@ -1,5 +1,7 @@
 """Reads an export's telemetry_rows.csv back as batches (pyarrow's streaming reader), so an
-import streams gigabytes with flat memory."""
+import streams gigabytes with flat memory. The batches have the reservoir row layout the
+export wrote (every column, in the file's order, typed as bootstrap types them), so a sink
+gets the same rows from import-csv as from bootstrap."""
 
 from __future__ import annotations
 
@@ -12,28 +14,37 @@ from pathlib import Path
 import numpy as np
 
 from synthkit.api import Batch, Column, ConfigError
+from synthkit_reservoir.layout import DECIMALS, SCHEMA_VERSION
 
 INT_COLUMNS = ("seq", "local_timestamp_ms", "signal_strength_dbm", "schema_version")
-FLOAT_COLUMNS = ("temperature_c", "battery_percentage", "latitude", "longitude", "speed_kmh",
-                 "level_pct", "liters")  # fmt: skip
+REQUIRED = ("device_id", "received_at", *INT_COLUMNS, "temperature_c", "battery_percentage", "level_pct", "liters")
 
 
 def _layout(path: Path) -> tuple[list[str], dict[str, object], list[str]]:
-    """(columns to read, their Arrow types, the raw_N columns) from the header line."""
+    """(the columns, in the file's order, their Arrow types, the raw_N columns) from the
+    header line: numbers as the layout writes them, every other column text (labels)."""
     import pyarrow as pa
 
     with open(path, "rb") as fh:
         # utf-8-sig: a byte-order mark (a spreadsheet's save) is not part of the first name
         header = fh.readline().decode("utf-8-sig", "replace").strip().split(",")
     raw_names = [h for h in header if h.startswith("raw_")]
-    types: dict[str, object] = {"device_id": pa.dictionary(pa.int32(), pa.string()), "received_at": pa.string()}
-    types.update({name: pa.int64() for name in (*INT_COLUMNS, *raw_names)})
-    types.update({name: pa.float64() for name in FLOAT_COLUMNS})
-    wanted = ["device_id", "received_at", *INT_COLUMNS, *raw_names, *FLOAT_COLUMNS]
-    missing = [w for w in wanted if w not in header]
+    missing = [w for w in REQUIRED if w not in header] + ([] if raw_names else ["raw_1"])
     if missing:
         raise ConfigError(f"{path}: missing column(s) {', '.join(missing)}", hint="was it written by export-csv?")
-    return wanted, types, raw_names
+    ints = {*INT_COLUMNS, *raw_names}
+    types: dict[str, object] = {
+        name: pa.int64() if name in ints else pa.float64() if name in DECIMALS
+        else pa.string() if name == "received_at" else pa.dictionary(pa.int32(), pa.string())
+        for name in header
+    }  # fmt: skip
+    return header, types, raw_names
+
+
+def _numeric(types: dict[str, object]) -> list[str]:
+    import pyarrow as pa
+
+    return [name for name, t in types.items() if t in (pa.int64(), pa.float64())]
 
 
 def _open(source, wanted: list[str], types: dict[str, object]):  # noqa: ANN001, ANN202
@@ -43,7 +54,8 @@ def _open(source, wanted: list[str], types: dict[str, object]):  # noqa: ANN001,
         source,
         # the reader parses ~20 blocks ahead: 1 MiB blocks hold ~40 MB (8 MiB: ~280 MB), same speed
         read_options=pcsv.ReadOptions(block_size=1 << 20),
-        convert_options=pcsv.ConvertOptions(include_columns=wanted, column_types=types),
+        # an empty cell is a value that does not apply (point_id of a stationary row): a null
+        convert_options=pcsv.ConvertOptions(include_columns=wanted, column_types=types, strings_can_be_null=True),
     )
 
 
@@ -70,8 +82,8 @@ def check_csv(path: Path) -> str:
     the caller (:func:`bad_line` runs only then)."""
     import pyarrow as pa
 
-    wanted, types, _ = _layout(path)
-    numeric = [w for w in wanted if w not in ("device_id", "received_at")]  # text cannot fail to parse
+    _, types, _ = _layout(path)
+    numeric = _numeric(types)  # text cannot fail to parse
     digest = hashlib.sha256()
     with open(path, "rb", buffering=0) as fh:
         source = io.BufferedReader(_Hashing(fh, digest), 1 << 20)
@@ -98,7 +110,8 @@ class BadRow(Exception):
 def bad_line(path: Path, problem: str) -> ConfigError:
     """The first line whose values do not fit their columns, as a ConfigError (slow: runs
     only after the fast parser refused the file)."""
-    wanted, _, raw_names = _layout(path)
+    _, types, raw_names = _layout(path)
+    wanted = _numeric(types)
     ints = {*INT_COLUMNS, *raw_names}
     with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.reader(fh)
@@ -110,7 +123,7 @@ def bad_line(path: Path, problem: str) -> ConfigError:
                 return _row_error(path, line, f"{len(row)} fields, the header has {len(header)}")
             for name in wanted:
                 value = row[index[name]]
-                if value == "" or name in ("device_id", "received_at"):
+                if value == "":
                     continue
                 try:
                     int(value) if name in ints else float(value)
@@ -122,6 +135,11 @@ def bad_line(path: Path, problem: str) -> ConfigError:
 def _row_error(path: Path, line: int, what: str) -> ConfigError:
     return ConfigError(f"{path}:{line}: {what}; nothing was written",
                        hint="fix that line (and re-sign the manifest) or regenerate the export")  # fmt: skip
+
+
+def columns_of(path: Path) -> tuple[str, ...]:
+    """The file's columns, as :func:`read_batches` hands them on."""
+    return tuple(_layout(path)[0])
 
 
 def read_batches(path: Path, rows: int) -> Iterator[Batch]:
@@ -156,23 +174,27 @@ def _one_record(table):  # noqa: ANN001, ANN202
 
 
 def _batch(record, raw_names: list[str]) -> Batch:  # noqa: ANN001
+    """One record batch in the reservoir row layout, column for column as bootstrap builds it."""
+    import pyarrow as pa
+
     n = record.num_rows
-    dev = record.column("device_id")
-    cols = [
-        Column("device_id", "label", dev.indices.to_numpy(zero_copy_only=False).astype(np.int64),
-               labels=tuple(dev.dictionary.to_pylist())),
-        Column("received_at", "fixed", _fixed(record.column("received_at"), n), type="timestamp"),
-    ]  # fmt: skip
-    for name in (*INT_COLUMNS, *raw_names):
-        arr = record.column(name)
-        values = arr.fill_null(-1).to_numpy().astype(np.int64)
+    cols = []
+    for name, arr in zip(record.schema.names, record.columns):
         present = None if arr.null_count == 0 else ~np.asarray(arr.is_null().to_numpy(zero_copy_only=False))
-        cols.append(Column(name, "int", values, present=present))
-    for name in FLOAT_COLUMNS:
-        arr = record.column(name)
-        values = arr.fill_null(0.0).to_numpy().astype(float)
-        present = None if arr.null_count == 0 else ~np.asarray(arr.is_null().to_numpy(zero_copy_only=False))
-        cols.append(Column(name, "decimal", values, decimals=6, present=present))
+        if name == "received_at":
+            cols.append(Column(name, "fixed", _fixed(arr, n), type="timestamp"))
+        elif name == "schema_version":  # a label, as bootstrap writes it
+            versions, codes = np.unique(arr.fill_null(int(SCHEMA_VERSION)).to_numpy(), return_inverse=True)
+            labels = tuple(str(v) for v in versions.tolist()) or (SCHEMA_VERSION,)
+            cols.append(Column(name, "label", codes.astype(np.int64), labels=labels))
+        elif arr.type == pa.int64():
+            cols.append(Column(name, "int", arr.fill_null(-1).to_numpy().astype(np.int64), present=present))
+        elif arr.type == pa.float64():
+            cols.append(Column(name, "decimal", arr.fill_null(0.0).to_numpy().astype(float), decimals=DECIMALS[name], present=present))
+        else:
+            labels = tuple(arr.dictionary.to_pylist()) or ("",)
+            codes = arr.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+            cols.append(Column(name, "label", codes, labels=labels, present=present))
     return Batch(cols)
 
 

@@ -23,11 +23,13 @@ from synthkit import __version__
 from synthkit.api import (
     ConfigError,
     FileTarget,
+    RunPlan,
     SeqState,
     Sink,
     SinkSpec,
     deliver,
     get_plugins,
+    opened_columns,
     progress_bar,
     sweep_stale,
     temp_path,
@@ -76,17 +78,17 @@ def export_csv(
         )
     plugins = get_plugins()
     spec = plugins.sink(sink_name, "file", needed_by="export-csv", fix="give --sink a file sink (csv, jsonl, parquet...)")
-    from synthkit.api import make_sink, parse_sink_options
+    from synthkit.api import parse_sink_options
 
     options = parse_sink_options(spec, sink_options or ())  # a bad option stops before the state is held
     # export continues the sequence: held so that no run moves it while the export is written
     with SeqState.held(state_file) as state:
-        return _export(loaded, state, end_s, run_id, output_root, lambda target: make_sink(spec, target, options),
-                       rows_name(spec), spec.name)  # fmt: skip
+        return _export(loaded, state, end_s, run_id, output_root,
+                       lambda target, plan: plugins.open_sink(spec, target, options, plan), rows_name(spec), spec.name)  # fmt: skip
 
 
 def _export(loaded: LoadedScenario, state: SeqState, end_s: int, run_id: str, output_root: Path,
-            make: Callable[[FileTarget], Sink], rows_file: str, sink_name: str) -> dict[str, Any]:  # fmt: skip
+            make: Callable[[FileTarget, RunPlan], Sink], rows_file: str, sink_name: str) -> dict[str, Any]:  # fmt: skip
     scenario_dir = output_root / loaded.scenario_id
     final = scenario_dir / run_id
     window, steps = export_window(loaded, end_s)
@@ -104,8 +106,10 @@ def _export(loaded: LoadedScenario, state: SeqState, end_s: int, run_id: str, ou
     tmp.mkdir()
     try:
         target = FileTarget(tmp / rows_file, digest=hashlib.sha256())  # hashed on the I/O thread
-        sink = make(target)
         total = run.total_rows()
+        plan = RunPlan("export-csv", seed=loaded.seed, window=(iso(window.start_s), iso(window.end_s)),
+                       streams=tuple(d.device_id for d in loaded.devices), rows=total)  # fmt: skip
+        sink = make(target, plan)
         started = time.perf_counter()
         with progress_bar(f"export-csv -> {run_id}", total) as bar:
             report = deliver(
@@ -129,7 +133,7 @@ def _export(loaded: LoadedScenario, state: SeqState, end_s: int, run_id: str, ou
             "run_id": run_id,
             "window": {"start_at": iso(window.start_s), "end_at": iso(window.end_s)},
             **_rows_entry(sink_name, rows_file, target.sha256(), report.bytes),
-            "columns": list(builder.columns),
+            "columns": list(opened_columns(sink, builder.columns)),
             "total_rows": report.records,
             "devices": per_device,
             "versions": _versions(loaded),

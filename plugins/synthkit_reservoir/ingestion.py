@@ -21,6 +21,7 @@ from synthkit.api import (
     IngestTarget,
     Plugins,
     Reservation,
+    RunPlan,
     SeqState,
     Sink,
     deliver,
@@ -28,10 +29,10 @@ from synthkit.api import (
     progress_bar,
     redact,
 )
-from synthkit_reservoir.csvread import BadRow, bad_line, check_csv, read_batches
+from synthkit_reservoir.csvread import BadRow, bad_line, check_csv, columns_of, read_batches
 from synthkit_reservoir.engine import FleetRun, export_window
 from synthkit_reservoir.export import CSV_NAME, MANIFEST_NAME, iso, require_csv
-from synthkit_reservoir.preflight_db import db_preflight
+from synthkit_reservoir.preflight_db import DbReport, db_preflight
 from synthkit_reservoir.rows import RowBuilder
 from synthkit_reservoir.scenario import LoadedScenario
 
@@ -42,15 +43,20 @@ BLOCK_ROWS = 20_000  # rows checked and encoded at once: per-call costs vanish a
 RESERVE_ROWS = 500_000  # seqs reserved per state-file save: a kill -9 leaves at most this gap
 
 
-def ingestion_sink(plugins: Plugins, name: str, url: str, *, apply: bool, commit_rows: int, drain: int = 0,
-                   needed_by: str, options: list[str] | None = None) -> Sink:  # fmt: skip
-    """An ingestion sink: it receives blocks of whole commits and commits every ``commit_rows``."""
+def ingestion_sink(plugins: Plugins, name: str | None, url: str, *, apply: bool, commit_rows: int, drain: int = 0,
+                   needed_by: str, options: list[str] | None = None, plan: RunPlan | None = None) -> Sink:  # fmt: skip
+    """An ingestion sink for ``url``: it receives blocks of whole commits and commits every
+    ``commit_rows``. ``name`` None: the one ``url``'s scheme picks (http...), else reference_db."""
+    if name is None:
+        scheme = url.partition("://")[0].lower()
+        claims = [s.name for s in plugins.sinks().values() if s.kind == "ingest" and scheme in s.schemes]
+        name = claims[0] if claims else "reference_db"
     spec = plugins.sink(name, "ingest", needed_by=needed_by, fix="give --sink an ingest sink (see `synthkit plugins`)")
     if not apply and "dry_run" not in spec.capabilities:
         raise ConfigError(f"sink {spec.name!r} cannot check records without writing them (it has no dry run)",
                           hint="give --apply to deliver through it")  # fmt: skip
     target = IngestTarget(url, apply=apply, commit_rows=commit_rows, drain_analytics=drain)
-    return plugins.open_sink(spec, target, options or ())
+    return plugins.open_sink(spec, target, options or (), plan or RunPlan(needed_by))
 
 
 def block_rows(commit_rows: int) -> int:
@@ -105,21 +111,27 @@ def verify_artifact(artifact_dir: Path) -> tuple[dict[str, Any], Path]:
 
 def import_csv(
     plugins: Plugins, artifact_dir: Path, url: str, *, apply: bool, commit_rows: int,
-    sink_name: str, state_file: Path, drain: int = 0, sink_options: list[str] | None = None,
+    sink_name: str | None, state_file: Path, drain: int = 0, sink_options: list[str] | None = None,
+    out: str | None = None,
 ) -> tuple[dict[str, Any], list[str]]:  # fmt: skip
-    """(the summary, what went wrong); with ``apply`` the state file is held from before the
+    """(the summary, what went wrong); ``out``: where the sink delivers when it is not the
+    database (an endpoint's URL); with ``apply`` the state file is held from before the
     first write until import_result.json is written."""
     if commit_rows < 1:
         raise ConfigError(f"--commit-batch-size must be at least 1, got {commit_rows}")
     manifest, csv_path = verify_artifact(artifact_dir)  # before the database is touched
     with SeqState.held(state_file) if apply else contextlib.nullcontext() as state:
-        sink = ingestion_sink(plugins, sink_name, url, apply=apply, commit_rows=commit_rows, drain=drain,
-                              needed_by="import-csv", options=sink_options)
+        window = manifest.get("window") or {}
+        plan = RunPlan("import-csv", seed=int(manifest.get("seed") or 0), rows=int(manifest.get("total_rows", 0)),
+                       window=(window["start_at"], window["end_at"]) if "start_at" in window else None,
+                       streams=tuple(manifest.get("devices") or ()), extra={"apply": apply})  # fmt: skip
+        sink = ingestion_sink(plugins, sink_name, out or url, apply=apply, commit_rows=commit_rows, drain=drain,
+                              needed_by="import-csv", options=sink_options, plan=plan)
         started = time.perf_counter()
         total = int(manifest.get("total_rows", 0))
         with progress_bar(f"import-csv {'--apply' if apply else '(dry run)'}", total) as bar:
             try:
-                report = deliver(read_batches(csv_path, block_rows(commit_rows)), sink, (), bar.advance)
+                report = deliver(read_batches(csv_path, block_rows(commit_rows)), sink, columns_of(csv_path), bar.advance)
             except (OperationalError, DBAPIError) as exc:
                 raise describe_db_error(url, exc) from None
         elapsed = time.perf_counter() - started
@@ -129,7 +141,7 @@ def import_csv(
             "apply": apply,
             "artifact_dir": str(artifact_dir),
             "scenario_id": manifest.get("scenario_id"),
-            "database": redact(url),
+            "database": redact(out or url),
             "row_count": report.records,
             "status_counts": counts,
             **({"analytics": analytics} if analytics else {}),
@@ -164,7 +176,8 @@ def rejected_problems(counts: dict[str, int]) -> list[str]:
 
 def bootstrap(
     plugins: Plugins, loaded: LoadedScenario, url: str, *, now: datetime, commit_rows: int,
-    sink_name: str, state_file: Path, strict: bool = False, drain: int = 0, sink_options: list[str] | None = None,
+    sink_name: str | None, state_file: Path, strict: bool = False, drain: int = 0,
+    sink_options: list[str] | None = None, out: str | None = None,
 ) -> tuple[dict[str, Any], list[str]]:  # fmt: skip
     """Section 5: the ``bootstrap.days`` before ``now``, straight into the ingestion sink.
 
@@ -178,11 +191,15 @@ def bootstrap(
     end_s = int(now.timestamp())
     window, steps = export_window(loaded, end_s)
     with SeqState.held(state_file) as state:
-        report = db_preflight(plugins, loaded, url, strict=strict)
+        # the database preflight checks the reference database: not an endpoint given by --out
+        report = db_preflight(plugins, loaded, url, strict=strict) if out is None else DbReport(
+            None, warnings=[f"database checks skipped: delivering to {redact(out)}, not to a database"])
         first = [state.next_seq(d.device_id) for d in loaded.devices]
         run = FleetRun(loaded, loaded.devices, steps, window, first)
-        sink = ingestion_sink(plugins, sink_name, url, apply=True, commit_rows=commit_rows, drain=drain,
-                              needed_by="bootstrap", options=sink_options)
+        plan = RunPlan("bootstrap", seed=loaded.seed, window=(iso(window.start_s), iso(window.end_s)),
+                       streams=tuple(d.device_id for d in loaded.devices), rows=run.total_rows())  # fmt: skip
+        sink = ingestion_sink(plugins, sink_name, out or url, apply=True, commit_rows=commit_rows, drain=drain,
+                              needed_by="bootstrap", options=sink_options, plan=plan)
         builder = RowBuilder(run)
         last = np.array([f + window.points(step) - 1 for step, f in zip(steps, first)], np.int64)
         stride = max(1, RESERVE_ROWS // max(1, len(loaded.devices)))  # seqs per device per save
@@ -210,7 +227,7 @@ def bootstrap(
     return {
         "command": "bootstrap",
         "scenario_id": loaded.scenario_id,
-        "database": redact(url),
+        "database": redact(out or url),
         "window": {"start_at": iso(window.start_s), "end_at": iso(window.end_s)},
         "devices": len(loaded.devices),
         "total_emitted": delivered.records,

@@ -23,12 +23,14 @@ from synthkit.api import (
     ConfigError,
     Plugins,
     Reservation,
+    RunPlan,
     SeqState,
     paced,
     progress_bar,
     stop_on_signals,
 )
 from synthkit_reservoir.engine import FleetRun, Window
+from synthkit_reservoir.export import iso
 from synthkit_reservoir.payload import mqtt_payloads
 from synthkit_reservoir.rows import RowBuilder
 
@@ -58,7 +60,9 @@ def live_run(
         spec = plugins.sink(sink_name, "broker", needed_by="run", fix="install (or enable) synthkit's mqtt sink plugin")
         target = BrokerTarget(broker.address, clients=ids, topic=topic, payloads=mqtt_payloads(), qos=qos, tls=tls,
                               drain_timeout_s=drain_timeout_s)  # fmt: skip
-        sink = plugins.open_sink(spec, target, sink_options or ())
+        plan = RunPlan("run", seed=loaded.seed, streams=tuple(ids), rows=len(ids) * iterations or None, live=True,
+                       window=(iso(start_s), iso(end_s)) if iterations else None)  # fmt: skip
+        sink = plugins.open_sink(spec, target, sink_options or (), plan)
         ahead = np.ceil(speedup / steps).astype(np.int64)  # ~1 s of messages per device per save
         ceiling = first + iterations - 1 if iterations else None  # never reserve past the last message
         reservation = Reservation(state, ids, ahead, ceiling)

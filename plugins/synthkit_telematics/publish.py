@@ -13,7 +13,7 @@ import itertools
 import time
 from typing import Any
 
-from synthkit.api import ConfigError, Plugins, paced, progress_bar, stop_on_signals
+from synthkit.api import ConfigError, Plugins, RunPlan, paced, progress_bar, stop_on_signals
 from synthkit_telematics.generator import TelematicsConfig, TelematicsGenerator
 
 DEFAULT_TOPIC = "telematics/{driver_id}/events"
@@ -34,7 +34,8 @@ def publish_mqtt(
     spec = plugins.sink(sink_name, "broker", needed_by="telematics publish", fix="install (or enable) synthkit's mqtt sink plugin")
     target = BrokerTarget(broker.address, clients=drivers, topic=topic, client_column="driver_id", qos=qos,
                           tls=tls, client_id_prefix=client_id_prefix, drain_timeout_s=drain_timeout_s)  # fmt: skip
-    sink = plugins.open_sink(spec, target, sink_options or ())
+    plan = RunPlan("telematics publish", seed=config.seed, streams=tuple(drivers), rows=events or None, live=True)
+    sink = plugins.open_sink(spec, target, sink_options or (), plan)
     with stop_on_signals() as stop, progress_bar(f"publish -> {broker.address}", events or None) as bar:
         sink.open(generator.columns)  # connects every driver, or fails before the first publish
         t0 = time.monotonic()

@@ -13,7 +13,9 @@ from synthkit.api import (
     Batch,
     ConfigError,
     Plugins,
+    RunPlan,
     deliver,
+    opened_columns,
     progress_bar,
     redact,
     run_checks,
@@ -41,8 +43,9 @@ def generate_file(
     target = sink_target(spec.kind, out, "telematics generate")
     if spec.kind == "file":
         run_checks(plugins, "output", out)
-    sink = plugins.open_sink(spec, target, sink_options or ())
     generator = TelematicsGenerator(config, plugins.event_types())
+    plan = RunPlan("telematics generate", seed=config.seed, streams=tuple(generator.driver_labels), rows=events)
+    sink = plugins.open_sink(spec, target, sink_options or (), plan)
     started = time.perf_counter()
     with progress_bar(f"telematics -> {spec.name}", events) as bar:
         report = deliver(generator.batches(events), sink, generator.columns, bar.advance)
@@ -58,7 +61,7 @@ def generate_file(
         "out": redact(out) if out else None,
         "bytes": report.bytes,
         **({"outcomes": dict(report.outcomes)} if report.outcomes else {}),
-        "columns": list(generator.columns),
+        "columns": list(opened_columns(sink, generator.columns)),
         "event_type_counts": generator.counts,
         "elapsed_seconds": round(elapsed, 3),
         "events_per_second": round(report.records / elapsed) if elapsed > 0 else None,
@@ -81,7 +84,8 @@ def stream_stdout(
         raise ConfigError(f"--interval must be >= 0, got {interval}")
     generator = TelematicsGenerator(config, plugins.event_types())
     spec = plugins.output_sink(out, sink_name, kinds=STREAM_KINDS, needed_by="telematics stream")
-    sink = plugins.open_sink(spec, sink_target(spec.kind, out, "telematics stream"), sink_options or ())
+    plan = RunPlan("telematics stream", seed=config.seed, streams=tuple(generator.driver_labels), rows=max_events, live=True)
+    sink = plugins.open_sink(spec, sink_target(spec.kind, out, "telematics stream"), sink_options or (), plan)
     rows = _paced_rows(generator, config, interval, max_events)
     written = 0
     # Ctrl+C and SIGTERM only set a flag, checked between lines: no exception can cut a line.

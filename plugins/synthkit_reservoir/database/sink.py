@@ -50,7 +50,7 @@ class ReferenceDbSink(IngestSink):
         self.in_flight: deque[Future[Counter[str]]] = deque()
 
     def open(self, columns: tuple[str, ...]) -> None:
-        missing = [c for c in ("device_id", "seq", "received_at", "raw_1") if columns and c not in columns]
+        missing = [c for c in ("device_id", "seq", "received_at", "raw_1") if c not in columns]
         if missing:
             self.engine.dispose()
             self._finish(cancel=True)

@@ -18,13 +18,13 @@ from synthkit.api import (
     BrokerTarget,
     ConfigError,
     FileTarget,
+    RunPlan,
     SeqState,
     SinkOptionFlag,
     deliver,
     finish,
     get_plugins,
     global_options,
-    make_sink,
     paced,
     parse_sink_options,
     parse_utc,
@@ -67,7 +67,8 @@ def export(
     with SeqState.held(opts.state_file) as state:
         first = [state.next_seq(m) for m in ids]
         run = MeterRun(loaded, first, end_s - (intervals - 1) * interval)
-        sink = make_sink(spec, FileTarget(out), options)
+        plan = RunPlan("meter export", seed=loaded.scenario.seed, streams=tuple(ids), rows=intervals * len(ids))
+        sink = plugins.open_sink(spec, FileTarget(out), options, plan)
         with progress_bar(f"meter -> {out.name}", intervals * len(ids)) as bar:
             report = deliver(run.batches(0, intervals), sink, run.columns, bar.advance)
         for meter, seq in zip(ids, first):  # the file is whole: its seqs are spent
@@ -106,7 +107,8 @@ def run(
         meters = MeterRun(loaded, first, int(time.time()) // interval * interval)
         target = BrokerTarget(broker.address, clients=ids, topic=topic or loaded.scenario.mqtt.topic or DEFAULT_TOPIC,
                               qos=qos, tls=tls, client_column="meter_id")  # fmt: skip
-        publisher = make_sink(spec, target, sink_option or ())
+        plan = RunPlan("meter run", seed=loaded.scenario.seed, streams=tuple(ids), rows=len(ids) * iterations or None, live=True)
+        publisher = plugins.open_sink(spec, target, sink_option or (), plan)
 
         def reading(k: int):  # noqa: ANN202 - a Batch
             for meter, seq in zip(ids, first):  # reserved before the broker has them

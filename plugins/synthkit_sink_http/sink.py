@@ -1,0 +1,158 @@
+"""The ``http`` sink: batches POSTed as JSON lines to an endpoint (``POST /telematics/ingest``,
+say), a request per ``batch_size`` records on one kept-alive connection.
+
+Outcomes come from the response codes, per record of the request: 2xx ``stored:HTTP_2xx``,
+409 ``duplicate:HTTP_409``, any other 4xx ``rejected:HTTP_4xx`` (not retried: the same bytes
+would be refused again). A 429, a 5xx or a dropped connection is retried ``retries`` times,
+pausing ``backoff_s`` doubling (or the server's ``Retry-After``), then counted
+``failed:HTTP_5xx`` / ``failed:CONNECTION``. Each request carries an ``Idempotency-Key`` (the
+sha256 of its body), so an endpoint can tell a retry from new data.
+
+A ``write`` that raises has delivered none of its batch (the sink contract): when retries run
+out on the first request of a batch the sink raises at once; when they run out later in a
+batch, the rest of it is counted failed and the run stops at the next write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import ssl
+import time
+from collections import Counter
+from urllib.parse import urlsplit
+
+from synthkit.api import (
+    Batch,
+    ConfigError,
+    Encoder,
+    IngestSink,
+    IngestTarget,
+    OutputError,
+    SinkReport,
+)
+from synthkit.api import redact as redact_url
+from synthkit_sink_http.options import HttpOptions
+
+RETRIED = {429, 500, 502, 503, 504}
+_DROPPED = (ConnectionError, http.client.RemoteDisconnected, http.client.IncompleteRead, TimeoutError,
+            http.client.BadStatusLine, OSError)  # fmt: skip
+
+
+class HttpSink(IngestSink):
+    def __init__(self, target: IngestTarget, options: HttpOptions) -> None:
+        if not target.apply:
+            raise ConfigError("the http sink cannot check records without sending them", hint="give --apply")
+        parts = urlsplit(target.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"{redact_url(target.url)!r} is not an http(s) URL", hint="e.g. http://127.0.0.1:8080/telematics/ingest")
+        self.url, self.options = target.url, options
+        self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self.host, self.port, self.tls = parts.hostname, parts.port, parts.scheme == "https"
+        self.headers = {"Content-Type": "application/x-ndjson"}
+        token = os.environ.get(options.token_env, "")
+        if token:
+            from synthkit.api import hide_secret
+
+            hide_secret(token)  # scrubbed from every line synthkit prints
+            self.headers["Authorization"] = f"Bearer {token}"
+        self.context = self._tls_context() if self.tls else None
+        self.encoder = Encoder("jsonl", threads=1)
+        self.counts: Counter[str] = Counter()
+        self.records = self.bytes = self.requests = self.retried = 0
+        self._conn: http.client.HTTPConnection | None = None
+        self._stopped: str = ""  # why the run must stop before the next batch
+
+    def _tls_context(self) -> ssl.SSLContext:
+        try:
+            return ssl.create_default_context(cafile=self.options.ca_file or None)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"--sink-option ca_file={self.options.ca_file!r}: {exc}", hint="a PEM CA bundle") from None
+
+    def open(self, columns: tuple[str, ...]) -> None:
+        self._connection()
+
+    def write(self, batch: Batch) -> None:
+        if self._stopped:
+            raise OutputError(self._stopped, hint="check the endpoint; what it stored is in the outcomes")
+        step = self.options.batch_size
+        for r0 in range(0, batch.n, step):
+            part = batch.slice(r0, min(batch.n, r0 + step)) if batch.n > step else batch
+            body = self.encoder.encode_bytes(part)
+            outcome = self._post(body)
+            if outcome.startswith("failed:") and r0 == 0:
+                self.close_connection()
+                raise OutputError(f"{redact_url(self.url)}: {outcome.removeprefix('failed:')} after {self.options.retries + 1} attempt(s)",
+                                  hint="check the endpoint is up and accepts POST; nothing of this batch was stored")  # fmt: skip
+            self.counts[outcome] += part.n
+            self.records += part.n
+            self.bytes += len(body)
+            if outcome.startswith("failed:"):  # part of this batch is stored: count the rest, stop next time
+                rest = batch.n - r0 - part.n
+                self.counts[outcome] += rest
+                self.records += rest
+                self._stopped = f"{redact_url(self.url)}: {outcome.removeprefix('failed:')} after {self.options.retries + 1} attempt(s)"
+                return
+
+    def _post(self, body: bytes) -> str:
+        headers = {**self.headers, "Idempotency-Key": hashlib.sha256(body).hexdigest()[:32]}
+        pause = self.options.backoff_s
+        outcome = "failed:CONNECTION"
+        for attempt in range(self.options.retries + 1):
+            if attempt:
+                self.retried += 1
+                time.sleep(pause)
+                pause = min(self.options.max_backoff_s, pause * 2)
+            try:
+                conn = self._connection()
+                conn.request("POST", self.path, body=body, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+            except ssl.SSLCertVerificationError as exc:
+                raise ConfigError(f"{redact_url(self.url)}: {exc.verify_message}", hint="give --sink-option ca_file=PEM") from None
+            except _DROPPED:
+                self.close_connection()
+                outcome = "failed:CONNECTION"
+                continue
+            self.requests += 1
+            if 200 <= status < 300:
+                return f"stored:HTTP_{status}"
+            if status == 409:
+                return "duplicate:HTTP_409"
+            if status not in RETRIED:
+                return f"rejected:HTTP_{status}"
+            outcome = f"failed:HTTP_{status}"
+            after = response.getheader("Retry-After", "")
+            if after.isdigit():
+                pause = min(self.options.max_backoff_s, float(after))
+            if response.getheader("Connection", "").lower() == "close":
+                self.close_connection()
+        return outcome
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if self._conn is None:
+            timeout = self.options.timeout_s
+            if self.tls:
+                self._conn = http.client.HTTPSConnection(self.host, self.port, timeout=timeout, context=self.context)
+            else:
+                self._conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        return self._conn
+
+    def close_connection(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def close(self) -> SinkReport:
+        self.close_connection()
+        self.encoder.close()
+        if self._stopped:
+            raise OutputError(self._stopped, hint="check the endpoint; what it stored is in the outcomes")
+        outcomes = dict(sorted(self.counts.items()))
+        return SinkReport("http", self.records, self.bytes, redact_url(self.url), outcomes)
+
+    def abort(self) -> None:
+        self.close_connection()
+        self.encoder.close()
