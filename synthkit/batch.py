@@ -33,7 +33,8 @@ class Column:
     the field elsewhere, CSV leaves the cell empty, a typed sink writes a null.
     ``type`` declares the value type when the kind does not say it: ``"timestamp"`` for a
     ``fixed`` column of ISO 8601 UTC instants (``YYYY-MM-DDTHH:MM:SSZ``, or with ``.fff``
-    milliseconds before the ``Z``).
+    milliseconds before the ``Z``); ``epoch`` may hold the same instants as int64 (seconds, or
+    milliseconds for the wider text), so a typed sink need not parse the text.
     """
 
     name: str
@@ -44,6 +45,7 @@ class Column:
     present: np.ndarray | None = None
     scaled: bool = False
     type: str = ""
+    epoch: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.type and self.type not in VALUE_TYPES:
@@ -77,6 +79,8 @@ class Column:
         """A ``timestamp`` column as ``datetime64`` (seconds, or milliseconds when the text has them)."""
         width = self.values.shape[1]
         unit = "ms" if width > 20 else "s"
+        if self.epoch is not None:
+            return self.epoch.astype(f"datetime64[{unit}]")
         text = np.ascontiguousarray(self.values[:, : width - 1]).view(f"S{width - 1}").ravel()
         return text.astype(f"datetime64[{unit}]")
 
@@ -99,8 +103,9 @@ class Column:
 
     def take(self, index: np.ndarray | slice) -> Column:
         present = None if self.present is None else self.present[index]
+        epoch = None if self.epoch is None else self.epoch[index]
         return Column(
-            self.name, self.kind, self.values[index], self.decimals, self.labels, present, self.scaled, self.type
+            self.name, self.kind, self.values[index], self.decimals, self.labels, present, self.scaled, self.type, epoch
         )
 
 

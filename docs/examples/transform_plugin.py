@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from pydantic import Field
 
 from synthkit import hookimpl
-from synthkit.api import Batch, Column, SinkOptions, Transform, TransformSpec
+from synthkit.api import Batch, SinkOptions, Transform, TransformSpec
 
 
 class NoiseOptions(SinkOptions):
@@ -23,7 +25,7 @@ class GpsNoise(Transform):
         for c in batch.columns:
             if c.name in ("latitude", "longitude") and c.scaled:
                 moved = c.values + np.rint(self.rng.uniform(-self.step, self.step, batch.n)).astype(np.int64)
-                c = Column(c.name, c.kind, moved, c.decimals, c.labels, c.present, c.scaled, c.type)
+                c = replace(c, values=moved)  # the same column, other values
             out.append(c)
         return Batch(out)
 

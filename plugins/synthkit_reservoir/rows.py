@@ -44,7 +44,7 @@ class RowBuilder:
         cols = [
             Column("device_id", "label", dev, labels=self.device_labels),
             Column("seq", "int", block.seq),
-            Column("received_at", "fixed", iso_seconds(block.time_s), type="timestamp"),
+            Column("received_at", "fixed", iso_seconds(block.time_s), type="timestamp", epoch=block.time_s),
             Column("local_timestamp_ms", "int", local_timestamp_ms(block.time_s, block.seq)),
             Column("schema_version", "label", np.zeros(n, np.int64), labels=(SCHEMA_VERSION,)),
             Column("mode", "label", self.mode_code[dev], labels=self.modes),

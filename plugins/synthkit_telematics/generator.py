@@ -248,7 +248,7 @@ class TelematicsGenerator:
             Column("event_id", "fixed", ids),
             Column("driver_id", "label", drv, labels=self.driver_labels),
             Column("trip_id", "fixed", trips),
-            Column("ts", "fixed", iso, type="timestamp"),
+            Column("ts", "fixed", iso, type="timestamp", epoch=ts),
             Column("event_type", "label", etype, labels=self.type_names),
             Column("latitude", "decimal", lat, decimals=6, scaled=True),
             Column("longitude", "decimal", lon, decimals=6, scaled=True),

@@ -4,9 +4,11 @@ anything is delivered, naming the columns there are."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pydantic import Field, field_validator
 
-from synthkit.api import Batch, Column, ConfigError, SinkOptions, Transform
+from synthkit.api import Batch, ConfigError, SinkOptions, Transform
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -52,6 +54,5 @@ class Select(Transform):
         out = []
         for name in names:
             c = batch.column(name)
-            out.append(Column(self.rename.get(name, name), c.kind, c.values, c.decimals, c.labels, c.present, c.scaled, c.type)
-                       if name in self.rename else c)  # fmt: skip
+            out.append(replace(c, name=self.rename[name]) if name in self.rename else c)
         return Batch(out)
