@@ -18,17 +18,19 @@ _WHERE: dict[str, str] = {
     # hooks and the records they return
     "hookimpl": "synthkit.hookspecs",
     **dict.fromkeys(("Archetype", "Command", "DeviceModel", "EventContext", "EventType", "Family",
-                     "FieldSpec", "Finding", "PreflightCheck", "SinkReport", "SinkSpec", "TransformSpec"),
+                     "FieldSpec", "Finding", "PreflightCheck", "SinkReport", "SinkSpec", "SourceSpec",
+                     "TransformSpec"),
                     "synthkit.records"),  # fmt: skip
     # the sink contract: one base class per kind, the target each is handed, its options
     **dict.fromkeys(("Sink", "FileSink", "StreamSink", "IngestSink", "BrokerSink", "FileTarget",
-                     "StreamTarget", "IngestTarget", "BrokerTarget", "SinkOptions", "Transform", "make_sink", "parse_sink_options",
+                     "StreamTarget", "IngestTarget", "BrokerTarget", "SinkOptions", "Transform", "Source", "SourceTarget", "make_sink",
+                     "make_source", "parse_sink_options",
                      "sink_target"),
                     "synthkit.contracts"),  # fmt: skip
     # the plugin manager's typed facade
     **dict.fromkeys(("Plugins", "get_plugins", "lookup"), "synthkit.plugins"),
     # columnar batches, the compiled encoder, sinks built on it
-    **dict.fromkeys(("Batch", "Column", "iso_seconds"), "synthkit.batch"),
+    **dict.fromkeys(("Batch", "Column", "iso_seconds", "message_batch", "MESSAGE_COLUMNS"), "synthkit.batch"),
     "Encoder": "synthkit.encode",
     **dict.fromkeys(("EncodedFileSink", "EncodedStreamSink"), "synthkit.sinks"),
     # the stage between generator and sink, and the run's life cycle
@@ -85,7 +87,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # the same names, for type checkers and editors
     from synthkit import rand
-    from synthkit.batch import Batch, Column, iso_seconds
+    from synthkit.batch import MESSAGE_COLUMNS, Batch, Column, iso_seconds, message_batch
     from synthkit.brokers import BrokerBlock, BrokerSettings, resolve_broker, tls_context
     from synthkit.cli import run
     from synthkit.console import emit_json, finish, progress_bar, stderr
@@ -99,10 +101,13 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         IngestTarget,
         Sink,
         SinkOptions,
+        Source,
+        SourceTarget,
         StreamSink,
         StreamTarget,
         Transform,
         make_sink,
+        make_source,
         parse_sink_options,
         sink_target,
     )
@@ -146,6 +151,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         PreflightCheck,
         SinkReport,
         SinkSpec,
+        SourceSpec,
         TransformSpec,
     )
     from synthkit.secrets import hide_secret, redact

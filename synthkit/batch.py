@@ -13,9 +13,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-ColumnKind = Literal["int", "decimal", "label", "fixed"]
-ValueType = Literal["int", "float", "bool", "text", "timestamp", "enum"]
-VALUE_TYPES: tuple[str, ...] = ("int", "float", "bool", "text", "timestamp", "enum")
+ColumnKind = Literal["int", "decimal", "label", "fixed", "bytes"]
+ValueType = Literal["int", "float", "bool", "text", "timestamp", "enum", "bytes"]
+VALUE_TYPES: tuple[str, ...] = ("int", "float", "bool", "text", "timestamp", "enum", "bytes")
 
 
 @dataclass
@@ -28,6 +28,8 @@ class Column:
       with ``scaled=True`` they are integers already multiplied by 10**decimals (exact, faster).
     - ``label``: ``values`` are integer codes into ``labels`` (strings, bools, numbers).
     - ``fixed``: ``values`` is a uint8 matrix (rows x width) of ASCII, written as a string.
+    - ``bytes``: ``values`` is an object array of ``bytes`` (a message's raw payload, as a
+      source receives it); only ingest sinks take it, no file format writes it.
 
     ``present`` (bool per row, optional) marks rows where the field applies: JSON lines omit
     the field elsewhere, CSV leaves the cell empty, a typed sink writes a null.
@@ -62,7 +64,7 @@ class Column:
         if self.type:
             return self.type
         if self.kind != "label":
-            return {"int": "int", "decimal": "float", "fixed": "text"}[self.kind]
+            return {"int": "int", "decimal": "float", "fixed": "text", "bytes": "bytes"}[self.kind]
         labels = list(self.labels)
         if labels and all(isinstance(v, bool) for v in labels):
             return "bool"
@@ -95,6 +97,8 @@ class Column:
         elif self.kind == "label":
             labels = list(self.labels)
             out = [labels[c] for c in self.values.tolist()]
+        elif self.kind == "bytes":
+            out = list(self.values)
         else:
             out = [bytes(row).decode("ascii") for row in self.values]
         if self.present is not None:
@@ -162,6 +166,30 @@ def iso_seconds(times: np.ndarray) -> np.ndarray:
     uniq, inverse = np.unique(times, return_inverse=True)
     text = np.char.add(np.datetime_as_string(uniq.astype("datetime64[s]"), unit="s"), "Z")
     return text.astype("S20").view(np.uint8).reshape(-1, 20)[inverse]
+
+
+MESSAGE_COLUMNS = ("topic", "client", "payload", "received_at")
+
+
+def message_batch(topics: Sequence[str], clients: Sequence[str], payloads: Sequence[bytes], received_s: int) -> Batch:
+    """Messages as a source hands them to a sink: ``topic`` and ``client`` (the device id the
+    topic names) as labels, the raw ``payload`` bytes, and when they were received."""
+    n = len(payloads)
+
+    def labels(values: Sequence[str]) -> tuple[np.ndarray, tuple[str, ...]]:
+        index: dict[str, int] = {}
+        codes = np.array([index.setdefault(v, len(index)) for v in values], np.int64)
+        return codes, tuple(index) or ("",)
+
+    topic_codes, topic_labels = labels(topics)
+    client_codes, client_labels = labels(clients)
+    times = np.full(n, received_s, np.int64)
+    return Batch([
+        Column("topic", "label", topic_codes, labels=topic_labels),
+        Column("client", "label", client_codes, labels=client_labels),
+        Column("payload", "bytes", np.array(list(payloads) + [b""], dtype=object)[:n]),
+        Column("received_at", "fixed", iso_seconds(times), type="timestamp", epoch=times),
+    ])  # fmt: skip
 
 
 def render_label_json(value: Any) -> bytes:

@@ -19,6 +19,7 @@ from numba import njit
 
 from synthkit._bytes import copy_bytes
 from synthkit.batch import Batch, Column, render_label_csv, render_label_json
+from synthkit.errors import ConfigError
 
 Format = Literal["jsonl", "csv", "template"]
 _MODE = {"jsonl": 0, "csv": 1, "template": 2}
@@ -334,6 +335,10 @@ class Encoder:
         n = batch.n
         cols = batch.columns
         ncol = len(cols)
+        raw = [c.name for c in cols if c.kind == "bytes"]
+        if raw:
+            raise ConfigError(f"column(s) {', '.join(raw)} hold raw message bytes: no file or stream format writes them",
+                              hint="deliver them to an ingest sink")  # fmt: skip
         kinds = np.array([_KIND_CODE[c.kind] for c in cols], np.int64)
         slots = np.zeros(ncol, np.int64)
         decimals = np.array([c.decimals if c.kind == "decimal" else 0 for c in cols], np.int64)

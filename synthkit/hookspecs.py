@@ -26,6 +26,7 @@ from synthkit.records import (
     Family,
     PreflightCheck,
     SinkSpec,
+    SourceSpec,
     TransformSpec,
 )
 
@@ -88,6 +89,16 @@ def synthkit_register_sinks() -> list[SinkSpec] | None:
     Fires: the first time the core resolves a sink by name or by file extension.
     Returns: a list of :class:`synthkit.records.SinkSpec`; names unique across plugins, and a
     file extension may be claimed by one sink only.
+    """
+
+
+@hookspec
+def synthkit_register_sources() -> list[SourceSpec] | None:
+    """Register sources: what a command reads from outside (a broker subscription) to hand
+    to a sink, acknowledging each batch upstream only once the sink took it.
+
+    Fires: the first time a command looks a source up by name (``ingest listen``).
+    Returns: a list of :class:`synthkit.records.SourceSpec`; names unique across plugins.
     """
 
 

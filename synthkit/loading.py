@@ -30,6 +30,7 @@ from synthkit.records import (
     Family,
     PreflightCheck,
     SinkSpec,
+    SourceSpec,
     TransformSpec,
     normalise_name,
 )
@@ -49,6 +50,7 @@ KINDS: dict[str, tuple[str, type]] = {
     "event_types": ("synthkit_register_event_types", EventType),
     "sinks": ("synthkit_register_sinks", SinkSpec),
     "transforms": ("synthkit_register_transforms", TransformSpec),
+    "sources": ("synthkit_register_sources", SourceSpec),
     "checks": ("synthkit_register_checks", PreflightCheck),
     "commands": ("synthkit_register_commands", Command),
 }

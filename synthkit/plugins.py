@@ -31,11 +31,12 @@ from synthkit.records import (
     Family,
     PreflightCheck,
     SinkSpec,
+    SourceSpec,
     TransformSpec,
 )
 
 if TYPE_CHECKING:  # pydantic loads when a sink is built, not at start-up
-    from synthkit.contracts import Sink, Target
+    from synthkit.contracts import Sink, Source, SourceTarget, Target
     from synthkit.pipeline import RunPlan
 
 R = TypeVar("R")
@@ -163,6 +164,17 @@ class Plugins(PluginLoader):
 
     def transforms(self) -> dict[str, TransformSpec]:
         return self._collect("transforms")
+
+    def sources(self) -> dict[str, SourceSpec]:
+        return self._collect("sources")
+
+    def open_source(self, name: str, target: SourceTarget, options: Iterable[str] = (), *, needed_by: str,
+                    fix: str = "") -> Source:  # fmt: skip
+        """The source ``name`` built for ``target``, its options checked by its model."""
+        from synthkit.contracts import make_source
+
+        spec = lookup(self.sources(), name, "source", fix=fix or f"{needed_by} needs a source plugin (see `synthkit plugins`)")
+        return make_source(spec, target, options)
 
     def checks(self) -> dict[str, PreflightCheck]:
         return self._collect("checks")

@@ -194,13 +194,15 @@ class Archetype:
 
 @dataclass(frozen=True)
 class SinkReport:
-    """What a sink delivered. ``outcomes`` counts per-record results (stored/duplicate/failed)."""
+    """What a sink delivered. ``outcomes`` counts per-record results (stored/duplicate/failed);
+    ``details`` holds what else a sink reports (seq gaps seen, say)."""
 
     sink: str
     records: int
     bytes: int = 0
     target: str | None = None
     outcomes: Mapping[str, int] = field(default_factory=dict)
+    details: Mapping[str, Any] = field(default_factory=dict)
 
 
 SINK_KINDS = ("file", "stream", "ingest", "broker")
@@ -238,6 +240,18 @@ class TransformSpec:
     """A transform type: ``factory(options, seed)`` builds a ``synthkit.api.Transform``,
     ``options`` an instance of ``options`` (a ``synthkit.api.SinkOptions`` subclass, from
     ``--transform-option NAME.KEY=VALUE``) and ``seed`` derived from the run's seed."""
+
+    name: str
+    factory: Callable[..., Any]
+    options: type[Any] | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A source type: ``factory(target, options)`` builds a ``synthkit.api.Source`` that
+    reads batches from outside (a broker subscription) for a command to hand to a sink;
+    ``options`` is a ``synthkit.api.SinkOptions`` subclass (``--source-option KEY=VALUE``)."""
 
     name: str
     factory: Callable[..., Any]

@@ -32,7 +32,7 @@ def with_example(name: str):
 
 
 @pytest.mark.parametrize("name", ["event_type_plugin", "sink_plugin", "check_plugin", "archetype_plugin",
-                                  "transform_plugin", "lifecycle_plugin"])
+                                  "transform_plugin", "lifecycle_plugin", "typed_sink_plugin"])
 def test_example_is_shown_verbatim_in_the_docs(name):
     docs = (ROOT / "docs" / "plugins.md").read_text()
     assert (EXAMPLES / f"{name}.py").read_text().strip() in docs
@@ -133,3 +133,18 @@ def test_lifecycle_example(run_synthkit, tmp_path, monkeypatch):
         {"event": "started", "command": "telematics publish", "sink": "mqtt", "rows": 5, "window": None},
         {"event": "failed", "command": "telematics publish", "error": "ConfigError"},
     ]
+
+
+def test_typed_sink_example(run_synthkit, tmp_path):
+    import numpy as np
+
+    plugins = with_example("typed_sink_plugin")
+    res = run_synthkit(["telematics", "generate", "--events", "500", "--out", str(tmp_path / "e.npz")], plugins=plugins)
+    assert res.exit_code == 0, res.stderr
+    data = np.load(tmp_path / "e.npz")
+    assert data["ts"].dtype == np.dtype("datetime64[ms]") and data["car_value"].dtype == np.int64
+    assert data["speed_mph"].dtype == np.float64 and data["event_id"].dtype.kind == "U"
+    lines = [json.loads(x) for x in run_synthkit(["telematics", "generate", "--events", "500", "--out",
+                                                   str(tmp_path / "e.jsonl")]).exit_code == 0 and (tmp_path / "e.jsonl").read_text().splitlines()]  # fmt: skip
+    assert [float(v) for v in data["speed_mph"][:50]] == [x["speed_mph"] for x in lines[:50]]
+    assert [str(v) for v in data["event_type"][:50]] == [x["event_type"] for x in lines[:50]]

@@ -200,6 +200,37 @@ def test_synthkit_register_transforms(run_synthkit, tmp_path):
     assert len((tmp_path / "x.jsonl").read_text().splitlines()) < 1000
 
 
+def test_synthkit_register_sources():
+    from synthkit.api import Source, SourceSpec, SourceTarget, message_batch
+
+    class Canned(Source):
+        def __init__(self, target, options):
+            self.acked: list[int] = []
+
+        def open(self): ...
+
+        def batches(self, stop):
+            yield message_batch(["d/A/t", "d/B/t"], ["A", "B"], [b"{}", b"x"], 1_767_225_600)
+
+        def delivered(self, batch):
+            self.acked.append(batch.n)
+
+        def close(self):
+            return {"reconnects": 0, "warnings": []}
+
+    class CannedPlugin:
+        @hookimpl
+        def synthkit_register_sources(self):
+            return [SourceSpec("canned", Canned)]
+
+    plugins = _builtin_plus(CannedPlugin(), "canned")
+    source = plugins.open_source("canned", SourceTarget("h:1", "d/+/t", "me"), needed_by="test")
+    batch = next(source.batches(None))
+    assert [r["client"] for r in batch.rows()] == ["A", "B"] and batch.column("payload").value_type == "bytes"
+    with pytest.raises(PluginError, match="unknown source 'nope'"):
+        plugins.open_source("nope", SourceTarget("h:1", "d/+/t", "me"), needed_by="test")
+
+
 def _life_cycle(tmp_path, run_synthkit, args):  # noqa: ANN001, ANN202
     seen: list[tuple[str, object]] = []
 

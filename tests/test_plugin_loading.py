@@ -287,4 +287,5 @@ def test_without_the_mqtt_plugin_broker_commands_say_what_to_install(tmp_path, s
     url = f"sqlite:///{tmp_path}/r.db"
     assert sh("synthkit", "db", "init", "--db-url", url, env=env).returncode == 0
     res = sh("synthkit", "ingest", "listen", "--db-url", url, "--duration-seconds", "1", env=env)
-    assert res.returncode == 0, res.stderr  # the listener needs no mqtt sink
+    # the listener is the mqtt source into the reference_db sink (issue 13): it says what is missing
+    assert res.returncode == 2 and "unknown source 'mqtt'" in res.stderr and "install (or enable) synthkit's mqtt plugin" in res.stderr

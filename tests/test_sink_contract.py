@@ -70,7 +70,8 @@ def test_a_sink_option_is_checked_by_the_sinks_model_and_the_error_names_it(tmp_
 
 def test_every_producing_command_takes_sink_and_sink_option():
     for command in (["export-csv"], ["bootstrap"], ["import-csv"], ["run"],
-                    ["telematics", "generate"], ["telematics", "stream"], ["telematics", "publish"]):  # fmt: skip
+                    ["telematics", "generate"], ["telematics", "stream"], ["telematics", "publish"],
+                    ["ingest", "listen"]):  # fmt: skip
         res = run_cli([*command, "--help"])
         assert res.exit_code == 0 and "--sink" in res.stdout and "--sink-option" in res.stdout, command
 

@@ -1,9 +1,9 @@
-"""Registers the ``mqtt`` sink."""
+"""Registers the ``mqtt`` sink and the ``mqtt`` source."""
 
 from __future__ import annotations
 
 from synthkit import hookimpl
-from synthkit.api import SinkSpec
+from synthkit.api import SinkSpec, SourceSpec
 
 
 def _factory(target, options):  # noqa: ANN001, ANN202 - a BrokerTarget and MqttOptions
@@ -29,3 +29,17 @@ def synthkit_register_sinks() -> list[SinkSpec]:
             description="an MQTT broker: one connection per device (client_id = device id), QoS 1, acks tracked",
         )
     ]
+
+
+def _source(target, options):  # noqa: ANN001, ANN202 - a SourceTarget and MqttSourceOptions
+    from synthkit_mqtt.source import MqttSource
+
+    return MqttSource(target, options)
+
+
+@hookimpl
+def synthkit_register_sources() -> list[SourceSpec]:
+    from synthkit_mqtt.options import MqttSourceOptions
+
+    return [SourceSpec(name="mqtt", factory=_source, options=MqttSourceOptions,
+                       description="an MQTT subscription (QoS 1, persistent session); each message acked once the sink committed it")]  # fmt: skip

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from synthkit.api import emit_json, finish, get_plugins, global_options
+from synthkit.api import SinkOptionFlag, emit_json, finish, get_plugins, global_options
 
 # SQLAlchemy and the schema load inside the commands: the CLI registers these on every start
 
@@ -57,6 +57,9 @@ def listen_command(
     duration_seconds: Annotated[float, typer.Option("--duration-seconds", help="Stop after this many seconds (0: unlimited).")] = 0,
     count: Annotated[int, typer.Option("--count", help="Stop after this many messages (0: unlimited).")] = 0,
     idle_timeout: Annotated[float, typer.Option("--idle-timeout", help="Stop after this many seconds without a message (0: never).")] = 0,
+    sink: Annotated[str, typer.Option("--sink", help="The ingest sink the messages go to (a plugin).")] = "reference_db",
+    sink_option: SinkOptionFlag = None,
+    source_option: Annotated[list[str] | None, typer.Option("--source-option", help="KEY=VALUE for the mqtt source (batch_messages, batch_wait_s).")] = None,
 ) -> None:
     """Subscribe to live telemetry and ingest it into the reference database."""
     from synthkit.api import connected, redact, resolve_broker, resolve_url, tls_context
@@ -68,10 +71,12 @@ def listen_command(
     scenario_mqtt = load_scenario(str(opts.scenario), get_plugins()).scenario.mqtt if opts.scenario else None
     broker = resolve_broker(scenario_mqtt, host=host, port=port)
     url = resolve_url(db_url)
-    with connected(url) as engine:
-        result = listen(engine, host=broker.host, port=broker.port, tls=tls_context(broker), topic=topic,
-                        client_id=client_id or default_client_id(redact(url), topic),
-                        duration_s=duration_seconds, count=count, idle_s=idle_timeout)  # fmt: skip
+    get_plugins().sink(sink, "ingest", needed_by="ingest listen", fix="give --sink an ingest sink (see `synthkit plugins`)")
+    with connected(url):  # a database error inside becomes one line naming it
+        result = listen(get_plugins(), url, host=broker.host, port=broker.port, tls=tls_context(broker), topic=topic,
+                        client_id=client_id or default_client_id(redact(url), topic), duration_s=duration_seconds,
+                        count=count, idle_s=idle_timeout, sink_name=sink, sink_options=sink_option,
+                        source_options=source_option)  # fmt: skip
     rejected = result["rejects_stored"]
     finish({**result, "database": redact(url), "broker": broker.address},
            [f"{rejected} message(s) rejected: kept in telemetry_rejects with their reason"] if rejected else [])

@@ -1,4 +1,5 @@
-"""What ``ingest listen`` does with a batch of MQTT messages: each one ends stored,
+"""What the reference database does with a batch of messages (``ingest listen``: the mqtt
+source's batches, handed to the reference_db sink): each one ends stored,
 duplicate, or rejected and kept whole in ``telemetry_rejects`` (topic, bytes, reason), in
 transactions that a busy or unreachable database is waited for."""
 
@@ -8,13 +9,12 @@ import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
-import paho.mqtt.client as mqtt
 from sqlalchemy import insert
 
-from synthkit.api import stderr
+from synthkit.api import Batch, stderr
 from synthkit_reservoir.database.ingest import Ingestor, TelemetryRows, parse_message
 from synthkit_reservoir.database.schema import telemetry_rejects
 
@@ -90,14 +90,29 @@ def retrying(work: Any, stop: threading.Event) -> Counter[str] | None:
             delay = min(RETRY_MAX_S, delay * 2)
 
 
-def ingest_batch(ingestor: Ingestor, batch: list[mqtt.MQTTMessage], seqs: SeqTracker, at: int) -> Counter[str]:
+class Message(NamedTuple):
+    """One received message: its topic, the device id the topic names, its raw bytes."""
+
+    topic: str
+    client: str
+    payload: bytes
+
+
+def messages_of(batch: Batch) -> list[Message]:
+    """A message batch (``synthkit.api.message_batch``) as messages."""
+    topic, client, payload = (batch.column(n) for n in ("topic", "client", "payload"))
+    topics, clients = list(topic.labels), list(client.labels)
+    return [Message(topics[t], clients[c], p) for t, c, p in zip(topic.values.tolist(), client.values.tolist(), payload.values)]
+
+
+def ingest_batch(ingestor: Ingestor, batch: list[Message], seqs: SeqTracker) -> Counter[str]:
     """Store one batch: telemetry for what passes, ``telemetry_rejects`` for the rest."""
     now = int(time.time())
     rows: list[TelemetryRows] = []
-    kept: list[mqtt.MQTTMessage] = []
+    kept: list[Message] = []
     rejects: list[Reject] = []
     for msg in batch:
-        client = msg.topic.split("/")[at]
+        client = msg.client
         try:
             rows.append(TelemetryRows.from_payload(client, parse_message(msg.payload), now))
             kept.append(msg)
@@ -107,14 +122,14 @@ def ingest_batch(ingestor: Ingestor, batch: list[mqtt.MQTTMessage], seqs: SeqTra
     counts: Counter[str] = Counter()
     if rows:
         try:
-            counts.update(_store(ingestor, TelemetryRows.concat(rows), kept, rejects, at, now, seqs))
+            counts.update(_store(ingestor, TelemetryRows.concat(rows), kept, rejects, now, seqs))
         except _REFUSED:  # the database refused something: find which, one by one
             for row, msg in zip(rows, kept):
                 try:
-                    counts.update(_store(ingestor, row, [msg], rejects, at, now, seqs))
+                    counts.update(_store(ingestor, row, [msg], rejects, now, seqs))
                 except _REFUSED as exc:
                     text = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
-                    rejects.append(_reject(msg, msg.topic.split("/")[at], "DB_REFUSED", text, now))
+                    rejects.append(_reject(msg, msg.client, "DB_REFUSED", text, now))
     if rejects:
         with ingestor.engine.begin() as conn:
             conn.execute(insert(telemetry_rejects), [row for row, _ in rejects])
@@ -122,8 +137,8 @@ def ingest_batch(ingestor: Ingestor, batch: list[mqtt.MQTTMessage], seqs: SeqTra
     return counts
 
 
-def _store(ingestor: Ingestor, rows: TelemetryRows, msgs: list[mqtt.MQTTMessage],
-           rejects: list[Reject], at: int, now: int, seqs: SeqTracker) -> Counter[str]:  # fmt: skip
+def _store(ingestor: Ingestor, rows: TelemetryRows, msgs: list[Message],
+           rejects: list[Reject], now: int, seqs: SeqTracker) -> Counter[str]:  # fmt: skip
     counts, accepted, outcome = ingestor.classify(rows)
     if accepted is not None:
         counts.update(ingestor.write(accepted))
@@ -137,7 +152,7 @@ def _store(ingestor: Ingestor, rows: TelemetryRows, msgs: list[mqtt.MQTTMessage]
 Reject = tuple[dict[str, Any], bool]  # a telemetry_rejects row; already counted by the contract?
 
 
-def _reject(msg: mqtt.MQTTMessage, client: str, reason: str, detail: str, now: int, *, counted: bool = False) -> Reject:
+def _reject(msg: Message, client: str, reason: str, detail: str, now: int, *, counted: bool = False) -> Reject:
     return {
         "received_at": datetime.fromtimestamp(now, UTC), "topic": msg.topic, "mqtt_client_id": client[:128],
         "reason": reason[:64], "detail": detail or None, "payload": bytes(msg.payload),

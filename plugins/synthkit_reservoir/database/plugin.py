@@ -10,7 +10,7 @@ def _factory(target, options):  # noqa: ANN001, ANN202 - an IngestTarget and Sin
     from synthkit_reservoir.database.sink import ReferenceDbSink
 
     return ReferenceDbSink(target.url, apply=target.apply, drain_analytics=target.drain_analytics,
-                           commit_rows=target.commit_rows)  # fmt: skip
+                           commit_rows=target.commit_rows, stop=target.stop)  # fmt: skip
 
 
 @hookimpl

@@ -3,13 +3,15 @@ contract, into the reference database; outcomes counted per record."""
 
 from __future__ import annotations
 
+import threading
 from collections import Counter, deque
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
-from synthkit.api import Batch, ConfigError, IngestSink, SinkReport, make_engine
+from synthkit.api import MESSAGE_COLUMNS, Batch, ConfigError, IngestSink, SinkReport, make_engine
 from synthkit_reservoir.database.ingest import Ingestor, TelemetryRows
+from synthkit_reservoir.database.intake import SeqTracker, ingest_batch, messages_of, retrying
 from synthkit_reservoir.payload import fields_from_batch
 
 
@@ -24,8 +26,18 @@ def rows_from_batch(batch: Batch) -> TelemetryRows:
     )
 
 
+class Stopped(Exception):
+    """The run was asked to stop while the database was away: the batch was not stored."""
+
+
 class ReferenceDbSink(IngestSink):
     """``apply=False`` checks every record against the database without writing (dry run).
+
+    Rows (bootstrap, import-csv) are pipelined as below. Messages (a source's batches in the
+    message layout: ``ingest listen``) are parsed and stored before ``write`` returns, each
+    one stored, duplicate, or rejected and kept whole in ``telemetry_rejects``, so the source
+    may acknowledge them as soon as ``write`` returned; a busy or unreachable database is
+    waited for until ``stop`` is set.
 
     Batches may be large; each is committed in transactions of ``commit_rows`` rows (one per
     batch when None). Writing is pipelined: this thread checks a batch (rejections, derived
@@ -35,7 +47,8 @@ class ReferenceDbSink(IngestSink):
     """
 
     def __init__(
-        self, target: str, *, apply: bool = True, drain_analytics: int = 0, commit_rows: int | None = None
+        self, target: str, *, apply: bool = True, drain_analytics: int = 0, commit_rows: int | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         self.url = target
         self.apply = apply
@@ -48,23 +61,33 @@ class ReferenceDbSink(IngestSink):
         self.writers = self.ingestor.writers
         self.pool = ThreadPoolExecutor(self.writers, thread_name_prefix="ingest") if apply else None
         self.in_flight: deque[Future[Counter[str]]] = deque()
+        self.stop = stop or threading.Event()
+        self.seqs = SeqTracker()  # messages: the seqs seen per device, for the gaps
 
     def open(self, columns: tuple[str, ...]) -> None:
-        missing = [c for c in ("device_id", "seq", "received_at", "raw_1") if c not in columns]
+        messages = set(MESSAGE_COLUMNS) <= set(columns)
+        missing = [] if messages else [c for c in ("device_id", "seq", "received_at", "raw_1") if c not in columns]
         if missing:
             self.engine.dispose()
             self._finish(cancel=True)
             raise ConfigError(f"the reference_db sink stores reservoir rows; these rows have no {', '.join(missing)}",
                               hint="give it a reservoir command's rows (bootstrap, import-csv), or pick another sink")  # fmt: skip
         try:
-            self.ingestor.verify()  # a schema that cannot dedupe is refused before the first write
-            self.ingestor.targets()
+            if messages:  # a live source: a busy database is waited for, as every batch is
+                if retrying(lambda: (self.ingestor.verify(), self.ingestor.targets()) and Counter(), self.stop) is None:
+                    raise Stopped()
+            else:
+                self.ingestor.verify()  # a schema that cannot dedupe is refused before the first write
+                self.ingestor.targets()
         except BaseException:
             self._finish(cancel=True)  # nothing was written: close every connection now
             self.engine.dispose()
             raise
 
     def write(self, batch: Batch) -> None:
+        if "payload" in batch.names:
+            self._messages(batch)
+            return
         counts, accepted = self.ingestor.check(rows_from_batch(batch), apply=self.apply)
         self.counts.update(counts)
         self.records += batch.n
@@ -73,6 +96,14 @@ class ReferenceDbSink(IngestSink):
         while len(self.in_flight) >= self.writers:
             self.counts.update(self.in_flight.popleft().result())
         self.in_flight.append(self.pool.submit(self.ingestor.write, accepted, self.commit_rows))
+
+    def _messages(self, batch: Batch) -> None:
+        messages = messages_of(batch)
+        outcome = retrying(lambda: ingest_batch(self.ingestor, messages, self.seqs), self.stop)
+        if outcome is None:  # stopped while the database was away: not stored, not acked
+            raise Stopped()
+        self.counts.update(outcome)
+        self.records += batch.n
 
     def _finish(self, *, cancel: bool) -> None:
         if self.pool is None:
@@ -100,7 +131,8 @@ class ReferenceDbSink(IngestSink):
 
             outcomes.update({f"analytics:{k}": v for k, v in drain(self.engine, self.drain_batch).items()})
         self.engine.dispose()
-        return SinkReport("reference_db", self.records, 0, None, outcomes)
+        details = {"devices": len(self.seqs.seen), "seq_gaps": self.seqs.gaps()} if self.seqs.seen else {}
+        return SinkReport("reference_db", self.records, 0, None, outcomes, details)
 
     def abort(self) -> None:
         # every batch is its own committed transaction: what landed stays, and a re-run
