@@ -34,6 +34,7 @@ BENCHES: dict[str, list[str]] = {
     "telematics": ["bench_telematics.py", "--events", "3000000", "--repeat", "2", "--baseline-events", "50000"],
     "ingest": ["bench_ingest.py", "--devices", "500", "--days", "7", "--baseline-rows", "5000"],
     "validate": ["bench_validate.py", "--sizes", "10000,50000"],
+    "listen": ["bench_listen.py", "--devices", "100", "--iterations", "200"],
     "mqtt": ["bench_mqtt.py", "--devices", "2000", "--iterations", "3", "--qos0-seconds", "5", "--qos0-demand", "20000"],
 }
 CASE_KEYS = ("case", "format", "database", "qos")

@@ -26,12 +26,17 @@ def deliver(
     on_batch: Callable[[int], None] | None = None,
     before_write: Callable[[Batch], None] | None = None,
     after_write: Callable[[Batch], None] | None = None,
+    threaded: bool = True,
 ) -> SinkReport:
     """Open ``sink``, write every batch, close it; abort it on any exception.
+    ``threaded=False`` writes on the caller's thread: for a source whose batches come from
+    another Python thread (a network client), where a third thread only adds GIL contention.
     ``before_write(batch)`` runs on the sink's thread just before the sink is handed the
     batch, ``after_write(batch)`` once it took it (where sequence numbers are reserved and
     then counted as spent: never for a batch the sink did not get)."""
     sink.open(columns)
+    if not threaded:
+        return _deliver_here(batches, sink, on_batch, before_write, after_write)
     pending: queue.Queue[object] = queue.Queue(maxsize=1)  # bounded: memory stays flat
     failure: list[BaseException] = []
 
@@ -73,6 +78,23 @@ def deliver(
             except queue.Full:
                 continue
             thread.join(timeout=5)
+        sink.abort()
+        raise
+
+
+def _deliver_here(batches: Iterable[Batch], sink: Sink, on_batch: Callable[[int], None] | None,
+                  before_write: Callable[[Batch], None] | None, after_write: Callable[[Batch], None] | None) -> SinkReport:  # fmt: skip
+    try:
+        for batch in batches:
+            if before_write is not None:
+                before_write(batch)
+            sink.write(batch)
+            if after_write is not None:
+                after_write(batch)
+            if on_batch is not None:
+                on_batch(batch.n)
+        return sink.close()
+    except BaseException:
         sink.abort()
         raise
 

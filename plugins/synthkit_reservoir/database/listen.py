@@ -59,7 +59,9 @@ def listen(
         source.open()  # the broker is reachable, or a clear error before anything is read
         report = None
         try:
-            report = deliver(source.batches(stop), sink, MESSAGE_COLUMNS, bar.advance, after_write=source.delivered)
+            # on this thread: the source's network thread already competes for the GIL
+            report = deliver(source.batches(stop), sink, MESSAGE_COLUMNS, bar.advance, after_write=source.delivered,
+                             threaded=False)  # fmt: skip
         except Stopped:  # stopped while the database was away: what was taken stays counted
             pass
         finally:
