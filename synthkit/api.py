@@ -23,10 +23,11 @@ _WHERE: dict[str, str] = {
                     "synthkit.records"),  # fmt: skip
     # the sink contract: one base class per kind, the target each is handed, its options
     **dict.fromkeys(("Sink", "FileSink", "StreamSink", "IngestSink", "BrokerSink", "FileTarget",
-                     "StreamTarget", "IngestTarget", "BrokerTarget", "SinkOptions", "Transform", "Source", "SourceTarget", "make_sink",
-                     "make_source", "parse_sink_options",
-                     "sink_target"),
+                     "StreamTarget", "IngestTarget", "BrokerTarget", "SinkOptions", "Transform", "make_sink",
+                     "parse_sink_options", "sink_target"),
                     "synthkit.contracts"),  # fmt: skip
+    # the source contract: what a command reads from outside for a sink
+    **dict.fromkeys(("Source", "SourceTarget", "make_source"), "synthkit.sources"),
     # the plugin manager's typed facade
     **dict.fromkeys(("Plugins", "get_plugins", "lookup"), "synthkit.plugins"),
     # columnar batches, the compiled encoder, sinks built on it
@@ -101,13 +102,10 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         IngestTarget,
         Sink,
         SinkOptions,
-        Source,
-        SourceTarget,
         StreamSink,
         StreamTarget,
         Transform,
         make_sink,
-        make_source,
         parse_sink_options,
         sink_target,
     )
@@ -156,6 +154,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     )
     from synthkit.secrets import hide_secret, redact
     from synthkit.sinks import EncodedFileSink, EncodedStreamSink
+    from synthkit.sources import Source, SourceTarget, make_source
     from synthkit.state import Reservation, SeqState
     from synthkit.timeparse import parse_utc
     from synthkit.yamlfile import Loc, YamlDocument, format_loc, load_yaml

@@ -12,7 +12,7 @@ import hashlib
 import ssl
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from synthkit.batch import Batch
     from synthkit.files import AtomicFile
     from synthkit.pipeline import RunPlan
-    from synthkit.records import SinkReport, SinkSpec, SourceSpec
+    from synthkit.records import SinkReport, SinkSpec
 
 
 class SinkOptions(BaseModel):
@@ -182,50 +182,6 @@ class BrokerSink(Sink):
 
 
 CONTRACTS: dict[str, type[Sink]] = {c.kind: c for c in (FileSink, StreamSink, IngestSink, BrokerSink)}
-
-
-@dataclass(frozen=True)
-class SourceTarget:
-    """Where a source reads: ``address`` ("host:port"), a ``topic`` filter whose one ``+``
-    level is the client (device) id, ``client_id`` (its persistent session), ``tls``; and when
-    to end: after ``duration_s``, ``count`` messages or ``idle_s`` without one (0: never)."""
-
-    address: str
-    topic: str
-    client_id: str
-    tls: ssl.SSLContext | None = None
-    duration_s: float = 0.0
-    count: int = 0
-    idle_s: float = 0.0
-    connect_timeout_s: float = 10.0
-
-
-class Source(ABC):
-    """Batches from outside, in the message layout (``synthkit.api.message_batch``: topic,
-    client, payload, received_at). ``open`` connects (or raises a ConfigError); ``batches(stop)``
-    yields what arrives until ``stop`` is set or the target's end; ``delivered(batch)`` is
-    called once the sink took a batch, and only then may the source acknowledge it upstream
-    (what was never delivered is redelivered after a restart); ``close()`` disconnects and
-    returns summary fields (``reconnects``, ``warnings``)."""
-
-    @abstractmethod
-    def open(self) -> None: ...
-
-    @abstractmethod
-    def batches(self, stop: threading.Event) -> Iterator[Batch]: ...
-
-    @abstractmethod
-    def delivered(self, batch: Batch) -> None: ...
-
-    @abstractmethod
-    def close(self) -> dict[str, Any]: ...
-
-
-def make_source(spec: SourceSpec, target: SourceTarget, options: Iterable[str] = ()) -> Source:
-    source = spec.factory(target, parse_options(f"source {spec.name!r}", spec.options, options, "--source-option"))
-    if not isinstance(source, Source):
-        raise PluginError(f"source {spec.name!r}: its factory returned a {type(source).__name__}, not a synthkit.api.Source")
-    return source
 
 
 class Transform(ABC):

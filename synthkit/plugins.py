@@ -36,8 +36,9 @@ from synthkit.records import (
 )
 
 if TYPE_CHECKING:  # pydantic loads when a sink is built, not at start-up
-    from synthkit.contracts import Sink, Source, SourceTarget, Target
+    from synthkit.contracts import Sink, Target
     from synthkit.pipeline import RunPlan
+    from synthkit.sources import Source, SourceTarget
 
 R = TypeVar("R")
 
@@ -171,7 +172,7 @@ class Plugins(PluginLoader):
     def open_source(self, name: str, target: SourceTarget, options: Iterable[str] = (), *, needed_by: str,
                     fix: str = "") -> Source:  # fmt: skip
         """The source ``name`` built for ``target``, its options checked by its model."""
-        from synthkit.contracts import make_source
+        from synthkit.sources import make_source
 
         spec = lookup(self.sources(), name, "source", fix=fix or f"{needed_by} needs a source plugin (see `synthkit plugins`)")
         return make_source(spec, target, options)

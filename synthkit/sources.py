@@ -1,0 +1,62 @@
+"""The source contract: what a command reads from outside (a broker subscription) and hands
+to a sink, acknowledging each batch upstream only once the sink took it (``ingest listen``)."""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from synthkit.contracts import parse_options
+from synthkit.errors import PluginError
+
+if TYPE_CHECKING:
+    from synthkit.batch import Batch
+    from synthkit.records import SourceSpec
+
+
+@dataclass(frozen=True)
+class SourceTarget:
+    """Where a source reads: ``address`` ("host:port"), a ``topic`` filter whose one ``+``
+    level is the client (device) id, ``client_id`` (its persistent session), ``tls``; and when
+    to end: after ``duration_s``, ``count`` messages or ``idle_s`` without one (0: never)."""
+
+    address: str
+    topic: str
+    client_id: str
+    tls: ssl.SSLContext | None = None
+    duration_s: float = 0.0
+    count: int = 0
+    idle_s: float = 0.0
+    connect_timeout_s: float = 10.0
+
+
+class Source(ABC):
+    """Batches from outside, in the message layout (``synthkit.api.message_batch``: topic,
+    client, payload, received_at). ``open`` connects (or raises a ConfigError); ``batches(stop)``
+    yields what arrives until ``stop`` is set or the target's end; ``delivered(batch)`` is
+    called once the sink took a batch, and only then may the source acknowledge it upstream
+    (what was never delivered is redelivered after a restart); ``close()`` disconnects and
+    returns summary fields (``reconnects``, ``warnings``)."""
+
+    @abstractmethod
+    def open(self) -> None: ...
+
+    @abstractmethod
+    def batches(self, stop: threading.Event) -> Iterator[Batch]: ...
+
+    @abstractmethod
+    def delivered(self, batch: Batch) -> None: ...
+
+    @abstractmethod
+    def close(self) -> dict[str, Any]: ...
+
+
+def make_source(spec: SourceSpec, target: SourceTarget, options: Iterable[str] = ()) -> Source:
+    source = spec.factory(target, parse_options(f"source {spec.name!r}", spec.options, options, "--source-option"))
+    if not isinstance(source, Source):
+        raise PluginError(f"source {spec.name!r}: its factory returned a {type(source).__name__}, not a synthkit.api.Source")
+    return source
