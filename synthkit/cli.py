@@ -194,6 +194,8 @@ def run(args: list[str], plugins: Plugins | None = None) -> int:
         with using(plugins):
             try:
                 result = command.main(args=args, prog_name="synthkit", standalone_mode=False)
+                if "synthkit.pipeline" in sys.modules:
+                    sys.modules["synthkit.pipeline"].run_ended()
             except BaseException as exc:
                 from synthkit.pipeline import run_failed
 

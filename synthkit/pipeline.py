@@ -153,6 +153,12 @@ def run_finished(summary: Mapping[str, Any]) -> None:
         active[0].pm.hook.synthkit_run_finished(plan=active[1], summary=summary)
 
 
+def run_ended() -> None:
+    """The command returned: a run that began and wrote no JSON summary (``telematics
+    stream``) is finished now, with an empty summary; nothing is left for the next command."""
+    run_finished({})
+
+
 def run_failed(error: BaseException) -> None:
     """The command ended in ``error`` after its run began: ``synthkit_run_failed`` fires."""
     active = _active.get()

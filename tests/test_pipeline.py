@@ -158,3 +158,13 @@ def test_a_sink_that_needs_a_column_the_transforms_removed_says_so():
                    "--events", "4", "--drivers", "2", "--interval", "0", "--topic", "synthkit-pipeline/{driver_id}"])  # fmt: skip
     assert res.exit_code == 2
     assert "the mqtt sink needs the column 'driver_id', which the transforms (select) left out" in res.stderr
+
+
+def test_a_run_without_a_summary_still_finishes_and_leaves_nothing_for_the_next_command(tmp_path):
+    events: list[tuple[str, object]] = []
+    plugins = _with_jitter(events)
+    res = run_cli(["telematics", "stream", "--max-events", "3", "--interval", "0"], plugins)
+    assert res.exit_code == 0 and [kind for kind, _ in events] == ["started", "finished"] and events[1][1] == {}
+    events.clear()
+    res = run_cli(["telematics", "generate", "--events", "0", "--out", str(tmp_path / "x.jsonl")], plugins)
+    assert res.exit_code == 2 and events == []  # refused before a run began: no stale plan reported
