@@ -128,7 +128,7 @@ def synthkit_run_started(plan: RunPlan) -> None:
 @hookspec
 def synthkit_run_finished(plan: RunPlan, summary: Mapping[str, Any]) -> None:
     """The run ended and its JSON summary (``summary``, what stdout got) is out; a command
-    that writes no summary (``telematics stream``) ends with an empty one.
+    that writes no summary (a stream to stdout) ends with an empty one.
 
     Fires: once per run that started, after the summary is written.
     Returns: nothing.

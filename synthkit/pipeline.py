@@ -154,8 +154,8 @@ def run_finished(summary: Mapping[str, Any]) -> None:
 
 
 def run_ended() -> None:
-    """The command returned: a run that began and wrote no JSON summary (``telematics
-    stream``) is finished now, with an empty summary; nothing is left for the next command."""
+    """The command returned: a run that began and wrote no JSON summary (a stream to stdout)
+    is finished now, with an empty summary; nothing is left for the next command."""
     run_finished({})
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
@@ -92,3 +93,25 @@ def test_a_bad_partition_option_stops_before_anything_is_written(tmp_path):
 def test_parquet_passes_the_conformance_kit(tmp_path, options):
     spec = build_plugins().sinks()["parquet"]
     check_sink(spec, lambda run: FileTarget(tmp_path / f"out{run}.parquet"), options=options)
+
+
+def test_partitions_by_a_column_put_absent_values_in_the_null_partition_and_refuse_other_kinds(tmp_path):
+    from synthkit.api import Batch, Column, FileTarget, make_sink
+
+    spec = build_plugins().sinks()["parquet"]
+    sink = make_sink(spec, FileTarget(tmp_path / "ds"), {"partition_by": "point_id"})
+    batch = Batch([Column("seq", "int", np.arange(4)),
+                   Column("point_id", "label", np.array([0, 0, 1, 0]), labels=("P1", "P2"),
+                          present=np.array([True, False, True, False]))])  # fmt: skip
+    sink.open(batch.names)
+    sink.write(batch)
+    sink.close()
+    parts = sorted(p.name for p in (tmp_path / "ds").iterdir())
+    assert parts == ["point_id=P1", "point_id=P2", "point_id=__HIVE_DEFAULT_PARTITION__"]
+    table = ds.dataset(tmp_path / "ds", partitioning="hive").to_table()
+    assert sorted(zip(table.column("seq").to_pylist(), table.column("point_id").to_pylist())) == [
+        (0, "P1"), (1, None), (2, "P2"), (3, None)]  # fmt: skip
+    res = run_cli(["telematics", "generate", "--events", "100", "--out", str(tmp_path / "e.parquet"),
+                   "--sink-option", "partition_by=speed_mph"])  # fmt: skip
+    assert res.exit_code == 2 and "a float column cannot name partitions" in res.stderr
+    assert not (tmp_path / "e.parquet").exists() and not list(tmp_path.glob(".e.parquet*"))

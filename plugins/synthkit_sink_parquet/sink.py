@@ -88,9 +88,17 @@ class ParquetSink(FileSink):
             names = lambda k: f"day={np.datetime64(int(k), 'D')}"  # noqa: E731
         else:
             column = batch.column(by)
-            keys = column.values
+            if column.kind not in ("label", "int"):
+                raise ConfigError(f"--sink-option partition_by={by!r}: a {column.value_type} column cannot name partitions",
+                                  hint="partition by day, or by a label or whole-number column (device_id, ...)")  # fmt: skip
+            null = np.iinfo(np.int64).min  # rows where the column does not apply: Hive's null partition
+            keys = column.values if column.present is None else np.where(column.present, column.values, null)
             labels = list(column.labels)
-            names = lambda k: f"{by}={labels[k] if column.kind == 'label' else k}"  # noqa: E731
+
+            def names(k: int) -> str:
+                if k == null:
+                    return f"{by}=__HIVE_DEFAULT_PARTITION__"
+                return f"{by}={labels[k] if column.kind == 'label' else k}"
         uniq, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
         if uniq.size == 1:
             return [(names(uniq[0]), None)]
