@@ -123,15 +123,20 @@ class Plugins(PluginLoader):
         text = os.fspath(out)
         scheme, sep, _ = text.partition("://")
         if sep and scheme.isalpha():
-            ingest = [s for s in self.sinks().values() if s.kind == "ingest" and scheme.lower() in s.schemes]
-            if "ingest" in kinds and ingest:
-                return ingest[0]
+            claimant = self.url_sink(text)
+            if "ingest" in kinds and claimant is not None:
+                return claimant
             claimed = sorted(f"{x}://" for s in self.sinks().values() if s.kind == "ingest" for x in s.schemes)
             from synthkit.secrets import hide_in_url
 
             raise ConfigError(f"{needed_by} cannot deliver to {hide_in_url(text)!r}: no sink it can drive takes {scheme}:// URLs",
                               hint=f"URL sinks: {', '.join(claimed) or 'none installed'}; or give --out a file name")  # fmt: skip
         return self.file_sink(out)
+
+    def url_sink(self, url: str) -> SinkSpec | None:
+        """The ingest sink that claims ``url``'s scheme (``http`` for ``http://...``), if any."""
+        scheme = url.partition("://")[0].lower()
+        return next((s for s in self.sinks().values() if s.kind == "ingest" and scheme in s.schemes), None)
 
     def file_sink(self, out: str | os.PathLike[str], fmt: str | None = None) -> SinkSpec:
         """The file sink named by ``fmt`` (a ``--format`` flag), else the one that claims

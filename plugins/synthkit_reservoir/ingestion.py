@@ -48,9 +48,8 @@ def ingestion_sink(plugins: Plugins, name: str | None, url: str, *, apply: bool,
     """An ingestion sink for ``url``: it receives blocks of whole commits and commits every
     ``commit_rows``. ``name`` None: the one ``url``'s scheme picks (http...), else reference_db."""
     if name is None:
-        scheme = url.partition("://")[0].lower()
-        claims = [s.name for s in plugins.sinks().values() if s.kind == "ingest" and scheme in s.schemes]
-        name = claims[0] if claims else "reference_db"
+        claimant = plugins.url_sink(url)
+        name = claimant.name if claimant is not None else "reference_db"
     spec = plugins.sink(name, "ingest", needed_by=needed_by, fix="give --sink an ingest sink (see `synthkit plugins`)")
     if not apply and "dry_run" not in spec.capabilities:
         raise ConfigError(f"sink {spec.name!r} cannot check records without writing them (it has no dry run)",
