@@ -51,6 +51,11 @@ _WHERE: dict[str, str] = {
     # files, state, signals, options, time
     **dict.fromkeys(("AtomicFile", "sha256_file", "sweep_stale", "temp_path"), "synthkit.files"),
     **dict.fromkeys(("SeqState", "Reservation"), "synthkit.state"),
+    # closing the loop: run records, what a store holds, re-emitting what it lacks
+    **dict.fromkeys(("RunRecord", "StreamRange", "RunLog", "RunRecorder", "new_run_id", "runs_dir", "utc_now"), "synthkit.runs"),
+    **dict.fromkeys(("Ledger", "SqlLedger", "FileLedger", "Tally", "Island"), "synthkit.ledger"),
+    "Replayer": "synthkit.replay",
+    "reconcile_records": "synthkit.reconcile",
     "stop_on_signals": "synthkit.interrupt",
     **dict.fromkeys(("GlobalOptions", "global_options"), "synthkit.context"),
     "parse_utc": "synthkit.timeparse",
@@ -155,6 +160,10 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from synthkit.secrets import hide_secret, redact
     from synthkit.sinks import EncodedFileSink, EncodedStreamSink
     from synthkit.sources import Source, SourceTarget, make_source
+    from synthkit.ledger import FileLedger, Island, Ledger, SqlLedger, Tally
+    from synthkit.reconcile import reconcile_records
+    from synthkit.replay import Replayer
+    from synthkit.runs import RunLog, RunRecord, RunRecorder, StreamRange, new_run_id, runs_dir, utc_now
     from synthkit.state import Reservation, SeqState
     from synthkit.timeparse import parse_utc
     from synthkit.yamlfile import Loc, YamlDocument, format_loc, load_yaml

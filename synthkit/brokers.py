@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,9 @@ ENV = {
     "key_path": "SYNTHKIT_MQTT_KEY",
     "key_password": "SYNTHKIT_MQTT_KEY_PASSWORD",
     "tls": "SYNTHKIT_MQTT_TLS",
+    "username": "SYNTHKIT_MQTT_USERNAME",
+    "password": "SYNTHKIT_MQTT_PASSWORD",
+    "password_file": "SYNTHKIT_MQTT_PASSWORD_FILE",
 }
 DEFAULT_HOST, PLAIN_PORT, TLS_PORT = "127.0.0.1", 1883, 8883
 
@@ -49,6 +52,8 @@ class BrokerBlock(BaseModel):
     cert_path: str | None = None
     key_path: str | None = None
     topic: str | None = None  # the family's topic template when set, e.g. devices/{device_id}/telemetry
+    username: str | None = None
+    password_file: str | None = None  # never the password itself: a scenario is not a secret store
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,8 @@ class BrokerSettings:
     key_path: str | None = None
     key_password: str | None = None
     source: str = "default"  # where the host came from, for messages
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)  # never printed: scrubbed from all output
 
     @property
     def address(self) -> str:
@@ -102,7 +109,27 @@ def resolve_broker(scenario_mqtt: Any = None, *, host: str | None = None, port: 
     if not chosen_host.strip():
         raise ConfigError("the MQTT broker host is empty", hint="give --host or SYNTHKIT_MQTT_HOST, e.g. 127.0.0.1")
     tls = bool(ca or cert or key) or port == TLS_PORT or env.get(ENV["tls"], "") in ("1", "true", "yes")
-    return BrokerSettings(chosen_host, port, tls, ca, cert, key, password, source)
+    username, _ = pick("username")
+    return BrokerSettings(chosen_host, port, tls, ca, cert, key, password, source, username or None,
+                          _broker_password(env, pick("password_file")[0]))  # fmt: skip
+
+
+def _broker_password(env: Any, password_file: str | None) -> str | None:
+    """The broker password: ``SYNTHKIT_MQTT_PASSWORD``, else the first line of the file named by
+    ``SYNTHKIT_MQTT_PASSWORD_FILE`` or the scenario's ``mqtt.password_file``. Hidden from
+    every message synthkit prints from here on."""
+    from synthkit.secrets import hide_secret
+
+    secret = env.get(ENV["password"]) or None
+    if secret is None and password_file:
+        try:
+            secret = Path(password_file).read_text(encoding="utf-8").splitlines()[0].strip() or None
+        except (OSError, IndexError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"MQTT password file {password_file} is not readable ({type(exc).__name__})",
+                              hint=f"point {ENV['password_file']} or mqtt.password_file at a file whose first line is the password") from None  # fmt: skip
+    if secret:
+        hide_secret(secret)
+    return secret
 
 
 def tls_context(settings: BrokerSettings) -> ssl.SSLContext | None:

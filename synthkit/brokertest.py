@@ -27,12 +27,13 @@ def free_port() -> int:
 
 
 class LocalBroker:
-    def __init__(self, workdir: Path, extra: str = "", port: int | None = None) -> None:
+    def __init__(self, workdir: Path, extra: str = "", port: int | None = None, *, anonymous: bool = True) -> None:
         if shutil.which("mosquitto") is None:
             raise RuntimeError("mosquitto is not on PATH (Debian/Ubuntu: apt install mosquitto)")
         self.port = port or free_port()
         self.conf = Path(workdir) / f"mosquitto-{self.port}.conf"
-        self.conf.write_text(f"user {getpass.getuser()}\nlistener {self.port} 127.0.0.1\nallow_anonymous true\n{extra}")
+        self.conf.write_text(f"user {getpass.getuser()}\nlistener {self.port} 127.0.0.1\n"
+                             f"allow_anonymous {'true' if anonymous else 'false'}\n{extra}")  # fmt: skip
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 10.0) -> LocalBroker:

@@ -29,7 +29,7 @@ from synthkit.plugins import LoadFailure, Plugins, get_plugins, using
 from synthkit.secrets import scrub
 
 ENV_DEBUG = "SYNTHKIT_DEBUG"
-CORE_COMMANDS = ("plugins", "version")
+CORE_COMMANDS = ("plugins", "version", "runs", "reconcile", "replay")
 
 
 def plugins_command(
@@ -96,6 +96,11 @@ def build_app(plugins: Plugins) -> typer.Typer:
     app.callback()(root_options)
     app.command("plugins")(plugins_command)
     app.command("version")(version_command)
+    from synthkit.loop_commands import reconcile_command, replay_command, runs_command
+
+    app.command("runs")(runs_command)
+    app.command("reconcile")(reconcile_command)
+    app.command("replay")(replay_command)
     taken: dict[str, str] = {}
     for name, command in plugins.commands().items():
         names = _command_names(command.app) if command.top_level else [name]

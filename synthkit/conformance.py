@@ -92,7 +92,7 @@ def check_sink(
         clients = sink.per_client()  # type: ignore[attr-defined]
         assert set(clients) >= set(first_target.clients), f"{spec.name}: per_client() must report every client"  # type: ignore[union-attr]
         summary = sink.summary()  # type: ignore[attr-defined]
-        assert "all_acknowledged" in summary and "warnings" in summary, f"{spec.name}: summary() lacks its keys"
+        assert "broker_acknowledged_all" in summary and "warnings" in summary, f"{spec.name}: summary() lacks its keys"
 
     if spec.kind in ("file", "stream"):
         again, second_target = build(1)

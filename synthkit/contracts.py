@@ -23,6 +23,7 @@ from synthkit.errors import ConfigError, PluginError, article
 
 if TYPE_CHECKING:
     from synthkit.batch import Batch
+    from synthkit.brokers import BrokerSettings
     from synthkit.files import AtomicFile
     from synthkit.pipeline import RunPlan
     from synthkit.records import SinkReport, SinkSpec
@@ -115,6 +116,7 @@ class BrokerTarget:
     client_id_prefix: str = ""
     drain_timeout_s: float = 30.0
     payloads: Payloads | None = None
+    settings: BrokerSettings | None = None  # credentials and the rest of how to reach the broker
     kind: ClassVar[str] = "broker"
 
 
@@ -178,7 +180,7 @@ class BrokerSink(Sink):
 
     @abstractmethod
     def summary(self) -> dict[str, Any]:
-        """After close: totals, ``all_acknowledged`` and ``warnings`` (what was not delivered)."""
+        """After close: totals, ``broker_acknowledged_all`` and ``warnings`` (what was not delivered)."""
 
 
 CONTRACTS: dict[str, type[Sink]] = {c.kind: c for c in (FileSink, StreamSink, IngestSink, BrokerSink)}

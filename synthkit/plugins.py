@@ -37,6 +37,7 @@ from synthkit.records import (
 
 if TYPE_CHECKING:  # pydantic loads when a sink is built, not at start-up
     from synthkit.contracts import Sink, Target
+    from synthkit.ledger import Ledger
     from synthkit.pipeline import RunPlan
     from synthkit.sources import Source, SourceTarget
 
@@ -137,6 +138,32 @@ class Plugins(PluginLoader):
         """The ingest sink that claims ``url``'s scheme (``http`` for ``http://...``), if any."""
         scheme = url.partition("://")[0].lower()
         return next((s for s in self.sinks().values() if s.kind == "ingest" and scheme in s.schemes), None)
+
+    def ledger(self, url: str, sink: str | None = None) -> Ledger:
+        """What the ingest sink ``sink`` stored at ``url`` (``SinkSpec.ledger``); without a
+        name, the sink claiming the URL's scheme, else the only ingest sink with a ledger."""
+        if sink is not None:
+            spec = self.sink(sink, "ingest", needed_by="reconcile", fix="give --sink an ingest sink")
+        else:
+            claimant = self.url_sink(url)
+            having = [s for s in self.sinks().values() if s.kind == "ingest" and s.ledger is not None]
+            if claimant is not None and claimant.ledger is not None:
+                spec = claimant
+            elif len(having) == 1:
+                spec = having[0]
+            else:
+                raise ConfigError("no ingest sink to read stored rows from" if not having else
+                                  f"several ingest sinks can say what they stored ({', '.join(s.name for s in having)})",
+                                  hint="give --sink NAME, or --stored FILE with the stored (client, seq) pairs")  # fmt: skip
+        if spec.ledger is None:
+            raise ConfigError(f"sink {spec.name!r} cannot say what it stored",
+                              hint="export the stored (client, seq) pairs and give them as --stored FILE")  # fmt: skip
+        ledger = spec.ledger(url)
+        from synthkit.ledger import Ledger as LedgerBase
+
+        if not isinstance(ledger, LedgerBase):
+            raise PluginError(f"sink {spec.name!r}: its ledger returned {type(ledger).__name__}, not a synthkit.api.Ledger")
+        return ledger
 
     def file_sink(self, out: str | os.PathLike[str], fmt: str | None = None) -> SinkSpec:
         """The file sink named by ``fmt`` (a ``--format`` flag), else the one that claims

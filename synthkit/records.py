@@ -144,11 +144,14 @@ class Family:
     A device model names its family; the core leaves out a model whose family is not
     installed or that claims a mode its family does not have, so the family's own code can
     rely on both. The family brings the rest (scenario section, row layout, payload contract,
-    commands) through the other hooks, and documents its factory contract."""
+    commands) through the other hooks, and documents its factory contract. ``replay(record)``
+    returns a ``synthkit.api.Replayer`` that re-emits any seqs of one of the family's run
+    records byte for byte (``synthkit replay``); None: its runs cannot be replayed."""
 
     name: str
     modes: tuple[str, ...]
     description: str = ""
+    replay: Callable[[Any], Any] | None = None
 
     def __post_init__(self) -> None:
         if not self.modes or any(not isinstance(m, str) or not m or m != m.upper() for m in self.modes):
@@ -217,7 +220,9 @@ class SinkSpec:
     ``extensions`` are the file endings a file sink claims when a format is inferred from an
     output path (``.jsonl.gz`` may be one); ``schemes`` the URL schemes an ingest sink claims
     (``http``) when ``--out`` is a URL. ``capabilities``: ``"dry_run"`` for an ingest sink
-    that checks without writing when the target says ``apply=False``."""
+    that checks without writing when the target says ``apply=False``. ``ledger(url)``, for
+    an ingest sink, returns a ``synthkit.api.Ledger`` of what it stored there (what
+    ``synthkit reconcile`` reads; None: reconcile it from an exported file instead)."""
 
     name: str
     factory: Callable[..., Any]
@@ -227,6 +232,7 @@ class SinkSpec:
     options: type[Any] | None = None
     schemes: tuple[str, ...] = ()
     capabilities: tuple[str, ...] = ()
+    ledger: Callable[[str], Any] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in SINK_KINDS:

@@ -15,6 +15,7 @@ from synthkit.errors import PluginError
 
 if TYPE_CHECKING:
     from synthkit.batch import Batch
+    from synthkit.brokers import BrokerSettings
     from synthkit.records import SourceSpec
 
 
@@ -32,6 +33,7 @@ class SourceTarget:
     count: int = 0
     idle_s: float = 0.0
     connect_timeout_s: float = 10.0
+    settings: BrokerSettings | None = None  # credentials and the rest of how to reach the broker
 
 
 class Source(ABC):

@@ -30,6 +30,7 @@ from synthkit.files import AtomicFile
 
 if TYPE_CHECKING:
     from synthkit.batch import Batch
+    from synthkit.runs import RunRecorder
 
 VERSION = 1
 MAX_SEQ = 2**63 - 1  # seqs are int64 in payloads and databases
@@ -229,10 +230,13 @@ class Reservation:
     :meth:`reserve` before the sink is handed rows, :meth:`taken` once it took them (its
     ``write`` returned: a write that raises delivered none of its batch), :meth:`settle` at
     the end; :meth:`hand` is both at once, for a sink that may send part of what it raised on.
+    A ``recorder`` (:class:`synthkit.runs.RunRecorder`) is told what is reserved after every
+    save and what was taken at the end, so the run's record never says less than was sent.
     """
 
-    def __init__(self, state: SeqState, ids: list[str], ahead: np.ndarray, ceiling: np.ndarray | None = None):
-        self.state, self.ids = state, ids
+    def __init__(self, state: SeqState, ids: list[str], ahead: np.ndarray, ceiling: np.ndarray | None = None,
+                 recorder: RunRecorder | None = None):  # fmt: skip
+        self.state, self.ids, self.recorder = state, ids, recorder
         self.reserved = np.array([state.next_seq(d) - 1 for d in ids], np.int64)
         self.done = self.reserved.copy()
         self.ahead = np.maximum(1, np.asarray(ahead, np.int64))
@@ -255,6 +259,8 @@ class Reservation:
             self.reserved[d] = s
             self.state.advance(self.ids[d], s)
         self.state.save()
+        if self.recorder is not None:
+            self.recorder.reserved(self.reserved.tolist())
 
     def taken(self, device: np.ndarray, seq: np.ndarray) -> None:
         if seq.size:
@@ -279,9 +285,12 @@ class Reservation:
             index = self._codes[labels] = np.array([where[x] for x in labels], np.int64)
         return index[ids.values], batch.column(seq_column).values
 
-    def settle(self) -> None:
-        """The run is over: give back every seq reserved but not taken, and save."""
+    def settle(self, status: str = "finished") -> None:
+        """The run is over (``status``: finished, interrupted or failed): give back every seq
+        reserved but not taken, save, and close the run's record."""
         for d in np.flatnonzero(self.reserved > self.done).tolist():
             self.state.give_back(self.ids[d], int(self.done[d]))
         self.reserved = self.done.copy()
         self.state.save()
+        if self.recorder is not None:
+            self.recorder.finished(self.done.tolist(), status)

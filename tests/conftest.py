@@ -62,6 +62,16 @@ def db_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/synthkit.db"
         return
+    yield from _pg_database()
+
+
+@pytest.fixture
+def pg_database():
+    """A PostgreSQL database of the test's own (dropped after it)."""
+    yield from _pg_database()
+
+
+def _pg_database():
     name = f"sk_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     try:
         admin = psycopg.connect(PG_ADMIN, autocommit=True)

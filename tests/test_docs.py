@@ -32,7 +32,7 @@ def with_example(name: str):
 
 
 @pytest.mark.parametrize("name", ["event_type_plugin", "sink_plugin", "check_plugin", "archetype_plugin",
-                                  "transform_plugin", "lifecycle_plugin", "typed_sink_plugin"])
+                                  "transform_plugin", "lifecycle_plugin", "typed_sink_plugin", "ledger_sink_plugin"])
 def test_example_is_shown_verbatim_in_the_docs(name):
     docs = (ROOT / "docs" / "plugins.md").read_text()
     assert (EXAMPLES / f"{name}.py").read_text().strip() in docs
@@ -148,3 +148,26 @@ def test_typed_sink_example(run_synthkit, tmp_path):
                                                    str(tmp_path / "e.jsonl")]).exit_code == 0 and (tmp_path / "e.jsonl").read_text().splitlines()]  # fmt: skip
     assert [float(v) for v in data["speed_mph"][:50]] == [x["speed_mph"] for x in lines[:50]]
     assert [str(v) for v in data["event_type"][:50]] == [x["event_type"] for x in lines[:50]]
+
+
+def test_ledger_sink_example(run_synthkit, tmp_path):
+    """An ingest sink with a ledger: bootstrap through it, reconcile it, replay into it."""
+    plugins = with_example("ledger_sink_plugin")
+    url = f"sqlite:///{tmp_path}/pairs.db"
+    scenario = ROOT / "scenarios" / "stationary_only_v1.yaml"
+    state = ["--state-file", str(tmp_path / "seq.json")]
+    res = run_synthkit([*state, "--scenario", str(scenario), "bootstrap", "--sink", "pairs", "--out", url], plugins=plugins)
+    assert res.exit_code == 0, res.stderr
+    emitted = json.loads(res.stdout)["total_emitted"]
+    done = run_synthkit([*state, "reconcile", "--sink", "pairs", "--db-url", url], plugins=plugins)
+    assert done.exit_code == 0 and json.loads(done.stdout)["stored"] == emitted
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "pairs.db") as conn:
+        conn.execute("DELETE FROM stored_pairs WHERE client = 'E2E2024STATA1' AND seq BETWEEN 10 AND 14")
+    gap = run_synthkit([*state, "reconcile", "--sink", "pairs", "--db-url", url, "--report", str(tmp_path / "r.json")],
+                       plugins=plugins)  # fmt: skip
+    assert gap.exit_code == 3 and json.loads(gap.stdout)["streams"]["E2E2024STATA1"]["missing_ranges"] == [[10, 14]]
+    res = run_synthkit([*state, "replay", "--report", str(tmp_path / "r.json"), "--sink", "pairs", "--db-url", url], plugins=plugins)
+    assert res.exit_code == 0 and json.loads(res.stdout)["replayed"] == 5, res.stderr
+    assert run_synthkit([*state, "reconcile", "--sink", "pairs", "--db-url", url], plugins=plugins).exit_code == 0

@@ -33,7 +33,7 @@ def test_publish_sends_each_event_on_its_drivers_topic_as_its_json_line(tmp_path
                    "--client-id-prefix", root + "-")  # fmt: skip
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout)
-    assert (summary["emitted"], summary["acknowledged"], summary["failed"], summary["all_acknowledged"]) == (12, 12, 0, True)
+    assert (summary["emitted"], summary["acknowledged"], summary["failed"], summary["broker_acknowledged_all"]) == (12, 12, 0, True)
     assert summary["per_driver"] == {d: {"emitted": 4, "acknowledged": 4, "failed": 0, "reconnects": 0} for d in ("D0000", "D0001", "D0002")}
     assert sum(summary["event_type_counts"].values()) == 12
 

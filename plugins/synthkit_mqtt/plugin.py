@@ -7,12 +7,16 @@ from synthkit.api import SinkSpec, SourceSpec
 
 
 def _factory(target, options):  # noqa: ANN001, ANN202 - a BrokerTarget and MqttOptions
+    from synthkit_mqtt.client import session_of
     from synthkit_mqtt.sink import MqttSink
 
+    session = session_of(target.settings, protocol=options.protocol, clean=options.clean_session,
+                         expiry_s=options.session_expiry_s)  # fmt: skip
     return MqttSink(
         target.address, clients=target.clients, payloads=target.payloads, topic=target.topic, qos=target.qos,
         tls=target.tls, client_column=target.client_column, client_id_prefix=target.client_id_prefix,
         drain_timeout_s=target.drain_timeout_s, connect_timeout_s=options.connect_timeout_s,
+        retain=options.retain, session=session,
     )  # fmt: skip
 
 
@@ -26,7 +30,7 @@ def synthkit_register_sinks() -> list[SinkSpec]:
             name="mqtt",
             factory=_factory,
             options=MqttOptions,
-            description="an MQTT broker: one connection per device (client_id = device id), QoS 1, acks tracked",
+            description="an MQTT broker: one connection per device (client_id = device id), QoS 0/1/2, MQTT 3.1.1 or 5, acks tracked",
         )
     ]
 

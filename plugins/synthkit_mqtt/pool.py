@@ -7,8 +7,8 @@ external event loop: it reports sockets through ``on_socket_*`` callbacks and we
 no client is ever touched by two threads; other threads hand work over through a queue.
 
 Nothing is dropped silently:
-- a QoS 1 message stays in paho's session until its PUBACK, and paho re-sends it after a
-  reconnect; the pool counts it acknowledged only on that PUBACK;
+- a QoS 1 or 2 message stays in paho's session until its PUBACK (PUBCOMP), and paho re-sends
+  it after a reconnect; the pool counts it acknowledged only then;
 - each client has at most ``per_client_limit`` messages in paho (well inside its 65,535
   message ids, which it would reuse without looking); more wait in the client's backlog, and
   :meth:`publish` blocks while the whole pool has ``limit`` outstanding, so memory stays
@@ -29,7 +29,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.enums import MQTTErrorCode
+
+from synthkit_mqtt.client import Session, connect_kwargs, make_client
 
 _MISC_EVERY_S = 1.0  # keepalive pings and paho's retry timers
 
@@ -73,12 +75,15 @@ class ConnectionPool:
         *,
         tls: ssl.SSLContext | None = None,
         qos: int = 1,
+        retain: bool = False,
+        session: Session | None = None,
         keepalive: int = 60,
         limit: int = 100_000,
         per_client_limit: int = 1_000,
         reconnect_max_s: float = 30.0,
     ) -> None:
-        self.host, self.port, self.qos, self.keepalive = host, port, qos, keepalive
+        self.host, self.port, self.qos, self.retain, self.keepalive = host, port, qos, retain, keepalive
+        self.session = session or Session()
         self.limit, self.per_client_limit, self.reconnect_max_s = limit, per_client_limit, reconnect_max_s
         self.selector = selectors.DefaultSelector()
         self._wake_r, self._wake_w = socket.socketpair()
@@ -151,11 +156,9 @@ class ConnectionPool:
     # ------------------------------------------------------------------- pool thread
 
     def _make(self, index: int, client_id: str, tls: ssl.SSLContext | None) -> _Conn:
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+        client = make_client(client_id, self.session, tls)
         conn = _Conn(index, client)
         client.max_inflight_messages_set(20)
-        if tls is not None:
-            client.tls_set_context(tls)
         client.on_connect = lambda c, u, flags, rc, props: self._on_connect(conn, rc)
         client.on_disconnect = lambda c, u, flags, rc, props: self._on_disconnect(conn, rc)
         if self.qos:  # QoS 0 is settled when written; paho's per-message callback would cost ~15 us
@@ -168,7 +171,7 @@ class ConnectionPool:
 
     def _open(self, conn: _Conn) -> None:
         try:
-            conn.client.connect(self.host, self.port, self.keepalive)
+            conn.client.connect(self.host, self.port, self.keepalive, **connect_kwargs(self.session))
         except ssl.SSLError as exc:
             conn.error = f"TLS handshake with {self.host}:{self.port} failed: {exc.reason or exc}"
         except OSError as exc:
@@ -242,7 +245,7 @@ class ConnectionPool:
                 self._send(conn, *conn.backlog.popleft())
 
     def _send(self, conn: _Conn, topic: str, payload: bytes) -> None:
-        info = conn.client.publish(topic, payload, qos=self.qos)
+        info = conn.client.publish(topic, payload, qos=self.qos, retain=self.retain)
         if self.qos == 0:
             # written, or refused (no connection): either way nothing stays outstanding
             if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
@@ -284,6 +287,8 @@ class ConnectionPool:
 
     def _on_disconnect(self, conn: _Conn, rc: object) -> None:
         conn.connected = False
+        if conn.error:  # refused in its CONNACK (bad credentials...): that is the reason to report
+            return
         if not conn.ever_connected and not self._closing and not any(c.ever_connected for c in self.conns):
             # closed before any CONNACK, and no one got in: the likely cause is a TLS port
             # spoken to in plain MQTT, which the broker drops at once (no use waiting)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from synthkit.api import Batch, BrokerSink, ConfigError, Encoder, SinkReport
+from synthkit_mqtt.client import Session
 from synthkit_mqtt.pool import BrokerError, ConnectionPool
 
 Payloads = Callable[[Batch], list[bytes]]  # one payload per row, in row order
@@ -60,12 +61,14 @@ class MqttSink(BrokerSink):
         client_id_prefix: str = "",
         drain_timeout_s: float = 30.0,
         connect_timeout_s: float = 30.0,
+        retain: bool = False,
+        session: Session | None = None,
     ) -> None:
         host, _, port = target.rpartition(":")
         if not host or not port.isdigit():
             raise ConfigError(f"MQTT broker {target!r} is not host:port", hint="e.g. 127.0.0.1:1883")
-        if qos not in (0, 1):
-            raise ConfigError(f"QoS {qos} is not supported", hint="use 0 or 1")
+        if qos not in (0, 1, 2):
+            raise ConfigError(f"QoS {qos} is not an MQTT QoS", hint="use 0, 1 or 2")
         self.target = target
         self.clients = list(clients)
         self.topics = topics_for(topic, client_column, self.clients)
@@ -74,7 +77,8 @@ class MqttSink(BrokerSink):
         self._index = {c: i for i, c in enumerate(self.clients)}
         self.drain_timeout_s, self.connect_timeout_s = drain_timeout_s, connect_timeout_s
         # client_id = the device's id (the identity contract); a prefix keeps fleets apart
-        self.pool = ConnectionPool([client_id_prefix + c for c in self.clients], host, int(port), tls=tls, qos=qos)
+        self.pool = ConnectionPool([client_id_prefix + c for c in self.clients], host, int(port), tls=tls, qos=qos,
+                                   retain=retain, session=session)  # fmt: skip
         self.records = 0
         self.bytes = 0
         self.drained = True
@@ -110,11 +114,13 @@ class MqttSink(BrokerSink):
 
     def summary(self) -> dict[str, Any]:
         """The totals a live command reports, after :meth:`close`, with ``warnings``: what
-        makes the run incomplete (messages the broker never acknowledged)."""
+        makes the run incomplete (messages the broker never acknowledged). An acknowledgement
+        says the broker took a message, not that a subscriber stored it: what was stored is
+        for ``synthkit reconcile`` to say."""
         totals = asdict(self.pool.totals())
         done = self.drained and totals["failed"] == 0
         missing = totals["emitted"] - totals["acknowledged"]
         warnings = [] if done else [
             f"{missing} of {totals['emitted']} message(s) were not acknowledged by the broker "
             "(failed or still waiting at the end): they may not have arrived"]  # fmt: skip
-        return {"all_acknowledged": done, **totals, "warnings": warnings}
+        return {**totals, "broker_acknowledged_all": done, "warnings": warnings}

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 from synthkit.api import Batch, ConfigError, Source, SourceTarget, message_batch, stderr
+from synthkit_mqtt.client import connect_kwargs, make_client, session_of
 from synthkit_mqtt.options import MqttSourceOptions
 
 FLAP_COUNT, FLAP_WINDOW_S = 3, 60.0  # this many lost sessions in the window: someone shares our id
@@ -74,10 +74,10 @@ class MqttSource(Source):
         self.inbox: queue.Queue[tuple[int, mqtt.MQTTMessage]] = queue.Queue()  # (connection number, message)
         self.pending: dict[int, list[tuple[int, mqtt.MQTTMessage]]] = {}  # id(batch) -> its messages
         self.received = 0
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=target.client_id, clean_session=False)
+        self.mqtt_session = session_of(target.settings, protocol=options.protocol, clean=False,
+                                       expiry_s=options.session_expiry_s)  # a persistent session  # fmt: skip
+        self.client = make_client(target.client_id, self.mqtt_session, target.tls)
         self.client.manual_ack_set(True)
-        if target.tls is not None:
-            self.client.tls_set_context(target.tls)
         self.client.on_connect = lambda c, u, flags, rc, props: self.session.on_connect(c, target.topic, rc)
         self.client.on_disconnect = lambda c, u, flags, rc, props: self.session.on_disconnect(rc)
         self.client.on_message = lambda c, u, msg: self.inbox.put((self.session.number, msg))
@@ -85,7 +85,7 @@ class MqttSource(Source):
 
     def open(self) -> None:
         try:
-            self.client.connect(self.host, self.port, 30)
+            self.client.connect(self.host, self.port, 30, **connect_kwargs(self.mqtt_session))
         except OSError as exc:
             raise ConfigError(f"cannot reach the MQTT broker at {self.target.address}: {exc}",
                               hint="start the broker, or check --host/--port and TLS settings") from None  # fmt: skip

@@ -275,13 +275,15 @@ def run_command(
     host: Annotated[str | None, typer.Option("--host", help="Broker host (default: SYNTHKIT_MQTT_HOST, the scenario's mqtt.host, 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option("--port", help="Broker port (default: SYNTHKIT_MQTT_PORT, the scenario's mqtt.port, 1883 without TLS).")] = None,
     topic: Annotated[str | None, typer.Option("--topic", help="Topic template; {device_id} is replaced (default: the scenario's mqtt.topic, else devices/{device_id}/telemetry).")] = None,
-    qos: Annotated[int, typer.Option("--qos", help="MQTT QoS, 0 or 1.")] = 1,
+    qos: Annotated[int, typer.Option("--qos", help="MQTT QoS 0, 1 or 2.")] = 1,
     drain_timeout: Annotated[float, typer.Option("--drain-timeout", help="Seconds to wait for outstanding acknowledgements at the end.")] = 30.0,
-    sink: Annotated[str, typer.Option("--sink", help="The broker sink (a plugin).")] = "mqtt",
+    sink: Annotated[str, typer.Option("--sink", help="The broker sink (a plugin; --sink-option protocol=5, retain=true, clean_session=false, session_expiry_s=N for mqtt).")] = "mqtt",
     sink_option: SinkOptionFlag = None,
+    db_url: Annotated[str | None, typer.Option("--db-url", help="Where a listener stores what this run publishes: the summary then says how much was stored, not only acknowledged by the broker.")] = None,
+    settle_timeout: Annotated[float, typer.Option("--settle-timeout", help="With --db-url: seconds to wait for the store to catch up after the run.")] = 10.0,
 ) -> None:
     """Publish live telemetry to an MQTT broker, one connection per device (client_id = device_id)."""
-    from synthkit.api import resolve_broker
+    from synthkit.api import resolve_broker, resolve_url
     from synthkit_reservoir.live import live_run
 
     loaded = load(ctx)
@@ -291,6 +293,7 @@ def run_command(
         get_plugins(), loaded, broker=broker, state_file=opts.state_file, iterations=iterations,
         duration_s=duration_seconds, qos=qos, drain_timeout_s=drain_timeout,
         topic=topic or loaded.scenario.mqtt.topic or "devices/{device_id}/telemetry",
-        sink_name=sink, sink_options=sink_option,
+        sink_name=sink, sink_options=sink_option, stored_url=resolve_url(db_url) if db_url else None,
+        settle_timeout_s=settle_timeout,
     )  # fmt: skip
     finish(result, result["warnings"])

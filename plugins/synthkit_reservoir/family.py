@@ -29,9 +29,16 @@ MODES = tuple(MODE_RULES)
 # every model of the family emits these (the section 10 payload is built from them)
 REQUIRED_COLUMNS = ("raw_readings", "temperature_c", "battery_percentage", "signal_strength_dbm")
 
+def _replay(record):  # noqa: ANN001, ANN202 - a RunRecord; the engine loads only when a replay runs
+    from synthkit_reservoir.replay import ReservoirReplayer
+
+    return ReservoirReplayer(record)
+
+
 FAMILY = Family(
     NAME, MODES,
     description="water-reservoir fleets: stationary tanks and mobile trucks with ultrasonic level sensors",
+    replay=_replay,
 )  # fmt: skip
 
 

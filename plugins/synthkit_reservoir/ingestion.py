@@ -16,6 +16,12 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from synthkit.api import (
     AtomicFile,
+    RunLog,
+    RunRecord,
+    RunRecorder,
+    StreamRange,
+    new_run_id,
+    runs_dir,
     Batch,
     ConfigError,
     IngestTarget,
@@ -31,8 +37,10 @@ from synthkit.api import (
 )
 from synthkit_reservoir.csvread import BadRow, bad_line, check_csv, columns_of, read_batches
 from synthkit_reservoir.engine import FleetRun, export_window
+from synthkit_reservoir.family import NAME as FAMILY_NAME
 from synthkit_reservoir.export import CSV_NAME, MANIFEST_NAME, iso, require_csv
 from synthkit_reservoir.preflight_db import DbReport, db_preflight
+from synthkit_reservoir.replay import base_record
 from synthkit_reservoir.rows import RowBuilder
 from synthkit_reservoir.scenario import LoadedScenario
 
@@ -156,6 +164,7 @@ def import_csv(
             for device_id, info in (manifest.get("devices") or {}).items():
                 state.advance(device_id, int(info["last_seq"]))
             state.save()
+            result["run_id"] = record_import(manifest, state_file, plan_sink(sink), out or url)
             result["state_file"] = str(state_file)
             result["warnings"], result["complete"] = problems, not problems
             out = AtomicFile(artifact_dir / RESULT_NAME, durable=True)
@@ -202,17 +211,25 @@ def bootstrap(
         builder = RowBuilder(run)
         last = np.array([f + window.points(step) - 1 for step, f in zip(steps, first)], np.int64)
         stride = max(1, RESERVE_ROWS // max(1, len(loaded.devices)))  # seqs per device per save
-        reservation = Reservation(state, [d.device_id for d in loaded.devices], np.full(len(first), stride), last)
+        ids = [d.device_id for d in loaded.devices]
+        record = base_record("bootstrap", loaded, window.start_s, steps, sink=plan_sink(sink), target=redact(out or url))
+        recorder = RunRecorder(RunLog(runs_dir(state_file)), record, ids, first)
+        reservation = Reservation(state, ids, np.full(len(first), stride), last, recorder)
         batches = _rechunk((builder.batch(b) for b in run.blocks()), block_rows(commit_rows))
         started = time.perf_counter()
         with progress_bar("bootstrap", run.total_rows()) as bar:
+            status = "failed"
             try:
                 delivered = deliver(batches, sink, builder.columns, bar.advance, before_write=reservation.reserve_batch,
                                     after_write=reservation.taken_batch)  # fmt: skip
+                status = "finished"
             except (OperationalError, DBAPIError) as exc:
                 raise describe_db_error(url, exc) from None
+            except KeyboardInterrupt:
+                status = "interrupted"
+                raise
             finally:
-                reservation.settle()  # what the sink took, and nothing more
+                reservation.settle(status)  # what the sink took, and nothing more
     elapsed = time.perf_counter() - started
     counts, analytics = split_outcomes(dict(delivered.outcomes))
     problems = [f"preflight error (not --strict): {e}" for e in report.errors] + rejected_problems(counts)
@@ -225,6 +242,7 @@ def bootstrap(
         )
     return {
         "command": "bootstrap",
+        "run_id": record.run_id,
         "scenario_id": loaded.scenario_id,
         "database": redact(out or url),
         "window": {"start_at": iso(window.start_s), "end_at": iso(window.end_s)},
@@ -239,3 +257,28 @@ def bootstrap(
         "elapsed_seconds": round(elapsed, 3),
         "rows_per_second": round(delivered.records / elapsed) if elapsed > 0 else None,
     }, problems
+
+
+def plan_sink(sink: Sink) -> str:
+    """The name of the sink a pipeline wraps (what a run record names)."""
+    return str(getattr(sink, "name", "") or getattr(getattr(sink, "plan", None), "sink", ""))
+
+
+def record_import(manifest: dict[str, Any], state_file: Path, sink: str, where: str) -> str:
+    """The run record of an applied import: the export's devices and seqs, and the recipe that
+    regenerates them (the export's scenario, window start and steps)."""
+    from synthkit.api import parse_utc, utc_now
+
+    devices = manifest.get("devices") or {}
+    start_s = int(parse_utc(manifest["window"]["start_at"], "manifest window.start_at").timestamp())
+    record = RunRecord(
+        run_id=new_run_id("import-csv"), command="import-csv", family=FAMILY_NAME, status="finished",
+        streams={d: StreamRange(int(i["first_seq"]), int(i["last_seq"])) for d, i in devices.items()},
+        started_at=utc_now(), finished_at=utc_now(), seed=manifest.get("seed"), scenario_id=manifest.get("scenario_id"),
+        scenario_sha256=manifest.get("scenario_sha256"), window_start=manifest["window"]["start_at"], sink=sink,
+        target=redact(where), recipe={"scenario": str(Path(manifest.get("scenario_path", "")).resolve()),
+                                      "scenario_sha256": manifest.get("scenario_sha256"), "window_start_s": start_s,
+                                      "steps": {d: int(i["step_seconds"]) for d, i in devices.items()}},
+    )  # fmt: skip
+    RunLog(runs_dir(state_file)).write(record)
+    return record.run_id

@@ -40,9 +40,11 @@ _HORIZON_S = 10 * 365 * 86_400  # an unlimited run's window end; generation is l
 def live_run(
     plugins: Plugins, loaded: Any, *, broker: Any, state_file: Path, iterations: int = 0,
     duration_s: float = 0.0, topic: str, qos: int = 1, drain_timeout_s: float = 30.0,
-    sink_name: str = "mqtt", sink_options: list[str] | None = None,
+    sink_name: str = "mqtt", sink_options: list[str] | None = None, stored_url: str | None = None,
+    settle_timeout_s: float = 10.0,
 ) -> dict[str, Any]:  # fmt: skip
-    from synthkit.api import BrokerTarget, tls_context
+    from synthkit.api import BrokerTarget, RunLog, RunRecorder, runs_dir, tls_context
+    from synthkit_reservoir.replay import base_record
 
     if iterations < 0 or duration_s < 0:
         raise ConfigError("--iterations and --duration-seconds must be >= 0", hint="0 means unlimited")
@@ -59,13 +61,16 @@ def live_run(
         builder = RowBuilder(run)
         spec = plugins.sink(sink_name, "broker", needed_by="run", fix="install (or enable) synthkit's mqtt sink plugin")
         target = BrokerTarget(broker.address, clients=ids, topic=topic, payloads=mqtt_payloads(), qos=qos, tls=tls,
-                              drain_timeout_s=drain_timeout_s)  # fmt: skip
+                              drain_timeout_s=drain_timeout_s, settings=broker)  # fmt: skip
         plan = RunPlan("run", seed=loaded.seed, streams=tuple(ids), rows=len(ids) * iterations or None, live=True,
                        window=(iso(start_s), iso(end_s)) if iterations else None)  # fmt: skip
         sink = plugins.open_sink(spec, target, sink_options or (), plan)
         ahead = np.ceil(speedup / steps).astype(np.int64)  # ~1 s of messages per device per save
         ceiling = first + iterations - 1 if iterations else None  # never reserve past the last message
-        reservation = Reservation(state, ids, ahead, ceiling)
+        record = base_record("run", loaded, start_s, steps.tolist(), sink=spec.name, target=broker.address, live=True,
+                             topic=topic)  # fmt: skip
+        recorder = RunRecorder(RunLog(runs_dir(state_file)), record, ids, first.tolist())
+        reservation = Reservation(state, ids, ahead, ceiling, recorder)
         total = len(ids) * iterations if iterations else None  # unlimited: a count, no bar to fill
         with stop_on_signals() as stop, progress_bar(f"run -> {broker.address}", total) as bar:
             sink.open(builder.columns)  # connects every device, or fails before the first publish
@@ -87,16 +92,20 @@ def live_run(
                 reservation.hand(dev, seq)  # reserved before the broker has them
                 return batch
 
+            status = "failed"
             try:
                 interrupted = paced(schedule(), produce, sink.write, stop=stop, duration_s=duration_s,
                                     on_batch=bar.advance)  # fmt: skip
+                status = "interrupted" if interrupted else "finished"
             finally:
                 sink.close()
-                reservation.settle()  # a clean stop gives back what was reserved ahead
+                reservation.settle(status)  # a clean stop gives back what was reserved ahead
         elapsed = time.monotonic() - t0
         totals = sink.summary()
+        delivery = delivery_report(plugins, recorder.record, totals, stored_url, settle_timeout_s)
         return {
             "command": "run",
+            "run_id": recorder.record.run_id,
             "scenario_id": loaded.scenario_id,
             "broker": broker.address,
             "tls": broker.tls,
@@ -104,6 +113,8 @@ def live_run(
             "speedup_factor": speedup,
             "interrupted": interrupted,
             **totals,
+            "delivery": delivery,
+            "warnings": totals["warnings"] + delivery.pop("warnings"),
             "devices": sink.per_client(),
             "sink": spec.name,
             "state_file": str(state_file),
@@ -111,3 +122,37 @@ def live_run(
             "messages_per_second": round(totals["emitted"] / elapsed) if elapsed > 0 else None,
         }
 
+
+
+GUARANTEE = ("at least once to the broker (QoS >= 1: each message is re-sent until the broker acknowledges it); "
+             "stored exactly once through dedupe on (mqtt_client_id, seq) plus `synthkit reconcile` and `synthkit replay`")
+
+
+def delivery_report(plugins: Plugins, record: Any, totals: dict[str, Any], stored_url: str | None,
+                    settle_timeout_s: float) -> dict[str, Any]:  # fmt: skip
+    """Published, acknowledged by the broker, and (with ``stored_url``) stored: an
+    acknowledgement means the broker took a message, not that anyone stored it. The store is
+    read until it holds everything or ``settle_timeout_s`` passes (a listener lags a little)."""
+    out: dict[str, Any] = {"published": totals["emitted"], "broker_acknowledged": totals["acknowledged"],
+                           "stored": None, "missing": None, "guarantee": GUARANTEE, "warnings": []}  # fmt: skip
+    if stored_url is None:
+        return out
+    from synthkit.api import reconcile_records
+
+    ledger = plugins.ledger(stored_url)
+    deadline = time.monotonic() + settle_timeout_s
+    try:
+        while True:
+            report = reconcile_records([record], ledger)
+            if report["missing"] == 0 or time.monotonic() >= deadline:
+                break
+            time.sleep(0.5)
+    finally:
+        ledger.close()
+    out.update(stored=report["stored"], missing=report["missing"])
+    if report["missing"]:
+        out["warnings"].append(
+            f"{report['missing']} of {report['expected']} published message(s) are not in {report['store']} "
+            f"{settle_timeout_s:g} s after the run: replay them with `synthkit reconcile --run {record.run_id} "
+            "--report r.json` then `synthkit replay --report r.json`")  # fmt: skip
+    return out

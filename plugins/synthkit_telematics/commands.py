@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from synthkit.api import SinkFlag, SinkOptionFlag, emit_json, finish, get_plugins, stderr
+from synthkit.api import SinkFlag, SinkOptionFlag, emit_json, finish, get_plugins, global_options, stderr
 
 if TYPE_CHECKING:  # the generator and its kernels load when a command runs, not at start-up
     from synthkit_telematics.generator import TelematicsConfig
@@ -104,6 +104,7 @@ def stream(
 
 @app.command()
 def publish(
+    ctx: typer.Context,
     events: Annotated[int, typer.Option("--events", help="Total events (0: until stopped).")] = 0,
     interval: Annotated[float, typer.Option("--interval", help="Seconds between rounds (one event per driver); 0: as fast as the broker takes them.")] = 1.0,
     duration_seconds: Annotated[float, typer.Option("--duration-seconds", help="Stop after this many seconds (0: unlimited).")] = 0,
@@ -113,7 +114,7 @@ def publish(
     host: Annotated[str | None, typer.Option("--host", help="Broker host (default: SYNTHKIT_MQTT_HOST, else 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option("--port", help="Broker port (default: SYNTHKIT_MQTT_PORT, else 1883 without TLS).")] = None,
     topic: Annotated[str, typer.Option("--topic", help="Topic template; {driver_id} is replaced.")] = "telematics/{driver_id}/events",
-    qos: Annotated[int, typer.Option("--qos", help="MQTT QoS, 0 or 1.")] = 1,
+    qos: Annotated[int, typer.Option("--qos", help="MQTT QoS 0, 1 or 2.")] = 1,
     client_id_prefix: Annotated[str, typer.Option("--client-id-prefix", help="Prepended to each driver id to make its MQTT client id.")] = "",
     drain_timeout: Annotated[float, typer.Option("--drain-timeout", help="Seconds to wait for outstanding acknowledgements at the end.")] = 30.0,
     sink: Annotated[str, typer.Option("--sink", help="A broker sink (a plugin).")] = "mqtt",
@@ -134,5 +135,6 @@ def publish(
         get_plugins(), config, broker=resolve_broker(None, host=host, port=port), events=events,
         duration_s=duration_seconds, interval_s=interval, topic=topic, qos=qos,
         client_id_prefix=client_id_prefix, drain_timeout_s=drain_timeout, sink_name=sink, sink_options=sink_option,
+        state_file=global_options(ctx).state_file,
     )  # fmt: skip
     finish(result, result["warnings"])

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import itertools
 import time
+from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from synthkit.api import ConfigError, Plugins, RunPlan, paced, progress_bar, stop_on_signals
 from synthkit_telematics.generator import TelematicsConfig, TelematicsGenerator
@@ -23,6 +26,7 @@ def publish_mqtt(
     plugins: Plugins, config: TelematicsConfig, *, broker: Any, events: int = 0, duration_s: float = 0.0,
     interval_s: float = 1.0, topic: str = DEFAULT_TOPIC, qos: int = 1, client_id_prefix: str = "",
     drain_timeout_s: float = 30.0, sink_name: str = "mqtt", sink_options: list[str] | None = None,
+    state_file: Path | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     from synthkit.api import BrokerTarget, tls_context
 
@@ -33,23 +37,36 @@ def publish_mqtt(
     drivers = generator.driver_labels
     spec = plugins.sink(sink_name, "broker", needed_by="telematics publish", fix="install (or enable) synthkit's mqtt sink plugin")
     target = BrokerTarget(broker.address, clients=drivers, topic=topic, client_column="driver_id", qos=qos,
-                          tls=tls, client_id_prefix=client_id_prefix, drain_timeout_s=drain_timeout_s)  # fmt: skip
+                          tls=tls, client_id_prefix=client_id_prefix, drain_timeout_s=drain_timeout_s,
+                          settings=broker)  # fmt: skip
     plan = RunPlan("telematics publish", seed=config.seed, streams=tuple(drivers), rows=events or None, live=True)
     sink = plugins.open_sink(spec, target, sink_options or (), plan)
+    taken = np.zeros(len(drivers), np.int64)  # events each driver's connection was handed
+
+    def write(batch: Any) -> None:
+        sink.write(batch)
+        np.add.at(taken, batch.column("driver_id").values, 1)
+
     with stop_on_signals() as stop, progress_bar(f"publish -> {broker.address}", events or None) as bar:
         sink.open(generator.columns)  # connects every driver, or fails before the first publish
+        recorder = _recorder(state_file, config, generator, spec.name, broker.address, topic, events)
         t0 = time.monotonic()
         rounds = generator.batches(events or None, batch_rows=config.drivers)  # a round per batch
+        status = "failed"
         try:
             schedule = ((number * interval_s, None) for number in itertools.count())
-            interrupted = paced(schedule, lambda _: next(rounds, None), sink.write, stop=stop,
+            interrupted = paced(schedule, lambda _: next(rounds, None), write, stop=stop,
                                 duration_s=duration_s, on_batch=bar.advance)  # fmt: skip
+            status = "interrupted" if interrupted else "finished"
         finally:
             sink.close()
+            if recorder is not None:
+                recorder.finished((taken - 1).tolist(), status)
     elapsed = time.monotonic() - t0
     totals = sink.summary()
     return {
         "command": "telematics publish",
+        **({"run_id": recorder.record.run_id} if recorder is not None else {}),
         "broker": broker.address,
         "sink": spec.name,
         "tls": broker.tls,
@@ -64,3 +81,25 @@ def publish_mqtt(
         "elapsed_seconds": round(elapsed, 3),
         "events_per_second": round(totals["emitted"] / elapsed) if elapsed > 0 else None,
     }
+
+
+def _recorder(state_file: Path | None, config: Any, generator: Any, sink: str, target: str, topic: str,
+              events: int) -> Any:  # fmt: skip
+    """The run record of a publish: per driver, the events handed to its connection, counted
+    from 0 (a driver's n-th event is round n). Its payloads carry no seq, so a store reconciles
+    against it by (driver_id, event index) pairs. With --events, the record written at the start
+    already covers every planned event (a killed publish never says less than it sent)."""
+    if state_file is None:
+        return None
+    from synthkit.api import RunLog, RunRecord, RunRecorder, new_run_id, runs_dir
+
+    drivers = generator.driver_labels
+    record = RunRecord(run_id=new_run_id("telematics publish"), command="telematics publish", family="telematics",
+                       streams={}, seed=config.seed, live=True, sink=sink, target=target,
+                       recipe={"config": config.model_dump(mode="json"), "event_types": generator.type_names,
+                               "topic": topic, "seq": "each driver's event index, from 0"})  # fmt: skip
+    recorder = RunRecorder(RunLog(runs_dir(state_file)), record, drivers, [0] * len(drivers))
+    if events:
+        per_round, rest = divmod(events, len(drivers))
+        recorder.reserved([per_round - (0 if d < rest else 1) for d in range(len(drivers))])
+    return recorder

@@ -59,7 +59,8 @@ def listen_command(
     idle_timeout: Annotated[float, typer.Option("--idle-timeout", help="Stop after this many seconds without a message (0: never).")] = 0,
     sink: Annotated[str, typer.Option("--sink", help="The ingest sink the messages go to (a plugin).")] = "reference_db",
     sink_option: SinkOptionFlag = None,
-    source_option: Annotated[list[str] | None, typer.Option("--source-option", help="KEY=VALUE for the mqtt source (batch_messages, batch_wait_s).")] = None,
+    source_option: Annotated[list[str] | None, typer.Option("--source-option", help="KEY=VALUE for the mqtt source (batch_messages, batch_wait_s, protocol=5, session_expiry_s).")] = None,
+    reconcile_every: Annotated[float, typer.Option("--reconcile-every", help="Every N seconds, print the gap count against the run records of --state-file (0: only at the end).")] = 0,
 ) -> None:
     """Subscribe to live telemetry and ingest it into the reference database."""
     from synthkit.api import connected, redact, resolve_broker, resolve_url, tls_context
@@ -76,7 +77,8 @@ def listen_command(
         result = listen(get_plugins(), url, host=broker.host, port=broker.port, tls=tls_context(broker), topic=topic,
                         client_id=client_id or default_client_id(redact(url), topic), duration_s=duration_seconds,
                         count=count, idle_s=idle_timeout, sink_name=sink, sink_options=sink_option,
-                        source_options=source_option)  # fmt: skip
+                        source_options=source_option, settings=broker, state_file=opts.state_file,
+                        reconcile_every_s=reconcile_every)  # fmt: skip
     rejected = result["rejects_stored"]
     finish({**result, "database": redact(url), "broker": broker.address},
            [f"{rejected} message(s) rejected: kept in telemetry_rejects with their reason"] if rejected else [])

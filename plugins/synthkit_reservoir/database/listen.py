@@ -12,23 +12,32 @@ Every message ends as exactly one of: stored, duplicate, or rejected:REASON. A r
 message is kept whole in ``telemetry_rejects`` (topic, bytes, reason) before it is
 acknowledged, so nothing a device sends can stop the listener or vanish. A database that is
 busy or away (SQLite locked, PostgreSQL restarting) is waited for, batch unacknowledged.
-Seq gaps per device are reported at the end.
+Seq gaps per device come from the run records of ``--state-file`` (the live runs that
+published to this broker): what each run emitted, leading and trailing gaps included, against
+what the database holds, not the holes between the seqs this listener happened to see. With
+``reconcile_every_s`` a running count is printed while it listens.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from synthkit.api import (
     MESSAGE_COLUMNS,
+    RunLog,
     IngestTarget,
     Plugins,
     RunPlan,
     SourceTarget,
     deliver,
     progress_bar,
+    reconcile_records,
+    runs_dir,
+    stderr,
     stop_on_signals,
 )
 from synthkit_reservoir.database.sink import Stopped
@@ -46,9 +55,11 @@ def listen(
     plugins: Plugins, url: str, *, host: str, port: int, tls: Any, topic: str, client_id: str,
     duration_s: float = 0.0, count: int = 0, idle_s: float = 0.0, connect_timeout_s: float = 10.0,
     sink_name: str = "reference_db", sink_options: list[str] | None = None, source_options: list[str] | None = None,
+    settings: Any = None, state_file: Path | None = None, reconcile_every_s: float = 0.0,
 ) -> dict[str, Any]:  # fmt: skip
     target = SourceTarget(f"{host}:{port}", topic, client_id, tls, duration_s=duration_s, count=count, idle_s=idle_s,
-                          connect_timeout_s=connect_timeout_s)  # fmt: skip
+                          connect_timeout_s=connect_timeout_s, settings=settings)  # fmt: skip
+    gaps = GapWatch(plugins, url, f"{host}:{port}", state_file, reconcile_every_s)
     source = plugins.open_source("mqtt", target, source_options or (), needed_by="ingest listen",
                                  fix="install (or enable) synthkit's mqtt plugin, which provides the mqtt source")  # fmt: skip
     spec = plugins.sink(sink_name, "ingest", needed_by="ingest listen", fix="give --sink an ingest sink (see `synthkit plugins`)")
@@ -58,6 +69,7 @@ def listen(
         started = time.monotonic()
         source.open()  # the broker is reachable, or a clear error before anything is read
         report = None
+        gaps.start()
         try:
             # on this thread: the source's network thread already competes for the GIL
             report = deliver(source.batches(stop), sink, MESSAGE_COLUMNS, bar.advance, after_write=source.delivered,
@@ -65,6 +77,7 @@ def listen(
         except Stopped:  # stopped while the database was away: what was taken stays counted
             pass
         finally:
+            gaps.stop()
             session = source.close()
     counts = dict(report.outcomes) if report is not None else dict(sorted(getattr(sink, "counts", {}).items()))
     details = dict(report.details) if report is not None else {}
@@ -77,8 +90,68 @@ def listen(
         "status_counts": counts,
         "rejects_stored": rejected,
         "devices": details.get("devices", 0),
-        "seq_gaps": details.get("seq_gaps", {}),
+        **gaps.final(details.get("seq_gaps", {})),
         "reconnects": session["reconnects"],
         "warnings": session["warnings"],
         "elapsed_seconds": round(time.monotonic() - started, 3),
     }
+
+
+class GapWatch:
+    """Gaps against the run records of live runs that published to ``broker``: counted every
+    ``every_s`` seconds on a thread of its own (0: only at the end)."""
+
+    def __init__(self, plugins: Plugins, url: str, broker: str, state_file: Path | None, every_s: float) -> None:
+        self.plugins, self.url, self.broker, self.every_s = plugins, url, broker, every_s
+        self.log = RunLog(runs_dir(state_file)) if state_file is not None else None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="synthkit-gaps", daemon=True)
+
+    def records(self) -> list[Any]:
+        if self.log is None:
+            return []
+        return [r for r in self.log.records() if r.live and r.target == self.broker]
+
+    def report(self) -> dict[str, Any] | None:
+        records = self.records()
+        if not records:
+            return None
+        ledger = self.plugins.ledger(self.url)
+        try:
+            return reconcile_records(records, ledger)
+        finally:
+            ledger.close()
+
+    def start(self) -> None:
+        if self.every_s > 0:
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every_s):
+            try:
+                found = self.report()
+            except Exception as exc:  # noqa: BLE001 - a count that fails must not stop the listener
+                stderr().print(f"[yellow]reconcile:[/] not counted ({type(exc).__name__}: {exc})", highlight=False)
+                continue
+            if found is None:
+                stderr().print(f"reconcile: no run record of a live run to {self.broker} yet", highlight=False)
+            else:
+                stderr().print(f"reconcile: {found['missing']} missing of {found['expected']} emitted "
+                               f"({found['streams_incomplete']} stream(s) incomplete, {found['duplicates']} duplicate(s))",
+                               highlight=False)  # fmt: skip
+
+    def final(self, seen_gaps: dict[str, Any]) -> dict[str, Any]:
+        """The summary's gap keys: from the run records when there are any, else from the
+        seqs this listener saw (and it says which)."""
+        found = self.report()
+        if found is None:
+            return {"seq_gaps": seen_gaps, "seq_gaps_from": "seqs seen by this listener (no run record of a live run to "
+                    f"{self.broker} in {self.log.directory if self.log else '-'})"}  # fmt: skip
+        gaps = {s: {"missing": r["missing"], "first_missing": r["missing_ranges"][:10]}
+                for s, r in found["streams"].items() if r["missing"]}  # fmt: skip
+        return {"seq_gaps": gaps, "seq_gaps_missing": found["missing"], "seq_gaps_from": f"run records {', '.join(found['runs'])}"}

@@ -13,6 +13,13 @@ def _factory(target, options):  # noqa: ANN001, ANN202 - an IngestTarget and Sin
                            commit_rows=target.commit_rows, stop=target.stop)  # fmt: skip
 
 
+def _ledger(url):  # noqa: ANN001, ANN202 - what the telemetry table holds, for synthkit reconcile
+    from synthkit.api import SqlLedger, make_engine, redact
+
+    return SqlLedger(make_engine(url), "telemetry", client="mqtt_client_id", seq="seq", stored_at="received_at",
+                     unique=True, where=redact(url))  # fmt: skip
+
+
 @hookimpl
 def synthkit_register_sinks() -> list[SinkSpec]:
     return [
@@ -21,6 +28,7 @@ def synthkit_register_sinks() -> list[SinkSpec]:
             name="reference_db",
             factory=_factory,
             capabilities=("dry_run",),
+            ledger=_ledger,
             description="the reference ingestion database (SQLite or PostgreSQL), deduped on (mqtt_client_id, seq)",
         )
     ]

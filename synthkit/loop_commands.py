@@ -1,0 +1,221 @@
+"""``synthkit runs | reconcile | replay``: close the loop between what runs emitted and what
+was stored. Run records are read from the runs directory of ``--state-file``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from synthkit.console import emit_json, finish, progress_bar, stderr
+from synthkit.context import global_options
+from synthkit.errors import ConfigError
+from synthkit.flags import SinkOptionFlag
+from synthkit.runs import RunLog, RunRecord, runs_dir
+
+DbUrl = Annotated[str | None, typer.Option("--db-url", help="The ingestion database (default: $SYNTHKIT_DB_URL, else sqlite:///.tmp/synthkit.db).")]
+RunIds = Annotated[list[str] | None, typer.Option("--run", help="A run id (repeatable; default: every run record).")]
+
+
+def _log(ctx: typer.Context) -> RunLog:
+    return RunLog(runs_dir(global_options(ctx).state_file))
+
+
+def runs_command(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")] = False,
+) -> None:
+    """List the run records: what each producing command emitted, per stream."""
+    from rich.table import Table
+
+    log = _log(ctx)
+    records = log.records()
+    if as_json:
+        emit_json({"command": "runs", "runs_dir": str(log.directory), "runs": [_brief(r) for r in records]})
+        return
+    table = Table(title=f"run records in {log.directory}", title_justify="left")
+    for column in ("run id", "command", "status", "started", "streams", "emitted", "sink -> target"):
+        table.add_column(column, overflow="fold")
+    for r in records:
+        table.add_row(r.run_id, r.command, r.status, r.started_at, str(len(r.streams)), str(r.emitted),
+                      f"{r.sink} -> {r.target}")  # fmt: skip
+    stderr().print(table)
+    emit_json({"command": "runs", "runs_dir": str(log.directory), "runs": [_brief(r) for r in records]})
+
+
+def _brief(r: RunRecord) -> dict[str, Any]:
+    return {"run_id": r.run_id, "command": r.command, "family": r.family, "status": r.status,
+            "started_at": r.started_at, "finished_at": r.finished_at, "streams": len(r.streams),
+            "emitted": r.emitted, "sink": r.sink, "target": r.target}  # fmt: skip
+
+
+def _records(log: RunLog, run_ids: list[str] | None) -> list[RunRecord]:
+    records = [log.load(r) for r in run_ids] if run_ids else log.records()
+    if not records:
+        raise ConfigError(f"no run records in {log.directory}",
+                          hint="run, bootstrap and import-csv --apply write one; give the --state-file they used")  # fmt: skip
+    return records
+
+
+def reconcile_command(
+    ctx: typer.Context,
+    run: RunIds = None,
+    db_url: DbUrl = None,
+    sink: Annotated[str | None, typer.Option("--sink", help="The ingest sink whose store to read (default: the one the URL picks).")] = None,
+    stored: Annotated[Path | None, typer.Option("--stored", help="A CSV or JSON-lines file of stored (client, seq[, stored_at]) pairs, instead of a database.")] = None,
+    stored_client: Annotated[str, typer.Option("--stored-client", help="--stored's client column.")] = "client",
+    stored_seq: Annotated[str, typer.Option("--stored-seq", help="--stored's seq column.")] = "seq",
+    late_after: Annotated[float, typer.Option("--late-after", help="A live run's row stored this many seconds after the run ended counts as late.")] = 60.0,
+    report: Annotated[Path | None, typer.Option("--report", help="Also write the JSON report to this file (for replay --report).")] = None,
+) -> None:
+    """Compare run records with what was stored: missing ranges, duplicates, unexpected and late rows (exit 3 unless complete)."""
+    from synthkit.database import resolve_url
+    from synthkit.files import AtomicFile
+    from synthkit.plugins import get_plugins
+    from synthkit.reconcile import reconcile_records
+
+    records = _records(_log(ctx), run)
+    if stored is not None:
+        from synthkit.ledger import FileLedger
+
+        ledger = FileLedger(stored, client=stored_client, seq=stored_seq)
+    else:
+        ledger = get_plugins().ledger(resolve_url(db_url), sink)
+    try:
+        result = reconcile_records(records, ledger, late_after_s=late_after)
+    except Exception as exc:
+        raise _store_error(ledger, exc) from None
+    finally:
+        ledger.close()
+    _table(result)
+    problems = [] if result["complete"] else [
+        f"{result['missing']} of {result['expected']} emitted row(s) missing in {result['streams_incomplete']} "
+        f"stream(s), {result['duplicates']} duplicate(s); `synthkit replay --report FILE` re-emits the missing"]  # fmt: skip
+    if report is not None:
+        out = AtomicFile(report, durable=True)
+        out.write((json.dumps({**result, "complete": result["complete"]}, indent=1) + "\n").encode())
+        out.commit()
+    finish(result, problems)
+
+
+def _table(result: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    if not result["streams"]:
+        stderr().print(f"reconcile: {result['stored']} of {result['expected']} stored, complete", highlight=False)
+        return
+    table = Table(title=f"reconcile: {result['stored']} of {result['expected']} stored "
+                        f"({'complete' if result['complete'] else 'incomplete'})", title_justify="left")  # fmt: skip
+    for column in ("stream", "expected", "stored", "missing", "duplicates", "unexpected", "late", "missing ranges"):
+        table.add_column(column, overflow="fold")
+    for stream, row in list(result["streams"].items())[:50]:
+        ranges = ", ".join(f"{lo}..{hi}" for lo, hi in row["missing_ranges"][:5])
+        more = len(row["missing_ranges"]) - 5
+        table.add_row(stream, *(str(row[k]) for k in ("expected", "stored", "missing", "duplicates", "unexpected", "late")),
+                      ranges + (f" (+{more} more)" if more > 0 else ""))  # fmt: skip
+    if len(result["streams"]) > 50:
+        table.caption = f"first 50 of {len(result['streams'])} streams with a problem; all are in the JSON"
+    stderr().print(table)
+
+
+def replay_command(
+    ctx: typer.Context,
+    report: Annotated[Path | None, typer.Option("--report", help="A `synthkit reconcile` JSON report: replay its missing ranges.")] = None,
+    run: Annotated[str | None, typer.Option("--run", help="A run id, with --device/--from/--to (default: all it emitted).")] = None,
+    device: Annotated[list[str] | None, typer.Option("--device", help="A stream of --run (repeatable; default: all).")] = None,
+    first: Annotated[int | None, typer.Option("--from", help="First seq to replay (default: the run's first).")] = None,
+    last: Annotated[int | None, typer.Option("--to", help="Last seq to replay (default: the run's last).")] = None,
+    sink: Annotated[str | None, typer.Option("--sink", help="The sink to re-emit through (default: the one the run used).")] = None,
+    sink_option: SinkOptionFlag = None,
+    db_url: DbUrl = None,
+    out: Annotated[str | None, typer.Option("--out", help="Where an ingest sink that is not the database delivers (an endpoint URL).")] = None,
+    host: Annotated[str | None, typer.Option("--host", help="Broker host (default: the run's broker).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Broker port (default: the run's broker).")] = None,
+    topic: Annotated[str | None, typer.Option("--topic", help="Topic template (default: the run's).")] = None,
+    qos: Annotated[int, typer.Option("--qos", help="MQTT QoS 0, 1 or 2.")] = 1,
+    commit_batch_size: Annotated[int, typer.Option("--commit-batch-size", help="Rows per transaction (ingest sinks).")] = 5000,
+    rate: Annotated[float, typer.Option("--rate", help="At most this many messages per second (0: no limit); keep a live listener's broker queue from overflowing.")] = 0,
+) -> None:
+    """Re-emit exactly the missing (stream, seq) ranges, byte-identical to the first emission, through any sink."""
+    from synthkit.plugins import get_plugins
+    from synthkit.replay import missing_from_report, replay_run, runs_to_replay
+    from synthkit.runs import StreamRange
+
+    log = _log(ctx)
+    if rate < 0:
+        raise ConfigError(f"--rate must be >= 0, got {rate:g}", hint="0 means no limit")
+    if (report is None) == (run is None):
+        raise ConfigError("give --report FILE (a reconcile report) or --run ID", hint="see `synthkit replay --help`")
+    if report is not None:
+        try:
+            doc = json.loads(report.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{report}: not a readable JSON report ({exc})", hint="write one with `synthkit reconcile --report FILE`") from None
+        work = runs_to_replay(log, missing_from_report(doc, str(report)))
+    else:
+        record = log.load(str(run))
+        streams = device or sorted(record.streams)
+        unknown = [d for d in streams if d not in record.streams]
+        if unknown:
+            raise ConfigError(f"run {run} has no stream {unknown[0]!r}", hint=f"its streams: {', '.join(sorted(record.streams)[:10])}")
+        picked: dict[str, list[list[int]]] = {}
+        for d in streams:
+            r: StreamRange = record.streams[d]
+            lo, hi = first if first is not None else r.first_seq, last if last is not None else r.last_seq
+            if lo <= hi:
+                picked[d] = [[lo, hi]]
+        work = [(record, picked)]
+    plugins = get_plugins()
+    make = _sink_maker(plugins, sink=sink, options=sink_option or [], db_url=db_url, out=out, host=host, port=port,
+                       topic=topic, qos=qos, commit_rows=commit_batch_size)  # fmt: skip
+    total = sum(hi - lo + 1 for _, m in work for rs in m.values() for lo, hi in rs)
+    results, problems = [], []
+    with progress_bar("replay", total) as bar:
+        for record, missing in work:
+            done = replay_run(plugins, record, missing, make, bar.advance, rate=rate)
+            results.append(done)
+            problems += done.get("warnings", [])
+    finish({"command": "replay", "runs": results, "replayed": sum(r["replayed"] for r in results)}, problems)
+
+
+def _sink_maker(plugins: Any, *, sink: str | None, options: list[str], db_url: str | None, out: str | None,
+                host: str | None, port: int | None, topic: str | None, qos: int, commit_rows: int) -> Any:  # fmt: skip
+    from synthkit.brokers import resolve_broker, tls_context
+    from synthkit.contracts import BrokerTarget, IngestTarget
+    from synthkit.database import resolve_url
+    from synthkit.pipeline import RunPlan
+
+    if commit_rows < 1:
+        raise ConfigError(f"--commit-batch-size must be at least 1, got {commit_rows}")
+
+    def make(replayer: Any, record: RunRecord) -> Any:
+        spec = plugins.sink(sink or record.sink, ("broker", "ingest"), needed_by="replay",
+                            fix="give --sink a broker sink (mqtt) or an ingest sink (see `synthkit plugins`)")  # fmt: skip
+        streams = tuple(sorted(record.streams))
+        plan = RunPlan("replay", seed=record.seed or 0, streams=streams, live=spec.kind == "broker",
+                       extra={"run_id": record.run_id})  # fmt: skip
+        if spec.kind == "broker":
+            was_host, _, was_port = record.target.rpartition(":") if record.sink == spec.name else ("", "", "")
+            broker = resolve_broker(None, host=host or was_host or None,
+                                    port=port or (int(was_port) if was_port.isdigit() else None))  # fmt: skip
+            target = BrokerTarget(broker.address, clients=streams, topic=topic or record.recipe.get("topic") or replayer.topic,
+                                  client_column=replayer.client_column, qos=qos, tls=tls_context(broker),
+                                  payloads=replayer.payloads(), settings=broker)  # fmt: skip
+        else:
+            target = IngestTarget(out or resolve_url(db_url), apply=True, commit_rows=commit_rows)
+        return plugins.open_sink(spec, target, options, plan)
+
+    return make
+
+
+def _store_error(ledger: Any, exc: Exception) -> Exception:
+    """A database error while reading a store, as one line naming it (others pass through)."""
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(exc, DBAPIError):
+        from synthkit.database import describe_db_error
+
+        return describe_db_error(ledger.where, exc)
+    return exc
