@@ -26,6 +26,7 @@ _MODE = {"jsonl": 0, "csv": 1, "template": 2}
 _K_INT, _K_LABEL, _K_FIXED = 0, 2, 3  # numbers become _K_INT (digits) or _K_LABEL (tables)
 _KIND_CODE = {"int": _K_INT, "decimal": _K_INT, "label": _K_LABEL, "fixed": _K_FIXED}
 _TABLE_SPAN = 2048  # numbers whose batch range fits this are written from a rendered table
+_MAX_TABLES = 32  # rendered tables kept (oldest dropped): memory stays flat as numbers grow
 _POW10 = np.array([10**i for i in range(19)], dtype=np.int64)
 
 
@@ -217,6 +218,7 @@ class Encoder:
         self.prefixes = prefixes or {}
         self.threads = max(1, threads)
         self._labels: dict[str, tuple[object, list[bytes]]] = {}
+        self._tables: dict[tuple[int, int], list[bytes]] = {}  # (decimals, base) -> rendered numbers
         self._pools: dict[tuple[int, ...], tuple] = {}
         self._buffers: list[np.ndarray] = []
         self._pool: ThreadPoolExecutor | None = None
@@ -289,14 +291,17 @@ class Encoder:
         return scaled.astype(np.int64)
 
     def _number_table(self, decimals: int, base: int) -> list[bytes]:
-        key = f"\0number:{decimals}:{base}"
-        cached = self._labels.get(key)
-        if cached is None:
+        key = (decimals, base)
+        table = self._tables.get(key)
+        if table is None:
             text, offsets = _render_range(base, 2 * _TABLE_SPAN, decimals, _POW10)
             data, ends = text.tobytes(), offsets.tolist()
-            cached = (None, [data[a:b] for a, b in zip(ends, ends[1:])])
-            self._labels[key] = cached
-        return cached[1]
+            table = self._tables[key] = [data[a:b] for a, b in zip(ends, ends[1:])]
+            # bounded: a growing number (a live run's timestamps) reaches a new range every
+            # few batches, and each table is 4,096 rendered numbers
+            if len(self._tables) > _MAX_TABLES:
+                self._tables.pop(next(iter(self._tables)))
+        return table
 
     def _label_pool(self, lists: list[list[bytes]]) -> tuple[np.ndarray, np.ndarray, list[int]]:
         """All label texts in one byte pool with offsets; cached, since the rendered lists are

@@ -83,19 +83,24 @@ def reconcile_command(
         ledger = FileLedger(stored, client=stored_client, seq=stored_seq)
     else:
         ledger = get_plugins().ledger(resolve_url(db_url), sink)
+    from sqlalchemy.exc import DBAPIError
+
     try:
         result = reconcile_records(records, ledger, late_after_s=late_after)
-    except Exception as exc:
-        raise _store_error(ledger, exc) from None
+    except DBAPIError as exc:  # a store that is away or has no such table: one line naming it
+        from synthkit.database import describe_db_error
+
+        raise describe_db_error(ledger.where, exc) from None
     finally:
         ledger.close()
     _table(result)
     problems = [] if result["complete"] else [
         f"{result['missing']} of {result['expected']} emitted row(s) missing in {result['streams_incomplete']} "
-        f"stream(s), {result['duplicates']} duplicate(s); `synthkit replay --report FILE` re-emits the missing"]  # fmt: skip
+        f"stream(s), {result['duplicates']} duplicate(s); `synthkit replay --report {report or 'FILE'}` re-emits "
+        "the missing"]  # fmt: skip
     if report is not None:
         out = AtomicFile(report, durable=True)
-        out.write((json.dumps({**result, "complete": result["complete"]}, indent=1) + "\n").encode())
+        out.write((json.dumps(result, indent=1) + "\n").encode())
         out.commit()
     finish(result, problems)
 
@@ -209,13 +214,3 @@ def _sink_maker(plugins: Any, *, sink: str | None, options: list[str], db_url: s
 
     return make
 
-
-def _store_error(ledger: Any, exc: Exception) -> Exception:
-    """A database error while reading a store, as one line naming it (others pass through)."""
-    from sqlalchemy.exc import DBAPIError
-
-    if isinstance(exc, DBAPIError):
-        from synthkit.database import describe_db_error
-
-        return describe_db_error(ledger.where, exc)
-    return exc

@@ -21,7 +21,7 @@ import contextlib
 import json
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -68,8 +68,11 @@ class RunRecord:
         return sum(r.count for r in self.streams.values())
 
     def to_json(self) -> dict[str, Any]:
-        body = asdict(self)
-        body["streams"] = {k: {**asdict(r), "count": r.count} for k, r in self.streams.items()}
+        # by hand: dataclasses.asdict deep-copies every stream (18 ms for 2,000 of them)
+        body = {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "streams"}
+        body["recipe"] = dict(self.recipe)
+        body["streams"] = {k: {"first_seq": r.first_seq, "last_seq": r.last_seq, "count": r.count}
+                           for k, r in self.streams.items()}  # fmt: skip
         return {"format": FORMAT, **body}
 
     @classmethod
@@ -110,7 +113,9 @@ class RunLog:
         self.directory.mkdir(parents=True, exist_ok=True)
         f = AtomicFile(self.directory / f"{record.run_id}.json", durable=True)
         try:
-            f.write((json.dumps(record.to_json(), indent=1) + "\n").encode())
+            # compact: the C encoder (indent= falls back to the pure-Python one, 10x slower);
+            # `synthkit runs` is how people read them
+            f.write((json.dumps(record.to_json(), separators=(",", ":")) + "\n").encode())
         except BaseException:
             f.abort()
             raise

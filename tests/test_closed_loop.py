@@ -183,3 +183,37 @@ def test_rows_of_a_live_run_stored_after_it_ended_are_late(tmp_path):
     assert report["complete"] and report["late"] == 2 and report["streams"]["A"]["late"] == 2  # 00:11:01 and 02:00
     assert report["unexpected"] == 1 and report["streams"]["B"] == {**report["streams"]["B"], "unexpected": 1, "late": 0}
     assert reconcile_records([record], ledger, late_after_s=3600)["late"] == 1
+
+
+def test_a_store_without_the_table_is_one_clear_line(tmp_path):
+    url = f"sqlite:///{tmp_path}/x.db"
+    bootstrapped(tmp_path, url, count=1)
+    import sqlite3
+
+    sqlite3.connect(tmp_path / "empty.db").close()
+    res = run_cli(["reconcile", "--db-url", f"sqlite:///{tmp_path}/empty.db"])
+    assert res.exit_code == 2 and "no such table" in res.stderr and "db init" in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.services
+def test_a_run_killed_outright_keeps_a_record_that_covers_what_it_reserved(tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    from tests.conftest import BIN
+
+    path = tmp_path / "live.yaml"
+    path.write_text('scenario_id: kill_t\nspeedup_factor: 60\ndevices:\n  - {group: k, count: 3, id_pattern: "KILL-{n:02d}", '
+                    "archetype: stationary_archetype_a, cadence_seconds: 60}\n")  # fmt: skip
+    state = tmp_path / "s.json"
+    proc = subprocess.Popen([str(BIN / "synthkit"), "--scenario", str(path), "--state-file", str(state), "run"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    time.sleep(4)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    (record,) = RunLog(runs_dir(state)).records()
+    reserved = json.loads(state.read_text())["devices"]
+    assert record.status == "running" and record.finished_at is None and record.live
+    assert {d: r.last_seq for d, r in record.streams.items()} == reserved  # never less than the state reserved
+    assert all(r.first_seq == 0 and r.count >= 2 for r in record.streams.values())

@@ -16,31 +16,31 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from synthkit.api import (
     AtomicFile,
-    RunLog,
-    RunRecord,
-    RunRecorder,
-    StreamRange,
-    new_run_id,
-    runs_dir,
     Batch,
     ConfigError,
     IngestTarget,
     Plugins,
     Reservation,
+    RunLog,
     RunPlan,
+    RunRecord,
+    RunRecorder,
     SeqState,
     Sink,
+    StreamRange,
     deliver,
     describe_db_error,
+    new_run_id,
     progress_bar,
     redact,
+    runs_dir,
 )
 from synthkit_reservoir.csvread import BadRow, bad_line, check_csv, columns_of, read_batches
 from synthkit_reservoir.engine import FleetRun, export_window
-from synthkit_reservoir.family import NAME as FAMILY_NAME
 from synthkit_reservoir.export import CSV_NAME, MANIFEST_NAME, iso, require_csv
+from synthkit_reservoir.family import NAME as FAMILY_NAME
 from synthkit_reservoir.preflight_db import DbReport, db_preflight
-from synthkit_reservoir.replay import base_record
+from synthkit_reservoir.replay import base_record, recipe
 from synthkit_reservoir.rows import RowBuilder
 from synthkit_reservoir.scenario import LoadedScenario
 
@@ -276,9 +276,8 @@ def record_import(manifest: dict[str, Any], state_file: Path, sink: str, where: 
         streams={d: StreamRange(int(i["first_seq"]), int(i["last_seq"])) for d, i in devices.items()},
         started_at=utc_now(), finished_at=utc_now(), seed=manifest.get("seed"), scenario_id=manifest.get("scenario_id"),
         scenario_sha256=manifest.get("scenario_sha256"), window_start=manifest["window"]["start_at"], sink=sink,
-        target=redact(where), recipe={"scenario": str(Path(manifest.get("scenario_path", "")).resolve()),
-                                      "scenario_sha256": manifest.get("scenario_sha256"), "window_start_s": start_s,
-                                      "steps": {d: int(i["step_seconds"]) for d, i in devices.items()}},
+        target=redact(where), recipe=recipe(manifest.get("scenario_path", ""), manifest.get("scenario_sha256"), start_s,
+                                            {d: int(i["step_seconds"]) for d, i in devices.items()}),
     )  # fmt: skip
     RunLog(runs_dir(state_file)).write(record)
     return record.run_id

@@ -21,11 +21,11 @@ from synthkit_reservoir.rows import columns_for
 _KEY_BITS = 40  # a row's key: device index << 40 | seq - first seq (runs never reach 2**40 seqs)
 
 
-def recipe(loaded: Any, window_start_s: int, steps: Sequence[int], topic: str = "") -> dict[str, Any]:
+def recipe(scenario_path: str, scenario_sha256: str | None, window_start_s: int, steps: Mapping[str, int],
+           topic: str = "") -> dict[str, Any]:  # fmt: skip
     """What :class:`ReservoirReplayer` needs from a run, beside its streams' first seqs."""
-    ids = [d.device_id for d in loaded.devices]
-    return {"scenario": str(Path(loaded.path).resolve()), "scenario_sha256": loaded.sha256,
-            "window_start_s": int(window_start_s), "steps": dict(zip(ids, (int(s) for s in steps))),
+    return {"scenario": str(Path(scenario_path).resolve()), "scenario_sha256": scenario_sha256,
+            "window_start_s": int(window_start_s), "steps": {d: int(s) for d, s in steps.items()},
             **({"topic": topic} if topic else {})}  # fmt: skip
 
 
@@ -37,7 +37,9 @@ def base_record(command: str, loaded: Any, window_start_s: int, steps: Sequence[
 
     return RunRecord(run_id=new_run_id(command), command=command, family=NAME, streams={}, seed=loaded.seed,
                      scenario_id=loaded.scenario_id, scenario_sha256=loaded.sha256, window_start=iso(window_start_s),
-                     live=live, sink=sink, target=target, recipe=recipe(loaded, window_start_s, steps, topic))  # fmt: skip
+                     live=live, sink=sink, target=target,
+                     recipe=recipe(loaded.path, loaded.sha256, window_start_s,
+                                   dict(zip((d.device_id for d in loaded.devices), steps)), topic))  # fmt: skip
 
 
 class ReservoirReplayer(Replayer):
