@@ -292,8 +292,10 @@ class Encoder:
 
     def _number_table(self, decimals: int, base: int) -> list[bytes]:
         key = (decimals, base)
-        table = self._tables.get(key)
-        if table is None:
+        table = self._tables.pop(key, None)
+        if table is not None:
+            self._tables[key] = table  # least recently used goes first: steady columns stay
+        else:
             text, offsets = _render_range(base, 2 * _TABLE_SPAN, decimals, _POW10)
             data, ends = text.tobytes(), offsets.tolist()
             table = self._tables[key] = [data[a:b] for a, b in zip(ends, ends[1:])]
