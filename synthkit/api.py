@@ -44,8 +44,8 @@ _WHERE: dict[str, str] = {
     # where a broker is and how to reach it
     **dict.fromkeys(("BrokerBlock", "BrokerSettings", "resolve_broker", "tls_context"), "synthkit.brokers"),
     # databases
-    **dict.fromkeys(("DEFAULT_DB_URL", "ENV_DB_URL", "connected", "describe_db_error", "make_engine",
-                     "resolve_url"), "synthkit.database"),  # fmt: skip
+    **dict.fromkeys(("DEFAULT_DB_URL", "ENV_DB_URL", "resolve_url"), "synthkit.dburl"),
+    **dict.fromkeys(("connected", "describe_db_error", "make_engine"), "synthkit.database"),
     "redact": "synthkit.secrets",
     "hide_secret": "synthkit.secrets",  # fmt: skip
     # files, state, signals, options, time
@@ -114,14 +114,8 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         parse_sink_options,
         sink_target,
     )
-    from synthkit.database import (
-        DEFAULT_DB_URL,
-        ENV_DB_URL,
-        connected,
-        describe_db_error,
-        make_engine,
-        resolve_url,
-    )
+    from synthkit.database import connected, describe_db_error, make_engine
+    from synthkit.dburl import DEFAULT_DB_URL, ENV_DB_URL, resolve_url
     from synthkit.encode import Encoder
     from synthkit.engine import deliver, paced
     from synthkit.errors import (
@@ -136,12 +130,14 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from synthkit.flags import SinkFlag, SinkOptionFlag
     from synthkit.hookspecs import hookimpl
     from synthkit.interrupt import stop_on_signals
+    from synthkit.ledger import FileLedger, Island, Ledger, SqlLedger, Tally
     from synthkit.located import LocatedProblems, Problems, validate_section
     from synthkit.memory import keep_freed_memory
     from synthkit.pipeline import RunPlan, opened_columns
     from synthkit.plugins import Plugins, get_plugins, lookup
     from synthkit.preflight import collect_findings, run_checks
     from synthkit.rand import stable_key, unit_nb, word_nb
+    from synthkit.reconcile import reconcile_records
     from synthkit.records import (
         Archetype,
         Command,
@@ -157,13 +153,19 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         SourceSpec,
         TransformSpec,
     )
+    from synthkit.replay import Replayer
+    from synthkit.runs import (
+        RunLog,
+        RunRecord,
+        RunRecorder,
+        StreamRange,
+        new_run_id,
+        runs_dir,
+        utc_now,
+    )
     from synthkit.secrets import hide_secret, redact
     from synthkit.sinks import EncodedFileSink, EncodedStreamSink
     from synthkit.sources import Source, SourceTarget, make_source
-    from synthkit.ledger import FileLedger, Island, Ledger, SqlLedger, Tally
-    from synthkit.reconcile import reconcile_records
-    from synthkit.replay import Replayer
-    from synthkit.runs import RunLog, RunRecord, RunRecorder, StreamRange, new_run_id, runs_dir, utc_now
     from synthkit.state import Reservation, SeqState
     from synthkit.timeparse import parse_utc
     from synthkit.yamlfile import Loc, YamlDocument, format_loc, load_yaml

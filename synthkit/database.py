@@ -1,6 +1,6 @@
 """Which database, and clear errors when it cannot be reached.
 
-``--db-url`` or ``SYNTHKIT_DB_URL`` picks it, as a SQLAlchemy URL
+``--db-url`` or ``SYNTHKIT_DB_URL`` picks it (:mod:`synthkit.dburl`), as a SQLAlchemy URL
 (``sqlite:///path/synthkit.db``, ``postgresql+psycopg://root@127.0.0.1:5432/test``). The
 embedded default is a SQLite file, so the main job needs no server. A password in a URL is
 never printed: every message shows :func:`redact`'s form.
@@ -8,7 +8,6 @@ never printed: every message shows :func:`redact`'s form.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,16 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from synthkit.errors import ConfigError
-from synthkit.secrets import hide_in_url, redact, scrub
-
-ENV_DB_URL = "SYNTHKIT_DB_URL"
-DEFAULT_DB_URL = "sqlite:///.tmp/synthkit.db"
-
-
-def resolve_url(flag: str | None) -> str:
-    url = flag or os.environ.get(ENV_DB_URL) or DEFAULT_DB_URL
-    hide_in_url(url)  # its secrets are scrubbed from everything printed from now on
-    return url
+from synthkit.secrets import redact, scrub
 
 
 def make_engine(url: str, *, create: bool = False) -> Engine:

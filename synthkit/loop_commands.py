@@ -71,7 +71,7 @@ def reconcile_command(
     report: Annotated[Path | None, typer.Option("--report", help="Also write the JSON report to this file (for replay --report).")] = None,
 ) -> None:
     """Compare run records with what was stored: missing ranges, duplicates, unexpected and late rows (exit 3 unless complete)."""
-    from synthkit.database import resolve_url
+    from synthkit.dburl import resolve_url
     from synthkit.files import AtomicFile
     from synthkit.plugins import get_plugins
     from synthkit.reconcile import reconcile_records
@@ -189,7 +189,7 @@ def _sink_maker(plugins: Any, *, sink: str | None, options: list[str], db_url: s
                 host: str | None, port: int | None, topic: str | None, qos: int, commit_rows: int) -> Any:  # fmt: skip
     from synthkit.brokers import resolve_broker, tls_context
     from synthkit.contracts import BrokerTarget, IngestTarget
-    from synthkit.database import resolve_url
+    from synthkit.dburl import resolve_url
     from synthkit.pipeline import RunPlan
 
     if commit_rows < 1:

@@ -12,7 +12,6 @@ from synthkit.api import (
     Plugins,
     PreflightError,
     collect_findings,
-    connected,
     redact,
     stderr,
 )
@@ -41,6 +40,8 @@ def configured(flag: str | None) -> bool:
 
 
 def db_preflight(plugins: Plugins, loaded: LoadedScenario, url: str, *, strict: bool) -> DbReport:
+    from synthkit.api import connected  # SQLAlchemy: only once there is a database to check
+
     with connected(url) as engine:
         findings = collect_findings(plugins, SUBJECT, loaded, {"engine": engine, "cache": {}})
     report = DbReport(redact(url))
