@@ -13,7 +13,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -125,6 +125,12 @@ def build_app(plugins: Plugins) -> typer.Typer:
     return app
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit(0)
+
+
 def root_options(
     ctx: typer.Context,
     scenario: Annotated[
@@ -142,10 +148,17 @@ def root_options(
     transform_option: Annotated[
         list[str] | None, typer.Option("--transform-option", help="NAME.KEY=VALUE for a transform, checked by its options model (repeatable).")
     ] = None,
+    db_url: Annotated[
+        str | None, typer.Option("--db-url", help="The ingestion database of every command that uses one (default: $SYNTHKIT_DB_URL, else sqlite:///.tmp/synthkit.db); a command's own --db-url wins.")
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", help="Print synthkit's version and exit.", is_eager=True, callback=_print_version)
+    ] = False,
 ) -> None:
     """Deterministic synthetic telemetry, delivered where a real device fleet would."""
     ctx.obj = GlobalOptions(scenario=scenario, state_file=state_file, strict=strict,
-                            transforms=tuple(transform or ()), transform_options=tuple(transform_option or ()))  # fmt: skip
+                            transforms=tuple(transform or ()), transform_options=tuple(transform_option or ()),
+                            db_url=db_url)  # fmt: skip
     set_current(ctx.obj)
 
 
@@ -180,6 +193,51 @@ def _checking_floats(callback):  # noqa: ANN001, ANN202
     return checked
 
 
+def _plain_flags(command: Any) -> None:
+    """Flags take no value, so their help shows none (typer labels each ``<bool>``, which
+    invited ``--strict true``); the help option included. ``command``: the click command
+    typer built (typer bundles its own click, hence no type here)."""
+    ctx = typer.Context(command, info_name=command.name)
+    for param in [*command.params, command.get_help_option(ctx)]:
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        _plain_flags(sub)
+
+
+def hoist_global_options(root: Any, args: list[str]) -> list[str]:
+    """Global options given after the command move before it, with their values, so
+    ``synthkit validate --scenario X`` means ``synthkit --scenario X validate``. An option the
+    command itself has (``db init --db-url``) stays where it is; nothing after ``--`` moves."""
+    known = {o: p for p in root.params for o in p.opts}
+    front: list[str] = []
+    rest: list[str] = []
+    command, i = root, 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest += args[i:]
+            break
+        name = arg.split("=", 1)[0]
+        if arg.startswith("-") and len(arg) > 1:
+            own = {o: p for p in command.params for o in (*p.opts, *p.secondary_opts)}
+            param = own.get(name) if command is not root else known.get(name)
+            target = rest
+            if param is None and command is not root and name in known:
+                param, target = known[name], front
+            takes = param is not None and not getattr(param, "is_flag", False) and not getattr(param, "count", False)
+            span = 2 if takes and "=" not in arg else 1
+            target += args[i:i + span]
+            i += span
+            continue
+        sub = getattr(command, "commands", {}).get(arg)
+        if sub is not None:
+            command = sub
+        rest.append(arg)
+        i += 1
+    return front + rest
+
+
 def _command_names(app: typer.Typer) -> list[str]:
     return [
         info.name or (info.callback.__name__.replace("_", "-") if info.callback else "")
@@ -196,6 +254,8 @@ def run(args: list[str], plugins: Plugins | None = None) -> int:
             _warn_plugin(failure)
         plugins.on_failure = _warn_plugin  # hooks that raise later, when first called
         command = typer.main.get_command(build_app(plugins))
+        _plain_flags(command)
+        args = hoist_global_options(command, list(args))
         with using(plugins):
             try:
                 result = command.main(args=args, prog_name="synthkit", standalone_mode=False)

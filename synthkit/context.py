@@ -1,5 +1,5 @@
-"""Options given before the command (``synthkit --scenario X --strict validate``), as the
-seed's simulator takes them; plugin commands read them with :func:`global_options`."""
+"""Global options (``synthkit --scenario X --strict validate``; after the command too, see
+``synthkit.cli.hoist_global_options``); plugin commands read them with :func:`global_options`."""
 
 from __future__ import annotations
 
@@ -21,12 +21,13 @@ class GlobalOptions:
     strict: bool = False
     transforms: tuple[str, ...] = ()  # --transform NAME, in order
     transform_options: tuple[str, ...] = ()  # --transform-option NAME.KEY=VALUE
+    db_url: str | None = None  # --db-url before the command: every command that uses a database
 
     def require_scenario(self) -> Path:
         if self.scenario is None:
             raise ConfigError(
                 "this command needs a scenario",
-                hint="put --scenario path/to/scenario.yaml before the command",
+                hint="give --scenario path/to/scenario.yaml (before or after the command)",
             )
         return self.scenario
 

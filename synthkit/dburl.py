@@ -1,4 +1,5 @@
-"""Which database: ``--db-url``, else ``SYNTHKIT_DB_URL``, else the embedded SQLite file.
+"""Which database: the command's ``--db-url``, else the global one (``synthkit --db-url URL
+COMMAND``), else ``SYNTHKIT_DB_URL``, else the embedded SQLite file.
 
 Apart from :mod:`synthkit.database` (engines, errors), which imports SQLAlchemy: a command
 that only resolves a URL (``run --db-url``, a preflight deciding whether a database is in
@@ -17,6 +18,18 @@ DEFAULT_DB_URL = "sqlite:///.tmp/synthkit.db"
 
 
 def resolve_url(flag: str | None) -> str:
-    url = flag or os.environ.get(ENV_DB_URL) or DEFAULT_DB_URL
+    from synthkit.context import current_options
+
+    url = flag or current_options().db_url or os.environ.get(ENV_DB_URL) or DEFAULT_DB_URL
     hide_in_url(url)  # its secrets are scrubbed from everything printed from now on
     return url
+
+
+def named_database(flag: str | None) -> bool:
+    """Is a database meant: a URL given (the command's, the global one, the environment's), or
+    the default file already made? (Checks that only make sense against a database run then.)"""
+    from synthkit.context import current_options
+
+    if flag or current_options().db_url or os.environ.get(ENV_DB_URL):
+        return True
+    return os.path.exists(DEFAULT_DB_URL.removeprefix("sqlite:///"))

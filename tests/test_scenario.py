@@ -280,7 +280,7 @@ def test_cli_errors_exit_2_with_every_problem(tmp_path, sh):
 
 def test_missing_scenario_and_missing_file(tmp_path, sh):
     res = sh("synthkit", "validate")
-    assert res.returncode == 2 and "put --scenario path/to/scenario.yaml before the command" in res.stderr
+    assert res.returncode == 2 and "give --scenario path/to/scenario.yaml (before or after the command)" in res.stderr
     res = sh("synthkit", "--scenario", str(tmp_path / "nope.yaml"), "validate")
     assert res.returncode == 2 and "nope.yaml: no such file" in res.stderr
 

@@ -42,15 +42,15 @@ def validate(
 ) -> None:
     """Validate the scenario (schema, cross-references, archetypes, parameter overrides) and,
     when an ingestion database is configured, run the database preflight checks."""
-    from synthkit.api import resolve_url
-    from synthkit_reservoir.preflight_db import configured, db_preflight
+    from synthkit.api import named_database, resolve_url
+    from synthkit_reservoir.preflight_db import db_preflight
 
     loaded = load(ctx)
     warnings = list(loaded.warnings)
     errors: list[str] = []
     database = None
     validated = [d.device_id for d in loaded.devices]
-    if configured(db_url):
+    if named_database(db_url):
         report = db_preflight(get_plugins(), loaded, resolve_url(db_url), strict=global_options(ctx).strict)
         database, errors = report.database, report.errors
         warnings += report.warnings
@@ -186,10 +186,10 @@ def export_csv_command(
     end = parse_utc(end_at or "now", "--end-at")
     opts = global_options(ctx)
     if opts.strict:  # the seed: --strict runs the database preflight too, when there is one
-        from synthkit.api import resolve_url
-        from synthkit_reservoir.preflight_db import configured, db_preflight
+        from synthkit.api import named_database, resolve_url
+        from synthkit_reservoir.preflight_db import db_preflight
 
-        if configured(None):
+        if named_database(None):
             db_preflight(get_plugins(), loaded, resolve_url(None), strict=True)
     from synthkit_reservoir.export import export_csv
 
@@ -293,7 +293,7 @@ def run_command(
         get_plugins(), loaded, broker=broker, state_file=opts.state_file, iterations=iterations,
         duration_s=duration_seconds, qos=qos, drain_timeout_s=drain_timeout,
         topic=topic or loaded.scenario.mqtt.topic or "devices/{device_id}/telemetry",
-        sink_name=sink, sink_options=sink_option, stored_url=resolve_url(db_url) if db_url else None,
+        sink_name=sink, sink_options=sink_option, stored_url=resolve_url(db_url) if db_url or opts.db_url else None,
         settle_timeout_s=settle_timeout,
     )  # fmt: skip
     finish(result, result["warnings"])

@@ -3,12 +3,9 @@ with the engine in its context. ``--strict`` turns any error into a stop before 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 from synthkit.api import (
-    DEFAULT_DB_URL,
-    ENV_DB_URL,
     Plugins,
     PreflightError,
     collect_findings,
@@ -30,13 +27,6 @@ class DbReport:
 
     def passed(self, device_id: str) -> bool:
         return not self.whole_failed and device_id not in self.failed_devices
-
-
-def configured(flag: str | None) -> bool:
-    """Is there a database to check: an explicit URL, or the default file already made?"""
-    if flag or os.environ.get(ENV_DB_URL):
-        return True
-    return os.path.exists(DEFAULT_DB_URL.removeprefix("sqlite:///"))
 
 
 def db_preflight(plugins: Plugins, loaded: LoadedScenario, url: str, *, strict: bool) -> DbReport:
