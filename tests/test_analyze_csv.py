@@ -30,9 +30,13 @@ def clean_export(tmp_path_factory, plugins) -> Path:  # noqa: ANN001
 
 
 def analyze(plugins, artifact: Path) -> dict:  # noqa: ANN001
+    """analysis.json and the summary agree; exit 0 when QC passed, 3 when it did not (issue 15:
+    it exited 0 with qc_passed false, so a script could not tell)."""
     res = run_cli(["analyze-csv", "--artifact-dir", str(artifact)], plugins)
-    assert res.exit_code == 0, res.stderr
     out = json.loads(res.stdout)
+    assert res.exit_code == (0 if out["qc_passed"] else 3), res.stderr
+    if not out["qc_passed"]:
+        assert res.stderr.strip().splitlines()[-1].startswith("incomplete: QC failed")
     assert json.loads((artifact / "analysis.json").read_text()) == out
     return out
 
@@ -137,6 +141,9 @@ def test_hand_broken_csvs_are_caught_and_named(case, clean_export, tmp_path, plu
         p.startswith(f"line {wrong_line[0]}: ") and words in p for p in out["problems"]
     ), (wrong_line, out["problems"])
     assert out["truncated_last_line"] is (case == "truncated_last_line")
+    # the hash mismatch is the manifest's finding, not a CSV line's (it read "line 0")
+    assert not any(p.startswith("line 0") for p in out["problems"]), out["problems"]
+    assert any(p.startswith("manifest.json: csv_sha256 ") for p in out["problems"]), out["problems"]
 
 
 def test_missing_or_wrong_artifact_dir(tmp_path, plugins):

@@ -58,11 +58,12 @@ class _Findings:
         self.examples: list[str] = []
         self._per_kind: dict[str, int] = defaultdict(int)
 
-    def add(self, kind: str, line: int, message: str) -> None:
+    def add(self, kind: str, line: int | str, message: str) -> None:
+        """``line``: the CSV line, or the name of the file the finding is about (the manifest)."""
         self.counts[kind] += 1
         if self._per_kind[kind] < EXAMPLES:
             self._per_kind[kind] += 1
-            self.examples.append(f"line {line}: {message}")
+            self.examples.append(f"{'line ' if isinstance(line, int) else ''}{line}: {message}")
 
 
 def analyze(artifact_dir: Path) -> dict[str, Any]:
@@ -90,13 +91,13 @@ def analyze(artifact_dir: Path) -> dict[str, Any]:
 
     expected_sha = manifest.get("csv_sha256")
     if expected_sha != sha:
-        found.add("manifest_mismatch", 0, f"csv_sha256 {sha} differs from the manifest's {expected_sha}")
+        found.add("manifest_mismatch", MANIFEST_NAME, f"csv_sha256 {sha} differs from the manifest's {expected_sha}")
     if manifest.get("total_rows") not in (None, total):
-        found.add("manifest_mismatch", 0, f"{total} rows, the manifest says {manifest['total_rows']}")
+        found.add("manifest_mismatch", MANIFEST_NAME, f"{total} rows, the manifest says {manifest['total_rows']}")
     for device_id, info in (manifest.get("devices") or {}).items():
         seen = devices[device_id].rows if device_id in devices else 0
         if seen != info.get("rows"):
-            found.add("manifest_mismatch", 0, f"device {device_id}: {seen} rows, the manifest says {info.get('rows')}")
+            found.add("manifest_mismatch", MANIFEST_NAME, f"device {device_id}: {seen} rows, the manifest says {info.get('rows')}")
 
     counts = found.counts
     qc_passed = total > 0 and not any(counts.values())

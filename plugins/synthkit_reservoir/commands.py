@@ -202,10 +202,18 @@ def analyze_csv_command(
         Path, typer.Option("--artifact-dir", help="An export-csv output directory.")
     ],
 ) -> None:
-    """QC and profile an exported artifact; writes analysis.json beside it (no database)."""
+    """QC and profile an exported artifact; writes analysis.json beside it (no database).
+    Exit 3 when QC fails (the summary's problems say where)."""
+    from synthkit.api import IncompleteRun
     from synthkit_reservoir.analyze import analyze
 
-    emit_json(analyze(artifact_dir))
+    result = analyze(artifact_dir)
+    emit_json(result)
+    if not result["qc_passed"]:
+        kinds = [k.removesuffix("_count").replace("_", " ") for k, v in result.items()
+                 if k.endswith("_count") and k not in ("row_count", "device_count") and v]  # fmt: skip
+        raise IncompleteRun(f"QC failed: {', '.join(kinds) or 'no rows'} in {artifact_dir}",
+                            hint="`problems` in the summary on stdout names the first lines of each kind")  # fmt: skip
 
 
 DbUrl = Annotated[
