@@ -111,12 +111,12 @@ def paced(
     """Live delivery: for each ``(due, item)`` of ``schedule`` (``due`` in seconds after the
     call), wait until it is due, then ``write(produce(item))``, so a batch is generated only
     when it is due and a summary counts only what was sent. Ends when the schedule does,
-    when ``produce`` returns None, or at ``duration_s`` (0: no limit); returns True when
-    ``stop`` (a signal) ended it."""
+    when ``produce`` returns None, or after ``duration_s`` wall seconds (0: no limit), not at
+    the last emission that fits in them; returns True when ``stop`` (a signal) ended it."""
     t0 = time.monotonic()
     for due, item in schedule:
-        if duration_s and due >= duration_s:
-            return False
+        if duration_s and due >= duration_s:  # the rest of the duration passes without a write
+            return stop.wait(max(0.0, t0 + duration_s - time.monotonic()))
         if stop.wait(max(0.0, t0 + due - time.monotonic())):
             return True
         batch = produce(item)

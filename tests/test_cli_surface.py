@@ -86,3 +86,40 @@ def test_hoisting_keeps_values_and_the_commands_own_options():
     assert hoist_global_options(root, ["telematics", "generate", "--out", "--scenario"]) == [
         "telematics", "generate", "--out", "--scenario"]  # a value that looks like an option stays a value
     assert hoist_global_options(root, ["runs", "--", "--scenario", "x"]) == ["runs", "--", "--scenario", "x"]
+
+
+def test_duration_seconds_is_wall_time_even_when_the_last_emission_comes_earlier():
+    """`run --duration-seconds 600` at a 300 s cadence ended after 300 s: `paced` stopped at
+    the last emission that fitted instead of at the duration."""
+    import threading
+    import time
+
+    from synthkit.api import paced
+    from synthkit.batch import Batch
+
+    written: list[str] = []
+    one = Batch([])
+    stop = threading.Event()
+    t0 = time.monotonic()
+    interrupted = paced([(0.0, "a"), (30.0, "b")], lambda item: written.append(item) or one, lambda b: None,
+                        stop=stop, duration_s=0.4)  # fmt: skip
+    assert time.monotonic() - t0 >= 0.4 and not interrupted and written == ["a"]
+    # a signal during that wait still ends it at once, as interrupted
+    threading.Timer(0.2, stop.set).start()
+    assert paced([(0.0, "a"), (120.0, "b")], lambda item: one, lambda b: None, stop=stop, duration_s=60) is True
+    # a schedule that ends on its own (iterations done) does not wait for the duration
+    later = threading.Event()
+    threading.Timer(5.0, later.set).start()  # had it waited for the duration, this would end it
+    assert paced([(0.0, "a")], lambda item: one, lambda b: None, stop=later, duration_s=60) is False
+
+
+@pytest.mark.services
+def test_run_duration_seconds_lasts_that_long(tmp_path, sh):
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("scenario_id: wall\nspeedup_factor: 1\ndevices:\n"
+                        "  - {device_id: WALL-1, archetype: stationary_archetype_a, cadence_seconds: 300}\n")  # fmt: skip
+    res = sh("synthkit", "--scenario", str(scenario), "--state-file", str(tmp_path / "s.json"), "run",
+             "--duration-seconds", "2")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    out = __import__("json").loads(res.stdout)
+    assert out["emitted"] == 1 and out["elapsed_seconds"] >= 2.0, out["elapsed_seconds"]
