@@ -57,19 +57,30 @@ class _Bar:
             self._progress.advance(self._task, amount)
 
 
+_active: list[Progress] = []  # the display a nested bar joins (rich allows one live display)
+
+
 @contextmanager
 def progress_bar(description: str, total: int | None) -> Iterator[_Bar]:
-    """A rich progress bar on stderr when it is a terminal (or SYNTHKIT_PROGRESS=1)."""
+    """A rich progress bar on stderr when it is a terminal (or SYNTHKIT_PROGRESS=1). A bar
+    opened while another is showing (a sink's own stage, such as a drain after the rows)
+    becomes a line of its own under it."""
     console = stderr()
     wanted = os.environ.get("SYNTHKIT_PROGRESS")
     show = console.is_terminal if wanted is None else wanted == "1"
     if not show:
         yield _Bar(None, None)
         return
+    if _active:
+        yield _Bar(_active[-1], _active[-1].add_task(description, total=total))
+        return
     columns = [
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         TaskProgressColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
     ]  # fmt: skip
     with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task(description, total=total)
-        yield _Bar(progress, task)
+        _active.append(progress)
+        try:
+            yield _Bar(progress, progress.add_task(description, total=total))
+        finally:
+            _active.pop()

@@ -358,3 +358,65 @@ def test_the_analytics_consumer_counts_every_row_once(db_url, scenario, tmp_path
     assert sorted((round(d.level_min, 2), round(d.level_max, 2), d.samples) for d in daily) == sorted(
         (round(lo, 2), round(hi, 2), n) for _, lo, hi, n in per_day
     )
+
+
+@pytest.mark.parametrize("batch", [7, 200, 100_000])
+def test_the_read_model_holds_the_aggregates_of_every_stored_row_whatever_the_batch(db_url, scenario, tmp_path, batch):
+    """Issue 15: the drain became set-based SQL (one INSERT ... SELECT ... GROUP BY ... ON
+    CONFLICT per batch); the read model must still be, per (reservoir, UTC day), exactly the
+    rows stored: counted once, the latest reading's liters, across batches and two imports."""
+    from datetime import UTC, datetime
+
+    from synthkit_reservoir.database.analytics import drain
+    from synthkit_reservoir.database.schema import reservoir_daily
+
+    prepared(db_url, scenario)
+    state = tmp_path / "seq.json"
+    engine = create_engine(db_url)
+    for _ in range(2):  # the second bootstrap's rows merge into days the first one began
+        cli("--scenario", str(scenario), "--state-file", str(state), "bootstrap", "--db-url", db_url)
+        assert drain(engine, batch)["analytics_rows_processed"] == 7 * 577  # 2 days at 5 minutes, 7 devices
+    with engine.connect() as conn:
+        stored = conn.execute(select(telemetry.c.id, telemetry.c.reservoir_id, telemetry.c.received_at,
+                                     telemetry.c.level_pct, telemetry.c.liters)).all()  # fmt: skip
+        daily = {(str(d.reservoir_id), d.day): d for d in conn.execute(select(reservoir_daily))}
+    engine.dispose()
+
+    def utc(t: datetime) -> datetime:
+        return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
+
+    expected: dict[tuple, list] = {}
+    for row in stored:
+        expected.setdefault((str(row.reservoir_id), utc(row.received_at).date()), []).append(row)
+    assert set(daily) == set(expected)
+    for key, rows in expected.items():
+        got, latest = daily[key], max(rows, key=lambda r: (utc(r.received_at), r.id))
+        levels = [r.level_pct for r in rows]
+        assert (got.samples, got.level_min, got.level_max) == (len(rows), min(levels), max(levels)), key
+        assert got.level_sum == pytest.approx(sum(levels), rel=1e-12), key
+        assert (got.liters_last, utc(got.last_received_at)) == (latest.liters, utc(latest.received_at)), key
+
+
+@pytest.mark.parametrize("flag", ["--analytics-batch-size", "--commit-batch-size"])
+def test_batch_sizes_below_one_are_refused_before_anything_is_written(tmp_path, scenario, flag):
+    """`--analytics-batch-size 0` skipped the drain in silence while `--commit-batch-size 0`
+    was refused: both are rows per transaction."""
+    url = f"sqlite:///{tmp_path}/b.db"
+    prepared(url, scenario)
+    state = tmp_path / "seq.json"
+    res = run_cli(["--scenario", str(scenario), "--state-file", str(state), "bootstrap", "--db-url", url,
+                   "--drain-analytics", flag, "0"])  # fmt: skip
+    assert res.exit_code == 2 and f"{flag} must be at least 1, got 0" in res.stderr, res.stderr
+    assert not state.exists() and count(url) == 0
+
+
+def test_the_drain_reports_its_own_rate_apart_from_the_rows(tmp_path, scenario):
+    url = f"sqlite:///{tmp_path}/b.db"
+    prepared(url, scenario)
+    out = cli("--scenario", str(scenario), "--state-file", str(tmp_path / "s.json"), "bootstrap", "--db-url", url,
+              "--drain-analytics")  # fmt: skip
+    analytics = out["analytics"]
+    assert analytics["analytics_rows_processed"] == out["total_emitted"] == 7 * 577
+    assert analytics["analytics_seconds"] > 0 and analytics["analytics_rows_per_second"] > 0
+    # the rows' own rate leaves the drain out: it is faster than rows over the whole time
+    assert out["rows_per_second"] > out["total_emitted"] / out["elapsed_seconds"]

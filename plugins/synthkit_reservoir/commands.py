@@ -239,8 +239,9 @@ def import_csv_command(
 ) -> None:
     """Replay an export through the ingestion contract (dry run unless --apply)."""
     from synthkit.api import resolve_url
-    from synthkit_reservoir.ingestion import import_csv
+    from synthkit_reservoir.ingestion import check_batch_sizes, import_csv
 
+    check_batch_sizes(commit_batch_size, analytics_batch_size)
     finish(*import_csv(
         get_plugins(), artifact_dir, resolve_url(db_url), apply=apply,
         commit_rows=commit_batch_size, sink_name=sink, state_file=global_options(ctx).state_file,
@@ -263,8 +264,9 @@ def bootstrap_command(
     from datetime import UTC, datetime
 
     from synthkit.api import resolve_url
-    from synthkit_reservoir.ingestion import bootstrap
+    from synthkit_reservoir.ingestion import bootstrap, check_batch_sizes
 
+    check_batch_sizes(commit_batch_size, analytics_batch_size)
     loaded = load(ctx)
     opts = global_options(ctx)
     finish(*bootstrap(

@@ -27,6 +27,7 @@ from synthkit.api import (
     RunRecorder,
     SeqState,
     Sink,
+    SinkReport,
     StreamRange,
     deliver,
     describe_db_error,
@@ -66,17 +67,35 @@ def ingestion_sink(plugins: Plugins, name: str | None, url: str, *, apply: bool,
     return plugins.open_sink(spec, target, options or (), plan or RunPlan(needed_by))
 
 
+def check_batch_sizes(commit_rows: int, drain: int | None) -> None:
+    """Both batch sizes are rows per transaction: at least 1 (``--analytics-batch-size 0``
+    skipped the drain in silence); ``drain`` None: no drain asked for."""
+    for flag, value in (("--commit-batch-size", commit_rows), ("--analytics-batch-size", drain)):
+        if value is not None and value < 1:
+            raise ConfigError(f"{flag} must be at least 1, got {value}", hint=f"{flag} is rows per transaction")
+
+
 def block_rows(commit_rows: int) -> int:
     """Rows per block handed to the sink: whole commits, about ``BLOCK_ROWS`` (so every
     transaction but the last holds exactly ``commit_rows``)."""
     return commit_rows * max(1, -(-BLOCK_ROWS // commit_rows))
 
 
-def split_outcomes(outcomes: dict[str, int]) -> tuple[dict[str, int], dict[str, int]]:
-    """(status_counts, analytics summary) from a sink report's outcomes."""
+def split_outcomes(report: SinkReport, elapsed: float) -> tuple[dict[str, int], dict[str, Any], dict[str, Any]]:
+    """(status_counts, analytics summary, timing) from a sink report: the rows' own rate
+    leaves out the analytics drain the sink ran at its close, which has its own."""
+    outcomes = dict(report.outcomes)
     status = {k: v for k, v in outcomes.items() if not k.startswith("analytics:")}
-    analytics = {k.removeprefix("analytics:"): v for k, v in outcomes.items() if k.startswith("analytics:")}
-    return status, analytics
+    analytics: dict[str, Any] = {k.removeprefix("analytics:"): v for k, v in outcomes.items() if k.startswith("analytics:")}
+    drain_s = float((report.details or {}).get("analytics_seconds", 0.0))
+    if analytics:
+        done = analytics.get("analytics_rows_processed", 0)
+        analytics.update(analytics_seconds=round(drain_s, 3),
+                         analytics_rows_per_second=round(done / drain_s) if drain_s > 0 else None)  # fmt: skip
+    rows_s = max(elapsed - drain_s, 0.0)
+    timing = {"elapsed_seconds": round(elapsed, 3),
+              "rows_per_second": round(report.records / rows_s) if rows_s > 0 else None}  # fmt: skip
+    return status, analytics, timing
 
 
 def _rechunk(batches: Iterator[Batch], rows: int) -> Iterator[Batch]:
@@ -124,8 +143,7 @@ def import_csv(
     """(the summary, what went wrong); ``out``: where the sink delivers when it is not the
     database (an endpoint's URL); with ``apply`` the state file is held from before the
     first write until import_result.json is written."""
-    if commit_rows < 1:
-        raise ConfigError(f"--commit-batch-size must be at least 1, got {commit_rows}")
+    check_batch_sizes(commit_rows, drain or None)  # drain 0: none asked for
     manifest, csv_path = verify_artifact(artifact_dir)  # before the database is touched
     with SeqState.held(state_file) if apply else contextlib.nullcontext() as state:
         window = manifest.get("window") or {}
@@ -141,8 +159,7 @@ def import_csv(
                 report = deliver(read_batches(csv_path, block_rows(commit_rows)), sink, columns_of(csv_path), bar.advance)
             except (OperationalError, DBAPIError) as exc:
                 raise describe_db_error(url, exc) from None
-        elapsed = time.perf_counter() - started
-        counts, analytics = split_outcomes(dict(report.outcomes))
+        counts, analytics, timing = split_outcomes(report, time.perf_counter() - started)
         result: dict[str, Any] = {
             "command": "import-csv",
             "apply": apply,
@@ -153,8 +170,7 @@ def import_csv(
             "status_counts": counts,
             **({"analytics": analytics} if analytics else {}),
             "commit_batch_size": commit_rows,
-            "elapsed_seconds": round(elapsed, 3),
-            "rows_per_second": round(report.records / elapsed) if elapsed > 0 else None,
+            **timing,
         }
         problems = rejected_problems(counts)
         if apply:
@@ -194,8 +210,7 @@ def bootstrap(
     (a stride ahead) just before the sink is handed their rows, and on a failure or
     interrupt the state is settled to exactly what the sink took: a run that is refused, or
     whose sink fails on its first batch, leaves the state file as it was."""
-    if commit_rows < 1:
-        raise ConfigError(f"--commit-batch-size must be at least 1, got {commit_rows}")
+    check_batch_sizes(commit_rows, drain or None)  # drain 0: none asked for
     end_s = int(now.timestamp())
     window, steps = export_window(loaded, end_s)
     with SeqState.held(state_file) as state:
@@ -230,8 +245,7 @@ def bootstrap(
                 raise
             finally:
                 reservation.settle(status)  # what the sink took, and nothing more
-    elapsed = time.perf_counter() - started
-    counts, analytics = split_outcomes(dict(delivered.outcomes))
+    counts, analytics, timing = split_outcomes(delivered, time.perf_counter() - started)
     problems = [f"preflight error (not --strict): {e}" for e in report.errors] + rejected_problems(counts)
     duplicates = sum(v for k, v in counts.items() if k.startswith("duplicate:"))
     if duplicates:
@@ -254,8 +268,7 @@ def bootstrap(
         "warnings": report.warnings,
         "commit_batch_size": commit_rows,
         "state_file": str(state_file),
-        "elapsed_seconds": round(elapsed, 3),
-        "rows_per_second": round(delivered.records / elapsed) if elapsed > 0 else None,
+        **timing,
     }, problems
 
 

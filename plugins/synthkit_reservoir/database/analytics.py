@@ -2,76 +2,95 @@
 
 It reads telemetry after its cursor (``analytics_cursor.last_telemetry_id``) in batches of
 ``batch_size`` rows, aggregates them per (reservoir, UTC day), merges the aggregates into
-``reservoir_daily`` (count, min, max, sum of level; last liters) and moves the cursor, all in
-one transaction per batch: a crash never counts a row twice, and a re-run resumes.
+``reservoir_daily`` (count, min, max, sum of level; the liters of the latest reading) and
+moves the cursor, all in one transaction per batch: a crash never counts a row twice, and a
+re-run resumes.
+
+Each batch is three statements, whatever its size: its bounds, one ``INSERT ... SELECT ...
+GROUP BY ... ON CONFLICT DO UPDATE`` that aggregates and merges in the database, and the
+cursor. (It was a Python loop reading every row and merging each group with a SELECT and an
+UPDATE: ~2,300 rows/s on PostgreSQL at the default 200 rows per batch.) The read model is
+derived and resumable, so a batch's commit does not wait for the disk (PostgreSQL's
+``synchronous_commit = off`` for that transaction; SQLite runs ``synchronous=NORMAL``): a power
+cut may undo the last batches, cursor and aggregates together, and the next drain redoes them.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, func, insert, select, text
 
-from synthkit_reservoir.database.schema import analytics_cursor, reservoir_daily, telemetry
+from synthkit_reservoir.database.schema import analytics_cursor, telemetry
 
 CONSUMER = "reservoir_daily"
 
+# The per-dialect parts of one statement: the UTC day of a timestamp, and the smaller or
+# larger of two values (SQLite's two-argument min/max, PostgreSQL's LEAST/GREATEST).
+_DAY = {"sqlite": "date(received_at)", "postgresql": "CAST(received_at AT TIME ZONE 'UTC' AS date)"}
+_LEAST = {"sqlite": "min", "postgresql": "LEAST"}
+_GREATEST = {"sqlite": "max", "postgresql": "GREATEST"}
 
-def drain(engine: Engine, batch_size: int = 200) -> dict[str, Any]:
-    """Process every telemetry row not yet seen; returns what was folded in."""
+_FOLD = """
+WITH batch AS (
+    SELECT reservoir_id, {day} AS day, level_pct, liters, received_at,
+           ROW_NUMBER() OVER (PARTITION BY reservoir_id, {day} ORDER BY received_at DESC, id DESC) AS latest
+    FROM telemetry WHERE id > :lo AND id <= :hi
+)
+INSERT INTO reservoir_daily (reservoir_id, day, samples, level_min, level_max, level_sum, liters_last,
+                             last_received_at)
+SELECT reservoir_id, day, count(*), min(level_pct), max(level_pct), sum(level_pct),
+       max(CASE WHEN latest = 1 THEN liters END), max(received_at)
+FROM batch WHERE true GROUP BY reservoir_id, day
+ON CONFLICT (reservoir_id, day) DO UPDATE SET
+    samples = reservoir_daily.samples + excluded.samples,
+    level_min = {least}(reservoir_daily.level_min, excluded.level_min),
+    level_max = {greatest}(reservoir_daily.level_max, excluded.level_max),
+    level_sum = reservoir_daily.level_sum + excluded.level_sum,
+    liters_last = CASE WHEN excluded.last_received_at >= reservoir_daily.last_received_at
+                       THEN excluded.liters_last ELSE reservoir_daily.liters_last END,
+    last_received_at = {greatest}(reservoir_daily.last_received_at, excluded.last_received_at)
+"""
+
+
+def pending(engine: Engine) -> int:
+    """Rows the consumer has not folded in yet (a progress bar's total)."""
+    with engine.connect() as conn:
+        cursor = conn.execute(
+            select(analytics_cursor.c.last_telemetry_id).where(analytics_cursor.c.consumer == CONSUMER)
+        ).scalar_one_or_none()
+        return conn.execute(select(func.count()).where(telemetry.c.id > (cursor or 0))).scalar_one()
+
+
+def drain(engine: Engine, batch_size: int = 200, on_rows: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Process every telemetry row not yet seen; returns what was folded in. ``on_rows(n)``
+    is told each batch's row count (a progress bar)."""
     if batch_size < 1:
         raise ValueError("analytics batch size must be at least 1")
+    dialect = engine.dialect.name
+    fold = text(_FOLD.format(day=_DAY[dialect], least=_LEAST[dialect], greatest=_GREATEST[dialect]))
     rows_done = batches = 0
     while True:
         with engine.begin() as conn:
+            if dialect == "postgresql":
+                conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
             cursor = conn.execute(
                 select(analytics_cursor.c.last_telemetry_id).where(analytics_cursor.c.consumer == CONSUMER)
             ).scalar_one_or_none()
             if cursor is None:
                 conn.execute(insert(analytics_cursor).values(consumer=CONSUMER, last_telemetry_id=0))
                 cursor = 0
-            new = conn.execute(
-                select(telemetry.c.id, telemetry.c.reservoir_id, telemetry.c.received_at,
-                       telemetry.c.level_pct, telemetry.c.liters)
-                .where(telemetry.c.id > cursor).order_by(telemetry.c.id).limit(batch_size)
-            ).all()  # fmt: skip
-            if not new:
+            ids = select(telemetry.c.id).where(telemetry.c.id > cursor).order_by(telemetry.c.id).limit(batch_size)
+            ids = ids.subquery()
+            n, hi = conn.execute(select(func.count(), func.max(ids.c.id))).one()
+            if not n:
                 break
-            groups: dict[tuple, list] = defaultdict(list)
-            for row in new:
-                groups[(row.reservoir_id, row.received_at.date())].append(row)
-            for (rid, day), members in groups.items():
-                _merge(conn, rid, day, members)
-            conn.execute(
-                update(analytics_cursor).where(analytics_cursor.c.consumer == CONSUMER)
-                .values(last_telemetry_id=new[-1].id)
-            )  # fmt: skip
-            rows_done += len(new)
-            batches += 1
+            conn.execute(fold, {"lo": cursor, "hi": hi})
+            conn.execute(analytics_cursor.update().where(analytics_cursor.c.consumer == CONSUMER)
+                         .values(last_telemetry_id=hi))  # fmt: skip
+        rows_done += n
+        batches += 1
+        if on_rows is not None:
+            on_rows(n)
     return {"analytics_rows_processed": rows_done, "analytics_batches": batches}
-
-
-def _merge(conn, rid, day, members: list) -> None:  # noqa: ANN001
-    levels = [m.level_pct for m in members]
-    last = max(members, key=lambda m: (m.received_at, m.id))
-    where = (reservoir_daily.c.reservoir_id == rid) & (reservoir_daily.c.day == day)
-    have = conn.execute(select(reservoir_daily).where(where)).first()
-    if have is None:
-        conn.execute(insert(reservoir_daily).values(
-            reservoir_id=rid, day=day, samples=len(levels), level_min=min(levels),
-            level_max=max(levels), level_sum=sum(levels), liters_last=last.liters,
-            last_received_at=last.received_at,
-        ))  # fmt: skip
-        return
-    newer = _naive(last.received_at) >= _naive(have.last_received_at)
-    conn.execute(update(reservoir_daily).where(where).values(
-        samples=have.samples + len(levels), level_min=min(have.level_min, min(levels)),
-        level_max=max(have.level_max, max(levels)), level_sum=have.level_sum + sum(levels),
-        liters_last=last.liters if newer else have.liters_last,
-        last_received_at=last.received_at if newer else have.last_received_at,
-    ))  # fmt: skip
-
-
-def _naive(t):  # noqa: ANN001, ANN202 - SQLite returns naive datetimes, PostgreSQL aware ones
-    return t.replace(tzinfo=None)

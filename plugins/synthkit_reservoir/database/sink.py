@@ -4,8 +4,10 @@ contract, into the reference database; outcomes counted per record."""
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter, deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
@@ -126,12 +128,19 @@ class ReferenceDbSink(IngestSink):
             self.engine.dispose()
             raise
         outcomes = dict(sorted(self.counts.items()))
+        details: dict[str, Any] = {}
         if self.apply and self.drain_batch > 0:
-            from synthkit_reservoir.database.analytics import drain
+            from synthkit.api import progress_bar
+            from synthkit_reservoir.database.analytics import drain, pending
 
-            outcomes.update({f"analytics:{k}": v for k, v in drain(self.engine, self.drain_batch).items()})
+            started = time.perf_counter()
+            with progress_bar("analytics drain", pending(self.engine)) as bar:
+                folded = drain(self.engine, self.drain_batch, bar.advance)
+            outcomes.update({f"analytics:{k}": v for k, v in folded.items()})
+            details["analytics_seconds"] = time.perf_counter() - started  # not the rows' own rate
         self.engine.dispose()
-        details = {"devices": len(self.seqs.seen), "seq_gaps": self.seqs.gaps()} if self.seqs.seen else {}
+        if self.seqs.seen:
+            details.update(devices=len(self.seqs.seen), seq_gaps=self.seqs.gaps())
         return SinkReport("reference_db", self.records, 0, None, outcomes, details)
 
     def abort(self) -> None:
