@@ -17,10 +17,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from synthkit import __version__, interrupt
-from synthkit.console import emit_json, stderr
+from synthkit.console import emit_json, stderr, table
 from synthkit.context import DEFAULT_STATE_FILE, GlobalOptions, set_current
 from synthkit.errors import ConfigError, IncompleteRun, PluginError, SynthkitError
 from synthkit.interrupt import Terminated, exit_code, terminate_like_ctrl_c
@@ -55,20 +54,16 @@ def plugins_command(
             }
         )
         return
-    table = Table(title="synthkit plugins")
-    for col in ("plugin", "distribution", "version", "registers"):
-        table.add_column(col)
+    out = table("synthkit plugins", ("plugin", "distribution", "version", "registers"))
     for i in infos:
         regs = "; ".join(f"{k.replace('_', ' ')}: {', '.join(v)}" for k, v in i.registers.items())
-        table.add_row(i.name, i.distribution, i.version, regs or "-")
-    Console().print(table)
-    table = Table(title="sinks (--sink NAME --sink-option KEY=VALUE)")
-    for col in ("sink", "kind", "claims", "options"):
-        table.add_column(col)
+        out.add_row(i.name, i.distribution, i.version, regs or "-")
+    Console().print(out)
+    out = table("sinks (--sink NAME --sink-option KEY=VALUE)", ("sink", "kind", "claims", "options"))
     for row in sinks:
-        table.add_row(row["name"], row["kind"], " ".join([*row["extensions"], *(f"{x}://" for x in row["schemes"])]) or "-",
-                      row["options"])  # fmt: skip
-    Console().print(table)
+        out.add_row(row["name"], row["kind"], " ".join([*row["extensions"], *(f"{x}://" for x in row["schemes"])]) or "-",
+                    row["options"])  # fmt: skip
+    Console().print(out)
 
 
 def _sink_rows(plugins: Plugins) -> list[dict[str, object]]:

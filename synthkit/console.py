@@ -19,12 +19,23 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Table
 
 from synthkit.secrets import scrub
 
 
 def stderr() -> Console:
     return Console(stderr=True)
+
+
+def table(title: str, columns: tuple[str, ...] | list[str], caption: str | None = None) -> Table:
+    """A table for stderr that fits the terminal: long cells wrap, and a word longer than its
+    column (a device id, an archetype name) folds onto the next line instead of being cut
+    with an ellipsis."""
+    out = Table(title=title, title_justify="left", caption=caption)
+    for column in columns:
+        out.add_column(column, overflow="fold")
+    return out
 
 
 def emit_json(payload: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from synthkit.console import emit_json, finish, progress_bar, stderr
+from synthkit.console import emit_json, finish, progress_bar, stderr, table
 from synthkit.context import global_options
 from synthkit.errors import ConfigError
 from synthkit.flags import SinkOptionFlag
@@ -28,20 +28,17 @@ def runs_command(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")] = False,
 ) -> None:
     """List the run records: what each producing command emitted, per stream."""
-    from rich.table import Table
-
     log = _log(ctx)
     records = log.records()
     if as_json:
         emit_json({"command": "runs", "runs_dir": str(log.directory), "runs": [_brief(r) for r in records]})
         return
-    table = Table(title=f"run records in {log.directory}", title_justify="left")
-    for column in ("run id", "command", "status", "started", "streams", "emitted", "sink -> target"):
-        table.add_column(column, overflow="fold")
+    out = table(f"run records in {log.directory}",
+                ("run id", "command", "status", "started", "streams", "emitted", "sink -> target"))  # fmt: skip
     for r in records:
-        table.add_row(r.run_id, r.command, r.status, r.started_at, str(len(r.streams)), str(r.emitted),
+        out.add_row(r.run_id, r.command, r.status, r.started_at, str(len(r.streams)), str(r.emitted),
                       f"{r.sink} -> {r.target}")  # fmt: skip
-    stderr().print(table)
+    stderr().print(out)
     emit_json({"command": "runs", "runs_dir": str(log.directory), "runs": [_brief(r) for r in records]})
 
 
@@ -93,7 +90,7 @@ def reconcile_command(
         raise describe_db_error(ledger.where, exc) from None
     finally:
         ledger.close()
-    _table(result)
+    _reconcile_table(result)
     problems = [] if result["complete"] else [
         f"{result['missing']} of {result['expected']} emitted row(s) missing in {result['streams_incomplete']} "
         f"stream(s), {result['duplicates']} duplicate(s); `synthkit replay --report {report or 'FILE'}` re-emits "
@@ -105,24 +102,21 @@ def reconcile_command(
     finish(result, problems)
 
 
-def _table(result: dict[str, Any]) -> None:
-    from rich.table import Table
-
+def _reconcile_table(result: dict[str, Any]) -> None:
     if not result["streams"]:
         stderr().print(f"reconcile: {result['stored']} of {result['expected']} stored, complete", highlight=False)
         return
-    table = Table(title=f"reconcile: {result['stored']} of {result['expected']} stored "
-                        f"({'complete' if result['complete'] else 'incomplete'})", title_justify="left")  # fmt: skip
-    for column in ("stream", "expected", "stored", "missing", "duplicates", "unexpected", "late", "missing ranges"):
-        table.add_column(column, overflow="fold")
+    out = table(f"reconcile: {result['stored']} of {result['expected']} stored "
+                f"({'complete' if result['complete'] else 'incomplete'})",
+                ("stream", "expected", "stored", "missing", "duplicates", "unexpected", "late", "missing ranges"))  # fmt: skip
     for stream, row in list(result["streams"].items())[:50]:
         ranges = ", ".join(f"{lo}..{hi}" for lo, hi in row["missing_ranges"][:5])
         more = len(row["missing_ranges"]) - 5
-        table.add_row(stream, *(str(row[k]) for k in ("expected", "stored", "missing", "duplicates", "unexpected", "late")),
+        out.add_row(stream, *(str(row[k]) for k in ("expected", "stored", "missing", "duplicates", "unexpected", "late")),
                       ranges + (f" (+{more} more)" if more > 0 else ""))  # fmt: skip
     if len(result["streams"]) > 50:
-        table.caption = f"first 50 of {len(result['streams'])} streams with a problem; all are in the JSON"
-    stderr().print(table)
+        out.caption = f"first 50 of {len(result['streams'])} streams with a problem; all are in the JSON"
+    stderr().print(out)
 
 
 def replay_command(

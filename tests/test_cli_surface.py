@@ -123,3 +123,37 @@ def test_run_duration_seconds_lasts_that_long(tmp_path, sh):
     assert res.returncode == 0, res.stderr
     out = __import__("json").loads(res.stdout)
     assert out["emitted"] == 1 and out["elapsed_seconds"] >= 2.0, out["elapsed_seconds"]
+
+
+LONG = """scenario_id: fits
+devices:
+  - {device_id: E2E2024STATIONARYTANKNORTHWEST0001, archetype: stationary_archetype_a}
+"""
+
+
+@pytest.mark.parametrize("command", ["validate", "dry-run"])
+def test_tables_wrap_and_never_truncate(tmp_path, sh, command):
+    """dry-run showed `E2E2024STA…` twice and validate cut archetype names at 80 columns."""
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(LONG)
+    env = {"COLUMNS": "60"}
+    res = sh("synthkit", "--scenario", str(scenario), command, env=env)
+    assert res.returncode == 0, res.stderr
+    assert "…" not in res.stderr, res.stderr
+    columns: dict[int, str] = {}  # each column's text, its folded lines joined again
+    for line in res.stderr.splitlines():
+        if line.startswith("│"):
+            for i, cell in enumerate(line.split("│")[1:-1]):
+                columns[i] = columns.get(i, "") + cell.strip()
+    joined = list(columns.values())
+    assert "stationary_archetype_a" in joined[0 if command == "validate" else 1], res.stderr
+    if command == "dry-run":
+        assert joined[0] == "E2E2024STATIONARYTANKNORTHWEST0001", res.stderr
+    assert max(len(line) for line in res.stderr.splitlines()) <= 60
+
+
+def test_counts_read_as_english(tmp_path, sh):
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(LONG)
+    res = sh("synthkit", "--scenario", str(scenario), "validate")
+    assert "fits: 1 device valid" in res.stderr and "1 devices" not in res.stderr

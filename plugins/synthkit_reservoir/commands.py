@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from synthkit.api import (
     ConfigError,
@@ -18,6 +17,7 @@ from synthkit.api import (
     global_options,
     parse_utc,
     stderr,
+    table,
 )
 
 if TYPE_CHECKING:  # the scenario schema, the engine and its kernels load when a command runs
@@ -63,14 +63,14 @@ def validate(
     counts: dict[str, int] = {}
     for d in loaded.devices:
         counts[d.archetype.name] = counts.get(d.archetype.name, 0) + 1
-    table = Table(title=f"{loaded.scenario_id}: {len(loaded.devices)} devices valid", title_justify="left")
-    for column in ("archetype", "mode", "model", "devices", "tendencies"):
-        table.add_column(column)
+    n = len(loaded.devices)
+    out = table(f"{loaded.scenario_id}: {n} device{'' if n == 1 else 's'} valid",
+                ("archetype", "mode", "model", "devices", "tendencies"))  # fmt: skip
     archetypes = {d.archetype.name: d for d in loaded.devices}
     for name, count in counts.items():
         d = archetypes[name]
-        table.add_row(name, d.mode, d.model.name, str(count), "; ".join(d.archetype.tendencies))
-    stderr().print(table)
+        out.add_row(name, d.mode, d.model.name, str(count), "; ".join(d.archetype.tendencies))
+    stderr().print(out)
     finish({
         "command": "validate",
         "scenario": loaded.path,
@@ -123,19 +123,17 @@ def dry_run(
             per_device = samples[row["device_id"]]
             if len(per_device) < preview_steps:
                 per_device.append(_sample(row))
-    table = Table(title="dry-run (nothing written)", title_justify="left")
-    for column in ("device", "archetype", "seq", "level_pct", "raw_samples[0]", "tendencies"):
-        table.add_column(column)
+    out = table("dry-run (nothing written)", ("device", "archetype", "seq", "level_pct", "raw_samples[0]", "tendencies"))
     for d in loaded.devices[:50]:
         got = samples[d.device_id]
-        table.add_row(
+        out.add_row(
             d.device_id, d.archetype.name, f"{got[0]['seq']}..{got[-1]['seq']}",
             f"{got[0]['level_pct']} -> {got[-1]['level_pct']}", str(got[0]["raw_samples"]),
             "; ".join(d.archetype.tendencies),
         )  # fmt: skip
     if len(loaded.devices) > 50:
-        table.caption = f"first 50 of {len(loaded.devices)} devices; all are in the JSON"
-    stderr().print(table)
+        out.caption = f"first 50 of {len(loaded.devices)} devices; all are in the JSON"
+    stderr().print(out)
     emit_json({
         "command": "dry-run",
         "scenario_id": loaded.scenario_id,
