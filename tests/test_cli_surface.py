@@ -157,3 +157,21 @@ def test_counts_read_as_english(tmp_path, sh):
     scenario.write_text(LONG)
     res = sh("synthkit", "--scenario", str(scenario), "validate")
     assert "fits: 1 device valid" in res.stderr and "1 devices" not in res.stderr
+
+
+def test_messages_quote_the_input_as_written_and_name_a_field_once(tmp_path, sh):
+    """An error echoed 'EUROPE/LISBON' for Europe/Lisbon, and said
+    `parameter_overrides.supply_liters_per_event: supply_liters_per_event: ...`."""
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("scenario_id: t\ntimezone: Europe/Lisbon\ndevices:\n  - {device_id: T-1, archetype: stationary_archetype_a}\n")
+    res = sh("synthkit", "--scenario", str(scenario), "validate")
+    assert res.returncode == 2
+    assert "got 'Europe/Lisbon'" in res.stderr and "EUROPE" not in res.stderr, res.stderr
+    scenario.write_text("scenario_id: t\ndevices:\n  - device_id: T-1\n"
+                        "    archetype: stationary_archetype_a\n    parameter_overrides: {supply_liters_per_event: -5}\n")  # fmt: skip
+    res = sh("synthkit", "--scenario", str(scenario), "validate")
+    assert res.returncode == 2
+    assert "parameter_overrides.supply_liters_per_event: Input should be greater than 0" in res.stderr
+    assert "supply_liters_per_event: supply_liters_per_event" not in res.stderr
+    scenario.write_text("scenario_id: t\ntimezone: utc\ndevices:\n  - {device_id: t-1, archetype: stationary_archetype_a}\n")
+    assert sh("synthkit", "--scenario", str(scenario), "validate").returncode == 0  # any case is still accepted

@@ -175,7 +175,7 @@ routes:
     assert any(":21: devices[5].parameter_overrides.capacity_litres: unknown parameter "
                "'capacity_litres' for model 'stationary_tank' (did you mean 'capacity_liters'?)"
                in p for p in found), text
-    assert any(":25: devices[6].parameter_overrides.capacity_liters: capacity_liters: Input "
+    assert any(":25: devices[6].parameter_overrides.capacity_liters: Input "
                "should be greater than 0" in p for p in found), text
     assert len(found) == 6, text
 

@@ -49,6 +49,7 @@ _DEVICE_ID = re.compile(r"^[A-Z0-9][A-Z0-9_.:-]*$")  # also an MQTT client id an
 _GROUP_FIELD = re.compile(r"\{n(:[^{}]*)?\}")
 PlainName = Annotated[str, Field(pattern=_PLAIN, max_length=128)]
 PointKind = Literal["BASE", "REFILL", "CLIENT"]
+_CHOICES = frozenset((*POINT_KINDS, *MODES, "UTC"))  # the values written in any case
 
 
 class _Strict(BaseModel):
@@ -60,7 +61,12 @@ class _Strict(BaseModel):
 
 
 def _upper(value: Any) -> Any:
-    return value.upper() if isinstance(value, str) else value
+    """Case-insensitive choices (``utc``, ``base``): the canonical upper-case form when it is
+    one of them; anything else goes on as written, so an error quotes the user's own text
+    (it quoted ``'EUROPE/LISBON'`` for ``Europe/Lisbon``)."""
+    if isinstance(value, str) and value.strip().upper() in _CHOICES:
+        return value.strip().upper()
+    return value
 
 
 class BootstrapSettings(_Strict):
@@ -372,9 +378,9 @@ def _resolve(
             for key, message in exc.items:
                 where: Loc = (*loc, "parameter_overrides")
                 if key in entry.parameter_overrides:
-                    where = (*where, key)
+                    where = (*where, key)  # the location names the parameter
                 elif key:  # the archetype's own default is bad: the plugin's fault
-                    message += f" (default of archetype {arch.name!r})"
+                    message = f"{key}: {message} (default of archetype {arch.name!r})"
                 problems.add(where, message)
             continue
         if isinstance(entry, DeviceGroup):
@@ -443,8 +449,7 @@ def resolve_parameters(
                 if err["type"] == "extra_forbidden":
                     items.append((name, _unknown_parameter(name, model.name, known)))
                 else:
-                    what = err["msg"].removeprefix("Value error, ")
-                    items.append((name, f"{name}: {what}" if name else what))
+                    items.append((name, err["msg"].removeprefix("Value error, ")))  # the caller places the name
             raise ParameterError(items) from None
     known = list(spec)
     unknown = [k for k in merged if k not in spec]
