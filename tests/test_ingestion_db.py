@@ -252,7 +252,7 @@ def test_each_preflight_check_catches_its_problem(db_url, scenario, check, tmp_p
     _break(db_url, check)
     strict = run_cli(["--scenario", str(scenario), "--strict", "validate", "--db-url", db_url])
     assert strict.exit_code == 2 and strict.stdout == ""
-    assert f"(--strict): {check}: " in strict.stderr, strict.stderr
+    assert "(--strict), 1 error:" in strict.stderr and f"\n  {check}: " in strict.stderr, strict.stderr  # one per line
     lax = run_cli(["--scenario", str(scenario), "validate", "--db-url", db_url])
     assert lax.exit_code == 3  # not --strict: reported, and not called a success
     assert [e.split(":")[0] for e in json.loads(lax.stdout)["errors"]] == [check]
@@ -420,3 +420,17 @@ def test_the_drain_reports_its_own_rate_apart_from_the_rows(tmp_path, scenario):
     assert analytics["analytics_seconds"] > 0 and analytics["analytics_rows_per_second"] > 0
     # the rows' own rate leaves the drain out: it is faster than rows over the whole time
     assert out["rows_per_second"] > out["total_emitted"] / out["elapsed_seconds"]
+
+
+def test_strict_lists_every_preflight_error_on_its_own_line(tmp_path, scenario):
+    """--strict joined all preflight errors on one line where validate lists them."""
+    url = f"sqlite:///{tmp_path}/p.db"
+    prepared(url, scenario)
+    _break(url, "capacity_positive")  # TANK-01's reservoir
+    _break(url, "mobile_capable")  # the truck's
+    strict = run_cli(["--scenario", str(scenario), "--strict", "validate", "--db-url", url])
+    lax = json.loads(run_cli(["--scenario", str(scenario), "validate", "--db-url", url]).stdout)
+    assert strict.exit_code == 2 and len(lax["errors"]) == 2
+    assert "(--strict), 2 errors:" in strict.stderr
+    for error in lax["errors"]:
+        assert f"\n  {error}" in strict.stderr, strict.stderr

@@ -42,9 +42,9 @@ def db_preflight(plugins: Plugins, loaded: LoadedScenario, url: str, *, strict: 
             report.failed_devices.update(f.subjects)
             report.whole_failed |= not f.subjects
     if report.errors and strict:
-        raise PreflightError(
-            f"preflight failed against {report.database} (--strict): " + "; ".join(report.errors)
-        )
+        n = len(report.errors)  # one per line, as validate lists them
+        raise PreflightError(f"preflight failed against {report.database} (--strict), {n} error{'' if n == 1 else 's'}:"
+                             + "".join(f"\n  {e}" for e in report.errors))  # fmt: skip
     for line in report.errors:
         stderr().print(f"[yellow]preflight error (not --strict, continuing):[/] {line}", highlight=False, soft_wrap=True)
     return report
