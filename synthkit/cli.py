@@ -89,13 +89,16 @@ def build_app(plugins: Plugins) -> typer.Typer:
         pretty_exceptions_enable=False,
     )
     app.callback()(root_options)
-    app.command("plugins")(plugins_command)
-    app.command("version")(version_command)
+    app.command("plugins", rich_help_panel="Plugins", epilog="Example: synthkit plugins --json")(plugins_command)
+    app.command("version", rich_help_panel="Plugins", epilog="Example: synthkit version")(version_command)
     from synthkit.loop_commands import reconcile_command, replay_command, runs_command
 
-    app.command("runs")(runs_command)
-    app.command("reconcile")(reconcile_command)
-    app.command("replay")(replay_command)
+    loop = "Delivery: run records, reconcile, replay"
+    app.command("runs", rich_help_panel=loop, epilog="Example: synthkit runs --json")(runs_command)
+    app.command("reconcile", rich_help_panel=loop,
+                epilog="Example: synthkit reconcile --db-url sqlite:///.tmp/synthkit.db --report gaps.json")(reconcile_command)
+    app.command("replay", rich_help_panel=loop,
+                epilog="Example: synthkit replay --report gaps.json --sink mqtt --rate 500")(replay_command)
     taken: dict[str, str] = {}
     for name, command in plugins.commands().items():
         names = _command_names(command.app) if command.top_level else [name]
@@ -116,7 +119,7 @@ def build_app(plugins: Plugins) -> typer.Typer:
         if command.top_level:
             app.add_typer(command.app)
         else:
-            app.add_typer(command.app, name=name, help=command.help or None)
+            app.add_typer(command.app, name=name, help=command.help or None, rich_help_panel=command.panel or None)
     return app
 
 
@@ -188,16 +191,43 @@ def _checking_floats(callback):  # noqa: ANN001, ANN202
     return checked
 
 
-def _plain_flags(command: Any) -> None:
-    """Flags take no value, so their help shows none (typer labels each ``<bool>``, which
-    invited ``--strict true``); the help option included. ``command``: the click command
-    typer built (typer bundles its own click, hence no type here)."""
+PANELS = ("Simulate", "Database", "Live", "Telematics")  # first in the root help; then the
+# plugins' own panels, then the core's
+
+
+def tidy_help(command: Any, root: bool = True) -> None:
+    """What typer's help shows, made plain for every command a plugin adds (``command``: the
+    click command typer built; typer bundles its own click, hence no type here):
+
+    - flags take no value, so they show none (typer labels each ``<bool>``, which invited
+      ``--strict true``), the help option included;
+    - a docstring's lines join into paragraphs (rich mode kept each line break);
+    - the root's commands are ordered by panel: simulate, database, live, telematics, the
+      plugins' own, then the core's delivery and plugin commands."""
     ctx = typer.Context(command, info_name=command.name)
     for param in [*command.params, command.get_help_option(ctx)]:
         if getattr(param, "is_flag", False):
             param.metavar = ""
-    for sub in getattr(command, "commands", {}).values():
-        _plain_flags(sub)
+    if command.help:
+        paragraphs = inspect.cleandoc(command.help).split("\n\n")
+        command.help = "\n\n".join(" ".join(p.split()) for p in paragraphs)
+    subs = getattr(command, "commands", None)
+    if not subs:
+        return
+    for sub in subs.values():
+        tidy_help(sub, root=False)
+    if root:
+        core = {"Plugins", None}
+
+        def rank(item: tuple[str, Any]) -> int:
+            panel = getattr(item[1], "rich_help_panel", None)
+            if panel in PANELS:
+                return PANELS.index(panel)
+            return len(PANELS) + (2 if panel in core else 1 if panel and panel.startswith("Delivery") else 0)
+
+        ordered = sorted(subs.items(), key=rank)
+        subs.clear()
+        subs.update(ordered)
 
 
 def hoist_global_options(root: Any, args: list[str]) -> list[str]:
@@ -249,7 +279,7 @@ def run(args: list[str], plugins: Plugins | None = None) -> int:
             _warn_plugin(failure)
         plugins.on_failure = _warn_plugin  # hooks that raise later, when first called
         command = typer.main.get_command(build_app(plugins))
-        _plain_flags(command)
+        tidy_help(command)
         args = hoist_global_options(command, list(args))
         with using(plugins):
             try:

@@ -305,3 +305,5 @@ class Command:
     app: typer.Typer
     help: str = ""
     top_level: bool = False
+    panel: str = ""  # the root help's panel for the group ("Database", "Live"...); top-level
+    # commands name theirs with ``@app.command(..., rich_help_panel=...)``

@@ -175,3 +175,51 @@ def test_messages_quote_the_input_as_written_and_name_a_field_once(tmp_path, sh)
     assert "supply_liters_per_event: supply_liters_per_event" not in res.stderr
     scenario.write_text("scenario_id: t\ntimezone: utc\ndevices:\n  - {device_id: t-1, archetype: stationary_archetype_a}\n")
     assert sh("synthkit", "--scenario", str(scenario), "validate").returncode == 0  # any case is still accepted
+
+
+def _leaves(command, path=()):
+    subs = getattr(command, "commands", None)
+    if not subs:
+        yield " ".join(path), command
+        return
+    for name, sub in subs.items():
+        yield from _leaves(sub, (*path, name))
+
+
+def test_every_command_has_an_example_and_every_root_command_a_panel():
+    """No help page had an example, and the root help mixed every family's commands."""
+    import typer
+
+    from synthkit.cli import PANELS, build_app, tidy_help
+    from synthkit.plugins import get_plugins
+
+    root = typer.main.get_command(build_app(get_plugins()))
+    tidy_help(root)
+    for path, command in _leaves(root):
+        assert (command.epilog or "").startswith("Example: synthkit "), path
+    panels = [getattr(c, "rich_help_panel", None) for c in root.commands.values()]
+    assert None not in panels, dict(zip(root.commands, panels))
+    seen = list(dict.fromkeys(panels))
+    assert seen[: len(PANELS)] == list(PANELS) and seen[-1] == "Plugins", seen
+
+
+def test_the_example_of_each_help_page_is_a_command_that_parses(tmp_path):
+    """Each example's options are the command's own (or global): a renamed flag fails here."""
+    import shlex
+
+    import typer
+
+    from synthkit.cli import build_app, hoist_global_options, tidy_help
+    from synthkit.plugins import get_plugins
+
+    root = typer.main.get_command(build_app(get_plugins()))
+    tidy_help(root)
+    for path, command in _leaves(root):
+        words = shlex.split(command.epilog.removeprefix("Example: "))[1:]
+        words = hoist_global_options(root, words)
+        for name in path.split():
+            assert name in words, (path, words)
+        options = {o for p in command.params for o in p.opts} | {o for p in root.params for o in p.opts}
+        for word in words:
+            if word.startswith("--"):
+                assert word.split("=")[0] in options, (path, word)

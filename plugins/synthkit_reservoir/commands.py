@@ -32,7 +32,7 @@ def load(ctx: typer.Context) -> LoadedScenario:
     return load_scenario(str(global_options(ctx).require_scenario()), get_plugins())
 
 
-@app.command("validate")
+@app.command("validate", rich_help_panel="Simulate", epilog="Example: synthkit --scenario scenarios/stationary_only_v1.yaml --strict validate")
 def validate(
     ctx: typer.Context,
     db_url: Annotated[
@@ -86,7 +86,7 @@ def validate(
     }, [f"preflight error (not --strict): {e}" for e in errors])  # fmt: skip
 
 
-@app.command("dry-run")
+@app.command("dry-run", rich_help_panel="Simulate", epilog="Example: synthkit --scenario scenarios/mobile_only_v1.yaml dry-run --preview-steps 10")
 def dry_run(
     ctx: typer.Context,
     preview_steps: Annotated[int, typer.Option("--preview-steps", help="Emissions per device.")] = 5,
@@ -166,7 +166,7 @@ def _sample(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@app.command("export-csv")
+@app.command("export-csv", rich_help_panel="Simulate", epilog="Example: synthkit --scenario scenarios/stationary_only_v1.yaml export-csv --run-id jan_demo --end-at 2026-02-12T10:00:00Z")
 def export_csv_command(
     ctx: typer.Context,
     run_id: Annotated[str | None, typer.Option("--run-id", help="Artifact directory name.")] = None,
@@ -194,7 +194,7 @@ def export_csv_command(
     emit_json(export_csv(loaded, opts.state_file, end, run_id, output_root, sink, sink_option))
 
 
-@app.command("analyze-csv")
+@app.command("analyze-csv", rich_help_panel="Simulate", epilog="Example: synthkit analyze-csv --artifact-dir generated/stationary_only_v1/jan_demo")
 def analyze_csv_command(
     artifact_dir: Annotated[
         Path, typer.Option("--artifact-dir", help="An export-csv output directory.")
@@ -222,7 +222,7 @@ SinkName = Annotated[str | None, typer.Option("--sink", help="The ingest sink (a
 IngestOut = Annotated[str | None, typer.Option("--out", help="Where an ingest sink that is not the database delivers (an endpoint URL, http://...); default: --db-url.")]
 
 
-@app.command("import-csv")
+@app.command("import-csv", rich_help_panel="Database", epilog="Example: synthkit import-csv --artifact-dir generated/stationary_only_v1/jan_demo --apply --commit-batch-size 500 --drain-analytics")
 def import_csv_command(
     ctx: typer.Context,
     artifact_dir: Annotated[Path, typer.Option("--artifact-dir", help="An export-csv output directory.")],
@@ -247,7 +247,7 @@ def import_csv_command(
     ))  # fmt: skip
 
 
-@app.command("bootstrap")
+@app.command("bootstrap", rich_help_panel="Database", epilog="Example: synthkit --scenario scenarios/demo_city_v1.yaml --strict bootstrap --commit-batch-size 1000 --drain-analytics")
 def bootstrap_command(
     ctx: typer.Context,
     commit_batch_size: Annotated[int, typer.Option("--commit-batch-size", help="Rows per transaction.")] = 500,
@@ -275,7 +275,7 @@ def bootstrap_command(
     ))  # fmt: skip
 
 
-@app.command("run")
+@app.command("run", rich_help_panel="Live", epilog="Example: synthkit --scenario scenarios/demo_city_v1.yaml run --iterations 10 --db-url sqlite:///.tmp/synthkit.db")
 def run_command(
     ctx: typer.Context,
     iterations: Annotated[int, typer.Option("--iterations", help="Messages per device (0: unlimited).")] = 0,

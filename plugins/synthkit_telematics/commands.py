@@ -49,7 +49,7 @@ def _config(
     )  # fmt: skip
 
 
-@app.command()
+@app.command(epilog="Example: synthkit telematics generate --events 100000 --drivers 50 --out telemetry_events.jsonl")
 def generate(
     out: Annotated[str | None, typer.Option("--out", help="Output file (its ending picks the file sink: .jsonl, .csv, .parquet...), or an ingest sink's URL (http://...).")] = None,
     events: Annotated[int, typer.Option("--events", help="Total events to write.")] = 1000,
@@ -75,7 +75,7 @@ def generate(
     emit_json(generate_file(get_plugins(), config, events, out, fmt, sink, sink_option))
 
 
-@app.command()
+@app.command(epilog="Example: synthkit telematics stream --interval 0.5 --drivers 5")
 def stream(
     interval: Annotated[float, typer.Option("--interval", help="Seconds between events.")] = 0.5,
     drivers: Drivers = 10,
@@ -102,7 +102,7 @@ def stream(
     stderr().print(f"streamed {count} events", highlight=False)
 
 
-@app.command()
+@app.command(epilog="Example: synthkit telematics publish --drivers 25 --interval 0.5 --duration-seconds 60")
 def publish(
     ctx: typer.Context,
     events: Annotated[int, typer.Option("--events", help="Total events (0: until stopped).")] = 0,

@@ -28,7 +28,7 @@ def synthkit_register_device_models() -> list[DeviceModel]:
 def synthkit_register_commands() -> list[Command]:
     from synthkit_telematics.commands import app
 
-    return [Command(name="telematics", app=app, help="Telematics mock events (drivers, trips, events).")]
+    return [Command(name="telematics", app=app, help="Telematics mock events (drivers, trips, events).", panel="Telematics")]
 
 
 def _generator(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202

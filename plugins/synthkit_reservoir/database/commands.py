@@ -17,7 +17,7 @@ DbUrl = Annotated[
 ]
 
 
-@app.command("init")
+@app.command("init", epilog="Example: synthkit db init --db-url sqlite:///.tmp/synthkit.db")
 def init(db_url: DbUrl = None) -> None:
     """Create the reference schema (idempotent)."""
     from synthkit.api import connected, redact, resolve_url
@@ -29,7 +29,7 @@ def init(db_url: DbUrl = None) -> None:
     emit_json({"command": "db init", "database": redact(url), **result})
 
 
-@app.command("register")
+@app.command("register", epilog="Example: synthkit --scenario scenarios/demo_city_v1.yaml db register")
 def register_command(ctx: typer.Context, db_url: DbUrl = None) -> None:
     """Create and attach the scenario's devices and reservoirs (idempotent)."""
     from synthkit.api import connected, redact, resolve_url
@@ -46,7 +46,7 @@ def register_command(ctx: typer.Context, db_url: DbUrl = None) -> None:
 ingest_app = typer.Typer(add_completion=False, no_args_is_help=True)
 
 
-@ingest_app.command("listen")
+@ingest_app.command("listen", epilog="Example: synthkit ingest listen --duration-seconds 60 --reconcile-every 10")
 def listen_command(
     ctx: typer.Context,
     db_url: DbUrl = None,

@@ -39,6 +39,6 @@ def synthkit_register_commands() -> list[Command]:
     from synthkit_reservoir.database.commands import app, ingest_app
 
     return [
-        Command(name="db", app=app, help="The reference ingestion database."),
-        Command(name="ingest", app=ingest_app, help="Ingest live MQTT telemetry into the reference database."),
+        Command(name="db", app=app, help="The reference ingestion database.", panel="Database"),
+        Command(name="ingest", app=ingest_app, help="Ingest live MQTT telemetry into the reference database.", panel="Live"),
     ]

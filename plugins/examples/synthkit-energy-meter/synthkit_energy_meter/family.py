@@ -25,4 +25,4 @@ def synthkit_register_families() -> list[Family]:
 def synthkit_register_commands() -> list[Command]:
     from synthkit_energy_meter.commands import app  # typer and the engine load when a command runs
 
-    return [Command(name="meter", app=app, help="Smart electricity meter fleets (the energy-meter example family).")]
+    return [Command(name="meter", app=app, help="Smart electricity meter fleets (the energy-meter example family).", panel="Energy meters (example)")]
