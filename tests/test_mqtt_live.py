@@ -243,3 +243,24 @@ def test_the_legacy_wrapper_publishes_single_and_batch(tmp_path):
     down = subprocess.run([str(BIN / "mqtt_simulator"), "--single", "--port", str(free_port()), "--state-file", state],
                           capture_output=True, text=True, timeout=60, cwd=tmp_path)  # fmt: skip
     assert down.returncode == 2 and "cannot reach the MQTT broker" in down.stderr
+
+
+def test_the_readmes_live_example_stores_what_the_legacy_wrapper_publishes(tmp_path):
+    """The README ran `mqtt_simulator --batch --count 20` after `ingest listen &`, but nothing
+    registered its devices, so the listener rejected all 20: `--register` does that first."""
+    prefix = "R" + uuid.uuid4().hex[:6].upper()
+    url = f"sqlite:///{tmp_path}/live.db"
+    assert synthkit("db", "init", "--db-url", url).returncode == 0
+    listener = subprocess.Popen([str(BIN / "synthkit"), "ingest", "listen", "--db-url", url, "--count", "5",
+                                 "--idle-timeout", "60", "--client-id", f"{prefix}-listener"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)  # fmt: skip
+    time.sleep(2)  # subscribed before anything is published
+    sim = subprocess.run([str(BIN / "mqtt_simulator"), "--batch", "--count", "5", "--register", "--db-url", url,
+                          "--device-prefix", prefix, "--state-file", str(tmp_path / "s.json")],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path)  # fmt: skip
+    out, err = listener.communicate(timeout=120)
+    assert sim.returncode == 0, sim.stderr
+    summary = json.loads(sim.stdout)  # one JSON document: the registration's went to stderr
+    assert summary["delivery"]["stored"] == 5 and summary["delivery"]["missing"] == 0
+    stored = json.loads(out)
+    assert stored["status_counts"] == {"stored:NEW": 5}, (stored, err)

@@ -1,7 +1,7 @@
 """``mqtt_simulator``: the seed's legacy wrapper (section 12), kept for existing E2E users.
 
     mqtt_simulator --single
-    mqtt_simulator --batch --count 20
+    mqtt_simulator --batch --count 20 --register     # a listener then stores what it publishes
 
 It builds a temporary one-device (or ``--count``-device) scenario and delegates to
 ``synthkit run``. The broker is ``--host``/``--port``, else the ``SYNTHKIT_MQTT_*``
@@ -11,11 +11,12 @@ environment settings, else 127.0.0.1:1883 without TLS.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import tempfile
 from pathlib import Path
 
-from synthkit.api import keep_freed_memory, run
+from synthkit.api import keep_freed_memory, resolve_url, run
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -30,6 +31,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--speedup", type=float, default=60.0, help="speedup_factor (default 60: a message a second)")
     parser.add_argument("--device-prefix", default="E2E-SIM", help="device ids are PREFIX-01, PREFIX-02, ...")
     parser.add_argument("--state-file", default=".tmp/synthetic_sim_seq_state.json")
+    parser.add_argument("--register", action="store_true",
+                        help="register the simulated devices in the ingestion database first (`synthkit db register`): "
+                             "a listener refuses messages of unknown devices")  # fmt: skip
+    parser.add_argument("--db-url", help="with --register: the database (default: SYNTHKIT_DB_URL, else the SQLite file)")
     args = parser.parse_args(argv)
     if args.batch and not 1 <= args.count <= 100_000:
         parser.error("--count must be between 1 and 100000")
@@ -58,6 +63,13 @@ def main(argv: list[str] | None = None) -> None:
         if args.port:
             forwarded += ["--port", str(args.port)]
         keep_freed_memory()
+        if args.register:
+            url = ["--db-url", args.db_url] if args.db_url else []
+            with contextlib.redirect_stdout(sys.stderr):  # stdout stays one JSON document: the run's
+                code = run(["--scenario", str(path), "db", "register", *url])
+            if code != 0:
+                sys.exit(code)
+            forwarded += url or ["--db-url", resolve_url(None)]  # the summary then says what was stored
         code = run(forwarded)
     sys.exit(code)
 
