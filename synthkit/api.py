@@ -68,7 +68,7 @@ _WHERE: dict[str, str] = {
     **dict.fromkeys(("SynthkitError", "ConfigError", "PluginError", "PreflightError", "OutputError",
                      "IncompleteRun"), "synthkit.errors"),  # fmt: skip
     # the command line: output, progress, the in-process runner, the allocator setting
-    **dict.fromkeys(("emit_json", "finish", "progress_bar", "stderr", "table"), "synthkit.console"),
+    **dict.fromkeys(("emit_json", "finish", "per_second", "progress_bar", "stderr", "table"), "synthkit.console"),
     **dict.fromkeys(("SinkFlag", "SinkOptionFlag"), "synthkit.flags"),
     "run": "synthkit.cli",
     "keep_freed_memory": "synthkit.memory",
@@ -96,7 +96,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from synthkit.batch import MESSAGE_COLUMNS, Batch, Column, iso_seconds, message_batch
     from synthkit.brokers import BrokerBlock, BrokerSettings, resolve_broker, tls_context
     from synthkit.cli import run
-    from synthkit.console import emit_json, finish, progress_bar, stderr, table
+    from synthkit.console import emit_json, finish, per_second, progress_bar, stderr, table
     from synthkit.context import GlobalOptions, global_options
     from synthkit.contracts import (
         BrokerSink,

@@ -38,6 +38,15 @@ def table(title: str, columns: tuple[str, ...] | list[str], caption: str | None 
     return out
 
 
+def per_second(count: float, seconds: float) -> float | None:
+    """A rate for a summary: whole numbers from 100 up, three significant digits below (a
+    5-minute run of 2 messages reported ``messages_per_second: 0``); None without a duration."""
+    if seconds <= 0:
+        return None
+    value = count / seconds
+    return round(value) if value >= 100 else float(f"{value:.3g}")
+
+
 def emit_json(payload: dict[str, Any]) -> None:
     """The machine-readable summary: one JSON document on stdout."""
     sys.stdout.write(scrub(json.dumps(payload, indent=2, sort_keys=False)) + "\n")

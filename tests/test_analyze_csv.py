@@ -71,6 +71,10 @@ def test_metrics_show_the_archetype_tendencies(clean_export, plugins):
     assert c["runout_prob"] > a["runout_prob"]
     assert c["supply_fragmentation_index"] > a["supply_fragmentation_index"]
     assert a["autonomy_days_est"] > c["autonomy_days_est"]
+    # a count per device, its mean per archetype: named apart (52 and 52.0 read as one figure)
+    assert "supply_events" not in a and isinstance(a["supply_events_per_device"], float)
+    by_device = analyze(plugins, clean_export)["metrics"]["by_device"]
+    assert all(isinstance(d["supply_events"], int) for d in by_device.values() if "supply_events" in d)
     he, fl = m["mobile_high_efficiency"], m["mobile_fragmented_high_loss"]
     assert he["liters_per_km"] > fl["liters_per_km"]
     assert he["mobile_nrw_liters"] < fl["mobile_nrw_liters"]

@@ -123,6 +123,15 @@ def test_run_duration_seconds_lasts_that_long(tmp_path, sh):
     assert res.returncode == 0, res.stderr
     out = __import__("json").loads(res.stdout)
     assert out["emitted"] == 1 and out["elapsed_seconds"] >= 2.0, out["elapsed_seconds"]
+    # one message in ~2 s: said as such (it read `messages_per_second: 0`)
+    assert 0 < out["messages_per_second"] <= 0.5
+
+
+def test_rates_keep_their_significant_digits():
+    from synthkit.api import per_second
+
+    assert per_second(2, 300) == 0.00667 and per_second(52, 1) == 52.0 and per_second(1234.4, 1) == 1234
+    assert per_second(5, 0) is None
 
 
 LONG = """scenario_id: fits

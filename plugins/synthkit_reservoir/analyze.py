@@ -30,6 +30,7 @@ from synthkit_reservoir.export import CSV_NAME, MANIFEST_NAME, require_csv
 ANALYSIS_NAME = "analysis.json"
 RUNOUT_LEVEL_PCT = 5.0
 EXAMPLES = 5  # named problems kept per kind
+COUNTS = frozenset({"supply_events"})  # per-device metrics that are counts
 _ISO = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\dZ$")
 REQUIRED = ("device_id", "seq", "received_at", "mode", "archetype", "level_pct", "liters",
             "inflow_liters", "outflow_liters", "loss_liters", "distance_km")  # fmt: skip
@@ -363,8 +364,11 @@ def _metrics(devices: dict[str, _Device]) -> dict[str, Any]:
         for name, value in m.items():
             if name != "archetype" and value is not None:
                 by_arch[m["archetype"]][name].append(value)  # type: ignore[index]
+    # an archetype's figure is the mean over its devices; a count's mean is named as one
+    # (`supply_events` 52 per device, `supply_events_per_device` 52.0 per archetype)
     means = {
-        arch: {name: round(sum(v) / len(v), 4) for name, v in sorted(values.items())}
+        arch: {(f"{name}_per_device" if name in COUNTS else name): round(sum(v) / len(v), 4)
+               for name, v in sorted(values.items())}  # fmt: skip
         for arch, values in sorted(by_arch.items())
     }
     return {"by_archetype": means, "by_device": per_device}

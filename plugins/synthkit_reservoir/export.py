@@ -30,6 +30,7 @@ from synthkit.api import (
     deliver,
     get_plugins,
     opened_columns,
+    per_second,
     progress_bar,
     sweep_stale,
     temp_path,
@@ -166,7 +167,7 @@ def _export(loaded: LoadedScenario, state: SeqState, end_s: int, run_id: str, ou
         "window": manifest["window"],
         **{k: v for k, v in manifest.items() if k in ("csv_sha256", "rows_sha256")},
         "elapsed_seconds": round(elapsed, 3),
-        "rows_per_second": round(report.records / elapsed) if elapsed > 0 else None,
+        "rows_per_second": per_second(report.records, elapsed),
     }
 
 

@@ -32,6 +32,7 @@ from synthkit.api import (
     deliver,
     describe_db_error,
     new_run_id,
+    per_second,
     progress_bar,
     redact,
     runs_dir,
@@ -91,10 +92,10 @@ def split_outcomes(report: SinkReport, elapsed: float) -> tuple[dict[str, int], 
     if analytics:
         done = analytics.get("analytics_rows_processed", 0)
         analytics.update(analytics_seconds=round(drain_s, 3),
-                         analytics_rows_per_second=round(done / drain_s) if drain_s > 0 else None)  # fmt: skip
+                         analytics_rows_per_second=per_second(done, drain_s))  # fmt: skip
     rows_s = max(elapsed - drain_s, 0.0)
     timing = {"elapsed_seconds": round(elapsed, 3),
-              "rows_per_second": round(report.records / rows_s) if rows_s > 0 else None}  # fmt: skip
+              "rows_per_second": per_second(report.records, rows_s)}  # fmt: skip
     return status, analytics, timing
 
 

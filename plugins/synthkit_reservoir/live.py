@@ -26,6 +26,7 @@ from synthkit.api import (
     RunPlan,
     SeqState,
     paced,
+    per_second,
     progress_bar,
     stop_on_signals,
 )
@@ -119,7 +120,7 @@ def live_run(
             "sink": spec.name,
             "state_file": str(state_file),
             "elapsed_seconds": round(elapsed, 3),
-            "messages_per_second": round(totals["emitted"] / elapsed) if elapsed > 0 else None,
+            "messages_per_second": per_second(totals["emitted"], elapsed),
         }
 
 

@@ -16,7 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from synthkit.api import ConfigError, Plugins, RunPlan, paced, progress_bar, stop_on_signals
+from synthkit.api import (
+    ConfigError,
+    Plugins,
+    RunPlan,
+    paced,
+    per_second,
+    progress_bar,
+    stop_on_signals,
+)
 from synthkit_telematics.generator import TelematicsConfig, TelematicsGenerator
 
 DEFAULT_TOPIC = "telematics/{driver_id}/events"
@@ -79,7 +87,7 @@ def publish_mqtt(
         "event_type_counts": generator.counts,
         "per_driver": sink.per_client(),
         "elapsed_seconds": round(elapsed, 3),
-        "events_per_second": round(totals["emitted"] / elapsed) if elapsed > 0 else None,
+        "events_per_second": per_second(totals["emitted"], elapsed),
     }
 
 

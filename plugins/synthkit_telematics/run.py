@@ -16,6 +16,7 @@ from synthkit.api import (
     RunPlan,
     deliver,
     opened_columns,
+    per_second,
     progress_bar,
     redact,
     run_checks,
@@ -64,7 +65,7 @@ def generate_file(
         "columns": list(opened_columns(sink, generator.columns)),
         "event_type_counts": generator.counts,
         "elapsed_seconds": round(elapsed, 3),
-        "events_per_second": round(report.records / elapsed) if elapsed > 0 else None,
+        "events_per_second": per_second(report.records, elapsed),
     }
 
 
