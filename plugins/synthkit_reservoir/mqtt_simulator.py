@@ -20,7 +20,10 @@ from synthkit.api import keep_freed_memory, resolve_url, run
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="mqtt_simulator", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="mqtt_simulator",
+        description="Publish live reservoir telemetry from simulated tanks (a wrapper around `synthkit run`).",
+    )
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--single", action="store_true", help="one simulated device")
     mode.add_argument("--batch", action="store_true", help="--count simulated devices")
