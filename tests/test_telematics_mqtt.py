@@ -29,8 +29,9 @@ def test_publish_sends_each_event_on_its_drivers_topic_as_its_json_line(tmp_path
     sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-t", f"{root}/#", "-q", "1", "-v", "-C", "12", "-W", "60"],
                            stdout=subprocess.PIPE, text=True)  # fmt: skip
     time.sleep(0.5)
+    # the simulated clock (not the default wall clock) is what `generate` writes too
     res = synthkit("telematics", "publish", *ARGS, "--interval", "0.05", "--topic", root + "/{driver_id}/events",
-                   "--client-id-prefix", root + "-")  # fmt: skip
+                   "--client-id-prefix", root + "-", "--clock", "simulated")  # fmt: skip
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout)
     assert (summary["emitted"], summary["acknowledged"], summary["failed"], summary["broker_acknowledged_all"]) == (12, 12, 0, True)

@@ -29,6 +29,7 @@ WeightsFile = Annotated[
 BaseLat = Annotated[float | None, typer.Option("--base-lat", help="Latitude the fleet is based near.")]
 BaseLon = Annotated[float | None, typer.Option("--base-lon", help="Longitude the fleet is based near.")]
 StartNow = Annotated[str | None, typer.Option("--start", help="Simulated start, ISO 8601 UTC (default: now).")]
+Clock = Annotated[str, typer.Option("--clock", help="wall: each event carries the time it is emitted, in order; simulated: the generator's clock from --start (deterministic, for history).")]
 UtcOffset = Annotated[
     float | None, typer.Option("--utc-offset", help="Local time offset in hours (late-night is local).")
 ]
@@ -93,12 +94,13 @@ def stream(
     base_lat: BaseLat = None,
     base_lon: BaseLon = None,
     utc_offset: UtcOffset = None,
+    clock: Clock = "wall",
 ) -> None:
     """Stream events to stdout as JSON lines (or to --sink) until Ctrl+C or SIGTERM (exit 0)."""
     config = _config(drivers, seed, start, True, extreme_variance, weight, weights_file, base_lat, base_lon, utc_offset)
     from synthkit_telematics.run import stream_stdout
 
-    count = stream_stdout(get_plugins(), config, interval, max_events, sink, sink_option, out)
+    count = stream_stdout(get_plugins(), config, interval, max_events, sink, sink_option, out, clock)
     stderr().print(f"streamed {count} events", highlight=False)
 
 
@@ -125,6 +127,7 @@ def publish(
     base_lat: BaseLat = None,
     base_lon: BaseLon = None,
     utc_offset: UtcOffset = None,
+    clock: Clock = "wall",
 ) -> None:
     """Publish events to an MQTT broker, one connection per driver, then a JSON summary."""
     from synthkit.api import resolve_broker
@@ -135,6 +138,6 @@ def publish(
         get_plugins(), config, broker=resolve_broker(None, host=host, port=port), events=events,
         duration_s=duration_seconds, interval_s=interval, topic=topic, qos=qos,
         client_id_prefix=client_id_prefix, drain_timeout_s=drain_timeout, sink_name=sink, sink_options=sink_option,
-        state_file=global_options(ctx).state_file,
+        state_file=global_options(ctx).state_file, clock=clock,
     )  # fmt: skip
     finish(result, result["warnings"])

@@ -28,7 +28,7 @@ class _Parser(argparse.ArgumentParser):
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = _Parser(prog="synthkit-mock", description="Generate mock telematics events.")
-    p.add_argument("--events", type=int, default=1000, help="Total events to emit (batch mode)")
+    p.add_argument("--events", type=int, default=None, help="Total events to emit (default 1000; with --stream: until stopped)")
     p.add_argument("--drivers", type=int, default=10, help="Number of synthetic drivers")
     p.add_argument("--seed", type=int, default=42, help="Random seed")
     p.add_argument("--out", type=str, help="Output file path (JSONL or CSV inferred from extension)")
@@ -53,12 +53,12 @@ def main(argv: list[str] | None = None) -> None:
             weights=parse_weights(args.weight, args.weights_file),
         )  # fmt: skip
         if args.stream:
-            stream_stdout(get_plugins(), config, args.interval, None)
+            stream_stdout(get_plugins(), config, args.interval, args.events)
             return
         if not args.out:
             sys.stderr.write("error: --out is required in batch mode (or use --stream)\n")
             sys.exit(2)
-        summary = generate_file(get_plugins(), config, args.events, Path(args.out), args.format)
+        summary = generate_file(get_plugins(), config, 1000 if args.events is None else args.events, Path(args.out), args.format)
         print(f"Wrote {summary['events']} events to {args.out} ({summary['format']})")
     except SynthkitError as exc:
         if os.environ.get("SYNTHKIT_DEBUG", "") not in ("", "0"):

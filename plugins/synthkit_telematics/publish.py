@@ -25,6 +25,7 @@ from synthkit.api import (
     progress_bar,
     stop_on_signals,
 )
+from synthkit_telematics.clock import CLOCKS, clocked
 from synthkit_telematics.generator import TelematicsConfig, TelematicsGenerator
 
 DEFAULT_TOPIC = "telematics/{driver_id}/events"
@@ -34,12 +35,14 @@ def publish_mqtt(
     plugins: Plugins, config: TelematicsConfig, *, broker: Any, events: int = 0, duration_s: float = 0.0,
     interval_s: float = 1.0, topic: str = DEFAULT_TOPIC, qos: int = 1, client_id_prefix: str = "",
     drain_timeout_s: float = 30.0, sink_name: str = "mqtt", sink_options: list[str] | None = None,
-    state_file: Path | None = None,
+    state_file: Path | None = None, clock: str = "wall",
 ) -> dict[str, Any]:  # fmt: skip
     from synthkit.api import BrokerTarget, tls_context
 
     if events < 0 or duration_s < 0 or interval_s < 0:
         raise ConfigError("--events, --duration-seconds and --interval must be >= 0", hint="0 means unlimited (no pause for --interval)")
+    if clock not in CLOCKS:
+        raise ConfigError(f"--clock must be one of {', '.join(CLOCKS)}, got {clock!r}")
     tls = tls_context(broker)  # every certificate problem surfaces before any connection
     generator = TelematicsGenerator(config, plugins.event_types())
     drivers = generator.driver_labels
@@ -63,7 +66,11 @@ def publish_mqtt(
         status = "failed"
         try:
             schedule = ((number * interval_s, None) for number in itertools.count())
-            interrupted = paced(schedule, lambda _: next(rounds, None), write, stop=stop,
+            def produce(_: None) -> Any:
+                batch = next(rounds, None)
+                return None if batch is None else clocked(batch, clock)
+
+            interrupted = paced(schedule, produce, write, stop=stop,
                                 duration_s=duration_s, on_batch=bar.advance)  # fmt: skip
             status = "interrupted" if interrupted else "finished"
         finally:

@@ -23,6 +23,7 @@ from synthkit.api import (
     sink_target,
     stop_on_signals,
 )
+from synthkit_telematics.clock import CLOCKS, clocked
 from synthkit_telematics.generator import TelematicsConfig, TelematicsGenerator
 
 GENERATE_KINDS = ("file", "ingest")  # a file, or an endpoint or database (stdout is `stream`)
@@ -75,19 +76,22 @@ STREAM_KINDS = ("stream", "ingest")  # stdout, or an endpoint or database, event
 def stream_stdout(
     plugins: Plugins, config: TelematicsConfig, interval: float, max_events: int | None,
     sink_name: str = "stdout", sink_options: list[str] | None = None, out: str | None = None,
+    clock: str = "wall",
 ) -> int:  # fmt: skip
     """Print events as JSON lines (or hand them to ``sink_name``) until Ctrl+C, SIGTERM or
-    ``max_events``; returns the count.
+    ``max_events``; returns the count. ``clock``: see :mod:`synthkit_telematics.clock`.
 
     Every line is written whole with one write, so a reader never sees half a line.
     """
     if interval < 0:
         raise ConfigError(f"--interval must be >= 0, got {interval}")
+    if clock not in CLOCKS:
+        raise ConfigError(f"--clock must be one of {', '.join(CLOCKS)}, got {clock!r}")
     generator = TelematicsGenerator(config, plugins.event_types())
     spec = plugins.output_sink(out, sink_name, kinds=STREAM_KINDS, needed_by="telematics stream")
     plan = RunPlan("telematics stream", seed=config.seed, streams=tuple(generator.driver_labels), rows=max_events, live=True)
     sink = plugins.open_sink(spec, sink_target(spec.kind, out, "telematics stream"), sink_options or (), plan)
-    rows = _paced_rows(generator, config, interval, max_events)
+    rows = _paced_rows(generator, config, interval, max_events, clock)
     written = 0
     # Ctrl+C and SIGTERM only set a flag, checked between lines: no exception can cut a line.
     with stop_on_signals() as stop:
@@ -110,8 +114,9 @@ def stream_stdout(
 
 
 def _paced_rows(generator: TelematicsGenerator, config: TelematicsConfig, interval: float,
-                max_events: int | None) -> Callable[[threading.Event], Iterator[Batch]]:  # fmt: skip
-    """Batches of one event every ``interval`` seconds (4096 at a time when 0), until ``stop``."""
+                max_events: int | None, clock: str) -> Callable[[threading.Event], Iterator[Batch]]:  # fmt: skip
+    """Batches of one event every ``interval`` seconds (4096 at a time when 0), until ``stop``,
+    each stamped by ``clock`` as it is handed on."""
 
     def rows(stop: threading.Event) -> Iterator[Batch]:
         size = config.drivers if interval > 0 else 4096
@@ -120,7 +125,7 @@ def _paced_rows(generator: TelematicsGenerator, config: TelematicsConfig, interv
             for start in range(0, batch.n, step):
                 if stop.is_set():
                     return
-                yield batch.slice(start, start + step)
+                yield clocked(batch.slice(start, start + step), clock)
                 if interval > 0 and stop.wait(interval):
                     return
 

@@ -1,0 +1,34 @@
+"""Which clock a live telematics feed carries.
+
+The generator walks each driver's trips minute by minute on a simulated clock that starts at
+``--start`` and runs far ahead of the wall (a driven minute per event, every driver in turn),
+so its timestamps are neither now nor in order across drivers. A live feed (`stream`,
+`publish`) stamps each event with the time it is emitted instead (``wall``, the default): the
+timestamps are then the wall clock, in order. ``simulated`` keeps the generator's, which are
+deterministic (same seed and start, same bytes), for replaying history.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from synthkit.api import Batch, Column
+
+CLOCKS = ("wall", "simulated")
+_ISO_WIDTH = 24  # YYYY-MM-DDTHH:MM:SS.mmmZ, the generator's form
+
+
+def on_the_wall_clock(batch: Batch) -> Batch:
+    """``batch`` with every event's ``ts`` the moment it is handed on (milliseconds, UTC)."""
+    ms = time.time_ns() // 1_000_000
+    text = (np.datetime_as_string(np.datetime64(ms, "ms"), unit="ms") + "Z").encode()
+    assert len(text) == _ISO_WIDTH, text
+    iso = np.tile(np.frombuffer(text, np.uint8), (batch.n, 1))
+    stamped = Column("ts", "fixed", iso, type="timestamp", epoch=np.full(batch.n, ms, np.int64))
+    return Batch([stamped if c.name == "ts" else c for c in batch.columns])
+
+
+def clocked(batch: Batch, clock: str) -> Batch:
+    return on_the_wall_clock(batch) if clock == "wall" else batch
