@@ -191,8 +191,8 @@ def _checking_floats(callback):  # noqa: ANN001, ANN202
     return checked
 
 
-PANELS = ("Simulate", "Database", "Live", "Telematics")  # first in the root help; then the
-# plugins' own panels, then the core's
+PANELS = ("Simulate", "Database", "Live")  # what any family does, first in the root help; then
+# the panels a plugin names for itself (a family's own group), then the core's
 
 
 def tidy_help(command: Any, root: bool = True) -> None:
@@ -202,8 +202,8 @@ def tidy_help(command: Any, root: bool = True) -> None:
     - flags take no value, so they show none (typer labels each ``<bool>``, which invited
       ``--strict true``), the help option included;
     - a docstring's lines join into paragraphs (rich mode kept each line break);
-    - the root's commands are ordered by panel: simulate, database, live, telematics, the
-      plugins' own, then the core's delivery and plugin commands."""
+    - the root's commands are ordered by panel: simulate, database, live, the panels plugins
+      name for themselves, then the core's delivery and plugin commands."""
     ctx = typer.Context(command, info_name=command.name)
     for param in [*command.params, command.get_help_option(ctx)]:
         if getattr(param, "is_flag", False):

@@ -210,6 +210,7 @@ def test_every_command_has_an_example_and_every_root_command_a_panel():
     assert None not in panels, dict(zip(root.commands, panels))
     seen = list(dict.fromkeys(panels))
     assert seen[: len(PANELS)] == list(PANELS) and seen[-1] == "Plugins", seen
+    assert "Telematics" in seen[len(PANELS) : -2]  # a family's own panel: after the shared ones
 
 
 def test_the_example_of_each_help_page_is_a_command_that_parses(tmp_path):
