@@ -434,3 +434,70 @@ def test_strict_lists_every_preflight_error_on_its_own_line(tmp_path, scenario):
     assert "(--strict), 2 errors:" in strict.stderr
     for error in lax["errors"]:
         assert f"\n  {error}" in strict.stderr, strict.stderr
+
+
+PLACES = """scenario_id: places_t
+seed: 9
+bootstrap: {days: 3, step_minutes: 5, cluster_places: true}
+devices:
+  - {group: trucks, count: 3, id_pattern: "PT-{n:02d}", archetype: mobile_high_efficiency, route_id: ring,
+     parameter_overrides: {gps_noise_m: 25}}
+routes:
+  - route_id: ring
+    points:
+      - {point_id: depot, kind: BASE, latitude: -25.960, longitude: 32.580}
+      - {point_id: well, kind: REFILL, latitude: -25.940, longitude: 32.550}
+      - {point_id: school, kind: CLIENT, latitude: -25.910, longitude: 32.570}
+      - {point_id: clinic, kind: CLIENT, latitude: -25.925, longitude: 32.600}
+"""
+
+
+def test_place_clustering_makes_each_route_point_one_place_holding_its_jittered_visits(db_url, tmp_path):
+    """The runbook's bootstrap "optionally drains analytics consumer and runs place clustering":
+    the trucks' stops (speed 0, GPS jitter of 25 m here) clustered by density on haversine
+    distance, per route."""
+    from synthkit_reservoir.database.places import haversine_m
+    from synthkit_reservoir.database.schema import places
+
+    scenario = tmp_path / "places.yaml"
+    scenario.write_text(PLACES)
+    prepared(db_url, scenario)
+    out = cli("--scenario", str(scenario), "--state-file", str(tmp_path / "s.json"), "bootstrap", "--db-url", db_url)
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        found = conn.execute(select(places).order_by(places.c.place_id)).all()
+        stops = 0
+        for (payload,) in conn.execute(select(telemetry.c.payload)):
+            stops += json.loads(payload)["location"]["speed_kmh"] == 0
+    engine.dispose()
+    points = {"depot": (-25.960, 32.580), "well": (-25.940, 32.550), "school": (-25.910, 32.570), "clinic": (-25.925, 32.600)}
+    assert sorted(p.point_id for p in found) == sorted(points)  # one place per route point, no other
+    for place in found:
+        lat, lon = points[place.point_id]
+        assert haversine_m(lat, lon, place.latitude, place.longitude) < 25  # the centroid sits on its point
+        assert place.radius_m < 150 and place.visits >= 3 and place.route_id == "ring"
+    assert sum(p.visits for p in found) == stops > 0  # every jittered stop landed in a place
+    assert out["places"] == {**out["places"], "routes": 1, "places": 4, "stops": stops, "noise_stops": 0}
+    # the flag overrides the scenario: no clustering, the table as it was
+    again = cli("--scenario", str(scenario), "--state-file", str(tmp_path / "s.json"), "--db-url", db_url, "bootstrap",
+                "--no-cluster-places")  # fmt: skip
+    assert "places" not in again
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        assert conn.execute(select(places).order_by(places.c.place_id)).all() == found
+    engine.dispose()
+
+
+def test_density_labels_follow_dbscan():
+    """Cores within eps join; a lone stop is noise; a stop near a core joins its place."""
+    import numpy as np
+
+    from synthkit_reservoir.database.places import density_labels
+
+    deg = 1 / 111_320  # ~1 m of latitude
+    lat = np.array([0, 10, 20, 30, 5000, 5010, 5020, 9000, 75]) * deg
+    lon = np.zeros_like(lat)
+    labels = density_labels(lat, lon, eps_m=50, min_visits=3)
+    assert list(labels[:4]) == [0, 0, 0, 0] and list(labels[4:7]) == [1, 1, 1]
+    assert labels[7] == -1  # alone: noise
+    assert labels[8] == 0  # a border stop: only one other within 50 m, the core at 30 m

@@ -257,6 +257,7 @@ def bootstrap_command(
     out: IngestOut = None,
     drain_analytics: Annotated[bool | None, typer.Option("--drain-analytics/--no-drain-analytics", help="Run the analytics consumer afterwards (default: the scenario's bootstrap.drain_analytics).")] = None,
     analytics_batch_size: Annotated[int, typer.Option("--analytics-batch-size", help="Rows per analytics transaction.")] = 200,
+    cluster_places: Annotated[bool | None, typer.Option("--cluster-places/--no-cluster-places", help="Cluster the trucks' stops into places afterwards (default: the scenario's bootstrap.cluster_places).")] = None,
 ) -> None:
     """Generate the bootstrap.days before now straight into the ingestion database."""
     from datetime import UTC, datetime
@@ -272,6 +273,7 @@ def bootstrap_command(
         commit_rows=commit_batch_size, sink_name=sink, state_file=opts.state_file, strict=opts.strict,
         drain=analytics_batch_size if (loaded.scenario.bootstrap.drain_analytics if drain_analytics is None else drain_analytics) else 0,
         sink_options=sink_option, out=out,
+        cluster=loaded.scenario.bootstrap.cluster_places if cluster_places is None else cluster_places,
     ))  # fmt: skip
 
 

@@ -31,6 +31,7 @@ from synthkit.api import (
     StreamRange,
     deliver,
     describe_db_error,
+    make_engine,
     new_run_id,
     per_second,
     progress_bar,
@@ -202,9 +203,10 @@ def rejected_problems(counts: dict[str, int]) -> list[str]:
 def bootstrap(
     plugins: Plugins, loaded: LoadedScenario, url: str, *, now: datetime, commit_rows: int,
     sink_name: str | None, state_file: Path, strict: bool = False, drain: int = 0,
-    sink_options: list[str] | None = None, out: str | None = None,
+    sink_options: list[str] | None = None, out: str | None = None, cluster: bool = False,
 ) -> tuple[dict[str, Any], list[str]]:  # fmt: skip
-    """Section 5: the ``bootstrap.days`` before ``now``, straight into the ingestion sink.
+    """The ``bootstrap.days`` before ``now``, straight into the ingestion sink; then, with
+    ``cluster``, the trucks' stops clustered into places (:mod:`...database.places`).
 
     Order matters: the state file is held, the preflight runs and the sink opens (which
     refuses a schema that cannot dedupe) before any seq is reserved. Seqs are reserved
@@ -247,6 +249,7 @@ def bootstrap(
             finally:
                 reservation.settle(status)  # what the sink took, and nothing more
     counts, analytics, timing = split_outcomes(delivered, time.perf_counter() - started)
+    places = _places(loaded, url, out) if cluster else None
     problems = [f"preflight error (not --strict): {e}" for e in report.errors] + rejected_problems(counts)
     duplicates = sum(v for k, v in counts.items() if k.startswith("duplicate:"))
     if duplicates:
@@ -265,12 +268,33 @@ def bootstrap(
         "total_emitted": delivered.records,
         "status_counts": counts,
         **({"analytics": analytics} if analytics else {}),
+        **({"places": places} if places else {}),
         "preflight_errors": report.errors,
         "warnings": report.warnings,
         "commit_batch_size": commit_rows,
         "state_file": str(state_file),
         **timing,
     }, problems
+
+
+def _places(loaded: LoadedScenario, url: str, out: str | None) -> dict[str, Any]:
+    """Place clustering over what the database holds of the scenario's trucks."""
+    if out is not None:
+        return {"skipped": f"delivering to {redact(out)}, not to a database"}
+    from synthkit_reservoir.database.places import cluster_places
+
+    trucks = [d for d in loaded.devices if d.route is not None]
+    routes = {d.device_id: d.route.route_id for d in trucks}
+    points = {d.route.route_id: [(p.point_id, p.kind, p.latitude, p.longitude) for p in d.route.points] for d in trucks}
+    started = time.perf_counter()
+    engine = make_engine(url)
+    try:
+        summary = cluster_places(engine, routes, points)
+    except (OperationalError, DBAPIError) as exc:
+        raise describe_db_error(url, exc) from None
+    finally:
+        engine.dispose()
+    return {**summary, "seconds": round(time.perf_counter() - started, 3)}
 
 
 def plan_sink(sink: Sink) -> str:

@@ -73,6 +73,7 @@ class BootstrapSettings(_Strict):
     days: int = Field(30, ge=1, le=365)
     step_minutes: int = Field(5, ge=1, le=60)
     drain_analytics: bool = False
+    cluster_places: bool = False  # bootstrap clusters the trucks' stops into places afterwards
 
 
 Hourly = Annotated[tuple[float, ...], Field(min_length=24, max_length=24)]

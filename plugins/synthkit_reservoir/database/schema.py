@@ -14,6 +14,7 @@ telemetry: one row per accepted message, unique on (mqtt_client_id, seq): the de
   you query raw telemetry that way.
 telemetry_rejects: what `ingest listen` received and could not store, with the reason and bytes.
 reservoir_daily + analytics_cursor: the analytics read model and its consumer's position.
+places: where trucks stop, clustered from their telemetry by `bootstrap --cluster-places`.
 """
 
 from __future__ import annotations
@@ -101,6 +102,20 @@ reservoir_daily = Table(
     Column("level_sum", Float, nullable=False),
     Column("liters_last", Float, nullable=False),
     Column("last_received_at", DateTime(timezone=True), nullable=False),
+)  # fmt: skip
+
+# where trucks stop, clustered from their telemetry (database/places.py): one row per place
+places = Table(
+    "places", metadata,
+    Column("route_id", String(128), primary_key=True),
+    Column("place_id", Integer, primary_key=True),
+    Column("latitude", Float, nullable=False),
+    Column("longitude", Float, nullable=False),
+    Column("radius_m", Float, nullable=False),
+    Column("visits", BigInteger, nullable=False),
+    Column("devices", Integer, nullable=False),
+    Column("point_id", String(128)),  # the route point within eps of the centroid, if any
+    Column("kind", String(16)),
 )  # fmt: skip
 
 analytics_cursor = Table(
