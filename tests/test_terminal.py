@@ -94,3 +94,17 @@ def test_a_table_on_a_terminal_fits_its_width(tmp_path):
     assert code == 0, "\n".join(lines)
     assert not any("…" in line for line in lines), "\n".join(lines)
     assert any("E2E2024" in line for line in lines)
+
+
+def test_analyze_csv_shows_its_bar(tmp_path):
+    """analyze-csv read 1.7M rows for 5 s with nothing on the screen."""
+    export = subprocess.run([str(BIN / "synthkit"), "--scenario", str(ROOT / "scenarios/stationary_only_v1.yaml"),
+                             "export-csv", "--run-id", "qc", "--end-at", "2026-02-12T10:00:00Z", "--output-root", "out"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert export.returncode == 0, export.stderr
+    artifact = json.loads(export.stdout)["artifact_dir"]
+    code, screen, _ = on_a_terminal(["analyze-csv", "--artifact-dir", artifact], tmp_path)
+    lines = screen.display
+    assert code == 0, "\n".join(lines)
+    assert any(line.startswith("analyze-csv") and "100%" in line for line in lines), "\n".join(lines)
+    assert _summary(lines)["qc_passed"] is True
