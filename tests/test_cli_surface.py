@@ -75,7 +75,8 @@ def test_db_url_before_the_command_is_the_database_of_every_command(tmp_path, sh
 def test_hoisting_keeps_values_and_the_commands_own_options():
     import typer
 
-    from synthkit.cli import build_app, hoist_global_options
+    from synthkit.cli import build_app
+    from synthkit.cli_shape import hoist_global_options
     from synthkit.plugins import get_plugins
 
     root = typer.main.get_command(build_app(get_plugins()))
@@ -199,7 +200,8 @@ def test_every_command_has_an_example_and_every_root_command_a_panel():
     """No help page had an example, and the root help mixed every family's commands."""
     import typer
 
-    from synthkit.cli import PANELS, build_app, tidy_help
+    from synthkit.cli import build_app
+    from synthkit.cli_shape import PANELS, tidy_help
     from synthkit.plugins import get_plugins
 
     root = typer.main.get_command(build_app(get_plugins()))
@@ -219,7 +221,8 @@ def test_the_example_of_each_help_page_is_a_command_that_parses(tmp_path):
 
     import typer
 
-    from synthkit.cli import build_app, hoist_global_options, tidy_help
+    from synthkit.cli import build_app
+    from synthkit.cli_shape import hoist_global_options, tidy_help
     from synthkit.plugins import get_plugins
 
     root = typer.main.get_command(build_app(get_plugins()))

@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from synthkit.api import Batch, Column
+from synthkit.api import Batch, Column, ConfigError
 
 CLOCKS = ("wall", "simulated")
 _ISO_WIDTH = 24  # YYYY-MM-DDTHH:MM:SS.mmmZ, the generator's form
@@ -28,6 +28,11 @@ def on_the_wall_clock(batch: Batch) -> Batch:
     iso = np.tile(np.frombuffer(text, np.uint8), (batch.n, 1))
     stamped = Column("ts", "fixed", iso, type="timestamp", epoch=np.full(batch.n, ms, np.int64))
     return Batch([stamped if c.name == "ts" else c for c in batch.columns])
+
+
+def check_clock(clock: str) -> None:
+    if clock not in CLOCKS:
+        raise ConfigError(f"--clock must be one of {', '.join(CLOCKS)}, got {clock!r}")
 
 
 def clocked(batch: Batch, clock: str) -> Batch:

@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from synthkit.api import SinkFlag, SinkOptionFlag, emit_json, finish, get_plugins, global_options, stderr
+from synthkit.api import (
+    SinkFlag,
+    SinkOptionFlag,
+    emit_json,
+    finish,
+    get_plugins,
+    global_options,
+    stderr,
+)
 
 if TYPE_CHECKING:  # the generator and its kernels load when a command runs, not at start-up
     from synthkit_telematics.generator import TelematicsConfig

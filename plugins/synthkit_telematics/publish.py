@@ -25,7 +25,7 @@ from synthkit.api import (
     progress_bar,
     stop_on_signals,
 )
-from synthkit_telematics.clock import CLOCKS, clocked
+from synthkit_telematics.clock import check_clock, clocked
 from synthkit_telematics.generator import TelematicsConfig, TelematicsGenerator
 
 DEFAULT_TOPIC = "telematics/{driver_id}/events"
@@ -41,8 +41,7 @@ def publish_mqtt(
 
     if events < 0 or duration_s < 0 or interval_s < 0:
         raise ConfigError("--events, --duration-seconds and --interval must be >= 0", hint="0 means unlimited (no pause for --interval)")
-    if clock not in CLOCKS:
-        raise ConfigError(f"--clock must be one of {', '.join(CLOCKS)}, got {clock!r}")
+    check_clock(clock)
     tls = tls_context(broker)  # every certificate problem surfaces before any connection
     generator = TelematicsGenerator(config, plugins.event_types())
     drivers = generator.driver_labels

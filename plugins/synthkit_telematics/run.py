@@ -23,7 +23,7 @@ from synthkit.api import (
     sink_target,
     stop_on_signals,
 )
-from synthkit_telematics.clock import CLOCKS, clocked
+from synthkit_telematics.clock import check_clock, clocked
 from synthkit_telematics.generator import TelematicsConfig, TelematicsGenerator
 
 GENERATE_KINDS = ("file", "ingest")  # a file, or an endpoint or database (stdout is `stream`)
@@ -85,8 +85,7 @@ def stream_stdout(
     """
     if interval < 0:
         raise ConfigError(f"--interval must be >= 0, got {interval}")
-    if clock not in CLOCKS:
-        raise ConfigError(f"--clock must be one of {', '.join(CLOCKS)}, got {clock!r}")
+    check_clock(clock)
     generator = TelematicsGenerator(config, plugins.event_types())
     spec = plugins.output_sink(out, sink_name, kinds=STREAM_KINDS, needed_by="telematics stream")
     plan = RunPlan("telematics stream", seed=config.seed, streams=tuple(generator.driver_labels), rows=max_events, live=True)
