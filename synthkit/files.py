@@ -8,11 +8,12 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # numpy and the direct writer load with the first file that needs them:
+    import numpy as np  # run records and state files are written by commands that start fast
 
-from synthkit.directio import DirectWriter, open_direct
+    from synthkit.directio import DirectWriter
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
@@ -105,6 +106,8 @@ class AtomicFile(io.IOBase):
         sweep_stale(self.path.parent)
         self._direct: DirectWriter | None = None
         if direct:
+            from synthkit.directio import DirectWriter, open_direct
+
             fd, accepted = open_direct(self.tmp)
             self._direct = DirectWriter(fd, direct=accepted, digest=digest)
             self._fd = fd
@@ -113,7 +116,7 @@ class AtomicFile(io.IOBase):
         self.digest = digest  # hashlib object: sees every byte written, in order
         self._closed = False
         self._committed = False
-        self._scratch = np.empty(0, np.uint8)
+        self._scratch: np.ndarray | None = None
         self.bytes = 0
 
     def reserve(self, size: int) -> np.ndarray:
@@ -121,7 +124,9 @@ class AtomicFile(io.IOBase):
         used. With ``direct=True`` this is the file's own I/O buffer (no copy)."""
         if self._direct is not None:
             return self._direct.reserve(size)
-        if self._scratch.shape[0] < size + 16:
+        if self._scratch is None or self._scratch.shape[0] < size + 16:
+            import numpy as np
+
             self._scratch = np.empty(size + 16, np.uint8)
         return self._scratch
 

@@ -256,12 +256,14 @@ def test_registering_a_plugin_with_a_misspelt_hook_fails_at_once(synthkit_plugin
 
 @pytest.mark.parametrize("args", [["--help"], ["plugins", "--json"], ["version"]])
 def test_start_up_loads_no_compiled_kernel_and_no_family_engine(args):
-    """Issue 12: every start imported numba and every family's engine (~0.9 s of imports)."""
+    """Issue 12: every start imported numba and every family's engine (~0.9 s of imports).
+    Issue 15: numpy came back, through the run records' file writer and the select transform's
+    options (~90 ms of the --help bar)."""
     import subprocess
 
     code = ("import contextlib, io, sys; from synthkit.cli import run\n"
             "with contextlib.redirect_stdout(io.StringIO()): code = run(sys.argv[1:])\n"
-            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('numba', 'llvmlite', 'sqlalchemy')"
+            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('numba', 'llvmlite', 'sqlalchemy', 'numpy')"
             " or m in ('synthkit_reservoir.engine', 'synthkit_telematics.generator', 'synthkit.encode', 'synthkit.rand'))\n"
             "print(code, heavy)")
     out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)

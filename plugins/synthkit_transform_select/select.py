@@ -5,10 +5,14 @@ anything is delivered, naming the columns there are."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator
 
-from synthkit.api import Batch, ConfigError, SinkOptions, Transform
+from synthkit.api import ConfigError, SinkOptions, Transform
+
+if TYPE_CHECKING:  # batches (and numpy) load when rows flow, not when `plugins` lists options
+    from synthkit.api import Batch
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -50,6 +54,7 @@ class Select(Transform):
         return renamed
 
     def apply(self, batch: Batch) -> Batch:
+        from synthkit.api import Batch
         names = self._names or tuple(c for c in (self.keep or batch.names) if c not in self.drop)
         out = []
         for name in names:
