@@ -62,7 +62,8 @@ routes:
 
 def case_metrics(plugins, seed: int, cadence: int, days: int, workdir: Path) -> dict[str, dict[str, float | None]]:  # noqa: ANN001
     """archetype -> analyze-csv's metrics for one case."""
-    from synthkit_reservoir.analyze import RUNOUT_LEVEL_PCT, _Device, _device_metrics
+    from synthkit_reservoir.analyze import _device_metrics
+    from synthkit_reservoir.analyze_scan import RUNOUT_LEVEL_PCT, Device
     from synthkit_reservoir.engine import FleetRun, export_window
     from synthkit_reservoir.layout import DECIMALS
     from synthkit_reservoir.scenario import load_scenario
@@ -72,7 +73,7 @@ def case_metrics(plugins, seed: int, cadence: int, days: int, workdir: Path) -> 
     loaded = load_scenario(str(path), plugins)
     window, steps = export_window(loaded, END_S)
     run = FleetRun(loaded, loaded.devices, steps, window, [0] * len(loaded.devices))
-    devs = [_Device(archetype=d.archetype.name, mode=d.mode) for d in loaded.devices]
+    devs = [Device(archetype=d.archetype.name, mode=d.mode) for d in loaded.devices]
     for block in run.blocks():
         c = {k: np.round(block.columns[k], DECIMALS[k]) for k in
              ("level_pct", "liters", "inflow_liters", "outflow_liters", "loss_liters", "distance_km") if k in block.columns}

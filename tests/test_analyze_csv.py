@@ -21,7 +21,7 @@ def plugins():
 
 
 @pytest.fixture(scope="module")
-def clean_export(tmp_path_factory, plugins) -> Path:  # noqa: ANN001
+def clean_export(tmp_path_factory, plugins) -> Path:
     root = tmp_path_factory.mktemp("exports")
     res = run_cli(["--scenario", str(ROOT / "scenarios/demo_city_v1.yaml"), "export-csv",
                    "--run-id", "clean", "--end-at", END, "--output-root", str(root)], plugins)  # fmt: skip
@@ -29,7 +29,7 @@ def clean_export(tmp_path_factory, plugins) -> Path:  # noqa: ANN001
     return Path(json.loads(res.stdout)["artifact_dir"])
 
 
-def analyze(plugins, artifact: Path) -> dict:  # noqa: ANN001
+def analyze(plugins, artifact: Path) -> dict:
     """analysis.json and the summary agree; exit 0 when QC passed, 3 when it did not (issue 15:
     it exited 0 with qc_passed false, so a script could not tell)."""
     res = run_cli(["analyze-csv", "--artifact-dir", str(artifact)], plugins)
@@ -41,7 +41,7 @@ def analyze(plugins, artifact: Path) -> dict:  # noqa: ANN001
     return out
 
 
-def broken_copy(clean: Path, tmp_path: Path, edit) -> Path:  # noqa: ANN001
+def broken_copy(clean: Path, tmp_path: Path, edit) -> Path:
     """A copy of the artifact whose CSV lines went through ``edit`` (manifest untouched)."""
     target = tmp_path / "broken"
     shutil.copytree(clean, target)
@@ -101,7 +101,7 @@ def repeat_row(ls: list[str]) -> tuple[list[str], int]:
     return ls[: i + 1] + [ls[i]] + ls[i + 1 :], i + 2
 
 
-def edit_cell(row: int, column: int, value: str):  # noqa: ANN201
+def edit_cell(row: int, column: int, value: str):
     def edit(ls: list[str]) -> tuple[list[str], int]:
         return [*ls[:row], _set(ls[row], column, value), *ls[row + 1 :]], row + 1
     return edit
@@ -163,14 +163,14 @@ def test_the_fast_and_the_exact_pass_agree_on_a_clean_file(clean_export):
     must produce the same aggregates, device by device."""
     from collections import defaultdict
 
-    from synthkit_reservoir.analyze import _Device, _fast_scan, _Findings, _scan
+    from synthkit_reservoir.analyze_scan import Device, Findings, fast_scan, scan
 
     csv_path = clean_export / "telemetry_rows.csv"
-    fast: dict = defaultdict(_Device)
-    exact: dict = defaultdict(_Device)
-    fast_result = _fast_scan(csv_path, fast)
-    findings = _Findings()
-    exact_result = _scan(csv_path, findings, exact)
+    fast: dict = defaultdict(Device)
+    exact: dict = defaultdict(Device)
+    fast_result = fast_scan(csv_path, fast)
+    findings = Findings()
+    exact_result = scan(csv_path, findings, exact)
     assert fast_result[0] is not None  # the clean file was proven clean by the fast pass
     assert fast_result == exact_result and not findings.counts
     assert set(fast) == set(exact)
@@ -187,8 +187,8 @@ def test_the_fast_and_the_exact_pass_agree_on_a_clean_file(clean_export):
 def test_every_broken_case_is_refused_by_the_fast_pass(case, clean_export, tmp_path):
     from collections import defaultdict
 
-    from synthkit_reservoir.analyze import _Device, _fast_scan
+    from synthkit_reservoir.analyze_scan import Device, fast_scan
 
     edit = CASES[case][0]
     artifact = broken_copy(clean_export, tmp_path, lambda lines: edit(lines)[0])
-    assert _fast_scan(artifact / "telemetry_rows.csv", defaultdict(_Device))[0] is None
+    assert fast_scan(artifact / "telemetry_rows.csv", defaultdict(Device))[0] is None

@@ -263,7 +263,8 @@ def bootstrap_command(
     from datetime import UTC, datetime
 
     from synthkit.api import resolve_url
-    from synthkit_reservoir.ingestion import bootstrap, check_batch_sizes
+    from synthkit_reservoir.bootstrap import bootstrap
+    from synthkit_reservoir.ingestion import check_batch_sizes
 
     check_batch_sizes(commit_batch_size, analytics_batch_size)
     loaded = load(ctx)

@@ -1,37 +1,31 @@
-"""bootstrap and import-csv: history into the ingestion database, through an ingestion sink
-(the reference database's ``reference_db`` unless ``--sink`` names a team's own)."""
+"""import-csv, and what it shares with bootstrap (bootstrap.py): history into the ingestion
+database through an ingestion sink (the reference database's ``reference_db`` unless
+``--sink`` names a team's own)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import time
-from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from synthkit.api import (
     AtomicFile,
-    Batch,
     ConfigError,
     IngestTarget,
     Plugins,
-    Reservation,
     RunLog,
     RunPlan,
     RunRecord,
-    RunRecorder,
     SeqState,
     Sink,
     SinkReport,
     StreamRange,
     deliver,
     describe_db_error,
-    make_engine,
     new_run_id,
     per_second,
     progress_bar,
@@ -39,13 +33,9 @@ from synthkit.api import (
     runs_dir,
 )
 from synthkit_reservoir.csvread import BadRow, bad_line, check_csv, columns_of, read_batches
-from synthkit_reservoir.engine import FleetRun, export_window
-from synthkit_reservoir.export import CSV_NAME, MANIFEST_NAME, iso, require_csv
+from synthkit_reservoir.export import CSV_NAME, MANIFEST_NAME, require_csv
 from synthkit_reservoir.family import NAME as FAMILY_NAME
-from synthkit_reservoir.preflight_db import DbReport, db_preflight
-from synthkit_reservoir.replay import base_record, recipe
-from synthkit_reservoir.rows import RowBuilder
-from synthkit_reservoir.scenario import LoadedScenario
+from synthkit_reservoir.replay import recipe
 
 RESULT_NAME = "import_result.json"
 
@@ -61,7 +51,12 @@ def ingestion_sink(plugins: Plugins, name: str | None, url: str, *, apply: bool,
     if name is None:
         claimant = plugins.url_sink(url)
         name = claimant.name if claimant is not None else "reference_db"
-    spec = plugins.sink(name, "ingest", needed_by=needed_by, fix="give --sink an ingest sink (see `synthkit plugins`)")
+    spec = plugins.sink(
+        name,
+        "ingest",
+        needed_by=needed_by,
+        fix="give --sink an ingest sink (see `synthkit plugins`)",
+    )
     if not apply and "dry_run" not in spec.capabilities:
         raise ConfigError(f"sink {spec.name!r} cannot check records without writing them (it has no dry run)",
                           hint="give --apply to deliver through it")  # fmt: skip
@@ -74,7 +69,9 @@ def check_batch_sizes(commit_rows: int, drain: int | None) -> None:
     skipped the drain in silence); ``drain`` None: no drain asked for."""
     for flag, value in (("--commit-batch-size", commit_rows), ("--analytics-batch-size", drain)):
         if value is not None and value < 1:
-            raise ConfigError(f"{flag} must be at least 1, got {value}", hint=f"{flag} is rows per transaction")
+            raise ConfigError(
+                f"{flag} must be at least 1, got {value}", hint=f"{flag} is rows per transaction"
+            )
 
 
 def block_rows(commit_rows: int) -> int:
@@ -83,12 +80,16 @@ def block_rows(commit_rows: int) -> int:
     return commit_rows * max(1, -(-BLOCK_ROWS // commit_rows))
 
 
-def split_outcomes(report: SinkReport, elapsed: float) -> tuple[dict[str, int], dict[str, Any], dict[str, Any]]:
+def split_outcomes(
+    report: SinkReport, elapsed: float
+) -> tuple[dict[str, int], dict[str, Any], dict[str, Any]]:
     """(status_counts, analytics summary, timing) from a sink report: the rows' own rate
     leaves out the analytics drain the sink ran at its close, which has its own."""
     outcomes = dict(report.outcomes)
     status = {k: v for k, v in outcomes.items() if not k.startswith("analytics:")}
-    analytics: dict[str, Any] = {k.removeprefix("analytics:"): v for k, v in outcomes.items() if k.startswith("analytics:")}
+    analytics: dict[str, Any] = {
+        k.removeprefix("analytics:"): v for k, v in outcomes.items() if k.startswith("analytics:")
+    }
     drain_s = float((report.details or {}).get("analytics_seconds", 0.0))
     if analytics:
         done = analytics.get("analytics_rows_processed", 0)
@@ -100,27 +101,26 @@ def split_outcomes(report: SinkReport, elapsed: float) -> tuple[dict[str, int], 
     return status, analytics, timing
 
 
-def _rechunk(batches: Iterator[Batch], rows: int) -> Iterator[Batch]:
-    """Batches of at most ``rows``."""
-    for batch in batches:
-        for start in range(0, batch.n, rows):
-            yield batch.slice(start, start + rows) if batch.n > rows else batch
-
-
 def verify_artifact(artifact_dir: Path) -> tuple[dict[str, Any], Path]:
     """The manifest, after checking the CSV against its csv_sha256 and parsing every row
     (one pass, before any database work): a bad row stops the import before its first write."""
     manifest_path, csv_path = artifact_dir / MANIFEST_NAME, artifact_dir / CSV_NAME
     if not manifest_path.is_file():
-        raise ConfigError(f"{manifest_path}: missing", hint="point --artifact-dir at an export-csv output")
+        raise ConfigError(
+            f"{manifest_path}: missing", hint="point --artifact-dir at an export-csv output"
+        )
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         require_csv(manifest, artifact_dir, "import-csv")
         expected = manifest["csv_sha256"]
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ConfigError(f"{manifest_path}: unreadable manifest ({exc})", hint="re-run export-csv") from None
+        raise ConfigError(
+            f"{manifest_path}: unreadable manifest ({exc})", hint="re-run export-csv"
+        ) from None
     if not csv_path.is_file():
-        raise ConfigError(f"{csv_path}: missing", hint="point --artifact-dir at an export-csv output")
+        raise ConfigError(
+            f"{csv_path}: missing", hint="point --artifact-dir at an export-csv output"
+        )
     bad: BadRow | None = None
     try:
         actual = check_csv(csv_path)
@@ -153,12 +153,17 @@ def import_csv(
                        window=(window["start_at"], window["end_at"]) if "start_at" in window else None,
                        streams=tuple(manifest.get("devices") or ()), extra={"apply": apply})  # fmt: skip
         sink = ingestion_sink(plugins, sink_name, out or url, apply=apply, commit_rows=commit_rows, drain=drain,
-                              needed_by="import-csv", options=sink_options, plan=plan)
+                              needed_by="import-csv", options=sink_options, plan=plan)  # fmt: skip
         started = time.perf_counter()
         total = int(manifest.get("total_rows", 0))
         with progress_bar(f"import-csv {'--apply' if apply else '(dry run)'}", total) as bar:
             try:
-                report = deliver(read_batches(csv_path, block_rows(commit_rows)), sink, columns_of(csv_path), bar.advance)
+                report = deliver(
+                    read_batches(csv_path, block_rows(commit_rows)),
+                    sink,
+                    columns_of(csv_path),
+                    bar.advance,
+                )
             except (OperationalError, DBAPIError) as exc:
                 raise describe_db_error(url, exc) from None
         counts, analytics, timing = split_outcomes(report, time.perf_counter() - started)
@@ -198,103 +203,6 @@ def rejected_problems(counts: dict[str, int]) -> list[str]:
         return []
     detail = ", ".join(f"{k.removeprefix('rejected:')}: {v}" for k, v in sorted(rejected.items()))
     return [f"{sum(rejected.values())} row(s) rejected ({detail}): they were not stored"]
-
-
-def bootstrap(
-    plugins: Plugins, loaded: LoadedScenario, url: str, *, now: datetime, commit_rows: int,
-    sink_name: str | None, state_file: Path, strict: bool = False, drain: int = 0,
-    sink_options: list[str] | None = None, out: str | None = None, cluster: bool = False,
-) -> tuple[dict[str, Any], list[str]]:  # fmt: skip
-    """The ``bootstrap.days`` before ``now``, straight into the ingestion sink; then, with
-    ``cluster``, the trucks' stops clustered into places (:mod:`...database.places`).
-
-    Order matters: the state file is held, the preflight runs and the sink opens (which
-    refuses a schema that cannot dedupe) before any seq is reserved. Seqs are reserved
-    (a stride ahead) just before the sink is handed their rows, and on a failure or
-    interrupt the state is settled to exactly what the sink took: a run that is refused, or
-    whose sink fails on its first batch, leaves the state file as it was."""
-    check_batch_sizes(commit_rows, drain or None)  # drain 0: none asked for
-    end_s = int(now.timestamp())
-    window, steps = export_window(loaded, end_s)
-    with SeqState.held(state_file) as state:
-        # the database preflight checks the reference database: not an endpoint given by --out
-        report = db_preflight(plugins, loaded, url, strict=strict) if out is None else DbReport(
-            None, warnings=[f"database checks skipped: delivering to {redact(out)}, not to a database"])
-        first = [state.next_seq(d.device_id) for d in loaded.devices]
-        run = FleetRun(loaded, loaded.devices, steps, window, first)
-        plan = RunPlan("bootstrap", seed=loaded.seed, window=(iso(window.start_s), iso(window.end_s)),
-                       streams=tuple(d.device_id for d in loaded.devices), rows=run.total_rows())  # fmt: skip
-        sink = ingestion_sink(plugins, sink_name, out or url, apply=True, commit_rows=commit_rows, drain=drain,
-                              needed_by="bootstrap", options=sink_options, plan=plan)
-        builder = RowBuilder(run)
-        last = np.array([f + window.points(step) - 1 for step, f in zip(steps, first)], np.int64)
-        stride = max(1, RESERVE_ROWS // max(1, len(loaded.devices)))  # seqs per device per save
-        ids = [d.device_id for d in loaded.devices]
-        record = base_record("bootstrap", loaded, window.start_s, steps, sink=plan_sink(sink), target=redact(out or url))
-        recorder = RunRecorder(RunLog(runs_dir(state_file)), record, ids, first)
-        reservation = Reservation(state, ids, np.full(len(first), stride), last, recorder)
-        batches = _rechunk((builder.batch(b) for b in run.blocks()), block_rows(commit_rows))
-        started = time.perf_counter()
-        with progress_bar("bootstrap", run.total_rows()) as bar:
-            status = "failed"
-            try:
-                delivered = deliver(batches, sink, builder.columns, bar.advance, before_write=reservation.reserve_batch,
-                                    after_write=reservation.taken_batch)  # fmt: skip
-                status = "finished"
-            except (OperationalError, DBAPIError) as exc:
-                raise describe_db_error(url, exc) from None
-            except KeyboardInterrupt:
-                status = "interrupted"
-                raise
-            finally:
-                reservation.settle(status)  # what the sink took, and nothing more
-    counts, analytics, timing = split_outcomes(delivered, time.perf_counter() - started)
-    places = _places(loaded, url, out) if cluster else None
-    problems = [f"preflight error (not --strict): {e}" for e in report.errors] + rejected_problems(counts)
-    duplicates = sum(v for k, v in counts.items() if k.startswith("duplicate:"))
-    if duplicates:
-        problems.append(
-            f"{duplicates} row(s) were not stored: the database already holds those (device, seq) "
-            f"pairs, so the state file {state_file} is behind the database (lost, reset or "
-            "copied?); restore it, or start from the database's highest seq per device"
-        )
-    return {
-        "command": "bootstrap",
-        "run_id": record.run_id,
-        "scenario_id": loaded.scenario_id,
-        "database": redact(out or url),
-        "window": {"start_at": iso(window.start_s), "end_at": iso(window.end_s)},
-        "devices": len(loaded.devices),
-        "total_emitted": delivered.records,
-        "status_counts": counts,
-        **({"analytics": analytics} if analytics else {}),
-        **({"places": places} if places else {}),
-        "preflight_errors": report.errors,
-        "warnings": report.warnings,
-        "commit_batch_size": commit_rows,
-        "state_file": str(state_file),
-        **timing,
-    }, problems
-
-
-def _places(loaded: LoadedScenario, url: str, out: str | None) -> dict[str, Any]:
-    """Place clustering over what the database holds of the scenario's trucks."""
-    if out is not None:
-        return {"skipped": f"delivering to {redact(out)}, not to a database"}
-    from synthkit_reservoir.database.places import cluster_places
-
-    trucks = [d for d in loaded.devices if d.route is not None]
-    routes = {d.device_id: d.route.route_id for d in trucks}
-    points = {d.route.route_id: [(p.point_id, p.kind, p.latitude, p.longitude) for p in d.route.points] for d in trucks}
-    started = time.perf_counter()
-    engine = make_engine(url)
-    try:
-        summary = cluster_places(engine, routes, points)
-    except (OperationalError, DBAPIError) as exc:
-        raise describe_db_error(url, exc) from None
-    finally:
-        engine.dispose()
-    return {**summary, "seconds": round(time.perf_counter() - started, 3)}
 
 
 def plan_sink(sink: Sink) -> str:

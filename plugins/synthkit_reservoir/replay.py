@@ -54,8 +54,9 @@ class ReservoirReplayer(Replayer):
         try:
             path, self.start_s, self.steps = r["scenario"], int(r["window_start_s"]), dict(r["steps"])
         except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(f"run {record.run_id}: its record has no usable recipe ({exc})",
-                              hint="it was not written by this version of the reservoir family") from None  # fmt: skip
+            raise ConfigError(f"run {record.run_id}: its record does not say how to regenerate its messages "
+                              f"(its recipe: {exc})",
+                              hint="it was written by another version of synthkit: replay it with that version") from None  # fmt: skip
         if not Path(path).is_file():
             raise ConfigError(f"run {record.run_id} was generated from {path}, which is gone",
                               hint="restore the scenario file the run used: payloads derive from it")  # fmt: skip
