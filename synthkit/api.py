@@ -69,7 +69,7 @@ _WHERE: dict[str, str] = {
                      "IncompleteRun"), "synthkit.errors"),  # fmt: skip
     # the command line: output, progress, the in-process runner, the allocator setting
     **dict.fromkeys(("emit_json", "finish", "per_second", "progress_bar", "stderr", "table"), "synthkit.console"),
-    **dict.fromkeys(("SinkFlag", "SinkOptionFlag"), "synthkit.flags"),
+    **dict.fromkeys(("DbUrlFlag", "SinkFlag", "SinkOptionFlag"), "synthkit.flags"),
     "run": "synthkit.cli",
     "keep_freed_memory": "synthkit.memory",
 }
@@ -127,7 +127,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         SynthkitError,
     )
     from synthkit.files import AtomicFile, sha256_file, sweep_stale, temp_path
-    from synthkit.flags import SinkFlag, SinkOptionFlag
+    from synthkit.flags import DbUrlFlag, SinkFlag, SinkOptionFlag
     from synthkit.hookspecs import hookimpl
     from synthkit.interrupt import stop_on_signals
     from synthkit.ledger import FileLedger, Island, Ledger, SqlLedger, Tally

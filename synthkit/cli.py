@@ -141,10 +141,10 @@ def root_options(
         bool, typer.Option("--strict", help="Any preflight error stops the command.")
     ] = False,
     transform: Annotated[
-        list[str] | None, typer.Option("--transform", help="A transform between generator and sink, NAME (repeatable: applied in order).")
+        list[str] | None, typer.Option("--transform", metavar="<name>", help="A transform between generator and sink, NAME (repeatable: applied in order).")
     ] = None,
     transform_option: Annotated[
-        list[str] | None, typer.Option("--transform-option", help="NAME.KEY=VALUE for a transform, checked by its options model (repeatable).")
+        list[str] | None, typer.Option("--transform-option", metavar="<name.key=value>", help="NAME.KEY=VALUE for a transform, checked by its options model (repeatable).")
     ] = None,
     db_url: Annotated[
         str | None, typer.Option("--db-url", help="The ingestion database of every command that uses one (default: $SYNTHKIT_DB_URL, else sqlite:///.tmp/synthkit.db); a command's own --db-url wins.")

@@ -12,11 +12,11 @@ import typer
 from synthkit.console import emit_json, finish, progress_bar, stderr, table
 from synthkit.context import global_options
 from synthkit.errors import ConfigError
-from synthkit.flags import SinkOptionFlag
+from synthkit.flags import DbUrlFlag, SinkOptionFlag
 from synthkit.runs import RunLog, RunRecord, runs_dir
 
-DbUrl = Annotated[str | None, typer.Option("--db-url", help="The ingestion database (default: $SYNTHKIT_DB_URL, else sqlite:///.tmp/synthkit.db).")]
-RunIds = Annotated[list[str] | None, typer.Option("--run", help="A run id (repeatable; default: every run record).")]
+DbUrl = DbUrlFlag
+RunIds = Annotated[list[str] | None, typer.Option("--run", metavar="<id>", help="A run id (repeatable; default: every run record).")]
 
 
 def _log(ctx: typer.Context) -> RunLog:
@@ -122,8 +122,8 @@ def _reconcile_table(result: dict[str, Any]) -> None:
 def replay_command(
     ctx: typer.Context,
     report: Annotated[Path | None, typer.Option("--report", help="A `synthkit reconcile` JSON report: replay its missing ranges.")] = None,
-    run: Annotated[str | None, typer.Option("--run", help="A run id, with --device/--from/--to (default: all it emitted).")] = None,
-    device: Annotated[list[str] | None, typer.Option("--device", help="A stream of --run (repeatable; default: all).")] = None,
+    run: Annotated[str | None, typer.Option("--run", metavar="<id>", help="A run id, with --device/--from/--to (default: all it emitted).")] = None,
+    device: Annotated[list[str] | None, typer.Option("--device", metavar="<stream>", help="A stream of --run (repeatable; default: all).")] = None,
     first: Annotated[int | None, typer.Option("--from", help="First seq to replay (default: the run's first).")] = None,
     last: Annotated[int | None, typer.Option("--to", help="Last seq to replay (default: the run's last).")] = None,
     sink: Annotated[str | None, typer.Option("--sink", help="The sink to re-emit through (default: the one the run used).")] = None,

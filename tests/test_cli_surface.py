@@ -30,11 +30,13 @@ def test_python_dash_m_synthkit_is_the_same_command():
 
 @pytest.mark.parametrize("args", HELP_PAGES, ids=lambda a: " ".join(a) or "root")
 def test_flags_show_no_value_metavar(args):
-    """A flag takes no value: `--strict <bool>` invited `--strict true`, which failed."""
+    """A flag takes no value: `--strict <bool>` invited `--strict true`, which failed. Nor does
+    a repeatable option say Python's `<list[str]>`: it names what one value looks like."""
     res = subprocess.run([str(BIN / "synthkit"), *args, "--help"], capture_output=True, text=True,
                          env={"COLUMNS": "200", "PATH": ""})  # fmt: skip
     assert res.returncode == 0, res.stderr
     assert "<bool>" not in res.stdout, res.stdout
+    assert "list[" not in res.stdout, res.stdout
     assert re.search(r"--help\s+Show this message", res.stdout), res.stdout
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from synthkit.api import (
     ConfigError,
+    DbUrlFlag,
     SinkOptionFlag,
     emit_json,
     finish,
@@ -105,24 +106,9 @@ def dry_run(
         else datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     )
     start_s = int(start.timestamp())
-    from synthkit.api import SeqState
-    from synthkit_reservoir.engine import FleetRun, Window
-    from synthkit_reservoir.rows import RowBuilder
+    from synthkit_reservoir.preview import preview_samples
 
-    state = SeqState.load(global_options(ctx).state_file)  # read only: nothing is reserved
-    steps = [d.cadence_seconds for d in loaded.devices]
-    longest = max(steps)
-    run = FleetRun(
-        loaded, loaded.devices, steps, Window(start_s, start_s + (preview_steps - 1) * longest),
-        [state.next_seq(d.device_id) for d in loaded.devices],
-    )  # fmt: skip
-    builder = RowBuilder(run)
-    samples: dict[str, list[dict[str, Any]]] = {d.device_id: [] for d in loaded.devices}
-    for block in run.blocks():
-        for row in builder.batch(block).rows():
-            per_device = samples[row["device_id"]]
-            if len(per_device) < preview_steps:
-                per_device.append(_sample(row))
+    samples = preview_samples(loaded, start_s, preview_steps, global_options(ctx).state_file)
     out = table("dry-run (nothing written)", ("device", "archetype", "seq", "level_pct", "raw_samples[0]", "tendencies"))
     for d in loaded.devices[:50]:
         got = samples[d.device_id]
@@ -150,20 +136,6 @@ def dry_run(
             for d in loaded.devices
         ],
     })  # fmt: skip
-
-
-def _sample(row: dict[str, Any]) -> dict[str, Any]:
-    from synthkit_reservoir.rows import payload_from_row
-
-    payload = payload_from_row(row)
-    return {
-        "seq": row["seq"],
-        "received_at": row["received_at"],
-        "level_pct": row["level_pct"],
-        "liters": row["liters"],
-        "raw_samples": payload["sensors"]["ultrasonic"]["raw_readings"],
-        "payload": payload,
-    }
 
 
 @app.command("export-csv", rich_help_panel="Simulate", epilog="Example: synthkit --scenario scenarios/stationary_only_v1.yaml export-csv --run-id jan_demo --end-at 2026-02-12T10:00:00Z")
@@ -214,10 +186,7 @@ def analyze_csv_command(
                             hint="`problems` in the summary on stdout names the first lines of each kind")  # fmt: skip
 
 
-DbUrl = Annotated[
-    str | None,
-    typer.Option("--db-url", help="SQLAlchemy URL (default: $SYNTHKIT_DB_URL, else sqlite:///.tmp/synthkit.db)."),
-]
+DbUrl = DbUrlFlag
 SinkName = Annotated[str | None, typer.Option("--sink", help="The ingest sink (a plugin: reference_db, http...; default: the one --out's scheme picks, else reference_db).")]
 IngestOut = Annotated[str | None, typer.Option("--out", help="Where an ingest sink that is not the database delivers (an endpoint URL, http://...); default: --db-url.")]
 

@@ -29,7 +29,7 @@ Extreme = Annotated[
 ]
 Weight = Annotated[
     list[str] | None,
-    typer.Option("--weight", help="Event type weight, NAME=VALUE (repeatable; 0 disables a type)."),
+    typer.Option("--weight", metavar="<name=value>", help="Event type weight, NAME=VALUE (repeatable; 0 disables a type)."),
 ]
 WeightsFile = Annotated[
     Path | None, typer.Option("--weights-file", help="JSON or YAML mapping of event type to weight.")

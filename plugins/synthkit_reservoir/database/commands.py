@@ -6,15 +6,12 @@ from typing import Annotated
 
 import typer
 
-from synthkit.api import SinkOptionFlag, emit_json, finish, get_plugins, global_options
+from synthkit.api import DbUrlFlag, SinkOptionFlag, emit_json, finish, get_plugins, global_options
 
 # SQLAlchemy and the schema load inside the commands: the CLI registers these on every start
 
 app = typer.Typer(add_completion=False, no_args_is_help=True)
-DbUrl = Annotated[
-    str | None,
-    typer.Option("--db-url", help="SQLAlchemy URL (default: $SYNTHKIT_DB_URL, else sqlite:///.tmp/synthkit.db)."),
-]
+DbUrl = DbUrlFlag
 
 
 @app.command("init", epilog="Example: synthkit db init --db-url sqlite:///.tmp/synthkit.db")
@@ -59,7 +56,7 @@ def listen_command(
     idle_timeout: Annotated[float, typer.Option("--idle-timeout", help="Stop after this many seconds without a message (0: never).")] = 0,
     sink: Annotated[str, typer.Option("--sink", help="The ingest sink the messages go to (a plugin).")] = "reference_db",
     sink_option: SinkOptionFlag = None,
-    source_option: Annotated[list[str] | None, typer.Option("--source-option", help="KEY=VALUE for the mqtt source (batch_messages, batch_wait_s, protocol=5, session_expiry_s).")] = None,
+    source_option: Annotated[list[str] | None, typer.Option("--source-option", metavar="<key=value>", help="KEY=VALUE for the mqtt source (batch_messages, batch_wait_s, protocol=5, session_expiry_s).")] = None,
     reconcile_every: Annotated[float, typer.Option("--reconcile-every", help="Every N seconds, print the gap count against the run records of --state-file (0: only at the end).")] = 0,
 ) -> None:
     """Subscribe to live telemetry and ingest it into the reference database."""
