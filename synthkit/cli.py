@@ -22,6 +22,7 @@ from synthkit import __version__, interrupt
 from synthkit.cli_shape import DELIVERY, PLUGINS, hoist_global_options, tidy_help
 from synthkit.console import emit_json, stderr, table
 from synthkit.context import DEFAULT_STATE_FILE, GlobalOptions, set_current
+from synthkit.dburl import DEFAULT_DB_URL, ENV_DB_URL
 from synthkit.errors import ConfigError, IncompleteRun, PluginError, SynthkitError
 from synthkit.interrupt import Terminated, exit_code, terminate_like_ctrl_c
 from synthkit.memory import keep_freed_memory
@@ -147,7 +148,7 @@ def root_options(
         list[str] | None, typer.Option("--transform-option", metavar="<name.key=value>", help="NAME.KEY=VALUE for a transform, checked by its options model (repeatable).")
     ] = None,
     db_url: Annotated[
-        str | None, typer.Option("--db-url", help="The ingestion database of every command that uses one (default: $SYNTHKIT_DB_URL, else sqlite:///.tmp/synthkit.db); a command's own --db-url wins.")
+        str | None, typer.Option("--db-url", metavar="<url>", help=f"The ingestion database of every command that uses one (default: ${ENV_DB_URL}, else {DEFAULT_DB_URL}); a command's own --db-url wins.")
     ] = None,
     version: Annotated[
         bool, typer.Option("--version", help="Print synthkit's version and exit.", is_eager=True, callback=_print_version)

@@ -15,7 +15,6 @@ from synthkit.errors import ConfigError
 from synthkit.flags import DbUrlFlag, SinkOptionFlag
 from synthkit.runs import RunLog, RunRecord, runs_dir
 
-DbUrl = DbUrlFlag
 RunIds = Annotated[list[str] | None, typer.Option("--run", metavar="<id>", help="A run id (repeatable; default: every run record).")]
 
 
@@ -59,7 +58,7 @@ def _records(log: RunLog, run_ids: list[str] | None) -> list[RunRecord]:
 def reconcile_command(
     ctx: typer.Context,
     run: RunIds = None,
-    db_url: DbUrl = None,
+    db_url: DbUrlFlag = None,
     sink: Annotated[str | None, typer.Option("--sink", help="The ingest sink whose store to read (default: the one the URL picks).")] = None,
     stored: Annotated[Path | None, typer.Option("--stored", help="A CSV or JSON-lines file of stored (client, seq[, stored_at]) pairs, instead of a database.")] = None,
     stored_client: Annotated[str, typer.Option("--stored-client", help="--stored's client column.")] = "client",
@@ -128,7 +127,7 @@ def replay_command(
     last: Annotated[int | None, typer.Option("--to", help="Last seq to replay (default: the run's last).")] = None,
     sink: Annotated[str | None, typer.Option("--sink", help="The sink to re-emit through (default: the one the run used).")] = None,
     sink_option: SinkOptionFlag = None,
-    db_url: DbUrl = None,
+    db_url: DbUrlFlag = None,
     out: Annotated[str | None, typer.Option("--out", help="Where an ingest sink that is not the database delivers (an endpoint URL).")] = None,
     host: Annotated[str | None, typer.Option("--host", help="Broker host (default: the run's broker).")] = None,
     port: Annotated[int | None, typer.Option("--port", help="Broker port (default: the run's broker).")] = None,

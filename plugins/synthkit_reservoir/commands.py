@@ -186,7 +186,6 @@ def analyze_csv_command(
                             hint="`problems` in the summary on stdout names the first lines of each kind")  # fmt: skip
 
 
-DbUrl = DbUrlFlag
 SinkName = Annotated[str | None, typer.Option("--sink", help="The ingest sink (a plugin: reference_db, http...; default: the one --out's scheme picks, else reference_db).")]
 IngestOut = Annotated[str | None, typer.Option("--out", help="Where an ingest sink that is not the database delivers (an endpoint URL, http://...); default: --db-url.")]
 
@@ -197,7 +196,7 @@ def import_csv_command(
     artifact_dir: Annotated[Path, typer.Option("--artifact-dir", help="An export-csv output directory.")],
     apply: Annotated[bool, typer.Option("--apply", help="Write (default: a dry run that writes nothing).")] = False,
     commit_batch_size: Annotated[int, typer.Option("--commit-batch-size", help="Rows per transaction.")] = 500,
-    db_url: DbUrl = None,
+    db_url: DbUrlFlag = None,
     sink: SinkName = None,
     sink_option: SinkOptionFlag = None,
     out: IngestOut = None,
@@ -220,7 +219,7 @@ def import_csv_command(
 def bootstrap_command(
     ctx: typer.Context,
     commit_batch_size: Annotated[int, typer.Option("--commit-batch-size", help="Rows per transaction.")] = 500,
-    db_url: DbUrl = None,
+    db_url: DbUrlFlag = None,
     sink: SinkName = None,
     sink_option: SinkOptionFlag = None,
     out: IngestOut = None,

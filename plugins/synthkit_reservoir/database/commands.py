@@ -11,11 +11,10 @@ from synthkit.api import DbUrlFlag, SinkOptionFlag, emit_json, finish, get_plugi
 # SQLAlchemy and the schema load inside the commands: the CLI registers these on every start
 
 app = typer.Typer(add_completion=False, no_args_is_help=True)
-DbUrl = DbUrlFlag
 
 
 @app.command("init", epilog="Example: synthkit db init --db-url sqlite:///.tmp/synthkit.db")
-def init(db_url: DbUrl = None) -> None:
+def init(db_url: DbUrlFlag = None) -> None:
     """Create the reference schema (idempotent)."""
     from synthkit.api import connected, redact, resolve_url
     from synthkit_reservoir.database.register import init_schema
@@ -27,7 +26,7 @@ def init(db_url: DbUrl = None) -> None:
 
 
 @app.command("register", epilog="Example: synthkit --scenario scenarios/demo_city_v1.yaml db register")
-def register_command(ctx: typer.Context, db_url: DbUrl = None) -> None:
+def register_command(ctx: typer.Context, db_url: DbUrlFlag = None) -> None:
     """Create and attach the scenario's devices and reservoirs (idempotent)."""
     from synthkit.api import connected, redact, resolve_url
     from synthkit_reservoir.database.register import register
@@ -46,7 +45,7 @@ ingest_app = typer.Typer(add_completion=False, no_args_is_help=True)
 @ingest_app.command("listen", epilog="Example: synthkit ingest listen --duration-seconds 60 --reconcile-every 10")
 def listen_command(
     ctx: typer.Context,
-    db_url: DbUrl = None,
+    db_url: DbUrlFlag = None,
     host: Annotated[str | None, typer.Option("--host", help="Broker host (default: SYNTHKIT_MQTT_HOST, the scenario's mqtt.host, 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option("--port", help="Broker port (default: SYNTHKIT_MQTT_PORT, the scenario's mqtt.port, 1883).")] = None,
     topic: Annotated[str, typer.Option("--topic", help="Subscription; its '+' level is the device id.")] = "devices/+/telemetry",

@@ -7,7 +7,8 @@ point), GPS jitter included. Per route, the stops are clustered by density on gr
 ``eps_m`` (itself included) is a core; cores within ``eps_m`` of each other form one place, and
 a stop within ``eps_m`` of a core joins its place; the rest is noise.
 
-Vectorised and flat in memory however many stops there are: stops are first counted into
+Vectorised: the trucks' rows are read once and their stops kept (a device id and two floats
+each, so memory grows with the stops, not with all telemetry); the stops are counted into
 cells of ``eps_m / 4`` (an equirectangular grid around the route), and the clustering runs on
 the occupied cells, weighted by their stop counts, with exact haversine distances between
 cell centres (a cell centre is within ``eps_m * 0.18`` of any of its stops). Each place gets its
