@@ -40,6 +40,18 @@ def test_flags_show_no_value_metavar(args):
     assert re.search(r"--help\s+Show this message", res.stdout), res.stdout
 
 
+@pytest.mark.parametrize("argv", [["mqtt_simulator", "--help"], ["synthkit-mock", "--help"],
+                                  *(["synthkit", *a, "--help"] for a in HELP_PAGES)], ids=" ".join)
+def test_help_speaks_of_nothing_users_never_saw(argv):
+    """`mqtt_simulator --help` showed RST markup and "the seed" (the internal document the
+    tool grew from), as did other user-facing text with its section numbers."""
+    res = subprocess.run([str(BIN / argv[0]), *argv[1:]], capture_output=True, text=True,
+                         env={"COLUMNS": "200", "PATH": ""})  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    found = re.findall(r"\bthe seed\b|seed's|[Ss]ection \d|``|:(?:func|class|mod|meth):", res.stdout)
+    assert not found, (found, res.stdout)
+
+
 def test_global_options_after_the_command_mean_the_same(tmp_path, sh):
     """`synthkit validate --scenario X` failed ("No such option: --scenario") with no hint."""
     scenario = tmp_path / "s.yaml"
