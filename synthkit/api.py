@@ -31,7 +31,7 @@ _WHERE: dict[str, str] = {
     # the plugin manager's typed facade
     **dict.fromkeys(("Plugins", "get_plugins", "lookup"), "synthkit.plugins"),
     # columnar batches, the compiled encoder, sinks built on it
-    **dict.fromkeys(("Batch", "Column", "iso_seconds", "message_batch", "MESSAGE_COLUMNS"), "synthkit.batch"),
+    **dict.fromkeys(("Batch", "Column", "iso_epoch", "iso_seconds", "message_batch", "MESSAGE_COLUMNS"), "synthkit.batch"),
     "Encoder": "synthkit.encode",
     **dict.fromkeys(("EncodedFileSink", "EncodedStreamSink"), "synthkit.sinks"),
     # the stage between generator and sink, and the run's life cycle
@@ -93,7 +93,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # the same names, for type checkers and editors
     from synthkit import rand
-    from synthkit.batch import MESSAGE_COLUMNS, Batch, Column, iso_seconds, message_batch
+    from synthkit.batch import MESSAGE_COLUMNS, Batch, Column, iso_epoch, iso_seconds, message_batch
     from synthkit.brokers import BrokerBlock, BrokerSettings, resolve_broker, tls_context
     from synthkit.cli import run
     from synthkit.console import emit_json, finish, per_second, progress_bar, stderr, table

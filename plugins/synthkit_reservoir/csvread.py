@@ -76,35 +76,112 @@ class _Hashing(io.RawIOBase):
 
 
 def check_csv(path: Path) -> str:
-    """Parse every row of ``path`` (nothing kept) and return the file's sha256: one pass
-    that both verifies the manifest and finds a bad row before anything is written. A row
-    that does not parse is a ConfigError naming its line, after the digest was checked by
-    the caller (:func:`bad_line` runs only then)."""
+    """Parse and check every row of ``path`` (nothing kept) and return the file's sha256: one
+    pass that both verifies the manifest and finds a bad row before anything is written. A
+    row that does not parse, or whose values break the payload's rules (the ones a live
+    message is held to), is a :class:`BadRow`; the caller checks the digest first, then
+    names the line (:meth:`BadRow.error`)."""
     import pyarrow as pa
 
     _, types, _ = _layout(path)
-    numeric = _numeric(types)  # text cannot fail to parse
+    wanted = [*_numeric(types), "device_id", "received_at"]  # the rest is labels: always text
     digest = hashlib.sha256()
     with open(path, "rb", buffering=0) as fh:
         source = io.BufferedReader(_Hashing(fh, digest), 1 << 20)
+        offset, bad = 0, None
         try:
-            for _ in _open(source, numeric, {k: types[k] for k in numeric}):
-                pass
+            for record in _open(source, wanted, {k: types[k] for k in wanted}):
+                found = first_problem(record)
+                if found is not None:
+                    bad = BadRow("", found[1], row=offset + found[0])
+                    break
+                offset += record.num_rows
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            while source.read(1 << 22):  # hash the rest: a tampered file says so first
-                pass
-            raise BadRow(digest.hexdigest(), " ".join(str(exc).split())[:200]) from None
-        while source.read(1 << 22):
+            bad = BadRow("", " ".join(str(exc).split())[:200])
+        while source.read(1 << 22):  # hash the rest: a tampered file says so first
             pass
+    if bad is not None:
+        bad.sha256 = digest.hexdigest()
+        raise bad
     return digest.hexdigest()
 
 
-class BadRow(Exception):
-    """A row that does not parse; ``sha256`` is the whole file's digest."""
+# cells every row must have: what the payload carries and what the ingestion keys on
+REQUIRED_CELLS = ("device_id", "seq", "received_at", "local_timestamp_ms", "schema_version", "temperature_c",
+                  "battery_percentage", "signal_strength_dbm")  # fmt: skip
 
-    def __init__(self, sha256: str, problem: str) -> None:
+
+def first_problem(record) -> tuple[int, str] | None:  # noqa: ANN001
+    """(row, what is wrong) of the first row of an Arrow record batch that breaks the
+    payload's rules (:data:`~synthkit_reservoir.payload.LIMITS`, the cells a row needs, a
+    time that exists, at least one reading, a location whole or absent), or None."""
+    import pyarrow.compute as pc
+
+    from synthkit.api import iso_epoch
+    from synthkit_reservoir.payload import LIMITS, MAX_CLIENT_ID, limit_text, out_of_range
+
+    n = record.num_rows
+    first: tuple[int, str] | None = None
+
+    def note(bad: np.ndarray, name: str, why: str) -> None:
+        nonlocal first
+        hits = np.flatnonzero(bad)
+        if hits.size and (first is None or hits[0] < first[0]):
+            row = int(hits[0])
+            value = record.column(name)[row].as_py()
+            shown = "empty" if value is None or value == "" else f"{str(value)[:40]!r} {why}"
+            first = (row, f"column {name}: {shown}")
+
+    names = record.schema.names
+    empty = {name: np.asarray(record.column(name).is_null().to_numpy(zero_copy_only=False)) for name in names}
+    for name in REQUIRED_CELLS:
+        note(empty[name], name, "")
+    raw_names = [name for name in names if name.startswith("raw_")]
+    for name in names:
+        rule = "raw_readings" if name in raw_names else name
+        if rule in LIMITS:
+            values = record.column(name).fill_null(0).to_numpy(zero_copy_only=False)
+            note(~empty[name] & out_of_range(rule, values), name, f"is not {limit_text(rule)}")
+    ids = record.column("device_id")
+    long_ids = np.asarray(pc.greater(pc.utf8_length(ids.dictionary), MAX_CLIENT_ID).to_numpy(zero_copy_only=False))
+    if long_ids.any():
+        note(~empty["device_id"] & long_ids[ids.indices.fill_null(0).to_numpy()], "device_id",
+             f"is longer than {MAX_CLIENT_ID} characters")  # fmt: skip
+    _, valid = iso_epoch(_fixed(record.column("received_at"), n))
+    note(~empty["received_at"] & ~valid, "received_at", "is not a time that exists (YYYY-MM-DDTHH:MM:SSZ, UTC)")
+    if raw_names:
+        note(np.logical_and.reduce([empty[r] for r in raw_names]), raw_names[0], "")
+    if "latitude" in names and "longitude" in names:
+        note(empty["latitude"] != empty["longitude"], "latitude" if empty["latitude"].any() else "longitude",
+             "(a location has both a latitude and a longitude, or neither)")  # fmt: skip
+    return first
+
+
+class BadRow(Exception):
+    """A row that does not parse, or (``row`` given) breaks a rule; ``sha256`` is the whole
+    file's digest."""
+
+    def __init__(self, sha256: str, problem: str, *, row: int | None = None) -> None:
         super().__init__(problem)
-        self.sha256, self.problem = sha256, problem
+        self.sha256, self.problem, self.row = sha256, problem, row
+
+    def error(self, path: Path) -> ConfigError:
+        if self.row is None:
+            return bad_line(path, self.problem)
+        return _row_error(path, _line_of(path, self.row), self.problem)
+
+
+def _line_of(path: Path, row: int) -> int:
+    """The line on which data row ``row`` (0-based) starts (a quoted cell may span lines)."""
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        next(reader)
+        line = reader.line_num + 1
+        for i, _ in enumerate(reader):
+            if i == row:
+                return line
+            line = reader.line_num + 1
+    return line
 
 
 def bad_line(path: Path, problem: str) -> ConfigError:
@@ -208,5 +285,7 @@ def _fixed(column, n: int) -> np.ndarray:  # noqa: ANN001
         if bool((np.diff(offsets) == 20).all()):
             data = np.frombuffer(column.buffers()[2], np.uint8)
             return data[offsets[0] : offsets[0] + 20 * n].reshape(n, 20)
-    text = np.array(column.to_pylist(), dtype="S20")
+    # a value that is not 20 bytes (or empty) becomes zeros, which no time parser accepts
+    values = [v.encode() if v is not None else b"" for v in column.to_pylist()]
+    text = np.array([v if len(v) == 20 else b"" for v in values], dtype="S20")
     return text.view(np.uint8).reshape(n, 20)

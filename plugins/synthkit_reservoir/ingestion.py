@@ -32,7 +32,7 @@ from synthkit.api import (
     redact,
     runs_dir,
 )
-from synthkit_reservoir.csvread import BadRow, bad_line, check_csv, columns_of, read_batches
+from synthkit_reservoir.csvread import BadRow, check_csv, columns_of, read_batches
 from synthkit_reservoir.export import CSV_NAME, MANIFEST_NAME, require_csv
 from synthkit_reservoir.family import NAME as FAMILY_NAME
 from synthkit_reservoir.replay import recipe
@@ -133,7 +133,7 @@ def verify_artifact(artifact_dir: Path) -> tuple[dict[str, Any], Path]:
             hint="CSV or manifest changed after export; regenerate the export, then re-run analyze/import",
         )
     if bad is not None:
-        raise bad_line(csv_path, bad.problem)
+        raise bad.error(csv_path)
     return manifest, csv_path
 
 

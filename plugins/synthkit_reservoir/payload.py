@@ -21,6 +21,40 @@ from synthkit.api import Batch, Column, Encoder
 
 DECIMALS = {"temperature_c": 1, "battery_percentage": 1, "latitude": 6, "longitude": 6, "speed_kmh": 1}
 
+# The range of each payload value: the one rule a live message (database/ingest.py) and an
+# imported CSV row (csvread.py) are both held to; the first is rejected, the second refuses
+# its whole file. Whole numbers are int64 in every store (seq) or int32 (readings, signal).
+LIMITS: dict[str, tuple[float, float]] = {
+    "schema_version": (1, 1),
+    "local_timestamp_ms": (0, 253_402_300_799_999),  # up to 9999-12-31T23:59:59.999Z
+    "seq": (0, 2**63 - 1),
+    "raw_readings": (0, 2**31 - 1),  # millimetres
+    "temperature_c": (-273.15, 1000.0),
+    "battery_percentage": (0.0, 100.0),
+    "signal_strength_dbm": (-(2**31), 2**31 - 1),
+    "latitude": (-90.0, 90.0),
+    "longitude": (-180.0, 180.0),
+    "speed_kmh": (0.0, 10_000.0),
+}
+WHOLE = frozenset(("schema_version", "local_timestamp_ms", "seq", "raw_readings", "signal_strength_dbm"))
+MAX_READINGS = 64
+MAX_CLIENT_ID = 128  # characters: the width of the ingestion tables' mqtt_client_id
+
+
+def out_of_range(name: str, values: np.ndarray) -> np.ndarray:
+    """Which ``values`` of payload field ``name`` break :data:`LIMITS` (NaN included)."""
+    lo, hi = LIMITS[name]
+    with np.errstate(invalid="ignore"):
+        return ~((values >= lo) & (values <= hi))
+
+
+def limit_text(name: str) -> str:
+    """The rule for ``name`` in words, for a message that quotes a value breaking it."""
+    lo, hi = LIMITS[name]
+    if name in WHOLE:
+        return f"a whole number in {int(lo)}..{int(hi)}"
+    return f"a finite number in {lo:g}..{hi:g}"
+
 
 @dataclass
 class PayloadFields:

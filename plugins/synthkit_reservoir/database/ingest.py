@@ -28,7 +28,7 @@ from sqlalchemy import Engine, select
 from synthkit_reservoir.calibration import Calibration, level_from_distance, liters_from_level
 from synthkit_reservoir.database.schema import devices, reservoirs
 from synthkit_reservoir.database.store import Accepted, PostgresStore, SqliteStore
-from synthkit_reservoir.payload import PayloadFields
+from synthkit_reservoir.payload import LIMITS, MAX_READINGS, PayloadFields, limit_text
 
 REFRESH_S = 1.0  # how often an unknown device may reload the device table
 STORED = "stored:NEW"
@@ -68,7 +68,7 @@ class TelemetryRows:
             readings = ultra["raw_readings"]
             if not isinstance(readings, list):
                 raise TypeError("raw_readings is not a list")
-            raw = [_whole(v, 0, MAX_READING, "raw reading") for v in readings[:MAX_READINGS + 1]]
+            raw = [_whole(v, "raw_readings") for v in readings[:MAX_READINGS + 1]]
             if len(raw) > MAX_READINGS:
                 raise ValueError(f"more than {MAX_READINGS} raw readings")
             loc = payload.get("location") or {}
@@ -78,13 +78,13 @@ class TelemetryRows:
                 client=np.array([mqtt_client_id], object),
                 received_s=np.array([received_s], np.int64),
                 fields=PayloadFields(
-                    seq=np.array([_whole(payload["seq"], 0, MAX_SEQ, "seq")], np.int64),
-                    local_ms=np.array([_whole(payload["local_timestamp_ms"], 0, MAX_LOCAL_MS, "local_timestamp_ms")], np.int64),
-                    schema_version=np.array([_whole(payload["schema_version"], 0, 1 << 31, "schema_version")], np.int64),
+                    seq=np.array([_whole(payload["seq"], "seq")], np.int64),
+                    local_ms=np.array([_whole(payload["local_timestamp_ms"], "local_timestamp_ms")], np.int64),
+                    schema_version=np.array([_whole(payload["schema_version"], "schema_version")], np.int64),
                     raw=np.array([raw or [-1]], np.int64),
                     temperature=np.array([_number(ultra["temperature_c"], "temperature_c")]),
                     battery=np.array([_number(payload["power"]["battery_percentage"], "battery_percentage")]),
-                    signal=np.array([_whole(payload["signal_strength_dbm"], -(1 << 31), 1 << 31, "signal_strength_dbm")], np.int64),
+                    signal=np.array([_whole(payload["signal_strength_dbm"], "signal_strength_dbm")], np.int64),
                     latitude=np.array([_number(loc.get("latitude"), "latitude", absent=True)]),
                     longitude=np.array([_number(loc.get("longitude"), "longitude", absent=True)]),
                     speed=np.array([_number(loc.get("speed_kmh"), "speed_kmh", absent=True)]),
@@ -95,24 +95,20 @@ class TelemetryRows:
             raise ValueError(f"BAD_PAYLOAD ({what})"[:300]) from None
 
 
-MAX_SEQ = 2**63 - 1
-MAX_LOCAL_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
-MAX_READING = 2**31 - 1
-MAX_READINGS = 64
-
-
-def _whole(value: Any, lo: int, hi: int, name: str) -> int:
+def _whole(value: Any, name: str) -> int:
     # JSON true is an int to Python and 1e300 a float: only whole JSON numbers in range count
+    lo, hi = LIMITS[name]
     if type(value) is not int or not lo <= value <= hi:
-        raise ValueError(f"{name} {str(value)[:30]!r} is not a whole number in {lo}..{hi}")
+        raise ValueError(f"{name} {str(value)[:30]!r} is not {limit_text(name)}")
     return value
 
 
 def _number(value: Any, name: str, *, absent: bool = False) -> float:
     if value is None and absent:
         return float("nan")
-    if type(value) not in (int, float) or not math.isfinite(value) or abs(value) > 1e15:
-        raise ValueError(f"{name} {str(value)[:30]!r} is not a finite number")
+    lo, hi = LIMITS[name]
+    if type(value) not in (int, float) or not (math.isfinite(value) and lo <= value <= hi):
+        raise ValueError(f"{name} {str(value)[:30]!r} is not {limit_text(name)}")
     return float(value)
 
 

@@ -20,10 +20,9 @@ from synthkit_reservoir.payload import fields_from_batch
 def rows_from_batch(batch: Batch) -> TelemetryRows:
     """Reservoir rows (device_id, seq, received_at, raw_1..N, ...) as ingestion columns."""
     codes, labels, f = fields_from_batch(batch)
-    stamps = np.ascontiguousarray(batch.column("received_at").values[:, :19]).view("S19").ravel()
     return TelemetryRows(
         client=np.array(labels, dtype=object)[codes],
-        received_s=stamps.astype("datetime64[s]").astype(np.int64),
+        received_s=batch.column("received_at").timestamps().astype(np.int64),
         fields=f,
     )
 

@@ -46,13 +46,9 @@ class DbSnapshot:
                 lacking[name] = absent
         has_unique = False
         if "telemetry" in present:
-            wanted = {"mqtt_client_id", "seq"}
             has_unique = any(
-                set(u["column_names"]) == wanted for u in insp.get_unique_constraints("telemetry")
-            ) or any(
-                i.get("unique") and set(i["column_names"]) == wanted
-                for i in insp.get_indexes("telemetry")
-            )
+                _is_key(u["column_names"]) for u in insp.get_unique_constraints("telemetry")
+            ) or any(_is_whole_unique_index(i) for i in insp.get_indexes("telemetry"))
         snap = cls(missing, has_unique, lacking)
         if rows and {"devices", "reservoirs"} <= present and not ({"devices", "reservoirs"} & set(lacking)):
             with engine.connect() as conn:
@@ -72,9 +68,21 @@ class DbSnapshot:
         for table, columns in self.missing_columns.items():
             out.append(f"table {table} lacks column(s) {', '.join(columns)}")
         if "telemetry" not in self.missing_tables and not self.has_unique:
-            out.append("telemetry has no unique constraint on (mqtt_client_id, seq): "
+            out.append("telemetry has no unique constraint on (mqtt_client_id, seq) covering every row: "
                        "replays would store duplicates")  # fmt: skip
         return out
+
+
+def _is_key(columns: list[str | None]) -> bool:
+    """Exactly the dedupe key's columns, in either order (no expression, nothing more)."""
+    return len(columns) == 2 and set(columns) == {"mqtt_client_id", "seq"}
+
+
+def _is_whole_unique_index(index: Mapping[str, Any]) -> bool:
+    """A unique index on exactly the key that covers every row: a partial one (``WHERE ...``,
+    reflected as ``<dialect>_where``) lets duplicates through outside its predicate."""
+    partial = any(k.endswith("_where") and v is not None for k, v in (index.get("dialect_options") or {}).items())
+    return bool(index.get("unique")) and _is_key(index["column_names"]) and not partial
 
 
 SCHEMA_FIX = ("run `synthkit db init` (it adds what is missing and never drops data); a dropped "
