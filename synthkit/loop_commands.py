@@ -25,10 +25,14 @@ def _log(ctx: typer.Context) -> RunLog:
 def runs_command(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")] = False,
+    catch_up: Annotated[bool, typer.Option("--catch-up-state", help="Move each stream of the state file past "
+                        "the seqs its run records used (after the state file was lost or reset on purpose).")] = False,
 ) -> None:
     """List the run records: what each producing command emitted, per stream."""
     log = _log(ctx)
     records = log.records()
+    if catch_up:
+        _catch_up(global_options(ctx).state_file, records)
     if as_json:
         emit_json({"command": "runs", "runs_dir": str(log.directory), "runs": [_brief(r) for r in records]})
         return
@@ -39,6 +43,21 @@ def runs_command(
                       f"{r.sink} -> {r.target}")  # fmt: skip
     stderr().print(out)
     emit_json({"command": "runs", "runs_dir": str(log.directory), "runs": [_brief(r) for r in records]})
+
+
+def _catch_up(state_file: Path, records: list[RunRecord]) -> None:
+    from synthkit.state import SeqState
+
+    with SeqState.held(state_file, check=False) as state:
+        before = dict(state.last)
+        for record in records:
+            for stream, r in record.streams.items():
+                if r.count:
+                    state.advance(stream, r.last_seq)
+        moved = state.last != before
+        state.save()
+    stderr().print(f"{state_file}: {'moved past the run records' if moved else 'already past the run records'}",
+                   highlight=False)  # fmt: skip
 
 
 def _brief(r: RunRecord) -> dict[str, Any]:
@@ -141,7 +160,11 @@ def replay_command(
     from synthkit.replay import missing_from_report, replay_run, runs_to_replay
     from synthkit.runs import StreamRange
 
+    from synthkit.state import SeqState
+
     log = _log(ctx)
+    # a record that claims seqs the state never handed out (edited, or the state lost) is refused
+    SeqState.load(global_options(ctx).state_file).require_ahead_of_records()
     if rate < 0:
         raise ConfigError(f"--rate must be >= 0, got {rate:g}", hint="0 means no limit")
     if (report is None) == (run is None):

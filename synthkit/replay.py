@@ -55,9 +55,12 @@ def missing_from_report(report: Mapping[str, Any], where: str) -> dict[str, dict
         raise ConfigError(f"{where}: missing_ranges is malformed ({exc})", hint="re-run synthkit reconcile") from None
 
 
-def check_ranges(record: RunRecord, missing: Missing) -> int:
-    """The number of seqs in ``missing``; each range must lie inside what ``record`` emitted."""
-    total = 0
+def check_ranges(record: RunRecord, missing: Missing) -> tuple[dict[str, list[list[int]]], int]:
+    """(``missing`` with each stream's ranges merged, the number of seqs in it); each range
+    must lie inside what ``record`` emitted (overlapping ranges are one seq each once)."""
+    from synthkit.reconcile import merge
+
+    total, merged = 0, {}
     for stream, ranges in missing.items():
         have = record.streams.get(stream)
         for lo, hi in ranges:
@@ -65,8 +68,9 @@ def check_ranges(record: RunRecord, missing: Missing) -> int:
                 span = f"{have.first_seq}..{have.last_seq}" if have is not None and have.count else "nothing"
                 raise ConfigError(f"run {record.run_id} did not emit {stream} seqs {lo}..{hi} (it emitted {span})",
                                   hint="replay only what a run emitted: take the ranges from `synthkit reconcile`")  # fmt: skip
-            total += hi - lo + 1
-    return total
+        merged[stream] = [[lo, hi] for lo, hi in merge([(int(lo), int(hi)) for lo, hi in ranges])]
+        total += sum(hi - lo + 1 for lo, hi in merged[stream])
+    return merged, total
 
 
 def paced_rows(batches: Iterator[Batch], rate: float) -> Iterator[Batch]:
@@ -100,7 +104,7 @@ def replay_run(plugins: Any, record: RunRecord, missing: Missing, make_sink: Cal
                           hint="install (or enable) the plugin that provides it")  # fmt: skip
     if family.replay is None:
         raise ConfigError(f"family {record.family!r} cannot replay its runs", hint="its plugin registers no replay")
-    planned = check_ranges(record, missing)
+    missing, planned = check_ranges(record, missing)
     replayer = family.replay(record)
     sink = make_sink(replayer, record)
     started = time.perf_counter()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -80,12 +81,32 @@ class RunRecord:
         try:
             if doc.get("format") != FORMAT:
                 raise ValueError(f"format {doc.get('format')!r} is not {FORMAT}")
-            streams = {str(k): StreamRange(int(v["first_seq"]), int(v["last_seq"])) for k, v in doc["streams"].items()}
+            streams = {str(k): _range(v) for k, v in doc["streams"].items()}
             known = {f for f in cls.__dataclass_fields__ if f != "streams"}
-            return cls(streams=streams, **{k: v for k, v in doc.items() if k in known})
+            record = cls(streams=streams, **{k: v for k, v in doc.items() if k in known})
+            if record.status not in STATUSES:
+                raise ValueError(f"status {record.status!r} is not one of {', '.join(STATUSES)}")
+            if not isinstance(record.recipe, Mapping):
+                raise ValueError("recipe is not an object")
+            return record
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ConfigError(f"{where}: not a readable run record ({exc})",
                               hint="run records are written by synthkit; restore it or remove it") from None  # fmt: skip
+
+
+MAX_SEQ = 2**63 - 1
+
+
+def _range(doc: Any) -> StreamRange:
+    """A stream's range, held to what a run can have written: whole seqs, 0 <= first <=
+    last + 1 <= 2**63 (an edited ``last_seq`` of 1e12 is refused here, or below by the state)."""
+    first, last = doc["first_seq"], doc["last_seq"]
+    if type(first) is not int or type(last) is not int or not 0 <= first <= last + 1 <= MAX_SEQ + 1:
+        raise ValueError(f"seqs {first!r}..{last!r} are not whole numbers with 0 <= first_seq <= last_seq + 1")
+    return StreamRange(first, last)
+
+
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 
 
 def utc_now() -> str:
@@ -128,6 +149,9 @@ class RunLog:
             self.directory.rmdir()
 
     def load(self, run_id: str) -> RunRecord:
+        if not RUN_ID.fullmatch(run_id):
+            raise ConfigError(f"{run_id[:60]!r}{'...' if len(run_id) > 60 else ''} is not a run id",
+                              hint="`synthkit runs` lists them: letters, digits, '.', '_' and '-', at most 200")  # fmt: skip
         path = self.directory / f"{run_id}.json"
         if not path.is_file():
             known = ", ".join(r.run_id for r in self.records()[-5:]) or "none"

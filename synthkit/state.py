@@ -73,16 +73,51 @@ class SeqState:
 
     @classmethod
     @contextlib.contextmanager
-    def held(cls, path: str | os.PathLike[str]) -> Iterator[SeqState]:
+    def held(cls, path: str | os.PathLike[str], *, check: bool = True) -> Iterator[SeqState]:
         """The state, locked against every other process until the block ends (raises
-        :class:`ConfigError` naming the holder when another process has it)."""
+        :class:`ConfigError` naming the holder when another process has it, or, with
+        ``check``, when the state is behind its run records)."""
         lock = _Lock.acquire(Path(path))
         try:
             state = cls.load(path)
+            if check:
+                state.require_ahead_of_records()
             state._held = lock
             yield state
         finally:
             lock.release(keep=Path(path).exists())
+
+    def require_ahead_of_records(self) -> None:
+        """Refuse a state behind the run records beside it: a lost or reset state file would
+        hand out seqs that runs already used, and ingestion would drop the new data as
+        duplicates in silence."""
+        from synthkit.runs import RunLog, runs_dir
+
+        highs: dict[str, tuple[int, str]] = {}
+        for record in RunLog(runs_dir(self.path)).records():
+            for stream, r in record.streams.items():
+                if r.count and r.last_seq > highs.get(stream, (-1, ""))[0]:
+                    highs[stream] = (r.last_seq, record.run_id)
+        self.require_ahead_of({k: v[0] for k, v in highs.items()}, f"its run records in {runs_dir(self.path)}",
+                              {k: v[1] for k, v in highs.items()},
+                              fix="restore the state file from a backup (or give the --state-file those runs "
+                                  "used); if it was reset on purpose, `synthkit runs --catch-up-state` moves each "
+                                  "stream past its recorded seqs; if a record was edited, restore or remove it")  # fmt: skip
+
+    def require_ahead_of(self, highs: Mapping[str, int], where: str, runs: Mapping[str, str] | None = None,
+                         *, fix: str) -> None:  # fmt: skip
+        """ConfigError when a stream's ``highs`` (the highest seq ``where`` holds) is not below
+        the next seq this state hands out."""
+        behind = sorted(d for d, high in highs.items() if high >= self.next_seq(d))
+        if not behind:
+            return
+        shown = "; ".join(
+            f"{d}: seq {highs[d]} used{f' (run {runs[d]})' if runs and d in runs else ''}, the state's next is "
+            f"{self.next_seq(d)}" for d in behind[:3]
+        )  # fmt: skip
+        more = f" (and {len(behind) - 3} more)" if len(behind) > 3 else ""
+        raise ConfigError(f"{self.path} is behind {where}: {shown}{more}; its seqs would repeat, and the store "
+                          "would drop the new data as duplicates", hint=fix)  # fmt: skip
 
     def next_seq(self, device_id: str) -> int:
         return self.last.get(device_id, -1) + 1
@@ -119,7 +154,7 @@ class SeqState:
                 return
             self._write()
             return
-        with SeqState.held(self.path) as on_disk:  # a one-off save takes the lock briefly
+        with SeqState.held(self.path, check=False) as on_disk:  # a one-off save takes the lock briefly
             for device, seq in on_disk.last.items():  # never move a device backwards
                 self.advance(device, seq)
             self._write()
@@ -288,9 +323,11 @@ class Reservation:
     def settle(self, status: str = "finished") -> None:
         """The run is over (``status``: finished, interrupted or failed): give back every seq
         reserved but not taken, save, and close the run's record."""
+        # the record first: killed between the two, the state stays ahead of it (a gap),
+        # never behind it (which the next run would refuse)
+        if self.recorder is not None:
+            self.recorder.finished(self.done.tolist(), status)
         for d in np.flatnonzero(self.reserved > self.done).tolist():
             self.state.give_back(self.ids[d], int(self.done[d]))
         self.reserved = self.done.copy()
         self.state.save()
-        if self.recorder is not None:
-            self.recorder.finished(self.done.tolist(), status)

@@ -56,6 +56,8 @@ def live_run(
     tls = tls_context(broker)  # every certificate problem surfaces before any connection
     with SeqState.held(state_file) as state:  # one run at a time on this state file
         first = np.array([state.next_seq(d) for d in ids], np.int64)
+        if stored_url is not None:  # the store the run is checked against holds no seq it will send
+            require_ahead_of_store(plugins, state, ids, stored_url)
         start_s = int(time.time())
         end_s = start_s + (int(steps.max()) * (iterations - 1) if iterations else _HORIZON_S)
         run = FleetRun(loaded, devices, steps.tolist(), Window(start_s, end_s), first.tolist())
@@ -127,6 +129,19 @@ def live_run(
 
 GUARANTEE = ("at least once to the broker (QoS >= 1: each message is re-sent until the broker acknowledges it); "
              "stored exactly once through dedupe on (mqtt_client_id, seq) plus `synthkit reconcile` and `synthkit replay`")
+
+
+def require_ahead_of_store(plugins: Plugins, state: SeqState, ids: list[str], url: str) -> None:
+    """Refuse a state file behind the store (ConfigError): the run's seqs would be dropped as
+    duplicates of older rows, and counted as stored."""
+    ledger = plugins.ledger(url)
+    try:
+        highs = {d: t.high for d, t in ledger.tallies(ids).items()}
+    finally:
+        ledger.close()
+    state.require_ahead_of(highs, f"the store {ledger.where}",
+                           fix="restore the state file from a backup (or give the --state-file that store's "
+                               "runs used); to start after what it holds, use a fresh store or state file")  # fmt: skip
 
 
 def delivery_report(plugins: Plugins, record: Any, totals: dict[str, Any], stored_url: str | None,

@@ -19,6 +19,8 @@ from synthkit_reservoir.family import NAME
 from synthkit_reservoir.rows import columns_for
 
 _KEY_BITS = 40  # a row's key: device index << 40 | seq - first seq (runs never reach 2**40 seqs)
+_LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
+_MAX_STEP_S = 366 * 86_400
 
 
 def recipe(scenario_path: str, scenario_sha256: str | None, window_start_s: int, steps: Mapping[str, int],
@@ -52,11 +54,16 @@ class ReservoirReplayer(Replayer):
         self.record = record
         r = record.recipe
         try:
-            path, self.start_s, self.steps = r["scenario"], int(r["window_start_s"]), dict(r["steps"])
+            path, self.start_s, self.steps = r["scenario"], r["window_start_s"], dict(r["steps"])
+            if type(self.start_s) is not int or not 0 <= self.start_s <= _LAST_SECOND:
+                raise ValueError(f"window_start_s {self.start_s!r} is not a time in 1970..9999")
+            wrong = [d for d in record.streams if type(self.steps.get(d)) is not int or not 1 <= self.steps[d] <= _MAX_STEP_S]
+            if wrong:
+                raise ValueError(f"steps[{wrong[0]!r}] is {self.steps.get(wrong[0])!r}, not whole seconds in 1..{_MAX_STEP_S}")
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"run {record.run_id}: its record does not say how to regenerate its messages "
                               f"(its recipe: {exc})",
-                              hint="it was written by another version of synthkit: replay it with that version") from None  # fmt: skip
+                              hint="it was edited, or written by another version of synthkit: restore it, or replay it with that version") from None  # fmt: skip
         if not Path(path).is_file():
             raise ConfigError(f"run {record.run_id} was generated from {path}, which is gone",
                               hint="restore the scenario file the run used: payloads derive from it")  # fmt: skip
