@@ -7,6 +7,7 @@ import io
 import os
 import re
 import shutil
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,21 @@ _TEMP = re.compile(r"^\..+\.(\d+)" + re.escape(TEMP_SUFFIX) + "$")
 def temp_path(final: Path) -> Path:
     """The hidden temp name beside ``final`` that this process writes before the rename."""
     return final.with_name(f".{final.name}.{os.getpid()}{TEMP_SUFFIX}")
+
+
+def landing(path: str | os.PathLike[str]) -> tuple[Path, bool]:
+    """(where writing ``path`` lands, whether it is a stream): a symbolic link's target (the
+    link stays a link; its target is what gets replaced), and for a character device, FIFO or
+    socket (``/dev/stdout``, a pipe) that device itself, written to as it is: replacing it with
+    a regular file would take it away from everyone else."""
+    p = Path(path)
+    try:
+        mode = os.stat(p).st_mode  # through every link
+    except OSError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        return p, True
+    return (Path(os.path.realpath(p)) if p.is_symlink() else p), False
 
 
 def _alive(pid: int) -> bool:
@@ -99,20 +115,23 @@ class AtomicFile(io.IOBase):
         direct: bool = False,
         digest: Any = None,
     ) -> None:
-        self.path = Path(path)
-        self.durable = durable
+        self.path, self.stream = landing(path)
+        self.durable = durable and not self.stream
         self.tmp = temp_path(self.path)
-        self.tmp.unlink(missing_ok=True)  # a leftover of a killed run with our pid
-        sweep_stale(self.path.parent)
         self._direct: DirectWriter | None = None
-        if direct:
-            from synthkit.directio import DirectWriter, open_direct
-
-            fd, accepted = open_direct(self.tmp)
-            self._direct = DirectWriter(fd, direct=accepted, digest=digest)
-            self._fd = fd
+        if self.stream:  # a device or pipe: written to as it is, nothing to rename
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CLOEXEC)
         else:
-            self._fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            self.tmp.unlink(missing_ok=True)  # a leftover of a killed run with our pid
+            sweep_stale(self.path.parent)
+            if direct:
+                from synthkit.directio import DirectWriter, open_direct
+
+                fd, accepted = open_direct(self.tmp)
+                self._direct = DirectWriter(fd, direct=accepted, digest=digest)
+                self._fd = fd
+            else:
+                self._fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         self.digest = digest  # hashlib object: sees every byte written, in order
         self._closed = False
         self._committed = False
@@ -188,8 +207,10 @@ class AtomicFile(io.IOBase):
             self.abort()
             raise
         self._close()
-        os.replace(self.tmp, self.path)
         self._committed = True
+        if self.stream:
+            return
+        os.replace(self.tmp, self.path)
         if not self.durable:
             return
         dir_fd = os.open(self.path.parent, os.O_RDONLY)
@@ -200,7 +221,7 @@ class AtomicFile(io.IOBase):
 
     def abort(self) -> None:
         self._close()
-        if not self._committed:
+        if not self._committed and not self.stream:
             self.tmp.unlink(missing_ok=True)
 
     def _close(self) -> None:

@@ -22,6 +22,7 @@ from synthkit.api import (
     FileTarget,
     OutputError,
     SinkReport,
+    sweep_stale,
     temp_path,
 )
 from synthkit_sink_parquet.arrow import schema_of, to_table
@@ -47,8 +48,9 @@ class ParquetSink(FileSink):
                               hint=f"use 'day' or one of: {', '.join(columns)}")  # fmt: skip
         if not by:
             return
-        if self.target.path.exists():
+        if self.target.path.exists() or self.target.path.is_symlink():
             raise ConfigError(f"{self.target.path} already exists", hint="a dataset is written to a new directory")
+        sweep_stale(self.target.path.parent)  # a dataset a kill -9 left half-written
         self._tmp = temp_path(self.target.path)
         shutil.rmtree(self._tmp, ignore_errors=True)
         self._tmp.mkdir(parents=True)
