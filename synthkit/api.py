@@ -44,7 +44,7 @@ _WHERE: dict[str, str] = {
     # where a broker is and how to reach it
     **dict.fromkeys(("BrokerBlock", "BrokerSettings", "resolve_broker", "tls_context"), "synthkit.brokers"),
     # databases
-    **dict.fromkeys(("DEFAULT_DB_URL", "ENV_DB_URL", "named_database", "resolve_url"), "synthkit.dburl"),
+    **dict.fromkeys(("DEFAULT_DB_URL", "ENV_DB_URL", "named_database", "resolve_url", "store_identity"), "synthkit.dburl"),
     **dict.fromkeys(("connected", "describe_db_error", "make_engine"), "synthkit.database"),
     "redact": "synthkit.secrets",
     "hide_secret": "synthkit.secrets",  # fmt: skip
@@ -115,7 +115,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         sink_target,
     )
     from synthkit.database import connected, describe_db_error, make_engine
-    from synthkit.dburl import DEFAULT_DB_URL, ENV_DB_URL, named_database, resolve_url
+    from synthkit.dburl import DEFAULT_DB_URL, ENV_DB_URL, named_database, resolve_url, store_identity
     from synthkit.encode import Encoder
     from synthkit.engine import deliver, paced
     from synthkit.errors import (

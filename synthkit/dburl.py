@@ -33,3 +33,29 @@ def named_database(flag: str | None) -> bool:
     if flag or current_options().db_url or os.environ.get(ENV_DB_URL):
         return True
     return os.path.exists(DEFAULT_DB_URL.removeprefix("sqlite:///"))
+
+
+_DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306, "mssql": 1433, "oracle": 1521}
+
+
+def store_identity(url: str) -> str:
+    """The database ``url`` names, however it is spelled: a SQLite file's absolute real path
+    (``sqlite:///.tmp/x.db`` in two directories is two databases), a server's dialect, host,
+    port and database name (no driver, user or password: the same database reached two ways
+    is one). What must differ between stores and never between spellings (a listener's
+    persistent session is named after it)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    scheme, _, rest = url.partition("://")
+    dialect = scheme.split("+")[0].lower()
+    if dialect == "sqlite":
+        path = (rest[1:] if rest.startswith("/") else rest).split("?")[0]
+        return f"sqlite:{os.path.realpath(path)}" if path and path != ":memory:" else hide_in_url(url)
+    try:
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        host = (parts.hostname or query.get("host", ["localhost"])[0]).lower()
+        port = parts.port or int(query.get("port", [0])[0]) or _DEFAULT_PORTS.get(dialect, 0)
+    except ValueError:
+        return hide_in_url(url)
+    return f"{dialect}://{host}:{port}/{parts.path.lstrip('/')}"

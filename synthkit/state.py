@@ -197,7 +197,7 @@ class _Lock:
             raise ConfigError(f"cannot create {path.parent} for the state file: {exc.strerror}",
                               hint="check --state-file") from None  # fmt: skip
         while True:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -216,7 +216,8 @@ class _Lock:
                 break
             os.close(fd)
         holder = {"pid": os.getpid(), "host": socket.gethostname(), "since": int(time.time()),
-                  "command": " ".join(["synthkit", *sys.argv[1:]])[:200]}  # fmt: skip
+                  "command": _shown_command()}  # fmt: skip
+        os.fchmod(fd, 0o600)  # a lock file an older version made readable by all
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(holder).encode(), 0)
         return cls(path, fd, created)
@@ -234,6 +235,14 @@ class _Lock:
                 os.ftruncate(self.fd, 0)
         finally:
             os.close(self.fd)
+
+
+def _shown_command() -> str:
+    """This process's command line as the lock may show it to another: database passwords
+    and secret parameters masked (the lock outlives a kill -9, and its holder is printed)."""
+    from synthkit.secrets import hide_in_url, scrub
+
+    return scrub(hide_in_url(" ".join(["synthkit", *sys.argv[1:]])))[:200]
 
 
 def _missing_parents(directory: Path) -> list[Path]:

@@ -96,3 +96,53 @@ def test_replay_merges_overlapping_ranges_and_refuses_a_run_id_that_is_not_one(t
     assert done["replayed"] == 5
     assert [r[1] for r in rows(url, "WHERE mqtt_client_id = 'LOOP-01' AND seq <= 5")] == [0, 1, 2, 3, 4, 5]
     _refused(["replay", "--run", "x" * 5000, "--db-url", url], "is not a run id")
+
+
+# ------------------------------------------------------------ 6: one broker session per store
+
+
+def test_listeners_of_two_databases_never_share_a_session(tmp_path, monkeypatch):
+    from synthkit_reservoir.database.listen import default_client_id
+
+    from synthkit.dburl import store_identity
+
+    topic = "devices/+/telemetry"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    ids = []
+    for where in ("a", "b"):
+        monkeypatch.chdir(tmp_path / where)
+        ids.append(default_client_id(store_identity("sqlite:///.tmp/synthkit.db"), topic))
+    assert ids[0] != ids[1]  # the same relative URL in two directories: two databases
+    monkeypatch.chdir(tmp_path / "a")
+    spellings = ["sqlite:///.tmp/synthkit.db", f"sqlite:///{tmp_path}/a/.tmp/synthkit.db",
+                 f"sqlite:///{tmp_path}/b/../a/.tmp/synthkit.db"]
+    assert {default_client_id(store_identity(u), topic) for u in spellings} == {ids[0]}
+    pg = ["postgresql+psycopg://root:pw@127.0.0.1:5432/test", "postgresql://other@127.0.0.1/test"]
+    assert len({store_identity(u) for u in pg}) == 1 and "pw" not in store_identity(pg[0])
+    assert store_identity("postgresql://127.0.0.1/test") != store_identity("postgresql://127.0.0.1/prod")
+
+
+# ------------------------------------------------------- 11: no secret in the state's lock file
+
+
+def test_the_lock_file_and_its_holder_message_show_no_password(tmp_path, monkeypatch):
+    import os
+    import stat
+    import sys
+
+    from synthkit.errors import ConfigError
+    from synthkit.state import SeqState
+
+    secret = "S3CRETpw"
+    monkeypatch.setattr(sys, "argv", ["synthkit", "run", "--db-url", f"postgresql+psycopg://root:{secret}@db/x",
+                                      f"--db-url=postgresql://root:{secret}@db/y", f"sqlite:///x.db?password={secret}"])
+    state = tmp_path / "st.json"
+    with SeqState.held(state):
+        lock = tmp_path / "st.json.lock"
+        assert secret not in lock.read_text() and "***" in lock.read_text()
+        assert stat.S_IMODE(os.stat(lock).st_mode) == 0o600
+        with pytest.raises(ConfigError) as refused:
+            with SeqState.held(state):
+                pass
+        assert "held by another synthkit process" in str(refused.value) and secret not in str(refused.value)

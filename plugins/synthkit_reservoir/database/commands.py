@@ -59,7 +59,7 @@ def listen_command(
     reconcile_every: Annotated[float, typer.Option("--reconcile-every", help="Every N seconds, print the gap count against the run records of --state-file (0: only at the end).")] = 0,
 ) -> None:
     """Subscribe to live telemetry and ingest it into the reference database."""
-    from synthkit.api import connected, redact, resolve_broker, resolve_url, tls_context
+    from synthkit.api import connected, resolve_broker, resolve_url, store_identity, tls_context
     from synthkit_reservoir.database.listen import default_client_id, listen
 
     opts = global_options(ctx)
@@ -71,7 +71,7 @@ def listen_command(
     get_plugins().sink(sink, "ingest", needed_by="ingest listen", fix="give --sink an ingest sink (see `synthkit plugins`)")
     with connected(url):  # a database error inside becomes one line naming it
         result = listen(get_plugins(), url, host=broker.host, port=broker.port, tls=tls_context(broker), topic=topic,
-                        client_id=client_id or default_client_id(redact(url), topic), duration_s=duration_seconds,
+                        client_id=client_id or default_client_id(store_identity(url), topic), duration_s=duration_seconds,
                         count=count, idle_s=idle_timeout, sink_name=sink, sink_options=sink_option,
                         source_options=source_option, settings=broker, state_file=opts.state_file,
                         reconcile_every_s=reconcile_every)  # fmt: skip

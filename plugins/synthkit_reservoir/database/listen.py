@@ -43,11 +43,12 @@ from synthkit.api import (
 from synthkit_reservoir.database.sink import Stopped
 
 
-def default_client_id(shown_url: str, topic: str) -> str:
-    """One persistent session per (database, subscription): two listeners of different
-    databases never take each other's session or queued messages; a restarted listener of
-    the same one resumes its own."""
-    digest = hashlib.sha256(f"{shown_url}\n{topic}".encode()).hexdigest()[:12]
+def default_client_id(store: str, topic: str) -> str:
+    """One persistent session per (database, subscription), ``store`` the database's
+    identity (``synthkit.api.store_identity``): two listeners of different databases never
+    take each other's session or queued messages, whatever the URLs look like; a restarted
+    listener of the same one resumes its own."""
+    digest = hashlib.sha256(f"{store}\n{topic}".encode()).hexdigest()[:12]
     return f"synthkit-listener-{digest}"
 
 
