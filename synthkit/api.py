@@ -66,7 +66,8 @@ _WHERE: dict[str, str] = {
     **dict.fromkeys(("collect_findings", "run_checks"), "synthkit.preflight"),
     # errors: exit 2 (3 for an incomplete run), one line, no traceback
     **dict.fromkeys(("SynthkitError", "ConfigError", "PluginError", "PreflightError", "OutputError",
-                     "IncompleteRun"), "synthkit.errors"),  # fmt: skip
+                     "IncompleteRun", "DeliveryStopped"), "synthkit.errors"),  # fmt: skip
+    "delivery_problems": "synthkit.outcomes",
     # the command line: output, progress, the in-process runner, the allocator setting
     **dict.fromkeys(("emit_json", "finish", "per_second", "progress_bar", "stderr", "table"), "synthkit.console"),
     **dict.fromkeys(("DbUrlFlag", "SinkFlag", "SinkOptionFlag"), "synthkit.flags"),
@@ -117,9 +118,11 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from synthkit.database import connected, describe_db_error, make_engine
     from synthkit.dburl import DEFAULT_DB_URL, ENV_DB_URL, named_database, resolve_url, store_identity
     from synthkit.encode import Encoder
+    from synthkit.outcomes import delivery_problems
     from synthkit.engine import deliver, paced
     from synthkit.errors import (
         ConfigError,
+        DeliveryStopped,
         IncompleteRun,
         OutputError,
         PluginError,

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from synthkit.batch import Batch
 from synthkit.contracts import Sink
+from synthkit.errors import DeliveryStopped, OutputError
 from synthkit.records import SinkReport
 
 _DONE = object()
@@ -68,6 +69,8 @@ def deliver(
             pending.put(batch)
         pending.put(_DONE)
         thread.join()
+        if failure and isinstance(failure[0], DeliveryStopped):
+            return _stopped(sink, failure[0])
         if failure:
             raise failure[0]
         return sink.close()
@@ -89,7 +92,10 @@ def _deliver_here(batches: Iterable[Batch], sink: Sink, on_batch: Callable[[int]
         for batch in batches:
             if before_write is not None:
                 before_write(batch)
-            sink.write(batch)
+            try:
+                sink.write(batch)
+            except DeliveryStopped as exc:
+                return _stopped(sink, exc)
             if after_write is not None:
                 after_write(batch)
             if on_batch is not None:
@@ -98,6 +104,17 @@ def _deliver_here(batches: Iterable[Batch], sink: Sink, on_batch: Callable[[int]
     except BaseException:
         sink.abort()
         raise
+
+
+def _stopped(sink: Sink, why: DeliveryStopped) -> SinkReport:
+    """The report of a sink whose endpoint gave up: closed, not aborted (what it delivered
+    stays delivered), with the reason in ``details["stopped"]``."""
+    import dataclasses
+
+    report = sink.close()
+    if report.records == 0:  # nothing delivered: the failure is the whole answer (exit 2)
+        raise OutputError(str(why), hint="nothing was delivered; check the endpoint is up and takes the records")
+    return dataclasses.replace(report, details={**report.details, "stopped": str(why)})
 
 
 def paced(

@@ -48,3 +48,10 @@ class IncompleteRun(SynthkitError):
 def article(word: str) -> str:
     """``"an ingest"``, ``"a file"``: for messages that name a kind."""
     return ("an " if word[:1] in "aeiou" else "a ") + word
+
+
+class DeliveryStopped(Exception):
+    """Raised by an ingest sink's ``write`` when its endpoint gave up (retries spent): none of
+    that batch was delivered, and nothing more can be. The run stops; ``deliver`` then closes
+    the sink (not abort: what it delivered stays delivered) and its report says why it
+    stopped (``details["stopped"]``), so the command ends with its summary and exit 3."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from synthkit.batch import Batch
 from synthkit.errors import ConfigError
+from synthkit.outcomes import delivery_problems
 from synthkit.runs import RunLog, RunRecord
 
 Missing = Mapping[str, Sequence[Sequence[int]]]  # stream -> [[first, last], ...]
@@ -110,12 +111,16 @@ def replay_run(plugins: Any, record: RunRecord, missing: Missing, make_sink: Cal
     started = time.perf_counter()
     report = deliver(paced_rows(replayer.batches(missing), rate), sink, replayer.columns, on_batch)
     elapsed = time.perf_counter() - started
-    if report.records != planned:
+    stopped = bool(report.details.get("stopped"))
+    if report.records != planned and not stopped:
         raise RuntimeError(f"replay of {record.run_id} produced {report.records} rows, {planned} were missing")
     out: dict[str, Any] = {"run_id": record.run_id, "replayed": report.records, "streams": len(missing),
                            "outcomes": dict(report.outcomes), "elapsed_seconds": round(elapsed, 3)}  # fmt: skip
     if hasattr(sink, "summary"):
         out.update(sink.summary())
+    problems = delivery_problems(report.outcomes, report.details)
+    if problems:
+        out["warnings"] = [*out.get("warnings", []), *problems]
     return out
 
 

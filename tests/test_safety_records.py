@@ -58,7 +58,7 @@ def test_a_run_against_a_store_ahead_of_its_state_file_is_refused(tmp_path):
     assert not fresh.exists()
 
 
-def _edit_record(run_id: str, change) -> None:  # noqa: ANN001
+def _edit_record(run_id: str, change) -> None:
     path = runs_dir(".tmp/synthetic_sim_seq_state.json") / f"{run_id}.json"
     doc = json.loads(path.read_text())
     change(doc)

@@ -45,7 +45,7 @@ class Endpoint(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as a real ingestion API
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         server: Endpoint = self.server  # type: ignore[assignment]
         body = self.rfile.read(int(self.headers["Content-Length"]))
         answer = server.next_answer()
@@ -82,7 +82,7 @@ def endpoint() -> Iterator[callable]:
         server.server_close()
 
 
-def _generate(url: str, *extra: str, events: int = 12000, env_token: bool = True, monkeypatch=None):  # noqa: ANN001, ANN202
+def _generate(url: str, *extra: str, events: int = 12000, env_token: bool = True, monkeypatch=None):
     return run_cli(["telematics", "generate", "--events", str(events), "--drivers", "20", "--out", url,
                     "--sink-option", "backoff_s=0.01", *extra])  # fmt: skip
 
@@ -117,8 +117,11 @@ def test_500_429_and_dropped_connections_are_retried_then_stored_once(endpoint):
 def test_refused_and_duplicate_records_are_counted_not_retried(endpoint):
     server = endpoint(script=[422, 409])
     res = _generate(server.url, "--sink-option", "batch_size=4000")
-    assert res.exit_code == 0, res.stderr
-    assert json.loads(res.stdout)["outcomes"] == {"duplicate:HTTP_409": 4000, "rejected:HTTP_422": 4000, "stored:HTTP_200": 4000}
+    assert res.exit_code == 3, res.stderr  # rejected records were not stored: incomplete (issue 23, item 12)
+    summary = json.loads(res.stdout)
+    assert summary["outcomes"] == {"duplicate:HTTP_409": 4000, "rejected:HTTP_422": 4000, "stored:HTTP_200": 4000}
+    assert summary["complete"] is False and summary["warnings"] == [
+        "4000 record(s) rejected (HTTP_422: 4000): they were not stored"]
     assert len(server.requests) == 3
 
 
@@ -188,3 +191,125 @@ def test_http_passes_the_conformance_kit(endpoint):
     spec = build_plugins().sinks()["http"]
     report = check_sink(spec, lambda run: IngestTarget(server.url), options={"batch_size": 1000})
     assert report.outcomes == {"stored:HTTP_200": 5000}
+
+
+# ------------------------------------------- issue 23, item 12: outcomes, deadlines, bounded reads
+
+
+def test_an_endpoint_that_fails_after_storing_some_ends_with_the_summary_and_exit_3(endpoint, tmp_path):
+    server = endpoint(script=[200], then=503)
+    res = _generate(server.url, "--sink-option", "batch_size=1000", "--sink-option", "retries=1", events=3000)
+    assert res.exit_code == 3, res.stderr
+    summary = json.loads(res.stdout)
+    assert summary["outcomes"] == {"stored:HTTP_200": 1000, "failed:HTTP_503": 2000} and len(server.stored) == 1000
+    assert summary["complete"] is False
+    assert summary["warnings"] == ["2000 record(s) failed (HTTP_503: 2000): they were not stored"]
+    # a later batch finds the endpoint gone: the run stops there, with its summary
+    server = endpoint(script=[200], then=503)
+    res = _generate(server.url, "--sink-option", "batch_size=1000", "--sink-option", "retries=0", events=200000)
+    assert res.exit_code == 3, res.stderr
+    summary = json.loads(res.stdout)
+    assert summary["outcomes"]["stored:HTTP_200"] == len(server.stored) == 1000 and summary["events"] < 200000
+    assert any("the delivery stopped early" in w and "HTTP_503 after 1 attempt(s)" in w for w in summary["warnings"])
+    # bootstrap: a block's later requests fail, so its rows after the first 1,000 count failed
+    from tests.test_ingestion_db import SCENARIO
+
+    scenario = tmp_path / "ingest_t.yaml"
+    scenario.write_text(SCENARIO)
+    state = tmp_path / "seq.json"
+    server = endpoint(script=[200], then=503)
+    res = run_cli(["--scenario", str(scenario), "--state-file", str(state), "bootstrap", "--out", server.url,
+                   "--sink-option", "batch_size=1000", "--sink-option", "retries=0"])  # fmt: skip
+    assert res.exit_code == 3, res.stderr
+    summary = json.loads(res.stdout)
+    counts = summary["status_counts"]
+    assert counts["stored:HTTP_200"] == len(server.stored) == 1000 and counts["failed:HTTP_503"] > 0
+    assert summary["complete"] is False and any("failed (HTTP_503" in w for w in summary["warnings"])
+    last = json.loads(state.read_text())["devices"]  # what the sink took, failed rows included (gaps to replay)
+    assert sum(v + 1 for v in last.values()) == sum(counts.values())
+
+
+def test_redirects_and_client_errors_are_not_success(endpoint):
+    for code in (400, 307):
+        server = endpoint(then=code)
+        res = _generate(server.url, events=300)
+        assert res.exit_code == 3, res.stderr
+        assert json.loads(res.stdout)["warnings"] == [f"300 record(s) rejected (HTTP_{code}: 300): they were not stored"]
+
+
+class _RawEndpoint:
+    """A socket server that reads a request, then answers with ``answer(conn)``."""
+
+    def __init__(self, answer) -> None:
+        import socket
+
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.answer, self.sent = answer, 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}/ingest"
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
+
+    def _one(self, conn) -> None:
+        with conn:
+            conn.settimeout(30)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(65536)
+            head, _, rest = data.partition(b"\r\n\r\n")
+            length = int(next(h.split(b":")[1] for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")))
+            while len(rest) < length:
+                rest += conn.recv(65536)
+            try:
+                self.answer(self, conn)
+            except OSError:
+                pass
+
+
+def _trickle(server: _RawEndpoint, conn) -> None:
+    import time
+
+    conn.sendall(b"HTTP/1.1 200 OK\r\n")
+    for _ in range(600):  # a header byte a second: never a whole answer
+        conn.sendall(b"X")
+        time.sleep(0.5)
+
+
+def _huge(server: _RawEndpoint, conn) -> None:
+    total = 200 << 20
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % total)
+    chunk = b"x" * (1 << 20)
+    for _ in range(total >> 20):
+        conn.sendall(chunk)
+        server.sent += len(chunk)
+
+
+def test_a_trickling_endpoint_does_not_outlast_the_deadline(tmp_path):
+    import subprocess
+
+    from tests.conftest import BIN
+
+    server = _RawEndpoint(_trickle)
+    # no wall-clock bar here: before the fix this never ended, so any generous timeout tells
+    res = subprocess.run([str(BIN / "synthkit"), "telematics", "generate", "--events", "10", "--out", server.url,
+                          "--sink-option", "timeout_s=1", "--sink-option", "retries=0"],
+                         capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert res.returncode == 2, res.stderr
+    assert "TIMEOUT after 1 attempt(s)" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_a_huge_response_body_is_not_read_whole():
+    server = _RawEndpoint(_huge)
+    res = _generate(server.url, "--sink-option", "batch_size=100", events=100)
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(res.stdout)["outcomes"] == {"stored:HTTP_200": 100}
+    assert server.sent < 200 << 20  # the sink hung up after its bounded read

@@ -22,6 +22,7 @@ from synthkit.api import (
     RunRecorder,
     SeqState,
     deliver,
+    delivery_problems,
     describe_db_error,
     make_engine,
     progress_bar,
@@ -36,7 +37,6 @@ from synthkit_reservoir.ingestion import (
     check_batch_sizes,
     ingestion_sink,
     plan_sink,
-    rejected_problems,
     split_outcomes,
 )
 from synthkit_reservoir.preflight_db import DbReport, db_preflight
@@ -110,8 +110,8 @@ def bootstrap(
                 reservation.settle(status)  # what the sink took, and nothing more
     counts, analytics, timing = split_outcomes(delivered, time.perf_counter() - started)
     places = _places(loaded, url, out) if cluster else None
-    problems = [f"preflight error (not --strict): {e}" for e in report.errors] + rejected_problems(
-        counts
+    problems = [f"preflight error (not --strict): {e}" for e in report.errors] + delivery_problems(
+        delivered.outcomes, delivered.details
     )
     duplicates = sum(v for k, v in counts.items() if k.startswith("duplicate:"))
     if duplicates:

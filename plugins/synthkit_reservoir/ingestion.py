@@ -25,6 +25,7 @@ from synthkit.api import (
     SinkReport,
     StreamRange,
     deliver,
+    delivery_problems,
     describe_db_error,
     new_run_id,
     per_second,
@@ -179,7 +180,7 @@ def import_csv(
             "commit_batch_size": commit_rows,
             **timing,
         }
-        problems = rejected_problems(counts)
+        problems = delivery_problems(report.outcomes, report.details)
         if apply:
             stored = sum(v for k, v in counts.items() if k.startswith("stored:"))
             if stored == 0:  # a replay: idempotent, not a failure
@@ -194,15 +195,6 @@ def import_csv(
             out.write((json.dumps(result, indent=1) + "\n").encode())
             out.commit()
     return result, problems
-
-
-def rejected_problems(counts: dict[str, int]) -> list[str]:
-    """One line for the rows that were refused (rejected:REASON), if any."""
-    rejected = {k: v for k, v in counts.items() if k.startswith("rejected:")}
-    if not rejected:
-        return []
-    detail = ", ".join(f"{k.removeprefix('rejected:')}: {v}" for k, v in sorted(rejected.items()))
-    return [f"{sum(rejected.values())} row(s) rejected ({detail}): they were not stored"]
 
 
 def plan_sink(sink: Sink) -> str:

@@ -8,17 +8,26 @@ pausing ``backoff_s`` doubling (or the server's ``Retry-After``), then counted
 ``failed:HTTP_5xx`` / ``failed:CONNECTION``. Each request carries an ``Idempotency-Key`` (the
 sha256 of its body), so an endpoint can tell a retry from new data.
 
+Each attempt must end within ``timeout_s``, from the first byte sent to the last read (a
+server that trickles its answer a byte at a time never trips a per-read timeout, so a timer
+closes the connection at the deadline: ``failed:TIMEOUT``); at most :data:`MAX_BODY` bytes of
+a response are read.
+
 A ``write`` that raises has delivered none of its batch (the sink contract): when retries run
-out on the first request of a batch the sink raises at once; when they run out later in a
-batch, the rest of it is counted failed and the run stops at the next write.
+out on the first request of a batch the sink raises :class:`DeliveryStopped` at once (the
+run stops and ends with its summary); when they run out later in a batch, the rest of it is
+counted failed and the run stops at the next write.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import os
+import socket
 import ssl
+import threading
 import time
 from collections import Counter
 from urllib.parse import urlsplit
@@ -26,16 +35,17 @@ from urllib.parse import urlsplit
 from synthkit.api import (
     Batch,
     ConfigError,
+    DeliveryStopped,
     Encoder,
     IngestSink,
     IngestTarget,
-    OutputError,
     SinkReport,
 )
 from synthkit.api import redact as redact_url
 from synthkit_sink_http.options import HttpOptions
 
 RETRIED = {429, 500, 502, 503, 504}
+MAX_BODY = 1 << 16  # bytes of a response read: outcomes come from its status, not its body
 _DROPPED = (ConnectionError, http.client.RemoteDisconnected, http.client.IncompleteRead, TimeoutError,
             http.client.BadStatusLine, OSError)  # fmt: skip
 
@@ -75,7 +85,7 @@ class HttpSink(IngestSink):
 
     def write(self, batch: Batch) -> None:
         if self._stopped:
-            raise OutputError(self._stopped, hint="check the endpoint; what it stored is in the outcomes")
+            raise DeliveryStopped(self._stopped)
         step = self.options.batch_size
         for r0 in range(0, batch.n, step):
             part = batch.slice(r0, min(batch.n, r0 + step)) if batch.n > step else batch
@@ -83,8 +93,8 @@ class HttpSink(IngestSink):
             outcome = self._post(body)
             if outcome.startswith("failed:") and r0 == 0:
                 self.close_connection()
-                raise OutputError(f"{redact_url(self.url)}: {outcome.removeprefix('failed:')} after {self.options.retries + 1} attempt(s)",
-                                  hint="check the endpoint is up and accepts POST; nothing of this batch was stored")  # fmt: skip
+                raise DeliveryStopped(f"{redact_url(self.url)}: {outcome.removeprefix('failed:')} after "
+                                      f"{self.options.retries + 1} attempt(s)")  # fmt: skip
             self.counts[outcome] += part.n
             self.records += part.n
             self.bytes += len(body)
@@ -104,17 +114,29 @@ class HttpSink(IngestSink):
                 self.retried += 1
                 time.sleep(pause)
                 pause = min(self.options.max_backoff_s, pause * 2)
+            conn = self._connection()
+            expired = threading.Event()
+            timer = threading.Timer(self.options.timeout_s, _expire, (conn, expired))
+            timer.daemon = True
+            timer.start()
             try:
-                conn = self._connection()
                 conn.request("POST", self.path, body=body, headers=headers)
                 response = conn.getresponse()
-                response.read()
+                response.read(MAX_BODY)
                 status = response.status
+                if not response.isclosed():  # a body past MAX_BODY: the connection cannot be reused
+                    self.close_connection()
             except ssl.SSLCertVerificationError as exc:
                 raise ConfigError(f"{redact_url(self.url)}: {exc.verify_message}", hint="give --sink-option ca_file=PEM") from None
             except _DROPPED:
                 self.close_connection()
-                outcome = "failed:CONNECTION"
+                outcome = "failed:TIMEOUT" if expired.is_set() else "failed:CONNECTION"
+                continue
+            finally:
+                timer.cancel()
+            if expired.is_set():  # what came before the deadline cut it short is no answer
+                self.close_connection()
+                outcome = "failed:TIMEOUT"
                 continue
             self.requests += 1
             if 200 <= status < 300:
@@ -148,11 +170,19 @@ class HttpSink(IngestSink):
     def close(self) -> SinkReport:
         self.close_connection()
         self.encoder.close()
-        if self._stopped:
-            raise OutputError(self._stopped, hint="check the endpoint; what it stored is in the outcomes")
-        outcomes = dict(sorted(self.counts.items()))
+        outcomes = dict(sorted(self.counts.items()))  # a stop mid-batch shows as failed:*
         return SinkReport("http", self.records, self.bytes, redact_url(self.url), outcomes)
 
     def abort(self) -> None:
         self.close_connection()
         self.encoder.close()
+
+
+def _expire(conn: http.client.HTTPConnection, expired: threading.Event) -> None:
+    """The deadline of one attempt: shut its socket, so a read blocked on a trickling server
+    returns at once (a timeout per read would wait for each byte anew)."""
+    expired.set()
+    sock = conn.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)

@@ -10,7 +10,6 @@ import typer
 from synthkit.api import (
     SinkFlag,
     SinkOptionFlag,
-    emit_json,
     finish,
     get_plugins,
     global_options,
@@ -81,7 +80,8 @@ def generate(
     config = _config(drivers, seed, start, False, extreme_variance, weight, weights_file, base_lat, base_lon, utc_offset)
     from synthkit_telematics.run import generate_file
 
-    emit_json(generate_file(get_plugins(), config, events, out, fmt, sink, sink_option))
+    summary = generate_file(get_plugins(), config, events, out, fmt, sink, sink_option)
+    finish(summary, summary.pop("warnings"))
 
 
 @app.command(epilog="Example: synthkit telematics stream --interval 0.5 --drivers 5")

@@ -59,7 +59,14 @@ def listen_command(
     reconcile_every: Annotated[float, typer.Option("--reconcile-every", help="Every N seconds, print the gap count against the run records of --state-file (0: only at the end).")] = 0,
 ) -> None:
     """Subscribe to live telemetry and ingest it into the reference database."""
-    from synthkit.api import connected, resolve_broker, resolve_url, store_identity, tls_context
+    from synthkit.api import (
+        connected,
+        redact,
+        resolve_broker,
+        resolve_url,
+        store_identity,
+        tls_context,
+    )
     from synthkit_reservoir.database.listen import default_client_id, listen
 
     opts = global_options(ctx)
