@@ -193,10 +193,27 @@ def test_extreme_variance_profiles_scale_rates_and_intensities(event_types):
 
 
 def test_a_driver_data_does_not_depend_on_the_others(event_types):
+    """A driver's measurements are its own; identifiers are the run's (issue 23, item 10)."""
+    def measured(events: list[dict]) -> list[dict]:
+        return [{k: v for k, v in e.items() if k not in ("event_id", "trip_id")} for e in events]
+
     small = by_driver(generate(event_types, 5 * 3000, drivers=5, seed=3))
     large = by_driver(generate(event_types, 12 * 3000, drivers=12, seed=3))
     for driver, events in small.items():
-        assert events == large[driver][: len(events)]
+        assert measured(events) == measured(large[driver][: len(events)])
+        assert not {e["event_id"] for e in events} & {e["event_id"] for e in large[driver]}
+
+
+@pytest.mark.parametrize("change", [{"seed": 4}, {"drivers": 20}, {"start": datetime(2026, 3, 1, tzinfo=UTC)},
+                                    {"base_lat": 10.0}, {"extreme_variance": True}, {"weights": {"ping": 2.0}},
+                                    {"utc_offset_hours": 1.0}, {"trip_avg_minutes": 40.0}])
+def test_runs_that_differ_in_any_input_share_no_identifier(event_types, change):
+    base = {"drivers": 10, "seed": 3}
+    first = generate(event_types, 1000, **base)
+    assert [e["event_id"] for e in first] == [e["event_id"] for e in generate(event_types, 1000, **base)]
+    other = generate(event_types, 1000, **{**base, **change})
+    assert not {e["event_id"] for e in first} & {e["event_id"] for e in other}
+    assert not {e["trip_id"] for e in first} & {e["trip_id"] for e in other}
 
 
 def test_batch_size_does_not_change_the_bytes(event_types):
@@ -228,3 +245,15 @@ def test_fleets_larger_than_a_batch_are_sliced_without_changing_data(event_types
         out.append(b"".join(enc.encode_bytes(b) for b in batches))
         assert sum(gen.counts.values()) == 9_000
     assert out[0] == out[1]
+
+
+def test_two_live_streams_share_no_identifier_and_a_simulated_one_repeats():
+    from synthkit.testing import run_cli
+
+    def ids(*extra: str) -> list[str]:
+        res = run_cli(["telematics", "stream", "--interval", "0", "--max-events", "50", *extra])
+        assert res.exit_code == 0, res.stderr
+        return [json.loads(line)["event_id"] for line in res.stdout.splitlines()]
+
+    assert not set(ids()) & set(ids())  # every --stream run started with the same id
+    assert ids("--clock", "simulated") == ids("--clock", "simulated")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
@@ -102,10 +103,22 @@ def _probe_fields(et: EventType) -> tuple[FieldSpec, ...]:
     return tuple(specs)
 
 
+def run_identity(config: TelematicsConfig, weights: Mapping[str, float], salt: str = "") -> int:
+    """The key a run's identifiers (``event_id``, ``trip_id``) derive from: the seed and every
+    setting that shapes the data (start, fleet size, base point, offsets, trip lengths, the
+    event types and their weights), plus ``salt`` for what else makes a run its own (a live
+    stream's wall-clock start). Two runs that differ in any of them share no identifier, so a
+    store that dedupes on ``event_id`` never drops a second run's events; the same inputs give
+    the same identifiers, byte for byte."""
+    doc = config.model_dump(mode="json")
+    doc["weights"] = dict(sorted(weights.items()))  # what each type weighed, defaults included
+    return rand.stable_key("synthkit.telematics.ids", json.dumps(doc, sort_keys=True), salt)
+
+
 class TelematicsGenerator:
     """Yields batches of events; ``columns`` is the CSV header (the union of all fields)."""
 
-    def __init__(self, config: TelematicsConfig, event_types: Mapping[str, EventType]):
+    def __init__(self, config: TelematicsConfig, event_types: Mapping[str, EventType], *, id_salt: str = ""):
         unknown = sorted(set(config.weights) - set(event_types))
         if unknown:
             raise ConfigError(
@@ -172,7 +185,7 @@ class TelematicsGenerator:
         self._driver_codes: dict[tuple[int, int, int], np.ndarray] = {}
         self.start_min = int(config.start.timestamp() // 60)
         self.start_ms_offset = int(config.start.timestamp() * 1000) - self.start_min * 60_000
-        self.id_key = np.uint64(rand.stable_key("synthkit.telematics.ids", config.seed))
+        self.id_key = np.uint64(run_identity(config, dict(zip(self.type_names, base_w.tolist())), id_salt))
         self.counts = dict.fromkeys(self.type_names, 0)
 
     def batches(self, events: int | None, batch_rows: int = BATCH_ROWS) -> Iterator[Batch]:

@@ -299,9 +299,10 @@ def drive(
                 out_hour[row] = hour
                 out_type[row] = chosen
                 out_rowkey[row] = mk
-                # event id: a UUID4 from two words (version and variant bits set)
-                hi = word_nb(mk, np.uint64(_S_ID_HI))
-                lo = word_nb(mk, np.uint64(_S_ID_LO))
+                # event id: a UUID4 from two words (version and variant bits set) of this
+                # minute's key and the run's identity, so no other run shares it
+                hi = word_nb(mk ^ id_key, np.uint64(_S_ID_HI))
+                lo = word_nb(mk ^ id_key, np.uint64(_S_ID_LO))
                 hi = (hi & np.uint64(0xFFFFFFFFFFFF0FFF)) | np.uint64(0x4000)
                 lo = (lo & np.uint64(0x3FFFFFFFFFFFFFFF)) | np.uint64(0x8000000000000000)
                 _put_hex(out_id, row, 0, hi, 16)

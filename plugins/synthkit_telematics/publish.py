@@ -25,7 +25,7 @@ from synthkit.api import (
     progress_bar,
     stop_on_signals,
 )
-from synthkit_telematics.clock import check_clock, clocked
+from synthkit_telematics.clock import check_clock, clocked, id_salt
 from synthkit_telematics.generator import TelematicsConfig, TelematicsGenerator
 
 DEFAULT_TOPIC = "telematics/{driver_id}/events"
@@ -43,7 +43,7 @@ def publish_mqtt(
         raise ConfigError("--events, --duration-seconds and --interval must be >= 0", hint="0 means unlimited (no pause for --interval)")
     check_clock(clock)
     tls = tls_context(broker)  # every certificate problem surfaces before any connection
-    generator = TelematicsGenerator(config, plugins.event_types())
+    generator = TelematicsGenerator(config, plugins.event_types(), id_salt=id_salt(clock))
     drivers = generator.driver_labels
     spec = plugins.sink(sink_name, "broker", needed_by="telematics publish", fix="install (or enable) synthkit's mqtt sink plugin")
     target = BrokerTarget(broker.address, clients=drivers, topic=topic, client_column="driver_id", qos=qos,

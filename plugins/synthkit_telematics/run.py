@@ -24,7 +24,7 @@ from synthkit.api import (
     sink_target,
     stop_on_signals,
 )
-from synthkit_telematics.clock import check_clock, clocked
+from synthkit_telematics.clock import check_clock, clocked, id_salt
 from synthkit_telematics.generator import TelematicsConfig, TelematicsGenerator
 
 GENERATE_KINDS = ("file", "ingest")  # a file, or an endpoint or database (stdout is `stream`)
@@ -88,7 +88,7 @@ def stream_stdout(
     if interval < 0:
         raise ConfigError(f"--interval must be >= 0, got {interval}")
     check_clock(clock)
-    generator = TelematicsGenerator(config, plugins.event_types())
+    generator = TelematicsGenerator(config, plugins.event_types(), id_salt=id_salt(clock))
     spec = plugins.output_sink(out, sink_name, kinds=STREAM_KINDS, needed_by="telematics stream")
     plan = RunPlan("telematics stream", seed=config.seed, streams=tuple(generator.driver_labels), rows=max_events, live=True)
     sink = plugins.open_sink(spec, sink_target(spec.kind, out, "telematics stream"), sink_options or (), plan)
