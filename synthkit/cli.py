@@ -163,8 +163,9 @@ def root_options(
 
 def _finite_floats(app: typer.Typer) -> None:
     """Every float option of every command refuses NaN and infinity (``--duration-seconds
-    nan`` would otherwise mean "unlimited", and ``inf`` overflow later): one rule for all
-    plugin commands, applied where they are composed."""
+    nan`` would otherwise mean "unlimited", and ``inf`` overflow later), and every int option
+    a number no int64 holds (``--iterations 99999999999999999999`` overflowed deep inside):
+    one rule for all plugin commands, applied where they are composed."""
     for info in app.registered_commands:
         if info.callback is not None and not getattr(info.callback, "_finite_floats", False):
             info.callback = _checking_floats(info.callback)
@@ -186,6 +187,9 @@ def _checking_floats(callback):  # noqa: ANN001, ANN202
             if isinstance(value, float) and not math.isfinite(value):
                 raise ConfigError(f"{names.get(name, name)} {value} is not a finite number",
                                   hint="give a number; 0 means unlimited where the option allows it")  # fmt: skip
+            if type(value) is int and not -(2**63) <= value < 2**63:  # every count lands in an int64
+                raise ConfigError(f"{names.get(name, name)} {value} is too large",
+                                  hint="give a number below 2**63 (0 means unlimited where the option allows it)")  # fmt: skip
         return callback(*args, **kwargs)
 
     checked._finite_floats = True  # type: ignore[attr-defined]

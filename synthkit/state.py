@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 VERSION = 1
 MAX_SEQ = 2**63 - 1  # seqs are int64 in payloads and databases
+RUN_SEQS = 2**40  # the most seqs one run hands a stream (run --iterations is capped there)
+SEQ_LIMIT = MAX_SEQ - RUN_SEQS  # the highest last seq a state may hold: the next run still fits
 
 
 class SeqState:
@@ -176,8 +178,9 @@ class SeqState:
 
 def _seq_value(device: object, value: object) -> int:
     # bool is an int in Python and 5.7 or 1e30 would be coerced: only a whole JSON number counts
-    if type(value) is not int or not -1 <= value <= MAX_SEQ:
-        raise ValueError(f"device {device!r}: last seq {value!r} is not a whole number in -1..{MAX_SEQ}")
+    if type(value) is not int or not -1 <= value <= SEQ_LIMIT:
+        raise ValueError(f"device {device!r}: last seq {value!r} is not a whole number in -1..{SEQ_LIMIT} "
+                         "(2**63 - 2**40: room for one more run below the int64 limit)")
     return value
 
 

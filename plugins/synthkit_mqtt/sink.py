@@ -40,11 +40,32 @@ def topics_for(template: str, client_column: str, clients: Sequence[str]) -> lis
     except (KeyError, IndexError, ValueError) as exc:
         raise ConfigError(f"topic template {template!r} is not usable ({type(exc).__name__}: {exc})",
                           hint=f"the only placeholder is {{{client_column}}}; write a literal brace as {{{{ or }}}}") from None  # fmt: skip
-    bad = next((t for t in topics if "+" in t or "#" in t or not t), None)
+    bad = next((t for t in topics if not publishable(t)), None)
     if bad is not None:
-        raise ConfigError(f"topic {bad!r} (from {template!r}) is not a publishable MQTT topic",
-                          hint="a topic to publish on has no '+' or '#' wildcards")  # fmt: skip
+        raise ConfigError(f"topic {bad[:80]!r} (from {template[:80]!r}) is not a publishable MQTT topic",
+                          hint=f"a topic to publish on is 1..{MAX_MQTT_STRING} bytes with no '+' or '#' wildcards and no NUL")  # fmt: skip
+    if len(set(topics)) < len(topics):  # 'devices/{{device_id}}/x' formats to one literal topic
+        raise ConfigError(f"topic template {template!r} gives several clients the same topic",
+                          hint=f"name each client with {{{client_column}}} (a doubled brace is a literal one)")  # fmt: skip
     return topics
+
+
+MAX_MQTT_STRING = 65_535  # bytes: an MQTT string (topic, client id) has a 16-bit length
+
+
+def publishable(text: str) -> bool:
+    """A topic a client may publish on (MQTT 3.1.1 / 5: 4.7): 1..65,535 bytes of UTF-8, no
+    wildcard, no NUL."""
+    return bool(text) and "+" not in text and "#" not in text and "\0" not in text and \
+        len(text.encode("utf-8", "surrogatepass")) <= MAX_MQTT_STRING
+
+
+def check_client_ids(ids: Sequence[str]) -> None:
+    """Every client id fits an MQTT string (paho fails deep in its thread on a longer one)."""
+    bad = next((c for c in ids if "\0" in c or len(c.encode("utf-8", "surrogatepass")) > MAX_MQTT_STRING), None)
+    if bad is not None:
+        raise ConfigError(f"client id {bad[:60]!r}... ({len(bad)} characters) is not an MQTT client id",
+                          hint=f"an MQTT client id is at most {MAX_MQTT_STRING} bytes with no NUL")  # fmt: skip
 
 
 class MqttSink(BrokerSink):
@@ -71,6 +92,7 @@ class MqttSink(BrokerSink):
             raise ConfigError(f"QoS {qos} is not an MQTT QoS", hint="use 0, 1 or 2")
         self.target = target
         self.clients = list(clients)
+        check_client_ids([client_id_prefix + c for c in self.clients])
         self.topics = topics_for(topic, client_column, self.clients)
         self.payloads = payloads or json_payloads()
         self.client_column = client_column

@@ -7,6 +7,7 @@ from __future__ import annotations
 from synthkit.api import FieldSpec
 
 SCHEMA_VERSION = "1"
+MAX_CLIENT_ID = 128  # characters of a device id: the width of the ingestion tables' mqtt_client_id
 BASE = ("device_id", "seq", "received_at", "local_timestamp_ms", "schema_version", "mode", "archetype")
 TRUTH = ("level_pct", "liters", "distance_mm", "inflow_liters", "outflow_liters", "loss_liters",
          "distance_km")  # fmt: skip

@@ -59,7 +59,8 @@ def live_run(
         if stored_url is not None:  # the store the run is checked against holds no seq it will send
             require_ahead_of_store(plugins, state, ids, stored_url)
         start_s = int(time.time())
-        end_s = start_s + (int(steps.max()) * (iterations - 1) if iterations else _HORIZON_S)
+        # a run longer than the horizon is unlimited in practice (and its end past year 9999)
+        end_s = start_s + min(int(steps.max()) * (iterations - 1) if iterations else _HORIZON_S, _HORIZON_S)
         run = FleetRun(loaded, devices, steps.tolist(), Window(start_s, end_s), first.tolist())
         builder = RowBuilder(run)
         spec = plugins.sink(sink_name, "broker", needed_by="run", fix="install (or enable) synthkit's mqtt sink plugin")

@@ -18,6 +18,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from synthkit.api import Batch, Column, Encoder
+from synthkit_reservoir.layout import MAX_CLIENT_ID  # noqa: F401 - part of the payload contract
 
 DECIMALS = {"temperature_c": 1, "battery_percentage": 1, "latitude": 6, "longitude": 6, "speed_kmh": 1}
 
@@ -38,7 +39,6 @@ LIMITS: dict[str, tuple[float, float]] = {
 }
 WHOLE = frozenset(("schema_version", "local_timestamp_ms", "seq", "raw_readings", "signal_strength_dbm"))
 MAX_READINGS = 64
-MAX_CLIENT_ID = 128  # characters: the width of the ingestion tables' mqtt_client_id
 
 
 def out_of_range(name: str, values: np.ndarray) -> np.ndarray:

@@ -42,10 +42,12 @@ from synthkit.api import (
     validate_section,
 )
 from synthkit_reservoir.family import MODES, NAME, REQUIRED_COLUMNS, mode_problems
+from synthkit_reservoir.layout import MAX_CLIENT_ID
 
 POINT_KINDS = ("BASE", "REFILL", "CLIENT")
 _PLAIN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-_DEVICE_ID = re.compile(r"^[A-Z0-9][A-Z0-9_.:-]*$")  # also an MQTT client id and topic level
+# also an MQTT client id, a topic level and an ingestion key (mqtt_client_id, 128 wide)
+_DEVICE_ID = re.compile(rf"^[A-Z0-9][A-Z0-9_.:-]{{0,{MAX_CLIENT_ID - 1}}}$")
 _GROUP_FIELD = re.compile(r"\{n(:[^{}]*)?\}")
 PlainName = Annotated[str, Field(pattern=_PLAIN, max_length=128)]
 PointKind = Literal["BASE", "REFILL", "CLIENT"]
@@ -148,7 +150,7 @@ class Device(_DeviceFields):
             value = value.strip().upper()
             if not _DEVICE_ID.match(value):
                 raise ValueError(
-                    "use letters, digits and _ . : - only (it is also the MQTT client id)"
+                    f"use letters, digits and _ . : - only, at most {MAX_CLIENT_ID} (it is also the MQTT client id)"
                 )
         return value
 
@@ -172,7 +174,9 @@ class DeviceGroup(_DeviceFields):
         except (ValueError, IndexError, KeyError) as exc:
             raise ValueError(f"is not a valid pattern: {exc}") from None
         if not _DEVICE_ID.match(sample.upper()):
-            raise ValueError("must produce ids of letters, digits and _ . : - only")
+            shown = f"{sample[:40]!r}{'...' if len(sample) > 40 else ''}"
+            raise ValueError(f"gives {shown} (n=1), which is not a device id: letters, digits and _ . : - only, "
+                             f"at most {MAX_CLIENT_ID} characters")
         return value
 
     def device_ids(self) -> list[str]:
@@ -386,6 +390,12 @@ def _resolve(
             continue
         if isinstance(entry, DeviceGroup):
             ids, group = entry.device_ids(), entry.group
+            bad = next((i for i, d in enumerate(ids) if not _DEVICE_ID.match(d)), None)
+            if bad is not None:  # every id, not only the first: {n:,} gives Z-1,000 at n=1000
+                problems.add((*loc, "id_pattern"), f"gives {ids[bad][:60]!r}{'...' if len(ids[bad]) > 60 else ''} "
+                             f"(n={entry.first + bad}), which is not a device id",
+                             f"ids are letters, digits and _ . : - only, at most {MAX_CLIENT_ID} characters")  # fmt: skip
+                continue
         else:
             ids, group = [entry.device_id], None
         for device_id in ids:

@@ -32,6 +32,11 @@ BASE_FIELDS = (
 )  # fmt: skip
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+LAST_START = datetime(9000, 1, 1, tzinfo=UTC)  # a millennium of simulated minutes before year 9999 ends
+LAST_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: the last instant a four-digit year writes
+
+
 class TelematicsConfig(BaseModel):
     """Everything that decides a telematics run; same config + seed => same bytes."""
 
@@ -53,9 +58,11 @@ class TelematicsConfig(BaseModel):
     @field_validator("start")
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        if not EPOCH <= value < LAST_START:
+            raise ValueError(f"must be from {EPOCH:%Y-%m-%d} to before {LAST_START:%Y-%m-%d} (events are "
+                             "written with four-digit years, and a run's clock moves on from its start)")
+        return value
 
     @field_validator("weights")
     @classmethod
@@ -247,6 +254,9 @@ class TelematicsGenerator:
             self.state_i[sl], self.state_f[sl],
             ts, period, lat, lon, speed, heading, posted, hour, etype, rowkey, ids, trips, iso,
         )  # fmt: skip
+        if rows and int(ts.max()) > LAST_MS:  # the simulated clock ran past what ISO years can write
+            raise ConfigError(f"the simulated clock passed 9999-12-31 after {self.config.start:%Y-%m-%d}",
+                              hint="give an earlier --start, or fewer events")  # fmt: skip
         if stuck >= 0:
             raise ConfigError(
                 f"driver {self.driver_labels[d0 + stuck]} found no eligible event type in "
