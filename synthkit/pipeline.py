@@ -146,11 +146,22 @@ def opened_columns(sink: Sink, default: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def run_finished(summary: Mapping[str, Any]) -> None:
-    """The command's summary is out: ``synthkit_run_finished`` fires (once)."""
+    """The command's summary is out: ``synthkit_run_finished`` fires (once). A hook that
+    raises cannot undo the run, whose summary is already on stdout: it makes the command
+    incomplete (exit 3, naming the plugin), not a crash without a summary."""
     active = _active.get()
     if active is not None:
         _active.set(None)
-        active[0].pm.hook.synthkit_run_finished(plan=active[1], summary=summary)
+        plugins = active[0]
+        try:
+            plugins.pm.hook.synthkit_run_finished(plan=active[1], summary=summary)
+        except Exception as exc:  # noqa: BLE001 - an observer's bug, reported as such
+            from synthkit.errors import IncompleteRun
+
+            owner = plugins.owner_of(exc) or "a plugin"
+            raise IncompleteRun(f"{owner} failed in its synthkit_run_finished hook ({type(exc).__name__}: {exc}); "
+                                "the run itself is done, as its summary on stdout says",
+                                hint="report it to that plugin's authors, or disable it") from exc  # fmt: skip
 
 
 def run_ended() -> None:

@@ -131,16 +131,20 @@ class RunLog:
         self.directory = Path(directory)
 
     def write(self, record: RunRecord) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        f = AtomicFile(self.directory / f"{record.run_id}.json", durable=True)
-        try:
-            # compact: the C encoder (indent= falls back to the pure-Python one, 10x slower);
-            # `synthkit runs` is how people read them
-            f.write((json.dumps(record.to_json(), separators=(",", ":")) + "\n").encode())
-        except BaseException:
-            f.abort()
-            raise
-        f.commit()
+        from synthkit.state import bookkeeping
+
+        path = self.directory / f"{record.run_id}.json"
+        with bookkeeping(path, "the run record"):
+            self.directory.mkdir(parents=True, exist_ok=True)
+            f = AtomicFile(path, durable=True)
+            try:
+                # compact: the C encoder (indent= falls back to the pure-Python one, 10x slower);
+                # `synthkit runs` is how people read them
+                f.write((json.dumps(record.to_json(), separators=(",", ":")) + "\n").encode())
+            except BaseException:
+                f.abort()
+                raise
+            f.commit()
 
     def remove(self, run_id: str) -> None:
         """Delete a record (and the directory, once empty)."""

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from synthkit.errors import ConfigError
+from synthkit.errors import ConfigError, OutputError
 from synthkit.files import AtomicFile
 
 if TYPE_CHECKING:
@@ -163,17 +163,29 @@ class SeqState:
         self._changed = False
 
     def _write(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        f = AtomicFile(self.path, durable=True)
-        try:
-            body = {"version": VERSION, "devices": dict(sorted(self.last.items()))}
-            given_back = self._raw is not None and self.last == self._loaded
-            f.write(self._raw if given_back else json.dumps(body, indent=1).encode() + b"\n")
-        except BaseException:
-            f.abort()
-            raise
-        f.commit()
+        with bookkeeping(self.path, "the state file"):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            f = AtomicFile(self.path, durable=True)
+            try:
+                body = {"version": VERSION, "devices": dict(sorted(self.last.items()))}
+                given_back = self._raw is not None and self.last == self._loaded
+                f.write(self._raw if given_back else json.dumps(body, indent=1).encode() + b"\n")
+            except BaseException:
+                f.abort()
+                raise
+            f.commit()
         self._changed = False
+
+
+@contextlib.contextmanager
+def bookkeeping(path: Path, what: str) -> Iterator[None]:
+    """Writing one of synthkit's own files (the state, a run record): a full disk or a
+    refused write is an :class:`OutputError` that names the file, not an internal error."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(f"cannot write {what} {path}: {exc.strerror or exc}",
+                          hint="free some space (or fix the permissions); what was written before is intact") from exc
 
 
 def _seq_value(device: object, value: object) -> int:
@@ -220,9 +232,15 @@ class _Lock:
             os.close(fd)
         holder = {"pid": os.getpid(), "host": socket.gethostname(), "since": int(time.time()),
                   "command": _shown_command()}  # fmt: skip
-        os.fchmod(fd, 0o600)  # a lock file an older version made readable by all
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(holder).encode(), 0)
+        try:
+            with bookkeeping(path, "the state's lock file"):
+                os.fchmod(fd, 0o600)  # a lock file an older version made readable by all
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, json.dumps(holder).encode(), 0)
+        except OutputError:
+            lock = cls(path, fd, created)
+            lock.release(keep=state_path.exists())
+            raise
         return cls(path, fd, created)
 
     def release(self, *, keep: bool) -> None:
@@ -336,10 +354,30 @@ class Reservation:
         """The run is over (``status``: finished, interrupted or failed): give back every seq
         reserved but not taken, save, and close the run's record."""
         # the record first: killed between the two, the state stays ahead of it (a gap),
-        # never behind it (which the next run would refuse)
+        # never behind it (which the next run would refuse). A run that failed (its error on
+        # its way out) must not have that error masked by a second one here (a full disk):
+        # what cannot be written is said on stderr, and the files keep what they said, which
+        # still covers every seq reserved.
+        failures: list[OutputError] = []
         if self.recorder is not None:
-            self.recorder.finished(self.done.tolist(), status)
-        for d in np.flatnonzero(self.reserved > self.done).tolist():
-            self.state.give_back(self.ids[d], int(self.done[d]))
-        self.reserved = self.done.copy()
-        self.state.save()
+            try:
+                self.recorder.finished(self.done.tolist(), status)
+            except OutputError as exc:
+                failures.append(exc)
+        try:
+            for d in np.flatnonzero(self.reserved > self.done).tolist():
+                self.state.give_back(self.ids[d], int(self.done[d]))
+            self.reserved = self.done.copy()
+            self.state.save()
+        except OutputError as exc:
+            failures.append(exc)
+        if not failures:
+            return
+        what = "; ".join(exc.message for exc in failures)
+        if status == "finished":
+            raise OutputError(f"the run delivered what it reports, but its bookkeeping could not be written ({what})",
+                              hint="free some space; the run record and state file still cover every seq it reserved")  # fmt: skip
+        from synthkit.console import stderr
+
+        stderr().print(f"[yellow]warning:[/] the run's record and state could not be closed ({what}); they still "
+                       "cover every seq it reserved", highlight=False, soft_wrap=True)  # fmt: skip
