@@ -12,6 +12,10 @@ paho-mqtt publisher in the same run, against a Mosquitto of the benchmark's own.
 2. QoS 0 with speedup: `synthkit run --qos 0` for --qos0-seconds with a speedup asking 50,000
    messages/s of the fleet; the rate is what was handed to the sockets, the subscriber count
    is reported beside it.
+3. Small fleets (issue 23, item 17; --small-fleets 1,10,100): `synthkit run --qos 0` of N
+   devices at a speedup no publisher keeps up with, --small-messages in all, beside a bare
+   paho client publishing as many QoS 0 messages on one connection in the same run. Bar: one
+   device >= 10,000 messages/s.
 
 The benchmark raises its own file-descriptor limit to the hard limit (the broker and the CLI
 inherit it) and starts Mosquitto with max_connections -1 and unlimited queues.
@@ -133,6 +137,18 @@ def synthkit_run(work: Path, port: int, devices: int, *, speedup: float, qos: in
     return json.loads(proc.stdout)
 
 
+def small_fleet(work: Path, port: int, devices: int, messages: int) -> None:
+    """Part 3: a small fleet as fast as it can go (QoS 0), beside a bare paho loop."""
+    bare = bare_paho(port, messages, 330, qos=0)
+    iterations = max(1, messages // devices)
+    run = synthkit_run(work, port, devices, speedup=1e9, qos=0, iterations=iterations)
+    print(json.dumps({
+        "qos": 0, "small_fleet": devices, "messages": devices * iterations,
+        "bare_paho_msgs_per_s": round(bare), "synthkit_msgs_per_s": run["messages_per_second"],
+        "ratio": round(run["messages_per_second"] / bare, 3), "emitted": run["emitted"],
+    }), flush=True)  # fmt: skip
+
+
 def losses(lines: list[bytes], devices: int, prefix: str, per_device: int) -> int:
     """Expected (device, seq) pairs that the subscriber never saw."""
     seen = set()
@@ -151,11 +167,18 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=5, help="QoS 1 messages per device")
     parser.add_argument("--qos0-seconds", type=float, default=10.0)
     parser.add_argument("--qos0-demand", type=float, default=50_000, help="messages/s asked of the fleet")
+    parser.add_argument("--small-fleets", default="", help="comma-separated fleet sizes for part 3 (e.g. 1,10,100)")
+    parser.add_argument("--small-messages", type=int, default=50_000, help="messages per small-fleet run")
+    parser.add_argument("--skip-large", action="store_true", help="only part 3")
     args = parser.parse_args()
     limit = raise_fd_limit(args.devices + 2_000)
     with tempfile.TemporaryDirectory(prefix="synthkit-mqtt-") as tmp:
         work = Path(tmp)
         with LocalBroker(work, extra=BROKER_CONF) as broker:
+            for fleet in [int(x) for x in args.small_fleets.split(",") if x]:
+                small_fleet(work, broker.port, fleet, args.small_messages)
+            if args.skip_large:
+                return
             n = args.devices * args.iterations
             sub = Subscriber(broker.port, "bench/bare/#", work / "bare.txt")
             bare = bare_paho(broker.port, n, 330, qos=1)

@@ -37,7 +37,7 @@ _WHERE: dict[str, str] = {
     # the stage between generator and sink, and the run's life cycle
     **dict.fromkeys(("RunPlan", "opened_columns"), "synthkit.pipeline"),
     # moving batches: as fast as they come, or each at its due time
-    **dict.fromkeys(("deliver", "paced"), "synthkit.engine"),
+    **dict.fromkeys(("Pace", "deliver", "paced"), "synthkit.engine"),
     # counter-based randomness (the module for numpy code, its kernels for compiled code)
     "rand": "synthkit.rand",
     **dict.fromkeys(("unit_nb", "word_nb", "stable_key"), "synthkit.rand"),
@@ -119,7 +119,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from synthkit.dburl import DEFAULT_DB_URL, ENV_DB_URL, named_database, resolve_url, store_identity
     from synthkit.encode import Encoder
     from synthkit.outcomes import delivery_problems
-    from synthkit.engine import deliver, paced
+    from synthkit.engine import Pace, deliver, paced
     from synthkit.errors import (
         ConfigError,
         DeliveryStopped,

@@ -27,6 +27,10 @@ _K_INT, _K_LABEL, _K_FIXED = 0, 2, 3  # numbers become _K_INT (digits) or _K_LAB
 _KIND_CODE = {"int": _K_INT, "decimal": _K_INT, "label": _K_LABEL, "fixed": _K_FIXED}
 _TABLE_SPAN = 2048  # numbers whose batch range fits this are written from a rendered table
 _MAX_TABLES = 32  # rendered tables kept (oldest dropped): memory stays flat as numbers grow
+# a new table (4,096 numbers rendered, the label pool rebuilt) pays for itself over this many
+# rows; a smaller batch writes digits instead: a live tick of one device whose timestamp
+# enters a new range every tick spent ~6 ms rendering tables for one row
+_TABLE_ROWS = 1024
 _POW10 = np.array([10**i for i in range(19)], dtype=np.int64)
 
 
@@ -367,9 +371,9 @@ class Encoder:
                 d = c.decimals if c.kind == "decimal" else 0
                 scaled = self._scaled(c, d)
                 lo, hi = (int(scaled.min()), int(scaled.max())) if n else (0, 0)
-                if hi - lo < _TABLE_SPAN:
+                base = (lo // _TABLE_SPAN) * _TABLE_SPAN
+                if hi - lo < _TABLE_SPAN and (n >= _TABLE_ROWS or (d, base) in self._tables):
                     # small range: write pre-rendered numbers, a copy instead of digit maths
-                    base = (lo // _TABLE_SPAN) * _TABLE_SPAN
                     kinds[i] = _K_LABEL
                     slots[i] = len(codes)
                     rendered = self._number_table(d, base)

@@ -63,6 +63,7 @@ class RunRecord:
     sink: str = ""
     target: str = ""  # where the run delivered (broker address, database, endpoint), redacted
     recipe: Mapping[str, Any] = field(default_factory=dict)  # the family's, to regenerate seqs
+    unsent_schedule_s: float | None = None  # a live run behind its schedule at its deadline: how much it never sent
 
     @property
     def emitted(self) -> int:

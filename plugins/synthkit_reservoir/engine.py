@@ -96,6 +96,12 @@ class FleetRun:
             yield self._block(tick0, n)
             tick0 += n
 
+    def block(self, tick0: int, nticks: int) -> FleetBlock:
+        """The emissions of ticks ``tick0 .. tick0 + nticks - 1``, asked for in order (each
+        device's model carries its state from one block to the next); how the ticks are cut
+        into blocks never changes the rows."""
+        return self._block(tick0, nticks)
+
     def _block(self, tick0: int, nticks: int) -> FleetBlock:
         parts = []
         label_base = 0

@@ -18,6 +18,7 @@ import numpy as np
 
 from synthkit.api import (
     ConfigError,
+    Pace,
     Plugins,
     RunPlan,
     paced,
@@ -61,6 +62,7 @@ def publish_mqtt(
         sink.open(generator.columns)  # connects every driver, or fails before the first publish
         recorder = _recorder(state_file, config, generator, spec.name, broker.address, topic, events)
         t0 = time.monotonic()
+        pace = Pace()
         rounds = generator.batches(events or None, batch_rows=config.drivers)  # a round per batch
         status = "failed"
         try:
@@ -70,7 +72,7 @@ def publish_mqtt(
                 return None if batch is None else clocked(batch, clock)
 
             interrupted = paced(schedule, produce, write, stop=stop,
-                                duration_s=duration_s, on_batch=bar.advance)  # fmt: skip
+                                duration_s=duration_s, on_batch=bar.advance, pace=pace)  # fmt: skip
             status = "interrupted" if interrupted else "finished"
         finally:
             sink.close()
@@ -78,6 +80,9 @@ def publish_mqtt(
                 recorder.finished((taken - 1).tolist(), status)
     elapsed = time.monotonic() - t0
     totals = sink.summary()
+    if interval_s > 0 and pace.unsent_s >= 0.1:  # --interval 0 asks for no schedule: nothing to fall behind
+        totals["warnings"].append(f"the publish fell behind its --interval {interval_s:g} schedule: at the "
+                                  f"--duration-seconds deadline {pace.unsent_s:.3f} s of due rounds were not sent")  # fmt: skip
     return {
         "command": "telematics publish",
         **({"run_id": recorder.record.run_id} if recorder is not None else {}),
