@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, text
 from synthkit.testing import run_cli
 from tests.conftest import BIN
 from tests.test_ingestion_db import SCENARIO, cli, count, exported, prepared
+from tests.test_safety_writes import _drop_unique
 
 
 @pytest.fixture(scope="module")
@@ -151,17 +152,9 @@ def test_a_partial_unique_index_is_not_a_dedupe_guard(db_url, artifact, tmp_path
     scenario = tmp_path / "s.yaml"
     scenario.write_text(SCENARIO)
     prepared(db_url, scenario)
+    _drop_unique(db_url)
     engine = create_engine(db_url)
     with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("ALTER TABLE telemetry DROP CONSTRAINT uq_telemetry_client_seq"))
-        else:  # SQLite cannot drop a constraint: rebuild the table without it
-            import re
-
-            ddl = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'telemetry'")).scalar_one()
-            conn.execute(text("ALTER TABLE telemetry RENAME TO telemetry_old"))
-            conn.execute(text(re.sub(r",\s*CONSTRAINT uq_telemetry_client_seq UNIQUE \([^)]*\)", "", ddl)))
-            conn.execute(text("DROP TABLE telemetry_old"))
         conn.execute(text("CREATE UNIQUE INDEX uq_partial ON telemetry (seq, mqtt_client_id) WHERE seq < 0"))
     engine.dispose()
     for n in (1, 2):
