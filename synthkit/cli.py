@@ -12,6 +12,7 @@ import math
 import os
 import sys
 import traceback
+import typing
 from pathlib import Path
 from typing import Annotated
 
@@ -175,11 +176,22 @@ def _finite_floats(app: typer.Typer) -> None:
 
 
 def _checking_floats(callback):  # noqa: ANN001, ANN202
-    names = {}
+    names, unsigned = {}, set()
+    try:
+        hints = typing.get_type_hints(callback, include_extras=True)
+    except Exception:  # noqa: BLE001 - a plugin's unresolvable annotation: check by value only
+        hints = {}
     for name, param in inspect.signature(callback).parameters.items():
-        decls = [d for meta in getattr(param.annotation, "__metadata__", ())
-                 for d in getattr(meta, "param_decls", None) or () if str(d).startswith("--")]  # fmt: skip
+        infos = getattr(hints.get(name, param.annotation), "__metadata__", ())
+        decls = [d for meta in infos for d in (getattr(meta, "param_decls", None) or ()) + (getattr(meta, "default", None),)
+                 if isinstance(d, str) and d.startswith("--")]  # fmt: skip
         names[name] = decls[0] if decls else "--" + name.replace("_", "-")
+        # a float option whose default is a number >= 0 (a duration, a timeout, a rate) takes no
+        # negative value, unless it declares its own range (typer checks that one)
+        declared = any(getattr(meta, "min", None) is not None for meta in infos)
+        default = param.default
+        if type(default) in (int, float) and default >= 0 and not declared:
+            unsigned.add(name)
 
     @functools.wraps(callback)
     def checked(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
@@ -187,6 +199,9 @@ def _checking_floats(callback):  # noqa: ANN001, ANN202
             if isinstance(value, float) and not math.isfinite(value):
                 raise ConfigError(f"{names.get(name, name)} {value} is not a finite number",
                                   hint="give a number; 0 means unlimited where the option allows it")  # fmt: skip
+            if isinstance(value, float) and value < 0 and name in unsigned:
+                raise ConfigError(f"{names.get(name, name)} {value:g} must be >= 0",
+                                  hint="0 means unlimited (or no wait) where the option allows it")  # fmt: skip
             if type(value) is int and not -(2**63) <= value < 2**63:  # every count lands in an int64
                 raise ConfigError(f"{names.get(name, name)} {value} is too large",
                                   hint="give a number below 2**63 (0 means unlimited where the option allows it)")  # fmt: skip

@@ -82,7 +82,7 @@ def reconcile_command(
     stored: Annotated[Path | None, typer.Option("--stored", help="A CSV or JSON-lines file of stored (client, seq[, stored_at]) pairs, instead of a database.")] = None,
     stored_client: Annotated[str, typer.Option("--stored-client", help="--stored's client column.")] = "client",
     stored_seq: Annotated[str, typer.Option("--stored-seq", help="--stored's seq column.")] = "seq",
-    late_after: Annotated[float, typer.Option("--late-after", min=0, help="A live run's row stored this many seconds after the run ended counts as late.")] = 60.0,
+    late_after: Annotated[float, typer.Option("--late-after", help="A live run's row stored this many seconds after the run ended counts as late.")] = 60.0,
     report: Annotated[Path | None, typer.Option("--report", help="Also write the JSON report to this file (for replay --report).")] = None,
 ) -> None:
     """Compare run records with what was stored: missing ranges, duplicates, unexpected and late rows (exit 3 unless complete)."""
@@ -149,7 +149,7 @@ def replay_command(
     db_url: DbUrlFlag = None,
     out: Annotated[str | None, typer.Option("--out", help="Where an ingest sink that is not the database delivers (an endpoint URL).")] = None,
     host: Annotated[str | None, typer.Option("--host", help="Broker host (default: the run's broker).")] = None,
-    port: Annotated[int | None, typer.Option("--port", min=1, max=65535, help="Broker port (default: the run's broker).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Broker port (default: the run's broker).")] = None,
     topic: Annotated[str | None, typer.Option("--topic", help="Topic template (default: the run's).")] = None,
     qos: Annotated[int, typer.Option("--qos", help="MQTT QoS 0, 1 or 2.")] = 1,
     commit_batch_size: Annotated[int, typer.Option("--commit-batch-size", help="Rows per transaction (ingest sinks).")] = 5000,

@@ -252,14 +252,14 @@ def run_command(
     iterations: Annotated[int, typer.Option("--iterations", max=2**40, help="Messages per device (0: unlimited).")] = 0,
     duration_seconds: Annotated[float, typer.Option("--duration-seconds", help="Stop after this many wall seconds (0: unlimited).")] = 0,
     host: Annotated[str | None, typer.Option("--host", help="Broker host (default: SYNTHKIT_MQTT_HOST, the scenario's mqtt.host, 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option("--port", min=1, max=65535, help="Broker port (default: SYNTHKIT_MQTT_PORT, the scenario's mqtt.port, 1883 without TLS).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Broker port (default: SYNTHKIT_MQTT_PORT, the scenario's mqtt.port, 1883 without TLS).")] = None,
     topic: Annotated[str | None, typer.Option("--topic", help="Topic template; {device_id} is replaced (default: the scenario's mqtt.topic, else devices/{device_id}/telemetry).")] = None,
     qos: Annotated[int, typer.Option("--qos", help="MQTT QoS 0, 1 or 2.")] = 1,
-    drain_timeout: Annotated[float, typer.Option("--drain-timeout", min=0, help="Seconds to wait for outstanding acknowledgements at the end.")] = 30.0,
+    drain_timeout: Annotated[float, typer.Option("--drain-timeout", help="Seconds to wait for outstanding acknowledgements at the end.")] = 30.0,
     sink: Annotated[str, typer.Option("--sink", help="The broker sink (a plugin; --sink-option protocol=5, retain=true, clean_session=false, session_expiry_s=N for mqtt).")] = "mqtt",
     sink_option: SinkOptionFlag = None,
     db_url: Annotated[str | None, typer.Option("--db-url", help="Where a listener stores what this run publishes: the summary then says how much was stored, not only acknowledged by the broker.")] = None,
-    settle_timeout: Annotated[float, typer.Option("--settle-timeout", min=0, help="With --db-url: seconds to wait for the store to catch up after the run.")] = 10.0,
+    settle_timeout: Annotated[float, typer.Option("--settle-timeout", help="With --db-url: seconds to wait for the store to catch up after the run.")] = 10.0,
 ) -> None:
     """Publish live telemetry to an MQTT broker, one connection per device (client_id = device_id)."""
     from synthkit.api import resolve_broker, resolve_url

@@ -47,16 +47,16 @@ def listen_command(
     ctx: typer.Context,
     db_url: DbUrlFlag = None,
     host: Annotated[str | None, typer.Option("--host", help="Broker host (default: SYNTHKIT_MQTT_HOST, the scenario's mqtt.host, 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option("--port", min=1, max=65535, help="Broker port (default: SYNTHKIT_MQTT_PORT, the scenario's mqtt.port, 1883).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Broker port (default: SYNTHKIT_MQTT_PORT, the scenario's mqtt.port, 1883).")] = None,
     topic: Annotated[str, typer.Option("--topic", help="Subscription; its '+' level is the device id.")] = "devices/+/telemetry",
     client_id: Annotated[str | None, typer.Option("--client-id", help="The listener's MQTT client id, i.e. its persistent session (default: synthkit-listener-<hash of the database and topic>, one per database).")] = None,
-    duration_seconds: Annotated[float, typer.Option("--duration-seconds", min=0, help="Stop after this many seconds (0: unlimited).")] = 0,
+    duration_seconds: Annotated[float, typer.Option("--duration-seconds", help="Stop after this many seconds (0: unlimited).")] = 0,
     count: Annotated[int, typer.Option("--count", min=0, help="Stop after this many messages (0: unlimited).")] = 0,
-    idle_timeout: Annotated[float, typer.Option("--idle-timeout", min=0, help="Stop after this many seconds without a message (0: never).")] = 0,
+    idle_timeout: Annotated[float, typer.Option("--idle-timeout", help="Stop after this many seconds without a message (0: never).")] = 0,
     sink: Annotated[str, typer.Option("--sink", help="The ingest sink the messages go to (a plugin).")] = "reference_db",
     sink_option: SinkOptionFlag = None,
     source_option: Annotated[list[str] | None, typer.Option("--source-option", metavar="<key=value>", help="KEY=VALUE for the mqtt source (batch_messages, batch_wait_s, protocol=5, session_expiry_s).")] = None,
-    reconcile_every: Annotated[float, typer.Option("--reconcile-every", min=0, help="Every N seconds, print the gap count against the run records of --state-file (0: only at the end).")] = 0,
+    reconcile_every: Annotated[float, typer.Option("--reconcile-every", help="Every N seconds, print the gap count against the run records of --state-file (0: only at the end).")] = 0,
 ) -> None:
     """Subscribe to live telemetry and ingest it into the reference database."""
     from synthkit.api import (

@@ -83,10 +83,10 @@ def export(
 def run(
     ctx: typer.Context,
     iterations: Annotated[int, typer.Option("--iterations", min=0, help="Readings per meter (0: until stopped).")] = 0,
-    duration_seconds: Annotated[float, typer.Option("--duration-seconds", min=0, help="Stop after this long (0: no limit).")] = 0.0,
+    duration_seconds: Annotated[float, typer.Option("--duration-seconds", help="Stop after this long (0: no limit).")] = 0.0,
     every: Annotated[float, typer.Option("--every", help="Wall-clock seconds between rounds of readings.")] = 1.0,
     host: Annotated[str | None, typer.Option("--host", help="Broker host (default: scenario mqtt.host, $SYNTHKIT_MQTT_HOST, 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option("--port", min=1, max=65535, help="Broker port.")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Broker port.")] = None,
     topic: Annotated[str | None, typer.Option("--topic", help=f"Topic template (default: scenario mqtt.topic, {DEFAULT_TOPIC}).")] = None,
     qos: Annotated[int, typer.Option("--qos", help="MQTT QoS, 0 or 1.")] = 1,
     sink: Annotated[str, typer.Option("--sink", help="A broker sink.")] = "mqtt",
