@@ -28,8 +28,9 @@ _KIND_CODE = {"int": _K_INT, "decimal": _K_INT, "label": _K_LABEL, "fixed": _K_F
 _TABLE_SPAN = 2048  # numbers whose batch range fits this are written from a rendered table
 _MAX_TABLES = 32  # rendered tables kept (oldest dropped): memory stays flat as numbers grow
 # a new table (4,096 numbers rendered, the label pool rebuilt) pays for itself over this many
-# rows; a smaller batch writes digits instead: a live tick of one device whose timestamp
-# enters a new range every tick spent ~6 ms rendering tables for one row
+# rows, or when the range comes back (a steady column of small batches: a listener's 500);
+# a small batch meeting a range for the first time writes digits instead: a live tick of one
+# device whose timestamp enters a new range every tick spent ~6 ms rendering tables for one row
 _TABLE_ROWS = 1024
 _POW10 = np.array([10**i for i in range(19)], dtype=np.int64)
 
@@ -223,6 +224,7 @@ class Encoder:
         self.threads = max(1, threads)
         self._labels: dict[str, tuple[object, list[bytes]]] = {}
         self._tables: dict[tuple[int, int], list[bytes]] = {}  # (decimals, base) -> rendered numbers
+        self._sighted: dict[tuple[int, int], None] = {}  # ranges a small batch met once (bounded, oldest first)
         self._pools: dict[tuple[int, ...], tuple] = {}
         self._buffers: list[np.ndarray] = []
         self._pool: ThreadPoolExecutor | None = None
@@ -309,6 +311,19 @@ class Encoder:
                 self._tables.pop(next(iter(self._tables)))
         return table
 
+    def _table_pays(self, decimals: int, base: int, rows: int) -> bool:
+        """Whether to write a column from a rendered table: a large batch, a table already
+        rendered, or a range a small batch has met before (it is steady: render it once)."""
+        key = (decimals, base)
+        if rows >= _TABLE_ROWS or key in self._tables:
+            return True
+        if key in self._sighted:
+            return True
+        self._sighted[key] = None
+        if len(self._sighted) > 4 * _MAX_TABLES:
+            self._sighted.pop(next(iter(self._sighted)))
+        return False
+
     def _label_pool(self, lists: list[list[bytes]]) -> tuple[np.ndarray, np.ndarray, list[int]]:
         """All label texts in one byte pool with offsets; cached, since the rendered lists are
         themselves cached and usually the same from batch to batch."""
@@ -372,7 +387,7 @@ class Encoder:
                 scaled = self._scaled(c, d)
                 lo, hi = (int(scaled.min()), int(scaled.max())) if n else (0, 0)
                 base = (lo // _TABLE_SPAN) * _TABLE_SPAN
-                if hi - lo < _TABLE_SPAN and (n >= _TABLE_ROWS or (d, base) in self._tables):
+                if hi - lo < _TABLE_SPAN and self._table_pays(d, base, n):
                     # small range: write pre-rendered numbers, a copy instead of digit maths
                     kinds[i] = _K_LABEL
                     slots[i] = len(codes)
