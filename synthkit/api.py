@@ -31,7 +31,7 @@ _WHERE: dict[str, str] = {
     # the plugin manager's typed facade
     **dict.fromkeys(("Plugins", "get_plugins", "lookup"), "synthkit.plugins"),
     # columnar batches, the compiled encoder, sinks built on it
-    **dict.fromkeys(("Batch", "Column", "iso_epoch", "iso_seconds", "message_batch", "MESSAGE_COLUMNS"), "synthkit.batch"),
+    **dict.fromkeys(("Batch", "Column", "LAST_ISO_MS", "iso_epoch", "iso_seconds", "message_batch", "MESSAGE_COLUMNS"), "synthkit.batch"),
     "Encoder": "synthkit.encode",
     **dict.fromkeys(("EncodedFileSink", "EncodedStreamSink"), "synthkit.sinks"),
     # the stage between generator and sink, and the run's life cycle
@@ -50,7 +50,8 @@ _WHERE: dict[str, str] = {
     "hide_secret": "synthkit.secrets",  # fmt: skip
     # files, state, signals, options, time
     **dict.fromkeys(("AtomicFile", "sha256_file", "sweep_stale", "temp_path"), "synthkit.files"),
-    **dict.fromkeys(("SeqState", "Reservation"), "synthkit.state"),
+    "SeqState": "synthkit.state",
+    "Reservation": "synthkit.reservation",
     # closing the loop: run records, what a store holds, re-emitting what it lacks
     **dict.fromkeys(("RunRecord", "StreamRange", "RunLog", "RunRecorder", "new_run_id", "runs_dir", "utc_now"), "synthkit.runs"),
     **dict.fromkeys(("Ledger", "SqlLedger", "FileLedger", "Tally", "Island"), "synthkit.ledger"),
@@ -94,7 +95,15 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # the same names, for type checkers and editors
     from synthkit import rand
-    from synthkit.batch import MESSAGE_COLUMNS, Batch, Column, iso_epoch, iso_seconds, message_batch
+    from synthkit.batch import (
+        LAST_ISO_MS,
+        MESSAGE_COLUMNS,
+        Batch,
+        Column,
+        iso_epoch,
+        iso_seconds,
+        message_batch,
+    )
     from synthkit.brokers import BrokerBlock, BrokerSettings, resolve_broker, tls_context
     from synthkit.cli import run
     from synthkit.console import emit_json, finish, per_second, progress_bar, stderr, table
@@ -116,9 +125,14 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         sink_target,
     )
     from synthkit.database import connected, describe_db_error, make_engine
-    from synthkit.dburl import DEFAULT_DB_URL, ENV_DB_URL, named_database, resolve_url, store_identity
+    from synthkit.dburl import (
+        DEFAULT_DB_URL,
+        ENV_DB_URL,
+        named_database,
+        resolve_url,
+        store_identity,
+    )
     from synthkit.encode import Encoder
-    from synthkit.outcomes import delivery_problems
     from synthkit.engine import Pace, deliver, paced
     from synthkit.errors import (
         ConfigError,
@@ -136,6 +150,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from synthkit.ledger import FileLedger, Island, Ledger, SqlLedger, Tally
     from synthkit.located import LocatedProblems, Problems, validate_section
     from synthkit.memory import keep_freed_memory
+    from synthkit.outcomes import delivery_problems
     from synthkit.pipeline import RunPlan, opened_columns
     from synthkit.plugins import Plugins, get_plugins, lookup
     from synthkit.preflight import collect_findings, run_checks
@@ -157,6 +172,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         TransformSpec,
     )
     from synthkit.replay import Replayer
+    from synthkit.reservation import Reservation
     from synthkit.runs import (
         RunLog,
         RunRecord,
@@ -169,6 +185,6 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from synthkit.secrets import hide_secret, redact
     from synthkit.sinks import EncodedFileSink, EncodedStreamSink
     from synthkit.sources import Source, SourceTarget, make_source
-    from synthkit.state import Reservation, SeqState
+    from synthkit.state import SeqState
     from synthkit.timeparse import parse_utc
     from synthkit.yamlfile import Loc, YamlDocument, format_loc, load_yaml

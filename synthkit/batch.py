@@ -164,6 +164,7 @@ class Batch:
             yield {k: v for k, v, p in zip(names, values, here) if p}
 
 
+LAST_ISO_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: the last instant a timestamp column writes
 _SEPARATORS = {4: b"-", 7: b"-", 10: b"T", 13: b":", 16: b":"}
 _MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], np.int32)
 

@@ -117,7 +117,7 @@ def build_app(plugins: Plugins) -> typer.Typer:
                 f"plugin command {each!r} from {source} would replace {owner}",
                 hint="rename the plugin's command",
             )
-        _finite_floats(command.app)
+        _checked_numbers(command.app)
         if command.top_level:
             app.add_typer(command.app)
         else:
@@ -162,20 +162,20 @@ def root_options(
     set_current(ctx.obj)
 
 
-def _finite_floats(app: typer.Typer) -> None:
+def _checked_numbers(app: typer.Typer) -> None:
     """Every float option of every command refuses NaN and infinity (``--duration-seconds
     nan`` would otherwise mean "unlimited", and ``inf`` overflow later), and every int option
     a number no int64 holds (``--iterations 99999999999999999999`` overflowed deep inside):
     one rule for all plugin commands, applied where they are composed."""
     for info in app.registered_commands:
-        if info.callback is not None and not getattr(info.callback, "_finite_floats", False):
-            info.callback = _checking_floats(info.callback)
+        if info.callback is not None and not getattr(info.callback, "_checked_numbers", False):
+            info.callback = _checking_numbers(info.callback)
     for group in app.registered_groups:
         if group.typer_instance is not None:
-            _finite_floats(group.typer_instance)
+            _checked_numbers(group.typer_instance)
 
 
-def _checking_floats(callback):  # noqa: ANN001, ANN202
+def _checking_numbers(callback):  # noqa: ANN001, ANN202
     names, unsigned = {}, set()
     try:
         hints = typing.get_type_hints(callback, include_extras=True)
@@ -207,7 +207,7 @@ def _checking_floats(callback):  # noqa: ANN001, ANN202
                                   hint="give a number below 2**63 (0 means unlimited where the option allows it)")  # fmt: skip
         return callback(*args, **kwargs)
 
-    checked._finite_floats = True  # type: ignore[attr-defined]
+    checked._checked_numbers = True  # type: ignore[attr-defined]
     return checked
 
 

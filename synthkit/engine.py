@@ -10,7 +10,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from synthkit.batch import Batch
@@ -110,12 +110,10 @@ def _deliver_here(batches: Iterable[Batch], sink: Sink, on_batch: Callable[[int]
 def _stopped(sink: Sink, why: DeliveryStopped) -> SinkReport:
     """The report of a sink whose endpoint gave up: closed, not aborted (what it delivered
     stays delivered), with the reason in ``details["stopped"]``."""
-    import dataclasses
-
     report = sink.close()
     if report.records == 0:  # nothing delivered: the failure is the whole answer (exit 2)
         raise OutputError(str(why), hint="nothing was delivered; check the endpoint is up and takes the records")
-    return dataclasses.replace(report, details={**report.details, "stopped": str(why)})
+    return replace(report, details={**report.details, "stopped": str(why)})
 
 
 @dataclass
@@ -126,6 +124,14 @@ class Pace:
 
     late_s: float = 0.0
     unsent_s: float = 0.0
+
+    @property
+    def fell_behind(self) -> bool:
+        """Whether what was left unsent at the deadline is more than jitter (0.1 s)."""
+        return self.unsent_s >= LAG_TOLERANCE_S
+
+
+LAG_TOLERANCE_S = 0.1  # schedule left unsent at the deadline below this is jitter, not falling behind
 
 
 _END = object()

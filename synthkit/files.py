@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
 import re
 import shutil
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from synthkit.errors import OutputError
 
 if TYPE_CHECKING:  # numpy and the direct writer load with the first file that needs them:
     import numpy as np  # run records and state files are written by commands that start fast
@@ -48,6 +52,17 @@ def landing(path: str | os.PathLike[str]) -> tuple[Path, bool]:
     if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
         return p, True
     return (Path(os.path.realpath(p)) if p.is_symlink() else p), False
+
+
+@contextlib.contextmanager
+def bookkeeping(path: Path, what: str) -> Iterator[None]:
+    """Writing one of synthkit's own files (the state, a run record): a full disk or a
+    refused write is an :class:`OutputError` that names the file, not an internal error."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(f"cannot write {what} {path}: {exc.strerror or exc}",
+                          hint="free some space (or fix the permissions); what was written before is intact") from exc
 
 
 def _alive(pid: int) -> bool:

@@ -75,7 +75,8 @@ class SqlLedger(Ledger):
 
     def __init__(self, engine: Any, table: str, *, client: str, seq: str, stored_at: str | None = None,
                  unique: bool = False, where: str = "", dispose: bool = True) -> None:  # fmt: skip
-        from sqlalchemy import column, table as sql_table
+        from sqlalchemy import column
+        from sqlalchemy import table as sql_table
 
         cols = [column(client), column(seq)] + ([column(stored_at)] if stored_at else [])
         self.engine, self.t, self.unique, self.dispose = engine, sql_table(table, *cols), unique, dispose

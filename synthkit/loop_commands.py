@@ -159,7 +159,6 @@ def replay_command(
     from synthkit.plugins import get_plugins
     from synthkit.replay import missing_from_report, replay_run, runs_to_replay
     from synthkit.runs import StreamRange
-
     from synthkit.state import SeqState
 
     log = _log(ctx)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from synthkit.errors import ConfigError
-from synthkit.files import AtomicFile
+from synthkit.files import AtomicFile, bookkeeping
 
 FORMAT = "synthkit.run/1"
 STATUSES = ("running", "finished", "interrupted", "failed")
@@ -95,7 +95,7 @@ class RunRecord:
                               hint="run records are written by synthkit; restore it or remove it") from None  # fmt: skip
 
 
-MAX_SEQ = 2**63 - 1
+MAX_SEQ = 2**63 - 1  # seqs are int64 in payloads and databases
 
 
 def _range(doc: Any) -> StreamRange:
@@ -132,8 +132,6 @@ class RunLog:
         self.directory = Path(directory)
 
     def write(self, record: RunRecord) -> None:
-        from synthkit.state import bookkeeping
-
         path = self.directory / f"{record.run_id}.json"
         with bookkeeping(path, "the run record"):
             self.directory.mkdir(parents=True, exist_ok=True)

@@ -103,8 +103,9 @@ def test_closing_a_failed_run_never_masks_its_error(tmp_path):
     import numpy as np
 
     from synthkit.errors import OutputError
+    from synthkit.reservation import Reservation
     from synthkit.runs import RunLog, RunRecord, RunRecorder
-    from synthkit.state import Reservation, SeqState
+    from synthkit.state import SeqState
 
     (tmp_path / "blocked").write_text("a file where the runs directory would go")
     for status in ("failed", "finished"):

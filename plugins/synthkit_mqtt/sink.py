@@ -53,16 +53,20 @@ def topics_for(template: str, client_column: str, clients: Sequence[str]) -> lis
 MAX_MQTT_STRING = 65_535  # bytes: an MQTT string (topic, client id) has a 16-bit length
 
 
+def mqtt_string(text: str) -> bool:
+    """Whether ``text`` fits an MQTT UTF-8 string: at most 65,535 bytes, no NUL."""
+    return "\0" not in text and len(text.encode("utf-8", "surrogatepass")) <= MAX_MQTT_STRING
+
+
 def publishable(text: str) -> bool:
-    """A topic a client may publish on (MQTT 3.1.1 / 5: 4.7): 1..65,535 bytes of UTF-8, no
-    wildcard, no NUL."""
-    return bool(text) and "+" not in text and "#" not in text and "\0" not in text and \
-        len(text.encode("utf-8", "surrogatepass")) <= MAX_MQTT_STRING
+    """A topic a client may publish on (MQTT 3.1.1 / 5: 4.7): a non-empty MQTT string with no
+    wildcard."""
+    return bool(text) and "+" not in text and "#" not in text and mqtt_string(text)
 
 
 def check_client_ids(ids: Sequence[str]) -> None:
     """Every client id fits an MQTT string (paho fails deep in its thread on a longer one)."""
-    bad = next((c for c in ids if "\0" in c or len(c.encode("utf-8", "surrogatepass")) > MAX_MQTT_STRING), None)
+    bad = next((c for c in ids if not mqtt_string(c)), None)
     if bad is not None:
         raise ConfigError(f"client id {bad[:60]!r}... ({len(bad)} characters) is not an MQTT client id",
                           hint=f"an MQTT client id is at most {MAX_MQTT_STRING} bytes with no NUL")  # fmt: skip

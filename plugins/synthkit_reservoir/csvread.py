@@ -118,7 +118,8 @@ def first_problem(record) -> tuple[int, str] | None:  # noqa: ANN001
     import pyarrow.compute as pc
 
     from synthkit.api import iso_epoch
-    from synthkit_reservoir.payload import LIMITS, MAX_CLIENT_ID, limit_text, out_of_range
+    from synthkit_reservoir.layout import MAX_CLIENT_ID
+    from synthkit_reservoir.payload import LIMITS, limit_text, out_of_range
 
     n = record.num_rows
     first: tuple[int, str] | None = None

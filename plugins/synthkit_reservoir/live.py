@@ -12,8 +12,8 @@ the seqs reserved but never handed out, saves the state and prints the summary.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,6 @@ from synthkit_reservoir.rows import RowBuilder
 
 _HORIZON_S = 10 * 365 * 86_400  # an unlimited run's window end; generation is lazy
 GROUP_ROWS = 4096  # at most about this many rows per batch when ticks are due together (behind)
-LAG_TOLERANCE_S = 0.1  # schedule left unsent at the deadline below this is jitter, not falling behind
 
 
 def live_run(
@@ -107,7 +106,7 @@ def live_run(
                 interrupted = paced(schedule(), produce, sink.write, stop=stop, duration_s=duration_s,
                                     on_batch=bar.advance, group=max(1, GROUP_ROWS // len(ids)), pace=pace)  # fmt: skip
                 status = "interrupted" if interrupted else "finished"
-                if pace.unsent_s >= LAG_TOLERANCE_S:  # behind at the deadline: the record says so too
+                if pace.fell_behind:  # behind at the deadline: the record says so too
                     recorder.record = replace(recorder.record, unsent_schedule_s=round(pace.unsent_s, 3))
             finally:
                 sink.close()
@@ -115,7 +114,7 @@ def live_run(
         elapsed = time.monotonic() - t0
         totals = sink.summary()
         delivery = delivery_report(plugins, recorder.record, totals, stored_url, settle_timeout_s)
-        if pace.unsent_s >= LAG_TOLERANCE_S:
+        if pace.fell_behind:
             totals["warnings"].append(
                 f"the run fell behind its schedule (speedup {speedup:g}): at the --duration-seconds deadline "
                 f"{pace.unsent_s:.3f} s of due messages ({pace.unsent_s * speedup:.0f} simulated seconds) were "

@@ -17,8 +17,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from synthkit.api import Batch, Column, Encoder
-from synthkit_reservoir.layout import MAX_CLIENT_ID  # noqa: F401 - part of the payload contract
+from synthkit.api import LAST_ISO_MS, Batch, Column, Encoder
 
 DECIMALS = {"temperature_c": 1, "battery_percentage": 1, "latitude": 6, "longitude": 6, "speed_kmh": 1}
 
@@ -27,7 +26,7 @@ DECIMALS = {"temperature_c": 1, "battery_percentage": 1, "latitude": 6, "longitu
 # its whole file. Whole numbers are int64 in every store (seq) or int32 (readings, signal).
 LIMITS: dict[str, tuple[float, float]] = {
     "schema_version": (1, 1),
-    "local_timestamp_ms": (0, 253_402_300_799_999),  # up to 9999-12-31T23:59:59.999Z
+    "local_timestamp_ms": (0, LAST_ISO_MS),
     "seq": (0, 2**63 - 1),
     "raw_readings": (0, 2**31 - 1),  # millimetres
     "temperature_c": (-273.15, 1000.0),

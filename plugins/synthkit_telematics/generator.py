@@ -12,6 +12,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from synthkit.api import (
+    LAST_ISO_MS,
     Batch,
     Column,
     ConfigError,
@@ -34,7 +35,6 @@ BASE_FIELDS = (
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 LAST_START = datetime(9000, 1, 1, tzinfo=UTC)  # a millennium of simulated minutes before year 9999 ends
-LAST_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: the last instant a four-digit year writes
 
 
 class TelematicsConfig(BaseModel):
@@ -254,7 +254,7 @@ class TelematicsGenerator:
             self.state_i[sl], self.state_f[sl],
             ts, period, lat, lon, speed, heading, posted, hour, etype, rowkey, ids, trips, iso,
         )  # fmt: skip
-        if rows and int(ts.max()) > LAST_MS:  # the simulated clock ran past what ISO years can write
+        if rows and int(ts.max()) > LAST_ISO_MS:  # the simulated clock ran past what ISO years can write
             raise ConfigError(f"the simulated clock passed 9999-12-31 after {self.config.start:%Y-%m-%d}",
                               hint="give an earlier --start, or fewer events")  # fmt: skip
         if stuck >= 0:

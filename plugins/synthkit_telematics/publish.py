@@ -80,7 +80,7 @@ def publish_mqtt(
                 recorder.finished((taken - 1).tolist(), status)
     elapsed = time.monotonic() - t0
     totals = sink.summary()
-    if interval_s > 0 and pace.unsent_s >= 0.1:  # --interval 0 asks for no schedule: nothing to fall behind
+    if interval_s > 0 and pace.fell_behind:  # --interval 0 asks for no schedule: nothing to fall behind
         totals["warnings"].append(f"the publish fell behind its --interval {interval_s:g} schedule: at the "
                                   f"--duration-seconds deadline {pace.unsent_s:.3f} s of due rounds were not sent")  # fmt: skip
     return {

@@ -28,7 +28,7 @@ from sqlalchemy import Engine, select
 from synthkit_reservoir.calibration import Calibration, level_from_distance, liters_from_level
 from synthkit_reservoir.database.schema import devices, reservoirs
 from synthkit_reservoir.database.store import Accepted, PostgresStore, SqliteStore
-from synthkit_reservoir.payload import LIMITS, MAX_READINGS, PayloadFields, limit_text
+from synthkit_reservoir.payload import LIMITS, MAX_READINGS, PayloadFields, limit_text, out_of_range
 
 REFRESH_S = 1.0  # how often an unknown device may reload the device table
 STORED = "stored:NEW"
@@ -234,7 +234,7 @@ class Ingestor:
         readings = np.where(f.raw >= 0, f.raw, np.nan).astype(float)
         has_readings = ~np.all(np.isnan(readings), axis=1)
         outcome[(outcome == "") & ~has_readings] = "rejected:NO_READINGS"
-        outcome[(outcome == "") & ((f.seq < 0) | (f.schema_version != 1))] = "rejected:BAD_PAYLOAD"
+        outcome[(outcome == "") & (out_of_range("seq", f.seq) | out_of_range("schema_version", f.schema_version))] = "rejected:BAD_PAYLOAD"
         ok = outcome == ""
         counts: Counter[str] = Counter(outcome[~ok].tolist())
         if not ok.any():

@@ -28,9 +28,9 @@ from typing import Any
 
 from synthkit.api import (
     MESSAGE_COLUMNS,
-    RunLog,
     IngestTarget,
     Plugins,
+    RunLog,
     RunPlan,
     SourceTarget,
     deliver,
