@@ -245,6 +245,8 @@ def fast_scan(
             total += n
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None, 0, False
+    finally:  # an early return leaves no read-ahead running (its row handler is Python code)
+        reader.close()
     if bad_rows:
         return None, 0, False
     return sha, total, False
