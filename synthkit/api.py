@@ -53,10 +53,11 @@ _WHERE: dict[str, str] = {
     "SeqState": "synthkit.state",
     "Reservation": "synthkit.reservation",
     # closing the loop: run records, what a store holds, re-emitting what it lacks
-    **dict.fromkeys(("RunRecord", "StreamRange", "RunLog", "RunRecorder", "new_run_id", "runs_dir", "utc_now"), "synthkit.runs"),
+    **dict.fromkeys(("RunRecord", "StreamRange", "RunLog", "RunRecorder", "new_run_id", "runs_dir", "topic_filter",
+                     "utc_now", "where_stored"), "synthkit.runs"),
     **dict.fromkeys(("Ledger", "SqlLedger", "FileLedger", "Tally", "Island"), "synthkit.ledger"),
     "Replayer": "synthkit.replay",
-    "reconcile_records": "synthkit.reconcile",
+    **dict.fromkeys(("reconcile_records", "records_for"), "synthkit.reconcile"),
     "stop_on_signals": "synthkit.interrupt",
     **dict.fromkeys(("GlobalOptions", "global_options"), "synthkit.context"),
     "parse_utc": "synthkit.timeparse",
@@ -155,7 +156,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from synthkit.plugins import Plugins, get_plugins, lookup
     from synthkit.preflight import collect_findings, run_checks
     from synthkit.rand import stable_key, unit_nb, word_nb
-    from synthkit.reconcile import reconcile_records
+    from synthkit.reconcile import reconcile_records, records_for
     from synthkit.records import (
         Archetype,
         Command,
@@ -180,7 +181,9 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         StreamRange,
         new_run_id,
         runs_dir,
+        topic_filter,
         utc_now,
+        where_stored,
     )
     from synthkit.secrets import hide_secret, redact
     from synthkit.sinks import EncodedFileSink, EncodedStreamSink

@@ -92,12 +92,16 @@ def reconcile_command(
     from synthkit.reconcile import reconcile_records
 
     records = _records(_log(ctx), run)
+    left_out: list[dict[str, str]] = []
     if stored is not None:
         from synthkit.ledger import FileLedger
 
         ledger = FileLedger(stored, client=stored_client, seq=stored_seq)
     else:
-        ledger = get_plugins().ledger(resolve_url(db_url), sink)
+        url = resolve_url(db_url)
+        if not run:  # only the runs whose rows belong in this store (--run counts what it names)
+            records, left_out = _of_store(records, url, _log(ctx).directory)
+        ledger = get_plugins().ledger(url, sink)
     from sqlalchemy.exc import DBAPIError
 
     try:
@@ -108,16 +112,37 @@ def reconcile_command(
         raise describe_db_error(ledger.where, exc) from None
     finally:
         ledger.close()
+    if left_out:
+        result["left_out"] = left_out
+        stderr().print(f"reconcile: left out {len(left_out)} run record(s) of other stores or brokers "
+                       "(`left_out` in the JSON says why)", highlight=False)  # fmt: skip
     _reconcile_table(result)
+    next_step = (f"`synthkit replay --report {report}` re-emits the missing" if report is not None else
+                 "re-emit the missing with `synthkit reconcile --report FILE`, then `synthkit replay --report FILE`")
     problems = [] if result["complete"] else [
         f"{result['missing']} of {result['expected']} emitted row(s) missing in {result['streams_incomplete']} "
-        f"stream(s), {result['duplicates']} duplicate(s); `synthkit replay --report {report or 'FILE'}` re-emits "
-        "the missing"]  # fmt: skip
+        f"stream(s), {result['duplicates']} duplicate(s); {next_step}"]  # fmt: skip
     if report is not None:
         out = AtomicFile(report, durable=True)
         out.write((json.dumps(result, indent=1) + "\n").encode())
         out.commit()
     finish(result, problems)
+
+
+def _of_store(records: list[RunRecord], url: str, directory: Path) -> tuple[list[RunRecord], list[dict[str, str]]]:
+    """The records whose rows belong in ``url``'s store, and the others with why; none: a
+    ConfigError naming where the runs went."""
+    from synthkit.dburl import store_identity
+    from synthkit.reconcile import records_for
+    from synthkit.secrets import hide_in_url
+
+    kept, left_out = records_for(records, store_identity(url))
+    if not kept:
+        went = sorted({x["reason"] for x in left_out})
+        raise ConfigError(f"none of the {len(records)} run record(s) in {directory} stored its rows in "
+                          f"{hide_in_url(url)}: {'; '.join(went[:3])}{' ...' if len(went) > 3 else ''}",
+                          hint="give --db-url the store a run wrote to, or --run ID to count that run here")  # fmt: skip
+    return kept, left_out
 
 
 def _reconcile_table(result: dict[str, Any]) -> None:
@@ -220,7 +245,7 @@ def _sink_maker(plugins: Any, *, sink: str | None, options: list[str], db_url: s
             was_host, _, was_port = record.target.rpartition(":") if record.sink == spec.name else ("", "", "")
             broker = resolve_broker(None, host=host or was_host or None,
                                     port=port or (int(was_port) if was_port.isdigit() else None))  # fmt: skip
-            target = BrokerTarget(broker.address, clients=streams, topic=topic or record.recipe.get("topic") or replayer.topic,
+            target = BrokerTarget(broker.address, clients=streams, topic=topic or record.topic or replayer.topic,
                                   client_column=replayer.client_column, qos=qos, tls=tls_context(broker),
                                   payloads=replayer.payloads(), settings=broker)  # fmt: skip
         else:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from synthkit.ledger import Island, Ledger, Tally
-from synthkit.runs import RunRecord
+from synthkit.runs import RunRecord, topic_filter, where_stored
 
 Ranges = list[tuple[int, int]]
 
@@ -124,6 +124,38 @@ def reconcile_records(records: Sequence[RunRecord], ledger: Ledger, *, late_afte
     }
 
 
+def records_for(records: Sequence[RunRecord], store: str, *, broker: str | None = None,
+                subscription: str | None = None) -> tuple[list[RunRecord], list[dict[str, str]]]:
+    """(the records whose rows belong in ``store``, the others each with why it was left out).
+    With ``broker`` and ``subscription`` (a listener's view): the live runs published there on a
+    topic the subscription hears, whose record names ``store`` or no store at all."""
+    kept: list[RunRecord] = []
+    left_out: list[dict[str, str]] = []
+    for record in records:
+        why = _why_not(record, store, broker, subscription)
+        if why:
+            left_out.append({"run_id": record.run_id, "command": record.command, "reason": why})
+        else:
+            kept.append(record)
+    return kept, left_out
+
+
+def _why_not(record: RunRecord, store: str, broker: str | None, subscription: str | None) -> str:
+    stored = where_stored(record)
+    if broker is None:
+        if not stored:
+            return (f"a live run to {record.target} that named no store (`run --db-url`); "
+                    f"give --run {record.run_id} to count it here")  # fmt: skip
+        return "" if stored == store else f"its rows went to {stored}"
+    if not record.live:
+        return "not published to a broker"
+    if record.target != broker:
+        return f"published to {record.target}"
+    if record.topic and subscription is not None and topic_filter(record.topic) != subscription:
+        return f"published on {record.topic}, which {subscription} does not hear"
+    return f"its rows are meant for {stored}" if stored and stored != store else ""
+
+
 def _late(records: Sequence[RunRecord], ledger: Ledger, late_after_s: float) -> dict[str, int]:
     """Rows of live runs stored more than ``late_after_s`` after the run ended."""
     out: dict[str, int] = {}
@@ -137,4 +169,4 @@ def _late(records: Sequence[RunRecord], ledger: Ledger, late_after_s: float) -> 
     return out
 
 
-__all__ = ["Island", "merge", "reconcile_records", "subtract"]
+__all__ = ["Island", "merge", "reconcile_records", "records_for", "subtract"]

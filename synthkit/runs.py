@@ -62,6 +62,8 @@ class RunRecord:
     live: bool = False  # delivered as it was generated (stored-after-end counts as late)
     sink: str = ""
     target: str = ""  # where the run delivered (broker address, database, endpoint), redacted
+    topic: str = ""  # a broker run's topic template ({...} marks the stream's level)
+    store: str = ""  # the identity of the store its rows are meant to end in (store_identity; "" none named)
     recipe: Mapping[str, Any] = field(default_factory=dict)  # the family's, to regenerate seqs
     unsent_schedule_s: float | None = None  # a live run behind its schedule at its deadline: how much it never sent
 
@@ -84,7 +86,10 @@ class RunRecord:
                 raise ValueError(f"format {doc.get('format')!r} is not {FORMAT}")
             streams = {str(k): _range(v) for k, v in doc["streams"].items()}
             known = {f for f in cls.__dataclass_fields__ if f != "streams"}
-            record = cls(streams=streams, **{k: v for k, v in doc.items() if k in known})
+            fields = {k: v for k, v in doc.items() if k in known}
+            if "topic" not in doc and isinstance(doc.get("recipe"), Mapping):  # before records named it
+                fields["topic"] = str(doc["recipe"].get("topic") or "")
+            record = cls(streams=streams, **fields)
             if record.status not in STATUSES:
                 raise ValueError(f"status {record.status!r} is not one of {', '.join(STATUSES)}")
             if not isinstance(record.recipe, Mapping):
@@ -105,6 +110,25 @@ def _range(doc: Any) -> StreamRange:
     if type(first) is not int or type(last) is not int or not 0 <= first <= last + 1 <= MAX_SEQ + 1:
         raise ValueError(f"seqs {first!r}..{last!r} are not whole numbers with 0 <= first_seq <= last_seq + 1")
     return StreamRange(first, last)
+
+
+def topic_filter(template: str) -> str:
+    """The subscription that hears a topic template: each ``{...}`` level becomes ``+``
+    (``devices/{device_id}/telemetry`` -> ``devices/+/telemetry``)."""
+    return "/".join("+" if "{" in level else level for level in template.split("/"))
+
+
+def where_stored(record: RunRecord) -> str:
+    """The store ``record``'s rows are meant to end in: the one it names, else an ingest run's
+    own target (records written before runs named their store); "" for a live run that named
+    none (its listener could have stored anywhere)."""
+    if record.store:
+        return record.store
+    if record.live or not record.target:
+        return ""
+    from synthkit.dburl import store_identity
+
+    return store_identity(record.target)
 
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")

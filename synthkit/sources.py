@@ -6,7 +6,7 @@ from __future__ import annotations
 import ssl
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 class SourceTarget:
     """Where a source reads: ``address`` ("host:port"), a ``topic`` filter whose one ``+``
     level is the client (device) id, ``client_id`` (its persistent session), ``tls``; and when
-    to end: after ``duration_s``, ``count`` messages or ``idle_s`` without one (0: never)."""
+    to end: after ``duration_s``, ``count`` messages or ``idle_s`` without one (0: never).
+    ``on_ready`` is called once, when the subscription is in place (what is published from
+    then on reaches the source): a listener says so, so a script can start publishing."""
 
     address: str
     topic: str
@@ -34,6 +36,7 @@ class SourceTarget:
     idle_s: float = 0.0
     connect_timeout_s: float = 10.0
     settings: BrokerSettings | None = None  # credentials and the rest of how to reach the broker
+    on_ready: Callable[[], None] | None = None
 
 
 class Source(ABC):
@@ -55,6 +58,12 @@ class Source(ABC):
 
     @abstractmethod
     def close(self) -> dict[str, Any]: ...
+
+    def subscribe_ahead(self) -> bool:
+        """Make the source's durable subscription exist without reading anything, so what is
+        published from now on is kept for it until it reads (a run started before its
+        listener loses nothing). False: this source has no such subscription (the default)."""
+        return False
 
 
 def make_source(spec: SourceSpec, target: SourceTarget, options: Iterable[str] = ()) -> Source:

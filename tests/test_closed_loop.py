@@ -187,11 +187,11 @@ def test_rows_of_a_live_run_stored_after_it_ended_are_late(tmp_path):
 
 def test_a_store_without_the_table_is_one_clear_line(tmp_path):
     url = f"sqlite:///{tmp_path}/x.db"
-    bootstrapped(tmp_path, url, count=1)
+    _, summary = bootstrapped(tmp_path, url, count=1)
     import sqlite3
 
     sqlite3.connect(tmp_path / "empty.db").close()
-    res = run_cli(["reconcile", "--db-url", f"sqlite:///{tmp_path}/empty.db"])
+    res = run_cli(["reconcile", "--run", summary["run_id"], "--db-url", f"sqlite:///{tmp_path}/empty.db"])
     assert res.exit_code == 2 and "no such table" in res.stderr and "db init" in res.stderr and "Traceback" not in res.stderr
 
 

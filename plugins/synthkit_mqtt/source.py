@@ -30,6 +30,7 @@ class _Session:
         self.where, self.client_id = where, client_id
         self.number = 0  # bumped on every (re)connect
         self.connected = threading.Event()
+        self.subscribed = threading.Event()  # the broker granted the subscription (SUBACK)
         self.failure: list[str] = []
         self.lost: deque[float] = deque()
         self.flapping = ""
@@ -41,6 +42,13 @@ class _Session:
         self.number += 1
         client.subscribe(topic, qos=1)  # again after every reconnect
         self.connected.set()
+
+    def on_subscribe(self, topic: str, reason_codes: list[Any]) -> None:
+        refused = [rc for rc in reason_codes if rc.is_failure]
+        if refused:
+            self.failure.append(f"the broker at {self.where} refused the subscription to {topic!r}: {refused[0]}")
+        else:
+            self.subscribed.set()
 
     def on_disconnect(self, rc: Any) -> None:
         if not self.connected.is_set() and not self.failure:
@@ -80,6 +88,7 @@ class MqttSource(Source):
         self.client.manual_ack_set(True)
         self.client.on_connect = lambda c, u, flags, rc, props: self.session.on_connect(c, target.topic, rc)
         self.client.on_disconnect = lambda c, u, flags, rc, props: self.session.on_disconnect(rc)
+        self.client.on_subscribe = lambda c, u, mid, codes, props: self.session.on_subscribe(target.topic, codes)
         self.client.on_message = lambda c, u, msg: self.inbox.put((self.session.number, msg))
         self.client.reconnect_delay_set(0.5, 10)
 
@@ -91,20 +100,34 @@ class MqttSource(Source):
                               hint="start the broker, or check --host/--port and TLS settings") from None  # fmt: skip
         self.client.loop_start()
 
-    def wait_connected(self) -> None:
-        """The broker accepted the session, or a ConfigError saying why not."""
+    def wait_subscribed(self) -> None:
+        """The broker accepted the session and granted the subscription, or a ConfigError
+        saying why not."""
         deadline = time.monotonic() + self.target.connect_timeout_s
         session = self.session
-        while not session.connected.is_set() and not session.failure and time.monotonic() < deadline:
-            session.connected.wait(0.05)
-        if session.failure or not session.connected.is_set():
+        while not session.subscribed.is_set() and not session.failure and time.monotonic() < deadline:
+            session.subscribed.wait(0.05)
+        if session.failure or not session.subscribed.is_set():
             raise ConfigError(session.failure[0] if session.failure else
                               f"the broker at {self.target.address} did not answer within {self.target.connect_timeout_s:g} s",
                               hint="check --host/--port and TLS settings")  # fmt: skip
 
+    def subscribe_ahead(self) -> bool:
+        """Connect under the persistent session, subscribe, leave: the broker keeps what is
+        published from now on for the session's next reader."""
+        self.open()
+        try:
+            self.wait_subscribed()
+        finally:
+            self.client.disconnect()
+            self.client.loop_stop()
+        return True
+
     def batches(self, stop: threading.Event) -> Iterator[Batch]:
-        self.wait_connected()
+        self.wait_subscribed()
         t = self.target
+        if t.on_ready is not None:
+            t.on_ready()
         started = last = time.monotonic()
         while not stop.is_set():
             now = time.monotonic()

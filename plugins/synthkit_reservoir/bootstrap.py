@@ -28,6 +28,7 @@ from synthkit.api import (
     progress_bar,
     redact,
     runs_dir,
+    store_identity,
 )
 from synthkit_reservoir.engine import FleetRun, export_window
 from synthkit_reservoir.export import iso
@@ -90,6 +91,7 @@ def bootstrap(
             steps,
             sink=plan_sink(sink),
             target=redact(out or url),
+            store=store_identity(out or url),
         )
         recorder = RunRecorder(RunLog(runs_dir(state_file)), record, ids, first)
         reservation = Reservation(state, ids, np.full(len(first), stride), last, recorder)

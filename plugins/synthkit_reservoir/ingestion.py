@@ -32,6 +32,7 @@ from synthkit.api import (
     progress_bar,
     redact,
     runs_dir,
+    store_identity,
 )
 from synthkit_reservoir.csvread import BadRow, check_csv, columns_of, read_batches
 from synthkit_reservoir.export import CSV_NAME, MANIFEST_NAME, require_csv
@@ -214,7 +215,7 @@ def record_import(manifest: dict[str, Any], state_file: Path, sink: str, where: 
         streams={d: StreamRange(int(i["first_seq"]), int(i["last_seq"])) for d, i in devices.items()},
         started_at=utc_now(), finished_at=utc_now(), seed=manifest.get("seed"), scenario_id=manifest.get("scenario_id"),
         scenario_sha256=manifest.get("scenario_sha256"), window_start=manifest["window"]["start_at"], sink=sink,
-        target=redact(where), recipe=recipe(manifest.get("scenario_path", ""), manifest.get("scenario_sha256"), start_s,
+        target=redact(where), store=store_identity(where), recipe=recipe(manifest.get("scenario_path", ""), manifest.get("scenario_sha256"), start_s,
                                             {d: int(i["step_seconds"]) for d, i in devices.items()}),
     )  # fmt: skip
     RunLog(runs_dir(state_file)).write(record)

@@ -47,7 +47,8 @@ def live_run(
     sink_name: str = "mqtt", sink_options: list[str] | None = None, stored_url: str | None = None,
     settle_timeout_s: float = 10.0,
 ) -> dict[str, Any]:  # fmt: skip
-    from synthkit.api import BrokerTarget, RunLog, RunRecorder, runs_dir, tls_context
+    from synthkit.api import BrokerTarget, RunLog, RunRecorder, runs_dir, store_identity, tls_context, topic_filter
+    from synthkit_reservoir.database.presence import hold_for_listener
     from synthkit_reservoir.replay import base_record
 
     if iterations < 0 or duration_s < 0:
@@ -59,8 +60,11 @@ def live_run(
     tls = tls_context(broker)  # every certificate problem surfaces before any connection
     with SeqState.held(state_file) as state:  # one run at a time on this state file
         first = np.array([state.next_seq(d) for d in ids], np.int64)
+        listener: dict[str, Any] = {}
         if stored_url is not None:  # the store the run is checked against holds no seq it will send
             require_ahead_of_store(plugins, state, ids, stored_url)
+            # and the broker keeps what the run publishes for that store's listener, started or not
+            listener = hold_for_listener(plugins, state_file, broker, tls, topic_filter(topic), stored_url)
         start_s = int(time.time())
         # a run longer than the horizon is unlimited in practice (and its end past year 9999)
         end_s = start_s + min(int(steps.max()) * (iterations - 1) if iterations else _HORIZON_S, _HORIZON_S)
@@ -75,7 +79,7 @@ def live_run(
         ahead = np.ceil(speedup / steps).astype(np.int64)  # ~1 s of messages per device per save
         ceiling = first + iterations - 1 if iterations else None  # never reserve past the last message
         record = base_record("run", loaded, start_s, steps.tolist(), sink=spec.name, target=broker.address, live=True,
-                             topic=topic)  # fmt: skip
+                             topic=topic, store=store_identity(stored_url) if stored_url else "")  # fmt: skip
         recorder = RunRecorder(RunLog(runs_dir(state_file)), record, ids, first.tolist())
         reservation = Reservation(state, ids, ahead, ceiling, recorder)
         total = len(ids) * iterations if iterations else None  # unlimited: a count, no bar to fill
@@ -114,6 +118,9 @@ def live_run(
         elapsed = time.monotonic() - t0
         totals = sink.summary()
         delivery = delivery_report(plugins, recorder.record, totals, stored_url, settle_timeout_s)
+        if "warning" in listener:
+            delivery["warnings"].append(listener.pop("warning"))
+        delivery.update(listener)
         if pace.fell_behind:
             totals["warnings"].append(
                 f"the run fell behind its schedule (speedup {speedup:g}): at the --duration-seconds deadline "

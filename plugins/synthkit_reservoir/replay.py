@@ -23,25 +23,23 @@ _LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
 _MAX_STEP_S = 366 * 86_400
 
 
-def recipe(scenario_path: str, scenario_sha256: str | None, window_start_s: int, steps: Mapping[str, int],
-           topic: str = "") -> dict[str, Any]:  # fmt: skip
+def recipe(scenario_path: str, scenario_sha256: str | None, window_start_s: int, steps: Mapping[str, int]) -> dict[str, Any]:
     """What :class:`ReservoirReplayer` needs from a run, beside its streams' first seqs."""
     return {"scenario": str(Path(scenario_path).resolve()), "scenario_sha256": scenario_sha256,
-            "window_start_s": int(window_start_s), "steps": {d: int(s) for d, s in steps.items()},
-            **({"topic": topic} if topic else {})}  # fmt: skip
+            "window_start_s": int(window_start_s), "steps": {d: int(s) for d, s in steps.items()}}  # fmt: skip
 
 
 def base_record(command: str, loaded: Any, window_start_s: int, steps: Sequence[int], *, sink: str, target: str,
-                live: bool = False, topic: str = "") -> RunRecord:  # fmt: skip
+                live: bool = False, topic: str = "", store: str = "") -> RunRecord:  # fmt: skip
     """A run record for ``command`` over ``loaded``'s devices (streams filled in by the recorder)."""
     from synthkit.api import new_run_id
     from synthkit_reservoir.export import iso
 
     return RunRecord(run_id=new_run_id(command), command=command, family=NAME, streams={}, seed=loaded.seed,
                      scenario_id=loaded.scenario_id, scenario_sha256=loaded.sha256, window_start=iso(window_start_s),
-                     live=live, sink=sink, target=target,
+                     live=live, sink=sink, target=target, topic=topic, store=store,
                      recipe=recipe(loaded.path, loaded.sha256, window_start_s,
-                                   dict(zip((d.device_id for d in loaded.devices), steps)), topic))  # fmt: skip
+                                   dict(zip((d.device_id for d in loaded.devices), steps))))  # fmt: skip
 
 
 class ReservoirReplayer(Replayer):

@@ -114,9 +114,9 @@ def _recorder(state_file: Path | None, config: Any, generator: Any, sink: str, t
 
     drivers = generator.driver_labels
     record = RunRecord(run_id=new_run_id("telematics publish"), command="telematics publish", family="telematics",
-                       streams={}, seed=config.seed, live=True, sink=sink, target=target,
+                       streams={}, seed=config.seed, live=True, sink=sink, target=target, topic=topic,
                        recipe={"config": config.model_dump(mode="json"), "event_types": generator.type_names,
-                               "topic": topic, "seq": "each driver's event index, from 0"})  # fmt: skip
+                               "seq": "each driver's event index, from 0"})  # fmt: skip
     recorder = RunRecorder(RunLog(runs_dir(state_file)), record, drivers, [0] * len(drivers))
     if events:
         per_round, rest = divmod(events, len(drivers))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -57,6 +58,7 @@ def listen_command(
     sink_option: SinkOptionFlag = None,
     source_option: Annotated[list[str] | None, typer.Option("--source-option", metavar="<key=value>", help="KEY=VALUE for the mqtt source (batch_messages, batch_wait_s, protocol=5, session_expiry_s).")] = None,
     reconcile_every: Annotated[float, typer.Option("--reconcile-every", help="Every N seconds, print the gap count against the run records of --state-file (0: only at the end).")] = 0,
+    ready_file: Annotated[Path | None, typer.Option("--ready-file", help="Write this file once subscribed (removed at the end): a script waits for it before it publishes.")] = None,
 ) -> None:
     """Subscribe to live telemetry and ingest it into the reference database."""
     from synthkit.api import (
@@ -77,11 +79,11 @@ def listen_command(
     url = resolve_url(db_url)
     get_plugins().sink(sink, "ingest", needed_by="ingest listen", fix="give --sink an ingest sink (see `synthkit plugins`)")
     with connected(url):  # a database error inside becomes one line naming it
-        result = listen(get_plugins(), url, host=broker.host, port=broker.port, tls=tls_context(broker), topic=topic,
+        result, missing = listen(get_plugins(), url, host=broker.host, port=broker.port, tls=tls_context(broker), topic=topic,
                         client_id=client_id or default_client_id(store_identity(url), topic), duration_s=duration_seconds,
                         count=count, idle_s=idle_timeout, sink_name=sink, sink_options=sink_option,
                         source_options=source_option, settings=broker, state_file=opts.state_file,
-                        reconcile_every_s=reconcile_every)  # fmt: skip
+                        reconcile_every_s=reconcile_every, ready_file=ready_file)  # fmt: skip
     rejected = result["rejects_stored"]
     finish({**result, "database": redact(url), "broker": broker.address},
-           [f"{rejected} message(s) rejected: kept in telemetry_rejects with their reason"] if rejected else [])
+           ([f"{rejected} message(s) rejected: kept in telemetry_rejects with their reason"] if rejected else []) + missing)

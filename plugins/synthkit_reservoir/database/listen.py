@@ -20,7 +20,6 @@ what the database holds, not the holes between the seqs this listener happened t
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from pathlib import Path
@@ -36,20 +35,14 @@ from synthkit.api import (
     deliver,
     progress_bar,
     reconcile_records,
+    records_for,
     runs_dir,
+    store_identity,
     stderr,
     stop_on_signals,
 )
+from synthkit_reservoir.database.presence import Presence, default_client_id  # noqa: F401 - where callers found it
 from synthkit_reservoir.database.sink import Stopped
-
-
-def default_client_id(store: str, topic: str) -> str:
-    """One persistent session per (database, subscription), ``store`` the database's
-    identity (``synthkit.api.store_identity``): two listeners of different databases never
-    take each other's session or queued messages, whatever the URLs look like; a restarted
-    listener of the same one resumes its own."""
-    digest = hashlib.sha256(f"{store}\n{topic}".encode()).hexdigest()[:12]
-    return f"synthkit-listener-{digest}"
 
 
 def listen(
@@ -57,10 +50,15 @@ def listen(
     duration_s: float = 0.0, count: int = 0, idle_s: float = 0.0, connect_timeout_s: float = 10.0,
     sink_name: str = "reference_db", sink_options: list[str] | None = None, source_options: list[str] | None = None,
     settings: Any = None, state_file: Path | None = None, reconcile_every_s: float = 0.0,
-) -> dict[str, Any]:  # fmt: skip
+    ready_file: Path | None = None,
+) -> tuple[dict[str, Any], list[str]]:  # fmt: skip
+    """(the summary, what keeps it from being complete)."""
+    store = store_identity(url)
+    presence = Presence(state_file, ready_file, {"client_id": client_id, "broker": f"{host}:{port}",
+                                                 "subscription": topic, "store": store})  # fmt: skip
     target = SourceTarget(f"{host}:{port}", topic, client_id, tls, duration_s=duration_s, count=count, idle_s=idle_s,
-                          connect_timeout_s=connect_timeout_s, settings=settings)  # fmt: skip
-    gaps = GapWatch(plugins, url, f"{host}:{port}", state_file, reconcile_every_s)
+                          connect_timeout_s=connect_timeout_s, settings=settings, on_ready=presence.on_ready)  # fmt: skip
+    gaps = GapWatch(plugins, url, f"{host}:{port}", topic, state_file, reconcile_every_s)
     source = plugins.open_source("mqtt", target, source_options or (), needed_by="ingest listen",
                                  fix="install (or enable) synthkit's mqtt plugin, which provides the mqtt source")  # fmt: skip
     spec = plugins.sink(sink_name, "ingest", needed_by="ingest listen", fix="give --sink an ingest sink (see `synthkit plugins`)")
@@ -78,11 +76,13 @@ def listen(
         except Stopped:  # stopped while the database was away: what was taken stays counted
             pass
         finally:
+            presence.remove()
             gaps.stop()
             session = source.close()
     counts = dict(report.outcomes) if report is not None else dict(sorted(getattr(sink, "counts", {}).items()))
     details = dict(report.details) if report is not None else {}
     rejected = sum(v for k, v in counts.items() if k.startswith("rejected:"))
+    found, missing = gaps.final(details.get("seq_gaps", {}))
     return {
         "command": "ingest listen",
         "topic": topic,
@@ -91,27 +91,33 @@ def listen(
         "status_counts": counts,
         "rejects_stored": rejected,
         "devices": details.get("devices", 0),
-        **gaps.final(details.get("seq_gaps", {})),
+        **found,
         "reconnects": session["reconnects"],
         "warnings": session["warnings"],
         "elapsed_seconds": round(time.monotonic() - started, 3),
-    }
+    }, missing
 
 
 class GapWatch:
-    """Gaps against the run records of live runs that published to ``broker``: counted every
+    """Gaps against the run records of live runs this listener hears (published to ``broker``
+    on a topic ``subscription`` matches, for this store or none named): counted every
     ``every_s`` seconds on a thread of its own (0: only at the end)."""
 
-    def __init__(self, plugins: Plugins, url: str, broker: str, state_file: Path | None, every_s: float) -> None:
+    def __init__(self, plugins: Plugins, url: str, broker: str, subscription: str, state_file: Path | None,
+                 every_s: float) -> None:  # fmt: skip
         self.plugins, self.url, self.broker, self.every_s = plugins, url, broker, every_s
+        self.subscription, self.store = subscription, store_identity(url)
         self.log = RunLog(runs_dir(state_file)) if state_file is not None else None
+        self.left_out: list[dict[str, str]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="synthkit-gaps", daemon=True)
 
     def records(self) -> list[Any]:
         if self.log is None:
             return []
-        return [r for r in self.log.records() if r.live and r.target == self.broker]
+        kept, self.left_out = records_for(self.log.records(), self.store, broker=self.broker,
+                                          subscription=self.subscription)  # fmt: skip
+        return kept
 
     def report(self) -> dict[str, Any] | None:
         records = self.records()
@@ -119,9 +125,15 @@ class GapWatch:
             return None
         ledger = self.plugins.ledger(self.url)
         try:
-            return reconcile_records(records, ledger)
+            found = reconcile_records(records, ledger)
         finally:
             ledger.close()
+        # a run still publishing has reserved seqs it has not sent yet: not yet a gap
+        ended = {r.run_id for r in records if r.status != "running"}
+        found["ended_runs_missing"] = sum(hi - lo + 1 for run_id, streams in found["missing_ranges"].items()
+                                          if run_id in ended for ranges in streams.values() for lo, hi in ranges)  # fmt: skip
+        found["ended_runs_expected"] = sum(r.emitted for r in records if r.run_id in ended)
+        return found
 
     def start(self) -> None:
         if self.every_s > 0:
@@ -140,19 +152,30 @@ class GapWatch:
                 stderr().print(f"[yellow]reconcile:[/] not counted ({type(exc).__name__}: {exc})", highlight=False)
                 continue
             if found is None:
-                stderr().print(f"reconcile: no run record of a live run to {self.broker} yet", highlight=False)
+                stderr().print(f"reconcile: no run record of a live run to {self.broker} on {self.subscription} yet",
+                               highlight=False)  # fmt: skip
             else:
                 stderr().print(f"reconcile: {found['missing']} missing of {found['expected']} emitted "
                                f"({found['streams_incomplete']} stream(s) incomplete, {found['duplicates']} duplicate(s))",
                                highlight=False)  # fmt: skip
 
-    def final(self, seen_gaps: dict[str, Any]) -> dict[str, Any]:
-        """The summary's gap keys: from the run records when there are any, else from the
-        seqs this listener saw (and it says which)."""
+    def final(self, seen_gaps: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """(the summary's gap keys, problems): gaps from the run records when there are any,
+        else from the seqs this listener saw (and it says which). A listener is not complete
+        while runs that ended say they published what the store lacks, whoever should have
+        stored it: the fix is reconcile, then replay."""
         found = self.report()
+        left = {"seq_gaps_left_out": self.left_out} if self.left_out else {}
         if found is None:
             return {"seq_gaps": seen_gaps, "seq_gaps_from": "seqs seen by this listener (no run record of a live run to "
-                    f"{self.broker} in {self.log.directory if self.log else '-'})"}  # fmt: skip
+                    f"{self.broker} on {self.subscription} in {self.log.directory if self.log else '-'})", **left}, []  # fmt: skip
         gaps = {s: {"missing": r["missing"], "first_missing": r["missing_ranges"][:10]}
                 for s, r in found["streams"].items() if r["missing"]}  # fmt: skip
-        return {"seq_gaps": gaps, "seq_gaps_missing": found["missing"], "seq_gaps_from": f"run records {', '.join(found['runs'])}"}
+        keys = {"seq_gaps": gaps, "seq_gaps_missing": found["missing"], "seq_gaps_from": f"run records {', '.join(found['runs'])}",
+                **left}  # fmt: skip
+        missing = found["ended_runs_missing"]
+        if not missing:
+            return keys, []
+        return keys, [f"{missing} of {found['ended_runs_expected']} message(s) that ended live runs published to "
+                      f"{self.broker} on {self.subscription} are not in {self.store}: `synthkit reconcile --report "
+                      "r.json`, then `synthkit replay --report r.json`"]  # fmt: skip

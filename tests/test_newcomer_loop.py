@@ -1,0 +1,141 @@
+"""Issue 24: the loop a newcomer follows. A run started before its listener loses nothing; a
+listener says when it is subscribed; reconcile and a listener's gap count compare only the
+runs whose rows belong to the store (or broker and subscription) at hand."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from synthkit.reconcile import records_for
+from synthkit.runs import RunRecord, StreamRange, topic_filter
+from tests.conftest import BIN
+from tests.live import Listener, own_prefix, subscription, topic_block
+
+pytestmark = pytest.mark.services
+
+SCENARIO = """scenario_id: newcomer_t
+speedup_factor: 600
+devices:
+  - {{group: n, count: 3, id_pattern: "{ids}-{{n:02d}}", archetype: stationary_archetype_a, cadence_seconds: 60}}
+"""
+
+
+def synthkit(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "SYNTHKIT_DEBUG"}
+    return subprocess.run([str(BIN / "synthkit"), *args], capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def fleet(tmp_path: Path) -> tuple[Path, str, str]:
+    """(scenario, topic prefix, database URL): registered in a fresh database."""
+    prefix = own_prefix("newcomer")
+    path = tmp_path / "n.yaml"
+    path.write_text(SCENARIO.format(ids=prefix[-6:].upper()) + topic_block(prefix))
+    url = f"sqlite:///{tmp_path}/n.db"
+    assert synthkit("db", "init", "--db-url", url).returncode == 0
+    assert synthkit("--scenario", str(path), "db", "register", "--db-url", url).returncode == 0
+    return path, prefix, url
+
+
+def test_a_run_started_before_its_listener_loses_nothing(tmp_path):
+    """Before: `run --db-url` published into a broker that held no session for the listener
+    (not started yet, or not yet subscribed): 0 stored, and the listener said complete."""
+    path, prefix, url = fleet(tmp_path)
+    ran = synthkit("--scenario", str(path), "run", "--iterations", "4", "--db-url", url, "--settle-timeout", "0")
+    summary = json.loads(ran.stdout)
+    assert summary["emitted"] == 12 and summary["delivery"]["session_held"] is True, ran.stderr
+    assert summary["delivery"]["listener_running"] is False
+    listener = Listener(tmp_path, "--db-url", url, "--topic", subscription(prefix), "--idle-timeout", "3")
+    code, heard, err = listener.result()
+    assert code == 0, err
+    assert heard["status_counts"] == {"stored:NEW": 12} and heard["complete"] is True
+    assert heard["seq_gaps"] == {} and heard["seq_gaps_missing"] == 0
+    assert "listening: subscribed to " + subscription(prefix) in err
+    done = synthkit("reconcile", "--db-url", url)
+    assert done.returncode == 0 and json.loads(done.stdout)["stored"] == 12, done.stderr
+
+
+def test_a_ready_listener_is_found_and_not_taken_over(tmp_path):
+    path, prefix, url = fleet(tmp_path)
+    listener = Listener(tmp_path, "--db-url", url, "--topic", subscription(prefix), "--idle-timeout", "3")
+    try:
+        ran = synthkit("--scenario", str(path), "run", "--iterations", "3", "--db-url", url)
+    finally:
+        code, heard, err = listener.result()
+    summary = json.loads(ran.stdout)
+    assert ran.returncode == 0, ran.stderr
+    assert summary["delivery"]["stored"] == 9 and summary["delivery"]["listener_running"] is True
+    assert code == 0 and heard["reconnects"] == 0 and heard["complete"] is True, err  # its session was left alone
+    assert not listener.ready.exists()  # the readiness signal goes with the listener
+
+
+def test_a_listener_that_stored_nothing_of_an_ended_run_is_not_complete(tmp_path):
+    """Before: `"received": 0, "complete": true` while the run's record said 9 were published."""
+    path, prefix, url = fleet(tmp_path)
+    ran = synthkit("--scenario", str(path), "run", "--iterations", "3")  # no --db-url: no session kept
+    assert ran.returncode == 0, ran.stderr
+    listener = Listener(tmp_path, "--db-url", url, "--topic", subscription(prefix), "--duration-seconds", "1")
+    code, heard, err = listener.result()
+    assert code == 3 and heard["complete"] is False and heard["received"] == 0
+    assert any("9 of 9 message(s) that ended live runs published" in w for w in heard["warnings"]), heard
+
+
+def test_reconcile_compares_only_the_runs_of_the_store_at_hand(tmp_path):
+    """Before: reconcile --db-url A counted B's imports (and other families' events) as missing."""
+    path = tmp_path / "b.yaml"
+    path.write_text('scenario_id: stores_t\nbootstrap: {days: 1, step_minutes: 60}\ndevices:\n'
+                    '  - {group: s, count: 2, id_pattern: "ST-{n:02d}", archetype: stationary_archetype_a, cadence_seconds: 300}\n')  # fmt: skip
+    urls = [f"sqlite:///{tmp_path}/a.db", f"sqlite:///{tmp_path}/b.db"]
+    runs = []
+    for url in urls:
+        assert synthkit("db", "init", "--db-url", url).returncode == 0
+        assert synthkit("--scenario", str(path), "db", "register", "--db-url", url).returncode == 0
+        boot = synthkit("--scenario", str(path), "--state-file", str(tmp_path / f"{len(runs)}.json"), "bootstrap",
+                        "--db-url", url)  # fmt: skip
+        assert boot.returncode == 0, boot.stderr
+        runs.append(json.loads(boot.stdout)["run_id"])
+    # both runs' records in one runs directory, as when one state file served both stores
+    for i, run_id in enumerate(runs):
+        (tmp_path / "0.runs").mkdir(exist_ok=True)
+        if i:
+            (tmp_path / "1.runs" / f"{run_id}.json").rename(tmp_path / "0.runs" / f"{run_id}.json")
+    # a spelling of a.db through another directory is the same store
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    res = subprocess.run([str(BIN / "synthkit"), "--state-file", str(tmp_path / "0.json"), "reconcile",
+                          "--db-url", "sqlite:///../a.db"], capture_output=True, text=True, cwd=other)  # fmt: skip
+    report = json.loads(res.stdout)
+    assert res.returncode == 0 and report["runs"] == [runs[0]] and report["complete"] is True, res.stderr
+    assert [x["run_id"] for x in report["left_out"]] == [runs[1]] and "b.db" in report["left_out"][0]["reason"]
+    res = synthkit("--state-file", str(tmp_path / "0.json"), "reconcile", "--db-url", f"sqlite:///{tmp_path}/c.db")
+    assert res.returncode == 2 and "none of the 2 run record(s)" in res.stderr and "a.db" in res.stderr
+    assert "Traceback" not in res.stderr
+    named = synthkit("--state-file", str(tmp_path / "0.json"), "reconcile", "--db-url", urls[0], "--run", runs[1])
+    assert named.returncode == 0 and json.loads(named.stdout)["runs"] == [runs[1]]  # --run counts what it names
+
+
+def _live(run_id: str, target: str, topic: str, store: str = "", status: str = "finished") -> RunRecord:
+    return RunRecord(run_id=run_id, command="x", family="f", streams={"D": StreamRange(0, 3)}, status=status,
+                     live=True, target=target, topic=topic, store=store)  # fmt: skip
+
+
+def test_a_listener_counts_only_the_runs_it_hears():
+    """Before: a PostgreSQL listener counted a telematics publish run (telematics/...) as
+    812 missing of 814."""
+    sub = topic_filter("devices/{device_id}/telemetry")
+    assert sub == "devices/+/telemetry" and topic_filter("telematics/{driver_id}/events") == "telematics/+/events"
+    records = [_live("mine", "h:1883", "devices/{device_id}/telemetry"),
+               _live("telematics", "h:1883", "telematics/{driver_id}/events"),
+               _live("other-broker", "h:1884", "devices/{device_id}/telemetry"),
+               _live("other-store", "h:1883", "devices/{device_id}/telemetry", store="sqlite:/b.db"),
+               _live("this-store", "h:1883", "devices/{device_id}/telemetry", store="sqlite:/a.db"),
+               RunRecord(run_id="import", command="import-csv", family="f", streams={}, target="sqlite:///a.db")]  # fmt: skip
+    kept, left = records_for(records, "sqlite:/a.db", broker="h:1883", subscription=sub)
+    assert [r.run_id for r in kept] == ["mine", "this-store"]
+    reasons = {x["run_id"]: x["reason"] for x in left}
+    assert "telematics/+/events" not in reasons["telematics"] and "does not hear" in reasons["telematics"]
+    assert set(reasons) == {"telematics", "other-broker", "other-store", "import"}
