@@ -15,7 +15,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import create_engine, func, select
-from synthkit_reservoir.database.listen import default_client_id
+from synthkit_reservoir.database.presence import default_client_id
 from synthkit_reservoir.database.schema import telemetry, telemetry_rejects
 
 from tests.conftest import BIN

@@ -47,7 +47,15 @@ def live_run(
     sink_name: str = "mqtt", sink_options: list[str] | None = None, stored_url: str | None = None,
     settle_timeout_s: float = 10.0,
 ) -> dict[str, Any]:  # fmt: skip
-    from synthkit.api import BrokerTarget, RunLog, RunRecorder, runs_dir, store_identity, tls_context, topic_filter
+    from synthkit.api import (
+        BrokerTarget,
+        RunLog,
+        RunRecorder,
+        runs_dir,
+        store_identity,
+        tls_context,
+        topic_filter,
+    )
     from synthkit_reservoir.database.presence import hold_for_listener
     from synthkit_reservoir.replay import base_record
 

@@ -69,7 +69,8 @@ def listen_command(
         store_identity,
         tls_context,
     )
-    from synthkit_reservoir.database.listen import default_client_id, listen
+    from synthkit_reservoir.database.listen import listen
+    from synthkit_reservoir.database.presence import default_client_id
 
     opts = global_options(ctx)
     from synthkit_reservoir.scenario import load_scenario

@@ -37,11 +37,11 @@ from synthkit.api import (
     reconcile_records,
     records_for,
     runs_dir,
-    store_identity,
     stderr,
     stop_on_signals,
+    store_identity,
 )
-from synthkit_reservoir.database.presence import Presence, default_client_id  # noqa: F401 - where callers found it
+from synthkit_reservoir.database.presence import Presence
 from synthkit_reservoir.database.sink import Stopped
 
 

@@ -17,7 +17,15 @@ import os
 from pathlib import Path
 from typing import Any
 
-from synthkit.api import AtomicFile, ConfigError, Plugins, PluginError, SourceTarget, stderr, store_identity
+from synthkit.api import (
+    AtomicFile,
+    ConfigError,
+    PluginError,
+    Plugins,
+    SourceTarget,
+    stderr,
+    store_identity,
+)
 
 
 def default_client_id(store: str, topic: str) -> str:
