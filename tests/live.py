@@ -45,9 +45,10 @@ def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
 class Listener:
     """``synthkit ingest listen`` in the background, started and waited for until subscribed."""
 
-    def __init__(self, tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, tmp_path: Path, *args: str, env: dict[str, str] | None = None, pre: tuple[str, ...] = ()) -> None:
+        """``args`` go to ``ingest listen``, ``pre`` before it (global options)."""
         self.ready = tmp_path / f"ready-{uuid.uuid4().hex[:6]}"
-        self.proc = subprocess.Popen([str(BIN / "synthkit"), "ingest", "listen", *args, "--ready-file", str(self.ready)],
+        self.proc = subprocess.Popen([str(BIN / "synthkit"), *pre, "ingest", "listen", *args, "--ready-file", str(self.ready)],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      env={**os.environ, **(env or {})})  # fmt: skip
         wait_for(self.ready, self.proc)
@@ -61,3 +62,43 @@ class Listener:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.communicate()
+
+
+class Subscriber:
+    """A plain MQTT subscriber, returned once the broker granted its subscription: what it
+    hears, and a wait for the n-th message (a readiness signal for a test's next step)."""
+
+    def __init__(self, topic: str, port: int = 1883) -> None:
+        import threading
+
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        self.messages: list[tuple[str, bytes]] = []
+        self._changed = threading.Condition()
+        subscribed = threading.Event()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"sk-test-sub-{uuid.uuid4().hex[:8]}")
+        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic, qos=1)
+        self.client.on_subscribe = lambda c, u, mid, codes, p: subscribed.set()
+        self.client.on_message = lambda c, u, msg: self._heard(msg.topic, bytes(msg.payload))
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        if not subscribed.wait(30):
+            self.close()
+            raise AssertionError(f"no SUBACK for {topic} within 30 s")
+
+    def _heard(self, topic: str, payload: bytes) -> None:
+        with self._changed:
+            self.messages.append((topic, payload))
+            self._changed.notify_all()
+
+    def wait(self, n: int, timeout: float = 60) -> list[tuple[str, bytes]]:
+        """The first ``n`` messages, once heard (AssertionError after ``timeout``)."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self.messages) >= n, timeout):
+                raise AssertionError(f"heard {len(self.messages)} of {n} message(s) within {timeout:g} s")
+            return list(self.messages[:n])
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()

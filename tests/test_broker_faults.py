@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, text
 
 from synthkit.brokertest import LocalBroker
 from tests.conftest import BIN
+from tests.live import Subscriber, wait_for
 
 pytestmark = pytest.mark.services
 
@@ -56,10 +57,13 @@ class Fleet:
         self.listeners: list[subprocess.Popen] = []
 
     def listen(self, idle: float = 12) -> None:
+        ready = [self.tmp / f"ready-{uuid.uuid4().hex[:6]}" for _ in self.urls]
         self.listeners = [popen("--state-file", str(self.state), "ingest", "listen", "--db-url", url, "--port", str(self.broker.port), "--client-id",
-                                f"{self.prefix}-listener-{i}", "--idle-timeout", str(idle), "--duration-seconds", "900")
+                                f"{self.prefix}-listener-{i}", "--idle-timeout", str(idle), "--duration-seconds", "900",
+                                "--ready-file", str(ready[i]))
                           for i, url in enumerate(self.urls)]  # fmt: skip
-        time.sleep(3)  # subscribed before anything is published
+        for path, proc in zip(ready, self.listeners):  # subscribed before anything is published
+            wait_for(path, proc)
 
     def heard(self, when_quiet: float = 0) -> list[dict]:
         """The listeners' summaries: as each ends by itself, or (``when_quiet`` s) stopped with
@@ -161,8 +165,10 @@ def test_broker_kill_9_mid_run_then_reconcile_and_replay_leave_every_row_once(tm
     try:
         fleet.listen(idle=1)  # subscribe (persistent sessions), then go away
         fleet.heard()
+        sub = Subscriber("devices/#", fleet.broker.port)
         run = fleet.run("--iterations", "60", "--db-url", fleet.urls[0], "--settle-timeout", "20")
-        time.sleep(5)  # the broker queues ~80 messages for each absent listener
+        sub.wait(80)  # the broker queues them for each absent listener
+        sub.close()
         fleet.kill9_and_restart()
         fleet.listen()
         out, err = run.communicate(timeout=300)
@@ -189,8 +195,10 @@ def test_a_long_broker_stall_with_the_default_queue_then_reconcile_and_replay_le
     fleet = Fleet(tmp_path, both_databases(tmp_path, pg_database), count=10, speedup=1200)  # 20 msgs/s per device
     try:
         fleet.listen(idle=0)  # no idle limit: the stall is silent; stopped once the databases are quiet
+        sub = Subscriber("devices/#", fleet.broker.port)
         run = fleet.run("--iterations", "4000")  # 40,000 messages, 200 s of publishing
-        time.sleep(5)
+        sub.wait(200)  # every device connected and publishing
+        sub.close()
         assert fleet.broker.proc is not None
         os.kill(fleet.broker.proc.pid, signal.SIGSTOP)
         time.sleep(180)

@@ -10,6 +10,7 @@ import pytest
 
 from synthkit import __version__
 from tests.conftest import BIN
+from tests.live import own_prefix, topic_block
 
 HELP_PAGES = [[], ["validate"], ["export-csv"], ["run"], ["db", "init"], ["telematics", "generate"], ["reconcile"]]
 
@@ -153,7 +154,8 @@ def test_a_live_loop_freezes_its_setup_for_the_collector_and_gives_it_back():
 def test_run_duration_seconds_lasts_that_long(tmp_path, sh):
     scenario = tmp_path / "s.yaml"
     scenario.write_text("scenario_id: wall\nspeedup_factor: 1\ndevices:\n"
-                        "  - {device_id: WALL-1, archetype: stationary_archetype_a, cadence_seconds: 300}\n")  # fmt: skip
+                        "  - {device_id: WALL-1, archetype: stationary_archetype_a, cadence_seconds: 300}\n"
+                        + topic_block(own_prefix("wall")))  # fmt: skip
     res = sh("synthkit", "--scenario", str(scenario), "--state-file", str(tmp_path / "s.json"), "run",
              "--duration-seconds", "2")  # fmt: skip
     assert res.returncode == 0, res.stderr

@@ -199,17 +199,22 @@ def test_a_store_without_the_table_is_one_clear_line(tmp_path):
 def test_a_run_killed_outright_keeps_a_record_that_covers_what_it_reserved(tmp_path):
     import signal
     import subprocess
-    import time
 
     from tests.conftest import BIN
+    from tests.live import Subscriber, own_prefix, topic_block
 
+    root = own_prefix("kill")
     path = tmp_path / "live.yaml"
     path.write_text('scenario_id: kill_t\nspeedup_factor: 60\ndevices:\n  - {group: k, count: 3, id_pattern: "KILL-{n:02d}", '
-                    "archetype: stationary_archetype_a, cadence_seconds: 60}\n")  # fmt: skip
+                    "archetype: stationary_archetype_a, cadence_seconds: 60}\n" + topic_block(root))  # fmt: skip
     state = tmp_path / "s.json"
+    sub = Subscriber(f"{root}/#")
     proc = subprocess.Popen([str(BIN / "synthkit"), "--scenario", str(path), "--state-file", str(state), "run"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
-    time.sleep(4)
+    try:
+        sub.wait(6)  # two messages per device published
+    finally:
+        sub.close()
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=30)
     (record,) = RunLog(runs_dir(state)).records()

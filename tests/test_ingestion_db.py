@@ -491,7 +491,6 @@ def test_place_clustering_makes_each_route_point_one_place_holding_its_jittered_
 def test_density_labels_follow_dbscan():
     """Cores within eps join; a lone stop is noise; a stop near a core joins its place."""
     import numpy as np
-
     from synthkit_reservoir.database.places import density_labels
 
     deg = 1 / 111_320  # ~1 m of latitude

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from synthkit.brokertest import LocalBroker, free_port
 from tests.conftest import BIN
+from tests.live import Listener, Subscriber, topic_block
 
 SCENARIO = """scenario_id: live_t
 speedup_factor: {speedup}
@@ -23,10 +24,16 @@ devices:
 
 
 def scenario(tmp_path: Path, count: int = 4, speedup: float = 600, extra: str = "") -> tuple[Path, str]:
+    """(the scenario, its device id prefix); it publishes under ``root(prefix)``, unless
+    ``extra`` has an mqtt block of its own."""
     prefix = "LT" + uuid.uuid4().hex[:6].upper()  # topics of parallel runs never mix
     path = tmp_path / "live.yaml"
-    path.write_text(SCENARIO.format(count=count, speedup=speedup, prefix=prefix) + extra)
+    path.write_text(SCENARIO.format(count=count, speedup=speedup, prefix=prefix) + (extra or topic_block(root(prefix))))
     return path, prefix
+
+
+def root(prefix: str) -> str:
+    return f"sk-test-{prefix.lower()}"
 
 
 def synthkit(*args: str, timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -40,20 +47,15 @@ def test_run_and_listen_store_every_message_exactly_once(tmp_path):
     url = f"sqlite:///{db}"
     assert synthkit("db", "init", "--db-url", url).returncode == 0
     assert synthkit("--scenario", str(path), "db", "register", "--db-url", url).returncode == 0
-    listener = subprocess.Popen(
-        [str(BIN / "synthkit"), "ingest", "listen", "--db-url", url, "--topic", "devices/+/telemetry",
-         "--client-id", f"listener-{prefix}", "--count", "24", "--duration-seconds", "60"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    time.sleep(2.5)  # subscribed before the run starts
+    listener = Listener(tmp_path, "--db-url", url, "--topic", f"{root(prefix)}/+/telemetry",
+                        "--client-id", f"listener-{prefix}", "--count", "24", "--duration-seconds", "60")  # fmt: skip
     state = tmp_path / "seq.json"
     res = synthkit("--scenario", str(path), "--state-file", str(state), "run", "--iterations", "6")
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout)
     assert (summary["emitted"], summary["acknowledged"], summary["failed"]) == (24, 24, 0)
     assert all(d == {"emitted": 6, "acknowledged": 6, "failed": 0, "reconnects": 0} for d in summary["devices"].values())
-    out, err = listener.communicate(timeout=60)
-    heard = json.loads(out)
+    _, heard, err = listener.result(timeout=60)
     assert heard["status_counts"] == {"stored:NEW": 24} and heard["seq_gaps"] == {}, err
     rows = sqlite3.connect(db).execute("SELECT mqtt_client_id, seq, payload FROM telemetry").fetchall()
     assert sorted((c, s) for c, s, _ in rows) == sorted((f"{prefix}-{n:02d}", s) for n in range(1, 5) for s in range(6))
@@ -75,9 +77,13 @@ def test_an_unreachable_broker_fails_before_anything_is_published(tmp_path):
 def test_sigterm_stops_waits_for_acks_saves_state_and_reports(tmp_path):
     path, prefix = scenario(tmp_path, count=3, speedup=60)  # one message per device per second
     state = tmp_path / "seq.json"
+    sub = Subscriber(f"{root(prefix)}/#")
     proc = subprocess.Popen([str(BIN / "synthkit"), "--scenario", str(path), "--state-file", str(state), "run"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    time.sleep(4)
+    try:
+        sub.wait(6)  # it is publishing
+    finally:
+        sub.close()
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
@@ -92,13 +98,15 @@ def test_sigterm_stops_waits_for_acks_saves_state_and_reports(tmp_path):
 def test_a_broker_restart_mid_run_is_survived(tmp_path):
     broker = LocalBroker(tmp_path).start()
     path, prefix = scenario(tmp_path, count=5, speedup=120)  # 2 messages per device per second
+    sub = Subscriber(f"{root(prefix)}/#", broker.port)
     proc = subprocess.Popen(
         [str(BIN / "synthkit"), "--scenario", str(path), "--state-file", str(tmp_path / "s.json"), "run",
          "--port", str(broker.port), "--iterations", "16"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        time.sleep(3)
+        sub.wait(10)  # mid-run
+        sub.close()
         broker.stop()
         time.sleep(1.5)
         broker.start()
@@ -120,32 +128,29 @@ def test_run_and_listen_across_a_broker_restart_store_every_message_once(tmp_pat
     url = f"sqlite:///{tmp_path}/r.db"
     assert synthkit("db", "init", "--db-url", url).returncode == 0
     assert synthkit("--scenario", str(path), "db", "register", "--db-url", url).returncode == 0
-    listener = subprocess.Popen(
-        [str(BIN / "synthkit"), "ingest", "listen", "--db-url", url, "--port", str(broker.port),
-         "--client-id", f"listener-{prefix}", "--idle-timeout", "8", "--duration-seconds", "120"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    listener = Listener(tmp_path, "--db-url", url, "--port", str(broker.port), "--topic", f"{root(prefix)}/+/telemetry",
+                        "--client-id", f"listener-{prefix}", "--idle-timeout", "8", "--duration-seconds", "120")  # fmt: skip
+    sub = Subscriber(f"{root(prefix)}/#", broker.port)
     try:
-        time.sleep(2.5)  # subscribed before the run starts
         run = subprocess.Popen(
             [str(BIN / "synthkit"), "--scenario", str(path), "--state-file", str(tmp_path / "s.json"), "run",
              "--port", str(broker.port), "--iterations", "16"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
-        time.sleep(3)
+        sub.wait(10)  # mid-run
+        sub.close()
         broker.stop()
         time.sleep(1.5)
         broker.start()
         out, err = run.communicate(timeout=90)
         assert run.returncode == 0, err
-        heard_out, heard_err = listener.communicate(timeout=120)
+        _, heard, heard_err = listener.result(timeout=120)
     finally:
-        listener.kill()
+        listener.stop()
         broker.stop()
     summary = json.loads(out)
     assert (summary["emitted"], summary["acknowledged"], summary["failed"]) == (64, 64, 0)
     assert summary["reconnects"] >= 4
-    heard = json.loads(heard_out)
     assert heard["status_counts"]["stored:NEW"] == 64 and heard["seq_gaps"] == {}, heard_err
     assert heard["reconnects"] >= 1  # the listener lived through the restart
     assert set(heard["status_counts"]) <= {"stored:NEW", "duplicate:SEQ_ALREADY_STORED"}  # re-deliveries only
@@ -154,15 +159,16 @@ def test_run_and_listen_across_a_broker_restart_store_every_message_once(tmp_pat
 
 
 def test_the_scenario_sets_the_topic_template_and_a_bad_one_is_refused(tmp_path):
-    root = "st" + uuid.uuid4().hex[:8]
+    root = "sk-test-st" + uuid.uuid4().hex[:8]
     path, prefix = scenario(tmp_path, count=2, extra=f'mqtt: {{topic: "{root}/{{device_id}}/up"}}\n')
-    sub = subprocess.Popen(["mosquitto_sub", "-t", f"{root}/#", "-q", "1", "-v", "-C", "4", "-W", "60"],
-                           stdout=subprocess.PIPE, text=True)  # fmt: skip
-    time.sleep(0.5)
+    sub = Subscriber(f"{root}/#")
     state = tmp_path / "s.json"
-    res = synthkit("--scenario", str(path), "--state-file", str(state), "run", "--iterations", "2")
-    assert res.returncode == 0, res.stderr
-    topics = sorted(line.split(" ", 1)[0] for line in sub.communicate(timeout=60)[0].splitlines())
+    try:
+        res = synthkit("--scenario", str(path), "--state-file", str(state), "run", "--iterations", "2")
+        assert res.returncode == 0, res.stderr
+        topics = sorted(topic for topic, _ in sub.wait(4))
+    finally:
+        sub.close()
     assert topics == sorted(f"{root}/{prefix}-0{n}/up" for n in (1, 2) for _ in range(2))
     for template, says in (("x/{device}/t", "has no {device_id}"), ("x/{device_id}/{site}", "KeyError: 'site'"),
                            ("x/+/{device_id}", "not a publishable MQTT topic")):  # fmt: skip
@@ -223,22 +229,23 @@ def test_a_certificate_the_broker_cannot_prove_fails_before_publishing(tmp_path,
 
 def test_the_legacy_wrapper_publishes_single_and_batch(tmp_path):
     prefix = "W" + uuid.uuid4().hex[:6].upper()
-    sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-t", "devices/+/telemetry", "-v", "-C", "7", "-W", "60"],
-                           stdout=subprocess.PIPE, text=True)  # fmt: skip
-    time.sleep(0.5)
+    topic = f"{root(prefix)}/{{device_id}}/telemetry"
+    sub = Subscriber(f"{root(prefix)}/#")
     state = str(tmp_path / "s.json")
-    single = subprocess.run([str(BIN / "mqtt_simulator"), "--single", "--device-prefix", prefix, "--state-file", state],
-                            capture_output=True, text=True, timeout=60, cwd=tmp_path)  # fmt: skip
+    single = subprocess.run([str(BIN / "mqtt_simulator"), "--single", "--device-prefix", prefix, "--state-file", state,
+                             "--topic", topic], capture_output=True, text=True, timeout=60, cwd=tmp_path)  # fmt: skip
     assert single.returncode == 0, single.stderr
     assert json.loads(single.stdout)["devices"] == {f"{prefix}-01": {"emitted": 1, "acknowledged": 1, "failed": 0, "reconnects": 0}}
     batch = subprocess.run([str(BIN / "mqtt_simulator"), "--batch", "--count", "3", "--iterations", "2",
-                            "--device-prefix", prefix, "--state-file", state, "--host", "127.0.0.1", "--port", "1883"],
-                           capture_output=True, text=True, timeout=60, cwd=tmp_path)  # fmt: skip
+                            "--device-prefix", prefix, "--state-file", state, "--host", "127.0.0.1", "--port", "1883",
+                            "--topic", topic], capture_output=True, text=True, timeout=60, cwd=tmp_path)  # fmt: skip
     assert batch.returncode == 0, batch.stderr
     assert json.loads(batch.stdout)["acknowledged"] == 6
-    lines = [x for x in sub.communicate(timeout=60)[0].splitlines() if x.startswith(f"devices/{prefix}-")]
-    got = sorted((line.split(" ", 1)[0], json.loads(line.split(" ", 1)[1])["seq"]) for line in lines)
-    assert got == sorted([(f"devices/{prefix}-01/telemetry", 0)] + [(f"devices/{prefix}-0{n}/telemetry", s)
+    try:
+        got = sorted((t, json.loads(p)["seq"]) for t, p in sub.wait(7))
+    finally:
+        sub.close()
+    assert got == sorted([(f"{root(prefix)}/{prefix}-01/telemetry", 0)] + [(f"{root(prefix)}/{prefix}-0{n}/telemetry", s)
                           for n, s in [(1, 1), (1, 2), (2, 0), (2, 1), (3, 0), (3, 1)]])  # fmt: skip
     down = subprocess.run([str(BIN / "mqtt_simulator"), "--single", "--port", str(free_port()), "--state-file", state],
                           capture_output=True, text=True, timeout=60, cwd=tmp_path)  # fmt: skip
@@ -251,16 +258,14 @@ def test_the_readmes_live_example_stores_what_the_legacy_wrapper_publishes(tmp_p
     prefix = "R" + uuid.uuid4().hex[:6].upper()
     url = f"sqlite:///{tmp_path}/live.db"
     assert synthkit("db", "init", "--db-url", url).returncode == 0
-    listener = subprocess.Popen([str(BIN / "synthkit"), "ingest", "listen", "--db-url", url, "--count", "5",
-                                 "--idle-timeout", "60", "--client-id", f"{prefix}-listener"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)  # fmt: skip
-    time.sleep(2)  # subscribed before anything is published
+    listener = Listener(tmp_path, "--db-url", url, "--count", "5", "--idle-timeout", "60", "--client-id",
+                        f"{prefix}-listener", "--topic", f"{root(prefix)}/+/telemetry")  # fmt: skip
     sim = subprocess.run([str(BIN / "mqtt_simulator"), "--batch", "--count", "5", "--register", "--db-url", url,
-                          "--device-prefix", prefix, "--state-file", str(tmp_path / "s.json")],
+                          "--device-prefix", prefix, "--state-file", str(tmp_path / "s.json"),
+                          "--topic", f"{root(prefix)}/{{device_id}}/telemetry"],
                          capture_output=True, text=True, timeout=120, cwd=tmp_path)  # fmt: skip
-    out, err = listener.communicate(timeout=120)
+    _, stored, err = listener.result(timeout=120)
     assert sim.returncode == 0, sim.stderr
     summary = json.loads(sim.stdout)  # one JSON document: the registration's went to stderr
     assert summary["delivery"]["stored"] == 5 and summary["delivery"]["missing"] == 0
-    stored = json.loads(out)
     assert stored["status_counts"] == {"stored:NEW": 5}, (stored, err)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 
 from synthkit.brokertest import LocalBroker
 from tests.conftest import BIN
+from tests.live import Listener
 
 pytestmark = pytest.mark.services
 
@@ -55,18 +55,16 @@ def test_username_and_password_from_a_file_publish_and_listen_and_are_never_prin
     assert synthkit("db", "init", "--db-url", url).returncode == 0
     assert synthkit("--scenario", str(path), "db", "register", "--db-url", url).returncode == 0
     port = str(password_broker.port)
-    listener = subprocess.Popen([str(BIN / "synthkit"), *state, "ingest", "listen", "--db-url", url, "--port", port,
-                                 "--client-id", f"l-{prefix}", "--count", "12", "--duration-seconds", "60"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **env})  # fmt: skip
-    time.sleep(2.5)
+    listener = Listener(tmp_path, "--db-url", url, "--port", port, "--client-id", f"l-{prefix}", "--count", "12",
+                        "--duration-seconds", "60", env=env, pre=tuple(state))  # fmt: skip
     res = synthkit(*state, "--scenario", str(path), "run", "--port", port, "--iterations", "4", "--db-url", url, env=env)
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout)
     assert summary["delivery"]["stored"] == 12 and summary["delivery"]["missing"] == 0
-    out, err = listener.communicate(timeout=60)
-    assert json.loads(out)["status_counts"] == {"stored:NEW": 12}, err
-    assert json.loads(out)["seq_gaps"] == {} and json.loads(out)["seq_gaps_missing"] == 0
-    assert "s3cr3t-Pw" not in res.stdout + res.stderr + out + err
+    _, heard, err = listener.result(timeout=60)
+    assert heard["status_counts"] == {"stored:NEW": 12}, err
+    assert heard["seq_gaps"] == {} and heard["seq_gaps_missing"] == 0
+    assert "s3cr3t-Pw" not in res.stdout + res.stderr + json.dumps(heard) + err
     wrong = synthkit(*state, "--scenario", str(path), "run", "--port", port, "--iterations", "1",
                      env={"SYNTHKIT_MQTT_USERNAME": "fleet", "SYNTHKIT_MQTT_PASSWORD": "not-it"})  # fmt: skip
     assert wrong.returncode == 2 and "refused" in wrong.stderr and "not-it" not in wrong.stderr + wrong.stdout
@@ -89,20 +87,18 @@ def test_qos_2_over_each_protocol_version_stores_every_message_once(tmp_path, pr
     assert synthkit("--scenario", str(path), "db", "register", "--db-url", url).returncode == 0
     with LocalBroker(tmp_path) as broker:
         port = str(broker.port)
-        listener = subprocess.Popen([str(BIN / "synthkit"), *state, "ingest", "listen", "--db-url", url, "--port", port,
-                                     "--client-id", f"l-{prefix}", "--idle-timeout", "3", "--duration-seconds", "60",
-                                     "--source-option", f"protocol={protocol}", "--reconcile-every", "0.5"],
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-        time.sleep(2.5)
+        listener = Listener(tmp_path, "--db-url", url, "--port", port, "--client-id", f"l-{prefix}", "--idle-timeout", "3",
+                            "--duration-seconds", "60", "--source-option", f"protocol={protocol}",
+                            "--reconcile-every", "0.5", pre=tuple(state))  # fmt: skip
         res = synthkit(*state, "--scenario", str(path), "run", "--port", port, "--iterations", "5", "--qos", "2",
                        "--sink-option", f"protocol={protocol}")  # fmt: skip
         assert res.returncode == 0, res.stderr
         summary = json.loads(res.stdout)
         assert (summary["qos"], summary["emitted"], summary["acknowledged"], summary["failed"]) == (2, 15, 15, 0)
-        out, err = listener.communicate(timeout=60)
-    assert json.loads(out)["status_counts"] == {"stored:NEW": 15}, err
+        _, heard, err = listener.result(timeout=60)
+    assert heard["status_counts"] == {"stored:NEW": 15}, err
     assert "reconcile: " in err and " missing of 15 emitted" in err  # the running count, from the run record
-    done = synthkit(*state, "reconcile", "--db-url", url)
+    done = synthkit(*state, "reconcile", "--db-url", url, "--run", summary["run_id"])  # it named no store
     assert done.returncode == 0 and json.loads(done.stdout)["stored"] == 15
 
 

@@ -16,6 +16,7 @@ from synthkit import hookimpl
 from synthkit.api import Batch, Column, SinkOptions, Transform, TransformSpec
 from synthkit.plugins import build_plugins
 from synthkit.testing import run_cli
+from tests.live import own_prefix
 from tests.test_sink_contract import END, STATIONARY
 
 SELECT = ["--transform", "select", "--transform-option", "select.columns=device_id,seq,level_pct",
@@ -35,7 +36,7 @@ def test_select_gives_a_file_sink_the_subset_it_wants(tmp_path):
 def test_select_works_live_on_the_broker(tmp_path):
     res = run_cli(["--transform", "select", "--transform-option", "select.drop=car_type,car_value",
                    "telematics", "publish", "--events", "40", "--drivers", "4", "--interval", "0",
-                   "--topic", "synthkit-pipeline/{driver_id}"])  # fmt: skip
+                   "--topic", own_prefix("pipeline") + "/{driver_id}"])  # fmt: skip
     assert res.exit_code == 0, res.stderr
     assert json.loads(res.stdout)["acknowledged"] == 40
 
@@ -155,7 +156,7 @@ def test_transforms_apply_to_the_stream_too(command):
 
 def test_a_sink_that_needs_a_column_the_transforms_removed_says_so():
     res = run_cli(["--transform", "select", "--transform-option", "select.drop=driver_id", "telematics", "publish",
-                   "--events", "4", "--drivers", "2", "--interval", "0", "--topic", "synthkit-pipeline/{driver_id}"])  # fmt: skip
+                   "--events", "4", "--drivers", "2", "--interval", "0", "--topic", own_prefix("pipeline") + "/{driver_id}"])  # fmt: skip
     assert res.exit_code == 2
     assert "the mqtt sink needs the column 'driver_id', which the transforms (select) left out" in res.stderr
 

@@ -174,13 +174,15 @@ def test_interrupted_generation_leaves_no_file(tmp_path):
     assert list(tmp_path.iterdir()) == []  # neither the file nor its temp file
 
 
-def _stream(args: list[str], sig: int) -> tuple[int, str, str]:
+def _stream(args: list[str], sig: int, lines: int = 5) -> tuple[int, str, str]:
+    """Signalled once it has streamed ``lines`` lines."""
     proc = subprocess.Popen([str(BIN / args[0]), *args[1:]], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    time.sleep(4)
+    assert proc.stdout is not None
+    first = "".join(proc.stdout.readline() for _ in range(lines))  # it is streaming
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=30)
-    return proc.returncode, out, err
+    return proc.returncode, first + out, err
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
-import uuid
 from collections import defaultdict
 
 import pytest
 
 from synthkit.brokertest import free_port
 from tests.conftest import BIN
+from tests.live import Subscriber, own_prefix
 
 pytestmark = pytest.mark.services
 
@@ -25,10 +24,8 @@ def synthkit(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_publish_sends_each_event_on_its_drivers_topic_as_its_json_line(tmp_path):
-    root = "tm" + uuid.uuid4().hex[:8]
-    sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-t", f"{root}/#", "-q", "1", "-v", "-C", "12", "-W", "60"],
-                           stdout=subprocess.PIPE, text=True)  # fmt: skip
-    time.sleep(0.5)
+    root = own_prefix("tm")
+    sub = Subscriber(f"{root}/#")
     # the simulated clock (not the default wall clock) is what `generate` writes too
     res = synthkit("telematics", "publish", *ARGS, "--interval", "0.05", "--topic", root + "/{driver_id}/events",
                    "--client-id-prefix", root + "-", "--clock", "simulated")  # fmt: skip
@@ -39,9 +36,11 @@ def test_publish_sends_each_event_on_its_drivers_topic_as_its_json_line(tmp_path
     assert sum(summary["event_type_counts"].values()) == 12
 
     heard: dict[str, list[str]] = defaultdict(list)  # topic -> payloads, in arrival order
-    for line in sub.communicate(timeout=60)[0].splitlines():
-        topic, _, payload = line.partition(" ")
-        heard[topic].append(payload)
+    try:
+        for topic, payload in sub.wait(12):
+            heard[topic].append(payload.decode())
+    finally:
+        sub.close()
 
     out = tmp_path / "e.jsonl"
     assert synthkit("telematics", "generate", *ARGS, "--out", str(out)).returncode == 0

@@ -30,6 +30,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--count", type=int, default=20, help="devices in --batch mode (default 20)")
     parser.add_argument("--host", help="broker host (default: SYNTHKIT_MQTT_HOST, else 127.0.0.1)")
     parser.add_argument("--port", type=int, help="broker port (default: SYNTHKIT_MQTT_PORT, else 1883)")
+    parser.add_argument("--topic", help="topic template, {device_id} replaced (default: devices/{device_id}/telemetry)")
     parser.add_argument("--iterations", type=int, default=1, help="messages per device (default 1)")
     parser.add_argument("--speedup", type=float, default=60.0, help="speedup_factor (default 60: a message a second)")
     parser.add_argument("--device-prefix", default="E2E-SIM", help="device ids are PREFIX-01, PREFIX-02, ...")
@@ -65,6 +66,8 @@ def main(argv: list[str] | None = None) -> None:
             forwarded += ["--host", args.host]
         if args.port:
             forwarded += ["--port", str(args.port)]
+        if args.topic:
+            forwarded += ["--topic", args.topic]
         keep_freed_memory()
         if args.register:
             url = ["--db-url", args.db_url] if args.db_url else []

@@ -142,6 +142,7 @@ class Ingestor:
             raise ValueError(f"the reference ingestion supports SQLite and PostgreSQL, not {self.dialect}")
         self._targets: dict[str, _Target] | None = None
         self._loaded_at = 0.0  # monotonic time of the last device-table load
+        self._not_found: set[str] = set()  # unknown to the last load: reloaded for at most every REFRESH_S
         self._lock = threading.Lock()
         self.store_type: type[PostgresStore | SqliteStore] = PostgresStore if self.dialect == "postgresql" else SqliteStore
         self._local = threading.local()  # a store per thread: its encoders are not shared
@@ -205,14 +206,17 @@ class Ingestor:
     def classify(self, rows: TelemetryRows, *, apply: bool = True) -> tuple[Counter[str], Accepted | None, np.ndarray]:
         """:meth:`check`, plus each row's outcome ("" when accepted, else ``rejected:REASON``).
 
-        A device the loaded table does not know reloads it first (at most every
-        :data:`REFRESH_S`): one registered after the process started is not rejected."""
+        A device the loaded table does not know reloads it first: one registered after the
+        process started is not rejected. A device a reload did not find either reloads it at
+        most every :data:`REFRESH_S` (a stream of unknown devices does not reload per batch)."""
         outcome = np.full(rows.n, "", object)
         targets = self.targets()
         uniq, inverse = np.unique(rows.client.astype(str), return_inverse=True)
-        if any(c not in targets for c in uniq.tolist()) and time.monotonic() - self._loaded_at >= REFRESH_S:
+        unknown = [c for c in uniq.tolist() if c not in targets]
+        if unknown and (not self._not_found.issuperset(unknown) or time.monotonic() - self._loaded_at >= REFRESH_S):
             self.refresh()
             targets = self.targets()
+            self._not_found = {c for c in unknown if c not in targets}
         res_ids: list[Any] = []
         cal = np.full((len(uniq), 3), np.nan)  # empty, full, capacity
         reason = np.full(len(uniq), "", object)
