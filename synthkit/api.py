@@ -35,7 +35,7 @@ _WHERE: dict[str, str] = {
     "Encoder": "synthkit.encode",
     **dict.fromkeys(("EncodedFileSink", "EncodedStreamSink"), "synthkit.sinks"),
     # the stage between generator and sink, and the run's life cycle
-    **dict.fromkeys(("RunPlan", "opened_columns"), "synthkit.pipeline"),
+    **dict.fromkeys(("RunPlan", "chosen_transforms", "opened_columns"), "synthkit.pipeline"),
     # moving batches: as fast as they come, or each at its due time
     **dict.fromkeys(("Pace", "deliver", "paced"), "synthkit.engine"),
     # counter-based randomness (the module for numpy code, its kernels for compiled code)
@@ -152,7 +152,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from synthkit.located import LocatedProblems, Problems, validate_section
     from synthkit.memory import keep_freed_memory
     from synthkit.outcomes import delivery_problems
-    from synthkit.pipeline import RunPlan, opened_columns
+    from synthkit.pipeline import RunPlan, chosen_transforms, opened_columns
     from synthkit.plugins import Plugins, get_plugins, lookup
     from synthkit.preflight import collect_findings, run_checks
     from synthkit.rand import stable_key, unit_nb, word_nb

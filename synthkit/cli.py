@@ -53,6 +53,7 @@ def plugins_command(
                     for i in infos
                 ],
                 "sinks": sinks,
+                "contested": plugins.contested(),
                 "failed": [f.__dict__ for f in plugins.failures],
             }
         )
@@ -66,6 +67,9 @@ def plugins_command(
     for row in sinks:
         out.add_row(row["name"], row["kind"], " ".join([*row["extensions"], *(f"{x}://" for x in row["schemes"])]) or "-",
                     row["options"])  # fmt: skip
+    contested = plugins.contested()
+    if contested:
+        out.caption = "\n".join(contested)
     Console().print(out)
 
 

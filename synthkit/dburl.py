@@ -26,13 +26,12 @@ def resolve_url(flag: str | None) -> str:
 
 
 def named_database(flag: str | None) -> bool:
-    """Is a database meant: a URL given (the command's, the global one, the environment's), or
-    the default file already made? (Checks that only make sense against a database run then.)"""
+    """Did the user name a database (the command's ``--db-url``, the global one, the
+    environment's)? Checks that only make sense against a database run then: the default file
+    merely existing is not a request (it may hold another scenario's devices)."""
     from synthkit.context import current_options
 
-    if flag or current_options().db_url or os.environ.get(ENV_DB_URL):
-        return True
-    return os.path.exists(DEFAULT_DB_URL.removeprefix("sqlite:///"))
+    return bool(flag or current_options().db_url or os.environ.get(ENV_DB_URL))
 
 
 _DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306, "mssql": 1433, "oracle": 1521}

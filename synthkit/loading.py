@@ -107,6 +107,7 @@ class PluginLoader:
         self.failures: list[LoadFailure] = []
         self._origin: dict[str, tuple[str, str]] = {}  # plugin name -> (distribution, version)
         self._cache: dict[str, dict[str, Any]] = {}
+        self._said: set[str] = set()  # contested claims already noted on stderr
         self._trace = _env_flag(ENV_TRACE)
         # called with each failure found after loading (a registration hook that raised);
         # the CLI prints it as the warning it prints for load failures

@@ -229,8 +229,7 @@ def _sink_maker(plugins: Any, *, sink: str | None, options: list[str], db_url: s
                 host: str | None, port: int | None, topic: str | None, qos: int, commit_rows: int) -> Any:  # fmt: skip
     from synthkit.brokers import resolve_broker, tls_context
     from synthkit.contracts import BrokerTarget, IngestTarget
-    from synthkit.dburl import resolve_url
-    from synthkit.pipeline import RunPlan
+    from synthkit.pipeline import RunPlan, chosen_transforms
 
     if commit_rows < 1:
         raise ConfigError(f"--commit-batch-size must be at least 1, got {commit_rows}")
@@ -249,8 +248,30 @@ def _sink_maker(plugins: Any, *, sink: str | None, options: list[str], db_url: s
                                   client_column=replayer.client_column, qos=qos, tls=tls_context(broker),
                                   payloads=replayer.payloads(), settings=broker)  # fmt: skip
         else:
-            target = IngestTarget(out or resolve_url(db_url), apply=True, commit_rows=commit_rows)
-        return plugins.open_sink(spec, target, options, plan)
+            same_sink = spec.name == record.sink
+            target = IngestTarget(out or _destination(record, db_url, same_sink), apply=True, commit_rows=commit_rows)
+        # the run's own transforms (what its payload bytes went through), unless replay names others
+        names, pairs = chosen_transforms()
+        chain = (names, pairs) if names else (record.transforms, record.transform_options)
+        return plugins.open_sink(spec, target, options, plan, chain=chain)
 
     return make
+
+
+def _destination(record: RunRecord, db_url: str | None, same_sink: bool) -> str:
+    """Where an ingest replay of ``record`` delivers: ``--db-url``; else where the run's rows
+    went (the URL the options or environment give for that store, else the record's own
+    target, which holds no password); else the default database."""
+    from synthkit.dburl import resolve_url, store_identity
+    from synthkit.runs import where_stored
+    from synthkit.secrets import MASK
+
+    resolved = resolve_url(db_url)
+    went = where_stored(record)
+    if db_url or not went or not same_sink or store_identity(resolved) == went:
+        return resolved
+    if MASK in record.target:
+        raise ConfigError(f"run {record.run_id} stored its rows in {record.target}, whose password synthkit does not keep",
+                          hint="give --db-url (or SYNTHKIT_DB_URL) with it")  # fmt: skip
+    return record.target
 

@@ -132,9 +132,11 @@ _PIPED = {kind: type(f"Piped{base.__name__}", (_BrokerPipeline if base is Broker
           for kind, base in CONTRACTS.items()}  # fmt: skip
 
 
-def piped(plugins: Plugins, sink: Sink, plan: RunPlan) -> Sink:
-    """``sink`` behind the ``--transform`` chain of this command (seeded from ``plan.seed``)."""
-    names, pairs = chosen_transforms()
+def piped(plugins: Plugins, sink: Sink, plan: RunPlan,
+          chain: tuple[Sequence[str], Sequence[str]] | None = None) -> Sink:  # fmt: skip
+    """``sink`` behind a transform chain, seeded from ``plan.seed``: ``chain`` (names,
+    ``NAME.KEY=VALUE`` pairs; a run record's, for a replay), else this command's ``--transform``."""
+    names, pairs = chain if chain is not None else chosen_transforms()
     chain = build_transforms(plugins, names, pairs, plan.seed)
     plan = replace(plan, transforms=tuple(names))
     return _PIPED[sink.kind](plugins, sink, chain, plan)  # type: ignore[return-value]

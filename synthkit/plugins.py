@@ -8,7 +8,7 @@ import contextlib
 import contextvars
 import functools
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -86,19 +86,43 @@ class Plugins(PluginLoader):
         return self._collect("event_types")
 
     def sinks(self) -> dict[str, SinkSpec]:
-        sinks = self._collect("sinks")
-        claimed: dict[str, str] = {}
-        for spec in sinks.values():
-            for ext in spec.extensions:
-                if ext in claimed:
-                    raise PluginError(
-                        f"file extension {ext!r} is claimed by sinks {claimed[ext]!r} "
-                        f"({self.source_of('sinks', claimed[ext])}) and {spec.name!r} "
-                        f"({self.source_of('sinks', spec.name)})",
-                        hint=f"disable one of them with {ENV_BLOCK}",
-                    )
-                claimed[ext] = spec.name
-        return sinks
+        return self._collect("sinks")
+
+    def claimants(self, attr: str) -> dict[str, list[SinkSpec]]:
+        """Each claim of ``attr`` (``"extensions"``: file endings, ``"schemes"``: URL schemes)
+        -> the sinks making it, synthkit's own first, then by name. The first takes it; the
+        others are reached by ``--sink NAME`` only, so a partner's sink never changes what a
+        built-in command does (``synthkit plugins`` lists every contested claim)."""
+        def precedence(spec: SinkSpec) -> tuple[bool, str]:
+            return self.source_of("sinks", spec.name).split(" ")[0] != "synthkit", spec.name
+
+        out: dict[str, list[SinkSpec]] = {}
+        for spec in sorted(self.sinks().values(), key=precedence):
+            for claim in getattr(spec, attr):
+                out.setdefault(claim.lower(), []).append(spec)
+        return out
+
+    def contested(self) -> list[str]:
+        """One line per claim two sinks make: who takes it, how to reach the other."""
+        lines = []
+        for attr, shape in (("extensions", "file ending {!r}"), ("schemes", "URL scheme '{}://'")):
+            for claim, (first, *others) in self.claimants(attr).items():
+                for other in others:
+                    lines.append(f"{shape.format(claim)} is claimed by sink {first.name!r} ({self.source_of('sinks', first.name)}) "
+                                 f"and by sink {other.name!r} ({self.source_of('sinks', other.name)}): {first.name!r} takes it; "
+                                 f"give --sink {other.name} to use the other")  # fmt: skip
+        return lines
+
+    def _taken(self, claim: str, specs: list[SinkSpec]) -> SinkSpec:
+        """The sink that takes a claim, said once on stderr when others make it too."""
+        if len(specs) > 1 and claim not in self._said:
+            self._said.add(claim)
+            from synthkit.console import stderr
+
+            others = ", ".join(s.name for s in specs[1:])
+            stderr().print(f"[yellow]note:[/] {claim} is claimed by sinks {specs[0].name} and {others}; using "
+                           f"{specs[0].name} (give --sink {specs[1].name} for the other)", highlight=False, soft_wrap=True)  # fmt: skip
+        return specs[0]
 
     def sink(self, name: str, kinds: str | tuple[str, ...], *, needed_by: str, fix: str = "") -> SinkSpec:
         """The sink ``name``, which must be of one of ``kinds`` (what ``needed_by`` can drive):
@@ -135,9 +159,15 @@ class Plugins(PluginLoader):
         return self.file_sink(out)
 
     def url_sink(self, url: str) -> SinkSpec | None:
-        """The ingest sink that claims ``url``'s scheme (``http`` for ``http://...``), if any."""
+        """The ingest sink that claims ``url``'s scheme (``http`` for ``http://...``;
+        ``postgresql`` for ``postgresql+psycopg://...``), if any."""
         scheme = url.partition("://")[0].lower()
-        return next((s for s in self.sinks().values() if s.kind == "ingest" and scheme in s.schemes), None)
+        claims = self.claimants("schemes")
+        for claim in (scheme, scheme.split("+")[0]):
+            specs = [s for s in claims.get(claim, ()) if s.kind == "ingest"]
+            if specs:
+                return self._taken(f"{claim}://", specs)
+        return None
 
     def ledger(self, url: str, sink: str | None = None) -> Ledger:
         """What the ingest sink ``sink`` stored at ``url`` (``SinkSpec.ledger``); without a
@@ -173,27 +203,28 @@ class Plugins(PluginLoader):
         if fmt:
             return lookup(sinks, fmt, "format", fix=f"use --format {' or '.join(sorted(sinks))}")
         filename = os.path.basename(os.fspath(out)).lower()
-        claims = sorted(((ext.lower(), spec) for spec in sinks.values() for ext in spec.extensions),
+        claims = sorted(((ext, [s for s in specs if s.kind == "file"]) for ext, specs in self.claimants("extensions").items()),
                         key=lambda claim: -len(claim[0]))  # fmt: skip
-        for ext, spec in claims:
-            if filename.endswith(ext) and len(filename) > len(ext):
-                return spec
-        claimed = ", ".join(sorted(ext for ext, _ in claims))
+        for ext, specs in claims:
+            if specs and filename.endswith(ext) and len(filename) > len(ext):
+                return self._taken(f"the file ending {ext}", specs)
+        claimed = ", ".join(sorted(ext for ext, specs in claims if specs))
         raise PluginError(
             f"cannot tell the format of {os.fspath(out)!r} from its name",
             hint=f"end it with one of {claimed or 'none installed'}, or give --sink {'/'.join(sorted(sinks))}",
         )
 
     def open_sink(self, spec: SinkSpec, target: Target, options: Iterable[str] | Mapping[str, Any] = (),
-                  plan: RunPlan | None = None) -> Sink:  # fmt: skip
+                  plan: RunPlan | None = None, chain: tuple[Sequence[str], Sequence[str]] | None = None) -> Sink:  # fmt: skip
         """The sink ``spec`` builds for ``target`` (of its kind), with ``options`` (the
         ``--sink-option KEY=VALUE`` flags) checked by its options model, behind the
-        command's ``--transform`` chain and inside the run's life cycle (``plan``)."""
+        command's ``--transform`` chain (or ``chain``: names and option pairs, a run
+        record's) and inside the run's life cycle (``plan``)."""
         from synthkit.contracts import make_sink
         from synthkit.pipeline import RunPlan, piped
 
         sink = make_sink(spec, target, options)
-        return piped(self, sink, replace(plan or RunPlan(command="synthkit"), sink=spec.name))
+        return piped(self, sink, replace(plan or RunPlan(command="synthkit"), sink=spec.name), chain)
 
     def transforms(self) -> dict[str, TransformSpec]:
         return self._collect("transforms")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from synthkit.batch import Batch
@@ -109,13 +109,23 @@ def replay_run(plugins: Any, record: RunRecord, missing: Missing, make_sink: Cal
     replayer = family.replay(record)
     sink = make_sink(replayer, record)
     started = time.perf_counter()
-    report = deliver(paced_rows(replayer.batches(missing), rate), sink, replayer.columns, on_batch)
+    produced = [0]
+
+    def counted(batches: Iterable[Batch]) -> Iterator[Batch]:
+        for batch in batches:
+            produced[0] += batch.n
+            yield batch
+
+    report = deliver(counted(paced_rows(replayer.batches(missing), rate)), sink, replayer.columns, on_batch)
     elapsed = time.perf_counter() - started
     stopped = bool(report.details.get("stopped"))
-    if report.records != planned and not stopped:
-        raise RuntimeError(f"replay of {record.run_id} produced {report.records} rows, {planned} were missing")
+    if produced[0] != planned and not stopped:  # the family's replayer, not the run's transforms
+        raise RuntimeError(f"replay of {record.run_id} regenerated {produced[0]} rows, {planned} were missing")
     out: dict[str, Any] = {"run_id": record.run_id, "replayed": report.records, "streams": len(missing),
                            "outcomes": dict(report.outcomes), "elapsed_seconds": round(elapsed, 3)}  # fmt: skip
+    if record.transforms:  # re-applied as the run applied them: a row it dropped is dropped again
+        out["transforms"] = list(record.transforms)
+        out["regenerated"] = produced[0]  # before them; "replayed": what the sink took after them
     if hasattr(sink, "summary"):
         out.update(sink.summary())
     problems = delivery_problems(report.outcomes, report.details)

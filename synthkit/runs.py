@@ -66,6 +66,8 @@ class RunRecord:
     store: str = ""  # the identity of the store its rows are meant to end in (store_identity; "" none named)
     recipe: Mapping[str, Any] = field(default_factory=dict)  # the family's, to regenerate seqs
     unsent_schedule_s: float | None = None  # a live run behind its schedule at its deadline: how much it never sent
+    transforms: tuple[str, ...] = ()  # the --transform chain its rows went through, in order
+    transform_options: tuple[str, ...] = ()  # and its --transform-option NAME.KEY=VALUE pairs
 
     @property
     def emitted(self) -> int:
@@ -75,6 +77,7 @@ class RunRecord:
         # by hand: dataclasses.asdict deep-copies every stream (18 ms for 2,000 of them)
         body = {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "streams"}
         body["recipe"] = dict(self.recipe)
+        body["transforms"], body["transform_options"] = list(self.transforms), list(self.transform_options)
         body["streams"] = {k: {"first_seq": r.first_seq, "last_seq": r.last_seq, "count": r.count}
                            for k, r in self.streams.items()}  # fmt: skip
         return {"format": FORMAT, **body}
@@ -94,7 +97,11 @@ class RunRecord:
                 raise ValueError(f"status {record.status!r} is not one of {', '.join(STATUSES)}")
             if not isinstance(record.recipe, Mapping):
                 raise ValueError("recipe is not an object")
-            return record
+            for name in ("transforms", "transform_options"):
+                value = getattr(record, name)
+                if not isinstance(value, (list, tuple)) or not all(isinstance(x, str) for x in value):
+                    raise ValueError(f"{name} is not a list of strings")
+            return replace(record, transforms=tuple(record.transforms), transform_options=tuple(record.transform_options))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ConfigError(f"{where}: not a readable run record ({exc})",
                               hint="run records are written by synthkit; restore it or remove it") from None  # fmt: skip
@@ -209,9 +216,12 @@ class RunRecorder:
     leaves no record."""
 
     def __init__(self, log: RunLog, record: RunRecord, ids: Iterable[str], first: Iterable[int]) -> None:
+        from synthkit.pipeline import chosen_transforms
+
         self.log, self.ids, self.first = log, list(ids), [int(x) for x in first]
-        self.record = replace(record, started_at=record.started_at or utc_now(),
-                              streams=self._streams([f - 1 for f in self.first]))  # fmt: skip
+        names, pairs = chosen_transforms()  # what the payload bytes depend on beside the recipe
+        self.record = replace(record, started_at=record.started_at or utc_now(), transforms=names,
+                              transform_options=pairs, streams=self._streams([f - 1 for f in self.first]))  # fmt: skip
         self.written = False
 
     def _streams(self, last: Iterable[int]) -> dict[str, StreamRange]:

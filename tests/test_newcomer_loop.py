@@ -139,3 +139,65 @@ def test_a_listener_counts_only_the_runs_it_hears():
     reasons = {x["run_id"]: x["reason"] for x in left}
     assert "telematics/+/events" not in reasons["telematics"] and "does not hear" in reasons["telematics"]
     assert set(reasons) == {"telematics", "other-broker", "other-store", "import"}
+
+
+def test_the_default_database_is_checked_only_when_named(tmp_path):
+    """Before: after the README's `db init` and `db register` (demo_city), the README's own
+    `--strict validate` of stationary_only and `--strict export-csv` failed device_exists
+    against .tmp/synthkit.db, although export-csv said "(no database)"."""
+    from synthkit.testing import run_cli
+    from tests.conftest import ROOT
+
+    demo, stationary = str(ROOT / "scenarios" / "demo_city_v1.yaml"), str(ROOT / "scenarios" / "stationary_only_v1.yaml")
+    assert run_cli(["db", "init"]).exit_code == 0 and run_cli(["--scenario", demo, "db", "register"]).exit_code == 0
+    res = run_cli(["--scenario", stationary, "--strict", "validate"])
+    assert res.exit_code == 0, res.stderr
+    summary = json.loads(res.stdout)
+    assert summary["database"] is None and any("checked only when named" in w for w in summary["warnings"])
+    res = run_cli(["--scenario", stationary, "--strict", "export-csv", "--run-id", "r", "--end-at", "2026-02-12T10:00:00Z"])
+    assert res.exit_code == 0, res.stderr
+    named = run_cli(["--scenario", stationary, "--strict", "validate", "--db-url", "sqlite:///.tmp/synthkit.db"])
+    assert named.exit_code == 2 and "device_exists" in named.stderr  # named: checked, and it lacks them
+
+
+def test_strict_run_checks_the_store_it_reports_on_before_publishing(tmp_path):
+    path, prefix, url = fleet(tmp_path)
+    other = f"sqlite:///{tmp_path}/empty.db"
+    assert synthkit("db", "init", "--db-url", other).returncode == 0  # no devices registered
+    state = tmp_path / "s.json"
+    res = synthkit("--scenario", str(path), "--state-file", str(state), "--strict", "run", "--iterations", "1",
+                   "--db-url", other)  # fmt: skip
+    assert res.returncode == 2 and "device_exists" in res.stderr and "Traceback" not in res.stderr
+    assert not state.exists()  # nothing published, nothing reserved
+
+
+def test_run_says_when_another_client_takes_its_connections(tmp_path):
+    """Before: another process publishing with the same device ids made the broker close
+    run's connections 26 times, and run said `"warnings": []`, complete."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    prefix = own_prefix("takeover")
+    ids = prefix[-6:].upper()
+    path = tmp_path / "t.yaml"
+    path.write_text(SCENARIO.format(ids=ids).replace("speedup_factor: 600", "speedup_factor: 60") + topic_block(prefix))
+    rival = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{ids}-01")  # the same id as device 1
+    rival.reconnect_delay_set(0.1, 0.3)  # it comes back at once each time it is pushed out
+    proc = subprocess.Popen([str(BIN / "synthkit"), "--scenario", str(path), "--state-file", str(tmp_path / "s.json"),
+                             "run", "--duration-seconds", "8"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    from tests.live import Subscriber
+
+    sub = Subscriber(f"{prefix}/#")
+    try:
+        sub.wait(1)  # run is connected and publishing
+        rival.connect("127.0.0.1", 1883)
+        rival.loop_start()
+        out, err = proc.communicate(timeout=120)
+    finally:
+        rival.loop_stop()
+        rival.disconnect()
+        sub.close()
+    summary = json.loads(out)
+    assert proc.returncode == 3 and summary["complete"] is False, err
+    assert summary["reconnects"] >= 3
+    assert any(f"another client is probably connected with client id '{ids}-01'" in w for w in summary["warnings"])

@@ -5,7 +5,9 @@ credentials, TLS."""
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass
+import time
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -54,3 +56,28 @@ def session_of(settings: Any, *, protocol: str, clean: bool, expiry_s: int) -> S
     """A :class:`Session` from broker settings (``synthkit.api.BrokerSettings``, for the
     credentials; None: anonymous) and the plugin's options."""
     return Session(protocol, clean, expiry_s, getattr(settings, "username", None), getattr(settings, "password", None))
+
+
+FLAP_COUNT, FLAP_WINDOW_S = 3, 60.0  # this many lost sessions in the window: someone shares our id
+
+
+@dataclass
+class Flaps:
+    """When the broker keeps taking one client's connection away: another client is connected
+    with the same client id (the broker closes the older one; each then reconnects)."""
+
+    lost: deque[float] = field(default_factory=deque)
+
+    def lost_now(self) -> bool:
+        """Count a lost connection; True once this client flaps."""
+        now = time.monotonic()
+        self.lost.append(now)
+        while self.lost and now - self.lost[0] > FLAP_WINDOW_S:
+            self.lost.popleft()
+        return len(self.lost) >= FLAP_COUNT
+
+
+def taken_over(kind: str, client_id: str, times: int) -> str:
+    """The warning for a client id another client shares."""
+    return (f"the broker took {kind} {client_id!r}'s connection away {times} times in {FLAP_WINDOW_S:g} s: another "
+            f"client is probably connected with client id {client_id!r}")

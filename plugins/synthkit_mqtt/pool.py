@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode
 
-from synthkit_mqtt.client import Session, connect_kwargs, make_client
+from synthkit_mqtt.client import Flaps, Session, connect_kwargs, make_client
 
 _MISC_EVERY_S = 1.0  # keepalive pings and paho's retry timers
 
@@ -64,6 +64,7 @@ class _Conn:
     error: str = ""
     retry_at: float = 0.0
     backoff: float = 0.0
+    flaps: Flaps | None = None  # made at its first lost connection
 
 
 class ConnectionPool:
@@ -96,6 +97,7 @@ class ConnectionPool:
         self._dirty: set[_Conn] = set()  # clients with packets queued in paho, to write out
         self._room: set[_Conn] = set()  # clients with a backlog whose messages were just acknowledged
         self._closing = False
+        self.taken_over: dict[int, int] = {}  # client index -> lost connections in the flap window
         self._stop = False
         self._jitter = random.Random()
         self.conns = [self._make(i, cid, tls) for i, cid in enumerate(client_ids)]
@@ -297,6 +299,9 @@ class ConnectionPool:
                           "mqtt.ca_path) or SYNTHKIT_MQTT_TLS=1")  # fmt: skip
             return
         if not self._closing:
+            conn.flaps = conn.flaps or Flaps()
+            if conn.flaps.lost_now():
+                self.taken_over[conn.index] = len(conn.flaps.lost)
             self._schedule_retry(conn)
 
     def _on_publish(self, conn: _Conn, mid: int) -> None:

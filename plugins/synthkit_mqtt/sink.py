@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from synthkit.api import Batch, BrokerSink, ConfigError, Encoder, SinkReport
-from synthkit_mqtt.client import Session
+from synthkit_mqtt.client import Session, taken_over
 from synthkit_mqtt.pool import BrokerError, ConnectionPool
 
 Payloads = Callable[[Batch], list[bytes]]  # one payload per row, in row order
@@ -149,4 +149,10 @@ class MqttSink(BrokerSink):
         warnings = [] if done else [
             f"{missing} of {totals['emitted']} message(s) were not acknowledged by the broker "
             "(failed or still waiting at the end): they may not have arrived"]  # fmt: skip
+        taken = self.pool.taken_over
+        if taken:  # each client's id is its stream's: another publisher of the same streams
+            first = min(taken)
+            more = f" (and {len(taken) - 1} other client(s))" if len(taken) > 1 else ""
+            warnings.append(taken_over("client", self.clients[first], taken[first]) + more
+                            + "; stop the other publisher, or publish other device ids")  # fmt: skip
         return {**totals, "broker_acknowledged_all": done, "warnings": warnings}

@@ -9,17 +9,14 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
 import paho.mqtt.client as mqtt
 
 from synthkit.api import Batch, ConfigError, Source, SourceTarget, message_batch, stderr
-from synthkit_mqtt.client import connect_kwargs, make_client, session_of
+from synthkit_mqtt.client import Flaps, connect_kwargs, make_client, session_of, taken_over
 from synthkit_mqtt.options import MqttSourceOptions
-
-FLAP_COUNT, FLAP_WINDOW_S = 3, 60.0  # this many lost sessions in the window: someone shares our id
 
 
 class _Session:
@@ -32,7 +29,7 @@ class _Session:
         self.connected = threading.Event()
         self.subscribed = threading.Event()  # the broker granted the subscription (SUBACK)
         self.failure: list[str] = []
-        self.lost: deque[float] = deque()
+        self.flaps = Flaps()
         self.flapping = ""
 
     def on_connect(self, client: mqtt.Client, topic: str, rc: Any) -> None:
@@ -57,15 +54,9 @@ class _Session:
                 f"the broker at {self.where} closed the connection before accepting it ({rc}); "
                 "if that port expects TLS, set a CA (SYNTHKIT_MQTT_CA) or SYNTHKIT_MQTT_TLS=1")
             return
-        now = time.monotonic()
-        self.lost.append(now)
-        while self.lost and now - self.lost[0] > FLAP_WINDOW_S:
-            self.lost.popleft()
-        if len(self.lost) >= FLAP_COUNT and not self.flapping:
-            self.flapping = (
-                f"the broker took this listener's session away {len(self.lost)} times in "
-                f"{FLAP_WINDOW_S:g} s: another client is probably connected with client id "
-                f"{self.client_id!r}; give each listener its own --client-id")
+        if self.flaps.lost_now() and not self.flapping:
+            self.flapping = (taken_over("the listener", self.client_id, len(self.flaps.lost))
+                             + "; give each listener its own --client-id")  # fmt: skip
             stderr().print(f"[yellow]warning:[/] {self.flapping}", highlight=False, soft_wrap=True)
 
 

@@ -38,12 +38,12 @@ def validate(
     ctx: typer.Context,
     db_url: Annotated[
         str | None,
-        typer.Option("--db-url", help="Check against this ingestion database (default: $SYNTHKIT_DB_URL, or the default SQLite file if it exists)."),
+        typer.Option("--db-url", help="Run the database preflight against this ingestion database (default: the global --db-url or $SYNTHKIT_DB_URL; none named: no database checks)."),
     ] = None,
 ) -> None:
     """Validate the scenario (schema, cross-references, archetypes, parameter overrides) and,
     when an ingestion database is configured, run the database preflight checks."""
-    from synthkit.api import named_database, resolve_url
+    from synthkit.api import DEFAULT_DB_URL, named_database, resolve_url
     from synthkit_reservoir.preflight_db import db_preflight
 
     loaded = load(ctx)
@@ -58,8 +58,8 @@ def validate(
         validated = [d for d in validated if report.passed(d)]
     else:
         warnings.append(
-            "database checks skipped: no ingestion database configured (give --db-url or "
-            "SYNTHKIT_DB_URL, or run `synthkit db init` and `synthkit --scenario ... db register`)"
+            "database checks skipped: no ingestion database named (give --db-url or SYNTHKIT_DB_URL; "
+            f"the default file {DEFAULT_DB_URL} is checked only when named)"
         )
     counts: dict[str, int] = {}
     for d in loaded.devices:
@@ -151,11 +151,11 @@ def export_csv_command(
     sink: Annotated[str, typer.Option("--sink", help="The file sink that writes the rows (csv: telemetry_rows.csv, what analyze-csv and import-csv read; parquet, jsonl...).")] = "csv",
     sink_option: SinkOptionFlag = None,
 ) -> None:
-    """Write the historical window as telemetry_rows.csv + manifest.json (no database)."""
+    """Write the historical window as telemetry_rows.csv + manifest.json (no database; --strict also checks one named by --db-url or SYNTHKIT_DB_URL)."""
     loaded = load(ctx)
     end = parse_utc(end_at or "now", "--end-at")
     opts = global_options(ctx)
-    if opts.strict:  # the seed: --strict runs the database preflight too, when there is one
+    if opts.strict:  # the seed: --strict runs the database preflight too, against a database named
         from synthkit.api import named_database, resolve_url
         from synthkit_reservoir.preflight_db import db_preflight
 
@@ -268,11 +268,16 @@ def run_command(
     loaded = load(ctx)
     opts = global_options(ctx)
     broker = resolve_broker(loaded.scenario.mqtt, host=host, port=port)
+    stored_url = resolve_url(db_url) if db_url or opts.db_url else None
+    if opts.strict and stored_url is not None:  # the store it reports on is named: check it first
+        from synthkit_reservoir.preflight_db import db_preflight
+
+        db_preflight(get_plugins(), loaded, stored_url, strict=True)
     result = live_run(
         get_plugins(), loaded, broker=broker, state_file=opts.state_file, iterations=iterations,
         duration_s=duration_seconds, qos=qos, drain_timeout_s=drain_timeout,
         topic=topic or loaded.scenario.mqtt.topic or "devices/{device_id}/telemetry",
-        sink_name=sink, sink_options=sink_option, stored_url=resolve_url(db_url) if db_url or opts.db_url else None,
+        sink_name=sink, sink_options=sink_option, stored_url=stored_url,
         settle_timeout_s=settle_timeout,
     )  # fmt: skip
     finish(result, result["warnings"])

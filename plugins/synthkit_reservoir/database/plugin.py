@@ -28,6 +28,7 @@ def synthkit_register_sinks() -> list[SinkSpec]:
             name="reference_db",
             factory=_factory,
             capabilities=("dry_run",),
+            schemes=("sqlite", "postgresql", "postgres"),  # the database URLs are this sink's
             ledger=_ledger,
             description="the reference ingestion database (SQLite or PostgreSQL), deduped on (mqtt_client_id, seq)",
         )
