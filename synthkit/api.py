@@ -44,7 +44,8 @@ _WHERE: dict[str, str] = {
     # where a broker is and how to reach it
     **dict.fromkeys(("BrokerBlock", "BrokerSettings", "resolve_broker", "tls_context"), "synthkit.brokers"),
     # databases
-    **dict.fromkeys(("DEFAULT_DB_URL", "ENV_DB_URL", "named_database", "resolve_url", "store_identity"), "synthkit.dburl"),
+    **dict.fromkeys(("DEFAULT_DB_URL", "ENV_DB_URL", "named_database", "resolve_url", "store_identity", "url_flag"),
+                    "synthkit.dburl"),
     **dict.fromkeys(("connected", "describe_db_error", "make_engine"), "synthkit.database"),
     "redact": "synthkit.secrets",
     "hide_secret": "synthkit.secrets",  # fmt: skip
@@ -132,6 +133,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         named_database,
         resolve_url,
         store_identity,
+        url_flag,
     )
     from synthkit.encode import Encoder
     from synthkit.engine import Pace, deliver, paced

@@ -58,12 +58,13 @@ def plugins_command(
             }
         )
         return
-    out = table("synthkit plugins", ("plugin", "distribution", "version", "registers"))
+    out = table("synthkit plugins", ("plugin", "distribution", "version", "registers"), prose=("registers",))
     for i in infos:
         regs = "; ".join(f"{k.replace('_', ' ')}: {', '.join(v)}" for k, v in i.registers.items())
         out.add_row(i.name, i.distribution, i.version, regs or "-")
     Console().print(out)
-    out = table("sinks (--sink NAME --sink-option KEY=VALUE)", ("sink", "kind", "claims", "options"))
+    out = table("sinks (--sink NAME --sink-option KEY=VALUE)", ("sink", "kind", "claims", "options"),
+                prose=("claims", "options"))  # fmt: skip
     for row in sinks:
         out.add_row(row["name"], row["kind"], " ".join([*row["extensions"], *(f"{x}://" for x in row["schemes"])]) or "-",
                     row["options"])  # fmt: skip

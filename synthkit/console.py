@@ -25,14 +25,37 @@ from synthkit.secrets import scrub
 
 
 def stderr() -> Console:
+    """The console for human output: while a progress bar shows, its own (a line printed
+    from any thread then goes above the bar instead of through it)."""
+    if _active:
+        return _active[-1].console
     return Console(stderr=True)
 
 
-def table(title: str, columns: tuple[str, ...] | list[str], caption: str | None = None) -> Table:
-    """A table for stderr that fits the terminal: long cells wrap, and a word longer than its
-    column (a device id, an archetype name) folds onto the next line instead of being cut
-    with an ellipsis."""
-    out = Table(title=title, title_justify="left", caption=caption)
+class _Table(Table):
+    """A table whose identifier columns keep their words whole when the terminal has room."""
+
+    prose: frozenset[str] = frozenset()
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        ids = [c for c in self.columns if c.header not in self.prose]
+        widest = {id(c): max([len(str(c.header)), *(len(getattr(x, "plain", str(x))) for x in c._cells)]) for c in ids}
+        # borders, two spaces of padding per column, and room for each prose column to wrap in
+        room = options.max_width - (len(self.columns) + 1) - 2 * len(self.columns) - 6 * (len(self.columns) - len(ids))
+        for c in ids:  # rich shrinks wrapping columns first: these keep whole, left first, while they fit
+            c.no_wrap = widest[id(c)] <= room
+            room -= widest[id(c)] if c.no_wrap else 0
+        yield from super().__rich_console__(console, options)
+
+
+def table(title: str, columns: tuple[str, ...] | list[str], caption: str | None = None,
+          prose: tuple[str, ...] = ()) -> Table:  # fmt: skip
+    """A table for stderr that fits the terminal: the ``prose`` columns wrap between words to
+    make room, and the others (identifiers: a device id, an archetype name) keep whole when the
+    terminal has room for them; narrower, a long word folds onto the next line, never cut with
+    an ellipsis."""
+    out = _Table(title=title, title_justify="left", caption=caption)
+    out.prose = frozenset(prose)
     for column in columns:
         out.add_column(column, overflow="fold")
     return out

@@ -256,7 +256,7 @@ def make_sink(spec: SinkSpec, target: Target, options: SinkOptions | Mapping[str
     if not isinstance(options, SinkOptions):
         model = spec.options or SinkOptions
         options = model.model_validate(options) if isinstance(options, Mapping) else parse_sink_options(spec, options)  # noqa: E501
-    sink = spec.factory(target, options)
+    sink = call_factory(f"sink {spec.name!r}", spec.factory, ("target", target), ("options", options))
     contract = CONTRACTS[spec.kind]
     if not isinstance(sink, contract):
         raise PluginError(
@@ -265,6 +265,22 @@ def make_sink(spec: SinkSpec, target: Target, options: SinkOptions | Mapping[str
         )
     return sink
 
+
+
+def call_factory(what: str, factory: Any, *args: tuple[str, Any]) -> Any:
+    """``factory(*values)``; a factory whose signature cannot take them is the plugin's
+    mistake, said as such (a TypeError at the call would be blamed on the calling command)."""
+    import inspect
+
+    try:
+        inspect.signature(factory).bind(*(value for _, value in args))
+    except TypeError as exc:
+        shape = ", ".join(name for name, _ in args)
+        raise PluginError(f"{what}: its factory cannot be called as factory({shape}) ({exc})",
+                          hint=f"give it the signature factory({shape}) (docs/plugins.md)") from None  # fmt: skip
+    except ValueError:  # no signature to read (a builtin): the call itself will tell
+        pass
+    return factory(*(value for _, value in args))
 
 
 def sink_target(kind: str, out: str | Path | None, needed_by: str, **ingest: Any) -> FileTarget | StreamTarget | IngestTarget:

@@ -8,6 +8,7 @@ never printed: every message shows :func:`redact`'s form.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,8 +36,10 @@ def make_engine(url: str, *, create: bool = False) -> Engine:
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         path = Path(parsed.database)
         if not create and not path.is_file():
+            from synthkit.dburl import url_flag
+
             raise ConfigError(f"no database at {path}" + (" (it is not a file)" if path.exists() else ""),
-                              hint="run `synthkit db init` first, or check --db-url / SYNTHKIT_DB_URL")  # fmt: skip
+                              hint=f"run `synthkit db init{url_flag(url)}` first, or check --db-url / SYNTHKIT_DB_URL")  # fmt: skip
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -68,12 +71,21 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
 
 
 def describe_db_error(url: str, exc: Exception) -> ConfigError:
-    """A connection or schema failure as one line naming the (redacted) database."""
+    """A connection or schema failure as one line naming the (redacted) database, and the fix
+    for that failure (a server that is down, a database or role to create, a schema to init)."""
+    from synthkit.dburl import url_flag
+
     text = scrub(" ".join(str(getattr(exc, "orig", exc) or exc).split()))
-    if "Connection refused" in text or "could not connect" in text.lower():
+    parsed = make_url(url)
+    if re.search(r'database "[^"]*" does not exist', text):
+        hint = (f"create the database first (`createdb -h {parsed.host or 'localhost'} -p {parsed.port or 5432} "
+                f"{parsed.database}`, or CREATE DATABASE), then `synthkit db init{url_flag(url)}`")  # fmt: skip
+    elif re.search(r'role "[^"]*" does not exist', text):
+        hint = "give --db-url a user that exists on that server, or create the role (`createuser NAME`)"
+    elif "Connection refused" in text or "could not connect" in text.lower():
         hint = "start the database server, or check --db-url / SYNTHKIT_DB_URL"
     elif "does not exist" in text or "no such table" in text:
-        hint = "run `synthkit db init` first"
+        hint = f"run `synthkit db init{url_flag(url)}` first"
     else:
         hint = "check --db-url / SYNTHKIT_DB_URL"
     return ConfigError(f"database {redact(url)}: {text[:300]}", hint=hint)

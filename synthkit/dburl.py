@@ -34,6 +34,14 @@ def named_database(flag: str | None) -> bool:
     return bool(flag or current_options().db_url or os.environ.get(ENV_DB_URL))
 
 
+def url_flag(url: str) -> str:
+    """`` --db-url URL`` (redacted) for a command a message tells the user to run against
+    ``url``; "" for the default database (a bare command already means it)."""
+    from synthkit.secrets import redact
+
+    return "" if url == DEFAULT_DB_URL else f" --db-url {redact(url)}"
+
+
 _DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306, "mssql": 1433, "oracle": 1521}
 
 

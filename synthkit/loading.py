@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -119,17 +119,25 @@ class PluginLoader:
         self, plugin: object, name: str, *, distribution: str = "(local)", version: str = ""
     ) -> None:
         """Register a module or object as a plugin (tests and embedding applications); a hook
-        implementation no specification knows (a misspelt hook) fails here, as at start-up."""
+        implementation no specification knows (a misspelt hook) fails here."""
         self._register(plugin, name, distribution, version)
         self.check_pending()
 
     def _register(self, plugin: object, name: str, distribution: str, version: str) -> None:
+        taken = self.pm.get_plugin(name)
+        if taken is not None:  # pluggy's own message dumps its whole registry
+            dist, ver = self._origin.get(name, ("(local)", ""))
+            raise PluginError(f"the plugin name {name!r} is taken by {dist} {ver}".rstrip()
+                              + f"'s {name!r} ({getattr(taken, '__name__', type(taken).__name__)})",
+                              hint=f"give the entry point of {distribution} another name")  # fmt: skip
         try:
             self.pm.register(plugin, name=name)
         except pluggy.PluginValidationError as exc:
             raise PluginError(f"plugin {name!r} from {distribution}: {exc}") from exc
-        except ValueError as exc:  # already registered under that name
-            raise PluginError(f"plugin {name!r} from {distribution}: {exc}") from exc
+        except ValueError:  # the same module under another name
+            other = self.pm.get_name(plugin)
+            raise PluginError(f"plugin {name!r} from {distribution} is already registered as {other!r}",
+                              hint="declare each module under one entry point") from None  # fmt: skip
         self._origin[name] = (distribution, version)
         self._cache.clear()
 
@@ -150,7 +158,11 @@ class PluginLoader:
                 + ", ".join(repr(u) for u in unknown),
                 hint="installed: " + ", ".join(sorted(ep.name for ep in eps)),
             )
-        for ep in sorted(eps, key=lambda e: e.name):
+        def precedence(ep: importlib_metadata.EntryPoint) -> tuple[bool, str]:
+            dist = getattr(ep, "dist", None)  # synthkit's own first: a partner never takes a built-in's name
+            return (dist is None or dist.name != "synthkit"), ep.name
+
+        for ep in sorted(eps, key=precedence):
             if (allow is not None and ep.name not in allow) or ep.name in block:
                 continue
             dist = getattr(ep, "dist", None)
@@ -166,18 +178,38 @@ class PluginLoader:
                 if strict:
                     raise PluginError(failure.describe(), hint=f"unset {ENV_STRICT} to skip it") from exc
                 self.failures.append(failure)
-        self.check_pending()
+        # a misspelt hook leaves out its plugin only, like any other plugin failure
+        for plugin_name, error in self._unknown_hooks():
+            dist, version = self._origin.get(plugin_name, ("(unknown distribution)", ""))
+            failure = LoadFailure(plugin_name, getattr(self.pm.get_plugin(plugin_name), "__name__", plugin_name),
+                                  dist, version, error)  # fmt: skip
+            if strict:
+                raise PluginError(failure.describe(), hint=f"unset {ENV_STRICT} to skip it")
+            self.pm.unregister(name=plugin_name)
+            self._cache.clear()
+            self.failures.append(failure)
+
+    def _unknown_hooks(self) -> list[tuple[str, str]]:
+        """(plugin, why) for each implementation of a hook no specification knows."""
+        import difflib
+
+        known = [name for name in dir(hookspecs) if name.startswith("synthkit_")]
+        found = []
+        for name, caller in vars(self.pm.hook).items():
+            if not isinstance(caller, pluggy.HookCaller) or caller.spec is not None:
+                continue
+            for impl in caller.get_hookimpls():
+                close = difflib.get_close_matches(name, known, n=1)
+                found.append((impl.plugin_name, f"unknown hook {name!r}" + (f" (did you mean {close[0]!r}?)" if close else
+                              " (the hooks are in synthkit.hookspecs, docs/plugins.md)")))  # fmt: skip
+        return found
 
     def check_pending(self) -> None:
-        try:
-            self.pm.check_pending()
-        except pluggy.PluginValidationError as exc:
-            plugin_name = self.pm.get_name(exc.plugin) or repr(exc.plugin)
+        """A PluginError for the first implementation of an unknown hook (a misspelt name)."""
+        for plugin_name, error in self._unknown_hooks():
             dist, _ = self._origin.get(plugin_name, ("(unknown distribution)", ""))
-            raise PluginError(
-                f"plugin {plugin_name!r} from {dist}: {exc}",
-                hint="check the hook name against synthkit.hookspecs (docs/plugins.md)",
-            ) from exc
+            raise PluginError(f"plugin {plugin_name!r} from {dist}: {error}",
+                              hint="check the hook name against synthkit.hookspecs (docs/plugins.md)")  # fmt: skip
 
     def _collect(self, kind: str) -> dict[str, Any]:
         """Call one registration hook on every plugin, keeping who registered what.
@@ -222,11 +254,15 @@ class PluginLoader:
             dist, version = self._origin.get(plugin_name, ("(local)", ""))
             where = f"plugin {plugin_name!r} from {dist} {version}".rstrip()
             try:
-                result = list(impl.function(**{arg: None for arg in impl.argnames}) or ())
+                returned = impl.function(**{arg: None for arg in impl.argnames})
             except PluginError:
                 raise
             except Exception as exc:  # noqa: BLE001 - reported with the plugin's name, then left out
                 raise _BrokenHook(plugin_name, f"{hook_name} raised {type(exc).__name__}: {exc}") from exc
+            if isinstance(returned, (str, bytes, Mapping)) or (returned is not None and not isinstance(returned, Iterable)):
+                raise _BrokenHook(plugin_name, f"{hook_name} returned {type(returned).__name__}, expected a list "
+                                               f"of {record_type.__name__}")  # fmt: skip
+            result = list(returned or ())
             if self._trace:
                 print(f"synthkit: {hook_name} -> {plugin_name}: {result!r}", file=sys.stderr)
             wrong = next((r for r in result if not isinstance(r, record_type)), None)

@@ -37,7 +37,8 @@ def runs_command(
         emit_json({"command": "runs", "runs_dir": str(log.directory), "runs": [_brief(r) for r in records]})
         return
     out = table(f"run records in {log.directory}",
-                ("run id", "command", "status", "started", "streams", "emitted", "sink -> target"))  # fmt: skip
+                ("run id", "command", "status", "started", "streams", "emitted", "sink -> target"),
+                prose=("sink -> target",))  # fmt: skip
     for r in records:
         out.add_row(r.run_id, r.command, r.status, r.started_at, str(len(r.streams)), str(r.emitted),
                       f"{r.sink} -> {r.target}")  # fmt: skip
@@ -151,7 +152,8 @@ def _reconcile_table(result: dict[str, Any]) -> None:
         return
     out = table(f"reconcile: {result['stored']} of {result['expected']} stored "
                 f"({'complete' if result['complete'] else 'incomplete'})",
-                ("stream", "expected", "stored", "missing", "duplicates", "unexpected", "late", "missing ranges"))  # fmt: skip
+                ("stream", "expected", "stored", "missing", "duplicates", "unexpected", "late", "missing ranges"),
+                prose=("missing ranges",))  # fmt: skip
     for stream, row in list(result["streams"].items())[:50]:
         ranges = ", ".join(f"{lo}..{hi}" for lo, hi in row["missing_ranges"][:5])
         more = len(row["missing_ranges"]) - 5

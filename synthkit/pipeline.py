@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from synthkit.batch import MissingColumn
-from synthkit.contracts import CONTRACTS, BrokerSink, Sink, Transform, parse_options
+from synthkit.contracts import CONTRACTS, BrokerSink, Sink, Transform, call_factory, parse_options
 from synthkit.errors import ConfigError, PluginError
 from synthkit.rand import stable_key
 
@@ -73,7 +73,8 @@ def build_transforms(plugins: Plugins, names: Sequence[str], pairs: Iterable[str
     chain = []
     for position, spec in enumerate(chosen):
         options = parse_options(f"transform {spec.name!r}", spec.options, per.get(spec.name, ()), "--transform-option", f"{spec.name}.")
-        transform = spec.factory(options, stable_key(seed, spec.name, position))
+        transform = call_factory(f"transform {spec.name!r}", spec.factory, ("options", options),
+                                 ("seed", stable_key(seed, spec.name, position)))  # fmt: skip
         if not isinstance(transform, Transform):
             raise PluginError(f"transform {spec.name!r}: its factory returned a {type(transform).__name__}, not a synthkit.api.Transform")
         chain.append(transform)

@@ -67,7 +67,10 @@ class Source(ABC):
 
 
 def make_source(spec: SourceSpec, target: SourceTarget, options: Iterable[str] = ()) -> Source:
-    source = spec.factory(target, parse_options(f"source {spec.name!r}", spec.options, options, "--source-option"))
+    from synthkit.contracts import call_factory
+
+    parsed = parse_options(f"source {spec.name!r}", spec.options, options, "--source-option")
+    source = call_factory(f"source {spec.name!r}", spec.factory, ("target", target), ("options", parsed))
     if not isinstance(source, Source):
         raise PluginError(f"source {spec.name!r}: its factory returned a {type(source).__name__}, not a synthkit.api.Source")
     return source

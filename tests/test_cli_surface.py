@@ -203,7 +203,7 @@ def test_counts_read_as_english(tmp_path, sh):
     scenario = tmp_path / "s.yaml"
     scenario.write_text(LONG)
     res = sh("synthkit", "--scenario", str(scenario), "validate")
-    assert "fits: 1 device valid" in res.stderr and "1 devices" not in res.stderr
+    assert "fits: 1 of 1 device valid" in res.stderr and "1 devices" not in res.stderr
 
 
 def test_messages_quote_the_input_as_written_and_name_a_field_once(tmp_path, sh):

@@ -89,10 +89,46 @@ def test_cli_warns_about_a_broken_plugin_and_still_runs(tmp_path, sh):
     assert res.stderr.count("\n") == 1
 
 
-def test_misspelt_hook_is_an_error_naming_the_distribution(dist_dir):
+def test_misspelt_hook_leaves_out_its_plugin_only_with_a_did_you_mean(dist_dir, monkeypatch, tmp_path, sh):
+    """Issue 24 item 9: a misspelt hook disabled every command, `synthkit plugins` included,
+    with no "did you mean" (every other plugin failure is isolated and named)."""
     make_dist(dist_dir, "typo-plug", "0.3", {"typo": "typo_plug_mod"}, {"typo_plug_mod": MISSPELT})
-    with pytest.raises(PluginError, match=r"plugin 'typo' from typo-plug.*synthkit_register_sink"):
+    monkeypatch.delenv("SYNTHKIT_STRICT_PLUGINS", raising=False)
+    plugins = build_plugins()
+    [failure] = plugins.failures
+    assert failure.entry_point == "typo" and failure.distribution == "typo-plug"
+    assert "unknown hook 'synthkit_register_sink' (did you mean 'synthkit_register_sinks'?)" in failure.error
+    assert "jsonl" in plugins.sinks() and plugins.pm.get_plugin("typo") is None
+    env = {"PYTHONPATH": str(dist_dir) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    res = sh("synthkit", "plugins", env=env)
+    assert res.returncode == 0 and "did you mean 'synthkit_register_sinks'" in res.stderr
+    monkeypatch.setenv("SYNTHKIT_STRICT_PLUGINS", "1")
+    with pytest.raises(PluginError, match=r"plugin 'typo'.*typo-plug 0.3 failed to load: unknown hook"):
         build_plugins()
+
+
+def test_an_entry_point_name_taken_by_a_built_in_says_so_in_one_line(dist_dir, monkeypatch):
+    """Issue 24 item 9: pluggy's own message dumped its registry (~3 KB of reprs)."""
+    make_dist(dist_dir, "clash-plug", "1.0", {"parquet": "clash_mod"}, {"clash_mod": "x = 1\n"})
+    monkeypatch.delenv("SYNTHKIT_STRICT_PLUGINS", raising=False)
+    plugins = build_plugins()
+    [failure] = [f for f in plugins.failures if f.distribution == "clash-plug"]
+    assert "the plugin name 'parquet' is taken by synthkit" in failure.error and len(failure.error) < 300
+    assert "parquet" in plugins.sinks()  # the built-in is untouched
+
+
+def test_a_hook_that_returns_a_dict_is_reported_as_a_dict(synthkit_plugins):
+    """Issue 24 item 9: it was reported as "returned str" (the dict's keys)."""
+    import types
+
+    from synthkit import hookimpl
+
+    module = types.ModuleType("dicty")
+    module.synthkit_register_sinks = hookimpl(lambda: {"name": "x"})
+    synthkit_plugins.register(module, "dicty")
+    assert synthkit_plugins.sinks() == {}
+    [failure] = synthkit_plugins.failures
+    assert "synthkit_register_sinks returned dict, expected a list of SinkSpec" in failure.error
 
 
 def test_duplicate_name_names_both_distributions(dist_dir):
@@ -315,3 +351,22 @@ def test_a_command_that_stores_nothing_loads_no_database_driver(tmp_path, comman
             "print(code, sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'psycopg')))")
     out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True, cwd=tmp_path, env=env)
     assert out.stdout.strip().splitlines()[-1] == "0 []", out.stdout + out.stderr
+
+
+def test_a_factory_with_the_wrong_signature_is_blamed_on_its_plugin(synthkit_plugins, run_synthkit):
+    """Issue 24 item 9: the TypeError raised at the call was blamed on the telematics plugin."""
+    import types
+
+    from synthkit import hookimpl
+    from synthkit.api import FileSink, SinkSpec
+
+    class Narrow(FileSink):
+        def __init__(self, target): ...  # noqa: ANN001 - takes no options
+
+    module = types.ModuleType("narrow")
+    module.synthkit_register_sinks = hookimpl(lambda: [SinkSpec("narrow", Narrow, extensions=(".nar",))])
+    plugins = build_plugins()
+    plugins.register(module, "narrow", distribution="narrow-dist", version="1")
+    res = run_synthkit(["telematics", "generate", "--events", "5", "--out", "e.nar"], plugins=plugins)
+    assert res.exit_code == 2 and "sink 'narrow': its factory cannot be called as factory(target, options)" in res.stderr
+    assert "telematics" not in res.stderr.split("(")[0] and "Traceback" not in res.stderr

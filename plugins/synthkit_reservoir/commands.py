@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -65,8 +65,8 @@ def validate(
     for d in loaded.devices:
         counts[d.archetype.name] = counts.get(d.archetype.name, 0) + 1
     n = len(loaded.devices)
-    out = table(f"{loaded.scenario_id}: {n} device{'' if n == 1 else 's'} valid",
-                ("archetype", "mode", "model", "devices", "tendencies"))  # fmt: skip
+    out = table(f"{loaded.scenario_id}: {len(validated)} of {n} device{'' if n == 1 else 's'} valid",
+                ("archetype", "mode", "model", "devices", "tendencies"), prose=("tendencies",))  # fmt: skip
     archetypes = {d.archetype.name: d for d in loaded.devices}
     for name, count in counts.items():
         d = archetypes[name]
@@ -84,7 +84,7 @@ def validate(
         "database": database,
         "warnings": warnings,
         "errors": errors,
-    }, [f"preflight error (not --strict): {e}" for e in errors])  # fmt: skip
+    }, [f"{len(errors)} preflight error(s), listed in `errors` (--strict stops at them)"] if errors else [])  # fmt: skip
 
 
 @app.command("dry-run", rich_help_panel="Simulate", epilog="Example: synthkit --scenario scenarios/mobile_only_v1.yaml dry-run --preview-steps 10")
@@ -109,7 +109,8 @@ def dry_run(
     from synthkit_reservoir.preview import preview_samples
 
     samples = preview_samples(loaded, start_s, preview_steps, global_options(ctx).state_file)
-    out = table("dry-run (nothing written)", ("device", "archetype", "seq", "level_pct", "raw_samples[0]", "tendencies"))
+    out = table("dry-run (nothing written)", ("device", "archetype", "seq", "level_pct", "raw_samples[0]", "tendencies"),
+                prose=("level_pct", "raw_samples[0]", "tendencies"))  # fmt: skip
     for d in loaded.devices[:50]:
         got = samples[d.device_id]
         out.add_row(
@@ -208,11 +209,31 @@ def import_csv_command(
     from synthkit_reservoir.ingestion import check_batch_sizes, import_csv
 
     check_batch_sizes(commit_batch_size, analytics_batch_size)
-    finish(*import_csv(
+    result, problems = import_csv(
         get_plugins(), artifact_dir, resolve_url(db_url), apply=apply,
         commit_rows=commit_batch_size, sink_name=sink, state_file=global_options(ctx).state_file,
         drain=analytics_batch_size if drain_analytics else 0, sink_options=sink_option, out=out,
-    ))  # fmt: skip
+    )  # fmt: skip
+    if not apply:
+        stderr().print("dry run: nothing was written; add --apply to import these rows", highlight=False)
+    finish(_with_unused_drain(ctx, result, drain_analytics), problems)
+
+
+def _switch(flag: str, on: bool, off: bool, default: bool) -> bool:
+    """A switch given as FLAG or --no-FLAG (neither: ``default``, the scenario's)."""
+    if on and off:
+        raise ConfigError(f"give {flag} or --no-{flag[2:]}, not both", hint="leave both out for the scenario's setting")
+    return True if on else False if off else default
+
+
+def _with_unused_drain(ctx: typer.Context, result: dict[str, Any], drain: bool) -> dict[str, Any]:
+    """``result`` with a warning when --analytics-batch-size was given for a drain that is off
+    (it was ignored in silence)."""
+    given = getattr(ctx.get_parameter_source("analytics_batch_size"), "name", "") == "COMMANDLINE"
+    if not drain and given:
+        result["warnings"] = [*result.get("warnings", []), "--analytics-batch-size was not used: the analytics drain "
+                              "is off (give --drain-analytics, or set the scenario's bootstrap.drain_analytics)"]  # fmt: skip
+    return result
 
 
 @app.command("bootstrap", rich_help_panel="Database", epilog="Example: synthkit --scenario scenarios/demo_city_v1.yaml --strict bootstrap --commit-batch-size 1000 --drain-analytics")
@@ -223,9 +244,12 @@ def bootstrap_command(
     sink: SinkName = None,
     sink_option: SinkOptionFlag = None,
     out: IngestOut = None,
-    drain_analytics: Annotated[bool | None, typer.Option("--drain-analytics/--no-drain-analytics", help="Run the analytics consumer afterwards (default: the scenario's bootstrap.drain_analytics).")] = None,
+    # each switch is two flags, not a --x/--no-x pair: a pair's second name is cut at 80 columns
+    drain_analytics: Annotated[bool, typer.Option("--drain-analytics", help="Run the analytics consumer afterwards (default: the scenario's bootstrap.drain_analytics).")] = False,
+    no_drain_analytics: Annotated[bool, typer.Option("--no-drain-analytics", help="Do not, whatever the scenario says.")] = False,
     analytics_batch_size: Annotated[int, typer.Option("--analytics-batch-size", help="Rows per analytics transaction.")] = 200,
-    cluster_places: Annotated[bool | None, typer.Option("--cluster-places/--no-cluster-places", help="Cluster the trucks' stops into places afterwards (default: the scenario's bootstrap.cluster_places).")] = None,
+    cluster_places: Annotated[bool, typer.Option("--cluster-places", help="Cluster the trucks' stops into places afterwards (default: the scenario's bootstrap.cluster_places).")] = False,
+    no_cluster_places: Annotated[bool, typer.Option("--no-cluster-places", help="Do not, whatever the scenario says.")] = False,
 ) -> None:
     """Generate the bootstrap.days before now straight into the ingestion database."""
     from datetime import UTC, datetime
@@ -237,13 +261,14 @@ def bootstrap_command(
     check_batch_sizes(commit_batch_size, analytics_batch_size)
     loaded = load(ctx)
     opts = global_options(ctx)
-    finish(*bootstrap(
+    drain = _switch("--drain-analytics", drain_analytics, no_drain_analytics, loaded.scenario.bootstrap.drain_analytics)
+    cluster = _switch("--cluster-places", cluster_places, no_cluster_places, loaded.scenario.bootstrap.cluster_places)
+    result, problems = bootstrap(
         get_plugins(), loaded, resolve_url(db_url), now=datetime.now(UTC).replace(microsecond=0),
         commit_rows=commit_batch_size, sink_name=sink, state_file=opts.state_file, strict=opts.strict,
-        drain=analytics_batch_size if (loaded.scenario.bootstrap.drain_analytics if drain_analytics is None else drain_analytics) else 0,
-        sink_options=sink_option, out=out,
-        cluster=loaded.scenario.bootstrap.cluster_places if cluster_places is None else cluster_places,
-    ))  # fmt: skip
+        drain=analytics_batch_size if drain else 0, sink_options=sink_option, out=out, cluster=cluster,
+    )  # fmt: skip
+    finish(_with_unused_drain(ctx, result, drain), problems)
 
 
 @app.command("run", rich_help_panel="Live", epilog="Example: synthkit --scenario scenarios/demo_city_v1.yaml run --iterations 10 --db-url sqlite:///.tmp/synthkit.db")

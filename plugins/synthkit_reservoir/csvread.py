@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from synthkit.api import Batch, Column, ConfigError
-from synthkit_reservoir.layout import DECIMALS, SCHEMA_VERSION
+from synthkit_reservoir.layout import DECIMALS
 
 INT_COLUMNS = ("seq", "local_timestamp_ms", "signal_strength_dbm", "schema_version")
 REQUIRED = ("device_id", "received_at", *INT_COLUMNS, "temperature_c", "battery_percentage", "level_pct", "liters")
@@ -251,10 +251,6 @@ def _batch(record, raw_names: list[str]) -> Batch:  # noqa: ANN001
         present = None if arr.null_count == 0 else ~np.asarray(arr.is_null().to_numpy(zero_copy_only=False))
         if name == "received_at":
             cols.append(Column(name, "fixed", _fixed(arr, n), type="timestamp"))
-        elif name == "schema_version":  # a label, as bootstrap writes it
-            versions, codes = np.unique(arr.fill_null(int(SCHEMA_VERSION)).to_numpy(), return_inverse=True)
-            labels = tuple(str(v) for v in versions.tolist()) or (SCHEMA_VERSION,)
-            cols.append(Column(name, "label", codes.astype(np.int64), labels=labels))
         elif arr.type == pa.int64():
             cols.append(Column(name, "int", arr.fill_null(-1).to_numpy().astype(np.int64), present=present))
         elif arr.type == pa.float64():

@@ -91,6 +91,9 @@ def live_run(
         recorder = RunRecorder(RunLog(runs_dir(state_file)), record, ids, first.tolist())
         reservation = Reservation(state, ids, ahead, ceiling, recorder)
         total = len(ids) * iterations if iterations else None  # unlimited: a count, no bar to fill
+        if duration_s:  # what is due within the duration (ticks at 0, step/speedup, ...)
+            due = int(np.sum(np.floor(duration_s * speedup / steps) + 1))
+            total = min(total, due) if total else due
         pace = Pace()
         with stop_on_signals() as stop, progress_bar(f"run -> {broker.address}", total) as bar:
             sink.open(builder.columns)  # connects every device, or fails before the first publish

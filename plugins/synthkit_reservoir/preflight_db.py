@@ -33,7 +33,7 @@ def db_preflight(plugins: Plugins, loaded: LoadedScenario, url: str, *, strict: 
     from synthkit.api import connected  # SQLAlchemy: only once there is a database to check
 
     with connected(url) as engine:
-        findings = collect_findings(plugins, SUBJECT, loaded, {"engine": engine, "cache": {}})
+        findings = collect_findings(plugins, SUBJECT, loaded, {"engine": engine, "cache": {}, "url": url})
     report = DbReport(redact(url))
     for f in findings:
         line = f"{f.check}: {f.message}" + (f" ({f.fix})" if f.fix else "")

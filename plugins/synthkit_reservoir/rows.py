@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from synthkit.api import Batch, Column, FieldSpec, iso_seconds
+from synthkit.api import Batch, Column, FieldSpec, iso_seconds, stable_key
 from synthkit_reservoir.engine import FleetBlock, FleetRun
 from synthkit_reservoir.family import MODES
 from synthkit_reservoir.layout import BASE, DECIMALS, MOBILE, SCHEMA_VERSION, SENSOR, TRUTH
@@ -31,6 +31,7 @@ class RowBuilder:
         self.columns = columns_for(run)
         devs = run.devices
         self.device_labels = tuple(d.device_id for d in devs)
+        self.device_keys = np.array([stable_key("device clock", d.device_id) for d in devs], np.uint64)
         self.modes = MODES
         self.mode_code = np.array([self.modes.index(d.mode) for d in devs], np.int64)
         arch = sorted({d.archetype.name for d in devs})
@@ -45,8 +46,8 @@ class RowBuilder:
             Column("device_id", "label", dev, labels=self.device_labels),
             Column("seq", "int", block.seq),
             Column("received_at", "fixed", iso_seconds(block.time_s), type="timestamp", epoch=block.time_s),
-            Column("local_timestamp_ms", "int", local_timestamp_ms(block.time_s, block.seq)),
-            Column("schema_version", "label", np.zeros(n, np.int64), labels=(SCHEMA_VERSION,)),
+            Column("local_timestamp_ms", "int", local_timestamp_ms(block.time_s, block.seq, self.device_keys[dev])),
+            Column("schema_version", "int", np.full(n, int(SCHEMA_VERSION), np.int64)),  # a number, as in the payload
             Column("mode", "label", self.mode_code[dev], labels=self.modes),
             Column("archetype", "label", self.arch_code[dev], labels=self.archetypes),
         ]
@@ -96,10 +97,12 @@ def _extra(spec: FieldSpec, values: np.ndarray, present: np.ndarray | None) -> C
     return Column(spec.name, "int", values.astype(np.int64), present=present)
 
 
-def local_timestamp_ms(time_s: np.ndarray, seq: np.ndarray) -> np.ndarray:
+def local_timestamp_ms(time_s: np.ndarray, seq: np.ndarray, device_key: np.ndarray) -> np.ndarray:
     """The device clock when it sampled: 150-1149 ms before the broker received the
-    message, a fixed function of seq so a re-send is identical."""
-    latency = (seq.astype(np.uint64) * np.uint64(2654435761) % np.uint64(1000)).astype(np.int64) + 150
+    message, a fixed function of (device, seq) so a re-send is identical and devices that
+    send at the same moment do not share one clock reading."""
+    mixed = seq.astype(np.uint64) * np.uint64(2654435761) + device_key.astype(np.uint64)
+    latency = ((mixed ^ (mixed >> np.uint64(29))) % np.uint64(1000)).astype(np.int64) + 150
     return time_s * 1000 - latency
 
 

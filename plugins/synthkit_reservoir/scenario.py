@@ -16,6 +16,7 @@ import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -300,11 +301,28 @@ def load_scenario(path: str, plugins: Plugins) -> LoadedScenario:
     scenario = validate_section(doc, Scenario, problems, union_tags=("device", "group"), explain=_explain)
     problems.raise_any()
     assert scenario is not None
+    scenario = scenario.model_copy(update={"mqtt": broker_files(scenario.mqtt, Path(doc.path).parent, problems)})
     devices, warnings = _resolve(scenario, plugins, problems)
     problems.raise_any()
     with open(path, "rb") as fh:
         digest = hashlib.sha256(fh.read()).hexdigest()
     return LoadedScenario(doc.path, digest, scenario, tuple(devices), tuple(warnings))
+
+
+def broker_files(block: BrokerBlock, base: Path, problems: Problems) -> BrokerBlock:
+    """The block with its certificate and password files relative to the scenario's folder
+    (not the current directory), each of which must exist."""
+    found: dict[str, str] = {}
+    for name in ("ca_path", "cert_path", "key_path", "password_file"):
+        value = getattr(block, name)
+        if not value:
+            continue
+        path = Path(value).expanduser()
+        path = path if path.is_absolute() else base / path
+        if not path.is_file():
+            problems.add(("mqtt", name), f"{path} not found", "give a path relative to the scenario file, or an absolute one")
+        found[name] = str(path)
+    return block.model_copy(update=found) if found else block
 
 
 def _explain(err: dict[str, Any], loc: Loc) -> tuple[str, str] | None:

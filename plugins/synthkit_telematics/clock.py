@@ -20,14 +20,21 @@ CLOCKS = ("wall", "simulated")
 _ISO_WIDTH = 24  # YYYY-MM-DDTHH:MM:SS.mmmZ, the generator's form
 
 
-def on_the_wall_clock(batch: Batch) -> Batch:
-    """``batch`` with every event's ``ts`` the moment it is handed on (milliseconds, UTC)."""
-    ms = time.time_ns() // 1_000_000
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def on_the_wall_clock(batch: Batch, started_ms: int) -> Batch:
+    """``batch`` with every event's ``ts`` the moment it is handed on (milliseconds, UTC), and
+    its ``period_minute`` the minutes since the feed started at ``started_ms`` (0 first, as the
+    original's stream)."""
+    ms = now_ms()
     text = (np.datetime_as_string(np.datetime64(ms, "ms"), unit="ms") + "Z").encode()
     assert len(text) == _ISO_WIDTH, text
     iso = np.tile(np.frombuffer(text, np.uint8), (batch.n, 1))
-    stamped = Column("ts", "fixed", iso, type="timestamp", epoch=np.full(batch.n, ms, np.int64))
-    return Batch([stamped if c.name == "ts" else c for c in batch.columns])
+    stamped = {"ts": Column("ts", "fixed", iso, type="timestamp", epoch=np.full(batch.n, ms, np.int64)),
+               "period_minute": Column("period_minute", "int", np.full(batch.n, (ms - started_ms) // 60_000, np.int64))}  # fmt: skip
+    return Batch([stamped.get(c.name, c) for c in batch.columns])
 
 
 def id_salt(clock: str) -> str:
@@ -42,5 +49,5 @@ def check_clock(clock: str) -> None:
         raise ConfigError(f"--clock must be one of {', '.join(CLOCKS)}, got {clock!r}")
 
 
-def clocked(batch: Batch, clock: str) -> Batch:
-    return on_the_wall_clock(batch) if clock == "wall" else batch
+def clocked(batch: Batch, clock: str, started_ms: int) -> Batch:
+    return on_the_wall_clock(batch, started_ms) if clock == "wall" else batch

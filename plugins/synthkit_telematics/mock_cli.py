@@ -13,7 +13,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from synthkit.api import SynthkitError, get_plugins, keep_freed_memory
 from synthkit_telematics.options import build_config, parse_start, parse_weights
@@ -42,6 +42,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def mock_format(plugins: Any, out: str) -> str:
+    """What the original does: CSV for a name ending in .csv, JSON lines for any other (ev.txt,
+    ev, ev.log); a name another file sink claims (.parquet, .jsonl.gz) goes to that sink."""
+    if out.lower().endswith(".csv"):
+        return "csv"
+    try:
+        return plugins.file_sink(out).name
+    except SynthkitError:
+        return "jsonl"
+
+
 def main(argv: list[str] | None = None) -> None:
     keep_freed_memory()
     args = parse_args(argv)
@@ -58,7 +69,9 @@ def main(argv: list[str] | None = None) -> None:
         if not args.out:
             sys.stderr.write("error: --out is required in batch mode (or use --stream)\n")
             sys.exit(2)
-        summary = generate_file(get_plugins(), config, 1000 if args.events is None else args.events, Path(args.out), args.format)
+        plugins = get_plugins()
+        summary = generate_file(plugins, config, 1000 if args.events is None else args.events, Path(args.out),
+                                args.format or mock_format(plugins, args.out))  # fmt: skip
         print(f"Wrote {summary['events']} events to {args.out} ({summary['format']})")
     except SynthkitError as exc:
         if os.environ.get("SYNTHKIT_DEBUG", "") not in ("", "0"):

@@ -26,7 +26,7 @@ from synthkit.api import (
     progress_bar,
     stop_on_signals,
 )
-from synthkit_telematics.clock import check_clock, clocked, id_salt
+from synthkit_telematics.clock import check_clock, clocked, id_salt, now_ms
 from synthkit_telematics.generator import TelematicsConfig, TelematicsGenerator
 
 DEFAULT_TOPIC = "telematics/{driver_id}/events"
@@ -67,9 +67,11 @@ def publish_mqtt(
         status = "failed"
         try:
             schedule = ((number * interval_s, None) for number in itertools.count())
+            started_ms = now_ms()
+
             def produce(_: None) -> Any:
                 batch = next(rounds, None)
-                return None if batch is None else clocked(batch, clock)
+                return None if batch is None else clocked(batch, clock, started_ms)
 
             interrupted = paced(schedule, produce, write, stop=stop,
                                 duration_s=duration_s, on_batch=bar.advance, pace=pace)  # fmt: skip

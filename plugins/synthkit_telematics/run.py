@@ -24,7 +24,7 @@ from synthkit.api import (
     sink_target,
     stop_on_signals,
 )
-from synthkit_telematics.clock import check_clock, clocked, id_salt
+from synthkit_telematics.clock import check_clock, clocked, id_salt, now_ms
 from synthkit_telematics.generator import TelematicsConfig, TelematicsGenerator
 
 GENERATE_KINDS = ("file", "ingest")  # a file, or an endpoint or database (stdout is `stream`)
@@ -121,12 +121,13 @@ def _paced_rows(generator: TelematicsGenerator, config: TelematicsConfig, interv
 
     def rows(stop: threading.Event) -> Iterator[Batch]:
         size = config.drivers if interval > 0 else 4096
+        started_ms = now_ms()
         for batch in generator.batches(max_events, batch_rows=size):
             step = 1 if interval > 0 else batch.n
             for start in range(0, batch.n, step):
                 if stop.is_set():
                     return
-                yield clocked(batch.slice(start, start + step), clock)
+                yield clocked(batch.slice(start, start + step), clock, started_ms)
                 if interval > 0 and stop.wait(interval):
                     return
 

@@ -1,7 +1,8 @@
 """``db init`` and ``db register``: the schema, and a scenario's devices and reservoirs.
 
 Registering is idempotent: a device already present keeps its attachment (so a re-run never
-moves telemetry to another reservoir); new devices get a reservoir built from their model's
+moves telemetry to another reservoir), and one present but detached is attached to its
+reservoir (nothing of it moves: it had none); new devices get a reservoir built from their model's
 parameters (capacity, calibration), kind STATIONARY for tanks and TRUCK_TANK for trucks,
 with a stable id (the scenario's ``reservoir_id`` pin, else derived from scenario + device).
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Engine, insert, inspect, select
+from sqlalchemy import Engine, insert, inspect, select, update
 
 from synthkit_reservoir.database.schema import (
     SCHEMA_VERSION,
@@ -41,11 +42,11 @@ def reservoir_id_for(loaded: LoadedScenario, device_id: str, pinned: uuid.UUID |
 
 def register(engine: Engine, loaded: LoadedScenario) -> dict[str, Any]:
     with engine.begin() as conn:
-        have = {row.device_id for row in conn.execute(select(devices.c.device_id))}
+        have = {row.device_id: row.reservoir_id for row in conn.execute(select(devices.c.device_id, devices.c.reservoir_id))}
         have_res = {row.reservoir_id for row in conn.execute(select(reservoirs.c.reservoir_id))}
-        new_res, new_dev = [], []
+        new_res, new_dev, attach = [], [], []
         for d in loaded.devices:
-            if d.device_id in have:
+            if d.device_id in have and have[d.device_id] is not None:
                 continue
             rid = reservoir_id_for(loaded, d.device_id, d.reservoir_id)
             if rid not in have_res:
@@ -58,13 +59,19 @@ def register(engine: Engine, loaded: LoadedScenario) -> dict[str, Any]:
                     "sensor_full_distance_mm": params.sensor_full_distance_mm,
                 })  # fmt: skip
                 have_res.add(rid)
-            new_dev.append({"device_id": d.device_id, "mqtt_client_id": d.device_id, "reservoir_id": rid})
+            if d.device_id in have:
+                attach.append((d.device_id, rid))
+            else:
+                new_dev.append({"device_id": d.device_id, "mqtt_client_id": d.device_id, "reservoir_id": rid})
         if new_res:
             conn.execute(insert(reservoirs), new_res)
         if new_dev:
             conn.execute(insert(devices), new_dev)
+        for device_id, rid in attach:
+            conn.execute(update(devices).where(devices.c.device_id == device_id).values(reservoir_id=rid))
     return {
         "devices_registered": len(new_dev),
-        "devices_already_present": len(loaded.devices) - len(new_dev),
+        "devices_attached": len(attach),
+        "devices_already_present": len(loaded.devices) - len(new_dev) - len(attach),
         "reservoirs_created": len(new_res),
     }

@@ -21,6 +21,6 @@ def synthkit_register_checks() -> list[PreflightCheck]:
             "device_attached",
             "the device is attached to a reservoir",
             problem,
-            "attach the device first; the simulator requires attached devices",
+            "`synthkit --scenario FILE db register` attaches the scenario's detached devices (the simulator requires attached ones)",
         )
     ]
