@@ -46,7 +46,7 @@ _WHERE: dict[str, str] = {
     # databases
     **dict.fromkeys(("DEFAULT_DB_URL", "ENV_DB_URL", "named_database", "resolve_url", "store_identity", "url_flag"),
                     "synthkit.dburl"),
-    **dict.fromkeys(("connected", "describe_db_error", "make_engine"), "synthkit.database"),
+    **dict.fromkeys(("connected", "db_errors", "describe_db_error", "make_engine"), "synthkit.database"),
     "redact": "synthkit.secrets",
     "hide_secret": "synthkit.secrets",  # fmt: skip
     # files, state, signals, options, time
@@ -126,7 +126,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         parse_sink_options,
         sink_target,
     )
-    from synthkit.database import connected, describe_db_error, make_engine
+    from synthkit.database import connected, db_errors, describe_db_error, make_engine
     from synthkit.dburl import (
         DEFAULT_DB_URL,
         ENV_DB_URL,

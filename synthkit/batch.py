@@ -224,9 +224,11 @@ def iso_seconds(times: np.ndarray) -> np.ndarray:
 MESSAGE_COLUMNS = ("topic", "client", "payload", "received_at")
 
 
-def message_batch(topics: Sequence[str], clients: Sequence[str], payloads: Sequence[bytes], received_s: int) -> Batch:
+def message_batch(topics: Sequence[str], clients: Sequence[str], payloads: Sequence[bytes],
+                  received_s: int | Sequence[int]) -> Batch:  # fmt: skip
     """Messages as a source hands them to a sink: ``topic`` and ``client`` (the device id the
-    topic names) as labels, the raw ``payload`` bytes, and when they were received."""
+    topic names) as labels, the raw ``payload`` bytes, and when they were received (epoch
+    seconds: one for the batch, or one per message)."""
     n = len(payloads)
 
     def labels(values: Sequence[str]) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -236,7 +238,7 @@ def message_batch(topics: Sequence[str], clients: Sequence[str], payloads: Seque
 
     topic_codes, topic_labels = labels(topics)
     client_codes, client_labels = labels(clients)
-    times = np.full(n, received_s, np.int64)
+    times = np.full(n, received_s, np.int64) if isinstance(received_s, int) else np.asarray(received_s, np.int64)
     return Batch([
         Column("topic", "label", topic_codes, labels=topic_labels),
         Column("client", "label", client_codes, labels=client_labels),

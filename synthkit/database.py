@@ -92,6 +92,17 @@ def describe_db_error(url: str, exc: Exception) -> ConfigError:
 
 
 @contextmanager
+def db_errors(url: str) -> Iterator[None]:
+    """A connection or schema failure of ``url`` inside the block becomes
+    :func:`describe_db_error`'s one-line ConfigError (nothing is opened here: a command whose
+    sink may not use that database at all wraps its run in this)."""
+    try:
+        yield
+    except DBAPIError as exc:
+        raise describe_db_error(url, exc) from None
+
+
+@contextmanager
 def connected(url: str, *, create: bool = False) -> Iterator[Engine]:
     """An engine for ``url``, disposed however the block ends; a connection or schema failure
     inside the block becomes :func:`describe_db_error`'s one-line ConfigError."""

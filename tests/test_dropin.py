@@ -67,3 +67,31 @@ def test_a_live_feed_counts_its_minutes_from_its_own_start():
     assert res.returncode == 0, res.stderr
     minutes = [json.loads(x)["period_minute"] for x in res.stdout.splitlines()]
     assert len(minutes) == 50 and minutes[0] == 0 and max(minutes) <= 1
+
+
+ORIGINAL_SHARES = {"hard_braking": 0.18, "aggressive_turn": 0.12, "speeding": 0.22, "tailgating": 0.10,
+                   "late_night_driving": 0.08, "ping": 0.30}  # data/mock.py's weights, which are its shares
+
+
+def test_the_drop_in_has_the_originals_event_shares(tmp_path):
+    """Before: speeding 0.05 vs 0.22, late-night 0.02 vs 0.08, ping 0.40 vs 0.30, so the
+    original's own features (speeding minutes and late-night events per 100 mi) differed 4-5x."""
+    from collections import Counter
+
+    seeds = (7, 42, 123, 999)
+    mean: Counter[str] = Counter()
+    for seed in seeds:  # a 10-driver fleet's own drivers move its shares a little: the mean is the promise
+        out = tmp_path / f"mix{seed}.jsonl"
+        res = subprocess.run([str(BIN / "synthkit-mock"), "--events", "100000", "--seed", str(seed), "--out", str(out)],
+                             capture_output=True, text=True)  # fmt: skip
+        assert res.returncode == 0, res.stderr
+        counts = Counter(json.loads(line)["event_type"] for line in out.read_text().splitlines())
+        for k, v in counts.items():
+            share = v / 100_000
+            mean[k] += share / len(seeds)
+            assert abs(share - ORIGINAL_SHARES[k]) <= (0.04 if k == "speeding" else 0.015), (seed, k, share)
+    assert all(abs(mean[k] - v) <= 0.006 for k, v in ORIGINAL_SHARES.items()), mean
+    declared = run_cli(["telematics", "generate", "--events", "20000", "--out", str(tmp_path / "d.jsonl")])
+    assert declared.exit_code == 0  # synthkit's own default keeps each type's declared weight
+    bad = run_cli(["telematics", "generate", "--events", "5", "--mix", "nope", "--out", str(tmp_path / "x.jsonl")])
+    assert bad.exit_code == 2 and "unknown event mix 'nope'" in bad.stderr

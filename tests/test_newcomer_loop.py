@@ -201,3 +201,36 @@ def test_run_says_when_another_client_takes_its_connections(tmp_path):
     assert proc.returncode == 3 and summary["complete"] is False, err
     assert summary["reconnects"] >= 3
     assert any(f"another client is probably connected with client id '{ids}-01'" in w for w in summary["warnings"])
+
+
+def test_listen_reads_captured_traffic_through_a_source_plugin(tmp_path):
+    """Before: no --source; SourceTarget was MQTT-shaped; and the listener required `db init`
+    even when its sink was not the reference database."""
+    from synthkit.testing import run_cli
+    from tests.test_safety_listen import GOOD
+    from tests.test_source import _plugins
+
+    url = f"sqlite:///{tmp_path}/cap.db"
+    assert run_cli(["db", "init", "--db-url", url]).exit_code == 0
+    reg = tmp_path / "r.yaml"
+    reg.write_text("scenario_id: cap\ndevices:\n  - {device_id: CAP-1, archetype: stationary_archetype_a}\n")
+    assert run_cli(["--scenario", str(reg), "db", "register", "--db-url", url]).exit_code == 0
+    capture = tmp_path / "captured.jsonl"
+    capture.write_text("".join(json.dumps({"topic": topic, "payload": {**GOOD, "seq": seq},
+                                           "received_at": "2026-01-05T10:00:0%dZ" % seq}) + "\n"
+                               for topic, seq in (("site/CAP-1/up", 0), ("site/CAP-1/up", 1), ("other/CAP-1/x", 9),
+                                                  ("site/CAP-1/up", 2))))  # fmt: skip
+    args = ["ingest", "listen", "--source", "capture", "--source-option", f"path={capture}", "--topic", "site/+/up"]
+    res = run_cli([*args, "--db-url", url])
+    summary = json.loads(res.stdout)
+    assert res.exit_code == 0 and summary["status_counts"] == {"stored:NEW": 3}, res.stderr
+    assert any("1 captured message(s)" in w for w in summary["warnings"]) and "broker" not in summary
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "cap.db") as conn:
+        assert conn.execute("SELECT seq, received_at FROM telemetry ORDER BY seq").fetchall()[0][1].startswith("2026-01-05")
+    taken: list[bytes] = []  # a sink that is not the database: no database needed at all
+    other = run_cli([*args, "--sink", "recording", "--db-url", f"sqlite:///{tmp_path}/never.db"], _plugins(taken, fail=False))
+    assert other.exit_code == 0 and len(taken) == 3 and not (tmp_path / "never.db").exists(), other.stderr
+    bad = run_cli(["ingest", "listen", "--source", "capture", "--source-option", f"path={tmp_path}/nope", "--db-url", url])
+    assert bad.exit_code == 2 and "neither a file nor a directory" in bad.stderr

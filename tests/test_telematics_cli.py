@@ -211,7 +211,7 @@ def test_stream_to_a_closed_pipe_is_quiet():
 def test_mock_drop_in_takes_the_seed_flags(sh, tmp_path):
     res = sh("synthkit-mock", "--events", "2000", "--seed", "123", "--out", str(tmp_path / "s.jsonl"))
     assert res.returncode == 0 and res.stdout.strip() == f"Wrote 2000 events to {tmp_path / 's.jsonl'} (jsonl)"
-    again = sh(*GEN, "--events", "2000", "--seed", "123", "--out", str(tmp_path / "t.jsonl"))
+    again = sh(*GEN, "--events", "2000", "--seed", "123", "--mix", "original", "--out", str(tmp_path / "t.jsonl"))
     assert again.returncode == 0 and sha(tmp_path / "s.jsonl") == sha(tmp_path / "t.jsonl")
     res = sh("synthkit-mock", "--events", "500", "--drivers", "25", "--format", "csv",
              "--extreme-variance", "--out", str(tmp_path / "e.csv"))

@@ -33,6 +33,7 @@ Weight = Annotated[
 WeightsFile = Annotated[
     Path | None, typer.Option("--weights-file", help="JSON or YAML mapping of event type to weight.")
 ]
+Mix = Annotated[str | None, typer.Option("--mix", help="A named set of event weights: original (the shares of the old data/mock.py; synthkit-mock's default) or declared (each event type's own weight, the default).")]
 BaseLat = Annotated[float | None, typer.Option("--base-lat", help="Latitude the fleet is based near.")]
 BaseLon = Annotated[float | None, typer.Option("--base-lon", help="Longitude the fleet is based near.")]
 StartNow = Annotated[str | None, typer.Option("--start", help="Simulated start, ISO 8601 UTC (default: now).")]
@@ -46,13 +47,14 @@ UtcOffset = Annotated[
 def _config(
     drivers: int, seed: int, start: str | None, default_now: bool, extreme_variance: bool, weight: list[str] | None,
     weights_file: Path | None, base_lat: float | None, base_lon: float | None, utc_offset: float | None,
+    mix: str | None = None,
 ) -> TelematicsConfig:
     """The generator options every telematics command shares, as one validated config."""
     from synthkit_telematics.options import build_config, parse_start, parse_weights
 
     return build_config(
         drivers=drivers, seed=seed, start=parse_start(start, default_now=default_now),
-        extreme_variance=extreme_variance, weights=parse_weights(weight or [], weights_file),
+        extreme_variance=extreme_variance, weights=parse_weights(weight or [], weights_file, mix),
         base_lat=base_lat, base_lon=base_lon, utc_offset_hours=utc_offset,
     )  # fmt: skip
 
@@ -72,12 +74,13 @@ def generate(
     extreme_variance: Extreme = False,
     weight: Weight = None,
     weights_file: WeightsFile = None,
+    mix: Mix = None,
     base_lat: BaseLat = None,
     base_lon: BaseLon = None,
     utc_offset: UtcOffset = None,
 ) -> None:
     """Write a batch of events to a file (atomically) or an ingest sink, then a JSON summary on stdout."""
-    config = _config(drivers, seed, start, False, extreme_variance, weight, weights_file, base_lat, base_lon, utc_offset)
+    config = _config(drivers, seed, start, False, extreme_variance, weight, weights_file, base_lat, base_lon, utc_offset, mix)
     from synthkit_telematics.run import generate_file
 
     summary = generate_file(get_plugins(), config, events, out, fmt, sink, sink_option)
@@ -99,13 +102,14 @@ def stream(
     extreme_variance: Extreme = False,
     weight: Weight = None,
     weights_file: WeightsFile = None,
+    mix: Mix = None,
     base_lat: BaseLat = None,
     base_lon: BaseLon = None,
     utc_offset: UtcOffset = None,
     clock: Clock = "wall",
 ) -> None:
     """Stream events to stdout as JSON lines (or to --sink) until Ctrl+C or SIGTERM (exit 0)."""
-    config = _config(drivers, seed, start, True, extreme_variance, weight, weights_file, base_lat, base_lon, utc_offset)
+    config = _config(drivers, seed, start, True, extreme_variance, weight, weights_file, base_lat, base_lon, utc_offset, mix)
     from synthkit_telematics.run import stream_stdout
 
     count = stream_stdout(get_plugins(), config, interval, max_events, sink, sink_option, out, clock)
@@ -132,6 +136,7 @@ def publish(
     extreme_variance: Extreme = False,
     weight: Weight = None,
     weights_file: WeightsFile = None,
+    mix: Mix = None,
     base_lat: BaseLat = None,
     base_lon: BaseLon = None,
     utc_offset: UtcOffset = None,
@@ -141,7 +146,7 @@ def publish(
     from synthkit.api import resolve_broker
     from synthkit_telematics.publish import publish_mqtt
 
-    config = _config(drivers, seed, start, True, extreme_variance, weight, weights_file, base_lat, base_lon, utc_offset)
+    config = _config(drivers, seed, start, True, extreme_variance, weight, weights_file, base_lat, base_lon, utc_offset, mix)
     result = publish_mqtt(
         get_plugins(), config, broker=resolve_broker(None, host=host, port=port), events=events,
         duration_s=duration_seconds, interval_s=interval, topic=topic, qos=qos,

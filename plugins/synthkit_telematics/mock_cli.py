@@ -39,6 +39,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--start", help="Simulated start time, ISO 8601 UTC or 'now'")
     p.add_argument("--weight", action="append", default=[], help="Event weight NAME=VALUE")
     p.add_argument("--weights-file", type=Path, help="JSON or YAML mapping of event weights")
+    p.add_argument("--mix", default="original",
+                   help="event weights: original (the old data/mock.py's shares, the default) or declared")
     return p.parse_args(argv)
 
 
@@ -61,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
             drivers=args.drivers, seed=args.seed,
             start=parse_start(args.start, default_now=args.stream),
             extreme_variance=args.extreme_variance,
-            weights=parse_weights(args.weight, args.weights_file),
+            weights=parse_weights(args.weight, args.weights_file, args.mix),
         )  # fmt: skip
         if args.stream:
             stream_stdout(get_plugins(), config, args.interval, args.events)

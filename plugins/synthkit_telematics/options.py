@@ -22,9 +22,12 @@ def parse_start(value: str | None, *, default_now: bool) -> datetime | None:
     return parse_utc(value, "--start")
 
 
-def parse_weights(pairs: Sequence[str], weights_file: Path | None) -> dict[str, float]:
-    """``--weights-file`` (JSON or YAML mapping) first, then each ``--weight name=value``."""
-    weights: dict[str, float] = {}
+def parse_weights(pairs: Sequence[str], weights_file: Path | None, mix: str | None = None) -> dict[str, float]:
+    """``--mix`` first (synthkit_telematics.mixes), then ``--weights-file`` (JSON or YAML
+    mapping), then each ``--weight name=value``."""
+    from synthkit_telematics.mixes import mix_weights
+
+    weights: dict[str, float] = mix_weights(mix)
     if weights_file is not None:
         weights.update(_read_weights_file(weights_file))
     for pair in pairs:

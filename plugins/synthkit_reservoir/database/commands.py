@@ -59,10 +59,11 @@ def listen_command(
     source_option: Annotated[list[str] | None, typer.Option("--source-option", metavar="<key=value>", help="KEY=VALUE for the mqtt source (batch_messages, batch_wait_s, protocol=5, session_expiry_s).")] = None,
     reconcile_every: Annotated[float, typer.Option("--reconcile-every", help="Every N seconds, print the gap count against the run records of --state-file (0: only at the end).")] = 0,
     ready_file: Annotated[Path | None, typer.Option("--ready-file", help="Write this file once subscribed (removed at the end): a script waits for it before it publishes.")] = None,
+    source: Annotated[str, typer.Option("--source", help="Where messages come from (a plugin: mqtt, capture...).")] = "mqtt",
 ) -> None:
-    """Subscribe to live telemetry and ingest it into the reference database."""
+    """Subscribe to live telemetry (or read captured traffic) and ingest it."""
     from synthkit.api import (
-        connected,
+        db_errors,
         redact,
         resolve_broker,
         resolve_url,
@@ -75,16 +76,17 @@ def listen_command(
     opts = global_options(ctx)
     from synthkit_reservoir.scenario import load_scenario
 
-    scenario_mqtt = load_scenario(str(opts.scenario), get_plugins()).scenario.mqtt if opts.scenario else None
-    broker = resolve_broker(scenario_mqtt, host=host, port=port)
+    plugins = get_plugins()
+    scenario_mqtt = load_scenario(str(opts.scenario), plugins).scenario.mqtt if opts.scenario else None
+    broker = resolve_broker(scenario_mqtt, host=host, port=port) if source == "mqtt" else None
     url = resolve_url(db_url)
-    get_plugins().sink(sink, "ingest", needed_by="ingest listen", fix="give --sink an ingest sink (see `synthkit plugins`)")
-    with connected(url):  # a database error inside becomes one line naming it
-        result, missing = listen(get_plugins(), url, host=broker.host, port=broker.port, tls=tls_context(broker), topic=topic,
-                        client_id=client_id or default_client_id(store_identity(url), topic), duration_s=duration_seconds,
-                        count=count, idle_s=idle_timeout, sink_name=sink, sink_options=sink_option,
-                        source_options=source_option, settings=broker, state_file=opts.state_file,
-                        reconcile_every_s=reconcile_every, ready_file=ready_file)  # fmt: skip
+    plugins.sink(sink, "ingest", needed_by="ingest listen", fix="give --sink an ingest sink (see `synthkit plugins`)")
+    with db_errors(url):  # the database is the sink's to open (or not): its error is one line naming it
+        result, missing = listen(plugins, url, broker=broker, tls=tls_context(broker) if broker else None, topic=topic,
+                                 client_id=client_id or default_client_id(store_identity(url), topic), source_name=source,
+                                 duration_s=duration_seconds, count=count, idle_s=idle_timeout, sink_name=sink,
+                                 sink_options=sink_option, source_options=source_option, state_file=opts.state_file,
+                                 reconcile_every_s=reconcile_every, ready_file=ready_file)  # fmt: skip
     rejected = result["rejects_stored"]
-    finish({**result, "database": redact(url), "broker": broker.address},
+    finish({**result, "database": redact(url), **({"broker": broker.address} if broker else {})},
            ([f"{rejected} message(s) rejected: kept in telemetry_rejects with their reason"] if rejected else []) + missing)

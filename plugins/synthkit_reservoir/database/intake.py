@@ -91,18 +91,22 @@ def retrying(work: Any, stop: threading.Event) -> Counter[str] | None:
 
 
 class Message(NamedTuple):
-    """One received message: its topic, the device id the topic names, its raw bytes."""
+    """One received message: its topic, the device id the topic names, its raw bytes, and
+    when its source received it (epoch seconds: its telemetry row's received_at)."""
 
     topic: str
     client: str
     payload: bytes
+    received_s: int
 
 
 def messages_of(batch: Batch) -> list[Message]:
     """A message batch (``synthkit.api.message_batch``) as messages."""
     topic, client, payload = (batch.column(n) for n in ("topic", "client", "payload"))
     topics, clients = list(topic.labels), list(client.labels)
-    return [Message(topics[t], clients[c], p) for t, c, p in zip(topic.values.tolist(), client.values.tolist(), payload.values)]
+    received = batch.column("received_at").timestamps().astype(int).tolist()
+    return [Message(topics[t], clients[c], p, r)
+            for t, c, p, r in zip(topic.values.tolist(), client.values.tolist(), payload.values, received)]  # fmt: skip
 
 
 def ingest_batch(ingestor: Ingestor, batch: list[Message], seqs: SeqTracker) -> Counter[str]:
@@ -114,7 +118,7 @@ def ingest_batch(ingestor: Ingestor, batch: list[Message], seqs: SeqTracker) -> 
     for msg in batch:
         client = msg.client
         try:
-            rows.append(TelemetryRows.from_payload(client, parse_message(msg.payload), now))
+            rows.append(TelemetryRows.from_payload(client, parse_message(msg.payload), msg.received_s))
             kept.append(msg)
         except ValueError as exc:  # bad JSON or a malformed payload: rejected with its reason
             reason, _, detail = str(exc).partition(" ")

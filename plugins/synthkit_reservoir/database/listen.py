@@ -46,23 +46,23 @@ from synthkit_reservoir.database.sink import Stopped
 
 
 def listen(
-    plugins: Plugins, url: str, *, host: str, port: int, tls: Any, topic: str, client_id: str,
+    plugins: Plugins, url: str, *, broker: Any, tls: Any, topic: str, client_id: str, source_name: str = "mqtt",
     duration_s: float = 0.0, count: int = 0, idle_s: float = 0.0, connect_timeout_s: float = 10.0,
     sink_name: str = "reference_db", sink_options: list[str] | None = None, source_options: list[str] | None = None,
-    settings: Any = None, state_file: Path | None = None, reconcile_every_s: float = 0.0,
-    ready_file: Path | None = None,
+    state_file: Path | None = None, reconcile_every_s: float = 0.0, ready_file: Path | None = None,
 ) -> tuple[dict[str, Any], list[str]]:  # fmt: skip
-    """(the summary, what keeps it from being complete)."""
-    store = store_identity(url)
-    presence = Presence(state_file, ready_file, {"client_id": client_id, "broker": f"{host}:{port}",
-                                                 "subscription": topic, "store": store})  # fmt: skip
-    target = SourceTarget(f"{host}:{port}", topic, client_id, tls, duration_s=duration_s, count=count, idle_s=idle_s,
-                          connect_timeout_s=connect_timeout_s, settings=settings, on_ready=presence.on_ready)  # fmt: skip
-    gaps = GapWatch(plugins, url, f"{host}:{port}", topic, state_file, reconcile_every_s)
-    source = plugins.open_source("mqtt", target, source_options or (), needed_by="ingest listen",
-                                 fix="install (or enable) synthkit's mqtt plugin, which provides the mqtt source")  # fmt: skip
+    """(the summary, what keeps it from being complete). ``broker`` (BrokerSettings) for a
+    broker source, None for one that reads elsewhere (the ``capture`` source's files)."""
+    where = broker.address if broker is not None else ""
+    presence = Presence(state_file if where else None, ready_file, {"client_id": client_id, "broker": where,
+                        "subscription": topic, "store": store_identity(url), "source": source_name})  # fmt: skip
+    target = SourceTarget(where, topic, client_id, tls, duration_s=duration_s, count=count, idle_s=idle_s,
+                          connect_timeout_s=connect_timeout_s, settings=broker, on_ready=presence.on_ready)  # fmt: skip
+    gaps = GapWatch(plugins, url, where, topic, state_file if where else None, reconcile_every_s)
+    fix = "install (or enable) synthkit's mqtt plugin, which provides the mqtt source" if source_name == "mqtt" else ""
+    source = plugins.open_source(source_name, target, source_options or (), needed_by="ingest listen", fix=fix)
     spec = plugins.sink(sink_name, "ingest", needed_by="ingest listen", fix="give --sink an ingest sink (see `synthkit plugins`)")
-    with stop_on_signals() as stop, progress_bar(f"listen <- {host}:{port}", count or None) as bar:
+    with stop_on_signals() as stop, progress_bar(f"listen <- {where or source_name}", count or None) as bar:
         sink = plugins.open_sink(spec, IngestTarget(url, stop=stop), sink_options or (),
                                  RunPlan("ingest listen", rows=count or None, live=True))  # fmt: skip
         started = time.monotonic()

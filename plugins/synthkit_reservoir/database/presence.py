@@ -52,8 +52,11 @@ class Presence:
 
     def on_ready(self) -> None:
         note = self.note
-        stderr().print(f"listening: subscribed to {note['subscription']} at {note['broker']} as {note['client_id']} "
-                       "(what is published from now on is stored)", highlight=False, soft_wrap=True)  # fmt: skip
+        if note["broker"]:
+            stderr().print(f"listening: subscribed to {note['subscription']} at {note['broker']} as {note['client_id']} "
+                           "(what is published from now on is stored)", highlight=False, soft_wrap=True)  # fmt: skip
+        else:
+            stderr().print(f"listening: reading from the {note.get('source')} source", highlight=False)
         body = (json.dumps(note, indent=1) + "\n").encode()
         for path in (self.path, self.ready_file):
             if path is not None:
