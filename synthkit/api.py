@@ -50,7 +50,7 @@ _WHERE: dict[str, str] = {
     "redact": "synthkit.secrets",
     "hide_secret": "synthkit.secrets",  # fmt: skip
     # files, state, signals, options, time
-    **dict.fromkeys(("AtomicFile", "sha256_file", "sweep_stale", "temp_path"), "synthkit.files"),
+    **dict.fromkeys(("AtomicFile", "process_alive", "sha256_file", "sweep_stale", "temp_path"), "synthkit.files"),
     "SeqState": "synthkit.state",
     "Reservation": "synthkit.reservation",
     # closing the loop: run records, what a store holds, re-emitting what it lacks
@@ -146,7 +146,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         PreflightError,
         SynthkitError,
     )
-    from synthkit.files import AtomicFile, sha256_file, sweep_stale, temp_path
+    from synthkit.files import AtomicFile, process_alive, sha256_file, sweep_stale, temp_path
     from synthkit.flags import DbUrlFlag, SinkFlag, SinkOptionFlag
     from synthkit.hookspecs import hookimpl
     from synthkit.interrupt import stop_on_signals

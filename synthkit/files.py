@@ -65,7 +65,10 @@ def bookkeeping(path: Path, what: str) -> Iterator[None]:
                           hint="free some space (or fix the permissions); what was written before is intact") from exc
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: object) -> bool:
+    """Is ``pid`` a running process on this machine (another user's counts)?"""
+    if type(pid) is not int or pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -86,7 +89,7 @@ def sweep_stale(directory: str | os.PathLike[str]) -> int:
         return 0
     for entry in entries:
         m = _TEMP.match(entry.name)
-        if m is None or int(m.group(1)) == os.getpid() or _alive(int(m.group(1))):
+        if m is None or int(m.group(1)) == os.getpid() or process_alive(int(m.group(1))):
             continue
         try:
             if entry.is_dir(follow_symlinks=False):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from synthkit.contracts import parse_options
-from synthkit.errors import PluginError
+from synthkit.errors import ConfigError, PluginError
 
 if TYPE_CHECKING:
     from synthkit.batch import Batch
@@ -37,6 +37,14 @@ class SourceTarget:
     connect_timeout_s: float = 10.0
     settings: BrokerSettings | None = None  # credentials and the rest of how to reach the broker
     on_ready: Callable[[], None] | None = None
+
+    def client_level(self) -> int:
+        """Which level of ``topic`` names the client: its one ``+`` (a ConfigError otherwise)."""
+        levels = self.topic.split("/")
+        if levels.count("+") != 1 or "#" in levels:
+            raise ConfigError(f"--topic {self.topic!r} must have exactly one '+' level, where the device id is",
+                              hint="e.g. devices/+/telemetry")  # fmt: skip
+        return levels.index("+")
 
 
 class Source(ABC):

@@ -80,3 +80,33 @@ def test_a_run_for_a_duration_shows_how_much_is_due(tmp_path):
                 env={"SYNTHKIT_PROGRESS": "1"})  # fmt: skip
     assert res.returncode == 0, res.stderr
     assert "/6" in res.stderr and "/?" not in res.stderr  # 2 devices, ticks at 0, 1 and 2 s
+
+
+def test_validation_reports_what_does_not_depend_on_another_problem_in_one_pass(tmp_path):
+    """Before: a scenario with 15 problems took four rounds: schema problems first, then the
+    archetypes of the entries that were fine all along."""
+    path = tmp_path / "r.yaml"
+    path.write_text("scenario_id: rounds\ndevices:\n"
+                    "  - {device_id: R-1, archetype: stationary_archetype_a, cadence_seconds: -5}\n"
+                    "  - {device_id: R-2, archetype: stationary_archetyp_a}\n"
+                    "  - {device_id: R-3, archetype: stationary_archetype_a, bogus: 1}\n"
+                    "  - {device_id: R-4, archetype: stationary_archetype_a}\n"
+                    "  - {device_id: R-4, archetype: stationary_archetype_c}\n")  # fmt: skip
+    res = run_cli(["--scenario", str(path), "validate"])
+    assert res.exit_code == 2 and "4 problems" in res.stderr, res.stderr
+    assert "r.yaml:3: devices[0].cadence_seconds" in res.stderr and "r.yaml:5: devices[2].bogus" in res.stderr
+    assert "r.yaml:4: devices[1].archetype: unknown archetype 'stationary_archetyp_a'" in res.stderr
+    assert "r.yaml:7: devices[4]: device_id 'R-4' is already declared at" in res.stderr and "r.yaml:6" in res.stderr
+
+
+def test_a_line_printed_while_a_bar_shows_goes_through_the_bars_console(monkeypatch):
+    """Before: the listener's periodic reconcile line (printed from its own thread on a console
+    of its own) collided with its progress bar."""
+    from synthkit.console import progress_bar, stderr
+
+    monkeypatch.setenv("SYNTHKIT_PROGRESS", "1")
+    outside = stderr()
+    with progress_bar("listen", None) as bar:
+        inside = stderr()
+        assert bar._progress is not None and inside is bar._progress.console
+    assert outside is not inside and stderr() is not inside

@@ -273,8 +273,9 @@ def test_cli_errors_exit_2_with_every_problem(tmp_path, sh):
                            "    cadence_seconds: 99999\n")  # fmt: skip
     res = sh("synthkit", "--scenario", str(path), "--strict", "validate")
     assert res.returncode == 2 and res.stdout == ""
-    assert f"error: {path}: 1 problem:" in res.stderr  # schema first: the range error
+    assert f"error: {path}: 2 problems:" in res.stderr  # one pass (issue 24): the range error and the archetype
     assert f"{path}:7: devices[1].cadence_seconds: Input should be less than or equal to 3600" in res.stderr
+    assert f"{path}:4: devices[0].archetype: unknown archetype 'nope'" in res.stderr
     assert "Traceback" not in res.stderr
 
 

@@ -62,12 +62,8 @@ class _Session:
 
 class MqttSource(Source):
     def __init__(self, target: SourceTarget, options: MqttSourceOptions) -> None:
-        levels = target.topic.split("/")
-        if levels.count("+") != 1 or "#" in levels:
-            raise ConfigError(f"--topic {target.topic!r} must have exactly one '+' level, where the device id is",
-                              hint="e.g. devices/+/telemetry")  # fmt: skip
         host, _, port = target.address.rpartition(":")
-        self.target, self.options, self.at = target, options, levels.index("+")
+        self.target, self.options, self.at = target, options, target.client_level()
         self.host, self.port = host, int(port)
         self.session = _Session(target.address, target.client_id)
         self.inbox: queue.Queue[tuple[int, mqtt.MQTTMessage]] = queue.Queue()  # (connection number, message)

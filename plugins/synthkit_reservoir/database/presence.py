@@ -23,6 +23,7 @@ from synthkit.api import (
     PluginError,
     Plugins,
     SourceTarget,
+    process_alive,
     stderr,
     store_identity,
 )
@@ -80,21 +81,9 @@ def running_listener(state_file: Path, broker: str, subscription: str, store: st
         except (OSError, ValueError):
             continue
         if (isinstance(note, dict) and (note.get("broker"), note.get("subscription"), note.get("store"))
-                == (broker, subscription, store) and _alive(note.get("pid"))):  # fmt: skip
+                == (broker, subscription, store) and process_alive(note.get("pid"))):  # fmt: skip
             return note
     return None
-
-
-def _alive(pid: Any) -> bool:
-    if type(pid) is not int or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive
-        return True
-    return True
 
 
 def hold_for_listener(plugins: Plugins, state_file: Path, broker: Any, tls: Any, subscription: str,
