@@ -47,7 +47,8 @@ class RowBuilder:
             Column("seq", "int", block.seq),
             Column("received_at", "fixed", iso_seconds(block.time_s), type="timestamp", epoch=block.time_s),
             Column("local_timestamp_ms", "int", local_timestamp_ms(block.time_s, block.seq, self.device_keys[dev])),
-            Column("schema_version", "int", np.full(n, int(SCHEMA_VERSION), np.int64)),  # a number, as in the payload
+            # a number, as in the payload (a label of ints: written as a literal, typed int)
+            Column("schema_version", "label", np.zeros(n, np.int64), labels=(int(SCHEMA_VERSION),)),
             Column("mode", "label", self.mode_code[dev], labels=self.modes),
             Column("archetype", "label", self.arch_code[dev], labels=self.archetypes),
         ]
