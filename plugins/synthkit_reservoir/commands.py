@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -207,6 +207,7 @@ def import_csv_command(
     """Replay an export through the ingestion contract (dry run unless --apply)."""
     from synthkit.api import resolve_url
     from synthkit_reservoir.ingestion import check_batch_sizes, import_csv
+    from synthkit_reservoir.switches import with_unused_drain
 
     check_batch_sizes(commit_batch_size, analytics_batch_size)
     result, problems = import_csv(
@@ -216,24 +217,7 @@ def import_csv_command(
     )  # fmt: skip
     if not apply:
         stderr().print("dry run: nothing was written; add --apply to import these rows", highlight=False)
-    finish(_with_unused_drain(ctx, result, drain_analytics), problems)
-
-
-def _switch(flag: str, on: bool, off: bool, default: bool) -> bool:
-    """A switch given as FLAG or --no-FLAG (neither: ``default``, the scenario's)."""
-    if on and off:
-        raise ConfigError(f"give {flag} or --no-{flag[2:]}, not both", hint="leave both out for the scenario's setting")
-    return True if on else False if off else default
-
-
-def _with_unused_drain(ctx: typer.Context, result: dict[str, Any], drain: bool) -> dict[str, Any]:
-    """``result`` with a warning when --analytics-batch-size was given for a drain that is off
-    (it was ignored in silence)."""
-    given = getattr(ctx.get_parameter_source("analytics_batch_size"), "name", "") == "COMMANDLINE"
-    if not drain and given:
-        result["warnings"] = [*result.get("warnings", []), "--analytics-batch-size was not used: the analytics drain "
-                              "is off (give --drain-analytics, or set the scenario's bootstrap.drain_analytics)"]  # fmt: skip
-    return result
+    finish(with_unused_drain(ctx, result, drain_analytics), problems)
 
 
 @app.command("bootstrap", rich_help_panel="Database", epilog="Example: synthkit --scenario scenarios/demo_city_v1.yaml --strict bootstrap --commit-batch-size 1000 --drain-analytics")
@@ -257,18 +241,19 @@ def bootstrap_command(
     from synthkit.api import resolve_url
     from synthkit_reservoir.bootstrap import bootstrap
     from synthkit_reservoir.ingestion import check_batch_sizes
+    from synthkit_reservoir.switches import switch, with_unused_drain
 
     check_batch_sizes(commit_batch_size, analytics_batch_size)
     loaded = load(ctx)
     opts = global_options(ctx)
-    drain = _switch("--drain-analytics", drain_analytics, no_drain_analytics, loaded.scenario.bootstrap.drain_analytics)
-    cluster = _switch("--cluster-places", cluster_places, no_cluster_places, loaded.scenario.bootstrap.cluster_places)
+    drain = switch("--drain-analytics", drain_analytics, no_drain_analytics, loaded.scenario.bootstrap.drain_analytics)
+    cluster = switch("--cluster-places", cluster_places, no_cluster_places, loaded.scenario.bootstrap.cluster_places)
     result, problems = bootstrap(
         get_plugins(), loaded, resolve_url(db_url), now=datetime.now(UTC).replace(microsecond=0),
         commit_rows=commit_batch_size, sink_name=sink, state_file=opts.state_file, strict=opts.strict,
         drain=analytics_batch_size if drain else 0, sink_options=sink_option, out=out, cluster=cluster,
     )  # fmt: skip
-    finish(_with_unused_drain(ctx, result, drain), problems)
+    finish(with_unused_drain(ctx, result, drain), problems)
 
 
 @app.command("run", rich_help_panel="Live", epilog="Example: synthkit --scenario scenarios/demo_city_v1.yaml run --iterations 10 --db-url sqlite:///.tmp/synthkit.db")
