@@ -7,6 +7,7 @@ import importlib.util
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from synthkit.errors import PreflightError
@@ -118,6 +119,18 @@ def test_transform_example(run_synthkit, tmp_path):
     for p, n in zip(*(map(json.loads, (tmp_path / f).read_text().splitlines()) for f in ("p.jsonl", "n.jsonl"))):
         assert abs(p["latitude"] - n["latitude"]) <= 100 / 111_320 + 1e-6 and p["event_id"] == n["event_id"]
     assert (tmp_path / "p.jsonl").read_bytes() != (tmp_path / "n.jsonl").read_bytes()
+    # each row's noise is its own, wherever it falls in a batch: what replay needs
+    from synthkit.api import Batch
+
+    module = load("transform_plugin")
+    noise = module.GpsNoise(module.NoiseOptions(meters=100), seed=5)
+    from synthkit_telematics.generator import TelematicsGenerator
+    from synthkit_telematics.options import build_config
+
+    batch = next(TelematicsGenerator(build_config(drivers=3, seed=1), plugins.event_types()).batches(40, batch_rows=40))
+    whole = noise.apply(batch).column("latitude").values
+    parts = np.concatenate([noise.apply(batch.slice(a, b)).column("latitude").values for a, b in ((0, 7), (7, 40))])
+    assert isinstance(batch, Batch) and (whole == parts).all()
 
 
 def test_lifecycle_example(run_synthkit, tmp_path, monkeypatch):
