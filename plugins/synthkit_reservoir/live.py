@@ -71,8 +71,8 @@ def live_run(
         listener: dict[str, Any] = {}
         if stored_url is not None:  # the store the run is checked against holds no seq it will send
             require_ahead_of_store(plugins, state, ids, stored_url)
-            # and the broker keeps what the run publishes for that store's listener, started or not
-            listener = hold_for_listener(plugins, state_file, broker, tls, topic_filter(topic), stored_url)
+            if sink_name == "mqtt":  # the broker keeps what the run publishes for that store's listener
+                listener = hold_for_listener(plugins, state_file, broker, tls, topic_filter(topic), stored_url)
         start_s = int(time.time())
         # a run longer than the horizon is unlimited in practice (and its end past year 9999)
         end_s = start_s + min(int(steps.max()) * (iterations - 1) if iterations else _HORIZON_S, _HORIZON_S)

@@ -349,14 +349,11 @@ class _Shifted:
         return loc
 
     @property
-    def doc(self) -> Any:
-        shifted = self
+    def doc(self) -> _Shifted:  # what _resolve asks of a document: where(loc)
+        return self
 
-        class _Where:
-            def where(self, loc: Loc) -> str:
-                return shifted.problems.doc.where(shifted.shift(loc))
-
-        return _Where()
+    def where(self, loc: Loc) -> str:
+        return self.problems.doc.where(self.shift(loc))
 
     def add(self, loc: Loc, message: str, fix: str = "") -> None:
         self.problems.add(self.shift(loc), message, fix)
