@@ -55,6 +55,22 @@ class BrokerBlock(BaseModel):
     username: str | None = None
     password_file: str | None = None  # never the password itself: a scenario is not a secret store
 
+    def files_from(self, base: Path, problems: Any, at: tuple[str, ...]) -> BrokerBlock:
+        """The block with its certificate and password files relative to ``base`` (the
+        scenario's folder, not the current directory); each must exist, or ``problems``
+        (a ``synthkit.api.Problems``) gets one located line for it under ``at``."""
+        found: dict[str, str] = {}
+        for name in ("ca_path", "cert_path", "key_path", "password_file"):
+            value = getattr(self, name)
+            if not value:
+                continue
+            path = Path(value).expanduser()
+            path = path if path.is_absolute() else base / path
+            if not path.is_file():
+                problems.add((*at, name), f"{path} not found", "give a path relative to the scenario file, or an absolute one")
+            found[name] = str(path)
+        return self.model_copy(update=found) if found else self
+
 
 @dataclass(frozen=True)
 class BrokerSettings:

@@ -300,79 +300,19 @@ def load_scenario(path: str, plugins: Plugins) -> LoadedScenario:
     problems = Problems(doc)
     scenario = validate_section(doc, Scenario, problems, union_tags=("device", "group"), explain=_explain)
     if scenario is None:  # the devices that did validate are still resolved: one run lists every problem
-        partial = _valid_part(doc)
-        if partial is not None:
-            _resolve(partial[0], plugins, _Shifted(problems, partial[1]))  # type: ignore[arg-type]
+        from synthkit_reservoir.partial import Shifted, valid_part
+
+        part = valid_part(doc, Scenario)
+        if part is not None:
+            _resolve(part[0], plugins, Shifted(problems, part[1]))  # type: ignore[arg-type]
     problems.raise_any()
     assert scenario is not None
-    scenario = scenario.model_copy(update={"mqtt": broker_files(scenario.mqtt, Path(doc.path).parent, problems)})
+    scenario = scenario.model_copy(update={"mqtt": scenario.mqtt.files_from(Path(doc.path).parent, problems, ("mqtt",))})
     devices, warnings = _resolve(scenario, plugins, problems)
     problems.raise_any()
     with open(path, "rb") as fh:
         digest = hashlib.sha256(fh.read()).hexdigest()
     return LoadedScenario(doc.path, digest, scenario, tuple(devices), tuple(warnings))
-
-
-def _valid_part(doc: Any) -> tuple[Scenario, list[int]] | None:
-    """(the scenario without its invalid device entries, each kept entry's index in the file),
-    when every schema problem is inside a device entry; None otherwise (a problem elsewhere
-    may be what the others depend on)."""
-    data = doc.data
-    try:
-        Scenario.model_validate(data)
-        return None
-    except ValidationError as exc:
-        bad: set[int] = set()
-        for err in exc.errors(include_url=False):
-            loc = err["loc"]
-            if len(loc) < 2 or loc[0] != "devices" or not isinstance(loc[1], int):
-                return None
-            bad.add(loc[1])
-    devices = data.get("devices") or []
-    index = [i for i in range(len(devices)) if i not in bad]
-    try:
-        return Scenario.model_validate({**data, "devices": [devices[i] for i in index]}), index
-    except ValidationError:
-        return None
-
-
-@dataclass
-class _Shifted:
-    """Problems of a partial scenario, located at the device entries' places in the file."""
-
-    problems: Problems
-    index: list[int]
-
-    def shift(self, loc: Loc) -> Loc:
-        if len(loc) >= 2 and loc[0] == "devices" and isinstance(loc[1], int):
-            return ("devices", self.index[loc[1]], *loc[2:])
-        return loc
-
-    @property
-    def doc(self) -> _Shifted:  # what _resolve asks of a document: where(loc)
-        return self
-
-    def where(self, loc: Loc) -> str:
-        return self.problems.doc.where(self.shift(loc))
-
-    def add(self, loc: Loc, message: str, fix: str = "") -> None:
-        self.problems.add(self.shift(loc), message, fix)
-
-
-def broker_files(block: BrokerBlock, base: Path, problems: Problems) -> BrokerBlock:
-    """The block with its certificate and password files relative to the scenario's folder
-    (not the current directory), each of which must exist."""
-    found: dict[str, str] = {}
-    for name in ("ca_path", "cert_path", "key_path", "password_file"):
-        value = getattr(block, name)
-        if not value:
-            continue
-        path = Path(value).expanduser()
-        path = path if path.is_absolute() else base / path
-        if not path.is_file():
-            problems.add(("mqtt", name), f"{path} not found", "give a path relative to the scenario file, or an absolute one")
-        found[name] = str(path)
-    return block.model_copy(update=found) if found else block
 
 
 def _explain(err: dict[str, Any], loc: Loc) -> tuple[str, str] | None:
