@@ -35,7 +35,7 @@ _WHERE: dict[str, str] = {
     "Encoder": "synthkit.encode",
     **dict.fromkeys(("EncodedFileSink", "EncodedStreamSink"), "synthkit.sinks"),
     # the stage between generator and sink, and the run's life cycle
-    **dict.fromkeys(("RunPlan", "chosen_transforms", "opened_columns"), "synthkit.pipeline"),
+    **dict.fromkeys(("RunPlan", "opened_columns"), "synthkit.pipeline"),
     # moving batches: as fast as they come, or each at its due time
     **dict.fromkeys(("Pace", "deliver", "paced"), "synthkit.engine"),
     # counter-based randomness (the module for numpy code, its kernels for compiled code)
@@ -55,7 +55,7 @@ _WHERE: dict[str, str] = {
     "Reservation": "synthkit.reservation",
     # closing the loop: run records, what a store holds, re-emitting what it lacks
     **dict.fromkeys(("RunRecord", "StreamRange", "RunLog", "RunRecorder", "new_run_id", "runs_dir", "topic_filter",
-                     "utc_now", "where_stored"), "synthkit.runs"),
+                     "utc_now", "where_stored", "with_chain"), "synthkit.runs"),
     **dict.fromkeys(("Ledger", "SqlLedger", "FileLedger", "Tally", "Island"), "synthkit.ledger"),
     "Replayer": "synthkit.replay",
     **dict.fromkeys(("reconcile_records", "records_for"), "synthkit.reconcile"),
@@ -154,7 +154,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from synthkit.located import LocatedProblems, Problems, validate_section
     from synthkit.memory import keep_freed_memory
     from synthkit.outcomes import delivery_problems
-    from synthkit.pipeline import RunPlan, chosen_transforms, opened_columns
+    from synthkit.pipeline import RunPlan, opened_columns
     from synthkit.plugins import Plugins, get_plugins, lookup
     from synthkit.preflight import collect_findings, run_checks
     from synthkit.rand import stable_key, unit_nb, word_nb
@@ -186,6 +186,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         topic_filter,
         utc_now,
         where_stored,
+        with_chain,
     )
     from synthkit.secrets import hide_secret, redact
     from synthkit.sinks import EncodedFileSink, EncodedStreamSink

@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from synthkit import __version__, interrupt
 from synthkit.cli_shape import DELIVERY, PLUGINS, hoist_global_options, tidy_help
-from synthkit.console import emit_json, stderr, table
+from synthkit.console import stderr
 from synthkit.context import DEFAULT_STATE_FILE, GlobalOptions, set_current
 from synthkit.dburl import DEFAULT_DB_URL, ENV_DB_URL
 from synthkit.errors import ConfigError, IncompleteRun, PluginError, SynthkitError
@@ -32,54 +31,6 @@ from synthkit.secrets import scrub
 
 ENV_DEBUG = "SYNTHKIT_DEBUG"
 CORE_COMMANDS = ("plugins", "version", "runs", "reconcile", "replay")
-
-
-def plugins_command(
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")] = False,
-) -> None:
-    """List installed plugins: distribution, version and what each registers."""
-    plugins = get_plugins()
-    infos = plugins.plugin_infos()
-    sinks = _sink_rows(plugins)
-    if as_json:
-        emit_json(
-            {
-                "command": "plugins",
-                "plugins": [
-                    {
-                        "name": i.name, "distribution": i.distribution, "version": i.version,
-                        "module": i.module, "registers": i.registers,
-                    }  # fmt: skip
-                    for i in infos
-                ],
-                "sinks": sinks,
-                "contested": plugins.contested(),
-                "failed": [f.__dict__ for f in plugins.failures],
-            }
-        )
-        return
-    out = table("synthkit plugins", ("plugin", "distribution", "version", "registers"), prose=("registers",))
-    for i in infos:
-        regs = "; ".join(f"{k.replace('_', ' ')}: {', '.join(v)}" for k, v in i.registers.items())
-        out.add_row(i.name, i.distribution, i.version, regs or "-")
-    Console().print(out)
-    out = table("sinks (--sink NAME --sink-option KEY=VALUE)", ("sink", "kind", "claims", "options"),
-                prose=("claims", "options"))  # fmt: skip
-    for row in sinks:
-        out.add_row(row["name"], row["kind"], " ".join([*row["extensions"], *(f"{x}://" for x in row["schemes"])]) or "-",
-                    row["options"])  # fmt: skip
-    contested = plugins.contested()
-    if contested:
-        out.caption = "\n".join(contested)
-    Console().print(out)
-
-
-def _sink_rows(plugins: Plugins) -> list[dict[str, object]]:
-    from synthkit.contracts import SinkOptions, describe_options
-
-    return [{"name": spec.name, "kind": spec.kind, "extensions": list(spec.extensions), "schemes": list(spec.schemes),
-             "capabilities": list(spec.capabilities), "options": describe_options(spec.options or SinkOptions)}
-            for spec in sorted(plugins.sinks().values(), key=lambda x: x.name)]  # fmt: skip
 
 
 def version_command() -> None:
@@ -97,6 +48,8 @@ def build_app(plugins: Plugins) -> typer.Typer:
         pretty_exceptions_enable=False,
     )
     app.callback()(root_options)
+    from synthkit.plugin_listing import plugins_command
+
     app.command("plugins", rich_help_panel=PLUGINS, epilog="Example: synthkit plugins --json")(plugins_command)
     app.command("version", rich_help_panel=PLUGINS, epilog="Example: synthkit version")(version_command)
     from synthkit.loop_commands import reconcile_command, replay_command, runs_command

@@ -138,6 +138,15 @@ def where_stored(record: RunRecord) -> str:
     return store_identity(record.target)
 
 
+def with_chain(record: RunRecord) -> RunRecord:
+    """``record`` with the command's ``--transform`` chain: what its payload bytes depend on
+    beside the recipe (replay re-applies it)."""
+    from synthkit.pipeline import chosen_transforms
+
+    names, pairs = chosen_transforms()
+    return replace(record, transforms=tuple(names), transform_options=tuple(pairs))
+
+
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 
 
@@ -216,12 +225,9 @@ class RunRecorder:
     leaves no record."""
 
     def __init__(self, log: RunLog, record: RunRecord, ids: Iterable[str], first: Iterable[int]) -> None:
-        from synthkit.pipeline import chosen_transforms
-
         self.log, self.ids, self.first = log, list(ids), [int(x) for x in first]
-        names, pairs = chosen_transforms()  # what the payload bytes depend on beside the recipe
-        self.record = replace(record, started_at=record.started_at or utc_now(), transforms=names,
-                              transform_options=pairs, streams=self._streams([f - 1 for f in self.first]))  # fmt: skip
+        self.record = replace(with_chain(record), started_at=record.started_at or utc_now(),
+                              streams=self._streams([f - 1 for f in self.first]))  # fmt: skip
         self.written = False
 
     def _streams(self, last: Iterable[int]) -> dict[str, StreamRange]:

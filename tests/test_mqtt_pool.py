@@ -4,13 +4,11 @@ never let one client get there, and must not drop what waits."""
 
 from __future__ import annotations
 
-import subprocess
-import time
-
 import pytest
 from synthkit_mqtt.pool import ConnectionPool
 
 from synthkit.brokertest import LocalBroker
+from tests.live import Subscriber
 
 pytestmark = pytest.mark.services
 
@@ -18,17 +16,14 @@ pytestmark = pytest.mark.services
 def test_one_client_past_the_message_id_space_loses_and_repeats_nothing(tmp_path):
     n = 70_000  # more than paho's 65,535 message ids, all handed over at once
     with LocalBroker(tmp_path, extra="max_queued_messages 0\n") as broker:
-        sub = subprocess.Popen(
-            ["mosquitto_sub", "-p", str(broker.port), "-t", "ids/one", "-q", "1", "-C", str(n), "-W", "180"],
-            stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        time.sleep(0.5)
+        sub = Subscriber("ids/one", broker.port)  # returns once the broker granted it
         pool = ConnectionPool(["one"], "127.0.0.1", broker.port, qos=1, per_client_limit=1_000)
         pool.connect()
         pool.publish([(0, "ids/one", b"%d" % seq) for seq in range(n)])
         drained = pool.drain(180)
         pool.close()
-        heard = sub.communicate(timeout=200)[0].split()
+        heard = [payload for _, payload in sub.wait(n, timeout=200)]
+        sub.close()
     counts = pool.conns[0].counts
     assert drained and (counts.emitted, counts.acknowledged, counts.failed) == (n, n, 0)
     assert sorted(map(int, heard)) == list(range(n))  # each once: no id reused, none lost

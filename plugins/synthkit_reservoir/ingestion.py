@@ -206,18 +206,17 @@ def plan_sink(sink: Sink) -> str:
 def record_import(manifest: dict[str, Any], state_file: Path, sink: str, where: str) -> str:
     """The run record of an applied import: the export's devices and seqs, and the recipe that
     regenerates them (the export's scenario, window start and steps)."""
-    from synthkit.api import chosen_transforms, parse_utc, utc_now
+    from synthkit.api import parse_utc, utc_now, with_chain
 
     devices = manifest.get("devices") or {}
     start_s = int(parse_utc(manifest["window"]["start_at"], "manifest window.start_at").timestamp())
-    names, pairs = chosen_transforms()  # the chain its rows went through
     record = RunRecord(
-        transforms=names, transform_options=pairs, run_id=new_run_id("import-csv"), command="import-csv", family=FAMILY_NAME, status="finished",
+        run_id=new_run_id("import-csv"), command="import-csv", family=FAMILY_NAME, status="finished",
         streams={d: StreamRange(int(i["first_seq"]), int(i["last_seq"])) for d, i in devices.items()},
         started_at=utc_now(), finished_at=utc_now(), seed=manifest.get("seed"), scenario_id=manifest.get("scenario_id"),
         scenario_sha256=manifest.get("scenario_sha256"), window_start=manifest["window"]["start_at"], sink=sink,
         target=redact(where), store=store_identity(where), recipe=recipe(manifest.get("scenario_path", ""), manifest.get("scenario_sha256"), start_s,
                                             {d: int(i["step_seconds"]) for d, i in devices.items()}),
     )  # fmt: skip
-    RunLog(runs_dir(state_file)).write(record)
+    RunLog(runs_dir(state_file)).write(with_chain(record))  # the chain its rows went through
     return record.run_id

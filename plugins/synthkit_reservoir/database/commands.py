@@ -77,8 +77,10 @@ def listen_command(
     from synthkit_reservoir.scenario import load_scenario
 
     plugins = get_plugins()
-    scenario_mqtt = load_scenario(str(opts.scenario), plugins).scenario.mqtt if opts.scenario else None
-    broker = resolve_broker(scenario_mqtt, host=host, port=port) if source == "mqtt" else None
+    broker = None
+    if source == "mqtt":  # only a broker source reads the scenario's mqtt block
+        scenario_mqtt = load_scenario(str(opts.scenario), plugins).scenario.mqtt if opts.scenario else None
+        broker = resolve_broker(scenario_mqtt, host=host, port=port)
     url = resolve_url(db_url)
     plugins.sink(sink, "ingest", needed_by="ingest listen", fix="give --sink an ingest sink (see `synthkit plugins`)")
     with db_errors(url):  # the database is the sink's to open (or not): its error is one line naming it

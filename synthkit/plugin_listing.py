@@ -1,0 +1,60 @@
+"""``synthkit plugins``: what is installed, what each plugin registers, every sink with its
+options and claims (and the claims two sinks make), and what failed to load."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from synthkit.console import emit_json, table
+from synthkit.plugins import Plugins, get_plugins
+
+
+def plugins_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")] = False,
+) -> None:
+    """List installed plugins: distribution, version and what each registers."""
+    plugins = get_plugins()
+    infos = plugins.plugin_infos()
+    sinks = _sink_rows(plugins)
+    if as_json:
+        emit_json(
+            {
+                "command": "plugins",
+                "plugins": [
+                    {
+                        "name": i.name, "distribution": i.distribution, "version": i.version,
+                        "module": i.module, "registers": i.registers,
+                    }  # fmt: skip
+                    for i in infos
+                ],
+                "sinks": sinks,
+                "contested": plugins.contested(),
+                "failed": [f.__dict__ for f in plugins.failures],
+            }
+        )
+        return
+    out = table("synthkit plugins", ("plugin", "distribution", "version", "registers"), prose=("registers",))
+    for i in infos:
+        regs = "; ".join(f"{k.replace('_', ' ')}: {', '.join(v)}" for k, v in i.registers.items())
+        out.add_row(i.name, i.distribution, i.version, regs or "-")
+    Console().print(out)
+    out = table("sinks (--sink NAME --sink-option KEY=VALUE)", ("sink", "kind", "claims", "options"),
+                prose=("claims", "options"))  # fmt: skip
+    for row in sinks:
+        out.add_row(row["name"], row["kind"], " ".join([*row["extensions"], *(f"{x}://" for x in row["schemes"])]) or "-",
+                    row["options"])  # fmt: skip
+    contested = plugins.contested()
+    if contested:
+        out.caption = "\n".join(contested)
+    Console().print(out)
+
+
+def _sink_rows(plugins: Plugins) -> list[dict[str, object]]:
+    from synthkit.contracts import SinkOptions, describe_options
+
+    return [{"name": spec.name, "kind": spec.kind, "extensions": list(spec.extensions), "schemes": list(spec.schemes),
+             "capabilities": list(spec.capabilities), "options": describe_options(spec.options or SinkOptions)}
+            for spec in sorted(plugins.sinks().values(), key=lambda x: x.name)]  # fmt: skip
