@@ -14,7 +14,7 @@ from numba.extending import intrinsic
 
 
 @intrinsic
-def _load_u64(typingctx, arr, pos):  # type: ignore[no-untyped-def]  # noqa: ANN001
+def _load_u64(typingctx, arr, pos):  # noqa: ANN001
     def codegen(context, builder, signature, args):  # noqa: ANN001
         ary = context.make_array(signature.args[0])(context, builder, args[0])
         ptr = builder.gep(ary.data, [args[1]])
@@ -27,7 +27,7 @@ def _load_u64(typingctx, arr, pos):  # type: ignore[no-untyped-def]  # noqa: ANN
 
 
 @intrinsic
-def _store_u64(typingctx, arr, pos, value):  # type: ignore[no-untyped-def]  # noqa: ANN001
+def _store_u64(typingctx, arr, pos, value):  # noqa: ANN001
     def codegen(context, builder, signature, args):  # noqa: ANN001
         ary = context.make_array(signature.args[0])(context, builder, args[0])
         ptr = builder.gep(ary.data, [args[1]])

@@ -33,7 +33,7 @@ OUTCOME_KEYS = ("stored:", "duplicate:", "rejected:", "failed:", "dry_run:")
 def sample_batches(rows: int = 5000, parts: int = 3, seed: int = 0) -> list[Batch]:
     """``parts`` batches of a column of every value type (nulls in some), reproducibly."""
     rng = np.random.default_rng(seed)
-    out = []
+    out: list[Batch] = []
     for p in range(parts):
         n = rows // parts + (1 if p < rows % parts else 0)
         start = sum(b.n for b in out)

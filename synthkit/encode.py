@@ -266,7 +266,7 @@ class Encoder:
         def run(i: int) -> memoryview:
             buf = self._buffers[i]
             end = self.encode_into(plan, int(bounds[i]), int(bounds[i + 1]), buf)
-            return memoryview(buf)[:end]
+            return buf.data[:end]
 
         if parts == 1:
             return [run(0)]
@@ -370,7 +370,10 @@ class Encoder:
         decimals = np.array([c.decimals if c.kind == "decimal" else 0 for c in cols], np.int64)
         mask_slots = np.full(ncol, -1, np.int64)
         widths = np.zeros(ncol, np.int64)
-        ints, codes, fixed, masks = [], [], [], []
+        ints: list[np.ndarray] = []
+        codes: list[np.ndarray] = []
+        fixed: list[np.ndarray] = []
+        masks: list[np.ndarray] = []
         label_cols: list[tuple[int, list[bytes], int]] = []
         keys = []
         row_bound = 3

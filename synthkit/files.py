@@ -172,9 +172,10 @@ class AtomicFile(io.IOBase):
             self._direct.advance(n)
             self.bytes = self._direct.length
         else:
-            self.write(memoryview(self._scratch)[:n])
+            assert self._scratch is not None  # handed out by buffer() before any advance
+            self.write(self._scratch.data[:n])
 
-    def write(self, data: bytes | memoryview) -> int:  # type: ignore[override]
+    def write(self, data: bytes | memoryview) -> int:
         if self._closed:
             raise ValueError(f"write to a closed file ({self.path})")
         view = memoryview(data).cast("B")
@@ -193,7 +194,7 @@ class AtomicFile(io.IOBase):
 
     # the rest of the binary file protocol
     @property
-    def closed(self) -> bool:  # type: ignore[override]
+    def closed(self) -> bool:
         return self._closed
 
     def tell(self) -> int:

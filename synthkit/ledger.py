@@ -78,7 +78,7 @@ class SqlLedger(Ledger):
         from sqlalchemy import column
         from sqlalchemy import table as sql_table
 
-        cols = [column(client), column(seq)] + ([column(stored_at)] if stored_at else [])
+        cols: list[Any] = [column(client), column(seq)] + ([column(stored_at)] if stored_at else [])
         self.engine, self.t, self.unique, self.dispose = engine, sql_table(table, *cols), unique, dispose
         self.client, self.seq = self.t.c[client], self.t.c[seq]
         self.stored_at = self.t.c[stored_at] if stored_at else None
@@ -145,6 +145,7 @@ class FileLedger(SqlLedger):
         with engine.begin() as conn:
             conn.execute(text("CREATE TABLE stored (client TEXT NOT NULL, seq INTEGER NOT NULL, stored_at TEXT)"))
             raw = conn.connection.driver_connection
+            assert raw is not None  # a live connection has its driver's
             batch: list[tuple[str, int, str | None]] = []
             for row in rows:
                 batch.append(row)

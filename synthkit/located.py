@@ -60,7 +60,8 @@ def validate_section(doc: YamlDocument, model: type[M], problems: Problems, *, a
         return model.model_validate(data)
     except ValidationError as exc:
         tags, known = set(union_tags), known_fields(model)
-        for err in exc.errors(include_url=False):
+        for details in exc.errors(include_url=False):
+            err: dict[str, Any] = dict(details)
             loc = (*at, *_data_loc(err["loc"], tags))
             message, fix = (explain(err, loc) if explain else None) or _explain(err, loc, known)
             problems.add(loc, message, fix)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -14,6 +14,10 @@ from synthkit.context import global_options
 from synthkit.errors import ConfigError
 from synthkit.flags import DbUrlFlag, SinkOptionFlag
 from synthkit.runs import RunLog, RunRecord, runs_dir
+
+if TYPE_CHECKING:
+    from synthkit.contracts import Target
+    from synthkit.ledger import Ledger
 
 RunIds = Annotated[list[str] | None, typer.Option("--run", metavar="<id>", help="A run id (repeatable; default: every run record).")]
 
@@ -97,7 +101,7 @@ def reconcile_command(
     if stored is not None:
         from synthkit.ledger import FileLedger
 
-        ledger = FileLedger(stored, client=stored_client, seq=stored_seq)
+        ledger: Ledger = FileLedger(stored, client=stored_client, seq=stored_seq)
     else:
         url = resolve_url(db_url)
         if not run:  # only the runs whose rows belong in this store (--run counts what it names)
@@ -246,7 +250,7 @@ def _sink_maker(plugins: Any, *, sink: str | None, options: list[str], db_url: s
             was_host, _, was_port = record.target.rpartition(":") if record.sink == spec.name else ("", "", "")
             broker = resolve_broker(None, host=host or was_host or None,
                                     port=port or (int(was_port) if was_port.isdigit() else None))  # fmt: skip
-            target = BrokerTarget(broker.address, clients=streams, topic=topic or record.topic or replayer.topic,
+            target: Target = BrokerTarget(broker.address, clients=streams, topic=topic or record.topic or replayer.topic,
                                   client_column=replayer.client_column, qos=qos, tls=tls_context(broker),
                                   payloads=replayer.payloads(), settings=broker)  # fmt: skip
         else:

@@ -138,9 +138,9 @@ def piped(plugins: Plugins, sink: Sink, plan: RunPlan,
     """``sink`` behind a transform chain, seeded from ``plan.seed``: ``chain`` (names,
     ``NAME.KEY=VALUE`` pairs; a run record's, for a replay), else this command's ``--transform``."""
     names, pairs = chain if chain is not None else chosen_transforms()
-    chain = build_transforms(plugins, names, pairs, plan.seed)
+    built = build_transforms(plugins, names, pairs, plan.seed)
     plan = replace(plan, transforms=tuple(names))
-    return _PIPED[sink.kind](plugins, sink, chain, plan)  # type: ignore[return-value]
+    return _PIPED[sink.kind](plugins, sink, built, plan)
 
 
 def opened_columns(sink: Sink, default: tuple[str, ...]) -> tuple[str, ...]:

@@ -3,7 +3,7 @@ options and claims (and the claims two sinks make), and what failed to load."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -52,7 +52,7 @@ def plugins_command(
     Console().print(out)
 
 
-def _sink_rows(plugins: Plugins) -> list[dict[str, object]]:
+def _sink_rows(plugins: Plugins) -> list[dict[str, Any]]:
     from synthkit.contracts import SinkOptions, describe_options
 
     return [{"name": spec.name, "kind": spec.kind, "extensions": list(spec.extensions), "schemes": list(spec.schemes),

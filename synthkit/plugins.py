@@ -36,7 +36,7 @@ from synthkit.records import (
 )
 
 if TYPE_CHECKING:  # pydantic loads when a sink is built, not at start-up
-    from synthkit.contracts import Sink, Target
+    from synthkit.contracts import Sink, SinkOptions, Target
     from synthkit.ledger import Ledger
     from synthkit.pipeline import RunPlan
     from synthkit.sources import Source, SourceTarget
@@ -214,7 +214,7 @@ class Plugins(PluginLoader):
             hint=f"end it with one of {claimed or 'none installed'}, or give --sink {'/'.join(sorted(sinks))}",
         )
 
-    def open_sink(self, spec: SinkSpec, target: Target, options: Iterable[str] | Mapping[str, Any] = (),
+    def open_sink(self, spec: SinkSpec, target: Target, options: SinkOptions | Iterable[str] | Mapping[str, Any] = (),
                   plan: RunPlan | None = None, chain: tuple[Sequence[str], Sequence[str]] | None = None) -> Sink:  # fmt: skip
         """The sink ``spec`` builds for ``target`` (of its kind), with ``options`` (the
         ``--sink-option KEY=VALUE`` flags) checked by its options model, behind the

@@ -92,7 +92,7 @@ class KeyedRandom(random.Random):
     def reset(self, key: int) -> None:
         self._key = key & _MASK
         self._n = 0
-        self.gauss_next = None  # type: ignore[attr-defined]
+        self.gauss_next = None
 
     def seed(self, a: object = None, version: int = 2) -> None:  # noqa: D102 - Random API
         if isinstance(a, int) and hasattr(self, "_key"):
@@ -112,7 +112,7 @@ class KeyedRandom(random.Random):
             filled += 64
         return out & ((1 << k) - 1)
 
-    def getstate(self) -> tuple[int, int]:  # type: ignore[override]
+    def getstate(self) -> tuple[int, int]:
         return (self._key, self._n)
 
     def setstate(self, state: tuple[int, int]) -> None:  # type: ignore[override]

@@ -161,8 +161,8 @@ class SeqState:
             f = AtomicFile(self.path, durable=True)
             try:
                 body = {"version": VERSION, "devices": dict(sorted(self.last.items()))}
-                given_back = self._raw is not None and self.last == self._loaded
-                f.write(self._raw if given_back else json.dumps(body, indent=1).encode() + b"\n")
+                given_back = self._raw if self.last == self._loaded else None
+                f.write(given_back if given_back is not None else json.dumps(body, indent=1).encode() + b"\n")
             except BaseException:
                 f.abort()
                 raise
@@ -212,13 +212,13 @@ class _Lock:
             if same:
                 break
             os.close(fd)
-        holder = {"pid": os.getpid(), "host": socket.gethostname(), "since": int(time.time()),
+        own = {"pid": os.getpid(), "host": socket.gethostname(), "since": int(time.time()),
                   "command": _shown_command()}  # fmt: skip
         try:
             with bookkeeping(path, "the state's lock file"):
                 os.fchmod(fd, 0o600)  # a lock file an older version made readable by all
                 os.ftruncate(fd, 0)
-                os.pwrite(fd, json.dumps(holder).encode(), 0)
+                os.pwrite(fd, json.dumps(own).encode(), 0)
         except OutputError:
             lock = cls(path, fd, created)
             lock.release(keep=state_path.exists())

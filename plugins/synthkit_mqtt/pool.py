@@ -108,7 +108,7 @@ class ConnectionPool:
     def connect(self, timeout: float = 30.0) -> None:
         """Connect every client; raises :class:`BrokerError` naming the first failure."""
         self._thread.start()
-        self._call(lambda: [self._open(c) for c in self.conns])
+        self._call(lambda: self._open_all())
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             failed = next((c for c in self.conns if c.error), None)
@@ -324,19 +324,22 @@ class ConnectionPool:
                 self._settled = 0
                 self._space.notify_all()
 
-    def _watch(self, sock: socket.socket, conn: _Conn) -> None:
+    def _watch(self, sock: mqtt.SocketLike, conn: _Conn) -> None:
         conn.watching_write = False
         self.selector.register(sock, selectors.EVENT_READ, conn)
 
     def _interest(self, conn: _Conn, write: bool) -> None:
         events = selectors.EVENT_READ | (selectors.EVENT_WRITE if write else 0)
+        sock = conn.client.socket()
+        if sock is None:  # closed meanwhile: _forget has unregistered it
+            return
         try:
-            self.selector.modify(conn.client.socket(), events, conn)
+            self.selector.modify(sock, events, conn)
             conn.watching_write = write
         except (KeyError, ValueError):
             pass
 
-    def _forget(self, sock: socket.socket, conn: _Conn) -> None:
+    def _forget(self, sock: mqtt.SocketLike, conn: _Conn) -> None:
         conn.watching_write = False
         self._dirty.discard(conn)
         try:
@@ -357,7 +360,11 @@ class ConnectionPool:
         except (BlockingIOError, OSError):
             pass
 
-    def _call(self, fn) -> None:
+    def _open_all(self) -> None:
+        for conn in self.conns:
+            self._open(conn)
+
+    def _call(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` on the pool thread and wait for it."""
         done = threading.Event()
 
@@ -367,7 +374,7 @@ class ConnectionPool:
             finally:
                 done.set()
 
-        self._requests.append(run)  # type: ignore[arg-type]
+        self._requests.append(run)
         self._wake()
         done.wait()
 

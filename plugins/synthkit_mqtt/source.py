@@ -77,7 +77,7 @@ class MqttSource(Source):
         self.client.on_disconnect = lambda c, u, flags, rc, props: self.session.on_disconnect(rc)
         self.client.on_subscribe = lambda c, u, mid, codes, props: self.session.on_subscribe(target.topic, codes)
         self.client.on_message = lambda c, u, msg: self.inbox.put((self.session.number, msg))
-        self.client.reconnect_delay_set(0.5, 10)
+        self.client.reconnect_delay_set(0.5, 10)  # type: ignore[arg-type]  # paho takes a float (its stub says int)
 
     def open(self) -> None:
         try:

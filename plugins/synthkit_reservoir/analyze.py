@@ -126,12 +126,12 @@ def _device_metrics(d: Device) -> dict[str, float | None]:
 
 
 def _metrics(devices: dict[str, Device]) -> dict[str, Any]:
-    per_device = {k: {"archetype": d.archetype, **_device_metrics(d)} for k, d in sorted(devices.items())}
+    per_device: dict[str, dict[str, Any]] = {k: {"archetype": d.archetype, **_device_metrics(d)} for k, d in sorted(devices.items())}
     by_arch: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for m in per_device.values():
         for name, value in m.items():
             if name != "archetype" and value is not None:
-                by_arch[m["archetype"]][name].append(value)  # type: ignore[index]
+                by_arch[m["archetype"]][name].append(value)
     # an archetype's figure is the mean over its devices; a count's mean is named as one
     # (`supply_events` 52 per device, `supply_events_per_device` 52.0 per archetype)
     means = {

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from synthkit.api import sha256_file
 
@@ -163,7 +164,7 @@ def fast_scan(
         reader = pcsv.open_csv(
             path,
             read_options=pcsv.ReadOptions(block_size=16 << 20),
-            parse_options=pcsv.ParseOptions(invalid_row_handler=lambda row: bad_rows.append(row) or "skip"),
+            parse_options=pcsv.ParseOptions(invalid_row_handler=lambda row: _keep(bad_rows, row)),
             convert_options=pcsv.ConvertOptions(include_columns=list(REQUIRED), column_types=types),
         )
     except (pa.ArrowInvalid, pa.ArrowKeyError, KeyError):
@@ -250,6 +251,12 @@ def fast_scan(
     if bad_rows:
         return None, 0, False
     return sha, total, False
+
+
+def _keep(bad_rows: list[Any], row: Any) -> str:
+    """pyarrow's invalid-row handler: note the row, skip it."""
+    bad_rows.append(row)
+    return "skip"
 
 
 def _day_text(day: int) -> str:

@@ -147,11 +147,11 @@ def _places(loaded: LoadedScenario, url: str, out: str | None) -> dict[str, Any]
         return {"skipped": f"delivering to {redact(out)}, not to a database"}
     from synthkit_reservoir.database.places import cluster_places
 
-    trucks = [d for d in loaded.devices if d.route is not None]
-    routes = {d.device_id: d.route.route_id for d in trucks}
+    trucks = [(d.device_id, d.route) for d in loaded.devices if d.route is not None]
+    routes = {device_id: route.route_id for device_id, route in trucks}
     points = {
-        d.route.route_id: [(p.point_id, p.kind, p.latitude, p.longitude) for p in d.route.points]
-        for d in trucks
+        route.route_id: [(p.point_id, p.kind, p.latitude, p.longitude) for p in route.points]
+        for _, route in trucks
     }
     started = time.perf_counter()
     engine = make_engine(url)

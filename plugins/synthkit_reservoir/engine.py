@@ -185,13 +185,13 @@ def _grid(tick0: int, nticks: int, every: np.ndarray) -> tuple[np.ndarray, np.nd
         ticks = np.arange(first, tick0 + nticks, e, dtype=np.int64)
         n = len(every)
         return np.tile(np.arange(n, dtype=np.int64), len(ticks)), np.repeat(ticks, n)
-    devs, ticks = [], []
+    dev_parts, tick_parts = [], []
     for d, e in enumerate(every.tolist()):
         first = -(-tick0 // e) * e
         t = np.arange(first, tick0 + nticks, e, dtype=np.int64)
-        devs.append(np.full(len(t), d, np.int64))
-        ticks.append(t)
-    device, tick = np.concatenate(devs), np.concatenate(ticks)
+        dev_parts.append(np.full(len(t), d, np.int64))
+        tick_parts.append(t)
+    device, tick = np.concatenate(dev_parts), np.concatenate(tick_parts)
     order = np.lexsort((device, tick))
     return device[order], tick[order]
 

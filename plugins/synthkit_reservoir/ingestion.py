@@ -186,15 +186,16 @@ def import_csv(
             stored = sum(v for k, v in counts.items() if k.startswith("stored:"))
             if stored == 0:  # a replay: idempotent, not a failure
                 result["message"] = "nothing new stored: every row was already in the database"
+            assert state is not None  # held when applying
             for device_id, info in (manifest.get("devices") or {}).items():
                 state.advance(device_id, int(info["last_seq"]))
             state.save()
             result["run_id"] = record_import(manifest, state_file, plan_sink(sink), out or url)
             result["state_file"] = str(state_file)
             result["warnings"], result["complete"] = problems, not problems
-            out = AtomicFile(artifact_dir / RESULT_NAME, durable=True)
-            out.write((json.dumps(result, indent=1) + "\n").encode())
-            out.commit()
+            result_file = AtomicFile(artifact_dir / RESULT_NAME, durable=True)
+            result_file.write((json.dumps(result, indent=1) + "\n").encode())
+            result_file.commit()
     return result, problems
 
 

@@ -24,8 +24,13 @@ LAYOUT_COLUMNS = frozenset((*BASE, *TRUTH, *SENSOR, *MOBILE, RAW))
 
 def specs(*names: str) -> tuple[FieldSpec, ...]:
     """The layout's own columns as a device model declares them (``DeviceModel.columns``)."""
-    kinds = {"signal_strength_dbm": "int", RAW: "int", "point_id": "str"}  # point_id: label codes
-    unknown = [n for n in names if n not in DECIMALS and n not in kinds]
+    ints = {"signal_strength_dbm", RAW}
+    unknown = [n for n in names if n not in DECIMALS and n not in ints and n != "point_id"]
     if unknown:
         raise ValueError(f"not columns of the reservoir layout: {', '.join(unknown)}")
-    return tuple(FieldSpec(n, kinds[n]) if n in kinds else FieldSpec(n, "decimal", DECIMALS[n]) for n in names)
+    return tuple(
+        FieldSpec(n, "decimal", DECIMALS[n]) if n in DECIMALS
+        else FieldSpec(n, "int") if n in ints
+        else FieldSpec(n, "str")  # point_id: label codes
+        for n in names
+    )

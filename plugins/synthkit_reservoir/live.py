@@ -21,6 +21,7 @@ import numpy as np
 
 from synthkit.api import (
     Batch,
+    BrokerSink,
     ConfigError,
     Pace,
     Plugins,
@@ -84,6 +85,7 @@ def live_run(
         plan = RunPlan("run", seed=loaded.seed, streams=tuple(ids), rows=len(ids) * iterations or None, live=True,
                        window=(iso(start_s), iso(end_s)) if iterations else None)  # fmt: skip
         sink = plugins.open_sink(spec, target, sink_options or (), plan)
+        assert isinstance(sink, BrokerSink)  # a broker target's sink
         ahead = np.ceil(speedup / steps).astype(np.int64)  # ~1 s of messages per device per save
         ceiling = first + iterations - 1 if iterations else None  # never reserve past the last message
         record = base_record("run", loaded, start_s, steps.tolist(), sink=spec.name, target=broker.address, live=True,

@@ -15,6 +15,7 @@ import difflib
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -119,7 +120,7 @@ class Dynamics(_Strict):
 
 class _DeviceFields(_Strict):
     archetype: str
-    mode: Literal[MODES] | None = None  # default: the archetype's mode
+    mode: Literal[MODES] | None = None  # type: ignore[valid-type]  # MODES unpacks at run time  # default: the archetype's mode
     cadence_seconds: int = Field(300, ge=60, le=3600)
     route_id: str | None = None
     dynamics: Dynamics | None = None
@@ -332,11 +333,11 @@ def _resolve(
     every_model = plugins.device_models()
     models = plugins.device_models(family=NAME)
     routes: dict[str, Route] = {}
-    for i, route in enumerate(scenario.routes):
-        if route.route_id in routes:
-            problems.add(("routes", i, "route_id"), f"route {route.route_id!r} is defined twice",
+    for i, declared in enumerate(scenario.routes):
+        if declared.route_id in routes:
+            problems.add(("routes", i, "route_id"), f"route {declared.route_id!r} is defined twice",
                          "rename or remove one")  # fmt: skip
-        routes[route.route_id] = route
+        routes[declared.route_id] = declared
     devices: list[ResolvedDevice] = []
     seen: dict[str, Loc] = {}
     incomplete_routes: set[str] = set()
@@ -371,7 +372,7 @@ def _resolve(
             problems.add((*loc, field), message, fix)
         if broken:
             continue
-        route = None
+        route: Route | None = None
         if entry.route_id:
             route = routes.get(entry.route_id)
             if route is None:
@@ -470,6 +471,7 @@ def resolve_parameters(
                 else:
                     items.append((name, err["msg"].removeprefix("Value error, ")))  # the caller places the name
             raise ParameterError(items) from None
+    assert isinstance(spec, Mapping)  # DeviceModel.parameters: a pydantic class or a mapping
     known = list(spec)
     unknown = [k for k in merged if k not in spec]
     if unknown:

@@ -366,8 +366,7 @@ def _column(name: str, spec: FieldSpec, present: np.ndarray, parts: list, rows: 
         values = np.zeros(rows, np.int64 if spec.kind == "int" else np.float64)
         for idx, arr in parts:
             values[idx] = arr
-        kind = "int" if spec.kind == "int" else "decimal"
-        return Column(name, kind, values, decimals=spec.decimals, present=present)
+        return Column(name, "int" if spec.kind == "int" else "decimal", values, decimals=spec.decimals, present=present)
     # labels: bools, strings, and anything a seed-style plugin returned, rendered as given
     labels: list[Any] = list(spec.choices) if spec.choices else []
     lookup: dict[tuple[type, Any], int] = {(type(v), v): i for i, v in enumerate(labels)}

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from synthkit.api import (
+    BrokerSink,
     ConfigError,
     Pace,
     Plugins,
@@ -52,6 +53,7 @@ def publish_mqtt(
                           settings=broker)  # fmt: skip
     plan = RunPlan("telematics publish", seed=config.seed, streams=tuple(drivers), rows=events or None, live=True)
     sink = plugins.open_sink(spec, target, sink_options or (), plan)
+    assert isinstance(sink, BrokerSink)  # a broker target's sink
     taken = np.zeros(len(drivers), np.int64)  # events each driver's connection was handed
 
     def write(batch: Any) -> None:

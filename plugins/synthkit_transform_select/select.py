@@ -36,7 +36,7 @@ class SelectOptions(SinkOptions):
 class Select(Transform):
     def __init__(self, options: SelectOptions) -> None:
         self.keep, self.drop = _names(options.columns), set(_names(options.drop))
-        self.rename = dict(tuple(x.strip() for x in p.split(":")) for p in _names(options.rename))  # type: ignore[misc]
+        self.rename = {old.strip(): new.strip() for old, _, new in (p.partition(":") for p in _names(options.rename))}
         self._names: tuple[str, ...] = ()
 
     def columns(self, columns: tuple[str, ...]) -> tuple[str, ...]:

@@ -81,8 +81,7 @@ def drain(engine: Engine, batch_size: int = 200, on_rows: Callable[[int], None] 
             if cursor is None:
                 conn.execute(insert(analytics_cursor).values(consumer=CONSUMER, last_telemetry_id=0))
                 cursor = 0
-            ids = select(telemetry.c.id).where(telemetry.c.id > cursor).order_by(telemetry.c.id).limit(batch_size)
-            ids = ids.subquery()
+            ids = select(telemetry.c.id).where(telemetry.c.id > cursor).order_by(telemetry.c.id).limit(batch_size).subquery()
             n, hi = conn.execute(select(func.count(), func.max(ids.c.id))).one()
             if not n:
                 break

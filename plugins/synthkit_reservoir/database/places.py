@@ -31,7 +31,8 @@ from synthkit_reservoir.database.schema import places, telemetry
 EARTH_M = 6_371_008.8
 
 
-def haversine_m(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
+def haversine_m(lat1: np.ndarray | float, lon1: np.ndarray | float, lat2: np.ndarray | float,
+                lon2: np.ndarray | float) -> np.ndarray:
     """Great-circle distance in metres between points given in degrees (broadcasting)."""
     p1, p2, dl = np.radians(lat1), np.radians(lat2), np.radians(lon2 - lon1)
     a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2

@@ -50,7 +50,7 @@ def register(engine: Engine, loaded: LoadedScenario) -> dict[str, Any]:
                 continue
             rid = reservoir_id_for(loaded, d.device_id, d.reservoir_id)
             if rid not in have_res:
-                params = d.params
+                params: Any = d.params  # the stationary/mobile models' parameters
                 new_res.append({
                     "reservoir_id": rid, "name": f"{d.device_id} ({d.archetype.name})",
                     "kind": "TRUCK_TANK" if d.mode == "MOBILE" else "STATIONARY",

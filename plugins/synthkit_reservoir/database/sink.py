@@ -73,13 +73,17 @@ class ReferenceDbSink(IngestSink):
             self._finish(cancel=True)
             raise ConfigError(f"the reference_db sink stores reservoir rows; these rows have no {', '.join(missing)}",
                               hint="give it a reservoir command's rows (bootstrap, import-csv), or pick another sink")  # fmt: skip
+        def ready() -> Counter[str]:  # a schema that cannot dedupe is refused before the first write
+            self.ingestor.verify()
+            self.ingestor.targets()
+            return Counter()
+
         try:
             if messages:  # a live source: a busy database is waited for, as every batch is
-                if retrying(lambda: (self.ingestor.verify(), self.ingestor.targets()) and Counter(), self.stop) is None:
+                if retrying(ready, self.stop) is None:
                     raise Stopped()
             else:
-                self.ingestor.verify()  # a schema that cannot dedupe is refused before the first write
-                self.ingestor.targets()
+                ready()
         except BaseException:
             self._finish(cancel=True)  # nothing was written: close every connection now
             self.engine.dispose()

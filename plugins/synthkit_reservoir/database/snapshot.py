@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -73,7 +73,7 @@ class DbSnapshot:
         return out
 
 
-def _is_key(columns: list[str | None]) -> bool:
+def _is_key(columns: Sequence[str | None]) -> bool:
     """Exactly the dedupe key's columns, in either order (no expression, nothing more)."""
     return len(columns) == 2 and set(columns) == {"mqtt_client_id", "seq"}
 

@@ -104,11 +104,12 @@ class PostgresStore:
 
     def store(self, conn: Connection, enc: Encoded, lo: int, hi: int) -> int:
         """Rows ``lo:hi`` stored; the caller's transaction commits them."""
-        raw = conn.connection.driver_connection
+        raw: Any = conn.connection.driver_connection
         acc = enc.acc.take(slice(lo, hi))
         with raw.cursor() as cur:
             fresh = _first_occurrences(acc)
             if not self._replaying and fresh.all():  # the common case: all new, no lookup needed
+                assert enc.offsets is not None  # PostgreSQL's encoding has them
                 if self._copy(raw, cur, enc.data[enc.offsets[lo] : enc.offsets[hi]]):
                     return acc.n
             fresh &= ~self._already_stored(cur, acc)
@@ -211,7 +212,7 @@ class SqliteStore:
 
     def store(self, conn: Connection, enc: Encoded, lo: int, hi: int) -> int:
         """Rows ``lo:hi`` stored; the caller's transaction commits them."""
-        raw_conn = conn.connection.driver_connection
+        raw_conn: Any = conn.connection.driver_connection
         before = raw_conn.total_changes
         width, per = self.WIDTH, self.ROWS_PER_STATEMENT
         flat, step = enc.data, per * width

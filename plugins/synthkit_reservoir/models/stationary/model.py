@@ -133,7 +133,7 @@ class StationaryFleet:
 
     def emit(self, block: Block) -> dict[str, np.ndarray]:
         n = block.rows
-        out = {name: np.empty(n) for name in COLUMNS}
+        out: dict[str, np.ndarray] = {name: np.empty(n) for name in COLUMNS}
         out["signal_strength_dbm"] = np.empty(n, np.int64)
         raw = np.empty((n, self.max_samples), np.int64)
         _run(
