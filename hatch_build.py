@@ -74,8 +74,13 @@ def _wanted() -> bool:
     return os.environ.get("SYNTHKIT_PREBUILD", "1") != "0"
 
 
-def prebuild(root: Path, commands: list[list[str]], version: str,
-             entry_points: dict[str, dict[str, str]], cache_dir: str | None = None) -> list[str]:  # fmt: skip
+def prebuild(
+    root: Path,
+    commands: list[list[str]],
+    version: str,
+    entry_points: dict[str, dict[str, str]],
+    cache_dir: str | None = None,
+) -> list[str]:
     """Run each ``synthkit`` command (``{tmp}`` stands for a scratch directory) from the source
     tree at ``root``, side by side (one core each); returns what failed, one line each. The
     kernels are cached beside their sources, or in ``cache_dir`` when one is given."""
@@ -88,12 +93,20 @@ def prebuild(root: Path, commands: list[list[str]], version: str,
         if cache_dir is not None:
             env["NUMBA_CACHE_DIR"] = cache_dir
         runs = [
-            (args, subprocess.Popen(
-                [sys.executable, "-m", "synthkit", *args], cwd=root, env=env,
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-            ))
+            (
+                args,
+                subprocess.Popen(
+                    [sys.executable, "-m", "synthkit", *args],
+                    cwd=root,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                ),
+            )
             for args in ([a.replace("{tmp}", tmp) for a in argv] for argv in commands)
-        ]  # fmt: skip
+        ]
         failures = []
         for args, proc in runs:
             try:

@@ -35,8 +35,17 @@ def synthkit(*args: str) -> None:
 def stored(url: str, scenario: Path, state: Path) -> int:
     synthkit("db", "init", "--db-url", url)
     synthkit("--scenario", str(scenario), "db", "register", "--db-url", url)
-    synthkit("--scenario", str(scenario), "--state-file", str(state), "bootstrap", "--db-url", url,
-             "--commit-batch-size", "5000")  # fmt: skip
+    synthkit(
+        "--scenario",
+        str(scenario),
+        "--state-file",
+        str(state),
+        "bootstrap",
+        "--db-url",
+        url,
+        "--commit-batch-size",
+        "5000",
+    )
     engine = create_engine(url)
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT count(*) FROM telemetry")).scalar_one()
@@ -65,8 +74,12 @@ def timed_plain(url: str) -> float:
     dialect = engine.dialect.name
     with engine.connect() as conn:
         t0 = time.perf_counter()
-        conn.execute(text(f"SELECT reservoir_id, {DAY[dialect]}, count(*), min(level_pct), max(level_pct), "
-                          f"sum(level_pct) FROM telemetry GROUP BY 1, 2")).all()  # fmt: skip
+        conn.execute(
+            text(
+                f"SELECT reservoir_id, {DAY[dialect]}, count(*), min(level_pct), max(level_pct), "
+                f"sum(level_pct) FROM telemetry GROUP BY 1, 2"
+            )
+        ).all()
         seconds = time.perf_counter() - t0
     engine.dispose()
     return seconds
@@ -99,10 +112,15 @@ def main() -> None:
             try:
                 rows = stored(url, scenario, work / f"{backend}.json")
                 plain = timed_plain(url)
-                result = {"database": backend, "rows": rows,
-                          "baseline_group_by_rows_per_s": round(rows / plain)}  # fmt: skip
+                result = {
+                    "database": backend,
+                    "rows": rows,
+                    "baseline_group_by_rows_per_s": round(rows / plain),
+                }
                 for batch in (int(b) for b in args.batches.split(",")):
-                    result[f"drain_batch_{batch}_rows_per_s"] = round(rows / timed_drain(url, batch))
+                    result[f"drain_batch_{batch}_rows_per_s"] = round(
+                        rows / timed_drain(url, batch)
+                    )
                 print(json.dumps(result), flush=True)
             finally:
                 if admin is not None:

@@ -31,10 +31,28 @@ CASES = {
     "fleet_10x365d_1min": ("bootstrap: {days: 365, step_minutes: 1}", 10, 60),
 }
 END = "2026-02-12T10:00:00Z"
-FIELDS = ["device_id", "seq", "received_at", "local_timestamp_ms", "schema_version", "mode",
-          "archetype", "level_pct", "liters", "distance_mm", "inflow_liters", "outflow_liters",
-          "raw_1", "raw_2", "raw_3", "raw_4", "raw_5", "temperature_c", "battery_percentage",
-          "signal_strength_dbm"]  # fmt: skip
+FIELDS = [
+    "device_id",
+    "seq",
+    "received_at",
+    "local_timestamp_ms",
+    "schema_version",
+    "mode",
+    "archetype",
+    "level_pct",
+    "liters",
+    "distance_mm",
+    "inflow_liters",
+    "outflow_liters",
+    "raw_1",
+    "raw_2",
+    "raw_3",
+    "raw_4",
+    "raw_5",
+    "temperature_c",
+    "battery_percentage",
+    "signal_strength_dbm",
+]
 
 
 def scenario_text(case: str) -> str:
@@ -52,8 +70,32 @@ def scenario_text(case: str) -> str:
 def baseline(path: Path, rows: int, devices: int, step_s: int) -> float:
     """Rows/s of the stationary-tank step written plainly: per row a dict and DictWriter."""
     rng = random.Random(42)
-    weights = [0.6, 0.5, 0.5, 0.5, 0.6, 0.8, 1.2, 1.4, 1.3, 1.0, 0.9, 0.9,
-               1.0, 1.0, 1.0, 1.0, 1.1, 1.3, 1.4, 1.3, 1.0, 0.9, 0.7, 0.6]  # fmt: skip
+    weights = [
+        0.6,
+        0.5,
+        0.5,
+        0.5,
+        0.6,
+        0.8,
+        1.2,
+        1.4,
+        1.3,
+        1.0,
+        0.9,
+        0.9,
+        1.0,
+        1.0,
+        1.0,
+        1.0,
+        1.1,
+        1.3,
+        1.4,
+        1.3,
+        1.0,
+        0.9,
+        0.7,
+        0.6,
+    ]
     norm = [w * 24 / sum(weights) for w in weights]
     liters = [5000.0] * devices
     battery = [95.0] * devices
@@ -76,17 +118,24 @@ def baseline(path: Path, rows: int, devices: int, step_s: int) -> float:
             distance = 2200 - 2200 * level / 100
             battery[d] = min(100.0, max(1.0, battery[d] - 1.2 * step_h / 24))
             row = {
-                "device_id": f"A-{d:05d}", "seq": k,
+                "device_id": f"A-{d:05d}",
+                "seq": k,
                 "received_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "local_timestamp_ms": int(at.timestamp() * 1000) - 500, "schema_version": 1,
-                "mode": "STATIONARY", "archetype": "stationary_archetype_a",
-                "level_pct": round(level, 2), "liters": round(liters[d], 1),
-                "distance_mm": round(distance, 1), "inflow_liters": round(inflow, 1),
+                "local_timestamp_ms": int(at.timestamp() * 1000) - 500,
+                "schema_version": 1,
+                "mode": "STATIONARY",
+                "archetype": "stationary_archetype_a",
+                "level_pct": round(level, 2),
+                "liters": round(liters[d], 1),
+                "distance_mm": round(distance, 1),
+                "inflow_liters": round(inflow, 1),
                 "outflow_liters": round(served, 1),
-                "temperature_c": round(24 + 6 * math.cos(at.hour / 24 * 6.283) + rng.gauss(0, 0.3), 1),
+                "temperature_c": round(
+                    24 + 6 * math.cos(at.hour / 24 * 6.283) + rng.gauss(0, 0.3), 1
+                ),
                 "battery_percentage": round(battery[d], 1),
                 "signal_strength_dbm": round(-78 + 4 * rng.gauss(0, 1)),
-            }  # fmt: skip
+            }
             for j in range(1, 6):
                 row[f"raw_{j}"] = max(0, round(distance + 3 * rng.gauss(0, 1)))
             writer.writerow(row)
@@ -98,10 +147,22 @@ def synthkit_run(scenario: Path, root: Path) -> tuple[float, float, dict]:
     shutil.rmtree(root, ignore_errors=True)
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [str(exe), "--scenario", str(scenario), "export-csv", "--run-id", "bench",
-         "--end-at", END, "--output-root", str(root)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            str(exe),
+            "--scenario",
+            str(scenario),
+            "export-csv",
+            "--run-id",
+            "bench",
+            "--end-at",
+            END,
+            "--output-root",
+            str(root),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     elapsed = time.perf_counter() - t0
     summary = json.loads(proc.stdout)
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -131,14 +192,21 @@ def main() -> None:
                 rates.append(rate)
                 steady.append(summary["rows_per_second"])
                 rows = summary["row_count"]
-            print(json.dumps({
-                "case": case, "rows": rows,
-                "synthkit_rows_per_s_first": round(rates[0]),
-                "synthkit_rows_per_s_best": round(max(rates)),
-                "synthkit_steady_rows_per_s_best": max(steady),
-                "baseline_rows_per_s": round(base), "ratio_best": round(max(rates) / base, 1),
-                "peak_rss_mb": round(peak),
-            }), flush=True)  # fmt: skip
+            print(
+                json.dumps(
+                    {
+                        "case": case,
+                        "rows": rows,
+                        "synthkit_rows_per_s_first": round(rates[0]),
+                        "synthkit_rows_per_s_best": round(max(rates)),
+                        "synthkit_steady_rows_per_s_best": max(steady),
+                        "baseline_rows_per_s": round(base),
+                        "ratio_best": round(max(rates) / base, 1),
+                        "peak_rss_mb": round(peak),
+                    }
+                ),
+                flush=True,
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

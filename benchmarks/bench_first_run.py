@@ -31,8 +31,16 @@ CASES = {"prebuild": {}, "no prebuild": {"SYNTHKIT_PREBUILD": "0"}}
 
 
 def copy_tree(into: Path) -> None:
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
-                           capture_output=True, check=True).stdout.decode().split("\0")  # fmt: skip
+    files = (
+        subprocess.run(
+            ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, files):
         src = ROOT / name
         if src.is_file():
@@ -80,8 +88,10 @@ def main() -> None:
             with tempfile.TemporaryDirectory(prefix="synthkit-first-run-") as scratch:
                 figures = measure(case, Path(scratch))
             results[case].append(figures)
-            print(f"round {r + 1} {case}: " + ", ".join(f"{k} {v:.2f}" for k, v in figures.items()),
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"round {r + 1} {case}: " + ", ".join(f"{k} {v:.2f}" for k, v in figures.items()),
+                file=sys.stderr,
+            )
     summary = {
         case: {key: round(statistics.median(f[key] for f in runs), 2) for key in runs[0]}
         for case, runs in results.items()

@@ -84,13 +84,22 @@ def baseline(url: str, csv_path: Path, rows: int) -> float:
         for row in reader:
             if done >= rows:
                 break
-            stmt = stmt_factory(telemetry).values(
-                mqtt_client_id=row["device_id"], seq=int(row["seq"]),
-                received_at=datetime.fromisoformat(row["received_at"].replace("Z", "+00:00")),
-                reservoir_id=rid, distance_mm=float(row["distance_mm"]),
-                level_pct=float(row["level_pct"]), liters=float(row["liters"]),
-                payload=json.dumps({"seq": int(row["seq"]), "raw": [row[f"raw_{i}"] for i in range(1, 6)]}),
-            ).on_conflict_do_nothing()  # fmt: skip
+            stmt = (
+                stmt_factory(telemetry)
+                .values(
+                    mqtt_client_id=row["device_id"],
+                    seq=int(row["seq"]),
+                    received_at=datetime.fromisoformat(row["received_at"].replace("Z", "+00:00")),
+                    reservoir_id=rid,
+                    distance_mm=float(row["distance_mm"]),
+                    level_pct=float(row["level_pct"]),
+                    liters=float(row["liters"]),
+                    payload=json.dumps(
+                        {"seq": int(row["seq"]), "raw": [row[f"raw_{i}"] for i in range(1, 6)]}
+                    ),
+                )
+                .on_conflict_do_nothing()
+            )
             conn.execute(stmt)
             done += 1
             if done % 500 == 0:
@@ -120,8 +129,18 @@ def main() -> None:
             f"scenario_id: ingest_bench\nbootstrap: {{days: {args.days}, step_minutes: 5}}\ndevices:\n"
             f'  - {{group: t, count: {args.devices}, id_pattern: "T-{{n:05d}}", archetype: stationary_archetype_a}}\n'
         )
-        export = synthkit("--scenario", str(scenario), "export-csv", "--run-id", "r", "--end-at", END,
-                          "--output-root", str(work / "gen"), cwd=work)  # fmt: skip
+        export = synthkit(
+            "--scenario",
+            str(scenario),
+            "export-csv",
+            "--run-id",
+            "r",
+            "--end-at",
+            END,
+            "--output-root",
+            str(work / "gen"),
+            cwd=work,
+        )
         rows, artifact = export["row_count"], export["artifact_dir"]
         for kind in args.databases.split(","):
             url, drop = fresh_db(kind, work)
@@ -134,33 +153,69 @@ def main() -> None:
                 url, drop = fresh_db(kind, work)
                 try:
                     synthkit("db", "init", "--db-url", url, cwd=work)
-                    synthkit("--scenario", str(scenario), "db", "register", "--db-url", url, cwd=work)
+                    synthkit(
+                        "--scenario", str(scenario), "db", "register", "--db-url", url, cwd=work
+                    )
                     state = work / f"{uuid.uuid4().hex}.json"
                     t0 = time.perf_counter()
                     if command == "import-csv":
-                        out = synthkit("--state-file", str(state), "import-csv", "--artifact-dir", artifact,
-                                       "--apply", "--commit-batch-size", str(args.commit_batch_size),
-                                       "--db-url", url, cwd=work)  # fmt: skip
+                        out = synthkit(
+                            "--state-file",
+                            str(state),
+                            "import-csv",
+                            "--artifact-dir",
+                            artifact,
+                            "--apply",
+                            "--commit-batch-size",
+                            str(args.commit_batch_size),
+                            "--db-url",
+                            url,
+                            cwd=work,
+                        )
                     else:
-                        out = synthkit("--scenario", str(scenario), "--state-file", str(state), "bootstrap",
-                                       "--commit-batch-size", str(args.commit_batch_size), "--db-url", url,
-                                       cwd=work)  # fmt: skip
+                        out = synthkit(
+                            "--scenario",
+                            str(scenario),
+                            "--state-file",
+                            str(state),
+                            "bootstrap",
+                            "--commit-batch-size",
+                            str(args.commit_batch_size),
+                            "--db-url",
+                            url,
+                            cwd=work,
+                        )
                     elapsed = time.perf_counter() - t0
-                    stored = sum(v for k, v in out["status_counts"].items() if k.startswith("stored:"))
-                    results[command] = (round(stored / elapsed), out["rows_per_second"], round(PEAK_RSS_MB[0]))
+                    stored = sum(
+                        v for k, v in out["status_counts"].items() if k.startswith("stored:")
+                    )
+                    results[command] = (
+                        round(stored / elapsed),
+                        out["rows_per_second"],
+                        round(PEAK_RSS_MB[0]),
+                    )
                 finally:
                     drop()
-            print(json.dumps({
-                "database": kind, "rows": rows,
-                "import_csv_rows_per_s": results["import-csv"][0],
-                "import_csv_steady_rows_per_s": results["import-csv"][1],
-                "bootstrap_rows_per_s": results["bootstrap"][0],
-                "bootstrap_steady_rows_per_s": results["bootstrap"][1],
-                "commit_batch_size": args.commit_batch_size,
-                "peak_rss_mb": {"import-csv": results["import-csv"][2], "bootstrap": results["bootstrap"][2]},
-                "baseline_rows_per_s": round(base),
-                "ratio_import": round(results["import-csv"][0] / base, 1),
-            }), flush=True)  # fmt: skip
+            print(
+                json.dumps(
+                    {
+                        "database": kind,
+                        "rows": rows,
+                        "import_csv_rows_per_s": results["import-csv"][0],
+                        "import_csv_steady_rows_per_s": results["import-csv"][1],
+                        "bootstrap_rows_per_s": results["bootstrap"][0],
+                        "bootstrap_steady_rows_per_s": results["bootstrap"][1],
+                        "commit_batch_size": args.commit_batch_size,
+                        "peak_rss_mb": {
+                            "import-csv": results["import-csv"][2],
+                            "bootstrap": results["bootstrap"][2],
+                        },
+                        "baseline_rows_per_s": round(base),
+                        "ratio_import": round(results["import-csv"][0] / base, 1),
+                    }
+                ),
+                flush=True,
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -38,26 +38,59 @@ def main() -> None:
     total = args.devices * args.iterations
     from synthkit.brokertest import LocalBroker
 
-    with tempfile.TemporaryDirectory() as tmp, LocalBroker(Path(tmp), extra="max_queued_messages 0\nmax_inflight_messages 0\n") as broker:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        LocalBroker(Path(tmp), extra="max_queued_messages 0\nmax_inflight_messages 0\n") as broker,
+    ):
         work = Path(tmp)
         port = ["--port", str(broker.port)]
         tag = uuid.uuid4().hex[:8]
         scenario = work / "s.yaml"
-        scenario.write_text(f"scenario_id: listen_{tag}\nspeedup_factor: 100000\ndevices:\n"
-                            f"  - {{group: t, count: {args.devices}, id_pattern: 'L{tag}-{{n:04d}}', "
-                            "archetype: stationary_archetype_a, cadence_seconds: 60}\n")  # fmt: skip
+        scenario.write_text(
+            f"scenario_id: listen_{tag}\nspeedup_factor: 100000\ndevices:\n"
+            f"  - {{group: t, count: {args.devices}, id_pattern: 'L{tag}-{{n:04d}}', "
+            "archetype: stationary_archetype_a, cadence_seconds: 60}\n"
+        )
         url = f"sqlite:///{work / 'db.sqlite'}"
         topic = f"bench-{tag}/+/telemetry"
-        listen = ["ingest", "listen", "--db-url", url, "--topic", topic, "--client-id", f"bench-listener-{tag}", *port]
+        listen = [
+            "ingest",
+            "listen",
+            "--db-url",
+            url,
+            "--topic",
+            topic,
+            "--client-id",
+            f"bench-listener-{tag}",
+            *port,
+        ]
         sh("db", "init", "--db-url", url)
         sh("--scenario", str(scenario), "db", "register", "--db-url", url)
         sh(*listen, "--duration-seconds", "1")
-        sh("--scenario", str(scenario), "--state-file", str(work / "seq.json"), "run", "--iterations",
-           str(args.iterations), "--topic", f"bench-{tag}/{{device_id}}/telemetry", *port)  # fmt: skip
+        sh(
+            "--scenario",
+            str(scenario),
+            "--state-file",
+            str(work / "seq.json"),
+            "run",
+            "--iterations",
+            str(args.iterations),
+            "--topic",
+            f"bench-{tag}/{{device_id}}/telemetry",
+            *port,
+        )
         summary = sh(*listen, "--count", str(total), "--duration-seconds", "120")
     elapsed = summary["elapsed_seconds"]
-    print(json.dumps({"case": f"listen_{total}", "messages": summary["received"],
-                      "stored": summary["status_counts"], "listen_msgs_per_s": round(summary["received"] / elapsed)}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "case": f"listen_{total}",
+                "messages": summary["received"],
+                "stored": summary["status_counts"],
+                "listen_msgs_per_s": round(summary["received"] / elapsed),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -54,7 +54,9 @@ SEQ = re.compile(rb'"seq": ?(\d+)')
 def raise_fd_limit(need: int) -> int:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and hard < need:
-        raise SystemExit(f"the hard file limit is {hard}; {need} descriptors are needed (ulimit -Hn)")
+        raise SystemExit(
+            f"the hard file limit is {hard}; {need} descriptors are needed (ulimit -Hn)"
+        )
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return hard
 
@@ -66,10 +68,24 @@ class Subscriber:
         self.out = out
         self.fh = open(out, "wb")
         self.proc = subprocess.Popen(
-            ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-t", topic, "-q", "1",
-             "-i", f"bench-sub-{os.getpid()}-{out.stem}", "-F", "%t %p"],
-            stdout=self.fh, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                "mosquitto_sub",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-t",
+                topic,
+                "-q",
+                "1",
+                "-i",
+                f"bench-sub-{os.getpid()}-{out.stem}",
+                "-F",
+                "%t %p",
+            ],
+            stdout=self.fh,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(0.5)  # subscribed before anything is published
 
     def finish(self, expected: int, idle_s: float = 3.0) -> list[bytes]:
@@ -93,7 +109,7 @@ def bare_paho(port: int, messages: int, size: int, qos: int) -> float:
     done = threading.Event()
     acked = [0]
 
-    def on_publish(client, userdata, mid, rc, props) -> None:  # noqa: ANN001
+    def on_publish(client, userdata, mid, rc, props) -> None:
         acked[0] += 1
         if acked[0] == messages:
             done.set()
@@ -120,17 +136,38 @@ def bare_paho(port: int, messages: int, size: int, qos: int) -> float:
     return messages / elapsed
 
 
-def synthkit_run(work: Path, port: int, devices: int, *, speedup: float, qos: int,
-                 iterations: int = 0, seconds: float = 0) -> dict:  # fmt: skip
+def synthkit_run(
+    work: Path,
+    port: int,
+    devices: int,
+    *,
+    speedup: float,
+    qos: int,
+    iterations: int = 0,
+    seconds: float = 0,
+) -> dict:
     scenario = work / f"fleet-{qos}.yaml"
     scenario.write_text(
         f"scenario_id: mqtt_bench\nspeedup_factor: {speedup}\ndevices:\n"
         f'  - {{group: b, count: {devices}, id_pattern: "B{qos}-{{n:05d}}", archetype: stationary_archetype_a, cadence_seconds: 60}}\n'
     )
-    args = [str(Path(sys.executable).with_name("synthkit")), "--scenario", str(scenario),
-            "--state-file", str(work / f"state-{qos}.json"), "run", "--qos", str(qos),
-            "--topic", "bench/{device_id}/telemetry", "--port", str(port)]  # fmt: skip
-    args += ["--iterations", str(iterations)] if iterations else ["--duration-seconds", str(seconds)]
+    args = [
+        str(Path(sys.executable).with_name("synthkit")),
+        "--scenario",
+        str(scenario),
+        "--state-file",
+        str(work / f"state-{qos}.json"),
+        "run",
+        "--qos",
+        str(qos),
+        "--topic",
+        "bench/{device_id}/telemetry",
+        "--port",
+        str(port),
+    ]
+    args += (
+        ["--iterations", str(iterations)] if iterations else ["--duration-seconds", str(seconds)]
+    )
     proc = subprocess.run(args, capture_output=True, text=True, timeout=1800)
     if proc.returncode != 0:
         raise SystemExit(f"synthkit run failed:\n{proc.stderr}")
@@ -142,11 +179,20 @@ def small_fleet(work: Path, port: int, devices: int, messages: int) -> None:
     bare = bare_paho(port, messages, 330, qos=0)
     iterations = max(1, messages // devices)
     run = synthkit_run(work, port, devices, speedup=1e9, qos=0, iterations=iterations)
-    print(json.dumps({
-        "qos": 0, "small_fleet": devices, "messages": devices * iterations,
-        "bare_paho_msgs_per_s": round(bare), "synthkit_msgs_per_s": run["messages_per_second"],
-        "ratio": round(run["messages_per_second"] / bare, 3), "emitted": run["emitted"],
-    }), flush=True)  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "qos": 0,
+                "small_fleet": devices,
+                "messages": devices * iterations,
+                "bare_paho_msgs_per_s": round(bare),
+                "synthkit_msgs_per_s": run["messages_per_second"],
+                "ratio": round(run["messages_per_second"] / bare, 3),
+                "emitted": run["emitted"],
+            }
+        ),
+        flush=True,
+    )
 
 
 def losses(lines: list[bytes], devices: int, prefix: str, per_device: int) -> int:
@@ -166,9 +212,15 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=10_000)
     parser.add_argument("--iterations", type=int, default=5, help="QoS 1 messages per device")
     parser.add_argument("--qos0-seconds", type=float, default=10.0)
-    parser.add_argument("--qos0-demand", type=float, default=50_000, help="messages/s asked of the fleet")
-    parser.add_argument("--small-fleets", default="", help="comma-separated fleet sizes for part 3 (e.g. 1,10,100)")
-    parser.add_argument("--small-messages", type=int, default=50_000, help="messages per small-fleet run")
+    parser.add_argument(
+        "--qos0-demand", type=float, default=50_000, help="messages/s asked of the fleet"
+    )
+    parser.add_argument(
+        "--small-fleets", default="", help="comma-separated fleet sizes for part 3 (e.g. 1,10,100)"
+    )
+    parser.add_argument(
+        "--small-messages", type=int, default=50_000, help="messages per small-fleet run"
+    )
     parser.add_argument("--skip-large", action="store_true", help="only part 3")
     args = parser.parse_args()
     limit = raise_fd_limit(args.devices + 2_000)
@@ -185,28 +237,54 @@ def main() -> None:
             bare_heard = len(sub.finish(n))
 
             sub = Subscriber(broker.port, "bench/+/telemetry", work / "run1.txt")
-            run1 = synthkit_run(work, broker.port, args.devices, speedup=1e9, qos=1, iterations=args.iterations)
+            run1 = synthkit_run(
+                work, broker.port, args.devices, speedup=1e9, qos=1, iterations=args.iterations
+            )
             lines = sub.finish(n)
             lost = losses(lines, args.devices, "B1", args.iterations)
-            print(json.dumps({
-                "qos": 1, "devices": args.devices, "messages": n, "fd_limit": limit,
-                "bare_paho_msgs_per_s": round(bare), "bare_heard": bare_heard,
-                "synthkit_msgs_per_s": run1["messages_per_second"],
-                "ratio": round(run1["messages_per_second"] / bare, 3),
-                "emitted": run1["emitted"], "acknowledged": run1["acknowledged"], "failed": run1["failed"],
-                "subscriber_heard": len(lines), "lost": lost,
-            }), flush=True)  # fmt: skip
+            print(
+                json.dumps(
+                    {
+                        "qos": 1,
+                        "devices": args.devices,
+                        "messages": n,
+                        "fd_limit": limit,
+                        "bare_paho_msgs_per_s": round(bare),
+                        "bare_heard": bare_heard,
+                        "synthkit_msgs_per_s": run1["messages_per_second"],
+                        "ratio": round(run1["messages_per_second"] / bare, 3),
+                        "emitted": run1["emitted"],
+                        "acknowledged": run1["acknowledged"],
+                        "failed": run1["failed"],
+                        "subscriber_heard": len(lines),
+                        "lost": lost,
+                    }
+                ),
+                flush=True,
+            )
 
             speedup = args.qos0_demand * 60 / args.devices  # cadence 60 s
             sub = Subscriber(broker.port, "bench/+/telemetry", work / "run0.txt")
-            run0 = synthkit_run(work, broker.port, args.devices, speedup=speedup, qos=0, seconds=args.qos0_seconds)
+            run0 = synthkit_run(
+                work, broker.port, args.devices, speedup=speedup, qos=0, seconds=args.qos0_seconds
+            )
             heard0 = len(sub.finish(run0["emitted"]))
-            print(json.dumps({
-                "qos": 0, "devices": args.devices, "speedup_factor": speedup,
-                "demanded_msgs_per_s": args.qos0_demand, "seconds": args.qos0_seconds,
-                "synthkit_msgs_per_s": run0["messages_per_second"], "emitted": run0["emitted"],
-                "failed": run0["failed"], "subscriber_heard": heard0,
-            }), flush=True)  # fmt: skip
+            print(
+                json.dumps(
+                    {
+                        "qos": 0,
+                        "devices": args.devices,
+                        "speedup_factor": speedup,
+                        "demanded_msgs_per_s": args.qos0_demand,
+                        "seconds": args.qos0_seconds,
+                        "synthkit_msgs_per_s": run0["messages_per_second"],
+                        "emitted": run0["emitted"],
+                        "failed": run0["failed"],
+                        "subscriber_heard": heard0,
+                    }
+                ),
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_export import END, scenario_text  # noqa: E402
+from bench_export import END, scenario_text
 
 BIN = Path(sys.executable).parent
 
@@ -42,7 +42,12 @@ def as_numpy(table: pa.Table) -> list[tuple[pa.Field, object]]:
         if pa.types.is_dictionary(field.type):
             indices = chunked.indices
             mask = indices.is_null().to_numpy(zero_copy_only=False) if indices.null_count else None
-            out.append((field, (indices.fill_null(0).to_numpy().astype(np.int32), mask, chunked.dictionary)))
+            out.append(
+                (
+                    field,
+                    (indices.fill_null(0).to_numpy().astype(np.int32), mask, chunked.dictionary),
+                )
+            )
         elif pa.types.is_string(field.type):
             out.append((field, chunked))
         else:
@@ -52,12 +57,16 @@ def as_numpy(table: pa.Table) -> list[tuple[pa.Field, object]]:
     return out
 
 
-def pyarrow_limit(columns: list[tuple[pa.Field, object]], rows: int, group: int, out: Path) -> float:
+def pyarrow_limit(
+    columns: list[tuple[pa.Field, object]], rows: int, group: int, out: Path
+) -> float:
     """Rows/s of building Arrow arrays from numpy and writing them (same row groups, snappy)."""
     schema = pa.schema([f for f, _ in columns])
     enums = [f.name for f in schema if pa.types.is_dictionary(f.type)]  # as the sink does
     started = time.perf_counter()
-    with pq.ParquetWriter(out, schema, compression="snappy", use_dictionary=enums or False) as writer:
+    with pq.ParquetWriter(
+        out, schema, compression="snappy", use_dictionary=enums or False
+    ) as writer:
         for r0 in range(0, rows, group):
             r1 = min(rows, r0 + group)
             arrays = []
@@ -66,11 +75,17 @@ def pyarrow_limit(columns: list[tuple[pa.Field, object]], rows: int, group: int,
                     arrays.append(data.slice(r0, r1 - r0))
                 elif pa.types.is_dictionary(field.type):
                     codes, mask, labels = data
-                    indices = pa.array(codes[r0:r1], pa.int32(), mask=None if mask is None else mask[r0:r1])
+                    indices = pa.array(
+                        codes[r0:r1], pa.int32(), mask=None if mask is None else mask[r0:r1]
+                    )
                     arrays.append(pa.DictionaryArray.from_arrays(indices, labels))
                 else:
                     values, mask = data
-                    arrays.append(pa.array(values[r0:r1], field.type, mask=None if mask is None else mask[r0:r1]))
+                    arrays.append(
+                        pa.array(
+                            values[r0:r1], field.type, mask=None if mask is None else mask[r0:r1]
+                        )
+                    )
             writer.write_table(pa.Table.from_arrays(arrays, schema=schema), row_group_size=r1 - r0)
     return rows / (time.perf_counter() - started)
 
@@ -97,12 +112,33 @@ def main() -> None:
         scenario.write_text(scenario_text("fleet_1000x30d_5min"))
         cases = {
             "reservoir_export_1000x30d_5min": lambda run: [
-                str(BIN / "synthkit"), "--scenario", str(scenario), "--state-file", str(work / f"s{run}.json"),
-                "export-csv", "--sink", "parquet", "--end-at", END, "--run-id", f"r{run}", "--output-root", str(work / "out")],
+                str(BIN / "synthkit"),
+                "--scenario",
+                str(scenario),
+                "--state-file",
+                str(work / f"s{run}.json"),
+                "export-csv",
+                "--sink",
+                "parquet",
+                "--end-at",
+                END,
+                "--run-id",
+                f"r{run}",
+                "--output-root",
+                str(work / "out"),
+            ],
             f"telematics_{args.events}": lambda run: [
-                str(BIN / "synthkit"), "telematics", "generate", "--events", str(args.events), "--drivers", "1000",
-                "--out", str(work / f"t{run}.parquet")],
-        }  # fmt: skip
+                str(BIN / "synthkit"),
+                "telematics",
+                "generate",
+                "--events",
+                str(args.events),
+                "--drivers",
+                "1000",
+                "--out",
+                str(work / f"t{run}.parquet"),
+            ],
+        }
         for name, command in cases.items():
             rates, limits, file = [], [], None
             for run in range(args.runs):
@@ -118,11 +154,15 @@ def main() -> None:
                 file.unlink()
             best, limit = max(rates), max(limits)
             results[name] = {
-                "rows": rows, "row_group_rows": group,
-                "synthkit_rows_per_s_best": round(best), "synthkit_rows_per_s_median": round(sorted(rates)[len(rates) // 2]),
-                "pyarrow_from_numpy_rows_per_s_best": round(limit), "ratio_to_limit": round(best / limit, 3),
-                "bar_rows_per_s": 1_500_000, "meets_bar": best >= 1_500_000,
-            }  # fmt: skip
+                "rows": rows,
+                "row_group_rows": group,
+                "synthkit_rows_per_s_best": round(best),
+                "synthkit_rows_per_s_median": round(sorted(rates)[len(rates) // 2]),
+                "pyarrow_from_numpy_rows_per_s_best": round(limit),
+                "ratio_to_limit": round(best / limit, 3),
+                "bar_rows_per_s": 1_500_000,
+                "meets_bar": best >= 1_500_000,
+            }
     print(json.dumps(results, indent=1))
 
 

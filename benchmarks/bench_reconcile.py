@@ -40,17 +40,29 @@ def fill(url: str, devices: int, seqs: int) -> None:
     with engine.begin() as conn:
         if sqlite:
             conn.execute(text("PRAGMA journal_mode=WAL"))
-            numbers = "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < :top) "
-            seq_src, dev_src = "(SELECT i AS s FROM n WHERE i < :seqs)", "(SELECT i AS d FROM n WHERE i < :devices)"
+            numbers = (
+                "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < :top) "
+            )
+            seq_src, dev_src = (
+                "(SELECT i AS s FROM n WHERE i < :seqs)",
+                "(SELECT i AS d FROM n WHERE i < :devices)",
+            )
         else:
             numbers = ""
-            seq_src, dev_src = "generate_series(0, :seqs - 1) AS s(s)", "generate_series(0, :devices - 1) AS d(d)"
+            seq_src, dev_src = (
+                "generate_series(0, :seqs - 1) AS s(s)",
+                "generate_series(0, :devices - 1) AS d(d)",
+            )
         dev_id = "printf('DEV-%05d', d)" if sqlite else "'DEV-' || lpad(d::text, 5, '0')"
         now = "'2026-01-01 00:00:00.000000'" if sqlite else "now()"
-        conn.execute(text(f"{numbers}INSERT INTO telemetry (mqtt_client_id, seq, received_at, reservoir_id, distance_mm, "
-                          f"level_pct, liters, payload) SELECT {dev_id}, s, {now}, '{rid}', 1.0, 1.0, 1.0, '{{}}' "
-                          f"FROM {seq_src} CROSS JOIN {dev_src} ORDER BY s"),
-                     {"top": max(devices, seqs), "seqs": seqs, "devices": devices})  # fmt: skip
+        conn.execute(
+            text(
+                f"{numbers}INSERT INTO telemetry (mqtt_client_id, seq, received_at, reservoir_id, distance_mm, "
+                f"level_pct, liters, payload) SELECT {dev_id}, s, {now}, '{rid}', 1.0, 1.0, 1.0, '{{}}' "
+                f"FROM {seq_src} CROSS JOIN {dev_src} ORDER BY s"
+            ),
+            {"top": max(devices, seqs), "seqs": seqs, "devices": devices},
+        )
         if not sqlite:
             conn.execute(text("ANALYZE telemetry"))
     engine.dispose()
@@ -60,8 +72,15 @@ def record(state: Path, devices: int, seqs: int) -> str:
     from synthkit.runs import RunLog, RunRecord, StreamRange, runs_dir
 
     streams = {f"DEV-{d:05d}": StreamRange(0, seqs - 1) for d in range(devices)}
-    rec = RunRecord(run_id="bench-run", command="bootstrap", family="reservoir", streams=streams, status="finished",
-                    started_at="2026-01-01T00:00:00Z", finished_at="2026-01-01T00:00:00Z")  # fmt: skip
+    rec = RunRecord(
+        run_id="bench-run",
+        command="bootstrap",
+        family="reservoir",
+        streams=streams,
+        status="finished",
+        started_at="2026-01-01T00:00:00Z",
+        finished_at="2026-01-01T00:00:00Z",
+    )
     RunLog(runs_dir(state)).write(rec)
     return rec.run_id
 
@@ -83,8 +102,11 @@ def plain(url: str) -> None:
 
 
 def cli_reconcile(url: str, state: Path, expect_complete: bool) -> dict:
-    res = subprocess.run([str(BIN / "synthkit"), "--state-file", str(state), "reconcile", "--db-url", url],
-                         capture_output=True, text=True)  # fmt: skip
+    res = subprocess.run(
+        [str(BIN / "synthkit"), "--state-file", str(state), "reconcile", "--db-url", url],
+        capture_output=True,
+        text=True,
+    )
     if res.returncode != (0 if expect_complete else 3):
         raise SystemExit(f"reconcile exited {res.returncode}: {res.stderr}")
     return json.loads(res.stdout)
@@ -101,7 +123,9 @@ def bench(backend: str, args: argparse.Namespace, work: Path) -> dict:
         admin.execute(f'CREATE DATABASE "{name}"')
         url, drop = f"postgresql+psycopg://root@127.0.0.1:5432/{name}", (admin, name)
     try:
-        subprocess.run([str(BIN / "synthkit"), "db", "init", "--db-url", url], check=True, capture_output=True)
+        subprocess.run(
+            [str(BIN / "synthkit"), "db", "init", "--db-url", url], check=True, capture_output=True
+        )
         t0 = time.perf_counter()
         fill(url, args.devices, args.seqs)
         filled = time.perf_counter() - t0
@@ -113,15 +137,27 @@ def bench(backend: str, args: argparse.Namespace, work: Path) -> dict:
         t_complete = best(lambda: cli_reconcile(url, state, True), args.runs)
         engine = create_engine(url)
         with engine.begin() as conn:
-            conn.execute(text("DELETE FROM telemetry WHERE mqtt_client_id IN (SELECT DISTINCT mqtt_client_id FROM telemetry "
-                              "ORDER BY 1 LIMIT :n) AND seq BETWEEN 100 AND 199"), {"n": args.gapped})  # fmt: skip
+            conn.execute(
+                text(
+                    "DELETE FROM telemetry WHERE mqtt_client_id IN (SELECT DISTINCT mqtt_client_id FROM telemetry "
+                    "ORDER BY 1 LIMIT :n) AND seq BETWEEN 100 AND 199"
+                ),
+                {"n": args.gapped},
+            )
         engine.dispose()
         t_gapped = best(lambda: cli_reconcile(url, state, False), args.runs)
         report = cli_reconcile(url, state, False)
         assert report["missing"] == 100 * args.gapped, report["missing"]
-        return {"backend": backend, "rows": rows, "fill_s": round(filled, 1), "plain_group_by_s": round(t_plain, 3),
-                "reconcile_complete_s": round(t_complete, 3), "reconcile_gapped_s": round(t_gapped, 3),
-                "gapped_devices": args.gapped, "ratio_complete": round(t_complete / t_plain, 2)}  # fmt: skip
+        return {
+            "backend": backend,
+            "rows": rows,
+            "fill_s": round(filled, 1),
+            "plain_group_by_s": round(t_plain, 3),
+            "reconcile_complete_s": round(t_complete, 3),
+            "reconcile_gapped_s": round(t_gapped, 3),
+            "gapped_devices": args.gapped,
+            "ratio_complete": round(t_complete / t_plain, 2),
+        }
     finally:
         if drop is not None:
             admin, name = drop

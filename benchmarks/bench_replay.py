@@ -22,14 +22,22 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_mqtt import BROKER_CONF, Subscriber, raise_fd_limit, synthkit_run  # noqa: E402
+from bench_mqtt import BROKER_CONF, Subscriber, raise_fd_limit, synthkit_run
 
-from synthkit.brokertest import LocalBroker  # noqa: E402
+from synthkit.brokertest import LocalBroker
 
 
 def replay(work: Path, qos: int, run_id: str) -> dict:
-    args = [str(Path(sys.executable).with_name("synthkit")), "--state-file", str(work / f"state-{qos}.json"), "replay",
-            "--run", run_id, "--qos", str(qos)]  # fmt: skip
+    args = [
+        str(Path(sys.executable).with_name("synthkit")),
+        "--state-file",
+        str(work / f"state-{qos}.json"),
+        "replay",
+        "--run",
+        run_id,
+        "--qos",
+        str(qos),
+    ]
     proc = subprocess.run(args, capture_output=True, text=True, timeout=1800)
     if proc.returncode != 0:
         raise SystemExit(f"synthkit replay failed:\n{proc.stderr}")
@@ -50,7 +58,9 @@ def main() -> None:
         with LocalBroker(work, extra=BROKER_CONF) as broker:
             for number in range(args.rounds):
                 sub = Subscriber(broker.port, "bench/+/telemetry", work / f"run-{number}.txt")
-                ran = synthkit_run(work, broker.port, args.devices, speedup=1e9, qos=1, iterations=args.iterations)
+                ran = synthkit_run(
+                    work, broker.port, args.devices, speedup=1e9, qos=1, iterations=args.iterations
+                )
                 first = sorted(sub.finish(n))
                 sub = Subscriber(broker.port, "bench/+/telemetry", work / f"replay-{number}.txt")
                 done = replay(work, 1, ran["run_id"])
@@ -59,15 +69,30 @@ def main() -> None:
                 rate = result["replayed"] / result["elapsed_seconds"]
                 runs.append(ran["messages_per_second"])
                 replays.append(rate)
-                print(json.dumps({
-                    "round": number + 1, "messages": n, "run_msgs_per_s": ran["messages_per_second"],
-                    "replay_msgs_per_s": round(rate), "ratio": round(rate / ran["messages_per_second"], 3),
-                    "run_acknowledged": ran["acknowledged"], "replay_acknowledged": result["acknowledged"],
-                    "byte_identical": first == again and len(first) == n,
-                }), flush=True)  # fmt: skip
-    print(json.dumps({"median_run_msgs_per_s": round(statistics.median(runs)),
-                      "median_replay_msgs_per_s": round(statistics.median(replays)),
-                      "median_ratio": round(statistics.median(replays) / statistics.median(runs), 3)}))  # fmt: skip
+                print(
+                    json.dumps(
+                        {
+                            "round": number + 1,
+                            "messages": n,
+                            "run_msgs_per_s": ran["messages_per_second"],
+                            "replay_msgs_per_s": round(rate),
+                            "ratio": round(rate / ran["messages_per_second"], 3),
+                            "run_acknowledged": ran["acknowledged"],
+                            "replay_acknowledged": result["acknowledged"],
+                            "byte_identical": first == again and len(first) == n,
+                        }
+                    ),
+                    flush=True,
+                )
+    print(
+        json.dumps(
+            {
+                "median_run_msgs_per_s": round(statistics.median(runs)),
+                "median_replay_msgs_per_s": round(statistics.median(replays)),
+                "median_ratio": round(statistics.median(replays) / statistics.median(runs), 3),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

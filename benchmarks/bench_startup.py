@@ -47,19 +47,35 @@ def main() -> None:
         for exe in exes.values():  # warm caches (bytecode, numba's on-disk cache)
             for command in COMMANDS:
                 timed([exe, *command], env)
-        base = statistics.median(timed([sys.executable, "-c", "pass"], env) for _ in range(args.runs))
+        base = statistics.median(
+            timed([sys.executable, "-c", "pass"], env) for _ in range(args.runs)
+        )
         # issue 15's bar: --help within 0.5 s of a bare `import typer`
-        typer_base = statistics.median(timed([sys.executable, "-c", "import typer"], env) for _ in range(args.runs))
+        typer_base = statistics.median(
+            timed([sys.executable, "-c", "import typer"], env) for _ in range(args.runs)
+        )
         for command in COMMANDS:
             samples: dict[str, list[float]] = {name: [] for name in trees}
             for _ in range(args.runs):
                 for name, exe in exes.items():
                     samples[name].append(timed([exe, *command], env))
-            row = {"command": "synthkit " + " ".join(command), "baseline_python_start_s": round(base, 3),
-                   "baseline_import_typer_s": round(typer_base, 3)}
-            row.update({f"median_s [{name}]": round(statistics.median(v), 3) for name, v in samples.items()})
+            row = {
+                "command": "synthkit " + " ".join(command),
+                "baseline_python_start_s": round(base, 3),
+                "baseline_import_typer_s": round(typer_base, 3),
+            }
+            row.update(
+                {
+                    f"median_s [{name}]": round(statistics.median(v), 3)
+                    for name, v in samples.items()
+                }
+            )
             if args.against:
-                row["ratio"] = round(statistics.median(samples["this tree"]) / statistics.median(samples[args.against]), 2)
+                row["ratio"] = round(
+                    statistics.median(samples["this tree"])
+                    / statistics.median(samples[args.against]),
+                    2,
+                )
             print(json.dumps(row), flush=True)
 
 

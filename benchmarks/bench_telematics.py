@@ -33,34 +33,68 @@ def _attribute_functions() -> list[tuple[str, float, object]]:
     """The seed's six event types, each with its type-specific attribute function."""
 
     def braking(rng: random.Random) -> dict:
-        return {"braking_g": round(rng.uniform(0.25, 0.9), 2), "abs_activation": rng.random() < 0.15}
+        return {
+            "braking_g": round(rng.uniform(0.25, 0.9), 2),
+            "abs_activation": rng.random() < 0.15,
+        }
 
     def turn(rng: random.Random) -> dict:
-        return {"lateral_g": round(rng.uniform(0.3, 1.1), 2),
-                "turn_direction": rng.choice(["left", "right"])}  # fmt: skip
+        return {
+            "lateral_g": round(rng.uniform(0.3, 1.1), 2),
+            "turn_direction": rng.choice(["left", "right"]),
+        }
 
     def speeding(rng: random.Random) -> dict:
-        return {"posted_speed_mph": rng.choice([25, 35, 45, 55, 65, 70]),
-                "over_speed_mph": round(rng.uniform(5, 35), 1),
-                "duration_sec": int(rng.uniform(10, 240))}  # fmt: skip
+        return {
+            "posted_speed_mph": rng.choice([25, 35, 45, 55, 65, 70]),
+            "over_speed_mph": round(rng.uniform(5, 35), 1),
+            "duration_sec": int(rng.uniform(10, 240)),
+        }
 
     def tailgating(rng: random.Random) -> dict:
-        return {"following_distance_m": round(rng.uniform(4.0, 15.0), 1),
-                "speed_context_mph": int(rng.uniform(20, 75))}  # fmt: skip
+        return {
+            "following_distance_m": round(rng.uniform(4.0, 15.0), 1),
+            "speed_context_mph": int(rng.uniform(20, 75)),
+        }
 
     def late_night(rng: random.Random) -> dict:
         return {"local_hour": rng.choice([0, 1, 2, 3])}
 
-    return [("hard_braking", 0.18, braking), ("aggressive_turn", 0.12, turn),
-            ("speeding", 0.22, speeding), ("tailgating", 0.10, tailgating),
-            ("late_night_driving", 0.08, late_night), ("ping", 0.30, lambda rng: {})]  # fmt: skip
+    return [
+        ("hard_braking", 0.18, braking),
+        ("aggressive_turn", 0.12, turn),
+        ("speeding", 0.22, speeding),
+        ("tailgating", 0.10, tailgating),
+        ("late_night_driving", 0.08, late_night),
+        ("ping", 0.30, lambda rng: {}),
+    ]
 
 
-FIELDS = ["event_id", "driver_id", "trip_id", "ts", "event_type", "latitude", "longitude",
-          "speed_mph", "heading_deg", "period_minute", "car_type", "car_value",
-          "car_sportiness", "braking_g", "abs_activation", "lateral_g", "turn_direction",
-          "posted_speed_mph", "over_speed_mph", "duration_sec", "following_distance_m",
-          "speed_context_mph", "local_hour"]  # fmt: skip
+FIELDS = [
+    "event_id",
+    "driver_id",
+    "trip_id",
+    "ts",
+    "event_type",
+    "latitude",
+    "longitude",
+    "speed_mph",
+    "heading_deg",
+    "period_minute",
+    "car_type",
+    "car_value",
+    "car_sportiness",
+    "braking_g",
+    "abs_activation",
+    "lateral_g",
+    "turn_direction",
+    "posted_speed_mph",
+    "over_speed_mph",
+    "duration_sec",
+    "following_distance_m",
+    "speed_context_mph",
+    "local_hour",
+]
 
 
 def baseline(path: Path, events: int, fmt: str, seed: int = 42) -> float:
@@ -75,9 +109,14 @@ def baseline(path: Path, events: int, fmt: str, seed: int = 42) -> float:
     start = datetime(2026, 1, 5, tzinfo=UTC)
     cars = [("economy", 18_000, 0.15), ("sedan", 28_000, 0.25), ("suv", 40_000, 0.30)]
     drivers = 10
-    car_of = {d: {"car_type": c, "car_value": int(v * rng.uniform(0.85, 1.25)),
-                  "car_sportiness": round(s + rng.uniform(-0.05, 0.05), 3)}
-              for d, (c, v, s) in ((d, rng.choice(cars)) for d in range(drivers))}  # fmt: skip
+    car_of = {
+        d: {
+            "car_type": c,
+            "car_value": int(v * rng.uniform(0.85, 1.25)),
+            "car_sportiness": round(s + rng.uniform(-0.05, 0.05), 3),
+        }
+        for d, (c, v, s) in ((d, rng.choice(cars)) for d in range(drivers))
+    }
     trips: dict[int, tuple[str, int]] = {}
     t0 = time.perf_counter()
     with open(path, "w", newline="", encoding="utf-8") as fh:
@@ -125,8 +164,10 @@ def synthkit_run(path: Path, events: int) -> tuple[float, float, dict]:
     t0 = time.perf_counter()
     proc = subprocess.run(
         [str(exe), "telematics", "generate", "--events", str(events), "--out", str(path)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     elapsed = time.perf_counter() - t0
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     summary = json.loads(proc.stdout)
@@ -141,7 +182,9 @@ def main() -> None:
     # Default: a directory on disk, where users write artifacts (synthkit writes them with
     # O_DIRECT); --dir /dev/shm measures tmpfs, whose page allocation is slow on this VM.
     default_dir = str(Path(__file__).resolve().parent / "out")
-    parser.add_argument("--dir", default=default_dir, help="where the files go (default: %(default)s)")
+    parser.add_argument(
+        "--dir", default=default_dir, help="where the files go (default: %(default)s)"
+    )
     parser.add_argument("--formats", default="jsonl,csv")
     parser.add_argument("--repeat", type=int, default=3, help="synthkit runs per format")
     args = parser.parse_args()
@@ -164,15 +207,21 @@ def main() -> None:
             sk_path.unlink()
             rates.append(rate)
             steady.append(summary["events_per_second"])  # the CLI's own: after start-up
-        results.append({
-            "format": fmt, "events": args.events,
-            "synthkit_events_per_s_first": round(rates[0]),
-            "synthkit_events_per_s_best": round(max(rates)),
-            "synthkit_steady_events_per_s_best": max(steady),
-            "baseline_events_per_s": round(base), "ratio_best": round(max(rates) / base, 1),
-            "ratio_first": round(rates[0] / base, 1),
-            "peak_rss_mb": round(peak_mb), "bytes": size, "dir": args.dir,
-        })  # fmt: skip
+        results.append(
+            {
+                "format": fmt,
+                "events": args.events,
+                "synthkit_events_per_s_first": round(rates[0]),
+                "synthkit_events_per_s_best": round(max(rates)),
+                "synthkit_steady_events_per_s_best": max(steady),
+                "baseline_events_per_s": round(base),
+                "ratio_best": round(max(rates) / base, 1),
+                "ratio_first": round(rates[0] / base, 1),
+                "peak_rss_mb": round(peak_mb),
+                "bytes": size,
+                "dir": args.dir,
+            }
+        )
         print(json.dumps(results[-1]), flush=True)
     for f in out.iterdir():
         f.unlink()

@@ -60,7 +60,9 @@ routes:
 """
 
 
-def case_metrics(plugins, seed: int, cadence: int, days: int, workdir: Path) -> dict[str, dict[str, float | None]]:  # noqa: ANN001
+def case_metrics(
+    plugins, seed: int, cadence: int, days: int, workdir: Path
+) -> dict[str, dict[str, float | None]]:
     """archetype -> analyze-csv's metrics for one case."""
     from synthkit_reservoir.analyze import _device_metrics
     from synthkit_reservoir.analyze_scan import RUNOUT_LEVEL_PCT, Device
@@ -75,8 +77,18 @@ def case_metrics(plugins, seed: int, cadence: int, days: int, workdir: Path) -> 
     run = FleetRun(loaded, loaded.devices, steps, window, [0] * len(loaded.devices))
     devs = [Device(archetype=d.archetype.name, mode=d.mode) for d in loaded.devices]
     for block in run.blocks():
-        c = {k: np.round(block.columns[k], DECIMALS[k]) for k in
-             ("level_pct", "liters", "inflow_liters", "outflow_liters", "loss_liters", "distance_km") if k in block.columns}
+        c = {
+            k: np.round(block.columns[k], DECIMALS[k])
+            for k in (
+                "level_pct",
+                "liters",
+                "inflow_liters",
+                "outflow_liters",
+                "loss_liters",
+                "distance_km",
+            )
+            if k in block.columns
+        }
         day = block.time_s // 86_400
         for i, dev in enumerate(devs):
             rows = block.device == i
@@ -91,7 +103,9 @@ def case_metrics(plugins, seed: int, cadence: int, days: int, workdir: Path) -> 
             dev.loss += float(np.nansum(c.get("loss_liters", np.zeros(block.rows))[rows]))
             dev.km += float(np.nansum(c.get("distance_km", np.zeros(block.rows))[rows]))
             dev.days.update(np.unique(day[rows]).tolist())
-            dev.runout_days.update(np.unique(day[rows][c["level_pct"][rows] < RUNOUT_LEVEL_PCT]).tolist())
+            dev.runout_days.update(
+                np.unique(day[rows][c["level_pct"][rows] < RUNOUT_LEVEL_PCT]).tolist()
+            )
     return {d.archetype: _device_metrics(d) for d in devs}
 
 
@@ -114,10 +128,15 @@ def shares(seeds: int, cadences: list[int], windows: list[int]) -> dict[str, obj
                         if a is not None and b is not None and a > b:
                             held[metric] += 1
                         elif len(misses[metric]) < 5:
-                            misses[metric].append(f"seed {seed}, {cadence} s, {days} d: {high} {a} vs {low} {b}")
+                            misses[metric].append(
+                                f"seed {seed}, {cadence} s, {days} d: {high} {a} vs {low} {b}"
+                            )
     return {
         "cases": cases,
-        "share": {f"{metric}: {high} > {low}": round(held[metric] / cases, 4) for metric, high, low in TENDENCIES},
+        "share": {
+            f"{metric}: {high} > {low}": round(held[metric] / cases, 4)
+            for metric, high, low in TENDENCIES
+        },
         "first_misses": {k: v for k, v in misses.items()},
         "bar": BAR,
     }
@@ -130,7 +149,11 @@ def main() -> None:
     parser.add_argument("--windows", default="14,30")
     args = parser.parse_args()
     t0 = time.perf_counter()
-    result = shares(args.seeds, [int(c) for c in args.cadences.split(",")], [int(w) for w in args.windows.split(",")])
+    result = shares(
+        args.seeds,
+        [int(c) for c in args.cadences.split(",")],
+        [int(w) for w in args.windows.split(",")],
+    )
     result["elapsed_seconds"] = round(time.perf_counter() - t0, 1)
     result["all_met"] = all(v >= BAR for v in result["share"].values())
     print(json.dumps(result, indent=1))

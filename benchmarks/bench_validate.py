@@ -39,20 +39,25 @@ def grouped(n: int) -> str:
 def explicit(n: int) -> str:
     lines = ["scenario_id: fleet", "devices:"]
     for i in range(n):
-        lines += [f"  - device_id: DEV{i:06d}", "    archetype: stationary_archetype_a",
-                  "    mode: STATIONARY", "    cadence_seconds: 300"]  # fmt: skip
+        lines += [
+            f"  - device_id: DEV{i:06d}",
+            "    archetype: stationary_archetype_a",
+            "    mode: STATIONARY",
+            "    cadence_seconds: 300",
+        ]
     return "\n".join(lines) + "\n"
 
 
 def cli_validate(path: Path) -> tuple[float, int]:
     exe = Path(sys.executable).with_name("synthkit")
     t0 = time.perf_counter()
-    proc = subprocess.run([str(exe), "--scenario", str(path), "validate"], capture_output=True,
-                          text=True, check=True)  # fmt: skip
+    proc = subprocess.run(
+        [str(exe), "--scenario", str(path), "validate"], capture_output=True, text=True, check=True
+    )
     return time.perf_counter() - t0, len(json.loads(proc.stdout)["devices_validated"])
 
 
-def timed(fn) -> float:  # noqa: ANN001
+def timed(fn) -> float:
     t0 = time.perf_counter()
     fn()
     return time.perf_counter() - t0
@@ -68,8 +73,16 @@ def main() -> None:
         path.write_text(grouped(10_000))
         cli_validate(path)  # warm the caches
         best = min(cli_validate(path)[0] for _ in range(3))
-        print(json.dumps({"case": "10,000 devices as groups", "devices": 10_000,
-                          "validate_seconds_best": round(best, 3), "goal_seconds": 2.0}))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "case": "10,000 devices as groups",
+                    "devices": 10_000,
+                    "validate_seconds_best": round(best, 3),
+                    "goal_seconds": 2.0,
+                }
+            )
+        )
         first: tuple[int, float] | None = None
         for n in sizes:
             text = explicit(n)
@@ -77,16 +90,24 @@ def main() -> None:
             seconds, count = min(cli_validate(path) for _ in range(2 if n <= 10_000 else 1))
             assert count == n, (count, n)
             row = {
-                "case": f"{n:,} devices listed one by one", "devices": n, "bytes": len(text),
-                "validate_seconds": round(seconds, 3), "us_per_device": round(seconds / n * 1e6, 1),
+                "case": f"{n:,} devices listed one by one",
+                "devices": n,
+                "bytes": len(text),
+                "validate_seconds": round(seconds, 3),
+                "us_per_device": round(seconds / n * 1e6, 1),
                 "goal_seconds": GOALS.get(n),
                 # the cost of each device past the first size: flat when growth is linear
-                "marginal_us_per_device": round((seconds - first[1]) / (n - first[0]) * 1e6, 1) if first else None,
-                "baseline_pyyaml_load_seconds": round(timed(lambda: yaml.load(text, Loader=loader)), 3),
+                "marginal_us_per_device": round((seconds - first[1]) / (n - first[0]) * 1e6, 1)
+                if first
+                else None,
+                "baseline_pyyaml_load_seconds": round(
+                    timed(lambda text=text: yaml.load(text, Loader=loader)), 3
+                ),
             }
             if n <= STRICTYAML_UP_TO:
                 row["baseline_strictyaml_load_seconds"] = round(
-                    timed(lambda: strictyaml.dirty_load(text, allow_flow_style=True)), 3)
+                    timed(lambda text=text: strictyaml.dirty_load(text, allow_flow_style=True)), 3
+                )
             print(json.dumps(row))
             first = first or (n, seconds)
 

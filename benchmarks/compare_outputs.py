@@ -55,28 +55,64 @@ def produce(python: Path, out: Path) -> dict[str, str]:
     common = ["--scenario", str(SCENARIO), "--state-file", str(out / "state.json")]
 
     def run(argv: list[str]) -> None:
-        subprocess.run(argv, check=True, cwd=out, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            argv, check=True, cwd=out, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
 
-    run([exe, *common, "export-csv", "--end-at", END_AT, "--run-id", "r", "--output-root", str(out)])
-    run([exe, "telematics", "generate", "--events", "50000", "--seed", "7", "--start", "2026-01-01T00:00:00",
-         "--out", str(out / "events.jsonl")])  # fmt: skip
+    run(
+        [exe, *common, "export-csv", "--end-at", END_AT, "--run-id", "r", "--output-root", str(out)]
+    )
+    run(
+        [
+            exe,
+            "telematics",
+            "generate",
+            "--events",
+            "50000",
+            "--seed",
+            "7",
+            "--start",
+            "2026-01-01T00:00:00",
+            "--out",
+            str(out / "events.jsonl"),
+        ]
+    )
     url = f"sqlite:///{out / 'bootstrap.db'}"
     run([exe, "db", "init", "--db-url", url])
     run([exe, *common, "db", "register", "--db-url", url])
-    run([str(python), "-c", FROZEN_BOOTSTRAP, *common[:2], "--state-file", str(out / "state2.json"),
-         "bootstrap", "--db-url", url, "--drain-analytics"])  # fmt: skip
+    run(
+        [
+            str(python),
+            "-c",
+            FROZEN_BOOTSTRAP,
+            *common[:2],
+            "--state-file",
+            str(out / "state2.json"),
+            "bootstrap",
+            "--db-url",
+            url,
+            "--drain-analytics",
+        ]
+    )
     rows = dump(out / "bootstrap.db")
     return {
-        "export-csv telemetry_rows.csv": digest((out / "demo_city_v1" / "r" / "telemetry_rows.csv").read_bytes()),
+        "export-csv telemetry_rows.csv": digest(
+            (out / "demo_city_v1" / "r" / "telemetry_rows.csv").read_bytes()
+        ),
         "telematics events.jsonl": digest((out / "events.jsonl").read_bytes()),
         "bootstrap database (rows)": digest(rows),
-        "bootstrap database tables": ", ".join(line for line in rows.decode().splitlines() if line.endswith(" rows")),
+        "bootstrap database tables": ", ".join(
+            line for line in rows.decode().splitlines() if line.endswith(" rows")
+        ),
     }
 
 
 def dump(path: Path) -> bytes:
     with sqlite3.connect(path) as db:
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+        tables = [
+            r[0]
+            for r in db.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
+        ]
         lines = []
         for table in tables:
             rows = sorted(repr(r) for r in db.execute(f'SELECT * FROM "{table}"'))
@@ -104,8 +140,16 @@ def main() -> int:
         equal = mine[name] == theirs[name]
         same &= equal
         key = "rows" if name.endswith("tables") else "sha256"
-        print(json.dumps({"output": name, "identical": equal, key: mine[name],
-                          **({} if equal else {f"{key} [{args.against}]": theirs[name]})}))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "output": name,
+                    "identical": equal,
+                    key: mine[name],
+                    **({} if equal else {f"{key} [{args.against}]": theirs[name]}),
+                }
+            )
+        )
     return 0 if same else 1
 
 

@@ -30,19 +30,47 @@ from trees import tree_python
 
 HERE = Path(__file__).resolve().parent
 BENCHES: dict[str, list[str]] = {
-    "export": ["bench_export.py", "--cases", "fleet_1000x30d_5min", "--repeat", "2", "--baseline-rows", "50000"],
-    "telematics": ["bench_telematics.py", "--events", "3000000", "--repeat", "2", "--baseline-events", "50000"],
+    "export": [
+        "bench_export.py",
+        "--cases",
+        "fleet_1000x30d_5min",
+        "--repeat",
+        "2",
+        "--baseline-rows",
+        "50000",
+    ],
+    "telematics": [
+        "bench_telematics.py",
+        "--events",
+        "3000000",
+        "--repeat",
+        "2",
+        "--baseline-events",
+        "50000",
+    ],
     "ingest": ["bench_ingest.py", "--devices", "500", "--days", "7", "--baseline-rows", "5000"],
     "validate": ["bench_validate.py", "--sizes", "10000,50000"],
     "listen": ["bench_listen.py", "--devices", "100", "--iterations", "200"],
-    "mqtt": ["bench_mqtt.py", "--devices", "2000", "--iterations", "3", "--qos0-seconds", "5", "--qos0-demand", "20000"],
+    "mqtt": [
+        "bench_mqtt.py",
+        "--devices",
+        "2000",
+        "--iterations",
+        "3",
+        "--qos0-seconds",
+        "5",
+        "--qos0-demand",
+        "20000",
+    ],
 }
 CASE_KEYS = ("case", "format", "database", "qos")
 
 
 def run(python: Path, argv: list[str]) -> dict[str, dict[str, float]]:
     """{case: {figure: value}} from the JSON lines one benchmark prints."""
-    out = subprocess.run([str(python), str(HERE / argv[0]), *argv[1:]], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [str(python), str(HERE / argv[0]), *argv[1:]], capture_output=True, text=True, check=True
+    )
     figures: dict[str, dict[str, float]] = {}
     for line in out.stdout.splitlines():
         if not line.startswith("{"):
@@ -62,14 +90,21 @@ def _is_figure(key: str, value: object) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--against", required=True)
-    parser.add_argument("--this", default=None, help="measure this commit instead of the working tree")
+    parser.add_argument(
+        "--this", default=None, help="measure this commit instead of the working tree"
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", default=",".join(BENCHES))
     args = parser.parse_args()
     names = args.only.split(",")
     samples: dict[tuple[str, str, str, str], list[float]] = {}
     worst = 1.0
-    with tree_python(args.against) as other, (tree_python(args.this) if args.this else contextlib.nullcontext(Path(sys.executable))) as mine:
+    with (
+        tree_python(args.against) as other,
+        (
+            tree_python(args.this) if args.this else contextlib.nullcontext(Path(sys.executable))
+        ) as mine,
+    ):
         trees = {"this tree": mine, args.against: other}
         for rnd in range(args.rounds):
             order = list(trees.items()) if rnd % 2 == 0 else list(trees.items())[::-1]
@@ -84,8 +119,19 @@ def main() -> int:
         theirs = statistics.median(samples[(name, case, figure, args.against)])
         faster = mine / theirs if "per_s" in figure else theirs / mine
         worst = min(worst, faster)
-        print(json.dumps({"benchmark": name, "case": case, "figure": figure, "this tree": mine,
-                          args.against: theirs, "ratio": round(faster, 3), "within_5pct": faster >= 0.95}))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "benchmark": name,
+                    "case": case,
+                    "figure": figure,
+                    "this tree": mine,
+                    args.against: theirs,
+                    "ratio": round(faster, 3),
+                    "within_5pct": faster >= 0.95,
+                }
+            )
+        )
     return 0 if worst >= 0.95 else 1
 
 

@@ -26,17 +26,39 @@ def tree_python(rev: str) -> Iterator[Path]:
     """The interpreter of a temporary environment holding REV; removed afterwards."""
     base = Path(tempfile.mkdtemp(prefix="synthkit-tree-"))
     tree, env = base / "tree", base / "venv"
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(tree), rev], check=True)
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(tree), rev], check=True
+    )
     try:
         subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
         python = env / "bin" / "python"
-        site = Path(subprocess.check_output(
-            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True).strip())  # fmt: skip
+        site = Path(
+            subprocess.check_output(
+                [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                text=True,
+            ).strip()
+        )
         # this environment's libraries, after REV's own install (the .pth sorts last)
         (site / "zz_lend_libraries.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-        subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
-                        "--no-build-isolation", "-e", str(tree)], check=True)  # fmt: skip
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "--python",
+                str(python),
+                "install",
+                "-q",
+                "--no-deps",
+                "--no-build-isolation",
+                "-e",
+                str(tree),
+            ],
+            check=True,
+        )
         yield python
     finally:
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False
+        )
         shutil.rmtree(base, ignore_errors=True)

@@ -9,6 +9,6 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 __all__ = ["__version__"]
 
-from synthkit.hookspecs import hookimpl  # noqa: E402  (the marker plugin authors import)
+from synthkit.hookspecs import hookimpl
 
 __all__ += ["hookimpl"]

@@ -14,8 +14,8 @@ from numba.extending import intrinsic
 
 
 @intrinsic
-def _load_u64(typingctx, arr, pos):  # noqa: ANN001
-    def codegen(context, builder, signature, args):  # noqa: ANN001
+def _load_u64(typingctx, arr, pos):
+    def codegen(context, builder, signature, args):
         ary = context.make_array(signature.args[0])(context, builder, args[0])
         ptr = builder.gep(ary.data, [args[1]])
         word = builder.bitcast(ptr, ir.IntType(64).as_pointer())
@@ -27,8 +27,8 @@ def _load_u64(typingctx, arr, pos):  # noqa: ANN001
 
 
 @intrinsic
-def _store_u64(typingctx, arr, pos, value):  # noqa: ANN001
-    def codegen(context, builder, signature, args):  # noqa: ANN001
+def _store_u64(typingctx, arr, pos, value):
+    def codegen(context, builder, signature, args):
         ary = context.make_array(signature.args[0])(context, builder, args[0])
         ptr = builder.gep(ary.data, [args[1]])
         word = builder.bitcast(ptr, ir.IntType(64).as_pointer())
@@ -40,7 +40,7 @@ def _store_u64(typingctx, arr, pos, value):  # noqa: ANN001
 
 
 @njit(inline="always", nogil=True, cache=True)
-def copy_bytes(out, pos: int, src, start: int, length: int) -> int:  # noqa: ANN001
+def copy_bytes(out, pos: int, src, start: int, length: int) -> int:
     """Copy ``src[start:start+length]`` to ``out[pos:]`` 8 bytes at a time; returns the new end."""
     i = 0
     while i < length:

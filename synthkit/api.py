@@ -17,21 +17,61 @@ from typing import TYPE_CHECKING, Any
 _WHERE: dict[str, str] = {
     # hooks and the records they return
     "hookimpl": "synthkit.hookspecs",
-    **dict.fromkeys(("Archetype", "Command", "DeviceModel", "EventContext", "EventType", "Family",
-                     "FieldSpec", "Finding", "PreflightCheck", "SinkReport", "SinkSpec", "SourceSpec",
-                     "TransformSpec"),
-                    "synthkit.records"),  # fmt: skip
+    **dict.fromkeys(
+        (
+            "Archetype",
+            "Command",
+            "DeviceModel",
+            "EventContext",
+            "EventType",
+            "Family",
+            "FieldSpec",
+            "Finding",
+            "PreflightCheck",
+            "SinkReport",
+            "SinkSpec",
+            "SourceSpec",
+            "TransformSpec",
+        ),
+        "synthkit.records",
+    ),
     # the sink contract: one base class per kind, the target each is handed, its options
-    **dict.fromkeys(("Sink", "FileSink", "StreamSink", "IngestSink", "BrokerSink", "FileTarget",
-                     "StreamTarget", "IngestTarget", "BrokerTarget", "SinkOptions", "Transform", "make_sink",
-                     "parse_sink_options", "sink_target"),
-                    "synthkit.contracts"),  # fmt: skip
+    **dict.fromkeys(
+        (
+            "Sink",
+            "FileSink",
+            "StreamSink",
+            "IngestSink",
+            "BrokerSink",
+            "FileTarget",
+            "StreamTarget",
+            "IngestTarget",
+            "BrokerTarget",
+            "SinkOptions",
+            "Transform",
+            "make_sink",
+            "parse_sink_options",
+            "sink_target",
+        ),
+        "synthkit.contracts",
+    ),
     # the source contract: what a command reads from outside for a sink
     **dict.fromkeys(("Source", "SourceTarget", "make_source"), "synthkit.sources"),
     # the plugin manager's typed facade
     **dict.fromkeys(("Plugins", "get_plugins", "lookup"), "synthkit.plugins"),
     # columnar batches, the compiled encoder, sinks built on it
-    **dict.fromkeys(("Batch", "Column", "LAST_ISO_MS", "iso_epoch", "iso_seconds", "message_batch", "MESSAGE_COLUMNS"), "synthkit.batch"),
+    **dict.fromkeys(
+        (
+            "Batch",
+            "Column",
+            "LAST_ISO_MS",
+            "iso_epoch",
+            "iso_seconds",
+            "message_batch",
+            "MESSAGE_COLUMNS",
+        ),
+        "synthkit.batch",
+    ),
     "Encoder": "synthkit.encode",
     **dict.fromkeys(("EncodedFileSink", "EncodedStreamSink"), "synthkit.sinks"),
     # the stage between generator and sink, and the run's life cycle
@@ -42,20 +82,48 @@ _WHERE: dict[str, str] = {
     "rand": "synthkit.rand",
     **dict.fromkeys(("unit_nb", "word_nb", "stable_key"), "synthkit.rand"),
     # where a broker is and how to reach it
-    **dict.fromkeys(("BrokerBlock", "BrokerSettings", "resolve_broker", "tls_context"), "synthkit.brokers"),
+    **dict.fromkeys(
+        ("BrokerBlock", "BrokerSettings", "resolve_broker", "tls_context"), "synthkit.brokers"
+    ),
     # databases
-    **dict.fromkeys(("DEFAULT_DB_URL", "ENV_DB_URL", "named_database", "resolve_url", "store_identity", "url_flag"),
-                    "synthkit.dburl"),
-    **dict.fromkeys(("connected", "db_errors", "describe_db_error", "make_engine"), "synthkit.database"),
+    **dict.fromkeys(
+        (
+            "DEFAULT_DB_URL",
+            "ENV_DB_URL",
+            "named_database",
+            "resolve_url",
+            "store_identity",
+            "url_flag",
+        ),
+        "synthkit.dburl",
+    ),
+    **dict.fromkeys(
+        ("connected", "db_errors", "describe_db_error", "make_engine"), "synthkit.database"
+    ),
     "redact": "synthkit.secrets",
-    "hide_secret": "synthkit.secrets",  # fmt: skip
+    "hide_secret": "synthkit.secrets",
     # files, state, signals, options, time
-    **dict.fromkeys(("AtomicFile", "process_alive", "sha256_file", "sweep_stale", "temp_path"), "synthkit.files"),
+    **dict.fromkeys(
+        ("AtomicFile", "process_alive", "sha256_file", "sweep_stale", "temp_path"), "synthkit.files"
+    ),
     "SeqState": "synthkit.state",
     "Reservation": "synthkit.reservation",
     # closing the loop: run records, what a store holds, re-emitting what it lacks
-    **dict.fromkeys(("RunRecord", "StreamRange", "RunLog", "RunRecorder", "new_run_id", "runs_dir", "topic_filter",
-                     "utc_now", "where_stored", "with_chain"), "synthkit.runs"),
+    **dict.fromkeys(
+        (
+            "RunRecord",
+            "StreamRange",
+            "RunLog",
+            "RunRecorder",
+            "new_run_id",
+            "runs_dir",
+            "topic_filter",
+            "utc_now",
+            "where_stored",
+            "with_chain",
+        ),
+        "synthkit.runs",
+    ),
     **dict.fromkeys(("Ledger", "SqlLedger", "FileLedger", "Tally", "Island"), "synthkit.ledger"),
     "Replayer": "synthkit.replay",
     **dict.fromkeys(("reconcile_records", "records_for"), "synthkit.reconcile"),
@@ -68,11 +136,23 @@ _WHERE: dict[str, str] = {
     # preflight
     **dict.fromkeys(("collect_findings", "run_checks"), "synthkit.preflight"),
     # errors: exit 2 (3 for an incomplete run), one line, no traceback
-    **dict.fromkeys(("SynthkitError", "ConfigError", "PluginError", "PreflightError", "OutputError",
-                     "IncompleteRun", "DeliveryStopped"), "synthkit.errors"),  # fmt: skip
+    **dict.fromkeys(
+        (
+            "SynthkitError",
+            "ConfigError",
+            "PluginError",
+            "PreflightError",
+            "OutputError",
+            "IncompleteRun",
+            "DeliveryStopped",
+        ),
+        "synthkit.errors",
+    ),
     "delivery_problems": "synthkit.outcomes",
     # the command line: output, progress, the in-process runner, the allocator setting
-    **dict.fromkeys(("emit_json", "finish", "per_second", "progress_bar", "stderr", "table"), "synthkit.console"),
+    **dict.fromkeys(
+        ("emit_json", "finish", "per_second", "progress_bar", "stderr", "table"), "synthkit.console"
+    ),
     **dict.fromkeys(("DbUrlFlag", "SinkFlag", "SinkOptionFlag"), "synthkit.flags"),
     "run": "synthkit.cli",
     "keep_freed_memory": "synthkit.memory",

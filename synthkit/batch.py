@@ -51,9 +51,13 @@ class Column:
 
     def __post_init__(self) -> None:
         if self.type and self.type not in VALUE_TYPES:
-            raise ValueError(f"column {self.name!r}: type must be one of {', '.join(VALUE_TYPES)}, got {self.type!r}")
+            raise ValueError(
+                f"column {self.name!r}: type must be one of {', '.join(VALUE_TYPES)}, got {self.type!r}"
+            )
         if self.type == "timestamp" and self.kind != "fixed":
-            raise ValueError(f"column {self.name!r}: a timestamp is a fixed column of ISO 8601 UTC text")
+            raise ValueError(
+                f"column {self.name!r}: a timestamp is a fixed column of ISO 8601 UTC text"
+            )
 
     @property
     def value_type(self) -> str:
@@ -87,7 +91,9 @@ class Column:
         if not valid.all():
             row = int(np.flatnonzero(~valid)[0])
             text = bytes(self.values[row]).decode("ascii", "replace")
-            raise ValueError(f"column {self.name!r}, row {row}: {text!r} is not a time (YYYY-MM-DDTHH:MM:SSZ)")
+            raise ValueError(
+                f"column {self.name!r}, row {row}: {text!r} is not a time (YYYY-MM-DDTHH:MM:SSZ)"
+            )
         return epoch.astype(f"datetime64[{unit}]")
 
     def python_values(self) -> list[Any]:
@@ -113,7 +119,15 @@ class Column:
         present = None if self.present is None else self.present[index]
         epoch = None if self.epoch is None else self.epoch[index]
         return Column(
-            self.name, self.kind, self.values[index], self.decimals, self.labels, present, self.scaled, self.type, epoch
+            self.name,
+            self.kind,
+            self.values[index],
+            self.decimals,
+            self.labels,
+            present,
+            self.scaled,
+            self.type,
+            epoch,
         )
 
 
@@ -164,7 +178,9 @@ class Batch:
             yield {k: v for k, v, p in zip(names, values, here) if p}
 
 
-LAST_ISO_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: the last instant a timestamp column writes
+LAST_ISO_MS = (
+    253_402_300_799_999  # 9999-12-31T23:59:59.999Z: the last instant a timestamp column writes
+)
 _SEPARATORS = {4: b"-", 7: b"-", 10: b"T", 13: b":", 16: b":"}
 _MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], np.int32)
 
@@ -199,7 +215,13 @@ def iso_epoch(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     valid &= (month >= 1) & (month <= 12)
     month[~valid] = 1
     leap = ((year & 3) == 0) & (((year % 100) != 0) | ((year % 400) == 0))
-    valid &= (day >= 1) & (day <= _MONTH_DAYS[month] + (leap & (month == 2))) & (hour < 24) & (minute < 60) & (second < 60)
+    valid &= (
+        (day >= 1)
+        & (day <= _MONTH_DAYS[month] + (leap & (month == 2)))
+        & (hour < 24)
+        & (minute < 60)
+        & (second < 60)
+    )
     # days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil)
     y = year - (month <= 2)
     era = y // 400
@@ -224,8 +246,12 @@ def iso_seconds(times: np.ndarray) -> np.ndarray:
 MESSAGE_COLUMNS = ("topic", "client", "payload", "received_at")
 
 
-def message_batch(topics: Sequence[str], clients: Sequence[str], payloads: Sequence[bytes],
-                  received_s: int | Sequence[int]) -> Batch:  # fmt: skip
+def message_batch(
+    topics: Sequence[str],
+    clients: Sequence[str],
+    payloads: Sequence[bytes],
+    received_s: int | Sequence[int],
+) -> Batch:
     """Messages as a source hands them to a sink: ``topic`` and ``client`` (the device id the
     topic names) as labels, the raw ``payload`` bytes, and when they were received (epoch
     seconds: one for the batch, or one per message)."""
@@ -238,13 +264,19 @@ def message_batch(topics: Sequence[str], clients: Sequence[str], payloads: Seque
 
     topic_codes, topic_labels = labels(topics)
     client_codes, client_labels = labels(clients)
-    times = np.full(n, received_s, np.int64) if isinstance(received_s, int) else np.asarray(received_s, np.int64)
-    return Batch([
-        Column("topic", "label", topic_codes, labels=topic_labels),
-        Column("client", "label", client_codes, labels=client_labels),
-        Column("payload", "bytes", np.array(list(payloads) + [b""], dtype=object)[:n]),
-        Column("received_at", "fixed", iso_seconds(times), type="timestamp", epoch=times),
-    ])  # fmt: skip
+    times = (
+        np.full(n, received_s, np.int64)
+        if isinstance(received_s, int)
+        else np.asarray(received_s, np.int64)
+    )
+    return Batch(
+        [
+            Column("topic", "label", topic_codes, labels=topic_labels),
+            Column("client", "label", client_codes, labels=client_labels),
+            Column("payload", "bytes", np.array(list(payloads) + [b""], dtype=object)[:n]),
+            Column("received_at", "fixed", iso_seconds(times), type="timestamp", epoch=times),
+        ]
+    )
 
 
 def render_label_json(value: Any) -> bytes:

@@ -27,18 +27,24 @@ def free_port() -> int:
 
 
 class LocalBroker:
-    def __init__(self, workdir: Path, extra: str = "", port: int | None = None, *, anonymous: bool = True) -> None:
+    def __init__(
+        self, workdir: Path, extra: str = "", port: int | None = None, *, anonymous: bool = True
+    ) -> None:
         if shutil.which("mosquitto") is None:
             raise RuntimeError("mosquitto is not on PATH (Debian/Ubuntu: apt install mosquitto)")
         self.port = port or free_port()
         self.conf = Path(workdir) / f"mosquitto-{self.port}.conf"
-        self.conf.write_text(f"user {getpass.getuser()}\nlistener {self.port} 127.0.0.1\n"
-                             f"allow_anonymous {'true' if anonymous else 'false'}\n{extra}")  # fmt: skip
+        self.conf.write_text(
+            f"user {getpass.getuser()}\nlistener {self.port} 127.0.0.1\n"
+            f"allow_anonymous {'true' if anonymous else 'false'}\n{extra}"
+        )
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 10.0) -> LocalBroker:
         """Start it and wait until it accepts connections."""
-        self.proc = subprocess.Popen(["mosquitto", "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            ["mosquitto", "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -48,7 +54,11 @@ class LocalBroker:
                 return self
             except OSError:
                 time.sleep(0.05)
-        err = self.proc.stderr.read().decode(errors="replace") if self.proc.poll() is not None and self.proc.stderr else ""
+        err = (
+            self.proc.stderr.read().decode(errors="replace")
+            if self.proc.poll() is not None and self.proc.stderr
+            else ""
+        )
         self.stop()
         raise RuntimeError(f"mosquitto did not start on port {self.port}: {err.strip()}")
 

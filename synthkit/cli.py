@@ -50,15 +50,27 @@ def build_app(plugins: Plugins) -> typer.Typer:
     app.callback()(root_options)
     from synthkit.plugin_listing import plugins_command
 
-    app.command("plugins", rich_help_panel=PLUGINS, epilog="Example: synthkit plugins --json")(plugins_command)
-    app.command("version", rich_help_panel=PLUGINS, epilog="Example: synthkit version")(version_command)
+    app.command("plugins", rich_help_panel=PLUGINS, epilog="Example: synthkit plugins --json")(
+        plugins_command
+    )
+    app.command("version", rich_help_panel=PLUGINS, epilog="Example: synthkit version")(
+        version_command
+    )
     from synthkit.loop_commands import reconcile_command, replay_command, runs_command
 
-    app.command("runs", rich_help_panel=DELIVERY, epilog="Example: synthkit runs --json")(runs_command)
-    app.command("reconcile", rich_help_panel=DELIVERY,
-                epilog="Example: synthkit reconcile --db-url sqlite:///.tmp/synthkit.db --report gaps.json")(reconcile_command)
-    app.command("replay", rich_help_panel=DELIVERY,
-                epilog="Example: synthkit replay --report gaps.json --sink mqtt --rate 500")(replay_command)
+    app.command("runs", rich_help_panel=DELIVERY, epilog="Example: synthkit runs --json")(
+        runs_command
+    )
+    app.command(
+        "reconcile",
+        rich_help_panel=DELIVERY,
+        epilog="Example: synthkit reconcile --db-url sqlite:///.tmp/synthkit.db --report gaps.json",
+    )(reconcile_command)
+    app.command(
+        "replay",
+        rich_help_panel=DELIVERY,
+        epilog="Example: synthkit replay --report gaps.json --sink mqtt --rate 500",
+    )(replay_command)
     taken: dict[str, str] = {}
     for name, command in plugins.commands().items():
         names = _command_names(command.app) if command.top_level else [name]
@@ -79,7 +91,12 @@ def build_app(plugins: Plugins) -> typer.Typer:
         if command.top_level:
             app.add_typer(command.app)
         else:
-            app.add_typer(command.app, name=name, help=command.help or None, rich_help_panel=command.panel or None)
+            app.add_typer(
+                command.app,
+                name=name,
+                help=command.help or None,
+                rich_help_panel=command.panel or None,
+            )
     return app
 
 
@@ -92,7 +109,8 @@ def _print_version(value: bool) -> None:
 def root_options(
     ctx: typer.Context,
     scenario: Annotated[
-        Path | None, typer.Option("--scenario", help="Scenario YAML, for the commands that read one.")
+        Path | None,
+        typer.Option("--scenario", help="Scenario YAML, for the commands that read one."),
     ] = None,
     state_file: Annotated[
         Path, typer.Option("--state-file", help="Sequence-number state file.")
@@ -101,22 +119,48 @@ def root_options(
         bool, typer.Option("--strict", help="Any preflight error stops the command.")
     ] = False,
     transform: Annotated[
-        list[str] | None, typer.Option("--transform", metavar="<name>", help="A transform between generator and sink, NAME (repeatable: applied in order).")
+        list[str] | None,
+        typer.Option(
+            "--transform",
+            metavar="<name>",
+            help="A transform between generator and sink, NAME (repeatable: applied in order).",
+        ),
     ] = None,
     transform_option: Annotated[
-        list[str] | None, typer.Option("--transform-option", metavar="<name.key=value>", help="NAME.KEY=VALUE for a transform, checked by its options model (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--transform-option",
+            metavar="<name.key=value>",
+            help="NAME.KEY=VALUE for a transform, checked by its options model (repeatable).",
+        ),
     ] = None,
     db_url: Annotated[
-        str | None, typer.Option("--db-url", metavar="<url>", help=f"The ingestion database of every command that uses one (default: ${ENV_DB_URL}, else {DEFAULT_DB_URL}); a command's own --db-url wins.")
+        str | None,
+        typer.Option(
+            "--db-url",
+            metavar="<url>",
+            help=f"The ingestion database of every command that uses one (default: ${ENV_DB_URL}, else {DEFAULT_DB_URL}); a command's own --db-url wins.",
+        ),
     ] = None,
     version: Annotated[
-        bool, typer.Option("--version", help="Print synthkit's version and exit.", is_eager=True, callback=_print_version)
+        bool,
+        typer.Option(
+            "--version",
+            help="Print synthkit's version and exit.",
+            is_eager=True,
+            callback=_print_version,
+        ),
     ] = False,
 ) -> None:
     """Deterministic synthetic telemetry, delivered where a real device fleet would."""
-    ctx.obj = GlobalOptions(scenario=scenario, state_file=state_file, strict=strict,
-                            transforms=tuple(transform or ()), transform_options=tuple(transform_option or ()),
-                            db_url=db_url)  # fmt: skip
+    ctx.obj = GlobalOptions(
+        scenario=scenario,
+        state_file=state_file,
+        strict=strict,
+        transforms=tuple(transform or ()),
+        transform_options=tuple(transform_option or ()),
+        db_url=db_url,
+    )
     set_current(ctx.obj)
 
 
@@ -133,16 +177,20 @@ def _checked_numbers(app: typer.Typer) -> None:
             _checked_numbers(group.typer_instance)
 
 
-def _checking_numbers(callback):  # noqa: ANN001, ANN202
+def _checking_numbers(callback):
     names, unsigned = {}, set()
     try:
         hints = typing.get_type_hints(callback, include_extras=True)
-    except Exception:  # noqa: BLE001 - a plugin's unresolvable annotation: check by value only
+    except Exception:
         hints = {}
     for name, param in inspect.signature(callback).parameters.items():
         infos = getattr(hints.get(name, param.annotation), "__metadata__", ())
-        decls = [d for meta in infos for d in (getattr(meta, "param_decls", None) or ()) + (getattr(meta, "default", None),)
-                 if isinstance(d, str) and d.startswith("--")]  # fmt: skip
+        decls = [
+            d
+            for meta in infos
+            for d in (getattr(meta, "param_decls", None) or ()) + (getattr(meta, "default", None),)
+            if isinstance(d, str) and d.startswith("--")
+        ]
         names[name] = decls[0] if decls else "--" + name.replace("_", "-")
         # a float option whose default is a number >= 0 (a duration, a timeout, a rate) takes no
         # negative value, unless it declares its own range (typer checks that one)
@@ -152,17 +200,25 @@ def _checking_numbers(callback):  # noqa: ANN001, ANN202
             unsigned.add(name)
 
     @functools.wraps(callback)
-    def checked(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def checked(*args, **kwargs):
         for name, value in kwargs.items():
             if isinstance(value, float) and not math.isfinite(value):
-                raise ConfigError(f"{names.get(name, name)} {value} is not a finite number",
-                                  hint="give a number; 0 means unlimited where the option allows it")  # fmt: skip
+                raise ConfigError(
+                    f"{names.get(name, name)} {value} is not a finite number",
+                    hint="give a number; 0 means unlimited where the option allows it",
+                )
             if isinstance(value, float) and value < 0 and name in unsigned:
-                raise ConfigError(f"{names.get(name, name)} {value:g} must be >= 0",
-                                  hint="0 means unlimited (or no wait) where the option allows it")  # fmt: skip
-            if type(value) is int and not -(2**63) <= value < 2**63:  # every count lands in an int64
-                raise ConfigError(f"{names.get(name, name)} {value} is too large",
-                                  hint="give a number below 2**63 (0 means unlimited where the option allows it)")  # fmt: skip
+                raise ConfigError(
+                    f"{names.get(name, name)} {value:g} must be >= 0",
+                    hint="0 means unlimited (or no wait) where the option allows it",
+                )
+            if (
+                type(value) is int and not -(2**63) <= value < 2**63
+            ):  # every count lands in an int64
+                raise ConfigError(
+                    f"{names.get(name, name)} {value} is too large",
+                    hint="give a number below 2**63 (0 means unlimited where the option allows it)",
+                )
         return callback(*args, **kwargs)
 
     checked._checked_numbers = True  # type: ignore[attr-defined]
@@ -226,12 +282,14 @@ def run(args: list[str], plugins: Plugins | None = None) -> int:
         return 130
     except KeyboardInterrupt as exc:
         return _interrupted(exc)
-    except Exception as exc:  # noqa: BLE001 - a bug, not bad input: say so, briefly, and whose
+    except Exception as exc:
         if debug:
             traceback.print_exc()
         owner = plugins.owner_of(exc) if plugins is not None else None
         where = f"in {owner}" if owner else "in synthkit"
-        _say(f"internal error {where}: {type(exc).__name__}: {exc} (set {ENV_DEBUG}=1 for the traceback)")
+        _say(
+            f"internal error {where}: {type(exc).__name__}: {exc} (set {ENV_DEBUG}=1 for the traceback)"
+        )
         return 1
 
 
@@ -243,9 +301,12 @@ def _interrupted(exc: KeyboardInterrupt) -> int:
 
 
 def _warn_plugin(failure: LoadFailure) -> None:
-    stderr().print(f"[yellow]warning:[/] {failure.describe()} (left out; the other plugins keep "
-                   "working; SYNTHKIT_STRICT_PLUGINS=1 makes this fatal)",
-                   highlight=False, soft_wrap=True)
+    stderr().print(
+        f"[yellow]warning:[/] {failure.describe()} (left out; the other plugins keep "
+        "working; SYNTHKIT_STRICT_PLUGINS=1 makes this fatal)",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _say(message: str) -> None:

@@ -70,9 +70,13 @@ def hoist_global_options(root: Any, args: list[str]) -> list[str]:
             target = rest
             if param is None and command is not root and name in known:
                 param, target = known[name], front
-            takes = param is not None and not getattr(param, "is_flag", False) and not getattr(param, "count", False)
+            takes = (
+                param is not None
+                and not getattr(param, "is_flag", False)
+                and not getattr(param, "count", False)
+            )
             span = 2 if takes and "=" not in arg else 1
-            target += args[i:i + span]
+            target += args[i : i + span]
             i += span
             continue
         sub = getattr(command, "commands", {}).get(arg)

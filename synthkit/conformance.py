@@ -22,7 +22,16 @@ from pathlib import Path
 import numpy as np
 
 from synthkit.batch import Batch, Column, iso_seconds
-from synthkit.contracts import CONTRACTS, FileTarget, Sink, StreamTarget, Target, make_sink
+from synthkit.contracts import (
+    CONTRACTS,
+    BrokerSink,
+    BrokerTarget,
+    FileTarget,
+    Sink,
+    StreamTarget,
+    Target,
+    make_sink,
+)
 from synthkit.engine import deliver
 from synthkit.errors import ConfigError
 from synthkit.records import SinkReport, SinkSpec
@@ -38,16 +47,43 @@ def sample_batches(rows: int = 5000, parts: int = 3, seed: int = 0) -> list[Batc
         n = rows // parts + (1 if p < rows % parts else 0)
         start = sum(b.n for b in out)
         present = rng.random(n) > 0.2
-        out.append(Batch([
-            Column("device_id", "label", rng.integers(0, 4, n), labels=("D-1", "D-2", "D-3", "D-4")),
-            Column("seq", "int", np.arange(start, start + n, dtype=np.int64)),
-            Column("ts", "fixed", iso_seconds(1_767_225_600 + 60 * np.arange(start, start + n)), type="timestamp"),
-            Column("reading", "decimal", np.round(rng.random(n) * 100, 2), decimals=2),
-            Column("rate", "decimal", rng.integers(0, 900, n), decimals=1, scaled=True, present=present),
-            Column("price", "label", rng.integers(0, 2, n), labels=(18000, 42000)),
-            Column("flagged", "label", rng.integers(0, 2, n), labels=(False, True), present=~present),
-            Column("note", "fixed", np.full((n, 4), ord("x"), np.uint8)),
-        ]))  # fmt: skip
+        out.append(
+            Batch(
+                [
+                    Column(
+                        "device_id",
+                        "label",
+                        rng.integers(0, 4, n),
+                        labels=("D-1", "D-2", "D-3", "D-4"),
+                    ),
+                    Column("seq", "int", np.arange(start, start + n, dtype=np.int64)),
+                    Column(
+                        "ts",
+                        "fixed",
+                        iso_seconds(1_767_225_600 + 60 * np.arange(start, start + n)),
+                        type="timestamp",
+                    ),
+                    Column("reading", "decimal", np.round(rng.random(n) * 100, 2), decimals=2),
+                    Column(
+                        "rate",
+                        "decimal",
+                        rng.integers(0, 900, n),
+                        decimals=1,
+                        scaled=True,
+                        present=present,
+                    ),
+                    Column("price", "label", rng.integers(0, 2, n), labels=(18000, 42000)),
+                    Column(
+                        "flagged",
+                        "label",
+                        rng.integers(0, 2, n),
+                        labels=(False, True),
+                        present=~present,
+                    ),
+                    Column("note", "fixed", np.full((n, 4), ord("x"), np.uint8)),
+                ]
+            )
+        )
     return out
 
 
@@ -70,41 +106,58 @@ def check_sink(
     try:
         make_sink(spec, make_target(99), ["no_such_option_at_all=1"])
     except ConfigError as exc:
-        assert "no_such_option_at_all" in str(exc), f"{spec.name}: the options error must name the option"
+        assert "no_such_option_at_all" in str(exc), (
+            f"{spec.name}: the options error must name the option"
+        )
     else:
-        raise AssertionError(f"{spec.name}: an unknown --sink-option must be refused (extra='forbid')")
+        raise AssertionError(
+            f"{spec.name}: an unknown --sink-option must be refused (extra='forbid')"
+        )
 
     def build(run: int) -> tuple[Sink, Target]:
         target = make_target(run)
         sink = make_sink(spec, target, options or {})
-        assert isinstance(sink, CONTRACTS[spec.kind]), f"{spec.name}: not a {CONTRACTS[spec.kind].__name__}"
+        assert isinstance(sink, CONTRACTS[spec.kind]), (
+            f"{spec.name}: not a {CONTRACTS[spec.kind].__name__}"
+        )
         return sink, target
 
     sink, first_target = build(0)
     report = deliver(make(), sink, columns)
     assert isinstance(report, SinkReport), f"{spec.name}: close() must return a SinkReport"
-    assert report.records == rows, f"{spec.name}: reported {report.records} records, was handed {rows}"
+    assert report.records == rows, (
+        f"{spec.name}: reported {report.records} records, was handed {rows}"
+    )
     if spec.kind == "ingest":
-        assert sum(report.outcomes.values()) == rows, f"{spec.name}: outcomes {dict(report.outcomes)} must add up to {rows}"
+        assert sum(report.outcomes.values()) == rows, (
+            f"{spec.name}: outcomes {dict(report.outcomes)} must add up to {rows}"
+        )
         bad = [k for k in report.outcomes if not k.startswith(OUTCOME_KEYS)]
         assert not bad, f"{spec.name}: outcome keys {bad} must start with one of {OUTCOME_KEYS}"
     if spec.kind == "broker":
-        clients = sink.per_client()  # type: ignore[attr-defined]
-        assert set(clients) >= set(first_target.clients), f"{spec.name}: per_client() must report every client"  # type: ignore[union-attr]
-        summary = sink.summary()  # type: ignore[attr-defined]
-        assert "broker_acknowledged_all" in summary and "warnings" in summary, f"{spec.name}: summary() lacks its keys"
+        assert isinstance(sink, BrokerSink) and isinstance(first_target, BrokerTarget)
+        clients = sink.per_client()
+        assert set(clients) >= set(first_target.clients), (
+            f"{spec.name}: per_client() must report every client"
+        )
+        summary = sink.summary()
+        assert "broker_acknowledged_all" in summary and "warnings" in summary, (
+            f"{spec.name}: summary() lacks its keys"
+        )
 
     if spec.kind in ("file", "stream"):
         again, second_target = build(1)
         deliver(make(), again, columns)
-        assert read(first_target) == read(second_target), f"{spec.name}: the same batches gave different bytes"
+        assert read(first_target) == read(second_target), (
+            f"{spec.name}: the same batches gave different bytes"
+        )
 
     if spec.kind == "file":
         _check_whole_or_nothing(spec, build, make, columns)
     return report
 
 
-def _check_whole_or_nothing(spec: SinkSpec, build, make, columns) -> None:  # noqa: ANN001
+def _check_whole_or_nothing(spec: SinkSpec, build, make, columns) -> None:
     """abort() after writes, and a failure in the middle of a delivery: no output, no temp."""
     sink, target = build(2)
     assert isinstance(target, FileTarget)
@@ -130,15 +183,20 @@ def _check_whole_or_nothing(spec: SinkSpec, build, make, columns) -> None:  # no
     else:
         raise AssertionError(f"{spec.name}: a failing delivery must raise")
     assert not target.path.exists(), f"{spec.name}: a failed delivery left {target.path}"
-    assert set(os.listdir(target.path.parent)) == before, f"{spec.name}: a failed delivery left temp files"
+    assert set(os.listdir(target.path.parent)) == before, (
+        f"{spec.name}: a failed delivery left temp files"
+    )
 
 
 def _default_output(target: Target) -> bytes:
     if isinstance(target, FileTarget):
         path = Path(target.path)
         if path.is_dir():
-            return b"".join(p.relative_to(path).as_posix().encode() + p.read_bytes()
-                            for p in sorted(path.rglob("*")) if p.is_file())  # fmt: skip
+            return b"".join(
+                p.relative_to(path).as_posix().encode() + p.read_bytes()
+                for p in sorted(path.rglob("*"))
+                if p.is_file()
+            )
         return path.read_bytes()
     if isinstance(target, StreamTarget) and isinstance(target.stream, io.BytesIO):
         return target.stream.getvalue()

@@ -40,17 +40,31 @@ class _Table(Table):
 
     def __rich_console__(self, console: Any, options: Any) -> Any:
         ids = [c for c in self.columns if c.header not in self.prose]
-        widest = {id(c): max([len(str(c.header)), *(len(getattr(x, "plain", str(x))) for x in c._cells)]) for c in ids}
+        widest = {
+            id(c): max([len(str(c.header)), *(len(getattr(x, "plain", str(x))) for x in c._cells)])
+            for c in ids
+        }
         # borders, two spaces of padding per column, and room for each prose column to wrap in
-        room = options.max_width - (len(self.columns) + 1) - 2 * len(self.columns) - 6 * (len(self.columns) - len(ids))
-        for c in ids:  # rich shrinks wrapping columns first: these keep whole, left first, while they fit
+        room = (
+            options.max_width
+            - (len(self.columns) + 1)
+            - 2 * len(self.columns)
+            - 6 * (len(self.columns) - len(ids))
+        )
+        for c in (
+            ids
+        ):  # rich shrinks wrapping columns first: these keep whole, left first, while they fit
             c.no_wrap = widest[id(c)] <= room
             room -= widest[id(c)] if c.no_wrap else 0
         yield from super().__rich_console__(console, options)
 
 
-def table(title: str, columns: tuple[str, ...] | list[str], caption: str | None = None,
-          prose: tuple[str, ...] = ()) -> Table:  # fmt: skip
+def table(
+    title: str,
+    columns: tuple[str, ...] | list[str],
+    caption: str | None = None,
+    prose: tuple[str, ...] = (),
+) -> Table:
     """A table for stderr that fits the terminal: the ``prose`` columns wrap between words to
     make room, and the others (identifiers: a device id, an archetype name) keep whole when the
     terminal has room for them; narrower, a long word folds onto the next line, never cut with
@@ -119,9 +133,13 @@ def progress_bar(description: str, total: int | None) -> Iterator[_Bar]:
         yield _Bar(_active[-1], _active[-1].add_task(description, total=total))
         return
     columns = [
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TaskProgressColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
-    ]  # fmt: skip
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    ]
     with Progress(*columns, console=console, transient=False) as progress:
         _active.append(progress)
         try:

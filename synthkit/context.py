@@ -32,7 +32,10 @@ class GlobalOptions:
         return self.scenario
 
 
-_current: contextvars.ContextVar[GlobalOptions] = contextvars.ContextVar("synthkit_options", default=GlobalOptions())
+_current: contextvars.ContextVar[GlobalOptions] = contextvars.ContextVar(
+    "synthkit_options",
+    default=GlobalOptions(),  # noqa: B039 - frozen
+)
 
 
 def set_current(options: GlobalOptions) -> None:

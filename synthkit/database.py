@@ -38,13 +38,17 @@ def make_engine(url: str, *, create: bool = False) -> Engine:
         if not create and not path.is_file():
             from synthkit.dburl import url_flag
 
-            raise ConfigError(f"no database at {path}" + (" (it is not a file)" if path.exists() else ""),
-                              hint=f"run `synthkit db init{url_flag(url)}` first, or check --db-url / SYNTHKIT_DB_URL")  # fmt: skip
+            raise ConfigError(
+                f"no database at {path}" + (" (it is not a file)" if path.exists() else ""),
+                hint=f"run `synthkit db init{url_flag(url)}` first, or check --db-url / SYNTHKIT_DB_URL",
+            )
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise ConfigError(f"cannot create the directory of {path}: {exc.strerror}",
-                              hint="check --db-url / SYNTHKIT_DB_URL") from None  # fmt: skip
+            raise ConfigError(
+                f"cannot create the directory of {path}: {exc.strerror}",
+                hint="check --db-url / SYNTHKIT_DB_URL",
+            ) from None
     try:
         engine = create_engine(parsed, future=True)
     except (NoSuchModuleError, ModuleNotFoundError) as exc:
@@ -57,7 +61,7 @@ def make_engine(url: str, *, create: bool = False) -> Engine:
     return engine
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA journal_mode=WAL")  # readers never block the importer
     # consistent after any crash; a power cut may undo the last commits, which a re-run of
@@ -78,8 +82,10 @@ def describe_db_error(url: str, exc: Exception) -> ConfigError:
     text = scrub(" ".join(str(getattr(exc, "orig", exc) or exc).split()))
     parsed = make_url(url)
     if re.search(r'database "[^"]*" does not exist', text):
-        hint = (f"create the database first (`createdb -h {parsed.host or 'localhost'} -p {parsed.port or 5432} "
-                f"{parsed.database}`, or CREATE DATABASE), then `synthkit db init{url_flag(url)}`")  # fmt: skip
+        hint = (
+            f"create the database first (`createdb -h {parsed.host or 'localhost'} -p {parsed.port or 5432} "
+            f"{parsed.database}`, or CREATE DATABASE), then `synthkit db init{url_flag(url)}`"
+        )
     elif re.search(r'role "[^"]*" does not exist', text):
         hint = "give --db-url a user that exists on that server, or create the role (`createuser NAME`)"
     elif "Connection refused" in text or "could not connect" in text.lower():

@@ -57,7 +57,9 @@ def store_identity(url: str) -> str:
     dialect = scheme.split("+")[0].lower()
     if dialect == "sqlite":
         path = (rest[1:] if rest.startswith("/") else rest).split("?")[0]
-        return f"sqlite:{os.path.realpath(path)}" if path and path != ":memory:" else hide_in_url(url)
+        return (
+            f"sqlite:{os.path.realpath(path)}" if path and path != ":memory:" else hide_in_url(url)
+        )
     try:
         parts = urlsplit(url)
         query = parse_qs(parts.query)

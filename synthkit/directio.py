@@ -152,7 +152,7 @@ class DirectWriter:
                     self._write_all(memoryview(buf)[:size])
                     if self.digest is not None:  # the last buffer's alignment padding is not data
                         self.digest.update(memoryview(buf)[: min(size, self.length - start)])
-            except BaseException as exc:  # noqa: BLE001 - handed to the producer's thread
+            except BaseException as exc:
                 self._error = exc
             finally:
                 self._free.put(buf)

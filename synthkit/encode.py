@@ -159,7 +159,9 @@ def _encode_rows(
                 pos = _put_dec(out, pos, ints[slots[c], r], decimals[c], pow10)
             elif k == 2:
                 code = codes[slots[c], r] + widths[c]
-                pos = copy_bytes(out, pos, labels, label_off[code], label_off[code + 1] - label_off[code])
+                pos = copy_bytes(
+                    out, pos, labels, label_off[code], label_off[code + 1] - label_off[code]
+                )
             else:
                 w = widths[c]
                 if json:
@@ -212,7 +214,9 @@ class Encoder:
     write straight into a caller's buffer instead (what file sinks do: no copy).
     """
 
-    def __init__(self, fmt: Format, *, threads: int = 2, prefixes: dict[str, bytes] | None = None) -> None:
+    def __init__(
+        self, fmt: Format, *, threads: int = 2, prefixes: dict[str, bytes] | None = None
+    ) -> None:
         if fmt not in _MODE:
             raise ValueError(f"unknown format {fmt!r}")
         if (prefixes is not None) != (fmt == "template"):
@@ -223,8 +227,12 @@ class Encoder:
         self.prefixes = prefixes or {}
         self.threads = max(1, threads)
         self._labels: dict[str, tuple[object, list[bytes]]] = {}
-        self._tables: dict[tuple[int, int], list[bytes]] = {}  # (decimals, base) -> rendered numbers
-        self._sighted: dict[tuple[int, int], None] = {}  # ranges a small batch met once (bounded, oldest first)
+        self._tables: dict[
+            tuple[int, int], list[bytes]
+        ] = {}  # (decimals, base) -> rendered numbers
+        self._sighted: dict[
+            tuple[int, int], None
+        ] = {}  # ranges a small batch met once (bounded, oldest first)
         self._pools: dict[tuple[int, ...], tuple] = {}
         self._buffers: list[np.ndarray] = []
         self._pool: ThreadPoolExecutor | None = None
@@ -363,8 +371,10 @@ class Encoder:
         ncol = len(cols)
         raw = [c.name for c in cols if c.kind == "bytes"]
         if raw:
-            raise ConfigError(f"column(s) {', '.join(raw)} hold raw message bytes: no file or stream format writes them",
-                              hint="deliver them to an ingest sink")  # fmt: skip
+            raise ConfigError(
+                f"column(s) {', '.join(raw)} hold raw message bytes: no file or stream format writes them",
+                hint="deliver them to an ingest sink",
+            )
         kinds = np.array([_KIND_CODE[c.kind] for c in cols], np.int64)
         slots = np.zeros(ncol, np.int64)
         decimals = np.array([c.decimals if c.kind == "decimal" else 0 for c in cols], np.int64)
@@ -428,12 +438,20 @@ class Encoder:
         for (i, _, shift), start in zip(label_cols, starts):
             widths[i] = start + shift
         args = (
-            kinds, slots, decimals, mask_slots, widths,
-            stack(ints, np.int64), stack(codes, np.int64),
-            np.concatenate(fixed), stack(masks, np.bool_),
-            np.frombuffer(b"".join(keys) + bytes(8), np.uint8), key_off,
-            labels, label_off,
-        )  # fmt: skip
+            kinds,
+            slots,
+            decimals,
+            mask_slots,
+            widths,
+            stack(ints, np.int64),
+            stack(codes, np.int64),
+            np.concatenate(fixed),
+            stack(masks, np.bool_),
+            np.frombuffer(b"".join(keys) + bytes(8), np.uint8),
+            key_off,
+            labels,
+            label_off,
+        )
         return EncodePlan(args, row_bound, n)
 
 

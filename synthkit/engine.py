@@ -58,7 +58,7 @@ def deliver(
                     after_write(item)  # type: ignore[arg-type]
                 if on_batch is not None:
                     on_batch(item.n)  # type: ignore[attr-defined]
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            except BaseException as exc:
                 failure.append(exc)
 
     thread = threading.Thread(target=writer, name="synthkit-sink", daemon=True)
@@ -87,8 +87,13 @@ def deliver(
         raise
 
 
-def _deliver_here(batches: Iterable[Batch], sink: Sink, on_batch: Callable[[int], None] | None,
-                  before_write: Callable[[Batch], None] | None, after_write: Callable[[Batch], None] | None) -> SinkReport:  # fmt: skip
+def _deliver_here(
+    batches: Iterable[Batch],
+    sink: Sink,
+    on_batch: Callable[[int], None] | None,
+    before_write: Callable[[Batch], None] | None,
+    after_write: Callable[[Batch], None] | None,
+) -> SinkReport:
     try:
         for batch in batches:
             if before_write is not None:
@@ -112,7 +117,9 @@ def _stopped(sink: Sink, why: DeliveryStopped) -> SinkReport:
     stays delivered), with the reason in ``details["stopped"]``."""
     report = sink.close()
     if report.records == 0:  # nothing delivered: the failure is the whole answer (exit 2)
-        raise OutputError(str(why), hint="nothing was delivered; check the endpoint is up and takes the records")
+        raise OutputError(
+            str(why), hint="nothing was delivered; check the endpoint is up and takes the records"
+        )
     return replace(report, details={**report.details, "stopped": str(why)})
 
 
@@ -131,7 +138,9 @@ class Pace:
         return self.unsent_s >= LAG_TOLERANCE_S
 
 
-LAG_TOLERANCE_S = 0.1  # schedule left unsent at the deadline below this is jitter, not falling behind
+LAG_TOLERANCE_S = (
+    0.1  # schedule left unsent at the deadline below this is jitter, not falling behind
+)
 
 
 _END = object()
@@ -181,8 +190,12 @@ def paced(
             if group:
                 taken = [item]
                 now = time.monotonic() - t0
-                while len(taken) < group and pending is not _END and pending[0] <= now and \
-                        not (duration_s and pending[0] >= duration_s):
+                while (
+                    len(taken) < group
+                    and pending is not _END
+                    and pending[0] <= now
+                    and not (duration_s and pending[0] >= duration_s)
+                ):
                     taken.append(pending[1])
                     pending = next(items, _END)
                 batch = produce(taken)

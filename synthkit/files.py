@@ -61,8 +61,10 @@ def bookkeeping(path: Path, what: str) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        raise OutputError(f"cannot write {what} {path}: {exc.strerror or exc}",
-                          hint="free some space (or fix the permissions); what was written before is intact") from exc
+        raise OutputError(
+            f"cannot write {what} {path}: {exc.strerror or exc}",
+            hint="free some space (or fix the permissions); what was written before is intact",
+        ) from exc
 
 
 def process_alive(pid: object) -> bool:
@@ -149,7 +151,9 @@ class AtomicFile(io.IOBase):
                 self._direct = DirectWriter(fd, direct=accepted, digest=digest)
                 self._fd = fd
             else:
-                self._fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+                self._fd = os.open(
+                    self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644
+                )
         self.digest = digest  # hashlib object: sees every byte written, in order
         self._closed = False
         self._committed = False

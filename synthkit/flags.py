@@ -10,11 +10,18 @@ from synthkit.dburl import DEFAULT_DB_URL, ENV_DB_URL
 
 SinkFlag = Annotated[
     str | None,
-    typer.Option("--sink", help="Deliver to this sink (a plugin; `synthkit plugins` lists each with its kind and options)."),
+    typer.Option(
+        "--sink",
+        help="Deliver to this sink (a plugin; `synthkit plugins` lists each with its kind and options).",
+    ),
 ]
 SinkOptionFlag = Annotated[
     list[str] | None,
-    typer.Option("--sink-option", metavar="<key=value>", help="KEY=VALUE for the sink, checked by its options model (repeatable)."),
+    typer.Option(
+        "--sink-option",
+        metavar="<key=value>",
+        help="KEY=VALUE for the sink, checked by its options model (repeatable).",
+    ),
 ]
 DbUrlFlag = Annotated[
     str | None,

@@ -73,13 +73,28 @@ class SqlLedger(Ledger):
     """One table of a SQLAlchemy database: ``client`` and ``seq`` columns, optionally the
     ``stored_at`` column (a timestamp) and whether (client, seq) is unique there."""
 
-    def __init__(self, engine: Any, table: str, *, client: str, seq: str, stored_at: str | None = None,
-                 unique: bool = False, where: str = "", dispose: bool = True) -> None:  # fmt: skip
+    def __init__(
+        self,
+        engine: Any,
+        table: str,
+        *,
+        client: str,
+        seq: str,
+        stored_at: str | None = None,
+        unique: bool = False,
+        where: str = "",
+        dispose: bool = True,
+    ) -> None:
         from sqlalchemy import column
         from sqlalchemy import table as sql_table
 
         cols: list[Any] = [column(client), column(seq)] + ([column(stored_at)] if stored_at else [])
-        self.engine, self.t, self.unique, self.dispose = engine, sql_table(table, *cols), unique, dispose
+        self.engine, self.t, self.unique, self.dispose = (
+            engine,
+            sql_table(table, *cols),
+            unique,
+            dispose,
+        )
         self.client, self.seq = self.t.c[client], self.t.c[seq]
         self.stored_at = self.t.c[stored_at] if stored_at else None
         self.where = where or table
@@ -88,11 +103,17 @@ class SqlLedger(Ledger):
         from sqlalchemy import func, select
 
         distinct = func.count() if self.unique else func.count(self.seq.distinct())
-        query = select(self.client, func.count(), distinct, func.min(self.seq), func.max(self.seq)).group_by(self.client)
+        query = select(
+            self.client, func.count(), distinct, func.min(self.seq), func.max(self.seq)
+        ).group_by(self.client)
         wanted = set(streams)
         with self.engine.connect() as conn:
             _sort_tuned(conn)
-            return {c: Tally(int(n), int(d), int(lo), int(hi)) for c, n, d, lo, hi in conn.execute(query) if c in wanted}
+            return {
+                c: Tally(int(n), int(d), int(lo), int(hi))
+                for c, n, d, lo, hi in conn.execute(query)
+                if c in wanted
+            }
 
     def islands(self, streams: Sequence[str]) -> dict[str, list[Island]]:
         from sqlalchemy import bindparam, func, select
@@ -101,10 +122,16 @@ class SqlLedger(Ledger):
         if not streams:
             return out
         rank = func.dense_rank().over(partition_by=self.client, order_by=self.seq)
-        inner = (select(self.client.label("c"), self.seq.label("s"), (self.seq - rank).label("g"))
-                 .where(self.client.in_(bindparam("streams", expanding=True))).subquery())  # fmt: skip
-        query = (select(inner.c.c, func.min(inner.c.s), func.max(inner.c.s), func.count())
-                 .group_by(inner.c.c, inner.c.g).order_by(inner.c.c, func.min(inner.c.s)))  # fmt: skip
+        inner = (
+            select(self.client.label("c"), self.seq.label("s"), (self.seq - rank).label("g"))
+            .where(self.client.in_(bindparam("streams", expanding=True)))
+            .subquery()
+        )
+        query = (
+            select(inner.c.c, func.min(inner.c.s), func.max(inner.c.s), func.count())
+            .group_by(inner.c.c, inner.c.g)
+            .order_by(inner.c.c, func.min(inner.c.s))
+        )
         with self.engine.connect() as conn:
             _sort_tuned(conn)
             for chunk in _chunks(list(streams), 500):
@@ -119,9 +146,17 @@ class SqlLedger(Ledger):
             return {}
         out: dict[str, int] = {}
         with self.engine.connect() as conn:
-            for chunk in _chunks(sorted(ranges.items()), 200):  # an OR per stream: SQLite has no VALUES aliases
-                wanted = or_(*(and_(self.client == c, self.seq.between(lo, hi)) for c, (lo, hi) in chunk))
-                query = select(self.client, func.count()).where(self.stored_at > after, wanted).group_by(self.client)
+            for chunk in _chunks(
+                sorted(ranges.items()), 200
+            ):  # an OR per stream: SQLite has no VALUES aliases
+                wanted = or_(
+                    *(and_(self.client == c, self.seq.between(lo, hi)) for c, (lo, hi) in chunk)
+                )
+                query = (
+                    select(self.client, func.count())
+                    .where(self.stored_at > after, wanted)
+                    .group_by(self.client)
+                )
                 out.update({c: int(n) for c, n in conn.execute(query)})
         return out
 
@@ -134,16 +169,30 @@ class FileLedger(SqlLedger):
     """A CSV or JSON-lines file of stored pairs: ``client`` and ``seq`` columns (other names
     with ``client=``/``seq=``), and ``stored_at`` (ISO 8601) when present."""
 
-    def __init__(self, path: str | Path, *, client: str = "client", seq: str = "seq", stored_at: str = "stored_at") -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        client: str = "client",
+        seq: str = "seq",
+        stored_at: str = "stored_at",
+    ) -> None:
         from sqlalchemy import create_engine, text
 
         self.path = Path(path)
         if not self.path.is_file():
-            raise ConfigError(f"{self.path}: no such file", hint="give --stored a CSV or JSON-lines file of stored (client, seq) pairs")
+            raise ConfigError(
+                f"{self.path}: no such file",
+                hint="give --stored a CSV or JSON-lines file of stored (client, seq) pairs",
+            )
         engine = create_engine("sqlite://")  # one connection, in memory
         rows = _pairs(self.path, client, seq, stored_at)
         with engine.begin() as conn:
-            conn.execute(text("CREATE TABLE stored (client TEXT NOT NULL, seq INTEGER NOT NULL, stored_at TEXT)"))
+            conn.execute(
+                text(
+                    "CREATE TABLE stored (client TEXT NOT NULL, seq INTEGER NOT NULL, stored_at TEXT)"
+                )
+            )
             raw = conn.connection.driver_connection
             assert raw is not None  # a live connection has its driver's
             batch: list[tuple[str, int, str | None]] = []
@@ -153,14 +202,23 @@ class FileLedger(SqlLedger):
                     raw.executemany("INSERT INTO stored VALUES (?, ?, ?)", batch)
                     batch = []
             raw.executemany("INSERT INTO stored VALUES (?, ?, ?)", batch)
-        super().__init__(engine, "stored", client="client", seq="seq", stored_at="stored_at", where=str(self.path))
+        super().__init__(
+            engine,
+            "stored",
+            client="client",
+            seq="seq",
+            stored_at="stored_at",
+            where=str(self.path),
+        )
 
     def late(self, ranges: Mapping[str, tuple[int, int]], after: datetime) -> dict[str, int]:
         # ISO text compares as time when written the same way: the file's own form
         return super().late(ranges, after.isoformat().replace("+00:00", "Z"))  # type: ignore[arg-type]
 
 
-def _pairs(path: Path, client: str, seq: str, stored_at: str) -> Iterator[tuple[str, int, str | None]]:
+def _pairs(
+    path: Path, client: str, seq: str, stored_at: str
+) -> Iterator[tuple[str, int, str | None]]:
     """(client, seq, stored_at) of every line; a line without them is a ConfigError naming it."""
     jsonl = path.suffix.lower() in (".jsonl", ".ndjson", ".json")
     with path.open(encoding="utf-8", newline="") as fh:
@@ -174,11 +232,17 @@ def _pairs(path: Path, client: str, seq: str, stored_at: str) -> Iterator[tuple[
                 value = row[seq]
                 if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                     raise ValueError(f"seq {value!r} is not a whole number")
-                yield str(row[client]), int(value), (str(row[stored_at]) if row.get(stored_at) not in (None, "") else None)
+                yield (
+                    str(row[client]),
+                    int(value),
+                    (str(row[stored_at]) if row.get(stored_at) not in (None, "") else None),
+                )
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 what = f"no {exc} column" if isinstance(exc, KeyError) else str(exc)
-                raise ConfigError(f"{path}:{number}: {what}",
-                                  hint=f"each line needs {client!r} and {seq!r} (rename with --stored-client / --stored-seq)") from None  # fmt: skip
+                raise ConfigError(
+                    f"{path}:{number}: {what}",
+                    hint=f"each line needs {client!r} and {seq!r} (rename with --stored-client / --stored-seq)",
+                ) from None
 
 
 def _sort_tuned(conn: Any) -> None:

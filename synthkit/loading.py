@@ -127,17 +127,21 @@ class PluginLoader:
         taken = self.pm.get_plugin(name)
         if taken is not None:  # pluggy's own message dumps its whole registry
             dist, ver = self._origin.get(name, ("(local)", ""))
-            raise PluginError(f"the plugin name {name!r} is taken by {dist} {ver}".rstrip()
-                              + f"'s {name!r} ({getattr(taken, '__name__', type(taken).__name__)})",
-                              hint=f"give the entry point of {distribution} another name")  # fmt: skip
+            raise PluginError(
+                f"the plugin name {name!r} is taken by {dist} {ver}".rstrip()
+                + f"'s {name!r} ({getattr(taken, '__name__', type(taken).__name__)})",
+                hint=f"give the entry point of {distribution} another name",
+            )
         try:
             self.pm.register(plugin, name=name)
         except pluggy.PluginValidationError as exc:
             raise PluginError(f"plugin {name!r} from {distribution}: {exc}") from exc
         except ValueError:  # the same module under another name
             other = self.pm.get_name(plugin)
-            raise PluginError(f"plugin {name!r} from {distribution} is already registered as {other!r}",
-                              hint="declare each module under one entry point") from None  # fmt: skip
+            raise PluginError(
+                f"plugin {name!r} from {distribution} is already registered as {other!r}",
+                hint="declare each module under one entry point",
+            ) from None
         self._origin[name] = (distribution, version)
         self._cache.clear()
 
@@ -147,8 +151,10 @@ class PluginLoader:
         """Load every ``synthkit`` entry point, each on its own; then ``check_pending()``."""
         strict = _env_flag(ENV_STRICT)
         allow, block = _env_names(ENV_ALLOW), _env_names(ENV_BLOCK) or set()
-        eps = entry_points if entry_points is not None else importlib_metadata.entry_points(
-            group=GROUP
+        eps = (
+            entry_points
+            if entry_points is not None
+            else importlib_metadata.entry_points(group=GROUP)
         )
         eps = list(eps)
         unknown = sorted((allow or set()) - {ep.name for ep in eps})
@@ -158,8 +164,11 @@ class PluginLoader:
                 + ", ".join(repr(u) for u in unknown),
                 hint="installed: " + ", ".join(sorted(ep.name for ep in eps)),
             )
+
         def precedence(ep: importlib_metadata.EntryPoint) -> tuple[bool, str]:
-            dist = getattr(ep, "dist", None)  # synthkit's own first: a partner never takes a built-in's name
+            dist = getattr(
+                ep, "dist", None
+            )  # synthkit's own first: a partner never takes a built-in's name
             return (dist is None or dist.name != "synthkit"), ep.name
 
         for ep in sorted(eps, key=precedence):
@@ -171,18 +180,25 @@ class PluginLoader:
             try:
                 plugin = ep.load()
                 self._register(plugin, ep.name, dist_name, dist_version)  # checked once, below
-            except Exception as exc:  # noqa: BLE001 - any plugin failure is reported, not fatal
+            except Exception as exc:
                 failure = LoadFailure(
                     ep.name, ep.value, dist_name, dist_version, f"{type(exc).__name__}: {exc}"
                 )
                 if strict:
-                    raise PluginError(failure.describe(), hint=f"unset {ENV_STRICT} to skip it") from exc
+                    raise PluginError(
+                        failure.describe(), hint=f"unset {ENV_STRICT} to skip it"
+                    ) from exc
                 self.failures.append(failure)
         # a misspelt hook leaves out its plugin only, like any other plugin failure
         for plugin_name, error in self._unknown_hooks():
             dist, version = self._origin.get(plugin_name, ("(unknown distribution)", ""))
-            failure = LoadFailure(plugin_name, getattr(self.pm.get_plugin(plugin_name), "__name__", plugin_name),
-                                  dist, version, error)  # fmt: skip
+            failure = LoadFailure(
+                plugin_name,
+                getattr(self.pm.get_plugin(plugin_name), "__name__", plugin_name),
+                dist,
+                version,
+                error,
+            )
             if strict:
                 raise PluginError(failure.describe(), hint=f"unset {ENV_STRICT} to skip it")
             self.pm.unregister(name=plugin_name)
@@ -200,16 +216,27 @@ class PluginLoader:
                 continue
             for impl in caller.get_hookimpls():
                 close = difflib.get_close_matches(name, known, n=1)
-                found.append((impl.plugin_name, f"unknown hook {name!r}" + (f" (did you mean {close[0]!r}?)" if close else
-                              " (the hooks are in synthkit.hookspecs, docs/plugins.md)")))  # fmt: skip
+                found.append(
+                    (
+                        impl.plugin_name,
+                        f"unknown hook {name!r}"
+                        + (
+                            f" (did you mean {close[0]!r}?)"
+                            if close
+                            else " (the hooks are in synthkit.hookspecs, docs/plugins.md)"
+                        ),
+                    )
+                )
         return found
 
     def check_pending(self) -> None:
         """A PluginError for the first implementation of an unknown hook (a misspelt name)."""
         for plugin_name, error in self._unknown_hooks():
             dist, _ = self._origin.get(plugin_name, ("(unknown distribution)", ""))
-            raise PluginError(f"plugin {plugin_name!r} from {dist}: {error}",
-                              hint="check the hook name against synthkit.hookspecs (docs/plugins.md)")  # fmt: skip
+            raise PluginError(
+                f"plugin {plugin_name!r} from {dist}: {error}",
+                hint="check the hook name against synthkit.hookspecs (docs/plugins.md)",
+            )
 
     def _collect(self, kind: str) -> dict[str, Any]:
         """Call one registration hook on every plugin, keeping who registered what.
@@ -257,18 +284,27 @@ class PluginLoader:
                 returned = impl.function(**{arg: None for arg in impl.argnames})
             except PluginError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - reported with the plugin's name, then left out
-                raise _BrokenHook(plugin_name, f"{hook_name} raised {type(exc).__name__}: {exc}") from exc
-            if isinstance(returned, (str, bytes, Mapping)) or (returned is not None and not isinstance(returned, Iterable)):
-                raise _BrokenHook(plugin_name, f"{hook_name} returned {type(returned).__name__}, expected a list "
-                                               f"of {record_type.__name__}")  # fmt: skip
+            except Exception as exc:
+                raise _BrokenHook(
+                    plugin_name, f"{hook_name} raised {type(exc).__name__}: {exc}"
+                ) from exc
+            if isinstance(returned, (str, bytes, Mapping)) or (
+                returned is not None and not isinstance(returned, Iterable)
+            ):
+                raise _BrokenHook(
+                    plugin_name,
+                    f"{hook_name} returned {type(returned).__name__}, expected a list "
+                    f"of {record_type.__name__}",
+                )
             result = list(returned or ())
             if self._trace:
                 print(f"synthkit: {hook_name} -> {plugin_name}: {result!r}", file=sys.stderr)
             wrong = next((r for r in result if not isinstance(r, record_type)), None)
             if wrong is not None:
-                raise _BrokenHook(plugin_name, f"{hook_name} returned {type(wrong).__name__}, "
-                                               f"expected {record_type.__name__}")  # fmt: skip
+                raise _BrokenHook(
+                    plugin_name,
+                    f"{hook_name} returned {type(wrong).__name__}, expected {record_type.__name__}",
+                )
             for record in result:
                 name = normalise_name(record.name)
                 if name != record.name:

@@ -37,15 +37,24 @@ class Problems:
     lines: list[str] = field(default_factory=list)
 
     def add(self, loc: Loc, message: str, fix: str = "") -> None:
-        self.lines.append(f"{self.doc.where(loc)}: {format_loc(loc)}: {message}" + (f" ({fix})" if fix else ""))
+        self.lines.append(
+            f"{self.doc.where(loc)}: {format_loc(loc)}: {message}" + (f" ({fix})" if fix else "")
+        )
 
     def raise_any(self) -> None:
         if self.lines:
             raise LocatedProblems(self.doc.path, self.lines)
 
 
-def validate_section(doc: YamlDocument, model: type[M], problems: Problems, *, at: Loc = (),
-             union_tags: Iterable[str] = (), explain: Explainer | None = None) -> M | None:  # fmt: skip
+def validate_section(
+    doc: YamlDocument,
+    model: type[M],
+    problems: Problems,
+    *,
+    at: Loc = (),
+    union_tags: Iterable[str] = (),
+    explain: Explainer | None = None,
+) -> M | None:
     """``model`` from the data at ``at`` (the whole document by default); each error goes to
     ``problems`` at its line, and None is returned. ``union_tags`` are the tags of tagged
     unions, which pydantic puts in a location but the YAML does not have; ``explain`` gives
@@ -54,7 +63,11 @@ def validate_section(doc: YamlDocument, model: type[M], problems: Problems, *, a
     for part in at:
         data = data.get(part) if isinstance(data, dict) else None
     if not isinstance(data, dict):
-        problems.add(at, f"{'the document' if not at else 'it'} must be a mapping of fields", "write key: value lines")
+        problems.add(
+            at,
+            f"{'the document' if not at else 'it'} must be a mapping of fields",
+            "write key: value lines",
+        )
         return None
     try:
         return model.model_validate(data)
@@ -96,8 +109,11 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
 
 def _data_loc(loc: tuple[Any, ...], tags: set[str]) -> Loc:
     """Drop the union tags pydantic adds after a list index, so the path matches the YAML."""
-    return tuple(part for i, part in enumerate(loc)
-                 if not (part in tags and i > 0 and isinstance(loc[i - 1], int)))  # fmt: skip
+    return tuple(
+        part
+        for i, part in enumerate(loc)
+        if not (part in tags and i > 0 and isinstance(loc[i - 1], int))
+    )
 
 
 def _explain(err: dict[str, Any], loc: Loc, known: list[str]) -> tuple[str, str]:

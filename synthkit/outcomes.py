@@ -11,16 +11,24 @@ from typing import Any
 NOT_STORED = ("rejected", "failed")  # outcome kinds whose records are not in the store
 
 
-def delivery_problems(outcomes: Mapping[str, int], details: Mapping[str, Any] | None = None) -> list[str]:
+def delivery_problems(
+    outcomes: Mapping[str, int], details: Mapping[str, Any] | None = None
+) -> list[str]:
     """One warning per kind of record that did not land, and one if the delivery stopped
     (``details["stopped"]``, from :class:`~synthkit.errors.DeliveryStopped`)."""
     problems = []
     for kind in NOT_STORED:
-        found = {k.partition(":")[2]: v for k, v in outcomes.items() if k.startswith(f"{kind}:") and v}
+        found = {
+            k.partition(":")[2]: v for k, v in outcomes.items() if k.startswith(f"{kind}:") and v
+        }
         if found:
             detail = ", ".join(f"{reason}: {n}" for reason, n in sorted(found.items()))
-            problems.append(f"{sum(found.values())} record(s) {kind} ({detail}): they were not stored")
+            problems.append(
+                f"{sum(found.values())} record(s) {kind} ({detail}): they were not stored"
+            )
     stopped = (details or {}).get("stopped")
     if stopped:
-        problems.append(f"the delivery stopped early ({stopped}): the records after it were not sent")
+        problems.append(
+            f"the delivery stopped early ({stopped}): the records after it were not sent"
+        )
     return problems

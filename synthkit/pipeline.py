@@ -46,7 +46,9 @@ class RunPlan:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
-_active: contextvars.ContextVar[tuple[Plugins, RunPlan] | None] = contextvars.ContextVar("synthkit_run", default=None)
+_active: contextvars.ContextVar[tuple[Plugins, RunPlan] | None] = contextvars.ContextVar(
+    "synthkit_run", default=None
+)
 
 
 def chosen_transforms() -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -57,26 +59,45 @@ def chosen_transforms() -> tuple[tuple[str, ...], tuple[str, ...]]:
     return options.transforms, options.transform_options
 
 
-def build_transforms(plugins: Plugins, names: Sequence[str], pairs: Iterable[str], seed: int) -> list[Transform]:
+def build_transforms(
+    plugins: Plugins, names: Sequence[str], pairs: Iterable[str], seed: int
+) -> list[Transform]:
     """The chain, each built with its options (``NAME.KEY=VALUE``) and its own seed."""
     specs: dict[str, TransformSpec] = plugins.transforms()
     from synthkit.plugins import lookup
 
-    chosen = [lookup(specs, name, "transform", fix="see `synthkit plugins` for transforms") for name in names]
+    chosen = [
+        lookup(specs, name, "transform", fix="see `synthkit plugins` for transforms")
+        for name in names
+    ]
     per: dict[str, list[str]] = {}
     for pair in pairs:
         name, dot, rest = pair.partition(".")
         if not dot or name.strip().lower().replace("-", "_") not in {s.name for s in chosen}:
-            raise ConfigError(f"--transform-option {pair!r} names no transform of this run",
-                              hint=f"write NAME.KEY=VALUE with NAME one of: {', '.join(s.name for s in chosen) or '(none: give --transform)'}")  # fmt: skip
+            raise ConfigError(
+                f"--transform-option {pair!r} names no transform of this run",
+                hint=f"write NAME.KEY=VALUE with NAME one of: {', '.join(s.name for s in chosen) or '(none: give --transform)'}",
+            )
         per.setdefault(name.strip().lower().replace("-", "_"), []).append(rest)
     chain = []
     for position, spec in enumerate(chosen):
-        options = parse_options(f"transform {spec.name!r}", spec.options, per.get(spec.name, ()), "--transform-option", f"{spec.name}.")
-        transform = call_factory(f"transform {spec.name!r}", spec.factory, ("options", options),
-                                 ("seed", stable_key(seed, spec.name, position)))  # fmt: skip
+        options = parse_options(
+            f"transform {spec.name!r}",
+            spec.options,
+            per.get(spec.name, ()),
+            "--transform-option",
+            f"{spec.name}.",
+        )
+        transform = call_factory(
+            f"transform {spec.name!r}",
+            spec.factory,
+            ("options", options),
+            ("seed", stable_key(seed, spec.name, position)),
+        )
         if not isinstance(transform, Transform):
-            raise PluginError(f"transform {spec.name!r}: its factory returned a {type(transform).__name__}, not a synthkit.api.Transform")
+            raise PluginError(
+                f"transform {spec.name!r}: its factory returned a {type(transform).__name__}, not a synthkit.api.Transform"
+            )
         chain.append(transform)
     return chain
 
@@ -108,8 +129,11 @@ class Pipeline:
         except MissingColumn as exc:
             if not self.chain:
                 raise
-            raise ConfigError(f"the {self.plan.sink} sink needs the column {exc.name!r}, which the transforms "
-                              f"({', '.join(self.plan.transforms)}) left out", hint="keep it in the transforms' output") from None
+            raise ConfigError(
+                f"the {self.plan.sink} sink needs the column {exc.name!r}, which the transforms "
+                f"({', '.join(self.plan.transforms)}) left out",
+                hint="keep it in the transforms' output",
+            ) from None
 
     def close(self) -> SinkReport:
         return self.sink.close()
@@ -129,12 +153,20 @@ class _BrokerPipeline(Pipeline):
         return self.sink.summary()  # type: ignore[attr-defined]
 
 
-_PIPED = {kind: type(f"Piped{base.__name__}", (_BrokerPipeline if base is BrokerSink else Pipeline, base), {})
-          for kind, base in CONTRACTS.items()}  # fmt: skip
+_PIPED = {
+    kind: type(
+        f"Piped{base.__name__}", (_BrokerPipeline if base is BrokerSink else Pipeline, base), {}
+    )
+    for kind, base in CONTRACTS.items()
+}
 
 
-def piped(plugins: Plugins, sink: Sink, plan: RunPlan,
-          chain: tuple[Sequence[str], Sequence[str]] | None = None) -> Sink:  # fmt: skip
+def piped(
+    plugins: Plugins,
+    sink: Sink,
+    plan: RunPlan,
+    chain: tuple[Sequence[str], Sequence[str]] | None = None,
+) -> Sink:
     """``sink`` behind a transform chain, seeded from ``plan.seed``: ``chain`` (names,
     ``NAME.KEY=VALUE`` pairs; a run record's, for a replay), else this command's ``--transform``."""
     names, pairs = chain if chain is not None else chosen_transforms()
@@ -158,13 +190,15 @@ def run_finished(summary: Mapping[str, Any]) -> None:
         plugins = active[0]
         try:
             plugins.pm.hook.synthkit_run_finished(plan=active[1], summary=summary)
-        except Exception as exc:  # noqa: BLE001 - an observer's bug, reported as such
+        except Exception as exc:
             from synthkit.errors import IncompleteRun
 
             owner = plugins.owner_of(exc) or "a plugin"
-            raise IncompleteRun(f"{owner} failed in its synthkit_run_finished hook ({type(exc).__name__}: {exc}); "
-                                "the run itself is done, as its summary on stdout says",
-                                hint="report it to that plugin's authors, or disable it") from exc  # fmt: skip
+            raise IncompleteRun(
+                f"{owner} failed in its synthkit_run_finished hook ({type(exc).__name__}: {exc}); "
+                "the run itself is done, as its summary on stdout says",
+                hint="report it to that plugin's authors, or disable it",
+            ) from exc
 
 
 def run_ended() -> None:

@@ -13,7 +13,9 @@ from synthkit.plugins import Plugins, get_plugins
 
 
 def plugins_command(
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Machine-readable JSON on stdout.")
+    ] = False,
 ) -> None:
     """List installed plugins: distribution, version and what each registers."""
     plugins = get_plugins()
@@ -25,9 +27,12 @@ def plugins_command(
                 "command": "plugins",
                 "plugins": [
                     {
-                        "name": i.name, "distribution": i.distribution, "version": i.version,
-                        "module": i.module, "registers": i.registers,
-                    }  # fmt: skip
+                        "name": i.name,
+                        "distribution": i.distribution,
+                        "version": i.version,
+                        "module": i.module,
+                        "registers": i.registers,
+                    }
                     for i in infos
                 ],
                 "sinks": sinks,
@@ -36,16 +41,25 @@ def plugins_command(
             }
         )
         return
-    out = table("synthkit plugins", ("plugin", "distribution", "version", "registers"), prose=("registers",))
+    out = table(
+        "synthkit plugins", ("plugin", "distribution", "version", "registers"), prose=("registers",)
+    )
     for i in infos:
         regs = "; ".join(f"{k.replace('_', ' ')}: {', '.join(v)}" for k, v in i.registers.items())
         out.add_row(i.name, i.distribution, i.version, regs or "-")
     Console().print(out)
-    out = table("sinks (--sink NAME --sink-option KEY=VALUE)", ("sink", "kind", "claims", "options"),
-                prose=("claims", "options"))  # fmt: skip
+    out = table(
+        "sinks (--sink NAME --sink-option KEY=VALUE)",
+        ("sink", "kind", "claims", "options"),
+        prose=("claims", "options"),
+    )
     for row in sinks:
-        out.add_row(row["name"], row["kind"], " ".join([*row["extensions"], *(f"{x}://" for x in row["schemes"])]) or "-",
-                    row["options"])  # fmt: skip
+        out.add_row(
+            row["name"],
+            row["kind"],
+            " ".join([*row["extensions"], *(f"{x}://" for x in row["schemes"])]) or "-",
+            row["options"],
+        )
     contested = plugins.contested()
     if contested:
         out.caption = "\n".join(contested)
@@ -55,6 +69,14 @@ def plugins_command(
 def _sink_rows(plugins: Plugins) -> list[dict[str, Any]]:
     from synthkit.contracts import SinkOptions, describe_options
 
-    return [{"name": spec.name, "kind": spec.kind, "extensions": list(spec.extensions), "schemes": list(spec.schemes),
-             "capabilities": list(spec.capabilities), "options": describe_options(spec.options or SinkOptions)}
-            for spec in sorted(plugins.sinks().values(), key=lambda x: x.name)]  # fmt: skip
+    return [
+        {
+            "name": spec.name,
+            "kind": spec.kind,
+            "extensions": list(spec.extensions),
+            "schemes": list(spec.schemes),
+            "capabilities": list(spec.capabilities),
+            "options": describe_options(spec.options or SinkOptions),
+        }
+        for spec in sorted(plugins.sinks().values(), key=lambda x: x.name)
+    ]

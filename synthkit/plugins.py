@@ -55,7 +55,6 @@ class PluginInfo:
     registers: dict[str, list[str]] = field(default_factory=dict)
 
 
-
 class Plugins(PluginLoader):
     """The plugin manager and the one typed call site for every hook."""
 
@@ -93,6 +92,7 @@ class Plugins(PluginLoader):
         -> the sinks making it, synthkit's own first, then by name. The first takes it; the
         others are reached by ``--sink NAME`` only, so a partner's sink never changes what a
         built-in command does (``synthkit plugins`` lists every contested claim)."""
+
         def precedence(spec: SinkSpec) -> tuple[bool, str]:
             return self.source_of("sinks", spec.name).split(" ")[0] != "synthkit", spec.name
 
@@ -108,9 +108,11 @@ class Plugins(PluginLoader):
         for attr, shape in (("extensions", "file ending {!r}"), ("schemes", "URL scheme '{}://'")):
             for claim, (first, *others) in self.claimants(attr).items():
                 for other in others:
-                    lines.append(f"{shape.format(claim)} is claimed by sink {first.name!r} ({self.source_of('sinks', first.name)}) "
-                                 f"and by sink {other.name!r} ({self.source_of('sinks', other.name)}): {first.name!r} takes it; "
-                                 f"give --sink {other.name} to use the other")  # fmt: skip
+                    lines.append(
+                        f"{shape.format(claim)} is claimed by sink {first.name!r} ({self.source_of('sinks', first.name)}) "
+                        f"and by sink {other.name!r} ({self.source_of('sinks', other.name)}): {first.name!r} takes it; "
+                        f"give --sink {other.name} to use the other"
+                    )
         return lines
 
     def _taken(self, claim: str, specs: list[SinkSpec]) -> SinkSpec:
@@ -120,11 +122,17 @@ class Plugins(PluginLoader):
             from synthkit.console import stderr
 
             others = ", ".join(s.name for s in specs[1:])
-            stderr().print(f"[yellow]note:[/] {claim} is claimed by sinks {specs[0].name} and {others}; using "
-                           f"{specs[0].name} (give --sink {specs[1].name} for the other)", highlight=False, soft_wrap=True)  # fmt: skip
+            stderr().print(
+                f"[yellow]note:[/] {claim} is claimed by sinks {specs[0].name} and {others}; using "
+                f"{specs[0].name} (give --sink {specs[1].name} for the other)",
+                highlight=False,
+                soft_wrap=True,
+            )
         return specs[0]
 
-    def sink(self, name: str, kinds: str | tuple[str, ...], *, needed_by: str, fix: str = "") -> SinkSpec:
+    def sink(
+        self, name: str, kinds: str | tuple[str, ...], *, needed_by: str, fix: str = ""
+    ) -> SinkSpec:
         """The sink ``name``, which must be of one of ``kinds`` (what ``needed_by`` can drive):
         an unknown name lists those kinds' sinks, one of another kind says so."""
         kinds = (kinds,) if isinstance(kinds, str) else kinds
@@ -132,13 +140,23 @@ class Plugins(PluginLoader):
         of_kind = {n: s for n, s in self.sinks().items() if s.kind in kinds}
         spec = self.sinks().get(_key(name))
         if spec is not None and spec.kind not in kinds:
-            raise PluginError(f"sink {spec.name!r} is {article(spec.kind)} sink; {needed_by} needs {article(wanted)} sink "
-                              f"({wanted} sinks: {', '.join(sorted(of_kind)) or 'none installed'})",
-                              hint=fix or f"pick {article(wanted)} sink")  # fmt: skip
-        return lookup(of_kind, name, f"{wanted} sink", fix=fix or "see `synthkit plugins` for sinks")
+            raise PluginError(
+                f"sink {spec.name!r} is {article(spec.kind)} sink; {needed_by} needs {article(wanted)} sink "
+                f"({wanted} sinks: {', '.join(sorted(of_kind)) or 'none installed'})",
+                hint=fix or f"pick {article(wanted)} sink",
+            )
+        return lookup(
+            of_kind, name, f"{wanted} sink", fix=fix or "see `synthkit plugins` for sinks"
+        )
 
-    def output_sink(self, out: str | os.PathLike[str] | None, name: str | None = None, *,
-                    kinds: tuple[str, ...] = ("file",), needed_by: str) -> SinkSpec:  # fmt: skip
+    def output_sink(
+        self,
+        out: str | os.PathLike[str] | None,
+        name: str | None = None,
+        *,
+        kinds: tuple[str, ...] = ("file",),
+        needed_by: str,
+    ) -> SinkSpec:
         """The sink ``--sink NAME`` names, else the one ``out`` implies: a URL's scheme
         (``http://...``) picks the ingest sink claiming it, a file name its ending."""
         if name:
@@ -151,11 +169,15 @@ class Plugins(PluginLoader):
             claimant = self.url_sink(text)
             if "ingest" in kinds and claimant is not None:
                 return claimant
-            claimed = sorted(f"{x}://" for s in self.sinks().values() if s.kind == "ingest" for x in s.schemes)
+            claimed = sorted(
+                f"{x}://" for s in self.sinks().values() if s.kind == "ingest" for x in s.schemes
+            )
             from synthkit.secrets import hide_in_url
 
-            raise ConfigError(f"{needed_by} cannot deliver to {hide_in_url(text)!r}: no sink it can drive takes {scheme}:// URLs",
-                              hint=f"URL sinks: {', '.join(claimed) or 'none installed'}; or give --out a file name")  # fmt: skip
+            raise ConfigError(
+                f"{needed_by} cannot deliver to {hide_in_url(text)!r}: no sink it can drive takes {scheme}:// URLs",
+                hint=f"URL sinks: {', '.join(claimed) or 'none installed'}; or give --out a file name",
+            )
         return self.file_sink(out)
 
     def url_sink(self, url: str) -> SinkSpec | None:
@@ -173,26 +195,37 @@ class Plugins(PluginLoader):
         """What the ingest sink ``sink`` stored at ``url`` (``SinkSpec.ledger``); without a
         name, the sink claiming the URL's scheme, else the only ingest sink with a ledger."""
         if sink is not None:
-            spec = self.sink(sink, "ingest", needed_by="reconcile", fix="give --sink an ingest sink")
+            spec = self.sink(
+                sink, "ingest", needed_by="reconcile", fix="give --sink an ingest sink"
+            )
         else:
             claimant = self.url_sink(url)
-            having = [s for s in self.sinks().values() if s.kind == "ingest" and s.ledger is not None]
+            having = [
+                s for s in self.sinks().values() if s.kind == "ingest" and s.ledger is not None
+            ]
             if claimant is not None and claimant.ledger is not None:
                 spec = claimant
             elif len(having) == 1:
                 spec = having[0]
             else:
-                raise ConfigError("no ingest sink to read stored rows from" if not having else
-                                  f"several ingest sinks can say what they stored ({', '.join(s.name for s in having)})",
-                                  hint="give --sink NAME, or --stored FILE with the stored (client, seq) pairs")  # fmt: skip
+                raise ConfigError(
+                    "no ingest sink to read stored rows from"
+                    if not having
+                    else f"several ingest sinks can say what they stored ({', '.join(s.name for s in having)})",
+                    hint="give --sink NAME, or --stored FILE with the stored (client, seq) pairs",
+                )
         if spec.ledger is None:
-            raise ConfigError(f"sink {spec.name!r} cannot say what it stored",
-                              hint="export the stored (client, seq) pairs and give them as --stored FILE")  # fmt: skip
+            raise ConfigError(
+                f"sink {spec.name!r} cannot say what it stored",
+                hint="export the stored (client, seq) pairs and give them as --stored FILE",
+            )
         ledger = spec.ledger(url)
         from synthkit.ledger import Ledger as LedgerBase
 
         if not isinstance(ledger, LedgerBase):
-            raise PluginError(f"sink {spec.name!r}: its ledger returned {type(ledger).__name__}, not a synthkit.api.Ledger")
+            raise PluginError(
+                f"sink {spec.name!r}: its ledger returned {type(ledger).__name__}, not a synthkit.api.Ledger"
+            )
         return ledger
 
     def file_sink(self, out: str | os.PathLike[str], fmt: str | None = None) -> SinkSpec:
@@ -203,8 +236,13 @@ class Plugins(PluginLoader):
         if fmt:
             return lookup(sinks, fmt, "format", fix=f"use --format {' or '.join(sorted(sinks))}")
         filename = os.path.basename(os.fspath(out)).lower()
-        claims = sorted(((ext, [s for s in specs if s.kind == "file"]) for ext, specs in self.claimants("extensions").items()),
-                        key=lambda claim: -len(claim[0]))  # fmt: skip
+        claims = sorted(
+            (
+                (ext, [s for s in specs if s.kind == "file"])
+                for ext, specs in self.claimants("extensions").items()
+            ),
+            key=lambda claim: -len(claim[0]),
+        )
         for ext, specs in claims:
             if specs and filename.endswith(ext) and len(filename) > len(ext):
                 return self._taken(f"the file ending {ext}", specs)
@@ -214,8 +252,14 @@ class Plugins(PluginLoader):
             hint=f"end it with one of {claimed or 'none installed'}, or give --sink {'/'.join(sorted(sinks))}",
         )
 
-    def open_sink(self, spec: SinkSpec, target: Target, options: SinkOptions | Iterable[str] | Mapping[str, Any] = (),
-                  plan: RunPlan | None = None, chain: tuple[Sequence[str], Sequence[str]] | None = None) -> Sink:  # fmt: skip
+    def open_sink(
+        self,
+        spec: SinkSpec,
+        target: Target,
+        options: SinkOptions | Iterable[str] | Mapping[str, Any] = (),
+        plan: RunPlan | None = None,
+        chain: tuple[Sequence[str], Sequence[str]] | None = None,
+    ) -> Sink:
         """The sink ``spec`` builds for ``target`` (of its kind), with ``options`` (the
         ``--sink-option KEY=VALUE`` flags) checked by its options model, behind the
         command's ``--transform`` chain (or ``chain``: names and option pairs, a run
@@ -224,7 +268,9 @@ class Plugins(PluginLoader):
         from synthkit.pipeline import RunPlan, piped
 
         sink = make_sink(spec, target, options)
-        return piped(self, sink, replace(plan or RunPlan(command="synthkit"), sink=spec.name), chain)
+        return piped(
+            self, sink, replace(plan or RunPlan(command="synthkit"), sink=spec.name), chain
+        )
 
     def transforms(self) -> dict[str, TransformSpec]:
         return self._collect("transforms")
@@ -232,12 +278,24 @@ class Plugins(PluginLoader):
     def sources(self) -> dict[str, SourceSpec]:
         return self._collect("sources")
 
-    def open_source(self, name: str, target: SourceTarget, options: Iterable[str] = (), *, needed_by: str,
-                    fix: str = "") -> Source:  # fmt: skip
+    def open_source(
+        self,
+        name: str,
+        target: SourceTarget,
+        options: Iterable[str] = (),
+        *,
+        needed_by: str,
+        fix: str = "",
+    ) -> Source:
         """The source ``name`` built for ``target``, its options checked by its model."""
         from synthkit.sources import make_source
 
-        spec = lookup(self.sources(), name, "source", fix=fix or f"{needed_by} needs a source plugin (see `synthkit plugins`)")
+        spec = lookup(
+            self.sources(),
+            name,
+            "source",
+            fix=fix or f"{needed_by} needs a source plugin (see `synthkit plugins`)",
+        )
         return make_source(spec, target, options)
 
     def checks(self) -> dict[str, PreflightCheck]:
@@ -278,6 +336,7 @@ class Plugins(PluginLoader):
                     infos[owner].registers.setdefault(kind, []).append(record_name)
         return sorted(infos.values(), key=lambda info: (info.distribution, info.name))
 
+
 def _key(name: str) -> str:
     """A name as the registries hold it (``Hard-Braking `` -> ``hard_braking``), for lookups."""
     return name.strip().lower().replace("-", "_")
@@ -288,7 +347,9 @@ def _family_problem(model: DeviceModel, families: dict[str, Family]) -> str:
     family = families.get(model.family)
     if family is None:
         known = ", ".join(sorted(families)) or "none installed"
-        return f"family {model.family!r} is not installed (families: {known}); set DeviceModel.family"
+        return (
+            f"family {model.family!r} is not installed (families: {known}); set DeviceModel.family"
+        )
     if model.mode not in family.modes:
         return f"mode {model.mode!r} is not one of family {family.name!r}'s ({', '.join(family.modes)})"
     return ""
@@ -302,7 +363,9 @@ def build_plugins(*, entry_points: bool = True) -> Plugins:
     return plugins
 
 
-_active: contextvars.ContextVar[Plugins | None] = contextvars.ContextVar("synthkit_plugins", default=None)
+_active: contextvars.ContextVar[Plugins | None] = contextvars.ContextVar(
+    "synthkit_plugins", default=None
+)
 
 
 @functools.lru_cache(maxsize=1)

@@ -29,7 +29,8 @@ def run_checks(
     errors = [f for f in findings if f.level == "error"]
     if errors:
         text = "; ".join(
-            f"{f.location + ': ' if f.location else ''}{f.message}" + (f" ({f.fix})" if f.fix else "")
+            f"{f.location + ': ' if f.location else ''}{f.message}"
+            + (f" ({f.fix})" if f.fix else "")
             for f in errors
         )
         raise PreflightError(f"preflight failed: {text}")

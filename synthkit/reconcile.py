@@ -65,7 +65,9 @@ def _complete(expected: Ranges, tally: Tally | None) -> bool:
     return tally.rows == tally.distinct == n and (tally.low, tally.high) == (lo, hi)
 
 
-def reconcile_records(records: Sequence[RunRecord], ledger: Ledger, *, late_after_s: float = 60.0) -> dict[str, Any]:
+def reconcile_records(
+    records: Sequence[RunRecord], ledger: Ledger, *, late_after_s: float = 60.0
+) -> dict[str, Any]:
     """The reconcile report (JSON-ready) of ``records`` against ``ledger``."""
     expected: dict[str, Ranges] = {}
     for record in records:
@@ -93,8 +95,14 @@ def reconcile_records(records: Sequence[RunRecord], ledger: Ledger, *, late_afte
         else:
             missing, unexpected, duplicates = [], 0, 0
         stored = n_expected - size(missing)
-        row = {"expected": n_expected, "stored": stored, "missing": size(missing), "duplicates": duplicates,
-               "unexpected": unexpected, "late": late.get(s, 0)}  # fmt: skip
+        row = {
+            "expected": n_expected,
+            "stored": stored,
+            "missing": size(missing),
+            "duplicates": duplicates,
+            "unexpected": unexpected,
+            "late": late.get(s, 0),
+        }
         for key, value in row.items():
             totals[key] += value
         if missing or duplicates or unexpected or row["late"]:
@@ -106,8 +114,11 @@ def reconcile_records(records: Sequence[RunRecord], ledger: Ledger, *, late_afte
     for record in records:  # each missing seq belongs to the one record whose range holds it
         for stream, r in record.streams.items():
             if stream in missing_of and r.count:
-                part = [(max(lo, r.first_seq), min(hi, r.last_seq)) for lo, hi in missing_of[stream]
-                        if hi >= r.first_seq and lo <= r.last_seq]
+                part = [
+                    (max(lo, r.first_seq), min(hi, r.last_seq))
+                    for lo, hi in missing_of[stream]
+                    if hi >= r.first_seq and lo <= r.last_seq
+                ]
                 if part:
                     by_run.setdefault(record.run_id, {})[stream] = [list(x) for x in part]
     complete = totals["missing"] == 0 and totals["duplicates"] == 0
@@ -118,14 +129,21 @@ def reconcile_records(records: Sequence[RunRecord], ledger: Ledger, *, late_afte
         "complete": complete,
         **totals,
         "streams_expected": len(streams),
-        "streams_incomplete": sum(1 for s in per_stream.values() if s["missing"] or s["duplicates"]),
+        "streams_incomplete": sum(
+            1 for s in per_stream.values() if s["missing"] or s["duplicates"]
+        ),
         "missing_ranges": by_run,
         "streams": per_stream,
     }
 
 
-def records_for(records: Sequence[RunRecord], store: str, *, broker: str | None = None,
-                subscription: str | None = None) -> tuple[list[RunRecord], list[dict[str, str]]]:
+def records_for(
+    records: Sequence[RunRecord],
+    store: str,
+    *,
+    broker: str | None = None,
+    subscription: str | None = None,
+) -> tuple[list[RunRecord], list[dict[str, str]]]:
     """(the records whose rows belong in ``store``, the others each with why it was left out).
     With ``broker`` and ``subscription`` (a listener's view): the live runs published there on a
     topic the subscription hears, whose record names ``store`` or no store at all."""
@@ -144,8 +162,10 @@ def _why_not(record: RunRecord, store: str, broker: str | None, subscription: st
     stored = where_stored(record)
     if broker is None:
         if not stored:
-            return (f"a live run to {record.target} that named no store (`run --db-url`); "
-                    f"give --run {record.run_id} to count it here")  # fmt: skip
+            return (
+                f"a live run to {record.target} that named no store (`run --db-url`); "
+                f"give --run {record.run_id} to count it here"
+            )
         return "" if stored == store else f"its rows went to {stored}"
     if not record.live:
         return "not published to a broker"

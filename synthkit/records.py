@@ -76,7 +76,9 @@ class EventContext:
         columns = self.__dict__.get("columns", {})
         if name in columns:
             return columns[name]
-        raise AttributeError(f"an event context has no column {name!r} (it has: {', '.join(sorted(columns))})")
+        raise AttributeError(
+            f"an event context has no column {name!r} (it has: {', '.join(sorted(columns))})"
+        )
 
     @property
     def n(self) -> int:
@@ -154,8 +156,12 @@ class Family:
     replay: Callable[[Any], Any] | None = None
 
     def __post_init__(self) -> None:
-        if not self.modes or any(not isinstance(m, str) or not m or m != m.upper() for m in self.modes):
-            raise PluginError(f"family {self.name!r}: modes must be non-empty upper-case names, got {self.modes!r}")
+        if not self.modes or any(
+            not isinstance(m, str) or not m or m != m.upper() for m in self.modes
+        ):
+            raise PluginError(
+                f"family {self.name!r}: modes must be non-empty upper-case names, got {self.modes!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -236,7 +242,9 @@ class SinkSpec:
 
     def __post_init__(self) -> None:
         if self.kind not in SINK_KINDS:
-            raise PluginError(f"sink {self.name!r}: kind must be one of {', '.join(SINK_KINDS)}, got {self.kind!r}")
+            raise PluginError(
+                f"sink {self.name!r}: kind must be one of {', '.join(SINK_KINDS)}, got {self.kind!r}"
+            )
         if self.schemes and self.kind != "ingest":
             raise PluginError(f"sink {self.name!r}: only an ingest sink claims URL schemes")
 

@@ -43,17 +43,25 @@ class Replayer(ABC):
         return None
 
 
-def missing_from_report(report: Mapping[str, Any], where: str) -> dict[str, dict[str, list[list[int]]]]:
+def missing_from_report(
+    report: Mapping[str, Any], where: str
+) -> dict[str, dict[str, list[list[int]]]]:
     """``missing_ranges`` of a ``synthkit reconcile`` report, checked."""
     ranges = report.get("missing_ranges")
     if report.get("command") != "reconcile" or not isinstance(ranges, dict):
-        raise ConfigError(f"{where}: not a reconcile report (no missing_ranges)",
-                          hint="write one with `synthkit reconcile ... > report.json`")  # fmt: skip
+        raise ConfigError(
+            f"{where}: not a reconcile report (no missing_ranges)",
+            hint="write one with `synthkit reconcile ... > report.json`",
+        )
     try:
-        return {str(run): {str(s): [[int(lo), int(hi)] for lo, hi in rs] for s, rs in streams.items()}
-                for run, streams in ranges.items()}  # fmt: skip
+        return {
+            str(run): {str(s): [[int(lo), int(hi)] for lo, hi in rs] for s, rs in streams.items()}
+            for run, streams in ranges.items()
+        }
     except (TypeError, ValueError, AttributeError) as exc:
-        raise ConfigError(f"{where}: missing_ranges is malformed ({exc})", hint="re-run synthkit reconcile") from None
+        raise ConfigError(
+            f"{where}: missing_ranges is malformed ({exc})", hint="re-run synthkit reconcile"
+        ) from None
 
 
 def check_ranges(record: RunRecord, missing: Missing) -> tuple[dict[str, list[list[int]]], int]:
@@ -66,9 +74,15 @@ def check_ranges(record: RunRecord, missing: Missing) -> tuple[dict[str, list[li
         have = record.streams.get(stream)
         for lo, hi in ranges:
             if have is None or lo > hi or lo < have.first_seq or hi > have.last_seq:
-                span = f"{have.first_seq}..{have.last_seq}" if have is not None and have.count else "nothing"
-                raise ConfigError(f"run {record.run_id} did not emit {stream} seqs {lo}..{hi} (it emitted {span})",
-                                  hint="replay only what a run emitted: take the ranges from `synthkit reconcile`")  # fmt: skip
+                span = (
+                    f"{have.first_seq}..{have.last_seq}"
+                    if have is not None and have.count
+                    else "nothing"
+                )
+                raise ConfigError(
+                    f"run {record.run_id} did not emit {stream} seqs {lo}..{hi} (it emitted {span})",
+                    hint="replay only what a run emitted: take the ranges from `synthkit reconcile`",
+                )
         merged[stream] = [[lo, hi] for lo, hi in merge([(int(lo), int(hi)) for lo, hi in ranges])]
         total += sum(hi - lo + 1 for lo, hi in merged[stream])
     return merged, total
@@ -93,18 +107,29 @@ def paced_rows(batches: Iterator[Batch], rate: float) -> Iterator[Batch]:
             yield part
 
 
-def replay_run(plugins: Any, record: RunRecord, missing: Missing, make_sink: Callable[[Replayer, RunRecord], Any],
-               on_batch: Callable[[int], None] | None = None, rate: float = 0.0) -> dict[str, Any]:  # fmt: skip
+def replay_run(
+    plugins: Any,
+    record: RunRecord,
+    missing: Missing,
+    make_sink: Callable[[Replayer, RunRecord], Any],
+    on_batch: Callable[[int], None] | None = None,
+    rate: float = 0.0,
+) -> dict[str, Any]:
     """Re-emit ``missing`` of ``record`` through the sink ``make_sink(replayer, record)`` opens,
     at most ``rate`` rows per second (0: no limit)."""
     from synthkit.engine import deliver
 
     family = plugins.families().get(record.family)
     if family is None:
-        raise ConfigError(f"run {record.run_id} is of family {record.family!r}, which is not installed",
-                          hint="install (or enable) the plugin that provides it")  # fmt: skip
+        raise ConfigError(
+            f"run {record.run_id} is of family {record.family!r}, which is not installed",
+            hint="install (or enable) the plugin that provides it",
+        )
     if family.replay is None:
-        raise ConfigError(f"family {record.family!r} cannot replay its runs", hint="its plugin registers no replay")
+        raise ConfigError(
+            f"family {record.family!r} cannot replay its runs",
+            hint="its plugin registers no replay",
+        )
     missing, planned = check_ranges(record, missing)
     replayer = family.replay(record)
     sink = make_sink(replayer, record)
@@ -116,13 +141,22 @@ def replay_run(plugins: Any, record: RunRecord, missing: Missing, make_sink: Cal
             produced[0] += batch.n
             yield batch
 
-    report = deliver(counted(paced_rows(replayer.batches(missing), rate)), sink, replayer.columns, on_batch)
+    report = deliver(
+        counted(paced_rows(replayer.batches(missing), rate)), sink, replayer.columns, on_batch
+    )
     elapsed = time.perf_counter() - started
     stopped = bool(report.details.get("stopped"))
     if produced[0] != planned and not stopped:  # the family's replayer, not the run's transforms
-        raise RuntimeError(f"replay of {record.run_id} regenerated {produced[0]} rows, {planned} were missing")
-    out: dict[str, Any] = {"run_id": record.run_id, "replayed": report.records, "streams": len(missing),
-                           "outcomes": dict(report.outcomes), "elapsed_seconds": round(elapsed, 3)}  # fmt: skip
+        raise RuntimeError(
+            f"replay of {record.run_id} regenerated {produced[0]} rows, {planned} were missing"
+        )
+    out: dict[str, Any] = {
+        "run_id": record.run_id,
+        "replayed": report.records,
+        "streams": len(missing),
+        "outcomes": dict(report.outcomes),
+        "elapsed_seconds": round(elapsed, 3),
+    }
     if record.transforms:  # re-applied as the run applied them: a row it dropped is dropped again
         out["transforms"] = list(record.transforms)
         out["regenerated"] = produced[0]  # before them; "replayed": what the sink took after them

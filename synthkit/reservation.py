@@ -29,8 +29,14 @@ class Reservation:
     save and what was taken at the end, so the run's record never says less than was sent.
     """
 
-    def __init__(self, state: SeqState, ids: list[str], ahead: np.ndarray, ceiling: np.ndarray | None = None,
-                 recorder: RunRecorder | None = None):  # fmt: skip
+    def __init__(
+        self,
+        state: SeqState,
+        ids: list[str],
+        ahead: np.ndarray,
+        ceiling: np.ndarray | None = None,
+        recorder: RunRecorder | None = None,
+    ):
         self.state, self.ids, self.recorder = state, ids, recorder
         self.reserved = np.array([state.next_seq(d) - 1 for d in ids], np.int64)
         self.done = self.reserved.copy()
@@ -71,7 +77,9 @@ class Reservation:
     def taken_batch(self, batch: Batch) -> None:
         self.taken(*self._rows(batch))
 
-    def _rows(self, batch: Batch, id_column: str = "device_id", seq_column: str = "seq") -> tuple[np.ndarray, np.ndarray]:
+    def _rows(
+        self, batch: Batch, id_column: str = "device_id", seq_column: str = "seq"
+    ) -> tuple[np.ndarray, np.ndarray]:
         ids = batch.column(id_column)
         labels = tuple(str(x) for x in ids.labels)
         index = self._codes.get(labels)
@@ -105,9 +113,15 @@ class Reservation:
             return
         what = "; ".join(exc.message for exc in failures)
         if status == "finished":
-            raise OutputError(f"the run delivered what it reports, but its bookkeeping could not be written ({what})",
-                              hint="free some space; the run record and state file still cover every seq it reserved")  # fmt: skip
+            raise OutputError(
+                f"the run delivered what it reports, but its bookkeeping could not be written ({what})",
+                hint="free some space; the run record and state file still cover every seq it reserved",
+            )
         from synthkit.console import stderr
 
-        stderr().print(f"[yellow]warning:[/] the run's record and state could not be closed ({what}); they still "
-                       "cover every seq it reserved", highlight=False, soft_wrap=True)  # fmt: skip
+        stderr().print(
+            f"[yellow]warning:[/] the run's record and state could not be closed ({what}); they still "
+            "cover every seq it reserved",
+            highlight=False,
+            soft_wrap=True,
+        )

@@ -63,9 +63,13 @@ class RunRecord:
     sink: str = ""
     target: str = ""  # where the run delivered (broker address, database, endpoint), redacted
     topic: str = ""  # a broker run's topic template ({...} marks the stream's level)
-    store: str = ""  # the identity of the store its rows are meant to end in (store_identity; "" none named)
+    store: str = (
+        ""  # the identity of the store its rows are meant to end in (store_identity; "" none named)
+    )
     recipe: Mapping[str, Any] = field(default_factory=dict)  # the family's, to regenerate seqs
-    unsent_schedule_s: float | None = None  # a live run behind its schedule at its deadline: how much it never sent
+    unsent_schedule_s: float | None = (
+        None  # a live run behind its schedule at its deadline: how much it never sent
+    )
     transforms: tuple[str, ...] = ()  # the --transform chain its rows went through, in order
     transform_options: tuple[str, ...] = ()  # and its --transform-option NAME.KEY=VALUE pairs
 
@@ -77,9 +81,14 @@ class RunRecord:
         # by hand: dataclasses.asdict deep-copies every stream (18 ms for 2,000 of them)
         body = {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "streams"}
         body["recipe"] = dict(self.recipe)
-        body["transforms"], body["transform_options"] = list(self.transforms), list(self.transform_options)
-        body["streams"] = {k: {"first_seq": r.first_seq, "last_seq": r.last_seq, "count": r.count}
-                           for k, r in self.streams.items()}  # fmt: skip
+        body["transforms"], body["transform_options"] = (
+            list(self.transforms),
+            list(self.transform_options),
+        )
+        body["streams"] = {
+            k: {"first_seq": r.first_seq, "last_seq": r.last_seq, "count": r.count}
+            for k, r in self.streams.items()
+        }
         return {"format": FORMAT, **body}
 
     @classmethod
@@ -90,7 +99,9 @@ class RunRecord:
             streams = {str(k): _range(v) for k, v in doc["streams"].items()}
             known = {f for f in cls.__dataclass_fields__ if f != "streams"}
             fields = {k: v for k, v in doc.items() if k in known}
-            if "topic" not in doc and isinstance(doc.get("recipe"), Mapping):  # before records named it
+            if "topic" not in doc and isinstance(
+                doc.get("recipe"), Mapping
+            ):  # before records named it
                 fields["topic"] = str(doc["recipe"].get("topic") or "")
             record = cls(streams=streams, **fields)
             if record.status not in STATUSES:
@@ -99,12 +110,20 @@ class RunRecord:
                 raise ValueError("recipe is not an object")
             for name in ("transforms", "transform_options"):
                 value = getattr(record, name)
-                if not isinstance(value, (list, tuple)) or not all(isinstance(x, str) for x in value):
+                if not isinstance(value, (list, tuple)) or not all(
+                    isinstance(x, str) for x in value
+                ):
                     raise ValueError(f"{name} is not a list of strings")
-            return replace(record, transforms=tuple(record.transforms), transform_options=tuple(record.transform_options))
+            return replace(
+                record,
+                transforms=tuple(record.transforms),
+                transform_options=tuple(record.transform_options),
+            )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ConfigError(f"{where}: not a readable run record ({exc})",
-                              hint="run records are written by synthkit; restore it or remove it") from None  # fmt: skip
+            raise ConfigError(
+                f"{where}: not a readable run record ({exc})",
+                hint="run records are written by synthkit; restore it or remove it",
+            ) from None
 
 
 MAX_SEQ = 2**63 - 1  # seqs are int64 in payloads and databases
@@ -115,7 +134,9 @@ def _range(doc: Any) -> StreamRange:
     last + 1 <= 2**63 (an edited ``last_seq`` of 1e12 is refused here, or below by the state)."""
     first, last = doc["first_seq"], doc["last_seq"]
     if type(first) is not int or type(last) is not int or not 0 <= first <= last + 1 <= MAX_SEQ + 1:
-        raise ValueError(f"seqs {first!r}..{last!r} are not whole numbers with 0 <= first_seq <= last_seq + 1")
+        raise ValueError(
+            f"seqs {first!r}..{last!r} are not whole numbers with 0 <= first_seq <= last_seq + 1"
+        )
     return StreamRange(first, last)
 
 
@@ -193,13 +214,17 @@ class RunLog:
 
     def load(self, run_id: str) -> RunRecord:
         if not RUN_ID.fullmatch(run_id):
-            raise ConfigError(f"{run_id[:60]!r}{'...' if len(run_id) > 60 else ''} is not a run id",
-                              hint="`synthkit runs` lists them: letters, digits, '.', '_' and '-', at most 200")  # fmt: skip
+            raise ConfigError(
+                f"{run_id[:60]!r}{'...' if len(run_id) > 60 else ''} is not a run id",
+                hint="`synthkit runs` lists them: letters, digits, '.', '_' and '-', at most 200",
+            )
         path = self.directory / f"{run_id}.json"
         if not path.is_file():
             known = ", ".join(r.run_id for r in self.records()[-5:]) or "none"
-            raise ConfigError(f"no run record {run_id!r} in {self.directory}",
-                              hint=f"`synthkit runs` lists them (latest: {known}); check --state-file")  # fmt: skip
+            raise ConfigError(
+                f"no run record {run_id!r} in {self.directory}",
+                hint=f"`synthkit runs` lists them (latest: {known}); check --state-file",
+            )
         return self._read(path)
 
     def records(self) -> list[RunRecord]:
@@ -214,7 +239,9 @@ class RunLog:
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise ConfigError(f"{path}: not a readable run record ({exc})", hint="restore it or remove it") from None
+            raise ConfigError(
+                f"{path}: not a readable run record ({exc})", hint="restore it or remove it"
+            ) from None
         return RunRecord.from_json(doc, str(path))
 
 
@@ -224,14 +251,21 @@ class RunRecorder:
     file, a run that never reserved a seq, or gave back all it reserved because it failed,
     leaves no record."""
 
-    def __init__(self, log: RunLog, record: RunRecord, ids: Iterable[str], first: Iterable[int]) -> None:
+    def __init__(
+        self, log: RunLog, record: RunRecord, ids: Iterable[str], first: Iterable[int]
+    ) -> None:
         self.log, self.ids, self.first = log, list(ids), [int(x) for x in first]
-        self.record = replace(with_chain(record), started_at=record.started_at or utc_now(),
-                              streams=self._streams([f - 1 for f in self.first]))  # fmt: skip
+        self.record = replace(
+            with_chain(record),
+            started_at=record.started_at or utc_now(),
+            streams=self._streams([f - 1 for f in self.first]),
+        )
         self.written = False
 
     def _streams(self, last: Iterable[int]) -> dict[str, StreamRange]:
-        return {i: StreamRange(f, max(f - 1, int(s))) for i, f, s in zip(self.ids, self.first, last)}
+        return {
+            i: StreamRange(f, max(f - 1, int(s))) for i, f, s in zip(self.ids, self.first, last)
+        }
 
     def reserved(self, last: Iterable[int]) -> None:
         """The highest seq reserved per stream: an upper bound of what the run emitted."""
@@ -243,7 +277,9 @@ class RunRecorder:
         """What the sink took, per stream, and how the run ended."""
         if status not in STATUSES:
             raise ValueError(f"status {status!r} is not one of {STATUSES}")
-        self.record = replace(self.record, streams=self._streams(last), status=status, finished_at=utc_now())
+        self.record = replace(
+            self.record, streams=self._streams(last), status=status, finished_at=utc_now()
+        )
         if self.record.emitted:
             self.log.write(self.record)
         elif self.written:  # everything given back: no trace, as the state file

@@ -10,7 +10,9 @@ from urllib.parse import quote, quote_plus, unquote
 MASK = "***"
 # query parameters that carry a secret (libpq: password, sslpassword; others: token, secret)
 _SECRET_KEY = re.compile(r"^(password|passwd|pwd|sslpassword|secret|token|api_key)$", re.IGNORECASE)
-_MIN_SCRUB = 4  # shorter secrets are only redacted where they stand: replacing "a" everywhere mangles text
+_MIN_SCRUB = (
+    4  # shorter secrets are only redacted where they stand: replacing "a" everywhere mangles text
+)
 
 _known: set[str] = set()
 

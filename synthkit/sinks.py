@@ -21,7 +21,9 @@ from synthkit.records import SinkReport
 class EncodedFileSink(FileSink):
     """Writes batches to one file as JSON lines or CSV, atomically (see :class:`AtomicFile`)."""
 
-    def __init__(self, name: str, target: FileTarget | str | os.PathLike[str], fmt: Format, *, header: bool):
+    def __init__(
+        self, name: str, target: FileTarget | str | os.PathLike[str], fmt: Format, *, header: bool
+    ):
         self.name = name
         self.file_target = target if isinstance(target, FileTarget) else FileTarget(Path(target))
         self.target = os.fspath(self.file_target.path)

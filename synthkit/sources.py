@@ -42,8 +42,10 @@ class SourceTarget:
         """Which level of ``topic`` names the client: its one ``+`` (a ConfigError otherwise)."""
         levels = self.topic.split("/")
         if levels.count("+") != 1 or "#" in levels:
-            raise ConfigError(f"--topic {self.topic!r} must have exactly one '+' level, where the device id is",
-                              hint="e.g. devices/+/telemetry")  # fmt: skip
+            raise ConfigError(
+                f"--topic {self.topic!r} must have exactly one '+' level, where the device id is",
+                hint="e.g. devices/+/telemetry",
+            )
         return levels.index("+")
 
 
@@ -78,7 +80,11 @@ def make_source(spec: SourceSpec, target: SourceTarget, options: Iterable[str] =
     from synthkit.contracts import call_factory
 
     parsed = parse_options(f"source {spec.name!r}", spec.options, options, "--source-option")
-    source = call_factory(f"source {spec.name!r}", spec.factory, ("target", target), ("options", parsed))
+    source = call_factory(
+        f"source {spec.name!r}", spec.factory, ("target", target), ("options", parsed)
+    )
     if not isinstance(source, Source):
-        raise PluginError(f"source {spec.name!r}: its factory returned a {type(source).__name__}, not a synthkit.api.Source")
+        raise PluginError(
+            f"source {spec.name!r}: its factory returned a {type(source).__name__}, not a synthkit.api.Source"
+        )
     return source

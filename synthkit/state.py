@@ -39,7 +39,9 @@ class SeqState:
         self.last: dict[str, int] = dict(last or {})
         self._loaded = dict(self.last)  # what the file said when this run began
         self._existed = self.path.exists()
-        self._raw: bytes | None = None  # the file's bytes when loaded: restored when all is given back
+        self._raw: bytes | None = (
+            None  # the file's bytes when loaded: restored when all is given back
+        )
         self._held: _Lock | None = None
         self._changed = False  # advanced since loaded: save() has something to write
 
@@ -56,7 +58,12 @@ class SeqState:
             if doc.get("version") != VERSION or not isinstance(devices, dict):
                 raise ValueError(f"unsupported version {doc.get('version')!r}")
             last = {str(k): _seq_value(k, v) for k, v in devices.items()}
-        except (OSError, ValueError, KeyError, TypeError) as exc:  # UnicodeDecodeError is a ValueError
+        except (
+            OSError,
+            ValueError,
+            KeyError,
+            TypeError,
+        ) as exc:  # UnicodeDecodeError is a ValueError
             raise ConfigError(
                 f"{p}: not a readable sequence state file ({exc})",
                 hint="restore it from a backup; deleting it restarts every device at seq 0, "
@@ -93,14 +100,23 @@ class SeqState:
             for stream, r in record.streams.items():
                 if r.count and r.last_seq > highs.get(stream, (-1, ""))[0]:
                     highs[stream] = (r.last_seq, record.run_id)
-        self.require_ahead_of({k: v[0] for k, v in highs.items()}, f"its run records in {runs_dir(self.path)}",
-                              {k: v[1] for k, v in highs.items()},
-                              fix="restore the state file from a backup (or give the --state-file those runs "
-                                  "used); if it was reset on purpose, `synthkit runs --catch-up-state` moves each "
-                                  "stream past its recorded seqs; if a record was edited, restore or remove it")  # fmt: skip
+        self.require_ahead_of(
+            {k: v[0] for k, v in highs.items()},
+            f"its run records in {runs_dir(self.path)}",
+            {k: v[1] for k, v in highs.items()},
+            fix="restore the state file from a backup (or give the --state-file those runs "
+            "used); if it was reset on purpose, `synthkit runs --catch-up-state` moves each "
+            "stream past its recorded seqs; if a record was edited, restore or remove it",
+        )
 
-    def require_ahead_of(self, highs: Mapping[str, int], where: str, runs: Mapping[str, str] | None = None,
-                         *, fix: str) -> None:  # fmt: skip
+    def require_ahead_of(
+        self,
+        highs: Mapping[str, int],
+        where: str,
+        runs: Mapping[str, str] | None = None,
+        *,
+        fix: str,
+    ) -> None:
         """ConfigError when a stream's ``highs`` (the highest seq ``where`` holds) is not below
         the next seq this state hands out."""
         behind = sorted(d for d, high in highs.items() if high >= self.next_seq(d))
@@ -108,11 +124,15 @@ class SeqState:
             return
         shown = "; ".join(
             f"{d}: seq {highs[d]} used{f' (run {runs[d]})' if runs and d in runs else ''}, the state's next is "
-            f"{self.next_seq(d)}" for d in behind[:3]
-        )  # fmt: skip
+            f"{self.next_seq(d)}"
+            for d in behind[:3]
+        )
         more = f" (and {len(behind) - 3} more)" if len(behind) > 3 else ""
-        raise ConfigError(f"{self.path} is behind {where}: {shown}{more}; its seqs would repeat, and the store "
-                          "would drop the new data as duplicates", hint=fix)  # fmt: skip
+        raise ConfigError(
+            f"{self.path} is behind {where}: {shown}{more}; its seqs would repeat, and the store "
+            "would drop the new data as duplicates",
+            hint=fix,
+        )
 
     def next_seq(self, device_id: str) -> int:
         return self.last.get(device_id, -1) + 1
@@ -149,7 +169,9 @@ class SeqState:
                 return
             self._write()
             return
-        with SeqState.held(self.path, check=False) as on_disk:  # a one-off save takes the lock briefly
+        with SeqState.held(
+            self.path, check=False
+        ) as on_disk:  # a one-off save takes the lock briefly
             for device, seq in on_disk.last.items():  # never move a device backwards
                 self.advance(device, seq)
             self._write()
@@ -162,7 +184,11 @@ class SeqState:
             try:
                 body = {"version": VERSION, "devices": dict(sorted(self.last.items()))}
                 given_back = self._raw if self.last == self._loaded else None
-                f.write(given_back if given_back is not None else json.dumps(body, indent=1).encode() + b"\n")
+                f.write(
+                    given_back
+                    if given_back is not None
+                    else json.dumps(body, indent=1).encode() + b"\n"
+                )
             except BaseException:
                 f.abort()
                 raise
@@ -173,8 +199,10 @@ class SeqState:
 def _seq_value(device: object, value: object) -> int:
     # bool is an int in Python and 5.7 or 1e30 would be coerced: only a whole JSON number counts
     if type(value) is not int or not -1 <= value <= SEQ_LIMIT:
-        raise ValueError(f"device {device!r}: last seq {value!r} is not a whole number in -1..{SEQ_LIMIT} "
-                         "(2**63 - 2**40: room for one more run below the int64 limit)")
+        raise ValueError(
+            f"device {device!r}: last seq {value!r} is not a whole number in -1..{SEQ_LIMIT} "
+            "(2**63 - 2**40: room for one more run below the int64 limit)"
+        )
     return value
 
 
@@ -191,8 +219,10 @@ class _Lock:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise ConfigError(f"cannot create {path.parent} for the state file: {exc.strerror}",
-                              hint="check --state-file") from None  # fmt: skip
+            raise ConfigError(
+                f"cannot create {path.parent} for the state file: {exc.strerror}",
+                hint="check --state-file",
+            ) from None
         while True:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             try:
@@ -212,8 +242,12 @@ class _Lock:
             if same:
                 break
             os.close(fd)
-        own = {"pid": os.getpid(), "host": socket.gethostname(), "since": int(time.time()),
-                  "command": _shown_command()}  # fmt: skip
+        own = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "since": int(time.time()),
+            "command": _shown_command(),
+        }
         try:
             with bookkeeping(path, "the state's lock file"):
                 os.fchmod(fd, 0o600)  # a lock file an older version made readable by all

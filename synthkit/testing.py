@@ -68,7 +68,9 @@ def make_event_context(n: int = 1000, seed: int = 0, **columns: np.ndarray) -> E
     wrong = sorted(name for name, values in columns.items() if np.shape(values)[:1] != (n,))
     if wrong:
         raise ValueError(f"columns {', '.join(wrong)} must hold n={n} values each")
-    return EventContext(rng.integers(0, 2**63, n, dtype=np.uint64), **{k: np.asarray(v) for k, v in columns.items()})
+    return EventContext(
+        rng.integers(0, 2**63, n, dtype=np.uint64), **{k: np.asarray(v) for k, v in columns.items()}
+    )
 
 
 @pytest.fixture

@@ -71,8 +71,10 @@ def load_yaml(path: str | os.PathLike[str]) -> YamlDocument:
     try:
         size = os.path.getsize(path)
         if size > MAX_BYTES:
-            raise ConfigError(f"{shown}: {size / 2**20:.0f} MiB is over the {MAX_BYTES // 2**20} MiB limit for a YAML file",
-                              hint="describe large fleets with device groups (count + id_pattern), or split the file")  # fmt: skip
+            raise ConfigError(
+                f"{shown}: {size / 2**20:.0f} MiB is over the {MAX_BYTES // 2**20} MiB limit for a YAML file",
+                hint="describe large fleets with device groups (count + id_pattern), or split the file",
+            )
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{shown}: no such file", hint="check the --scenario path") from None
@@ -97,7 +99,9 @@ def _refuse(path: str, event: Any, problem: str, fix: str) -> ConfigError:
 def _build(events: Any, path: str, lines: dict[Loc, int]) -> Any:
     """Plain data (dicts, lists, text or None) from a parser's events, in one pass, with the
     line of every value (of its key, for a mapping's values, as errors are best shown)."""
-    stack: list[tuple[Any, Loc, list[Any]]] = []  # (container, its loc, [the key awaiting its value])
+    stack: list[
+        tuple[Any, Loc, list[Any]]
+    ] = []  # (container, its loc, [the key awaiting its value])
     root: Any = None
     documents = 0
     for event in events:
@@ -119,18 +123,29 @@ def _build(events: Any, path: str, lines: dict[Loc, int]) -> Any:
         line = event.start_mark.line + 1
         if stack and isinstance(stack[-1][0], dict) and stack[-1][2][0] is None:  # a key
             if not isinstance(event, yaml.ScalarEvent):
-                raise _refuse(path, event, "a mapping or list used as a key", "keys are plain names")
+                raise _refuse(
+                    path, event, "a mapping or list used as a key", "keys are plain names"
+                )
             key = event.value
             if key in stack[-1][0]:
-                raise _refuse(path, event, f'found duplicate key "{key}"', "remove or rename one of the two keys")
+                raise _refuse(
+                    path,
+                    event,
+                    f'found duplicate key "{key}"',
+                    "remove or rename one of the two keys",
+                )
             stack[-1][2][:] = [key]
             lines[(*stack[-1][1], key)] = line
             continue
         loc = _child_loc(stack, lines, line)
         if len(stack) >= MAX_DEPTH:
-            raise _refuse(path, event, f"nested more than {MAX_DEPTH} levels deep", "flatten the document")
+            raise _refuse(
+                path, event, f"nested more than {MAX_DEPTH} levels deep", "flatten the document"
+            )
         if isinstance(event, yaml.ScalarEvent):
-            value = event.value if event.value != "" else None  # `key:` with nothing after it: not set
+            value = (
+                event.value if event.value != "" else None
+            )  # `key:` with nothing after it: not set
             root = _place(stack, value, root)
         elif isinstance(event, yaml.MappingStartEvent):
             stack.append(({}, loc, [None]))

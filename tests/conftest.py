@@ -18,15 +18,17 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
-def run_cmd(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-            timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run_cmd(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     """Run an installed console script (synthkit, synthkit-mock) for real."""
     exe = str(BIN / args[0])
     full_env = {**os.environ, **(env or {})}
     if "SYNTHKIT_DEBUG" not in (env or {}):  # a developer's debug setting must not leak in
         full_env.pop("SYNTHKIT_DEBUG", None)
-    return subprocess.run([exe, *args[1:]], capture_output=True, text=True, env=full_env,
-                          cwd=cwd, timeout=timeout)
+    return subprocess.run(
+        [exe, *args[1:]], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -36,7 +38,9 @@ def pytest_configure(config: pytest.Config) -> None:
     ignored, so the suite restores the default for its children."""
     for sig in (signal.SIGINT, signal.SIGHUP):
         if signal.getsignal(sig) is signal.SIG_IGN:
-            signal.signal(sig, signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL)
+            signal.signal(
+                sig, signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL
+            )
 
 
 @pytest.fixture
@@ -76,8 +80,10 @@ def _pg_database():
     try:
         admin = psycopg.connect(PG_ADMIN, autocommit=True)
     except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL must run on 127.0.0.1:5432 (start it with `pg_ctlcluster "
-                    f"--skip-systemctl-redirect $(ls /etc/postgresql) main start`): {exc}")  # fmt: skip
+        pytest.fail(
+            f"PostgreSQL must run on 127.0.0.1:5432 (start it with `pg_ctlcluster "
+            f"--skip-systemctl-redirect $(ls /etc/postgresql) main start`): {exc}"
+        )
     admin.execute(f'CREATE DATABASE "{name}"')
     try:
         yield f"postgresql+psycopg://root@127.0.0.1:5432/{name}"
@@ -94,23 +100,76 @@ def certs(tmp_path_factory) -> Path:
         subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
 
     for ca in ("ca", "other_ca"):
-        ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={ca}",
-            "-keyout", f"{ca}.key", "-out", f"{ca}.crt")  # fmt: skip
+        ssl(
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            f"/CN={ca}",
+            "-keyout",
+            f"{ca}.key",
+            "-out",
+            f"{ca}.crt",
+        )
     for name, cn in (("server", "127.0.0.1"), ("client", "synthkit")):
-        ssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={cn}", "-keyout", f"{name}.key", "-out", f"{name}.csr")
+        ssl(
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            f"/CN={cn}",
+            "-keyout",
+            f"{name}.key",
+            "-out",
+            f"{name}.csr",
+        )
         ext = d / f"{name}.ext"
-        ext.write_text("subjectAltName=IP:127.0.0.1\n" if name == "server" else "extendedKeyUsage=clientAuth\n")
-        ssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-            "-days", "2", "-out", f"{name}.crt", "-extfile", ext.name)  # fmt: skip
-    ssl("pkey", "-in", "client.key", "-aes256", "-passout", "pass:secret", "-out", "client_encrypted.key")
+        ext.write_text(
+            "subjectAltName=IP:127.0.0.1\n" if name == "server" else "extendedKeyUsage=clientAuth\n"
+        )
+        ssl(
+            "x509",
+            "-req",
+            "-in",
+            f"{name}.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-out",
+            f"{name}.crt",
+            "-extfile",
+            ext.name,
+        )
+    ssl(
+        "pkey",
+        "-in",
+        "client.key",
+        "-aes256",
+        "-passout",
+        "pass:secret",
+        "-out",
+        "client_encrypted.key",
+    )
     return d
 
 
 @pytest.fixture
 def tls_broker(tmp_path, certs):
-    broker = LocalBroker(tmp_path, extra=(
-        f"cafile {certs / 'ca.crt'}\ncertfile {certs / 'server.crt'}\nkeyfile {certs / 'server.key'}\n"
-        "require_certificate true\n"
-    )).start()  # fmt: skip
+    broker = LocalBroker(
+        tmp_path,
+        extra=(
+            f"cafile {certs / 'ca.crt'}\ncertfile {certs / 'server.crt'}\nkeyfile {certs / 'server.key'}\n"
+            "require_certificate true\n"
+        ),
+    ).start()
     yield broker
     broker.stop()

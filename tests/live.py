@@ -45,12 +45,30 @@ def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
 class Listener:
     """``synthkit ingest listen`` in the background, started and waited for until subscribed."""
 
-    def __init__(self, tmp_path: Path, *args: str, env: dict[str, str] | None = None, pre: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
+        pre: tuple[str, ...] = (),
+    ) -> None:
         """``args`` go to ``ingest listen``, ``pre`` before it (global options)."""
         self.ready = tmp_path / f"ready-{uuid.uuid4().hex[:6]}"
-        self.proc = subprocess.Popen([str(BIN / "synthkit"), *pre, "ingest", "listen", *args, "--ready-file", str(self.ready)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     env={**os.environ, **(env or {})})  # fmt: skip
+        self.proc = subprocess.Popen(
+            [
+                str(BIN / "synthkit"),
+                *pre,
+                "ingest",
+                "listen",
+                *args,
+                "--ready-file",
+                str(self.ready),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **(env or {})},
+        )
         wait_for(self.ready, self.proc)
 
     def result(self, timeout: float = 120) -> tuple[int, dict, str]:
@@ -77,7 +95,9 @@ class Subscriber:
         self.messages: list[tuple[str, bytes]] = []
         self._changed = threading.Condition()
         subscribed = threading.Event()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"sk-test-sub-{uuid.uuid4().hex[:8]}")
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"sk-test-sub-{uuid.uuid4().hex[:8]}"
+        )
         self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic, qos=1)
         self.client.on_subscribe = lambda c, u, mid, codes, p: subscribed.set()
         self.client.on_message = lambda c, u, msg: self._heard(msg.topic, bytes(msg.payload))
@@ -96,7 +116,9 @@ class Subscriber:
         """The first ``n`` messages, once heard (AssertionError after ``timeout``)."""
         with self._changed:
             if not self._changed.wait_for(lambda: len(self.messages) >= n, timeout):
-                raise AssertionError(f"heard {len(self.messages)} of {n} message(s) within {timeout:g} s")
+                raise AssertionError(
+                    f"heard {len(self.messages)} of {n} message(s) within {timeout:g} s"
+                )
             return list(self.messages[:n])
 
     def close(self) -> None:

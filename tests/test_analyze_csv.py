@@ -23,8 +23,20 @@ def plugins():
 @pytest.fixture(scope="module")
 def clean_export(tmp_path_factory, plugins) -> Path:
     root = tmp_path_factory.mktemp("exports")
-    res = run_cli(["--scenario", str(ROOT / "scenarios/demo_city_v1.yaml"), "export-csv",
-                   "--run-id", "clean", "--end-at", END, "--output-root", str(root)], plugins)  # fmt: skip
+    res = run_cli(
+        [
+            "--scenario",
+            str(ROOT / "scenarios/demo_city_v1.yaml"),
+            "export-csv",
+            "--run-id",
+            "clean",
+            "--end-at",
+            END,
+            "--output-root",
+            str(root),
+        ],
+        plugins,
+    )
     assert res.exit_code == 0, res.stderr
     return Path(json.loads(res.stdout)["artifact_dir"])
 
@@ -55,14 +67,24 @@ def broken_copy(clean: Path, tmp_path: Path, edit) -> Path:
 def test_a_clean_export_passes(clean_export, plugins):
     out = analyze(plugins, clean_export)
     assert out["qc_passed"] is True
-    for key in ("seq_gap_count", "seq_duplicate_count", "invalid_row_count",
-                "invalid_timestamp_count", "level_out_of_bounds_count", "manifest_mismatch_count"):  # fmt: skip
+    for key in (
+        "seq_gap_count",
+        "seq_duplicate_count",
+        "invalid_row_count",
+        "invalid_timestamp_count",
+        "level_out_of_bounds_count",
+        "manifest_mismatch_count",
+    ):
         assert out[key] == 0, key
     assert out["problems"] == [] and out["truncated_last_line"] is False
     assert out["device_count"] == 42 and out["row_count"] > 100_000
     metrics = out["metrics"]["by_archetype"]
-    assert set(metrics) == {"stationary_archetype_a", "stationary_archetype_c",
-                            "mobile_high_efficiency", "mobile_fragmented_high_loss"}  # fmt: skip
+    assert set(metrics) == {
+        "stationary_archetype_a",
+        "stationary_archetype_c",
+        "mobile_high_efficiency",
+        "mobile_fragmented_high_loss",
+    }
 
 
 def test_metrics_show_the_archetype_tendencies(clean_export, plugins):
@@ -74,7 +96,9 @@ def test_metrics_show_the_archetype_tendencies(clean_export, plugins):
     # a count per device, its mean per archetype: named apart (52 and 52.0 read as one figure)
     assert "supply_events" not in a and isinstance(a["supply_events_per_device"], float)
     by_device = analyze(plugins, clean_export)["metrics"]["by_device"]
-    assert all(isinstance(d["supply_events"], int) for d in by_device.values() if "supply_events" in d)
+    assert all(
+        isinstance(d["supply_events"], int) for d in by_device.values() if "supply_events" in d
+    )
     he, fl = m["mobile_high_efficiency"], m["mobile_fragmented_high_loss"]
     assert he["liters_per_km"] > fl["liters_per_km"]
     assert he["mobile_nrw_liters"] < fl["mobile_nrw_liters"]
@@ -104,6 +128,7 @@ def repeat_row(ls: list[str]) -> tuple[list[str], int]:
 def edit_cell(row: int, column: int, value: str):
     def edit(ls: list[str]) -> tuple[list[str], int]:
         return [*ls[:row], _set(ls[row], column, value), *ls[row + 1 :]], row + 1
+
     return edit
 
 
@@ -119,12 +144,23 @@ CASES = {
     # name: (edit returning (lines, the 1-based line that is wrong), counter, words)
     "gap": (drop_row, "seq_gap_count", "CITY-A-001: seq jumps 6 -> 8"),
     "duplicate": (repeat_row, "seq_duplicate_count", "CITY-A-002: seq 9 repeated"),
-    "bad_timestamp": (edit_cell(5, 2, "2026-13-40T99:00:00Z"), "invalid_timestamp_count",
-                      "received_at '2026-13-40T99:00:00Z' is not YYYY-MM-DDTHH:MM:SSZ"),
-    "level_out_of_range": (edit_cell(9, 7, "104.50"), "level_out_of_bounds_count", "level_pct 104.5"),
-    "wrong_column_count": (extra_cell, "invalid_row_count", "wrong column count: 27 columns, the header has 26"),
+    "bad_timestamp": (
+        edit_cell(5, 2, "2026-13-40T99:00:00Z"),
+        "invalid_timestamp_count",
+        "received_at '2026-13-40T99:00:00Z' is not YYYY-MM-DDTHH:MM:SSZ",
+    ),
+    "level_out_of_range": (
+        edit_cell(9, 7, "104.50"),
+        "level_out_of_bounds_count",
+        "level_pct 104.5",
+    ),
+    "wrong_column_count": (
+        extra_cell,
+        "invalid_row_count",
+        "wrong column count: 27 columns, the header has 26",
+    ),
     "truncated_last_line": (truncate_last, "invalid_row_count", "truncated last line"),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -176,11 +212,19 @@ def test_the_fast_and_the_exact_pass_agree_on_a_clean_file(clean_export):
     assert set(fast) == set(exact)
     for name, dev in exact.items():
         other = fast[name]
-        assert (other.rows, other.supply_events, other.days, other.runout_days, other.mode,
-                other.archetype) == (dev.rows, dev.supply_events, dev.days, dev.runout_days,
-                                     dev.mode, dev.archetype)  # fmt: skip
+        assert (
+            other.rows,
+            other.supply_events,
+            other.days,
+            other.runout_days,
+            other.mode,
+            other.archetype,
+        ) == (dev.rows, dev.supply_events, dev.days, dev.runout_days, dev.mode, dev.archetype)
         for field in ("liters_sum", "inflow", "outflow", "loss", "km"):
-            assert getattr(other, field) == pytest.approx(getattr(dev, field), rel=1e-9), (name, field)
+            assert getattr(other, field) == pytest.approx(getattr(dev, field), rel=1e-9), (
+                name,
+                field,
+            )
 
 
 @pytest.mark.parametrize("case", list(CASES))

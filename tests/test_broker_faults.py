@@ -33,17 +33,23 @@ devices:
 
 
 def synthkit(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / "synthkit"), *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [str(BIN / "synthkit"), *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def popen(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([str(BIN / "synthkit"), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [str(BIN / "synthkit"), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 class Fleet:
     """A scenario, a broker of the test's own, and one listener per database."""
 
-    def __init__(self, tmp_path: Path, urls: list[str], *, count: int, speedup: float, broker_extra: str = "") -> None:
+    def __init__(
+        self, tmp_path: Path, urls: list[str], *, count: int, speedup: float, broker_extra: str = ""
+    ) -> None:
         self.tmp, self.urls = tmp_path, urls
         self.prefix = "BF" + uuid.uuid4().hex[:6].upper()
         self.scenario = tmp_path / "faults.yaml"
@@ -53,15 +59,37 @@ class Fleet:
         self.broker.start()
         for url in urls:
             assert synthkit("db", "init", "--db-url", url).returncode == 0
-            assert synthkit("--scenario", str(self.scenario), "db", "register", "--db-url", url).returncode == 0
+            assert (
+                synthkit(
+                    "--scenario", str(self.scenario), "db", "register", "--db-url", url
+                ).returncode
+                == 0
+            )
         self.listeners: list[subprocess.Popen] = []
 
     def listen(self, idle: float = 12) -> None:
         ready = [self.tmp / f"ready-{uuid.uuid4().hex[:6]}" for _ in self.urls]
-        self.listeners = [popen("--state-file", str(self.state), "ingest", "listen", "--db-url", url, "--port", str(self.broker.port), "--client-id",
-                                f"{self.prefix}-listener-{i}", "--idle-timeout", str(idle), "--duration-seconds", "900",
-                                "--ready-file", str(ready[i]))
-                          for i, url in enumerate(self.urls)]  # fmt: skip
+        self.listeners = [
+            popen(
+                "--state-file",
+                str(self.state),
+                "ingest",
+                "listen",
+                "--db-url",
+                url,
+                "--port",
+                str(self.broker.port),
+                "--client-id",
+                f"{self.prefix}-listener-{i}",
+                "--idle-timeout",
+                str(idle),
+                "--duration-seconds",
+                "900",
+                "--ready-file",
+                str(ready[i]),
+            )
+            for i, url in enumerate(self.urls)
+        ]
         for path, proc in zip(ready, self.listeners):  # subscribed before anything is published
             wait_for(path, proc)
 
@@ -85,8 +113,16 @@ class Fleet:
         return out
 
     def run(self, *args: str) -> subprocess.Popen:
-        return popen("--scenario", str(self.scenario), "--state-file", str(self.state), "run", "--port",
-                     str(self.broker.port), *args)  # fmt: skip
+        return popen(
+            "--scenario",
+            str(self.scenario),
+            "--state-file",
+            str(self.state),
+            "run",
+            "--port",
+            str(self.broker.port),
+            *args,
+        )
 
     def kill9_and_restart(self, down_s: float = 1.0) -> None:
         assert self.broker.proc is not None
@@ -105,7 +141,12 @@ class Fleet:
     def stored(self, url: str) -> list[tuple[str, int]]:
         engine = create_engine(url)
         with engine.connect() as conn:
-            found = [tuple(r) for r in conn.execute(text("SELECT mqtt_client_id, seq FROM telemetry ORDER BY 1, 2"))]
+            found = [
+                tuple(r)
+                for r in conn.execute(
+                    text("SELECT mqtt_client_id, seq FROM telemetry ORDER BY 1, 2")
+                )
+            ]
         engine.dispose()
         return found
 
@@ -125,7 +166,9 @@ def both_databases(tmp_path: Path, pg_database) -> list[str]:
     return [f"sqlite:///{tmp_path}/faults.db", pg_database]
 
 
-def close_the_loop(fleet: Fleet, run_id: str, devices: int, seqs: int, *, via_broker: bool) -> list[dict]:
+def close_the_loop(
+    fleet: Fleet, run_id: str, devices: int, seqs: int, *, via_broker: bool
+) -> list[dict]:
     """reconcile each database, replay what it lacks, reconcile again: every (device, seq) once."""
     first = []
     for i, url in enumerate(fleet.urls):
@@ -137,31 +180,56 @@ def close_the_loop(fleet: Fleet, run_id: str, devices: int, seqs: int, *, via_br
         fleet.listen(idle=8)
         for i, report in enumerate(first):
             if not report["complete"]:
-                res = synthkit("--state-file", str(fleet.state), "replay", "--report", str(fleet.tmp / f"report-{i}.json"),
-                               "--rate", "500")  # within what a listener's broker queue holds  # fmt: skip
+                res = synthkit(
+                    "--state-file",
+                    str(fleet.state),
+                    "replay",
+                    "--report",
+                    str(fleet.tmp / f"report-{i}.json"),
+                    "--rate",
+                    "500",
+                )  # within what a listener's broker queue holds
                 assert res.returncode == 0, res.stderr
         fleet.heard()
     else:  # straight into each database through its ingest sink
         for i, (url, report) in enumerate(zip(fleet.urls, first)):
             if not report["complete"]:
-                res = synthkit("--state-file", str(fleet.state), "replay", "--report", str(fleet.tmp / f"report-{i}.json"),
-                               "--db-url", url, "--sink", "reference_db")  # fmt: skip
+                res = synthkit(
+                    "--state-file",
+                    str(fleet.state),
+                    "replay",
+                    "--report",
+                    str(fleet.tmp / f"report-{i}.json"),
+                    "--db-url",
+                    url,
+                    "--sink",
+                    "reference_db",
+                )
                 assert res.returncode == 0, res.stderr
                 assert json.loads(res.stdout)["replayed"] == report["missing"]
     for url in fleet.urls:
         code, report = fleet.reconcile(url, run_id)
-        assert code == 0 and report["complete"] and report["missing"] == 0 and report["duplicates"] == 0
+        assert (
+            code == 0
+            and report["complete"]
+            and report["missing"] == 0
+            and report["duplicates"] == 0
+        )
         assert fleet.stored(url) == fleet.expected(devices, seqs)
     return first
 
 
 @pytest.mark.parametrize("persistence", [False, True], ids=["no-persistence", "persistence"])
-def test_broker_kill_9_mid_run_then_reconcile_and_replay_leave_every_row_once(tmp_path, pg_database, persistence):
+def test_broker_kill_9_mid_run_then_reconcile_and_replay_leave_every_row_once(
+    tmp_path, pg_database, persistence
+):
     """The listeners' sessions hold what the broker queued for them while they were away; a
     kill -9 loses it (with persistence too: Mosquitto saves every autosave_interval, 30 min
     by default), although the broker had acknowledged every message to `run`."""
     extra = f"persistence true\npersistence_location {tmp_path}/\n" if persistence else ""
-    fleet = Fleet(tmp_path, both_databases(tmp_path, pg_database), count=4, speedup=240, broker_extra=extra)
+    fleet = Fleet(
+        tmp_path, both_databases(tmp_path, pg_database), count=4, speedup=240, broker_extra=extra
+    )
     try:
         fleet.listen(idle=1)  # subscribe (persistent sessions), then go away
         fleet.heard()
@@ -176,25 +244,36 @@ def test_broker_kill_9_mid_run_then_reconcile_and_replay_leave_every_row_once(tm
         summary = json.loads(out)
         delivery = summary["delivery"]
         assert "all_acknowledged" not in summary  # no longer said where it would mislead
-        assert delivery["published"] == 240 and delivery["broker_acknowledged"] == summary["acknowledged"] == 240
+        assert (
+            delivery["published"] == 240
+            and delivery["broker_acknowledged"] == summary["acknowledged"] == 240
+        )
         assert 0 < delivery["missing"] and delivery["stored"] + delivery["missing"] == 240
         assert "synthkit replay" in err
         fleet.heard()
         first = close_the_loop(fleet, summary["run_id"], 4, 60, via_broker=True)
         assert all(r["missing"] > 0 for r in first)
         for report in first:  # the loss is a leading run of seqs per device: found from the record
-            assert all(ranges[0][0] == 0 for ranges in report["missing_ranges"][summary["run_id"]].values())
+            assert all(
+                ranges[0][0] == 0 for ranges in report["missing_ranges"][summary["run_id"]].values()
+            )
     finally:
         fleet.close()
 
 
-def test_a_long_broker_stall_with_the_default_queue_then_reconcile_and_replay_leave_every_row_once(tmp_path, pg_database):
+def test_a_long_broker_stall_with_the_default_queue_then_reconcile_and_replay_leave_every_row_once(
+    tmp_path, pg_database
+):
     """180 s of SIGSTOP while 10 devices publish: on SIGCONT the burst overflows Mosquitto's
     default queue (1,000 messages) for each listener's session, and the broker drops the rest
     even though it acknowledged them to the publishers."""
-    fleet = Fleet(tmp_path, both_databases(tmp_path, pg_database), count=10, speedup=1200)  # 20 msgs/s per device
+    fleet = Fleet(
+        tmp_path, both_databases(tmp_path, pg_database), count=10, speedup=1200
+    )  # 20 msgs/s per device
     try:
-        fleet.listen(idle=0)  # no idle limit: the stall is silent; stopped once the databases are quiet
+        fleet.listen(
+            idle=0
+        )  # no idle limit: the stall is silent; stopped once the databases are quiet
         sub = Subscriber("devices/#", fleet.broker.port)
         run = fleet.run("--iterations", "4000")  # 40,000 messages, 200 s of publishing
         sub.wait(200)  # every device connected and publishing
@@ -206,11 +285,17 @@ def test_a_long_broker_stall_with_the_default_queue_then_reconcile_and_replay_le
         out, err = run.communicate(timeout=600)
         assert run.returncode == 0, err
         summary = json.loads(out)
-        assert summary["emitted"] == 40_000 and summary["acknowledged"] == 40_000  # the broker took them all...
+        assert (
+            summary["emitted"] == 40_000 and summary["acknowledged"] == 40_000
+        )  # the broker took them all...
         heard = fleet.heard(when_quiet=15)
         first = close_the_loop(fleet, summary["run_id"], 10, 4000, via_broker=False)
-        assert all(r["missing"] > 0 for r in first)  # ...and dropped some: only reconcile could tell
-        for listener, report in zip(heard, first):  # the listener's own gap count now comes from the run record
+        assert all(
+            r["missing"] > 0 for r in first
+        )  # ...and dropped some: only reconcile could tell
+        for listener, report in zip(
+            heard, first
+        ):  # the listener's own gap count now comes from the run record
             assert listener["seq_gaps_missing"] == report["missing"]
     finally:
         fleet.close()

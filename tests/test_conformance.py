@@ -42,9 +42,15 @@ def test_the_stdout_sink_conforms():
 @pytest.mark.services
 def test_the_mqtt_sink_conforms_on_the_real_broker():
     prefix = f"conf-{uuid.uuid4().hex[:8]}-"
-    report = check_sink(build_plugins().sinks()["mqtt"], lambda run: BrokerTarget(
-        "127.0.0.1:1883", clients=("D-1", "D-2", "D-3", "D-4"), topic="synthkit-conformance/{device_id}",
-        client_id_prefix=prefix))  # fmt: skip
+    report = check_sink(
+        build_plugins().sinks()["mqtt"],
+        lambda run: BrokerTarget(
+            "127.0.0.1:1883",
+            clients=("D-1", "D-2", "D-3", "D-4"),
+            topic="synthkit-conformance/{device_id}",
+            client_id_prefix=prefix,
+        ),
+    )
     assert report.outcomes["acknowledged"] == report.outcomes["emitted"] == 5000
 
 
@@ -61,12 +67,16 @@ def test_the_reference_db_sink_conforms(tmp_path):
     loaded = load_scenario(str(scenario), plugins)
     window, steps = export_window(loaded, 1_770_000_000)
 
-    def batches():  # noqa: ANN202
+    def batches():
         run = FleetRun(loaded, loaded.devices, steps, window, [0] * len(loaded.devices))
         builder = RowBuilder(run)
         return [builder.batch(b) for b in run.blocks()]
 
-    report = check_sink(plugins.sinks()["reference_db"], lambda run: IngestTarget(url, commit_rows=500), batches=batches)
+    report = check_sink(
+        plugins.sinks()["reference_db"],
+        lambda run: IngestTarget(url, commit_rows=500),
+        batches=batches,
+    )
     assert dict(report.outcomes) == {"stored:NEW": sum(b.n for b in batches())}
 
 
@@ -76,7 +86,7 @@ def test_the_kit_catches_a_sink_that_leaves_half_a_file(tmp_path):
             self.path = Path(target.path)
 
         def open(self, columns):
-            self.fh = open(self.path, "wb")  # noqa: SIM115 - the breach under test
+            self.fh = open(self.path, "wb")
 
         def write(self, batch):
             self.fh.write(b"x" * batch.n)
@@ -111,7 +121,9 @@ def test_the_kit_catches_a_report_that_miscounts(tmp_path):
             self.file.abort()
 
     with pytest.raises(AssertionError, match="reported 1 records, was handed 5000"):
-        check_sink(SinkSpec("miscounting", Miscounting), lambda run: FileTarget(tmp_path / f"m{run}"))
+        check_sink(
+            SinkSpec("miscounting", Miscounting), lambda run: FileTarget(tmp_path / f"m{run}")
+        )
 
 
 def test_sample_batches_hold_every_value_type():

@@ -62,7 +62,7 @@ def test_falls_back_to_buffered_writes_when_direct_io_is_refused(tmp_path, monke
     real_pwrite = os.pwrite
     refused = []
 
-    def pwrite(fd, data, offset):  # noqa: ANN001, ANN202
+    def pwrite(fd, data, offset):
         if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DIRECT:
             refused.append(offset)
             raise OSError(errno.EINVAL, "Invalid argument")
@@ -96,10 +96,22 @@ def test_a_write_error_is_one_line_and_leaves_no_file(tmp_path):
     would) ends in one clear line, exit 2, and no partial output."""
     out = tmp_path / "events.jsonl"
     proc = subprocess.run(
-        [sys.executable, "-m", "synthkit.cli", "telematics", "generate",
-         "--events", "200000", "--out", str(out)],
-        capture_output=True, text=True, preexec_fn=_limit_file_size, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "synthkit.cli",
+            "telematics",
+            "generate",
+            "--events",
+            "200000",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        preexec_fn=_limit_file_size,
+        timeout=120,
+    )
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert lines[-1].startswith(f"error: cannot write {out}: File too large"), proc.stderr

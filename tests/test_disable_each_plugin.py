@@ -11,31 +11,53 @@ from synthkit.plugins import GROUP, build_plugins
 from synthkit.testing import run_cli
 from tests.conftest import ROOT
 
-NAMES = sorted(ep.name for ep in importlib_metadata.entry_points(group=GROUP) if ep.dist.name == "synthkit")
+NAMES = sorted(
+    ep.name for ep in importlib_metadata.entry_points(group=GROUP) if ep.dist.name == "synthkit"
+)
 DEMO = str(ROOT / "scenarios" / "demo_city_v1.yaml")
 END = "2026-01-15T00:00:00Z"
 
 
-def commands(tmp_path):  # noqa: ANN001, ANN201
+def commands(tmp_path):
     common = ["--scenario", DEMO, "--state-file", str(tmp_path / "st.json")]
     return {
-        "telematics generate": ["telematics", "generate", "--events", "300", "--out", str(tmp_path / "t.jsonl")],
+        "telematics generate": [
+            "telematics",
+            "generate",
+            "--events",
+            "300",
+            "--out",
+            str(tmp_path / "t.jsonl"),
+        ],
         "validate": [*common, "validate"],
-        "export-csv": [*common, "export-csv", "--end-at", END, "--output-root", str(tmp_path / "out")],
+        "export-csv": [
+            *common,
+            "export-csv",
+            "--end-at",
+            END,
+            "--output-root",
+            str(tmp_path / "out"),
+        ],
         "db init": ["db", "init", "--db-url", f"sqlite:///{tmp_path / 'x.db'}"],
         "run (no broker listening)": [*common, "run", "--iterations", "1", "--port", "1"],
     }
 
 
 @pytest.mark.parametrize("disabled", NAMES)
-def test_with_one_plugin_disabled_every_command_works_or_says_what_is_missing(disabled, tmp_path, monkeypatch):
+def test_with_one_plugin_disabled_every_command_works_or_says_what_is_missing(
+    disabled, tmp_path, monkeypatch
+):
     monkeypatch.setenv("SYNTHKIT_DISABLE_PLUGINS", disabled)
     plugins = build_plugins()
     assert disabled not in {name for name, _ in plugins.pm.list_name_plugin()}
     for what, args in commands(tmp_path).items():
         res = run_cli(args, build_plugins())
-        assert res.exit_code in (0, 2, 3), f"{what} without {disabled}: {res.exit_code} {res.stderr}"
-        assert "internal error" not in res.stderr and "Traceback" not in res.stderr, f"{what} without {disabled}"
+        assert res.exit_code in (0, 2, 3), (
+            f"{what} without {disabled}: {res.exit_code} {res.stderr}"
+        )
+        assert "internal error" not in res.stderr and "Traceback" not in res.stderr, (
+            f"{what} without {disabled}"
+        )
         if res.exit_code == 2:
             assert res.stderr.strip(), f"{what} without {disabled} failed silently"
 

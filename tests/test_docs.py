@@ -32,8 +32,19 @@ def with_example(name: str):
     return plugins
 
 
-@pytest.mark.parametrize("name", ["event_type_plugin", "sink_plugin", "check_plugin", "archetype_plugin",
-                                  "transform_plugin", "lifecycle_plugin", "typed_sink_plugin", "ledger_sink_plugin"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "event_type_plugin",
+        "sink_plugin",
+        "check_plugin",
+        "archetype_plugin",
+        "transform_plugin",
+        "lifecycle_plugin",
+        "typed_sink_plugin",
+        "ledger_sink_plugin",
+    ],
+)
 def test_example_is_shown_verbatim_in_the_docs(name):
     docs = (ROOT / "docs" / "plugins.md").read_text()
     assert (EXAMPLES / f"{name}.py").read_text().strip() in docs
@@ -42,8 +53,19 @@ def test_example_is_shown_verbatim_in_the_docs(name):
 def test_event_type_example(run_synthkit, tmp_path):
     plugins = with_example("event_type_plugin")
     out = tmp_path / "e.jsonl"
-    res = run_synthkit(["telematics", "generate", "--events", "2000", "--weight", "phone_use=1",
-                        "--out", str(out)], plugins=plugins)
+    res = run_synthkit(
+        [
+            "telematics",
+            "generate",
+            "--events",
+            "2000",
+            "--weight",
+            "phone_use=1",
+            "--out",
+            str(out),
+        ],
+        plugins=plugins,
+    )
     assert res.exit_code == 0, res.stderr
     rows = [json.loads(x) for x in out.read_text().splitlines() if '"phone_use"' in x]
     assert rows and all(r["phone_app"] in ("call", "text", "navigation") for r in rows)
@@ -53,14 +75,18 @@ def test_event_type_example(run_synthkit, tmp_path):
 def test_sink_example(run_synthkit, tmp_path):
     plugins = with_example("sink_plugin")
     out = tmp_path / "e.jsonl.gz"
-    res = run_synthkit(["telematics", "generate", "--events", "3000", "--format", "jsonl_gz",
-                        "--out", str(out)], plugins=plugins)
+    res = run_synthkit(
+        ["telematics", "generate", "--events", "3000", "--format", "jsonl_gz", "--out", str(out)],
+        plugins=plugins,
+    )
     assert res.exit_code == 0, res.stderr
     lines = gzip.decompress(out.read_bytes()).splitlines()
     assert len(lines) == 3000 and json.loads(lines[0])["driver_id"] == "D0000"
     first = out.read_bytes()
-    run_synthkit(["telematics", "generate", "--events", "3000", "--format", "jsonl_gz",
-                  "--out", str(out)], plugins=plugins)
+    run_synthkit(
+        ["telematics", "generate", "--events", "3000", "--format", "jsonl_gz", "--out", str(out)],
+        plugins=plugins,
+    )
     assert out.read_bytes() == first  # deterministic, even compressed
 
 
@@ -80,29 +106,77 @@ def test_archetype_example(tmp_path):
     arche = plugins.archetypes()["school_tank_weekdays"]
     assert arche.mode == "STATIONARY" and arche.defaults["capacity_liters"] == 10_000
     scenario = tmp_path / "school.yaml"
-    scenario.write_text("scenario_id: school\nbootstrap: {days: 7}\ndevices:\n"
-                        "  - {device_id: sch1, archetype: school_tank_weekdays,"
-                        " parameter_overrides: {initial_level_pct: 40}}\n")  # fmt: skip
+    scenario.write_text(
+        "scenario_id: school\nbootstrap: {days: 7}\ndevices:\n"
+        "  - {device_id: sch1, archetype: school_tank_weekdays,"
+        " parameter_overrides: {initial_level_pct: 40}}\n"
+    )
     params = load_scenario(str(scenario), plugins).devices[0].params
     assert params.capacity_liters == 10_000 and params.initial_level_pct == 40
     assert params.weekday_multipliers == (1.3,) * 5 + (0.2, 0.2)
-    res = run_cli(["--scenario", str(scenario), "export-csv", "--run-id", "r", "--end-at",
-                   "2026-02-12T10:00:00Z", "--output-root", str(tmp_path / "out")], plugins)  # fmt: skip
+    res = run_cli(
+        [
+            "--scenario",
+            str(scenario),
+            "export-csv",
+            "--run-id",
+            "r",
+            "--end-at",
+            "2026-02-12T10:00:00Z",
+            "--output-root",
+            str(tmp_path / "out"),
+        ],
+        plugins,
+    )
     assert res.exit_code == 0, res.stderr
     assert json.loads(res.stdout)["row_count"] == 7 * 288 + 1
 
 
 def test_cli_docs_cover_every_command(sh):
     docs = (ROOT / "docs" / "cli.md").read_text()
-    for command in ("synthkit plugins", "synthkit telematics generate", "synthkit telematics stream",
-                    "synthkit-mock", "validate", "dry-run", "export-csv", "analyze-csv",
-                    "db init", "db register", "bootstrap", "import-csv"):
+    for command in (
+        "synthkit plugins",
+        "synthkit telematics generate",
+        "synthkit telematics stream",
+        "synthkit-mock",
+        "validate",
+        "dry-run",
+        "export-csv",
+        "analyze-csv",
+        "db init",
+        "db register",
+        "bootstrap",
+        "import-csv",
+    ):
         assert command in docs
-    for flag in ("--events", "--drivers", "--seed", "--format", "--out", "--start", "--interval",
-                 "--extreme-variance", "--weight", "--weights-file", "--max-events", "--json",
-                 "--scenario", "--state-file", "--strict", "--preview-steps", "--run-id",
-                 "--end-at", "--output-root", "--artifact-dir", "--apply", "--commit-batch-size",
-                 "--drain-analytics", "--analytics-batch-size", "--db-url", "--sink"):
+    for flag in (
+        "--events",
+        "--drivers",
+        "--seed",
+        "--format",
+        "--out",
+        "--start",
+        "--interval",
+        "--extreme-variance",
+        "--weight",
+        "--weights-file",
+        "--max-events",
+        "--json",
+        "--scenario",
+        "--state-file",
+        "--strict",
+        "--preview-steps",
+        "--run-id",
+        "--end-at",
+        "--output-root",
+        "--artifact-dir",
+        "--apply",
+        "--commit-batch-size",
+        "--drain-analytics",
+        "--analytics-batch-size",
+        "--db-url",
+        "--sink",
+    ):
         assert flag in docs, flag
 
 
@@ -110,14 +184,39 @@ def test_transform_example(run_synthkit, tmp_path):
     plugins = with_example("transform_plugin")
     base = ["telematics", "generate", "--events", "2000", "--seed", "3"]
     plain = run_synthkit([*base, "--out", str(tmp_path / "p.jsonl")], plugins=plugins)
-    noisy = run_synthkit(["--transform", "gps_noise", "--transform-option", "gps_noise.meters=100", *base,
-                          "--out", str(tmp_path / "n.jsonl")], plugins=plugins)  # fmt: skip
-    again = run_synthkit(["--transform", "gps_noise", "--transform-option", "gps_noise.meters=100", *base,
-                          "--out", str(tmp_path / "m.jsonl")], plugins=plugins)  # fmt: skip
+    noisy = run_synthkit(
+        [
+            "--transform",
+            "gps_noise",
+            "--transform-option",
+            "gps_noise.meters=100",
+            *base,
+            "--out",
+            str(tmp_path / "n.jsonl"),
+        ],
+        plugins=plugins,
+    )
+    again = run_synthkit(
+        [
+            "--transform",
+            "gps_noise",
+            "--transform-option",
+            "gps_noise.meters=100",
+            *base,
+            "--out",
+            str(tmp_path / "m.jsonl"),
+        ],
+        plugins=plugins,
+    )
     assert plain.exit_code == noisy.exit_code == again.exit_code == 0, noisy.stderr
     assert (tmp_path / "n.jsonl").read_bytes() == (tmp_path / "m.jsonl").read_bytes()
-    for p, n in zip(*(map(json.loads, (tmp_path / f).read_text().splitlines()) for f in ("p.jsonl", "n.jsonl"))):
-        assert abs(p["latitude"] - n["latitude"]) <= 100 / 111_320 + 1e-6 and p["event_id"] == n["event_id"]
+    for p, n in zip(
+        *(map(json.loads, (tmp_path / f).read_text().splitlines()) for f in ("p.jsonl", "n.jsonl"))
+    ):
+        assert (
+            abs(p["latitude"] - n["latitude"]) <= 100 / 111_320 + 1e-6
+            and p["event_id"] == n["event_id"]
+        )
     assert (tmp_path / "p.jsonl").read_bytes() != (tmp_path / "n.jsonl").read_bytes()
     # each row's noise is its own, wherever it falls in a batch: what replay needs
     from synthkit.api import Batch
@@ -127,9 +226,15 @@ def test_transform_example(run_synthkit, tmp_path):
     from synthkit_telematics.generator import TelematicsGenerator
     from synthkit_telematics.options import build_config
 
-    batch = next(TelematicsGenerator(build_config(drivers=3, seed=1), plugins.event_types()).batches(40, batch_rows=40))
+    batch = next(
+        TelematicsGenerator(build_config(drivers=3, seed=1), plugins.event_types()).batches(
+            40, batch_rows=40
+        )
+    )
     whole = noise.apply(batch).column("latitude").values
-    parts = np.concatenate([noise.apply(batch.slice(a, b)).column("latitude").values for a, b in ((0, 7), (7, 40))])
+    parts = np.concatenate(
+        [noise.apply(batch.slice(a, b)).column("latitude").values for a, b in ((0, 7), (7, 40))]
+    )
     assert isinstance(batch, Batch) and (whole == parts).all()
 
 
@@ -137,13 +242,36 @@ def test_lifecycle_example(run_synthkit, tmp_path, monkeypatch):
     plugins = with_example("lifecycle_plugin")
     log = tmp_path / "runs.jsonl"
     monkeypatch.setenv("SYNTHKIT_RUN_LOG", str(log))
-    assert run_synthkit(["telematics", "generate", "--events", "100", "--out", str(tmp_path / "e.jsonl")], plugins=plugins).exit_code == 0
-    assert run_synthkit(["telematics", "publish", "--events", "5", "--port", "9"], plugins=plugins).exit_code == 2
+    assert (
+        run_synthkit(
+            ["telematics", "generate", "--events", "100", "--out", str(tmp_path / "e.jsonl")],
+            plugins=plugins,
+        ).exit_code
+        == 0
+    )
+    assert (
+        run_synthkit(
+            ["telematics", "publish", "--events", "5", "--port", "9"], plugins=plugins
+        ).exit_code
+        == 2
+    )
     entries = [json.loads(x) for x in log.read_text().splitlines()]
     assert entries == [
-        {"event": "started", "command": "telematics generate", "sink": "jsonl", "rows": 100, "window": None},
+        {
+            "event": "started",
+            "command": "telematics generate",
+            "sink": "jsonl",
+            "rows": 100,
+            "window": None,
+        },
         {"event": "finished", "command": "telematics generate", "complete": True},
-        {"event": "started", "command": "telematics publish", "sink": "mqtt", "rows": 5, "window": None},
+        {
+            "event": "started",
+            "command": "telematics publish",
+            "sink": "mqtt",
+            "rows": 5,
+            "window": None,
+        },
         {"event": "failed", "command": "telematics publish", "error": "ConfigError"},
     ]
 
@@ -152,13 +280,22 @@ def test_typed_sink_example(run_synthkit, tmp_path):
     import numpy as np
 
     plugins = with_example("typed_sink_plugin")
-    res = run_synthkit(["telematics", "generate", "--events", "500", "--out", str(tmp_path / "e.npz")], plugins=plugins)
+    res = run_synthkit(
+        ["telematics", "generate", "--events", "500", "--out", str(tmp_path / "e.npz")],
+        plugins=plugins,
+    )
     assert res.exit_code == 0, res.stderr
     data = np.load(tmp_path / "e.npz")
     assert data["ts"].dtype == np.dtype("datetime64[ms]") and data["car_value"].dtype == np.int64
     assert data["speed_mph"].dtype == np.float64 and data["event_id"].dtype.kind == "U"
-    lines = [json.loads(x) for x in run_synthkit(["telematics", "generate", "--events", "500", "--out",
-                                                   str(tmp_path / "e.jsonl")]).exit_code == 0 and (tmp_path / "e.jsonl").read_text().splitlines()]  # fmt: skip
+    lines = [
+        json.loads(x)
+        for x in run_synthkit(
+            ["telematics", "generate", "--events", "500", "--out", str(tmp_path / "e.jsonl")]
+        ).exit_code
+        == 0
+        and (tmp_path / "e.jsonl").read_text().splitlines()
+    ]
     assert [float(v) for v in data["speed_mph"][:50]] == [x["speed_mph"] for x in lines[:50]]
     assert [str(v) for v in data["event_type"][:50]] == [x["event_type"] for x in lines[:50]]
 
@@ -169,7 +306,10 @@ def test_ledger_sink_example(run_synthkit, tmp_path):
     url = f"sqlite:///{tmp_path}/pairs.db"
     scenario = ROOT / "scenarios" / "stationary_only_v1.yaml"
     state = ["--state-file", str(tmp_path / "seq.json")]
-    res = run_synthkit([*state, "--scenario", str(scenario), "bootstrap", "--sink", "pairs", "--out", url], plugins=plugins)
+    res = run_synthkit(
+        [*state, "--scenario", str(scenario), "bootstrap", "--sink", "pairs", "--out", url],
+        plugins=plugins,
+    )
     assert res.exit_code == 0, res.stderr
     emitted = json.loads(res.stdout)["total_emitted"]
     done = run_synthkit([*state, "reconcile", "--sink", "pairs", "--db-url", url], plugins=plugins)
@@ -177,10 +317,42 @@ def test_ledger_sink_example(run_synthkit, tmp_path):
     import sqlite3
 
     with sqlite3.connect(tmp_path / "pairs.db") as conn:
-        conn.execute("DELETE FROM stored_pairs WHERE client = 'E2E2024STATA1' AND seq BETWEEN 10 AND 14")
-    gap = run_synthkit([*state, "reconcile", "--sink", "pairs", "--db-url", url, "--report", str(tmp_path / "r.json")],
-                       plugins=plugins)  # fmt: skip
-    assert gap.exit_code == 3 and json.loads(gap.stdout)["streams"]["E2E2024STATA1"]["missing_ranges"] == [[10, 14]]
-    res = run_synthkit([*state, "replay", "--report", str(tmp_path / "r.json"), "--sink", "pairs", "--db-url", url], plugins=plugins)
+        conn.execute(
+            "DELETE FROM stored_pairs WHERE client = 'E2E2024STATA1' AND seq BETWEEN 10 AND 14"
+        )
+    gap = run_synthkit(
+        [
+            *state,
+            "reconcile",
+            "--sink",
+            "pairs",
+            "--db-url",
+            url,
+            "--report",
+            str(tmp_path / "r.json"),
+        ],
+        plugins=plugins,
+    )
+    assert gap.exit_code == 3 and json.loads(gap.stdout)["streams"]["E2E2024STATA1"][
+        "missing_ranges"
+    ] == [[10, 14]]
+    res = run_synthkit(
+        [
+            *state,
+            "replay",
+            "--report",
+            str(tmp_path / "r.json"),
+            "--sink",
+            "pairs",
+            "--db-url",
+            url,
+        ],
+        plugins=plugins,
+    )
     assert res.exit_code == 0 and json.loads(res.stdout)["replayed"] == 5, res.stderr
-    assert run_synthkit([*state, "reconcile", "--sink", "pairs", "--db-url", url], plugins=plugins).exit_code == 0
+    assert (
+        run_synthkit(
+            [*state, "reconcile", "--sink", "pairs", "--db-url", url], plugins=plugins
+        ).exit_code
+        == 0
+    )

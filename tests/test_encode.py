@@ -19,14 +19,16 @@ LABELS = ("plain", "with,comma", 'with "quote"', " padded ", "ünïcode", True, 
 def random_batch(rng: np.random.Generator, n: int, wide: bool) -> Batch:
     span = 10**9 if wide else 500
     masked = rng.random(n) < 0.6
-    return Batch([
-        Column("i", "int", rng.integers(-span, span, n)),
-        Column("d2", "decimal", rng.uniform(-span / 100, span / 100, n), decimals=2),
-        Column("d6", "decimal", rng.uniform(-3, 3, n), decimals=6, present=masked),
-        Column("s1", "decimal", rng.integers(-span, span, n), decimals=1, scaled=True),
-        Column("lab", "label", rng.integers(0, len(LABELS), n), labels=LABELS),
-        Column("fx", "fixed", rng.integers(97, 123, (n, 5)).astype(np.uint8), present=~masked),
-    ])
+    return Batch(
+        [
+            Column("i", "int", rng.integers(-span, span, n)),
+            Column("d2", "decimal", rng.uniform(-span / 100, span / 100, n), decimals=2),
+            Column("d6", "decimal", rng.uniform(-3, 3, n), decimals=6, present=masked),
+            Column("s1", "decimal", rng.integers(-span, span, n), decimals=1, scaled=True),
+            Column("lab", "label", rng.integers(0, len(LABELS), n), labels=LABELS),
+            Column("fx", "fixed", rng.integers(97, 123, (n, 5)).astype(np.uint8), present=~masked),
+        ]
+    )
 
 
 PREFIXES = {"i": b'{"i":', "d2": b"\t", "d6": b"<d6 ", "lab": b"|", "fx": b"!"}  # no prefix for s1
@@ -65,9 +67,26 @@ def reference(batch: Batch, fmt: str) -> bytes:
             else:
                 text = bytes(c.values[r]).decode()
                 js = json.dumps(text)
-            cells.append((text, js, verbatim if c.kind == "label" else bytes(c.values[r]).decode() if c.kind == "fixed" else text))
+            cells.append(
+                (
+                    text,
+                    js,
+                    verbatim
+                    if c.kind == "label"
+                    else bytes(c.values[r]).decode()
+                    if c.kind == "fixed"
+                    else text,
+                )
+            )
         if fmt == "template":
-            out.write("".join(PREFIXES.get(c.name, b"").decode() + x[2] for c, x in zip(cols, cells) if x is not None) + "\n")
+            out.write(
+                "".join(
+                    PREFIXES.get(c.name, b"").decode() + x[2]
+                    for c, x in zip(cols, cells)
+                    if x is not None
+                )
+                + "\n"
+            )
         elif fmt == "csv":
             out.write(",".join("" if x is None else x[0] for x in cells) + "\n")
         else:
@@ -105,7 +124,9 @@ def test_csv_round_trips_through_the_csv_module():
 
 def test_threads_do_not_change_output():
     batch = random_batch(np.random.default_rng(5), 100_000, wide=True)
-    assert Encoder("jsonl", threads=1).encode_bytes(batch) == Encoder("jsonl", threads=2).encode_bytes(batch)
+    assert Encoder("jsonl", threads=1).encode_bytes(batch) == Encoder(
+        "jsonl", threads=2
+    ).encode_bytes(batch)
 
 
 def test_template_writes_nested_json_with_literals_and_masks():
@@ -113,15 +134,21 @@ def test_template_writes_nested_json_with_literals_and_masks():
     absent value taking its prefix with it."""
     n = 3
     located = np.array([True, False, True])
-    batch = Batch([
-        Column("a", "int", np.array([1, 2, 3])),
-        Column("lat", "decimal", np.array([1.5, 0.0, -2.25]), decimals=2, present=located),
-        Column("close_loc", "label", np.zeros(n, np.int64), labels=("",), present=located),
-        Column("end", "label", np.zeros(n, np.int64), labels=("}",)),
-    ])  # fmt: skip
+    batch = Batch(
+        [
+            Column("a", "int", np.array([1, 2, 3])),
+            Column("lat", "decimal", np.array([1.5, 0.0, -2.25]), decimals=2, present=located),
+            Column("close_loc", "label", np.zeros(n, np.int64), labels=("",), present=located),
+            Column("end", "label", np.zeros(n, np.int64), labels=("}",)),
+        ]
+    )
     prefixes = {"a": b'{"a":', "lat": b',"loc":{"lat":', "close_loc": b"}"}
     lines = Encoder("template", prefixes=prefixes).encode_bytes(batch).splitlines()
-    assert [json.loads(x) for x in lines] == [{"a": 1, "loc": {"lat": 1.5}}, {"a": 2}, {"a": 3, "loc": {"lat": -2.25}}]
+    assert [json.loads(x) for x in lines] == [
+        {"a": 1, "loc": {"lat": 1.5}},
+        {"a": 2},
+        {"a": 3, "loc": {"lat": -2.25}},
+    ]
     with pytest.raises(ValueError, match="prefixes"):
         Encoder("csv", prefixes=prefixes)
 
@@ -157,7 +184,9 @@ def test_memory_stays_flat_over_many_small_batches_of_a_growing_number(mode):
 
     def tick(k: int) -> bytes:
         stamps = np.arange(10, dtype=np.int64) + 1_700_000_000_000 + k * 60_000
-        return encoder.encode_bytes(Batch([Column("ms", "int", stamps), Column("v", "int", np.full(10, k))]))
+        return encoder.encode_bytes(
+            Batch([Column("ms", "int", stamps), Column("v", "int", np.full(10, k))])
+        )
 
     tracemalloc.start()  # before the warm-up: what later batches free was traced when made
     for k in range(600):  # warm: tables and pools reach their bound

@@ -46,12 +46,16 @@ def test_synthkit_register_event_types(run_synthkit, tmp_path):
             def generate(ctx):
                 return {"horn_db": ctx.uniform(0, 90, 120)}
 
-            return [EventType("horn", 1.0, (FieldSpec("horn_db", "decimal", 1),), generate=generate)]
+            return [
+                EventType("horn", 1.0, (FieldSpec("horn_db", "decimal", 1),), generate=generate)
+            ]
 
     plugins = _builtin_plus(Horn(), "horn")
     out = tmp_path / "e.jsonl"
-    res = run_synthkit(["telematics", "generate", "--events", "500", "--weight", "horn=5",
-                        "--out", str(out)], plugins=plugins)
+    res = run_synthkit(
+        ["telematics", "generate", "--events", "500", "--weight", "horn=5", "--out", str(out)],
+        plugins=plugins,
+    )
     assert res.exit_code == 0, res.stderr
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     horns = [r for r in rows if r["event_type"] == "horn"]
@@ -78,11 +82,15 @@ def test_synthkit_register_sinks(run_synthkit, tmp_path):
     class CountingPlugin:
         @hookimpl
         def synthkit_register_sinks(self):
-            return [SinkSpec("counting", lambda target, options: Counting(), extensions=(".count",))]
+            return [
+                SinkSpec("counting", lambda target, options: Counting(), extensions=(".count",))
+            ]
 
     plugins = _builtin_plus(CountingPlugin(), "counting")
-    res = run_synthkit(["telematics", "generate", "--events", "1234", "--out",
-                        str(tmp_path / "x.count")], plugins=plugins)
+    res = run_synthkit(
+        ["telematics", "generate", "--events", "1234", "--out", str(tmp_path / "x.count")],
+        plugins=plugins,
+    )
     assert res.exit_code == 0, res.stderr
     assert json.loads(res.stdout)["format"] == "counting"
     assert received[0] < 0 and sum(x for x in received if x > 0) == 1234
@@ -136,8 +144,15 @@ def test_synthkit_register_archetypes(run_synthkit):
     class Tanks:
         @hookimpl
         def synthkit_register_archetypes(self):
-            return [Archetype("Big-Tank", "STATIONARY", "tank", {"capacity_liters": 5000},
-                              ("higher autonomy_days_est",))]
+            return [
+                Archetype(
+                    "Big-Tank",
+                    "STATIONARY",
+                    "tank",
+                    {"capacity_liters": 5000},
+                    ("higher autonomy_days_est",),
+                )
+            ]
 
     plugins = _builtin_plus(Tanks(), "tanks")
     assert plugins.archetypes()["big_tank"].defaults == {"capacity_liters": 5000}
@@ -151,14 +166,25 @@ def test_synthkit_register_device_models():
     class Model:
         @hookimpl
         def synthkit_register_device_models(self):
-            return [DeviceModel("tank", "STATIONARY", factory=dict, parameters={"capacity": 1},
-                                family="reservoir")]  # fmt: skip
+            return [
+                DeviceModel(
+                    "tank",
+                    "STATIONARY",
+                    factory=dict,
+                    parameters={"capacity": 1},
+                    family="reservoir",
+                )
+            ]
 
     plugins = _builtin_plus(Model(), "model")
     models = plugins.device_models()
     assert models["tank"].factory(a=1) == {"a": 1}
     assert "telematics_driver" in models  # the built-in one is still there
-    assert set(plugins.device_models(family="reservoir")) == {"tank", "stationary_tank", "mobile_truck"}
+    assert set(plugins.device_models(family="reservoir")) == {
+        "tank",
+        "stationary_tank",
+        "mobile_truck",
+    }
 
 
 def test_synthkit_register_families():
@@ -194,8 +220,19 @@ def test_synthkit_register_transforms(run_synthkit, tmp_path):
             return [TransformSpec("halve", Halve)]
 
     plugins = _builtin_plus(HalvePlugin(), "halve")
-    res = run_synthkit(["--transform", "halve", "telematics", "generate", "--events", "1000", "--out",
-                        str(tmp_path / "x.jsonl")], plugins=plugins)  # fmt: skip
+    res = run_synthkit(
+        [
+            "--transform",
+            "halve",
+            "telematics",
+            "generate",
+            "--events",
+            "1000",
+            "--out",
+            str(tmp_path / "x.jsonl"),
+        ],
+        plugins=plugins,
+    )
     assert res.exit_code == 0, res.stderr
     assert len((tmp_path / "x.jsonl").read_text().splitlines()) < 1000
 
@@ -226,12 +263,14 @@ def test_synthkit_register_sources():
     plugins = _builtin_plus(CannedPlugin(), "canned")
     source = plugins.open_source("canned", SourceTarget("h:1", "d/+/t", "me"), needed_by="test")
     batch = next(source.batches(None))
-    assert [r["client"] for r in batch.rows()] == ["A", "B"] and batch.column("payload").value_type == "bytes"
+    assert [r["client"] for r in batch.rows()] == ["A", "B"] and batch.column(
+        "payload"
+    ).value_type == "bytes"
     with pytest.raises(PluginError, match="unknown source 'nope'"):
         plugins.open_source("nope", SourceTarget("h:1", "d/+/t", "me"), needed_by="test")
 
 
-def _life_cycle(tmp_path, run_synthkit, args):  # noqa: ANN001, ANN202
+def _life_cycle(tmp_path, run_synthkit, args):
     seen: list[tuple[str, object]] = []
 
     class Watcher:
@@ -252,25 +291,45 @@ def _life_cycle(tmp_path, run_synthkit, args):  # noqa: ANN001, ANN202
 
 
 def test_synthkit_run_started(run_synthkit, tmp_path):
-    res, seen = _life_cycle(tmp_path, run_synthkit, ["telematics", "generate", "--events", "10", "--out", str(tmp_path / "a.jsonl")])
+    res, seen = _life_cycle(
+        tmp_path,
+        run_synthkit,
+        ["telematics", "generate", "--events", "10", "--out", str(tmp_path / "a.jsonl")],
+    )
     assert res.exit_code == 0 and seen[0] == ("started", "telematics generate")
 
 
 def test_synthkit_run_finished(run_synthkit, tmp_path):
-    res, seen = _life_cycle(tmp_path, run_synthkit, ["telematics", "generate", "--events", "10", "--out", str(tmp_path / "a.jsonl")])
-    assert res.exit_code == 0 and seen == [("started", "telematics generate"), ("finished", "telematics generate")]
+    res, seen = _life_cycle(
+        tmp_path,
+        run_synthkit,
+        ["telematics", "generate", "--events", "10", "--out", str(tmp_path / "a.jsonl")],
+    )
+    assert res.exit_code == 0 and seen == [
+        ("started", "telematics generate"),
+        ("finished", "telematics generate"),
+    ]
 
 
 def test_synthkit_run_failed(run_synthkit, tmp_path):
-    res, seen = _life_cycle(tmp_path, run_synthkit, ["telematics", "publish", "--events", "3", "--port", "9"])
-    assert res.exit_code == 2 and seen == [("started", "telematics publish"), ("failed", "ConfigError")]
+    res, seen = _life_cycle(
+        tmp_path, run_synthkit, ["telematics", "publish", "--events", "3", "--port", "9"]
+    )
+    assert res.exit_code == 2 and seen == [
+        ("started", "telematics publish"),
+        ("failed", "ConfigError"),
+    ]
 
 
 def test_every_hook_has_a_test_named_after_it():
-    specs = {n for n, _ in inspect.getmembers(hookspecs, inspect.isfunction) if n.startswith("synthkit_")}
+    specs = {
+        n for n, _ in inspect.getmembers(hookspecs, inspect.isfunction) if n.startswith("synthkit_")
+    }
     tests = {n.removeprefix("test_") for n in globals() if n.startswith("test_synthkit_")}
     assert specs == tests
-    assert {h for h, _ in KINDS.values()} == {s for s in specs if s.startswith("synthkit_register_")}
+    assert {h for h, _ in KINDS.values()} == {
+        s for s in specs if s.startswith("synthkit_register_")
+    }
 
 
 def test_every_hook_is_documented_with_its_signature():

@@ -60,8 +60,17 @@ def prepared(db_url: str, scenario: Path) -> None:
 
 
 def exported(scenario: Path, root: Path) -> dict:
-    return cli("--scenario", str(scenario), "export-csv", "--run-id", "r", "--end-at", END,
-               "--output-root", str(root))  # fmt: skip
+    return cli(
+        "--scenario",
+        str(scenario),
+        "export-csv",
+        "--run-id",
+        "r",
+        "--end-at",
+        END,
+        "--output-root",
+        str(root),
+    )
 
 
 def count(db_url: str, distinct: bool = False) -> int:
@@ -88,7 +97,11 @@ def test_init_and_register_are_idempotent(db_url, scenario):
     assert (again["devices_registered"], again["devices_already_present"]) == (0, 7)
     engine = create_engine(db_url)
     with engine.connect() as conn:
-        kinds = dict(conn.execute(select(devices.c.device_id, reservoirs.c.kind).select_from(devices.join(reservoirs))).all())
+        kinds = dict(
+            conn.execute(
+                select(devices.c.device_id, reservoirs.c.kind).select_from(devices.join(reservoirs))
+            ).all()
+        )
     engine.dispose()
     assert kinds["TRUCK-1"] == "TRUCK_TANK" and kinds["TANK-01"] == "STATIONARY"
 
@@ -101,16 +114,34 @@ def test_import_dry_run_apply_and_replay(db_url, scenario, tmp_path):
     assert dry["apply"] is False and dry["status_counts"] == {"dry_run:READY": rows}
     assert count(db_url) == 0 and not (Path(artifact) / "import_result.json").exists()
     state = tmp_path / "seq.json"
-    done = cli("--state-file", str(state), "import-csv", "--artifact-dir", artifact, "--apply",
-               "--commit-batch-size", "700", "--db-url", db_url)  # fmt: skip
+    done = cli(
+        "--state-file",
+        str(state),
+        "import-csv",
+        "--artifact-dir",
+        artifact,
+        "--apply",
+        "--commit-batch-size",
+        "700",
+        "--db-url",
+        db_url,
+    )
     assert done["status_counts"] == {"stored:NEW": rows} and "message" not in done
     assert count(db_url) == rows == count(db_url, distinct=True)
     assert json.loads((Path(artifact) / "import_result.json").read_text()) == done
     last = json.loads(state.read_text())["devices"]
     manifest = json.loads((Path(artifact) / "manifest.json").read_text())
     assert last == {d: info["last_seq"] for d, info in manifest["devices"].items()}
-    replay = cli("--state-file", str(state), "import-csv", "--artifact-dir", artifact, "--apply",
-                 "--db-url", db_url)  # fmt: skip
+    replay = cli(
+        "--state-file",
+        str(state),
+        "import-csv",
+        "--artifact-dir",
+        artifact,
+        "--apply",
+        "--db-url",
+        db_url,
+    )
     assert replay["status_counts"] == {"duplicate:SEQ_ALREADY_STORED": rows}
     assert replay["message"] == "nothing new stored: every row was already in the database"
     assert count(db_url) == rows
@@ -125,11 +156,19 @@ def test_stored_rows_follow_the_contract(db_url, scenario, tmp_path):
     engine = create_engine(db_url)
     with engine.connect() as conn:
         got = conn.execute(
-            select(telemetry.c.mqtt_client_id, telemetry.c.seq, telemetry.c.payload,
-                   telemetry.c.distance_mm, telemetry.c.level_pct,
-                   telemetry.c.liters, reservoirs.c.capacity_liters, reservoirs.c.height_mm)
-            .select_from(telemetry.join(reservoirs, telemetry.c.reservoir_id == reservoirs.c.reservoir_id))
-        ).all()  # fmt: skip
+            select(
+                telemetry.c.mqtt_client_id,
+                telemetry.c.seq,
+                telemetry.c.payload,
+                telemetry.c.distance_mm,
+                telemetry.c.level_pct,
+                telemetry.c.liters,
+                reservoirs.c.capacity_liters,
+                reservoirs.c.height_mm,
+            ).select_from(
+                telemetry.join(reservoirs, telemetry.c.reservoir_id == reservoirs.c.reservoir_id)
+            )
+        ).all()
     engine.dispose()
     with (Path(artifact) / "telemetry_rows.csv").open(newline="") as fh:
         sent = {(r["device_id"], int(r["seq"])): payload_from_row(r) for r in csv.DictReader(fh)}
@@ -140,47 +179,93 @@ def test_stored_rows_follow_the_contract(db_url, scenario, tmp_path):
         assert ": " not in payload_text and ", " not in payload_text  # compact, as published
         raw = sorted(payload["sensors"]["ultrasonic"]["raw_readings"])
         assert distance == pytest.approx(raw[len(raw) // 2], abs=0.05)
-        assert level == pytest.approx(min(100, max(0, (height - distance) / height * 100)), abs=0.01)
-        assert liters == pytest.approx(capacity * level / 100, abs=capacity * 0.00005 + 0.06)  # level 0.01 % steps + liters 0.1 L steps
-        assert {"schema_version", "local_timestamp_ms", "seq", "sensors", "power",
-                "signal_strength_dbm"} <= set(payload)  # fmt: skip
+        assert level == pytest.approx(
+            min(100, max(0, (height - distance) / height * 100)), abs=0.01
+        )
+        assert liters == pytest.approx(
+            capacity * level / 100, abs=capacity * 0.00005 + 0.06
+        )  # level 0.01 % steps + liters 0.1 L steps
+        assert {
+            "schema_version",
+            "local_timestamp_ms",
+            "seq",
+            "sensors",
+            "power",
+            "signal_strength_dbm",
+        } <= set(payload)
 
 
 def test_rejections_name_their_reason(db_url, scenario):
     prepared(db_url, scenario)
     engine = create_engine(db_url)
     with engine.begin() as conn:
-        conn.execute(update(devices).where(devices.c.device_id == "TANK-01").values(reservoir_id=None))
-        rid = conn.execute(select(devices.c.reservoir_id).where(devices.c.device_id == "TANK-02")).scalar_one()
-        conn.execute(update(reservoirs).where(reservoirs.c.reservoir_id == rid).values(deleted_at=func.now()))
-    payload = {"schema_version": 1, "local_timestamp_ms": 1, "seq": 3, "power": {"battery_percentage": 90.0},
-               "signal_strength_dbm": -70, "sensors": {"ultrasonic": {"raw_readings": [500, 501], "temperature_c": 20.0}}}  # fmt: skip
+        conn.execute(
+            update(devices).where(devices.c.device_id == "TANK-01").values(reservoir_id=None)
+        )
+        rid = conn.execute(
+            select(devices.c.reservoir_id).where(devices.c.device_id == "TANK-02")
+        ).scalar_one()
+        conn.execute(
+            update(reservoirs).where(reservoirs.c.reservoir_id == rid).values(deleted_at=func.now())
+        )
+    payload = {
+        "schema_version": 1,
+        "local_timestamp_ms": 1,
+        "seq": 3,
+        "power": {"battery_percentage": 90.0},
+        "signal_strength_dbm": -70,
+        "sensors": {"ultrasonic": {"raw_readings": [500, 501], "temperature_c": 20.0}},
+    }
     ingestor = Ingestor(engine)
-    for client, expected in [("NOBODY", "rejected:UNKNOWN_DEVICE"), ("TANK-01", "rejected:DEVICE_NOT_ATTACHED"),
-                             ("TANK-02", "rejected:RESERVOIR_DELETED"), ("TANK-03", "stored:NEW")]:  # fmt: skip
-        assert ingestor.ingest(TelemetryRows.from_payload(client, payload, 1_770_000_000)) == {expected: 1}
+    for client, expected in [
+        ("NOBODY", "rejected:UNKNOWN_DEVICE"),
+        ("TANK-01", "rejected:DEVICE_NOT_ATTACHED"),
+        ("TANK-02", "rejected:RESERVOIR_DELETED"),
+        ("TANK-03", "stored:NEW"),
+    ]:
+        assert ingestor.ingest(TelemetryRows.from_payload(client, payload, 1_770_000_000)) == {
+            expected: 1
+        }
     empty = dict(payload, sensors={"ultrasonic": {"raw_readings": [], "temperature_c": 20.0}})
-    assert ingestor.ingest(TelemetryRows.from_payload("TANK-04", empty, 1_770_000_000)) == {"rejected:NO_READINGS": 1}
+    assert ingestor.ingest(TelemetryRows.from_payload("TANK-04", empty, 1_770_000_000)) == {
+        "rejected:NO_READINGS": 1
+    }
     assert ingestor.ingest(TelemetryRows.from_payload("TANK-03", payload, 1_770_000_500)) == {
-        "duplicate:SEQ_ALREADY_STORED": 1}
+        "duplicate:SEQ_ALREADY_STORED": 1
+    }
     with pytest.raises(ValueError, match="BAD_PAYLOAD"):
         TelemetryRows.from_payload("TANK-03", {"seq": 1}, 0)
     engine.dispose()
 
 
 def _reading(client: str, seq: int) -> TelemetryRows:
-    payload = {"schema_version": 1, "local_timestamp_ms": 1, "seq": seq, "power": {"battery_percentage": 90.0},
-               "signal_strength_dbm": -70, "sensors": {"ultrasonic": {"raw_readings": [500, 501], "temperature_c": 20.0}}}  # fmt: skip
+    payload = {
+        "schema_version": 1,
+        "local_timestamp_ms": 1,
+        "seq": seq,
+        "power": {"battery_percentage": 90.0},
+        "signal_strength_dbm": -70,
+        "sensors": {"ultrasonic": {"raw_readings": [500, 501], "temperature_c": 20.0}},
+    }
     return TelemetryRows.from_payload(client, payload, 1_770_000_000 + seq)
 
 
 def test_a_repeat_within_one_batch_is_stored_once(db_url, scenario):
     prepared(db_url, scenario)
     engine = create_engine(db_url)
-    batch = TelemetryRows.concat([_reading("TANK-03", 1), _reading("TANK-04", 1), _reading("TANK-03", 1), _reading("TANK-03", 2)])
+    batch = TelemetryRows.concat(
+        [
+            _reading("TANK-03", 1),
+            _reading("TANK-04", 1),
+            _reading("TANK-03", 1),
+            _reading("TANK-03", 2),
+        ]
+    )
     assert Ingestor(engine).ingest(batch) == {"stored:NEW": 3, "duplicate:SEQ_ALREADY_STORED": 1}
     with engine.connect() as conn:
-        got = conn.execute(select(telemetry.c.mqtt_client_id, telemetry.c.seq).order_by(telemetry.c.id)).all()
+        got = conn.execute(
+            select(telemetry.c.mqtt_client_id, telemetry.c.seq).order_by(telemetry.c.id)
+        ).all()
     engine.dispose()
     assert [tuple(r) for r in got] == [("TANK-03", 1), ("TANK-04", 1), ("TANK-03", 2)]
 
@@ -189,7 +274,7 @@ class _MissesConcurrentWriters(PostgresStore):
     """A key lookup that never sees what another writer stored: the race it guards against."""
 
     @staticmethod
-    def _already_stored(cur, acc):  # noqa: ANN001, ANN205
+    def _already_stored(cur, acc):
         import numpy as np
 
         return np.zeros(acc.n, bool)
@@ -206,7 +291,9 @@ def test_postgres_falls_back_when_a_concurrent_writer_stored_a_key_first(scenari
         Ingestor(engine).ingest(_reading("TANK-03", 2))  # stored by "another writer"
         racing = Ingestor(engine)
         racing.store_type = _MissesConcurrentWriters
-        batch = TelemetryRows.concat([_reading("TANK-03", 1), _reading("TANK-03", 2), _reading("TANK-03", 3)])
+        batch = TelemetryRows.concat(
+            [_reading("TANK-03", 1), _reading("TANK-03", 2), _reading("TANK-03", 3)]
+        )
         assert racing.ingest(batch) == {"stored:NEW": 2, "duplicate:SEQ_ALREADY_STORED": 1}
         with engine.connect() as conn:
             seqs = conn.execute(select(telemetry.c.seq).order_by(telemetry.c.seq)).scalars().all()
@@ -220,12 +307,16 @@ def test_postgres_falls_back_when_a_concurrent_writer_stored_a_key_first(scenari
 def _break(db_url: str, change: str) -> None:
     engine = create_engine(db_url)
     with engine.begin() as conn:
-        rid = conn.execute(select(devices.c.reservoir_id).where(devices.c.device_id == "TANK-01")).scalar_one()
+        rid = conn.execute(
+            select(devices.c.reservoir_id).where(devices.c.device_id == "TANK-01")
+        ).scalar_one()
         where = reservoirs.c.reservoir_id == rid
         if change == "device_exists":
             conn.execute(delete(devices).where(devices.c.device_id == "TANK-01"))
         elif change == "device_attached":
-            conn.execute(update(devices).where(devices.c.device_id == "TANK-01").values(reservoir_id=None))
+            conn.execute(
+                update(devices).where(devices.c.device_id == "TANK-01").values(reservoir_id=None)
+            )
         elif change == "reservoir_not_deleted":
             conn.execute(update(reservoirs).where(where).values(deleted_at=func.now()))
         elif change == "capacity_positive":
@@ -233,18 +324,38 @@ def _break(db_url: str, change: str) -> None:
         elif change == "calibration_usable":
             conn.execute(update(reservoirs).where(where).values(height_mm=None))
         elif change == "mobile_capable":
-            truck = conn.execute(select(devices.c.reservoir_id).where(devices.c.device_id == "TRUCK-1")).scalar_one()
-            conn.execute(update(reservoirs).where(reservoirs.c.reservoir_id == truck).values(kind="STATIONARY"))
+            truck = conn.execute(
+                select(devices.c.reservoir_id).where(devices.c.device_id == "TRUCK-1")
+            ).scalar_one()
+            conn.execute(
+                update(reservoirs)
+                .where(reservoirs.c.reservoir_id == truck)
+                .values(kind="STATIONARY")
+            )
         elif change == "db_unique":
             conn.execute(text("DROP TABLE telemetry"))
-            conn.execute(text("CREATE TABLE telemetry (id INTEGER PRIMARY KEY, mqtt_client_id VARCHAR(128), "
-                              "seq BIGINT, received_at TIMESTAMP, reservoir_id VARCHAR(36), distance_mm FLOAT, "
-                              "level_pct FLOAT, liters FLOAT, payload TEXT)"))  # every column, no constraint
+            conn.execute(
+                text(
+                    "CREATE TABLE telemetry (id INTEGER PRIMARY KEY, mqtt_client_id VARCHAR(128), "
+                    "seq BIGINT, received_at TIMESTAMP, reservoir_id VARCHAR(36), distance_mm FLOAT, "
+                    "level_pct FLOAT, liters FLOAT, payload TEXT)"
+                )
+            )  # every column, no constraint
     engine.dispose()
 
 
-@pytest.mark.parametrize("check", ["device_exists", "device_attached", "reservoir_not_deleted",
-                                   "capacity_positive", "calibration_usable", "mobile_capable", "db_unique"])  # fmt: skip
+@pytest.mark.parametrize(
+    "check",
+    [
+        "device_exists",
+        "device_attached",
+        "reservoir_not_deleted",
+        "capacity_positive",
+        "calibration_usable",
+        "mobile_capable",
+        "db_unique",
+    ],
+)
 def test_each_preflight_check_catches_its_problem(db_url, scenario, check, tmp_path):
     prepared(db_url, scenario)
     ok = cli("--scenario", str(scenario), "--strict", "validate", "--db-url", db_url)
@@ -252,27 +363,47 @@ def test_each_preflight_check_catches_its_problem(db_url, scenario, check, tmp_p
     _break(db_url, check)
     strict = run_cli(["--scenario", str(scenario), "--strict", "validate", "--db-url", db_url])
     assert strict.exit_code == 2 and strict.stdout == ""
-    assert "(--strict), 1 error:" in strict.stderr and f"\n  {check}: " in strict.stderr, strict.stderr  # one per line
+    assert "(--strict), 1 error:" in strict.stderr and f"\n  {check}: " in strict.stderr, (
+        strict.stderr
+    )  # one per line
     lax = run_cli(["--scenario", str(scenario), "validate", "--db-url", db_url])
     assert lax.exit_code == 3  # not --strict: reported, and not called a success
     assert [e.split(":")[0] for e in json.loads(lax.stdout)["errors"]] == [check]
     # --strict bootstrap stops before writing anything (not even the state file)
     state = tmp_path / "seq.json"
-    res = run_cli(["--scenario", str(scenario), "--state-file", str(state), "--strict", "bootstrap",
-                   "--db-url", db_url])  # fmt: skip
+    res = run_cli(
+        [
+            "--scenario",
+            str(scenario),
+            "--state-file",
+            str(state),
+            "--strict",
+            "bootstrap",
+            "--db-url",
+            db_url,
+        ]
+    )
     assert res.exit_code == 2 and not state.exists()
 
 
 def test_a_missing_schema_and_a_pinned_reservoir(db_url, scenario, tmp_path):
     res = run_cli(["--scenario", str(scenario), "--strict", "validate", "--db-url", db_url])
     # SQLite: no file yet (none is created); PostgreSQL: an empty database
-    missing = "no database at" if db_url.startswith("sqlite") else "db_schema: the database lacks table(s)"
+    missing = (
+        "no database at"
+        if db_url.startswith("sqlite")
+        else "db_schema: the database lacks table(s)"
+    )
     assert res.exit_code == 2 and missing in res.stderr
     assert "synthkit db init" in res.stderr
     prepared(db_url, scenario)
     pinned = tmp_path / "pinned.yaml"
-    pinned.write_text(SCENARIO.replace("{device_id: truck-1,", "{device_id: truck-1, reservoir_id: "
-                                       "11111111-2222-3333-4444-555555555555,"))  # fmt: skip
+    pinned.write_text(
+        SCENARIO.replace(
+            "{device_id: truck-1,",
+            "{device_id: truck-1, reservoir_id: 11111111-2222-3333-4444-555555555555,",
+        )
+    )
     res = run_cli(["--scenario", str(pinned), "--strict", "validate", "--db-url", db_url])
     assert res.exit_code == 2 and "reservoir_pin: 1 device(s): TRUCK-1: attached to" in res.stderr
 
@@ -282,8 +413,16 @@ def test_import_refuses_a_changed_csv_before_touching_the_database(scenario, tmp
     csv_path = artifact / "telemetry_rows.csv"
     csv_path.write_text(csv_path.read_text().replace(",0,", ",1,", 1))
     # an unreachable database: the hash check must fail first, without connecting
-    res = run_cli(["import-csv", "--artifact-dir", str(artifact), "--apply",
-                   "--db-url", "postgresql+psycopg://root:hunter2@127.0.0.1:9/x"])  # fmt: skip
+    res = run_cli(
+        [
+            "import-csv",
+            "--artifact-dir",
+            str(artifact),
+            "--apply",
+            "--db-url",
+            "postgresql+psycopg://root:hunter2@127.0.0.1:9/x",
+        ]
+    )
     assert res.exit_code == 2
     assert "import-csv failed with manifest csv_sha256 mismatch" in res.stderr
     assert "regenerate the export" in res.stderr and "hunter2" not in res.stderr
@@ -291,7 +430,9 @@ def test_import_refuses_a_changed_csv_before_touching_the_database(scenario, tmp
 
 def test_passwords_are_never_printed(tmp_path):
     res = run_cli(["db", "init", "--db-url", "postgresql+psycopg://root:s3cret@127.0.0.1:9/x"])
-    assert res.exit_code == 2 and "root:***@127.0.0.1:9/x" in res.stderr and "s3cret" not in res.stderr
+    assert (
+        res.exit_code == 2 and "root:***@127.0.0.1:9/x" in res.stderr and "s3cret" not in res.stderr
+    )
 
 
 def test_killed_mid_import_then_rerun_stores_exactly_the_csv(db_url, tmp_path):
@@ -302,8 +443,17 @@ def test_killed_mid_import_then_rerun_stores_exactly_the_csv(db_url, tmp_path):
     prepared(db_url, scenario)
     summary = exported(scenario, tmp_path / "out")
     rows = summary["row_count"]
-    args = [str(BIN / "synthkit"), "import-csv", "--artifact-dir", summary["artifact_dir"], "--apply",
-            "--commit-batch-size", "7", "--db-url", db_url]  # fmt: skip
+    args = [
+        str(BIN / "synthkit"),
+        "import-csv",
+        "--artifact-dir",
+        summary["artifact_dir"],
+        "--apply",
+        "--commit-batch-size",
+        "7",
+        "--db-url",
+        db_url,
+    ]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while count(db_url) < rows // 4 and proc.poll() is None and time.monotonic() < deadline:
@@ -316,20 +466,35 @@ def test_killed_mid_import_then_rerun_stores_exactly_the_csv(db_url, tmp_path):
     again = subprocess.run(args, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     out = json.loads(again.stdout)
-    assert out["status_counts"] == {"stored:NEW": rows - landed, "duplicate:SEQ_ALREADY_STORED": landed}
+    assert out["status_counts"] == {
+        "stored:NEW": rows - landed,
+        "duplicate:SEQ_ALREADY_STORED": landed,
+    }
     assert count(db_url) == rows == count(db_url, distinct=True)
 
 
 def test_bootstrap_ingests_the_window_and_reserves_seqs(db_url, scenario, tmp_path):
     prepared(db_url, scenario)
     state = tmp_path / "seq.json"
-    first = cli("--scenario", str(scenario), "--state-file", str(state), "--strict", "bootstrap",
-                "--commit-batch-size", "1000", "--db-url", db_url)  # fmt: skip
+    first = cli(
+        "--scenario",
+        str(scenario),
+        "--state-file",
+        str(state),
+        "--strict",
+        "bootstrap",
+        "--commit-batch-size",
+        "1000",
+        "--db-url",
+        db_url,
+    )
     per_device = 2 * 86_400 // 300 + 1
     assert first["total_emitted"] == 7 * per_device
     assert first["status_counts"] == {"stored:NEW": 7 * per_device}
     assert json.loads(state.read_text())["devices"]["TANK-01"] == per_device - 1
-    second = cli("--scenario", str(scenario), "--state-file", str(state), "bootstrap", "--db-url", db_url)
+    second = cli(
+        "--scenario", str(scenario), "--state-file", str(state), "bootstrap", "--db-url", db_url
+    )
     assert second["status_counts"] == {"stored:NEW": 7 * per_device}  # new seqs, nothing reused
     assert count(db_url) == 14 * per_device == count(db_url, distinct=True)
     assert sys.executable  # the CLI ran in-process: no interpreter of its own
@@ -341,27 +506,45 @@ def test_the_analytics_consumer_counts_every_row_once(db_url, scenario, tmp_path
 
     prepared(db_url, scenario)
     artifact = exported(scenario, tmp_path / "out")["artifact_dir"]
-    out = cli("import-csv", "--artifact-dir", artifact, "--apply", "--drain-analytics",
-              "--analytics-batch-size", "300", "--db-url", db_url)  # fmt: skip
+    out = cli(
+        "import-csv",
+        "--artifact-dir",
+        artifact,
+        "--apply",
+        "--drain-analytics",
+        "--analytics-batch-size",
+        "300",
+        "--db-url",
+        db_url,
+    )
     rows = out["row_count"]
     assert out["analytics"]["analytics_rows_processed"] == rows
     engine = create_engine(db_url)
-    assert drain(engine, 300) == {"analytics_rows_processed": 0, "analytics_batches": 0}  # cursor kept
+    assert drain(engine, 300) == {
+        "analytics_rows_processed": 0,
+        "analytics_batches": 0,
+    }  # cursor kept
     with engine.connect() as conn:
         daily = conn.execute(select(reservoir_daily)).all()
         per_day = conn.execute(
-            select(telemetry.c.reservoir_id, func.min(telemetry.c.level_pct), func.max(telemetry.c.level_pct),
-                   func.count()).group_by(telemetry.c.reservoir_id, func.date(telemetry.c.received_at))
-        ).all()  # fmt: skip
+            select(
+                telemetry.c.reservoir_id,
+                func.min(telemetry.c.level_pct),
+                func.max(telemetry.c.level_pct),
+                func.count(),
+            ).group_by(telemetry.c.reservoir_id, func.date(telemetry.c.received_at))
+        ).all()
     engine.dispose()
     assert sum(d.samples for d in daily) == rows and len(daily) == len(per_day)
-    assert sorted((round(d.level_min, 2), round(d.level_max, 2), d.samples) for d in daily) == sorted(
-        (round(lo, 2), round(hi, 2), n) for _, lo, hi, n in per_day
-    )
+    assert sorted(
+        (round(d.level_min, 2), round(d.level_max, 2), d.samples) for d in daily
+    ) == sorted((round(lo, 2), round(hi, 2), n) for _, lo, hi, n in per_day)
 
 
 @pytest.mark.parametrize("batch", [7, 200, 100_000])
-def test_the_read_model_holds_the_aggregates_of_every_stored_row_whatever_the_batch(db_url, scenario, tmp_path, batch):
+def test_the_read_model_holds_the_aggregates_of_every_stored_row_whatever_the_batch(
+    db_url, scenario, tmp_path, batch
+):
     """Issue 15: the drain became set-based SQL (one INSERT ... SELECT ... GROUP BY ... ON
     CONFLICT per batch); the read model must still be, per (reservoir, UTC day), exactly the
     rows stored: counted once, the latest reading's liters, across batches and two imports."""
@@ -374,11 +557,22 @@ def test_the_read_model_holds_the_aggregates_of_every_stored_row_whatever_the_ba
     state = tmp_path / "seq.json"
     engine = create_engine(db_url)
     for _ in range(2):  # the second bootstrap's rows merge into days the first one began
-        cli("--scenario", str(scenario), "--state-file", str(state), "bootstrap", "--db-url", db_url)
-        assert drain(engine, batch)["analytics_rows_processed"] == 7 * 577  # 2 days at 5 minutes, 7 devices
+        cli(
+            "--scenario", str(scenario), "--state-file", str(state), "bootstrap", "--db-url", db_url
+        )
+        assert (
+            drain(engine, batch)["analytics_rows_processed"] == 7 * 577
+        )  # 2 days at 5 minutes, 7 devices
     with engine.connect() as conn:
-        stored = conn.execute(select(telemetry.c.id, telemetry.c.reservoir_id, telemetry.c.received_at,
-                                     telemetry.c.level_pct, telemetry.c.liters)).all()  # fmt: skip
+        stored = conn.execute(
+            select(
+                telemetry.c.id,
+                telemetry.c.reservoir_id,
+                telemetry.c.received_at,
+                telemetry.c.level_pct,
+                telemetry.c.liters,
+            )
+        ).all()
         daily = {(str(d.reservoir_id), d.day): d for d in conn.execute(select(reservoir_daily))}
     engine.dispose()
 
@@ -392,9 +586,16 @@ def test_the_read_model_holds_the_aggregates_of_every_stored_row_whatever_the_ba
     for key, rows in expected.items():
         got, latest = daily[key], max(rows, key=lambda r: (utc(r.received_at), r.id))
         levels = [r.level_pct for r in rows]
-        assert (got.samples, got.level_min, got.level_max) == (len(rows), min(levels), max(levels)), key
+        assert (got.samples, got.level_min, got.level_max) == (
+            len(rows),
+            min(levels),
+            max(levels),
+        ), key
         assert got.level_sum == pytest.approx(sum(levels), rel=1e-12), key
-        assert (got.liters_last, utc(got.last_received_at)) == (latest.liters, utc(latest.received_at)), key
+        assert (got.liters_last, utc(got.last_received_at)) == (
+            latest.liters,
+            utc(latest.received_at),
+        ), key
 
 
 @pytest.mark.parametrize("flag", ["--analytics-batch-size", "--commit-batch-size"])
@@ -404,8 +605,20 @@ def test_batch_sizes_below_one_are_refused_before_anything_is_written(tmp_path, 
     url = f"sqlite:///{tmp_path}/b.db"
     prepared(url, scenario)
     state = tmp_path / "seq.json"
-    res = run_cli(["--scenario", str(scenario), "--state-file", str(state), "bootstrap", "--db-url", url,
-                   "--drain-analytics", flag, "0"])  # fmt: skip
+    res = run_cli(
+        [
+            "--scenario",
+            str(scenario),
+            "--state-file",
+            str(state),
+            "bootstrap",
+            "--db-url",
+            url,
+            "--drain-analytics",
+            flag,
+            "0",
+        ]
+    )
     assert res.exit_code == 2 and f"{flag} must be at least 1, got 0" in res.stderr, res.stderr
     assert not state.exists() and count(url) == 0
 
@@ -413,8 +626,16 @@ def test_batch_sizes_below_one_are_refused_before_anything_is_written(tmp_path, 
 def test_the_drain_reports_its_own_rate_apart_from_the_rows(tmp_path, scenario):
     url = f"sqlite:///{tmp_path}/b.db"
     prepared(url, scenario)
-    out = cli("--scenario", str(scenario), "--state-file", str(tmp_path / "s.json"), "bootstrap", "--db-url", url,
-              "--drain-analytics")  # fmt: skip
+    out = cli(
+        "--scenario",
+        str(scenario),
+        "--state-file",
+        str(tmp_path / "s.json"),
+        "bootstrap",
+        "--db-url",
+        url,
+        "--drain-analytics",
+    )
     analytics = out["analytics"]
     assert analytics["analytics_rows_processed"] == out["total_emitted"] == 7 * 577
     assert analytics["analytics_seconds"] > 0 and analytics["analytics_rows_per_second"] > 0
@@ -452,7 +673,9 @@ routes:
 """
 
 
-def test_place_clustering_makes_each_route_point_one_place_holding_its_jittered_visits(db_url, tmp_path):
+def test_place_clustering_makes_each_route_point_one_place_holding_its_jittered_visits(
+    db_url, tmp_path
+):
     """The runbook's bootstrap "optionally drains analytics consumer and runs place clustering":
     the trucks' stops (speed 0, GPS jitter of 25 m here) clustered by density on haversine
     distance, per route."""
@@ -462,7 +685,15 @@ def test_place_clustering_makes_each_route_point_one_place_holding_its_jittered_
     scenario = tmp_path / "places.yaml"
     scenario.write_text(PLACES)
     prepared(db_url, scenario)
-    out = cli("--scenario", str(scenario), "--state-file", str(tmp_path / "s.json"), "bootstrap", "--db-url", db_url)
+    out = cli(
+        "--scenario",
+        str(scenario),
+        "--state-file",
+        str(tmp_path / "s.json"),
+        "bootstrap",
+        "--db-url",
+        db_url,
+    )
     engine = create_engine(db_url)
     with engine.connect() as conn:
         found = conn.execute(select(places).order_by(places.c.place_id)).all()
@@ -470,17 +701,40 @@ def test_place_clustering_makes_each_route_point_one_place_holding_its_jittered_
         for (payload,) in conn.execute(select(telemetry.c.payload)):
             stops += json.loads(payload)["location"]["speed_kmh"] == 0
     engine.dispose()
-    points = {"depot": (-25.960, 32.580), "well": (-25.940, 32.550), "school": (-25.910, 32.570), "clinic": (-25.925, 32.600)}
-    assert sorted(p.point_id for p in found) == sorted(points)  # one place per route point, no other
+    points = {
+        "depot": (-25.960, 32.580),
+        "well": (-25.940, 32.550),
+        "school": (-25.910, 32.570),
+        "clinic": (-25.925, 32.600),
+    }
+    assert sorted(p.point_id for p in found) == sorted(
+        points
+    )  # one place per route point, no other
     for place in found:
         lat, lon = points[place.point_id]
-        assert haversine_m(lat, lon, place.latitude, place.longitude) < 25  # the centroid sits on its point
+        assert (
+            haversine_m(lat, lon, place.latitude, place.longitude) < 25
+        )  # the centroid sits on its point
         assert place.radius_m < 150 and place.visits >= 3 and place.route_id == "ring"
     assert sum(p.visits for p in found) == stops > 0  # every jittered stop landed in a place
-    assert out["places"] == {**out["places"], "routes": 1, "places": 4, "stops": stops, "noise_stops": 0}
+    assert out["places"] == {
+        **out["places"],
+        "routes": 1,
+        "places": 4,
+        "stops": stops,
+        "noise_stops": 0,
+    }
     # the flag overrides the scenario: no clustering, the table as it was
-    again = cli("--scenario", str(scenario), "--state-file", str(tmp_path / "s.json"), "--db-url", db_url, "bootstrap",
-                "--no-cluster-places")  # fmt: skip
+    again = cli(
+        "--scenario",
+        str(scenario),
+        "--state-file",
+        str(tmp_path / "s.json"),
+        "--db-url",
+        db_url,
+        "bootstrap",
+        "--no-cluster-places",
+    )
     assert "places" not in again
     engine = create_engine(db_url)
     with engine.connect() as conn:

@@ -19,9 +19,17 @@ def test_a_missing_postgresql_database_or_role_says_to_create_it():
     """Before: "(run synthkit db init first)", which fails the same way."""
     base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
     res = run_cli(["db", "init", "--db-url", f"{base}/sk_no_such_db_24"])
-    assert res.exit_code == 2 and "create the database first" in res.stderr and "createdb" in res.stderr
-    res = run_cli(["db", "init", "--db-url", "postgresql+psycopg://sk_no_such_role@127.0.0.1:5432/test"])
-    assert res.exit_code == 2 and "create the role" in res.stderr and "db init first" not in res.stderr
+    assert (
+        res.exit_code == 2
+        and "create the database first" in res.stderr
+        and "createdb" in res.stderr
+    )
+    res = run_cli(
+        ["db", "init", "--db-url", "postgresql+psycopg://sk_no_such_role@127.0.0.1:5432/test"]
+    )
+    assert (
+        res.exit_code == 2 and "create the role" in res.stderr and "db init first" not in res.stderr
+    )
 
 
 def test_the_schema_hint_names_the_database_the_user_gave(tmp_path):
@@ -40,13 +48,21 @@ def test_db_register_attaches_a_detached_device(tmp_path):
     assert run_cli(["db", "init", "--db-url", url]).exit_code == 0
     assert run_cli(["--scenario", STATIONARY, "db", "register", "--db-url", url]).exit_code == 0
     with sqlite3.connect(tmp_path / "a.db") as conn:
-        (device,) = conn.execute("SELECT device_id FROM devices ORDER BY device_id LIMIT 1").fetchone()
+        (device,) = conn.execute(
+            "SELECT device_id FROM devices ORDER BY device_id LIMIT 1"
+        ).fetchone()
         conn.execute("UPDATE devices SET reservoir_id = NULL WHERE device_id = ?", (device,))
     res = run_cli(["--scenario", STATIONARY, "--strict", "validate", "--db-url", url])
-    assert res.exit_code == 2 and "not attached" in res.stderr and "db register` attaches" in res.stderr
+    assert (
+        res.exit_code == 2
+        and "not attached" in res.stderr
+        and "db register` attaches" in res.stderr
+    )
     again = run_cli(["--scenario", STATIONARY, "db", "register", "--db-url", url])
     assert again.exit_code == 0 and json.loads(again.stdout)["devices_attached"] == 1
-    assert run_cli(["--scenario", STATIONARY, "--strict", "validate", "--db-url", url]).exit_code == 0
+    assert (
+        run_cli(["--scenario", STATIONARY, "--strict", "validate", "--db-url", url]).exit_code == 0
+    )
 
 
 def test_reconcile_without_a_report_does_not_point_at_a_file_it_did_not_write(tmp_path):
@@ -63,14 +79,40 @@ def test_an_import_dry_run_says_how_to_apply_and_an_unused_drain_size_is_said(tm
     path = tmp_path / "loop.yaml"
     path.write_text(SCENARIO.format(count=1))
     url = f"sqlite:///{tmp_path}/x.db"
-    for args in (["db", "init", "--db-url", url], ["--scenario", str(path), "db", "register", "--db-url", url]):
+    for args in (
+        ["db", "init", "--db-url", url],
+        ["--scenario", str(path), "db", "register", "--db-url", url],
+    ):
         assert run_cli(args).exit_code == 0
-    out = run_cli(["--scenario", str(path), "export-csv", "--run-id", "r", "--end-at", "2026-02-12T10:00:00Z"])
+    out = run_cli(
+        ["--scenario", str(path), "export-csv", "--run-id", "r", "--end-at", "2026-02-12T10:00:00Z"]
+    )
     artifact = json.loads(out.stdout)["artifact_dir"]
-    dry = run_cli(["import-csv", "--artifact-dir", artifact, "--db-url", url, "--analytics-batch-size", "300"])
+    dry = run_cli(
+        ["import-csv", "--artifact-dir", artifact, "--db-url", url, "--analytics-batch-size", "300"]
+    )
     assert dry.exit_code == 0 and "add --apply" in dry.stderr
-    assert any("--analytics-batch-size was not used" in w for w in json.loads(dry.stdout)["warnings"])
-    boot = run_cli(["--scenario", str(path), "bootstrap", "--db-url", url, "--analytics-batch-size", "300"])
-    assert boot.exit_code == 0 and any("--analytics-batch-size was not used" in w for w in json.loads(boot.stdout)["warnings"])
-    used = run_cli(["--scenario", str(path), "bootstrap", "--db-url", url, "--drain-analytics", "--analytics-batch-size", "300"])
-    assert used.exit_code == 0 and not any("--analytics-batch-size" in w for w in json.loads(used.stdout)["warnings"])
+    assert any(
+        "--analytics-batch-size was not used" in w for w in json.loads(dry.stdout)["warnings"]
+    )
+    boot = run_cli(
+        ["--scenario", str(path), "bootstrap", "--db-url", url, "--analytics-batch-size", "300"]
+    )
+    assert boot.exit_code == 0 and any(
+        "--analytics-batch-size was not used" in w for w in json.loads(boot.stdout)["warnings"]
+    )
+    used = run_cli(
+        [
+            "--scenario",
+            str(path),
+            "bootstrap",
+            "--db-url",
+            url,
+            "--drain-analytics",
+            "--analytics-batch-size",
+            "300",
+        ]
+    )
+    assert used.exit_code == 0 and not any(
+        "--analytics-batch-size" in w for w in json.loads(used.stdout)["warnings"]
+    )

@@ -13,8 +13,9 @@ from synthkit.errors import PluginError
 from synthkit.plugins import build_plugins
 
 
-def make_dist(root: Path, name: str, version: str, entry_points: dict[str, str],
-              modules: dict[str, str]) -> Path:
+def make_dist(
+    root: Path, name: str, version: str, entry_points: dict[str, str], modules: dict[str, str]
+) -> Path:
     """A real installed distribution on disk: a dist-info folder plus modules."""
     info = root / f"{name.replace('-', '_')}-{version}.dist-info"
     info.mkdir(parents=True)
@@ -57,8 +58,9 @@ def dist_dir(tmp_path, monkeypatch):
 
 
 def test_broken_plugin_is_reported_and_others_keep_working(dist_dir, monkeypatch):
-    make_dist(dist_dir, "broken-plug", "1.2", {"broken": "broken_plug_mod"},
-              {"broken_plug_mod": BROKEN})
+    make_dist(
+        dist_dir, "broken-plug", "1.2", {"broken": "broken_plug_mod"}, {"broken_plug_mod": BROKEN}
+    )
     monkeypatch.delenv("SYNTHKIT_STRICT_PLUGINS", raising=False)
     plugins = build_plugins()
     [failure] = plugins.failures
@@ -68,19 +70,29 @@ def test_broken_plugin_is_reported_and_others_keep_working(dist_dir, monkeypatch
 
 
 def test_strict_mode_makes_a_broken_plugin_fatal(dist_dir, monkeypatch):
-    make_dist(dist_dir, "broken-plug", "1.2", {"broken": "broken_plug_mod"},
-              {"broken_plug_mod": BROKEN})
+    make_dist(
+        dist_dir, "broken-plug", "1.2", {"broken": "broken_plug_mod"}, {"broken_plug_mod": BROKEN}
+    )
     monkeypatch.setenv("SYNTHKIT_STRICT_PLUGINS", "1")
     with pytest.raises(PluginError, match=r"plugin 'broken'.*broken-plug 1.2 failed to load"):
         build_plugins()
 
 
 def test_cli_warns_about_a_broken_plugin_and_still_runs(tmp_path, sh):
-    make_dist(tmp_path, "broken-plug", "1.2", {"broken": "broken_plug_mod"},
-              {"broken_plug_mod": BROKEN})
+    make_dist(
+        tmp_path, "broken-plug", "1.2", {"broken": "broken_plug_mod"}, {"broken_plug_mod": BROKEN}
+    )
     env = {"PYTHONPATH": str(tmp_path) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    res = sh("synthkit", "telematics", "generate", "--events", "10", "--out",
-             str(tmp_path / "ok.jsonl"), env=env)
+    res = sh(
+        "synthkit",
+        "telematics",
+        "generate",
+        "--events",
+        "10",
+        "--out",
+        str(tmp_path / "ok.jsonl"),
+        env=env,
+    )
     assert res.returncode == 0
     assert "plugin 'broken'" in res.stderr and "broken-plug 1.2 failed to load" in res.stderr
     assert len((tmp_path / "ok.jsonl").read_text().splitlines()) == 10
@@ -89,7 +101,9 @@ def test_cli_warns_about_a_broken_plugin_and_still_runs(tmp_path, sh):
     assert res.stderr.count("\n") == 1
 
 
-def test_misspelt_hook_leaves_out_its_plugin_only_with_a_did_you_mean(dist_dir, monkeypatch, tmp_path, sh):
+def test_misspelt_hook_leaves_out_its_plugin_only_with_a_did_you_mean(
+    dist_dir, monkeypatch, tmp_path, sh
+):
     """Issue 24 item 9: a misspelt hook disabled every command, `synthkit plugins` included,
     with no "did you mean" (every other plugin failure is isolated and named)."""
     make_dist(dist_dir, "typo-plug", "0.3", {"typo": "typo_plug_mod"}, {"typo_plug_mod": MISSPELT})
@@ -97,13 +111,18 @@ def test_misspelt_hook_leaves_out_its_plugin_only_with_a_did_you_mean(dist_dir, 
     plugins = build_plugins()
     [failure] = plugins.failures
     assert failure.entry_point == "typo" and failure.distribution == "typo-plug"
-    assert "unknown hook 'synthkit_register_sink' (did you mean 'synthkit_register_sinks'?)" in failure.error
+    assert (
+        "unknown hook 'synthkit_register_sink' (did you mean 'synthkit_register_sinks'?)"
+        in failure.error
+    )
     assert "jsonl" in plugins.sinks() and plugins.pm.get_plugin("typo") is None
     env = {"PYTHONPATH": str(dist_dir) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     res = sh("synthkit", "plugins", env=env)
     assert res.returncode == 0 and "did you mean 'synthkit_register_sinks'" in res.stderr
     monkeypatch.setenv("SYNTHKIT_STRICT_PLUGINS", "1")
-    with pytest.raises(PluginError, match=r"plugin 'typo'.*typo-plug 0.3 failed to load: unknown hook"):
+    with pytest.raises(
+        PluginError, match=r"plugin 'typo'.*typo-plug 0.3 failed to load: unknown hook"
+    ):
         build_plugins()
 
 
@@ -113,7 +132,10 @@ def test_an_entry_point_name_taken_by_a_built_in_says_so_in_one_line(dist_dir, m
     monkeypatch.delenv("SYNTHKIT_STRICT_PLUGINS", raising=False)
     plugins = build_plugins()
     [failure] = [f for f in plugins.failures if f.distribution == "clash-plug"]
-    assert "the plugin name 'parquet' is taken by synthkit" in failure.error and len(failure.error) < 300
+    assert (
+        "the plugin name 'parquet' is taken by synthkit" in failure.error
+        and len(failure.error) < 300
+    )
     assert "parquet" in plugins.sinks()  # the built-in is untouched
 
 
@@ -132,7 +154,9 @@ def test_a_hook_that_returns_a_dict_is_reported_as_a_dict(synthkit_plugins):
 
 
 def test_duplicate_name_names_both_distributions(dist_dir):
-    make_dist(dist_dir, "copycat", "2.0", {"copycat": "copycat_mod"}, {"copycat_mod": DUPLICATE_SINK})
+    make_dist(
+        dist_dir, "copycat", "2.0", {"copycat": "copycat_mod"}, {"copycat_mod": DUPLICATE_SINK}
+    )
     plugins = build_plugins()
     with pytest.raises(PluginError) as err:
         plugins.sinks()
@@ -142,8 +166,9 @@ def test_duplicate_name_names_both_distributions(dist_dir):
 
 
 def test_undecorated_hook_function_is_still_found(dist_dir):
-    make_dist(dist_dir, "plain-plug", "1.0", {"plain": "plain_plug_mod"},
-              {"plain_plug_mod": UNDECORATED})
+    make_dist(
+        dist_dir, "plain-plug", "1.0", {"plain": "plain_plug_mod"}, {"plain_plug_mod": UNDECORATED}
+    )
     assert "nulldev" in build_plugins().sinks()
 
 
@@ -159,8 +184,14 @@ def test_allow_and_block_lists(monkeypatch):
 
 
 def test_blocked_sink_format_gives_a_clear_error(tmp_path, sh):
-    res = sh("synthkit", "telematics", "generate", "--out", str(tmp_path / "x.csv"),
-             env={"SYNTHKIT_DISABLE_PLUGINS": "csv"})
+    res = sh(
+        "synthkit",
+        "telematics",
+        "generate",
+        "--out",
+        str(tmp_path / "x.csv"),
+        env={"SYNTHKIT_DISABLE_PLUGINS": "csv"},
+    )
     assert res.returncode == 2
     assert "cannot tell the format" in res.stderr and not (tmp_path / "x.csv").exists()
 
@@ -185,8 +216,10 @@ def test_trace_switch_traces_hook_calls(sh, tmp_path):
 def test_no_work_at_import_time():
     import subprocess
 
-    code = ("import synthkit.plugins as p, synthkit.cli, synthkit.hookspecs;"
-            "print(p._process_plugins.cache_info().currsize)")
+    code = (
+        "import synthkit.plugins as p, synthkit.cli, synthkit.hookspecs;"
+        "print(p._process_plugins.cache_info().currsize)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "0"
 
@@ -215,15 +248,31 @@ def synthkit_register_checks():
 def test_a_plugin_whose_hook_raises_is_left_out_and_reported(tmp_path, sh):
     """Issue 11.7: a raising hook disabled every command, `synthkit plugins` included."""
     make_dist(tmp_path, "raiser", "0.9", {"raiser": "raiser_mod"}, {"raiser_mod": RAISING_HOOK})
-    make_dist(tmp_path / "w", "wrongrec", "0.1", {"wrongrec": "wrongrec_mod"}, {"wrongrec_mod": WRONG_RECORD})
-    env = {"PYTHONPATH": os.pathsep.join([str(tmp_path), str(tmp_path / "w"), os.environ.get("PYTHONPATH", "")])}
+    make_dist(
+        tmp_path / "w",
+        "wrongrec",
+        "0.1",
+        {"wrongrec": "wrongrec_mod"},
+        {"wrongrec_mod": WRONG_RECORD},
+    )
+    env = {
+        "PYTHONPATH": os.pathsep.join(
+            [str(tmp_path), str(tmp_path / "w"), os.environ.get("PYTHONPATH", "")]
+        )
+    }
     res = sh("synthkit", "plugins", "--json", env=env)
     assert res.returncode == 0, res.stderr
     data = json.loads(res.stdout)
     failed = {f["entry_point"]: f for f in data["failed"]}
-    assert failed["raiser"]["distribution"] == "raiser" and "sink table corrupt" in failed["raiser"]["error"]
+    assert (
+        failed["raiser"]["distribution"] == "raiser"
+        and "sink table corrupt" in failed["raiser"]["error"]
+    )
     assert "synthkit_register_sinks" in failed["raiser"]["error"]
-    assert failed["wrongrec"]["distribution"] == "wrongrec" and "expected PreflightCheck" in failed["wrongrec"]["error"]
+    assert (
+        failed["wrongrec"]["distribution"] == "wrongrec"
+        and "expected PreflightCheck" in failed["wrongrec"]["error"]
+    )
     names = {p["name"] for p in data["plugins"]}
     assert "raiser" not in names and "wrongrec" not in names and "jsonl" in names
     out = tmp_path / "ok.csv"
@@ -232,7 +281,9 @@ def test_a_plugin_whose_hook_raises_is_left_out_and_reported(tmp_path, sh):
     assert "plugin 'raiser'" in res.stderr and "raiser 0.9" in res.stderr
     assert len(out.read_text().splitlines()) == 11
     res = sh("synthkit", "plugins", env={**env, "SYNTHKIT_STRICT_PLUGINS": "1"})
-    assert res.returncode == 2 and "Traceback" not in res.stderr and "sink table corrupt" in res.stderr
+    assert (
+        res.returncode == 2 and "Traceback" not in res.stderr and "sink table corrupt" in res.stderr
+    )
 
 
 def test_unknown_name_in_the_allow_list_is_an_error_naming_it(sh):
@@ -268,7 +319,9 @@ def synthkit_register_commands():
 
 def test_a_crash_inside_a_plugin_names_the_plugin_and_its_distribution(tmp_path, sh):
     """Issue 12: an exception raised by a plugin's own code read as synthkit's internal error."""
-    make_dist(tmp_path, "faulty-plug", "3.1", {"faulty": "faulty_mod"}, {"faulty_mod": FAULTY_COMMAND})
+    make_dist(
+        tmp_path, "faulty-plug", "3.1", {"faulty": "faulty_mod"}, {"faulty_mod": FAULTY_COMMAND}
+    )
     env = {"PYTHONPATH": str(tmp_path) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     res = sh("synthkit", "faulty", "crunch", env=env)
     assert res.returncode == 1 and "Traceback" not in res.stderr
@@ -282,6 +335,7 @@ def test_a_crash_inside_a_plugin_names_the_plugin_and_its_distribution(tmp_path,
 def test_registering_a_plugin_with_a_misspelt_hook_fails_at_once(synthkit_plugins):
     """Issue 12: synthkit.testing's registration skipped check_pending, so a misspelt hook
     passed the author's own tests and failed every command after install."""
+
     class Typo:
         def synthkit_register_sink(self):  # the hook is synthkit_register_sinks
             return []
@@ -297,12 +351,16 @@ def test_start_up_loads_no_compiled_kernel_and_no_family_engine(args):
     options (~90 ms of the --help bar)."""
     import subprocess
 
-    code = ("import contextlib, io, sys; from synthkit.cli import run\n"
-            "with contextlib.redirect_stdout(io.StringIO()): code = run(sys.argv[1:])\n"
-            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('numba', 'llvmlite', 'sqlalchemy', 'numpy')"
-            " or m in ('synthkit_reservoir.engine', 'synthkit_telematics.generator', 'synthkit.encode', 'synthkit.rand'))\n"
-            "print(code, heavy)")
-    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
+    code = (
+        "import contextlib, io, sys; from synthkit.cli import run\n"
+        "with contextlib.redirect_stdout(io.StringIO()): code = run(sys.argv[1:])\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('numba', 'llvmlite', 'sqlalchemy', 'numpy')"
+        " or m in ('synthkit_reservoir.engine', 'synthkit_telematics.generator', 'synthkit.encode', 'synthkit.rand'))\n"
+        "print(code, heavy)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "0 []", out.stdout + out.stderr
 
 
@@ -315,18 +373,36 @@ def test_without_the_mqtt_plugin_broker_commands_say_what_to_install(tmp_path, s
     (gone / "__init__.py").write_text("raise ImportError('synthkit_mqtt is not installed')\n")
     env = {"PYTHONPATH": str(gone.parent) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     path = tmp_path / "s.yaml"
-    path.write_text("scenario_id: nomqtt\ndevices:\n  - {device_id: N-1, archetype: stationary_archetype_a}\n")
-    for args in (["--scenario", str(path), "--state-file", str(tmp_path / "s.json"), "run", "--iterations", "1"],
-                 ["telematics", "publish", "--events", "1"]):
+    path.write_text(
+        "scenario_id: nomqtt\ndevices:\n  - {device_id: N-1, archetype: stationary_archetype_a}\n"
+    )
+    for args in (
+        [
+            "--scenario",
+            str(path),
+            "--state-file",
+            str(tmp_path / "s.json"),
+            "run",
+            "--iterations",
+            "1",
+        ],
+        ["telematics", "publish", "--events", "1"],
+    ):
         res = sh("synthkit", *args, env=env)
         assert res.returncode == 2, res.stderr
-        assert "internal error" not in res.stderr and "mqtt" in res.stderr and "install" in res.stderr
+        assert (
+            "internal error" not in res.stderr and "mqtt" in res.stderr and "install" in res.stderr
+        )
     assert not (tmp_path / "s.json").exists()
     url = f"sqlite:///{tmp_path}/r.db"
     assert sh("synthkit", "db", "init", "--db-url", url, env=env).returncode == 0
     res = sh("synthkit", "ingest", "listen", "--db-url", url, "--duration-seconds", "1", env=env)
     # the listener is the mqtt source into the reference_db sink (issue 13): it says what is missing
-    assert res.returncode == 2 and "unknown source 'mqtt'" in res.stderr and "install (or enable) synthkit's mqtt plugin" in res.stderr
+    assert (
+        res.returncode == 2
+        and "unknown source 'mqtt'" in res.stderr
+        and "install (or enable) synthkit's mqtt plugin" in res.stderr
+    )
 
 
 @pytest.mark.services
@@ -338,18 +414,54 @@ def test_a_command_that_stores_nothing_loads_no_database_driver(tmp_path, comman
     import subprocess
 
     scenario = tmp_path / "s.yaml"
-    scenario.write_text("scenario_id: nodb\ndevices:\n  - {device_id: ND-1, archetype: stationary_archetype_a}\n")
+    scenario.write_text(
+        "scenario_id: nodb\ndevices:\n  - {device_id: ND-1, archetype: stationary_archetype_a}\n"
+    )
     args = {
-        "run": ["--scenario", str(scenario), "--state-file", str(tmp_path / "s.json"), "run", "--iterations", "1"],
-        "telematics generate": ["telematics", "generate", "--events", "10", "--out", str(tmp_path / "e.jsonl")],
-        "export-csv": ["--scenario", str(scenario), "export-csv", "--output-root", str(tmp_path / "x")],
-        "validate": ["--scenario", str(scenario), "validate"],  # no database made here: none to check
+        "run": [
+            "--scenario",
+            str(scenario),
+            "--state-file",
+            str(tmp_path / "s.json"),
+            "run",
+            "--iterations",
+            "1",
+        ],
+        "telematics generate": [
+            "telematics",
+            "generate",
+            "--events",
+            "10",
+            "--out",
+            str(tmp_path / "e.jsonl"),
+        ],
+        "export-csv": [
+            "--scenario",
+            str(scenario),
+            "export-csv",
+            "--output-root",
+            str(tmp_path / "x"),
+        ],
+        "validate": [
+            "--scenario",
+            str(scenario),
+            "validate",
+        ],  # no database made here: none to check
     }[command]
     env = {k: v for k, v in os.environ.items() if k != "SYNTHKIT_DB_URL"}
-    code = ("import contextlib, io, sys; from synthkit.cli import run\n"
-            "with contextlib.redirect_stdout(io.StringIO()): code = run(sys.argv[1:])\n"
-            "print(code, sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'psycopg')))")
-    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True, cwd=tmp_path, env=env)
+    code = (
+        "import contextlib, io, sys; from synthkit.cli import run\n"
+        "with contextlib.redirect_stdout(io.StringIO()): code = run(sys.argv[1:])\n"
+        "print(code, sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'psycopg')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+        env=env,
+    )
     assert out.stdout.strip().splitlines()[-1] == "0 []", out.stdout + out.stderr
 
 
@@ -361,12 +473,19 @@ def test_a_factory_with_the_wrong_signature_is_blamed_on_its_plugin(synthkit_plu
     from synthkit.api import FileSink, SinkSpec
 
     class Narrow(FileSink):
-        def __init__(self, target): ...  # noqa: ANN001 - takes no options
+        def __init__(self, target): ...
 
     module = types.ModuleType("narrow")
-    module.synthkit_register_sinks = hookimpl(lambda: [SinkSpec("narrow", Narrow, extensions=(".nar",))])
+    module.synthkit_register_sinks = hookimpl(
+        lambda: [SinkSpec("narrow", Narrow, extensions=(".nar",))]
+    )
     plugins = build_plugins()
     plugins.register(module, "narrow", distribution="narrow-dist", version="1")
-    res = run_synthkit(["telematics", "generate", "--events", "5", "--out", "e.nar"], plugins=plugins)
-    assert res.exit_code == 2 and "sink 'narrow': its factory cannot be called as factory(target, options)" in res.stderr
+    res = run_synthkit(
+        ["telematics", "generate", "--events", "5", "--out", "e.nar"], plugins=plugins
+    )
+    assert (
+        res.exit_code == 2
+        and "sink 'narrow': its factory cannot be called as factory(target, options)" in res.stderr
+    )
     assert "telematics" not in res.stderr.split("(")[0] and "Traceback" not in res.stderr

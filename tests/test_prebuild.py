@@ -85,8 +85,13 @@ def test_prebuild_without_skipped_dependencies_leaves_nothing_for_the_main_job_t
     (site / "sitecustomize.py").write_text(BLOCKER.format(blocked=blocked))
     monkeypatch.setenv("PYTHONPATH", str(site))
     cache = tmp_path / "numba-cache"
-    failures = prebuild(ROOT, hook["commands"], project["version"],
-                        project["entry-points"] | {"console_scripts": project["scripts"]}, str(cache))  # fmt: skip
+    failures = prebuild(
+        ROOT,
+        hook["commands"],
+        project["version"],
+        project["entry-points"] | {"console_scripts": project["scripts"]},
+        str(cache),
+    )
     assert failures == []
     assert any(cache.rglob("*.nbi")), "nothing was cached"
 
@@ -94,8 +99,15 @@ def test_prebuild_without_skipped_dependencies_leaves_nothing_for_the_main_job_t
     work = tmp_path / "work"
     work.mkdir()
     env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
-    done = subprocess.run([sys.executable, "-c", COUNTING, *MAIN_JOB], cwd=work, env=env, check=False,
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", COUNTING, *MAIN_JOB],
+        cwd=work,
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     report = json.loads(done.stderr.strip().splitlines()[-1])
     assert report["code"] in (0, None), done.stderr
     assert report["compiled"] == []

@@ -30,9 +30,11 @@ def test_every_exported_name_resolves_and_is_listed():
 
 
 def test_importing_the_api_and_a_record_loads_nothing_heavy():
-    code = ("import sys; from synthkit.api import hookimpl, EventType, DeviceModel, Family; "
-            "import json; print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('numpy', 'numba', 'sqlalchemy', 'paho', 'pydantic'))))")  # fmt: skip
+    code = (
+        "import sys; from synthkit.api import hookimpl, EventType, DeviceModel, Family; "
+        "import json; print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('numpy', 'numba', 'sqlalchemy', 'paho', 'pydantic'))))"
+    )
     loaded = json.loads(subprocess.check_output([sys.executable, "-c", code], text=True))
     assert loaded == []
 
@@ -40,7 +42,9 @@ def test_importing_the_api_and_a_record_loads_nothing_heavy():
 def test_an_event_context_reads_the_familys_columns_as_attributes():
     ctx = make_event_context(n=5, speed_mph=np.arange(5.0))
     assert ctx.n == 5 and list(ctx.speed_mph) == [0, 1, 2, 3, 4]
-    with pytest.raises(AttributeError, match="no column 'posted_speed_mph' \\(it has: speed_mph\\)"):
+    with pytest.raises(
+        AttributeError, match="no column 'posted_speed_mph' \\(it has: speed_mph\\)"
+    ):
         ctx.posted_speed_mph  # noqa: B018
     with pytest.raises(ValueError, match="must hold n=5 values"):
         make_event_context(n=5, speed_mph=np.arange(4.0))
@@ -50,23 +54,35 @@ def test_an_event_context_reads_the_familys_columns_as_attributes():
     assert isinstance(ctx, EventContext)
 
 
-def _with_event(**eligible: object):  # noqa: ANN202
+def _with_event(**eligible: object):
     module = types.ModuleType("odd_event")
-    module.synthkit_register_event_types = hookimpl(lambda: [
-        EventType("odd", 1.0, attributes=lambda rng: {"x": rng.randint(0, 9)}, eligible=eligible)])  # fmt: skip
+    module.synthkit_register_event_types = hookimpl(
+        lambda: [
+            EventType(
+                "odd", 1.0, attributes=lambda rng: {"x": rng.randint(0, 9)}, eligible=eligible
+            )
+        ]
+    )
     plugins = build_plugins()
     plugins.register(module, "odd_event")
     return plugins
 
 
-@pytest.mark.parametrize(("eligible", "words"), [
-    ({"min_sped_mph": 5}, "unknown eligibility condition(s) min_sped_mph"),
-    ({"night_only": "yes"}, "is not valid"),
-    ({"min_speed_mph": float("nan")}, "is not valid"),
-])  # fmt: skip
-def test_an_eligibility_the_family_does_not_know_is_refused_naming_the_type(tmp_path, eligible, words):
-    res = run_cli(["telematics", "generate", "--events", "100", "--out", str(tmp_path / "e.jsonl")],
-                  _with_event(**eligible))  # fmt: skip
+@pytest.mark.parametrize(
+    ("eligible", "words"),
+    [
+        ({"min_sped_mph": 5}, "unknown eligibility condition(s) min_sped_mph"),
+        ({"night_only": "yes"}, "is not valid"),
+        ({"min_speed_mph": float("nan")}, "is not valid"),
+    ],
+)
+def test_an_eligibility_the_family_does_not_know_is_refused_naming_the_type(
+    tmp_path, eligible, words
+):
+    res = run_cli(
+        ["telematics", "generate", "--events", "100", "--out", str(tmp_path / "e.jsonl")],
+        _with_event(**eligible),
+    )
     assert res.exit_code == 2, res.stderr
     assert "event type 'odd': " in res.stderr and words in res.stderr
     assert not (tmp_path / "e.jsonl").exists()
@@ -74,10 +90,14 @@ def test_an_eligibility_the_family_does_not_know_is_refused_naming_the_type(tmp_
 
 def test_an_eligibility_condition_holds_in_the_output(tmp_path):
     out = tmp_path / "e.jsonl"
-    res = run_cli(["telematics", "generate", "--events", "20000", "--seed", "3", "--out", str(out)],
-                  _with_event(min_speed_mph=40.0))  # fmt: skip
+    res = run_cli(
+        ["telematics", "generate", "--events", "20000", "--seed", "3", "--out", str(out)],
+        _with_event(min_speed_mph=40.0),
+    )
     assert res.exit_code == 0, res.stderr
-    odd = [json.loads(line) for line in out.read_text().splitlines() if '"event_type":"odd"' in line]
+    odd = [
+        json.loads(line) for line in out.read_text().splitlines() if '"event_type":"odd"' in line
+    ]
     assert len(odd) > 100
     assert all(e["speed_mph"] >= 40.0 for e in odd)
 
@@ -93,10 +113,16 @@ def test_the_lazy_map_and_the_type_checking_imports_name_the_same_things():
     import ast
 
     tree = ast.parse(Path(api.__file__).read_text(encoding="utf-8"))
-    block = next(n for n in tree.body if isinstance(n, ast.If) and getattr(n.test, "id", "") == "TYPE_CHECKING")
+    block = next(
+        n
+        for n in tree.body
+        if isinstance(n, ast.If) and getattr(n.test, "id", "") == "TYPE_CHECKING"
+    )
     imported: dict[str, str] = {}
     for node in block.body:
         assert isinstance(node, ast.ImportFrom)
         for alias in node.names:
-            imported[alias.asname or alias.name] = node.module if node.module != "synthkit" else f"synthkit.{alias.name}"
+            imported[alias.asname or alias.name] = (
+                node.module if node.module != "synthkit" else f"synthkit.{alias.name}"
+            )
     assert imported == api._WHERE

@@ -33,17 +33,23 @@ class Nudge(Transform):
 
     def apply(self, batch: Batch) -> Batch:
         seq = batch.column("seq").values
-        cols = [replace(c, values=c.values + (seq % 5) * self.options.by) if c.name == "signal_strength_dbm" else c
-                for c in batch.columns]  # fmt: skip
+        cols = [
+            replace(c, values=c.values + (seq % 5) * self.options.by)
+            if c.name == "signal_strength_dbm"
+            else c
+            for c in batch.columns
+        ]
         if self.options.drop:
             kept = np.flatnonzero(seq % 4 != 3)
             cols = [c.take(kept) for c in cols]
         return Batch(cols)
 
 
-def with_nudge():  # noqa: ANN201
+def with_nudge():
     module = types.ModuleType("nudge")
-    module.synthkit_register_transforms = hookimpl(lambda: [TransformSpec("nudge", Nudge, options=NudgeOptions)])
+    module.synthkit_register_transforms = hookimpl(
+        lambda: [TransformSpec("nudge", Nudge, options=NudgeOptions)]
+    )
     plugins = build_plugins()
     plugins.register(module, "nudge")
     return plugins
@@ -57,14 +63,27 @@ def test_replay_re_applies_the_runs_transforms_into_the_runs_store(tmp_path):
     path = tmp_path / "loop.yaml"
     path.write_text(SCENARIO.format(count=2))
     plugins = with_nudge()
-    chain = ["--transform", "nudge", "--transform-option", "nudge.by=3", "--transform-option", "nudge.drop=true"]
-    for args in (["db", "init", "--db-url", url], ["--scenario", str(path), "db", "register", "--db-url", url]):
+    chain = [
+        "--transform",
+        "nudge",
+        "--transform-option",
+        "nudge.by=3",
+        "--transform-option",
+        "nudge.drop=true",
+    ]
+    for args in (
+        ["db", "init", "--db-url", url],
+        ["--scenario", str(path), "db", "register", "--db-url", url],
+    ):
         assert run_cli(args, plugins).exit_code == 0
     boot = run_cli([*chain, "--scenario", str(path), "bootstrap", "--db-url", url], plugins)
     assert boot.exit_code == 0, boot.stderr
     run_id = json.loads(boot.stdout)["run_id"]
     record = RunLog(runs_dir(Path(".tmp/synthetic_sim_seq_state.json"))).load(run_id)
-    assert record.transforms == ("nudge",) and record.transform_options == ("nudge.by=3", "nudge.drop=true")
+    assert record.transforms == ("nudge",) and record.transform_options == (
+        "nudge.by=3",
+        "nudge.drop=true",
+    )
     before = rows(url)
     assert before and all(s % 4 != 3 for _, s, *_ in before)  # the dropout happened
     delete(url, "mqtt_client_id = 'LOOP-01' AND seq BETWEEN 8 AND 20")

@@ -25,19 +25,35 @@ def plugins():
     return build_plugins()
 
 
-def scenario(tmp_path: Path, body: str, days: int = 2, step_minutes: int = 5, name: str = "s") -> Path:
+def scenario(
+    tmp_path: Path, body: str, days: int = 2, step_minutes: int = 5, name: str = "s"
+) -> Path:
     path = tmp_path / f"{name}.yaml"
-    path.write_text(f"scenario_id: {name}\nseed: 7\nbootstrap:\n  days: {days}\n"
-                    f"  step_minutes: {step_minutes}\n{body}")  # fmt: skip
+    path.write_text(
+        f"scenario_id: {name}\nseed: 7\nbootstrap:\n  days: {days}\n"
+        f"  step_minutes: {step_minutes}\n{body}"
+    )
     return path
 
 
-def export(plugins, path: Path, root: Path, run_id: str = "r", state: Path | None = None) -> dict:  # noqa: ANN001
+def export(plugins, path: Path, root: Path, run_id: str = "r", state: Path | None = None) -> dict:
     args = ["--scenario", str(path)]
     if state is not None:
         args += ["--state-file", str(state)]
-    res = run_cli([*args, "--strict", "export-csv", "--run-id", run_id, "--end-at", END,
-                   "--output-root", str(root)], plugins)  # fmt: skip
+    res = run_cli(
+        [
+            *args,
+            "--strict",
+            "export-csv",
+            "--run-id",
+            run_id,
+            "--end-at",
+            END,
+            "--output-root",
+            str(root),
+        ],
+        plugins,
+    )
     assert res.exit_code == 0, res.stderr
     return json.loads(res.stdout)
 
@@ -77,8 +93,12 @@ def test_same_inputs_same_bytes(tmp_path, plugins):
 
 def test_a_device_does_not_depend_on_the_others(tmp_path, plugins):
     """Adding or removing devices never changes another device's rows."""
-    alone = scenario(tmp_path, "devices:\n  - device_id: tank-c\n    archetype: stationary_archetype_c\n"
-                               "    cadence_seconds: 600\n", name="alone")  # fmt: skip
+    alone = scenario(
+        tmp_path,
+        "devices:\n  - device_id: tank-c\n    archetype: stationary_archetype_c\n"
+        "    cadence_seconds: 600\n",
+        name="alone",
+    )
     together = scenario(tmp_path, TANKS + TRUCK, name="together")
     a = [r for r in rows(export(plugins, alone, tmp_path / "o1")) if r["device_id"] == "TANK-C"]
     b = [r for r in rows(export(plugins, together, tmp_path / "o2")) if r["device_id"] == "TANK-C"]
@@ -140,7 +160,9 @@ def test_demand_follows_the_section_7_1_formula(tmp_path, plugins):
       capacity_liters: 1000000
       initial_level_pct: 100
 """
-    data = rows(export(plugins, scenario(tmp_path, body, days=3, step_minutes=15), tmp_path / "out"))
+    data = rows(
+        export(plugins, scenario(tmp_path, body, days=3, step_minutes=15), tmp_path / "out")
+    )
     norm = [w * 24 / sum(weights) for w in weights]
     for r in data:
         t = datetime.fromisoformat(r["received_at"].replace("Z", "+00:00"))
@@ -150,23 +172,36 @@ def test_demand_follows_the_section_7_1_formula(tmp_path, plugins):
 
 
 def test_levels_stay_physical_and_match_the_calibration(tmp_path, plugins):
-    body = TANKS + """  - device_id: tank-cal
+    body = (
+        TANKS
+        + """  - device_id: tank-cal
     archetype: stationary_archetype_c
     parameter_overrides: {sensor_empty_distance_mm: 1900, sensor_full_distance_mm: 250}
-""" + TRUCK  # fmt: skip
+"""
+        + TRUCK
+    )
     data = rows(export(plugins, scenario(tmp_path, body, days=10), tmp_path / "out"))
-    caps = {"TANK-A": (8000, 2200, 0), "TANK-C": (3000, 1600, 0), "TANK-CAL": (3000, 1900, 250),
-            "TRUCK-1": (10000, 1500, 0)}  # fmt: skip
+    caps = {
+        "TANK-A": (8000, 2200, 0),
+        "TANK-C": (3000, 1600, 0),
+        "TANK-CAL": (3000, 1900, 250),
+        "TRUCK-1": (10000, 1500, 0),
+    }
     for r in data:
         cap, empty, full = caps[r["device_id"]]
         liters, level = float(r["liters"]), float(r["level_pct"])
         assert 0 <= liters <= cap and 0 <= level <= 100
         assert level == pytest.approx(liters / cap * 100, abs=0.01)
         exact_level = liters / cap * 100  # liters has 0.1 L resolution; level_pct only 0.01 %
-        assert float(r["distance_mm"]) == pytest.approx(empty - (empty - full) * exact_level / 100, abs=0.1)
+        assert float(r["distance_mm"]) == pytest.approx(
+            empty - (empty - full) * exact_level / 100, abs=0.1
+        )
         raw = [int(r[f"raw_{i}"]) for i in range(1, 6)]
         assert all(abs(x - float(r["distance_mm"])) < 120 for x in raw)  # noise, not nonsense
-        assert 1 <= float(r["battery_percentage"]) <= 100 and -130 <= int(r["signal_strength_dbm"]) <= -30
+        assert (
+            1 <= float(r["battery_percentage"]) <= 100
+            and -130 <= int(r["signal_strength_dbm"]) <= -30
+        )
         if r["mode"] == "MOBILE":
             assert -26.1 < float(r["latitude"]) < -25.8 and 32.4 < float(r["longitude"]) < 32.7
         else:
@@ -181,7 +216,7 @@ def test_archetype_contrast(tmp_path, plugins):
   - {group: c, count: 25, id_pattern: "C-{n:02d}", archetype: stationary_archetype_c}
   - {device_id: he, archetype: mobile_high_efficiency, route_id: loop}
   - {device_id: fl, archetype: mobile_fragmented_high_loss, route_id: loop}
-""" + TRUCK.split("\n", 3)[3]  # fmt: skip
+""" + TRUCK.split("\n", 3)[3]
     data = rows(export(plugins, scenario(tmp_path, body, days=30), tmp_path / "out"))
     low_days: dict[str, set] = defaultdict(set)
     level_sum: dict[str, float] = defaultdict(float)
@@ -210,8 +245,18 @@ def test_archetype_contrast(tmp_path, plugins):
 @pytest.mark.parametrize("run_id", ["../x", "/etc", "a/b", ".", "..", "bad name"])
 def test_export_refuses_run_ids_that_are_not_plain_names(tmp_path, sh, run_id):
     root = tmp_path / "out"
-    res = sh("synthkit", "--scenario", str(ROOT / "scenarios/stationary_only_v1.yaml"), "export-csv",
-             "--run-id", run_id, "--end-at", END, "--output-root", str(root))  # fmt: skip
+    res = sh(
+        "synthkit",
+        "--scenario",
+        str(ROOT / "scenarios/stationary_only_v1.yaml"),
+        "export-csv",
+        "--run-id",
+        run_id,
+        "--end-at",
+        END,
+        "--output-root",
+        str(root),
+    )
     assert res.returncode == 2 and "is not a plain name" in res.stderr and res.stdout == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing anywhere, not even the root
 
@@ -220,8 +265,20 @@ def test_export_refuses_an_existing_artifact_directory(tmp_path, plugins):
     path = scenario(tmp_path, TANKS)
     first = export(plugins, path, tmp_path / "out", "jan")
     before = Path(first["csv"]).read_bytes()
-    res = run_cli(["--scenario", str(path), "export-csv", "--run-id", "jan", "--end-at", END,
-                   "--output-root", str(tmp_path / "out")], plugins)  # fmt: skip
+    res = run_cli(
+        [
+            "--scenario",
+            str(path),
+            "export-csv",
+            "--run-id",
+            "jan",
+            "--end-at",
+            END,
+            "--output-root",
+            str(tmp_path / "out"),
+        ],
+        plugins,
+    )
     assert res.exit_code == 2 and "already exists" in res.stderr
     assert Path(first["csv"]).read_bytes() == before
     assert sorted(p.name for p in (tmp_path / "out" / "s").iterdir()) == ["jan"]
@@ -229,9 +286,20 @@ def test_export_refuses_an_existing_artifact_directory(tmp_path, plugins):
 
 def test_dry_run_writes_nothing(tmp_path, sh):
     state = tmp_path / "state" / "seq.json"
-    res = sh("synthkit", "--scenario", str(ROOT / "scenarios/demo_city_v1.yaml"),
-             "--state-file", str(state), "--strict", "dry-run", "--preview-steps", "4",
-             "--start-at", END, cwd=tmp_path)  # fmt: skip
+    res = sh(
+        "synthkit",
+        "--scenario",
+        str(ROOT / "scenarios/demo_city_v1.yaml"),
+        "--state-file",
+        str(state),
+        "--strict",
+        "dry-run",
+        "--preview-steps",
+        "4",
+        "--start-at",
+        END,
+        cwd=tmp_path,
+    )
     assert res.returncode == 0, res.stderr
     assert list(tmp_path.iterdir()) == []  # no state file, no artifacts, nothing
     out = json.loads(res.stdout)
@@ -243,8 +311,14 @@ def test_dry_run_writes_nothing(tmp_path, sh):
         for s in samples:
             payload = s["payload"]
             assert s["raw_samples"] == payload["sensors"]["ultrasonic"]["raw_readings"] != []
-            assert set(payload) >= {"schema_version", "local_timestamp_ms", "seq", "sensors",
-                                    "power", "signal_strength_dbm"}  # fmt: skip
+            assert set(payload) >= {
+                "schema_version",
+                "local_timestamp_ms",
+                "seq",
+                "sensors",
+                "power",
+                "signal_strength_dbm",
+            }
             assert ("location" in payload) == (device["mode"] == "MOBILE")
             received = datetime.fromisoformat(s["received_at"].replace("Z", "+00:00"))
             lag = received.timestamp() * 1000 - payload["local_timestamp_ms"]
@@ -289,7 +363,7 @@ def test_trucks_refill_at_refill_points_and_deliver_at_clients(tmp_path, plugins
     body = """devices:
   - {device_id: he, archetype: mobile_high_efficiency, route_id: loop}
   - {device_id: fl, archetype: mobile_fragmented_high_loss, route_id: loop}
-""" + TRUCK.split("\n", 3)[3]  # fmt: skip
+""" + TRUCK.split("\n", 3)[3]
     data = rows(export(plugins, scenario(tmp_path, body, days=7), tmp_path / "out"))
     kinds = {"depot": "BASE", "well": "REFILL", "school": "CLIENT", "clinic": "CLIENT"}
     refills = deliveries = 0
@@ -312,7 +386,10 @@ def test_csv_reader_batches_are_exact_across_blocks(tmp_path, plugins):
     reader's 1 MiB blocks fall, and reads every row back once, in order."""
     from synthkit_reservoir.csvread import read_batches
 
-    body = 'devices:\n  - {group: g, count: 12, id_pattern: "T-{n:02d}", archetype: stationary_archetype_c}\n' + TRUCK
+    body = (
+        'devices:\n  - {group: g, count: 12, id_pattern: "T-{n:02d}", archetype: stationary_archetype_c}\n'
+        + TRUCK
+    )
     summary = export(plugins, scenario(tmp_path, body, days=4), tmp_path / "out")
     assert Path(summary["csv"]).stat().st_size > 2 << 20  # spans several 1 MiB blocks
     batches = list(read_batches(Path(summary["csv"]), 997))
@@ -320,5 +397,7 @@ def test_csv_reader_batches_are_exact_across_blocks(tmp_path, plugins):
     got = []
     for b in batches:
         dev = b.column("device_id")
-        got += [(dev.labels[c], s) for c, s in zip(dev.values.tolist(), b.column("seq").values.tolist())]
+        got += [
+            (dev.labels[c], s) for c, s in zip(dev.values.tolist(), b.column("seq").values.tolist())
+        ]
     assert got == [(r["device_id"], int(r["seq"])) for r in rows(summary)]

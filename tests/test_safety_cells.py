@@ -87,14 +87,30 @@ def test_a_bad_cell_refuses_the_whole_import_and_names_its_line(artifact, tmp_pa
     edited, line = _edited(artifact, tmp_path, column, value)
     where = f"telemetry_rows.csv:{line}: column {column}"
     # the dry run as an operator runs it (a real process: a crash is a crash, not a test error)
-    dry = subprocess.run([str(BIN / "synthkit"), "import-csv", "--artifact-dir", str(edited), "--db-url", url],
-                         capture_output=True, text=True, timeout=120)
+    dry = subprocess.run(
+        [str(BIN / "synthkit"), "import-csv", "--artifact-dir", str(edited), "--db-url", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert dry.returncode == 2, (dry.returncode, dry.stderr)
     assert where in dry.stderr and "Traceback" not in dry.stderr, dry.stderr
     assert "READY" not in dry.stdout
     state = tmp_path / "seq.json"
-    res = run_cli(["--state-file", str(state), "import-csv", "--artifact-dir", str(edited), "--apply",
-                   "--commit-batch-size", "7", "--db-url", url])
+    res = run_cli(
+        [
+            "--state-file",
+            str(state),
+            "import-csv",
+            "--artifact-dir",
+            str(edited),
+            "--apply",
+            "--commit-batch-size",
+            "7",
+            "--db-url",
+            url,
+        ]
+    )
     assert res.exit_code == 2 and where in res.stderr, res.stderr
     assert count(url) == 0 and not state.exists() and not (edited / "import_result.json").exists()
 
@@ -104,9 +120,21 @@ def test_a_bad_cell_changes_nothing_on_postgresql(artifact, tmp_path, pg_databas
     scenario.write_text(SCENARIO)
     prepared(pg_database, scenario)
     edited, line = _edited(artifact, tmp_path, "temperature_c", "1e400")
-    res = run_cli(["--state-file", str(tmp_path / "seq.json"), "import-csv", "--artifact-dir", str(edited),
-                   "--apply", "--db-url", pg_database])
-    assert res.exit_code == 2 and f"telemetry_rows.csv:{line}: column temperature_c" in res.stderr, res.stderr
+    res = run_cli(
+        [
+            "--state-file",
+            str(tmp_path / "seq.json"),
+            "import-csv",
+            "--artifact-dir",
+            str(edited),
+            "--apply",
+            "--db-url",
+            pg_database,
+        ]
+    )
+    assert (
+        res.exit_code == 2 and f"telemetry_rows.csv:{line}: column temperature_c" in res.stderr
+    ), res.stderr
     assert count(pg_database) == 0
 
 
@@ -117,8 +145,16 @@ def test_cells_that_are_absent_by_design_still_import(artifact, tmp_path):
     scenario.write_text(SCENARIO)
     prepared(url, scenario)
     edited, _ = _edited(artifact, tmp_path, "raw_5", "")
-    done = cli("--state-file", str(tmp_path / "seq.json"), "import-csv", "--artifact-dir", str(edited),
-               "--apply", "--db-url", url)
+    done = cli(
+        "--state-file",
+        str(tmp_path / "seq.json"),
+        "import-csv",
+        "--artifact-dir",
+        str(edited),
+        "--apply",
+        "--db-url",
+        url,
+    )
     rows = sum(1 for _ in (edited / "telemetry_rows.csv").open()) - 1
     assert done["status_counts"] == {"stored:NEW": rows} and count(url) == rows
 
@@ -127,15 +163,25 @@ def test_the_listener_rejects_what_import_refuses():
     """One rule: the values import-csv refuses are the ones a live message is rejected for."""
     from synthkit_reservoir.database.ingest import TelemetryRows
 
-    good = {"schema_version": 1, "local_timestamp_ms": 1770717599850, "seq": 3,
-            "sensors": {"ultrasonic": {"raw_readings": [628, 622], "temperature_c": 25.7}},
-            "power": {"battery_percentage": 95.0}, "signal_strength_dbm": -86,
-            "location": {"latitude": -25.9, "longitude": 32.5, "speed_kmh": 10.0}}
+    good = {
+        "schema_version": 1,
+        "local_timestamp_ms": 1770717599850,
+        "seq": 3,
+        "sensors": {"ultrasonic": {"raw_readings": [628, 622], "temperature_c": 25.7}},
+        "power": {"battery_percentage": 95.0},
+        "signal_strength_dbm": -86,
+        "location": {"latitude": -25.9, "longitude": 32.5, "speed_kmh": 10.0},
+    }
     TelemetryRows.from_payload("TRUCK-1", good, 0)
-    for path, value in ((("seq",), -3), (("local_timestamp_ms",), -5), (("sensors", "ultrasonic", "raw_readings"), [-1]),
-                        (("sensors", "ultrasonic", "raw_readings"), [9999999999999]),
-                        (("power", "battery_percentage"), 1e300), (("location", "latitude"), 91.0),
-                        (("schema_version",), 1 << 40)):  # fmt: skip
+    for path, value in (
+        (("seq",), -3),
+        (("local_timestamp_ms",), -5),
+        (("sensors", "ultrasonic", "raw_readings"), [-1]),
+        (("sensors", "ultrasonic", "raw_readings"), [9999999999999]),
+        (("power", "battery_percentage"), 1e300),
+        (("location", "latitude"), 91.0),
+        (("schema_version",), 1 << 40),
+    ):
         payload = json.loads(json.dumps(good))
         node = payload
         for key in path[:-1]:
@@ -155,11 +201,23 @@ def test_a_partial_unique_index_is_not_a_dedupe_guard(db_url, artifact, tmp_path
     _drop_unique(db_url)
     engine = create_engine(db_url)
     with engine.begin() as conn:
-        conn.execute(text("CREATE UNIQUE INDEX uq_partial ON telemetry (seq, mqtt_client_id) WHERE seq < 0"))
+        conn.execute(
+            text("CREATE UNIQUE INDEX uq_partial ON telemetry (seq, mqtt_client_id) WHERE seq < 0")
+        )
     engine.dispose()
     for n in (1, 2):
-        res = run_cli(["--state-file", str(tmp_path / f"seq{n}.json"), "import-csv", "--artifact-dir",
-                       str(artifact), "--apply", "--db-url", db_url])
+        res = run_cli(
+            [
+                "--state-file",
+                str(tmp_path / f"seq{n}.json"),
+                "import-csv",
+                "--artifact-dir",
+                str(artifact),
+                "--apply",
+                "--db-url",
+                db_url,
+            ]
+        )
         assert res.exit_code == 2, res.stderr
         assert "no unique constraint on (mqtt_client_id, seq)" in res.stderr
     assert count(db_url) == 0

@@ -19,8 +19,12 @@ def small_disk(tmp_path):
     """A 2 MiB tmpfs of the test's own (the suite runs as root on its machines, as in CI)."""
     where = tmp_path / "fs"
     where.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(where)],
-                             capture_output=True, text=True, check=False)  # fmt: skip
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(where)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if mounted.returncode != 0:
         pytest.fail(f"a disk-full test mounts a small tmpfs (needs root): {mounted.stderr.strip()}")
     try:
@@ -58,21 +62,34 @@ def test_a_full_disk_is_named_and_nothing_is_left_behind(tmp_path, small_disk):
     scenario, url = _prepared(tmp_path, small_disk)
     _fill(small_disk)
     state = small_disk / "st.json"
-    res = run_cli(["--scenario", scenario, "--state-file", str(state), "bootstrap", "--db-url", url])
+    res = run_cli(
+        ["--scenario", scenario, "--state-file", str(state), "bootstrap", "--db-url", url]
+    )
     assert res.exit_code == 2, res.stderr
-    assert "No space left on device" in res.stderr and "internal error" not in res.stderr, res.stderr
-    assert sorted(p.name for p in small_disk.iterdir()) == ["db.sqlite", "fill"]  # no lock, no state
+    assert "No space left on device" in res.stderr and "internal error" not in res.stderr, (
+        res.stderr
+    )
+    assert sorted(p.name for p in small_disk.iterdir()) == [
+        "db.sqlite",
+        "fill",
+    ]  # no lock, no state
 
 
-def test_a_disk_that_fills_during_the_run_reports_the_database_not_the_bookkeeping(tmp_path, small_disk):
+def test_a_disk_that_fills_during_the_run_reports_the_database_not_the_bookkeeping(
+    tmp_path, small_disk
+):
     """A regression guard (it held before item 15 too: SQLite frees its journal as it fails,
     so the record still fits); the masking itself is the next test's."""
     scenario, url = _prepared(tmp_path, small_disk)
     _fill(small_disk, leave=96 << 10)  # room for the state and its record, not for the rows
     state = small_disk / "st.json"
-    res = run_cli(["--scenario", scenario, "--state-file", str(state), "bootstrap", "--db-url", url])
+    res = run_cli(
+        ["--scenario", scenario, "--state-file", str(state), "bootstrap", "--db-url", url]
+    )
     assert res.exit_code == 2, res.stderr
-    assert "database or disk is full" in res.stderr and "internal error" not in res.stderr, res.stderr
+    assert "database or disk is full" in res.stderr and "internal error" not in res.stderr, (
+        res.stderr
+    )
     records = list((small_disk / "st.runs").glob("*.json"))
     assert len(records) == 1 and json.loads(records[0].read_text())["status"] == "failed"
 
@@ -81,8 +98,10 @@ def test_a_finished_hook_that_raises_leaves_the_summary_and_exit_3(tmp_path):
     from synthkit.plugins import build_plugins
 
     module = tmp_path / "sk_bad_observer.py"
-    module.write_text("import pluggy\nhookimpl = pluggy.HookimplMarker('synthkit')\n\n"
-                      "@hookimpl\ndef synthkit_run_finished(plan, summary):\n    raise RuntimeError('observer broke')\n")
+    module.write_text(
+        "import pluggy\nhookimpl = pluggy.HookimplMarker('synthkit')\n\n"
+        "@hookimpl\ndef synthkit_run_finished(plan, summary):\n    raise RuntimeError('observer broke')\n"
+    )
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("sk_bad_observer", module)
@@ -90,10 +109,15 @@ def test_a_finished_hook_that_raises_leaves_the_summary_and_exit_3(tmp_path):
     spec.loader.exec_module(observer)
     plugins = build_plugins()
     plugins.register(observer, "bad_observer", distribution="observer-dist", version="1.0")
-    res = run_cli(["telematics", "generate", "--events", "10", "--out", str(tmp_path / "e.jsonl")], plugins)
+    res = run_cli(
+        ["telematics", "generate", "--events", "10", "--out", str(tmp_path / "e.jsonl")], plugins
+    )
     assert res.exit_code == 3, res.stderr
     assert json.loads(res.stdout)["events"] == 10 and (tmp_path / "e.jsonl").exists()
-    assert "plugin 'bad_observer' (distribution observer-dist 1.0" in res.stderr and "observer broke" in res.stderr
+    assert (
+        "plugin 'bad_observer' (distribution observer-dist 1.0" in res.stderr
+        and "observer broke" in res.stderr
+    )
 
 
 def test_closing_a_failed_run_never_masks_its_error(tmp_path):

@@ -21,13 +21,19 @@ from synthkit_reservoir.database.schema import telemetry, telemetry_rejects
 from tests.conftest import BIN
 from tests.live import Listener
 
-GOOD = {"schema_version": 1, "local_timestamp_ms": 1_770_000_000_000, "power": {"battery_percentage": 90.0},
-        "signal_strength_dbm": -70, "sensors": {"ultrasonic": {"raw_readings": [500, 501, 502, 503, 504],
-                                                                "temperature_c": 20.0}}}  # fmt: skip
+GOOD = {
+    "schema_version": 1,
+    "local_timestamp_ms": 1_770_000_000_000,
+    "power": {"battery_percentage": 90.0},
+    "signal_strength_dbm": -70,
+    "sensors": {"ultrasonic": {"raw_readings": [500, 501, 502, 503, 504], "temperature_c": 20.0}},
+}
 
 
 def synthkit(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / "synthkit"), *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [str(BIN / "synthkit"), *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 class Fleet:
@@ -44,8 +50,12 @@ class Fleet:
 
     def register(self, devices: list[str]) -> None:
         path = self.tmp / f"fleet-{len(devices)}-{uuid.uuid4().hex[:4]}.yaml"
-        path.write_text("scenario_id: safe\ndevices:\n" + "".join(
-            f"  - {{device_id: {d}, archetype: stationary_archetype_a}}\n" for d in devices))
+        path.write_text(
+            "scenario_id: safe\ndevices:\n"
+            + "".join(
+                f"  - {{device_id: {d}, archetype: stationary_archetype_a}}\n" for d in devices
+            )
+        )
         res = synthkit("--scenario", str(path), "db", "register", "--db-url", self.url)
         assert res.returncode == 0, res.stderr
 
@@ -57,7 +67,9 @@ class Fleet:
 
     def subscribe_once(self) -> None:
         """Create the listener's persistent session, so messages published now are queued."""
-        res = subprocess.run(self.listen_args("--duration-seconds", "1"), capture_output=True, text=True, timeout=60)
+        res = subprocess.run(
+            self.listen_args("--duration-seconds", "1"), capture_output=True, text=True, timeout=60
+        )
         assert res.returncode == 0, res.stderr
 
     def publish(self, items: list[tuple[str, bytes]]) -> None:
@@ -69,7 +81,7 @@ class Fleet:
         client.disconnect()
         client.loop_stop()
 
-    def scalar(self, query) -> int:  # noqa: ANN001
+    def scalar(self, query) -> int:
         engine = create_engine(self.url)
         with engine.connect() as conn:
             value = conn.execute(query).scalar_one()
@@ -87,22 +99,31 @@ def test_poison_messages_are_rejected_and_kept_and_the_good_ones_stored(tmp_path
     the redelivered poison killed every restart."""
     fleet = Fleet(tmp_path, ["TANK-01", "TANK-02"])
     fleet.subscribe_once()
-    three = dict(GOOD, sensors={"ultrasonic": {"raw_readings": [500, 501, 502], "temperature_c": 20.0}})
+    three = dict(
+        GOOD, sensors={"ultrasonic": {"raw_readings": [500, 501, 502], "temperature_c": 20.0}}
+    )
     poison = [
-        message(18446744073709551616),                      # past int64
-        message("Infinity"),                                # not JSON
+        message(18446744073709551616),  # past int64
+        message("Infinity"),  # not JSON
         message("1e300"),
         message(7, local_timestamp_ms=10**20),
         message(8, sensors={"ultrasonic": {"raw_readings": [], "temperature_c": 20.0}}),
-        b"[" * 200_000 + b"]" * 200_000,                    # deeper than any parser recursion
+        b"[" * 200_000 + b"]" * 200_000,  # deeper than any parser recursion
         b"\xff\xfenot json",
         message("true"),
     ]
-    items = [("TANK-01", message(1)), ("TANK-01", message(2))] + [("TANK-02", p) for p in poison] + \
-            [("TANK-01", message(3, **three)), ("TANK-02", message(4))]  # fmt: skip
+    items = (
+        [("TANK-01", message(1)), ("TANK-01", message(2))]
+        + [("TANK-02", p) for p in poison]
+        + [("TANK-01", message(3, **three)), ("TANK-02", message(4))]
+    )
     fleet.publish(items)
-    res = subprocess.run(fleet.listen_args("--count", str(len(items)), "--duration-seconds", "60"),
-                         capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        fleet.listen_args("--count", str(len(items)), "--duration-seconds", "60"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 3, res.stderr  # ran to the end, and says some were rejected
     assert "internal error" not in res.stderr and "Traceback" not in res.stderr
     summary = json.loads(res.stdout)
@@ -113,13 +134,18 @@ def test_poison_messages_are_rejected_and_kept_and_the_good_ones_stored(tmp_path
     assert fleet.scalar(select(func.count()).select_from(telemetry)) == 4
     engine = create_engine(fleet.url)
     with engine.connect() as conn:
-        kept = conn.execute(select(telemetry_rejects.c.payload, telemetry_rejects.c.reason,
-                                   telemetry_rejects.c.topic)).all()  # fmt: skip
+        kept = conn.execute(
+            select(
+                telemetry_rejects.c.payload, telemetry_rejects.c.reason, telemetry_rejects.c.topic
+            )
+        ).all()
     engine.dispose()
     assert sorted(bytes(p) for p, _, _ in kept) == sorted(poison)  # every byte kept, nothing lost
     assert {t for _, _, t in kept} == {f"{fleet.prefix}/TANK-02/telemetry"}
     # all acknowledged: a restart gets nothing again, and does not die
-    again = subprocess.run(fleet.listen_args("--duration-seconds", "2"), capture_output=True, text=True, timeout=60)
+    again = subprocess.run(
+        fleet.listen_args("--duration-seconds", "2"), capture_output=True, text=True, timeout=60
+    )
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["received"] == 0
 
@@ -129,7 +155,9 @@ def test_a_device_registered_while_listening_is_stored_not_rejected(tmp_path):
     UNKNOWN_DEVICE for messages the broker considered delivered."""
     fleet = Fleet(tmp_path, ["OLD-1"])
     fleet.subscribe_once()
-    listener = Listener(tmp_path, *fleet.options("--count", "3", "--duration-seconds", "60"))  # device table loaded
+    listener = Listener(
+        tmp_path, *fleet.options("--count", "3", "--duration-seconds", "60")
+    )  # device table loaded
     fleet.register(["OLD-1", "NEW-1"])
     fleet.publish([("NEW-1", message(1)), ("NEW-1", message(2)), ("OLD-1", message(1))])
     code, heard, err = listener.result(timeout=90)
@@ -163,25 +191,48 @@ def test_the_default_listener_id_is_one_per_database():
     a = default_client_id("sqlite:///a.db", "devices/+/telemetry")
     b = default_client_id("postgresql+psycopg://root@127.0.0.1:5432/test", "devices/+/telemetry")
     assert a != b and a.startswith("synthkit-listener-")
-    assert a == default_client_id("sqlite:///a.db", "devices/+/telemetry")  # a restart resumes its session
+    assert a == default_client_id(
+        "sqlite:///a.db", "devices/+/telemetry"
+    )  # a restart resumes its session
 
 
 def test_two_listeners_sharing_an_id_are_warned(tmp_path):
     fleet = Fleet(tmp_path, ["TANK-01"])
-    procs = [subprocess.Popen(fleet.listen_args("--duration-seconds", "12"), stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            fleet.listen_args("--duration-seconds", "12"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     results = [p.communicate(timeout=90) for p in procs]
     warned = [json.loads(out)["warnings"] for out, _ in results]
-    assert any(w and "another client is probably connected with client id" in w[0] for w in warned), results
+    assert any(
+        w and "another client is probably connected with client id" in w[0] for w in warned
+    ), results
     assert any("give each listener its own --client-id" in err for _, err in results)
 
 
 def test_plain_mqtt_at_a_tls_port_fails_at_once_with_the_likely_cause(tmp_path, tls_broker):
     """Item 8: it waited 30 s, then said only that the connection was not accepted."""
     path = tmp_path / "s.yaml"
-    path.write_text("scenario_id: plain\ndevices:\n  - {device_id: P-1, archetype: stationary_archetype_a}\n")
-    for args in (["--scenario", str(path), "--state-file", str(tmp_path / "s.json"), "run", "--iterations", "1"],
-                 ["ingest", "listen", "--db-url", f"sqlite:///{tmp_path}/r.db", "--duration-seconds", "5"]):
+    path.write_text(
+        "scenario_id: plain\ndevices:\n  - {device_id: P-1, archetype: stationary_archetype_a}\n"
+    )
+    for args in (
+        [
+            "--scenario",
+            str(path),
+            "--state-file",
+            str(tmp_path / "s.json"),
+            "run",
+            "--iterations",
+            "1",
+        ],
+        ["ingest", "listen", "--db-url", f"sqlite:///{tmp_path}/r.db", "--duration-seconds", "5"],
+    ):
         if args[0] == "ingest":
             assert synthkit("db", "init", "--db-url", f"sqlite:///{tmp_path}/r.db").returncode == 0
         res = synthkit(*args, "--host", "127.0.0.1", "--port", str(tls_broker.port))
@@ -193,7 +244,11 @@ def test_plain_mqtt_at_a_tls_port_fails_at_once_with_the_likely_cause(tmp_path, 
 @pytest.mark.parametrize("port", ["0", "65536", "-1"])
 def test_a_port_out_of_range_is_a_clear_error(tmp_path, port):
     path = tmp_path / "s.yaml"
-    path.write_text("scenario_id: plain\ndevices:\n  - {device_id: P-1, archetype: stationary_archetype_a}\n")
+    path.write_text(
+        "scenario_id: plain\ndevices:\n  - {device_id: P-1, archetype: stationary_archetype_a}\n"
+    )
     res = synthkit("--scenario", str(path), "run", "--port", port, timeout=30)
-    assert res.returncode == 2 and "not a port number" in res.stderr and "Traceback" not in res.stderr
+    assert (
+        res.returncode == 2 and "not a port number" in res.stderr and "Traceback" not in res.stderr
+    )
     assert not (tmp_path / ".tmp").exists()

@@ -26,8 +26,12 @@ def test_a_link_to_a_file_is_written_through_and_stays_a_link(tmp_path):
     target.write_text("old\n")
     link = tmp_path / "events.jsonl"
     link.symlink_to(target)
-    res = subprocess.run([str(BIN / "synthkit-mock"), "--events", "3", "--out", str(link)], capture_output=True,
-                         text=True, timeout=120)  # fmt: skip
+    res = subprocess.run(
+        [str(BIN / "synthkit-mock"), "--events", "3", "--out", str(link)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr
     assert link.is_symlink() and os.readlink(link) == str(target)
     assert len(_lines(target)) == 3
@@ -37,8 +41,12 @@ def test_a_link_to_a_file_is_written_through_and_stays_a_link(tmp_path):
 def test_a_link_to_standard_output_streams_to_it(tmp_path):
     link = tmp_path / "so.jsonl"
     link.symlink_to("/proc/self/fd/1")  # what /dev/stdout is
-    res = subprocess.run([str(BIN / "synthkit-mock"), "--events", "2", "--out", str(link)], capture_output=True,
-                         text=True, timeout=120)  # fmt: skip
+    res = subprocess.run(
+        [str(BIN / "synthkit-mock"), "--events", "2", "--out", str(link)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr
     assert link.is_symlink() and os.readlink(link) == "/proc/self/fd/1"
     events = [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
@@ -63,7 +71,17 @@ def test_a_dataset_left_by_a_killed_writer_is_swept(tmp_path):
     stale = tmp_path / f".ds.parquet.{dead.pid}{TEMP_SUFFIX}"
     (stale / "day=2026-01-01").mkdir(parents=True)
     (stale / "day=2026-01-01" / "part-0.parquet").write_bytes(b"x" * 1000)
-    res = run_cli(["telematics", "generate", "--events", "50", "--out", str(tmp_path / "other.parquet"),
-                   "--sink-option", "partition_by=day"])  # fmt: skip
+    res = run_cli(
+        [
+            "telematics",
+            "generate",
+            "--events",
+            "50",
+            "--out",
+            str(tmp_path / "other.parquet"),
+            "--sink-option",
+            "partition_by=day",
+        ]
+    )
     assert res.exit_code == 0, res.stderr
     assert not stale.exists() and (tmp_path / "other.parquet").is_dir()

@@ -24,8 +24,14 @@ def test_the_deadline_holds_when_every_item_is_already_due():
     pace = Pace()
     sent = []
     # an endless schedule, all due at once (a publisher far behind, or --interval 0)
-    done = paced(((0.0, i) for i in itertools.count()), lambda i: ONE, sent.append, stop=threading.Event(),
-                 duration_s=0.3, pace=pace)  # fmt: skip
+    done = paced(
+        ((0.0, i) for i in itertools.count()),
+        lambda i: ONE,
+        sent.append,
+        stop=threading.Event(),
+        duration_s=0.3,
+        pace=pace,
+    )
     assert done is False and sent and pace.unsent_s == 0.3
 
 
@@ -36,15 +42,19 @@ def test_items_due_together_are_produced_together():
         groups.append(len(items))
         return ONE
 
-    paced(((0.0, i) for i in range(1000)), produce, lambda b: None, stop=threading.Event(), group=100)
+    paced(
+        ((0.0, i) for i in range(1000)), produce, lambda b: None, stop=threading.Event(), group=100
+    )
     assert sum(groups) == 1000 and max(groups) == 100 and len(groups) == 10
 
 
 def _scenario(tmp_path: Path, count: int, speedup: float) -> Path:
     path = tmp_path / "fast.yaml"
-    path.write_text(f"scenario_id: fast\nspeedup_factor: {speedup}\ndevices:\n"
-                    f"  - {{group: f, count: {count}, id_pattern: 'FAST-{{n}}', archetype: stationary_archetype_a, "
-                    "cadence_seconds: 60}\n")
+    path.write_text(
+        f"scenario_id: fast\nspeedup_factor: {speedup}\ndevices:\n"
+        f"  - {{group: f, count: {count}, id_pattern: 'FAST-{{n}}', archetype: stationary_archetype_a, "
+        "cadence_seconds: 60}\n"
+    )
     return path
 
 
@@ -52,9 +62,25 @@ def _run(tmp_path: Path, scenario: Path, *args: str) -> tuple[int, dict]:
     topic = f"sk-test-{uuid.uuid4().hex[:8]}/{{device_id}}/t"
     # no tight bar: before the fix these runs did not end (60 s and counting), so a generous
     # timeout tells the difference on a loaded machine
-    res = subprocess.run([str(BIN / "synthkit"), "--scenario", str(scenario), "--state-file", str(tmp_path / "st.json"),
-                          "run", "--qos", "0", "--topic", topic, *args],
-                         capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    res = subprocess.run(
+        [
+            str(BIN / "synthkit"),
+            "--scenario",
+            str(scenario),
+            "--state-file",
+            str(tmp_path / "st.json"),
+            "run",
+            "--qos",
+            "0",
+            "--topic",
+            topic,
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert res.returncode in (0, 3), res.stderr
     return res.returncode, json.loads(res.stdout)
 

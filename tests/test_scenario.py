@@ -27,7 +27,7 @@ def write(tmp_path: Path, text: str, name: str = "s.yaml") -> Path:
     return path
 
 
-def problems(path: Path, plugins) -> list[str]:  # noqa: ANN001
+def problems(path: Path, plugins) -> list[str]:
     with pytest.raises(ScenarioError) as info:
         load_scenario(str(path), plugins)
     return info.value.problems
@@ -50,7 +50,9 @@ def test_the_three_seed_templates_exist():
 
 
 def test_every_problem_is_listed_with_file_line_and_field(tmp_path, plugins):
-    path = write(tmp_path, f"""\
+    path = write(
+        tmp_path,
+        f"""\
 scenario_id: broken
 seed: 42
 timezone: Europe/Lisbon
@@ -75,7 +77,8 @@ devices:
   - device_id: tank4
     archetype: stationary_archetype_a
     speedup: nan
-""")
+""",
+    )
     found = problems(path, plugins)
     text = "\n".join(found)
     expected = [
@@ -95,7 +98,9 @@ devices:
 
 
 def test_cross_references(tmp_path, plugins):
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
 scenario_id: xrefs
 devices:
   - device_id: Tank-1
@@ -123,16 +128,21 @@ routes:
     transitions:
       - {from_kind: BASE, to_kind: REFILL, probability: 0.5}
       - {from_kind: BASE, to_kind: CLIENT, probability: 0.4}
-""")
+""",
+    )
     found = problems(path, plugins)
     # the schema is checked first: cross-references of a scenario that does not parse would
     # only add noise, so the one schema problem is reported, at the route
     assert len(found) == 1, found
-    assert found[0] == f"{path}:21: routes[0]: transition probabilities from BASE sum to 0.9, not 1.0"
+    assert (
+        found[0] == f"{path}:21: routes[0]: transition probabilities from BASE sum to 0.9, not 1.0"
+    )
 
 
 def test_cross_reference_problems_after_a_valid_schema(tmp_path, plugins):
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
 scenario_id: xrefs
 devices:
   - device_id: Tank-1
@@ -163,25 +173,38 @@ routes:
     points:
       - {point_id: depot, kind: BASE, latitude: 1.0, longitude: 2.0}
       - {point_id: well, kind: refill, latitude: 1.1, longitude: 2.0}
-""")
+""",
+    )
     found = problems(path, plugins)
     text = "\n".join(found)
-    assert any(":5: devices[1]: device_id 'TANK-1' is already declared at" in p for p in found), text
+    assert any(":5: devices[1]: device_id 'TANK-1' is already declared at" in p for p in found), (
+        text
+    )
     assert any(":11: devices[2].route_id: unknown route 'nowhere'" in p for p in found), text
-    assert any("routes[0].points: route 'thin' is used by MOBILE devices but has no CLIENT point" in p
-               for p in found), text
-    assert any(":17: devices[4].mode: archetype 'mobile_high_efficiency' is MOBILE, not STATIONARY" in p
-               for p in found), text
-    assert any(":21: devices[5].parameter_overrides.capacity_litres: unknown parameter "
-               "'capacity_litres' for model 'stationary_tank' (did you mean 'capacity_liters'?)"
-               in p for p in found), text
-    assert any(":25: devices[6].parameter_overrides.capacity_liters: Input "
-               "should be greater than 0" in p for p in found), text
+    assert any(
+        "routes[0].points: route 'thin' is used by MOBILE devices but has no CLIENT point" in p
+        for p in found
+    ), text
+    assert any(
+        ":17: devices[4].mode: archetype 'mobile_high_efficiency' is MOBILE, not STATIONARY" in p
+        for p in found
+    ), text
+    assert any(
+        ":21: devices[5].parameter_overrides.capacity_litres: unknown parameter "
+        "'capacity_litres' for model 'stationary_tank' (did you mean 'capacity_liters'?)" in p
+        for p in found
+    ), text
+    assert any(
+        ":25: devices[6].parameter_overrides.capacity_liters: Input should be greater than 0" in p
+        for p in found
+    ), text
     assert len(found) == 6, text
 
 
 def test_device_ids_are_normalised_and_groups_expand(tmp_path, plugins):
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
 scenario_id: groups
 devices:
   - device_id: e2e-tank-1
@@ -192,7 +215,8 @@ devices:
     id_pattern: "blk-{n:03d}"
     archetype: stationary_archetype_c
     cadence_seconds: 600
-""")
+""",
+    )
     loaded = load_scenario(str(path), plugins)
     assert [d.device_id for d in loaded.devices] == ["E2E-TANK-1", "BLK-007", "BLK-008", "BLK-009"]
     assert {d.group for d in loaded.devices[1:]} == {"block_c"}
@@ -200,7 +224,9 @@ devices:
 
 
 def test_a_ten_thousand_device_fleet_as_groups(tmp_path, plugins):
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
 scenario_id: big
 devices:
   - group: a
@@ -211,21 +237,25 @@ devices:
     count: 4000
     id_pattern: "C-{n:05d}"
     archetype: stationary_archetype_c
-""")
+""",
+    )
     loaded = load_scenario(str(path), plugins)
     assert len(loaded.devices) == 10_000
     assert len({d.device_id for d in loaded.devices}) == 10_000
 
 
 def test_overrides_merge_over_archetype_defaults(tmp_path, plugins):
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
 scenario_id: merge
 devices:
   - device_id: t1
     archetype: stationary_archetype_c
     parameter_overrides:
       supply_events_per_day: 9
-""")
+""",
+    )
     params = load_scenario(str(path), plugins).devices[0].params
     assert params.supply_events_per_day == 9.0  # the override
     assert params.capacity_liters == 3000.0  # the archetype's default
@@ -233,13 +263,16 @@ devices:
 
 
 def test_calibration_needs_distances_in_order(tmp_path, plugins):
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
 scenario_id: cal
 devices:
   - device_id: t1
     archetype: stationary_archetype_a
     parameter_overrides: {sensor_empty_distance_mm: 100, sensor_full_distance_mm: 900}
-""")
+""",
+    )
     assert "must be greater than sensor_full_distance_mm" in "\n".join(problems(path, plugins))
 
 
@@ -251,9 +284,15 @@ devices:
         ("a: !!int 1\n", ":1: invalid YAML: the tag tag:yaml.org,2002:int (remove the !tag"),
         ("a: 1\n---\nb: 2\n", ":2: invalid YAML: a second document"),
         ("? [a, b]\n: 1\n", ":1: invalid YAML: a mapping or list used as a key"),
-        ("a:\n" + "".join("  " * i + "b:\n" for i in range(1, 300)), ":65: invalid YAML: nested more than 64 levels deep"),
+        (
+            "a:\n" + "".join("  " * i + "b:\n" for i in range(1, 300)),
+            ":65: invalid YAML: nested more than 64 levels deep",
+        ),
         ("a: " + "[" * 100 + "]" * 100 + "\n", ":1: invalid YAML: nested more than 64 levels deep"),
-        ("a: " + "[" * 50000 + "]" * 50000 + "\n", ":1: invalid YAML: exceeded maximum nesting depth"),
+        (
+            "a: " + "[" * 50000 + "]" * 50000 + "\n",
+            ":1: invalid YAML: exceeded maximum nesting depth",
+        ),
         ("a: [1, 2\nb: 3\n", ":2: invalid YAML"),
         ("", "the file is empty"),
         ("- just\n- a list\n", "the document must be a mapping"),
@@ -268,20 +307,31 @@ def test_bad_yaml_is_one_located_line(tmp_path, sh, text, words):
 
 
 def test_cli_errors_exit_2_with_every_problem(tmp_path, sh):
-    path = write(tmp_path, "scenario_id: x\ndevices:\n  - device_id: a\n    archetype: nope\n"
-                           "  - device_id: b\n    archetype: stationary_archetype_a\n"
-                           "    cadence_seconds: 99999\n")  # fmt: skip
+    path = write(
+        tmp_path,
+        "scenario_id: x\ndevices:\n  - device_id: a\n    archetype: nope\n"
+        "  - device_id: b\n    archetype: stationary_archetype_a\n"
+        "    cadence_seconds: 99999\n",
+    )
     res = sh("synthkit", "--scenario", str(path), "--strict", "validate")
     assert res.returncode == 2 and res.stdout == ""
-    assert f"error: {path}: 2 problems:" in res.stderr  # one pass (issue 24): the range error and the archetype
-    assert f"{path}:7: devices[1].cadence_seconds: Input should be less than or equal to 3600" in res.stderr
+    assert (
+        f"error: {path}: 2 problems:" in res.stderr
+    )  # one pass (issue 24): the range error and the archetype
+    assert (
+        f"{path}:7: devices[1].cadence_seconds: Input should be less than or equal to 3600"
+        in res.stderr
+    )
     assert f"{path}:4: devices[0].archetype: unknown archetype 'nope'" in res.stderr
     assert "Traceback" not in res.stderr
 
 
 def test_missing_scenario_and_missing_file(tmp_path, sh):
     res = sh("synthkit", "validate")
-    assert res.returncode == 2 and "give --scenario path/to/scenario.yaml (before or after the command)" in res.stderr
+    assert (
+        res.returncode == 2
+        and "give --scenario path/to/scenario.yaml (before or after the command)" in res.stderr
+    )
     res = sh("synthkit", "--scenario", str(tmp_path / "nope.yaml"), "validate")
     assert res.returncode == 2 and "nope.yaml: no such file" in res.stderr
 
@@ -294,43 +344,100 @@ def _one_device(extra: str, root: str = "") -> str:
     ("text", "field", "words"),
     [
         (_one_device("", "bootstrap: {days: 0}\n"), "bootstrap.days", "greater than or equal to 1"),
-        (_one_device("", "bootstrap: {days: 366}\n"), "bootstrap.days", "less than or equal to 365"),
-        (_one_device("", "bootstrap: {step_minutes: 61}\n"), "bootstrap.step_minutes", "less than or equal to 60"),
+        (
+            _one_device("", "bootstrap: {days: 366}\n"),
+            "bootstrap.days",
+            "less than or equal to 365",
+        ),
+        (
+            _one_device("", "bootstrap: {step_minutes: 61}\n"),
+            "bootstrap.step_minutes",
+            "less than or equal to 60",
+        ),
         (_one_device("", "speedup_factor: 0\n"), "speedup_factor", "greater than 0"),
-        (_one_device("", "speedup_factor: nan\n"), "speedup_factor", "NaN and infinity are not allowed"),
+        (
+            _one_device("", "speedup_factor: nan\n"),
+            "speedup_factor",
+            "NaN and infinity are not allowed",
+        ),
         (_one_device("", "seed: 1.5\n"), "seed", "valid integer"),
-        (_one_device("    cadence_seconds: 3601\n"), "devices[0].cadence_seconds", "less than or equal to 3600"),
+        (
+            _one_device("    cadence_seconds: 3601\n"),
+            "devices[0].cadence_seconds",
+            "less than or equal to 3600",
+        ),
         (_one_device("    reservoir_id: not-a-uuid\n"), "devices[0].reservoir_id", "UUID"),
-        (_one_device("    dynamics: {demand: {target_daily_liters: 0}}\n"),
-         "devices[0].dynamics.demand.target_daily_liters", "greater than 0"),
-        (_one_device("    dynamics: {demand: {weekday_multipliers: [1, 1, 1, 1, 1, 1, 1, 1]}}\n"),
-         "devices[0].dynamics.demand.weekday_multipliers", "give exactly 7 values, Monday first"),
-        (_one_device(f"    dynamics: {{supply: {{hourly_probability_multipliers: [-1, {', '.join(['1'] * 23)}]}}}}\n"),
-         "devices[0].dynamics.supply.hourly_probability_multipliers", ">= 0; index 0 is -1.0"),
-        (_one_device("    dynamics: {demand: {target_daily_liters: inf}}\n"),
-         "devices[0].dynamics.demand.target_daily_liters", "NaN and infinity are not allowed"),
+        (
+            _one_device("    dynamics: {demand: {target_daily_liters: 0}}\n"),
+            "devices[0].dynamics.demand.target_daily_liters",
+            "greater than 0",
+        ),
+        (
+            _one_device(
+                "    dynamics: {demand: {weekday_multipliers: [1, 1, 1, 1, 1, 1, 1, 1]}}\n"
+            ),
+            "devices[0].dynamics.demand.weekday_multipliers",
+            "give exactly 7 values, Monday first",
+        ),
+        (
+            _one_device(
+                f"    dynamics: {{supply: {{hourly_probability_multipliers: [-1, {', '.join(['1'] * 23)}]}}}}\n"
+            ),
+            "devices[0].dynamics.supply.hourly_probability_multipliers",
+            ">= 0; index 0 is -1.0",
+        ),
+        (
+            _one_device("    dynamics: {demand: {target_daily_liters: inf}}\n"),
+            "devices[0].dynamics.demand.target_daily_liters",
+            "NaN and infinity are not allowed",
+        ),
         ("scenario_id: r\ndevices: []\n", "devices", "at least 1 item"),
-        ("scenario_id: ../up\ndevices:\n  - {device_id: a, archetype: stationary_archetype_a}\n",
-         "scenario_id", "should match pattern"),
-        ("scenario_id: r\ndevices:\n  - {device_id: a, archetype: mobile_high_efficiency, mode: MOBILE,"
-         " route_id: x, dynamics: {demand: {target_daily_liters: 5}}}\n",
-         "devices[0]", "dynamics only applies to STATIONARY devices"),
-        ("scenario_id: r\ndevices:\n  - {device_id: a, archetype: stationary_archetype_a, route_id: x}\n",
-         "devices[0].route_id", "route_id only applies to MOBILE devices"),
-        ("scenario_id: r\ndevices:\n  - {device_id: a, archetype: stationary_archetype_a, mode: STATIONARY,"
-         " route_id: x}\n", "devices[0]", "route_id only applies to MOBILE devices"),
-        ("scenario_id: r\ndevices:\n  - {device_id: a, archetype: mobile_high_efficiency, route_id: q,"
-         " dynamics: {demand: {target_daily_liters: 5}}}\nroutes:\n  - route_id: q\n    points:\n"
-         "      - {point_id: p, kind: BASE, latitude: 1, longitude: 0}\n",
-         "devices[0].dynamics", "dynamics only applies to STATIONARY devices"),
-        ("scenario_id: r\ndevices:\n  - {group: g, count: 2, id_pattern: 'X', archetype: stationary_archetype_a}\n",
-         "devices[0].id_pattern", "must contain {n}"),
-        ("scenario_id: r\ndevices:\n  - {device_id: a, archetype: stationary_archetype_a}\nroutes:\n"
-         "  - route_id: q\n    points:\n      - {point_id: p, kind: BASE, latitude: 91, longitude: 0}\n",
-         "routes[0].points[0].latitude", "less than or equal to 90"),
-        ("scenario_id: r\ndevices:\n  - {device_id: a, archetype: stationary_archetype_a}\nroutes:\n"
-         "  - route_id: q\n    points:\n      - {point_id: p, kind: DEPOT, latitude: 1, longitude: 0}\n",
-         "routes[0].points[0].kind", "Input should be 'BASE', 'REFILL' or 'CLIENT'"),
+        (
+            "scenario_id: ../up\ndevices:\n  - {device_id: a, archetype: stationary_archetype_a}\n",
+            "scenario_id",
+            "should match pattern",
+        ),
+        (
+            "scenario_id: r\ndevices:\n  - {device_id: a, archetype: mobile_high_efficiency, mode: MOBILE,"
+            " route_id: x, dynamics: {demand: {target_daily_liters: 5}}}\n",
+            "devices[0]",
+            "dynamics only applies to STATIONARY devices",
+        ),
+        (
+            "scenario_id: r\ndevices:\n  - {device_id: a, archetype: stationary_archetype_a, route_id: x}\n",
+            "devices[0].route_id",
+            "route_id only applies to MOBILE devices",
+        ),
+        (
+            "scenario_id: r\ndevices:\n  - {device_id: a, archetype: stationary_archetype_a, mode: STATIONARY,"
+            " route_id: x}\n",
+            "devices[0]",
+            "route_id only applies to MOBILE devices",
+        ),
+        (
+            "scenario_id: r\ndevices:\n  - {device_id: a, archetype: mobile_high_efficiency, route_id: q,"
+            " dynamics: {demand: {target_daily_liters: 5}}}\nroutes:\n  - route_id: q\n    points:\n"
+            "      - {point_id: p, kind: BASE, latitude: 1, longitude: 0}\n",
+            "devices[0].dynamics",
+            "dynamics only applies to STATIONARY devices",
+        ),
+        (
+            "scenario_id: r\ndevices:\n  - {group: g, count: 2, id_pattern: 'X', archetype: stationary_archetype_a}\n",
+            "devices[0].id_pattern",
+            "must contain {n}",
+        ),
+        (
+            "scenario_id: r\ndevices:\n  - {device_id: a, archetype: stationary_archetype_a}\nroutes:\n"
+            "  - route_id: q\n    points:\n      - {point_id: p, kind: BASE, latitude: 91, longitude: 0}\n",
+            "routes[0].points[0].latitude",
+            "less than or equal to 90",
+        ),
+        (
+            "scenario_id: r\ndevices:\n  - {device_id: a, archetype: stationary_archetype_a}\nroutes:\n"
+            "  - route_id: q\n    points:\n      - {point_id: p, kind: DEPOT, latitude: 1, longitude: 0}\n",
+            "routes[0].points[0].kind",
+            "Input should be 'BASE', 'REFILL' or 'CLIENT'",
+        ),
     ],
 )
 def test_section_7_rules(tmp_path, plugins, text, field, words):

@@ -52,10 +52,14 @@ def test_no_password_in_output_of_a_working_database(url, sh, scratch_db):
     assert json.loads(res.stdout)["database"]
 
 
-@pytest.mark.parametrize("url", [u.replace("5432", "1") for u in FORMS if "5432" in u] + [
-    f"postgresql+psycopg://root:{SECRET}@127.0.0.1:notaport/test",
-    f"postgresql+psycopg://root@127.0.0.1:1/test?password={SECRET}&nonsense_option=1",
-])
+@pytest.mark.parametrize(
+    "url",
+    [u.replace("5432", "1") for u in FORMS if "5432" in u]
+    + [
+        f"postgresql+psycopg://root:{SECRET}@127.0.0.1:notaport/test",
+        f"postgresql+psycopg://root@127.0.0.1:1/test?password={SECRET}&nonsense_option=1",
+    ],
+)
 def test_no_password_in_connection_errors(url, sh):
     res = sh("synthkit", "db", "init", "--db-url", url)
     assert res.returncode == 2, res.stdout + res.stderr
@@ -65,6 +69,10 @@ def test_no_password_in_connection_errors(url, sh):
 
 def test_no_password_in_environment_url_errors_or_files(sh, tmp_path: Path):
     url = f"postgresql+psycopg://root@127.0.0.1:1/test?password={SECRET}"
-    res = sh("synthkit", "import-csv", "--artifact-dir", str(tmp_path), env={"SYNTHKIT_DB_URL": url})
+    res = sh(
+        "synthkit", "import-csv", "--artifact-dir", str(tmp_path), env={"SYNTHKIT_DB_URL": url}
+    )
     assert res.returncode == 2 and SECRET not in res.stdout + res.stderr
-    assert not any(SECRET in p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file())
+    assert not any(
+        SECRET in p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file()
+    )

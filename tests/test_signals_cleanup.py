@@ -34,8 +34,20 @@ def _wait_for_temp(where: Path, timeout: float = 120) -> None:
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_signal_mid_generate_leaves_no_file(tmp_path, sig):
     out = tmp_path / "big.jsonl"
-    proc = subprocess.Popen([str(BIN / "synthkit"), "telematics", "generate", "--events", "300000000",
-                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            str(BIN / "synthkit"),
+            "telematics",
+            "generate",
+            "--events",
+            "300000000",
+            "--out",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _wait_for_temp(tmp_path)
     time.sleep(0.3)
     proc.send_signal(sig)
@@ -48,9 +60,24 @@ def test_signal_mid_generate_leaves_no_file(tmp_path, sig):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 def test_signal_mid_export_leaves_no_directory(tmp_path, sig):
     (tmp_path / "s.yaml").write_text(SCENARIO)
-    proc = subprocess.Popen([str(BIN / "synthkit"), "--scenario", str(tmp_path / "s.yaml"), "export-csv",
-                             "--run-id", "r1", "--end-at", "2026-02-12T10:00:00Z", "--output-root", str(tmp_path / "gen")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    proc = subprocess.Popen(
+        [
+            str(BIN / "synthkit"),
+            "--scenario",
+            str(tmp_path / "s.yaml"),
+            "export-csv",
+            "--run-id",
+            "r1",
+            "--end-at",
+            "2026-02-12T10:00:00Z",
+            "--output-root",
+            str(tmp_path / "gen"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
     _wait_for_temp(tmp_path / "gen")
     time.sleep(0.3)
     proc.send_signal(sig)
@@ -88,6 +115,8 @@ def test_cli_generate_sweeps_a_dead_runs_temp_file(tmp_path, sh):
     dead = _dead_pid()
     stale = tmp_path / f".g.jsonl.{dead}.synthkit-tmp"
     stale.write_bytes(b"partial")
-    res = sh("synthkit", "telematics", "generate", "--events", "10", "--out", str(tmp_path / "g.jsonl"))
+    res = sh(
+        "synthkit", "telematics", "generate", "--events", "10", "--out", str(tmp_path / "g.jsonl")
+    )
     assert res.returncode == 0, res.stderr
     assert not stale.exists()

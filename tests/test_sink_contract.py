@@ -38,7 +38,7 @@ from tests.test_ingestion_db import END, SCENARIO, prepared
 STATIONARY = str(Path(__file__).resolve().parents[1] / "scenarios" / "stationary_only_v1.yaml")
 
 
-def _with(module_name: str, *specs: SinkSpec):  # noqa: ANN202 - Plugins
+def _with(module_name: str, *specs: SinkSpec):
     module = types.ModuleType(module_name)
     module.synthkit_register_sinks = hookimpl(lambda: list(specs))
     plugins = build_plugins()
@@ -54,26 +54,47 @@ def test_a_sink_option_is_checked_by_the_sinks_model_and_the_error_names_it(tmp_
     out = tmp_path / "e.jsonl.gz"
     base = ["telematics", "generate", "--events", "500", "--out", str(out)]
     res = run_cli([*base, "--sink-option", "level=12"], plugins)
-    assert res.exit_code == 2 and "--sink-option level='12'" in res.stderr and "less than or equal to 9" in res.stderr
-    assert "options of 'jsonl_gz': level (int, default 9)" in res.stderr and "Traceback" not in res.stderr
+    assert (
+        res.exit_code == 2
+        and "--sink-option level='12'" in res.stderr
+        and "less than or equal to 9" in res.stderr
+    )
+    assert (
+        "options of 'jsonl_gz': level (int, default 9)" in res.stderr
+        and "Traceback" not in res.stderr
+    )
     res = run_cli([*base, "--sink-option", "colour=red"], plugins)
-    assert res.exit_code == 2 and "colour='red': is not an option of this sink (sink 'jsonl_gz')" in res.stderr
+    assert (
+        res.exit_code == 2
+        and "colour='red': is not an option of this sink (sink 'jsonl_gz')" in res.stderr
+    )
     res = run_cli([*base, "--sink-option", "level"], plugins)
     assert res.exit_code == 2 and "is not KEY=VALUE" in res.stderr
     assert not out.exists()
     fast = run_cli([*base, "--sink-option", "level=1"], plugins)
     best = run_cli([*base[:-1], str(tmp_path / "b.jsonl.gz")], plugins)
     assert fast.exit_code == best.exit_code == 0, fast.stderr + best.stderr
-    assert gzip.decompress(out.read_bytes()) == gzip.decompress((tmp_path / "b.jsonl.gz").read_bytes())
+    assert gzip.decompress(out.read_bytes()) == gzip.decompress(
+        (tmp_path / "b.jsonl.gz").read_bytes()
+    )
     assert out.stat().st_size > (tmp_path / "b.jsonl.gz").stat().st_size  # level 1 really was used
 
 
 def test_every_producing_command_takes_sink_and_sink_option():
-    for command in (["export-csv"], ["bootstrap"], ["import-csv"], ["run"],
-                    ["telematics", "generate"], ["telematics", "stream"], ["telematics", "publish"],
-                    ["ingest", "listen"]):  # fmt: skip
+    for command in (
+        ["export-csv"],
+        ["bootstrap"],
+        ["import-csv"],
+        ["run"],
+        ["telematics", "generate"],
+        ["telematics", "stream"],
+        ["telematics", "publish"],
+        ["ingest", "listen"],
+    ):
         res = run_cli([*command, "--help"])
-        assert res.exit_code == 0 and "--sink" in res.stdout and "--sink-option" in res.stdout, command
+        assert res.exit_code == 0 and "--sink" in res.stdout and "--sink-option" in res.stdout, (
+            command
+        )
 
 
 def test_a_factory_that_breaks_its_kinds_contract_is_named():
@@ -83,7 +104,9 @@ def test_a_factory_that_breaks_its_kinds_contract_is_named():
     plugins = _with("odd_sink", SinkSpec("odd", NotAFileSink, extensions=(".odd",)))
     res = run_cli(["telematics", "generate", "--events", "10", "--out", "x.odd"], plugins)
     assert res.exit_code == 2
-    assert "sink 'odd': its factory returned a NotAFileSink, not a synthkit.api.FileSink" in res.stderr
+    assert (
+        "sink 'odd': its factory returned a NotAFileSink, not a synthkit.api.FileSink" in res.stderr
+    )
 
 
 def test_a_url_out_goes_to_the_ingest_sink_claiming_its_scheme_and_is_not_a_file(tmp_path):
@@ -105,12 +128,22 @@ def test_a_url_out_goes_to_the_ingest_sink_claiming_its_scheme_and_is_not_a_file
         def abort(self): ...
 
     plugins = _with("memory_sink", SinkSpec("memory", Memory, kind="ingest", schemes=("mem",)))
-    res = run_cli(["telematics", "generate", "--events", "1000", "--out", "mem://bucket/x"], plugins)
+    res = run_cli(
+        ["telematics", "generate", "--events", "1000", "--out", "mem://bucket/x"], plugins
+    )
     assert res.exit_code == 0, res.stderr  # before: the output_writable check refused the "path"
     summary = json.loads(res.stdout)
-    assert seen == ["mem://bucket/x"] and summary["outcomes"] == {"stored:OK": 1000} and summary["sink"] == "memory"
+    assert (
+        seen == ["mem://bucket/x"]
+        and summary["outcomes"] == {"stored:OK": 1000}
+        and summary["sink"] == "memory"
+    )
     res = run_cli(["telematics", "generate", "--events", "10", "--out", "gopher://x/y"], plugins)
-    assert res.exit_code == 2 and "no sink it can drive takes gopher:// URLs" in res.stderr and "mem://" in res.stderr
+    assert (
+        res.exit_code == 2
+        and "no sink it can drive takes gopher:// URLs" in res.stderr
+        and "mem://" in res.stderr
+    )
     with pytest.raises(PluginError, match="only an ingest sink claims URL schemes"):
         SinkSpec("bad", Memory, schemes=("x",))
 
@@ -120,8 +153,17 @@ def test_a_url_out_goes_to_the_ingest_sink_claiming_its_scheme_and_is_not_a_file
 
 def test_export_csv_writes_through_any_file_sink_and_the_readers_say_what_they_read(tmp_path):
     out = tmp_path / "o"
-    base = ["--scenario", STATIONARY, "--state-file", str(tmp_path / "s.json"), "export-csv", "--end-at", END,
-            "--output-root", str(out)]  # fmt: skip
+    base = [
+        "--scenario",
+        STATIONARY,
+        "--state-file",
+        str(tmp_path / "s.json"),
+        "export-csv",
+        "--end-at",
+        END,
+        "--output-root",
+        str(out),
+    ]
     csv = json.loads(run_cli([*base, "--run-id", "c"]).stdout)
     res = run_cli([*base, "--run-id", "j", "--sink", "jsonl"])
     assert res.exit_code == 0, res.stderr
@@ -129,22 +171,54 @@ def test_export_csv_writes_through_any_file_sink_and_the_readers_say_what_they_r
     rows = Path(summary["rows"])
     assert rows.name == "telemetry_rows.jsonl" and summary["row_count"] == csv["row_count"]
     manifest = json.loads((rows.parent / "manifest.json").read_text())
-    assert manifest["rows_format"] == "jsonl" and manifest["rows_sha256"] == hashlib.sha256(rows.read_bytes()).hexdigest()
+    assert (
+        manifest["rows_format"] == "jsonl"
+        and manifest["rows_sha256"] == hashlib.sha256(rows.read_bytes()).hexdigest()
+    )
     assert len(rows.read_text().splitlines()) == csv["row_count"]
     for command in ("analyze-csv", "import-csv"):
         res = run_cli([command, "--artifact-dir", str(rows.parent)])
-        assert res.exit_code == 2 and f"its rows are jsonl (telemetry_rows.jsonl); {command} reads csv artifacts" in res.stderr
+        assert (
+            res.exit_code == 2
+            and f"its rows are jsonl (telemetry_rows.jsonl); {command} reads csv artifacts"
+            in res.stderr
+        )
     res = run_cli([*base, "--run-id", "m", "--sink", "mqtt"])
-    assert res.exit_code == 2 and "sink 'mqtt' is a broker sink; export-csv needs a file sink" in res.stderr
+    assert (
+        res.exit_code == 2
+        and "sink 'mqtt' is a broker sink; export-csv needs a file sink" in res.stderr
+    )
     res = run_cli([*base, "--run-id", "n", "--sink-option", "x=1"])
-    assert res.exit_code == 2 and "--sink-option x='1': is not an option of this sink (sink 'csv')" in res.stderr
-    assert not (out / "stationary_only_v1" / "m").exists() and not (out / "stationary_only_v1" / "n").exists()
+    assert (
+        res.exit_code == 2
+        and "--sink-option x='1': is not an option of this sink (sink 'csv')" in res.stderr
+    )
+    assert (
+        not (out / "stationary_only_v1" / "m").exists()
+        and not (out / "stationary_only_v1" / "n").exists()
+    )
 
 
 def test_the_docs_sink_works_from_every_file_command(tmp_path):
     plugins = with_example("sink_plugin")
-    res = run_cli(["--scenario", STATIONARY, "--state-file", str(tmp_path / "s.json"), "export-csv", "--end-at", END,
-                   "--output-root", str(tmp_path / "o"), "--run-id", "g", "--sink", "jsonl_gz"], plugins)  # fmt: skip
+    res = run_cli(
+        [
+            "--scenario",
+            STATIONARY,
+            "--state-file",
+            str(tmp_path / "s.json"),
+            "export-csv",
+            "--end-at",
+            END,
+            "--output-root",
+            str(tmp_path / "o"),
+            "--run-id",
+            "g",
+            "--sink",
+            "jsonl_gz",
+        ],
+        plugins,
+    )
     assert res.exit_code == 0, res.stderr
     rows = Path(json.loads(res.stdout)["rows"])
     assert rows.name == "telemetry_rows.jsonl.gz"
@@ -181,14 +255,38 @@ def test_a_bootstrap_whose_sink_fails_at_once_leaves_the_state_file_as_it_was(tm
     prepared(url, scenario)
     state = tmp_path / "seq.json"
     plugins = _with("failing_sink", _failing_ingest(0))
-    res = run_cli(["--scenario", str(scenario), "--state-file", str(state), "bootstrap", "--db-url", url,
-                   "--sink", "failing"], plugins)  # fmt: skip
+    res = run_cli(
+        [
+            "--scenario",
+            str(scenario),
+            "--state-file",
+            str(state),
+            "bootstrap",
+            "--db-url",
+            url,
+            "--sink",
+            "failing",
+        ],
+        plugins,
+    )
     assert res.exit_code != 0 and "No space left on device" in res.stderr
     assert not state.exists()  # before: every device's whole window was reserved
     state.write_text(json.dumps({"version": 1, "devices": {"TANK-01": 41}}) + "\n")
     before = state.read_bytes()
-    res = run_cli(["--scenario", str(scenario), "--state-file", str(state), "bootstrap", "--db-url", url,
-                   "--sink", "failing"], plugins)  # fmt: skip
+    res = run_cli(
+        [
+            "--scenario",
+            str(scenario),
+            "--state-file",
+            str(state),
+            "bootstrap",
+            "--db-url",
+            url,
+            "--sink",
+            "failing",
+        ],
+        plugins,
+    )
     assert res.exit_code != 0 and state.read_bytes() == before
 
 
@@ -211,8 +309,22 @@ def test_a_bootstrap_whose_sink_fails_later_keeps_exactly_what_it_took(tmp_path,
             super().write(batch)
 
     plugins = _with("failing_sink", SinkSpec("failing", Recording, kind="ingest"))
-    res = run_cli(["--scenario", str(scenario), "--state-file", str(state), "bootstrap", "--db-url", url,
-                   "--sink", "failing", "--commit-batch-size", "100"], plugins)  # fmt: skip
+    res = run_cli(
+        [
+            "--scenario",
+            str(scenario),
+            "--state-file",
+            str(state),
+            "bootstrap",
+            "--db-url",
+            url,
+            "--sink",
+            "failing",
+            "--commit-batch-size",
+            "100",
+        ],
+        plugins,
+    )
     assert res.exit_code != 0 and len(handed) == 2
     last: dict[str, int] = {}
     for row in handed[0].rows():  # the sink took the first; its write raised on the second
@@ -226,14 +338,19 @@ def test_a_reservation_reserves_ahead_and_gives_back_only_its_own(tmp_path):
     with SeqState.held(path) as state:
         r = Reservation(state, ["A", "B"], ahead=np.array([100, 100]), ceiling=np.array([60, 500]))
         r.hand(np.array([0, 1]), np.array([10, 0]))
-        assert json.loads(path.read_text())["devices"] == {"A": 60, "B": 99}  # ahead, capped by the ceiling
+        assert json.loads(path.read_text())["devices"] == {
+            "A": 60,
+            "B": 99,
+        }  # ahead, capped by the ceiling
         r.hand(np.array([1]), np.array([5]))
         r.reserve(np.array([1]), np.array([300]))  # reserved, then the sink refused it
         assert json.loads(path.read_text())["devices"] == {"A": 60, "B": 399}
         r.settle()
         assert json.loads(path.read_text())["devices"] == {"A": 10, "B": 5}
     with SeqState.held(path) as state:
-        Reservation(state, ["A", "C"], ahead=np.array([50, 50])).settle()  # nothing handed: nothing moves
+        Reservation(
+            state, ["A", "C"], ahead=np.array([50, 50])
+        ).settle()  # nothing handed: nothing moves
         state.give_back("A", 3)  # never below what the file said when this run began
         state.save()
     assert json.loads(path.read_text())["devices"] == {"A": 10, "B": 5}
@@ -245,19 +362,29 @@ def test_a_reservation_reserves_ahead_and_gives_back_only_its_own(tmp_path):
 def test_columns_declare_their_value_types():
     n = 3
     times = np.array([1_767_225_600, 1_767_225_900, 1_767_226_200])
-    batch = Batch([
-        Column("device_id", "label", np.zeros(n, np.int64), labels=("T-1",)),
-        Column("seq", "int", np.arange(n)),
-        Column("level_pct", "decimal", np.array([1.25, 2.5, 3.0]), decimals=2),
-        Column("received_at", "fixed", iso_seconds(times), type="timestamp"),
-        Column("car_value", "label", np.array([0, 1, 0]), labels=(18000, 42000)),
-        Column("has_trailer", "label", np.array([0, 1, 1]), labels=(False, True)),
-        Column("score", "label", np.array([0, 1, 0]), labels=(0.5, 1)),
-        Column("event_id", "fixed", np.frombuffer(b"abcdefghi", np.uint8).reshape(3, 3)),
-    ])  # fmt: skip
+    batch = Batch(
+        [
+            Column("device_id", "label", np.zeros(n, np.int64), labels=("T-1",)),
+            Column("seq", "int", np.arange(n)),
+            Column("level_pct", "decimal", np.array([1.25, 2.5, 3.0]), decimals=2),
+            Column("received_at", "fixed", iso_seconds(times), type="timestamp"),
+            Column("car_value", "label", np.array([0, 1, 0]), labels=(18000, 42000)),
+            Column("has_trailer", "label", np.array([0, 1, 1]), labels=(False, True)),
+            Column("score", "label", np.array([0, 1, 0]), labels=(0.5, 1)),
+            Column("event_id", "fixed", np.frombuffer(b"abcdefghi", np.uint8).reshape(3, 3)),
+        ]
+    )
     types_ = {c.name: c.value_type for c in batch.columns}
-    assert types_ == {"device_id": "enum", "seq": "int", "level_pct": "float", "received_at": "timestamp",
-                      "car_value": "int", "has_trailer": "bool", "score": "float", "event_id": "text"}  # fmt: skip
+    assert types_ == {
+        "device_id": "enum",
+        "seq": "int",
+        "level_pct": "float",
+        "received_at": "timestamp",
+        "car_value": "int",
+        "has_trailer": "bool",
+        "score": "float",
+        "event_id": "text",
+    }
     stamps = batch.column("received_at").timestamps()
     assert (stamps.astype(np.int64) == times).all()
     assert batch.slice(1, 3).column("received_at").value_type == "timestamp"  # kept by slicing
@@ -271,11 +398,15 @@ def test_the_families_declare_timestamps_and_numbers_not_labels(tmp_path):
     plugins = build_plugins()
     from datetime import UTC, datetime
 
-    gen = TelematicsGenerator(TelematicsConfig(drivers=5, seed=1, start=datetime(2026, 1, 5, tzinfo=UTC)),
-                              plugins.event_types())  # fmt: skip
+    gen = TelematicsGenerator(
+        TelematicsConfig(drivers=5, seed=1, start=datetime(2026, 1, 5, tzinfo=UTC)),
+        plugins.event_types(),
+    )
     batch = next(iter(gen.batches(100)))
     kinds = {c.name: c.value_type for c in batch.columns}
-    assert kinds["ts"] == "timestamp" and kinds["car_value"] == "int" and kinds["driver_id"] == "enum"
+    assert (
+        kinds["ts"] == "timestamp" and kinds["car_value"] == "int" and kinds["driver_id"] == "enum"
+    )
     assert kinds["speed_mph"] == "float" and kinds["event_type"] == "enum"
     stamps = batch.column("ts").timestamps()
     assert str(stamps.dtype) == "datetime64[ms]" and str(stamps[0]).startswith("2026-01-05")
@@ -307,14 +438,42 @@ def test_bootstrap_and_import_csv_hand_a_sink_the_same_row_layout(tmp_path):
     prepared(url, scenario)
     for command in ("bootstrap", "import-csv"):
         Recorder.name = command
-        plugins = _with("recorder", SinkSpec("recorder", Recorder, kind="ingest", capabilities=("dry_run",)))
+        plugins = _with(
+            "recorder", SinkSpec("recorder", Recorder, kind="ingest", capabilities=("dry_run",))
+        )
         if command == "bootstrap":
-            args = ["--scenario", str(scenario), "--state-file", str(tmp_path / "b.json"), "bootstrap"]
+            args = [
+                "--scenario",
+                str(scenario),
+                "--state-file",
+                str(tmp_path / "b.json"),
+                "bootstrap",
+            ]
         else:
-            art = run_cli(["--scenario", str(scenario), "--state-file", str(tmp_path / "e.json"), "export-csv",
-                           "--end-at", END, "--run-id", "r", "--output-root", str(tmp_path / "o")])  # fmt: skip
-            args = ["import-csv", "--artifact-dir", json.loads(art.stdout)["artifact_dir"], "--apply"]
+            art = run_cli(
+                [
+                    "--scenario",
+                    str(scenario),
+                    "--state-file",
+                    str(tmp_path / "e.json"),
+                    "export-csv",
+                    "--end-at",
+                    END,
+                    "--run-id",
+                    "r",
+                    "--output-root",
+                    str(tmp_path / "o"),
+                ]
+            )
+            args = [
+                "import-csv",
+                "--artifact-dir",
+                json.loads(art.stdout)["artifact_dir"],
+                "--apply",
+            ]
         res = run_cli([*args, "--db-url", url, "--sink", "recorder"], plugins)
         assert res.exit_code == 0, res.stderr
     assert seen["bootstrap"] == seen["import-csv"]
-    assert ("received_at", "timestamp") in seen["bootstrap"] and ("mode", "enum") in seen["bootstrap"]
+    assert ("received_at", "timestamp") in seen["bootstrap"] and ("mode", "enum") in seen[
+        "bootstrap"
+    ]

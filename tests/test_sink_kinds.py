@@ -25,25 +25,64 @@ def test_import_csv_with_a_file_sink_is_refused_naming_the_kinds(tmp_path):
     url = f"sqlite:///{tmp_path / 't.db'}"
     assert run_cli(["db", "init", "--db-url", url], plugins).exit_code == 0
     scenario = str(ROOT / "scenarios" / "stationary_only_v1.yaml")
-    exported = run_cli(["--scenario", scenario, "--state-file", str(tmp_path / "a.json"), "export-csv",
-                        "--end-at", END, "--run-id", "r", "--output-root", str(tmp_path / "o")], plugins)  # fmt: skip
+    exported = run_cli(
+        [
+            "--scenario",
+            scenario,
+            "--state-file",
+            str(tmp_path / "a.json"),
+            "export-csv",
+            "--end-at",
+            END,
+            "--run-id",
+            "r",
+            "--output-root",
+            str(tmp_path / "o"),
+        ],
+        plugins,
+    )
     assert exported.exit_code == 0, exported.stderr
-    res = run_cli(["--state-file", str(tmp_path / "b.json"), "import-csv", "--artifact-dir",
-                   str(tmp_path / "o" / "stationary_only_v1" / "r"), "--apply", "--sink", "jsonl", "--db-url", url], plugins)  # fmt: skip
+    res = run_cli(
+        [
+            "--state-file",
+            str(tmp_path / "b.json"),
+            "import-csv",
+            "--artifact-dir",
+            str(tmp_path / "o" / "stationary_only_v1" / "r"),
+            "--apply",
+            "--sink",
+            "jsonl",
+            "--db-url",
+            url,
+        ],
+        plugins,
+    )
     assert res.exit_code == 2, res.stderr
-    assert "sink 'jsonl' is a file sink; import-csv needs an ingest sink (ingest sinks: http, reference_db)" in res.stderr
+    assert (
+        "sink 'jsonl' is a file sink; import-csv needs an ingest sink (ingest sinks: http, reference_db)"
+        in res.stderr
+    )
     assert not (tmp_path / "b.json").exists()
 
 
 def test_every_built_in_sink_declares_its_kind():
     kinds = {name: spec.kind for name, spec in build_plugins().sinks().items()}
-    assert kinds == {"csv": "file", "jsonl": "file", "parquet": "file", "stdout": "stream", "mqtt": "broker",
-                     "reference_db": "ingest", "http": "ingest"}
+    assert kinds == {
+        "csv": "file",
+        "jsonl": "file",
+        "parquet": "file",
+        "stdout": "stream",
+        "mqtt": "broker",
+        "reference_db": "ingest",
+        "http": "ingest",
+    }
 
 
 def test_a_sink_of_the_wrong_kind_or_an_unknown_kind_is_refused():
     plugins = build_plugins()
-    with pytest.raises(PluginError, match="sink 'mqtt' is a broker sink; telematics generate needs a file sink"):
+    with pytest.raises(
+        PluginError, match="sink 'mqtt' is a broker sink; telematics generate needs a file sink"
+    ):
         plugins.sink("mqtt", "file", needed_by="telematics generate")
     with pytest.raises(PluginError, match="unknown broker sink 'mqt'"):
         plugins.sink("mqt", "broker", needed_by="run")
@@ -53,7 +92,9 @@ def test_a_sink_of_the_wrong_kind_or_an_unknown_kind_is_refused():
 
 def test_a_two_part_extension_picks_its_sink(tmp_path):
     module = types.ModuleType("gz_sink")
-    module.synthkit_register_sinks = hookimpl(lambda: [SinkSpec("jsonl_gz", factory=dict, extensions=(".jsonl.gz",))])
+    module.synthkit_register_sinks = hookimpl(
+        lambda: [SinkSpec("jsonl_gz", factory=dict, extensions=(".jsonl.gz",))]
+    )
     plugins = build_plugins()
     plugins.register(module, "gz_sink")
     assert plugins.file_sink(tmp_path / "events.jsonl.gz").name == "jsonl_gz"

@@ -21,7 +21,7 @@ from synthkit.testing import run_cli
 pytestmark = pytest.mark.services
 
 
-def _plugins(taken: list[bytes], fail: bool):  # noqa: ANN202 - Plugins
+def _plugins(taken: list[bytes], fail: bool):
     class Recording(IngestSink):
         def __init__(self, target, options):
             self.n = 0
@@ -41,7 +41,9 @@ def _plugins(taken: list[bytes], fail: bool):  # noqa: ANN202 - Plugins
         def abort(self): ...
 
     module = types.ModuleType("recording")
-    module.synthkit_register_sinks = hookimpl(lambda: [SinkSpec("recording", Recording, kind="ingest")])
+    module.synthkit_register_sinks = hookimpl(
+        lambda: [SinkSpec("recording", Recording, kind="ingest")]
+    )
     plugins = build_plugins()
     plugins.register(module, "recording")
     return plugins
@@ -59,17 +61,33 @@ def _publish(topic_root: str, payloads: list[bytes]) -> None:
 
 def test_listen_feeds_any_ingest_sink_and_a_failed_batch_is_redelivered(tmp_path):
     root, session = f"synthkit-src-{uuid.uuid4().hex[:8]}", f"synthkit-src-{uuid.uuid4().hex[:8]}"
-    base = ["ingest", "listen", "--db-url", f"sqlite:///{tmp_path / 'unused.db'}", "--topic", f"{root}/+/telemetry",
-            "--client-id", session, "--sink", "recording"]  # fmt: skip
+    base = [
+        "ingest",
+        "listen",
+        "--db-url",
+        f"sqlite:///{tmp_path / 'unused.db'}",
+        "--topic",
+        f"{root}/+/telemetry",
+        "--client-id",
+        session,
+        "--sink",
+        "recording",
+    ]
     run_cli(["db", "init", "--db-url", f"sqlite:///{tmp_path / 'unused.db'}"])
     taken: list[bytes] = []
-    first = run_cli([*base, "--duration-seconds", "1"], _plugins(taken, fail=False))  # the session subscribes
+    first = run_cli(
+        [*base, "--duration-seconds", "1"], _plugins(taken, fail=False)
+    )  # the session subscribes
     assert first.exit_code == 0, first.stderr
     payloads = [json.dumps({"n": i}).encode() for i in range(6)]
     _publish(root, payloads)  # queued by the broker for the session, no listener connected
-    failed = run_cli([*base, "--count", "6", "--duration-seconds", "10"], _plugins(taken, fail=True))
+    failed = run_cli(
+        [*base, "--count", "6", "--duration-seconds", "10"], _plugins(taken, fail=True)
+    )
     assert failed.exit_code == 2 and "the recording sink is down" in failed.stderr and taken == []
-    again = run_cli([*base, "--count", "6", "--duration-seconds", "10"], _plugins(taken, fail=False))
+    again = run_cli(
+        [*base, "--count", "6", "--duration-seconds", "10"], _plugins(taken, fail=False)
+    )
     assert again.exit_code == 0, again.stderr
     summary = json.loads(again.stdout)
     assert sorted(taken) == sorted(payloads)  # nothing the failed sink did not take was lost
@@ -78,4 +96,7 @@ def test_listen_feeds_any_ingest_sink_and_a_failed_batch_is_redelivered(tmp_path
 
 def test_listen_refuses_a_sink_of_another_kind():
     res = run_cli(["ingest", "listen", "--sink", "jsonl", "--duration-seconds", "1"])
-    assert res.exit_code == 2 and "sink 'jsonl' is a file sink; ingest listen needs an ingest sink" in res.stderr
+    assert (
+        res.exit_code == 2
+        and "sink 'jsonl' is a file sink; ingest listen needs an ingest sink" in res.stderr
+    )

@@ -43,7 +43,10 @@ def test_a_second_holder_is_refused_naming_the_first(tmp_path):
         held.save()
         other = SeqState.load(path)
         other.advance("A", 9)
-        with pytest.raises(ConfigError, match=rf"held by another synthkit process \(pid {os.getpid()} on {socket.gethostname()}"):
+        with pytest.raises(
+            ConfigError,
+            match=rf"held by another synthkit process \(pid {os.getpid()} on {socket.gethostname()}",
+        ):
             other.save()
         with pytest.raises(ConfigError, match="held by another"):
             with SeqState.held(path):
@@ -68,13 +71,20 @@ def test_a_state_value_that_is_not_a_seq_is_refused(tmp_path, value):
     """Issue 11.8: 1e30 raised OverflowError; -7 was accepted (seq -6 emitted); 5.7 and true
     were coerced silently."""
     path = tmp_path / "state.json"
-    path.write_text('{"version": 1, "devices": {"A": %s}}' % value)
+    path.write_text(f'{{"version": 1, "devices": {{"A": {value}}}}}')
     with pytest.raises(ConfigError, match="not a whole number"):
         SeqState.load(path)
 
 
-@pytest.mark.parametrize("text", ["{", '{"version": 2, "devices": {}}', '{"version": 1, "devices": []}',
-                                  '{"version": 1, "devices": {"A": "x"}}'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{",
+        '{"version": 2, "devices": {}}',
+        '{"version": 1, "devices": []}',
+        '{"version": 1, "devices": {"A": "x"}}',
+    ],
+)
 def test_a_damaged_state_file_is_a_clear_error(tmp_path, text):
     path = tmp_path / "state.json"
     path.write_text(text)

@@ -42,7 +42,11 @@ def private_core_imports(paths: list[Path]) -> set[tuple[str, str]]:
     for path in paths:
         in_tests = "tests" in path.parts or path.name == "conftest.py"
         for name in imports(path):
-            if name.split(".")[0] != "synthkit" or name in PUBLIC or (in_tests and name == AUTHOR_TESTING):
+            if (
+                name.split(".")[0] != "synthkit"
+                or name in PUBLIC
+                or (in_tests and name == AUTHOR_TESTING)
+            ):
                 continue
             found.add((str(path.relative_to(ROOT)), name))
     return found
@@ -58,8 +62,12 @@ def test_plugins_and_examples_import_only_the_public_api():
 
 
 def test_the_core_imports_no_plugin():
-    found = {(str(p.relative_to(ROOT)), n) for p in (ROOT / "synthkit").rglob("*.py")
-             for n in imports(p) if n.split(".")[0].startswith("synthkit_")}  # fmt: skip
+    found = {
+        (str(p.relative_to(ROOT)), n)
+        for p in (ROOT / "synthkit").rglob("*.py")
+        for n in imports(p)
+        if n.split(".")[0].startswith("synthkit_")
+    }
     assert found == set()
 
 
@@ -67,20 +75,36 @@ def test_the_walk_sees_imports_inside_functions(tmp_path):
     """The check must not be fooled by an import written where it runs (lazy imports)."""
     pkg = tmp_path / "synthkit_a"
     pkg.mkdir()
-    (pkg / "m.py").write_text("def f():\n    from synthkit_b.x import y\n    from synthkit.batch import Batch\n")
+    (pkg / "m.py").write_text(
+        "def f():\n    from synthkit_b.x import y\n    from synthkit.batch import Batch\n"
+    )
     assert cross_plugin_imports(tmp_path) == {("synthkit_a/m.py", "synthkit_b.x")}
     assert imports(pkg / "m.py") == ["synthkit_b.x", "synthkit.batch"]
 
 
-FAMILY_WORDS = ("reservoir", "telematics", "tank", "truck", "ultrasonic", "raw_readings", "speed_mph",
-                "driver_id", "level_pct", "calibration")  # fmt: skip
+FAMILY_WORDS = (
+    "reservoir",
+    "telematics",
+    "tank",
+    "truck",
+    "ultrasonic",
+    "raw_readings",
+    "speed_mph",
+    "driver_id",
+    "level_pct",
+    "calibration",
+)
 
 
 def test_the_core_names_no_family_device_or_payload():
     found = []
     for path in sorted((ROOT / "synthkit").rglob("*.py")):
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            found += [f"{path.relative_to(ROOT)}:{number}: {word}" for word in FAMILY_WORDS if word in line.lower()]
+            found += [
+                f"{path.relative_to(ROOT)}:{number}: {word}"
+                for word in FAMILY_WORDS
+                if word in line.lower()
+            ]
     assert found == [], "family vocabulary in the core: it belongs in the family's plugin"
 
 

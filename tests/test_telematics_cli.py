@@ -107,8 +107,17 @@ def test_bad_input_one_line_exit_2_no_output(sh, tmp_path, args, needle):
 
 
 def test_all_zero_weights_and_bad_weights_file(sh, tmp_path):
-    zero = ",".join(f"{n}=0" for n in ("hard_braking", "aggressive_turn", "speeding",
-                                       "tailgating", "late_night_driving", "ping"))
+    zero = ",".join(
+        f"{n}=0"
+        for n in (
+            "hard_braking",
+            "aggressive_turn",
+            "speeding",
+            "tailgating",
+            "late_night_driving",
+            "ping",
+        )
+    )
     args = [a for pair in zero.split(",") for a in ("--weight", pair)]
     res = sh(*GEN, "--out", str(tmp_path / "o.jsonl"), *args)
     assert res.returncode == 2 and "every event type has weight 0" in res.stderr
@@ -120,7 +129,9 @@ def test_all_zero_weights_and_bad_weights_file(sh, tmp_path):
     js.write_text('{"speeding": 1,\n "ping": }')
     res = sh(*GEN, "--out", str(tmp_path / "o.jsonl"), "--weights-file", str(js))
     assert res.returncode == 2 and f"{js}:2: invalid JSON" in res.stderr
-    res = sh(*GEN, "--out", str(tmp_path / "o.jsonl"), "--weights-file", str(tmp_path / "nope.yaml"))
+    res = sh(
+        *GEN, "--out", str(tmp_path / "o.jsonl"), "--weights-file", str(tmp_path / "nope.yaml")
+    )
     assert res.returncode == 2 and "cannot read weights file" in res.stderr
     assert not (tmp_path / "o.jsonl").exists()
 
@@ -129,8 +140,17 @@ def test_weights_file_and_flags_tune_the_mix(sh, tmp_path):
     wf = tmp_path / "w.yaml"
     wf.write_text("ping: 0\nhard_braking: 5\n")
     out = tmp_path / "o.jsonl"
-    res = sh(*GEN, "--events", "3000", "--weights-file", str(wf), "--weight", "tailgating=0",
-             "--out", str(out))
+    res = sh(
+        *GEN,
+        "--events",
+        "3000",
+        "--weights-file",
+        str(wf),
+        "--weight",
+        "tailgating=0",
+        "--out",
+        str(out),
+    )
     counts = json.loads(res.stdout)["event_type_counts"]
     assert counts["ping"] == 0 and counts["tailgating"] == 0
     assert counts["hard_braking"] > 0.5 * 3000
@@ -162,8 +182,11 @@ def test_debug_variable_shows_the_traceback(sh, tmp_path):
 
 def test_interrupted_generation_leaves_no_file(tmp_path):
     out = tmp_path / "big.jsonl"
-    proc = subprocess.Popen([str(BIN / "synthkit"), *GEN[1:], "--events", "200000000", "--out",
-                             str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [str(BIN / "synthkit"), *GEN[1:], "--events", "200000000", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.time() + 120
     while time.time() < deadline and not any(tmp_path.iterdir()):
         time.sleep(0.05)
@@ -176,8 +199,9 @@ def test_interrupted_generation_leaves_no_file(tmp_path):
 
 def _stream(args: list[str], sig: int, lines: int = 5) -> tuple[int, str, str]:
     """Signalled once it has streamed ``lines`` lines."""
-    proc = subprocess.Popen([str(BIN / args[0]), *args[1:]], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [str(BIN / args[0]), *args[1:]], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None
     first = "".join(proc.stdout.readline() for _ in range(lines))  # it is streaming
     proc.send_signal(sig)
@@ -196,26 +220,67 @@ def test_stream_until_signal_exit_0_whole_lines(sig):
 
 
 def test_stream_max_events_and_unpaced(sh):
-    res = sh("synthkit", "telematics", "stream", "--interval", "0", "--max-events", "5000",
-             "--start", "2026-01-05T00:00:00Z")
+    res = sh(
+        "synthkit",
+        "telematics",
+        "stream",
+        "--interval",
+        "0",
+        "--max-events",
+        "5000",
+        "--start",
+        "2026-01-05T00:00:00Z",
+    )
     assert res.returncode == 0
     assert len(res.stdout.splitlines()) == 5000
 
 
 def test_stream_to_a_closed_pipe_is_quiet():
-    proc = subprocess.run(f"'{BIN / 'synthkit'}' telematics stream --interval 0 | head -3",
-                          shell=True, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        f"'{BIN / 'synthkit'}' telematics stream --interval 0 | head -3",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert len(proc.stdout.splitlines()) == 3 and "Traceback" not in proc.stderr
 
 
 def test_mock_drop_in_takes_the_seed_flags(sh, tmp_path):
-    res = sh("synthkit-mock", "--events", "2000", "--seed", "123", "--out", str(tmp_path / "s.jsonl"))
-    assert res.returncode == 0 and res.stdout.strip() == f"Wrote 2000 events to {tmp_path / 's.jsonl'} (jsonl)"
-    again = sh(*GEN, "--events", "2000", "--seed", "123", "--mix", "original", "--out", str(tmp_path / "t.jsonl"))
+    res = sh(
+        "synthkit-mock", "--events", "2000", "--seed", "123", "--out", str(tmp_path / "s.jsonl")
+    )
+    assert (
+        res.returncode == 0
+        and res.stdout.strip() == f"Wrote 2000 events to {tmp_path / 's.jsonl'} (jsonl)"
+    )
+    again = sh(
+        *GEN,
+        "--events",
+        "2000",
+        "--seed",
+        "123",
+        "--mix",
+        "original",
+        "--out",
+        str(tmp_path / "t.jsonl"),
+    )
     assert again.returncode == 0 and sha(tmp_path / "s.jsonl") == sha(tmp_path / "t.jsonl")
-    res = sh("synthkit-mock", "--events", "500", "--drivers", "25", "--format", "csv",
-             "--extreme-variance", "--out", str(tmp_path / "e.csv"))
-    assert res.returncode == 0 and "driver_profile" in (tmp_path / "e.csv").read_text().splitlines()[0]
+    res = sh(
+        "synthkit-mock",
+        "--events",
+        "500",
+        "--drivers",
+        "25",
+        "--format",
+        "csv",
+        "--extreme-variance",
+        "--out",
+        str(tmp_path / "e.csv"),
+    )
+    assert (
+        res.returncode == 0 and "driver_profile" in (tmp_path / "e.csv").read_text().splitlines()[0]
+    )
     res = sh("synthkit-mock", "--events", "5")
     assert res.returncode == 2 and "--out is required" in res.stderr
     res = sh("synthkit-mock", "--events", "0", "--out", str(tmp_path / "z.jsonl"))
@@ -236,9 +301,22 @@ def test_help_lists_commands(sh):
 def test_example_distribution_installs_and_is_discovered(tmp_path, sh):
     root = Path(__file__).resolve().parents[1]
     target = tmp_path / "site"
-    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                          "--target", str(target), str(root / "plugins/examples/synthkit-harsh-accel")],
-                         capture_output=True, text=True, timeout=600)
+    pip = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(root / "plugins/examples/synthkit-harsh-accel"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert pip.returncode == 0, pip.stderr
     env = {"PYTHONPATH": str(target)}
     listed = json.loads(sh("synthkit", "plugins", "--json", env=env).stdout)
@@ -267,20 +345,51 @@ def test_a_stream_carries_the_wall_clock_in_order_and_the_simulated_one_on_reque
     from datetime import UTC, datetime, timedelta
 
     before = datetime.now(UTC) - timedelta(seconds=1)
-    res = sh("synthkit", "telematics", "stream", "--interval", "0", "--max-events", "20000", "--drivers", "25")
+    res = sh(
+        "synthkit",
+        "telematics",
+        "stream",
+        "--interval",
+        "0",
+        "--max-events",
+        "20000",
+        "--drivers",
+        "25",
+    )
     after = datetime.now(UTC) + timedelta(seconds=1)
     assert res.returncode == 0, res.stderr
-    stamps = [datetime.fromisoformat(json.loads(line)["ts"].replace("Z", "+00:00")) for line in res.stdout.splitlines()]
+    stamps = [
+        datetime.fromisoformat(json.loads(line)["ts"].replace("Z", "+00:00"))
+        for line in res.stdout.splitlines()
+    ]
     assert len(stamps) == 20000 and stamps == sorted(stamps)
     assert before <= stamps[0] and stamps[-1] <= after
     # the historical clock is an explicit choice, and deterministic
-    sim = [sh("synthkit", "telematics", "stream", "--interval", "0", "--max-events", "50", "--clock", "simulated",
-              "--start", "2026-01-05T00:00:00Z").stdout for _ in range(2)]  # fmt: skip
+    sim = [
+        sh(
+            "synthkit",
+            "telematics",
+            "stream",
+            "--interval",
+            "0",
+            "--max-events",
+            "50",
+            "--clock",
+            "simulated",
+            "--start",
+            "2026-01-05T00:00:00Z",
+        ).stdout
+        for _ in range(2)
+    ]
     assert sim[0] == sim[1] and json.loads(sim[0].splitlines()[0])["ts"].startswith("2026-01-05")
 
 
 def test_mock_stream_stops_after_its_events():
     """`synthkit-mock --stream --events 5` streamed forever."""
-    res = subprocess.run([str(BIN / "synthkit-mock"), "--stream", "--events", "5", "--interval", "0"],
-                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    res = subprocess.run(
+        [str(BIN / "synthkit-mock"), "--stream", "--events", "5", "--interval", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert res.returncode == 0 and len(res.stdout.splitlines()) == 5, res.stderr

@@ -14,7 +14,14 @@ from synthkit_telematics.generator import TelematicsConfig, TelematicsGenerator
 from synthkit.encode import Encoder
 from synthkit.plugins import build_plugins
 
-EVENT_TYPES = {"hard_braking", "aggressive_turn", "speeding", "tailgating", "late_night_driving", "ping"}
+EVENT_TYPES = {
+    "hard_braking",
+    "aggressive_turn",
+    "speeding",
+    "tailgating",
+    "late_night_driving",
+    "ping",
+}
 TYPE_FIELDS = {
     "hard_braking": {"braking_g", "abs_activation"},
     "aggressive_turn": {"lateral_g", "turn_direction"},
@@ -23,8 +30,21 @@ TYPE_FIELDS = {
     "late_night_driving": {"local_hour"},
     "ping": set(),
 }
-BASE = {"event_id", "driver_id", "trip_id", "ts", "event_type", "latitude", "longitude",
-        "speed_mph", "heading_deg", "period_minute", "car_type", "car_value", "car_sportiness"}
+BASE = {
+    "event_id",
+    "driver_id",
+    "trip_id",
+    "ts",
+    "event_type",
+    "latitude",
+    "longitude",
+    "speed_mph",
+    "heading_deg",
+    "period_minute",
+    "car_type",
+    "car_value",
+    "car_sportiness",
+}
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +172,9 @@ def test_speeding_only_above_the_limit(rows):
     assert len(speeding) > 200
     for r in speeding:
         assert r["speed_mph"] >= r["posted_speed_mph"] + 5
-        assert r["over_speed_mph"] == pytest.approx(r["speed_mph"] - r["posted_speed_mph"], abs=0.051)
+        assert r["over_speed_mph"] == pytest.approx(
+            r["speed_mph"] - r["posted_speed_mph"], abs=0.051
+        )
         assert r["posted_speed_mph"] in (25, 35, 45, 55, 65, 70)
 
 
@@ -194,6 +216,7 @@ def test_extreme_variance_profiles_scale_rates_and_intensities(event_types):
 
 def test_a_driver_data_does_not_depend_on_the_others(event_types):
     """A driver's measurements are its own; identifiers are the run's (issue 23, item 10)."""
+
     def measured(events: list[dict]) -> list[dict]:
         return [{k: v for k, v in e.items() if k not in ("event_id", "trip_id")} for e in events]
 
@@ -204,13 +227,25 @@ def test_a_driver_data_does_not_depend_on_the_others(event_types):
         assert not {e["event_id"] for e in events} & {e["event_id"] for e in large[driver]}
 
 
-@pytest.mark.parametrize("change", [{"seed": 4}, {"drivers": 20}, {"start": datetime(2026, 3, 1, tzinfo=UTC)},
-                                    {"base_lat": 10.0}, {"extreme_variance": True}, {"weights": {"ping": 2.0}},
-                                    {"utc_offset_hours": 1.0}, {"trip_avg_minutes": 40.0}])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"seed": 4},
+        {"drivers": 20},
+        {"start": datetime(2026, 3, 1, tzinfo=UTC)},
+        {"base_lat": 10.0},
+        {"extreme_variance": True},
+        {"weights": {"ping": 2.0}},
+        {"utc_offset_hours": 1.0},
+        {"trip_avg_minutes": 40.0},
+    ],
+)
 def test_runs_that_differ_in_any_input_share_no_identifier(event_types, change):
     base = {"drivers": 10, "seed": 3}
     first = generate(event_types, 1000, **base)
-    assert [e["event_id"] for e in first] == [e["event_id"] for e in generate(event_types, 1000, **base)]
+    assert [e["event_id"] for e in first] == [
+        e["event_id"] for e in generate(event_types, 1000, **base)
+    ]
     other = generate(event_types, 1000, **{**base, **change})
     assert not {e["event_id"] for e in first} & {e["event_id"] for e in other}
     assert not {e["trip_id"] for e in first} & {e["trip_id"] for e in other}

@@ -20,19 +20,40 @@ ARGS = ["--drivers", "3", "--events", "12", "--seed", "7", "--start", "2026-01-0
 
 
 def synthkit(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / "synthkit"), *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [str(BIN / "synthkit"), *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_publish_sends_each_event_on_its_drivers_topic_as_its_json_line(tmp_path):
     root = own_prefix("tm")
     sub = Subscriber(f"{root}/#")
     # the simulated clock (not the default wall clock) is what `generate` writes too
-    res = synthkit("telematics", "publish", *ARGS, "--interval", "0.05", "--topic", root + "/{driver_id}/events",
-                   "--client-id-prefix", root + "-", "--clock", "simulated")  # fmt: skip
+    res = synthkit(
+        "telematics",
+        "publish",
+        *ARGS,
+        "--interval",
+        "0.05",
+        "--topic",
+        root + "/{driver_id}/events",
+        "--client-id-prefix",
+        root + "-",
+        "--clock",
+        "simulated",
+    )
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout)
-    assert (summary["emitted"], summary["acknowledged"], summary["failed"], summary["broker_acknowledged_all"]) == (12, 12, 0, True)
-    assert summary["per_driver"] == {d: {"emitted": 4, "acknowledged": 4, "failed": 0, "reconnects": 0} for d in ("D0000", "D0001", "D0002")}
+    assert (
+        summary["emitted"],
+        summary["acknowledged"],
+        summary["failed"],
+        summary["broker_acknowledged_all"],
+    ) == (12, 12, 0, True)
+    assert summary["per_driver"] == {
+        d: {"emitted": 4, "acknowledged": 4, "failed": 0, "reconnects": 0}
+        for d in ("D0000", "D0001", "D0002")
+    }
     assert sum(summary["event_type_counts"].values()) == 12
 
     heard: dict[str, list[str]] = defaultdict(list)  # topic -> payloads, in arrival order

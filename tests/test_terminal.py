@@ -24,16 +24,27 @@ COLUMNS, LINES = 100, 40
 KEPT = 3000  # the emulator keeps this many lines, so nothing the command printed scrolls away
 
 
-def on_a_terminal(args: list[str], cwd: Path, timeout: float = 300) -> tuple[int, pyte.Screen, bytes]:
+def on_a_terminal(
+    args: list[str], cwd: Path, timeout: float = 300
+) -> tuple[int, pyte.Screen, bytes]:
     """Run ``synthkit args`` with stdin, stdout and stderr on a pty of COLUMNS x LINES;
     returns its exit code, the emulated screen at the end (KEPT lines tall, so the whole
     session stays on it), and the raw bytes."""
     controller, terminal = pty.openpty()
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", LINES, COLUMNS, 0, 0))
-    env = {k: v for k, v in os.environ.items() if k not in ("SYNTHKIT_PROGRESS", "COLUMNS", "LINES")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("SYNTHKIT_PROGRESS", "COLUMNS", "LINES")
+    }
     env["TERM"] = "xterm-256color"
-    proc = subprocess.Popen([str(BIN / "synthkit"), *args], stdin=terminal, stdout=terminal, stderr=terminal,
-                            cwd=cwd, env=env, start_new_session=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [str(BIN / "synthkit"), *args],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        cwd=cwd,
+        env=env,
+        start_new_session=True,
+    )
     os.close(terminal)
     raw = bytearray()
     while True:
@@ -65,12 +76,27 @@ def _summary(lines: list[str]) -> dict:
 @pytest.mark.parametrize(
     "args, bar",
     [
-        (["--scenario", str(ROOT / "scenarios/stationary_only_v1.yaml"), "export-csv", "--run-id", "tty",
-          "--end-at", "2026-02-12T10:00:00Z", "--output-root", "out"], "export-csv"),
-        (["telematics", "generate", "--events", "200000", "--out", "events.jsonl"], "telematics -> jsonl"),
+        (
+            [
+                "--scenario",
+                str(ROOT / "scenarios/stationary_only_v1.yaml"),
+                "export-csv",
+                "--run-id",
+                "tty",
+                "--end-at",
+                "2026-02-12T10:00:00Z",
+                "--output-root",
+                "out",
+            ],
+            "export-csv",
+        ),
+        (
+            ["telematics", "generate", "--events", "200000", "--out", "events.jsonl"],
+            "telematics -> jsonl",
+        ),
     ],
     ids=["export-csv", "telematics generate"],
-)  # fmt: skip
+)
 def test_a_command_on_a_terminal_shows_its_bar_and_ends_on_a_whole_screen(tmp_path, args, bar):
     code, screen, raw = on_a_terminal(args, tmp_path)
     lines = screen.display
@@ -87,8 +113,10 @@ def test_a_command_on_a_terminal_shows_its_bar_and_ends_on_a_whole_screen(tmp_pa
 
 def test_a_table_on_a_terminal_fits_its_width(tmp_path):
     scenario = tmp_path / "s.yaml"
-    scenario.write_text("scenario_id: tty\ndevices:\n  - {device_id: E2E2024STATIONARYTANKNORTHWEST0001, "
-                        "archetype: stationary_archetype_a}\n")  # fmt: skip
+    scenario.write_text(
+        "scenario_id: tty\ndevices:\n  - {device_id: E2E2024STATIONARYTANKNORTHWEST0001, "
+        "archetype: stationary_archetype_a}\n"
+    )
     code, screen, _ = on_a_terminal(["--scenario", str(scenario), "dry-run"], tmp_path)
     lines = screen.display
     assert code == 0, "\n".join(lines)
@@ -98,13 +126,30 @@ def test_a_table_on_a_terminal_fits_its_width(tmp_path):
 
 def test_analyze_csv_shows_its_bar(tmp_path):
     """analyze-csv read 1.7M rows for 5 s with nothing on the screen."""
-    export = subprocess.run([str(BIN / "synthkit"), "--scenario", str(ROOT / "scenarios/stationary_only_v1.yaml"),
-                             "export-csv", "--run-id", "qc", "--end-at", "2026-02-12T10:00:00Z", "--output-root", "out"],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=300)  # fmt: skip
+    export = subprocess.run(
+        [
+            str(BIN / "synthkit"),
+            "--scenario",
+            str(ROOT / "scenarios/stationary_only_v1.yaml"),
+            "export-csv",
+            "--run-id",
+            "qc",
+            "--end-at",
+            "2026-02-12T10:00:00Z",
+            "--output-root",
+            "out",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert export.returncode == 0, export.stderr
     artifact = json.loads(export.stdout)["artifact_dir"]
     code, screen, _ = on_a_terminal(["analyze-csv", "--artifact-dir", artifact], tmp_path)
     lines = screen.display
     assert code == 0, "\n".join(lines)
-    assert any(line.startswith("analyze-csv") and "100%" in line for line in lines), "\n".join(lines)
+    assert any(line.startswith("analyze-csv") and "100%" in line for line in lines), "\n".join(
+        lines
+    )
     assert _summary(lines)["qc_passed"] is True

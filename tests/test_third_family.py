@@ -35,25 +35,51 @@ energy_meter:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     target = tmp_path_factory.mktemp("site")
-    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
-                          str(EXAMPLE)], capture_output=True, text=True, timeout=600)  # fmt: skip
+    pip = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(EXAMPLE),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert pip.returncode == 0, pip.stderr
     return target
 
 
-def _synthkit(site: Path, tmp_path: Path, *args: str, disable: str = "") -> subprocess.CompletedProcess[str]:
+def _synthkit(
+    site: Path, tmp_path: Path, *args: str, disable: str = ""
+) -> subprocess.CompletedProcess[str]:
     from tests.conftest import run_cmd
 
     scenario = tmp_path / "meters.yaml"
     scenario.write_text(SCENARIO)
     env = {"PYTHONPATH": str(site), "SYNTHKIT_DISABLE_PLUGINS": disable}
-    return run_cmd("synthkit", "--scenario", str(scenario), "--state-file", str(tmp_path / "state.json"),
-                   *args, env=env, cwd=tmp_path)  # fmt: skip
+    return run_cmd(
+        "synthkit",
+        "--scenario",
+        str(scenario),
+        "--state-file",
+        str(tmp_path / "state.json"),
+        *args,
+        env=env,
+        cwd=tmp_path,
+    )
 
 
 def test_its_plugins_are_listed_under_its_own_distribution(site, tmp_path):
     listed = json.loads(_synthkit(site, tmp_path, "plugins", "--json").stdout)["plugins"]
-    mine = {p["name"]: p["registers"] for p in listed if p["distribution"] == "synthkit-energy-meter"}
+    mine = {
+        p["name"]: p["registers"] for p in listed if p["distribution"] == "synthkit-energy-meter"
+    }
     assert mine == {
         "energy_meter": {"families": ["energy_meter"], "commands": ["meter"]},
         "smart_meter": {"device_models": ["smart_meter"]},
@@ -62,7 +88,9 @@ def test_its_plugins_are_listed_under_its_own_distribution(site, tmp_path):
 
 
 def test_export_to_a_file_sink_is_whole_and_reproducible(site, tmp_path):
-    res = _synthkit(site, tmp_path, "meter", "export", "--out", "r.csv", "--end-at", "2026-03-02T00:00:00Z")
+    res = _synthkit(
+        site, tmp_path, "meter", "export", "--out", "r.csv", "--end-at", "2026-03-02T00:00:00Z"
+    )
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout)
     assert summary["rows"] == 7 * 96 and summary["format"] == "csv"
@@ -71,11 +99,20 @@ def test_export_to_a_file_sink_is_whole_and_reproducible(site, tmp_path):
     assert len(rows) == 7 * 96 and rows[-1]["ts"] == "2026-03-02T00:00:00Z"
     first = (tmp_path / "r.csv").read_bytes()
     (tmp_path / "state.json").unlink()
-    assert _synthkit(site, tmp_path, "meter", "export", "--out", "r.csv", "--end-at", "2026-03-02T00:00:00Z").returncode == 0
+    assert (
+        _synthkit(
+            site, tmp_path, "meter", "export", "--out", "r.csv", "--end-at", "2026-03-02T00:00:00Z"
+        ).returncode
+        == 0
+    )
     assert (tmp_path / "r.csv").read_bytes() == first
-    jsonl = _synthkit(site, tmp_path, "meter", "export", "--out", "r.jsonl", "--end-at", "2026-03-02T00:00:00Z")
+    jsonl = _synthkit(
+        site, tmp_path, "meter", "export", "--out", "r.jsonl", "--end-at", "2026-03-02T00:00:00Z"
+    )
     assert jsonl.returncode == 0, jsonl.stderr
-    assert json.loads((tmp_path / "r.jsonl").read_text().splitlines()[0])["seq"] == 96  # the state file moved on
+    assert (
+        json.loads((tmp_path / "r.jsonl").read_text().splitlines()[0])["seq"] == 96
+    )  # the state file moved on
 
 
 @pytest.mark.services
@@ -84,7 +121,7 @@ def test_a_live_run_delivers_every_reading_to_the_real_broker(site, tmp_path):
     got: dict[str, list[dict]] = {}
     subscribed, lock = threading.Event(), threading.Lock()
 
-    def on_message(client, userdata, msg):  # noqa: ANN001, ANN202
+    def on_message(client, userdata, msg):
         with lock:
             got.setdefault(msg.topic, []).append(json.loads(msg.payload))
 
@@ -96,8 +133,18 @@ def test_a_live_run_delivers_every_reading_to_the_real_broker(site, tmp_path):
     sub.loop_start()
     try:
         assert subscribed.wait(10)
-        res = _synthkit(site, tmp_path, "meter", "run", "--iterations", "4", "--every", "0.1",
-                        "--topic", prefix + "/{meter_id}/readings")  # fmt: skip
+        res = _synthkit(
+            site,
+            tmp_path,
+            "meter",
+            "run",
+            "--iterations",
+            "4",
+            "--every",
+            "0.1",
+            "--topic",
+            prefix + "/{meter_id}/readings",
+        )
         assert res.returncode == 0, res.stderr
         summary = json.loads(res.stdout)
         assert summary["emitted"] == summary["acknowledged"] == 28 and summary["complete"]
@@ -110,7 +157,9 @@ def test_a_live_run_delivers_every_reading_to_the_real_broker(site, tmp_path):
     finally:
         sub.loop_stop()
         sub.disconnect()
-    assert set(got) == {f"{prefix}/HOME-{n:02d}/readings" for n in range(1, 7)} | {f"{prefix}/SHOP-1/readings"}
+    assert set(got) == {f"{prefix}/HOME-{n:02d}/readings" for n in range(1, 7)} | {
+        f"{prefix}/SHOP-1/readings"
+    }
     for topic, readings in got.items():
         assert [r["seq"] for r in readings] == [0, 1, 2, 3]
         assert all(r["meter_id"] == topic.split("/")[1] for r in readings)
@@ -118,11 +167,26 @@ def test_a_live_run_delivers_every_reading_to_the_real_broker(site, tmp_path):
     assert state == {m: 3 for m in [f"HOME-{n:02d}" for n in range(1, 7)] + ["SHOP-1"]}
 
 
-def test_without_the_mqtt_plugin_the_run_says_what_to_install_and_export_still_works(site, tmp_path):
+def test_without_the_mqtt_plugin_the_run_says_what_to_install_and_export_still_works(
+    site, tmp_path
+):
     res = _synthkit(site, tmp_path, "meter", "run", "--iterations", "1", disable="mqtt")
     assert res.returncode == 2
-    assert "unknown broker sink 'mqtt'" in res.stderr and "install (or enable) synthkit's mqtt sink plugin" in res.stderr
+    assert (
+        "unknown broker sink 'mqtt'" in res.stderr
+        and "install (or enable) synthkit's mqtt sink plugin" in res.stderr
+    )
     assert "Traceback" not in res.stderr
     assert not (tmp_path / "state.json").exists()
-    ok = _synthkit(site, tmp_path, "meter", "export", "--out", "r.csv", "--end-at", "2026-03-02T00:00:00Z", disable="mqtt")
+    ok = _synthkit(
+        site,
+        tmp_path,
+        "meter",
+        "export",
+        "--out",
+        "r.csv",
+        "--end-at",
+        "2026-03-02T00:00:00Z",
+        disable="mqtt",
+    )
     assert ok.returncode == 0, ok.stderr

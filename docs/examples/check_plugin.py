@@ -16,8 +16,13 @@ MIN_FREE_BYTES = 64 * 1024 * 1024
 def check(path: Any, context: Mapping[str, Any]) -> Iterator[Finding]:
     folder = Path(path).resolve().parent
     if folder.is_dir() and shutil.disk_usage(folder).free < context.get("min_free", MIN_FREE_BYTES):
-        yield Finding("disk_space", "error", f"less than 64 MiB free in {folder}",
-                      "free some space or write elsewhere", str(path))
+        yield Finding(
+            "disk_space",
+            "error",
+            f"less than 64 MiB free in {folder}",
+            "free some space or write elsewhere",
+            str(path),
+        )
 
 
 @hookimpl

@@ -8,7 +8,16 @@ from __future__ import annotations
 from collections import Counter
 
 from synthkit import hookimpl
-from synthkit.api import Batch, IngestSink, IngestTarget, SinkOptions, SinkReport, SinkSpec, SqlLedger, make_engine
+from synthkit.api import (
+    Batch,
+    IngestSink,
+    IngestTarget,
+    SinkOptions,
+    SinkReport,
+    SinkSpec,
+    SqlLedger,
+    make_engine,
+)
 
 TABLE = "stored_pairs"
 
@@ -22,17 +31,27 @@ class PairsSink(IngestSink):
         from sqlalchemy import text
 
         with self.engine.begin() as conn:
-            conn.execute(text(f"CREATE TABLE IF NOT EXISTS {TABLE} (client TEXT NOT NULL, seq BIGINT NOT NULL, "
-                              "stored_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, UNIQUE (client, seq))"))  # fmt: skip
+            conn.execute(
+                text(
+                    f"CREATE TABLE IF NOT EXISTS {TABLE} (client TEXT NOT NULL, seq BIGINT NOT NULL, "
+                    "stored_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, UNIQUE (client, seq))"
+                )
+            )
 
     def write(self, batch: Batch) -> None:
         from sqlalchemy import text
 
         client = batch.column("device_id")
-        rows = [{"c": client.labels[i], "s": s} for i, s in zip(client.values.tolist(), batch.column("seq").values.tolist())]
+        rows = [
+            {"c": client.labels[i], "s": s}
+            for i, s in zip(client.values.tolist(), batch.column("seq").values.tolist())
+        ]
         with self.engine.begin() as conn:  # a write that raises has delivered none of its batch
             before = conn.execute(text(f"SELECT count(*) FROM {TABLE}")).scalar_one()
-            conn.execute(text(f"INSERT INTO {TABLE} (client, seq) VALUES (:c, :s) ON CONFLICT DO NOTHING"), rows)
+            conn.execute(
+                text(f"INSERT INTO {TABLE} (client, seq) VALUES (:c, :s) ON CONFLICT DO NOTHING"),
+                rows,
+            )
             stored = conn.execute(text(f"SELECT count(*) FROM {TABLE}")).scalar_one() - before
         self.counts.update({"stored:NEW": stored, "duplicate:SEQ_ALREADY_STORED": batch.n - stored})
         self.records += batch.n
@@ -47,10 +66,19 @@ class PairsSink(IngestSink):
 
 def ledger(url: str) -> SqlLedger:
     """What the sink stored at ``url``: reconcile asks it with set-based SQL."""
-    return SqlLedger(make_engine(url), TABLE, client="client", seq="seq", stored_at="stored_at", unique=True)
+    return SqlLedger(
+        make_engine(url), TABLE, client="client", seq="seq", stored_at="stored_at", unique=True
+    )
 
 
 @hookimpl
 def synthkit_register_sinks() -> list[SinkSpec]:
-    return [SinkSpec(kind="ingest", name="pairs", factory=PairsSink, ledger=ledger,
-                     description="(client, seq) pairs in a database table, reconcilable")]  # fmt: skip
+    return [
+        SinkSpec(
+            kind="ingest",
+            name="pairs",
+            factory=PairsSink,
+            ledger=ledger,
+            description="(client, seq) pairs in a database table, reconcilable",
+        )
+    ]

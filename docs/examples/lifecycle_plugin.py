@@ -20,7 +20,15 @@ def _log(entry: dict[str, Any]) -> None:
 
 @hookimpl
 def synthkit_run_started(plan: RunPlan) -> None:
-    _log({"event": "started", "command": plan.command, "sink": plan.sink, "rows": plan.rows, "window": plan.window})
+    _log(
+        {
+            "event": "started",
+            "command": plan.command,
+            "sink": plan.sink,
+            "rows": plan.rows,
+            "window": plan.window,
+        }
+    )
 
 
 @hookimpl

@@ -25,7 +25,9 @@ class GzipJsonlSink(FileSink):
 
     def open(self, columns: tuple[str, ...]) -> None:
         self.file = self.target.atomic_file()  # appears whole, or not at all
-        self.gz = gzip.GzipFile(fileobj=self.file, mode="wb", compresslevel=self.level, mtime=0)  # mtime=0: same bytes
+        self.gz = gzip.GzipFile(
+            fileobj=self.file, mode="wb", compresslevel=self.level, mtime=0
+        )  # mtime=0: same bytes
 
     def write(self, batch: Batch) -> None:
         for part in self.encoder.encode(batch):
@@ -43,4 +45,6 @@ class GzipJsonlSink(FileSink):
 
 @hookimpl
 def synthkit_register_sinks() -> list[SinkSpec]:
-    return [SinkSpec("jsonl_gz", GzipJsonlSink, extensions=(".jsonl.gz", ".gz"), options=GzipOptions)]
+    return [
+        SinkSpec("jsonl_gz", GzipJsonlSink, extensions=(".jsonl.gz", ".gz"), options=GzipOptions)
+    ]

@@ -27,7 +27,9 @@ class GpsNoise(Transform):
     def row_keys(self, batch: Batch) -> np.ndarray:
         """A stable 64-bit key per row: its event id's first 16 hex digits, else (stream, seq)."""
         if "event_id" in batch.names:
-            return np.array([int(bytes(r[:16]), 16) for r in batch.column("event_id").values], np.uint64)
+            return np.array(
+                [int(bytes(r[:16]), 16) for r in batch.column("event_id").values], np.uint64
+            )
         stream = batch.column("device_id")
         per_label = np.array([stable_key(label) for label in stream.labels], np.uint64)
         return per_label[stream.values] ^ batch.column("seq").values.astype(np.uint64)
@@ -38,7 +40,9 @@ class GpsNoise(Transform):
         for counter, c in enumerate(batch.columns):
             if c.name in ("latitude", "longitude") and c.scaled:
                 move = (rand.uniforms(keys, counter) * 2 - 1) * self.step
-                c = replace(c, values=c.values + np.rint(move).astype(np.int64))  # the same column, other values
+                c = replace(
+                    c, values=c.values + np.rint(move).astype(np.int64)
+                )  # the same column, other values
             out.append(c)
         return Batch(out)
 

@@ -19,7 +19,10 @@ def typed(column: Column) -> np.ndarray:
     if kind == "text":
         return column.values.view(f"S{column.values.shape[1]}").ravel().astype(str)
     if column.kind == "label":  # enum: its labels; int, float, bool: the numbers the labels are
-        return np.asarray(list(column.labels), dtype=None if kind == "enum" else {"int": np.int64, "float": float, "bool": bool}[kind])[column.values]
+        return np.asarray(
+            list(column.labels),
+            dtype=None if kind == "enum" else {"int": np.int64, "float": float, "bool": bool}[kind],
+        )[column.values]
     if column.kind == "decimal" and column.scaled:
         return column.values / 10**column.decimals
     return column.values
@@ -39,7 +42,9 @@ class NpzSink(FileSink):
 
     def close(self) -> SinkReport:
         buffer = io.BytesIO()
-        np.savez(buffer, **{name: np.concatenate(parts) for name, parts in self.parts.items() if parts})
+        np.savez(
+            buffer, **{name: np.concatenate(parts) for name, parts in self.parts.items() if parts}
+        )
         file = self.target.atomic_file()  # appears whole, or not at all
         file.write(buffer.getvalue())
         file.commit()

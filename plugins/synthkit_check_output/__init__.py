@@ -21,21 +21,30 @@ def check_output(path: Any, context: Mapping[str, Any]) -> Iterator[Finding]:
         yield Finding(NAME, "error", "output path is a directory", "give a file name", where)
     elif not parent.exists():
         yield Finding(
-            NAME, "error", f"directory {str(parent)!r} does not exist",
-            "create it first or choose another --out", where,
-        )  # fmt: skip
+            NAME,
+            "error",
+            f"directory {str(parent)!r} does not exist",
+            "create it first or choose another --out",
+            where,
+        )
     elif not parent.is_dir():
         yield Finding(NAME, "error", f"{str(parent)!r} is not a directory", "fix --out", where)
     elif not os.access(parent, os.W_OK | os.X_OK):
         yield Finding(
-            NAME, "error", f"directory {str(parent)!r} is not writable",
-            "choose a writable --out location", where,
-        )  # fmt: skip
+            NAME,
+            "error",
+            f"directory {str(parent)!r} is not writable",
+            "choose a writable --out location",
+            where,
+        )
     elif target.exists() and not os.access(target, os.W_OK):
         yield Finding(
-            NAME, "error", "existing file is not writable", "remove it or choose another --out",
+            NAME,
+            "error",
+            "existing file is not writable",
+            "remove it or choose another --out",
             where,
-        )  # fmt: skip
+        )
 
 
 @hookimpl

@@ -32,9 +32,12 @@ class Session:
 
 
 def make_client(client_id: str, session: Session, tls: ssl.SSLContext | None) -> mqtt.Client:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                         clean_session=None if session.v5 else session.clean,
-                         protocol=mqtt.MQTTv5 if session.v5 else mqtt.MQTTv311)  # fmt: skip
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        clean_session=None if session.v5 else session.clean,
+        protocol=mqtt.MQTTv5 if session.v5 else mqtt.MQTTv311,
+    )
     if session.username is not None:
         client.username_pw_set(session.username, session.password)
     if tls is not None:
@@ -55,7 +58,13 @@ def connect_kwargs(session: Session) -> dict[str, Any]:
 def session_of(settings: Any, *, protocol: str, clean: bool, expiry_s: int) -> Session:
     """A :class:`Session` from broker settings (``synthkit.api.BrokerSettings``, for the
     credentials; None: anonymous) and the plugin's options."""
-    return Session(protocol, clean, expiry_s, getattr(settings, "username", None), getattr(settings, "password", None))
+    return Session(
+        protocol,
+        clean,
+        expiry_s,
+        getattr(settings, "username", None),
+        getattr(settings, "password", None),
+    )
 
 
 FLAP_COUNT, FLAP_WINDOW_S = 3, 60.0  # this many lost sessions in the window: someone shares our id
@@ -79,5 +88,7 @@ class Flaps:
 
 def taken_over(kind: str, client_id: str, times: int) -> str:
     """The warning for a client id another client shares."""
-    return (f"the broker took {kind} {client_id!r}'s connection away {times} times in {FLAP_WINDOW_S:g} s: another "
-            f"client is probably connected with client id {client_id!r}")
+    return (
+        f"the broker took {kind} {client_id!r}'s connection away {times} times in {FLAP_WINDOW_S:g} s: another "
+        f"client is probably connected with client id {client_id!r}"
+    )

@@ -6,18 +6,30 @@ from synthkit import hookimpl
 from synthkit.api import SinkSpec, SourceSpec
 
 
-def _factory(target, options):  # noqa: ANN001, ANN202 - a BrokerTarget and MqttOptions
+def _factory(target, options):
     from synthkit_mqtt.client import session_of
     from synthkit_mqtt.sink import MqttSink
 
-    session = session_of(target.settings, protocol=options.protocol, clean=options.clean_session,
-                         expiry_s=options.session_expiry_s)  # fmt: skip
+    session = session_of(
+        target.settings,
+        protocol=options.protocol,
+        clean=options.clean_session,
+        expiry_s=options.session_expiry_s,
+    )
     return MqttSink(
-        target.address, clients=target.clients, payloads=target.payloads, topic=target.topic, qos=target.qos,
-        tls=target.tls, client_column=target.client_column, client_id_prefix=target.client_id_prefix,
-        drain_timeout_s=target.drain_timeout_s, connect_timeout_s=options.connect_timeout_s,
-        retain=options.retain, session=session,
-    )  # fmt: skip
+        target.address,
+        clients=target.clients,
+        payloads=target.payloads,
+        topic=target.topic,
+        qos=target.qos,
+        tls=target.tls,
+        client_column=target.client_column,
+        client_id_prefix=target.client_id_prefix,
+        drain_timeout_s=target.drain_timeout_s,
+        connect_timeout_s=options.connect_timeout_s,
+        retain=options.retain,
+        session=session,
+    )
 
 
 @hookimpl
@@ -35,7 +47,7 @@ def synthkit_register_sinks() -> list[SinkSpec]:
     ]
 
 
-def _source(target, options):  # noqa: ANN001, ANN202 - a SourceTarget and MqttSourceOptions
+def _source(target, options):
     from synthkit_mqtt.source import MqttSource
 
     return MqttSource(target, options)
@@ -45,5 +57,11 @@ def _source(target, options):  # noqa: ANN001, ANN202 - a SourceTarget and MqttS
 def synthkit_register_sources() -> list[SourceSpec]:
     from synthkit_mqtt.options import MqttSourceOptions
 
-    return [SourceSpec(name="mqtt", factory=_source, options=MqttSourceOptions,
-                       description="an MQTT subscription (QoS 1, persistent session); each message acked once the sink committed it")]  # fmt: skip
+    return [
+        SourceSpec(
+            name="mqtt",
+            factory=_source,
+            options=MqttSourceOptions,
+            description="an MQTT subscription (QoS 1, persistent session); each message acked once the sink committed it",
+        )
+    ]

@@ -83,9 +83,19 @@ class ConnectionPool:
         per_client_limit: int = 1_000,
         reconnect_max_s: float = 30.0,
     ) -> None:
-        self.host, self.port, self.qos, self.retain, self.keepalive = host, port, qos, retain, keepalive
+        self.host, self.port, self.qos, self.retain, self.keepalive = (
+            host,
+            port,
+            qos,
+            retain,
+            keepalive,
+        )
         self.session = session or Session()
-        self.limit, self.per_client_limit, self.reconnect_max_s = limit, per_client_limit, reconnect_max_s
+        self.limit, self.per_client_limit, self.reconnect_max_s = (
+            limit,
+            per_client_limit,
+            reconnect_max_s,
+        )
         self.selector = selectors.DefaultSelector()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -95,7 +105,9 @@ class ConnectionPool:
         self._outstanding = 0  # published, not yet acknowledged or failed (all clients)
         self._settled = 0  # acknowledged or failed on the pool thread, not yet subtracted
         self._dirty: set[_Conn] = set()  # clients with packets queued in paho, to write out
-        self._room: set[_Conn] = set()  # clients with a backlog whose messages were just acknowledged
+        self._room: set[_Conn] = (
+            set()
+        )  # clients with a backlog whose messages were just acknowledged
         self._closing = False
         self.taken_over: dict[int, int] = {}  # client index -> lost connections in the flap window
         self._stop = False
@@ -118,7 +130,9 @@ class ConnectionPool:
                 return
             time.sleep(0.01)
         waiting = sum(not c.connected for c in self.conns)
-        raise BrokerError(f"{waiting} of {len(self.conns)} connection(s) to {self.host}:{self.port} not accepted within {timeout:g} s")
+        raise BrokerError(
+            f"{waiting} of {len(self.conns)} connection(s) to {self.host}:{self.port} not accepted within {timeout:g} s"
+        )
 
     def publish(self, messages: list[Message]) -> None:
         """Queue (client index, topic, payload) messages; blocks while the pool is at its
@@ -173,7 +187,9 @@ class ConnectionPool:
 
     def _open(self, conn: _Conn) -> None:
         try:
-            conn.client.connect(self.host, self.port, self.keepalive, **connect_kwargs(self.session))
+            conn.client.connect(
+                self.host, self.port, self.keepalive, **connect_kwargs(self.session)
+            )
         except ssl.SSLError as exc:
             conn.error = f"TLS handshake with {self.host}:{self.port} failed: {exc.reason or exc}"
         except OSError as exc:
@@ -208,7 +224,12 @@ class ConnectionPool:
                 next_misc = now + _MISC_EVERY_S
                 for conn in self.conns:
                     conn.client.loop_misc()
-                    if not conn.connected and conn.retry_at and now >= conn.retry_at and not self._closing:
+                    if (
+                        not conn.connected
+                        and conn.retry_at
+                        and now >= conn.retry_at
+                        and not self._closing
+                    ):
                         conn.retry_at = 0.0
                         conn.counts.reconnects += 1
                         self._reconnect(conn)
@@ -291,12 +312,18 @@ class ConnectionPool:
         conn.connected = False
         if conn.error:  # refused in its CONNACK (bad credentials...): that is the reason to report
             return
-        if not conn.ever_connected and not self._closing and not any(c.ever_connected for c in self.conns):
+        if (
+            not conn.ever_connected
+            and not self._closing
+            and not any(c.ever_connected for c in self.conns)
+        ):
             # closed before any CONNACK, and no one got in: the likely cause is a TLS port
             # spoken to in plain MQTT, which the broker drops at once (no use waiting)
-            conn.error = (f"the broker at {self.host}:{self.port} closed the connection before accepting it "
-                          f"({rc}); if that port expects TLS, set a CA (SYNTHKIT_MQTT_CA or the scenario's "
-                          "mqtt.ca_path) or SYNTHKIT_MQTT_TLS=1")  # fmt: skip
+            conn.error = (
+                f"the broker at {self.host}:{self.port} closed the connection before accepting it "
+                f"({rc}); if that port expects TLS, set a CA (SYNTHKIT_MQTT_CA or the scenario's "
+                "mqtt.ca_path) or SYNTHKIT_MQTT_TLS=1"
+            )
             return
         if not self._closing:
             conn.flaps = conn.flaps or Flaps()

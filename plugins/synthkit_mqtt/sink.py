@@ -33,20 +33,28 @@ def json_payloads() -> Payloads:
 def topics_for(template: str, client_column: str, clients: Sequence[str]) -> list[str]:
     """Each client's topic; a template that names anything but the client is a ConfigError."""
     if "{" + client_column + "}" not in template:
-        raise ConfigError(f"topic template {template!r} has no {{{client_column}}}",
-                          hint=f"e.g. devices/{{{client_column}}}/telemetry")  # fmt: skip
+        raise ConfigError(
+            f"topic template {template!r} has no {{{client_column}}}",
+            hint=f"e.g. devices/{{{client_column}}}/telemetry",
+        )
     try:
         topics = [template.format(**{client_column: c}) for c in clients]
     except (KeyError, IndexError, ValueError) as exc:
-        raise ConfigError(f"topic template {template!r} is not usable ({type(exc).__name__}: {exc})",
-                          hint=f"the only placeholder is {{{client_column}}}; write a literal brace as {{{{ or }}}}") from None  # fmt: skip
+        raise ConfigError(
+            f"topic template {template!r} is not usable ({type(exc).__name__}: {exc})",
+            hint=f"the only placeholder is {{{client_column}}}; write a literal brace as {{{{ or }}}}",
+        ) from None
     bad = next((t for t in topics if not publishable(t)), None)
     if bad is not None:
-        raise ConfigError(f"topic {bad[:80]!r} (from {template[:80]!r}) is not a publishable MQTT topic",
-                          hint=f"a topic to publish on is 1..{MAX_MQTT_STRING} bytes with no '+' or '#' wildcards and no NUL")  # fmt: skip
+        raise ConfigError(
+            f"topic {bad[:80]!r} (from {template[:80]!r}) is not a publishable MQTT topic",
+            hint=f"a topic to publish on is 1..{MAX_MQTT_STRING} bytes with no '+' or '#' wildcards and no NUL",
+        )
     if len(set(topics)) < len(topics):  # 'devices/{{device_id}}/x' formats to one literal topic
-        raise ConfigError(f"topic template {template!r} gives several clients the same topic",
-                          hint=f"name each client with {{{client_column}}} (a doubled brace is a literal one)")  # fmt: skip
+        raise ConfigError(
+            f"topic template {template!r} gives several clients the same topic",
+            hint=f"name each client with {{{client_column}}} (a doubled brace is a literal one)",
+        )
     return topics
 
 
@@ -68,8 +76,10 @@ def check_client_ids(ids: Sequence[str]) -> None:
     """Every client id fits an MQTT string (paho fails deep in its thread on a longer one)."""
     bad = next((c for c in ids if not mqtt_string(c)), None)
     if bad is not None:
-        raise ConfigError(f"client id {bad[:60]!r}... ({len(bad)} characters) is not an MQTT client id",
-                          hint=f"an MQTT client id is at most {MAX_MQTT_STRING} bytes with no NUL")  # fmt: skip
+        raise ConfigError(
+            f"client id {bad[:60]!r}... ({len(bad)} characters) is not an MQTT client id",
+            hint=f"an MQTT client id is at most {MAX_MQTT_STRING} bytes with no NUL",
+        )
 
 
 class MqttSink(BrokerSink):
@@ -91,7 +101,9 @@ class MqttSink(BrokerSink):
     ) -> None:
         host, _, port = target.rpartition(":")
         if not host or not port.isdigit():
-            raise ConfigError(f"MQTT broker {target!r} is not host:port", hint="e.g. 127.0.0.1:1883")
+            raise ConfigError(
+                f"MQTT broker {target!r} is not host:port", hint="e.g. 127.0.0.1:1883"
+            )
         if qos not in (0, 1, 2):
             raise ConfigError(f"QoS {qos} is not an MQTT QoS", hint="use 0, 1 or 2")
         self.target = target
@@ -103,8 +115,15 @@ class MqttSink(BrokerSink):
         self._index = {c: i for i, c in enumerate(self.clients)}
         self.drain_timeout_s, self.connect_timeout_s = drain_timeout_s, connect_timeout_s
         # client_id = the device's id (the identity contract); a prefix keeps fleets apart
-        self.pool = ConnectionPool([client_id_prefix + c for c in self.clients], host, int(port), tls=tls, qos=qos,
-                                   retain=retain, session=session)  # fmt: skip
+        self.pool = ConnectionPool(
+            [client_id_prefix + c for c in self.clients],
+            host,
+            int(port),
+            tls=tls,
+            qos=qos,
+            retain=retain,
+            session=session,
+        )
         self.records = 0
         self.bytes = 0
         self.drained = True
@@ -114,11 +133,16 @@ class MqttSink(BrokerSink):
             self.pool.connect(self.connect_timeout_s)
         except BrokerError as exc:
             self.pool.close()
-            raise ConfigError(str(exc), hint="check the broker address, port and TLS settings (scenario mqtt block or SYNTHKIT_MQTT_*)") from None
+            raise ConfigError(
+                str(exc),
+                hint="check the broker address, port and TLS settings (scenario mqtt block or SYNTHKIT_MQTT_*)",
+            ) from None
 
     def write(self, batch: Batch) -> None:
         col = batch.column(self.client_column)  # each row goes out on its client's connection
-        index = np.array([self._index[str(label)] for label in col.labels], np.int64)[col.values].tolist()
+        index = np.array([self._index[str(label)] for label in col.labels], np.int64)[
+            col.values
+        ].tolist()
         payloads = self.payloads(batch)
         topics = self.topics
         self.pool.publish([(i, topics[i], p) for i, p in zip(index, payloads)])
@@ -146,13 +170,21 @@ class MqttSink(BrokerSink):
         totals = asdict(self.pool.totals())
         done = self.drained and totals["failed"] == 0
         missing = totals["emitted"] - totals["acknowledged"]
-        warnings = [] if done else [
-            f"{missing} of {totals['emitted']} message(s) were not acknowledged by the broker "
-            "(failed or still waiting at the end): they may not have arrived"]  # fmt: skip
+        warnings = (
+            []
+            if done
+            else [
+                f"{missing} of {totals['emitted']} message(s) were not acknowledged by the broker "
+                "(failed or still waiting at the end): they may not have arrived"
+            ]
+        )
         taken = self.pool.taken_over
         if taken:  # each client's id is its stream's: another publisher of the same streams
             first = min(taken)
             more = f" (and {len(taken) - 1} other client(s))" if len(taken) > 1 else ""
-            warnings.append(taken_over("client", self.clients[first], taken[first]) + more
-                            + "; stop the other publisher, or publish other device ids")  # fmt: skip
+            warnings.append(
+                taken_over("client", self.clients[first], taken[first])
+                + more
+                + "; stop the other publisher, or publish other device ids"
+            )
         return {**totals, "broker_acknowledged_all": done, "warnings": warnings}

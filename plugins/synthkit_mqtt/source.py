@@ -43,7 +43,9 @@ class _Session:
     def on_subscribe(self, topic: str, reason_codes: list[Any]) -> None:
         refused = [rc for rc in reason_codes if rc.is_failure]
         if refused:
-            self.failure.append(f"the broker at {self.where} refused the subscription to {topic!r}: {refused[0]}")
+            self.failure.append(
+                f"the broker at {self.where} refused the subscription to {topic!r}: {refused[0]}"
+            )
         else:
             self.subscribed.set()
 
@@ -52,11 +54,14 @@ class _Session:
             # closed before any CONNACK: the likely cause is a TLS port spoken to in plain MQTT
             self.failure.append(
                 f"the broker at {self.where} closed the connection before accepting it ({rc}); "
-                "if that port expects TLS, set a CA (SYNTHKIT_MQTT_CA) or SYNTHKIT_MQTT_TLS=1")
+                "if that port expects TLS, set a CA (SYNTHKIT_MQTT_CA) or SYNTHKIT_MQTT_TLS=1"
+            )
             return
         if self.flaps.lost_now() and not self.flapping:
-            self.flapping = (taken_over("the listener", self.client_id, len(self.flaps.lost))
-                             + "; give each listener its own --client-id")  # fmt: skip
+            self.flapping = (
+                taken_over("the listener", self.client_id, len(self.flaps.lost))
+                + "; give each listener its own --client-id"
+            )
             stderr().print(f"[yellow]warning:[/] {self.flapping}", highlight=False, soft_wrap=True)
 
 
@@ -66,16 +71,28 @@ class MqttSource(Source):
         self.target, self.options, self.at = target, options, target.client_level()
         self.host, self.port = host, int(port)
         self.session = _Session(target.address, target.client_id)
-        self.inbox: queue.Queue[tuple[int, mqtt.MQTTMessage]] = queue.Queue()  # (connection number, message)
-        self.pending: dict[int, list[tuple[int, mqtt.MQTTMessage]]] = {}  # id(batch) -> its messages
+        self.inbox: queue.Queue[tuple[int, mqtt.MQTTMessage]] = (
+            queue.Queue()
+        )  # (connection number, message)
+        self.pending: dict[
+            int, list[tuple[int, mqtt.MQTTMessage]]
+        ] = {}  # id(batch) -> its messages
         self.received = 0
-        self.mqtt_session = session_of(target.settings, protocol=options.protocol, clean=False,
-                                       expiry_s=options.session_expiry_s)  # a persistent session  # fmt: skip
+        self.mqtt_session = session_of(
+            target.settings,
+            protocol=options.protocol,
+            clean=False,
+            expiry_s=options.session_expiry_s,
+        )  # a persistent session
         self.client = make_client(target.client_id, self.mqtt_session, target.tls)
         self.client.manual_ack_set(True)
-        self.client.on_connect = lambda c, u, flags, rc, props: self.session.on_connect(c, target.topic, rc)
+        self.client.on_connect = lambda c, u, flags, rc, props: self.session.on_connect(
+            c, target.topic, rc
+        )
         self.client.on_disconnect = lambda c, u, flags, rc, props: self.session.on_disconnect(rc)
-        self.client.on_subscribe = lambda c, u, mid, codes, props: self.session.on_subscribe(target.topic, codes)
+        self.client.on_subscribe = lambda c, u, mid, codes, props: self.session.on_subscribe(
+            target.topic, codes
+        )
         self.client.on_message = lambda c, u, msg: self.inbox.put((self.session.number, msg))
         self.client.reconnect_delay_set(0.5, 10)  # type: ignore[arg-type]  # paho takes a float (its stub says int)
 
@@ -83,8 +100,10 @@ class MqttSource(Source):
         try:
             self.client.connect(self.host, self.port, 30, **connect_kwargs(self.mqtt_session))
         except OSError as exc:
-            raise ConfigError(f"cannot reach the MQTT broker at {self.target.address}: {exc}",
-                              hint="start the broker, or check --host/--port and TLS settings") from None  # fmt: skip
+            raise ConfigError(
+                f"cannot reach the MQTT broker at {self.target.address}: {exc}",
+                hint="start the broker, or check --host/--port and TLS settings",
+            ) from None
         self.client.loop_start()
 
     def wait_subscribed(self) -> None:
@@ -92,12 +111,17 @@ class MqttSource(Source):
         saying why not."""
         deadline = time.monotonic() + self.target.connect_timeout_s
         session = self.session
-        while not session.subscribed.is_set() and not session.failure and time.monotonic() < deadline:
+        while (
+            not session.subscribed.is_set() and not session.failure and time.monotonic() < deadline
+        ):
             session.subscribed.wait(0.05)
         if session.failure or not session.subscribed.is_set():
-            raise ConfigError(session.failure[0] if session.failure else
-                              f"the broker at {self.target.address} did not answer within {self.target.connect_timeout_s:g} s",
-                              hint="check --host/--port and TLS settings")  # fmt: skip
+            raise ConfigError(
+                session.failure[0]
+                if session.failure
+                else f"the broker at {self.target.address} did not answer within {self.target.connect_timeout_s:g} s",
+                hint="check --host/--port and TLS settings",
+            )
 
     def subscribe_ahead(self) -> bool:
         """Connect under the persistent session, subscribe, leave: the broker keeps what is
@@ -118,8 +142,11 @@ class MqttSource(Source):
         started = last = time.monotonic()
         while not stop.is_set():
             now = time.monotonic()
-            if (t.duration_s and now - started >= t.duration_s) or (t.count and self.received >= t.count) \
-                    or (t.idle_s and now - last >= t.idle_s):  # fmt: skip
+            if (
+                (t.duration_s and now - started >= t.duration_s)
+                or (t.count and self.received >= t.count)
+                or (t.idle_s and now - last >= t.idle_s)
+            ):
                 return
             taken = self._take(stop)
             if not taken:
@@ -127,8 +154,12 @@ class MqttSource(Source):
             last = time.monotonic()
             self.received += len(taken)
             topics = [msg.topic for _, msg in taken]
-            batch = message_batch(topics, [x.split("/")[self.at] for x in topics], [bytes(m.payload) for _, m in taken],
-                                  int(time.time()))  # fmt: skip
+            batch = message_batch(
+                topics,
+                [x.split("/")[self.at] for x in topics],
+                [bytes(m.payload) for _, m in taken],
+                int(time.time()),
+            )
             self.pending[id(batch)] = taken
             yield batch
 
@@ -142,8 +173,10 @@ class MqttSource(Source):
     def close(self) -> dict[str, Any]:
         self.client.disconnect()
         self.client.loop_stop()
-        return {"reconnects": max(0, self.session.number - 1),
-                "warnings": [self.session.flapping] if self.session.flapping else []}  # fmt: skip
+        return {
+            "reconnects": max(0, self.session.number - 1),
+            "warnings": [self.session.flapping] if self.session.flapping else [],
+        }
 
     def _take(self, stop: threading.Event) -> list[tuple[int, mqtt.MQTTMessage]]:
         try:

@@ -31,17 +31,25 @@ COUNTS = frozenset({"supply_events"})  # per-device metrics that are counts
 def analyze(artifact_dir: Path) -> dict[str, Any]:
     manifest_path, csv_path = artifact_dir / MANIFEST_NAME, artifact_dir / CSV_NAME
     if not artifact_dir.is_dir():
-        raise ConfigError(f"{artifact_dir}: no such artifact directory", hint="check --artifact-dir")
+        raise ConfigError(
+            f"{artifact_dir}: no such artifact directory", hint="check --artifact-dir"
+        )
     if not manifest_path.is_file():
-        raise ConfigError(f"{manifest_path}: missing", hint="point --artifact-dir at an export-csv output")
+        raise ConfigError(
+            f"{manifest_path}: missing", hint="point --artifact-dir at an export-csv output"
+        )
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"{manifest_path}: not valid JSON ({exc})", hint="re-run export-csv") from None
+        raise ConfigError(
+            f"{manifest_path}: not valid JSON ({exc})", hint="re-run export-csv"
+        ) from None
     if isinstance(manifest, dict):
         require_csv(manifest, artifact_dir, "analyze-csv")
     if not csv_path.is_file():
-        raise ConfigError(f"{csv_path}: missing", hint="point --artifact-dir at an export-csv output")
+        raise ConfigError(
+            f"{csv_path}: missing", hint="point --artifact-dir at an export-csv output"
+        )
 
     found = Findings()
     devices: dict[str, Device] = defaultdict(Device)
@@ -56,13 +64,25 @@ def analyze(artifact_dir: Path) -> dict[str, Any]:
 
     expected_sha = manifest.get("csv_sha256")
     if expected_sha != sha:
-        found.add("manifest_mismatch", MANIFEST_NAME, f"csv_sha256 {sha} differs from the manifest's {expected_sha}")
+        found.add(
+            "manifest_mismatch",
+            MANIFEST_NAME,
+            f"csv_sha256 {sha} differs from the manifest's {expected_sha}",
+        )
     if manifest.get("total_rows") not in (None, total):
-        found.add("manifest_mismatch", MANIFEST_NAME, f"{total} rows, the manifest says {manifest['total_rows']}")
+        found.add(
+            "manifest_mismatch",
+            MANIFEST_NAME,
+            f"{total} rows, the manifest says {manifest['total_rows']}",
+        )
     for device_id, info in (manifest.get("devices") or {}).items():
         seen = devices[device_id].rows if device_id in devices else 0
         if seen != info.get("rows"):
-            found.add("manifest_mismatch", MANIFEST_NAME, f"device {device_id}: {seen} rows, the manifest says {info.get('rows')}")
+            found.add(
+                "manifest_mismatch",
+                MANIFEST_NAME,
+                f"device {device_id}: {seen} rows, the manifest says {info.get('rows')}",
+            )
 
     counts = found.counts
     qc_passed = total > 0 and not any(counts.values())
@@ -119,14 +139,20 @@ def _device_metrics(d: Device) -> dict[str, float | None]:
     daily_out = d.outflow / days
     return {
         "runout_prob": round(len(d.runout_days) / days, 4),
-        "autonomy_days_est": round((d.liters_sum / d.rows) / daily_out, 3) if daily_out > 0 else None,
-        "supply_fragmentation_index": round(d.supply_events / (d.inflow / 1000.0), 3) if d.inflow > 0 else None,
+        "autonomy_days_est": round((d.liters_sum / d.rows) / daily_out, 3)
+        if daily_out > 0
+        else None,
+        "supply_fragmentation_index": round(d.supply_events / (d.inflow / 1000.0), 3)
+        if d.inflow > 0
+        else None,
         "supply_events": d.supply_events,
     }
 
 
 def _metrics(devices: dict[str, Device]) -> dict[str, Any]:
-    per_device: dict[str, dict[str, Any]] = {k: {"archetype": d.archetype, **_device_metrics(d)} for k, d in sorted(devices.items())}
+    per_device: dict[str, dict[str, Any]] = {
+        k: {"archetype": d.archetype, **_device_metrics(d)} for k, d in sorted(devices.items())
+    }
     by_arch: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for m in per_device.values():
         for name, value in m.items():
@@ -135,8 +161,10 @@ def _metrics(devices: dict[str, Device]) -> dict[str, Any]:
     # an archetype's figure is the mean over its devices; a count's mean is named as one
     # (`supply_events` 52 per device, `supply_events_per_device` 52.0 per archetype)
     means = {
-        arch: {(f"{name}_per_device" if name in COUNTS else name): round(sum(v) / len(v), 4)
-               for name, v in sorted(values.items())}  # fmt: skip
+        arch: {
+            (f"{name}_per_device" if name in COUNTS else name): round(sum(v) / len(v), 4)
+            for name, v in sorted(values.items())
+        }
         for arch, values in sorted(by_arch.items())
     }
     return {"by_archetype": means, "by_device": per_device}

@@ -19,8 +19,19 @@ RUNOUT_LEVEL_PCT = 5.0
 EXAMPLES = 5  # named problems kept per kind
 _PROGRESS_EVERY = 10_000  # the exact pass tells its bar every this many lines
 _ISO = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\dZ$")
-REQUIRED = ("device_id", "seq", "received_at", "mode", "archetype", "level_pct", "liters",
-            "inflow_liters", "outflow_liters", "loss_liters", "distance_km")  # fmt: skip
+REQUIRED = (
+    "device_id",
+    "seq",
+    "received_at",
+    "mode",
+    "archetype",
+    "level_pct",
+    "liters",
+    "inflow_liters",
+    "outflow_liters",
+    "loss_liters",
+    "distance_km",
+)
 
 
 @dataclass
@@ -65,7 +76,10 @@ def file_facts(path: Path) -> tuple[str, bool]:
 
 
 def scan(
-    path: Path, found: Findings, devices: dict[str, Device], facts: tuple[str, bool] | None = None,
+    path: Path,
+    found: Findings,
+    devices: dict[str, Device],
+    facts: tuple[str, bool] | None = None,
     on_rows: Callable[[int], None] = lambda n: None,
 ) -> tuple[str, int, bool]:
     """One pass: the file's sha256, the row checks, per-device aggregates."""
@@ -84,8 +98,12 @@ def scan(
             return sha, 0, truncated
         width = len(header)
         ix = {name: header.index(name) for name in REQUIRED}
-        i_dev, i_seq, i_time, i_level, i_liters = (ix[k] for k in ("device_id", "seq", "received_at", "level_pct", "liters"))
-        i_in, i_out, i_loss, i_km = (ix[k] for k in ("inflow_liters", "outflow_liters", "loss_liters", "distance_km"))
+        i_dev, i_seq, i_time, i_level, i_liters = (
+            ix[k] for k in ("device_id", "seq", "received_at", "level_pct", "liters")
+        )
+        i_in, i_out, i_loss, i_km = (
+            ix[k] for k in ("inflow_liters", "outflow_liters", "loss_liters", "distance_km")
+        )
         i_mode, i_arch = ix["mode"], ix["archetype"]
         for row in reader:
             line = reader.line_num
@@ -94,7 +112,9 @@ def scan(
             if len(row) != width:
                 last = truncated and fh.read(1) == ""
                 what = "truncated last line" if last else "wrong column count"
-                found.add("invalid_row", line, f"{what}: {len(row)} columns, the header has {width}")
+                found.add(
+                    "invalid_row", line, f"{what}: {len(row)} columns, the header has {width}"
+                )
                 continue
             try:
                 seq = int(row[i_seq])
@@ -109,21 +129,31 @@ def scan(
             dev = devices[row[i_dev]]
             stamp = row[i_time]
             if not _ISO.match(stamp):
-                found.add("invalid_timestamp", line, f"received_at {stamp!r} is not YYYY-MM-DDTHH:MM:SSZ")
+                found.add(
+                    "invalid_timestamp", line, f"received_at {stamp!r} is not YYYY-MM-DDTHH:MM:SSZ"
+                )
             elif stamp < dev.last_time:
-                found.add("timestamp_order", line, f"{row[i_dev]}: {stamp} is earlier than {dev.last_time}")
+                found.add(
+                    "timestamp_order",
+                    line,
+                    f"{row[i_dev]}: {stamp} is earlier than {dev.last_time}",
+                )
             else:
                 dev.last_time = stamp
             if dev.last_seq is not None:
                 if seq == dev.last_seq:
                     found.add("seq_duplicate", line, f"{row[i_dev]}: seq {seq} repeated")
                 elif seq < dev.last_seq:
-                    found.add("seq_non_monotonic", line, f"{row[i_dev]}: seq {seq} after {dev.last_seq}")
+                    found.add(
+                        "seq_non_monotonic", line, f"{row[i_dev]}: seq {seq} after {dev.last_seq}"
+                    )
                 elif seq > dev.last_seq + 1:
                     found.add("seq_gap", line, f"{row[i_dev]}: seq jumps {dev.last_seq} -> {seq}")
             dev.last_seq = seq if dev.last_seq is None else max(seq, dev.last_seq)
             if not (0.0 <= level <= 100.0) or liters < 0:
-                found.add("level_out_of_bounds", line, f"{row[i_dev]}: level_pct {level}, liters {liters}")
+                found.add(
+                    "level_out_of_bounds", line, f"{row[i_dev]}: level_pct {level}, liters {liters}"
+                )
             dev.rows += 1
             dev.archetype, dev.mode = row[i_arch], row[i_mode]
             dev.liters_sum += liters
@@ -141,7 +171,9 @@ def scan(
 
 
 def fast_scan(
-    path: Path, devices: dict[str, Device], facts: tuple[str, bool] | None = None,
+    path: Path,
+    devices: dict[str, Device],
+    facts: tuple[str, bool] | None = None,
     on_rows: Callable[[int], None] = lambda n: None,
 ) -> tuple[str | None, int, bool]:
     """Vectorised pass (pyarrow's streaming CSV reader + numpy) that can only *prove a file
@@ -156,8 +188,11 @@ def fast_scan(
     if not ends_with_newline:  # empty or truncated: the exact pass names it
         return None, 0, False
     bad_rows: list[object] = []
-    types = {"received_at": pa.timestamp("s", tz="UTC"), "seq": pa.int64(),
-             "device_id": pa.dictionary(pa.int32(), pa.string())}  # fmt: skip
+    types = {
+        "received_at": pa.timestamp("s", tz="UTC"),
+        "seq": pa.int64(),
+        "device_id": pa.dictionary(pa.int32(), pa.string()),
+    }
     for name in REQUIRED[5:]:
         types[name] = pa.float64()
     try:
@@ -191,7 +226,11 @@ def fast_scan(
             remap = np.array([index[name] for name in names], np.int64)
             codes = remap[dev_col.indices.to_numpy(zero_copy_only=False)]
             cols = {name: batch.column(name) for name in REQUIRED[1:]}
-            if any(c.null_count for name, c in cols.items() if name not in ("loss_liters", "distance_km")):
+            if any(
+                c.null_count
+                for name, c in cols.items()
+                if name not in ("loss_liters", "distance_km")
+            ):
                 return None, 0, False
             seq = cols["seq"].to_numpy()
             ts = cols["received_at"].cast(pa.int64()).to_numpy()
@@ -217,10 +256,12 @@ def fast_scan(
             last_time[c[ends]] = tt[ends]
             inflow = cols["inflow_liters"].to_numpy()
             sums = {
-                "liters_sum": liters, "inflow": inflow, "outflow": cols["outflow_liters"].to_numpy(),
+                "liters_sum": liters,
+                "inflow": inflow,
+                "outflow": cols["outflow_liters"].to_numpy(),
                 "loss": cols["loss_liters"].fill_null(0.0).to_numpy(),
                 "km": cols["distance_km"].fill_null(0.0).to_numpy(),
-            }  # fmt: skip
+            }
             k = len(state)
             rows = np.bincount(codes, minlength=k)
             events = np.bincount(codes, weights=inflow > 0, minlength=k)
@@ -261,5 +302,3 @@ def _keep(bad_rows: list[Any], row: Any) -> str:
 
 def _day_text(day: int) -> str:
     return date.fromordinal(date(1970, 1, 1).toordinal() + day).isoformat()
-
-

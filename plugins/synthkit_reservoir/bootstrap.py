@@ -47,10 +47,20 @@ from synthkit_reservoir.scenario import LoadedScenario
 
 
 def bootstrap(
-    plugins: Plugins, loaded: LoadedScenario, url: str, *, now: datetime, commit_rows: int,
-    sink_name: str | None, state_file: Path, strict: bool = False, drain: int = 0,
-    sink_options: list[str] | None = None, out: str | None = None, cluster: bool = False,
-) -> tuple[dict[str, Any], list[str]]:  # fmt: skip
+    plugins: Plugins,
+    loaded: LoadedScenario,
+    url: str,
+    *,
+    now: datetime,
+    commit_rows: int,
+    sink_name: str | None,
+    state_file: Path,
+    strict: bool = False,
+    drain: int = 0,
+    sink_options: list[str] | None = None,
+    out: str | None = None,
+    cluster: bool = False,
+) -> tuple[dict[str, Any], list[str]]:
     """The ``bootstrap.days`` before ``now``, straight into the ingestion sink; then, with
     ``cluster``, the trucks' stops clustered into places (:mod:`...database.places`).
 
@@ -76,10 +86,24 @@ def bootstrap(
         )
         first = [state.next_seq(d.device_id) for d in loaded.devices]
         run = FleetRun(loaded, loaded.devices, steps, window, first)
-        plan = RunPlan("bootstrap", seed=loaded.seed, window=(iso(window.start_s), iso(window.end_s)),
-                       streams=tuple(d.device_id for d in loaded.devices), rows=run.total_rows())  # fmt: skip
-        sink = ingestion_sink(plugins, sink_name, out or url, apply=True, commit_rows=commit_rows, drain=drain,
-                              needed_by="bootstrap", options=sink_options, plan=plan)  # fmt: skip
+        plan = RunPlan(
+            "bootstrap",
+            seed=loaded.seed,
+            window=(iso(window.start_s), iso(window.end_s)),
+            streams=tuple(d.device_id for d in loaded.devices),
+            rows=run.total_rows(),
+        )
+        sink = ingestion_sink(
+            plugins,
+            sink_name,
+            out or url,
+            apply=True,
+            commit_rows=commit_rows,
+            drain=drain,
+            needed_by="bootstrap",
+            options=sink_options,
+            plan=plan,
+        )
         builder = RowBuilder(run)
         last = np.array([f + window.points(step) - 1 for step, f in zip(steps, first)], np.int64)
         stride = max(1, RESERVE_ROWS // max(1, len(loaded.devices)))  # seqs per device per save
@@ -100,8 +124,14 @@ def bootstrap(
         with progress_bar("bootstrap", run.total_rows()) as bar:
             status = "failed"
             try:
-                delivered = deliver(batches, sink, builder.columns, bar.advance, before_write=reservation.reserve_batch,
-                                    after_write=reservation.taken_batch)  # fmt: skip
+                delivered = deliver(
+                    batches,
+                    sink,
+                    builder.columns,
+                    bar.advance,
+                    before_write=reservation.reserve_batch,
+                    after_write=reservation.taken_batch,
+                )
                 status = "finished"
             except (OperationalError, DBAPIError) as exc:
                 raise describe_db_error(url, exc) from None

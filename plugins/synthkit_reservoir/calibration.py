@@ -17,18 +17,18 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 # (ingestion) and compiled kernels (the models, through fleet.py's njit wrappers).
 
 
-def distance_from_level(empty_mm, full_mm, level_pct):  # noqa: ANN001, ANN201 - float or array
+def distance_from_level(empty_mm, full_mm, level_pct):
     """The distance the sensor reads over water at ``level_pct``."""
     return empty_mm - (empty_mm - full_mm) * level_pct / 100.0
 
 
-def level_from_distance(empty_mm, full_mm, distance_mm):  # noqa: ANN001, ANN201 - float or array
+def level_from_distance(empty_mm, full_mm, distance_mm):
     """The level a reading means, unclipped (a reading past the calibration is over 100 or
     under 0; callers clip)."""
     return (empty_mm - distance_mm) / (empty_mm - full_mm) * 100.0
 
 
-def liters_from_level(capacity_liters, level_pct):  # noqa: ANN001, ANN201 - float or array
+def liters_from_level(capacity_liters, level_pct):
     return capacity_liters * level_pct / 100.0
 
 
@@ -58,7 +58,9 @@ class Calibration:
                 )
             return cls(float(empty_mm), float(full_mm), float(capacity_liters))
         if (empty_mm is None) != (full_mm is None):
-            raise ValueError("give both sensor_empty_distance_mm and sensor_full_distance_mm, or neither")
+            raise ValueError(
+                "give both sensor_empty_distance_mm and sensor_full_distance_mm, or neither"
+            )
         if height_mm is not None and height_mm > 0:
             return cls(float(height_mm), 0.0, float(capacity_liters))
         raise ValueError("no usable calibration: give sensor distances or a positive height_mm")
@@ -92,6 +94,8 @@ class TankParams(BaseModel):
 
     def calibration(self) -> Calibration:
         return Calibration.resolve(
-            self.capacity_liters, self.height_mm,
-            self.sensor_empty_distance_mm, self.sensor_full_distance_mm,
-        )  # fmt: skip
+            self.capacity_liters,
+            self.height_mm,
+            self.sensor_empty_distance_mm,
+            self.sensor_full_distance_mm,
+        )

@@ -33,12 +33,19 @@ def load(ctx: typer.Context) -> LoadedScenario:
     return load_scenario(str(global_options(ctx).require_scenario()), get_plugins())
 
 
-@app.command("validate", rich_help_panel="Simulate", epilog="Example: synthkit --scenario scenarios/stationary_only_v1.yaml --strict validate")
+@app.command(
+    "validate",
+    rich_help_panel="Simulate",
+    epilog="Example: synthkit --scenario scenarios/stationary_only_v1.yaml --strict validate",
+)
 def validate(
     ctx: typer.Context,
     db_url: Annotated[
         str | None,
-        typer.Option("--db-url", help="Run the database preflight against this ingestion database (default: the global --db-url or $SYNTHKIT_DB_URL; none named: no database checks)."),
+        typer.Option(
+            "--db-url",
+            help="Run the database preflight against this ingestion database (default: the global --db-url or $SYNTHKIT_DB_URL; none named: no database checks).",
+        ),
     ] = None,
 ) -> None:
     """Validate the scenario (schema, cross-references, archetypes, parameter overrides) and,
@@ -52,7 +59,9 @@ def validate(
     database = None
     validated = [d.device_id for d in loaded.devices]
     if named_database(db_url):
-        report = db_preflight(get_plugins(), loaded, resolve_url(db_url), strict=global_options(ctx).strict)
+        report = db_preflight(
+            get_plugins(), loaded, resolve_url(db_url), strict=global_options(ctx).strict
+        )
         database, errors = report.database, report.errors
         warnings += report.warnings
         validated = [d for d in validated if report.passed(d)]
@@ -65,32 +74,46 @@ def validate(
     for d in loaded.devices:
         counts[d.archetype.name] = counts.get(d.archetype.name, 0) + 1
     n = len(loaded.devices)
-    out = table(f"{loaded.scenario_id}: {len(validated)} of {n} device{'' if n == 1 else 's'} valid",
-                ("archetype", "mode", "model", "devices", "tendencies"), prose=("tendencies",))  # fmt: skip
+    out = table(
+        f"{loaded.scenario_id}: {len(validated)} of {n} device{'' if n == 1 else 's'} valid",
+        ("archetype", "mode", "model", "devices", "tendencies"),
+        prose=("tendencies",),
+    )
     archetypes = {d.archetype.name: d for d in loaded.devices}
     for name, count in counts.items():
         d = archetypes[name]
         out.add_row(name, d.mode, d.model.name, str(count), "; ".join(d.archetype.tendencies))
     stderr().print(out)
-    finish({
-        "command": "validate",
-        "scenario": loaded.path,
-        "scenario_id": loaded.scenario_id,
-        "scenario_sha256": loaded.sha256,
-        "seed": loaded.seed,
-        "strict": global_options(ctx).strict,
-        "devices_validated": validated,
-        "archetypes": counts,
-        "database": database,
-        "warnings": warnings,
-        "errors": errors,
-    }, [f"{len(errors)} preflight error(s), listed in `errors` (--strict stops at them)"] if errors else [])  # fmt: skip
+    finish(
+        {
+            "command": "validate",
+            "scenario": loaded.path,
+            "scenario_id": loaded.scenario_id,
+            "scenario_sha256": loaded.sha256,
+            "seed": loaded.seed,
+            "strict": global_options(ctx).strict,
+            "devices_validated": validated,
+            "archetypes": counts,
+            "database": database,
+            "warnings": warnings,
+            "errors": errors,
+        },
+        [f"{len(errors)} preflight error(s), listed in `errors` (--strict stops at them)"]
+        if errors
+        else [],
+    )
 
 
-@app.command("dry-run", rich_help_panel="Simulate", epilog="Example: synthkit --scenario scenarios/mobile_only_v1.yaml dry-run --preview-steps 10")
+@app.command(
+    "dry-run",
+    rich_help_panel="Simulate",
+    epilog="Example: synthkit --scenario scenarios/mobile_only_v1.yaml dry-run --preview-steps 10",
+)
 def dry_run(
     ctx: typer.Context,
-    preview_steps: Annotated[int, typer.Option("--preview-steps", help="Emissions per device.")] = 5,
+    preview_steps: Annotated[
+        int, typer.Option("--preview-steps", help="Emissions per device.")
+    ] = 5,
     start_at: Annotated[
         str | None,
         typer.Option("--start-at", help="UTC time of the first emission (default: this hour)."),
@@ -109,37 +132,53 @@ def dry_run(
     from synthkit_reservoir.preview import preview_samples
 
     samples = preview_samples(loaded, start_s, preview_steps, global_options(ctx).state_file)
-    out = table("dry-run (nothing written)", ("device", "archetype", "seq", "level_pct", "raw_samples[0]", "tendencies"),
-                prose=("level_pct", "raw_samples[0]", "tendencies"))  # fmt: skip
+    out = table(
+        "dry-run (nothing written)",
+        ("device", "archetype", "seq", "level_pct", "raw_samples[0]", "tendencies"),
+        prose=("level_pct", "raw_samples[0]", "tendencies"),
+    )
     for d in loaded.devices[:50]:
         got = samples[d.device_id]
         out.add_row(
-            d.device_id, d.archetype.name, f"{got[0]['seq']}..{got[-1]['seq']}",
-            f"{got[0]['level_pct']} -> {got[-1]['level_pct']}", str(got[0]["raw_samples"]),
+            d.device_id,
+            d.archetype.name,
+            f"{got[0]['seq']}..{got[-1]['seq']}",
+            f"{got[0]['level_pct']} -> {got[-1]['level_pct']}",
+            str(got[0]["raw_samples"]),
             "; ".join(d.archetype.tendencies),
-        )  # fmt: skip
+        )
     if len(loaded.devices) > 50:
         out.caption = f"first 50 of {len(loaded.devices)} devices; all are in the JSON"
     stderr().print(out)
-    emit_json({
-        "command": "dry-run",
-        "scenario_id": loaded.scenario_id,
-        "seed": loaded.seed,
-        "start_at": start.isoformat().replace("+00:00", "Z"),
-        "preview_steps": preview_steps,
-        "writes": "none",
-        "devices": [
-            {
-                "device_id": d.device_id, "archetype": d.archetype.name, "mode": d.mode,
-                "model": d.model.name, "cadence_seconds": d.cadence_seconds,
-                "tendencies": list(d.archetype.tendencies), "samples": samples[d.device_id],
-            }  # fmt: skip
-            for d in loaded.devices
-        ],
-    })  # fmt: skip
+    emit_json(
+        {
+            "command": "dry-run",
+            "scenario_id": loaded.scenario_id,
+            "seed": loaded.seed,
+            "start_at": start.isoformat().replace("+00:00", "Z"),
+            "preview_steps": preview_steps,
+            "writes": "none",
+            "devices": [
+                {
+                    "device_id": d.device_id,
+                    "archetype": d.archetype.name,
+                    "mode": d.mode,
+                    "model": d.model.name,
+                    "cadence_seconds": d.cadence_seconds,
+                    "tendencies": list(d.archetype.tendencies),
+                    "samples": samples[d.device_id],
+                }
+                for d in loaded.devices
+            ],
+        }
+    )
 
 
-@app.command("export-csv", rich_help_panel="Simulate", epilog="Example: synthkit --scenario scenarios/stationary_only_v1.yaml export-csv --run-id jan_demo --end-at 2026-02-12T10:00:00Z")
+@app.command(
+    "export-csv",
+    rich_help_panel="Simulate",
+    epilog="Example: synthkit --scenario scenarios/stationary_only_v1.yaml export-csv --run-id jan_demo --end-at 2026-02-12T10:00:00Z",
+)
 def export_csv_command(
     ctx: typer.Context,
     run_id: Annotated[str | None, typer.Option("--run-id", help="Artifact directory name.")] = None,
@@ -149,7 +188,13 @@ def export_csv_command(
     output_root: Annotated[
         Path, typer.Option("--output-root", help="Where artifact directories go.")
     ] = Path("generated"),
-    sink: Annotated[str, typer.Option("--sink", help="The file sink that writes the rows (csv: telemetry_rows.csv, what analyze-csv and import-csv read; parquet, jsonl...).")] = "csv",
+    sink: Annotated[
+        str,
+        typer.Option(
+            "--sink",
+            help="The file sink that writes the rows (csv: telemetry_rows.csv, what analyze-csv and import-csv read; parquet, jsonl...).",
+        ),
+    ] = "csv",
     sink_option: SinkOptionFlag = None,
 ) -> None:
     """Write the historical window as telemetry_rows.csv + manifest.json (no database; --strict also checks one named by --db-url or SYNTHKIT_DB_URL)."""
@@ -167,7 +212,11 @@ def export_csv_command(
     emit_json(export_csv(loaded, opts.state_file, end, run_id, output_root, sink, sink_option))
 
 
-@app.command("analyze-csv", rich_help_panel="Simulate", epilog="Example: synthkit analyze-csv --artifact-dir generated/stationary_only_v1/jan_demo")
+@app.command(
+    "analyze-csv",
+    rich_help_panel="Simulate",
+    epilog="Example: synthkit analyze-csv --artifact-dir generated/stationary_only_v1/jan_demo",
+)
 def analyze_csv_command(
     artifact_dir: Annotated[
         Path, typer.Option("--artifact-dir", help="An export-csv output directory.")
@@ -181,28 +230,59 @@ def analyze_csv_command(
     result = analyze(artifact_dir)
     emit_json(result)
     if not result["qc_passed"]:
-        kinds = [k.removesuffix("_count").replace("_", " ") for k, v in result.items()
-                 if k.endswith("_count") and k not in ("row_count", "device_count") and v]  # fmt: skip
-        raise IncompleteRun(f"QC failed: {', '.join(kinds) or 'no rows'} in {artifact_dir}",
-                            hint="`problems` in the summary on stdout names the first lines of each kind")  # fmt: skip
+        kinds = [
+            k.removesuffix("_count").replace("_", " ")
+            for k, v in result.items()
+            if k.endswith("_count") and k not in ("row_count", "device_count") and v
+        ]
+        raise IncompleteRun(
+            f"QC failed: {', '.join(kinds) or 'no rows'} in {artifact_dir}",
+            hint="`problems` in the summary on stdout names the first lines of each kind",
+        )
 
 
-SinkName = Annotated[str | None, typer.Option("--sink", help="The ingest sink (a plugin: reference_db, http...; default: the one --out's scheme picks, else reference_db).")]
-IngestOut = Annotated[str | None, typer.Option("--out", help="Where an ingest sink that is not the database delivers (an endpoint URL, http://...); default: --db-url.")]
+SinkName = Annotated[
+    str | None,
+    typer.Option(
+        "--sink",
+        help="The ingest sink (a plugin: reference_db, http...; default: the one --out's scheme picks, else reference_db).",
+    ),
+]
+IngestOut = Annotated[
+    str | None,
+    typer.Option(
+        "--out",
+        help="Where an ingest sink that is not the database delivers (an endpoint URL, http://...); default: --db-url.",
+    ),
+]
 
 
-@app.command("import-csv", rich_help_panel="Database", epilog="Example: synthkit import-csv --artifact-dir generated/stationary_only_v1/jan_demo --apply --commit-batch-size 500 --drain-analytics")
+@app.command(
+    "import-csv",
+    rich_help_panel="Database",
+    epilog="Example: synthkit import-csv --artifact-dir generated/stationary_only_v1/jan_demo --apply --commit-batch-size 500 --drain-analytics",
+)
 def import_csv_command(
     ctx: typer.Context,
-    artifact_dir: Annotated[Path, typer.Option("--artifact-dir", help="An export-csv output directory.")],
-    apply: Annotated[bool, typer.Option("--apply", help="Write (default: a dry run that writes nothing).")] = False,
-    commit_batch_size: Annotated[int, typer.Option("--commit-batch-size", help="Rows per transaction.")] = 500,
+    artifact_dir: Annotated[
+        Path, typer.Option("--artifact-dir", help="An export-csv output directory.")
+    ],
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Write (default: a dry run that writes nothing).")
+    ] = False,
+    commit_batch_size: Annotated[
+        int, typer.Option("--commit-batch-size", help="Rows per transaction.")
+    ] = 500,
     db_url: DbUrlFlag = None,
     sink: SinkName = None,
     sink_option: SinkOptionFlag = None,
     out: IngestOut = None,
-    drain_analytics: Annotated[bool, typer.Option("--drain-analytics", help="Run the analytics consumer after the import.")] = False,
-    analytics_batch_size: Annotated[int, typer.Option("--analytics-batch-size", help="Rows per analytics transaction.")] = 200,
+    drain_analytics: Annotated[
+        bool, typer.Option("--drain-analytics", help="Run the analytics consumer after the import.")
+    ] = False,
+    analytics_batch_size: Annotated[
+        int, typer.Option("--analytics-batch-size", help="Rows per analytics transaction.")
+    ] = 200,
 ) -> None:
     """Replay an export through the ingestion contract (dry run unless --apply)."""
     from synthkit.api import resolve_url
@@ -211,29 +291,62 @@ def import_csv_command(
 
     check_batch_sizes(commit_batch_size, analytics_batch_size)
     result, problems = import_csv(
-        get_plugins(), artifact_dir, resolve_url(db_url), apply=apply,
-        commit_rows=commit_batch_size, sink_name=sink, state_file=global_options(ctx).state_file,
-        drain=analytics_batch_size if drain_analytics else 0, sink_options=sink_option, out=out,
-    )  # fmt: skip
+        get_plugins(),
+        artifact_dir,
+        resolve_url(db_url),
+        apply=apply,
+        commit_rows=commit_batch_size,
+        sink_name=sink,
+        state_file=global_options(ctx).state_file,
+        drain=analytics_batch_size if drain_analytics else 0,
+        sink_options=sink_option,
+        out=out,
+    )
     if not apply:
-        stderr().print("dry run: nothing was written; add --apply to import these rows", highlight=False)
+        stderr().print(
+            "dry run: nothing was written; add --apply to import these rows", highlight=False
+        )
     finish(with_unused_drain(ctx, result, drain_analytics), problems)
 
 
-@app.command("bootstrap", rich_help_panel="Database", epilog="Example: synthkit --scenario scenarios/demo_city_v1.yaml --strict bootstrap --commit-batch-size 1000 --drain-analytics")
+@app.command(
+    "bootstrap",
+    rich_help_panel="Database",
+    epilog="Example: synthkit --scenario scenarios/demo_city_v1.yaml --strict bootstrap --commit-batch-size 1000 --drain-analytics",
+)
 def bootstrap_command(
     ctx: typer.Context,
-    commit_batch_size: Annotated[int, typer.Option("--commit-batch-size", help="Rows per transaction.")] = 500,
+    commit_batch_size: Annotated[
+        int, typer.Option("--commit-batch-size", help="Rows per transaction.")
+    ] = 500,
     db_url: DbUrlFlag = None,
     sink: SinkName = None,
     sink_option: SinkOptionFlag = None,
     out: IngestOut = None,
     # each switch is two flags, not a --x/--no-x pair: a pair's second name is cut at 80 columns
-    drain_analytics: Annotated[bool, typer.Option("--drain-analytics", help="Run the analytics consumer afterwards (default: the scenario's bootstrap.drain_analytics).")] = False,
-    no_drain_analytics: Annotated[bool, typer.Option("--no-drain-analytics", help="Do not, whatever the scenario says.")] = False,
-    analytics_batch_size: Annotated[int, typer.Option("--analytics-batch-size", help="Rows per analytics transaction.")] = 200,
-    cluster_places: Annotated[bool, typer.Option("--cluster-places", help="Cluster the trucks' stops into places afterwards (default: the scenario's bootstrap.cluster_places).")] = False,
-    no_cluster_places: Annotated[bool, typer.Option("--no-cluster-places", help="Do not, whatever the scenario says.")] = False,
+    drain_analytics: Annotated[
+        bool,
+        typer.Option(
+            "--drain-analytics",
+            help="Run the analytics consumer afterwards (default: the scenario's bootstrap.drain_analytics).",
+        ),
+    ] = False,
+    no_drain_analytics: Annotated[
+        bool, typer.Option("--no-drain-analytics", help="Do not, whatever the scenario says.")
+    ] = False,
+    analytics_batch_size: Annotated[
+        int, typer.Option("--analytics-batch-size", help="Rows per analytics transaction.")
+    ] = 200,
+    cluster_places: Annotated[
+        bool,
+        typer.Option(
+            "--cluster-places",
+            help="Cluster the trucks' stops into places afterwards (default: the scenario's bootstrap.cluster_places).",
+        ),
+    ] = False,
+    no_cluster_places: Annotated[
+        bool, typer.Option("--no-cluster-places", help="Do not, whatever the scenario says.")
+    ] = False,
 ) -> None:
     """Generate the bootstrap.days before now straight into the ingestion database."""
     from datetime import UTC, datetime
@@ -246,30 +359,101 @@ def bootstrap_command(
     check_batch_sizes(commit_batch_size, analytics_batch_size)
     loaded = load(ctx)
     opts = global_options(ctx)
-    drain = switch("--drain-analytics", drain_analytics, no_drain_analytics, loaded.scenario.bootstrap.drain_analytics)
-    cluster = switch("--cluster-places", cluster_places, no_cluster_places, loaded.scenario.bootstrap.cluster_places)
+    drain = switch(
+        "--drain-analytics",
+        drain_analytics,
+        no_drain_analytics,
+        loaded.scenario.bootstrap.drain_analytics,
+    )
+    cluster = switch(
+        "--cluster-places",
+        cluster_places,
+        no_cluster_places,
+        loaded.scenario.bootstrap.cluster_places,
+    )
     result, problems = bootstrap(
-        get_plugins(), loaded, resolve_url(db_url), now=datetime.now(UTC).replace(microsecond=0),
-        commit_rows=commit_batch_size, sink_name=sink, state_file=opts.state_file, strict=opts.strict,
-        drain=analytics_batch_size if drain else 0, sink_options=sink_option, out=out, cluster=cluster,
-    )  # fmt: skip
+        get_plugins(),
+        loaded,
+        resolve_url(db_url),
+        now=datetime.now(UTC).replace(microsecond=0),
+        commit_rows=commit_batch_size,
+        sink_name=sink,
+        state_file=opts.state_file,
+        strict=opts.strict,
+        drain=analytics_batch_size if drain else 0,
+        sink_options=sink_option,
+        out=out,
+        cluster=cluster,
+    )
     finish(with_unused_drain(ctx, result, drain), problems)
 
 
-@app.command("run", rich_help_panel="Live", epilog="Example: synthkit --scenario scenarios/demo_city_v1.yaml run --iterations 10 --db-url sqlite:///.tmp/synthkit.db")
+@app.command(
+    "run",
+    rich_help_panel="Live",
+    epilog="Example: synthkit --scenario scenarios/demo_city_v1.yaml run --iterations 10 --db-url sqlite:///.tmp/synthkit.db",
+)
 def run_command(
     ctx: typer.Context,
-    iterations: Annotated[int, typer.Option("--iterations", max=2**40, help="Messages per device (0: unlimited).")] = 0,
-    duration_seconds: Annotated[float, typer.Option("--duration-seconds", help="Stop after this many wall seconds (0: unlimited).")] = 0,
-    host: Annotated[str | None, typer.Option("--host", help="Broker host (default: SYNTHKIT_MQTT_HOST, the scenario's mqtt.host, 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option("--port", help="Broker port (default: SYNTHKIT_MQTT_PORT, the scenario's mqtt.port, 1883 without TLS).")] = None,
-    topic: Annotated[str | None, typer.Option("--topic", help="Topic template; {device_id} is replaced (default: the scenario's mqtt.topic, else devices/{device_id}/telemetry).")] = None,
+    iterations: Annotated[
+        int, typer.Option("--iterations", max=2**40, help="Messages per device (0: unlimited).")
+    ] = 0,
+    duration_seconds: Annotated[
+        float,
+        typer.Option(
+            "--duration-seconds", help="Stop after this many wall seconds (0: unlimited)."
+        ),
+    ] = 0,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            "--host",
+            help="Broker host (default: SYNTHKIT_MQTT_HOST, the scenario's mqtt.host, 127.0.0.1).",
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port",
+            help="Broker port (default: SYNTHKIT_MQTT_PORT, the scenario's mqtt.port, 1883 without TLS).",
+        ),
+    ] = None,
+    topic: Annotated[
+        str | None,
+        typer.Option(
+            "--topic",
+            help="Topic template; {device_id} is replaced (default: the scenario's mqtt.topic, else devices/{device_id}/telemetry).",
+        ),
+    ] = None,
     qos: Annotated[int, typer.Option("--qos", help="MQTT QoS 0, 1 or 2.")] = 1,
-    drain_timeout: Annotated[float, typer.Option("--drain-timeout", help="Seconds to wait for outstanding acknowledgements at the end.")] = 30.0,
-    sink: Annotated[str, typer.Option("--sink", help="The broker sink (a plugin; --sink-option protocol=5, retain=true, clean_session=false, session_expiry_s=N for mqtt).")] = "mqtt",
+    drain_timeout: Annotated[
+        float,
+        typer.Option(
+            "--drain-timeout", help="Seconds to wait for outstanding acknowledgements at the end."
+        ),
+    ] = 30.0,
+    sink: Annotated[
+        str,
+        typer.Option(
+            "--sink",
+            help="The broker sink (a plugin; --sink-option protocol=5, retain=true, clean_session=false, session_expiry_s=N for mqtt).",
+        ),
+    ] = "mqtt",
     sink_option: SinkOptionFlag = None,
-    db_url: Annotated[str | None, typer.Option("--db-url", help="Where a listener stores what this run publishes: the summary then says how much was stored, not only acknowledged by the broker.")] = None,
-    settle_timeout: Annotated[float, typer.Option("--settle-timeout", help="With --db-url: seconds to wait for the store to catch up after the run.")] = 10.0,
+    db_url: Annotated[
+        str | None,
+        typer.Option(
+            "--db-url",
+            help="Where a listener stores what this run publishes: the summary then says how much was stored, not only acknowledged by the broker.",
+        ),
+    ] = None,
+    settle_timeout: Annotated[
+        float,
+        typer.Option(
+            "--settle-timeout",
+            help="With --db-url: seconds to wait for the store to catch up after the run.",
+        ),
+    ] = 10.0,
 ) -> None:
     """Publish live telemetry to an MQTT broker, one connection per device (client_id = device_id)."""
     from synthkit.api import resolve_broker, resolve_url
@@ -284,10 +468,18 @@ def run_command(
 
         db_preflight(get_plugins(), loaded, stored_url, strict=True)
     result = live_run(
-        get_plugins(), loaded, broker=broker, state_file=opts.state_file, iterations=iterations,
-        duration_s=duration_seconds, qos=qos, drain_timeout_s=drain_timeout,
+        get_plugins(),
+        loaded,
+        broker=broker,
+        state_file=opts.state_file,
+        iterations=iterations,
+        duration_s=duration_seconds,
+        qos=qos,
+        drain_timeout_s=drain_timeout,
         topic=topic or loaded.scenario.mqtt.topic or "devices/{device_id}/telemetry",
-        sink_name=sink, sink_options=sink_option, stored_url=stored_url,
+        sink_name=sink,
+        sink_options=sink_option,
+        stored_url=stored_url,
         settle_timeout_s=settle_timeout,
-    )  # fmt: skip
+    )
     finish(result, result["warnings"])

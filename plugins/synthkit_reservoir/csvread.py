@@ -16,7 +16,15 @@ from synthkit.api import Batch, Column, ConfigError
 from synthkit_reservoir.layout import DECIMALS
 
 INT_COLUMNS = ("seq", "local_timestamp_ms", "signal_strength_dbm", "schema_version")
-REQUIRED = ("device_id", "received_at", *INT_COLUMNS, "temperature_c", "battery_percentage", "level_pct", "liters")
+REQUIRED = (
+    "device_id",
+    "received_at",
+    *INT_COLUMNS,
+    "temperature_c",
+    "battery_percentage",
+    "level_pct",
+    "liters",
+)
 
 
 def _layout(path: Path) -> tuple[list[str], dict[str, object], list[str]]:
@@ -30,13 +38,20 @@ def _layout(path: Path) -> tuple[list[str], dict[str, object], list[str]]:
     raw_names = [h for h in header if h.startswith("raw_")]
     missing = [w for w in REQUIRED if w not in header] + ([] if raw_names else ["raw_1"])
     if missing:
-        raise ConfigError(f"{path}: missing column(s) {', '.join(missing)}", hint="was it written by export-csv?")
+        raise ConfigError(
+            f"{path}: missing column(s) {', '.join(missing)}", hint="was it written by export-csv?"
+        )
     ints = {*INT_COLUMNS, *raw_names}
     types: dict[str, object] = {
-        name: pa.int64() if name in ints else pa.float64() if name in DECIMALS
-        else pa.string() if name == "received_at" else pa.dictionary(pa.int32(), pa.string())
+        name: pa.int64()
+        if name in ints
+        else pa.float64()
+        if name in DECIMALS
+        else pa.string()
+        if name == "received_at"
+        else pa.dictionary(pa.int32(), pa.string())
         for name in header
-    }  # fmt: skip
+    }
     return header, types, raw_names
 
 
@@ -46,7 +61,7 @@ def _numeric(types: dict[str, object]) -> list[str]:
     return [name for name, t in types.items() if t in (pa.int64(), pa.float64())]
 
 
-def _open(source, wanted: list[str], types: dict[str, object]):  # noqa: ANN001, ANN202
+def _open(source, wanted: list[str], types: dict[str, object]):
     import pyarrow.csv as pcsv
 
     return pcsv.open_csv(
@@ -54,7 +69,9 @@ def _open(source, wanted: list[str], types: dict[str, object]):  # noqa: ANN001,
         # the reader parses ~20 blocks ahead: 1 MiB blocks hold ~40 MB (8 MiB: ~280 MB), same speed
         read_options=pcsv.ReadOptions(block_size=1 << 20),
         # an empty cell is a value that does not apply (point_id of a stationary row): a null
-        convert_options=pcsv.ConvertOptions(include_columns=wanted, column_types=types, strings_can_be_null=True),
+        convert_options=pcsv.ConvertOptions(
+            include_columns=wanted, column_types=types, strings_can_be_null=True
+        ),
     )
 
 
@@ -97,11 +114,19 @@ def check_csv(path: Path) -> str:
 
 
 # cells every row must have: what the payload carries and what the ingestion keys on
-REQUIRED_CELLS = ("device_id", "seq", "received_at", "local_timestamp_ms", "schema_version", "temperature_c",
-                  "battery_percentage", "signal_strength_dbm")  # fmt: skip
+REQUIRED_CELLS = (
+    "device_id",
+    "seq",
+    "received_at",
+    "local_timestamp_ms",
+    "schema_version",
+    "temperature_c",
+    "battery_percentage",
+    "signal_strength_dbm",
+)
 
 
-def first_problem(record) -> tuple[int, str] | None:  # noqa: ANN001
+def first_problem(record) -> tuple[int, str] | None:
     """(row, what is wrong) of the first row of an Arrow record batch that breaks the
     payload's rules (:data:`~synthkit_reservoir.payload.LIMITS`, the cells a row needs, a
     time that exists, at least one reading, a location whole or absent), or None."""
@@ -124,7 +149,10 @@ def first_problem(record) -> tuple[int, str] | None:  # noqa: ANN001
             first = (row, f"column {name}: {shown}")
 
     names = record.schema.names
-    empty = {name: np.asarray(record.column(name).is_null().to_numpy(zero_copy_only=False)) for name in names}
+    empty = {
+        name: np.asarray(record.column(name).is_null().to_numpy(zero_copy_only=False))
+        for name in names
+    }
     for name in REQUIRED_CELLS:
         note(empty[name], name, "")
     raw_names = [name for name in names if name.startswith("raw_")]
@@ -134,17 +162,29 @@ def first_problem(record) -> tuple[int, str] | None:  # noqa: ANN001
             values = record.column(name).fill_null(0).to_numpy(zero_copy_only=False)
             note(~empty[name] & out_of_range(rule, values), name, f"is not {limit_text(rule)}")
     ids = record.column("device_id")
-    long_ids = np.asarray(pc.greater(pc.utf8_length(ids.dictionary), MAX_CLIENT_ID).to_numpy(zero_copy_only=False))
+    long_ids = np.asarray(
+        pc.greater(pc.utf8_length(ids.dictionary), MAX_CLIENT_ID).to_numpy(zero_copy_only=False)
+    )
     if long_ids.any():
-        note(~empty["device_id"] & long_ids[ids.indices.fill_null(0).to_numpy()], "device_id",
-             f"is longer than {MAX_CLIENT_ID} characters")  # fmt: skip
+        note(
+            ~empty["device_id"] & long_ids[ids.indices.fill_null(0).to_numpy()],
+            "device_id",
+            f"is longer than {MAX_CLIENT_ID} characters",
+        )
     _, valid = iso_epoch(_fixed(record.column("received_at"), n))
-    note(~empty["received_at"] & ~valid, "received_at", "is not a time that exists (YYYY-MM-DDTHH:MM:SSZ, UTC)")
+    note(
+        ~empty["received_at"] & ~valid,
+        "received_at",
+        "is not a time that exists (YYYY-MM-DDTHH:MM:SSZ, UTC)",
+    )
     if raw_names:
         note(np.logical_and.reduce([empty[r] for r in raw_names]), raw_names[0], "")
     if "latitude" in names and "longitude" in names:
-        note(empty["latitude"] != empty["longitude"], "latitude" if empty["latitude"].any() else "longitude",
-             "(a location has both a latitude and a longitude, or neither)")  # fmt: skip
+        note(
+            empty["latitude"] != empty["longitude"],
+            "latitude" if empty["latitude"].any() else "longitude",
+            "(a location has both a latitude and a longitude, or neither)",
+        )
     return first
 
 
@@ -196,13 +236,19 @@ def bad_line(path: Path, problem: str) -> ConfigError:
                 try:
                     int(value) if name in ints else float(value)
                 except ValueError:
-                    return _row_error(path, line, f"column {name}: {value[:40]!r} is not a {'whole ' if name in ints else ''}number")
+                    return _row_error(
+                        path,
+                        line,
+                        f"column {name}: {value[:40]!r} is not a {'whole ' if name in ints else ''}number",
+                    )
     return ConfigError(f"{path}: unreadable row ({problem})", hint="fix or regenerate the file")
 
 
 def _row_error(path: Path, line: int, what: str) -> ConfigError:
-    return ConfigError(f"{path}:{line}: {what}; nothing was written",
-                       hint="fix that line (and re-sign the manifest) or regenerate the export")  # fmt: skip
+    return ConfigError(
+        f"{path}:{line}: {what}; nothing was written",
+        hint="fix that line (and re-sign the manifest) or regenerate the export",
+    )
 
 
 def columns_of(path: Path) -> tuple[str, ...]:
@@ -235,26 +281,40 @@ def read_batches(path: Path, rows: int) -> Iterator[Batch]:
         ) from None
 
 
-def _one_record(table):  # noqa: ANN001, ANN202
+def _one_record(table):
     """A table slice (perhaps spanning blocks, each with its own device dictionary) as one
     record batch."""
     return table.unify_dictionaries().combine_chunks().to_batches()[0]
 
 
-def _batch(record, raw_names: list[str]) -> Batch:  # noqa: ANN001
+def _batch(record, raw_names: list[str]) -> Batch:
     """One record batch in the reservoir row layout, column for column as bootstrap builds it."""
     import pyarrow as pa
 
     n = record.num_rows
     cols = []
     for name, arr in zip(record.schema.names, record.columns):
-        present = None if arr.null_count == 0 else ~np.asarray(arr.is_null().to_numpy(zero_copy_only=False))
+        present = (
+            None
+            if arr.null_count == 0
+            else ~np.asarray(arr.is_null().to_numpy(zero_copy_only=False))
+        )
         if name == "received_at":
             cols.append(Column(name, "fixed", _fixed(arr, n), type="timestamp"))
         elif arr.type == pa.int64():
-            cols.append(Column(name, "int", arr.fill_null(-1).to_numpy().astype(np.int64), present=present))
+            cols.append(
+                Column(name, "int", arr.fill_null(-1).to_numpy().astype(np.int64), present=present)
+            )
         elif arr.type == pa.float64():
-            cols.append(Column(name, "decimal", arr.fill_null(0.0).to_numpy().astype(float), decimals=DECIMALS[name], present=present))
+            cols.append(
+                Column(
+                    name,
+                    "decimal",
+                    arr.fill_null(0.0).to_numpy().astype(float),
+                    decimals=DECIMALS[name],
+                    present=present,
+                )
+            )
         else:
             labels = tuple(arr.dictionary.to_pylist()) or ("",)
             codes = arr.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
@@ -262,7 +322,7 @@ def _batch(record, raw_names: list[str]) -> Batch:  # noqa: ANN001
     return Batch(cols)
 
 
-def _fixed(column, n: int) -> np.ndarray:  # noqa: ANN001
+def _fixed(column, n: int) -> np.ndarray:
     """ISO timestamps as a (rows, 20) byte matrix, as the exporter writes them: a view of the
     string column's bytes when every value is 20 long (no Python string per row)."""
     if n == 0:

@@ -108,7 +108,9 @@ class FleetRun:
         for (sim, idx), declared in zip(self.groups, self.declared):
             every = self.every[idx]
             row_device, row_tick = _grid(tick0, nticks, every)
-            block = Block(self.window.start_s, self.tick_s, tick0, nticks, every, row_device, row_tick)
+            block = Block(
+                self.window.start_s, self.tick_s, tick0, nticks, every, row_device, row_tick
+            )
             cols = sim.emit(block)  # type: ignore[attr-defined]
             if cols.keys() != declared:
                 _undeclared(self.devices[idx[0]].model.name, set(cols), declared)
@@ -162,8 +164,10 @@ def extra_columns(models: Sequence[DeviceModel]) -> tuple[FieldSpec, ...]:
                 continue
             seen = extra.setdefault(spec.name, (spec, model.name))
             if seen[0] != spec:
-                raise PluginError(f"device models {seen[1]!r} and {model.name!r} declare column "
-                                  f"{spec.name!r} differently ({seen[0]} vs {spec})")  # fmt: skip
+                raise PluginError(
+                    f"device models {seen[1]!r} and {model.name!r} declare column "
+                    f"{spec.name!r} differently ({seen[0]} vs {spec})"
+                )
     return tuple(spec for spec, _ in extra.values())
 
 
@@ -171,8 +175,14 @@ def _undeclared(model: str, emitted: set[str], declared: frozenset[str]) -> None
     extra, missing = sorted(emitted - declared), sorted(declared - emitted)
     raise PluginError(
         f"device model {model!r} emitted "
-        + "; ".join(p for p in (extra and f"undeclared column(s) {', '.join(extra)}",
-                                missing and f"none of its declared column(s) {', '.join(missing)}") if p),  # fmt: skip
+        + "; ".join(
+            p
+            for p in (
+                extra and f"undeclared column(s) {', '.join(extra)}",
+                missing and f"none of its declared column(s) {', '.join(missing)}",
+            )
+            if p
+        ),
         hint="DeviceModel.columns must list exactly what the simulator's emit() returns",
     )
 
@@ -200,7 +210,9 @@ def _merge(arrays: list, lengths: list[int], order: np.ndarray | None) -> np.nda
     """Concatenate one column over the models (NaN / -1 where a model lacks it), reordered."""
     dtype = next(a.dtype for a in arrays if a is not None)
     filler = -1 if np.issubdtype(dtype, np.integer) else np.nan
-    full = np.concatenate([a if a is not None else np.full(n, filler, dtype) for a, n in zip(arrays, lengths)])
+    full = np.concatenate(
+        [a if a is not None else np.full(n, filler, dtype) for a, n in zip(arrays, lengths)]
+    )
     return full[order] if order is not None else full
 
 

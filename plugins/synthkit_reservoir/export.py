@@ -65,9 +65,14 @@ def rows_name(spec: SinkSpec) -> str:
 
 
 def export_csv(
-    loaded: LoadedScenario, state_file: Path, end: datetime, run_id: str | None, output_root: Path,
-    sink_name: str = "csv", sink_options: list[str] | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    loaded: LoadedScenario,
+    state_file: Path,
+    end: datetime,
+    run_id: str | None,
+    output_root: Path,
+    sink_name: str = "csv",
+    sink_options: list[str] | None = None,
+) -> dict[str, Any]:
     end_s = int(end.timestamp())
     run_id = check_run_id(run_id or f"run_{end.strftime('%Y%m%dT%H%M%SZ')}")
     scenario_dir = output_root / loaded.scenario_id
@@ -78,18 +83,41 @@ def export_csv(
             hint="choose another --run-id; existing artifacts are never overwritten",
         )
     plugins = get_plugins()
-    spec = plugins.sink(sink_name, "file", needed_by="export-csv", fix="give --sink a file sink (csv, jsonl, parquet...)")
+    spec = plugins.sink(
+        sink_name,
+        "file",
+        needed_by="export-csv",
+        fix="give --sink a file sink (csv, jsonl, parquet...)",
+    )
     from synthkit.api import parse_sink_options
 
-    options = parse_sink_options(spec, sink_options or ())  # a bad option stops before the state is held
+    options = parse_sink_options(
+        spec, sink_options or ()
+    )  # a bad option stops before the state is held
     # export continues the sequence: held so that no run moves it while the export is written
     with SeqState.held(state_file) as state:
-        return _export(loaded, state, end_s, run_id, output_root,
-                       lambda target, plan: plugins.open_sink(spec, target, options, plan), rows_name(spec), spec.name)  # fmt: skip
+        return _export(
+            loaded,
+            state,
+            end_s,
+            run_id,
+            output_root,
+            lambda target, plan: plugins.open_sink(spec, target, options, plan),
+            rows_name(spec),
+            spec.name,
+        )
 
 
-def _export(loaded: LoadedScenario, state: SeqState, end_s: int, run_id: str, output_root: Path,
-            make: Callable[[FileTarget, RunPlan], Sink], rows_file: str, sink_name: str) -> dict[str, Any]:  # fmt: skip
+def _export(
+    loaded: LoadedScenario,
+    state: SeqState,
+    end_s: int,
+    run_id: str,
+    output_root: Path,
+    make: Callable[[FileTarget, RunPlan], Sink],
+    rows_file: str,
+    sink_name: str,
+) -> dict[str, Any]:
     scenario_dir = output_root / loaded.scenario_id
     final = scenario_dir / run_id
     window, steps = export_window(loaded, end_s)
@@ -100,7 +128,9 @@ def _export(loaded: LoadedScenario, state: SeqState, end_s: int, run_id: str, ou
     try:
         scenario_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(f"cannot create {scenario_dir}: {exc.strerror}", hint="check --output-root") from None
+        raise ConfigError(
+            f"cannot create {scenario_dir}: {exc.strerror}", hint="check --output-root"
+        ) from None
     tmp = temp_path(final)
     shutil.rmtree(tmp, ignore_errors=True)
     sweep_stale(scenario_dir)
@@ -108,8 +138,13 @@ def _export(loaded: LoadedScenario, state: SeqState, end_s: int, run_id: str, ou
     try:
         target = FileTarget(tmp / rows_file, digest=hashlib.sha256())  # hashed on the I/O thread
         total = run.total_rows()
-        plan = RunPlan("export-csv", seed=loaded.seed, window=(iso(window.start_s), iso(window.end_s)),
-                       streams=tuple(d.device_id for d in loaded.devices), rows=total)  # fmt: skip
+        plan = RunPlan(
+            "export-csv",
+            seed=loaded.seed,
+            window=(iso(window.start_s), iso(window.end_s)),
+            streams=tuple(d.device_id for d in loaded.devices),
+            rows=total,
+        )
         sink = make(target, plan)
         started = time.perf_counter()
         with progress_bar(f"export-csv -> {run_id}", total) as bar:
@@ -119,10 +154,13 @@ def _export(loaded: LoadedScenario, state: SeqState, end_s: int, run_id: str, ou
         elapsed = time.perf_counter() - started
         per_device = {
             d.device_id: {
-                "rows": window.points(step), "first_seq": first,
-                "last_seq": first + window.points(step) - 1, "step_seconds": step,
-                "archetype": d.archetype.name, "mode": d.mode,
-            }  # fmt: skip
+                "rows": window.points(step),
+                "first_seq": first,
+                "last_seq": first + window.points(step) - 1,
+                "step_seconds": step,
+                "archetype": d.archetype.name,
+                "mode": d.mode,
+            }
             for d, step, first in zip(loaded.devices, steps, first_seq)
         }
         manifest = {
@@ -146,9 +184,13 @@ def _export(loaded: LoadedScenario, state: SeqState, end_s: int, run_id: str, ou
             os.rename(tmp, final)  # both files appear together, or not at all
         except OSError as exc:  # another export with this run id finished first
             if final.exists():
-                raise ConfigError(f"artifact directory {final} was created by another export while this one ran",
-                                  hint="choose another --run-id; existing artifacts are never overwritten") from None  # fmt: skip
-            raise ConfigError(f"cannot move the export into {final}: {exc.strerror}", hint="check --output-root") from None
+                raise ConfigError(
+                    f"artifact directory {final} was created by another export while this one ran",
+                    hint="choose another --run-id; existing artifacts are never overwritten",
+                ) from None
+            raise ConfigError(
+                f"cannot move the export into {final}: {exc.strerror}", hint="check --output-root"
+            ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         for d in reversed(made):  # a failed export leaves the directory tree as it found it
@@ -160,7 +202,11 @@ def _export(loaded: LoadedScenario, state: SeqState, end_s: int, run_id: str, ou
         "scenario_id": loaded.scenario_id,
         "run_id": run_id,
         "artifact_dir": str(final),
-        **({"csv": str(final / rows_file)} if sink_name == "csv" else {"rows": str(final / rows_file), "sink": sink_name}),
+        **(
+            {"csv": str(final / rows_file)}
+            if sink_name == "csv"
+            else {"rows": str(final / rows_file), "sink": sink_name}
+        ),
         "manifest": str(final / MANIFEST_NAME),
         "row_count": report.records,
         "device_count": len(loaded.devices),
@@ -176,15 +222,22 @@ def _rows_entry(sink_name: str, rows_file: str, sha256: str, size: int) -> dict[
     import-csv read), ``rows_*`` with the format for any other file sink."""
     if sink_name == "csv":
         return {"csv_file": rows_file, "csv_sha256": sha256, "csv_bytes": size}
-    return {"rows_file": rows_file, "rows_format": sink_name, "rows_sha256": sha256, "rows_bytes": size}
+    return {
+        "rows_file": rows_file,
+        "rows_format": sink_name,
+        "rows_sha256": sha256,
+        "rows_bytes": size,
+    }
 
 
 def require_csv(manifest: dict[str, Any], artifact_dir: Path, command: str) -> None:
     """A ConfigError when the artifact's rows were written by another file sink than csv."""
     fmt = manifest.get("rows_format")
     if fmt and fmt != "csv":
-        raise ConfigError(f"{artifact_dir}: its rows are {fmt} ({manifest.get('rows_file')}); {command} reads csv artifacts",
-                          hint="export it again with --sink csv (the default)")  # fmt: skip
+        raise ConfigError(
+            f"{artifact_dir}: its rows are {fmt} ({manifest.get('rows_file')}); {command} reads csv artifacts",
+            hint="export it again with --sink csv (the default)",
+        )
 
 
 def _versions(loaded: LoadedScenario) -> dict[str, str]:

@@ -22,24 +22,28 @@ class ModeRule:
 
 MODE_RULES: dict[str, ModeRule] = {
     "STATIONARY": ModeRule(route=False, dynamics=True),
-    "MOBILE": ModeRule(route=True, dynamics=False, dynamics_fix="remove it; tune a truck with parameter_overrides"),
+    "MOBILE": ModeRule(
+        route=True, dynamics=False, dynamics_fix="remove it; tune a truck with parameter_overrides"
+    ),
 }
 MODES = tuple(MODE_RULES)
 
 # every model of the family emits these (the section 10 payload is built from them)
 REQUIRED_COLUMNS = ("raw_readings", "temperature_c", "battery_percentage", "signal_strength_dbm")
 
-def _replay(record):  # noqa: ANN001, ANN202 - a RunRecord; the engine loads only when a replay runs
+
+def _replay(record):
     from synthkit_reservoir.replay import ReservoirReplayer
 
     return ReservoirReplayer(record)
 
 
 FAMILY = Family(
-    NAME, MODES,
+    NAME,
+    MODES,
     description="water-reservoir fleets: stationary tanks and mobile trucks with ultrasonic level sensors",
     replay=_replay,
-)  # fmt: skip
+)
 
 
 def mode_problems(mode: str, has_route: bool, has_dynamics: bool) -> list[tuple[str, str, str]]:

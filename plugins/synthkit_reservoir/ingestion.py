@@ -46,8 +46,18 @@ BLOCK_ROWS = 20_000  # rows checked and encoded at once: per-call costs vanish a
 RESERVE_ROWS = 500_000  # seqs reserved per state-file save: a kill -9 leaves at most this gap
 
 
-def ingestion_sink(plugins: Plugins, name: str | None, url: str, *, apply: bool, commit_rows: int, drain: int = 0,
-                   needed_by: str, options: list[str] | None = None, plan: RunPlan | None = None) -> Sink:  # fmt: skip
+def ingestion_sink(
+    plugins: Plugins,
+    name: str | None,
+    url: str,
+    *,
+    apply: bool,
+    commit_rows: int,
+    drain: int = 0,
+    needed_by: str,
+    options: list[str] | None = None,
+    plan: RunPlan | None = None,
+) -> Sink:
     """An ingestion sink for ``url``: it receives blocks of whole commits and commits every
     ``commit_rows``. ``name`` None: the one ``url``'s scheme picks (http...), else reference_db."""
     if name is None:
@@ -60,8 +70,10 @@ def ingestion_sink(plugins: Plugins, name: str | None, url: str, *, apply: bool,
         fix="give --sink an ingest sink (see `synthkit plugins`)",
     )
     if not apply and "dry_run" not in spec.capabilities:
-        raise ConfigError(f"sink {spec.name!r} cannot check records without writing them (it has no dry run)",
-                          hint="give --apply to deliver through it")  # fmt: skip
+        raise ConfigError(
+            f"sink {spec.name!r} cannot check records without writing them (it has no dry run)",
+            hint="give --apply to deliver through it",
+        )
     target = IngestTarget(url, apply=apply, commit_rows=commit_rows, drain_analytics=drain)
     return plugins.open_sink(spec, target, options or (), plan or RunPlan(needed_by))
 
@@ -95,11 +107,14 @@ def split_outcomes(
     drain_s = float((report.details or {}).get("analytics_seconds", 0.0))
     if analytics:
         done = analytics.get("analytics_rows_processed", 0)
-        analytics.update(analytics_seconds=round(drain_s, 3),
-                         analytics_rows_per_second=per_second(done, drain_s))  # fmt: skip
+        analytics.update(
+            analytics_seconds=round(drain_s, 3), analytics_rows_per_second=per_second(done, drain_s)
+        )
     rows_s = max(elapsed - drain_s, 0.0)
-    timing = {"elapsed_seconds": round(elapsed, 3),
-              "rows_per_second": per_second(report.records, rows_s)}  # fmt: skip
+    timing = {
+        "elapsed_seconds": round(elapsed, 3),
+        "rows_per_second": per_second(report.records, rows_s),
+    }
     return status, analytics, timing
 
 
@@ -140,10 +155,18 @@ def verify_artifact(artifact_dir: Path) -> tuple[dict[str, Any], Path]:
 
 
 def import_csv(
-    plugins: Plugins, artifact_dir: Path, url: str, *, apply: bool, commit_rows: int,
-    sink_name: str | None, state_file: Path, drain: int = 0, sink_options: list[str] | None = None,
+    plugins: Plugins,
+    artifact_dir: Path,
+    url: str,
+    *,
+    apply: bool,
+    commit_rows: int,
+    sink_name: str | None,
+    state_file: Path,
+    drain: int = 0,
+    sink_options: list[str] | None = None,
     out: str | None = None,
-) -> tuple[dict[str, Any], list[str]]:  # fmt: skip
+) -> tuple[dict[str, Any], list[str]]:
     """(the summary, what went wrong); ``out``: where the sink delivers when it is not the
     database (an endpoint's URL); with ``apply`` the state file is held from before the
     first write until import_result.json is written."""
@@ -151,11 +174,25 @@ def import_csv(
     manifest, csv_path = verify_artifact(artifact_dir)  # before the database is touched
     with SeqState.held(state_file) if apply else contextlib.nullcontext() as state:
         window = manifest.get("window") or {}
-        plan = RunPlan("import-csv", seed=int(manifest.get("seed") or 0), rows=int(manifest.get("total_rows", 0)),
-                       window=(window["start_at"], window["end_at"]) if "start_at" in window else None,
-                       streams=tuple(manifest.get("devices") or ()), extra={"apply": apply})  # fmt: skip
-        sink = ingestion_sink(plugins, sink_name, out or url, apply=apply, commit_rows=commit_rows, drain=drain,
-                              needed_by="import-csv", options=sink_options, plan=plan)  # fmt: skip
+        plan = RunPlan(
+            "import-csv",
+            seed=int(manifest.get("seed") or 0),
+            rows=int(manifest.get("total_rows", 0)),
+            window=(window["start_at"], window["end_at"]) if "start_at" in window else None,
+            streams=tuple(manifest.get("devices") or ()),
+            extra={"apply": apply},
+        )
+        sink = ingestion_sink(
+            plugins,
+            sink_name,
+            out or url,
+            apply=apply,
+            commit_rows=commit_rows,
+            drain=drain,
+            needed_by="import-csv",
+            options=sink_options,
+            plan=plan,
+        )
         started = time.perf_counter()
         total = int(manifest.get("total_rows", 0))
         with progress_bar(f"import-csv {'--apply' if apply else '(dry run)'}", total) as bar:
@@ -212,12 +249,28 @@ def record_import(manifest: dict[str, Any], state_file: Path, sink: str, where: 
     devices = manifest.get("devices") or {}
     start_s = int(parse_utc(manifest["window"]["start_at"], "manifest window.start_at").timestamp())
     record = RunRecord(
-        run_id=new_run_id("import-csv"), command="import-csv", family=FAMILY_NAME, status="finished",
-        streams={d: StreamRange(int(i["first_seq"]), int(i["last_seq"])) for d, i in devices.items()},
-        started_at=utc_now(), finished_at=utc_now(), seed=manifest.get("seed"), scenario_id=manifest.get("scenario_id"),
-        scenario_sha256=manifest.get("scenario_sha256"), window_start=manifest["window"]["start_at"], sink=sink,
-        target=redact(where), store=store_identity(where), recipe=recipe(manifest.get("scenario_path", ""), manifest.get("scenario_sha256"), start_s,
-                                            {d: int(i["step_seconds"]) for d, i in devices.items()}),
-    )  # fmt: skip
+        run_id=new_run_id("import-csv"),
+        command="import-csv",
+        family=FAMILY_NAME,
+        status="finished",
+        streams={
+            d: StreamRange(int(i["first_seq"]), int(i["last_seq"])) for d, i in devices.items()
+        },
+        started_at=utc_now(),
+        finished_at=utc_now(),
+        seed=manifest.get("seed"),
+        scenario_id=manifest.get("scenario_id"),
+        scenario_sha256=manifest.get("scenario_sha256"),
+        window_start=manifest["window"]["start_at"],
+        sink=sink,
+        target=redact(where),
+        store=store_identity(where),
+        recipe=recipe(
+            manifest.get("scenario_path", ""),
+            manifest.get("scenario_sha256"),
+            start_s,
+            {d: int(i["step_seconds"]) for d, i in devices.items()},
+        ),
+    )
     RunLog(runs_dir(state_file)).write(with_chain(record))  # the chain its rows went through
     return record.run_id

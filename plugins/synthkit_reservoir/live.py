@@ -43,11 +43,21 @@ GROUP_ROWS = 4096  # at most about this many rows per batch when ticks are due t
 
 
 def live_run(
-    plugins: Plugins, loaded: Any, *, broker: Any, state_file: Path, iterations: int = 0,
-    duration_s: float = 0.0, topic: str, qos: int = 1, drain_timeout_s: float = 30.0,
-    sink_name: str = "mqtt", sink_options: list[str] | None = None, stored_url: str | None = None,
+    plugins: Plugins,
+    loaded: Any,
+    *,
+    broker: Any,
+    state_file: Path,
+    iterations: int = 0,
+    duration_s: float = 0.0,
+    topic: str,
+    qos: int = 1,
+    drain_timeout_s: float = 30.0,
+    sink_name: str = "mqtt",
+    sink_options: list[str] | None = None,
+    stored_url: str | None = None,
     settle_timeout_s: float = 10.0,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     from synthkit.api import (
         BrokerTarget,
         RunLog,
@@ -61,7 +71,9 @@ def live_run(
     from synthkit_reservoir.replay import base_record
 
     if iterations < 0 or duration_s < 0:
-        raise ConfigError("--iterations and --duration-seconds must be >= 0", hint="0 means unlimited")
+        raise ConfigError(
+            "--iterations and --duration-seconds must be >= 0", hint="0 means unlimited"
+        )
     devices = loaded.devices
     ids = [d.device_id for d in devices]
     steps = np.array([d.cadence_seconds for d in devices], np.int64)
@@ -72,24 +84,60 @@ def live_run(
         listener: dict[str, Any] = {}
         if stored_url is not None:  # the store the run is checked against holds no seq it will send
             require_ahead_of_store(plugins, state, ids, stored_url)
-            if sink_name == "mqtt":  # the broker keeps what the run publishes for that store's listener
-                listener = hold_for_listener(plugins, state_file, broker, tls, topic_filter(topic), stored_url)
+            if (
+                sink_name == "mqtt"
+            ):  # the broker keeps what the run publishes for that store's listener
+                listener = hold_for_listener(
+                    plugins, state_file, broker, tls, topic_filter(topic), stored_url
+                )
         start_s = int(time.time())
         # a run longer than the horizon is unlimited in practice (and its end past year 9999)
-        end_s = start_s + min(int(steps.max()) * (iterations - 1) if iterations else _HORIZON_S, _HORIZON_S)
+        end_s = start_s + min(
+            int(steps.max()) * (iterations - 1) if iterations else _HORIZON_S, _HORIZON_S
+        )
         run = FleetRun(loaded, devices, steps.tolist(), Window(start_s, end_s), first.tolist())
         builder = RowBuilder(run)
-        spec = plugins.sink(sink_name, "broker", needed_by="run", fix="install (or enable) synthkit's mqtt sink plugin")
-        target = BrokerTarget(broker.address, clients=ids, topic=topic, payloads=mqtt_payloads(), qos=qos, tls=tls,
-                              drain_timeout_s=drain_timeout_s, settings=broker)  # fmt: skip
-        plan = RunPlan("run", seed=loaded.seed, streams=tuple(ids), rows=len(ids) * iterations or None, live=True,
-                       window=(iso(start_s), iso(end_s)) if iterations else None)  # fmt: skip
+        spec = plugins.sink(
+            sink_name,
+            "broker",
+            needed_by="run",
+            fix="install (or enable) synthkit's mqtt sink plugin",
+        )
+        target = BrokerTarget(
+            broker.address,
+            clients=ids,
+            topic=topic,
+            payloads=mqtt_payloads(),
+            qos=qos,
+            tls=tls,
+            drain_timeout_s=drain_timeout_s,
+            settings=broker,
+        )
+        plan = RunPlan(
+            "run",
+            seed=loaded.seed,
+            streams=tuple(ids),
+            rows=len(ids) * iterations or None,
+            live=True,
+            window=(iso(start_s), iso(end_s)) if iterations else None,
+        )
         sink = plugins.open_sink(spec, target, sink_options or (), plan)
         assert isinstance(sink, BrokerSink)  # a broker target's sink
         ahead = np.ceil(speedup / steps).astype(np.int64)  # ~1 s of messages per device per save
-        ceiling = first + iterations - 1 if iterations else None  # never reserve past the last message
-        record = base_record("run", loaded, start_s, steps.tolist(), sink=spec.name, target=broker.address, live=True,
-                             topic=topic, store=store_identity(stored_url) if stored_url else "")  # fmt: skip
+        ceiling = (
+            first + iterations - 1 if iterations else None
+        )  # never reserve past the last message
+        record = base_record(
+            "run",
+            loaded,
+            start_s,
+            steps.tolist(),
+            sink=spec.name,
+            target=broker.address,
+            live=True,
+            topic=topic,
+            store=store_identity(stored_url) if stored_url else "",
+        )
         recorder = RunRecorder(RunLog(runs_dir(state_file)), record, ids, first.tolist())
         reservation = Reservation(state, ids, ahead, ceiling, recorder)
         total = len(ids) * iterations if iterations else None  # unlimited: a count, no bar to fill
@@ -109,7 +157,9 @@ def live_run(
                 # the ticks due now: one when on time, many when behind (one block: its cost
                 # is per block, not per tick)
                 block = run.block(ticks[0], len(ticks))
-                keep = block.seq < first[block.device] + iterations if iterations else None  # fast devices stop
+                keep = (
+                    block.seq < first[block.device] + iterations if iterations else None
+                )  # fast devices stop
                 batch, dev, seq = builder.batch(block), block.device, block.seq
                 if keep is not None and not keep.all():
                     rows = np.flatnonzero(keep)
@@ -120,11 +170,21 @@ def live_run(
 
             status = "failed"
             try:
-                interrupted = paced(schedule(), produce, sink.write, stop=stop, duration_s=duration_s,
-                                    on_batch=bar.advance, group=max(1, GROUP_ROWS // len(ids)), pace=pace)  # fmt: skip
+                interrupted = paced(
+                    schedule(),
+                    produce,
+                    sink.write,
+                    stop=stop,
+                    duration_s=duration_s,
+                    on_batch=bar.advance,
+                    group=max(1, GROUP_ROWS // len(ids)),
+                    pace=pace,
+                )
                 status = "interrupted" if interrupted else "finished"
                 if pace.fell_behind:  # behind at the deadline: the record says so too
-                    recorder.record = replace(recorder.record, unsent_schedule_s=round(pace.unsent_s, 3))
+                    recorder.record = replace(
+                        recorder.record, unsent_schedule_s=round(pace.unsent_s, 3)
+                    )
             finally:
                 sink.close()
                 reservation.settle(status)  # a clean stop gives back what was reserved ahead
@@ -138,7 +198,8 @@ def live_run(
             totals["warnings"].append(
                 f"the run fell behind its schedule (speedup {speedup:g}): at the --duration-seconds deadline "
                 f"{pace.unsent_s:.3f} s of due messages ({pace.unsent_s * speedup:.0f} simulated seconds) were "
-                "not sent; lower speedup_factor or the fleet size")  # fmt: skip
+                "not sent; lower speedup_factor or the fleet size"
+            )
         return {
             "command": "run",
             "run_id": recorder.record.run_id,
@@ -156,13 +217,17 @@ def live_run(
             "state_file": str(state_file),
             "elapsed_seconds": round(elapsed, 3),
             "messages_per_second": per_second(totals["emitted"], elapsed),
-            "behind_schedule": {"late_seconds_max": round(pace.late_s, 3), "unsent_schedule_seconds": round(pace.unsent_s, 3)},
+            "behind_schedule": {
+                "late_seconds_max": round(pace.late_s, 3),
+                "unsent_schedule_seconds": round(pace.unsent_s, 3),
+            },
         }
 
 
-
-GUARANTEE = ("at least once to the broker (QoS >= 1: each message is re-sent until the broker acknowledges it); "
-             "stored exactly once through dedupe on (mqtt_client_id, seq) plus `synthkit reconcile` and `synthkit replay`")
+GUARANTEE = (
+    "at least once to the broker (QoS >= 1: each message is re-sent until the broker acknowledges it); "
+    "stored exactly once through dedupe on (mqtt_client_id, seq) plus `synthkit reconcile` and `synthkit replay`"
+)
 
 
 def require_ahead_of_store(plugins: Plugins, state: SeqState, ids: list[str], url: str) -> None:
@@ -173,18 +238,32 @@ def require_ahead_of_store(plugins: Plugins, state: SeqState, ids: list[str], ur
         highs = {d: t.high for d, t in ledger.tallies(ids).items()}
     finally:
         ledger.close()
-    state.require_ahead_of(highs, f"the store {ledger.where}",
-                           fix="restore the state file from a backup (or give the --state-file that store's "
-                               "runs used); to start after what it holds, use a fresh store or state file")  # fmt: skip
+    state.require_ahead_of(
+        highs,
+        f"the store {ledger.where}",
+        fix="restore the state file from a backup (or give the --state-file that store's "
+        "runs used); to start after what it holds, use a fresh store or state file",
+    )
 
 
-def delivery_report(plugins: Plugins, record: Any, totals: dict[str, Any], stored_url: str | None,
-                    settle_timeout_s: float) -> dict[str, Any]:  # fmt: skip
+def delivery_report(
+    plugins: Plugins,
+    record: Any,
+    totals: dict[str, Any],
+    stored_url: str | None,
+    settle_timeout_s: float,
+) -> dict[str, Any]:
     """Published, acknowledged by the broker, and (with ``stored_url``) stored: an
     acknowledgement means the broker took a message, not that anyone stored it. The store is
     read until it holds everything or ``settle_timeout_s`` passes (a listener lags a little)."""
-    out: dict[str, Any] = {"published": totals["emitted"], "broker_acknowledged": totals["acknowledged"],
-                           "stored": None, "missing": None, "guarantee": GUARANTEE, "warnings": []}  # fmt: skip
+    out: dict[str, Any] = {
+        "published": totals["emitted"],
+        "broker_acknowledged": totals["acknowledged"],
+        "stored": None,
+        "missing": None,
+        "guarantee": GUARANTEE,
+        "warnings": [],
+    }
     if stored_url is None:
         return out
     from synthkit.api import reconcile_records
@@ -204,5 +283,6 @@ def delivery_report(plugins: Plugins, record: Any, totals: dict[str, Any], store
         out["warnings"].append(
             f"{report['missing']} of {report['expected']} published message(s) are not in {report['store']} "
             f"{settle_timeout_s:g} s after the run: replay them with `synthkit reconcile --run {record.run_id} "
-            "--report r.json` then `synthkit replay --report r.json`")  # fmt: skip
+            "--report r.json` then `synthkit replay --report r.json`"
+        )
     return out

@@ -27,18 +27,38 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--single", action="store_true", help="one simulated device")
     mode.add_argument("--batch", action="store_true", help="--count simulated devices")
-    parser.add_argument("--count", type=int, default=20, help="devices in --batch mode (default 20)")
+    parser.add_argument(
+        "--count", type=int, default=20, help="devices in --batch mode (default 20)"
+    )
     parser.add_argument("--host", help="broker host (default: SYNTHKIT_MQTT_HOST, else 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="broker port (default: SYNTHKIT_MQTT_PORT, else 1883)")
-    parser.add_argument("--topic", help="topic template, {device_id} replaced (default: devices/{device_id}/telemetry)")
+    parser.add_argument(
+        "--port", type=int, help="broker port (default: SYNTHKIT_MQTT_PORT, else 1883)"
+    )
+    parser.add_argument(
+        "--topic",
+        help="topic template, {device_id} replaced (default: devices/{device_id}/telemetry)",
+    )
     parser.add_argument("--iterations", type=int, default=1, help="messages per device (default 1)")
-    parser.add_argument("--speedup", type=float, default=60.0, help="speedup_factor (default 60: a message a second)")
-    parser.add_argument("--device-prefix", default="E2E-SIM", help="device ids are PREFIX-01, PREFIX-02, ...")
+    parser.add_argument(
+        "--speedup",
+        type=float,
+        default=60.0,
+        help="speedup_factor (default 60: a message a second)",
+    )
+    parser.add_argument(
+        "--device-prefix", default="E2E-SIM", help="device ids are PREFIX-01, PREFIX-02, ..."
+    )
     parser.add_argument("--state-file", default=".tmp/synthetic_sim_seq_state.json")
-    parser.add_argument("--register", action="store_true",
-                        help="register the simulated devices in the ingestion database first (`synthkit db register`): "
-                             "a listener refuses messages of unknown devices")  # fmt: skip
-    parser.add_argument("--db-url", help="with --register: the database (default: SYNTHKIT_DB_URL, else the SQLite file)")
+    parser.add_argument(
+        "--register",
+        action="store_true",
+        help="register the simulated devices in the ingestion database first (`synthkit db register`): "
+        "a listener refuses messages of unknown devices",
+    )
+    parser.add_argument(
+        "--db-url",
+        help="with --register: the database (default: SYNTHKIT_DB_URL, else the SQLite file)",
+    )
     args = parser.parse_args(argv)
     if args.batch and not 1 <= args.count <= 100_000:
         parser.error("--count must be between 1 and 100000")
@@ -61,7 +81,15 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="mqtt_simulator-") as tmp:
         path = Path(tmp) / "mqtt_simulator.yaml"
         path.write_text(scenario_text(args))
-        forwarded = ["--scenario", str(path), "--state-file", args.state_file, "run", "--iterations", str(args.iterations)]
+        forwarded = [
+            "--scenario",
+            str(path),
+            "--state-file",
+            args.state_file,
+            "run",
+            "--iterations",
+            str(args.iterations),
+        ]
         if args.host:
             forwarded += ["--host", args.host]
         if args.port:
@@ -71,11 +99,16 @@ def main(argv: list[str] | None = None) -> None:
         keep_freed_memory()
         if args.register:
             url = ["--db-url", args.db_url] if args.db_url else []
-            with contextlib.redirect_stdout(sys.stderr):  # stdout stays one JSON document: the run's
+            with contextlib.redirect_stdout(
+                sys.stderr
+            ):  # stdout stays one JSON document: the run's
                 code = run(["--scenario", str(path), "db", "register", *url])
             if code != 0:
                 sys.exit(code)
-            forwarded += url or ["--db-url", resolve_url(None)]  # the summary then says what was stored
+            forwarded += url or [
+                "--db-url",
+                resolve_url(None),
+            ]  # the summary then says what was stored
         code = run(forwarded)
     sys.exit(code)
 

@@ -19,7 +19,13 @@ import numpy as np
 
 from synthkit.api import LAST_ISO_MS, Batch, Column, Encoder
 
-DECIMALS = {"temperature_c": 1, "battery_percentage": 1, "latitude": 6, "longitude": 6, "speed_kmh": 1}
+DECIMALS = {
+    "temperature_c": 1,
+    "battery_percentage": 1,
+    "latitude": 6,
+    "longitude": 6,
+    "speed_kmh": 1,
+}
 
 # The range of each payload value: the one rule a live message (database/ingest.py) and an
 # imported CSV row (csvread.py) are both held to; the first is rejected, the second refuses
@@ -36,7 +42,9 @@ LIMITS: dict[str, tuple[float, float]] = {
     "longitude": (-180.0, 180.0),
     "speed_kmh": (0.0, 10_000.0),
 }
-WHOLE = frozenset(("schema_version", "local_timestamp_ms", "seq", "raw_readings", "signal_strength_dbm"))
+WHOLE = frozenset(
+    ("schema_version", "local_timestamp_ms", "seq", "raw_readings", "signal_strength_dbm")
+)
 MAX_READINGS = 64
 
 
@@ -82,9 +90,17 @@ class PayloadFields:
         """Rows of every part; ``raw`` widened with -1 to the most readings any row has (one
         device may send 3 readings where the others send 5)."""
         width = max(p.raw.shape[1] for p in parts)
-        raws = [p.raw if p.raw.shape[1] == width else
-                np.pad(p.raw, ((0, 0), (0, width - p.raw.shape[1])), constant_values=-1) for p in parts]  # fmt: skip
-        joined = {f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls) if f.name != "raw"}
+        raws = [
+            p.raw
+            if p.raw.shape[1] == width
+            else np.pad(p.raw, ((0, 0), (0, width - p.raw.shape[1])), constant_values=-1)
+            for p in parts
+        ]
+        joined = {
+            f.name: np.concatenate([getattr(p, f.name) for p in parts])
+            for f in fields(cls)
+            if f.name != "raw"
+        }
         return cls(raw=np.concatenate(raws), **joined)
 
 
@@ -99,17 +115,30 @@ def payload_columns(f: PayloadFields, lead: bytes = b"") -> tuple[list[Column], 
         prefixes[column.name] = prefix.encode()
 
     def literal(name: str, text: str, present: np.ndarray | None = None) -> None:
-        add(Column(name, "label", np.zeros(n, np.int64), labels=("",), present=_mask(present)), text)
+        add(
+            Column(name, "label", np.zeros(n, np.int64), labels=("",), present=_mask(present)), text
+        )
 
-    def number(name: str, values: np.ndarray, prefix: str, present: np.ndarray | None = None) -> None:
+    def number(
+        name: str, values: np.ndarray, prefix: str, present: np.ndarray | None = None
+    ) -> None:
         if name in DECIMALS:
             ok = ~np.isnan(values) if present is None else present & ~np.isnan(values)
-            column = Column(f"p.{name}", "decimal", np.where(ok, values, 0.0), decimals=DECIMALS[name], present=_mask(ok))
+            column = Column(
+                f"p.{name}",
+                "decimal",
+                np.where(ok, values, 0.0),
+                decimals=DECIMALS[name],
+                present=_mask(ok),
+            )
         else:
             column = Column(f"p.{name}", "int", values.astype(np.int64), present=_mask(present))
         add(column, prefix)
 
-    add(Column("p.schema_version", "int", f.schema_version.astype(np.int64)), lead.decode() + '{"schema_version":')
+    add(
+        Column("p.schema_version", "int", f.schema_version.astype(np.int64)),
+        lead.decode() + '{"schema_version":',
+    )
     number("local_timestamp_ms", f.local_ms, ',"local_timestamp_ms":')
     number("seq", f.seq, ',"seq":')
     literal("p.sensors", ',"sensors":{"ultrasonic":{"raw_readings":[')
@@ -150,7 +179,11 @@ def fields_from_batch(batch: Batch) -> tuple[np.ndarray, tuple[str, ...], Payloa
     col = {c.name: c for c in batch.columns}
     dev = col["device_id"]
     raw_names = sorted((n for n in col if n.startswith("raw_")), key=lambda n: int(n[4:]))
-    raw = np.stack([_ints(col[n]) for n in raw_names], axis=1) if raw_names else np.full((batch.n, 1), -1)
+    raw = (
+        np.stack([_ints(col[n]) for n in raw_names], axis=1)
+        if raw_names
+        else np.full((batch.n, 1), -1)
+    )
 
     def floats(name: str) -> np.ndarray:
         c = col.get(name)
@@ -160,13 +193,23 @@ def fields_from_batch(batch: Batch) -> tuple[np.ndarray, tuple[str, ...], Payloa
         return np.where(c.present, values, np.nan) if c.present is not None else values
 
     sv = col["schema_version"]
-    versions = np.array([int(v) for v in sv.labels], np.int64)[sv.values] if sv.kind == "label" else sv.values.astype(np.int64)
+    versions = (
+        np.array([int(v) for v in sv.labels], np.int64)[sv.values]
+        if sv.kind == "label"
+        else sv.values.astype(np.int64)
+    )
     values = PayloadFields(
-        schema_version=versions, local_ms=col["local_timestamp_ms"].values.astype(np.int64),
-        seq=col["seq"].values.astype(np.int64), raw=raw, temperature=floats("temperature_c"),
-        battery=floats("battery_percentage"), signal=col["signal_strength_dbm"].values.astype(np.int64),
-        latitude=floats("latitude"), longitude=floats("longitude"), speed=floats("speed_kmh"),
-    )  # fmt: skip
+        schema_version=versions,
+        local_ms=col["local_timestamp_ms"].values.astype(np.int64),
+        seq=col["seq"].values.astype(np.int64),
+        raw=raw,
+        temperature=floats("temperature_c"),
+        battery=floats("battery_percentage"),
+        signal=col["signal_strength_dbm"].values.astype(np.int64),
+        latitude=floats("latitude"),
+        longitude=floats("longitude"),
+        speed=floats("speed_kmh"),
+    )
     return np.asarray(dev.values, np.int64), tuple(str(x) for x in dev.labels), values
 
 
@@ -181,15 +224,22 @@ class PayloadWriter:
     def __init__(self) -> None:
         self._encoders: dict[tuple[str, ...], Encoder] = {}
 
-    def lines(self, fields: PayloadFields, lead: bytes = b"", head: tuple[Column, ...] = (),
-              head_prefixes: dict[str, bytes] | None = None) -> bytes:  # fmt: skip
+    def lines(
+        self,
+        fields: PayloadFields,
+        lead: bytes = b"",
+        head: tuple[Column, ...] = (),
+        head_prefixes: dict[str, bytes] | None = None,
+    ) -> bytes:
         """One line per row: the ``head`` columns (after their prefixes), ``lead``, the payload."""
         cols, prefixes = payload_columns(fields, lead)
         prefixes.update(head_prefixes or {})
         batch = Batch([*head, *cols])
         encoder = self._encoders.get(batch.names)
         if encoder is None:  # one per layout (readings per row, location or not)
-            encoder = self._encoders[batch.names] = Encoder("template", threads=1, prefixes=prefixes)
+            encoder = self._encoders[batch.names] = Encoder(
+                "template", threads=1, prefixes=prefixes
+            )
         return encoder.encode_bytes(batch)
 
 

@@ -33,7 +33,9 @@ def db_preflight(plugins: Plugins, loaded: LoadedScenario, url: str, *, strict: 
     from synthkit.api import connected  # SQLAlchemy: only once there is a database to check
 
     with connected(url) as engine:
-        findings = collect_findings(plugins, SUBJECT, loaded, {"engine": engine, "cache": {}, "url": url})
+        findings = collect_findings(
+            plugins, SUBJECT, loaded, {"engine": engine, "cache": {}, "url": url}
+        )
     report = DbReport(redact(url))
     for f in findings:
         line = f"{f.check}: {f.message}" + (f" ({f.fix})" if f.fix else "")
@@ -43,8 +45,14 @@ def db_preflight(plugins: Plugins, loaded: LoadedScenario, url: str, *, strict: 
             report.whole_failed |= not f.subjects
     if report.errors and strict:
         n = len(report.errors)  # one per line, as validate lists them
-        raise PreflightError(f"preflight failed against {report.database} (--strict), {n} error{'' if n == 1 else 's'}:"
-                             + "".join(f"\n  {e}" for e in report.errors))  # fmt: skip
+        raise PreflightError(
+            f"preflight failed against {report.database} (--strict), {n} error{'' if n == 1 else 's'}:"
+            + "".join(f"\n  {e}" for e in report.errors)
+        )
     for line in report.errors:
-        stderr().print(f"[yellow]preflight error (not --strict, continuing):[/] {line}", highlight=False, soft_wrap=True)
+        stderr().print(
+            f"[yellow]preflight error (not --strict, continuing):[/] {line}",
+            highlight=False,
+            soft_wrap=True,
+        )
     return report

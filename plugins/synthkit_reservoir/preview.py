@@ -13,14 +13,17 @@ from synthkit_reservoir.rows import RowBuilder, payload_from_row
 from synthkit_reservoir.scenario import LoadedScenario
 
 
-def preview_samples(loaded: LoadedScenario, start_s: int, steps_per_device: int,
-                    state_file: Path) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
+def preview_samples(
+    loaded: LoadedScenario, start_s: int, steps_per_device: int, state_file: Path
+) -> dict[str, list[dict[str, Any]]]:
     """device id -> its first ``steps_per_device`` emissions from ``start_s``, numbered from
     the state file's next seqs (read only: nothing is reserved)."""
     state = SeqState.load(state_file)
     steps = [d.cadence_seconds for d in loaded.devices]
     window = Window(start_s, start_s + (steps_per_device - 1) * max(steps))
-    run = FleetRun(loaded, loaded.devices, steps, window, [state.next_seq(d.device_id) for d in loaded.devices])
+    run = FleetRun(
+        loaded, loaded.devices, steps, window, [state.next_seq(d.device_id) for d in loaded.devices]
+    )
     builder = RowBuilder(run)
     samples: dict[str, list[dict[str, Any]]] = {d.device_id: [] for d in loaded.devices}
     for block in run.blocks():

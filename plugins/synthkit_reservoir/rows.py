@@ -31,7 +31,9 @@ class RowBuilder:
         self.columns = columns_for(run)
         devs = run.devices
         self.device_labels = tuple(d.device_id for d in devs)
-        self.device_keys = np.array([stable_key("device clock", d.device_id) for d in devs], np.uint64)
+        self.device_keys = np.array(
+            [stable_key("device clock", d.device_id) for d in devs], np.uint64
+        )
         self.modes = MODES
         self.mode_code = np.array([self.modes.index(d.mode) for d in devs], np.int64)
         arch = sorted({d.archetype.name for d in devs})
@@ -45,8 +47,18 @@ class RowBuilder:
         cols = [
             Column("device_id", "label", dev, labels=self.device_labels),
             Column("seq", "int", block.seq),
-            Column("received_at", "fixed", iso_seconds(block.time_s), type="timestamp", epoch=block.time_s),
-            Column("local_timestamp_ms", "int", local_timestamp_ms(block.time_s, block.seq, self.device_keys[dev])),
+            Column(
+                "received_at",
+                "fixed",
+                iso_seconds(block.time_s),
+                type="timestamp",
+                epoch=block.time_s,
+            ),
+            Column(
+                "local_timestamp_ms",
+                "int",
+                local_timestamp_ms(block.time_s, block.seq, self.device_keys[dev]),
+            ),
             # a number, as in the payload (a label of ints: written as a literal, typed int)
             Column("schema_version", "label", np.zeros(n, np.int64), labels=(int(SCHEMA_VERSION),)),
             Column("mode", "label", self.mode_code[dev], labels=self.modes),
@@ -66,7 +78,9 @@ class RowBuilder:
         if point is None:
             point = np.full(n, -1, np.int64)
         labels = self.run.point_labels or ("",)
-        cols.append(Column("point_id", "label", np.maximum(point, 0), labels=labels, present=point >= 0))
+        cols.append(
+            Column("point_id", "label", np.maximum(point, 0), labels=labels, present=point >= 0)
+        )
         for spec in self.run.extra:  # what models declare beyond the layout, after it
             cols.append(_extra(spec, c[spec.name], block.present.get(spec.name)))
         batch = Batch(cols)
@@ -77,10 +91,14 @@ class RowBuilder:
 
 def _decimal(name: str, values: np.ndarray | None, n: int) -> Column:
     if values is None:
-        return Column(name, "decimal", np.zeros(n), decimals=DECIMALS[name], present=np.zeros(n, bool))
+        return Column(
+            name, "decimal", np.zeros(n), decimals=DECIMALS[name], present=np.zeros(n, bool)
+        )
     present = ~np.isnan(values)
     clean = np.where(present, values, 0.0)
-    return Column(name, "decimal", clean, decimals=DECIMALS[name], present=None if present.all() else present)
+    return Column(
+        name, "decimal", clean, decimals=DECIMALS[name], present=None if present.all() else present
+    )
 
 
 def _extra(spec: FieldSpec, values: np.ndarray, present: np.ndarray | None) -> Column:
@@ -88,13 +106,23 @@ def _extra(spec: FieldSpec, values: np.ndarray, present: np.ndarray | None) -> C
     into ``spec.choices``, -1 absent) with ``present`` for the rows of models that lack it."""
     if spec.kind == "decimal":
         ok = ~np.isnan(values)
-        return Column(spec.name, "decimal", np.where(ok, values, 0.0), decimals=spec.decimals,
-                      present=None if ok.all() else ok)  # fmt: skip
+        return Column(
+            spec.name,
+            "decimal",
+            np.where(ok, values, 0.0),
+            decimals=spec.decimals,
+            present=None if ok.all() else ok,
+        )
     if spec.kind == "str":
         codes = values.astype(np.int64)
         ok = codes >= 0
-        return Column(spec.name, "label", np.maximum(codes, 0), labels=tuple(str(c) for c in spec.choices) or ("",),
-                      present=None if ok.all() else ok)  # fmt: skip
+        return Column(
+            spec.name,
+            "label",
+            np.maximum(codes, 0),
+            labels=tuple(str(c) for c in spec.choices) or ("",),
+            present=None if ok.all() else ok,
+        )
     return Column(spec.name, "int", values.astype(np.int64), present=present)
 
 
@@ -109,7 +137,9 @@ def local_timestamp_ms(time_s: np.ndarray, seq: np.ndarray, device_key: np.ndarr
 
 def payload_from_row(row: dict) -> dict:
     """The MQTT payload (section 10) for one row, as the device would publish it."""
-    raw = [row[k] for k in sorted((k for k in row if k.startswith("raw_")), key=lambda k: int(k[4:]))]
+    raw = [
+        row[k] for k in sorted((k for k in row if k.startswith("raw_")), key=lambda k: int(k[4:]))
+    ]
     payload: dict = {
         "schema_version": int(row["schema_version"]),
         "local_timestamp_ms": int(row["local_timestamp_ms"]),

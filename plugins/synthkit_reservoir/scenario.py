@@ -108,9 +108,10 @@ class Supply(_Strict):
     weekday_probability_multipliers: Weekly | None = None
 
     _nonneg = field_validator(
-        "hourly_probability_multipliers", "hourly_volume_multipliers",
+        "hourly_probability_multipliers",
+        "hourly_volume_multipliers",
         "weekday_probability_multipliers",
-    )(lambda v: _all(v, lambda x: x >= 0, ">= 0"))  # fmt: skip
+    )(lambda v: _all(v, lambda x: x >= 0, ">= 0"))
 
 
 class Dynamics(_Strict):
@@ -135,7 +136,11 @@ class _DeviceFields(_Strict):
     def _mode_rules(self) -> _DeviceFields:
         # a mode given here is checked with the schema; one taken from the archetype, when
         # the archetype is resolved (the same rules, family.mode_problems)
-        found = mode_problems(self.mode, bool(self.route_id), self.dynamics is not None) if self.mode else []
+        found = (
+            mode_problems(self.mode, bool(self.route_id), self.dynamics is not None)
+            if self.mode
+            else []
+        )
         if found:
             raise ValueError(f"{found[0][1]}; {found[0][2]}")
         return self
@@ -177,16 +182,22 @@ class DeviceGroup(_DeviceFields):
             raise ValueError(f"is not a valid pattern: {exc}") from None
         if not _DEVICE_ID.match(sample.upper()):
             shown = f"{sample[:40]!r}{'...' if len(sample) > 40 else ''}"
-            raise ValueError(f"gives {shown} (n=1), which is not a device id: letters, digits and _ . : - only, "
-                             f"at most {MAX_CLIENT_ID} characters")
+            raise ValueError(
+                f"gives {shown} (n=1), which is not a device id: letters, digits and _ . : - only, "
+                f"at most {MAX_CLIENT_ID} characters"
+            )
         return value
 
     def device_ids(self) -> list[str]:
-        return [self.id_pattern.format(n=n).upper() for n in range(self.first, self.first + self.count)]
+        return [
+            self.id_pattern.format(n=n).upper() for n in range(self.first, self.first + self.count)
+        ]
 
 
 def _device_kind(value: Any) -> str:
-    return "group" if isinstance(value, dict) and ("count" in value or "group" in value) else "device"
+    return (
+        "group" if isinstance(value, dict) and ("count" in value or "group" in value) else "device"
+    )
 
 
 DeviceEntry = Annotated[
@@ -228,9 +239,7 @@ class Route(_Strict):
             sums[t.from_kind] = sums.get(t.from_kind, 0.0) + t.probability
         for kind, total in sums.items():
             if abs(total - 1.0) > 1e-6:
-                raise ValueError(
-                    f"transition probabilities from {kind} sum to {total:g}, not 1.0"
-                )
+                raise ValueError(f"transition probabilities from {kind} sum to {total:g}, not 1.0")
         return self
 
     def kinds(self) -> set[str]:
@@ -299,8 +308,12 @@ def load_scenario(path: str, plugins: Plugins) -> LoadedScenario:
     problem, or :class:`ConfigError` for a file that is not YAML at all."""
     doc = load_yaml(path)
     problems = Problems(doc)
-    scenario = validate_section(doc, Scenario, problems, union_tags=("device", "group"), explain=_explain)
-    if scenario is None:  # the devices that did validate are still resolved: one run lists every problem
+    scenario = validate_section(
+        doc, Scenario, problems, union_tags=("device", "group"), explain=_explain
+    )
+    if (
+        scenario is None
+    ):  # the devices that did validate are still resolved: one run lists every problem
         from synthkit_reservoir.partial import Shifted, valid_part
 
         part = valid_part(doc, Scenario)
@@ -308,7 +321,9 @@ def load_scenario(path: str, plugins: Plugins) -> LoadedScenario:
             _resolve(part[0], plugins, Shifted(problems, part[1]))  # type: ignore[arg-type]
     problems.raise_any()
     assert scenario is not None
-    scenario = scenario.model_copy(update={"mqtt": scenario.mqtt.files_from(Path(doc.path).parent, problems, ("mqtt",))})
+    scenario = scenario.model_copy(
+        update={"mqtt": scenario.mqtt.files_from(Path(doc.path).parent, problems, ("mqtt",))}
+    )
     devices, warnings = _resolve(scenario, plugins, problems)
     problems.raise_any()
     with open(path, "rb") as fh:
@@ -335,8 +350,11 @@ def _resolve(
     routes: dict[str, Route] = {}
     for i, declared in enumerate(scenario.routes):
         if declared.route_id in routes:
-            problems.add(("routes", i, "route_id"), f"route {declared.route_id!r} is defined twice",
-                         "rename or remove one")  # fmt: skip
+            problems.add(
+                ("routes", i, "route_id"),
+                f"route {declared.route_id!r} is defined twice",
+                "rename or remove one",
+            )
         routes[declared.route_id] = declared
     devices: list[ResolvedDevice] = []
     seen: dict[str, Loc] = {}
@@ -346,25 +364,42 @@ def _resolve(
         arch = archetypes.get(entry.archetype)
         if arch is None:
             close = difflib.get_close_matches(entry.archetype, list(archetypes), n=1)
-            fix = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(archetypes)) or 'none installed'}"
+            fix = (
+                f"did you mean {close[0]!r}?"
+                if close
+                else f"known: {', '.join(sorted(archetypes)) or 'none installed'}"
+            )
             problems.add((*loc, "archetype"), f"unknown archetype {entry.archetype!r}", fix)
             continue
         mode = entry.mode or arch.mode
         if mode != arch.mode:
-            problems.add((*loc, "mode"), f"archetype {arch.name!r} is {arch.mode}, not {mode}",
-                         f"set mode: {arch.mode} or pick a {mode} archetype")  # fmt: skip
+            problems.add(
+                (*loc, "mode"),
+                f"archetype {arch.name!r} is {arch.mode}, not {mode}",
+                f"set mode: {arch.mode} or pick a {mode} archetype",
+            )
             continue
         model = models.get(arch.model)
         if model is None:
             other = every_model.get(arch.model)
-            why = (f"which is a {other.family or 'family-less'} model, not a {NAME} one" if other
-                   else "which no installed plugin provides")  # fmt: skip
-            problems.add((*loc, "archetype"), f"archetype {arch.name!r} needs device model {arch.model!r}, {why}",
-                         f"pick a {NAME} archetype" if other else "install the plugin that provides it")  # fmt: skip
+            why = (
+                f"which is a {other.family or 'family-less'} model, not a {NAME} one"
+                if other
+                else "which no installed plugin provides"
+            )
+            problems.add(
+                (*loc, "archetype"),
+                f"archetype {arch.name!r} needs device model {arch.model!r}, {why}",
+                f"pick a {NAME} archetype" if other else "install the plugin that provides it",
+            )
             continue
         unfit = _unfit(arch, model, plugins)
         if unfit:
-            problems.add((*loc, "archetype"), unfit, "report it to the plugin's authors, or pick another archetype")
+            problems.add(
+                (*loc, "archetype"),
+                unfit,
+                "report it to the plugin's authors, or pick another archetype",
+            )
             continue
         # the mode may come from the archetype: apply the mode rules once it is known
         broken = mode_problems(mode, bool(entry.route_id), entry.dynamics is not None)
@@ -376,16 +411,22 @@ def _resolve(
         if entry.route_id:
             route = routes.get(entry.route_id)
             if route is None:
-                problems.add((*loc, "route_id"), f"unknown route {entry.route_id!r}",
-                             f"define it under routes (known: {', '.join(routes) or 'none'})")  # fmt: skip
+                problems.add(
+                    (*loc, "route_id"),
+                    f"unknown route {entry.route_id!r}",
+                    f"define it under routes (known: {', '.join(routes) or 'none'})",
+                )
                 continue
             missing = route.missing_kinds()
             if missing and route.route_id not in incomplete_routes:
                 incomplete_routes.add(route.route_id)
                 r = next(j for j, x in enumerate(scenario.routes) if x.route_id == route.route_id)
-                problems.add(("routes", r, "points"),
-                             f"route {route.route_id!r} is used by MOBILE devices but has no "
-                             f"{'/'.join(missing)} point", "a mobile route needs BASE, REFILL and CLIENT points")  # fmt: skip
+                problems.add(
+                    ("routes", r, "points"),
+                    f"route {route.route_id!r} is used by MOBILE devices but has no "
+                    f"{'/'.join(missing)} point",
+                    "a mobile route needs BASE, REFILL and CLIENT points",
+                )
         try:
             params = resolve_parameters(model, arch, entry.parameter_overrides)
         except ParameterError as exc:
@@ -401,25 +442,40 @@ def _resolve(
             ids, group = entry.device_ids(), entry.group
             bad = next((i for i, d in enumerate(ids) if not _DEVICE_ID.match(d)), None)
             if bad is not None:  # every id, not only the first: {n:,} gives Z-1,000 at n=1000
-                problems.add((*loc, "id_pattern"), f"gives {ids[bad][:60]!r}{'...' if len(ids[bad]) > 60 else ''} "
-                             f"(n={entry.first + bad}), which is not a device id",
-                             f"ids are letters, digits and _ . : - only, at most {MAX_CLIENT_ID} characters")  # fmt: skip
+                problems.add(
+                    (*loc, "id_pattern"),
+                    f"gives {ids[bad][:60]!r}{'...' if len(ids[bad]) > 60 else ''} "
+                    f"(n={entry.first + bad}), which is not a device id",
+                    f"ids are letters, digits and _ . : - only, at most {MAX_CLIENT_ID} characters",
+                )
                 continue
         else:
             ids, group = [entry.device_id], None
         for device_id in ids:
             if device_id in seen:
                 first = problems.doc.where(seen[device_id])
-                problems.add(loc, f"device_id {device_id!r} is already declared at {first}",
-                             "device ids must be unique (after upper-casing)")  # fmt: skip
+                problems.add(
+                    loc,
+                    f"device_id {device_id!r} is already declared at {first}",
+                    "device ids must be unique (after upper-casing)",
+                )
                 continue
             seen[device_id] = loc
-            devices.append(ResolvedDevice(
-                device_id=device_id, mode=mode, archetype=arch, model=model,
-                cadence_seconds=entry.cadence_seconds, params=params, dynamics=entry.dynamics,
-                route=route, reservoir_id=getattr(entry, "reservoir_id", None), group=group,
-                loc=loc,
-            ))  # fmt: skip
+            devices.append(
+                ResolvedDevice(
+                    device_id=device_id,
+                    mode=mode,
+                    archetype=arch,
+                    model=model,
+                    cadence_seconds=entry.cadence_seconds,
+                    params=params,
+                    dynamics=entry.dynamics,
+                    route=route,
+                    reservoir_id=getattr(entry, "reservoir_id", None),
+                    group=group,
+                    loc=loc,
+                )
+            )
     warnings = []
     unused = set(routes) - {d.route.route_id for d in devices if d.route}
     for name in sorted(unused):
@@ -430,13 +486,17 @@ def _resolve(
 def _unfit(arch: Archetype, model: DeviceModel, plugins: Plugins) -> str:
     """Why an archetype cannot run on its model (a plugin's mistake, not the scenario's)."""
     if arch.mode != model.mode:
-        return (f"archetype {arch.name!r} ({plugins.source_of('archetypes', arch.name)}) is {arch.mode}, "
-                f"but its device model {model.name!r} is {model.mode}")  # fmt: skip
+        return (
+            f"archetype {arch.name!r} ({plugins.source_of('archetypes', arch.name)}) is {arch.mode}, "
+            f"but its device model {model.name!r} is {model.mode}"
+        )
     declared = {c.name for c in model.columns}
     missing = [c for c in REQUIRED_COLUMNS if c not in declared]
     if missing:
-        return (f"device model {model.name!r} ({plugins.source_of('device_models', model.name)}) does not "
-                f"declare the column(s) the {NAME} payload needs: {', '.join(missing)} (DeviceModel.columns)")  # fmt: skip
+        return (
+            f"device model {model.name!r} ({plugins.source_of('device_models', model.name)}) does not "
+            f"declare the column(s) the {NAME} payload needs: {', '.join(missing)} (DeviceModel.columns)"
+        )
     return ""
 
 
@@ -469,7 +529,9 @@ def resolve_parameters(
                 if err["type"] == "extra_forbidden":
                     items.append((name, _unknown_parameter(name, model.name, known)))
                 else:
-                    items.append((name, err["msg"].removeprefix("Value error, ")))  # the caller places the name
+                    items.append(
+                        (name, err["msg"].removeprefix("Value error, "))
+                    )  # the caller places the name
             raise ParameterError(items) from None
     assert isinstance(spec, Mapping)  # DeviceModel.parameters: a pydantic class or a mapping
     known = list(spec)

@@ -14,7 +14,10 @@ from synthkit.api import ConfigError
 def switch(flag: str, on: bool, off: bool, default: bool) -> bool:
     """A switch given as FLAG or --no-FLAG (neither: ``default``, the scenario's)."""
     if on and off:
-        raise ConfigError(f"give {flag} or --no-{flag[2:]}, not both", hint="leave both out for the scenario's setting")
+        raise ConfigError(
+            f"give {flag} or --no-{flag[2:]}, not both",
+            hint="leave both out for the scenario's setting",
+        )
     return True if on else False if off else default
 
 
@@ -23,6 +26,9 @@ def with_unused_drain(ctx: typer.Context, result: dict[str, Any], drain: bool) -
     (it was ignored in silence)."""
     given = getattr(ctx.get_parameter_source("analytics_batch_size"), "name", "") == "COMMANDLINE"
     if not drain and given:
-        result["warnings"] = [*result.get("warnings", []), "--analytics-batch-size was not used: the analytics drain "
-                              "is off (give --drain-analytics, or set the scenario's bootstrap.drain_analytics)"]  # fmt: skip
+        result["warnings"] = [
+            *result.get("warnings", []),
+            "--analytics-batch-size was not used: the analytics drain "
+            "is off (give --drain-analytics, or set the scenario's bootstrap.drain_analytics)",
+        ]
     return result

@@ -23,5 +23,13 @@ def make_sink(target: IngestTarget, options: HttpOptions) -> HttpSink:
 def synthkit_register_sinks() -> list[SinkSpec]:
     from synthkit_sink_http.options import HttpOptions
 
-    return [SinkSpec(name="http", factory=make_sink, kind="ingest", schemes=("http", "https"), options=HttpOptions,
-                     description="POST JSON lines to an endpoint: batches, retries with backoff, outcomes per record")]  # fmt: skip
+    return [
+        SinkSpec(
+            name="http",
+            factory=make_sink,
+            kind="ingest",
+            schemes=("http", "https"),
+            options=HttpOptions,
+            description="POST JSON lines to an endpoint: batches, retries with backoff, outcomes per record",
+        )
+    ]

@@ -46,17 +46,28 @@ from synthkit_sink_http.options import HttpOptions
 
 RETRIED = {429, 500, 502, 503, 504}
 MAX_BODY = 1 << 16  # bytes of a response read: outcomes come from its status, not its body
-_DROPPED = (ConnectionError, http.client.RemoteDisconnected, http.client.IncompleteRead, TimeoutError,
-            http.client.BadStatusLine, OSError)  # fmt: skip
+_DROPPED = (
+    ConnectionError,
+    http.client.RemoteDisconnected,
+    http.client.IncompleteRead,
+    TimeoutError,
+    http.client.BadStatusLine,
+    OSError,
+)
 
 
 class HttpSink(IngestSink):
     def __init__(self, target: IngestTarget, options: HttpOptions) -> None:
         if not target.apply:
-            raise ConfigError("the http sink cannot check records without sending them", hint="give --apply")
+            raise ConfigError(
+                "the http sink cannot check records without sending them", hint="give --apply"
+            )
         parts = urlsplit(target.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"{redact_url(target.url)!r} is not an http(s) URL", hint="e.g. http://127.0.0.1:8080/telematics/ingest")
+            raise ConfigError(
+                f"{redact_url(target.url)!r} is not an http(s) URL",
+                hint="e.g. http://127.0.0.1:8080/telematics/ingest",
+            )
         self.url, self.options = target.url, options
         self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self.host, self.port, self.tls = parts.hostname, parts.port, parts.scheme == "https"
@@ -78,7 +89,9 @@ class HttpSink(IngestSink):
         try:
             return ssl.create_default_context(cafile=self.options.ca_file or None)
         except (OSError, ssl.SSLError) as exc:
-            raise ConfigError(f"--sink-option ca_file={self.options.ca_file!r}: {exc}", hint="a PEM CA bundle") from None
+            raise ConfigError(
+                f"--sink-option ca_file={self.options.ca_file!r}: {exc}", hint="a PEM CA bundle"
+            ) from None
 
     def open(self, columns: tuple[str, ...]) -> None:
         self._connection()
@@ -93,12 +106,16 @@ class HttpSink(IngestSink):
             outcome = self._post(body)
             if outcome.startswith("failed:") and r0 == 0:
                 self.close_connection()
-                raise DeliveryStopped(f"{redact_url(self.url)}: {outcome.removeprefix('failed:')} after "
-                                      f"{self.options.retries + 1} attempt(s)")  # fmt: skip
+                raise DeliveryStopped(
+                    f"{redact_url(self.url)}: {outcome.removeprefix('failed:')} after "
+                    f"{self.options.retries + 1} attempt(s)"
+                )
             self.counts[outcome] += part.n
             self.records += part.n
             self.bytes += len(body)
-            if outcome.startswith("failed:"):  # part of this batch is stored: count the rest, stop next time
+            if outcome.startswith(
+                "failed:"
+            ):  # part of this batch is stored: count the rest, stop next time
                 rest = batch.n - r0 - part.n
                 self.counts[outcome] += rest
                 self.records += rest
@@ -127,7 +144,10 @@ class HttpSink(IngestSink):
                 if not response.isclosed():  # a body past MAX_BODY: the connection cannot be reused
                     self.close_connection()
             except ssl.SSLCertVerificationError as exc:
-                raise ConfigError(f"{redact_url(self.url)}: {exc.verify_message}", hint="give --sink-option ca_file=PEM") from None
+                raise ConfigError(
+                    f"{redact_url(self.url)}: {exc.verify_message}",
+                    hint="give --sink-option ca_file=PEM",
+                ) from None
             except _DROPPED:
                 self.close_connection()
                 outcome = "failed:TIMEOUT" if expired.is_set() else "failed:CONNECTION"
@@ -157,7 +177,9 @@ class HttpSink(IngestSink):
         if self._conn is None:
             timeout = self.options.timeout_s
             if self.tls:
-                self._conn = http.client.HTTPSConnection(self.host, self.port, timeout=timeout, context=self.context)
+                self._conn = http.client.HTTPSConnection(
+                    self.host, self.port, timeout=timeout, context=self.context
+                )
             else:
                 self._conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         return self._conn

@@ -22,5 +22,12 @@ def make_sink(target: FileTarget, options: ParquetOptions) -> ParquetSink:
 def synthkit_register_sinks() -> list[SinkSpec]:
     from synthkit_sink_parquet.options import ParquetOptions
 
-    return [SinkSpec(name="parquet", factory=make_sink, extensions=(".parquet",), options=ParquetOptions,
-                     description="Parquet (pyarrow): typed columns, one file or a dataset partitioned by day or column")]  # fmt: skip
+    return [
+        SinkSpec(
+            name="parquet",
+            factory=make_sink,
+            extensions=(".parquet",),
+            options=ParquetOptions,
+            description="Parquet (pyarrow): typed columns, one file or a dataset partitioned by day or column",
+        )
+    ]

@@ -23,7 +23,9 @@ def arrow_type(column: Column) -> pa.DataType:
 
 
 def schema_of(batch: Batch) -> pa.Schema:
-    return pa.schema([pa.field(c.name, arrow_type(c)) for c in batch.columns])  # nullable: `present` may vary
+    return pa.schema(
+        [pa.field(c.name, arrow_type(c)) for c in batch.columns]
+    )  # nullable: `present` may vary
 
 
 def arrow_array(column: Column, type_: pa.DataType) -> pa.Array:
@@ -32,7 +34,9 @@ def arrow_array(column: Column, type_: pa.DataType) -> pa.Array:
     kind = column.value_type
     if kind == "enum":
         codes = pa.array(column.values.astype(np.int32, copy=False), pa.int32(), mask=mask)
-        return pa.DictionaryArray.from_arrays(codes, pa.array([str(x) for x in column.labels], pa.string()))
+        return pa.DictionaryArray.from_arrays(
+            codes, pa.array([str(x) for x in column.labels], pa.string())
+        )
     if kind == "timestamp":
         return pa.array(column.timestamps(), type_, mask=mask)
     if kind == "text":
@@ -41,7 +45,9 @@ def arrow_array(column: Column, type_: pa.DataType) -> pa.Array:
     if column.kind == "label":
         values = np.asarray(list(column.labels), dtype=_NUMPY[kind])[values]
     elif column.kind == "decimal":
-        values = values / 10.0**column.decimals if column.scaled else np.round(values, column.decimals)
+        values = (
+            values / 10.0**column.decimals if column.scaled else np.round(values, column.decimals)
+        )
     return pa.array(values, type_, mask=mask)
 
 
@@ -59,6 +65,8 @@ def _text(matrix: np.ndarray, mask: np.ndarray | None) -> pa.Array:
 
 def to_table(batch: Batch, schema: pa.Schema) -> pa.Table:
     if batch.names != tuple(schema.names):
-        raise ValueError(f"batch columns {batch.names} differ from the first batch's {tuple(schema.names)}")
+        raise ValueError(
+            f"batch columns {batch.names} differ from the first batch's {tuple(schema.names)}"
+        )
     arrays = [arrow_array(c, f.type) for c, f in zip(batch.columns, schema)]
     return pa.Table.from_arrays(arrays, schema=schema)

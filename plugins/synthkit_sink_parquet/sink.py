@@ -38,18 +38,24 @@ class ParquetSink(FileSink):
         self._file: AtomicFile | None = None
         self._writer: pq.ParquetWriter | None = None
         self._tmp: Path | None = None  # a partitioned dataset's temp directory
-        self._parts: OrderedDict[str, pq.ParquetWriter] = OrderedDict()  # open partition files, LRU first
+        self._parts: OrderedDict[str, pq.ParquetWriter] = (
+            OrderedDict()
+        )  # open partition files, LRU first
         self._part_count: dict[str, int] = {}
 
     def open(self, columns: tuple[str, ...]) -> None:
         by = self.options.partition_by
         if by and by != "day" and columns and by not in columns:
-            raise ConfigError(f"--sink-option partition_by={by!r}: the rows have no such column",
-                              hint=f"use 'day' or one of: {', '.join(columns)}")  # fmt: skip
+            raise ConfigError(
+                f"--sink-option partition_by={by!r}: the rows have no such column",
+                hint=f"use 'day' or one of: {', '.join(columns)}",
+            )
         if not by:
             return
         if self.target.path.exists() or self.target.path.is_symlink():
-            raise ConfigError(f"{self.target.path} already exists", hint="a dataset is written to a new directory")
+            raise ConfigError(
+                f"{self.target.path} already exists", hint="a dataset is written to a new directory"
+            )
         sweep_stale(self.target.path.parent)  # a dataset a kill -9 left half-written
         self._tmp = temp_path(self.target.path)
         shutil.rmtree(self._tmp, ignore_errors=True)
@@ -71,7 +77,10 @@ class ParquetSink(FileSink):
                 for key, rows in self._partitions(batch):
                     self._part(key).write_table(table.take(rows) if rows is not None else table)
         except OSError as exc:
-            raise OutputError(f"cannot write {self.target.path}: {exc.strerror or exc}", hint="free some space, or write elsewhere") from exc
+            raise OutputError(
+                f"cannot write {self.target.path}: {exc.strerror or exc}",
+                hint="free some space, or write elsewhere",
+            ) from exc
         self.records += batch.n
 
     def _one_file(self) -> pq.ParquetWriter:
@@ -91,16 +100,25 @@ class ParquetSink(FileSink):
         else:
             column = batch.column(by)
             if column.kind not in ("label", "int"):
-                raise ConfigError(f"--sink-option partition_by={by!r}: a {column.value_type} column cannot name partitions",
-                                  hint="partition by day, or by a label or whole-number column (device_id, ...)")  # fmt: skip
-            null = np.iinfo(np.int64).min  # rows where the column does not apply: Hive's null partition
-            keys = column.values if column.present is None else np.where(column.present, column.values, null)
+                raise ConfigError(
+                    f"--sink-option partition_by={by!r}: a {column.value_type} column cannot name partitions",
+                    hint="partition by day, or by a label or whole-number column (device_id, ...)",
+                )
+            null = np.iinfo(
+                np.int64
+            ).min  # rows where the column does not apply: Hive's null partition
+            keys = (
+                column.values
+                if column.present is None
+                else np.where(column.present, column.values, null)
+            )
             labels = list(column.labels)
 
             def names(k: int) -> str:
                 if k == null:
                     return f"{by}=__HIVE_DEFAULT_PARTITION__"
                 return f"{by}={labels[k] if column.kind == 'label' else k}"
+
         uniq, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
         if uniq.size == 1:
             return [(names(uniq[0]), None)]
@@ -109,12 +127,17 @@ class ParquetSink(FileSink):
         groups = np.split(order, bounds)
         return [(names(uniq[i]), groups[i]) for i in np.argsort(first, kind="stable")]
 
-    def _time_column(self, batch: Batch):  # noqa: ANN202 - a Column
+    def _time_column(self, batch: Batch):
         name = self.options.time_column
-        stamps = [c for c in batch.columns if c.value_type == "timestamp" and (not name or c.name == name)]
+        stamps = [
+            c for c in batch.columns if c.value_type == "timestamp" and (not name or c.name == name)
+        ]
         if not stamps:
-            raise ConfigError("--sink-option partition_by=day: the rows have no timestamp column" + (f" {name!r}" if name else ""),
-                              hint="give time_column, or partition by a column name")  # fmt: skip
+            raise ConfigError(
+                "--sink-option partition_by=day: the rows have no timestamp column"
+                + (f" {name!r}" if name else ""),
+                hint="give time_column, or partition by a column name",
+            )
         return stamps[0]
 
     def _part(self, key: str) -> pq.ParquetWriter:
@@ -141,7 +164,9 @@ class ParquetSink(FileSink):
         # dictionary pages only for enums: trying them on unique text (ids) and on numbers
         # cost ~40% of the write and saved little (measured: benchmarks/README.md)
         enums = [f.name for f in schema if pa.types.is_dictionary(f.type)]
-        return pq.ParquetWriter(where, schema, compression=self.compression, use_dictionary=enums or False)
+        return pq.ParquetWriter(
+            where, schema, compression=self.compression, use_dictionary=enums or False
+        )
 
     def close(self) -> SinkReport:
         if self._tmp is None:
@@ -164,7 +189,7 @@ class ParquetSink(FileSink):
         for writer in writers:  # closed first: a writer collected later would write into nothing
             try:
                 writer.close()
-            except Exception:  # noqa: BLE001 - aborting: what is left is removed below
+            except Exception:
                 pass
         self._parts.clear()
         self._writer = None

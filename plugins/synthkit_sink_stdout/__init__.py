@@ -19,4 +19,8 @@ def make_sink(target: StreamTarget, options: SinkOptions) -> EncodedStreamSink:
 
 @hookimpl
 def synthkit_register_sinks() -> list[SinkSpec]:
-    return [SinkSpec(name="stdout", factory=make_sink, description="JSON lines on stdout", kind="stream")]
+    return [
+        SinkSpec(
+            name="stdout", factory=make_sink, description="JSON lines on stdout", kind="stream"
+        )
+    ]

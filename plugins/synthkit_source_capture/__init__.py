@@ -29,5 +29,11 @@ def _factory(target: Any, options: Any) -> Any:  # the source loads (numpy with 
 def synthkit_register_sources() -> list[SourceSpec]:
     from synthkit_source_capture.options import CaptureOptions
 
-    return [SourceSpec(name="capture", factory=_factory, options=CaptureOptions,
-                       description="captured messages from JSON-lines files (replaying recorded traffic)")]  # fmt: skip
+    return [
+        SourceSpec(
+            name="capture",
+            factory=_factory,
+            options=CaptureOptions,
+            description="captured messages from JSON-lines files (replaying recorded traffic)",
+        )
+    ]

@@ -8,5 +8,9 @@ from synthkit.api import SinkOptions
 
 
 class CaptureOptions(SinkOptions):
-    path: str = Field(description="a JSON-lines file of captured messages, or a directory of them (*.jsonl)")
-    batch_messages: int = Field(500, ge=1, le=100_000, description="messages handed to the sink at once, at most")
+    path: str = Field(
+        description="a JSON-lines file of captured messages, or a directory of them (*.jsonl)"
+    )
+    batch_messages: int = Field(
+        500, ge=1, le=100_000, description="messages handed to the sink at once, at most"
+    )

@@ -30,7 +30,10 @@ class CaptureSource(Source):
         elif root.is_file():
             self.files = [root]
         else:
-            raise ConfigError(f"capture source: {root} is neither a file nor a directory", hint="give --source-option path=FILE|DIR")
+            raise ConfigError(
+                f"capture source: {root} is neither a file nor a directory",
+                hint="give --source-option path=FILE|DIR",
+            )
         self.skipped = 0
 
     def open(self) -> None:
@@ -45,7 +48,11 @@ class CaptureSource(Source):
         payloads: list[bytes] = []
         stamps: list[int] = []
         for topic, payload, stamp in self._messages():
-            if stop.is_set() or (t.duration_s and time.monotonic() - started >= t.duration_s) or (t.count and sent >= t.count):
+            if (
+                stop.is_set()
+                or (t.duration_s and time.monotonic() - started >= t.duration_s)
+                or (t.count and sent >= t.count)
+            ):
                 break
             topics.append(topic)
             payloads.append(payload)
@@ -72,23 +79,45 @@ class CaptureSource(Source):
                         if not isinstance(topic, str):
                             raise TypeError("topic is not a string")
                     except (ValueError, KeyError, TypeError) as exc:
-                        raise ConfigError(f"{path}:{number}: not a captured message ({exc})",
-                                          hint='each line: {"topic": "...", "payload": {...}}') from None  # fmt: skip
+                        raise ConfigError(
+                            f"{path}:{number}: not a captured message ({exc})",
+                            hint='each line: {"topic": "...", "payload": {...}}',
+                        ) from None
                     if not self._heard(topic):
                         self.skipped += 1
                         continue
-                    body = payload.encode() if isinstance(payload, str) else json.dumps(payload, separators=(",", ":")).encode()
+                    body = (
+                        payload.encode()
+                        if isinstance(payload, str)
+                        else json.dumps(payload, separators=(",", ":")).encode()
+                    )
                     stamp = doc.get("received_at")
-                    when = parse_utc(stamp, f"{path}:{number}: received_at") if isinstance(stamp, str) else None
-                    yield topic, body, int(when.timestamp()) if when is not None else int(time.time())
+                    when = (
+                        parse_utc(stamp, f"{path}:{number}: received_at")
+                        if isinstance(stamp, str)
+                        else None
+                    )
+                    yield (
+                        topic,
+                        body,
+                        int(when.timestamp()) if when is not None else int(time.time()),
+                    )
 
     def _heard(self, topic: str) -> bool:
         levels = topic.split("/")
-        return len(levels) == len(self.levels) and all(f in ("+", x) for f, x in zip(self.levels, levels))
+        return len(levels) == len(self.levels) and all(
+            f in ("+", x) for f, x in zip(self.levels, levels)
+        )
 
     def delivered(self, batch: Batch) -> None:  # files: nothing to acknowledge upstream
         pass
 
     def close(self) -> dict[str, Any]:
-        warnings = [f"{self.skipped} captured message(s) on topics {self.target.topic} does not match were skipped"] if self.skipped else []
+        warnings = (
+            [
+                f"{self.skipped} captured message(s) on topics {self.target.topic} does not match were skipped"
+            ]
+            if self.skipped
+            else []
+        )
         return {"reconnects": 0, "warnings": warnings}

@@ -32,8 +32,12 @@ def on_the_wall_clock(batch: Batch, started_ms: int) -> Batch:
     text = (np.datetime_as_string(np.datetime64(ms, "ms"), unit="ms") + "Z").encode()
     assert len(text) == _ISO_WIDTH, text
     iso = np.tile(np.frombuffer(text, np.uint8), (batch.n, 1))
-    stamped = {"ts": Column("ts", "fixed", iso, type="timestamp", epoch=np.full(batch.n, ms, np.int64)),
-               "period_minute": Column("period_minute", "int", np.full(batch.n, (ms - started_ms) // 60_000, np.int64))}  # fmt: skip
+    stamped = {
+        "ts": Column("ts", "fixed", iso, type="timestamp", epoch=np.full(batch.n, ms, np.int64)),
+        "period_minute": Column(
+            "period_minute", "int", np.full(batch.n, (ms - started_ms) // 60_000, np.int64)
+        ),
+    }
     return Batch([stamped.get(c.name, c) for c in batch.columns])
 
 

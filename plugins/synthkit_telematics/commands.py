@@ -19,57 +19,114 @@ from synthkit.api import (
 if TYPE_CHECKING:  # the generator and its kernels load when a command runs, not at start-up
     from synthkit_telematics.generator import TelematicsConfig
 
-app = typer.Typer(help="Telematics mock events: drivers, trips and driving events.", no_args_is_help=True)
+app = typer.Typer(
+    help="Telematics mock events: drivers, trips and driving events.", no_args_is_help=True
+)
 
 Drivers = Annotated[int, typer.Option("--drivers", help="Number of synthetic drivers.")]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed: same seed, same bytes.")]
 Extreme = Annotated[
-    bool, typer.Option("--extreme-variance", help="Driver risk profiles scale event rates and intensities.")
+    bool,
+    typer.Option(
+        "--extreme-variance", help="Driver risk profiles scale event rates and intensities."
+    ),
 ]
 Weight = Annotated[
     list[str] | None,
-    typer.Option("--weight", metavar="<name=value>", help="Event type weight, NAME=VALUE (repeatable; 0 disables a type)."),
+    typer.Option(
+        "--weight",
+        metavar="<name=value>",
+        help="Event type weight, NAME=VALUE (repeatable; 0 disables a type).",
+    ),
 ]
 WeightsFile = Annotated[
-    Path | None, typer.Option("--weights-file", help="JSON or YAML mapping of event type to weight.")
+    Path | None,
+    typer.Option("--weights-file", help="JSON or YAML mapping of event type to weight."),
 ]
-Mix = Annotated[str | None, typer.Option("--mix", help="A named set of event weights: original (the shares of the old data/mock.py; synthkit-mock's default) or declared (each event type's own weight, the default).")]
-BaseLat = Annotated[float | None, typer.Option("--base-lat", help="Latitude the fleet is based near.")]
-BaseLon = Annotated[float | None, typer.Option("--base-lon", help="Longitude the fleet is based near.")]
-StartNow = Annotated[str | None, typer.Option("--start", help="Simulated start, ISO 8601 UTC (default: now).")]
-Clock = Annotated[str, typer.Option("--clock", help="wall: each event carries the time it is emitted, in order; simulated: the generator's clock from --start (deterministic, for history).")]
+Mix = Annotated[
+    str | None,
+    typer.Option(
+        "--mix",
+        help="A named set of event weights: original (the shares of the old data/mock.py; synthkit-mock's default) or declared (each event type's own weight, the default).",
+    ),
+]
+BaseLat = Annotated[
+    float | None, typer.Option("--base-lat", help="Latitude the fleet is based near.")
+]
+BaseLon = Annotated[
+    float | None, typer.Option("--base-lon", help="Longitude the fleet is based near.")
+]
+StartNow = Annotated[
+    str | None, typer.Option("--start", help="Simulated start, ISO 8601 UTC (default: now).")
+]
+Clock = Annotated[
+    str,
+    typer.Option(
+        "--clock",
+        help="wall: each event carries the time it is emitted, in order; simulated: the generator's clock from --start (deterministic, for history).",
+    ),
+]
 UtcOffset = Annotated[
-    float | None, typer.Option("--utc-offset", help="Local time offset in hours (late-night is local).")
+    float | None,
+    typer.Option("--utc-offset", help="Local time offset in hours (late-night is local)."),
 ]
-
 
 
 def _config(
-    drivers: int, seed: int, start: str | None, default_now: bool, extreme_variance: bool, weight: list[str] | None,
-    weights_file: Path | None, base_lat: float | None, base_lon: float | None, utc_offset: float | None,
+    drivers: int,
+    seed: int,
+    start: str | None,
+    default_now: bool,
+    extreme_variance: bool,
+    weight: list[str] | None,
+    weights_file: Path | None,
+    base_lat: float | None,
+    base_lon: float | None,
+    utc_offset: float | None,
     mix: str | None = None,
 ) -> TelematicsConfig:
     """The generator options every telematics command shares, as one validated config."""
     from synthkit_telematics.options import build_config, parse_start, parse_weights
 
     return build_config(
-        drivers=drivers, seed=seed, start=parse_start(start, default_now=default_now),
-        extreme_variance=extreme_variance, weights=parse_weights(weight or [], weights_file, mix),
-        base_lat=base_lat, base_lon=base_lon, utc_offset_hours=utc_offset,
-    )  # fmt: skip
+        drivers=drivers,
+        seed=seed,
+        start=parse_start(start, default_now=default_now),
+        extreme_variance=extreme_variance,
+        weights=parse_weights(weight or [], weights_file, mix),
+        base_lat=base_lat,
+        base_lon=base_lon,
+        utc_offset_hours=utc_offset,
+    )
 
 
-@app.command(epilog="Example: synthkit telematics generate --events 100000 --drivers 50 --out telemetry_events.jsonl")
+@app.command(
+    epilog="Example: synthkit telematics generate --events 100000 --drivers 50 --out telemetry_events.jsonl"
+)
 def generate(
-    out: Annotated[str | None, typer.Option("--out", help="Output file (its ending picks the file sink: .jsonl, .csv, .parquet...), or an ingest sink's URL (http://...).")] = None,
+    out: Annotated[
+        str | None,
+        typer.Option(
+            "--out",
+            help="Output file (its ending picks the file sink: .jsonl, .csv, .parquet...), or an ingest sink's URL (http://...).",
+        ),
+    ] = None,
     events: Annotated[int, typer.Option("--events", help="Total events to write.")] = 1000,
     drivers: Drivers = 10,
     seed: Seed = 42,
-    fmt: Annotated[str | None, typer.Option("--format", help="A file sink by name, whatever --out ends with (the same as --sink).")] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format", help="A file sink by name, whatever --out ends with (the same as --sink)."
+        ),
+    ] = None,
     sink: SinkFlag = None,
     sink_option: SinkOptionFlag = None,
     start: Annotated[
-        str | None, typer.Option("--start", help="Simulated start, ISO 8601 UTC or 'now' (default 2026-01-05T00:00:00Z).")
+        str | None,
+        typer.Option(
+            "--start", help="Simulated start, ISO 8601 UTC or 'now' (default 2026-01-05T00:00:00Z)."
+        ),
     ] = None,
     extreme_variance: Extreme = False,
     weight: Weight = None,
@@ -80,7 +137,19 @@ def generate(
     utc_offset: UtcOffset = None,
 ) -> None:
     """Write a batch of events to a file (atomically) or an ingest sink, then a JSON summary on stdout."""
-    config = _config(drivers, seed, start, False, extreme_variance, weight, weights_file, base_lat, base_lon, utc_offset, mix)
+    config = _config(
+        drivers,
+        seed,
+        start,
+        False,
+        extreme_variance,
+        weight,
+        weights_file,
+        base_lat,
+        base_lon,
+        utc_offset,
+        mix,
+    )
     from synthkit_telematics.run import generate_file
 
     summary = generate_file(get_plugins(), config, events, out, fmt, sink, sink_option)
@@ -96,9 +165,14 @@ def stream(
     max_events: Annotated[
         int | None, typer.Option("--max-events", min=1, help="Stop after this many events.")
     ] = None,
-    sink: Annotated[str, typer.Option("--sink", help="A stream sink (stdout) or an ingest sink (with --out URL).")] = "stdout",
+    sink: Annotated[
+        str,
+        typer.Option("--sink", help="A stream sink (stdout) or an ingest sink (with --out URL)."),
+    ] = "stdout",
     sink_option: SinkOptionFlag = None,
-    out: Annotated[str | None, typer.Option("--out", help="Where an ingest sink delivers (its URL).")] = None,
+    out: Annotated[
+        str | None, typer.Option("--out", help="Where an ingest sink delivers (its URL).")
+    ] = None,
     extreme_variance: Extreme = False,
     weight: Weight = None,
     weights_file: WeightsFile = None,
@@ -109,28 +183,73 @@ def stream(
     clock: Clock = "wall",
 ) -> None:
     """Stream events to stdout as JSON lines (or to --sink) until Ctrl+C or SIGTERM (exit 0)."""
-    config = _config(drivers, seed, start, True, extreme_variance, weight, weights_file, base_lat, base_lon, utc_offset, mix)
+    config = _config(
+        drivers,
+        seed,
+        start,
+        True,
+        extreme_variance,
+        weight,
+        weights_file,
+        base_lat,
+        base_lon,
+        utc_offset,
+        mix,
+    )
     from synthkit_telematics.run import stream_stdout
 
-    count = stream_stdout(get_plugins(), config, interval, max_events, sink, sink_option, out, clock)
+    count = stream_stdout(
+        get_plugins(), config, interval, max_events, sink, sink_option, out, clock
+    )
     stderr().print(f"streamed {count} events", highlight=False)
 
 
-@app.command(epilog="Example: synthkit telematics publish --drivers 25 --interval 0.5 --duration-seconds 60")
+@app.command(
+    epilog="Example: synthkit telematics publish --drivers 25 --interval 0.5 --duration-seconds 60"
+)
 def publish(
     ctx: typer.Context,
     events: Annotated[int, typer.Option("--events", help="Total events (0: until stopped).")] = 0,
-    interval: Annotated[float, typer.Option("--interval", help="Seconds between rounds (one event per driver); 0: as fast as the broker takes them.")] = 1.0,
-    duration_seconds: Annotated[float, typer.Option("--duration-seconds", help="Stop after this many seconds (0: unlimited).")] = 0,
+    interval: Annotated[
+        float,
+        typer.Option(
+            "--interval",
+            help="Seconds between rounds (one event per driver); 0: as fast as the broker takes them.",
+        ),
+    ] = 1.0,
+    duration_seconds: Annotated[
+        float,
+        typer.Option("--duration-seconds", help="Stop after this many seconds (0: unlimited)."),
+    ] = 0,
     drivers: Drivers = 10,
     seed: Seed = 42,
     start: StartNow = None,
-    host: Annotated[str | None, typer.Option("--host", help="Broker host (default: SYNTHKIT_MQTT_HOST, else 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option("--port", help="Broker port (default: SYNTHKIT_MQTT_PORT, else 1883 without TLS).")] = None,
-    topic: Annotated[str, typer.Option("--topic", help="Topic template; {driver_id} is replaced.")] = "telematics/{driver_id}/events",
+    host: Annotated[
+        str | None,
+        typer.Option("--host", help="Broker host (default: SYNTHKIT_MQTT_HOST, else 127.0.0.1)."),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port", help="Broker port (default: SYNTHKIT_MQTT_PORT, else 1883 without TLS)."
+        ),
+    ] = None,
+    topic: Annotated[
+        str, typer.Option("--topic", help="Topic template; {driver_id} is replaced.")
+    ] = "telematics/{driver_id}/events",
     qos: Annotated[int, typer.Option("--qos", help="MQTT QoS 0, 1 or 2.")] = 1,
-    client_id_prefix: Annotated[str, typer.Option("--client-id-prefix", help="Prepended to each driver id to make its MQTT client id.")] = "",
-    drain_timeout: Annotated[float, typer.Option("--drain-timeout", help="Seconds to wait for outstanding acknowledgements at the end.")] = 30.0,
+    client_id_prefix: Annotated[
+        str,
+        typer.Option(
+            "--client-id-prefix", help="Prepended to each driver id to make its MQTT client id."
+        ),
+    ] = "",
+    drain_timeout: Annotated[
+        float,
+        typer.Option(
+            "--drain-timeout", help="Seconds to wait for outstanding acknowledgements at the end."
+        ),
+    ] = 30.0,
     sink: Annotated[str, typer.Option("--sink", help="A broker sink (a plugin).")] = "mqtt",
     sink_option: SinkOptionFlag = None,
     extreme_variance: Extreme = False,
@@ -146,11 +265,33 @@ def publish(
     from synthkit.api import resolve_broker
     from synthkit_telematics.publish import publish_mqtt
 
-    config = _config(drivers, seed, start, True, extreme_variance, weight, weights_file, base_lat, base_lon, utc_offset, mix)
+    config = _config(
+        drivers,
+        seed,
+        start,
+        True,
+        extreme_variance,
+        weight,
+        weights_file,
+        base_lat,
+        base_lon,
+        utc_offset,
+        mix,
+    )
     result = publish_mqtt(
-        get_plugins(), config, broker=resolve_broker(None, host=host, port=port), events=events,
-        duration_s=duration_seconds, interval_s=interval, topic=topic, qos=qos,
-        client_id_prefix=client_id_prefix, drain_timeout_s=drain_timeout, sink_name=sink, sink_options=sink_option,
-        state_file=global_options(ctx).state_file, clock=clock,
-    )  # fmt: skip
+        get_plugins(),
+        config,
+        broker=resolve_broker(None, host=host, port=port),
+        events=events,
+        duration_s=duration_seconds,
+        interval_s=interval,
+        topic=topic,
+        qos=qos,
+        client_id_prefix=client_id_prefix,
+        drain_timeout_s=drain_timeout,
+        sink_name=sink,
+        sink_options=sink_option,
+        state_file=global_options(ctx).state_file,
+        clock=clock,
+    )
     finish(result, result["warnings"])

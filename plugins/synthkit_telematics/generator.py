@@ -28,13 +28,26 @@ DEFAULT_START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday; --start overrides 
 BATCH_ROWS = 65_536  # rows per batch: large enough to amortise, small enough to stay flat
 
 BASE_FIELDS = (
-    "event_id", "driver_id", "trip_id", "ts", "event_type", "latitude", "longitude",
-    "speed_mph", "heading_deg", "period_minute", "car_type", "car_value", "car_sportiness",
-)  # fmt: skip
+    "event_id",
+    "driver_id",
+    "trip_id",
+    "ts",
+    "event_type",
+    "latitude",
+    "longitude",
+    "speed_mph",
+    "heading_deg",
+    "period_minute",
+    "car_type",
+    "car_value",
+    "car_sportiness",
+)
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-LAST_START = datetime(9000, 1, 1, tzinfo=UTC)  # a millennium of simulated minutes before year 9999 ends
+LAST_START = datetime(
+    9000, 1, 1, tzinfo=UTC
+)  # a millennium of simulated minutes before year 9999 ends
 
 
 class TelematicsConfig(BaseModel):
@@ -60,8 +73,10 @@ class TelematicsConfig(BaseModel):
     def _utc(cls, value: datetime) -> datetime:
         value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
         if not EPOCH <= value < LAST_START:
-            raise ValueError(f"must be from {EPOCH:%Y-%m-%d} to before {LAST_START:%Y-%m-%d} (events are "
-                             "written with four-digit years, and a run's clock moves on from its start)")
+            raise ValueError(
+                f"must be from {EPOCH:%Y-%m-%d} to before {LAST_START:%Y-%m-%d} (events are "
+                "written with four-digit years, and a run's clock moves on from its start)"
+            )
         return value
 
     @field_validator("weights")
@@ -85,7 +100,10 @@ class _TypeColumns:
                 if spec.name in BASE_FIELDS or spec.name == "driver_profile":
                     raise PluginError(f"event type {et.name!r} redefines base field {spec.name!r}")
                 if spec.name in seen:
-                    if (seen[spec.name].kind, seen[spec.name].decimals) != (spec.kind, spec.decimals):
+                    if (seen[spec.name].kind, seen[spec.name].decimals) != (
+                        spec.kind,
+                        spec.decimals,
+                    ):
                         raise PluginError(
                             f"field {spec.name!r} has different kinds in two event types"
                         )
@@ -101,11 +119,14 @@ def _probe_fields(et: EventType) -> tuple[FieldSpec, ...]:
     specs = []
     for name, value in sample.items():
         kind = (
-            "bool" if isinstance(value, bool)
-            else "int" if isinstance(value, int)
-            else "decimal" if isinstance(value, float)
+            "bool"
+            if isinstance(value, bool)
+            else "int"
+            if isinstance(value, int)
+            else "decimal"
+            if isinstance(value, float)
             else "str"
-        )  # fmt: skip
+        )
         specs.append(FieldSpec(name, kind))  # type: ignore[arg-type]
     return tuple(specs)
 
@@ -125,7 +146,9 @@ def run_identity(config: TelematicsConfig, weights: Mapping[str, float], salt: s
 class TelematicsGenerator:
     """Yields batches of events; ``columns`` is the CSV header (the union of all fields)."""
 
-    def __init__(self, config: TelematicsConfig, event_types: Mapping[str, EventType], *, id_salt: str = ""):
+    def __init__(
+        self, config: TelematicsConfig, event_types: Mapping[str, EventType], *, id_salt: str = ""
+    ):
         unknown = sorted(set(config.weights) - set(event_types))
         if unknown:
             raise ConfigError(
@@ -137,7 +160,9 @@ class TelematicsGenerator:
         self.type_names = [et.name for et in self.types]
         base_w = np.array([config.weights.get(et.name, et.weight) for et in self.types], float)
         if not self.types or base_w.sum() <= 0:
-            raise ConfigError("every event type has weight 0", hint="give at least one a weight > 0")
+            raise ConfigError(
+                "every event type has weight 0", hint="give at least one a weight > 0"
+            )
         self.fields = {
             et.name: et.fields or (_probe_fields(et) if et.attributes else ()) for et in self.types
         }
@@ -149,7 +174,9 @@ class TelematicsGenerator:
         n = config.drivers
         self.run_key = rand.stable_key("synthkit.telematics", config.seed)
         self.driver_index = np.arange(n, dtype=np.int64)
-        keys = rand.words(np.full(n, self.run_key, np.uint64), 0) ^ self.driver_index.astype(np.uint64)
+        keys = rand.words(np.full(n, self.run_key, np.uint64), 0) ^ self.driver_index.astype(
+            np.uint64
+        )
         self.driver_key = rand.words(keys, 1)
         u = [rand.uniforms(self.driver_key, 100 + i) for i in range(8)]
         if config.extreme_variance:
@@ -172,7 +199,9 @@ class TelematicsGenerator:
         when = [eligibility(et) for et in self.types]
         self.min_speed = np.array([w["min_speed_mph"] for w in when], float)
         self.night_only = np.array([w["night_only"] for w in when], np.bool_)
-        self.over_limit = np.array([np.nan if w["over_limit_mph"] is None else w["over_limit_mph"] for w in when])
+        self.over_limit = np.array(
+            [np.nan if w["over_limit_mph"] is None else w["over_limit_mph"] for w in when]
+        )
         # static car attributes per driver
         shares = np.cumsum([c[1] for c in model.CAR_TYPES])
         car = np.minimum(np.searchsorted(shares, u[4] * shares[-1], side="right"), len(shares) - 1)
@@ -192,7 +221,9 @@ class TelematicsGenerator:
         self._driver_codes: dict[tuple[int, int, int], np.ndarray] = {}
         self.start_min = int(config.start.timestamp() // 60)
         self.start_ms_offset = int(config.start.timestamp() * 1000) - self.start_min * 60_000
-        self.id_key = np.uint64(run_identity(config, dict(zip(self.type_names, base_w.tolist())), id_salt))
+        self.id_key = np.uint64(
+            run_identity(config, dict(zip(self.type_names, base_w.tolist())), id_salt)
+        )
         self.counts = dict.fromkeys(self.type_names, 0)
 
     def batches(self, events: int | None, batch_rows: int = BATCH_ROWS) -> Iterator[Batch]:
@@ -246,17 +277,46 @@ class TelematicsGenerator:
         c = self.config
         sl = slice(d0, d1)  # row slices of the state arrays are views: the kernel updates them
         stuck = model.drive(
-            k, self.driver_index[sl], self.driver_key[sl], self.id_key, self.cruise[sl],
-            self.home_lat[sl], self.home_lon[sl], self.weights[sl], self.min_speed,
-            self.night_only, self.over_limit, self.start_min,
-            int(round(c.utc_offset_hours * 60)), c.jitter_deg,
-            c.trip_avg_minutes, c.trip_std_minutes, c.gap_avg_minutes,
-            self.state_i[sl], self.state_f[sl],
-            ts, period, lat, lon, speed, heading, posted, hour, etype, rowkey, ids, trips, iso,
-        )  # fmt: skip
-        if rows and int(ts.max()) > LAST_ISO_MS:  # the simulated clock ran past what ISO years can write
-            raise ConfigError(f"the simulated clock passed 9999-12-31 after {self.config.start:%Y-%m-%d}",
-                              hint="give an earlier --start, or fewer events")  # fmt: skip
+            k,
+            self.driver_index[sl],
+            self.driver_key[sl],
+            self.id_key,
+            self.cruise[sl],
+            self.home_lat[sl],
+            self.home_lon[sl],
+            self.weights[sl],
+            self.min_speed,
+            self.night_only,
+            self.over_limit,
+            self.start_min,
+            int(round(c.utc_offset_hours * 60)),
+            c.jitter_deg,
+            c.trip_avg_minutes,
+            c.trip_std_minutes,
+            c.gap_avg_minutes,
+            self.state_i[sl],
+            self.state_f[sl],
+            ts,
+            period,
+            lat,
+            lon,
+            speed,
+            heading,
+            posted,
+            hour,
+            etype,
+            rowkey,
+            ids,
+            trips,
+            iso,
+        )
+        if (
+            rows and int(ts.max()) > LAST_ISO_MS
+        ):  # the simulated clock ran past what ISO years can write
+            raise ConfigError(
+                f"the simulated clock passed 9999-12-31 after {self.config.start:%Y-%m-%d}",
+                hint="give an earlier --start, or fewer events",
+            )
         if stuck >= 0:
             raise ConfigError(
                 f"driver {self.driver_labels[d0 + stuck]} found no eligible event type in "
@@ -288,7 +348,7 @@ class TelematicsGenerator:
             cols.append(Column("driver_profile", "label", self.profile[drv], labels=model.PROFILES))
         return Batch(cols)
 
-    def _type_fields(self, etype, rowkey, speed, posted, hour, drv) -> list[Column]:  # noqa: ANN001
+    def _type_fields(self, etype, rowkey, speed, posted, hour, drv) -> list[Column]:
         rows = etype.shape[0]
         out: dict[str, dict[str, Any]] = {}
         for spec in self.type_columns.order:
@@ -299,9 +359,12 @@ class TelematicsGenerator:
                 continue
             if et.generate is not None:
                 ctx = EventContext(
-                    rowkey[idx], speed_mph=speed[idx] / 10.0, posted_speed_mph=posted[idx],
-                    local_hour=hour[idx], intensity=self.intensity[drv[idx]],
-                )  # fmt: skip
+                    rowkey[idx],
+                    speed_mph=speed[idx] / 10.0,
+                    posted_speed_mph=posted[idx],
+                    local_hour=hour[idx],
+                    intensity=self.intensity[drv[idx]],
+                )
                 values = dict(et.generate(ctx))
             else:
                 values = _scalar_values(et, rowkey[idx], self.fields[et.name])
@@ -328,14 +391,18 @@ def eligibility(et: EventType) -> dict[str, Any]:
     error naming the event type, not a type that is silently always eligible."""
     unknown = sorted(set(et.eligible) - set(ELIGIBILITY))
     if unknown:
-        raise PluginError(f"event type {et.name!r}: unknown eligibility condition(s) {', '.join(unknown)}",
-                          hint=f"the telematics family knows {', '.join(ELIGIBILITY)}")  # fmt: skip
+        raise PluginError(
+            f"event type {et.name!r}: unknown eligibility condition(s) {', '.join(unknown)}",
+            hint=f"the telematics family knows {', '.join(ELIGIBILITY)}",
+        )
     when = {**ELIGIBILITY, **et.eligible}
     night, limit = when["night_only"], when["over_limit_mph"]
     numbers_ok = _number(when["min_speed_mph"]) and (limit is None or _number(limit))
     if not (numbers_ok and isinstance(night, bool)):
-        raise PluginError(f"event type {et.name!r}: eligibility {dict(et.eligible)!r} is not valid",
-                          hint="min_speed_mph and over_limit_mph are finite numbers (or None), night_only a bool")  # fmt: skip
+        raise PluginError(
+            f"event type {et.name!r}: eligibility {dict(et.eligible)!r} is not valid",
+            hint="min_speed_mph and over_limit_mph are finite numbers (or None), night_only a bool",
+        )
     return when
 
 
@@ -366,7 +433,13 @@ def _column(name: str, spec: FieldSpec, present: np.ndarray, parts: list, rows: 
         values = np.zeros(rows, np.int64 if spec.kind == "int" else np.float64)
         for idx, arr in parts:
             values[idx] = arr
-        return Column(name, "int" if spec.kind == "int" else "decimal", values, decimals=spec.decimals, present=present)
+        return Column(
+            name,
+            "int" if spec.kind == "int" else "decimal",
+            values,
+            decimals=spec.decimals,
+            present=present,
+        )
     # labels: bools, strings, and anything a seed-style plugin returned, rendered as given
     labels: list[Any] = list(spec.choices) if spec.choices else []
     lookup: dict[tuple[type, Any], int] = {(type(v), v): i for i, v in enumerate(labels)}

@@ -24,8 +24,14 @@ from __future__ import annotations
 from synthkit.api import ConfigError
 
 MIXES: dict[str, dict[str, float]] = {
-    "original": {"hard_braking": 0.009335, "aggressive_turn": 0.006175, "speeding": 0.9069, "tailgating": 0.005582,
-                 "late_night_driving": 0.05665, "ping": 0.01534},  # fmt: skip
+    "original": {
+        "hard_braking": 0.009335,
+        "aggressive_turn": 0.006175,
+        "speeding": 0.9069,
+        "tailgating": 0.005582,
+        "late_night_driving": 0.05665,
+        "ping": 0.01534,
+    },
 }
 
 
@@ -34,5 +40,7 @@ def mix_weights(name: str | None) -> dict[str, float]:
     if name is None or name == "declared":
         return {}
     if name not in MIXES:
-        raise ConfigError(f"unknown event mix {name!r}", hint=f"known: declared, {', '.join(sorted(MIXES))}")
+        raise ConfigError(
+            f"unknown event mix {name!r}", hint=f"known: declared, {', '.join(sorted(MIXES))}"
+        )
     return dict(MIXES[name])

@@ -1,9 +1,9 @@
 """``synthkit-mock``: a drop-in for the seed's ``python data/mock.py``, same flags.
 
-    synthkit-mock --events 1000 --out telemetry_events.jsonl
-    synthkit-mock --events 5000 --drivers 25 --format csv --out telemetry_events.csv
-    synthkit-mock --stream --interval 0.25
-    synthkit-mock --events 2000 --seed 123 --out sample.jsonl
+synthkit-mock --events 1000 --out telemetry_events.jsonl
+synthkit-mock --events 5000 --drivers 25 --format csv --out telemetry_events.csv
+synthkit-mock --stream --interval 0.25
+synthkit-mock --events 2000 --seed 123 --out sample.jsonl
 """
 
 from __future__ import annotations
@@ -28,10 +28,17 @@ class _Parser(argparse.ArgumentParser):
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = _Parser(prog="synthkit-mock", description="Generate mock telematics events.")
-    p.add_argument("--events", type=int, default=None, help="Total events to emit (default 1000; with --stream: until stopped)")
+    p.add_argument(
+        "--events",
+        type=int,
+        default=None,
+        help="Total events to emit (default 1000; with --stream: until stopped)",
+    )
     p.add_argument("--drivers", type=int, default=10, help="Number of synthetic drivers")
     p.add_argument("--seed", type=int, default=42, help="Random seed")
-    p.add_argument("--out", type=str, help="Output file path (JSONL or CSV inferred from extension)")
+    p.add_argument(
+        "--out", type=str, help="Output file path (JSONL or CSV inferred from extension)"
+    )
     p.add_argument("--format", help="Force output format (overrides extension): jsonl or csv")
     p.add_argument("--stream", action="store_true", help="Continuously stream to stdout")
     p.add_argument("--interval", type=float, default=0.5, help="Seconds between streamed events")
@@ -39,8 +46,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--start", help="Simulated start time, ISO 8601 UTC or 'now'")
     p.add_argument("--weight", action="append", default=[], help="Event weight NAME=VALUE")
     p.add_argument("--weights-file", type=Path, help="JSON or YAML mapping of event weights")
-    p.add_argument("--mix", default="original",
-                   help="event weights: original (the old data/mock.py's shares, the default) or declared")
+    p.add_argument(
+        "--mix",
+        default="original",
+        help="event weights: original (the old data/mock.py's shares, the default) or declared",
+    )
     return p.parse_args(argv)
 
 
@@ -60,11 +70,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     try:
         config = build_config(
-            drivers=args.drivers, seed=args.seed,
+            drivers=args.drivers,
+            seed=args.seed,
             start=parse_start(args.start, default_now=args.stream),
             extreme_variance=args.extreme_variance,
             weights=parse_weights(args.weight, args.weights_file, args.mix),
-        )  # fmt: skip
+        )
         if args.stream:
             stream_stdout(get_plugins(), config, args.interval, args.events)
             return
@@ -72,8 +83,13 @@ def main(argv: list[str] | None = None) -> None:
             sys.stderr.write("error: --out is required in batch mode (or use --stream)\n")
             sys.exit(2)
         plugins = get_plugins()
-        summary = generate_file(plugins, config, 1000 if args.events is None else args.events, Path(args.out),
-                                args.format or mock_format(plugins, args.out))  # fmt: skip
+        summary = generate_file(
+            plugins,
+            config,
+            1000 if args.events is None else args.events,
+            Path(args.out),
+            args.format or mock_format(plugins, args.out),
+        )
         print(f"Wrote {summary['events']} events to {args.out} ({summary['format']})")
     except SynthkitError as exc:
         if os.environ.get("SYNTHKIT_DEBUG", "") not in ("", "0"):

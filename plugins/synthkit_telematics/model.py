@@ -115,8 +115,15 @@ def _put_iso(out: np.ndarray, r: int, ms: int, prev_row: int) -> None:
 
 
 @njit(inline="always", nogil=True, cache=True)
-def _eligible(weight: float, speed: float, hour: int, posted: float, min_speed: float,
-              night_only: bool, over_limit: float) -> bool:  # fmt: skip
+def _eligible(
+    weight: float,
+    speed: float,
+    hour: int,
+    posted: float,
+    min_speed: float,
+    night_only: bool,
+    over_limit: float,
+) -> bool:
     """Whether an event type may be chosen this minute (EventType's eligibility): the one
     rule both the weight total and the weighted pick apply."""
     if weight <= 0.0 or speed < min_speed:
@@ -210,8 +217,8 @@ def drive(
                     state_f[d, _F_LON] = lon0
                     state_f[d, _F_COSLAT] = max(math.cos(lat0 * math.pi / 180.0), 0.01)
                     state_f[d, _F_POSTED] = float(limit)
-                    state_f[d, _F_CRUISE] = limit * cruise_factor[d] * (
-                        0.90 + 0.30 * unit_nb(tk, np.uint64(_T_CRUISE))
+                    state_f[d, _F_CRUISE] = (
+                        limit * cruise_factor[d] * (0.90 + 0.30 * unit_nb(tk, np.uint64(_T_CRUISE)))
                     )
                     state_f[d, _F_H0] = 360.0 * unit_nb(tk, np.uint64(_T_H0))
                     state_f[d, _F_HAMP] = 5.0 + 35.0 * unit_nb(tk, np.uint64(_T_HAMP))
@@ -234,7 +241,10 @@ def drive(
                 mk = word_nb(dkey, np.uint64(state_i[d, 4]))  # this driven minute's key
                 ramp = min(1.0, (m + 1) / 3.0, (length - m) / 2.5)
                 wobble = 1.0 + state_f[d, _F_SAMP] * state_f[d, _F_SS]
-                speed = state_f[d, _F_CRUISE] * ramp * wobble + (unit_nb(mk, np.uint64(_S_SPEED)) - 0.5) * 2.0
+                speed = (
+                    state_f[d, _F_CRUISE] * ramp * wobble
+                    + (unit_nb(mk, np.uint64(_S_SPEED)) - 0.5) * 2.0
+                )
                 speed = max(0.0, round(speed * 10.0) / 10.0)
                 # out and back: a U-turn over ~6 minutes around the middle keeps drivers near home
                 back = min(max((m - length / 2.0) / 6.0 + 0.5, 0.0), 1.0)
@@ -257,8 +267,8 @@ def drive(
                     miles = speed / 60.0
                     rad = heading * math.pi / 180.0
                     state_f[d, _F_LAT] += miles * math.cos(rad) / _MILES_PER_DEG_LAT
-                    state_f[d, _F_LON] += miles * math.sin(rad) / (
-                        _MILES_PER_DEG_LAT * state_f[d, _F_COSLAT]
+                    state_f[d, _F_LON] += (
+                        miles * math.sin(rad) / (_MILES_PER_DEG_LAT * state_f[d, _F_COSLAT])
                     )
                 minute = state_i[d, 3] + m
                 local = (start_min + minute + utc_offset_min) % 1440
@@ -267,7 +277,9 @@ def drive(
                 total = 0.0
                 for t in range(n_types):
                     w = weights[d, t]
-                    if not _eligible(w, speed, hour, posted, min_speed[t], night_only[t], over_limit[t]):
+                    if not _eligible(
+                        w, speed, hour, posted, min_speed[t], night_only[t], over_limit[t]
+                    ):
                         continue
                     total += w
                 state_i[d, 1] += 1
@@ -282,7 +294,9 @@ def drive(
                 acc = 0.0
                 for t in range(n_types):
                     w = weights[d, t]
-                    if not _eligible(w, speed, hour, posted, min_speed[t], night_only[t], over_limit[t]):
+                    if not _eligible(
+                        w, speed, hour, posted, min_speed[t], night_only[t], over_limit[t]
+                    ):
                         continue
                     acc += w
                     chosen = t
@@ -308,7 +322,11 @@ def drive(
                 _put_hex(out_id, row, 0, hi, 16)
                 _put_hex(out_id, row, 16, lo, 16)
                 # trip id: a bijective mix of (driver, trip) is unique by construction
-                tid = id_key + (np.uint64(driver_index[d]) << np.uint64(32)) + np.uint64(state_i[d, 0])
+                tid = (
+                    id_key
+                    + (np.uint64(driver_index[d]) << np.uint64(32))
+                    + np.uint64(state_i[d, 0])
+                )
                 z = tid
                 z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
                 z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)

@@ -22,7 +22,9 @@ def parse_start(value: str | None, *, default_now: bool) -> datetime | None:
     return parse_utc(value, "--start")
 
 
-def parse_weights(pairs: Sequence[str], weights_file: Path | None, mix: str | None = None) -> dict[str, float]:
+def parse_weights(
+    pairs: Sequence[str], weights_file: Path | None, mix: str | None = None
+) -> dict[str, float]:
     """``--mix`` first (synthkit_telematics.mixes), then ``--weights-file`` (JSON or YAML
     mapping), then each ``--weight name=value``."""
     from synthkit_telematics.mixes import mix_weights
@@ -33,7 +35,9 @@ def parse_weights(pairs: Sequence[str], weights_file: Path | None, mix: str | No
     for pair in pairs:
         name, sep, raw = pair.partition("=")
         if not sep or not name.strip():
-            raise ConfigError(f"--weight {pair!r} is not NAME=VALUE", hint="e.g. --weight speeding=0.3")
+            raise ConfigError(
+                f"--weight {pair!r} is not NAME=VALUE", hint="e.g. --weight speeding=0.3"
+            )
         weights[name.strip()] = _number(raw, f"--weight {pair!r}")
     return weights
 

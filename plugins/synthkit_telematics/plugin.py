@@ -8,7 +8,9 @@ from synthkit.api import Command, DeviceModel, Family
 
 @hookimpl
 def synthkit_register_families() -> list[Family]:
-    return [Family("telematics", ("DRIVER",), description="drivers on trips and their driving events")]
+    return [
+        Family("telematics", ("DRIVER",), description="drivers on trips and their driving events")
+    ]
 
 
 @hookimpl
@@ -28,10 +30,17 @@ def synthkit_register_device_models() -> list[DeviceModel]:
 def synthkit_register_commands() -> list[Command]:
     from synthkit_telematics.commands import app
 
-    return [Command(name="telematics", app=app, help="Telematics mock events (drivers, trips, events).", panel="Telematics")]
+    return [
+        Command(
+            name="telematics",
+            app=app,
+            help="Telematics mock events (drivers, trips, events).",
+            panel="Telematics",
+        )
+    ]
 
 
-def _generator(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+def _generator(*args, **kwargs):
     """The generator; its compiled kernels load only when something generates."""
     from synthkit_telematics.generator import TelematicsGenerator
 

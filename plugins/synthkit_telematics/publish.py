@@ -34,24 +34,57 @@ DEFAULT_TOPIC = "telematics/{driver_id}/events"
 
 
 def publish_mqtt(
-    plugins: Plugins, config: TelematicsConfig, *, broker: Any, events: int = 0, duration_s: float = 0.0,
-    interval_s: float = 1.0, topic: str = DEFAULT_TOPIC, qos: int = 1, client_id_prefix: str = "",
-    drain_timeout_s: float = 30.0, sink_name: str = "mqtt", sink_options: list[str] | None = None,
-    state_file: Path | None = None, clock: str = "wall",
-) -> dict[str, Any]:  # fmt: skip
+    plugins: Plugins,
+    config: TelematicsConfig,
+    *,
+    broker: Any,
+    events: int = 0,
+    duration_s: float = 0.0,
+    interval_s: float = 1.0,
+    topic: str = DEFAULT_TOPIC,
+    qos: int = 1,
+    client_id_prefix: str = "",
+    drain_timeout_s: float = 30.0,
+    sink_name: str = "mqtt",
+    sink_options: list[str] | None = None,
+    state_file: Path | None = None,
+    clock: str = "wall",
+) -> dict[str, Any]:
     from synthkit.api import BrokerTarget, tls_context
 
     if events < 0 or duration_s < 0 or interval_s < 0:
-        raise ConfigError("--events, --duration-seconds and --interval must be >= 0", hint="0 means unlimited (no pause for --interval)")
+        raise ConfigError(
+            "--events, --duration-seconds and --interval must be >= 0",
+            hint="0 means unlimited (no pause for --interval)",
+        )
     check_clock(clock)
     tls = tls_context(broker)  # every certificate problem surfaces before any connection
     generator = TelematicsGenerator(config, plugins.event_types(), id_salt=id_salt(clock))
     drivers = generator.driver_labels
-    spec = plugins.sink(sink_name, "broker", needed_by="telematics publish", fix="install (or enable) synthkit's mqtt sink plugin")
-    target = BrokerTarget(broker.address, clients=drivers, topic=topic, client_column="driver_id", qos=qos,
-                          tls=tls, client_id_prefix=client_id_prefix, drain_timeout_s=drain_timeout_s,
-                          settings=broker)  # fmt: skip
-    plan = RunPlan("telematics publish", seed=config.seed, streams=tuple(drivers), rows=events or None, live=True)
+    spec = plugins.sink(
+        sink_name,
+        "broker",
+        needed_by="telematics publish",
+        fix="install (or enable) synthkit's mqtt sink plugin",
+    )
+    target = BrokerTarget(
+        broker.address,
+        clients=drivers,
+        topic=topic,
+        client_column="driver_id",
+        qos=qos,
+        tls=tls,
+        client_id_prefix=client_id_prefix,
+        drain_timeout_s=drain_timeout_s,
+        settings=broker,
+    )
+    plan = RunPlan(
+        "telematics publish",
+        seed=config.seed,
+        streams=tuple(drivers),
+        rows=events or None,
+        live=True,
+    )
     sink = plugins.open_sink(spec, target, sink_options or (), plan)
     assert isinstance(sink, BrokerSink)  # a broker target's sink
     taken = np.zeros(len(drivers), np.int64)  # events each driver's connection was handed
@@ -60,9 +93,14 @@ def publish_mqtt(
         sink.write(batch)
         np.add.at(taken, batch.column("driver_id").values, 1)
 
-    with stop_on_signals() as stop, progress_bar(f"publish -> {broker.address}", events or None) as bar:
+    with (
+        stop_on_signals() as stop,
+        progress_bar(f"publish -> {broker.address}", events or None) as bar,
+    ):
         sink.open(generator.columns)  # connects every driver, or fails before the first publish
-        recorder = _recorder(state_file, config, generator, spec.name, broker.address, topic, events)
+        recorder = _recorder(
+            state_file, config, generator, spec.name, broker.address, topic, events
+        )
         t0 = time.monotonic()
         pace = Pace()
         rounds = generator.batches(events or None, batch_rows=config.drivers)  # a round per batch
@@ -75,8 +113,15 @@ def publish_mqtt(
                 batch = next(rounds, None)
                 return None if batch is None else clocked(batch, clock, started_ms)
 
-            interrupted = paced(schedule, produce, write, stop=stop,
-                                duration_s=duration_s, on_batch=bar.advance, pace=pace)  # fmt: skip
+            interrupted = paced(
+                schedule,
+                produce,
+                write,
+                stop=stop,
+                duration_s=duration_s,
+                on_batch=bar.advance,
+                pace=pace,
+            )
             status = "interrupted" if interrupted else "finished"
         finally:
             sink.close()
@@ -84,9 +129,13 @@ def publish_mqtt(
                 recorder.finished((taken - 1).tolist(), status)
     elapsed = time.monotonic() - t0
     totals = sink.summary()
-    if interval_s > 0 and pace.fell_behind:  # --interval 0 asks for no schedule: nothing to fall behind
-        totals["warnings"].append(f"the publish fell behind its --interval {interval_s:g} schedule: at the "
-                                  f"--duration-seconds deadline {pace.unsent_s:.3f} s of due rounds were not sent")  # fmt: skip
+    if (
+        interval_s > 0 and pace.fell_behind
+    ):  # --interval 0 asks for no schedule: nothing to fall behind
+        totals["warnings"].append(
+            f"the publish fell behind its --interval {interval_s:g} schedule: at the "
+            f"--duration-seconds deadline {pace.unsent_s:.3f} s of due rounds were not sent"
+        )
     return {
         "command": "telematics publish",
         **({"run_id": recorder.record.run_id} if recorder is not None else {}),
@@ -106,8 +155,15 @@ def publish_mqtt(
     }
 
 
-def _recorder(state_file: Path | None, config: Any, generator: Any, sink: str, target: str, topic: str,
-              events: int) -> Any:  # fmt: skip
+def _recorder(
+    state_file: Path | None,
+    config: Any,
+    generator: Any,
+    sink: str,
+    target: str,
+    topic: str,
+    events: int,
+) -> Any:
     """The run record of a publish: per driver, the events handed to its connection, counted
     from 0 (a driver's n-th event is round n). Its payloads carry no seq, so a store reconciles
     against it by (driver_id, event index) pairs. With --events, the record written at the start
@@ -117,10 +173,22 @@ def _recorder(state_file: Path | None, config: Any, generator: Any, sink: str, t
     from synthkit.api import RunLog, RunRecord, RunRecorder, new_run_id, runs_dir
 
     drivers = generator.driver_labels
-    record = RunRecord(run_id=new_run_id("telematics publish"), command="telematics publish", family="telematics",
-                       streams={}, seed=config.seed, live=True, sink=sink, target=target, topic=topic,
-                       recipe={"config": config.model_dump(mode="json"), "event_types": generator.type_names,
-                               "seq": "each driver's event index, from 0"})  # fmt: skip
+    record = RunRecord(
+        run_id=new_run_id("telematics publish"),
+        command="telematics publish",
+        family="telematics",
+        streams={},
+        seed=config.seed,
+        live=True,
+        sink=sink,
+        target=target,
+        topic=topic,
+        recipe={
+            "config": config.model_dump(mode="json"),
+            "event_types": generator.type_names,
+            "seq": "each driver's event index, from 0",
+        },
+    )
     recorder = RunRecorder(RunLog(runs_dir(state_file)), record, drivers, [0] * len(drivers))
     if events:
         per_round, rest = divmod(events, len(drivers))

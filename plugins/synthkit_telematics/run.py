@@ -31,23 +31,37 @@ GENERATE_KINDS = ("file", "ingest")  # a file, or an endpoint or database (stdou
 
 
 def generate_file(
-    plugins: Plugins, config: TelematicsConfig, events: int, out: str | os.PathLike[str] | None, fmt: str | None,
-    sink_name: str | None = None, sink_options: list[str] | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    plugins: Plugins,
+    config: TelematicsConfig,
+    events: int,
+    out: str | os.PathLike[str] | None,
+    fmt: str | None,
+    sink_name: str | None = None,
+    sink_options: list[str] | None = None,
+) -> dict[str, Any]:
     """Write ``events`` events to ``out`` through the sink it implies (or ``sink_name``);
     returns the JSON summary."""
     if events < 1:
         raise ConfigError(f"--events must be at least 1, got {events}")
     out = os.fspath(out) if out is not None else None
     if fmt and sink_name and fmt != sink_name:
-        raise ConfigError(f"--format {fmt} and --sink {sink_name} disagree", hint="give one of them")
-    spec = (plugins.file_sink(out or "", fmt) if fmt else
-            plugins.output_sink(out, sink_name, kinds=GENERATE_KINDS, needed_by="telematics generate"))  # fmt: skip
+        raise ConfigError(
+            f"--format {fmt} and --sink {sink_name} disagree", hint="give one of them"
+        )
+    spec = (
+        plugins.file_sink(out or "", fmt)
+        if fmt
+        else plugins.output_sink(
+            out, sink_name, kinds=GENERATE_KINDS, needed_by="telematics generate"
+        )
+    )
     target = sink_target(spec.kind, out, "telematics generate")
     if spec.kind == "file":
         run_checks(plugins, "output", out)
     generator = TelematicsGenerator(config, plugins.event_types())
-    plan = RunPlan("telematics generate", seed=config.seed, streams=tuple(generator.driver_labels), rows=events)
+    plan = RunPlan(
+        "telematics generate", seed=config.seed, streams=tuple(generator.driver_labels), rows=events
+    )
     sink = plugins.open_sink(spec, target, sink_options or (), plan)
     started = time.perf_counter()
     with progress_bar(f"telematics -> {spec.name}", events) as bar:
@@ -76,10 +90,15 @@ STREAM_KINDS = ("stream", "ingest")  # stdout, or an endpoint or database, event
 
 
 def stream_stdout(
-    plugins: Plugins, config: TelematicsConfig, interval: float, max_events: int | None,
-    sink_name: str = "stdout", sink_options: list[str] | None = None, out: str | None = None,
+    plugins: Plugins,
+    config: TelematicsConfig,
+    interval: float,
+    max_events: int | None,
+    sink_name: str = "stdout",
+    sink_options: list[str] | None = None,
+    out: str | None = None,
     clock: str = "wall",
-) -> int:  # fmt: skip
+) -> int:
     """Print events as JSON lines (or hand them to ``sink_name``) until Ctrl+C, SIGTERM or
     ``max_events``; returns the count. ``clock``: see :mod:`synthkit_telematics.clock`.
 
@@ -90,8 +109,16 @@ def stream_stdout(
     check_clock(clock)
     generator = TelematicsGenerator(config, plugins.event_types(), id_salt=id_salt(clock))
     spec = plugins.output_sink(out, sink_name, kinds=STREAM_KINDS, needed_by="telematics stream")
-    plan = RunPlan("telematics stream", seed=config.seed, streams=tuple(generator.driver_labels), rows=max_events, live=True)
-    sink = plugins.open_sink(spec, sink_target(spec.kind, out, "telematics stream"), sink_options or (), plan)
+    plan = RunPlan(
+        "telematics stream",
+        seed=config.seed,
+        streams=tuple(generator.driver_labels),
+        rows=max_events,
+        live=True,
+    )
+    sink = plugins.open_sink(
+        spec, sink_target(spec.kind, out, "telematics stream"), sink_options or (), plan
+    )
     rows = _paced_rows(generator, config, interval, max_events, clock)
     written = 0
     # Ctrl+C and SIGTERM only set a flag, checked between lines: no exception can cut a line.
@@ -114,8 +141,13 @@ def stream_stdout(
             return written
 
 
-def _paced_rows(generator: TelematicsGenerator, config: TelematicsConfig, interval: float,
-                max_events: int | None, clock: str) -> Callable[[threading.Event], Iterator[Batch]]:  # fmt: skip
+def _paced_rows(
+    generator: TelematicsGenerator,
+    config: TelematicsConfig,
+    interval: float,
+    max_events: int | None,
+    clock: str,
+) -> Callable[[threading.Event], Iterator[Batch]]:
     """Batches of one event every ``interval`` seconds (4096 at a time when 0), until ``stop``,
     each stamped by ``clock`` as it is handed on."""
 

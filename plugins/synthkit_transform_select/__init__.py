@@ -21,5 +21,11 @@ def make_transform(options: SelectOptions, seed: int) -> Select:
 def synthkit_register_transforms() -> list[TransformSpec]:
     from synthkit_transform_select.select import SelectOptions
 
-    return [TransformSpec(name="select", factory=make_transform, options=SelectOptions,
-                          description="keep (columns=a,b), drop (drop=c) and rename (rename=old:new) columns")]  # fmt: skip
+    return [
+        TransformSpec(
+            name="select",
+            factory=make_transform,
+            options=SelectOptions,
+            description="keep (columns=a,b), drop (drop=c) and rename (rename=old:new) columns",
+        )
+    ]

@@ -58,12 +58,16 @@ def pending(engine: Engine) -> int:
     """Rows the consumer has not folded in yet (a progress bar's total)."""
     with engine.connect() as conn:
         cursor = conn.execute(
-            select(analytics_cursor.c.last_telemetry_id).where(analytics_cursor.c.consumer == CONSUMER)
+            select(analytics_cursor.c.last_telemetry_id).where(
+                analytics_cursor.c.consumer == CONSUMER
+            )
         ).scalar_one_or_none()
         return conn.execute(select(func.count()).where(telemetry.c.id > (cursor or 0))).scalar_one()
 
 
-def drain(engine: Engine, batch_size: int = 200, on_rows: Callable[[int], None] | None = None) -> dict[str, Any]:
+def drain(
+    engine: Engine, batch_size: int = 200, on_rows: Callable[[int], None] | None = None
+) -> dict[str, Any]:
     """Process every telemetry row not yet seen; returns what was folded in. ``on_rows(n)``
     is told each batch's row count (a progress bar)."""
     if batch_size < 1:
@@ -76,18 +80,31 @@ def drain(engine: Engine, batch_size: int = 200, on_rows: Callable[[int], None] 
             if dialect == "postgresql":
                 conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
             cursor = conn.execute(
-                select(analytics_cursor.c.last_telemetry_id).where(analytics_cursor.c.consumer == CONSUMER)
+                select(analytics_cursor.c.last_telemetry_id).where(
+                    analytics_cursor.c.consumer == CONSUMER
+                )
             ).scalar_one_or_none()
             if cursor is None:
-                conn.execute(insert(analytics_cursor).values(consumer=CONSUMER, last_telemetry_id=0))
+                conn.execute(
+                    insert(analytics_cursor).values(consumer=CONSUMER, last_telemetry_id=0)
+                )
                 cursor = 0
-            ids = select(telemetry.c.id).where(telemetry.c.id > cursor).order_by(telemetry.c.id).limit(batch_size).subquery()
+            ids = (
+                select(telemetry.c.id)
+                .where(telemetry.c.id > cursor)
+                .order_by(telemetry.c.id)
+                .limit(batch_size)
+                .subquery()
+            )
             n, hi = conn.execute(select(func.count(), func.max(ids.c.id))).one()
             if not n:
                 break
             conn.execute(fold, {"lo": cursor, "hi": hi})
-            conn.execute(analytics_cursor.update().where(analytics_cursor.c.consumer == CONSUMER)
-                         .values(last_telemetry_id=hi))  # fmt: skip
+            conn.execute(
+                analytics_cursor.update()
+                .where(analytics_cursor.c.consumer == CONSUMER)
+                .values(last_telemetry_id=hi)
+            )
         rows_done += n
         batches += 1
         if on_rows is not None:

@@ -26,7 +26,9 @@ def init(db_url: DbUrlFlag = None) -> None:
     emit_json({"command": "db init", "database": redact(url), **result})
 
 
-@app.command("register", epilog="Example: synthkit --scenario scenarios/demo_city_v1.yaml db register")
+@app.command(
+    "register", epilog="Example: synthkit --scenario scenarios/demo_city_v1.yaml db register"
+)
 def register_command(ctx: typer.Context, db_url: DbUrlFlag = None) -> None:
     """Create and attach the scenario's devices and reservoirs (idempotent)."""
     from synthkit.api import connected, redact, resolve_url
@@ -37,29 +39,91 @@ def register_command(ctx: typer.Context, db_url: DbUrlFlag = None) -> None:
     url = resolve_url(db_url)
     with connected(url) as engine:
         result = register(engine, loaded)
-    emit_json({"command": "db register", "database": redact(url), "scenario_id": loaded.scenario_id, **result})
+    emit_json(
+        {
+            "command": "db register",
+            "database": redact(url),
+            "scenario_id": loaded.scenario_id,
+            **result,
+        }
+    )
 
 
 ingest_app = typer.Typer(add_completion=False, no_args_is_help=True)
 
 
-@ingest_app.command("listen", epilog="Example: synthkit ingest listen --duration-seconds 60 --reconcile-every 10")
+@ingest_app.command(
+    "listen", epilog="Example: synthkit ingest listen --duration-seconds 60 --reconcile-every 10"
+)
 def listen_command(
     ctx: typer.Context,
     db_url: DbUrlFlag = None,
-    host: Annotated[str | None, typer.Option("--host", help="Broker host (default: SYNTHKIT_MQTT_HOST, the scenario's mqtt.host, 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option("--port", help="Broker port (default: SYNTHKIT_MQTT_PORT, the scenario's mqtt.port, 1883).")] = None,
-    topic: Annotated[str, typer.Option("--topic", help="Subscription; its '+' level is the device id.")] = "devices/+/telemetry",
-    client_id: Annotated[str | None, typer.Option("--client-id", help="The listener's MQTT client id, i.e. its persistent session (default: synthkit-listener-<hash of the database and topic>, one per database).")] = None,
-    duration_seconds: Annotated[float, typer.Option("--duration-seconds", help="Stop after this many seconds (0: unlimited).")] = 0,
-    count: Annotated[int, typer.Option("--count", min=0, help="Stop after this many messages (0: unlimited).")] = 0,
-    idle_timeout: Annotated[float, typer.Option("--idle-timeout", help="Stop after this many seconds without a message (0: never).")] = 0,
-    sink: Annotated[str, typer.Option("--sink", help="The ingest sink the messages go to (a plugin).")] = "reference_db",
+    host: Annotated[
+        str | None,
+        typer.Option(
+            "--host",
+            help="Broker host (default: SYNTHKIT_MQTT_HOST, the scenario's mqtt.host, 127.0.0.1).",
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port",
+            help="Broker port (default: SYNTHKIT_MQTT_PORT, the scenario's mqtt.port, 1883).",
+        ),
+    ] = None,
+    topic: Annotated[
+        str, typer.Option("--topic", help="Subscription; its '+' level is the device id.")
+    ] = "devices/+/telemetry",
+    client_id: Annotated[
+        str | None,
+        typer.Option(
+            "--client-id",
+            help="The listener's MQTT client id, i.e. its persistent session (default: synthkit-listener-<hash of the database and topic>, one per database).",
+        ),
+    ] = None,
+    duration_seconds: Annotated[
+        float,
+        typer.Option("--duration-seconds", help="Stop after this many seconds (0: unlimited)."),
+    ] = 0,
+    count: Annotated[
+        int, typer.Option("--count", min=0, help="Stop after this many messages (0: unlimited).")
+    ] = 0,
+    idle_timeout: Annotated[
+        float,
+        typer.Option(
+            "--idle-timeout", help="Stop after this many seconds without a message (0: never)."
+        ),
+    ] = 0,
+    sink: Annotated[
+        str, typer.Option("--sink", help="The ingest sink the messages go to (a plugin).")
+    ] = "reference_db",
     sink_option: SinkOptionFlag = None,
-    source_option: Annotated[list[str] | None, typer.Option("--source-option", metavar="<key=value>", help="KEY=VALUE for the mqtt source (batch_messages, batch_wait_s, protocol=5, session_expiry_s).")] = None,
-    reconcile_every: Annotated[float, typer.Option("--reconcile-every", help="Every N seconds, print the gap count against the run records of --state-file (0: only at the end).")] = 0,
-    ready_file: Annotated[Path | None, typer.Option("--ready-file", help="Write this file once subscribed (removed at the end): a script waits for it before it publishes.")] = None,
-    source: Annotated[str, typer.Option("--source", help="Where messages come from (a plugin: mqtt, capture...).")] = "mqtt",
+    source_option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--source-option",
+            metavar="<key=value>",
+            help="KEY=VALUE for the mqtt source (batch_messages, batch_wait_s, protocol=5, session_expiry_s).",
+        ),
+    ] = None,
+    reconcile_every: Annotated[
+        float,
+        typer.Option(
+            "--reconcile-every",
+            help="Every N seconds, print the gap count against the run records of --state-file (0: only at the end).",
+        ),
+    ] = 0,
+    ready_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--ready-file",
+            help="Write this file once subscribed (removed at the end): a script waits for it before it publishes.",
+        ),
+    ] = None,
+    source: Annotated[
+        str, typer.Option("--source", help="Where messages come from (a plugin: mqtt, capture...).")
+    ] = "mqtt",
 ) -> None:
     """Subscribe to live telemetry (or read captured traffic) and ingest it."""
     from synthkit.api import (
@@ -79,16 +143,45 @@ def listen_command(
     plugins = get_plugins()
     broker = None
     if source == "mqtt":  # only a broker source reads the scenario's mqtt block
-        scenario_mqtt = load_scenario(str(opts.scenario), plugins).scenario.mqtt if opts.scenario else None
+        scenario_mqtt = (
+            load_scenario(str(opts.scenario), plugins).scenario.mqtt if opts.scenario else None
+        )
         broker = resolve_broker(scenario_mqtt, host=host, port=port)
     url = resolve_url(db_url)
-    plugins.sink(sink, "ingest", needed_by="ingest listen", fix="give --sink an ingest sink (see `synthkit plugins`)")
-    with db_errors(url):  # the database is the sink's to open (or not): its error is one line naming it
-        result, missing = listen(plugins, url, broker=broker, tls=tls_context(broker) if broker else None, topic=topic,
-                                 client_id=client_id or default_client_id(store_identity(url), topic), source_name=source,
-                                 duration_s=duration_seconds, count=count, idle_s=idle_timeout, sink_name=sink,
-                                 sink_options=sink_option, source_options=source_option, state_file=opts.state_file,
-                                 reconcile_every_s=reconcile_every, ready_file=ready_file)  # fmt: skip
+    plugins.sink(
+        sink,
+        "ingest",
+        needed_by="ingest listen",
+        fix="give --sink an ingest sink (see `synthkit plugins`)",
+    )
+    with db_errors(
+        url
+    ):  # the database is the sink's to open (or not): its error is one line naming it
+        result, missing = listen(
+            plugins,
+            url,
+            broker=broker,
+            tls=tls_context(broker) if broker else None,
+            topic=topic,
+            client_id=client_id or default_client_id(store_identity(url), topic),
+            source_name=source,
+            duration_s=duration_seconds,
+            count=count,
+            idle_s=idle_timeout,
+            sink_name=sink,
+            sink_options=sink_option,
+            source_options=source_option,
+            state_file=opts.state_file,
+            reconcile_every_s=reconcile_every,
+            ready_file=ready_file,
+        )
     rejected = result["rejects_stored"]
-    finish({**result, "database": redact(url), **({"broker": broker.address} if broker else {})},
-           ([f"{rejected} message(s) rejected: kept in telemetry_rejects with their reason"] if rejected else []) + missing)
+    finish(
+        {**result, "database": redact(url), **({"broker": broker.address} if broker else {})},
+        (
+            [f"{rejected} message(s) rejected: kept in telemetry_rejects with their reason"]
+            if rejected
+            else []
+        )
+        + missing,
+    )

@@ -68,7 +68,7 @@ class TelemetryRows:
             readings = ultra["raw_readings"]
             if not isinstance(readings, list):
                 raise TypeError("raw_readings is not a list")
-            raw = [_whole(v, "raw_readings") for v in readings[:MAX_READINGS + 1]]
+            raw = [_whole(v, "raw_readings") for v in readings[: MAX_READINGS + 1]]
             if len(raw) > MAX_READINGS:
                 raise ValueError(f"more than {MAX_READINGS} raw readings")
             loc = payload.get("location") or {}
@@ -79,12 +79,20 @@ class TelemetryRows:
                 received_s=np.array([received_s], np.int64),
                 fields=PayloadFields(
                     seq=np.array([_whole(payload["seq"], "seq")], np.int64),
-                    local_ms=np.array([_whole(payload["local_timestamp_ms"], "local_timestamp_ms")], np.int64),
-                    schema_version=np.array([_whole(payload["schema_version"], "schema_version")], np.int64),
+                    local_ms=np.array(
+                        [_whole(payload["local_timestamp_ms"], "local_timestamp_ms")], np.int64
+                    ),
+                    schema_version=np.array(
+                        [_whole(payload["schema_version"], "schema_version")], np.int64
+                    ),
                     raw=np.array([raw or [-1]], np.int64),
                     temperature=np.array([_number(ultra["temperature_c"], "temperature_c")]),
-                    battery=np.array([_number(payload["power"]["battery_percentage"], "battery_percentage")]),
-                    signal=np.array([_whole(payload["signal_strength_dbm"], "signal_strength_dbm")], np.int64),
+                    battery=np.array(
+                        [_number(payload["power"]["battery_percentage"], "battery_percentage")]
+                    ),
+                    signal=np.array(
+                        [_whole(payload["signal_strength_dbm"], "signal_strength_dbm")], np.int64
+                    ),
                     latitude=np.array([_number(loc.get("latitude"), "latitude", absent=True)]),
                     longitude=np.array([_number(loc.get("longitude"), "longitude", absent=True)]),
                     speed=np.array([_number(loc.get("speed_kmh"), "speed_kmh", absent=True)]),
@@ -115,13 +123,16 @@ def _number(value: Any, name: str, *, absent: bool = False) -> float:
 def parse_message(data: bytes) -> Any:
     """A message's JSON, or ValueError (``BAD_JSON (why)``): no NaN/Infinity, no nesting
     deeper than Python can recurse, valid UTF-8."""
+
     def refuse(constant: str) -> Any:
         raise ValueError(f"{constant} is not JSON")
 
     try:
         return json.loads(data, parse_constant=refuse)
     except (ValueError, RecursionError, UnicodeDecodeError) as exc:
-        kind = "nested too deeply" if isinstance(exc, RecursionError) else " ".join(str(exc).split())
+        kind = (
+            "nested too deeply" if isinstance(exc, RecursionError) else " ".join(str(exc).split())
+        )
         raise ValueError(f"BAD_JSON ({kind})"[:300]) from None
 
 
@@ -139,12 +150,18 @@ class Ingestor:
         self.engine = engine
         self.dialect = engine.dialect.name
         if self.dialect not in ("sqlite", "postgresql"):
-            raise ValueError(f"the reference ingestion supports SQLite and PostgreSQL, not {self.dialect}")
+            raise ValueError(
+                f"the reference ingestion supports SQLite and PostgreSQL, not {self.dialect}"
+            )
         self._targets: dict[str, _Target] | None = None
         self._loaded_at = 0.0  # monotonic time of the last device-table load
-        self._not_found: set[str] = set()  # unknown to the last load: reloaded for at most every REFRESH_S
+        self._not_found: set[str] = (
+            set()
+        )  # unknown to the last load: reloaded for at most every REFRESH_S
         self._lock = threading.Lock()
-        self.store_type: type[PostgresStore | SqliteStore] = PostgresStore if self.dialect == "postgresql" else SqliteStore
+        self.store_type: type[PostgresStore | SqliteStore] = (
+            PostgresStore if self.dialect == "postgresql" else SqliteStore
+        )
         self._local = threading.local()  # a store per thread: its encoders are not shared
         # PostgreSQL runs each connection's COPY on its own server process, so two writers
         # keep both cores busy; SQLite has one writer at a time.
@@ -160,10 +177,14 @@ class Ingestor:
 
     def _load_targets(self) -> dict[str, _Target]:
         query = select(
-            devices.c.mqtt_client_id, reservoirs.c.reservoir_id, reservoirs.c.deleted_at,
-            reservoirs.c.capacity_liters, reservoirs.c.height_mm,
-            reservoirs.c.sensor_empty_distance_mm, reservoirs.c.sensor_full_distance_mm,
-        ).select_from(devices.outerjoin(reservoirs))  # fmt: skip
+            devices.c.mqtt_client_id,
+            reservoirs.c.reservoir_id,
+            reservoirs.c.deleted_at,
+            reservoirs.c.capacity_liters,
+            reservoirs.c.height_mm,
+            reservoirs.c.sensor_empty_distance_mm,
+            reservoirs.c.sensor_full_distance_mm,
+        ).select_from(devices.outerjoin(reservoirs))
         out: dict[str, _Target] = {}
         with self.engine.connect() as conn:
             for row in conn.execute(query):
@@ -171,9 +192,11 @@ class Ingestor:
                 if row.reservoir_id is not None:
                     try:
                         cal = Calibration.resolve(
-                            row.capacity_liters, row.height_mm,
-                            row.sensor_empty_distance_mm, row.sensor_full_distance_mm,
-                        )  # fmt: skip
+                            row.capacity_liters,
+                            row.height_mm,
+                            row.sensor_empty_distance_mm,
+                            row.sensor_full_distance_mm,
+                        )
                     except ValueError:
                         cal = None
                 out[row.mqtt_client_id] = _Target(row.reservoir_id, row.deleted_at is not None, cal)
@@ -197,13 +220,17 @@ class Ingestor:
             counts.update(self.write(accepted))
         return +counts  # drop zero counts
 
-    def check(self, rows: TelemetryRows, *, apply: bool = True) -> tuple[Counter[str], Accepted | None]:
+    def check(
+        self, rows: TelemetryRows, *, apply: bool = True
+    ) -> tuple[Counter[str], Accepted | None]:
         """Rejections counted, and the accepted rows with their derived values (None when
         there are none, or on a dry run, where they count as ``dry_run:READY``)."""
         counts, accepted, _ = self.classify(rows, apply=apply)
         return counts, accepted
 
-    def classify(self, rows: TelemetryRows, *, apply: bool = True) -> tuple[Counter[str], Accepted | None, np.ndarray]:
+    def classify(
+        self, rows: TelemetryRows, *, apply: bool = True
+    ) -> tuple[Counter[str], Accepted | None, np.ndarray]:
         """:meth:`check`, plus each row's outcome ("" when accepted, else ``rejected:REASON``).
 
         A device the loaded table does not know reloads it first: one registered after the
@@ -213,7 +240,10 @@ class Ingestor:
         targets = self.targets()
         uniq, inverse = np.unique(rows.client.astype(str), return_inverse=True)
         unknown = [c for c in uniq.tolist() if c not in targets]
-        if unknown and (not self._not_found.issuperset(unknown) or time.monotonic() - self._loaded_at >= REFRESH_S):
+        if unknown and (
+            not self._not_found.issuperset(unknown)
+            or time.monotonic() - self._loaded_at >= REFRESH_S
+        ):
             self.refresh()
             targets = self.targets()
             self._not_found = {c for c in unknown if c not in targets}
@@ -232,13 +262,20 @@ class Ingestor:
             elif t.calibration is None:
                 reason[i] = "rejected:NO_CALIBRATION"
             else:
-                cal[i] = (t.calibration.empty_mm, t.calibration.full_mm, t.calibration.capacity_liters)
+                cal[i] = (
+                    t.calibration.empty_mm,
+                    t.calibration.full_mm,
+                    t.calibration.capacity_liters,
+                )
         outcome[:] = reason[inverse]
         f = rows.fields
         readings = np.where(f.raw >= 0, f.raw, np.nan).astype(float)
         has_readings = ~np.all(np.isnan(readings), axis=1)
         outcome[(outcome == "") & ~has_readings] = "rejected:NO_READINGS"
-        outcome[(outcome == "") & (out_of_range("seq", f.seq) | out_of_range("schema_version", f.schema_version))] = "rejected:BAD_PAYLOAD"
+        outcome[
+            (outcome == "")
+            & (out_of_range("seq", f.seq) | out_of_range("schema_version", f.schema_version))
+        ] = "rejected:BAD_PAYLOAD"
         ok = outcome == ""
         counts: Counter[str] = Counter(outcome[~ok].tolist())
         if not ok.any():
@@ -258,9 +295,12 @@ class Ingestor:
             client=client.astype(np.int64),
             clients=uniq[used].tolist(),
             reservoirs=[_uuid_text(res_ids[j], self.dialect) for j in used.tolist()],
-            received_s=rows.received_s[idx], distance=distance, level=level, liters=liters,
+            received_s=rows.received_s[idx],
+            distance=distance,
+            level=level,
+            liters=liters,
             fields=f.take(idx),
-        )  # fmt: skip
+        )
         return counts, acc, outcome
 
     def write(self, acc: Accepted, commit_rows: int | None = None) -> Counter[str]:

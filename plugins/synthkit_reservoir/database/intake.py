@@ -58,7 +58,10 @@ def _driver_errors(name: str) -> tuple[type[BaseException], ...]:
     return tuple(found)
 
 
-_OPERATIONAL, _REFUSED = _driver_errors("OperationalError"), _driver_errors("DataError") + _driver_errors("IntegrityError")
+_OPERATIONAL, _REFUSED = (
+    _driver_errors("OperationalError"),
+    _driver_errors("DataError") + _driver_errors("IntegrityError"),
+)
 
 
 def _transient(exc: BaseException) -> bool:
@@ -82,8 +85,12 @@ def retrying(work: Any, stop: threading.Event) -> Counter[str] | None:
                 raise
             if not warned:
                 text = " ".join(str(getattr(exc, "orig", None) or exc).split())[:200]
-                stderr().print(f"[yellow]warning:[/] the database is not taking writes ({text}); "
-                               "retrying, nothing is acknowledged meanwhile", highlight=False, soft_wrap=True)  # fmt: skip
+                stderr().print(
+                    f"[yellow]warning:[/] the database is not taking writes ({text}); "
+                    "retrying, nothing is acknowledged meanwhile",
+                    highlight=False,
+                    soft_wrap=True,
+                )
                 warned = True
             if stop.wait(delay):
                 return None
@@ -105,8 +112,12 @@ def messages_of(batch: Batch) -> list[Message]:
     topic, client, payload = (batch.column(n) for n in ("topic", "client", "payload"))
     topics, clients = list(topic.labels), list(client.labels)
     received = batch.column("received_at").timestamps().astype(int).tolist()
-    return [Message(topics[t], clients[c], p, r)
-            for t, c, p, r in zip(topic.values.tolist(), client.values.tolist(), payload.values, received)]  # fmt: skip
+    return [
+        Message(topics[t], clients[c], p, r)
+        for t, c, p, r in zip(
+            topic.values.tolist(), client.values.tolist(), payload.values, received
+        )
+    ]
 
 
 def ingest_batch(ingestor: Ingestor, batch: list[Message], seqs: SeqTracker) -> Counter[str]:
@@ -118,7 +129,9 @@ def ingest_batch(ingestor: Ingestor, batch: list[Message], seqs: SeqTracker) -> 
     for msg in batch:
         client = msg.client
         try:
-            rows.append(TelemetryRows.from_payload(client, parse_message(msg.payload), msg.received_s))
+            rows.append(
+                TelemetryRows.from_payload(client, parse_message(msg.payload), msg.received_s)
+            )
             kept.append(msg)
         except ValueError as exc:  # bad JSON or a malformed payload: rejected with its reason
             reason, _, detail = str(exc).partition(" ")
@@ -141,13 +154,30 @@ def ingest_batch(ingestor: Ingestor, batch: list[Message], seqs: SeqTracker) -> 
     return counts
 
 
-def _store(ingestor: Ingestor, rows: TelemetryRows, msgs: list[Message],
-           rejects: list[Reject], now: int, seqs: SeqTracker) -> Counter[str]:  # fmt: skip
+def _store(
+    ingestor: Ingestor,
+    rows: TelemetryRows,
+    msgs: list[Message],
+    rejects: list[Reject],
+    now: int,
+    seqs: SeqTracker,
+) -> Counter[str]:
     counts, accepted, outcome = ingestor.classify(rows)
     if accepted is not None:
         counts.update(ingestor.write(accepted))
-    for i in np.flatnonzero(outcome != "").tolist():  # refused by the contract: kept, already counted
-        rejects.append(_reject(msgs[i], str(rows.client[i]), outcome[i].removeprefix("rejected:"), "", now, counted=True))
+    for i in np.flatnonzero(
+        outcome != ""
+    ).tolist():  # refused by the contract: kept, already counted
+        rejects.append(
+            _reject(
+                msgs[i],
+                str(rows.client[i]),
+                outcome[i].removeprefix("rejected:"),
+                "",
+                now,
+                counted=True,
+            )
+        )
     for client, seq in zip(rows.client.tolist(), rows.fields.seq.tolist()):
         seqs.add(client, int(seq))
     return counts
@@ -156,8 +186,14 @@ def _store(ingestor: Ingestor, rows: TelemetryRows, msgs: list[Message],
 Reject = tuple[dict[str, Any], bool]  # a telemetry_rejects row; already counted by the contract?
 
 
-def _reject(msg: Message, client: str, reason: str, detail: str, now: int, *, counted: bool = False) -> Reject:
+def _reject(
+    msg: Message, client: str, reason: str, detail: str, now: int, *, counted: bool = False
+) -> Reject:
     return {
-        "received_at": datetime.fromtimestamp(now, UTC), "topic": msg.topic, "mqtt_client_id": client[:128],
-        "reason": reason[:64], "detail": detail or None, "payload": bytes(msg.payload),
-    }, counted  # fmt: skip
+        "received_at": datetime.fromtimestamp(now, UTC),
+        "topic": msg.topic,
+        "mqtt_client_id": client[:128],
+        "reason": reason[:64],
+        "detail": detail or None,
+        "payload": bytes(msg.payload),
+    }, counted

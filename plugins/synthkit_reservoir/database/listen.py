@@ -46,40 +46,101 @@ from synthkit_reservoir.database.sink import Stopped
 
 
 def listen(
-    plugins: Plugins, url: str, *, broker: Any, tls: Any, topic: str, client_id: str, source_name: str = "mqtt",
-    duration_s: float = 0.0, count: int = 0, idle_s: float = 0.0, connect_timeout_s: float = 10.0,
-    sink_name: str = "reference_db", sink_options: list[str] | None = None, source_options: list[str] | None = None,
-    state_file: Path | None = None, reconcile_every_s: float = 0.0, ready_file: Path | None = None,
-) -> tuple[dict[str, Any], list[str]]:  # fmt: skip
+    plugins: Plugins,
+    url: str,
+    *,
+    broker: Any,
+    tls: Any,
+    topic: str,
+    client_id: str,
+    source_name: str = "mqtt",
+    duration_s: float = 0.0,
+    count: int = 0,
+    idle_s: float = 0.0,
+    connect_timeout_s: float = 10.0,
+    sink_name: str = "reference_db",
+    sink_options: list[str] | None = None,
+    source_options: list[str] | None = None,
+    state_file: Path | None = None,
+    reconcile_every_s: float = 0.0,
+    ready_file: Path | None = None,
+) -> tuple[dict[str, Any], list[str]]:
     """(the summary, what keeps it from being complete). ``broker`` (BrokerSettings) for a
     broker source, None for one that reads elsewhere (the ``capture`` source's files)."""
     where = broker.address if broker is not None else ""
-    presence = Presence(state_file if where else None, ready_file, {"client_id": client_id, "broker": where,
-                        "subscription": topic, "store": store_identity(url), "source": source_name})  # fmt: skip
-    target = SourceTarget(where, topic, client_id, tls, duration_s=duration_s, count=count, idle_s=idle_s,
-                          connect_timeout_s=connect_timeout_s, settings=broker, on_ready=presence.on_ready)  # fmt: skip
+    presence = Presence(
+        state_file if where else None,
+        ready_file,
+        {
+            "client_id": client_id,
+            "broker": where,
+            "subscription": topic,
+            "store": store_identity(url),
+            "source": source_name,
+        },
+    )
+    target = SourceTarget(
+        where,
+        topic,
+        client_id,
+        tls,
+        duration_s=duration_s,
+        count=count,
+        idle_s=idle_s,
+        connect_timeout_s=connect_timeout_s,
+        settings=broker,
+        on_ready=presence.on_ready,
+    )
     gaps = GapWatch(plugins, url, where, topic, state_file if where else None, reconcile_every_s)
-    fix = "install (or enable) synthkit's mqtt plugin, which provides the mqtt source" if source_name == "mqtt" else ""
-    source = plugins.open_source(source_name, target, source_options or (), needed_by="ingest listen", fix=fix)
-    spec = plugins.sink(sink_name, "ingest", needed_by="ingest listen", fix="give --sink an ingest sink (see `synthkit plugins`)")
-    with stop_on_signals() as stop, progress_bar(f"listen <- {where or source_name}", count or None) as bar:
-        sink = plugins.open_sink(spec, IngestTarget(url, stop=stop), sink_options or (),
-                                 RunPlan("ingest listen", rows=count or None, live=True))  # fmt: skip
+    fix = (
+        "install (or enable) synthkit's mqtt plugin, which provides the mqtt source"
+        if source_name == "mqtt"
+        else ""
+    )
+    source = plugins.open_source(
+        source_name, target, source_options or (), needed_by="ingest listen", fix=fix
+    )
+    spec = plugins.sink(
+        sink_name,
+        "ingest",
+        needed_by="ingest listen",
+        fix="give --sink an ingest sink (see `synthkit plugins`)",
+    )
+    with (
+        stop_on_signals() as stop,
+        progress_bar(f"listen <- {where or source_name}", count or None) as bar,
+    ):
+        sink = plugins.open_sink(
+            spec,
+            IngestTarget(url, stop=stop),
+            sink_options or (),
+            RunPlan("ingest listen", rows=count or None, live=True),
+        )
         started = time.monotonic()
         source.open()  # the broker is reachable, or a clear error before anything is read
         report = None
         gaps.start()
         try:
             # on this thread: the source's network thread already competes for the GIL
-            report = deliver(source.batches(stop), sink, MESSAGE_COLUMNS, bar.advance, after_write=source.delivered,
-                             threaded=False)  # fmt: skip
+            report = deliver(
+                source.batches(stop),
+                sink,
+                MESSAGE_COLUMNS,
+                bar.advance,
+                after_write=source.delivered,
+                threaded=False,
+            )
         except Stopped:  # stopped while the database was away: what was taken stays counted
             pass
         finally:
             presence.remove()
             gaps.stop()
             session = source.close()
-    counts = dict(report.outcomes) if report is not None else dict(sorted(getattr(sink, "counts", {}).items()))
+    counts = (
+        dict(report.outcomes)
+        if report is not None
+        else dict(sorted(getattr(sink, "counts", {}).items()))
+    )
     details = dict(report.details) if report is not None else {}
     rejected = sum(v for k, v in counts.items() if k.startswith("rejected:"))
     found, missing = gaps.final(details.get("seq_gaps", {}))
@@ -103,8 +164,15 @@ class GapWatch:
     on a topic ``subscription`` matches, for this store or none named): counted every
     ``every_s`` seconds on a thread of its own (0: only at the end)."""
 
-    def __init__(self, plugins: Plugins, url: str, broker: str, subscription: str, state_file: Path | None,
-                 every_s: float) -> None:  # fmt: skip
+    def __init__(
+        self,
+        plugins: Plugins,
+        url: str,
+        broker: str,
+        subscription: str,
+        state_file: Path | None,
+        every_s: float,
+    ) -> None:
         self.plugins, self.url, self.broker, self.every_s = plugins, url, broker, every_s
         self.subscription, self.store = subscription, store_identity(url)
         self.log = RunLog(runs_dir(state_file)) if state_file is not None else None
@@ -115,8 +183,9 @@ class GapWatch:
     def records(self) -> list[Any]:
         if self.log is None:
             return []
-        kept, self.left_out = records_for(self.log.records(), self.store, broker=self.broker,
-                                          subscription=self.subscription)  # fmt: skip
+        kept, self.left_out = records_for(
+            self.log.records(), self.store, broker=self.broker, subscription=self.subscription
+        )
         return kept
 
     def report(self) -> dict[str, Any] | None:
@@ -130,8 +199,13 @@ class GapWatch:
             ledger.close()
         # a run still publishing has reserved seqs it has not sent yet: not yet a gap
         ended = {r.run_id for r in records if r.status != "running"}
-        found["ended_runs_missing"] = sum(hi - lo + 1 for run_id, streams in found["missing_ranges"].items()
-                                          if run_id in ended for ranges in streams.values() for lo, hi in ranges)  # fmt: skip
+        found["ended_runs_missing"] = sum(
+            hi - lo + 1
+            for run_id, streams in found["missing_ranges"].items()
+            if run_id in ended
+            for ranges in streams.values()
+            for lo, hi in ranges
+        )
         found["ended_runs_expected"] = sum(r.emitted for r in records if r.run_id in ended)
         return found
 
@@ -148,16 +222,23 @@ class GapWatch:
         while not self._stop.wait(self.every_s):
             try:
                 found = self.report()
-            except Exception as exc:  # noqa: BLE001 - a count that fails must not stop the listener
-                stderr().print(f"[yellow]reconcile:[/] not counted ({type(exc).__name__}: {exc})", highlight=False)
+            except Exception as exc:
+                stderr().print(
+                    f"[yellow]reconcile:[/] not counted ({type(exc).__name__}: {exc})",
+                    highlight=False,
+                )
                 continue
             if found is None:
-                stderr().print(f"reconcile: no run record of a live run to {self.broker} on {self.subscription} yet",
-                               highlight=False)  # fmt: skip
+                stderr().print(
+                    f"reconcile: no run record of a live run to {self.broker} on {self.subscription} yet",
+                    highlight=False,
+                )
             else:
-                stderr().print(f"reconcile: {found['missing']} missing of {found['expected']} emitted "
-                               f"({found['streams_incomplete']} stream(s) incomplete, {found['duplicates']} duplicate(s))",
-                               highlight=False)  # fmt: skip
+                stderr().print(
+                    f"reconcile: {found['missing']} missing of {found['expected']} emitted "
+                    f"({found['streams_incomplete']} stream(s) incomplete, {found['duplicates']} duplicate(s))",
+                    highlight=False,
+                )
 
     def final(self, seen_gaps: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         """(the summary's gap keys, problems): gaps from the run records when there are any,
@@ -167,15 +248,28 @@ class GapWatch:
         found = self.report()
         left = {"seq_gaps_left_out": self.left_out} if self.left_out else {}
         if found is None:
-            return {"seq_gaps": seen_gaps, "seq_gaps_from": "seqs seen by this listener (no run record of a live run to "
-                    f"{self.broker} on {self.subscription} in {self.log.directory if self.log else '-'})", **left}, []  # fmt: skip
-        gaps = {s: {"missing": r["missing"], "first_missing": r["missing_ranges"][:10]}
-                for s, r in found["streams"].items() if r["missing"]}  # fmt: skip
-        keys = {"seq_gaps": gaps, "seq_gaps_missing": found["missing"], "seq_gaps_from": f"run records {', '.join(found['runs'])}",
-                **left}  # fmt: skip
+            return {
+                "seq_gaps": seen_gaps,
+                "seq_gaps_from": "seqs seen by this listener (no run record of a live run to "
+                f"{self.broker} on {self.subscription} in {self.log.directory if self.log else '-'})",
+                **left,
+            }, []
+        gaps = {
+            s: {"missing": r["missing"], "first_missing": r["missing_ranges"][:10]}
+            for s, r in found["streams"].items()
+            if r["missing"]
+        }
+        keys = {
+            "seq_gaps": gaps,
+            "seq_gaps_missing": found["missing"],
+            "seq_gaps_from": f"run records {', '.join(found['runs'])}",
+            **left,
+        }
         missing = found["ended_runs_missing"]
         if not missing:
             return keys, []
-        return keys, [f"{missing} of {found['ended_runs_expected']} message(s) that ended live runs published to "
-                      f"{self.broker} on {self.subscription} are not in {self.store}: `synthkit reconcile --report "
-                      "r.json`, then `synthkit replay --report r.json`"]  # fmt: skip
+        return keys, [
+            f"{missing} of {found['ended_runs_expected']} message(s) that ended live runs published to "
+            f"{self.broker} on {self.subscription} are not in {self.store}: `synthkit reconcile --report "
+            "r.json`, then `synthkit replay --report r.json`"
+        ]

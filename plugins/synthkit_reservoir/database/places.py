@@ -31,8 +31,12 @@ from synthkit_reservoir.database.schema import places, telemetry
 EARTH_M = 6_371_008.8
 
 
-def haversine_m(lat1: np.ndarray | float, lon1: np.ndarray | float, lat2: np.ndarray | float,
-                lon2: np.ndarray | float) -> np.ndarray:
+def haversine_m(
+    lat1: np.ndarray | float,
+    lon1: np.ndarray | float,
+    lat2: np.ndarray | float,
+    lon2: np.ndarray | float,
+) -> np.ndarray:
     """Great-circle distance in metres between points given in degrees (broadcasting)."""
     p1, p2, dl = np.radians(lat1), np.radians(lat2), np.radians(lon2 - lon1)
     a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
@@ -47,7 +51,9 @@ def density_labels(lat: np.ndarray, lon: np.ndarray, eps_m: float, min_visits: i
     cell = eps_m / 4
     y = np.floor(np.radians(lat) * EARTH_M / cell).astype(np.int64)
     x = np.floor(np.radians(lon) * EARTH_M * np.cos(np.radians(lat.mean())) / cell).astype(np.int64)
-    keys, of_stop, weight = np.unique(np.stack([y, x], 1), axis=0, return_inverse=True, return_counts=True)
+    keys, of_stop, weight = np.unique(
+        np.stack([y, x], 1), axis=0, return_inverse=True, return_counts=True
+    )
     of_stop = of_stop.reshape(-1)
     c_lat = np.bincount(of_stop, lat) / weight  # each cell's centre: the mean of its stops
     c_lon = np.bincount(of_stop, lon) / weight
@@ -75,14 +81,23 @@ def density_labels(lat: np.ndarray, lon: np.ndarray, eps_m: float, min_visits: i
     return out
 
 
-def cluster_places(engine: Engine, routes: Mapping[str, str], points: Mapping[str, Sequence[tuple]],
-                   *, eps_m: float = 150.0, min_visits: int = 3) -> dict[str, Any]:  # fmt: skip
+def cluster_places(
+    engine: Engine,
+    routes: Mapping[str, str],
+    points: Mapping[str, Sequence[tuple]],
+    *,
+    eps_m: float = 150.0,
+    min_visits: int = 3,
+) -> dict[str, Any]:
     """Cluster the stops of ``routes`` (client id -> route id) into ``places``;
     ``points[route]``: its (point_id, kind, latitude, longitude). Returns a summary."""
     by_route: dict[str, list[tuple[str, float, float]]] = {r: [] for r in set(routes.values())}
     with engine.connect() as conn:
-        rows = conn.execute(select(telemetry.c.mqtt_client_id, telemetry.c.payload)
-                            .where(telemetry.c.mqtt_client_id.in_(list(routes))))  # fmt: skip
+        rows = conn.execute(
+            select(telemetry.c.mqtt_client_id, telemetry.c.payload).where(
+                telemetry.c.mqtt_client_id.in_(list(routes))
+            )
+        )
         for client, payload in rows:
             where = json.loads(payload).get("location") or {}
             if where.get("speed_kmh") == 0:
@@ -99,18 +114,35 @@ def cluster_places(engine: Engine, routes: Mapping[str, str], points: Mapping[st
             member = labels == place
             c_lat, c_lon = float(lat[member].mean()), float(lon[member].mean())
             pts = points.get(route, ())
-            dist = [float(haversine_m(np.array(c_lat), np.array(c_lon), np.array(p[2]), np.array(p[3]))) for p in pts]
+            dist = [
+                float(haversine_m(np.array(c_lat), np.array(c_lon), np.array(p[2]), np.array(p[3])))
+                for p in pts
+            ]
             nearest = int(np.argmin(dist)) if dist and min(dist) <= eps_m else None
-            found.append({
-                "route_id": route, "place_id": place, "latitude": round(c_lat, 6), "longitude": round(c_lon, 6),
-                "radius_m": round(float(haversine_m(c_lat, c_lon, lat[member], lon[member]).max()), 1),
-                "visits": int(member.sum()), "devices": len({visits[i][0] for i in np.flatnonzero(member)}),
-                "point_id": pts[nearest][0] if nearest is not None else None,
-                "kind": pts[nearest][1] if nearest is not None else None,
-            })  # fmt: skip
+            found.append(
+                {
+                    "route_id": route,
+                    "place_id": place,
+                    "latitude": round(c_lat, 6),
+                    "longitude": round(c_lon, 6),
+                    "radius_m": round(
+                        float(haversine_m(c_lat, c_lon, lat[member], lon[member]).max()), 1
+                    ),
+                    "visits": int(member.sum()),
+                    "devices": len({visits[i][0] for i in np.flatnonzero(member)}),
+                    "point_id": pts[nearest][0] if nearest is not None else None,
+                    "kind": pts[nearest][1] if nearest is not None else None,
+                }
+            )
     with engine.begin() as conn:
         conn.execute(delete(places).where(places.c.route_id.in_(list(by_route))))
         if found:
             conn.execute(insert(places), found)
-    return {"routes": len(by_route), "places": len(found), "stops": stops, "noise_stops": noise,
-            "eps_m": eps_m, "min_visits": min_visits}  # fmt: skip
+    return {
+        "routes": len(by_route),
+        "places": len(found),
+        "stops": stops,
+        "noise_stops": noise,
+        "eps_m": eps_m,
+        "min_visits": min_visits,
+    }

@@ -6,18 +6,30 @@ from synthkit import hookimpl
 from synthkit.api import Command, SinkSpec
 
 
-def _factory(target, options):  # noqa: ANN001, ANN202 - an IngestTarget and SinkOptions
+def _factory(target, options):
     from synthkit_reservoir.database.sink import ReferenceDbSink
 
-    return ReferenceDbSink(target.url, apply=target.apply, drain_analytics=target.drain_analytics,
-                           commit_rows=target.commit_rows, stop=target.stop)  # fmt: skip
+    return ReferenceDbSink(
+        target.url,
+        apply=target.apply,
+        drain_analytics=target.drain_analytics,
+        commit_rows=target.commit_rows,
+        stop=target.stop,
+    )
 
 
-def _ledger(url):  # noqa: ANN001, ANN202 - what the telemetry table holds, for synthkit reconcile
+def _ledger(url):
     from synthkit.api import SqlLedger, make_engine, redact
 
-    return SqlLedger(make_engine(url), "telemetry", client="mqtt_client_id", seq="seq", stored_at="received_at",
-                     unique=True, where=redact(url))  # fmt: skip
+    return SqlLedger(
+        make_engine(url),
+        "telemetry",
+        client="mqtt_client_id",
+        seq="seq",
+        stored_at="received_at",
+        unique=True,
+        where=redact(url),
+    )
 
 
 @hookimpl
@@ -41,5 +53,10 @@ def synthkit_register_commands() -> list[Command]:
 
     return [
         Command(name="db", app=app, help="The reference ingestion database.", panel="Database"),
-        Command(name="ingest", app=ingest_app, help="Ingest live MQTT telemetry into the reference database.", panel="Live"),
+        Command(
+            name="ingest",
+            app=ingest_app,
+            help="Ingest live MQTT telemetry into the reference database.",
+            panel="Live",
+        ),
     ]

@@ -46,18 +46,30 @@ def listeners_dir(state_file: Path) -> Path:
 class Presence:
     """What a listener does once subscribed (``on_ready``) and when it stops (``remove``)."""
 
-    def __init__(self, state_file: Path | None, ready_file: Path | None, note: dict[str, Any]) -> None:
+    def __init__(
+        self, state_file: Path | None, ready_file: Path | None, note: dict[str, Any]
+    ) -> None:
         self.note = {"pid": os.getpid(), **note}
-        self.path = listeners_dir(state_file) / f"{note['client_id']}.json" if state_file is not None else None
+        self.path = (
+            listeners_dir(state_file) / f"{note['client_id']}.json"
+            if state_file is not None
+            else None
+        )
         self.ready_file = ready_file
 
     def on_ready(self) -> None:
         note = self.note
         if note["broker"]:
-            stderr().print(f"listening: subscribed to {note['subscription']} at {note['broker']} as {note['client_id']} "
-                           "(what is published from now on is stored)", highlight=False, soft_wrap=True)  # fmt: skip
+            stderr().print(
+                f"listening: subscribed to {note['subscription']} at {note['broker']} as {note['client_id']} "
+                "(what is published from now on is stored)",
+                highlight=False,
+                soft_wrap=True,
+            )
         else:
-            stderr().print(f"listening: reading from the {note.get('source')} source", highlight=False)
+            stderr().print(
+                f"listening: reading from the {note.get('source')} source", highlight=False
+            )
         body = (json.dumps(note, indent=1) + "\n").encode()
         for path in (self.path, self.ready_file):
             if path is not None:
@@ -72,7 +84,9 @@ class Presence:
                 path.unlink(missing_ok=True)
 
 
-def running_listener(state_file: Path, broker: str, subscription: str, store: str) -> dict[str, Any] | None:
+def running_listener(
+    state_file: Path, broker: str, subscription: str, store: str
+) -> dict[str, Any] | None:
     """The note of a running listener of ``store`` subscribed to ``subscription`` at ``broker``."""
     folder = listeners_dir(state_file)
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
@@ -80,14 +94,19 @@ def running_listener(state_file: Path, broker: str, subscription: str, store: st
             note = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if (isinstance(note, dict) and (note.get("broker"), note.get("subscription"), note.get("store"))
-                == (broker, subscription, store) and process_alive(note.get("pid"))):  # fmt: skip
+        if (
+            isinstance(note, dict)
+            and (note.get("broker"), note.get("subscription"), note.get("store"))
+            == (broker, subscription, store)
+            and process_alive(note.get("pid"))
+        ):
             return note
     return None
 
 
-def hold_for_listener(plugins: Plugins, state_file: Path, broker: Any, tls: Any, subscription: str,
-                      url: str) -> dict[str, Any]:  # fmt: skip
+def hold_for_listener(
+    plugins: Plugins, state_file: Path, broker: Any, tls: Any, subscription: str, url: str
+) -> dict[str, Any]:
     """Make sure the broker keeps what a run publishes for the listener of ``url``'s store:
     a running listener's note, else its persistent session made now. The summary's part."""
     store = store_identity(url)
@@ -96,11 +115,17 @@ def hold_for_listener(plugins: Plugins, state_file: Path, broker: Any, tls: Any,
         return {"listener": note["client_id"], "listener_running": True}
     client_id = default_client_id(store, subscription)
     try:
-        source = plugins.open_source("mqtt", SourceTarget(broker.address, subscription, client_id, tls,
-                                                          settings=broker), needed_by="run --db-url")  # fmt: skip
+        source = plugins.open_source(
+            "mqtt",
+            SourceTarget(broker.address, subscription, client_id, tls, settings=broker),
+            needed_by="run --db-url",
+        )
         held = source.subscribe_ahead()
     except (ConfigError, PluginError) as exc:  # the run itself still publishes; its summary says so
-        return {"listener": client_id, "listener_running": False,
-                "warning": f"no listener session made for {store} ({exc}): what this run publishes before a "
-                           "listener subscribes is not kept for it"}  # fmt: skip
+        return {
+            "listener": client_id,
+            "listener_running": False,
+            "warning": f"no listener session made for {store} ({exc}): what this run publishes before a "
+            "listener subscribes is not kept for it",
+        }
     return {"listener": client_id, "listener_running": False, "session_held": held}

@@ -30,7 +30,12 @@ def init_schema(engine: Engine) -> dict[str, Any]:
     existed = set(inspect(engine).get_table_names())
     metadata.create_all(engine)
     with engine.begin() as conn:
-        if conn.execute(select(synthkit_meta.c.key).where(synthkit_meta.c.key == "schema_version")).first() is None:
+        if (
+            conn.execute(
+                select(synthkit_meta.c.key).where(synthkit_meta.c.key == "schema_version")
+            ).first()
+            is None
+        ):
             conn.execute(insert(synthkit_meta).values(key="schema_version", value=SCHEMA_VERSION))
     created = sorted(set(metadata.tables) - existed)
     return {"tables_created": created, "tables_present": sorted(metadata.tables)}
@@ -42,7 +47,10 @@ def reservoir_id_for(loaded: LoadedScenario, device_id: str, pinned: uuid.UUID |
 
 def register(engine: Engine, loaded: LoadedScenario) -> dict[str, Any]:
     with engine.begin() as conn:
-        have = {row.device_id: row.reservoir_id for row in conn.execute(select(devices.c.device_id, devices.c.reservoir_id))}
+        have = {
+            row.device_id: row.reservoir_id
+            for row in conn.execute(select(devices.c.device_id, devices.c.reservoir_id))
+        }
         have_res = {row.reservoir_id for row in conn.execute(select(reservoirs.c.reservoir_id))}
         new_res, new_dev, attach = [], [], []
         for d in loaded.devices:
@@ -51,24 +59,32 @@ def register(engine: Engine, loaded: LoadedScenario) -> dict[str, Any]:
             rid = reservoir_id_for(loaded, d.device_id, d.reservoir_id)
             if rid not in have_res:
                 params: Any = d.params  # the stationary/mobile models' parameters
-                new_res.append({
-                    "reservoir_id": rid, "name": f"{d.device_id} ({d.archetype.name})",
-                    "kind": "TRUCK_TANK" if d.mode == "MOBILE" else "STATIONARY",
-                    "capacity_liters": params.capacity_liters, "height_mm": params.height_mm,
-                    "sensor_empty_distance_mm": params.sensor_empty_distance_mm,
-                    "sensor_full_distance_mm": params.sensor_full_distance_mm,
-                })  # fmt: skip
+                new_res.append(
+                    {
+                        "reservoir_id": rid,
+                        "name": f"{d.device_id} ({d.archetype.name})",
+                        "kind": "TRUCK_TANK" if d.mode == "MOBILE" else "STATIONARY",
+                        "capacity_liters": params.capacity_liters,
+                        "height_mm": params.height_mm,
+                        "sensor_empty_distance_mm": params.sensor_empty_distance_mm,
+                        "sensor_full_distance_mm": params.sensor_full_distance_mm,
+                    }
+                )
                 have_res.add(rid)
             if d.device_id in have:
                 attach.append((d.device_id, rid))
             else:
-                new_dev.append({"device_id": d.device_id, "mqtt_client_id": d.device_id, "reservoir_id": rid})
+                new_dev.append(
+                    {"device_id": d.device_id, "mqtt_client_id": d.device_id, "reservoir_id": rid}
+                )
         if new_res:
             conn.execute(insert(reservoirs), new_res)
         if new_dev:
             conn.execute(insert(devices), new_dev)
         for device_id, rid in attach:
-            conn.execute(update(devices).where(devices.c.device_id == device_id).values(reservoir_id=rid))
+            conn.execute(
+                update(devices).where(devices.c.device_id == device_id).values(reservoir_id=rid)
+            )
     return {
         "devices_registered": len(new_dev),
         "devices_attached": len(attach),

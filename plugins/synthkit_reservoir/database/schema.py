@@ -44,7 +44,8 @@ UNIQUE_TELEMETRY = "uq_telemetry_client_seq"
 metadata = MetaData()
 
 reservoirs = Table(
-    "reservoirs", metadata,
+    "reservoirs",
+    metadata,
     Column("reservoir_id", Uuid, primary_key=True),
     Column("name", String(128), nullable=False),
     Column("kind", String(16), nullable=False),
@@ -53,20 +54,22 @@ reservoirs = Table(
     Column("sensor_empty_distance_mm", Float),
     Column("sensor_full_distance_mm", Float),
     Column("deleted_at", DateTime(timezone=True)),
-)  # fmt: skip
+)
 
 devices = Table(
-    "devices", metadata,
+    "devices",
+    metadata,
     Column("device_id", String(128), primary_key=True),
     Column("mqtt_client_id", String(128), nullable=False, unique=True),
     Column("reservoir_id", Uuid, ForeignKey("reservoirs.reservoir_id")),  # NULL: not attached
-)  # fmt: skip
+)
 
 # BigInteger ids on PostgreSQL; SQLite needs INTEGER PRIMARY KEY to autoincrement (rowid)
 _ID = BigInteger().with_variant(Integer, "sqlite")
 
 telemetry = Table(
-    "telemetry", metadata,
+    "telemetry",
+    metadata,
     Column("id", _ID, primary_key=True, autoincrement=True),
     Column("mqtt_client_id", String(128), nullable=False),
     Column("seq", BigInteger, nullable=False),
@@ -77,12 +80,13 @@ telemetry = Table(
     Column("liters", Float, nullable=False),
     Column("payload", Text, nullable=False),
     UniqueConstraint("seq", "mqtt_client_id", name=UNIQUE_TELEMETRY),
-)  # fmt: skip
+)
 
 # messages the listener could not store as telemetry, kept whole so that none is lost in
 # silence: what arrived (topic, bytes), when, and why it was refused (rejected:REASON)
 telemetry_rejects = Table(
-    "telemetry_rejects", metadata,
+    "telemetry_rejects",
+    metadata,
     Column("id", _ID, primary_key=True, autoincrement=True),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("topic", Text, nullable=False),
@@ -90,10 +94,11 @@ telemetry_rejects = Table(
     Column("reason", String(64), nullable=False),
     Column("detail", Text),
     Column("payload", LargeBinary, nullable=False),
-)  # fmt: skip
+)
 
 reservoir_daily = Table(
-    "reservoir_daily", metadata,
+    "reservoir_daily",
+    metadata,
     Column("reservoir_id", Uuid, primary_key=True),
     Column("day", Date, primary_key=True),
     Column("samples", BigInteger, nullable=False),
@@ -102,11 +107,12 @@ reservoir_daily = Table(
     Column("level_sum", Float, nullable=False),
     Column("liters_last", Float, nullable=False),
     Column("last_received_at", DateTime(timezone=True), nullable=False),
-)  # fmt: skip
+)
 
 # where trucks stop, clustered from their telemetry (database/places.py): one row per place
 places = Table(
-    "places", metadata,
+    "places",
+    metadata,
     Column("route_id", String(128), primary_key=True),
     Column("place_id", Integer, primary_key=True),
     Column("latitude", Float, nullable=False),
@@ -116,16 +122,18 @@ places = Table(
     Column("devices", Integer, nullable=False),
     Column("point_id", String(128)),  # the route point within eps of the centroid, if any
     Column("kind", String(16)),
-)  # fmt: skip
+)
 
 analytics_cursor = Table(
-    "analytics_cursor", metadata,
+    "analytics_cursor",
+    metadata,
     Column("consumer", String(64), primary_key=True),
     Column("last_telemetry_id", BigInteger, nullable=False),
-)  # fmt: skip
+)
 
 synthkit_meta = Table(
-    "synthkit_meta", metadata,
+    "synthkit_meta",
+    metadata,
     Column("key", String(64), primary_key=True),
     Column("value", JSON, nullable=False),
-)  # fmt: skip
+)

@@ -48,7 +48,12 @@ class ReferenceDbSink(IngestSink):
     """
 
     def __init__(
-        self, target: str, *, apply: bool = True, drain_analytics: int = 0, commit_rows: int | None = None,
+        self,
+        target: str,
+        *,
+        apply: bool = True,
+        drain_analytics: int = 0,
+        commit_rows: int | None = None,
         stop: threading.Event | None = None,
     ) -> None:
         self.url = target
@@ -67,13 +72,22 @@ class ReferenceDbSink(IngestSink):
 
     def open(self, columns: tuple[str, ...]) -> None:
         messages = set(MESSAGE_COLUMNS) <= set(columns)
-        missing = [] if messages else [c for c in ("device_id", "seq", "received_at", "raw_1") if c not in columns]
+        missing = (
+            []
+            if messages
+            else [c for c in ("device_id", "seq", "received_at", "raw_1") if c not in columns]
+        )
         if missing:
             self.engine.dispose()
             self._finish(cancel=True)
-            raise ConfigError(f"the reference_db sink stores reservoir rows; these rows have no {', '.join(missing)}",
-                              hint="give it a reservoir command's rows (bootstrap, import-csv), or pick another sink")  # fmt: skip
-        def ready() -> Counter[str]:  # a schema that cannot dedupe is refused before the first write
+            raise ConfigError(
+                f"the reference_db sink stores reservoir rows; these rows have no {', '.join(missing)}",
+                hint="give it a reservoir command's rows (bootstrap, import-csv), or pick another sink",
+            )
+
+        def ready() -> Counter[
+            str
+        ]:  # a schema that cannot dedupe is refused before the first write
             self.ingestor.verify()
             self.ingestor.targets()
             return Counter()

@@ -50,7 +50,11 @@ class DbSnapshot:
                 _is_key(u["column_names"]) for u in insp.get_unique_constraints("telemetry")
             ) or any(_is_whole_unique_index(i) for i in insp.get_indexes("telemetry"))
         snap = cls(missing, has_unique, lacking)
-        if rows and {"devices", "reservoirs"} <= present and not ({"devices", "reservoirs"} & set(lacking)):
+        if (
+            rows
+            and {"devices", "reservoirs"} <= present
+            and not ({"devices", "reservoirs"} & set(lacking))
+        ):
             with engine.connect() as conn:
                 snap.devices = {r.device_id: r for r in conn.execute(select(devices))}
                 snap.reservoirs = {r.reservoir_id: r for r in conn.execute(select(reservoirs))}
@@ -68,8 +72,10 @@ class DbSnapshot:
         for table, columns in self.missing_columns.items():
             out.append(f"table {table} lacks column(s) {', '.join(columns)}")
         if "telemetry" not in self.missing_tables and not self.has_unique:
-            out.append("telemetry has no unique constraint on (mqtt_client_id, seq) covering every row: "
-                       "replays would store duplicates")  # fmt: skip
+            out.append(
+                "telemetry has no unique constraint on (mqtt_client_id, seq) covering every row: "
+                "replays would store duplicates"
+            )
         return out
 
 
@@ -81,12 +87,17 @@ def _is_key(columns: Sequence[str | None]) -> bool:
 def _is_whole_unique_index(index: Mapping[str, Any]) -> bool:
     """A unique index on exactly the key that covers every row: a partial one (``WHERE ...``,
     reflected as ``<dialect>_where``) lets duplicates through outside its predicate."""
-    partial = any(k.endswith("_where") and v is not None for k, v in (index.get("dialect_options") or {}).items())
+    partial = any(
+        k.endswith("_where") and v is not None
+        for k, v in (index.get("dialect_options") or {}).items()
+    )
     return bool(index.get("unique")) and _is_key(index["column_names"]) and not partial
 
 
-SCHEMA_FIX = ("run `synthkit db init` (it adds what is missing and never drops data); a dropped "
-              "constraint or column must be restored by hand (see synthkit_reservoir/database/schema.py)")
+SCHEMA_FIX = (
+    "run `synthkit db init` (it adds what is missing and never drops data); a dropped "
+    "constraint or column must be restored by hand (see synthkit_reservoir/database/schema.py)"
+)
 
 
 def require_ingestible(engine: Engine, shown_url: str) -> None:
@@ -95,8 +106,10 @@ def require_ingestible(engine: Engine, shown_url: str) -> None:
 
     problems = DbSnapshot.load(engine, rows=False).schema_problems()
     if problems:
-        raise ConfigError(f"database {shown_url}: " + "; ".join(problems) + "; nothing was written",
-                          hint=SCHEMA_FIX)  # fmt: skip
+        raise ConfigError(
+            f"database {shown_url}: " + "; ".join(problems) + "; nothing was written",
+            hint=SCHEMA_FIX,
+        )
 
 
 def snapshot_for(context: Mapping[str, Any]) -> DbSnapshot:
@@ -127,8 +140,13 @@ def device_check(
         if failed:
             shown = "; ".join(f"{device}: {msg}" for device, msg in failed[:SHOWN])
             more = f" (and {len(failed) - SHOWN} more)" if len(failed) > SHOWN else ""
-            yield Finding(name, level, f"{len(failed)} device(s): {shown}{more}", fix,  # type: ignore[arg-type]
-                          subjects=tuple(device for device, _ in failed))
+            yield Finding(
+                name,
+                level,  # type: ignore[arg-type]
+                f"{len(failed)} device(s): {shown}{more}",
+                fix,
+                subjects=tuple(device for device, _ in failed),
+            )
 
     return PreflightCheck(name=name, applies_to=(SUBJECT,), run=run, description=description)
 
@@ -138,4 +156,3 @@ def attached_reservoir(device: ResolvedDevice, snap: DbSnapshot) -> Any | None:
     if row is None or row.reservoir_id is None:
         return None
     return snap.reservoirs.get(row.reservoir_id)
-

@@ -59,9 +59,14 @@ class Accepted:
     def take(self, idx: np.ndarray | slice) -> Accepted:
         """The rows at ``idx`` (client codes and their lists unchanged)."""
         return replace(
-            self, client=self.client[idx], received_s=self.received_s[idx], distance=self.distance[idx],
-            level=self.level[idx], liters=self.liters[idx], fields=self.fields.take(idx),
-        )  # fmt: skip
+            self,
+            client=self.client[idx],
+            received_s=self.received_s[idx],
+            distance=self.distance[idx],
+            level=self.level[idx],
+            liters=self.liters[idx],
+            fields=self.fields.take(idx),
+        )
 
 
 @dataclass
@@ -150,7 +155,9 @@ class PostgresStore:
     def _copy_text(self, acc: Accepted) -> bytes:
         stamps = iso_seconds(acc.received_s)
         cols = [
-            Column("mqtt_client_id", "label", acc.client, labels=[_copy_escape(c) for c in acc.clients]),
+            Column(
+                "mqtt_client_id", "label", acc.client, labels=[_copy_escape(c) for c in acc.clients]
+            ),
             Column("seq", "int", acc.seq),
             Column("received_at", "fixed", stamps),
             Column("reservoir_id", "label", acc.client, labels=acc.reservoirs),
@@ -158,7 +165,10 @@ class PostgresStore:
             Column("level_pct", "decimal", acc.level, decimals=2),
             Column("liters", "decimal", acc.liters, decimals=1),
         ]
-        return self.payloads.lines(acc.fields, b"\t", tuple(cols), {c.name: b"\t" for c in cols[1:]})
+        return self.payloads.lines(
+            acc.fields, b"\t", tuple(cols), {c.name: b"\t" for c in cols[1:]}
+        )
+
 
 def _first_occurrences(acc: Accepted) -> np.ndarray:
     """False for a (client, seq) seen earlier in the same batch: the first one received wins."""
@@ -219,7 +229,9 @@ class SqliteStore:
         start, end = lo * width, hi * width
         whole = start + ((hi - lo) // per) * step
         if whole > start:
-            raw_conn.executemany(self._insert(per), (flat[i : i + step] for i in range(start, whole, step)))
+            raw_conn.executemany(
+                self._insert(per), (flat[i : i + step] for i in range(start, whole, step))
+            )
         if whole < end:
             raw_conn.execute(self._insert((end - whole) // width), flat[whole:end])
         return raw_conn.total_changes - before

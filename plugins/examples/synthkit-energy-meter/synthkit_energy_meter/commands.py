@@ -48,9 +48,19 @@ def _load(ctx: typer.Context) -> LoadedMeters:
 @app.command("export")
 def export(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option("--out", help="Output file; its extension picks the sink (.csv, .jsonl, ...).")],
-    fmt: Annotated[str | None, typer.Option("--format", "--sink", help="A file sink by name, whatever the extension.")] = None,
-    end_at: Annotated[str | None, typer.Option("--end-at", help="UTC end of the window (default: now).")] = None,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="Output file; its extension picks the sink (.csv, .jsonl, ...)."
+        ),
+    ],
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", "--sink", help="A file sink by name, whatever the extension."),
+    ] = None,
+    end_at: Annotated[
+        str | None, typer.Option("--end-at", help="UTC end of the window (default: now).")
+    ] = None,
     sink_option: SinkOptionFlag = None,
 ) -> None:
     """Write the scenario's window (energy_meter.days back from --end-at) to a file sink."""
@@ -67,50 +77,95 @@ def export(
     with SeqState.held(opts.state_file) as state:
         first = [state.next_seq(m) for m in ids]
         run = MeterRun(loaded, first, end_s - (intervals - 1) * interval)
-        plan = RunPlan("meter export", seed=loaded.scenario.seed, streams=tuple(ids), rows=intervals * len(ids))
+        plan = RunPlan(
+            "meter export", seed=loaded.scenario.seed, streams=tuple(ids), rows=intervals * len(ids)
+        )
         sink = plugins.open_sink(spec, FileTarget(out), options, plan)
         with progress_bar(f"meter -> {out.name}", intervals * len(ids)) as bar:
             report = deliver(run.batches(0, intervals), sink, run.columns, bar.advance)
         for meter, seq in zip(ids, first):  # the file is whole: its seqs are spent
             state.advance(meter, seq + intervals - 1)
         state.save()
-    finish({"command": "meter export", "scenario_id": loaded.scenario.scenario_id, "format": spec.name,
-            "out": str(out), "meters": len(ids), "rows": report.records, "bytes": report.bytes,
-            "columns": list(run.columns)}, [])  # fmt: skip
+    finish(
+        {
+            "command": "meter export",
+            "scenario_id": loaded.scenario.scenario_id,
+            "format": spec.name,
+            "out": str(out),
+            "meters": len(ids),
+            "rows": report.records,
+            "bytes": report.bytes,
+            "columns": list(run.columns),
+        },
+        [],
+    )
 
 
 @app.command("run")
 def run(
     ctx: typer.Context,
-    iterations: Annotated[int, typer.Option("--iterations", min=0, help="Readings per meter (0: until stopped).")] = 0,
-    duration_seconds: Annotated[float, typer.Option("--duration-seconds", help="Stop after this long (0: no limit).")] = 0.0,
-    every: Annotated[float, typer.Option("--every", help="Wall-clock seconds between rounds of readings.")] = 1.0,
-    host: Annotated[str | None, typer.Option("--host", help="Broker host (default: scenario mqtt.host, $SYNTHKIT_MQTT_HOST, 127.0.0.1).")] = None,
+    iterations: Annotated[
+        int, typer.Option("--iterations", min=0, help="Readings per meter (0: until stopped).")
+    ] = 0,
+    duration_seconds: Annotated[
+        float, typer.Option("--duration-seconds", help="Stop after this long (0: no limit).")
+    ] = 0.0,
+    every: Annotated[
+        float, typer.Option("--every", help="Wall-clock seconds between rounds of readings.")
+    ] = 1.0,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            "--host",
+            help="Broker host (default: scenario mqtt.host, $SYNTHKIT_MQTT_HOST, 127.0.0.1).",
+        ),
+    ] = None,
     port: Annotated[int | None, typer.Option("--port", help="Broker port.")] = None,
-    topic: Annotated[str | None, typer.Option("--topic", help=f"Topic template (default: scenario mqtt.topic, {DEFAULT_TOPIC}).")] = None,
+    topic: Annotated[
+        str | None,
+        typer.Option(
+            "--topic", help=f"Topic template (default: scenario mqtt.topic, {DEFAULT_TOPIC})."
+        ),
+    ] = None,
     qos: Annotated[int, typer.Option("--qos", help="MQTT QoS, 0 or 1.")] = 1,
     sink: Annotated[str, typer.Option("--sink", help="A broker sink.")] = "mqtt",
     sink_option: SinkOptionFlag = None,
 ) -> None:
     """Publish live readings, one MQTT connection per meter (client_id = meter_id)."""
     if iterations < 0 or duration_seconds < 0 or every < 0:
-        raise ConfigError("--iterations, --duration-seconds and --every must be >= 0", hint="0 means unlimited")
+        raise ConfigError(
+            "--iterations, --duration-seconds and --every must be >= 0", hint="0 means unlimited"
+        )
     plugins, opts = get_plugins(), global_options(ctx)
     loaded = _load(ctx)
     broker = resolve_broker(loaded.scenario.mqtt, host=host, port=port)
     tls = tls_context(broker)
-    spec = plugins.sink(sink, "broker", needed_by="meter run", fix="install (or enable) synthkit's mqtt sink plugin")
+    spec = plugins.sink(
+        sink, "broker", needed_by="meter run", fix="install (or enable) synthkit's mqtt sink plugin"
+    )
     ids = [m.meter_id for m in loaded.meters]
     interval = loaded.scenario.energy_meter.interval_minutes * 60
     with SeqState.held(opts.state_file) as state, stop_on_signals() as stop:
         first = [state.next_seq(m) for m in ids]
         meters = MeterRun(loaded, first, int(time.time()) // interval * interval)
-        target = BrokerTarget(broker.address, clients=ids, topic=topic or loaded.scenario.mqtt.topic or DEFAULT_TOPIC,
-                              qos=qos, tls=tls, client_column="meter_id")  # fmt: skip
-        plan = RunPlan("meter run", seed=loaded.scenario.seed, streams=tuple(ids), rows=len(ids) * iterations or None, live=True)
+        target = BrokerTarget(
+            broker.address,
+            clients=ids,
+            topic=topic or loaded.scenario.mqtt.topic or DEFAULT_TOPIC,
+            qos=qos,
+            tls=tls,
+            client_column="meter_id",
+        )
+        plan = RunPlan(
+            "meter run",
+            seed=loaded.scenario.seed,
+            streams=tuple(ids),
+            rows=len(ids) * iterations or None,
+            live=True,
+        )
         publisher = plugins.open_sink(spec, target, sink_option or (), plan)
 
-        def reading(k: int):  # noqa: ANN202 - a Batch
+        def reading(k: int):
             for meter, seq in zip(ids, first):  # reserved before the broker has them
                 state.advance(meter, seq + k)
             state.save()
@@ -118,14 +173,31 @@ def run(
 
         rounds = range(iterations) if iterations else itertools.count()
         with progress_bar(f"meter run -> {broker.address}", len(ids) * iterations or None) as bar:
-            publisher.open(meters.columns)  # every meter connects, or the run fails before publishing
+            publisher.open(
+                meters.columns
+            )  # every meter connects, or the run fails before publishing
             try:
-                interrupted = paced(((k * every, k) for k in rounds), reading, publisher.write, stop=stop,
-                                    duration_s=duration_seconds, on_batch=bar.advance)  # fmt: skip
+                interrupted = paced(
+                    ((k * every, k) for k in rounds),
+                    reading,
+                    publisher.write,
+                    stop=stop,
+                    duration_s=duration_seconds,
+                    on_batch=bar.advance,
+                )
             finally:
                 report = publisher.close()
     counts = dict(report.outcomes)
     unacked = counts.get("emitted", 0) - counts.get("acknowledged", 0)
     problems = [f"{unacked} reading(s) were not acknowledged by the broker"] if unacked else []
-    finish({"command": "meter run", "scenario_id": loaded.scenario.scenario_id, "broker": broker.address,
-            "meters": len(ids), "interrupted": interrupted, **counts}, problems)  # fmt: skip
+    finish(
+        {
+            "command": "meter run",
+            "scenario_id": loaded.scenario.scenario_id,
+            "broker": broker.address,
+            "meters": len(ids),
+            "interrupted": interrupted,
+            **counts,
+        },
+        problems,
+    )

@@ -18,11 +18,24 @@ REQUIRED_COLUMNS = ("power_kw", "voltage_v")
 
 @hookimpl
 def synthkit_register_families() -> list[Family]:
-    return [Family(NAME, (MODE,), description="smart electricity meters: load profiles, energy registers, voltage")]
+    return [
+        Family(
+            NAME,
+            (MODE,),
+            description="smart electricity meters: load profiles, energy registers, voltage",
+        )
+    ]
 
 
 @hookimpl
 def synthkit_register_commands() -> list[Command]:
     from synthkit_energy_meter.commands import app  # typer and the engine load when a command runs
 
-    return [Command(name="meter", app=app, help="Smart electricity meter fleets (the energy-meter example family).", panel="Energy meters (example)")]
+    return [
+        Command(
+            name="meter",
+            app=app,
+            help="Smart electricity meter fleets (the energy-meter example family).",
+            panel="Energy meters (example)",
+        )
+    ]

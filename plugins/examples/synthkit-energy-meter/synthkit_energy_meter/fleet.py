@@ -35,8 +35,12 @@ class MeterRun:
         specs: dict[str, FieldSpec] = {}
         for idx in by_model.values():
             model = meters[idx[0]].model
-            sim = model.factory([self.ids[i] for i in idx], [meters[i].params for i in idx],
-                                loaded.scenario.seed, self.interval_s)  # fmt: skip
+            sim = model.factory(
+                [self.ids[i] for i in idx],
+                [meters[i].params for i in idx],
+                loaded.scenario.seed,
+                self.interval_s,
+            )
             self.groups.append((sim, np.array(idx, np.int64)))
             specs.update((c.name, c) for c in model.columns if c.name not in specs)
         self.specs = tuple(specs.values())
@@ -60,16 +64,27 @@ class MeterRun:
         cols = [
             Column("meter_id", "label", meter, labels=self.ids),
             Column("seq", "int", self.first_seq[meter] + k),
-            Column("ts", "fixed", iso_seconds(self.origin_s + k * self.interval_s), type="timestamp"),
+            Column(
+                "ts", "fixed", iso_seconds(self.origin_s + k * self.interval_s), type="timestamp"
+            ),
         ]
         for spec in self.specs:
             v = values[spec.name]
             ok = ~np.isnan(v)
             present = None if ok.all() else ok
             if spec.kind == "decimal":
-                cols.append(Column(spec.name, "decimal", np.where(ok, v, 0.0), decimals=spec.decimals, present=present))
+                cols.append(
+                    Column(
+                        spec.name,
+                        "decimal",
+                        np.where(ok, v, 0.0),
+                        decimals=spec.decimals,
+                        present=present,
+                    )
+                )
             else:
-                cols.append(Column(spec.name, "int", np.where(ok, v, 0).astype(np.int64), present=present))
+                cols.append(
+                    Column(spec.name, "int", np.where(ok, v, 0).astype(np.int64), present=present)
+                )
         cols.append(Column("archetype", "label", self.arch_code[meter], labels=self.archetypes))
         return Batch(cols)
-

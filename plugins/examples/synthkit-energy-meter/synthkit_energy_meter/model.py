@@ -27,12 +27,16 @@ COLUMNS = (
 class MeterFleet:
     """Meters of one model; ``emit`` gives ``intervals`` rows per meter, interval-major."""
 
-    def __init__(self, meter_ids: Sequence[str], params: Sequence[MeterParams], seed: int, interval_s: int) -> None:
+    def __init__(
+        self, meter_ids: Sequence[str], params: Sequence[MeterParams], seed: int, interval_s: int
+    ) -> None:
         import numpy as np
 
         from synthkit.api import rand
 
-        self.keys = np.array([rand.stable_key("energy_meter", seed, m) for m in meter_ids], np.uint64)
+        self.keys = np.array(
+            [rand.stable_key("energy_meter", seed, m) for m in meter_ids], np.uint64
+        )
         self.interval_h = interval_s / 3600.0
         self.interval_s = interval_s
         self.base = np.array([p.base_kw for p in params])
@@ -58,7 +62,11 @@ class MeterFleet:
             keys = rand.words(self.keys, k)
             u1, u2, u3 = (rand.uniforms(keys, slot) for slot in (0, 1, 2))
             load = np.where(self.is_peak[meters, hour], self.peak, self.base)
-            load = load * (self.weekend if weekday >= 5 else 1.0) * (1.0 + self.noise * (2.0 * u1 - 1.0))
+            load = (
+                load
+                * (self.weekend if weekday >= 5 else 1.0)
+                * (1.0 + self.noise * (2.0 * u1 - 1.0))
+            )
             power = np.round(np.maximum(load, 0.0), 3)
             energy = np.round(power * self.interval_h, 3)
             self.register = np.round(self.register + energy, 3)

@@ -17,7 +17,9 @@ _ID = r"^[A-Z0-9][A-Z0-9_.:-]*$"  # also the MQTT client id and a topic level
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", allow_inf_nan=False, frozen=True, str_strip_whitespace=True
+    )
 
 
 class MeterEntry(_Strict):
@@ -90,12 +92,19 @@ def load_meters(path: str, plugins: Plugins) -> LoadedMeters:
         if arch is None or model is None:
             mine = sorted(a for a, rec in archetypes.items() if rec.model in models)
             close = difflib.get_close_matches(entry.archetype, mine, n=1)
-            problems.add((*loc, "archetype"), f"{entry.archetype!r} is not an {NAME} archetype",
-                         f"did you mean {close[0]!r}?" if close else f"known: {', '.join(mine) or 'none installed'}")  # fmt: skip
+            problems.add(
+                (*loc, "archetype"),
+                f"{entry.archetype!r} is not an {NAME} archetype",
+                f"did you mean {close[0]!r}?"
+                if close
+                else f"known: {', '.join(mine) or 'none installed'}",
+            )
             continue
         missing = [c for c in REQUIRED_COLUMNS if c not in {s.name for s in model.columns}]
         if missing:
-            problems.add((*loc, "archetype"), f"model {model.name!r} does not declare {', '.join(missing)}")
+            problems.add(
+                (*loc, "archetype"), f"model {model.name!r} does not declare {', '.join(missing)}"
+            )
             continue
         try:
             params = model.parameters.model_validate({**arch.defaults, **entry.parameter_overrides})  # type: ignore[union-attr]
@@ -105,7 +114,9 @@ def load_meters(path: str, plugins: Plugins) -> LoadedMeters:
             continue
         for meter_id in entry.ids():
             if meter_id in seen:
-                problems.add(loc, f"meter {meter_id!r} is declared twice", "meter ids must be unique")
+                problems.add(
+                    loc, f"meter {meter_id!r} is declared twice", "meter ids must be unique"
+                )
                 continue
             seen.add(meter_id)
             meters.append(Meter(meter_id, arch.name, model, params))

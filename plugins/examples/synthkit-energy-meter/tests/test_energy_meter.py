@@ -26,16 +26,33 @@ energy_meter:
 @pytest.fixture
 def plugins(installed_plugins):
     if "energy_meter" not in installed_plugins.families():  # not pip-installed: add it here
-        for name, module in (("energy_meter", family), ("smart_meter", model), ("meter_archetypes", archetypes)):
+        for name, module in (
+            ("energy_meter", family),
+            ("smart_meter", model),
+            ("meter_archetypes", archetypes),
+        ):
             installed_plugins.register(module, name)
     return installed_plugins
 
 
-def _export(run_synthkit, plugins, tmp_path, out: str, text: str = SCENARIO):  # noqa: ANN001, ANN202
+def _export(run_synthkit, plugins, tmp_path, out: str, text: str = SCENARIO):
     scenario = tmp_path / "meters.yaml"
     scenario.write_text(text)
-    return run_synthkit(["--scenario", str(scenario), "--state-file", str(tmp_path / "state.json"), "meter",
-                         "export", "--out", str(tmp_path / out), "--end-at", "2026-03-02T00:00:00Z"], plugins=plugins)  # fmt: skip
+    return run_synthkit(
+        [
+            "--scenario",
+            str(scenario),
+            "--state-file",
+            str(tmp_path / "state.json"),
+            "meter",
+            "export",
+            "--out",
+            str(tmp_path / out),
+            "--end-at",
+            "2026-03-02T00:00:00Z",
+        ],
+        plugins=plugins,
+    )
 
 
 def test_the_family_registers_its_mode_model_and_archetypes(plugins):
@@ -44,7 +61,9 @@ def test_the_family_registers_its_mode_model_and_archetypes(plugins):
     assert {"household", "small_shop"} <= set(plugins.archetypes())
 
 
-def test_export_writes_each_meter_every_interval_with_a_rising_register(run_synthkit, plugins, tmp_path):
+def test_export_writes_each_meter_every_interval_with_a_rising_register(
+    run_synthkit, plugins, tmp_path
+):
     res = _export(run_synthkit, plugins, tmp_path, "r.csv")
     assert res.exit_code == 0, res.stderr
     with open(tmp_path / "r.csv", newline="") as fh:
@@ -63,17 +82,32 @@ def test_the_same_scenario_gives_the_same_bytes_in_any_format(run_synthkit, plug
     for out in ("a.jsonl", "b.jsonl"):
         (tmp_path / "state.json").unlink(missing_ok=True)
         assert _export(run_synthkit, plugins, tmp_path, out).exit_code == 0
-    digest = [hashlib.sha256((tmp_path / n).read_bytes()).hexdigest() for n in ("a.jsonl", "b.jsonl")]
+    digest = [
+        hashlib.sha256((tmp_path / n).read_bytes()).hexdigest() for n in ("a.jsonl", "b.jsonl")
+    ]
     assert digest[0] == digest[1]
 
 
 def test_a_bad_scenario_names_the_line_and_the_fix(run_synthkit, plugins, tmp_path):
-    bad = SCENARIO.replace("archetype: small_shop", "archetype: small_shp").replace("days: 1", "days: 0")
+    bad = SCENARIO.replace("archetype: small_shop", "archetype: small_shp").replace(
+        "days: 1", "days: 0"
+    )
     res = _export(run_synthkit, plugins, tmp_path, "r.csv", bad)
     assert res.exit_code == 2
-    assert "meters.yaml:5: energy_meter.days: Input should be greater than or equal to 1" in res.stderr
+    assert (
+        "meters.yaml:5: energy_meter.days: Input should be greater than or equal to 1" in res.stderr
+    )
     assert not (tmp_path / "r.csv").exists()
-    res = _export(run_synthkit, plugins, tmp_path, "r.csv", SCENARIO.replace("archetype: small_shop", "archetype: small_shp"))
+    res = _export(
+        run_synthkit,
+        plugins,
+        tmp_path,
+        "r.csv",
+        SCENARIO.replace("archetype: small_shop", "archetype: small_shp"),
+    )
     assert res.exit_code == 2
-    assert "meters.yaml:8: energy_meter.meters[1].archetype: 'small_shp' is not an energy_meter archetype" in res.stderr
+    assert (
+        "meters.yaml:8: energy_meter.meters[1].archetype: 'small_shp' is not an energy_meter archetype"
+        in res.stderr
+    )
     assert "did you mean 'small_shop'?" in res.stderr

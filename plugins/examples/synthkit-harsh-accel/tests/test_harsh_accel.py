@@ -19,7 +19,16 @@ def test_generated_rows_carry_accel_g(installed_plugins, run_synthkit, tmp_path)
         installed_plugins.register(synthkit_harsh_accel, "harsh_accel")
     out = tmp_path / "events.jsonl"
     result = run_synthkit(
-        ["telematics", "generate", "--events", "2000", "--weight", "harsh_accel=1", "--out", str(out)],
+        [
+            "telematics",
+            "generate",
+            "--events",
+            "2000",
+            "--weight",
+            "harsh_accel=1",
+            "--out",
+            str(out),
+        ],
         plugins=installed_plugins,
     )
     assert result.exit_code == 0, result.stderr

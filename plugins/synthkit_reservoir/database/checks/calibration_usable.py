@@ -16,8 +16,12 @@ def problem(d: Any, s: DbSnapshot) -> str | None:
     if r is None:
         return None
     try:
-        Calibration.resolve(r.capacity_liters or 1.0, r.height_mm, r.sensor_empty_distance_mm,
-                            r.sensor_full_distance_mm)  # fmt: skip
+        Calibration.resolve(
+            r.capacity_liters or 1.0,
+            r.height_mm,
+            r.sensor_empty_distance_mm,
+            r.sensor_full_distance_mm,
+        )
     except ValueError:
         return f"missing calibration on reservoir {r.reservoir_id}"
     return None

@@ -14,11 +14,19 @@ def run(subject: Any, context: Mapping[str, Any]) -> Iterator[Finding]:
     snap = snapshot_for(context)
     if snap.missing_tables:
         flag = url_flag(context["url"]) if "url" in context else ""
-        yield Finding("db_schema", "error", f"the database lacks table(s) {', '.join(snap.missing_tables)}",
-                      f"run `synthkit db init{flag}` (and `synthkit --scenario {subject.path} db register{flag}`)")  # fmt: skip
+        yield Finding(
+            "db_schema",
+            "error",
+            f"the database lacks table(s) {', '.join(snap.missing_tables)}",
+            f"run `synthkit db init{flag}` (and `synthkit --scenario {subject.path} db register{flag}`)",
+        )
     for table, columns in snap.missing_columns.items():
-        yield Finding("db_schema", "error", f"table {table} lacks column(s) {', '.join(columns)}",
-                      "restore them (see synthkit_reservoir/database/schema.py), or init a fresh database")  # fmt: skip
+        yield Finding(
+            "db_schema",
+            "error",
+            f"table {table} lacks column(s) {', '.join(columns)}",
+            "restore them (see synthkit_reservoir/database/schema.py), or init a fresh database",
+        )
 
 
 @hookimpl

@@ -13,9 +13,12 @@ from synthkit_reservoir.database.snapshot import SUBJECT, snapshot_for
 def run(subject: Any, context: Mapping[str, Any]) -> Iterator[Finding]:
     snap = snapshot_for(context)
     if "telemetry" not in snap.missing_tables and not snap.has_unique:
-        yield Finding("db_unique", "error",
-                      "telemetry has no unique constraint on (mqtt_client_id, seq): replays would store duplicates",
-                      "restore the constraint (see synthkit_reservoir/database/schema.py) before ingesting")  # fmt: skip
+        yield Finding(
+            "db_unique",
+            "error",
+            "telemetry has no unique constraint on (mqtt_client_id, seq): replays would store duplicates",
+            "restore the constraint (see synthkit_reservoir/database/schema.py) before ingesting",
+        )
 
 
 @hookimpl

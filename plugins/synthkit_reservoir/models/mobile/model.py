@@ -24,9 +24,33 @@ from synthkit_reservoir.models.mobile.params import MobileTruckParams
 
 KINDS = ("BASE", "REFILL", "CLIENT")
 _DEFAULT_TRANSITIONS = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.1, 0.3, 0.6]])
-(_CAP, _EMPTY, _FULL, _SPEED, _SPEED_CV, _ROAD, _DW_BASE, _DW_REFILL, _DW_CLIENT, _REFILL_TO,
- _DELIVERY, _DELIVERY_CV, _NONPROD, _RETURN, _LOSS, _SNOISE, _SLOSH, _T_MEAN, _T_AMP, _DRAIN,
- _CHARGE, _SIG_MEAN, _SIG_SD, _GPS, _STEP_S) = range(25)  # fmt: skip
+(
+    _CAP,
+    _EMPTY,
+    _FULL,
+    _SPEED,
+    _SPEED_CV,
+    _ROAD,
+    _DW_BASE,
+    _DW_REFILL,
+    _DW_CLIENT,
+    _REFILL_TO,
+    _DELIVERY,
+    _DELIVERY_CV,
+    _NONPROD,
+    _RETURN,
+    _LOSS,
+    _SNOISE,
+    _SLOSH,
+    _T_MEAN,
+    _T_AMP,
+    _DRAIN,
+    _CHARGE,
+    _SIG_MEAN,
+    _SIG_SD,
+    _GPS,
+    _STEP_S,
+) = range(25)
 _NPARAM = 25
 # integer state: current point, target point (-1 while dwelling), decisions made
 _I_POINT, _I_TARGET, _I_DECISIONS = range(3)
@@ -35,17 +59,21 @@ _S_LITERS, _S_BATTERY, _S_LAT, _S_LON, _S_DWELL, _S_LEG_KM, _S_LEG_LEFT, _S_SPEE
 _S_FROM_LAT, _S_FROM_LON = 8, 9
 
 
-
 @njit(inline="always", nogil=True, cache=True)
 def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance (haversine), km."""
     p1, p2 = math.radians(lat1), math.radians(lat2)
-    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    a = (
+        math.sin((p2 - p1) / 2) ** 2
+        + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
     return 2.0 * 6371.0 * math.asin(min(1.0, math.sqrt(a)))
 
 
 @njit(nogil=True, cache=True)
-def _pick(key: np.uint64, route_start: int, route_len: int, kinds: np.ndarray, kind: int, avoid: int) -> int:
+def _pick(
+    key: np.uint64, route_start: int, route_len: int, kinds: np.ndarray, kind: int, avoid: int
+) -> int:
     """A point of ``kind`` on the route, uniformly, avoiding ``avoid`` when there is a choice."""
     count = 0
     for i in range(route_start, route_start + route_len):
@@ -64,12 +92,27 @@ def _pick(key: np.uint64, route_start: int, route_len: int, kinds: np.ndarray, k
 
 @njit(nogil=True, cache=True)
 def _run(
-    origin_s: int, tick_s: int, row_device: np.ndarray, row_tick: np.ndarray, keys: np.ndarray,
-    p: np.ndarray, samples: np.ndarray, route_of: np.ndarray, route_start: np.ndarray,
-    route_len: np.ndarray, trans: np.ndarray, pt_lat: np.ndarray, pt_lon: np.ndarray,
-    pt_kind: np.ndarray, si: np.ndarray, sf: np.ndarray, out_f: np.ndarray,
-    out_point: np.ndarray, out_signal: np.ndarray, raw_out: np.ndarray,
-) -> None:  # fmt: skip
+    origin_s: int,
+    tick_s: int,
+    row_device: np.ndarray,
+    row_tick: np.ndarray,
+    keys: np.ndarray,
+    p: np.ndarray,
+    samples: np.ndarray,
+    route_of: np.ndarray,
+    route_start: np.ndarray,
+    route_len: np.ndarray,
+    trans: np.ndarray,
+    pt_lat: np.ndarray,
+    pt_lon: np.ndarray,
+    pt_kind: np.ndarray,
+    si: np.ndarray,
+    sf: np.ndarray,
+    out_f: np.ndarray,
+    out_point: np.ndarray,
+    out_signal: np.ndarray,
+    raw_out: np.ndarray,
+) -> None:
     for r in range(row_device.shape[0]):
         d = row_device[r]
         t = origin_s + row_tick[r] * tick_s
@@ -130,7 +173,9 @@ def _run(
                 if sf[d, _S_LEG_LEFT] > 1e-9:
                     continue
                 # arrived
-                dk = word_nb(keys[d] ^ np.uint64(0x2545F4914F6CDD1D), np.uint64(si[d, _I_DECISIONS]))
+                dk = word_nb(
+                    keys[d] ^ np.uint64(0x2545F4914F6CDD1D), np.uint64(si[d, _I_DECISIONS])
+                )
                 si[d, _I_POINT] = target
                 si[d, _I_TARGET] = -1
                 kind = pt_kind[target]
@@ -141,7 +186,9 @@ def _run(
                     sf[d, _S_DWELL] = p[d, _DW_REFILL]
                 elif kind == 2:
                     if unit_nb(dk, np.uint64(0)) >= p[d, _NONPROD]:
-                        want = p[d, _DELIVERY] * max(0.1, 1.0 + p[d, _DELIVERY_CV] * normal_nb(dk, 2))
+                        want = p[d, _DELIVERY] * max(
+                            0.1, 1.0 + p[d, _DELIVERY_CV] * normal_nb(dk, 2)
+                        )
                         give = min(want, sf[d, _S_LITERS])
                         sf[d, _S_LITERS] -= give
                         outflow += give
@@ -152,16 +199,27 @@ def _run(
         sf[d, _S_LITERS] = liters
         level = liters / cap * 100.0
         step_h = p[d, _STEP_S] / 3600.0
-        battery = sf[d, _S_BATTERY] - p[d, _DRAIN] * step_h / 24.0 + p[d, _CHARGE] * moving_min / 60.0
+        battery = (
+            sf[d, _S_BATTERY] - p[d, _DRAIN] * step_h / 24.0 + p[d, _CHARGE] * moving_min / 60.0
+        )
         battery = min(100.0, max(1.0, battery))
         sf[d, _S_BATTERY] = battery
         moving = si[d, _I_TARGET] >= 0
         noise = p[d, _SNOISE] + (p[d, _SLOSH] if moving else 0.0)
         distance = distance_nb(p[d, _EMPTY], p[d, _FULL], level)
         temp10, signal = sensor_fields(
-            key, t, distance, noise, samples[d], p[d, _T_MEAN], p[d, _T_AMP],
-            p[d, _SIG_MEAN], p[d, _SIG_SD], raw_out, r,
-        )  # fmt: skip
+            key,
+            t,
+            distance,
+            noise,
+            samples[d],
+            p[d, _T_MEAN],
+            p[d, _T_AMP],
+            p[d, _SIG_MEAN],
+            p[d, _SIG_SD],
+            raw_out,
+            r,
+        )
         gps_deg = p[d, _GPS] / 111_320.0
         lat = sf[d, _S_LAT] + gps_deg * normal_nb(key, 90)
         lon = sf[d, _S_LON] + gps_deg * normal_nb(key, 92) / max(0.01, math.cos(math.radians(lat)))
@@ -182,17 +240,25 @@ def _run(
 
 
 _FLOAT_COLUMNS = (
-    "latitude", "longitude", "speed_kmh", "liters", "level_pct", "inflow_liters",
-    "outflow_liters", "loss_liters", "distance_km", "distance_mm", "temperature_c",
+    "latitude",
+    "longitude",
+    "speed_kmh",
+    "liters",
+    "level_pct",
+    "inflow_liters",
+    "outflow_liters",
+    "loss_liters",
+    "distance_km",
+    "distance_mm",
+    "temperature_c",
     "battery_percentage",
-)  # fmt: skip
+)
 
 
 class MobileFleet:
     """The ``mobile_truck`` model for a set of devices (see :mod:`synthkit_reservoir.fleet`)."""
 
-
-    def __init__(self, devices: Sequence, seed: int, step_seconds: Sequence[int]) -> None:  # noqa: ANN001
+    def __init__(self, devices: Sequence, seed: int, step_seconds: Sequence[int]) -> None:
         n = len(devices)
         self.keys = device_keys(seed, [d.device_id for d in devices])
         routes: dict[str, int] = {}
@@ -231,15 +297,32 @@ class MobileFleet:
             prm: MobileTruckParams = dev.params
             cal = prm.calibration()
             self.p[i] = (
-                cal.capacity_liters, cal.empty_mm, cal.full_mm, prm.speed_kmh, prm.speed_cv,
-                prm.road_factor, prm.dwell_minutes_base, prm.dwell_minutes_refill,
-                prm.dwell_minutes_client, prm.refill_to_pct, prm.delivery_liters,
-                prm.delivery_cv, prm.nonproductive_stop_prob, prm.return_to_refill_pct,
-                prm.transit_loss_pct_per_km, prm.sensor_noise_mm, prm.slosh_noise_mm,
-                prm.temperature_mean_c, prm.temperature_daily_amplitude_c,
-                prm.battery_drain_pct_per_day, prm.battery_charge_pct_per_hour_moving,
-                prm.signal_mean_dbm, prm.signal_sd_dbm, prm.gps_noise_m, step_seconds[i],
-            )  # fmt: skip
+                cal.capacity_liters,
+                cal.empty_mm,
+                cal.full_mm,
+                prm.speed_kmh,
+                prm.speed_cv,
+                prm.road_factor,
+                prm.dwell_minutes_base,
+                prm.dwell_minutes_refill,
+                prm.dwell_minutes_client,
+                prm.refill_to_pct,
+                prm.delivery_liters,
+                prm.delivery_cv,
+                prm.nonproductive_stop_prob,
+                prm.return_to_refill_pct,
+                prm.transit_loss_pct_per_km,
+                prm.sensor_noise_mm,
+                prm.slosh_noise_mm,
+                prm.temperature_mean_c,
+                prm.temperature_daily_amplitude_c,
+                prm.battery_drain_pct_per_day,
+                prm.battery_charge_pct_per_hour_moving,
+                prm.signal_mean_dbm,
+                prm.signal_sd_dbm,
+                prm.gps_noise_m,
+                step_seconds[i],
+            )
             self.samples[i] = prm.raw_samples
             # start parked at the route's first BASE point (else its first point)
             r0 = self.route_start[self.route_of[i]]
@@ -259,10 +342,27 @@ class MobileFleet:
         signal = np.empty(n, np.int64)
         raw = np.empty((n, self.max_samples), np.int64)
         _run(
-            block.origin_s, block.tick_s, block.row_device, block.row_tick, self.keys, self.p,
-            self.samples, self.route_of, self.route_start, self.route_len, self.trans,
-            self.pt_lat, self.pt_lon, self.pt_kind, self.si, self.sf, out_f, point, signal, raw,
-        )  # fmt: skip
+            block.origin_s,
+            block.tick_s,
+            block.row_device,
+            block.row_tick,
+            self.keys,
+            self.p,
+            self.samples,
+            self.route_of,
+            self.route_start,
+            self.route_len,
+            self.trans,
+            self.pt_lat,
+            self.pt_lon,
+            self.pt_kind,
+            self.si,
+            self.sf,
+            out_f,
+            point,
+            signal,
+            raw,
+        )
         out = {name: out_f[i] for i, name in enumerate(_FLOAT_COLUMNS)}
         out["signal_strength_dbm"] = signal
         out["point_id"] = point  # -1 while driving
@@ -270,7 +370,7 @@ class MobileFleet:
         return out
 
 
-def _transitions(route) -> np.ndarray:  # noqa: ANN001
+def _transitions(route) -> np.ndarray:
     """The route's 3x3 kind-to-kind matrix; rows it does not give use the defaults."""
     matrix = _DEFAULT_TRANSITIONS.copy()
     given = {KINDS.index(t.from_kind) for t in route.transitions}

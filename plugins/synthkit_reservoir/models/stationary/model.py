@@ -31,23 +31,65 @@ from synthkit_reservoir.fleet import (
 from synthkit_reservoir.models.stationary.params import StationaryTankParams
 
 # per-device float parameters, one column each
-(_CAP, _EMPTY, _FULL, _BASE_LPH, _NOISE, _LOW, _LOW_F, _EVENTS, _EVENT_L, _CV, _SNOISE,
- _T_MEAN, _T_AMP, _DRAIN, _SOLAR, _SIG_MEAN, _SIG_SD, _STEP_S) = range(18)  # fmt: skip
+(
+    _CAP,
+    _EMPTY,
+    _FULL,
+    _BASE_LPH,
+    _NOISE,
+    _LOW,
+    _LOW_F,
+    _EVENTS,
+    _EVENT_L,
+    _CV,
+    _SNOISE,
+    _T_MEAN,
+    _T_AMP,
+    _DRAIN,
+    _SOLAR,
+    _SIG_MEAN,
+    _SIG_SD,
+    _STEP_S,
+) = range(18)
 _NPARAM = 18
 
-COLUMNS = ("liters", "level_pct", "inflow_liters", "outflow_liters", "distance_mm",
-           "temperature_c", "battery_percentage", "signal_strength_dbm")  # fmt: skip
+COLUMNS = (
+    "liters",
+    "level_pct",
+    "inflow_liters",
+    "outflow_liters",
+    "distance_mm",
+    "temperature_c",
+    "battery_percentage",
+    "signal_strength_dbm",
+)
 
 
 @njit(nogil=True, cache=True)
 def _run(
-    origin_s: int, tick_s: int, row_device: np.ndarray, row_tick: np.ndarray, keys: np.ndarray,
-    p: np.ndarray, hourly: np.ndarray, weekday: np.ndarray, prob_h: np.ndarray,
-    vol_h: np.ndarray, prob_w: np.ndarray, samples: np.ndarray, state: np.ndarray,
-    liters_out: np.ndarray, level_out: np.ndarray, inflow_out: np.ndarray,
-    outflow_out: np.ndarray, distance_out: np.ndarray, temp_out: np.ndarray,
-    battery_out: np.ndarray, signal_out: np.ndarray, raw_out: np.ndarray,
-) -> None:  # fmt: skip
+    origin_s: int,
+    tick_s: int,
+    row_device: np.ndarray,
+    row_tick: np.ndarray,
+    keys: np.ndarray,
+    p: np.ndarray,
+    hourly: np.ndarray,
+    weekday: np.ndarray,
+    prob_h: np.ndarray,
+    vol_h: np.ndarray,
+    prob_w: np.ndarray,
+    samples: np.ndarray,
+    state: np.ndarray,
+    liters_out: np.ndarray,
+    level_out: np.ndarray,
+    inflow_out: np.ndarray,
+    outflow_out: np.ndarray,
+    distance_out: np.ndarray,
+    temp_out: np.ndarray,
+    battery_out: np.ndarray,
+    signal_out: np.ndarray,
+    raw_out: np.ndarray,
+) -> None:
     for r in range(row_device.shape[0]):
         d = row_device[r]
         t = origin_s + row_tick[r] * tick_s
@@ -67,8 +109,10 @@ def _run(
         inflow = 0.0
         if unit_nb(key, np.uint64(2)) < 1.0 - math.exp(-rate * step_h):
             sigma = math.sqrt(math.log(1.0 + p[d, _CV] * p[d, _CV]))
-            volume = p[d, _EVENT_L] * vol_h[d, hour] * math.exp(
-                sigma * normal_nb(key, 4) - 0.5 * sigma * sigma
+            volume = (
+                p[d, _EVENT_L]
+                * vol_h[d, hour]
+                * math.exp(sigma * normal_nb(key, 4) - 0.5 * sigma * sigma)
             )
             inflow = min(volume, cap - liters)
         liters = min(cap, max(0.0, liters + inflow))
@@ -81,9 +125,18 @@ def _run(
         state[d, 1] = battery
         distance = distance_nb(p[d, _EMPTY], p[d, _FULL], level)
         temp10, signal = sensor_fields(
-            key, t, distance, p[d, _SNOISE], samples[d], p[d, _T_MEAN], p[d, _T_AMP],
-            p[d, _SIG_MEAN], p[d, _SIG_SD], raw_out, r,
-        )  # fmt: skip
+            key,
+            t,
+            distance,
+            p[d, _SNOISE],
+            samples[d],
+            p[d, _T_MEAN],
+            p[d, _T_AMP],
+            p[d, _SIG_MEAN],
+            p[d, _SIG_SD],
+            raw_out,
+            r,
+        )
         liters_out[r] = liters
         level_out[r] = level
         inflow_out[r] = inflow
@@ -99,7 +152,7 @@ class StationaryFleet:
 
     labels: dict[str, tuple[str, ...]] = {}
 
-    def __init__(self, devices: Sequence, seed: int, step_seconds: Sequence[int]) -> None:  # noqa: ANN001
+    def __init__(self, devices: Sequence, seed: int, step_seconds: Sequence[int]) -> None:
         n = len(devices)
         self.keys = device_keys(seed, [d.device_id for d in devices])
         self.p = np.zeros((n, _NPARAM))
@@ -128,7 +181,10 @@ class StationaryFleet:
             self.vol_h[i] = prm.hourly_volume_multipliers
             self.prob_w[i] = prm.weekday_probability_multipliers
             self.samples[i] = prm.raw_samples
-            self.state[i] = (cal.liters_from_level_pct(prm.initial_level_pct), prm.battery_start_pct)
+            self.state[i] = (
+                cal.liters_from_level_pct(prm.initial_level_pct),
+                prm.battery_start_pct,
+            )
         self.max_samples = int(self.samples.max()) if n else 1
 
     def emit(self, block: Block) -> dict[str, np.ndarray]:
@@ -137,17 +193,34 @@ class StationaryFleet:
         out["signal_strength_dbm"] = np.empty(n, np.int64)
         raw = np.empty((n, self.max_samples), np.int64)
         _run(
-            block.origin_s, block.tick_s, block.row_device, block.row_tick, self.keys, self.p,
-            self.hourly, self.weekday, self.prob_h, self.vol_h, self.prob_w, self.samples,
-            self.state, out["liters"], out["level_pct"], out["inflow_liters"],
-            out["outflow_liters"], out["distance_mm"], out["temperature_c"],
-            out["battery_percentage"], out["signal_strength_dbm"], raw,
-        )  # fmt: skip
+            block.origin_s,
+            block.tick_s,
+            block.row_device,
+            block.row_tick,
+            self.keys,
+            self.p,
+            self.hourly,
+            self.weekday,
+            self.prob_h,
+            self.vol_h,
+            self.prob_w,
+            self.samples,
+            self.state,
+            out["liters"],
+            out["level_pct"],
+            out["inflow_liters"],
+            out["outflow_liters"],
+            out["distance_mm"],
+            out["temperature_c"],
+            out["battery_percentage"],
+            out["signal_strength_dbm"],
+            raw,
+        )
         out["raw_readings"] = raw
         return out
 
 
-def _effective(device) -> StationaryTankParams:  # noqa: ANN001
+def _effective(device) -> StationaryTankParams:
     """The device's parameters with its scenario ``dynamics`` block applied on top."""
     prm: StationaryTankParams = device.params
     dyn = device.dynamics
@@ -160,8 +233,11 @@ def _effective(device) -> StationaryTankParams:  # noqa: ANN001
             if value is not None:
                 update[name] = value
     if dyn.supply is not None:
-        for name in ("hourly_probability_multipliers", "hourly_volume_multipliers",
-                     "weekday_probability_multipliers"):  # fmt: skip
+        for name in (
+            "hourly_probability_multipliers",
+            "hourly_volume_multipliers",
+            "weekday_probability_multipliers",
+        ):
             value = getattr(dyn.supply, name)
             if value is not None:
                 update[name] = value

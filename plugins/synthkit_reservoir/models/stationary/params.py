@@ -11,8 +11,32 @@ from synthkit_reservoir.calibration import TankParams
 Hourly = Annotated[tuple[float, ...], Field(min_length=24, max_length=24)]
 Weekly = Annotated[tuple[float, ...], Field(min_length=7, max_length=7)]
 # A day shape with morning and evening peaks; normalised to mean 1 by the model.
-DEFAULT_HOURLY = (0.6, 0.5, 0.5, 0.5, 0.6, 0.8, 1.2, 1.4, 1.3, 1.0, 0.9, 0.9,
-                  1.0, 1.0, 1.0, 1.0, 1.1, 1.3, 1.4, 1.3, 1.0, 0.9, 0.7, 0.6)  # fmt: skip
+DEFAULT_HOURLY = (
+    0.6,
+    0.5,
+    0.5,
+    0.5,
+    0.6,
+    0.8,
+    1.2,
+    1.4,
+    1.3,
+    1.0,
+    0.9,
+    0.9,
+    1.0,
+    1.0,
+    1.0,
+    1.0,
+    1.1,
+    1.3,
+    1.4,
+    1.3,
+    1.0,
+    0.9,
+    0.7,
+    0.6,
+)
 
 
 class StationaryTankParams(TankParams):
@@ -50,10 +74,15 @@ class StationaryTankParams(TankParams):
 
     @model_validator(mode="after")
     def _checks(self) -> StationaryTankParams:
-        if any(w <= 0 for w in self.hourly_weights) or any(w <= 0 for w in self.weekday_multipliers):
+        if any(w <= 0 for w in self.hourly_weights) or any(
+            w <= 0 for w in self.weekday_multipliers
+        ):
             raise ValueError("hourly_weights and weekday_multipliers must all be > 0")
-        multipliers = (*self.hourly_probability_multipliers, *self.hourly_volume_multipliers,
-                       *self.weekday_probability_multipliers)  # fmt: skip
+        multipliers = (
+            *self.hourly_probability_multipliers,
+            *self.hourly_volume_multipliers,
+            *self.weekday_probability_multipliers,
+        )
         if any(m < 0 for m in multipliers):
             raise ValueError("supply multipliers must all be >= 0")
         return self

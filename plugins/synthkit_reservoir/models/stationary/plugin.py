@@ -9,8 +9,15 @@ from synthkit_reservoir.layout import RAW, specs
 
 # what the simulator's emit() returns, each column written the reservoir layout's way
 COLUMNS = specs(
-    "liters", "level_pct", "inflow_liters", "outflow_liters", "distance_mm",
-    "temperature_c", "battery_percentage", "signal_strength_dbm", RAW,
+    "liters",
+    "level_pct",
+    "inflow_liters",
+    "outflow_liters",
+    "distance_mm",
+    "temperature_c",
+    "battery_percentage",
+    "signal_strength_dbm",
+    RAW,
 )
 
 
@@ -32,7 +39,7 @@ def synthkit_register_device_models() -> list[DeviceModel]:
     ]
 
 
-def _fleet(devices, seed, step_seconds):  # noqa: ANN001, ANN202
+def _fleet(devices, seed, step_seconds):
     """The model's simulator; its compiled kernels load only when a run needs them."""
     from synthkit_reservoir.models.stationary.model import StationaryFleet
 
