@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import uuid
@@ -41,6 +42,75 @@ def pytest_configure(config: pytest.Config) -> None:
             signal.signal(
                 sig, signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL
             )
+
+
+# ------------------------------------------ markers: a fast part of the suite that stays honest
+
+SERVICE_PORTS = frozenset({1883, 3306, 4222, 5432, 5672, 6379})  # the machine's shared services
+SLOW_FIXTURES = frozenset({"sh", "tls_broker", "certs"})  # each starts a process
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Markers that follow from a test's fixtures: a process started -> ``slow``; a PostgreSQL
+    database -> ``services``. Tests that reach a service another way carry the marker
+    themselves; :func:`_markers_hold` fails any that does not."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & SLOW_FIXTURES:
+            item.add_marker(pytest.mark.slow)
+        callspec = getattr(item, "callspec", None)
+        postgres = callspec is not None and callspec.params.get("db_url") == "postgresql"
+        if "pg_database" in fixtures or postgres:
+            item.add_marker(pytest.mark.services)
+
+
+@pytest.fixture(autouse=True)
+def _markers_hold(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """A test without the ``services`` marker that connects to one of the machine's services,
+    or without ``slow`` that starts a process, fails naming the marker it needs: so
+    ``-m "not services and not slow"`` runs on a machine with neither, in minutes."""
+    node, broken = request.node, []
+    if node.get_closest_marker("services") is None:
+        real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+        def refused(address: object) -> bool:
+            service = (
+                isinstance(address, tuple) and len(address) >= 2 and address[1] in SERVICE_PORTS
+            )
+            if service:
+                broken.append(f"it connects to {address[0]}:{address[1]}: mark it services")
+            return service
+
+        def connect(self: socket.socket, address: object) -> None:
+            if refused(address):
+                raise ConnectionRefusedError(
+                    f"a test without the services marker reached {address}"
+                )
+            real_connect(self, address)
+
+        def connect_ex(self: socket.socket, address: object) -> int:
+            return 111 if refused(address) else real_connect_ex(self, address)
+
+        monkeypatch.setattr(socket.socket, "connect", connect)
+        monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+
+        def no_postgres(cls: type, *args: object, **kwargs: object) -> None:
+            broken.append("it connects to PostgreSQL: mark it services")
+            raise psycopg.OperationalError("a test without the services marker reached PostgreSQL")
+
+        monkeypatch.setattr(psycopg.Connection, "connect", classmethod(no_postgres))
+    if node.get_closest_marker("slow") is None:
+
+        def no_process(
+            self: subprocess.Popen, args: object, *rest: object, **kwargs: object
+        ) -> None:
+            broken.append(f"it starts a process ({args!r:.80}): mark it slow")
+            raise OSError("a test without the slow marker started a process")
+
+        monkeypatch.setattr(subprocess.Popen, "__init__", no_process)
+    yield
+    if broken:
+        pytest.fail("; ".join(dict.fromkeys(broken)), pytrace=False)
 
 
 @pytest.fixture

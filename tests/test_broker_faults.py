@@ -219,6 +219,7 @@ def close_the_loop(
     return first
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("persistence", [False, True], ids=["no-persistence", "persistence"])
 def test_broker_kill_9_mid_run_then_reconcile_and_replay_leave_every_row_once(
     tmp_path, pg_database, persistence
@@ -261,6 +262,7 @@ def test_broker_kill_9_mid_run_then_reconcile_and_replay_leave_every_row_once(
         fleet.close()
 
 
+@pytest.mark.slow
 def test_a_long_broker_stall_with_the_default_queue_then_reconcile_and_replay_leave_every_row_once(
     tmp_path, pg_database
 ):

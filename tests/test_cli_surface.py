@@ -23,6 +23,7 @@ HELP_PAGES = [
 ]
 
 
+@pytest.mark.slow
 def test_version_as_a_flag_and_as_a_command():
     for args in (["--version"], ["version"]):
         res = subprocess.run([str(BIN / "synthkit"), *args], capture_output=True, text=True)
@@ -30,6 +31,7 @@ def test_version_as_a_flag_and_as_a_command():
         assert res.stdout.strip() == __version__
 
 
+@pytest.mark.slow
 def test_python_dash_m_synthkit_is_the_same_command():
     res = subprocess.run(
         [sys.executable, "-m", "synthkit", "--version"], capture_output=True, text=True
@@ -41,6 +43,7 @@ def test_python_dash_m_synthkit_is_the_same_command():
     assert bad.returncode == 2 and "No such command" in bad.stderr and "Traceback" not in bad.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", HELP_PAGES, ids=lambda a: " ".join(a) or "root")
 def test_flags_show_no_value_metavar(args):
     """A flag takes no value: `--strict <bool>` invited `--strict true`, which failed. Nor does
@@ -57,6 +60,7 @@ def test_flags_show_no_value_metavar(args):
     assert re.search(r"--help\s+Show this message", res.stdout), res.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "argv",
     [

@@ -308,6 +308,7 @@ def test_a_store_without_the_table_is_one_clear_line(tmp_path):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.services
 def test_a_run_killed_outright_keeps_a_record_that_covers_what_it_reserved(tmp_path):
     import signal

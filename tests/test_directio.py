@@ -91,6 +91,7 @@ def _limit_file_size() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
 
 
+@pytest.mark.slow
 def test_a_write_error_is_one_line_and_leaves_no_file(tmp_path):
     """The device refusing bytes mid-run (here: a 1 MiB file-size limit, as a full disk
     would) ends in one clear line, exit 2, and no partial output."""

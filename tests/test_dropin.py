@@ -15,6 +15,7 @@ from synthkit.testing import run_cli
 from tests.conftest import BIN, ROOT
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["ev.txt", "ev", "ev.log", "ev.json.gz"])
 def test_synthkit_mock_writes_json_lines_for_any_ending_but_csv(tmp_path, name):
     """Before: refused, with a hint to use --sink, which synthkit-mock rejects."""
@@ -94,6 +95,7 @@ def test_devices_that_send_together_do_not_share_a_device_clock(tmp_path):
         assert 150 <= lag <= 1149
 
 
+@pytest.mark.slow
 def test_a_live_feed_counts_its_minutes_from_its_own_start():
     """Before: a stream's first event had `period_minute: 142` while its ts was the wall clock."""
     res = subprocess.run(
@@ -117,6 +119,7 @@ ORIGINAL_SHARES = {
 }  # data/mock.py's weights, which are its shares
 
 
+@pytest.mark.slow
 def test_the_drop_in_has_the_originals_event_shares(tmp_path):
     """Before: speeding 0.05 vs 0.22, late-night 0.02 vs 0.08, ping 0.40 vs 0.30, so the
     original's own features (speeding minutes and late-night events per 100 mi) differed 4-5x."""

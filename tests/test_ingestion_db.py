@@ -435,6 +435,7 @@ def test_passwords_are_never_printed(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_killed_mid_import_then_rerun_stores_exactly_the_csv(db_url, tmp_path):
     """SIGKILL at an arbitrary moment, then the same command again: every CSV row is stored
     once; none twice, none lost. Small commits keep the import slow enough to interrupt."""

@@ -12,9 +12,15 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
+
 from synthkit.brokertest import LocalBroker, free_port
 from tests.conftest import BIN
 from tests.live import Listener, Subscriber, topic_block
+
+pytestmark = (
+    pytest.mark.services
+)  # the machine's Mosquitto, from the suite and from the CLI it runs
 
 SCENARIO = """scenario_id: live_t
 speedup_factor: {speedup}
@@ -53,6 +59,7 @@ def synthkit(
     )
 
 
+@pytest.mark.slow
 def test_run_and_listen_store_every_message_exactly_once(tmp_path):
     path, prefix = scenario(tmp_path, count=4)
     db = tmp_path / "l.db"
@@ -101,6 +108,7 @@ def test_run_and_listen_store_every_message_exactly_once(tmp_path):
     )  # continues, never reuses
 
 
+@pytest.mark.slow
 def test_an_unreachable_broker_fails_before_anything_is_published(tmp_path):
     path, _ = scenario(tmp_path)
     state = tmp_path / "seq.json"
@@ -120,6 +128,7 @@ def test_an_unreachable_broker_fails_before_anything_is_published(tmp_path):
     assert not state.exists()
 
 
+@pytest.mark.slow
 def test_sigterm_stops_waits_for_acks_saves_state_and_reports(tmp_path):
     path, prefix = scenario(tmp_path, count=3, speedup=60)  # one message per device per second
     state = tmp_path / "seq.json"
@@ -145,6 +154,7 @@ def test_sigterm_stops_waits_for_acks_saves_state_and_reports(tmp_path):
         assert saved[device] >= counts["emitted"] - 1  # every published seq is reserved
 
 
+@pytest.mark.slow
 def test_a_broker_restart_mid_run_is_survived(tmp_path):
     broker = LocalBroker(tmp_path).start()
     path, prefix = scenario(tmp_path, count=5, speedup=120)  # 2 messages per device per second
@@ -181,6 +191,7 @@ def test_a_broker_restart_mid_run_is_survived(tmp_path):
     assert summary["reconnects"] >= 5
 
 
+@pytest.mark.slow
 def test_run_and_listen_across_a_broker_restart_store_every_message_once(tmp_path):
     """The broker (with persistence, as a production one runs) restarts while `run` publishes
     and `ingest listen` ingests: both reconnect, and the database holds every (device, seq)
@@ -254,6 +265,7 @@ def test_run_and_listen_across_a_broker_restart_store_every_message_once(tmp_pat
     assert sorted(rows) == sorted((f"{prefix}-{n:02d}", s) for n in range(1, 5) for s in range(16))
 
 
+@pytest.mark.slow
 def test_the_scenario_sets_the_topic_template_and_a_bad_one_is_refused(tmp_path):
     root = "sk-test-st" + uuid.uuid4().hex[:8]
     path, prefix = scenario(
@@ -288,6 +300,7 @@ def test_the_scenario_sets_the_topic_template_and_a_bad_one_is_refused(tmp_path)
         assert not (tmp_path / "bad.json").exists()
 
 
+@pytest.mark.slow
 def test_progress_goes_to_stderr_and_the_summary_stays_clean_json(tmp_path):
     path, _ = scenario(tmp_path, count=2)
     res = synthkit(
@@ -388,6 +401,7 @@ def test_a_certificate_the_broker_cannot_prove_fails_before_publishing(tmp_path,
     assert missing.returncode == 2 and "nope.crt not found" in missing.stderr
 
 
+@pytest.mark.slow
 def test_the_legacy_wrapper_publishes_single_and_batch(tmp_path):
     prefix = "W" + uuid.uuid4().hex[:6].upper()
     topic = f"{root(prefix)}/{{device_id}}/telemetry"
@@ -467,6 +481,7 @@ def test_the_legacy_wrapper_publishes_single_and_batch(tmp_path):
     assert down.returncode == 2 and "cannot reach the MQTT broker" in down.stderr
 
 
+@pytest.mark.slow
 def test_the_readmes_live_example_stores_what_the_legacy_wrapper_publishes(tmp_path):
     """The README ran `mqtt_simulator --batch --count 20` after `ingest listen &`, but nothing
     registered its devices, so the listener rejected all 20: `--register` does that first."""

@@ -57,6 +57,7 @@ def password_broker(tmp_path):
         yield broker
 
 
+@pytest.mark.slow
 def test_username_and_password_from_a_file_publish_and_listen_and_are_never_printed(
     tmp_path, password_broker
 ):
@@ -125,6 +126,7 @@ def test_username_and_password_from_a_file_publish_and_listen_and_are_never_prin
     assert anonymous.returncode == 2 and "refused" in anonymous.stderr
 
 
+@pytest.mark.slow
 def test_a_password_file_that_cannot_be_read_is_a_clear_error(tmp_path):
     path, _ = scenario(tmp_path)
     res = synthkit(
@@ -140,6 +142,7 @@ def test_a_password_file_that_cannot_be_read_is_a_clear_error(tmp_path):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("protocol", ["3.1.1", "5"])
 def test_qos_2_over_each_protocol_version_stores_every_message_once(tmp_path, protocol):
     path, prefix = scenario(tmp_path)
@@ -200,6 +203,7 @@ def test_qos_2_over_each_protocol_version_stores_every_message_once(tmp_path, pr
     assert done.returncode == 0 and json.loads(done.stdout)["stored"] == 15
 
 
+@pytest.mark.slow
 def test_the_retained_flag_and_a_resumed_mqtt5_session(tmp_path):
     path, prefix = scenario(tmp_path)
     with LocalBroker(tmp_path) as broker:
@@ -244,6 +248,7 @@ def test_the_retained_flag_and_a_resumed_mqtt5_session(tmp_path):
     )  # the last message, kept by the broker
 
 
+@pytest.mark.slow
 def test_options_the_mqtt_sink_does_not_know_are_refused(tmp_path):
     path, _ = scenario(tmp_path)
     res = synthkit(

@@ -13,6 +13,7 @@ from tests.live import Subscriber
 pytestmark = pytest.mark.services
 
 
+@pytest.mark.slow
 def test_one_client_past_the_message_id_space_loses_and_repeats_nothing(tmp_path):
     n = 70_000  # more than paho's 65,535 message ids, all handed over at once
     with LocalBroker(tmp_path, extra="max_queued_messages 0\n") as broker:
@@ -29,6 +30,7 @@ def test_one_client_past_the_message_id_space_loses_and_repeats_nothing(tmp_path
     assert sorted(map(int, heard)) == list(range(n))  # each once: no id reused, none lost
 
 
+@pytest.mark.slow
 def test_messages_waiting_when_the_pool_closes_count_as_failed(tmp_path):
     with LocalBroker(tmp_path) as broker:
         pool = ConnectionPool(["slow"], "127.0.0.1", broker.port, qos=1, per_client_limit=5)

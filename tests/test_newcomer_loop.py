@@ -43,6 +43,7 @@ def fleet(tmp_path: Path) -> tuple[Path, str, str]:
     return path, prefix, url
 
 
+@pytest.mark.slow
 def test_a_run_started_before_its_listener_loses_nothing(tmp_path):
     """Before: `run --db-url` published into a broker that held no session for the listener
     (not started yet, or not yet subscribed): 0 stored, and the listener said complete."""
@@ -73,10 +74,12 @@ def test_a_run_started_before_its_listener_loses_nothing(tmp_path):
     assert done.returncode == 0 and json.loads(done.stdout)["stored"] == 12, done.stderr
 
 
+@pytest.mark.slow
 def test_a_ready_listener_is_found_and_not_taken_over(tmp_path):
     path, prefix, url = fleet(tmp_path)
+    # idle until the run's first message: the run's start-up on a loaded machine takes seconds
     listener = Listener(
-        tmp_path, "--db-url", url, "--topic", subscription(prefix), "--idle-timeout", "3"
+        tmp_path, "--db-url", url, "--topic", subscription(prefix), "--idle-timeout", "15"
     )
     try:
         ran = synthkit("--scenario", str(path), "run", "--iterations", "3", "--db-url", url)
@@ -91,6 +94,7 @@ def test_a_ready_listener_is_found_and_not_taken_over(tmp_path):
     assert not listener.ready.exists()  # the readiness signal goes with the listener
 
 
+@pytest.mark.slow
 def test_a_listener_that_stored_nothing_of_an_ended_run_is_not_complete(tmp_path):
     """Before: `"received": 0, "complete": true` while the run's record said 9 were published."""
     path, prefix, url = fleet(tmp_path)
@@ -108,6 +112,7 @@ def test_a_listener_that_stored_nothing_of_an_ended_run_is_not_complete(tmp_path
     ), heard
 
 
+@pytest.mark.slow
 def test_reconcile_compares_only_the_runs_of_the_store_at_hand(tmp_path):
     """Before: reconcile --db-url A counted B's imports (and other families' events) as missing."""
     path = tmp_path / "b.yaml"
@@ -264,6 +269,7 @@ def test_the_default_database_is_checked_only_when_named(tmp_path):
     )  # named: checked, and it lacks them
 
 
+@pytest.mark.slow
 def test_strict_run_checks_the_store_it_reports_on_before_publishing(tmp_path):
     path, prefix, url = fleet(tmp_path)
     other = f"sqlite:///{tmp_path}/empty.db"
@@ -285,6 +291,7 @@ def test_strict_run_checks_the_store_it_reports_on_before_publishing(tmp_path):
     assert not state.exists()  # nothing published, nothing reserved
 
 
+@pytest.mark.slow
 def test_run_says_when_another_client_takes_its_connections(tmp_path):
     """Before: another process publishing with the same device ids made the broker close
     run's connections 26 times, and run said `"warnings": []`, complete."""

@@ -24,6 +24,7 @@ def at_80(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
     )
 
 
+@pytest.mark.slow
 def test_help_at_80_columns_shows_every_option_name_whole():
     """Before: `bootstrap --help` cut `--analytics-batch-…` and `--no-drain-analyt…`."""
     for command in (["bootstrap"], ["import-csv"], ["ingest", "listen"], ["replay"]):
@@ -34,6 +35,7 @@ def test_help_at_80_columns_shows_every_option_name_whole():
     assert "--no-drain-analytics" in at_80("bootstrap", "--help").stdout
 
 
+@pytest.mark.slow
 def test_tables_at_80_columns_keep_identifiers_whole(tmp_path):
     """Before: `stationary_arche│type_a`, `CITY-A-0│01`."""
     url = f"sqlite:///{tmp_path}/v.db"
@@ -96,6 +98,7 @@ def test_certificate_paths_are_relative_to_the_scenario_and_must_exist(tmp_path)
     )
 
 
+@pytest.mark.slow
 @pytest.mark.services
 def test_a_run_for_a_duration_shows_how_much_is_due(tmp_path):
     """Before: `run --duration-seconds 600` showed `2/?` for ten minutes."""

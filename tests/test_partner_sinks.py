@@ -24,6 +24,7 @@ devices:
 """
 
 
+@pytest.mark.slow
 @pytest.mark.services
 def test_a_second_sink_with_a_ledger_leaves_the_runbook_as_it_was(tmp_path):
     """Before: with the docs' ledger sink installed, every sqlite/postgresql URL was

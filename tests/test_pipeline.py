@@ -53,6 +53,7 @@ def test_select_gives_a_file_sink_the_subset_it_wants(tmp_path):
     assert manifest["columns"] == ["device_id", "seq", "level"]  # what the file holds
 
 
+@pytest.mark.services
 def test_select_works_live_on_the_broker(tmp_path):
     res = run_cli(
         [
@@ -319,6 +320,7 @@ def test_transforms_apply_to_the_stream_too(command):
     assert [set(json.loads(x)) for x in res.stdout.splitlines()] == [{"event_type"}] * 5
 
 
+@pytest.mark.services
 def test_a_sink_that_needs_a_column_the_transforms_removed_says_so():
     res = run_cli(
         [

@@ -213,6 +213,7 @@ def test_trace_switch_traces_hook_calls(sh, tmp_path):
     assert "synthkit_register_sinks -> jsonl" in res.stderr
 
 
+@pytest.mark.slow
 def test_no_work_at_import_time():
     import subprocess
 
@@ -344,6 +345,7 @@ def test_registering_a_plugin_with_a_misspelt_hook_fails_at_once(synthkit_plugin
         synthkit_plugins.register(Typo(), "typo", distribution="typo-dist", version="1")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [["--help"], ["plugins", "--json"], ["version"]])
 def test_start_up_loads_no_compiled_kernel_and_no_family_engine(args):
     """Issue 12: every start imported numba and every family's engine (~0.9 s of imports).
@@ -405,6 +407,7 @@ def test_without_the_mqtt_plugin_broker_commands_say_what_to_install(tmp_path, s
     )
 
 
+@pytest.mark.slow
 @pytest.mark.services
 @pytest.mark.parametrize("command", ["run", "telematics generate", "export-csv", "validate"])
 def test_a_command_that_stores_nothing_loads_no_database_driver(tmp_path, command):

@@ -63,6 +63,7 @@ def _hook_config() -> tuple[dict, dict]:
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_prebuild_without_skipped_dependencies_leaves_nothing_for_the_main_job_to_compile(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -115,6 +116,7 @@ def test_prebuild_without_skipped_dependencies_leaves_nothing_for_the_main_job_t
     assert sum(1 for _ in (work / "telemetry_events.jsonl").open()) == 1000
 
 
+@pytest.mark.slow
 def test_a_failing_command_is_reported_not_raised(tmp_path: Path) -> None:
     _, project = _hook_config()
     failures = prebuild(

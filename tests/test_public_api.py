@@ -29,6 +29,7 @@ def test_every_exported_name_resolves_and_is_listed():
         api.Nope  # noqa: B018
 
 
+@pytest.mark.slow
 def test_importing_the_api_and_a_record_loads_nothing_heavy():
     code = (
         "import sys; from synthkit.api import hookimpl, EventType, DeviceModel, Family; "

@@ -78,6 +78,7 @@ BAD_CELLS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("column", "value"), BAD_CELLS)
 def test_a_bad_cell_refuses_the_whole_import_and_names_its_line(artifact, tmp_path, column, value):
     url = f"sqlite:///{tmp_path}/synthkit.db"

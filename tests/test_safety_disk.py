@@ -58,6 +58,7 @@ def _prepared(tmp_path: Path, disk: Path) -> tuple[str, str]:
     return str(scenario), url
 
 
+@pytest.mark.slow
 def test_a_full_disk_is_named_and_nothing_is_left_behind(tmp_path, small_disk):
     scenario, url = _prepared(tmp_path, small_disk)
     _fill(small_disk)
@@ -75,6 +76,7 @@ def test_a_full_disk_is_named_and_nothing_is_left_behind(tmp_path, small_disk):
     ]  # no lock, no state
 
 
+@pytest.mark.slow
 def test_a_disk_that_fills_during_the_run_reports_the_database_not_the_bookkeeping(
     tmp_path, small_disk
 ):

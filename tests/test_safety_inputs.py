@@ -71,6 +71,7 @@ def test_database_urls_that_cannot_work_are_one_clear_line(args, sh, tmp_path):
     _one_clear_line(sh("synthkit", *args))
 
 
+@pytest.mark.slow
 def test_two_exports_of_one_run_id_at_once_end_cleanly(tmp_path):
     """Concurrent exports with the same run id: `OSError: Directory not empty`."""
     path = tmp_path / "s.yaml"

@@ -21,6 +21,10 @@ from synthkit_reservoir.database.schema import telemetry, telemetry_rejects
 from tests.conftest import BIN
 from tests.live import Listener
 
+pytestmark = (
+    pytest.mark.services
+)  # the machine's Mosquitto, from the suite and from the CLI it runs
+
 GOOD = {
     "schema_version": 1,
     "local_timestamp_ms": 1_770_000_000_000,
@@ -94,6 +98,7 @@ def message(seq: object, **changes: object) -> bytes:
     return body.replace('"seq": 0', f'"seq": {seq}', 1).encode()
 
 
+@pytest.mark.slow
 def test_poison_messages_are_rejected_and_kept_and_the_good_ones_stored(tmp_path):
     """Item 1: each of these made the listener exit 1, the batch's good messages unstored, and
     the redelivered poison killed every restart."""
@@ -150,6 +155,7 @@ def test_poison_messages_are_rejected_and_kept_and_the_good_ones_stored(tmp_path
     assert json.loads(again.stdout)["received"] == 0
 
 
+@pytest.mark.slow
 def test_a_device_registered_while_listening_is_stored_not_rejected(tmp_path):
     """Item 10: the device table was loaded once, so a device registered later was rejected
     UNKNOWN_DEVICE for messages the broker considered delivered."""
@@ -165,6 +171,7 @@ def test_a_device_registered_while_listening_is_stored_not_rejected(tmp_path):
     assert heard["status_counts"] == {"stored:NEW": 3}
 
 
+@pytest.mark.slow
 def test_a_locked_sqlite_database_is_waited_for(tmp_path):
     """Item 8: `database is locked` ended the listener; it must wait, ack nothing meanwhile,
     and store everything once the lock is gone."""
@@ -196,6 +203,7 @@ def test_the_default_listener_id_is_one_per_database():
     )  # a restart resumes its session
 
 
+@pytest.mark.slow
 def test_two_listeners_sharing_an_id_are_warned(tmp_path):
     fleet = Fleet(tmp_path, ["TANK-01"])
     procs = [
@@ -241,6 +249,7 @@ def test_plain_mqtt_at_a_tls_port_fails_at_once_with_the_likely_cause(tmp_path, 
     assert not (tmp_path / "s.json").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("port", ["0", "65536", "-1"])
 def test_a_port_out_of_range_is_a_clear_error(tmp_path, port):
     path = tmp_path / "s.yaml"

@@ -11,6 +11,8 @@ import subprocess
 import threading
 from pathlib import Path
 
+import pytest
+
 from synthkit.files import TEMP_SUFFIX
 from synthkit.testing import run_cli
 from tests.conftest import BIN
@@ -20,6 +22,7 @@ def _lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+@pytest.mark.slow
 def test_a_link_to_a_file_is_written_through_and_stays_a_link(tmp_path):
     target = tmp_path / "real" / "events.jsonl"
     target.parent.mkdir()
@@ -38,6 +41,7 @@ def test_a_link_to_a_file_is_written_through_and_stays_a_link(tmp_path):
     assert not [p for p in target.parent.iterdir() if p.name.endswith(TEMP_SUFFIX)]
 
 
+@pytest.mark.slow
 def test_a_link_to_standard_output_streams_to_it(tmp_path):
     link = tmp_path / "so.jsonl"
     link.symlink_to("/proc/self/fd/1")  # what /dev/stdout is
@@ -65,6 +69,7 @@ def test_a_fifo_is_written_to_not_replaced(tmp_path):
     assert fifo.is_fifo() and len(got) == 1 and len(got[0].splitlines()) == 5
 
 
+@pytest.mark.slow
 def test_a_dataset_left_by_a_killed_writer_is_swept(tmp_path):
     dead = subprocess.Popen(["true"])
     dead.wait()

@@ -12,6 +12,8 @@ import threading
 import uuid
 from pathlib import Path
 
+import pytest
+
 from synthkit.api import Pace, paced
 from synthkit.batch import Batch, Column
 from synthkit.runs import RunLog, runs_dir
@@ -85,6 +87,7 @@ def _run(tmp_path: Path, scenario: Path, *args: str) -> tuple[int, dict]:
     return res.returncode, json.loads(res.stdout)
 
 
+@pytest.mark.slow
 def test_a_run_behind_its_schedule_stops_at_its_deadline_and_says_what_it_left(tmp_path):
     scenario = _scenario(tmp_path, 50, 1e7)  # ~8 million messages a second asked of 50 devices
     code, summary = _run(tmp_path, scenario, "--duration-seconds", "2")
@@ -96,6 +99,7 @@ def test_a_run_behind_its_schedule_stops_at_its_deadline_and_says_what_it_left(t
     assert record.emitted == summary["emitted"]
 
 
+@pytest.mark.slow
 def test_one_device_at_a_high_speedup_sends_many_ticks_per_batch(tmp_path):
     scenario = _scenario(tmp_path, 1, 1e6)
     code, summary = _run(tmp_path, scenario, "--iterations", "5000")

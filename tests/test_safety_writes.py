@@ -48,6 +48,7 @@ def _resign(artifact: Path) -> None:
 # ----------------------------------------------------------------- 2: one holder per state file
 
 
+@pytest.mark.slow
 def test_a_second_run_on_the_same_state_file_fails_fast_and_the_first_finishes(tmp_path):
     path = tmp_path / "live.yaml"
     path.write_text(
@@ -163,6 +164,7 @@ def _drop_unique(db_url: str) -> None:
     engine.dispose()
 
 
+@pytest.mark.services
 def test_every_writer_refuses_a_telemetry_table_without_the_unique_constraint(
     db_url, scenario, tmp_path
 ):

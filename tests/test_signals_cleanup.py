@@ -31,6 +31,7 @@ def _wait_for_temp(where: Path, timeout: float = 120) -> None:
     raise AssertionError(f"no temp file appeared under {where}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_signal_mid_generate_leaves_no_file(tmp_path, sig):
     out = tmp_path / "big.jsonl"
@@ -57,6 +58,7 @@ def test_signal_mid_generate_leaves_no_file(tmp_path, sig):
     assert list(tmp_path.iterdir()) == []  # neither the file nor its temp file
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 def test_signal_mid_export_leaves_no_directory(tmp_path, sig):
     (tmp_path / "s.yaml").write_text(SCENARIO)
@@ -92,6 +94,7 @@ def _dead_pid() -> int:
     return proc.pid
 
 
+@pytest.mark.slow
 def test_stale_temp_files_of_dead_processes_are_swept(tmp_path):
     dead = _dead_pid()
     stale_file = tmp_path / f".out.jsonl.{dead}.synthkit-tmp"

@@ -448,6 +448,7 @@ def _huge(server: _RawEndpoint, conn) -> None:
         server.sent += len(chunk)
 
 
+@pytest.mark.slow
 def test_a_trickling_endpoint_does_not_outlast_the_deadline(tmp_path):
     import subprocess
 

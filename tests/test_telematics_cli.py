@@ -180,6 +180,7 @@ def test_debug_variable_shows_the_traceback(sh, tmp_path):
     assert res.returncode == 2 and "Traceback" in res.stderr
 
 
+@pytest.mark.slow
 def test_interrupted_generation_leaves_no_file(tmp_path):
     out = tmp_path / "big.jsonl"
     proc = subprocess.Popen(
@@ -209,6 +210,7 @@ def _stream(args: list[str], sig: int, lines: int = 5) -> tuple[int, str, str]:
     return proc.returncode, first + out, err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_stream_until_signal_exit_0_whole_lines(sig):
     code, out, err = _stream(["synthkit", "telematics", "stream", "--interval", "0.05"], sig)
@@ -235,6 +237,7 @@ def test_stream_max_events_and_unpaced(sh):
     assert len(res.stdout.splitlines()) == 5000
 
 
+@pytest.mark.slow
 def test_stream_to_a_closed_pipe_is_quiet():
     proc = subprocess.run(
         f"'{BIN / 'synthkit'}' telematics stream --interval 0 | head -3",
@@ -384,6 +387,7 @@ def test_a_stream_carries_the_wall_clock_in_order_and_the_simulated_one_on_reque
     assert sim[0] == sim[1] and json.loads(sim[0].splitlines()[0])["ts"].startswith("2026-01-05")
 
 
+@pytest.mark.slow
 def test_mock_stream_stops_after_its_events():
     """`synthkit-mock --stream --events 5` streamed forever."""
     res = subprocess.run(

@@ -25,6 +25,7 @@ def synthkit(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_publish_sends_each_event_on_its_drivers_topic_as_its_json_line(tmp_path):
     root = own_prefix("tm")
     sub = Subscriber(f"{root}/#")
@@ -71,12 +72,14 @@ def test_publish_sends_each_event_on_its_drivers_topic_as_its_json_line(tmp_path
     assert heard == expected  # same bytes, each driver's events in order on its own topic
 
 
+@pytest.mark.slow
 def test_publish_to_an_unreachable_broker_fails_before_generating(tmp_path):
     res = synthkit("telematics", "publish", *ARGS, "--port", str(free_port()))
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "cannot reach the MQTT broker at 127.0.0.1:" in res.stderr
 
 
+@pytest.mark.slow
 def test_a_topic_without_the_driver_is_refused():
     res = synthkit("telematics", "publish", *ARGS, "--topic", "fleet/events")
     assert res.returncode == 2 and "{driver_id}" in res.stderr

@@ -73,6 +73,7 @@ def _summary(lines: list[str]) -> dict:
     return json.loads("\n".join(line.rstrip() for line in lines[start : end + 1]))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, bar",
     [
@@ -111,6 +112,7 @@ def test_a_command_on_a_terminal_shows_its_bar_and_ends_on_a_whole_screen(tmp_pa
     assert raw.rstrip().endswith(b"}") or b"\x1b[?25h" in raw  # ...that gave the cursor back
 
 
+@pytest.mark.slow
 def test_a_table_on_a_terminal_fits_its_width(tmp_path):
     scenario = tmp_path / "s.yaml"
     scenario.write_text(
@@ -124,6 +126,7 @@ def test_a_table_on_a_terminal_fits_its_width(tmp_path):
     assert any("E2E2024" in line for line in lines)
 
 
+@pytest.mark.slow
 def test_analyze_csv_shows_its_bar(tmp_path):
     """analyze-csv read 1.7M rows for 5 s with nothing on the screen."""
     export = subprocess.run(

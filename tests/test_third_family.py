@@ -75,6 +75,7 @@ def _synthkit(
     )
 
 
+@pytest.mark.slow
 def test_its_plugins_are_listed_under_its_own_distribution(site, tmp_path):
     listed = json.loads(_synthkit(site, tmp_path, "plugins", "--json").stdout)["plugins"]
     mine = {
@@ -87,6 +88,7 @@ def test_its_plugins_are_listed_under_its_own_distribution(site, tmp_path):
     }
 
 
+@pytest.mark.slow
 def test_export_to_a_file_sink_is_whole_and_reproducible(site, tmp_path):
     res = _synthkit(
         site, tmp_path, "meter", "export", "--out", "r.csv", "--end-at", "2026-03-02T00:00:00Z"
@@ -115,6 +117,7 @@ def test_export_to_a_file_sink_is_whole_and_reproducible(site, tmp_path):
     )  # the state file moved on
 
 
+@pytest.mark.slow
 @pytest.mark.services
 def test_a_live_run_delivers_every_reading_to_the_real_broker(site, tmp_path):
     prefix = f"T{uuid.uuid4().hex[:8]}"
@@ -167,6 +170,7 @@ def test_a_live_run_delivers_every_reading_to_the_real_broker(site, tmp_path):
     assert state == {m: 3 for m in [f"HOME-{n:02d}" for n in range(1, 7)] + ["SHOP-1"]}
 
 
+@pytest.mark.slow
 def test_without_the_mqtt_plugin_the_run_says_what_to_install_and_export_still_works(
     site, tmp_path
 ):

@@ -121,7 +121,7 @@ class Dynamics(_Strict):
 
 class _DeviceFields(_Strict):
     archetype: str
-    mode: Literal[MODES] | None = None  # type: ignore[valid-type]  # MODES unpacks at run time  # default: the archetype's mode
+    mode: Literal[MODES] | None = None  # type: ignore[valid-type]  # MODES unpacks at run time; None: the archetype's mode
     cadence_seconds: int = Field(300, ge=60, le=3600)
     route_id: str | None = None
     dynamics: Dynamics | None = None
