@@ -113,7 +113,7 @@ class Pipeline:
             columns = transform.columns(columns)
         self.plan = replace(self.plan, columns=columns)
         _active.set((self.plugins, self.plan))
-        self.plugins.pm.hook.synthkit_run_started(plan=self.plan)
+        self.plugins.run_started(self.plan)
         for transform in self.chain:
             transform.begin(self.plan)
         self.sink.begin(self.plan)
@@ -189,7 +189,7 @@ def run_finished(summary: Mapping[str, Any]) -> None:
         _active.set(None)
         plugins = active[0]
         try:
-            plugins.pm.hook.synthkit_run_finished(plan=active[1], summary=summary)
+            plugins.run_finished(active[1], summary)
         except Exception as exc:
             from synthkit.errors import IncompleteRun
 
@@ -212,4 +212,4 @@ def run_failed(error: BaseException) -> None:
     active = _active.get()
     if active is not None:
         _active.set(None)
-        active[0].pm.hook.synthkit_run_failed(plan=active[1], error=error)
+        active[0].run_failed(active[1], error)

@@ -379,6 +379,68 @@ def test_registration_hook_returning_wrong_type_is_fatal_when_strict(monkeypatch
         plugins.event_types()
 
 
+def test_registration_hooks_go_through_pm_hook_with_wrappers_and_attribution(monkeypatch):
+    """Registration hooks are called the pluggy way (``pm.hook``): a plugin's wrapper sees
+    the call, the first registered plugin owns a name, and a duplicate names both plugins."""
+    seen = []
+
+    class First:
+        @hookimpl
+        def synthkit_register_event_types(self):
+            return [EventType("shared", 1.0, attributes=lambda rng: {})]
+
+    class Second:
+        @hookimpl(tryfirst=True)
+        def synthkit_register_event_types(self):
+            return [EventType("own", 1.0, attributes=lambda rng: {})]
+
+    class Watcher:
+        @hookimpl(wrapper=True)
+        def synthkit_register_event_types(self):
+            result = yield
+            seen.append(sorted(r.plugin for r in result))
+            return result
+
+    plugins = build_plugins(entry_points=False)
+    for name, plugin in (("first", First()), ("second", Second()), ("watcher", Watcher())):
+        plugins.register(plugin, name, distribution=f"{name}-dist", version="1")
+    assert list(plugins.event_types()) == ["shared", "own"]  # registration order
+    assert seen == [["first", "second"]]
+    assert plugins.source_of("event_types", "own") == "second-dist 1"
+
+    class Twin:
+        @hookimpl
+        def synthkit_register_event_types(self):
+            return [EventType("shared", 1.0, attributes=lambda rng: {})]
+
+    plugins.register(Twin(), "twin", distribution="twin-dist", version="2")
+    with pytest.raises(
+        PluginError,
+        match=r"'shared' is registered twice: by plugin 'first' from first-dist 1 and by plugin 'twin' from twin-dist 2",
+    ):
+        plugins.event_types()
+
+
+def test_a_raising_registration_hook_leaves_out_its_own_plugin_only():
+    class Fine:
+        @hookimpl
+        def synthkit_register_event_types(self):
+            return [EventType("fine", 1.0, attributes=lambda rng: {})]
+
+    class Broken:
+        @hookimpl
+        def synthkit_register_event_types(self):
+            raise RuntimeError("boom")
+
+    plugins = build_plugins(entry_points=False)
+    plugins.register(Fine(), "fine")
+    plugins.register(Broken(), "broken", distribution="broken-dist", version="3")
+    assert list(plugins.event_types()) == ["fine"]
+    [failure] = plugins.failures
+    assert (failure.entry_point, failure.distribution) == ("broken", "broken-dist")
+    assert failure.error == "synthkit_register_event_types raised RuntimeError: boom"
+
+
 def test_failing_sink_aborts_and_reraises():
     aborted = []
 
