@@ -136,6 +136,12 @@ def extra_cell(ls: list[str]) -> tuple[list[str], int]:
     return [*ls[:12], ls[12].replace(",", ",,", 1), *ls[13:]], 13
 
 
+def time_without_zone(ls: list[str]) -> tuple[list[str], int]:
+    """The row's own time, its Z dropped: a time the exact pass refuses."""
+    cells = ls[5].split(",")
+    return [*ls[:5], _set(ls[5], 2, cells[2].removesuffix("Z")), *ls[6:]], 6
+
+
 def truncate_last(ls: list[str]) -> tuple[list[str], int]:
     return [*ls[:-1], ls[-1][: len(ls[-1]) // 2]], len(ls)
 
@@ -153,6 +159,14 @@ CASES = {
         edit_cell(9, 7, "104.50"),
         "level_out_of_bounds_count",
         "level_pct 104.5",
+    ),
+    # cells the fast pass must not prove clean (NaN compares false with every bound; a time
+    # without its zone parses as one), so that the exact pass names them
+    "level_nan": (edit_cell(9, 7, "nan"), "level_out_of_bounds_count", "level_pct nan"),
+    "time_without_zone": (
+        time_without_zone,
+        "invalid_timestamp_count",
+        "is not YYYY-MM-DDTHH:MM:SSZ",
     ),
     "wrong_column_count": (
         extra_cell,
@@ -199,7 +213,8 @@ def test_the_fast_and_the_exact_pass_agree_on_a_clean_file(clean_export):
     must produce the same aggregates, device by device."""
     from collections import defaultdict
 
-    from synthkit_reservoir.analyze_scan import Device, Findings, fast_scan, scan
+    from synthkit_reservoir.analyze_fast import fast_scan
+    from synthkit_reservoir.analyze_scan import Device, Findings, scan
 
     csv_path = clean_export / "telemetry_rows.csv"
     fast: dict = defaultdict(Device)
@@ -231,7 +246,8 @@ def test_the_fast_and_the_exact_pass_agree_on_a_clean_file(clean_export):
 def test_every_broken_case_is_refused_by_the_fast_pass(case, clean_export, tmp_path):
     from collections import defaultdict
 
-    from synthkit_reservoir.analyze_scan import Device, fast_scan
+    from synthkit_reservoir.analyze_fast import fast_scan
+    from synthkit_reservoir.analyze_scan import Device
 
     edit = CASES[case][0]
     artifact = broken_copy(clean_export, tmp_path, lambda lines: edit(lines)[0])

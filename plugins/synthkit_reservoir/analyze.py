@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from synthkit.api import AtomicFile, ConfigError, progress_bar
-from synthkit_reservoir.analyze_scan import Device, Findings, fast_scan, file_facts, scan
+from synthkit_reservoir.analyze_fast import fast_scan
+from synthkit_reservoir.analyze_scan import Device, Findings, file_facts, scan
 from synthkit_reservoir.export import CSV_NAME, MANIFEST_NAME, require_csv
 
 ANALYSIS_NAME = "analysis.json"

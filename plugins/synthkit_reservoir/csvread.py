@@ -5,7 +5,6 @@ gets the same rows from import-csv as from bootstrap."""
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,9 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from synthkit.api import Batch, Column, ConfigError
+from synthkit_reservoir.csvfile import INT_COLUMNS, ExportCsv, fixed_times
 from synthkit_reservoir.layout import DECIMALS
 
-INT_COLUMNS = ("seq", "local_timestamp_ms", "signal_strength_dbm", "schema_version")
 REQUIRED = (
     "device_id",
     "received_at",
@@ -27,52 +26,15 @@ REQUIRED = (
 )
 
 
-def _layout(path: Path) -> tuple[list[str], dict[str, object], list[str]]:
-    """(the columns, in the file's order, their Arrow types, the raw_N columns) from the
-    header line: numbers as the layout writes them, every other column text (labels)."""
-    import pyarrow as pa
-
-    with open(path, "rb") as fh:
-        # utf-8-sig: a byte-order mark (a spreadsheet's save) is not part of the first name
-        header = fh.readline().decode("utf-8-sig", "replace").strip().split(",")
-    raw_names = [h for h in header if h.startswith("raw_")]
-    missing = [w for w in REQUIRED if w not in header] + ([] if raw_names else ["raw_1"])
+def _export_csv(path: Path) -> ExportCsv:
+    """The file, refused when its header lacks a column the import needs."""
+    found = ExportCsv(path)
+    missing = found.missing(REQUIRED) + ([] if found.raw_names else ["raw_1"])
     if missing:
         raise ConfigError(
             f"{path}: missing column(s) {', '.join(missing)}", hint="was it written by export-csv?"
         )
-    ints = {*INT_COLUMNS, *raw_names}
-    types: dict[str, object] = {
-        name: pa.int64()
-        if name in ints
-        else pa.float64()
-        if name in DECIMALS
-        else pa.string()
-        if name == "received_at"
-        else pa.dictionary(pa.int32(), pa.string())
-        for name in header
-    }
-    return header, types, raw_names
-
-
-def _numeric(types: dict[str, object]) -> list[str]:
-    import pyarrow as pa
-
-    return [name for name, t in types.items() if t in (pa.int64(), pa.float64())]
-
-
-def _open(source, wanted: list[str], types: dict[str, object]):
-    import pyarrow.csv as pcsv
-
-    return pcsv.open_csv(
-        source,
-        # the reader parses ~20 blocks ahead: 1 MiB blocks hold ~40 MB (8 MiB: ~280 MB), same speed
-        read_options=pcsv.ReadOptions(block_size=1 << 20),
-        # an empty cell is a value that does not apply (point_id of a stationary row): a null
-        convert_options=pcsv.ConvertOptions(
-            include_columns=wanted, column_types=types, strings_can_be_null=True
-        ),
-    )
+    return found
 
 
 def check_csv(path: Path) -> str:
@@ -85,8 +47,8 @@ def check_csv(path: Path) -> str:
 
     from synthkit.api import sha256_file
 
-    _, types, _ = _layout(path)
-    wanted = [*_numeric(types), "device_id", "received_at"]  # the rest is labels: always text
+    export = _export_csv(path)
+    wanted = [*export.numbers(), "device_id", "received_at"]  # the rest is labels: always text
     # The digest runs beside the parse on a thread of its own (both release the GIL), and the
     # parser reads the file natively: fed through a Python file object, its read-ahead thread
     # could still be reading it when the process exited after a bad row (SIGABRT, 1 in ~100).
@@ -94,7 +56,7 @@ def check_csv(path: Path) -> str:
         digest = pool.submit(sha256_file, path)
         offset, bad, reader = 0, None, None
         try:
-            reader = _open(path, wanted, {k: types[k] for k in wanted})  # parses the first block
+            reader = export.records(wanted)  # parses the first block
             for record in reader:
                 found = first_problem(record)
                 if found is not None:
@@ -171,7 +133,7 @@ def first_problem(record) -> tuple[int, str] | None:
             "device_id",
             f"is longer than {MAX_CLIENT_ID} characters",
         )
-    _, valid = iso_epoch(_fixed(record.column("received_at"), n))
+    _, valid = iso_epoch(fixed_times(record.column("received_at"), n))
     note(
         ~empty["received_at"] & ~valid,
         "received_at",
@@ -203,44 +165,33 @@ class BadRow(Exception):
 
 
 def _line_of(path: Path, row: int) -> int:
-    """The line on which data row ``row`` (0-based) starts (a quoted cell may span lines)."""
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
-        next(reader)
-        line = reader.line_num + 1
-        for i, _ in enumerate(reader):
-            if i == row:
-                return line
-            line = reader.line_num + 1
-    return line
+    """The line on which data row ``row`` (0-based) starts."""
+    last = 1
+    for i, (line, _, _) in enumerate(ExportCsv(path).lines()):
+        if i == row:
+            return line
+        last = line
+    return last
 
 
 def bad_line(path: Path, problem: str) -> ConfigError:
     """The first line whose values do not fit their columns, as a ConfigError (slow: runs
     only after the fast parser refused the file)."""
-    _, types, raw_names = _layout(path)
-    wanted = _numeric(types)
-    ints = {*INT_COLUMNS, *raw_names}
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
-        header = next(reader)
-        index = {name: i for i, name in enumerate(header)}
-        for row in reader:
-            line = reader.line_num
-            if len(row) != len(header):
-                return _row_error(path, line, f"{len(row)} fields, the header has {len(header)}")
-            for name in wanted:
-                value = row[index[name]]
-                if value == "":
-                    continue
-                try:
-                    int(value) if name in ints else float(value)
-                except ValueError:
-                    return _row_error(
-                        path,
-                        line,
-                        f"column {name}: {value[:40]!r} is not a {'whole ' if name in ints else ''}number",
-                    )
+    export = _export_csv(path)
+    header = export.header or []
+    wanted = [(name, header.index(name), export.is_int(name)) for name in export.numbers()]
+    for line, row, _ in export.lines():
+        if len(row) != len(header):
+            return _row_error(path, line, f"{len(row)} fields, the header has {len(header)}")
+        for name, at, whole in wanted:
+            value = row[at]
+            if value == "":
+                continue
+            try:
+                int(value) if whole else float(value)
+            except ValueError:
+                kind = "whole number" if whole else "number"
+                return _row_error(path, line, f"column {name}: {value[:40]!r} is not a {kind}")
     return ConfigError(f"{path}: unreadable row ({problem})", hint="fix or regenerate the file")
 
 
@@ -253,16 +204,17 @@ def _row_error(path: Path, line: int, what: str) -> ConfigError:
 
 def columns_of(path: Path) -> tuple[str, ...]:
     """The file's columns, as :func:`read_batches` hands them on."""
-    return tuple(_layout(path)[0])
+    return tuple(_export_csv(path).header or ())
 
 
 def read_batches(path: Path, rows: int) -> Iterator[Batch]:
     """Batches of at most ``rows`` rows, in file order."""
     import pyarrow as pa
 
-    wanted, types, raw_names = _layout(path)
+    export = _export_csv(path)
+    raw_names = export.raw_names
     try:
-        reader = _open(path, wanted, types)
+        reader = export.records(list(export.header or ()))
         carry = None  # rows read but not yet yielded: every batch but the last has exactly ``rows``
         for record in reader:
             table = pa.Table.from_batches([record])
@@ -300,7 +252,7 @@ def _batch(record, raw_names: list[str]) -> Batch:
             else ~np.asarray(arr.is_null().to_numpy(zero_copy_only=False))
         )
         if name == "received_at":
-            cols.append(Column(name, "fixed", _fixed(arr, n), type="timestamp"))
+            cols.append(Column(name, "fixed", fixed_times(arr, n), type="timestamp"))
         elif arr.type == pa.int64():
             cols.append(
                 Column(name, "int", arr.fill_null(-1).to_numpy().astype(np.int64), present=present)
@@ -320,19 +272,3 @@ def _batch(record, raw_names: list[str]) -> Batch:
             codes = arr.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
             cols.append(Column(name, "label", codes, labels=labels, present=present))
     return Batch(cols)
-
-
-def _fixed(column, n: int) -> np.ndarray:
-    """ISO timestamps as a (rows, 20) byte matrix, as the exporter writes them: a view of the
-    string column's bytes when every value is 20 long (no Python string per row)."""
-    if n == 0:
-        return np.zeros((0, 20), np.uint8)
-    if column.null_count == 0 and column.type == "string":
-        offsets = np.frombuffer(column.buffers()[1], np.int32, n + 1, offset=column.offset * 4)
-        if bool((np.diff(offsets) == 20).all()):
-            data = np.frombuffer(column.buffers()[2], np.uint8)
-            return data[offsets[0] : offsets[0] + 20 * n].reshape(n, 20)
-    # a value that is not 20 bytes (or empty) becomes zeros, which no time parser accepts
-    values = [v.encode() if v is not None else b"" for v in column.to_pylist()]
-    text = np.array([v if len(v) == 20 else b"" for v in values], dtype="S20")
-    return text.view(np.uint8).reshape(n, 20)
