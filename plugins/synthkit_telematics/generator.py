@@ -18,30 +18,21 @@ from synthkit.api import (
     ConfigError,
     EventContext,
     EventType,
-    FieldSpec,
     PluginError,
     rand,
 )
 from synthkit_telematics import model
+from synthkit_telematics.fields import (
+    BASE_FIELDS,
+    TypeColumns,
+    column,
+    eligibility,
+    probe_fields,
+    scalar_values,
+)
 
 DEFAULT_START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday; --start overrides it
 BATCH_ROWS = 65_536  # rows per batch: large enough to amortise, small enough to stay flat
-
-BASE_FIELDS = (
-    "event_id",
-    "driver_id",
-    "trip_id",
-    "ts",
-    "event_type",
-    "latitude",
-    "longitude",
-    "speed_mph",
-    "heading_deg",
-    "period_minute",
-    "car_type",
-    "car_value",
-    "car_sportiness",
-)
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -88,49 +79,6 @@ class TelematicsConfig(BaseModel):
         return dict(value)
 
 
-class _TypeColumns:
-    """Output fields of all event types, merged by name (a field shared by two types is one
-    column); kinds must agree."""
-
-    def __init__(self, types: list[EventType], fields: dict[str, tuple[FieldSpec, ...]]):
-        self.order: list[FieldSpec] = []
-        seen: dict[str, FieldSpec] = {}
-        for et in types:
-            for spec in fields[et.name]:
-                if spec.name in BASE_FIELDS or spec.name == "driver_profile":
-                    raise PluginError(f"event type {et.name!r} redefines base field {spec.name!r}")
-                if spec.name in seen:
-                    if (seen[spec.name].kind, seen[spec.name].decimals) != (
-                        spec.kind,
-                        spec.decimals,
-                    ):
-                        raise PluginError(
-                            f"field {spec.name!r} has different kinds in two event types"
-                        )
-                    continue
-                seen[spec.name] = spec
-                self.order.append(spec)
-
-
-def _probe_fields(et: EventType) -> tuple[FieldSpec, ...]:
-    """Learn a seed-style event type's fields by calling it once."""
-    assert et.attributes is not None
-    sample = et.attributes(rand.KeyedRandom(0))
-    specs = []
-    for name, value in sample.items():
-        kind = (
-            "bool"
-            if isinstance(value, bool)
-            else "int"
-            if isinstance(value, int)
-            else "decimal"
-            if isinstance(value, float)
-            else "str"
-        )
-        specs.append(FieldSpec(name, kind))  # type: ignore[arg-type]
-    return tuple(specs)
-
-
 def run_identity(config: TelematicsConfig, weights: Mapping[str, float], salt: str = "") -> int:
     """The key a run's identifiers (``event_id``, ``trip_id``) derive from: the seed and every
     setting that shapes the data (start, fleet size, base point, offsets, trip lengths, the
@@ -149,28 +97,8 @@ class TelematicsGenerator:
     def __init__(
         self, config: TelematicsConfig, event_types: Mapping[str, EventType], *, id_salt: str = ""
     ):
-        unknown = sorted(set(config.weights) - set(event_types))
-        if unknown:
-            raise ConfigError(
-                f"weights name unknown event type(s): {', '.join(unknown)}",
-                hint=f"known event types: {', '.join(sorted(event_types))}",
-            )
         self.config = config
-        self.types = list(event_types.values())
-        self.type_names = [et.name for et in self.types]
-        base_w = np.array([config.weights.get(et.name, et.weight) for et in self.types], float)
-        if not self.types or base_w.sum() <= 0:
-            raise ConfigError(
-                "every event type has weight 0", hint="give at least one a weight > 0"
-            )
-        self.fields = {
-            et.name: et.fields or (_probe_fields(et) if et.attributes else ()) for et in self.types
-        }
-        self.type_columns = _TypeColumns(self.types, self.fields)
-        self.columns: tuple[str, ...] = BASE_FIELDS + tuple(f.name for f in self.type_columns.order)
-        if config.extreme_variance:
-            self.columns += ("driver_profile",)
-
+        base_w = self._event_types(config, event_types)
         n = config.drivers
         self.run_key = rand.stable_key("synthkit.telematics", config.seed)
         self.driver_index = np.arange(n, dtype=np.int64)
@@ -179,6 +107,56 @@ class TelematicsGenerator:
         )
         self.driver_key = rand.words(keys, 1)
         u = [rand.uniforms(self.driver_key, 100 + i) for i in range(8)]
+        self._drivers(config, u, base_w)
+        self._cars(u)
+        width = max(4, len(str(n - 1)))
+        self.driver_labels = [f"D{d:0{width}d}" for d in range(n)]
+        self.state_i = np.zeros((n, model.STATE_I), np.int64)
+        self.state_i[:, 0] = -1
+        self.state_f = np.zeros((n, model.STATE_F), np.float64)
+        self._driver_codes: dict[tuple[int, int, int], np.ndarray] = {}
+        self.start_min = int(config.start.timestamp() // 60)
+        self.start_ms_offset = int(config.start.timestamp() * 1000) - self.start_min * 60_000
+        self.id_key = np.uint64(
+            run_identity(config, dict(zip(self.type_names, base_w.tolist())), id_salt)
+        )
+        self.counts = dict.fromkeys(self.type_names, 0)
+
+    def _event_types(
+        self, config: TelematicsConfig, event_types: Mapping[str, EventType]
+    ) -> np.ndarray:
+        """The event types, their fields and columns, and their base weights (checked)."""
+        unknown = sorted(set(config.weights) - set(event_types))
+        if unknown:
+            raise ConfigError(
+                f"weights name unknown event type(s): {', '.join(unknown)}",
+                hint=f"known event types: {', '.join(sorted(event_types))}",
+            )
+        self.types = list(event_types.values())
+        self.type_names = [et.name for et in self.types]
+        base_w = np.array([config.weights.get(et.name, et.weight) for et in self.types], float)
+        if not self.types or base_w.sum() <= 0:
+            raise ConfigError(
+                "every event type has weight 0", hint="give at least one a weight > 0"
+            )
+        self.fields = {
+            et.name: et.fields or (probe_fields(et) if et.attributes else ()) for et in self.types
+        }
+        self.type_columns = TypeColumns(self.types, self.fields)
+        self.columns: tuple[str, ...] = BASE_FIELDS + tuple(f.name for f in self.type_columns.order)
+        if config.extreme_variance:
+            self.columns += ("driver_profile",)
+        when = [eligibility(et) for et in self.types]
+        self.min_speed = np.array([w["min_speed_mph"] for w in when], float)
+        self.night_only = np.array([w["night_only"] for w in when], np.bool_)
+        self.over_limit = np.array(
+            [np.nan if w["over_limit_mph"] is None else w["over_limit_mph"] for w in when]
+        )
+        return base_w
+
+    def _drivers(self, config: TelematicsConfig, u: list[np.ndarray], base_w: np.ndarray) -> None:
+        """Each driver's risk profile, cruise speed, home and event weights."""
+        n = config.drivers
         if config.extreme_variance:
             self.profile = np.searchsorted(np.cumsum(model.PROFILE_WEIGHTS), u[0], side="right")
             self.profile = np.minimum(self.profile, len(model.PROFILES) - 1)
@@ -196,13 +174,9 @@ class TelematicsGenerator:
                 table = np.array([et.risk_multipliers.get(p, 1.0) for p in model.PROFILES])
                 mult[:, t] = table[self.profile]
         self.weights = mult * base_w
-        when = [eligibility(et) for et in self.types]
-        self.min_speed = np.array([w["min_speed_mph"] for w in when], float)
-        self.night_only = np.array([w["night_only"] for w in when], np.bool_)
-        self.over_limit = np.array(
-            [np.nan if w["over_limit_mph"] is None else w["over_limit_mph"] for w in when]
-        )
-        # static car attributes per driver
+
+    def _cars(self, u: list[np.ndarray]) -> None:
+        """Each driver's car: type, value and sportiness (static for the run)."""
         shares = np.cumsum([c[1] for c in model.CAR_TYPES])
         car = np.minimum(np.searchsorted(shares, u[4] * shares[-1], side="right"), len(shares) - 1)
         base_value = np.array([c[2] for c in model.CAR_TYPES])[car]
@@ -213,18 +187,6 @@ class TelematicsGenerator:
         self.car_type_labels = tuple(model.CAR_TYPES[c][0] for c in car.tolist())
         self.car_value_labels = tuple(self.car_value.tolist())
         self.car_sportiness_labels = tuple(self.car_sportiness.tolist())
-        width = max(4, len(str(n - 1)))
-        self.driver_labels = [f"D{d:0{width}d}" for d in range(n)]
-        self.state_i = np.zeros((n, model.STATE_I), np.int64)
-        self.state_i[:, 0] = -1
-        self.state_f = np.zeros((n, model.STATE_F), np.float64)
-        self._driver_codes: dict[tuple[int, int, int], np.ndarray] = {}
-        self.start_min = int(config.start.timestamp() // 60)
-        self.start_ms_offset = int(config.start.timestamp() * 1000) - self.start_min * 60_000
-        self.id_key = np.uint64(
-            run_identity(config, dict(zip(self.type_names, base_w.tolist())), id_salt)
-        )
-        self.counts = dict.fromkeys(self.type_names, 0)
 
     def batches(self, events: int | None, batch_rows: int = BATCH_ROWS) -> Iterator[Batch]:
         """``events`` rows in order (None: without end), about ``batch_rows`` at a time.
@@ -367,7 +329,7 @@ class TelematicsGenerator:
                 )
                 values = dict(et.generate(ctx))
             else:
-                values = _scalar_values(et, rowkey[idx], self.fields[et.name])
+                values = scalar_values(et, rowkey[idx], self.fields[et.name])
             expected = {f.name for f in self.fields[et.name]}
             if set(values) != expected:
                 raise PluginError(
@@ -377,104 +339,4 @@ class TelematicsGenerator:
             for name, arr in values.items():
                 out[name]["present"][idx] = True
                 out[name]["parts"].append((idx, np.asarray(arr)))
-        return [_column(name, o["spec"], o["present"], o["parts"], rows) for name, o in out.items()]
-
-
-# The conditions an event type may put in EventType.eligible, with their defaults: with the
-# columns of its EventContext (speed_mph, posted_speed_mph, local_hour, intensity), the
-# telematics family's side of the event-type contract (docs/plugins.md).
-ELIGIBILITY: dict[str, Any] = {"min_speed_mph": 0.0, "night_only": False, "over_limit_mph": None}
-
-
-def eligibility(et: EventType) -> dict[str, Any]:
-    """``et.eligible`` over the defaults, checked: a misspelt or mistyped condition is an
-    error naming the event type, not a type that is silently always eligible."""
-    unknown = sorted(set(et.eligible) - set(ELIGIBILITY))
-    if unknown:
-        raise PluginError(
-            f"event type {et.name!r}: unknown eligibility condition(s) {', '.join(unknown)}",
-            hint=f"the telematics family knows {', '.join(ELIGIBILITY)}",
-        )
-    when = {**ELIGIBILITY, **et.eligible}
-    night, limit = when["night_only"], when["over_limit_mph"]
-    numbers_ok = _number(when["min_speed_mph"]) and (limit is None or _number(limit))
-    if not (numbers_ok and isinstance(night, bool)):
-        raise PluginError(
-            f"event type {et.name!r}: eligibility {dict(et.eligible)!r} is not valid",
-            hint="min_speed_mph and over_limit_mph are finite numbers (or None), night_only a bool",
-        )
-    return when
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _scalar_values(et: EventType, keys: np.ndarray, fields: tuple[FieldSpec, ...]) -> dict:
-    """Call a seed-style ``attributes(rng)`` once per event, each with its own stream."""
-    assert et.attributes is not None
-    rng = rand.KeyedRandom()
-    cols: dict[str, list[Any]] = {f.name: [] for f in fields}
-    salt = rand.stable_key("event_type", et.name)
-    for key in keys.tolist():
-        rng.reset(key ^ salt)
-        values = et.attributes(rng)
-        if set(values) != set(cols):
-            raise PluginError(
-                f"event type {et.name!r} returned fields {sorted(values)}, declared {sorted(cols)}"
-            )
-        for name, value in values.items():
-            cols[name].append(value)
-    return {name: np.array(vals, dtype=object) for name, vals in cols.items()}
-
-
-def _column(name: str, spec: FieldSpec, present: np.ndarray, parts: list, rows: int) -> Column:
-    if spec.kind in ("int", "decimal") and all(p[1].dtype != object for p in parts):
-        values = np.zeros(rows, np.int64 if spec.kind == "int" else np.float64)
-        for idx, arr in parts:
-            values[idx] = arr
-        return Column(
-            name,
-            "int" if spec.kind == "int" else "decimal",
-            values,
-            decimals=spec.decimals,
-            present=present,
-        )
-    # labels: bools, strings, and anything a seed-style plugin returned, rendered as given
-    labels: list[Any] = list(spec.choices) if spec.choices else []
-    lookup: dict[tuple[type, Any], int] = {(type(v), v): i for i, v in enumerate(labels)}
-    codes = np.zeros(rows, np.int64)
-    for idx, arr in parts:
-        if arr.dtype == np.bool_ and not labels:
-            labels, lookup = [False, True], {(bool, False): 0, (bool, True): 1}
-        if arr.dtype == np.bool_ and labels == [False, True]:
-            codes[idx] = arr.astype(np.int64)
-            continue
-        if spec.choices and np.issubdtype(arr.dtype, np.integer):
-            # vectorised generators may return indices into the declared choices
-            if arr.size and (arr.min() < 0 or arr.max() >= len(spec.choices)):
-                raise PluginError(f"field {name!r}: choice index out of range")
-            codes[idx] = arr
-            continue
-        if arr.dtype != object and arr.size:
-            uniq, inverse = np.unique(arr, return_inverse=True)
-            mapped = np.empty(len(uniq), np.int64)
-            for i, v in enumerate(uniq.tolist()):
-                key = (type(v), v)
-                if key not in lookup:
-                    lookup[key] = len(labels)
-                    labels.append(v)
-                mapped[i] = lookup[key]
-            codes[idx] = mapped[inverse]
-            continue
-        vals = arr.tolist()
-        part_codes = np.empty(len(vals), np.int64)
-        for i, v in enumerate(vals):
-            key = (type(v), v)
-            code = lookup.get(key)
-            if code is None:
-                code = lookup[key] = len(labels)
-                labels.append(v)
-            part_codes[i] = code
-        codes[idx] = part_codes
-    return Column(name, "label", codes, labels=tuple(labels), present=present)
+        return [column(name, o["spec"], o["present"], o["parts"], rows) for name, o in out.items()]
