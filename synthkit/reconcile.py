@@ -69,58 +69,25 @@ def reconcile_records(
     records: Sequence[RunRecord], ledger: Ledger, *, late_after_s: float = 60.0
 ) -> dict[str, Any]:
     """The reconcile report (JSON-ready) of ``records`` against ``ledger``."""
-    expected: dict[str, Ranges] = {}
-    for record in records:
-        for stream, r in record.streams.items():
-            if r.count:
-                expected.setdefault(stream, []).append((r.first_seq, r.last_seq))
-    expected = {s: merge(r) for s, r in expected.items()}
+    expected = _expected(records)
     streams = sorted(expected)
     tallies = ledger.tallies(streams)
-    open_streams = [s for s in streams if not _complete(expected[s], tallies.get(s))]
-    islands = ledger.islands(open_streams)
+    open_streams = {s for s in streams if not _complete(expected[s], tallies.get(s))}
+    islands = ledger.islands(sorted(open_streams))
     late = _late(records, ledger, late_after_s)
 
     per_stream: dict[str, dict[str, Any]] = {}
     missing_of: dict[str, Ranges] = {}
-    totals = {"expected": 0, "stored": 0, "missing": 0, "duplicates": 0, "unexpected": 0, "late": 0}
-    for s in streams:
-        want = expected[s]
-        n_expected = size(want)
-        if s in islands:
-            have = merge([(i.low, i.high) for i in islands[s]])
-            missing = subtract(want, have)
-            unexpected = size(subtract(have, want))
-            duplicates = sum(i.rows - (i.high - i.low + 1) for i in islands[s])
-        else:
-            missing, unexpected, duplicates = [], 0, 0
-        stored = n_expected - size(missing)
-        row = {
-            "expected": n_expected,
-            "stored": stored,
-            "missing": size(missing),
-            "duplicates": duplicates,
-            "unexpected": unexpected,
-            "late": late.get(s, 0),
-        }
+    totals = dict.fromkeys(("expected", "stored", "missing", "duplicates", "unexpected", "late"), 0)
+    for s in streams:  # a ledger may leave out an open stream that holds nothing: all missing
+        held = islands.get(s, []) if s in open_streams else None
+        row, missing = _stream(expected[s], held, late.get(s, 0))
         for key, value in row.items():
             totals[key] += value
-        if missing or duplicates or unexpected or row["late"]:
+        if missing or row["duplicates"] or row["unexpected"] or row["late"]:
             per_stream[s] = {**row, "missing_ranges": [list(r) for r in missing]}
         if missing:
             missing_of[s] = missing
-
-    by_run: dict[str, dict[str, list[list[int]]]] = {}
-    for record in records:  # each missing seq belongs to the one record whose range holds it
-        for stream, r in record.streams.items():
-            if stream in missing_of and r.count:
-                part = [
-                    (max(lo, r.first_seq), min(hi, r.last_seq))
-                    for lo, hi in missing_of[stream]
-                    if hi >= r.first_seq and lo <= r.last_seq
-                ]
-                if part:
-                    by_run.setdefault(record.run_id, {})[stream] = [list(x) for x in part]
     complete = totals["missing"] == 0 and totals["duplicates"] == 0
     return {
         "command": "reconcile",
@@ -132,9 +99,59 @@ def reconcile_records(
         "streams_incomplete": sum(
             1 for s in per_stream.values() if s["missing"] or s["duplicates"]
         ),
-        "missing_ranges": by_run,
+        "missing_ranges": _missing_by_run(records, missing_of),
         "streams": per_stream,
     }
+
+
+def _expected(records: Sequence[RunRecord]) -> dict[str, Ranges]:
+    """Each stream's seqs the runs emitted, as merged ranges."""
+    expected: dict[str, Ranges] = {}
+    for record in records:
+        for stream, r in record.streams.items():
+            if r.count:
+                expected.setdefault(stream, []).append((r.first_seq, r.last_seq))
+    return {s: merge(r) for s, r in expected.items()}
+
+
+def _stream(want: Ranges, islands: Any, late: int) -> tuple[dict[str, int], Ranges]:
+    """(one stream's counts, its missing ranges) from what the store holds of it: ``islands``
+    None when its tally already showed it complete."""
+    if islands is not None:
+        have = merge([(i.low, i.high) for i in islands])
+        missing = subtract(want, have)
+        unexpected = size(subtract(have, want))
+        duplicates = sum(i.rows - (i.high - i.low + 1) for i in islands)
+    else:
+        missing, unexpected, duplicates = [], 0, 0
+    n_expected = size(want)
+    row = {
+        "expected": n_expected,
+        "stored": n_expected - size(missing),
+        "missing": size(missing),
+        "duplicates": duplicates,
+        "unexpected": unexpected,
+        "late": late,
+    }
+    return row, missing
+
+
+def _missing_by_run(
+    records: Sequence[RunRecord], missing_of: dict[str, Ranges]
+) -> dict[str, dict[str, list[list[int]]]]:
+    """Each missing seq under the one record whose range holds it (what replay re-emits)."""
+    by_run: dict[str, dict[str, list[list[int]]]] = {}
+    for record in records:
+        for stream, r in record.streams.items():
+            if stream in missing_of and r.count:
+                part = [
+                    (max(lo, r.first_seq), min(hi, r.last_seq))
+                    for lo, hi in missing_of[stream]
+                    if hi >= r.first_seq and lo <= r.last_seq
+                ]
+                if part:
+                    by_run.setdefault(record.run_id, {})[stream] = [list(x) for x in part]
+    return by_run
 
 
 def records_for(

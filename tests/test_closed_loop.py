@@ -343,3 +343,27 @@ def test_a_run_killed_outright_keeps_a_record_that_covers_what_it_reserved(tmp_p
         d: r.last_seq for d, r in record.streams.items()
     } == reserved  # never less than the state reserved
     assert all(r.first_seq == 0 and r.count >= 2 for r in record.streams.values())
+
+
+def test_a_ledger_that_names_only_streams_it_holds_still_shows_the_others_missing():
+    """A ledger's islands may leave out a stream of which it holds nothing (the contract says
+    "per stream"); reconcile counted such a stream as complete, every seq of it missing."""
+    from synthkit.ledger import Island, Ledger, Tally
+    from synthkit.reconcile import reconcile_records
+    from synthkit.runs import RunRecord, StreamRange
+
+    class Sparse(Ledger):
+        where = "sparse"
+
+        def tallies(self, streams):
+            return {"A": Tally(2, 2, 0, 1)} if "A" in streams else {}
+
+        def islands(self, streams):
+            return {"A": [Island(0, 1, 2)]} if "A" in streams else {}
+
+    record = RunRecord(
+        "r1", "run", "test", streams={"A": StreamRange(0, 1), "B": StreamRange(0, 4)}
+    )
+    report = reconcile_records([record], Sparse())
+    assert (report["stored"], report["missing"], report["complete"]) == (2, 5, False)
+    assert report["missing_ranges"] == {"r1": {"B": [[0, 4]]}}
