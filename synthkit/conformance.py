@@ -103,16 +103,7 @@ def check_sink(
     columns = next(iter(make())).names
     read = output or _default_output
 
-    try:
-        make_sink(spec, make_target(99), ["no_such_option_at_all=1"])
-    except ConfigError as exc:
-        assert "no_such_option_at_all" in str(exc), (
-            f"{spec.name}: the options error must name the option"
-        )
-    else:
-        raise AssertionError(
-            f"{spec.name}: an unknown --sink-option must be refused (extra='forbid')"
-        )
+    _check_options_refused(spec, make_target)
 
     def build(run: int) -> tuple[Sink, Target]:
         target = make_target(run)
@@ -124,26 +115,9 @@ def check_sink(
 
     sink, first_target = build(0)
     report = deliver(make(), sink, columns)
-    assert isinstance(report, SinkReport), f"{spec.name}: close() must return a SinkReport"
-    assert report.records == rows, (
-        f"{spec.name}: reported {report.records} records, was handed {rows}"
-    )
-    if spec.kind == "ingest":
-        assert sum(report.outcomes.values()) == rows, (
-            f"{spec.name}: outcomes {dict(report.outcomes)} must add up to {rows}"
-        )
-        bad = [k for k in report.outcomes if not k.startswith(OUTCOME_KEYS)]
-        assert not bad, f"{spec.name}: outcome keys {bad} must start with one of {OUTCOME_KEYS}"
+    _check_report(spec, report, rows)
     if spec.kind == "broker":
-        assert isinstance(sink, BrokerSink) and isinstance(first_target, BrokerTarget)
-        clients = sink.per_client()
-        assert set(clients) >= set(first_target.clients), (
-            f"{spec.name}: per_client() must report every client"
-        )
-        summary = sink.summary()
-        assert "broker_acknowledged_all" in summary and "warnings" in summary, (
-            f"{spec.name}: summary() lacks its keys"
-        )
+        _check_broker(spec, sink, first_target)
 
     if spec.kind in ("file", "stream"):
         again, second_target = build(1)
@@ -155,6 +129,44 @@ def check_sink(
     if spec.kind == "file":
         _check_whole_or_nothing(spec, build, make, columns)
     return report
+
+
+def _check_options_refused(spec: SinkSpec, make_target: Callable[[int], Target]) -> None:
+    try:
+        make_sink(spec, make_target(99), ["no_such_option_at_all=1"])
+    except ConfigError as exc:
+        assert "no_such_option_at_all" in str(exc), (
+            f"{spec.name}: the options error must name the option"
+        )
+    else:
+        raise AssertionError(
+            f"{spec.name}: an unknown --sink-option must be refused (extra='forbid')"
+        )
+
+
+def _check_report(spec: SinkSpec, report: object, rows: int) -> None:
+    assert isinstance(report, SinkReport), f"{spec.name}: close() must return a SinkReport"
+    assert report.records == rows, (
+        f"{spec.name}: reported {report.records} records, was handed {rows}"
+    )
+    if spec.kind == "ingest":
+        assert sum(report.outcomes.values()) == rows, (
+            f"{spec.name}: outcomes {dict(report.outcomes)} must add up to {rows}"
+        )
+        bad = [k for k in report.outcomes if not k.startswith(OUTCOME_KEYS)]
+        assert not bad, f"{spec.name}: outcome keys {bad} must start with one of {OUTCOME_KEYS}"
+
+
+def _check_broker(spec: SinkSpec, sink: Sink, target: Target) -> None:
+    assert isinstance(sink, BrokerSink) and isinstance(target, BrokerTarget)
+    clients = sink.per_client()
+    assert set(clients) >= set(target.clients), (
+        f"{spec.name}: per_client() must report every client"
+    )
+    summary = sink.summary()
+    assert "broker_acknowledged_all" in summary and "warnings" in summary, (
+        f"{spec.name}: summary() lacks its keys"
+    )
 
 
 def _check_whole_or_nothing(spec: SinkSpec, build, make, columns) -> None:
