@@ -74,8 +74,8 @@ _WHERE: dict[str, str] = {
     ),
     "Encoder": "synthkit.encode",
     **dict.fromkeys(("EncodedFileSink", "EncodedStreamSink"), "synthkit.sinks"),
-    # the stage between generator and sink, and the run's life cycle
-    **dict.fromkeys(("RunPlan", "opened_columns"), "synthkit.pipeline"),
+    # a run's life, from plan to summary: its transforms, its delivery, its ending
+    **dict.fromkeys(("RunPlan", "Run", "Delivery", "start_run"), "synthkit.run"),
     # moving batches: as fast as they come, or each at its due time
     **dict.fromkeys(("Pace", "deliver", "paced"), "synthkit.engine"),
     # counter-based randomness (the module for numpy code, its kernels for compiled code)
@@ -120,7 +120,6 @@ _WHERE: dict[str, str] = {
             "topic_filter",
             "utc_now",
             "where_stored",
-            "with_chain",
         ),
         "synthkit.runs",
     ),
@@ -234,7 +233,6 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from synthkit.located import LocatedProblems, Problems, validate_section
     from synthkit.memory import keep_freed_memory
     from synthkit.outcomes import delivery_problems
-    from synthkit.pipeline import RunPlan, opened_columns
     from synthkit.plugins import Plugins, get_plugins, lookup
     from synthkit.preflight import collect_findings, run_checks
     from synthkit.rand import stable_key, unit_nb, word_nb
@@ -256,6 +254,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     )
     from synthkit.replay import Replayer
     from synthkit.reservation import Reservation
+    from synthkit.run import Delivery, Run, RunPlan, start_run
     from synthkit.runs import (
         RunLog,
         RunRecord,
@@ -266,7 +265,6 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         topic_filter,
         utc_now,
         where_stored,
-        with_chain,
     )
     from synthkit.secrets import hide_secret, redact
     from synthkit.sinks import EncodedFileSink, EncodedStreamSink

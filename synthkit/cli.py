@@ -246,15 +246,8 @@ def run(args: list[str], plugins: Plugins | None = None) -> int:
         with using(plugins):
             try:
                 result = command.main(args=args, prog_name="synthkit", standalone_mode=False)
-                if "synthkit.pipeline" in sys.modules:
-                    sys.modules["synthkit.pipeline"].run_ended()
-            except BaseException as exc:
-                from synthkit.pipeline import run_failed
-
-                run_failed(exc)  # the synthkit_run_failed hook, when a run had begun
-                raise
             finally:
-                set_current(GlobalOptions())  # the next run in this process starts clean
+                set_current(GlobalOptions())  # the next command in this process starts clean
         if interrupt.received:  # typer returned the interrupt as 130: say which signal
             return _interrupted(Terminated(interrupt.received[-1]))
         return result if isinstance(result, int) else 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -89,19 +89,23 @@ def emit_json(payload: dict[str, Any]) -> None:
     """The machine-readable summary: one JSON document on stdout."""
     sys.stdout.write(scrub(json.dumps(payload, indent=2, sort_keys=False)) + "\n")
     sys.stdout.flush()
-    if "synthkit.pipeline" in sys.modules:  # a run began: the synthkit_run_finished hook
-        sys.modules["synthkit.pipeline"].run_finished(payload)
 
 
-def finish(summary: dict[str, Any], problems: list[str]) -> None:
-    """Emit ``summary`` with ``problems`` added to its ``warnings`` and ``complete`` set; a
-    run with problems then exits 3 (:class:`~synthkit.errors.IncompleteRun`)."""
-    from synthkit.errors import IncompleteRun
-
+def with_problems(summary: dict[str, Any], problems: Sequence[str]) -> dict[str, Any]:
+    """``summary`` with ``problems`` added to its ``warnings`` and ``complete`` set."""
     warnings = list(summary.get("warnings", []))
     summary["warnings"] = warnings + [p for p in problems if p not in warnings]
     summary["complete"] = not problems
-    emit_json(summary)
+    return summary
+
+
+def finish(summary: dict[str, Any], problems: Sequence[str]) -> None:
+    """Emit ``summary`` with ``problems`` (:func:`with_problems`); a command with problems
+    then exits 3 (:class:`~synthkit.errors.IncompleteRun`). A command that ran a
+    :class:`~synthkit.run.Run` ends it with ``run.finish`` instead."""
+    from synthkit.errors import IncompleteRun
+
+    emit_json(with_problems(summary, problems))
     if problems:
         raise IncompleteRun("; ".join(problems), hint="see warnings in the summary on stdout")
 

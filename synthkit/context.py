@@ -39,7 +39,7 @@ _current: contextvars.ContextVar[GlobalOptions] = contextvars.ContextVar(
 
 
 def set_current(options: GlobalOptions) -> None:
-    """The root command's options, for code that has no typer context (the pipeline)."""
+    """The root command's options, for code that has no typer context (a database URL's default)."""
     _current.set(options)
 
 

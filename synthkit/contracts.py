@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from synthkit.batch import Batch
     from synthkit.brokers import BrokerSettings
     from synthkit.files import AtomicFile
-    from synthkit.pipeline import RunPlan
     from synthkit.records import SinkReport, SinkSpec
+    from synthkit.run import RunPlan
 
 
 class SinkOptions(BaseModel):

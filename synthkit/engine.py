@@ -11,12 +11,22 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from synthkit.batch import Batch
-from synthkit.contracts import Sink
 from synthkit.errors import DeliveryStopped, OutputError
 from synthkit.records import SinkReport
+
+
+class Writable(Protocol):
+    """What batches are delivered to: a sink, or a run's delivery (its sink behind the
+    transforms, :class:`synthkit.run.Delivery`)."""
+
+    def open(self, columns: tuple[str, ...]) -> None: ...
+    def write(self, batch: Batch) -> None: ...
+    def close(self) -> SinkReport: ...
+    def abort(self) -> None: ...
+
 
 _DONE = object()
 T = TypeVar("T")
@@ -24,7 +34,7 @@ T = TypeVar("T")
 
 def deliver(
     batches: Iterable[Batch],
-    sink: Sink,
+    sink: Writable,
     columns: tuple[str, ...],
     on_batch: Callable[[int], None] | None = None,
     before_write: Callable[[Batch], None] | None = None,
@@ -89,7 +99,7 @@ def deliver(
 
 def _deliver_here(
     batches: Iterable[Batch],
-    sink: Sink,
+    sink: Writable,
     on_batch: Callable[[int], None] | None,
     before_write: Callable[[Batch], None] | None,
     after_write: Callable[[Batch], None] | None,
@@ -112,7 +122,7 @@ def _deliver_here(
         raise
 
 
-def _stopped(sink: Sink, why: DeliveryStopped) -> SinkReport:
+def _stopped(sink: Writable, why: DeliveryStopped) -> SinkReport:
     """The report of a sink whose endpoint gave up: closed, not aborted (what it delivered
     stays delivered), with the reason in ``details["stopped"]``."""
     report = sink.close()

@@ -31,7 +31,7 @@ from synthkit.records import (
 )
 
 if TYPE_CHECKING:
-    from synthkit.pipeline import RunPlan
+    from synthkit.run import RunPlan
 
 hookspec = pluggy.HookspecMarker("synthkit")
 hookimpl = pluggy.HookimplMarker("synthkit")

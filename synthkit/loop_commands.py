@@ -18,6 +18,7 @@ from synthkit.runs import RunLog, RunRecord, runs_dir
 if TYPE_CHECKING:
     from synthkit.contracts import Target
     from synthkit.ledger import Ledger
+    from synthkit.run import Run
 
 RunIds = Annotated[
     list[str] | None,
@@ -337,6 +338,7 @@ def replay_command(
     """Re-emit exactly the missing (stream, seq) ranges, byte-identical to the first emission, through any sink."""
     from synthkit.plugins import get_plugins
     from synthkit.replay import missing_from_report, replay_run, runs_to_replay
+    from synthkit.run import start_run
     from synthkit.runs import StreamRange
     from synthkit.state import SeqState
 
@@ -379,8 +381,9 @@ def replay_command(
                 picked[d] = [[lo, hi]]
         work = [(record, picked)]
     plugins = get_plugins()
+    replaying = start_run(ctx, "replay", plugins)
     make = _sink_maker(
-        plugins,
+        replaying,
         sink=sink,
         options=sink_option or [],
         db_url=db_url,
@@ -393,19 +396,19 @@ def replay_command(
     )
     total = sum(hi - lo + 1 for _, m in work for rs in m.values() for lo, hi in rs)
     results, problems = [], []
-    with progress_bar("replay", total) as bar:
+    with replaying, progress_bar("replay", total) as bar:
         for record, missing in work:
             done = replay_run(plugins, record, missing, make, bar.advance, rate=rate)
             results.append(done)
             problems += done.get("warnings", [])
-    finish(
-        {"command": "replay", "runs": results, "replayed": sum(r["replayed"] for r in results)},
-        problems,
-    )
+        replaying.finish(
+            {"command": "replay", "runs": results, "replayed": sum(r["replayed"] for r in results)},
+            problems,
+        )
 
 
 def _sink_maker(
-    plugins: Any,
+    run: Run,
     *,
     sink: str | None,
     options: list[str],
@@ -419,8 +422,9 @@ def _sink_maker(
 ) -> Any:
     from synthkit.brokers import resolve_broker, tls_context
     from synthkit.contracts import BrokerTarget, IngestTarget
-    from synthkit.pipeline import RunPlan, chosen_transforms
+    from synthkit.run import RunPlan
 
+    plugins = run.plugins
     if commit_rows < 1:
         raise ConfigError(f"--commit-batch-size must be at least 1, got {commit_rows}")
 
@@ -464,9 +468,12 @@ def _sink_maker(
                 out or _destination(record, db_url, same_sink), apply=True, commit_rows=commit_rows
             )
         # the run's own transforms (what its payload bytes went through), unless replay names others
-        names, pairs = chosen_transforms()
-        chain = (names, pairs) if names else (record.transforms, record.transform_options)
-        return plugins.open_sink(spec, target, options, plan, chain=chain)
+        chain = (
+            (run.transforms, run.transform_options)
+            if run.transforms
+            else (record.transforms, record.transform_options)
+        )
+        return run.open_sink(spec, target, options, plan, chain=chain)
 
     return make
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from synthkit.loading import (  # noqa: F401 - re-exported: where callers have always found them
@@ -36,8 +36,7 @@ from synthkit.records import (
 from synthkit.sink_lookup import SinkLookup, lookup
 
 if TYPE_CHECKING:  # pydantic loads when a sink is built, not at start-up
-    from synthkit.contracts import Sink, SinkOptions, Target
-    from synthkit.pipeline import RunPlan
+    from synthkit.run import RunPlan
     from synthkit.sources import Source, SourceTarget
 
 R = TypeVar("R")
@@ -85,26 +84,6 @@ class Plugins(SinkLookup, PluginLoader):
 
     def sinks(self) -> dict[str, SinkSpec]:
         return self._collect("sinks")
-
-    def open_sink(
-        self,
-        spec: SinkSpec,
-        target: Target,
-        options: SinkOptions | Iterable[str] | Mapping[str, Any] = (),
-        plan: RunPlan | None = None,
-        chain: tuple[Sequence[str], Sequence[str]] | None = None,
-    ) -> Sink:
-        """The sink ``spec`` builds for ``target`` (of its kind), with ``options`` (the
-        ``--sink-option KEY=VALUE`` flags) checked by its options model, behind the
-        command's ``--transform`` chain (or ``chain``: names and option pairs, a run
-        record's) and inside the run's life cycle (``plan``)."""
-        from synthkit.contracts import make_sink
-        from synthkit.pipeline import RunPlan, piped
-
-        sink = make_sink(spec, target, options)
-        return piped(
-            self, sink, replace(plan or RunPlan(command="synthkit"), sink=spec.name), chain
-        )
 
     def transforms(self) -> dict[str, TransformSpec]:
         return self._collect("transforms")

@@ -12,12 +12,15 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from synthkit.batch import Batch
 from synthkit.errors import ConfigError
 from synthkit.outcomes import delivery_problems
 from synthkit.runs import RunLog, RunRecord
+
+if TYPE_CHECKING:
+    from synthkit.run import Delivery
 
 Missing = Mapping[str, Sequence[Sequence[int]]]  # stream -> [[first, last], ...]
 
@@ -111,12 +114,13 @@ def replay_run(
     plugins: Any,
     record: RunRecord,
     missing: Missing,
-    make_sink: Callable[[Replayer, RunRecord], Any],
+    make_sink: Callable[[Replayer, RunRecord], Delivery[Any]],
     on_batch: Callable[[int], None] | None = None,
     rate: float = 0.0,
 ) -> dict[str, Any]:
     """Re-emit ``missing`` of ``record`` through the sink ``make_sink(replayer, record)`` opens,
     at most ``rate`` rows per second (0: no limit)."""
+    from synthkit.contracts import BrokerSink
     from synthkit.engine import deliver
 
     family = plugins.families().get(record.family)
@@ -160,8 +164,8 @@ def replay_run(
     if record.transforms:  # re-applied as the run applied them: a row it dropped is dropped again
         out["transforms"] = list(record.transforms)
         out["regenerated"] = produced[0]  # before them; "replayed": what the sink took after them
-    if hasattr(sink, "summary"):
-        out.update(sink.summary())
+    if isinstance(sink.sink, BrokerSink):  # what the broker acknowledged
+        out.update(sink.sink.summary())
     problems = delivery_problems(report.outcomes, report.details)
     if problems:
         out["warnings"] = [*out.get("warnings", []), *problems]

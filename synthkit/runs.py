@@ -159,15 +159,6 @@ def where_stored(record: RunRecord) -> str:
     return store_identity(record.target)
 
 
-def with_chain(record: RunRecord) -> RunRecord:
-    """``record`` with the command's ``--transform`` chain: what its payload bytes depend on
-    beside the recipe (replay re-applies it)."""
-    from synthkit.pipeline import chosen_transforms
-
-    names, pairs = chosen_transforms()
-    return replace(record, transforms=tuple(names), transform_options=tuple(pairs))
-
-
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 
 
@@ -256,7 +247,7 @@ class RunRecorder:
     ) -> None:
         self.log, self.ids, self.first = log, list(ids), [int(x) for x in first]
         self.record = replace(
-            with_chain(record),
+            record,
             started_at=record.started_at or utc_now(),
             streams=self._streams([f - 1 for f in self.first]),
         )

@@ -15,8 +15,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from synthkit.api import (
     Batch,
-    Plugins,
     Reservation,
+    Run,
     RunLog,
     RunPlan,
     RunRecorder,
@@ -37,7 +37,6 @@ from synthkit_reservoir.ingestion import (
     block_rows,
     check_batch_sizes,
     ingestion_sink,
-    plan_sink,
     split_outcomes,
 )
 from synthkit_reservoir.preflight_db import DbReport, db_preflight
@@ -47,7 +46,7 @@ from synthkit_reservoir.scenario import LoadedScenario
 
 
 def bootstrap(
-    plugins: Plugins,
+    run: Run,
     loaded: LoadedScenario,
     url: str,
     *,
@@ -75,7 +74,7 @@ def bootstrap(
     with SeqState.held(state_file) as state:
         # the database preflight checks the reference database: not an endpoint given by --out
         report = (
-            db_preflight(plugins, loaded, url, strict=strict)
+            db_preflight(run.plugins, loaded, url, strict=strict)
             if out is None
             else DbReport(
                 None,
@@ -85,16 +84,16 @@ def bootstrap(
             )
         )
         first = [state.next_seq(d.device_id) for d in loaded.devices]
-        run = FleetRun(loaded, loaded.devices, steps, window, first)
+        fleet = FleetRun(loaded, loaded.devices, steps, window, first)
         plan = RunPlan(
             "bootstrap",
             seed=loaded.seed,
             window=(iso(window.start_s), iso(window.end_s)),
             streams=tuple(d.device_id for d in loaded.devices),
-            rows=run.total_rows(),
+            rows=fleet.total_rows(),
         )
         sink = ingestion_sink(
-            plugins,
+            run,
             sink_name,
             out or url,
             apply=True,
@@ -104,7 +103,7 @@ def bootstrap(
             options=sink_options,
             plan=plan,
         )
-        builder = RowBuilder(run)
+        builder = RowBuilder(fleet)
         last = np.array([f + window.points(step) - 1 for step, f in zip(steps, first)], np.int64)
         stride = max(1, RESERVE_ROWS // max(1, len(loaded.devices)))  # seqs per device per save
         ids = [d.device_id for d in loaded.devices]
@@ -113,15 +112,15 @@ def bootstrap(
             loaded,
             window.start_s,
             steps,
-            sink=plan_sink(sink),
+            sink=sink.plan.sink,
             target=redact(out or url),
             store=store_identity(out or url),
         )
-        recorder = RunRecorder(RunLog(runs_dir(state_file)), record, ids, first)
+        recorder = RunRecorder(RunLog(runs_dir(state_file)), run.recorded(record), ids, first)
         reservation = Reservation(state, ids, np.full(len(first), stride), last, recorder)
-        batches = _rechunk((builder.batch(b) for b in run.blocks()), block_rows(commit_rows))
+        batches = _rechunk((builder.batch(b) for b in fleet.blocks()), block_rows(commit_rows))
         started = time.perf_counter()
-        with progress_bar("bootstrap", run.total_rows()) as bar:
+        with progress_bar("bootstrap", fleet.total_rows()) as bar:
             status = "failed"
             try:
                 delivered = deliver(

@@ -17,6 +17,7 @@ from synthkit.api import (
     get_plugins,
     global_options,
     parse_utc,
+    start_run,
     stderr,
     table,
 )
@@ -209,7 +210,10 @@ def export_csv_command(
             db_preflight(get_plugins(), loaded, resolve_url(None), strict=True)
     from synthkit_reservoir.export import export_csv
 
-    emit_json(export_csv(loaded, opts.state_file, end, run_id, output_root, sink, sink_option))
+    with start_run(ctx, "export-csv") as run:
+        run.finish(
+            export_csv(run, loaded, opts.state_file, end, run_id, output_root, sink, sink_option)
+        )
 
 
 @app.command(
@@ -290,23 +294,24 @@ def import_csv_command(
     from synthkit_reservoir.switches import with_unused_drain
 
     check_batch_sizes(commit_batch_size, analytics_batch_size)
-    result, problems = import_csv(
-        get_plugins(),
-        artifact_dir,
-        resolve_url(db_url),
-        apply=apply,
-        commit_rows=commit_batch_size,
-        sink_name=sink,
-        state_file=global_options(ctx).state_file,
-        drain=analytics_batch_size if drain_analytics else 0,
-        sink_options=sink_option,
-        out=out,
-    )
-    if not apply:
-        stderr().print(
-            "dry run: nothing was written; add --apply to import these rows", highlight=False
+    with start_run(ctx, "import-csv") as run:
+        result, problems = import_csv(
+            run,
+            artifact_dir,
+            resolve_url(db_url),
+            apply=apply,
+            commit_rows=commit_batch_size,
+            sink_name=sink,
+            state_file=global_options(ctx).state_file,
+            drain=analytics_batch_size if drain_analytics else 0,
+            sink_options=sink_option,
+            out=out,
         )
-    finish(with_unused_drain(ctx, result, drain_analytics), problems)
+        if not apply:
+            stderr().print(
+                "dry run: nothing was written; add --apply to import these rows", highlight=False
+            )
+        run.finish(with_unused_drain(ctx, result, drain_analytics), problems)
 
 
 @app.command(
@@ -371,21 +376,22 @@ def bootstrap_command(
         no_cluster_places,
         loaded.scenario.bootstrap.cluster_places,
     )
-    result, problems = bootstrap(
-        get_plugins(),
-        loaded,
-        resolve_url(db_url),
-        now=datetime.now(UTC).replace(microsecond=0),
-        commit_rows=commit_batch_size,
-        sink_name=sink,
-        state_file=opts.state_file,
-        strict=opts.strict,
-        drain=analytics_batch_size if drain else 0,
-        sink_options=sink_option,
-        out=out,
-        cluster=cluster,
-    )
-    finish(with_unused_drain(ctx, result, drain), problems)
+    with start_run(ctx, "bootstrap") as run:
+        result, problems = bootstrap(
+            run,
+            loaded,
+            resolve_url(db_url),
+            now=datetime.now(UTC).replace(microsecond=0),
+            commit_rows=commit_batch_size,
+            sink_name=sink,
+            state_file=opts.state_file,
+            strict=opts.strict,
+            drain=analytics_batch_size if drain else 0,
+            sink_options=sink_option,
+            out=out,
+            cluster=cluster,
+        )
+        run.finish(with_unused_drain(ctx, result, drain), problems)
 
 
 @app.command(
@@ -467,19 +473,20 @@ def run_command(
         from synthkit_reservoir.preflight_db import db_preflight
 
         db_preflight(get_plugins(), loaded, stored_url, strict=True)
-    result = live_run(
-        get_plugins(),
-        loaded,
-        broker=broker,
-        state_file=opts.state_file,
-        iterations=iterations,
-        duration_s=duration_seconds,
-        qos=qos,
-        drain_timeout_s=drain_timeout,
-        topic=topic or loaded.scenario.mqtt.topic or "devices/{device_id}/telemetry",
-        sink_name=sink,
-        sink_options=sink_option,
-        stored_url=stored_url,
-        settle_timeout_s=settle_timeout,
-    )
-    finish(result, result["warnings"])
+    with start_run(ctx, "run") as run:
+        result = live_run(
+            run,
+            loaded,
+            broker=broker,
+            state_file=opts.state_file,
+            iterations=iterations,
+            duration_s=duration_seconds,
+            qos=qos,
+            drain_timeout_s=drain_timeout,
+            topic=topic or loaded.scenario.mqtt.topic or "devices/{device_id}/telemetry",
+            sink_name=sink,
+            sink_options=sink_option,
+            stored_url=stored_url,
+            settle_timeout_s=settle_timeout,
+        )
+        run.finish(result, result["warnings"])

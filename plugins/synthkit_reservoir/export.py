@@ -22,14 +22,15 @@ from typing import Any
 from synthkit import __version__
 from synthkit.api import (
     ConfigError,
+    Delivery,
+    FileSink,
     FileTarget,
+    Run,
     RunPlan,
     SeqState,
-    Sink,
     SinkSpec,
     deliver,
     get_plugins,
-    opened_columns,
     per_second,
     progress_bar,
     sweep_stale,
@@ -65,6 +66,7 @@ def rows_name(spec: SinkSpec) -> str:
 
 
 def export_csv(
+    run: Run,
     loaded: LoadedScenario,
     state_file: Path,
     end: datetime,
@@ -82,7 +84,7 @@ def export_csv(
             f"artifact directory {final} already exists",
             hint="choose another --run-id; existing artifacts are never overwritten",
         )
-    plugins = get_plugins()
+    plugins = run.plugins
     spec = plugins.sink(
         sink_name,
         "file",
@@ -102,7 +104,7 @@ def export_csv(
             end_s,
             run_id,
             output_root,
-            lambda target, plan: plugins.open_sink(spec, target, options, plan),
+            lambda target, plan: run.open_sink(spec, target, options, plan),
             rows_name(spec),
             spec.name,
         )
@@ -114,7 +116,7 @@ def _export(
     end_s: int,
     run_id: str,
     output_root: Path,
-    make: Callable[[FileTarget, RunPlan], Sink],
+    make: Callable[[FileTarget, RunPlan], Delivery[FileSink]],
     rows_file: str,
     sink_name: str,
 ) -> dict[str, Any]:
@@ -122,8 +124,8 @@ def _export(
     final = scenario_dir / run_id
     window, steps = export_window(loaded, end_s)
     first_seq = [state.next_seq(d.device_id) for d in loaded.devices]
-    run = FleetRun(loaded, loaded.devices, steps, window, first_seq)
-    builder = RowBuilder(run)
+    fleet = FleetRun(loaded, loaded.devices, steps, window, first_seq)
+    builder = RowBuilder(fleet)
     made = [d for d in (output_root, scenario_dir) if not d.exists()]
     try:
         scenario_dir.mkdir(parents=True, exist_ok=True)
@@ -137,7 +139,7 @@ def _export(
     tmp.mkdir()
     try:
         target = FileTarget(tmp / rows_file, digest=hashlib.sha256())  # hashed on the I/O thread
-        total = run.total_rows()
+        total = fleet.total_rows()
         plan = RunPlan(
             "export-csv",
             seed=loaded.seed,
@@ -149,7 +151,7 @@ def _export(
         started = time.perf_counter()
         with progress_bar(f"export-csv -> {run_id}", total) as bar:
             report = deliver(
-                (builder.batch(b) for b in run.blocks()), sink, builder.columns, bar.advance
+                (builder.batch(b) for b in fleet.blocks()), sink, builder.columns, bar.advance
             )
         elapsed = time.perf_counter() - started
         per_device = {
@@ -172,7 +174,7 @@ def _export(
             "run_id": run_id,
             "window": {"start_at": iso(window.start_s), "end_at": iso(window.end_s)},
             **_rows_entry(sink_name, rows_file, target.sha256(), report.bytes),
-            "columns": list(opened_columns(sink, builder.columns)),
+            "columns": list(sink.columns),
             "total_rows": report.records,
             "devices": per_device,
             "versions": _versions(loaded),

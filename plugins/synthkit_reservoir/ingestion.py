@@ -15,13 +15,14 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from synthkit.api import (
     AtomicFile,
     ConfigError,
+    Delivery,
+    IngestSink,
     IngestTarget,
-    Plugins,
+    Run,
     RunLog,
     RunPlan,
     RunRecord,
     SeqState,
-    Sink,
     SinkReport,
     StreamRange,
     deliver,
@@ -47,7 +48,7 @@ RESERVE_ROWS = 500_000  # seqs reserved per state-file save: a kill -9 leaves at
 
 
 def ingestion_sink(
-    plugins: Plugins,
+    run: Run,
     name: str | None,
     url: str,
     *,
@@ -57,9 +58,10 @@ def ingestion_sink(
     needed_by: str,
     options: list[str] | None = None,
     plan: RunPlan | None = None,
-) -> Sink:
+) -> Delivery[IngestSink]:
     """An ingestion sink for ``url``: it receives blocks of whole commits and commits every
     ``commit_rows``. ``name`` None: the one ``url``'s scheme picks (http...), else reference_db."""
+    plugins = run.plugins
     if name is None:
         claimant = plugins.url_sink(url)
         name = claimant.name if claimant is not None else "reference_db"
@@ -75,7 +77,7 @@ def ingestion_sink(
             hint="give --apply to deliver through it",
         )
     target = IngestTarget(url, apply=apply, commit_rows=commit_rows, drain_analytics=drain)
-    return plugins.open_sink(spec, target, options or (), plan or RunPlan(needed_by))
+    return run.open_sink(spec, target, options or (), plan or RunPlan(needed_by))
 
 
 def check_batch_sizes(commit_rows: int, drain: int | None) -> None:
@@ -155,7 +157,7 @@ def verify_artifact(artifact_dir: Path) -> tuple[dict[str, Any], Path]:
 
 
 def import_csv(
-    plugins: Plugins,
+    run: Run,
     artifact_dir: Path,
     url: str,
     *,
@@ -183,7 +185,7 @@ def import_csv(
             extra={"apply": apply},
         )
         sink = ingestion_sink(
-            plugins,
+            run,
             sink_name,
             out or url,
             apply=apply,
@@ -227,7 +229,7 @@ def import_csv(
             for device_id, info in (manifest.get("devices") or {}).items():
                 state.advance(device_id, int(info["last_seq"]))
             state.save()
-            result["run_id"] = record_import(manifest, state_file, plan_sink(sink), out or url)
+            result["run_id"] = record_import(run, manifest, state_file, sink.plan.sink, out or url)
             result["state_file"] = str(state_file)
             result["warnings"], result["complete"] = problems, not problems
             result_file = AtomicFile(artifact_dir / RESULT_NAME, durable=True)
@@ -236,15 +238,12 @@ def import_csv(
     return result, problems
 
 
-def plan_sink(sink: Sink) -> str:
-    """The name of the sink a pipeline wraps (what a run record names)."""
-    return str(getattr(sink, "name", "") or getattr(getattr(sink, "plan", None), "sink", ""))
-
-
-def record_import(manifest: dict[str, Any], state_file: Path, sink: str, where: str) -> str:
+def record_import(
+    run: Run, manifest: dict[str, Any], state_file: Path, sink: str, where: str
+) -> str:
     """The run record of an applied import: the export's devices and seqs, and the recipe that
     regenerates them (the export's scenario, window start and steps)."""
-    from synthkit.api import parse_utc, utc_now, with_chain
+    from synthkit.api import parse_utc, utc_now
 
     devices = manifest.get("devices") or {}
     start_s = int(parse_utc(manifest["window"]["start_at"], "manifest window.start_at").timestamp())
@@ -272,5 +271,5 @@ def record_import(manifest: dict[str, Any], state_file: Path, sink: str, where: 
             {d: int(i["step_seconds"]) for d, i in devices.items()},
         ),
     )
-    RunLog(runs_dir(state_file)).write(with_chain(record))  # the chain its rows went through
+    RunLog(runs_dir(state_file)).write(run.recorded(record))  # the chain its rows went through
     return record.run_id

@@ -21,11 +21,11 @@ import numpy as np
 
 from synthkit.api import (
     Batch,
-    BrokerSink,
     ConfigError,
     Pace,
     Plugins,
     Reservation,
+    Run,
     RunPlan,
     SeqState,
     paced,
@@ -43,7 +43,7 @@ GROUP_ROWS = 4096  # at most about this many rows per batch when ticks are due t
 
 
 def live_run(
-    plugins: Plugins,
+    run: Run,
     loaded: Any,
     *,
     broker: Any,
@@ -74,6 +74,7 @@ def live_run(
         raise ConfigError(
             "--iterations and --duration-seconds must be >= 0", hint="0 means unlimited"
         )
+    plugins = run.plugins
     devices = loaded.devices
     ids = [d.device_id for d in devices]
     steps = np.array([d.cadence_seconds for d in devices], np.int64)
@@ -95,8 +96,8 @@ def live_run(
         end_s = start_s + min(
             int(steps.max()) * (iterations - 1) if iterations else _HORIZON_S, _HORIZON_S
         )
-        run = FleetRun(loaded, devices, steps.tolist(), Window(start_s, end_s), first.tolist())
-        builder = RowBuilder(run)
+        fleet = FleetRun(loaded, devices, steps.tolist(), Window(start_s, end_s), first.tolist())
+        builder = RowBuilder(fleet)
         spec = plugins.sink(
             sink_name,
             "broker",
@@ -121,8 +122,7 @@ def live_run(
             live=True,
             window=(iso(start_s), iso(end_s)) if iterations else None,
         )
-        sink = plugins.open_sink(spec, target, sink_options or (), plan)
-        assert isinstance(sink, BrokerSink)  # a broker target's sink
+        sink = run.open_sink(spec, target, sink_options or (), plan)
         ahead = np.ceil(speedup / steps).astype(np.int64)  # ~1 s of messages per device per save
         ceiling = (
             first + iterations - 1 if iterations else None
@@ -138,7 +138,9 @@ def live_run(
             topic=topic,
             store=store_identity(stored_url) if stored_url else "",
         )
-        recorder = RunRecorder(RunLog(runs_dir(state_file)), record, ids, first.tolist())
+        recorder = RunRecorder(
+            RunLog(runs_dir(state_file)), run.recorded(record), ids, first.tolist()
+        )
         reservation = Reservation(state, ids, ahead, ceiling, recorder)
         total = len(ids) * iterations if iterations else None  # unlimited: a count, no bar to fill
         if duration_s:  # what is due within the duration (ticks at 0, step/speedup, ...)
@@ -150,13 +152,13 @@ def live_run(
             t0 = time.monotonic()
 
             def schedule() -> Iterator[tuple[float, int]]:
-                for tick in range(run.last_tick + 1):
-                    yield tick * run.tick_s / speedup, tick
+                for tick in range(fleet.last_tick + 1):
+                    yield tick * fleet.tick_s / speedup, tick
 
             def produce(ticks: list[int]) -> Batch:
                 # the ticks due now: one when on time, many when behind (one block: its cost
                 # is per block, not per tick)
-                block = run.block(ticks[0], len(ticks))
+                block = fleet.block(ticks[0], len(ticks))
                 keep = (
                     block.seq < first[block.device] + iterations if iterations else None
                 )  # fast devices stop
@@ -185,11 +187,15 @@ def live_run(
                     recorder.record = replace(
                         recorder.record, unsent_schedule_s=round(pace.unsent_s, 3)
                     )
-            finally:
+            except BaseException:
+                sink.abort()  # a failure aborts: the sink's own rules say what is kept
+                raise
+            else:
                 sink.close()
+            finally:
                 reservation.settle(status)  # a clean stop gives back what was reserved ahead
         elapsed = time.monotonic() - t0
-        totals = sink.summary()
+        totals = sink.sink.summary()
         delivery = delivery_report(plugins, recorder.record, totals, stored_url, settle_timeout_s)
         if "warning" in listener:
             delivery["warnings"].append(listener.pop("warning"))
@@ -212,7 +218,7 @@ def live_run(
             **totals,
             "delivery": delivery,
             "warnings": totals["warnings"] + delivery.pop("warnings"),
-            "devices": sink.per_client(),
+            "devices": sink.sink.per_client(),
             "sink": spec.name,
             "state_file": str(state_file),
             "elapsed_seconds": round(elapsed, 3),

@@ -10,9 +10,8 @@ import typer
 from synthkit.api import (
     SinkFlag,
     SinkOptionFlag,
-    finish,
-    get_plugins,
     global_options,
+    start_run,
     stderr,
 )
 
@@ -104,6 +103,7 @@ def _config(
     epilog="Example: synthkit telematics generate --events 100000 --drivers 50 --out telemetry_events.jsonl"
 )
 def generate(
+    ctx: typer.Context,
     out: Annotated[
         str | None,
         typer.Option(
@@ -152,12 +152,14 @@ def generate(
     )
     from synthkit_telematics.run import generate_file
 
-    summary = generate_file(get_plugins(), config, events, out, fmt, sink, sink_option)
-    finish(summary, summary.pop("warnings"))
+    with start_run(ctx, "telematics generate") as run:
+        summary = generate_file(run, config, events, out, fmt, sink, sink_option)
+        run.finish(summary, summary.pop("warnings"))
 
 
 @app.command(epilog="Example: synthkit telematics stream --interval 0.5 --drivers 5")
 def stream(
+    ctx: typer.Context,
     interval: Annotated[float, typer.Option("--interval", help="Seconds between events.")] = 0.5,
     drivers: Drivers = 10,
     seed: Seed = 42,
@@ -198,9 +200,8 @@ def stream(
     )
     from synthkit_telematics.run import stream_stdout
 
-    count = stream_stdout(
-        get_plugins(), config, interval, max_events, sink, sink_option, out, clock
-    )
+    with start_run(ctx, "telematics stream") as run:
+        count = stream_stdout(run, config, interval, max_events, sink, sink_option, out, clock)
     stderr().print(f"streamed {count} events", highlight=False)
 
 
@@ -278,20 +279,21 @@ def publish(
         utc_offset,
         mix,
     )
-    result = publish_mqtt(
-        get_plugins(),
-        config,
-        broker=resolve_broker(None, host=host, port=port),
-        events=events,
-        duration_s=duration_seconds,
-        interval_s=interval,
-        topic=topic,
-        qos=qos,
-        client_id_prefix=client_id_prefix,
-        drain_timeout_s=drain_timeout,
-        sink_name=sink,
-        sink_options=sink_option,
-        state_file=global_options(ctx).state_file,
-        clock=clock,
-    )
-    finish(result, result["warnings"])
+    with start_run(ctx, "telematics publish") as run:
+        result = publish_mqtt(
+            run,
+            config,
+            broker=resolve_broker(None, host=host, port=port),
+            events=events,
+            duration_s=duration_seconds,
+            interval_s=interval,
+            topic=topic,
+            qos=qos,
+            client_id_prefix=client_id_prefix,
+            drain_timeout_s=drain_timeout,
+            sink_name=sink,
+            sink_options=sink_option,
+            state_file=global_options(ctx).state_file,
+            clock=clock,
+        )
+        run.finish(result, result["warnings"])

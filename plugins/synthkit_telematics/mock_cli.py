@@ -15,7 +15,7 @@ import traceback
 from pathlib import Path
 from typing import Any, NoReturn
 
-from synthkit.api import SynthkitError, get_plugins, keep_freed_memory
+from synthkit.api import Run, SynthkitError, get_plugins, keep_freed_memory
 from synthkit_telematics.options import build_config, parse_start, parse_weights
 from synthkit_telematics.run import generate_file, stream_stdout
 
@@ -76,20 +76,22 @@ def main(argv: list[str] | None = None) -> None:
             extreme_variance=args.extreme_variance,
             weights=parse_weights(args.weight, args.weights_file, args.mix),
         )
+        plugins = get_plugins()
         if args.stream:
-            stream_stdout(get_plugins(), config, args.interval, args.events)
+            with Run(plugins, "synthkit-mock --stream") as run:  # no transforms: the seed's flags
+                stream_stdout(run, config, args.interval, args.events)
             return
         if not args.out:
             sys.stderr.write("error: --out is required in batch mode (or use --stream)\n")
             sys.exit(2)
-        plugins = get_plugins()
-        summary = generate_file(
-            plugins,
-            config,
-            1000 if args.events is None else args.events,
-            Path(args.out),
-            args.format or mock_format(plugins, args.out),
-        )
+        with Run(plugins, "synthkit-mock") as run:  # its summary is the seed's one line
+            summary = generate_file(
+                run,
+                config,
+                1000 if args.events is None else args.events,
+                Path(args.out),
+                args.format or mock_format(plugins, args.out),
+            )
         print(f"Wrote {summary['events']} events to {args.out} ({summary['format']})")
     except SynthkitError as exc:
         if os.environ.get("SYNTHKIT_DEBUG", "") not in ("", "0"):

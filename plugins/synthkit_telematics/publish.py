@@ -17,10 +17,9 @@ from typing import Any
 import numpy as np
 
 from synthkit.api import (
-    BrokerSink,
     ConfigError,
     Pace,
-    Plugins,
+    Run,
     RunPlan,
     paced,
     per_second,
@@ -34,7 +33,7 @@ DEFAULT_TOPIC = "telematics/{driver_id}/events"
 
 
 def publish_mqtt(
-    plugins: Plugins,
+    run: Run,
     config: TelematicsConfig,
     *,
     broker: Any,
@@ -58,6 +57,7 @@ def publish_mqtt(
             hint="0 means unlimited (no pause for --interval)",
         )
     check_clock(clock)
+    plugins = run.plugins
     tls = tls_context(broker)  # every certificate problem surfaces before any connection
     generator = TelematicsGenerator(config, plugins.event_types(), id_salt=id_salt(clock))
     drivers = generator.driver_labels
@@ -85,8 +85,7 @@ def publish_mqtt(
         rows=events or None,
         live=True,
     )
-    sink = plugins.open_sink(spec, target, sink_options or (), plan)
-    assert isinstance(sink, BrokerSink)  # a broker target's sink
+    sink = run.open_sink(spec, target, sink_options or (), plan)
     taken = np.zeros(len(drivers), np.int64)  # events each driver's connection was handed
 
     def write(batch: Any) -> None:
@@ -99,7 +98,7 @@ def publish_mqtt(
     ):
         sink.open(generator.columns)  # connects every driver, or fails before the first publish
         recorder = _recorder(
-            state_file, config, generator, spec.name, broker.address, topic, events
+            run, state_file, config, generator, spec.name, broker.address, topic, events
         )
         t0 = time.monotonic()
         pace = Pace()
@@ -123,12 +122,16 @@ def publish_mqtt(
                 pace=pace,
             )
             status = "interrupted" if interrupted else "finished"
-        finally:
+        except BaseException:
+            sink.abort()  # a failure aborts: the sink's own rules say what is kept
+            raise
+        else:
             sink.close()
+        finally:
             if recorder is not None:
                 recorder.finished((taken - 1).tolist(), status)
     elapsed = time.monotonic() - t0
-    totals = sink.summary()
+    totals = sink.sink.summary()
     if (
         interval_s > 0 and pace.fell_behind
     ):  # --interval 0 asks for no schedule: nothing to fall behind
@@ -149,13 +152,14 @@ def publish_mqtt(
         "interrupted": interrupted,
         **totals,
         "event_type_counts": generator.counts,
-        "per_driver": sink.per_client(),
+        "per_driver": sink.sink.per_client(),
         "elapsed_seconds": round(elapsed, 3),
         "events_per_second": per_second(totals["emitted"], elapsed),
     }
 
 
 def _recorder(
+    run: Run,
     state_file: Path | None,
     config: Any,
     generator: Any,
@@ -189,7 +193,9 @@ def _recorder(
             "seq": "each driver's event index, from 0",
         },
     )
-    recorder = RunRecorder(RunLog(runs_dir(state_file)), record, drivers, [0] * len(drivers))
+    recorder = RunRecorder(
+        RunLog(runs_dir(state_file)), run.recorded(record), drivers, [0] * len(drivers)
+    )
     if events:
         per_round, rest = divmod(events, len(drivers))
         recorder.reserved([per_round - (0 if d < rest else 1) for d in range(len(drivers))])

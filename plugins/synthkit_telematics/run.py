@@ -12,11 +12,10 @@ from typing import Any
 from synthkit.api import (
     Batch,
     ConfigError,
-    Plugins,
+    Run,
     RunPlan,
     deliver,
     delivery_problems,
-    opened_columns,
     per_second,
     progress_bar,
     redact,
@@ -31,7 +30,7 @@ GENERATE_KINDS = ("file", "ingest")  # a file, or an endpoint or database (stdou
 
 
 def generate_file(
-    plugins: Plugins,
+    run: Run,
     config: TelematicsConfig,
     events: int,
     out: str | os.PathLike[str] | None,
@@ -41,6 +40,7 @@ def generate_file(
 ) -> dict[str, Any]:
     """Write ``events`` events to ``out`` through the sink it implies (or ``sink_name``);
     returns the JSON summary."""
+    plugins = run.plugins
     if events < 1:
         raise ConfigError(f"--events must be at least 1, got {events}")
     out = os.fspath(out) if out is not None else None
@@ -62,7 +62,7 @@ def generate_file(
     plan = RunPlan(
         "telematics generate", seed=config.seed, streams=tuple(generator.driver_labels), rows=events
     )
-    sink = plugins.open_sink(spec, target, sink_options or (), plan)
+    sink = run.open_sink(spec, target, sink_options or (), plan)
     started = time.perf_counter()
     with progress_bar(f"telematics -> {spec.name}", events) as bar:
         report = deliver(generator.batches(events), sink, generator.columns, bar.advance)
@@ -79,7 +79,7 @@ def generate_file(
         "bytes": report.bytes,
         **({"outcomes": dict(report.outcomes)} if report.outcomes else {}),
         "warnings": delivery_problems(report.outcomes, report.details),
-        "columns": list(opened_columns(sink, generator.columns)),
+        "columns": list(sink.columns),
         "event_type_counts": generator.counts,
         "elapsed_seconds": round(elapsed, 3),
         "events_per_second": per_second(report.records, elapsed),
@@ -90,7 +90,7 @@ STREAM_KINDS = ("stream", "ingest")  # stdout, or an endpoint or database, event
 
 
 def stream_stdout(
-    plugins: Plugins,
+    run: Run,
     config: TelematicsConfig,
     interval: float,
     max_events: int | None,
@@ -104,6 +104,7 @@ def stream_stdout(
 
     Every line is written whole with one write, so a reader never sees half a line.
     """
+    plugins = run.plugins
     if interval < 0:
         raise ConfigError(f"--interval must be >= 0, got {interval}")
     check_clock(clock)
@@ -116,7 +117,7 @@ def stream_stdout(
         rows=max_events,
         live=True,
     )
-    sink = plugins.open_sink(
+    sink = run.open_sink(
         spec, sink_target(spec.kind, out, "telematics stream"), sink_options or (), plan
     )
     rows = _paced_rows(generator, config, interval, max_events, clock)

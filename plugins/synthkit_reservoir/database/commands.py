@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from synthkit.api import DbUrlFlag, SinkOptionFlag, emit_json, finish, get_plugins, global_options
+from synthkit.api import (
+    DbUrlFlag,
+    SinkOptionFlag,
+    emit_json,
+    get_plugins,
+    global_options,
+    start_run,
+)
 
 # SQLAlchemy and the schema load inside the commands: the CLI registers these on every start
 
@@ -154,11 +161,10 @@ def listen_command(
         needed_by="ingest listen",
         fix="give --sink an ingest sink (see `synthkit plugins`)",
     )
-    with db_errors(
-        url
-    ):  # the database is the sink's to open (or not): its error is one line naming it
+    # the database is the sink's to open (or not): its error is one line naming it
+    with start_run(ctx, "ingest listen", plugins) as run, db_errors(url):
         result, missing = listen(
-            plugins,
+            run,
             url,
             broker=broker,
             tls=tls_context(broker) if broker else None,
@@ -175,13 +181,13 @@ def listen_command(
             reconcile_every_s=reconcile_every,
             ready_file=ready_file,
         )
-    rejected = result["rejects_stored"]
-    finish(
-        {**result, "database": redact(url), **({"broker": broker.address} if broker else {})},
-        (
-            [f"{rejected} message(s) rejected: kept in telemetry_rejects with their reason"]
-            if rejected
-            else []
+        rejected = result["rejects_stored"]
+        run.finish(
+            {**result, "database": redact(url), **({"broker": broker.address} if broker else {})},
+            (
+                [f"{rejected} message(s) rejected: kept in telemetry_rejects with their reason"]
+                if rejected
+                else []
+            )
+            + missing,
         )
-        + missing,
-    )

@@ -29,6 +29,7 @@ from synthkit.api import (
     MESSAGE_COLUMNS,
     IngestTarget,
     Plugins,
+    Run,
     RunLog,
     RunPlan,
     SourceTarget,
@@ -46,7 +47,7 @@ from synthkit_reservoir.database.sink import Stopped
 
 
 def listen(
-    plugins: Plugins,
+    run: Run,
     url: str,
     *,
     broker: Any,
@@ -67,6 +68,7 @@ def listen(
 ) -> tuple[dict[str, Any], list[str]]:
     """(the summary, what keeps it from being complete). ``broker`` (BrokerSettings) for a
     broker source, None for one that reads elsewhere (the ``capture`` source's files)."""
+    plugins = run.plugins
     where = broker.address if broker is not None else ""
     presence = Presence(
         state_file if where else None,
@@ -110,7 +112,7 @@ def listen(
         stop_on_signals() as stop,
         progress_bar(f"listen <- {where or source_name}", count or None) as bar,
     ):
-        sink = plugins.open_sink(
+        sink = run.open_sink(
             spec,
             IngestTarget(url, stop=stop),
             sink_options or (),

@@ -22,7 +22,6 @@ from synthkit.api import (
     SeqState,
     SinkOptionFlag,
     deliver,
-    finish,
     get_plugins,
     global_options,
     paced,
@@ -31,6 +30,7 @@ from synthkit.api import (
     progress_bar,
     resolve_broker,
     run_checks,
+    start_run,
     stop_on_signals,
     tls_context,
 )
@@ -74,31 +74,31 @@ def export(
     end_s = int(parse_utc(end_at or "now", "--end-at").timestamp()) // interval * interval
     intervals = section.days * 86_400 // interval
     ids = [m.meter_id for m in loaded.meters]
-    with SeqState.held(opts.state_file) as state:
+    with start_run(ctx, "meter export") as run, SeqState.held(opts.state_file) as state:
         first = [state.next_seq(m) for m in ids]
-        run = MeterRun(loaded, first, end_s - (intervals - 1) * interval)
+        meters = MeterRun(loaded, first, end_s - (intervals - 1) * interval)
         plan = RunPlan(
             "meter export", seed=loaded.scenario.seed, streams=tuple(ids), rows=intervals * len(ids)
         )
-        sink = plugins.open_sink(spec, FileTarget(out), options, plan)
+        sink = run.open_sink(spec, FileTarget(out), options, plan)
         with progress_bar(f"meter -> {out.name}", intervals * len(ids)) as bar:
-            report = deliver(run.batches(0, intervals), sink, run.columns, bar.advance)
+            report = deliver(meters.batches(0, intervals), sink, meters.columns, bar.advance)
         for meter, seq in zip(ids, first):  # the file is whole: its seqs are spent
             state.advance(meter, seq + intervals - 1)
         state.save()
-    finish(
-        {
-            "command": "meter export",
-            "scenario_id": loaded.scenario.scenario_id,
-            "format": spec.name,
-            "out": str(out),
-            "meters": len(ids),
-            "rows": report.records,
-            "bytes": report.bytes,
-            "columns": list(run.columns),
-        },
-        [],
-    )
+        run.finish(
+            {
+                "command": "meter export",
+                "scenario_id": loaded.scenario.scenario_id,
+                "format": spec.name,
+                "out": str(out),
+                "meters": len(ids),
+                "rows": report.records,
+                "bytes": report.bytes,
+                "columns": list(sink.columns),
+            },
+            [],
+        )
 
 
 @app.command("run")
@@ -145,7 +145,8 @@ def run(
     )
     ids = [m.meter_id for m in loaded.meters]
     interval = loaded.scenario.energy_meter.interval_minutes * 60
-    with SeqState.held(opts.state_file) as state, stop_on_signals() as stop:
+    live = start_run(ctx, "meter run", plugins)
+    with live, SeqState.held(opts.state_file) as state, stop_on_signals() as stop:
         first = [state.next_seq(m) for m in ids]
         meters = MeterRun(loaded, first, int(time.time()) // interval * interval)
         target = BrokerTarget(
@@ -163,7 +164,7 @@ def run(
             rows=len(ids) * iterations or None,
             live=True,
         )
-        publisher = plugins.open_sink(spec, target, sink_option or (), plan)
+        publisher = live.open_sink(spec, target, sink_option or (), plan)
 
         def reading(k: int):
             for meter, seq in zip(ids, first):  # reserved before the broker has them
@@ -176,28 +177,26 @@ def run(
             publisher.open(
                 meters.columns
             )  # every meter connects, or the run fails before publishing
-            try:
-                interrupted = paced(
-                    ((k * every, k) for k in rounds),
-                    reading,
-                    publisher.write,
-                    stop=stop,
-                    duration_s=duration_seconds,
-                    on_batch=bar.advance,
-                )
-            finally:
-                report = publisher.close()
-    counts = dict(report.outcomes)
-    unacked = counts.get("emitted", 0) - counts.get("acknowledged", 0)
-    problems = [f"{unacked} reading(s) were not acknowledged by the broker"] if unacked else []
-    finish(
-        {
-            "command": "meter run",
-            "scenario_id": loaded.scenario.scenario_id,
-            "broker": broker.address,
-            "meters": len(ids),
-            "interrupted": interrupted,
-            **counts,
-        },
-        problems,
-    )
+            interrupted = paced(
+                ((k * every, k) for k in rounds),
+                reading,
+                publisher.write,
+                stop=stop,
+                duration_s=duration_seconds,
+                on_batch=bar.advance,
+            )
+            report = publisher.close()  # on a failure, the run aborts it
+        counts = dict(report.outcomes)
+        unacked = counts.get("emitted", 0) - counts.get("acknowledged", 0)
+        problems = [f"{unacked} reading(s) were not acknowledged by the broker"] if unacked else []
+        live.finish(
+            {
+                "command": "meter run",
+                "scenario_id": loaded.scenario.scenario_id,
+                "broker": broker.address,
+                "meters": len(ids),
+                "interrupted": interrupted,
+                **counts,
+            },
+            problems,
+        )
