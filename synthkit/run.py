@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar, overload
 
 from synthkit.errors import ConfigError, IncompleteRun
 
@@ -46,6 +46,9 @@ if TYPE_CHECKING:  # light at start-up: every command module imports this one
     from synthkit.runs import RunRecord
 
 K = TypeVar("K", bound="Sink")
+# what a sink's options may be given as: --sink-option pairs, a mapping, or the parsed model
+OptionsGiven: TypeAlias = "SinkOptions | Iterable[str] | Mapping[str, Any]"
+Chain = tuple[Sequence[str], Sequence[str]]  # transform names and NAME.KEY=VALUE pairs
 
 
 @dataclass(frozen=True)
@@ -92,60 +95,60 @@ class Run:
         self,
         spec: SinkSpec,
         target: FileTarget,
-        options: SinkOptions | Iterable[str] | Mapping[str, Any] = (),
+        options: OptionsGiven = (),
         plan: RunPlan | None = None,
         *,
-        chain: tuple[Sequence[str], Sequence[str]] | None = None,
+        chain: Chain | None = None,
     ) -> Delivery[FileSink]: ...
     @overload
     def open_sink(
         self,
         spec: SinkSpec,
         target: StreamTarget,
-        options: SinkOptions | Iterable[str] | Mapping[str, Any] = (),
+        options: OptionsGiven = (),
         plan: RunPlan | None = None,
         *,
-        chain: tuple[Sequence[str], Sequence[str]] | None = None,
+        chain: Chain | None = None,
     ) -> Delivery[StreamSink]: ...
     @overload
     def open_sink(
         self,
         spec: SinkSpec,
         target: IngestTarget,
-        options: SinkOptions | Iterable[str] | Mapping[str, Any] = (),
+        options: OptionsGiven = (),
         plan: RunPlan | None = None,
         *,
-        chain: tuple[Sequence[str], Sequence[str]] | None = None,
+        chain: Chain | None = None,
     ) -> Delivery[IngestSink]: ...
     @overload
     def open_sink(
         self,
         spec: SinkSpec,
         target: BrokerTarget,
-        options: SinkOptions | Iterable[str] | Mapping[str, Any] = (),
+        options: OptionsGiven = (),
         plan: RunPlan | None = None,
         *,
-        chain: tuple[Sequence[str], Sequence[str]] | None = None,
+        chain: Chain | None = None,
     ) -> Delivery[BrokerSink]: ...
     @overload
     def open_sink(
         self,
         spec: SinkSpec,
         target: Target,
-        options: SinkOptions | Iterable[str] | Mapping[str, Any] = (),
+        options: OptionsGiven = (),
         plan: RunPlan | None = None,
         *,
-        chain: tuple[Sequence[str], Sequence[str]] | None = None,
+        chain: Chain | None = None,
     ) -> Delivery[Sink]: ...
 
     def open_sink(
         self,
         spec: SinkSpec,
         target: Target,
-        options: SinkOptions | Iterable[str] | Mapping[str, Any] = (),
+        options: OptionsGiven = (),
         plan: RunPlan | None = None,
         *,
-        chain: tuple[Sequence[str], Sequence[str]] | None = None,
+        chain: Chain | None = None,
     ) -> Delivery[Any]:
         """The sink ``spec`` builds for ``target`` (of its kind), with ``options`` checked by
         its options model, behind this run's transform chain (or ``chain``: names and option
