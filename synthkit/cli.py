@@ -181,7 +181,7 @@ def _checking_numbers(callback):
     names, unsigned = {}, set()
     try:
         hints = typing.get_type_hints(callback, include_extras=True)
-    except Exception:
+    except Exception:  # a plugin's unresolvable annotation: check by value only
         hints = {}
     for name, param in inspect.signature(callback).parameters.items():
         infos = getattr(hints.get(name, param.annotation), "__metadata__", ())
@@ -275,7 +275,7 @@ def run(args: list[str], plugins: Plugins | None = None) -> int:
         return 130
     except KeyboardInterrupt as exc:
         return _interrupted(exc)
-    except Exception as exc:
+    except Exception as exc:  # a bug, not bad input: say so, briefly, and whose
         if debug:
             traceback.print_exc()
         owner = plugins.owner_of(exc) if plugins is not None else None

@@ -152,7 +152,7 @@ class DirectWriter:
                     self._write_all(memoryview(buf)[:size])
                     if self.digest is not None:  # the last buffer's alignment padding is not data
                         self.digest.update(memoryview(buf)[: min(size, self.length - start)])
-            except BaseException as exc:
+            except BaseException as exc:  # handed to the producer's thread
                 self._error = exc
             finally:
                 self._free.put(buf)

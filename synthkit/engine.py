@@ -68,7 +68,7 @@ def deliver(
                     after_write(item)  # type: ignore[arg-type]
                 if on_batch is not None:
                     on_batch(item.n)  # type: ignore[attr-defined]
-            except BaseException as exc:
+            except BaseException as exc:  # re-raised in the caller's thread
                 failure.append(exc)
 
     thread = threading.Thread(target=writer, name="synthkit-sink", daemon=True)

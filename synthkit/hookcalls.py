@@ -70,7 +70,7 @@ class Attributed:
             returned = self.function(*args)
         except PluginError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # reported with the plugin's name, then left out
             raise BrokenHook(
                 self.plugin_name, f"{self.hook_name} raised {type(exc).__name__}: {exc}"
             ) from exc

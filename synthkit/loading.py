@@ -179,7 +179,7 @@ class PluginLoader:
             dist_version = dist.version if dist is not None else ""
             try:
                 self._register(ep.load(), ep.name, dist_name, dist_version)
-            except Exception as exc:
+            except Exception as exc:  # any plugin failure is reported, not fatal
                 failure = LoadFailure(
                     ep.name, ep.value, dist_name, dist_version, f"{type(exc).__name__}: {exc}"
                 )

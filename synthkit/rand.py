@@ -94,7 +94,7 @@ class KeyedRandom(random.Random):
         self._n = 0
         self.gauss_next = None
 
-    def seed(self, a: object = None, version: int = 2) -> None:
+    def seed(self, a: object = None, version: int = 2) -> None:  # Random API
         if isinstance(a, int) and hasattr(self, "_key"):
             self.reset(a)
 

@@ -86,7 +86,7 @@ def test_the_kit_catches_a_sink_that_leaves_half_a_file(tmp_path):
             self.path = Path(target.path)
 
         def open(self, columns):
-            self.fh = open(self.path, "wb")
+            self.fh = open(self.path, "wb")  # the breach under test
 
         def write(self, batch):
             self.fh.write(b"x" * batch.n)

@@ -134,7 +134,7 @@ class Jitter(Transform):
         )
 
 
-def _with_jitter(events: list[tuple[str, object]] | None = None):
+def _with_jitter(events: list[tuple[str, object]] | None = None):  # returns Plugins
     module = types.ModuleType("jitter")
     module.synthkit_register_transforms = hookimpl(lambda: [TransformSpec("jitter", Jitter)])
     if events is not None:

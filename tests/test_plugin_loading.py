@@ -476,7 +476,7 @@ def test_a_factory_with_the_wrong_signature_is_blamed_on_its_plugin(synthkit_plu
     from synthkit.api import FileSink, SinkSpec
 
     class Narrow(FileSink):
-        def __init__(self, target): ...
+        def __init__(self, target): ...  # takes no options
 
     module = types.ModuleType("narrow")
     module.synthkit_register_sinks = hookimpl(

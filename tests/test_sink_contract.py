@@ -38,7 +38,7 @@ from tests.test_ingestion_db import END, SCENARIO, prepared
 STATIONARY = str(Path(__file__).resolve().parents[1] / "scenarios" / "stationary_only_v1.yaml")
 
 
-def _with(module_name: str, *specs: SinkSpec):
+def _with(module_name: str, *specs: SinkSpec):  # returns Plugins
     module = types.ModuleType(module_name)
     module.synthkit_register_sinks = hookimpl(lambda: list(specs))
     plugins = build_plugins()

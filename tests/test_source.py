@@ -21,7 +21,7 @@ from synthkit.testing import run_cli
 pytestmark = pytest.mark.services
 
 
-def _plugins(taken: list[bytes], fail: bool):
+def _plugins(taken: list[bytes], fail: bool):  # returns Plugins
     class Recording(IngestSink):
         def __init__(self, target, options):
             self.n = 0

@@ -6,7 +6,7 @@ from synthkit import hookimpl
 from synthkit.api import SinkSpec, SourceSpec
 
 
-def _factory(target, options):
+def _factory(target, options):  # a BrokerTarget and MqttOptions
     from synthkit_mqtt.client import session_of
     from synthkit_mqtt.sink import MqttSink
 
@@ -47,7 +47,7 @@ def synthkit_register_sinks() -> list[SinkSpec]:
     ]
 
 
-def _source(target, options):
+def _source(target, options):  # a SourceTarget and MqttSourceOptions
     from synthkit_mqtt.source import MqttSource
 
     return MqttSource(target, options)

@@ -17,18 +17,18 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 # (ingestion) and compiled kernels (the models, through fleet.py's njit wrappers).
 
 
-def distance_from_level(empty_mm, full_mm, level_pct):
+def distance_from_level(empty_mm, full_mm, level_pct):  # float or array
     """The distance the sensor reads over water at ``level_pct``."""
     return empty_mm - (empty_mm - full_mm) * level_pct / 100.0
 
 
-def level_from_distance(empty_mm, full_mm, distance_mm):
+def level_from_distance(empty_mm, full_mm, distance_mm):  # float or array
     """The level a reading means, unclipped (a reading past the calibration is over 100 or
     under 0; callers clip)."""
     return (empty_mm - distance_mm) / (empty_mm - full_mm) * 100.0
 
 
-def liters_from_level(capacity_liters, level_pct):
+def liters_from_level(capacity_liters, level_pct):  # float or array
     return capacity_liters * level_pct / 100.0
 
 

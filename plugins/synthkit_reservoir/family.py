@@ -32,7 +32,7 @@ MODES = tuple(MODE_RULES)
 REQUIRED_COLUMNS = ("raw_readings", "temperature_c", "battery_percentage", "signal_strength_dbm")
 
 
-def _replay(record):
+def _replay(record):  # record: a RunRecord; the engine loads only when a replay runs
     from synthkit_reservoir.replay import ReservoirReplayer
 
     return ReservoirReplayer(record)

@@ -127,7 +127,7 @@ class ParquetSink(FileSink):
         groups = np.split(order, bounds)
         return [(names(uniq[i]), groups[i]) for i in np.argsort(first, kind="stable")]
 
-    def _time_column(self, batch: Batch):
+    def _time_column(self, batch: Batch):  # returns a Column
         name = self.options.time_column
         stamps = [
             c for c in batch.columns if c.value_type == "timestamp" and (not name or c.name == name)
@@ -189,7 +189,7 @@ class ParquetSink(FileSink):
         for writer in writers:  # closed first: a writer collected later would write into nothing
             try:
                 writer.close()
-            except Exception:
+            except Exception:  # aborting: what is left is removed below
                 pass
         self._parts.clear()
         self._writer = None

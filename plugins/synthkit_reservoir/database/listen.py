@@ -224,7 +224,7 @@ class GapWatch:
         while not self._stop.wait(self.every_s):
             try:
                 found = self.report()
-            except Exception as exc:
+            except Exception as exc:  # a count that fails must not stop the listener
                 stderr().print(
                     f"[yellow]reconcile:[/] not counted ({type(exc).__name__}: {exc})",
                     highlight=False,

@@ -6,7 +6,7 @@ from synthkit import hookimpl
 from synthkit.api import Command, SinkSpec
 
 
-def _factory(target, options):
+def _factory(target, options):  # an IngestTarget and SinkOptions
     from synthkit_reservoir.database.sink import ReferenceDbSink
 
     return ReferenceDbSink(
@@ -18,7 +18,7 @@ def _factory(target, options):
     )
 
 
-def _ledger(url):
+def _ledger(url):  # what the telemetry table holds, for synthkit reconcile
     from synthkit.api import SqlLedger, make_engine, redact
 
     return SqlLedger(

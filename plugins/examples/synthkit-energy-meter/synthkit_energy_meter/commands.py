@@ -166,7 +166,7 @@ def run(
         )
         publisher = live.open_sink(spec, target, sink_option or (), plan)
 
-        def reading(k: int):
+        def reading(k: int):  # returns a Batch
             for meter, seq in zip(ids, first):  # reserved before the broker has them
                 state.advance(meter, seq + k)
             state.save()
