@@ -160,8 +160,8 @@ def test_qos_2_over_each_protocol_version_stores_every_message_once(tmp_path, pr
             port,
             "--client-id",
             f"l-{prefix}",
-            "--idle-timeout",
-            "3",
+            "--idle-timeout",  # until the run's first message: its start-up takes seconds when loaded
+            "15",
             "--duration-seconds",
             "60",
             "--source-option",

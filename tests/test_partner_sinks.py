@@ -50,8 +50,8 @@ def test_a_second_sink_with_a_ledger_leaves_the_runbook_as_it_was(tmp_path):
         url,
         "--topic",
         subscription(prefix),
-        "--idle-timeout",
-        "3",
+        "--idle-timeout",  # until the run's first message: its start-up takes seconds when loaded
+        "15",
         pre=tuple(state),
     )
     try:
