@@ -76,6 +76,7 @@ _WHERE: dict[str, str] = {
     **dict.fromkeys(("EncodedFileSink", "EncodedStreamSink"), "synthkit.sinks"),
     # a run's life, from plan to summary: its transforms, its delivery, its ending
     **dict.fromkeys(("RunPlan", "Run", "Delivery", "start_run"), "synthkit.run"),
+    "Notes": "synthkit.notes",  # what a transform knows that is not data (labels, counters)
     # moving batches: as fast as they come, or each at its due time
     **dict.fromkeys(("Pace", "deliver", "paced"), "synthkit.engine"),
     # counter-based randomness (the module for numpy code, its kernels for compiled code)
@@ -232,6 +233,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from synthkit.ledger import FileLedger, Island, Ledger, SqlLedger, Tally
     from synthkit.located import LocatedProblems, Problems, validate_section
     from synthkit.memory import keep_freed_memory
+    from synthkit.notes import Notes
     from synthkit.outcomes import delivery_problems
     from synthkit.plugins import Plugins, get_plugins, lookup
     from synthkit.preflight import collect_findings, run_checks

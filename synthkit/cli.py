@@ -134,6 +134,14 @@ def root_options(
             help="NAME.KEY=VALUE for a transform, checked by its options model (repeatable).",
         ),
     ] = None,
+    notes_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--notes-dir",
+            metavar="<dir>",
+            help="Where transforms write their notes (ground-truth labels, counters); default: beside a file output.",
+        ),
+    ] = None,
     db_url: Annotated[
         str | None,
         typer.Option(
@@ -160,6 +168,7 @@ def root_options(
         transforms=tuple(transform or ()),
         transform_options=tuple(transform_option or ()),
         db_url=db_url,
+        notes_dir=notes_dir,
     )
     set_current(ctx.obj)
 

@@ -22,6 +22,9 @@ class GlobalOptions:
     transforms: tuple[str, ...] = ()  # --transform NAME, in order
     transform_options: tuple[str, ...] = ()  # --transform-option NAME.KEY=VALUE
     db_url: str | None = None  # --db-url before the command: every command that uses a database
+    notes_dir: Path | None = (
+        None  # --notes-dir: where transforms' notes go (else beside the output)
+    )
 
     def require_scenario(self) -> Path:
         if self.scenario is None:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from synthkit.batch import Batch
     from synthkit.brokers import BrokerSettings
     from synthkit.files import AtomicFile
+    from synthkit.notes import Notes
     from synthkit.records import SinkReport, SinkSpec
     from synthkit.run import RunPlan
 
@@ -193,9 +194,18 @@ CONTRACTS: dict[str, type[Sink]] = {
 
 
 class Transform(ABC):
-    """A stage between generator and sink, built as ``factory(options, seed)``: ``apply``
-    returns each batch changed (new columns, fewer rows or columns, other values); draw any
-    randomness from ``seed`` (derived from the run's seed), never from the clock."""
+    """A stage between generator and sink, built as ``factory(options, seed)``. Its life:
+    ``columns`` and ``begin(plan)`` before anything is written, ``apply(batch)`` for each
+    batch (it returns the batch changed: new columns, fewer rows or columns, other values),
+    ``taken(batch, notes)`` once the sink took what this stage returned, ``end(notes)``
+    after the last batch, before the outputs are committed (never after a failure). Draw any
+    randomness from ``seed`` (derived from the run's seed), never from the clock.
+
+    What it knows that is not data (ground-truth labels, counters) goes to ``notes``: rows
+    of the tables named in ``note_tables``, written with the run's outputs, whole or not at
+    all (:class:`~synthkit.notes.Notes`)."""
+
+    note_tables: tuple[str, ...] = ()  # the notes tables this transform writes ("labels")
 
     def columns(self, columns: tuple[str, ...]) -> tuple[str, ...]:
         """The column names the sink will be opened with, given the ones before this stage."""
@@ -206,6 +216,14 @@ class Transform(ABC):
 
     @abstractmethod
     def apply(self, batch: Batch) -> Batch: ...
+
+    def taken(self, batch: Batch, notes: Notes) -> None:
+        """The sink took ``batch`` (what this stage's last ``apply`` returned): the place to
+        write notes about its records. Not called for a batch the sink refused, nor for one
+        a later stage emptied."""
+
+    def end(self, notes: Notes) -> None:
+        """After the last batch the sink took, before the outputs are committed."""
 
 
 # ------------------------------------------------------------------------------ building

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar, overload
 
@@ -81,9 +82,11 @@ class Run:
         *,
         transforms: Sequence[str] = (),
         transform_options: Sequence[str] = (),
+        notes_dir: Path | None = None,
     ) -> None:
         self.plugins, self.command = plugins, command
         self.transforms, self.transform_options = tuple(transforms), tuple(transform_options)
+        self.notes_dir = notes_dir  # where the transforms' notes go (None: beside a file output)
         self.deliveries: list[Delivery[Any]] = []  # one, or one per replayed run
         self.started: list[RunPlan] = []  # each delivery's plan once it opened
         self.ended = False
@@ -164,7 +167,7 @@ class Run:
             transform_options=tuple(pairs),
         )
         built = build_transforms(self.plugins, names, pairs, plan.seed)
-        delivery = Delivery(self, make_sink(spec, target, options), built, plan)
+        delivery = Delivery(self, make_sink(spec, target, options), built, plan, target)
         self.deliveries.append(delivery)
         return delivery
 
@@ -186,6 +189,9 @@ class Run:
 
         if problems is not None:
             summary = with_problems(summary, problems)
+        notes = [d.notes_summary() for d in self.deliveries if d.notebook.manifest]
+        if notes:
+            summary = {**summary, "notes": notes}
         emit_json(summary)
         self._finished(summary)
         if problems:
@@ -232,8 +238,20 @@ class Delivery(Generic[K]):
     """A run's sink behind its transform chain: what ``deliver`` and ``paced`` write to;
     ``sink`` is the sink itself, typed by its kind (a broker sink's ``summary()``...)."""
 
-    def __init__(self, run: Run, sink: K, chain: list[Transform], plan: RunPlan) -> None:
-        self.run, self.sink, self.chain, self.plan = run, sink, chain, plan
+    def __init__(
+        self,
+        run: Run,
+        sink: K,
+        chain: Sequence[tuple[str, Transform]],
+        plan: RunPlan,
+        target: Target,
+    ) -> None:
+        from synthkit.notes import NoteBook
+
+        self.run, self.sink, self.plan, self.target = run, sink, plan, target
+        self.chain = [transform for _, transform in chain]
+        self.notebook = NoteBook(self.chain, [name for name, _ in chain])
+        self.outputs: list[Batch] = []  # what each stage returned for the batch being written
         self.state = "planned"  # -> open -> closed | aborted
 
     @property
@@ -249,13 +267,34 @@ class Delivery(Generic[K]):
         self.run.plugins.run_started(self.plan)
         for transform in self.chain:
             transform.begin(self.plan)
-        self.sink.begin(self.plan)
-        self.sink.open(columns)
+        self.notebook.open(*self._notes_place(), self.plan.sink)  # refused before any write
+        try:
+            self.sink.begin(self.plan)
+            self.sink.open(columns)
+        except BaseException:
+            self.notebook.abort()
+            raise
         self.state = "open"
 
+    def _notes_place(self) -> tuple[Path | None, str]:
+        """(directory, file name base) of the notes: ``--notes-dir`` if given, else beside
+        a file output (``out.csv`` -> ``out.csv.labels.jsonl``); a non-file sink's are named
+        after the command (and the delivery's place, for a replay of several runs)."""
+        from synthkit.files import landing
+
+        path = getattr(self.target, "path", None)
+        if isinstance(path, Path) and not landing(path)[1]:
+            return self.run.notes_dir or path.parent, path.name
+        place = self.run.deliveries.index(self)
+        base = self.run.command.replace(" ", "-") + (f"-{place}" if place else "")
+        return self.run.notes_dir, base
+
     def write(self, batch: Batch) -> None:
+        outputs = self.outputs
+        outputs.clear()
         for transform in self.chain:
             batch = transform.apply(batch)
+            outputs.append(batch)
         if not batch.n:
             return
         try:
@@ -271,8 +310,20 @@ class Delivery(Generic[K]):
                 hint="keep it in the transforms' output",
             ) from None
 
+        for transform, out, notes in zip(self.chain, outputs, self.notebook.notes):
+            transform.taken(out, notes)
+
     def close(self) -> SinkReport:
-        report = self.sink.close()
+        """Close the sink; the transforms' notes are put in place just before it commits
+        and taken away again if it fails to: they appear with the outputs, or not at all."""
+        for transform, notes in zip(self.chain, self.notebook.notes):
+            transform.end(notes)
+        self.notebook.commit()
+        try:
+            report = self.sink.close()
+        except BaseException:
+            self.notebook.abort()
+            raise
         self.state = "closed"
         return report
 
@@ -280,7 +331,19 @@ class Delivery(Generic[K]):
         """Abort the sink if it is open (safe to call twice: deliver aborts, then the run)."""
         if self.state == "open":
             self.state = "aborted"
-            self.sink.abort()
+            try:
+                self.sink.abort()
+            finally:
+                self.notebook.abort()
+
+    def notes_summary(self) -> dict[str, Any]:
+        """Where this delivery's notes went and what they hold (the summary's ``notes``)."""
+        book, name = self.notebook, f"{self.notebook.base}.notes.json"
+        if book.directory is None:  # counters only
+            return {"transforms": book.manifest}
+        # beside a file output, its name (the output may yet move: export-csv's directory)
+        place = str(book.directory / name) if self.run.notes_dir else name
+        return {"manifest": place, "transforms": book.manifest}
 
 
 def start_run(ctx: typer.Context, command: str, plugins: Plugins | None = None) -> Run:
@@ -295,4 +358,5 @@ def start_run(ctx: typer.Context, command: str, plugins: Plugins | None = None) 
         command,
         transforms=options.transforms,
         transform_options=options.transform_options,
+        notes_dir=options.notes_dir,
     )

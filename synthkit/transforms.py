@@ -18,8 +18,9 @@ if TYPE_CHECKING:
 
 def build_transforms(
     plugins: Plugins, names: Sequence[str], pairs: Iterable[str], seed: int
-) -> list[Transform]:
-    """The chain, each built with its options (``NAME.KEY=VALUE``) and its own seed."""
+) -> list[tuple[str, Transform]]:
+    """The chain, each transform (with its name) built with its options (``NAME.KEY=VALUE``)
+    and its own seed."""
     specs: dict[str, TransformSpec] = plugins.transforms()
     from synthkit.plugins import lookup
 
@@ -55,5 +56,5 @@ def build_transforms(
             raise PluginError(
                 f"transform {spec.name!r}: its factory returned a {type(transform).__name__}, not a synthkit.api.Transform"
             )
-        chain.append(transform)
+        chain.append((spec.name, transform))
     return chain

@@ -40,6 +40,7 @@ def with_example(name: str):
         "check_plugin",
         "archetype_plugin",
         "transform_plugin",
+        "labelling_transform_plugin",
         "lifecycle_plugin",
         "typed_sink_plugin",
         "ledger_sink_plugin",
@@ -236,6 +237,55 @@ def test_transform_example(run_synthkit, tmp_path):
         [noise.apply(batch.slice(a, b)).column("latitude").values for a, b in ((0, 7), (7, 40))]
     )
     assert isinstance(batch, Batch) and (whole == parts).all()
+
+
+def _csv_rows(path: Path) -> dict[tuple[str, int], dict[str, str]]:
+    import csv
+
+    with path.open() as fh:
+        return {(r["device_id"], int(r["seq"])): r for r in csv.DictReader(fh)}
+
+
+def test_labelling_transform_example(run_synthkit, tmp_path):
+    """The labels name exactly the records the transform changed, appear beside the output
+    and in its manifest, and the same run gives the same bytes."""
+    plugins = with_example("labelling_transform_plugin")
+    scenario = str(ROOT / "scenarios" / "stationary_only_v1.yaml")
+
+    def export(root: str, *chain: str):
+        args = [*chain, "--scenario", scenario, "--state-file", str(tmp_path / f"{root}.json")]
+        args += ["export-csv", "--run-id", "r"]
+        args += ["--output-root", str(tmp_path / root), "--end-at", "2026-01-03T00:00:00Z"]
+        res = run_synthkit(args, plugins=plugins)
+        assert res.exit_code == 0, res.stderr
+        return tmp_path / root / "stationary_only_v1" / "r", json.loads(res.stdout)
+
+    spikes = ("--transform", "spikes", "--transform-option", "spikes.share=0.02")
+    plain, _ = export("plain")
+    spiked, summary = export("spiked", *spikes)
+    again, _ = export("again", *spikes)
+    labels_file = spiked / "telemetry_rows.csv.labels.jsonl"
+    labels = [json.loads(x) for x in labels_file.read_text().splitlines()]
+    before, after = (
+        _csv_rows(plain / "telemetry_rows.csv"),
+        _csv_rows(spiked / "telemetry_rows.csv"),
+    )
+    changed = {k for k in before if before[k] != after[k]}
+    labelled = {(x["device_id"], x["seq"]) for x in labels}
+    assert changed and labelled == changed and len(labels) == len(labelled)
+    assert all(before[k]["level_pct"] != after[k]["level_pct"] for k in changed)
+    manifest = json.loads((spiked / "manifest.json").read_text())
+    assert manifest["notes"]["spikes"] == {
+        "counters": {"spiked": len(labels)},
+        "tables": {"labels": {"file": labels_file.name, "rows": len(labels)}},
+    }
+    assert summary["notes"][0]["transforms"] == manifest["notes"]
+    for name in ("telemetry_rows.csv", labels_file.name, "telemetry_rows.csv.notes.json"):
+        assert (spiked / name).read_bytes() == (again / name).read_bytes()
+    assert "notes" not in json.loads((plain / "manifest.json").read_text())
+    # a sink that writes no file needs a place for the labels, and says so before any row
+    res = run_synthkit([*spikes, "telematics", "stream", "--max-events", "5"], plugins=plugins)
+    assert res.exit_code == 2 and "--notes-dir" in res.stderr and res.stdout == ""
 
 
 def test_lifecycle_example(run_synthkit, tmp_path, monkeypatch):

@@ -178,6 +178,8 @@ def _export(
             "total_rows": report.records,
             "devices": per_device,
             "versions": _versions(loaded),
+            # the transforms' notes (ground-truth labels...) beside the rows, and their counters
+            **({"notes": sink.notebook.manifest} if sink.notebook.manifest else {}),
         }
         if report.records != total:
             raise RuntimeError(f"wrote {report.records} rows, planned {total}")
