@@ -58,7 +58,7 @@ _WHERE: dict[str, str] = {
     # the source contract: what a command reads from outside for a sink
     **dict.fromkeys(("Source", "SourceTarget", "make_source"), "synthkit.sources"),
     # the plugin manager's typed facade
-    **dict.fromkeys(("Plugins", "get_plugins", "lookup"), "synthkit.plugins"),
+    **dict.fromkeys(("Plugins", "build_plugins", "lookup"), "synthkit.plugins"),
     # columnar batches, the compiled encoder, sinks built on it
     **dict.fromkeys(
         (
@@ -128,7 +128,7 @@ _WHERE: dict[str, str] = {
     "Replayer": "synthkit.replay",
     **dict.fromkeys(("reconcile_records", "records_for"), "synthkit.reconcile"),
     "stop_on_signals": "synthkit.interrupt",
-    **dict.fromkeys(("GlobalOptions", "global_options"), "synthkit.context"),
+    **dict.fromkeys(("GlobalOptions", "global_options", "plugins_of"), "synthkit.context"),
     "parse_utc": "synthkit.timeparse",
     # scenario and option files
     **dict.fromkeys(("Loc", "YamlDocument", "format_loc", "load_yaml"), "synthkit.yamlfile"),
@@ -189,7 +189,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from synthkit.brokers import BrokerBlock, BrokerSettings, resolve_broker, tls_context
     from synthkit.cli import run
     from synthkit.console import emit_json, finish, per_second, progress_bar, stderr, table
-    from synthkit.context import GlobalOptions, global_options
+    from synthkit.context import GlobalOptions, global_options, plugins_of
     from synthkit.contracts import (
         BrokerSink,
         BrokerTarget,
@@ -235,7 +235,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from synthkit.memory import keep_freed_memory
     from synthkit.notes import Notes
     from synthkit.outcomes import delivery_problems
-    from synthkit.plugins import Plugins, get_plugins, lookup
+    from synthkit.plugins import Plugins, build_plugins, lookup
     from synthkit.preflight import collect_findings, run_checks
     from synthkit.rand import stable_key, unit_nb, word_nb
     from synthkit.reconcile import reconcile_records, records_for

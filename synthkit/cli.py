@@ -13,20 +13,22 @@ import os
 import sys
 import traceback
 import typing
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from synthkit import __version__, interrupt
 from synthkit.cli_shape import DELIVERY, PLUGINS, hoist_global_options, tidy_help
 from synthkit.console import stderr
-from synthkit.context import DEFAULT_STATE_FILE, GlobalOptions, set_current
+from synthkit.context import DEFAULT_STATE_FILE, GlobalOptions
 from synthkit.dburl import DEFAULT_DB_URL, ENV_DB_URL
 from synthkit.errors import ConfigError, IncompleteRun, PluginError, SynthkitError
 from synthkit.interrupt import Terminated, exit_code, terminate_like_ctrl_c
 from synthkit.memory import keep_freed_memory
-from synthkit.plugins import LoadFailure, Plugins, get_plugins, using
+from synthkit.plugins import LoadFailure, Plugins, build_plugins
 from synthkit.secrets import scrub
 
 ENV_DEBUG = "SYNTHKIT_DEBUG"
@@ -47,7 +49,7 @@ def build_app(plugins: Plugins) -> typer.Typer:
         add_completion=False,
         pretty_exceptions_enable=False,
     )
-    app.callback()(root_options)
+    app.callback()(_rooted(plugins))
     from synthkit.plugin_listing import plugins_command
 
     app.command("plugins", rich_help_panel=PLUGINS, epilog="Example: synthkit plugins --json")(
@@ -170,7 +172,19 @@ def root_options(
         db_url=db_url,
         notes_dir=notes_dir,
     )
-    set_current(ctx.obj)
+
+
+def _rooted(plugins: Plugins) -> Callable[..., None]:
+    """The root callback of an app built for ``plugins``: its options (typer reads them off
+    :func:`root_options`' signature) and the plugin manager, on the root context's object,
+    where commands find them (``global_options``, ``plugins_of``)."""
+
+    @functools.wraps(root_options)
+    def callback(ctx: typer.Context, **options: Any) -> None:
+        root_options(ctx, **options)
+        ctx.obj = replace(ctx.obj, plugins=plugins)
+
+    return callback
 
 
 def _checked_numbers(app: typer.Typer) -> None:
@@ -245,18 +259,14 @@ def run(args: list[str], plugins: Plugins | None = None) -> int:
     """Run the CLI with ``args``; returns the exit code (never raises for user errors)."""
     debug = os.environ.get(ENV_DEBUG, "") not in ("", "0")
     try:
-        plugins = plugins or get_plugins()
+        plugins = plugins or build_plugins()
         for failure in plugins.failures:
             _warn_plugin(failure)
         plugins.on_failure = _warn_plugin  # hooks that raise later, when first called
         command = typer.main.get_command(build_app(plugins))
         tidy_help(command)
         args = hoist_global_options(command, list(args))
-        with using(plugins):
-            try:
-                result = command.main(args=args, prog_name="synthkit", standalone_mode=False)
-            finally:
-                set_current(GlobalOptions())  # the next command in this process starts clean
+        result = command.main(args=args, prog_name="synthkit", standalone_mode=False)
         if interrupt.received:  # typer returned the interrupt as 130: say which signal
             return _interrupted(Terminated(interrupt.received[-1]))
         return result if isinstance(result, int) else 0

@@ -1,15 +1,20 @@
 """Global options (``synthkit --scenario X --strict validate``; after the command too, see
-``synthkit.cli.hoist_global_options``); plugin commands read them with :func:`global_options`."""
+``synthkit.cli.hoist_global_options``); plugin commands read them with :func:`global_options`,
+and the plugin manager of the invocation with :func:`plugins_of`. They live on the root
+command's context, never in a process global: two invocations in one process share nothing."""
 
 from __future__ import annotations
 
-import contextvars
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from synthkit.errors import ConfigError
+
+if TYPE_CHECKING:
+    from synthkit.plugins import Plugins
 
 DEFAULT_STATE_FILE = Path(".tmp/synthetic_sim_seq_state.json")
 
@@ -22,9 +27,24 @@ class GlobalOptions:
     transforms: tuple[str, ...] = ()  # --transform NAME, in order
     transform_options: tuple[str, ...] = ()  # --transform-option NAME.KEY=VALUE
     db_url: str | None = None  # --db-url before the command: every command that uses a database
-    notes_dir: Path | None = (
-        None  # --notes-dir: where transforms' notes go (else beside the output)
-    )
+    # --notes-dir: where transforms' notes go (else beside the output)
+    notes_dir: Path | None = None
+    # the invocation's plugin manager (synthkit.cli.run's, or build_app's)
+    plugins: Plugins | None = field(default=None, compare=False, repr=False)
+
+    def database(self, flag: str | None = None) -> str:
+        """The database a command uses: its own ``--db-url``, else the global one, else
+        ``$SYNTHKIT_DB_URL``, else the embedded SQLite file."""
+        from synthkit.dburl import resolve_url
+
+        return resolve_url(flag or self.db_url)
+
+    def names_database(self, flag: str | None = None) -> bool:
+        """Did the user name a database (the command's ``--db-url``, the global one, the
+        environment's)? The default file merely existing is not a request."""
+        from synthkit.dburl import named_database
+
+        return named_database(flag or self.db_url)
 
     def require_scenario(self) -> Path:
         if self.scenario is None:
@@ -35,21 +55,15 @@ class GlobalOptions:
         return self.scenario
 
 
-_current: contextvars.ContextVar[GlobalOptions] = contextvars.ContextVar(
-    "synthkit_options",
-    default=GlobalOptions(),  # noqa: B039 - frozen
-)
-
-
-def set_current(options: GlobalOptions) -> None:
-    """The root command's options, for code that has no typer context (a database URL's default)."""
-    _current.set(options)
-
-
-def current_options() -> GlobalOptions:
-    return _current.get()
-
-
 def global_options(ctx: typer.Context) -> GlobalOptions:
     root = ctx.find_root()
     return root.obj if isinstance(root.obj, GlobalOptions) else GlobalOptions()
+
+
+def plugins_of(ctx: typer.Context) -> Plugins:
+    """The plugin manager this invocation runs with (``synthkit.cli.run``'s, or the app's
+    ``build_app(plugins)``)."""
+    plugins = global_options(ctx).plugins
+    if plugins is None:
+        raise RuntimeError("no plugin manager: run commands through synthkit.cli.run or build_app")
+    return plugins

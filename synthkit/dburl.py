@@ -1,5 +1,5 @@
-"""Which database: the command's ``--db-url``, else the global one (``synthkit --db-url URL
-COMMAND``), else ``SYNTHKIT_DB_URL``, else the embedded SQLite file.
+"""Which database: the URL given (a command's ``--db-url``, else the global one: see
+``GlobalOptions.database``), else ``SYNTHKIT_DB_URL``, else the embedded SQLite file.
 
 Apart from :mod:`synthkit.database` (engines, errors), which imports SQLAlchemy: a command
 that only resolves a URL (``run --db-url``, a preflight deciding whether a database is in
@@ -18,20 +18,17 @@ DEFAULT_DB_URL = "sqlite:///.tmp/synthkit.db"
 
 
 def resolve_url(flag: str | None) -> str:
-    from synthkit.context import current_options
-
-    url = flag or current_options().db_url or os.environ.get(ENV_DB_URL) or DEFAULT_DB_URL
+    """``flag``, else ``$SYNTHKIT_DB_URL``, else the embedded SQLite file."""
+    url = flag or os.environ.get(ENV_DB_URL) or DEFAULT_DB_URL
     hide_in_url(url)  # its secrets are scrubbed from everything printed from now on
     return url
 
 
 def named_database(flag: str | None) -> bool:
-    """Did the user name a database (the command's ``--db-url``, the global one, the
-    environment's)? Checks that only make sense against a database run then: the default file
-    merely existing is not a request (it may hold another scenario's devices)."""
-    from synthkit.context import current_options
-
-    return bool(flag or current_options().db_url or os.environ.get(ENV_DB_URL))
+    """Did the user name a database (``flag``, or the environment)? Checks that only make
+    sense against a database run then: the default file merely existing is not a request (it
+    may hold another scenario's devices)."""
+    return bool(flag or os.environ.get(ENV_DB_URL))
 
 
 def url_flag(url: str) -> str:

@@ -157,9 +157,8 @@ def reconcile_command(
     ] = None,
 ) -> None:
     """Compare run records with what was stored: missing ranges, duplicates, unexpected and late rows (exit 3 unless complete)."""
-    from synthkit.dburl import resolve_url
+    from synthkit.context import plugins_of
     from synthkit.files import AtomicFile
-    from synthkit.plugins import get_plugins
     from synthkit.reconcile import reconcile_records
 
     records = _records(_log(ctx), run)
@@ -169,10 +168,10 @@ def reconcile_command(
 
         ledger: Ledger = FileLedger(stored, client=stored_client, seq=stored_seq)
     else:
-        url = resolve_url(db_url)
+        url = global_options(ctx).database(db_url)
         if not run:  # only the runs whose rows belong in this store (--run counts what it names)
             records, left_out = _of_store(records, url, _log(ctx).directory)
-        ledger = get_plugins().ledger(url, sink)
+        ledger = plugins_of(ctx).ledger(url, sink)
     from sqlalchemy.exc import DBAPIError
 
     try:
@@ -336,7 +335,6 @@ def replay_command(
     ] = 0,
 ) -> None:
     """Re-emit exactly the missing (stream, seq) ranges, byte-identical to the first emission, through any sink."""
-    from synthkit.plugins import get_plugins
     from synthkit.replay import missing_from_report, replay_run, runs_to_replay
     from synthkit.run import start_run
     from synthkit.runs import StreamRange
@@ -380,13 +378,14 @@ def replay_command(
             if lo <= hi:
                 picked[d] = [[lo, hi]]
         work = [(record, picked)]
-    plugins = get_plugins()
-    replaying = start_run(ctx, "replay", plugins)
+    replaying = start_run(ctx, "replay")
+    plugins = replaying.plugins
     make = _sink_maker(
         replaying,
         sink=sink,
         options=sink_option or [],
         db_url=db_url,
+        database=global_options(ctx).database(db_url),
         out=out,
         host=host,
         port=port,
@@ -413,6 +412,7 @@ def _sink_maker(
     sink: str | None,
     options: list[str],
     db_url: str | None,
+    database: str,
     out: str | None,
     host: str | None,
     port: int | None,
@@ -465,7 +465,9 @@ def _sink_maker(
         else:
             same_sink = spec.name == record.sink
             target = IngestTarget(
-                out or _destination(record, db_url, same_sink), apply=True, commit_rows=commit_rows
+                out or _destination(record, db_url, database, same_sink),
+                apply=True,
+                commit_rows=commit_rows,
             )
         # the run's own transforms (what its payload bytes went through), unless replay names others
         chain = (
@@ -478,15 +480,15 @@ def _sink_maker(
     return make
 
 
-def _destination(record: RunRecord, db_url: str | None, same_sink: bool) -> str:
-    """Where an ingest replay of ``record`` delivers: ``--db-url``; else where the run's rows
-    went (the URL the options or environment give for that store, else the record's own
-    target, which holds no password); else the default database."""
-    from synthkit.dburl import resolve_url, store_identity
+def _destination(record: RunRecord, db_url: str | None, resolved: str, same_sink: bool) -> str:
+    """Where an ingest replay of ``record`` delivers: replay's ``--db-url``; else where the
+    run's rows went (``resolved``, the URL the global option or environment give, when it is
+    that store, else the record's own target, which holds no password); else the default
+    database."""
+    from synthkit.dburl import store_identity
     from synthkit.runs import where_stored
     from synthkit.secrets import MASK
 
-    resolved = resolve_url(db_url)
     went = where_stored(record)
     if db_url or not went or not same_sink or store_identity(resolved) == went:
         return resolved

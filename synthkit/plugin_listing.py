@@ -9,16 +9,18 @@ import typer
 from rich.console import Console
 
 from synthkit.console import emit_json, table
-from synthkit.plugins import Plugins, get_plugins
+from synthkit.context import plugins_of
+from synthkit.plugins import Plugins
 
 
 def plugins_command(
+    ctx: typer.Context,
     as_json: Annotated[
         bool, typer.Option("--json", help="Machine-readable JSON on stdout.")
     ] = False,
 ) -> None:
     """List installed plugins: distribution, version and what each registers."""
-    plugins = get_plugins()
+    plugins = plugins_of(ctx)
     infos = plugins.plugin_infos()
     sinks = _sink_rows(plugins)
     if as_json:

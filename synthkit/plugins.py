@@ -5,10 +5,7 @@ registers and collects; :mod:`synthkit.sink_lookup` chooses a sink).
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-import functools
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -180,30 +177,3 @@ def build_plugins(*, entry_points: bool = True) -> Plugins:
     if entry_points:
         plugins.load_entry_points()
     return plugins
-
-
-_active: contextvars.ContextVar[Plugins | None] = contextvars.ContextVar(
-    "synthkit_plugins", default=None
-)
-
-
-@functools.lru_cache(maxsize=1)
-def _process_plugins() -> Plugins:
-    return build_plugins()
-
-
-def get_plugins() -> Plugins:
-    """The manager in use: the one :func:`using` installed, else the process-wide one, built
-    on first use (no work at import time)."""
-    active = _active.get()
-    return active if active is not None else _process_plugins()
-
-
-@contextlib.contextmanager
-def using(plugins: Plugins) -> Iterator[Plugins]:
-    """Make ``plugins`` the manager :func:`get_plugins` returns inside the block."""
-    token = _active.set(plugins)
-    try:
-        yield plugins
-    finally:
-        _active.reset(token)

@@ -146,14 +146,14 @@ class Family:
     A device model names its family; the core leaves out a model whose family is not
     installed or that claims a mode its family does not have, so the family's own code can
     rely on both. The family brings the rest (scenario section, row layout, payload contract,
-    commands) through the other hooks, and documents its factory contract. ``replay(record)``
+    commands) through the other hooks, and documents its factory contract. ``replay(record, plugins)``
     returns a ``synthkit.api.Replayer`` that re-emits any seqs of one of the family's run
     records byte for byte (``synthkit replay``); None: its runs cannot be replayed."""
 
     name: str
     modes: tuple[str, ...]
     description: str = ""
-    replay: Callable[[Any], Any] | None = None
+    replay: Callable[[Any, Any], Any] | None = None
 
     def __post_init__(self) -> None:
         if not self.modes or any(

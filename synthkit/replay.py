@@ -135,7 +135,7 @@ def replay_run(
             hint="its plugin registers no replay",
         )
     missing, planned = check_ranges(record, missing)
-    replayer = family.replay(record)
+    replayer = family.replay(record, plugins)
     sink = make_sink(replayer, record)
     started = time.perf_counter()
     produced = [0]

@@ -349,12 +349,11 @@ class Delivery(Generic[K]):
 def start_run(ctx: typer.Context, command: str, plugins: Plugins | None = None) -> Run:
     """A run of ``command`` with the transform chain given on its command line
     (``synthkit --transform NAME --transform-option NAME.KEY=VALUE COMMAND``)."""
-    from synthkit.context import global_options
-    from synthkit.plugins import get_plugins
+    from synthkit.context import global_options, plugins_of
 
     options = global_options(ctx)
     return Run(
-        plugins or get_plugins(),
+        plugins or plugins_of(ctx),
         command,
         transforms=options.transforms,
         transform_options=options.transform_options,

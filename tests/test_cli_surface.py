@@ -137,9 +137,9 @@ def test_hoisting_keeps_values_and_the_commands_own_options():
 
     from synthkit.cli import build_app
     from synthkit.cli_shape import hoist_global_options
-    from synthkit.plugins import get_plugins
+    from synthkit.plugins import build_plugins
 
-    root = typer.main.get_command(build_app(get_plugins()))
+    root = typer.main.get_command(build_app(build_plugins()))
     assert hoist_global_options(root, ["validate", "--scenario", "x.yaml", "--strict"]) == [
         "--scenario",
         "x.yaml",
@@ -335,9 +335,9 @@ def test_every_command_has_an_example_and_every_root_command_a_panel():
 
     from synthkit.cli import build_app
     from synthkit.cli_shape import PANELS, tidy_help
-    from synthkit.plugins import get_plugins
+    from synthkit.plugins import build_plugins
 
-    root = typer.main.get_command(build_app(get_plugins()))
+    root = typer.main.get_command(build_app(build_plugins()))
     tidy_help(root)
     for path, command in _leaves(root):
         assert (command.epilog or "").startswith("Example: synthkit "), path
@@ -356,9 +356,9 @@ def test_the_example_of_each_help_page_is_a_command_that_parses(tmp_path):
 
     from synthkit.cli import build_app
     from synthkit.cli_shape import hoist_global_options, tidy_help
-    from synthkit.plugins import get_plugins
+    from synthkit.plugins import build_plugins
 
-    root = typer.main.get_command(build_app(get_plugins()))
+    root = typer.main.get_command(build_app(build_plugins()))
     tidy_help(root)
     for path, command in _leaves(root):
         words = shlex.split(command.epilog.removeprefix("Example: "))[1:]

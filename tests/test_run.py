@@ -7,6 +7,7 @@ from __future__ import annotations
 import types
 
 import pytest
+import typer
 
 from synthkit import hookimpl
 from synthkit.conformance import sample_batches
@@ -95,3 +96,66 @@ def test_a_run_that_never_opened_its_sink_fires_nothing(tmp_path):
         _delivery(run, tmp_path / "out.jsonl")
         raise ValueError("refused before the first batch")
     assert events == []
+
+
+def test_no_run_state_lives_in_a_process_global():
+    """The plugin manager and the global options live on the invocation's root context
+    (``plugins_of``, ``global_options``): no core module keeps a ContextVar or a cached
+    process-wide manager for commands to reach around their arguments."""
+    import ast
+    from pathlib import Path
+
+    core = Path(__file__).resolve().parents[1] / "synthkit"
+    held = []
+    for path in sorted(core.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr == "ContextVar":
+                held.append(f"{path.name}:{node.lineno}")
+            if isinstance(node, ast.Name) and node.id in ("get_plugins", "current_options"):
+                held.append(f"{path.name}:{node.lineno} {node.id}")
+    assert held == []
+
+
+def test_an_app_built_for_a_manager_runs_its_commands_with_it():
+    """typer's own runner, no synthkit.cli.run around it: the commands see the manager the
+    app was built for, and one invocation's --db-url is not the next one's."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from synthkit.cli import build_app
+    from synthkit.context import GlobalOptions, global_options, plugins_of
+
+    plugins = build_plugins(entry_points=False)
+    seen: list[tuple[object, str]] = []
+    extra = typer.Typer()
+
+    @extra.command("where")
+    def where(ctx: typer.Context) -> None:
+        seen.append((plugins_of(ctx), global_options(ctx).database()))
+
+    module = types.ModuleType("probe")
+    from synthkit.records import Command
+
+    module.synthkit_register_commands = hookimpl(lambda: [Command("probe", extra)])
+    plugins.register(module, "probe")
+    app, runner = build_app(plugins), CliRunner()
+    listing = runner.invoke(app, ["plugins", "--json"])
+    assert [p["name"] for p in json.loads(listing.stdout)["plugins"]] == ["probe"]
+    assert runner.invoke(app, ["--db-url", "sqlite:///a.db", "probe", "where"]).exit_code == 0
+    assert runner.invoke(app, ["probe", "where"], env={"SYNTHKIT_DB_URL": ""}).exit_code == 0
+    assert seen[0] == (plugins, "sqlite:///a.db")
+    assert seen[1] == (plugins, GlobalOptions().database())  # the default, not the last one's
+
+
+def test_a_commands_database_is_its_flag_then_the_global_one_then_the_environment(monkeypatch):
+    from synthkit.context import GlobalOptions
+    from synthkit.dburl import DEFAULT_DB_URL
+
+    monkeypatch.delenv("SYNTHKIT_DB_URL", raising=False)
+    assert GlobalOptions().database() == DEFAULT_DB_URL and not GlobalOptions().names_database()
+    monkeypatch.setenv("SYNTHKIT_DB_URL", "sqlite:///env.db")
+    given = GlobalOptions(db_url="sqlite:///global.db")
+    assert GlobalOptions().database() == "sqlite:///env.db" and GlobalOptions().names_database()
+    assert given.database() == "sqlite:///global.db"
+    assert given.database("sqlite:///flag.db") == "sqlite:///flag.db"

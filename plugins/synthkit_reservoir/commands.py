@@ -14,9 +14,9 @@ from synthkit.api import (
     SinkOptionFlag,
     emit_json,
     finish,
-    get_plugins,
     global_options,
     parse_utc,
+    plugins_of,
     start_run,
     stderr,
     table,
@@ -31,7 +31,7 @@ app = typer.Typer(add_completion=False)
 def load(ctx: typer.Context) -> LoadedScenario:
     from synthkit_reservoir.scenario import load_scenario
 
-    return load_scenario(str(global_options(ctx).require_scenario()), get_plugins())
+    return load_scenario(str(global_options(ctx).require_scenario()), plugins_of(ctx))
 
 
 @app.command(
@@ -51,7 +51,7 @@ def validate(
 ) -> None:
     """Validate the scenario (schema, cross-references, archetypes, parameter overrides) and,
     when an ingestion database is configured, run the database preflight checks."""
-    from synthkit.api import DEFAULT_DB_URL, named_database, resolve_url
+    from synthkit.api import DEFAULT_DB_URL
     from synthkit_reservoir.preflight_db import db_preflight
 
     loaded = load(ctx)
@@ -59,10 +59,9 @@ def validate(
     errors: list[str] = []
     database = None
     validated = [d.device_id for d in loaded.devices]
-    if named_database(db_url):
-        report = db_preflight(
-            get_plugins(), loaded, resolve_url(db_url), strict=global_options(ctx).strict
-        )
+    opts = global_options(ctx)
+    if opts.names_database(db_url):
+        report = db_preflight(plugins_of(ctx), loaded, opts.database(db_url), strict=opts.strict)
         database, errors = report.database, report.errors
         warnings += report.warnings
         validated = [d for d in validated if report.passed(d)]
@@ -203,11 +202,10 @@ def export_csv_command(
     end = parse_utc(end_at or "now", "--end-at")
     opts = global_options(ctx)
     if opts.strict:  # the seed: --strict runs the database preflight too, against a database named
-        from synthkit.api import named_database, resolve_url
         from synthkit_reservoir.preflight_db import db_preflight
 
-        if named_database(None):
-            db_preflight(get_plugins(), loaded, resolve_url(None), strict=True)
+        if opts.names_database():
+            db_preflight(plugins_of(ctx), loaded, opts.database(), strict=True)
     from synthkit_reservoir.export import export_csv
 
     with start_run(ctx, "export-csv") as run:
@@ -289,7 +287,6 @@ def import_csv_command(
     ] = 200,
 ) -> None:
     """Replay an export through the ingestion contract (dry run unless --apply)."""
-    from synthkit.api import resolve_url
     from synthkit_reservoir.ingestion import check_batch_sizes, import_csv
     from synthkit_reservoir.switches import with_unused_drain
 
@@ -298,7 +295,7 @@ def import_csv_command(
         result, problems = import_csv(
             run,
             artifact_dir,
-            resolve_url(db_url),
+            global_options(ctx).database(db_url),
             apply=apply,
             commit_rows=commit_batch_size,
             sink_name=sink,
@@ -356,7 +353,6 @@ def bootstrap_command(
     """Generate the bootstrap.days before now straight into the ingestion database."""
     from datetime import UTC, datetime
 
-    from synthkit.api import resolve_url
     from synthkit_reservoir.bootstrap import bootstrap
     from synthkit_reservoir.ingestion import check_batch_sizes
     from synthkit_reservoir.switches import switch, with_unused_drain
@@ -380,7 +376,7 @@ def bootstrap_command(
         result, problems = bootstrap(
             run,
             loaded,
-            resolve_url(db_url),
+            opts.database(db_url),
             now=datetime.now(UTC).replace(microsecond=0),
             commit_rows=commit_batch_size,
             sink_name=sink,
@@ -462,17 +458,17 @@ def run_command(
     ] = 10.0,
 ) -> None:
     """Publish live telemetry to an MQTT broker, one connection per device (client_id = device_id)."""
-    from synthkit.api import resolve_broker, resolve_url
+    from synthkit.api import resolve_broker
     from synthkit_reservoir.live import live_run
 
     loaded = load(ctx)
     opts = global_options(ctx)
     broker = resolve_broker(loaded.scenario.mqtt, host=host, port=port)
-    stored_url = resolve_url(db_url) if db_url or opts.db_url else None
+    stored_url = opts.database(db_url) if db_url or opts.db_url else None
     if opts.strict and stored_url is not None:  # the store it reports on is named: check it first
         from synthkit_reservoir.preflight_db import db_preflight
 
-        db_preflight(get_plugins(), loaded, stored_url, strict=True)
+        db_preflight(plugins_of(ctx), loaded, stored_url, strict=True)
     with start_run(ctx, "run") as run:
         result = live_run(
             run,

@@ -25,12 +25,12 @@ from synthkit.api import (
     Delivery,
     FileSink,
     FileTarget,
+    Plugins,
     Run,
     RunPlan,
     SeqState,
     SinkSpec,
     deliver,
-    get_plugins,
     per_second,
     progress_bar,
     sweep_stale,
@@ -177,7 +177,7 @@ def _export(
             "columns": list(sink.columns),
             "total_rows": report.records,
             "devices": per_device,
-            "versions": _versions(loaded),
+            "versions": _versions(loaded, sink.run.plugins),
             # the transforms' notes (ground-truth labels...) beside the rows, and their counters
             **({"notes": sink.notebook.manifest} if sink.notebook.manifest else {}),
         }
@@ -244,10 +244,9 @@ def require_csv(manifest: dict[str, Any], artifact_dir: Path, command: str) -> N
         )
 
 
-def _versions(loaded: LoadedScenario) -> dict[str, str]:
+def _versions(loaded: LoadedScenario, plugins: Plugins) -> dict[str, str]:
     """synthkit's version and those of the distributions that provided the run's models and
     archetypes (what the data depends on)."""
-    plugins = get_plugins()
     out = {"synthkit": __version__}
     for d in loaded.devices:
         for kind, name in (("device_models", d.model.name), ("archetypes", d.archetype.name)):

@@ -32,10 +32,10 @@ MODES = tuple(MODE_RULES)
 REQUIRED_COLUMNS = ("raw_readings", "temperature_c", "battery_percentage", "signal_strength_dbm")
 
 
-def _replay(record):  # record: a RunRecord; the engine loads only when a replay runs
+def _replay(record, plugins):  # a RunRecord; the engine loads only when a replay runs
     from synthkit_reservoir.replay import ReservoirReplayer
 
-    return ReservoirReplayer(record)
+    return ReservoirReplayer(record, plugins)
 
 
 FAMILY = Family(

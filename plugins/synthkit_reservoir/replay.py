@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from synthkit.api import Batch, ConfigError, Replayer, RunRecord
+from synthkit.api import Batch, ConfigError, Plugins, Replayer, RunRecord
 from synthkit_reservoir.family import NAME
 from synthkit_reservoir.rows import columns_for
 
@@ -77,8 +77,7 @@ def base_record(
 class ReservoirReplayer(Replayer):
     topic = "devices/{device_id}/telemetry"
 
-    def __init__(self, record: RunRecord) -> None:
-        from synthkit.api import get_plugins
+    def __init__(self, record: RunRecord, plugins: Plugins) -> None:
         from synthkit_reservoir.scenario import load_scenario
 
         self.record = record
@@ -107,7 +106,7 @@ class ReservoirReplayer(Replayer):
                 f"run {record.run_id} was generated from {path}, which is gone",
                 hint="restore the scenario file the run used: payloads derive from it",
             )
-        self.loaded = load_scenario(path, get_plugins())
+        self.loaded = load_scenario(path, plugins)
         if self.loaded.sha256 != r.get("scenario_sha256"):
             raise ConfigError(
                 f"{path} changed since run {record.run_id} (sha256 {self.loaded.sha256[:12]}..., "

@@ -15,7 +15,7 @@ import traceback
 from pathlib import Path
 from typing import Any, NoReturn
 
-from synthkit.api import Run, SynthkitError, get_plugins, keep_freed_memory
+from synthkit.api import Run, SynthkitError, build_plugins, keep_freed_memory
 from synthkit_telematics.options import build_config, parse_start, parse_weights
 from synthkit_telematics.run import generate_file, stream_stdout
 
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
             extreme_variance=args.extreme_variance,
             weights=parse_weights(args.weight, args.weights_file, args.mix),
         )
-        plugins = get_plugins()
+        plugins = build_plugins()
         if args.stream:
             with Run(plugins, "synthkit-mock --stream") as run:  # no transforms: the seed's flags
                 stream_stdout(run, config, args.interval, args.events)

@@ -11,8 +11,8 @@ from synthkit.api import (
     DbUrlFlag,
     SinkOptionFlag,
     emit_json,
-    get_plugins,
     global_options,
+    plugins_of,
     start_run,
 )
 
@@ -22,12 +22,12 @@ app = typer.Typer(add_completion=False, no_args_is_help=True)
 
 
 @app.command("init", epilog="Example: synthkit db init --db-url sqlite:///.tmp/synthkit.db")
-def init(db_url: DbUrlFlag = None) -> None:
+def init(ctx: typer.Context, db_url: DbUrlFlag = None) -> None:
     """Create the reference schema (idempotent)."""
-    from synthkit.api import connected, redact, resolve_url
+    from synthkit.api import connected, redact
     from synthkit_reservoir.database.register import init_schema
 
-    url = resolve_url(db_url)
+    url = global_options(ctx).database(db_url)
     with connected(url, create=True) as engine:
         result = init_schema(engine)
     emit_json({"command": "db init", "database": redact(url), **result})
@@ -38,12 +38,13 @@ def init(db_url: DbUrlFlag = None) -> None:
 )
 def register_command(ctx: typer.Context, db_url: DbUrlFlag = None) -> None:
     """Create and attach the scenario's devices and reservoirs (idempotent)."""
-    from synthkit.api import connected, redact, resolve_url
+    from synthkit.api import connected, redact
     from synthkit_reservoir.database.register import register
     from synthkit_reservoir.scenario import load_scenario
 
-    loaded = load_scenario(str(global_options(ctx).require_scenario()), get_plugins())
-    url = resolve_url(db_url)
+    opts = global_options(ctx)
+    loaded = load_scenario(str(opts.require_scenario()), plugins_of(ctx))
+    url = opts.database(db_url)
     with connected(url) as engine:
         result = register(engine, loaded)
     emit_json(
@@ -137,7 +138,6 @@ def listen_command(
         db_errors,
         redact,
         resolve_broker,
-        resolve_url,
         store_identity,
         tls_context,
     )
@@ -147,14 +147,14 @@ def listen_command(
     opts = global_options(ctx)
     from synthkit_reservoir.scenario import load_scenario
 
-    plugins = get_plugins()
+    plugins = plugins_of(ctx)
     broker = None
     if source == "mqtt":  # only a broker source reads the scenario's mqtt block
         scenario_mqtt = (
             load_scenario(str(opts.scenario), plugins).scenario.mqtt if opts.scenario else None
         )
         broker = resolve_broker(scenario_mqtt, host=host, port=port)
-    url = resolve_url(db_url)
+    url = opts.database(db_url)
     plugins.sink(
         sink,
         "ingest",

@@ -22,11 +22,11 @@ from synthkit.api import (
     SeqState,
     SinkOptionFlag,
     deliver,
-    get_plugins,
     global_options,
     paced,
     parse_sink_options,
     parse_utc,
+    plugins_of,
     progress_bar,
     resolve_broker,
     run_checks,
@@ -42,7 +42,7 @@ DEFAULT_TOPIC = "meters/{meter_id}/readings"
 
 
 def _load(ctx: typer.Context) -> LoadedMeters:
-    return load_meters(str(global_options(ctx).require_scenario()), get_plugins())
+    return load_meters(str(global_options(ctx).require_scenario()), plugins_of(ctx))
 
 
 @app.command("export")
@@ -64,7 +64,7 @@ def export(
     sink_option: SinkOptionFlag = None,
 ) -> None:
     """Write the scenario's window (energy_meter.days back from --end-at) to a file sink."""
-    plugins, opts = get_plugins(), global_options(ctx)
+    plugins, opts = plugins_of(ctx), global_options(ctx)
     loaded = _load(ctx)
     spec = plugins.file_sink(out, fmt)
     options = parse_sink_options(spec, sink_option or ())
@@ -136,7 +136,7 @@ def run(
         raise ConfigError(
             "--iterations, --duration-seconds and --every must be >= 0", hint="0 means unlimited"
         )
-    plugins, opts = get_plugins(), global_options(ctx)
+    plugins, opts = plugins_of(ctx), global_options(ctx)
     loaded = _load(ctx)
     broker = resolve_broker(loaded.scenario.mqtt, host=host, port=port)
     tls = tls_context(broker)
