@@ -57,6 +57,20 @@ _WHERE: dict[str, str] = {
     ),
     # the source contract: what a command reads from outside for a sink
     **dict.fromkeys(("Source", "SourceTarget", "make_source"), "synthkit.sources"),
+    # how a family's declared devices resolve: archetype -> model -> parameters, groups
+    **dict.fromkeys(
+        (
+            "Declared",
+            "Resolved",
+            "resolve_devices",
+            "resolve_parameters",
+            "ParameterError",
+            "id_rule",
+            "group_ids",
+            "check_pattern",
+        ),
+        "synthkit.devices",
+    ),
     # the plugin manager's typed facade
     **dict.fromkeys(("Plugins", "build_plugins", "lookup"), "synthkit.plugins"),
     # columnar batches, the compiled encoder, sinks built on it
@@ -214,6 +228,16 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         resolve_url,
         store_identity,
         url_flag,
+    )
+    from synthkit.devices import (
+        Declared,
+        ParameterError,
+        Resolved,
+        check_pattern,
+        group_ids,
+        id_rule,
+        resolve_devices,
+        resolve_parameters,
     )
     from synthkit.encode import Encoder
     from synthkit.engine import Pace, deliver, paced

@@ -11,11 +11,8 @@ The core names no archetype or model: they come from plugins.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
-import re
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -27,7 +24,6 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
-    ValidationError,
     field_validator,
     model_validator,
 )
@@ -35,12 +31,17 @@ from pydantic import (
 from synthkit.api import (
     Archetype,
     BrokerBlock,
+    Declared,
     DeviceModel,
     Loc,
     LocatedProblems,
     Plugins,
     Problems,
+    check_pattern,
+    group_ids,
+    id_rule,
     load_yaml,
+    resolve_devices,
     validate_section,
 )
 from synthkit_reservoir.family import MODES, NAME, REQUIRED_COLUMNS, mode_problems
@@ -49,8 +50,7 @@ from synthkit_reservoir.layout import MAX_CLIENT_ID
 POINT_KINDS = ("BASE", "REFILL", "CLIENT")
 _PLAIN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 # also an MQTT client id, a topic level and an ingestion key (mqtt_client_id, 128 wide)
-_DEVICE_ID = re.compile(rf"^[A-Z0-9][A-Z0-9_.:-]{{0,{MAX_CLIENT_ID - 1}}}$")
-_GROUP_FIELD = re.compile(r"\{n(:[^{}]*)?\}")
+_DEVICE_ID = id_rule(MAX_CLIENT_ID)
 PlainName = Annotated[str, Field(pattern=_PLAIN, max_length=128)]
 PointKind = Literal["BASE", "REFILL", "CLIENT"]
 _CHOICES = frozenset((*POINT_KINDS, *MODES, "UTC"))  # the values written in any case
@@ -174,24 +174,10 @@ class DeviceGroup(_DeviceFields):
     @field_validator("id_pattern")
     @classmethod
     def _pattern(cls, value: str) -> str:
-        if len(_GROUP_FIELD.findall(value)) != 1:
-            raise ValueError("must contain {n} (or a format such as {n:05d}) exactly once")
-        try:
-            sample = value.format(n=1)
-        except (ValueError, IndexError, KeyError) as exc:
-            raise ValueError(f"is not a valid pattern: {exc}") from None
-        if not _DEVICE_ID.match(sample.upper()):
-            shown = f"{sample[:40]!r}{'...' if len(sample) > 40 else ''}"
-            raise ValueError(
-                f"gives {shown} (n=1), which is not a device id: letters, digits and _ . : - only, "
-                f"at most {MAX_CLIENT_ID} characters"
-            )
-        return value
+        return check_pattern(value, _DEVICE_ID, MAX_CLIENT_ID)
 
     def device_ids(self) -> list[str]:
-        return [
-            self.id_pattern.format(n=n).upper() for n in range(self.first, self.first + self.count)
-        ]
+        return group_ids(self.id_pattern, self.first, self.count)
 
 
 def _device_kind(value: Any) -> str:
@@ -344,9 +330,8 @@ def _explain(err: dict[str, Any], loc: Loc) -> tuple[str, str] | None:
 def _resolve(
     scenario: Scenario, plugins: Plugins, problems: Problems
 ) -> tuple[list[ResolvedDevice], list[str]]:
-    archetypes = plugins.archetypes()
-    every_model = plugins.device_models()
-    models = plugins.device_models(family=NAME)
+    """The core resolves archetype -> model -> parameters and expands groups
+    (``resolve_devices``); the reservoir adds its own rules: a mode's route and dynamics."""
     routes: dict[str, Route] = {}
     for i, declared in enumerate(scenario.routes):
         if declared.route_id in routes:
@@ -356,192 +341,87 @@ def _resolve(
                 "rename or remove one",
             )
         routes[declared.route_id] = declared
-    devices: list[ResolvedDevice] = []
-    seen: dict[str, Loc] = {}
     incomplete_routes: set[str] = set()
-    for i, entry in enumerate(scenario.devices):
-        loc: Loc = ("devices", i)
-        arch = archetypes.get(entry.archetype)
-        if arch is None:
-            close = difflib.get_close_matches(entry.archetype, list(archetypes), n=1)
-            fix = (
-                f"did you mean {close[0]!r}?"
-                if close
-                else f"known: {', '.join(sorted(archetypes)) or 'none installed'}"
-            )
-            problems.add((*loc, "archetype"), f"unknown archetype {entry.archetype!r}", fix)
-            continue
-        mode = entry.mode or arch.mode
-        if mode != arch.mode:
-            problems.add(
-                (*loc, "mode"),
-                f"archetype {arch.name!r} is {arch.mode}, not {mode}",
-                f"set mode: {arch.mode} or pick a {mode} archetype",
-            )
-            continue
-        model = models.get(arch.model)
-        if model is None:
-            other = every_model.get(arch.model)
-            why = (
-                f"which is a {other.family or 'family-less'} model, not a {NAME} one"
-                if other
-                else "which no installed plugin provides"
-            )
-            problems.add(
-                (*loc, "archetype"),
-                f"archetype {arch.name!r} needs device model {arch.model!r}, {why}",
-                f"pick a {NAME} archetype" if other else "install the plugin that provides it",
-            )
-            continue
-        unfit = _unfit(arch, model, plugins)
-        if unfit:
-            problems.add(
-                (*loc, "archetype"),
-                unfit,
-                "report it to the plugin's authors, or pick another archetype",
-            )
-            continue
+
+    def check(entry: Declared, arch: Archetype, model: DeviceModel, mode: str) -> bool:
+        device = entry.entry
         # the mode may come from the archetype: apply the mode rules once it is known
-        broken = mode_problems(mode, bool(entry.route_id), entry.dynamics is not None)
+        broken = mode_problems(mode, bool(device.route_id), device.dynamics is not None)
         for field, message, fix in broken:
-            problems.add((*loc, field), message, fix)
+            problems.add((*entry.loc, field), message, fix)
         if broken:
-            continue
-        route: Route | None = None
-        if entry.route_id:
-            route = routes.get(entry.route_id)
-            if route is None:
-                problems.add(
-                    (*loc, "route_id"),
-                    f"unknown route {entry.route_id!r}",
-                    f"define it under routes (known: {', '.join(routes) or 'none'})",
-                )
-                continue
-            missing = route.missing_kinds()
-            if missing and route.route_id not in incomplete_routes:
-                incomplete_routes.add(route.route_id)
-                r = next(j for j, x in enumerate(scenario.routes) if x.route_id == route.route_id)
-                problems.add(
-                    ("routes", r, "points"),
-                    f"route {route.route_id!r} is used by MOBILE devices but has no "
-                    f"{'/'.join(missing)} point",
-                    "a mobile route needs BASE, REFILL and CLIENT points",
-                )
-        try:
-            params = resolve_parameters(model, arch, entry.parameter_overrides)
-        except ParameterError as exc:
-            for key, message in exc.items:
-                where: Loc = (*loc, "parameter_overrides")
-                if key in entry.parameter_overrides:
-                    where = (*where, key)  # the location names the parameter
-                elif key:  # the archetype's own default is bad: the plugin's fault
-                    message = f"{key}: {message} (default of archetype {arch.name!r})"
-                problems.add(where, message)
-            continue
-        if isinstance(entry, DeviceGroup):
-            ids, group = entry.device_ids(), entry.group
-            bad = next((i for i, d in enumerate(ids) if not _DEVICE_ID.match(d)), None)
-            if bad is not None:  # every id, not only the first: {n:,} gives Z-1,000 at n=1000
-                problems.add(
-                    (*loc, "id_pattern"),
-                    f"gives {ids[bad][:60]!r}{'...' if len(ids[bad]) > 60 else ''} "
-                    f"(n={entry.first + bad}), which is not a device id",
-                    f"ids are letters, digits and _ . : - only, at most {MAX_CLIENT_ID} characters",
-                )
-                continue
-        else:
-            ids, group = [entry.device_id], None
-        for device_id in ids:
-            if device_id in seen:
-                first = problems.doc.where(seen[device_id])
-                problems.add(
-                    loc,
-                    f"device_id {device_id!r} is already declared at {first}",
-                    "device ids must be unique (after upper-casing)",
-                )
-                continue
-            seen[device_id] = loc
-            devices.append(
-                ResolvedDevice(
-                    device_id=device_id,
-                    mode=mode,
-                    archetype=arch,
-                    model=model,
-                    cadence_seconds=entry.cadence_seconds,
-                    params=params,
-                    dynamics=entry.dynamics,
-                    route=route,
-                    reservoir_id=getattr(entry, "reservoir_id", None),
-                    group=group,
-                    loc=loc,
-                )
+            return False
+        if not device.route_id:
+            return True
+        route = routes.get(device.route_id)
+        if route is None:
+            problems.add(
+                (*entry.loc, "route_id"),
+                f"unknown route {device.route_id!r}",
+                f"define it under routes (known: {', '.join(routes) or 'none'})",
             )
-    warnings = []
+            return False
+        missing = route.missing_kinds()
+        if missing and route.route_id not in incomplete_routes:
+            incomplete_routes.add(route.route_id)
+            r = next(j for j, x in enumerate(scenario.routes) if x.route_id == route.route_id)
+            problems.add(
+                ("routes", r, "points"),
+                f"route {route.route_id!r} is used by MOBILE devices but has no "
+                f"{'/'.join(missing)} point",
+                "a mobile route needs BASE, REFILL and CLIENT points",
+            )
+        return True
+
+    resolved = resolve_devices(
+        (_declared(i, entry) for i, entry in enumerate(scenario.devices)),
+        family=NAME,
+        plugins=plugins,
+        problems=problems,
+        required_columns=REQUIRED_COLUMNS,
+        check=check,
+        max_length=MAX_CLIENT_ID,
+    )
+    devices = []
+    for r in resolved:
+        entry = r.declared.entry
+        devices.append(
+            ResolvedDevice(
+                device_id=r.device_id,
+                mode=r.mode,
+                archetype=r.archetype,
+                model=r.model,
+                cadence_seconds=entry.cadence_seconds,
+                params=r.params,
+                dynamics=entry.dynamics,
+                route=routes[entry.route_id] if entry.route_id else None,
+                reservoir_id=getattr(entry, "reservoir_id", None),
+                group=r.declared.group,
+                loc=r.declared.loc,
+            )
+        )
     unused = set(routes) - {d.route.route_id for d in devices if d.route}
-    for name in sorted(unused):
-        warnings.append(f"route {name!r} is not used by any device")
-    return devices, warnings
+    return devices, [f"route {name!r} is not used by any device" for name in sorted(unused)]
 
 
-def _unfit(arch: Archetype, model: DeviceModel, plugins: Plugins) -> str:
-    """Why an archetype cannot run on its model (a plugin's mistake, not the scenario's)."""
-    if arch.mode != model.mode:
-        return (
-            f"archetype {arch.name!r} ({plugins.source_of('archetypes', arch.name)}) is {arch.mode}, "
-            f"but its device model {model.name!r} is {model.mode}"
+def _declared(i: int, entry: Device | DeviceGroup) -> Declared:
+    if isinstance(entry, DeviceGroup):
+        return Declared(
+            ("devices", i),
+            entry.archetype,
+            entry.device_ids(),
+            entry.parameter_overrides,
+            entry.mode,
+            group=entry.group,
+            ids_field="id_pattern",
+            first=entry.first,
+            entry=entry,
         )
-    declared = {c.name for c in model.columns}
-    missing = [c for c in REQUIRED_COLUMNS if c not in declared]
-    if missing:
-        return (
-            f"device model {model.name!r} ({plugins.source_of('device_models', model.name)}) does not "
-            f"declare the column(s) the {NAME} payload needs: {', '.join(missing)} (DeviceModel.columns)"
-        )
-    return ""
-
-
-class ParameterError(ValueError):
-    """Parameters that do not fit a model: ``items`` are (parameter name or "", message)."""
-
-    def __init__(self, items: list[tuple[str, str]]) -> None:
-        super().__init__("; ".join(m for _, m in items))
-        self.items = items
-
-
-def resolve_parameters(
-    model: DeviceModel, archetype: Archetype, overrides: dict[str, Any]
-) -> BaseModel | dict[str, Any]:
-    """The archetype's defaults with ``overrides`` on top, checked against the model's
-    parameters: unknown (misspelt) keys and bad values raise :class:`ParameterError`.
-
-    A model declares its parameters as a pydantic class (validated, typed) or as a mapping
-    of defaults (names checked only)."""
-    spec = model.parameters
-    merged = {**archetype.defaults, **overrides}
-    if isinstance(spec, type) and issubclass(spec, BaseModel):
-        known = list(spec.model_fields)
-        try:
-            return spec.model_validate(merged)
-        except ValidationError as exc:
-            items = []
-            for err in exc.errors(include_url=False):
-                name = str(err["loc"][0]) if err["loc"] else ""
-                if err["type"] == "extra_forbidden":
-                    items.append((name, _unknown_parameter(name, model.name, known)))
-                else:
-                    items.append(
-                        (name, err["msg"].removeprefix("Value error, "))
-                    )  # the caller places the name
-            raise ParameterError(items) from None
-    assert isinstance(spec, Mapping)  # DeviceModel.parameters: a pydantic class or a mapping
-    known = list(spec)
-    unknown = [k for k in merged if k not in spec]
-    if unknown:
-        raise ParameterError([(k, _unknown_parameter(k, model.name, known)) for k in unknown])
-    return {**spec, **merged}
-
-
-def _unknown_parameter(name: str, model: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known) or 'none'}"
-    return f"unknown parameter {name!r} for model {model!r} ({hint})"
+    return Declared(
+        ("devices", i),
+        entry.archetype,
+        [entry.device_id],
+        entry.parameter_overrides,
+        entry.mode,
+        entry=entry,
+    )

@@ -4,13 +4,21 @@ problem located (``file:line: field: message (fix)``) by the core's ``validate_s
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from synthkit.api import BrokerBlock, DeviceModel, Plugins, Problems, load_yaml, validate_section
+from synthkit.api import (
+    BrokerBlock,
+    Declared,
+    DeviceModel,
+    Plugins,
+    Problems,
+    load_yaml,
+    resolve_devices,
+    validate_section,
+)
 from synthkit_energy_meter.family import NAME, REQUIRED_COLUMNS
 
 _ID = r"^[A-Z0-9][A-Z0-9_.:-]*$"  # also the MQTT client id and a topic level
@@ -73,52 +81,32 @@ class LoadedMeters:
 
 
 def load_meters(path: str, plugins: Plugins) -> LoadedMeters:
-    """Read and resolve the file; every problem is reported at once (exit 2)."""
+    """Read and resolve the file; every problem is reported at once (exit 2). The core
+    resolves archetype -> model -> parameters, with "did you mean" and located errors."""
     doc = load_yaml(path)
     problems = Problems(doc)
     scenario = validate_section(doc, MeterScenario, problems)
     problems.raise_any()
     assert scenario is not None
-    archetypes, models = plugins.archetypes(), plugins.device_models(family=NAME)
-    meters: list[Meter] = []
-    seen: set[str] = set()
+    declared = []
     for i, entry in enumerate(scenario.energy_meter.meters):
         loc = ("energy_meter", "meters", i)
         if (entry.meter_id is None) == (entry.id_pattern is None):
             problems.add(loc, "give meter_id, or id_pattern and count", "one of the two")
             continue
-        arch = archetypes.get(entry.archetype)
-        model = models.get(arch.model) if arch is not None else None
-        if arch is None or model is None:
-            mine = sorted(a for a, rec in archetypes.items() if rec.model in models)
-            close = difflib.get_close_matches(entry.archetype, mine, n=1)
-            problems.add(
-                (*loc, "archetype"),
-                f"{entry.archetype!r} is not an {NAME} archetype",
-                f"did you mean {close[0]!r}?"
-                if close
-                else f"known: {', '.join(mine) or 'none installed'}",
+        pattern = entry.id_pattern is not None
+        declared.append(
+            Declared(
+                loc,
+                entry.archetype,
+                entry.ids(),
+                entry.parameter_overrides,
+                ids_field="id_pattern" if pattern else None,
             )
-            continue
-        missing = [c for c in REQUIRED_COLUMNS if c not in {s.name for s in model.columns}]
-        if missing:
-            problems.add(
-                (*loc, "archetype"), f"model {model.name!r} does not declare {', '.join(missing)}"
-            )
-            continue
-        try:
-            params = model.parameters.model_validate({**arch.defaults, **entry.parameter_overrides})  # type: ignore[union-attr]
-        except ValidationError as exc:
-            for err in exc.errors(include_url=False):
-                problems.add((*loc, "parameter_overrides", *err["loc"]), err["msg"])
-            continue
-        for meter_id in entry.ids():
-            if meter_id in seen:
-                problems.add(
-                    loc, f"meter {meter_id!r} is declared twice", "meter ids must be unique"
-                )
-                continue
-            seen.add(meter_id)
-            meters.append(Meter(meter_id, arch.name, model, params))
+        )
+    resolved = resolve_devices(
+        declared, family=NAME, plugins=plugins, problems=problems, required_columns=REQUIRED_COLUMNS
+    )
     problems.raise_any()
-    return LoadedMeters(doc.path, scenario, tuple(meters))
+    meters = tuple(Meter(r.device_id, r.archetype.name, r.model, r.params) for r in resolved)  # type: ignore[arg-type]
+    return LoadedMeters(doc.path, scenario, meters)

@@ -107,7 +107,21 @@ def test_a_bad_scenario_names_the_line_and_the_fix(run_synthkit, plugins, tmp_pa
     )
     assert res.exit_code == 2
     assert (
-        "meters.yaml:8: energy_meter.meters[1].archetype: 'small_shp' is not an energy_meter archetype"
+        "meters.yaml:8: energy_meter.meters[1].archetype: unknown archetype 'small_shp'"
         in res.stderr
     )
     assert "did you mean 'small_shop'?" in res.stderr
+    res = _export(  # the core's resolution: parameters checked by name, with "did you mean"
+        run_synthkit,
+        plugins,
+        tmp_path,
+        "r.csv",
+        SCENARIO.replace(
+            "archetype: small_shop}", "archetype: small_shop, parameter_overrides: {peak_kv: 3}}"
+        ),
+    )
+    assert res.exit_code == 2
+    assert (
+        "meters.yaml:8: energy_meter.meters[1].parameter_overrides.peak_kv: unknown parameter "
+        "'peak_kv' for model 'smart_meter' (did you mean 'peak_kw'?)" in res.stderr
+    ), res.stderr
