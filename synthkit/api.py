@@ -71,6 +71,8 @@ _WHERE: dict[str, str] = {
         ),
         "synthkit.devices",
     ),
+    # a family's scenario as the core's validate and dry-run see it
+    **dict.fromkeys(("Fleet", "FleetDevice", "PreflightReport", "family_of"), "synthkit.fleets"),
     # the plugin manager's typed facade
     **dict.fromkeys(("Plugins", "build_plugins", "lookup"), "synthkit.plugins"),
     # columnar batches, the compiled encoder, sinks built on it
@@ -252,6 +254,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     )
     from synthkit.files import AtomicFile, process_alive, sha256_file, sweep_stale, temp_path
     from synthkit.flags import DbUrlFlag, SinkFlag, SinkOptionFlag
+    from synthkit.fleets import Fleet, FleetDevice, PreflightReport, family_of
     from synthkit.hookspecs import hookimpl
     from synthkit.interrupt import stop_on_signals
     from synthkit.ledger import FileLedger, Island, Ledger, SqlLedger, Tally

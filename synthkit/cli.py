@@ -21,7 +21,7 @@ from typing import Annotated, Any
 import typer
 
 from synthkit import __version__, interrupt
-from synthkit.cli_shape import DELIVERY, PLUGINS, hoist_global_options, tidy_help
+from synthkit.cli_shape import DELIVERY, PLUGINS, SIMULATE, hoist_global_options, tidy_help
 from synthkit.console import stderr
 from synthkit.context import DEFAULT_STATE_FILE, GlobalOptions
 from synthkit.dburl import DEFAULT_DB_URL, ENV_DB_URL
@@ -32,7 +32,7 @@ from synthkit.plugins import LoadFailure, Plugins, build_plugins
 from synthkit.secrets import scrub
 
 ENV_DEBUG = "SYNTHKIT_DEBUG"
-CORE_COMMANDS = ("plugins", "version", "runs", "reconcile", "replay")
+CORE_COMMANDS = ("plugins", "version", "validate", "dry-run", "runs", "reconcile", "replay")
 
 
 def version_command() -> None:
@@ -58,8 +58,19 @@ def build_app(plugins: Plugins) -> typer.Typer:
     app.command("version", rich_help_panel=PLUGINS, epilog="Example: synthkit version")(
         version_command
     )
+    from synthkit.fleet_commands import dry_run_command, validate_command
     from synthkit.loop_commands import reconcile_command, replay_command, runs_command
 
+    app.command(
+        "validate",
+        rich_help_panel=SIMULATE,
+        epilog="Example: synthkit --scenario scenarios/stationary_only_v1.yaml --strict validate",
+    )(validate_command)
+    app.command(
+        "dry-run",
+        rich_help_panel=SIMULATE,
+        epilog="Example: synthkit --scenario scenarios/mobile_only_v1.yaml dry-run --preview-steps 10",
+    )(dry_run_command)
     app.command("runs", rich_help_panel=DELIVERY, epilog="Example: synthkit runs --json")(
         runs_command
     )

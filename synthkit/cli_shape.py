@@ -11,6 +11,7 @@ import typer
 
 PANELS = ("Simulate", "Database", "Live")  # what any family does, first in the root help; then
 # the panels a plugin names for itself (a family's own group), then the core's two
+SIMULATE = PANELS[0]
 DELIVERY = "Delivery: run records, reconcile, replay"
 PLUGINS = "Plugins"
 

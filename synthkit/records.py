@@ -146,14 +146,29 @@ class Family:
     A device model names its family; the core leaves out a model whose family is not
     installed or that claims a mode its family does not have, so the family's own code can
     rely on both. The family brings the rest (scenario section, row layout, payload contract,
-    commands) through the other hooks, and documents its factory contract. ``replay(record, plugins)``
-    returns a ``synthkit.api.Replayer`` that re-emits any seqs of one of the family's run
-    records byte for byte (``synthkit replay``); None: its runs cannot be replayed."""
+    commands) through the other hooks, and documents its factory contract.
+
+    What the core's commands need of it, each optional: ``section``, the top-level key that
+    makes a scenario file this family's, and ``load(path, plugins)``, which returns the
+    scenario validated and resolved (a ``synthkit.api.Fleet``): with both, ``synthkit
+    validate`` reads its scenarios; ``preview(fleet, start_s, steps, state_file)`` returns
+    each device's first ``steps`` emissions (``synthkit dry-run``); ``preflight(plugins,
+    fleet, url, strict)`` checks a database (``validate --db-url``, a
+    ``synthkit.api.PreflightReport``); ``replay(record, plugins)`` returns a
+    ``synthkit.api.Replayer`` that re-emits any seqs of one of the family's run records byte
+    for byte (``synthkit replay``). ``stream_column`` and ``seq_column`` name the columns
+    that key its records (what run records, reservations and reconcile count)."""
 
     name: str
     modes: tuple[str, ...]
     description: str = ""
     replay: Callable[[Any, Any], Any] | None = None
+    section: str = ""
+    load: Callable[[str, Any], Any] | None = None
+    preview: Callable[[Any, int, int, Any], Any] | None = None
+    preflight: Callable[[Any, Any, str, bool], Any] | None = None
+    stream_column: str = "device_id"
+    seq_column: str = "seq"
 
     def __post_init__(self) -> None:
         if not self.modes or any(

@@ -141,3 +141,84 @@ def test_a_family_adds_its_own_rules_and_keeps_its_entry(tmp_path):
 def test_an_upper_case_mode_is_required_of_a_family():
     with pytest.raises(PluginError, match="upper-case"):
         Family("coldchain", ("mobile",))
+
+
+COLD_SCENARIO = """\
+scenario_id: cold_1
+coldchain:
+  - {archetype: reefer_truck, device_id: R-1}
+  - {archetype: reefer_truck, device_id: R-2, parameter_overrides: {setpoint_c: -20}}
+"""
+
+
+def _cold_family_plugins():
+    """The cold-chain family with a section and a loader: the core's validate reads it."""
+    from dataclasses import dataclass, field
+
+    from synthkit.devices import resolve_devices
+
+    @dataclass(frozen=True)
+    class Fleet:
+        path: str
+        devices: tuple
+        sha256: str = "0" * 64
+        scenario_id: str = "cold_1"
+        seed: int = 1
+        warnings: tuple = ()
+
+    @dataclass(frozen=True)
+    class Truck:
+        device_id: str
+        archetype: object
+        model: object
+        mode: str
+        facts: dict = field(default_factory=dict)
+
+    def load(path, plugins):
+        doc = load_yaml(path)
+        problems = Problems(doc)
+        declared = [
+            Declared(
+                ("coldchain", i), e["archetype"], [e["device_id"]], e.get("parameter_overrides", {})
+            )
+            for i, e in enumerate(doc.data["coldchain"])
+        ]
+        found = resolve_devices(declared, family="coldchain", plugins=plugins, problems=problems)
+        problems.raise_any()
+        return Fleet(path, tuple(Truck(r.device_id, r.archetype, r.model, r.mode) for r in found))
+
+    plugins = _plugins()
+    module = types.ModuleType("coldchain_reader")
+    module.synthkit_register_families = hookimpl(
+        lambda: [Family("coldchain_read", ("MOBILE",), section="coldchain", load=load)]
+    )
+    plugins.register(module, "coldchain_reader")
+    return plugins
+
+
+def test_the_core_validates_any_familys_scenario_by_its_section(tmp_path):
+    from synthkit.testing import run_cli
+
+    path = tmp_path / "cold.yaml"
+    path.write_text(COLD_SCENARIO)
+    res = run_cli(["--scenario", str(path), "validate"], _plugins())  # nobody reads coldchain
+    assert res.exit_code == 2
+    assert (
+        "no installed family reads this scenario (its top-level keys: scenario_id, coldchain)"
+        in res.stderr
+    )
+    assert "devices (reservoir)" in res.stderr  # the sections there are
+    res = run_cli(["--scenario", str(path), "validate"], _cold_family_plugins())
+    assert res.exit_code == 0, res.stderr
+    import json
+
+    summary = json.loads(res.stdout)
+    assert summary["devices_validated"] == ["R-1", "R-2"] and summary["archetypes"] == {
+        "reefer_truck": 2
+    }
+    path.write_text(COLD_SCENARIO + "devices: []\n")
+    res = run_cli(["--scenario", str(path), "validate"], _cold_family_plugins())
+    assert res.exit_code == 2 and "declares the sections of 2 families" in res.stderr
+    path.write_text(COLD_SCENARIO)
+    res = run_cli(["--scenario", str(path), "dry-run"], _cold_family_plugins())
+    assert res.exit_code == 2 and "family 'coldchain_read' has no preview" in res.stderr

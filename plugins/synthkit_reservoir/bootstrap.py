@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from synthkit.api import (
     Batch,
+    PreflightReport,
     Reservation,
     Run,
     RunLog,
@@ -39,7 +40,7 @@ from synthkit_reservoir.ingestion import (
     ingestion_sink,
     split_outcomes,
 )
-from synthkit_reservoir.preflight_db import DbReport, db_preflight
+from synthkit_reservoir.preflight_db import db_preflight
 from synthkit_reservoir.replay import base_record
 from synthkit_reservoir.rows import RowBuilder
 from synthkit_reservoir.scenario import LoadedScenario
@@ -76,7 +77,7 @@ def bootstrap(
         report = (
             db_preflight(run.plugins, loaded, url, strict=strict)
             if out is None
-            else DbReport(
+            else PreflightReport(
                 None,
                 warnings=[
                     f"database checks skipped: delivering to {redact(out)}, not to a database"

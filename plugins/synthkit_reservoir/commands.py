@@ -9,17 +9,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from synthkit.api import (
-    ConfigError,
     DbUrlFlag,
     SinkOptionFlag,
     emit_json,
-    finish,
     global_options,
     parse_utc,
     plugins_of,
     start_run,
     stderr,
-    table,
 )
 
 if TYPE_CHECKING:  # the scenario schema, the engine and its kernels load when a command runs
@@ -32,146 +29,6 @@ def load(ctx: typer.Context) -> LoadedScenario:
     from synthkit_reservoir.scenario import load_scenario
 
     return load_scenario(str(global_options(ctx).require_scenario()), plugins_of(ctx))
-
-
-@app.command(
-    "validate",
-    rich_help_panel="Simulate",
-    epilog="Example: synthkit --scenario scenarios/stationary_only_v1.yaml --strict validate",
-)
-def validate(
-    ctx: typer.Context,
-    db_url: Annotated[
-        str | None,
-        typer.Option(
-            "--db-url",
-            help="Run the database preflight against this ingestion database (default: the global --db-url or $SYNTHKIT_DB_URL; none named: no database checks).",
-        ),
-    ] = None,
-) -> None:
-    """Validate the scenario (schema, cross-references, archetypes, parameter overrides) and,
-    when an ingestion database is configured, run the database preflight checks."""
-    from synthkit.api import DEFAULT_DB_URL
-    from synthkit_reservoir.preflight_db import db_preflight
-
-    loaded = load(ctx)
-    warnings = list(loaded.warnings)
-    errors: list[str] = []
-    database = None
-    validated = [d.device_id for d in loaded.devices]
-    opts = global_options(ctx)
-    if opts.names_database(db_url):
-        report = db_preflight(plugins_of(ctx), loaded, opts.database(db_url), strict=opts.strict)
-        database, errors = report.database, report.errors
-        warnings += report.warnings
-        validated = [d for d in validated if report.passed(d)]
-    else:
-        warnings.append(
-            "database checks skipped: no ingestion database named (give --db-url or SYNTHKIT_DB_URL; "
-            f"the default file {DEFAULT_DB_URL} is checked only when named)"
-        )
-    counts: dict[str, int] = {}
-    for d in loaded.devices:
-        counts[d.archetype.name] = counts.get(d.archetype.name, 0) + 1
-    n = len(loaded.devices)
-    out = table(
-        f"{loaded.scenario_id}: {len(validated)} of {n} device{'' if n == 1 else 's'} valid",
-        ("archetype", "mode", "model", "devices", "tendencies"),
-        prose=("tendencies",),
-    )
-    archetypes = {d.archetype.name: d for d in loaded.devices}
-    for name, count in counts.items():
-        d = archetypes[name]
-        out.add_row(name, d.mode, d.model.name, str(count), "; ".join(d.archetype.tendencies))
-    stderr().print(out)
-    finish(
-        {
-            "command": "validate",
-            "scenario": loaded.path,
-            "scenario_id": loaded.scenario_id,
-            "scenario_sha256": loaded.sha256,
-            "seed": loaded.seed,
-            "strict": global_options(ctx).strict,
-            "devices_validated": validated,
-            "archetypes": counts,
-            "database": database,
-            "warnings": warnings,
-            "errors": errors,
-        },
-        [f"{len(errors)} preflight error(s), listed in `errors` (--strict stops at them)"]
-        if errors
-        else [],
-    )
-
-
-@app.command(
-    "dry-run",
-    rich_help_panel="Simulate",
-    epilog="Example: synthkit --scenario scenarios/mobile_only_v1.yaml dry-run --preview-steps 10",
-)
-def dry_run(
-    ctx: typer.Context,
-    preview_steps: Annotated[
-        int, typer.Option("--preview-steps", help="Emissions per device.")
-    ] = 5,
-    start_at: Annotated[
-        str | None,
-        typer.Option("--start-at", help="UTC time of the first emission (default: this hour)."),
-    ] = None,
-) -> None:
-    """Preview each device's tendencies and first emissions; writes nothing at all."""
-    if preview_steps < 1:
-        raise ConfigError(f"--preview-steps must be at least 1, got {preview_steps}")
-    loaded = load(ctx)
-    start = (
-        parse_utc(start_at, "--start-at")
-        if start_at is not None
-        else datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    )
-    start_s = int(start.timestamp())
-    from synthkit_reservoir.preview import preview_samples
-
-    samples = preview_samples(loaded, start_s, preview_steps, global_options(ctx).state_file)
-    out = table(
-        "dry-run (nothing written)",
-        ("device", "archetype", "seq", "level_pct", "raw_samples[0]", "tendencies"),
-        prose=("level_pct", "raw_samples[0]", "tendencies"),
-    )
-    for d in loaded.devices[:50]:
-        got = samples[d.device_id]
-        out.add_row(
-            d.device_id,
-            d.archetype.name,
-            f"{got[0]['seq']}..{got[-1]['seq']}",
-            f"{got[0]['level_pct']} -> {got[-1]['level_pct']}",
-            str(got[0]["raw_samples"]),
-            "; ".join(d.archetype.tendencies),
-        )
-    if len(loaded.devices) > 50:
-        out.caption = f"first 50 of {len(loaded.devices)} devices; all are in the JSON"
-    stderr().print(out)
-    emit_json(
-        {
-            "command": "dry-run",
-            "scenario_id": loaded.scenario_id,
-            "seed": loaded.seed,
-            "start_at": start.isoformat().replace("+00:00", "Z"),
-            "preview_steps": preview_steps,
-            "writes": "none",
-            "devices": [
-                {
-                    "device_id": d.device_id,
-                    "archetype": d.archetype.name,
-                    "mode": d.mode,
-                    "model": d.model.name,
-                    "cadence_seconds": d.cadence_seconds,
-                    "tendencies": list(d.archetype.tendencies),
-                    "samples": samples[d.device_id],
-                }
-                for d in loaded.devices
-            ],
-        }
-    )
 
 
 @app.command(
@@ -351,7 +208,6 @@ def bootstrap_command(
     ] = False,
 ) -> None:
     """Generate the bootstrap.days before now straight into the ingestion database."""
-    from datetime import UTC, datetime
 
     from synthkit_reservoir.bootstrap import bootstrap
     from synthkit_reservoir.ingestion import check_batch_sizes

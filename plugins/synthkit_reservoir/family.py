@@ -32,10 +32,32 @@ MODES = tuple(MODE_RULES)
 REQUIRED_COLUMNS = ("raw_readings", "temperature_c", "battery_percentage", "signal_strength_dbm")
 
 
-def _replay(record, plugins):  # a RunRecord; the engine loads only when a replay runs
+# what the core's commands call; each loads its module (the schema, the engine and its
+# kernels) only when a command needs it
+
+
+def _replay(record, plugins):  # a RunRecord
     from synthkit_reservoir.replay import ReservoirReplayer
 
     return ReservoirReplayer(record, plugins)
+
+
+def _load(path, plugins):
+    from synthkit_reservoir.scenario import load_scenario
+
+    return load_scenario(path, plugins)
+
+
+def _preview(loaded, start_s, steps, state_file):
+    from synthkit_reservoir.preview import preview_samples
+
+    return preview_samples(loaded, start_s, steps, state_file)
+
+
+def _preflight(plugins, loaded, url, strict):
+    from synthkit_reservoir.preflight_db import db_preflight
+
+    return db_preflight(plugins, loaded, url, strict=strict)
 
 
 FAMILY = Family(
@@ -43,6 +65,10 @@ FAMILY = Family(
     MODES,
     description="water-reservoir fleets: stationary tanks and mobile trucks with ultrasonic level sensors",
     replay=_replay,
+    section="devices",
+    load=_load,
+    preview=_preview,
+    preflight=_preflight,
 )
 
 

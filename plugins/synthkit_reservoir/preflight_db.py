@@ -3,11 +3,10 @@ with the engine in its context. ``--strict`` turns any error into a stop before 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from synthkit.api import (
     Plugins,
     PreflightError,
+    PreflightReport,
     collect_findings,
     redact,
     stderr,
@@ -17,26 +16,16 @@ from synthkit_reservoir.scenario import LoadedScenario
 SUBJECT = "reservoir_db"
 
 
-@dataclass
-class DbReport:
-    database: str | None
-    errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    failed_devices: set[str] = field(default_factory=set)  # named by an error finding
-    whole_failed: bool = False  # an error that concerns every device (the schema, say)
-
-    def passed(self, device_id: str) -> bool:
-        return not self.whole_failed and device_id not in self.failed_devices
-
-
-def db_preflight(plugins: Plugins, loaded: LoadedScenario, url: str, *, strict: bool) -> DbReport:
+def db_preflight(
+    plugins: Plugins, loaded: LoadedScenario, url: str, *, strict: bool
+) -> PreflightReport:
     from synthkit.api import connected  # SQLAlchemy: only once there is a database to check
 
     with connected(url) as engine:
         findings = collect_findings(
             plugins, SUBJECT, loaded, {"engine": engine, "cache": {}, "url": url}
         )
-    report = DbReport(redact(url))
+    report = PreflightReport(redact(url))
     for f in findings:
         line = f"{f.check}: {f.message}" + (f" ({f.fix})" if f.fix else "")
         (report.errors if f.level == "error" else report.warnings).append(line)

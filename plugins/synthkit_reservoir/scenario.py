@@ -268,6 +268,11 @@ class ResolvedDevice:
     group: str | None
     loc: Loc  # where it is declared, for messages
 
+    @property
+    def facts(self) -> dict[str, Any]:
+        """What dry-run says of the device beside its archetype and model."""
+        return {"cadence_seconds": self.cadence_seconds}
+
 
 @dataclass(frozen=True)
 class LoadedScenario:

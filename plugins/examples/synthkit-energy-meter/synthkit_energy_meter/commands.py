@@ -73,7 +73,7 @@ def export(
     interval = section.interval_minutes * 60
     end_s = int(parse_utc(end_at or "now", "--end-at").timestamp()) // interval * interval
     intervals = section.days * 86_400 // interval
-    ids = [m.meter_id for m in loaded.meters]
+    ids = [m.device_id for m in loaded.meters]
     with start_run(ctx, "meter export") as run, SeqState.held(opts.state_file) as state:
         first = [state.next_seq(m) for m in ids]
         meters = MeterRun(loaded, first, end_s - (intervals - 1) * interval)
@@ -143,7 +143,7 @@ def run(
     spec = plugins.sink(
         sink, "broker", needed_by="meter run", fix="install (or enable) synthkit's mqtt sink plugin"
     )
-    ids = [m.meter_id for m in loaded.meters]
+    ids = [m.device_id for m in loaded.meters]
     interval = loaded.scenario.energy_meter.interval_minutes * 60
     live = start_run(ctx, "meter run", plugins)
     with live, SeqState.held(opts.state_file) as state, stop_on_signals() as stop:

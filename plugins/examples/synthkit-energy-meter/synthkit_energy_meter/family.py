@@ -16,6 +16,18 @@ MODE = "GRID"
 REQUIRED_COLUMNS = ("power_kw", "voltage_v")
 
 
+def _load(path, plugins):  # the schema loads when a command reads a scenario
+    from synthkit_energy_meter.scenario import load_meters
+
+    return load_meters(path, plugins)
+
+
+def _preview(loaded, start_s, steps, state_file):
+    from synthkit_energy_meter.fleet import preview
+
+    return preview(loaded, start_s, steps, state_file)
+
+
 @hookimpl
 def synthkit_register_families() -> list[Family]:
     return [
@@ -23,6 +35,11 @@ def synthkit_register_families() -> list[Family]:
             NAME,
             (MODE,),
             description="smart electricity meters: load profiles, energy registers, voltage",
+            # what synthkit validate and dry-run read: scenarios with an energy_meter section
+            section="energy_meter",
+            load=_load,
+            preview=_preview,
+            stream_column="meter_id",
         )
     ]
 

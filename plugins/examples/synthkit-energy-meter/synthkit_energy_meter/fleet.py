@@ -7,10 +7,12 @@ window's origin) has ``seq = first_seq[m] + k``. Same scenario, seed and window:
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from synthkit.api import Batch, Column, FieldSpec, iso_seconds
+from synthkit.api import Batch, Column, FieldSpec, SeqState, iso_seconds
 from synthkit_energy_meter.scenario import LoadedMeters
 
 BATCH_ROWS = 50_000
@@ -21,13 +23,13 @@ class MeterRun:
 
     def __init__(self, loaded: LoadedMeters, first_seq: Sequence[int], origin_s: int) -> None:
         meters = loaded.meters
-        self.ids = tuple(m.meter_id for m in meters)
+        self.ids = tuple(m.device_id for m in meters)
         self.first_seq = np.array(first_seq, np.int64)
         self.origin_s = origin_s
         self.interval_s = loaded.scenario.energy_meter.interval_minutes * 60
-        archetypes = sorted({m.archetype for m in meters})
+        archetypes = sorted({m.archetype.name for m in meters})
         self.archetypes = tuple(archetypes)
-        self.arch_code = np.array([archetypes.index(m.archetype) for m in meters], np.int64)
+        self.arch_code = np.array([archetypes.index(m.archetype.name) for m in meters], np.int64)
         by_model: dict[str, list[int]] = {}
         for i, m in enumerate(meters):
             by_model.setdefault(m.model.name, []).append(i)
@@ -88,3 +90,19 @@ class MeterRun:
                 )
         cols.append(Column("archetype", "label", self.arch_code[meter], labels=self.archetypes))
         return Batch(cols)
+
+
+def preview(
+    loaded: LoadedMeters, start_s: int, steps: int, state_file: Path
+) -> dict[str, list[dict[str, Any]]]:
+    """``synthkit dry-run``: each meter's first ``steps`` readings from ``start_s``, numbered
+    from the state file's next seqs (read only: nothing is reserved or written)."""
+    state = SeqState.load(state_file)
+    interval = loaded.scenario.energy_meter.interval_minutes * 60
+    first = [state.next_seq(m.device_id) for m in loaded.meters]
+    meters = MeterRun(loaded, first, start_s // interval * interval)
+    samples: dict[str, list[dict[str, Any]]] = {m: [] for m in meters.ids}
+    for batch in meters.batches(0, steps):
+        for row in batch.rows():
+            samples[row.pop("meter_id")].append(row)
+    return samples

@@ -4,12 +4,14 @@ problem located (``file:line: field: message (fix)``) by the core's ``validate_s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from synthkit.api import (
+    Archetype,
     BrokerBlock,
     Declared,
     DeviceModel,
@@ -19,7 +21,7 @@ from synthkit.api import (
     resolve_devices,
     validate_section,
 )
-from synthkit_energy_meter.family import NAME, REQUIRED_COLUMNS
+from synthkit_energy_meter.family import MODE, NAME, REQUIRED_COLUMNS
 
 _ID = r"^[A-Z0-9][A-Z0-9_.:-]*$"  # also the MQTT client id and a topic level
 
@@ -67,17 +69,37 @@ class MeterScenario(_Strict):
 
 @dataclass(frozen=True)
 class Meter:
-    meter_id: str
-    archetype: str
+    """One meter, resolved (a ``synthkit.api.FleetDevice``: what validate and dry-run show)."""
+
+    device_id: str  # the meter id
+    archetype: Archetype
     model: DeviceModel
     params: BaseModel
+    mode: str = MODE
+    facts: dict[str, Any] = field(default_factory=dict)  # nothing beyond the archetype's
 
 
 @dataclass(frozen=True)
 class LoadedMeters:
+    """The scenario, validated and resolved (a ``synthkit.api.Fleet``)."""
+
     path: str
+    sha256: str
     scenario: MeterScenario
     meters: tuple[Meter, ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def scenario_id(self) -> str:
+        return self.scenario.scenario_id
+
+    @property
+    def seed(self) -> int:
+        return self.scenario.seed
+
+    @property
+    def devices(self) -> tuple[Meter, ...]:
+        return self.meters
 
 
 def load_meters(path: str, plugins: Plugins) -> LoadedMeters:
@@ -108,5 +130,7 @@ def load_meters(path: str, plugins: Plugins) -> LoadedMeters:
         declared, family=NAME, plugins=plugins, problems=problems, required_columns=REQUIRED_COLUMNS
     )
     problems.raise_any()
-    meters = tuple(Meter(r.device_id, r.archetype.name, r.model, r.params) for r in resolved)  # type: ignore[arg-type]
-    return LoadedMeters(doc.path, scenario, meters)
+    meters = tuple(Meter(r.device_id, r.archetype, r.model, r.params) for r in resolved)  # type: ignore[arg-type]
+    with open(path, "rb") as fh:
+        digest = hashlib.sha256(fh.read()).hexdigest()
+    return LoadedMeters(doc.path, digest, scenario, meters)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 
 import pytest
 from synthkit_energy_meter import archetypes, family, model
@@ -125,3 +126,32 @@ def test_a_bad_scenario_names_the_line_and_the_fix(run_synthkit, plugins, tmp_pa
         "meters.yaml:8: energy_meter.meters[1].parameter_overrides.peak_kv: unknown parameter "
         "'peak_kv' for model 'smart_meter' (did you mean 'peak_kw'?)" in res.stderr
     ), res.stderr
+
+
+def test_synthkit_validate_and_dry_run_read_the_familys_scenario(run_synthkit, plugins, tmp_path):
+    """The core's commands, for any family that declares its section and loader: the file's
+    energy_meter section picks this family."""
+    scenario = tmp_path / "meters.yaml"
+    scenario.write_text(SCENARIO)
+    common = ["--scenario", str(scenario), "--state-file", str(tmp_path / "state.json")]
+    res = run_synthkit([*common, "validate"], plugins=plugins)
+    assert res.exit_code == 0, res.stderr
+    summary = json.loads(res.stdout)
+    assert summary["devices_validated"] == [*(f"HOME-{n:03d}" for n in range(1, 6)), "SHOP-1"]
+    assert summary["archetypes"] == {"household": 5, "small_shop": 1}
+    assert summary["warnings"] == [] and summary["scenario_id"] == "town_grid"
+    start = "2026-03-01T00:15:00Z"  # where the export below starts (1 day back, 15 minutes)
+    args = [*common, "dry-run", "--preview-steps", "3", "--start-at", start]
+    res = run_synthkit(args, plugins=plugins)
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(res.stdout)["writes"] == "none" and not (tmp_path / "state.json").exists()
+    shop = {d["device_id"]: d for d in json.loads(res.stdout)["devices"]}["SHOP-1"]
+    assert [s["seq"] for s in shop["samples"]] == [0, 1, 2]
+    # the preview is the export's first rows of the same window
+    assert _export(run_synthkit, plugins, tmp_path, "r.csv").exit_code == 0
+    with open(tmp_path / "r.csv", newline="") as fh:
+        exported = [r for r in csv.DictReader(fh) if r["meter_id"] == "SHOP-1"][:3]
+    assert [(r["ts"], float(r["power_kw"])) for r in exported] == [
+        (s["ts"], s["power_kw"]) for s in shop["samples"]
+    ]
+    assert exported[0]["ts"] == start
