@@ -20,7 +20,8 @@ class Reservation:
     gap and never a reused seq, and given back when a run stops short, so the state then
     holds exactly what the sink took (a sink that failed before taking a batch leaves the
     file as it was). ``ahead[d]`` seqs are reserved per save for device ``d``; none past
-    ``ceiling[d]`` (the run's last seq), when given.
+    ``ceiling[d]`` (the run's last seq), when given. ``columns`` name a batch's stream and
+    seq columns (``Family.stream_column``, ``Family.seq_column``) for the ``*_batch`` methods.
 
     :meth:`reserve` before the sink is handed rows, :meth:`taken` once it took them (its
     ``write`` returned: a write that raises delivered none of its batch), :meth:`settle` at
@@ -36,8 +37,10 @@ class Reservation:
         ahead: np.ndarray,
         ceiling: np.ndarray | None = None,
         recorder: RunRecorder | None = None,
+        columns: tuple[str, str] = ("device_id", "seq"),
     ):
         self.state, self.ids, self.recorder = state, ids, recorder
+        self.columns = columns  # a batch's stream and seq columns (the family's)
         self.reserved = np.array([state.next_seq(d) - 1 for d in ids], np.int64)
         self.done = self.reserved.copy()
         self.ahead = np.maximum(1, np.asarray(ahead, np.int64))
@@ -77,9 +80,8 @@ class Reservation:
     def taken_batch(self, batch: Batch) -> None:
         self.taken(*self._rows(batch))
 
-    def _rows(
-        self, batch: Batch, id_column: str = "device_id", seq_column: str = "seq"
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def _rows(self, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+        id_column, seq_column = self.columns
         ids = batch.column(id_column)
         labels = tuple(str(x) for x in ids.labels)
         index = self._codes.get(labels)

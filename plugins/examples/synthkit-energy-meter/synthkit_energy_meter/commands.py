@@ -12,13 +12,17 @@ import time
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 
 from synthkit.api import (
     BrokerTarget,
     ConfigError,
     FileTarget,
+    Reservation,
+    RunLog,
     RunPlan,
+    RunRecorder,
     SeqState,
     SinkOptionFlag,
     deliver,
@@ -30,15 +34,17 @@ from synthkit.api import (
     progress_bar,
     resolve_broker,
     run_checks,
+    runs_dir,
     start_run,
     stop_on_signals,
     tls_context,
 )
+from synthkit_energy_meter.family import DEFAULT_TOPIC
 from synthkit_energy_meter.fleet import MeterRun
+from synthkit_energy_meter.replay import run_record
 from synthkit_energy_meter.scenario import LoadedMeters, load_meters
 
 app = typer.Typer(add_completion=False, help="Smart electricity meter fleets.")
-DEFAULT_TOPIC = "meters/{meter_id}/readings"
 
 
 def _load(ctx: typer.Context) -> LoadedMeters:
@@ -145,14 +151,16 @@ def run(
     )
     ids = [m.device_id for m in loaded.meters]
     interval = loaded.scenario.energy_meter.interval_minutes * 60
+    template = topic or loaded.scenario.mqtt.topic or DEFAULT_TOPIC
     live = start_run(ctx, "meter run", plugins)
     with live, SeqState.held(opts.state_file) as state, stop_on_signals() as stop:
         first = [state.next_seq(m) for m in ids]
-        meters = MeterRun(loaded, first, int(time.time()) // interval * interval)
+        origin_s = int(time.time()) // interval * interval
+        meters = MeterRun(loaded, first, origin_s)
         target = BrokerTarget(
             broker.address,
             clients=ids,
-            topic=topic or loaded.scenario.mqtt.topic or DEFAULT_TOPIC,
+            topic=template,
             qos=qos,
             tls=tls,
             client_column="meter_id",
@@ -165,27 +173,38 @@ def run(
             live=True,
         )
         publisher = live.open_sink(spec, target, sink_option or (), plan)
+        # the run's record (reconcile, replay) and its seqs, reserved before the broker has
+        # them: the core's bookkeeping, told the family's stream and seq columns
+        record = run_record(loaded, origin_s, sink=spec.name, target=broker.address, topic=template)
+        recorder = RunRecorder(RunLog(runs_dir(opts.state_file)), live.recorded(record), ids, first)
+        last = np.array(first) + iterations - 1 if iterations else None
+        reservation = Reservation(
+            state, ids, np.ones(len(ids)), last, recorder, columns=("meter_id", "seq")
+        )
 
         def reading(k: int):  # returns a Batch
-            for meter, seq in zip(ids, first):  # reserved before the broker has them
-                state.advance(meter, seq + k)
-            state.save()
-            return meters.batch(k, 1)
+            batch = meters.batch(k, 1)
+            reservation.reserve_batch(batch)
+            reservation.taken_batch(batch)
+            return batch
 
         rounds = range(iterations) if iterations else itertools.count()
         with progress_bar(f"meter run -> {broker.address}", len(ids) * iterations or None) as bar:
-            publisher.open(
-                meters.columns
-            )  # every meter connects, or the run fails before publishing
-            interrupted = paced(
-                ((k * every, k) for k in rounds),
-                reading,
-                publisher.write,
-                stop=stop,
-                duration_s=duration_seconds,
-                on_batch=bar.advance,
-            )
-            report = publisher.close()  # on a failure, the run aborts it
+            publisher.open(meters.columns)  # every meter connects, or the run fails here
+            status = "failed"
+            try:
+                interrupted = paced(
+                    ((k * every, k) for k in rounds),
+                    reading,
+                    publisher.write,
+                    stop=stop,
+                    duration_s=duration_seconds,
+                    on_batch=bar.advance,
+                )
+                status = "interrupted" if interrupted else "finished"
+                report = publisher.close()  # on a failure, the run aborts it
+            finally:
+                reservation.settle(status)
         counts = dict(report.outcomes)
         unacked = counts.get("emitted", 0) - counts.get("acknowledged", 0)
         problems = [f"{unacked} reading(s) were not acknowledged by the broker"] if unacked else []
@@ -195,6 +214,7 @@ def run(
                 "scenario_id": loaded.scenario.scenario_id,
                 "broker": broker.address,
                 "meters": len(ids),
+                "run_id": recorder.record.run_id,
                 "interrupted": interrupted,
                 **counts,
             },

@@ -14,12 +14,19 @@ from synthkit.api import Command, Family
 NAME = "energy_meter"
 MODE = "GRID"
 REQUIRED_COLUMNS = ("power_kw", "voltage_v")
+DEFAULT_TOPIC = "meters/{meter_id}/readings"  # a live run's, and its replay's
 
 
 def _load(path, plugins):  # the schema loads when a command reads a scenario
     from synthkit_energy_meter.scenario import load_meters
 
     return load_meters(path, plugins)
+
+
+def _replay(record, plugins):
+    from synthkit_energy_meter.replay import MeterReplayer
+
+    return MeterReplayer(record, plugins)
 
 
 def _preview(loaded, start_s, steps, state_file):
@@ -39,6 +46,7 @@ def synthkit_register_families() -> list[Family]:
             section="energy_meter",
             load=_load,
             preview=_preview,
+            replay=_replay,
             stream_column="meter_id",
         )
     ]
