@@ -32,7 +32,17 @@ from synthkit.plugins import LoadFailure, Plugins, build_plugins
 from synthkit.secrets import scrub
 
 ENV_DEBUG = "SYNTHKIT_DEBUG"
-CORE_COMMANDS = ("plugins", "version", "validate", "dry-run", "runs", "reconcile", "replay")
+CORE_COMMANDS = (
+    "plugins",
+    "version",
+    "validate",
+    "dry-run",
+    "export",
+    "live",
+    "runs",
+    "reconcile",
+    "replay",
+)
 
 
 def version_command() -> None:
@@ -71,6 +81,18 @@ def build_app(plugins: Plugins) -> typer.Typer:
         rich_help_panel=SIMULATE,
         epilog="Example: synthkit --scenario scenarios/mobile_only_v1.yaml dry-run --preview-steps 10",
     )(dry_run_command)
+    from synthkit.tick_commands import export_command, live_command
+
+    app.command(
+        "export",
+        rich_help_panel=SIMULATE,
+        epilog="Example: synthkit --scenario meters.yaml export --out readings.csv --end-at 2026-03-02T00:00:00Z",
+    )(export_command)
+    app.command(
+        "live",
+        rich_help_panel="Live",
+        epilog="Example: synthkit --scenario meters.yaml live --iterations 10 --every 1",
+    )(live_command)
     app.command("runs", rich_help_panel=DELIVERY, epilog="Example: synthkit runs --json")(
         runs_command
     )

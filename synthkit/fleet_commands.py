@@ -103,7 +103,7 @@ def dry_run_command(
     if preview_steps < 1:
         raise ConfigError(f"--preview-steps must be at least 1, got {preview_steps}")
     family, fleet = _loaded(ctx)
-    if family.preview is None:
+    if family.preview is None and family.ticks is None:
         raise ConfigError(
             f"family {family.name!r} has no preview", hint="its plugin registers no Family.preview"
         )
@@ -112,9 +112,13 @@ def dry_run_command(
         if start_at is not None
         else datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     )
-    samples = family.preview(
-        fleet, int(start.timestamp()), preview_steps, global_options(ctx).state_file
-    )
+    state_file = global_options(ctx).state_file
+    if family.preview is not None:
+        samples = family.preview(fleet, int(start.timestamp()), preview_steps, state_file)
+    else:  # a ticks family: its first ticks
+        from synthkit.ticks import preview
+
+        samples = preview(family, fleet, int(start.timestamp()), preview_steps, state_file)
     _preview_table(fleet, samples, family.seq_column)
     emit_json(
         {

@@ -157,7 +157,12 @@ class Family:
     ``synthkit.api.PreflightReport``); ``replay(record, plugins)`` returns a
     ``synthkit.api.Replayer`` that re-emits any seqs of one of the family's run records byte
     for byte (``synthkit replay``). ``stream_column`` and ``seq_column`` name the columns
-    that key its records (what run records, reservations and reconcile count)."""
+    that key its records (what run records, reservations and reconcile count).
+
+    A family whose devices emit on a fixed interval declares ``ticks(fleet, first_seqs,
+    origin_s)`` (a ``synthkit.api.TickRun``) and ``topic`` (its default topic template), and
+    needs no commands of its own: ``synthkit export``, ``live``, ``dry-run`` and ``replay``
+    run it (``synthkit.ticks``)."""
 
     name: str
     modes: tuple[str, ...]
@@ -169,6 +174,8 @@ class Family:
     preflight: Callable[[Any, Any, str, bool], Any] | None = None
     stream_column: str = "device_id"
     seq_column: str = "seq"
+    ticks: Callable[[Any, Any, int], Any] | None = None
+    topic: str = ""
 
     def __post_init__(self) -> None:
         if not self.modes or any(

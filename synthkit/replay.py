@@ -129,13 +129,18 @@ def replay_run(
             f"run {record.run_id} is of family {record.family!r}, which is not installed",
             hint="install (or enable) the plugin that provides it",
         )
-    if family.replay is None:
+    if family.replay is None and family.ticks is None:
         raise ConfigError(
             f"family {record.family!r} cannot replay its runs",
             hint="its plugin registers no replay",
         )
     missing, planned = check_ranges(record, missing)
-    replayer = family.replay(record, plugins)
+    if family.replay is not None:
+        replayer = family.replay(record, plugins)
+    else:  # a ticks family: the core makes its runs again
+        from synthkit.ticks import TickReplayer
+
+        replayer = TickReplayer(family, record, plugins)
     sink = make_sink(replayer, record)
     started = time.perf_counter()
     produced = [0]

@@ -1,7 +1,8 @@
 """The third family (issue 12): plugins/examples/synthkit-energy-meter, installed as a real
-distribution, runs through the real CLI: its plugins are listed under its distribution,
-export writes a file through the file sinks, a live run reaches the real Mosquitto on
-127.0.0.1:1883 (every reading received, on each meter's own topic), and without the mqtt
+distribution, runs through the real CLI: its plugins are listed under its distribution, and
+with no commands of its own (it emits on ticks), synthkit's export writes a file through the
+file sinks, a live run reaches the real Mosquitto on 127.0.0.1:1883 (every reading received,
+on each meter's own topic) and is recorded, reconciled and replayed, and without the mqtt
 plugin the live run says what to install while export keeps working."""
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def test_its_plugins_are_listed_under_its_own_distribution(site, tmp_path):
         p["name"]: p["registers"] for p in listed if p["distribution"] == "synthkit-energy-meter"
     }
     assert mine == {
-        "energy_meter": {"families": ["energy_meter"], "commands": ["meter"]},
+        "energy_meter": {"families": ["energy_meter"]},
         "smart_meter": {"device_models": ["smart_meter"]},
         "meter_archetypes": {"archetypes": ["household", "small_shop"]},
     }
@@ -90,9 +91,7 @@ def test_its_plugins_are_listed_under_its_own_distribution(site, tmp_path):
 
 @pytest.mark.slow
 def test_export_to_a_file_sink_is_whole_and_reproducible(site, tmp_path):
-    res = _synthkit(
-        site, tmp_path, "meter", "export", "--out", "r.csv", "--end-at", "2026-03-02T00:00:00Z"
-    )
+    res = _synthkit(site, tmp_path, "export", "--out", "r.csv", "--end-at", "2026-03-02T00:00:00Z")
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout)
     assert summary["rows"] == 7 * 96 and summary["format"] == "csv"
@@ -103,13 +102,13 @@ def test_export_to_a_file_sink_is_whole_and_reproducible(site, tmp_path):
     (tmp_path / "state.json").unlink()
     assert (
         _synthkit(
-            site, tmp_path, "meter", "export", "--out", "r.csv", "--end-at", "2026-03-02T00:00:00Z"
+            site, tmp_path, "export", "--out", "r.csv", "--end-at", "2026-03-02T00:00:00Z"
         ).returncode
         == 0
     )
     assert (tmp_path / "r.csv").read_bytes() == first
     jsonl = _synthkit(
-        site, tmp_path, "meter", "export", "--out", "r.jsonl", "--end-at", "2026-03-02T00:00:00Z"
+        site, tmp_path, "export", "--out", "r.jsonl", "--end-at", "2026-03-02T00:00:00Z"
     )
     assert jsonl.returncode == 0, jsonl.stderr
     assert (
@@ -139,8 +138,7 @@ def test_a_live_run_delivers_every_reading_to_the_real_broker(site, tmp_path):
         res = _synthkit(
             site,
             tmp_path,
-            "meter",
-            "run",
+            "live",
             "--iterations",
             "4",
             "--every",
@@ -174,7 +172,7 @@ def test_a_live_run_delivers_every_reading_to_the_real_broker(site, tmp_path):
 def test_without_the_mqtt_plugin_the_run_says_what_to_install_and_export_still_works(
     site, tmp_path
 ):
-    res = _synthkit(site, tmp_path, "meter", "run", "--iterations", "1", disable="mqtt")
+    res = _synthkit(site, tmp_path, "live", "--iterations", "1", disable="mqtt")
     assert res.returncode == 2
     assert (
         "unknown broker sink 'mqtt'" in res.stderr
@@ -185,7 +183,6 @@ def test_without_the_mqtt_plugin_the_run_says_what_to_install_and_export_still_w
     ok = _synthkit(
         site,
         tmp_path,
-        "meter",
         "export",
         "--out",
         "r.csv",
@@ -225,7 +222,7 @@ def test_a_live_run_is_recorded_reconciled_and_replayed_byte_for_byte(site, tmp_
         assert subscribed.wait(10)
         topic = prefix + "/{meter_id}/readings"
         res = _synthkit(
-            site, tmp_path, "meter", "run", "--iterations", "4", "--every", "0.05", "--topic", topic
+            site, tmp_path, "live", "--iterations", "4", "--every", "0.05", "--topic", topic
         )
         assert res.returncode == 0, res.stderr
         run_id = json.loads(res.stdout)["run_id"]

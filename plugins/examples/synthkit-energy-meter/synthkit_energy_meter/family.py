@@ -1,4 +1,8 @@
-"""The energy_meter family: its one mode, and the ``synthkit meter`` commands.
+"""The energy_meter family: its one mode, its scenario section and its ticks.
+
+It has no commands of its own: its meters emit on a fixed interval, so it declares its
+ticks and synthkit's own ``validate``, ``dry-run``, ``export``, ``live``, ``reconcile`` and
+``replay`` run it.
 
 The family's contract with its device models: ``DeviceModel(family="energy_meter",
 mode="GRID")`` whose ``factory(meter_ids, params, seed, interval_s)`` returns an object with
@@ -9,12 +13,11 @@ meter), interval-major, holding at least ``power_kw`` and ``voltage_v``.
 from __future__ import annotations
 
 from synthkit import hookimpl
-from synthkit.api import Command, Family
+from synthkit.api import Family
 
 NAME = "energy_meter"
 MODE = "GRID"
 REQUIRED_COLUMNS = ("power_kw", "voltage_v")
-DEFAULT_TOPIC = "meters/{meter_id}/readings"  # a live run's, and its replay's
 
 
 def _load(path, plugins):  # the schema loads when a command reads a scenario
@@ -23,16 +26,10 @@ def _load(path, plugins):  # the schema loads when a command reads a scenario
     return load_meters(path, plugins)
 
 
-def _replay(record, plugins):
-    from synthkit_energy_meter.replay import MeterReplayer
+def _ticks(loaded, first_seqs, origin_s):  # the model loads when a command runs
+    from synthkit_energy_meter.fleet import MeterRun
 
-    return MeterReplayer(record, plugins)
-
-
-def _preview(loaded, start_s, steps, state_file):
-    from synthkit_energy_meter.fleet import preview
-
-    return preview(loaded, start_s, steps, state_file)
+    return MeterRun(loaded, first_seqs, origin_s)
 
 
 @hookimpl
@@ -42,25 +39,12 @@ def synthkit_register_families() -> list[Family]:
             NAME,
             (MODE,),
             description="smart electricity meters: load profiles, energy registers, voltage",
-            # what synthkit validate and dry-run read: scenarios with an energy_meter section
+            # what synthkit's own commands need: the scenario section it reads and its
+            # loader (validate), and its meters on ticks (export, live, dry-run, replay)
             section="energy_meter",
             load=_load,
-            preview=_preview,
-            replay=_replay,
+            ticks=_ticks,
+            topic="meters/{meter_id}/readings",
             stream_column="meter_id",
-        )
-    ]
-
-
-@hookimpl
-def synthkit_register_commands() -> list[Command]:
-    from synthkit_energy_meter.commands import app  # typer and the engine load when a command runs
-
-    return [
-        Command(
-            name="meter",
-            app=app,
-            help="Smart electricity meter fleets (the energy-meter example family).",
-            panel="Energy meters (example)",
         )
     ]

@@ -6,16 +6,12 @@ window's origin) has ``seq = first_seq[m] + k``. Same scenario, seed and window:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 
-from synthkit.api import Batch, Column, FieldSpec, SeqState, iso_seconds
+from synthkit.api import Batch, Column, FieldSpec, iso_seconds
 from synthkit_energy_meter.scenario import LoadedMeters
-
-BATCH_ROWS = 50_000
 
 
 class MeterRun:
@@ -47,12 +43,6 @@ class MeterRun:
             specs.update((c.name, c) for c in model.columns if c.name not in specs)
         self.specs = tuple(specs.values())
         self.columns = ("meter_id", "seq", "ts", *(s.name for s in self.specs), "archetype")
-
-    def batches(self, first: int, count: int) -> Iterator[Batch]:
-        """Intervals ``first .. first + count - 1``, a few intervals per batch."""
-        per = max(1, BATCH_ROWS // max(1, len(self.ids)))
-        for k0 in range(first, first + count, per):
-            yield self.batch(k0, min(per, first + count - k0))
 
     def batch(self, k0: int, n: int) -> Batch:
         meters = len(self.ids)
@@ -90,19 +80,3 @@ class MeterRun:
                 )
         cols.append(Column("archetype", "label", self.arch_code[meter], labels=self.archetypes))
         return Batch(cols)
-
-
-def preview(
-    loaded: LoadedMeters, start_s: int, steps: int, state_file: Path
-) -> dict[str, list[dict[str, Any]]]:
-    """``synthkit dry-run``: each meter's first ``steps`` readings from ``start_s``, numbered
-    from the state file's next seqs (read only: nothing is reserved or written)."""
-    state = SeqState.load(state_file)
-    interval = loaded.scenario.energy_meter.interval_minutes * 60
-    first = [state.next_seq(m.device_id) for m in loaded.meters]
-    meters = MeterRun(loaded, first, start_s // interval * interval)
-    samples: dict[str, list[dict[str, Any]]] = {m: [] for m in meters.ids}
-    for batch in meters.batches(0, steps):
-        for row in batch.rows():
-            samples[row.pop("meter_id")].append(row)
-    return samples

@@ -101,6 +101,14 @@ class LoadedMeters:
     def devices(self) -> tuple[Meter, ...]:
         return self.meters
 
+    @property
+    def window_s(self) -> int:  # what export covers unless told otherwise
+        return self.scenario.energy_meter.days * 86_400
+
+    @property
+    def broker(self) -> BrokerBlock:  # the scenario's mqtt block, for synthkit live
+        return self.scenario.mqtt
+
 
 def load_meters(path: str, plugins: Plugins) -> LoadedMeters:
     """Read and resolve the file; every problem is reported at once (exit 2). The core

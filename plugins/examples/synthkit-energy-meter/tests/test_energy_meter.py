@@ -45,7 +45,6 @@ def _export(run_synthkit, plugins, tmp_path, out: str, text: str = SCENARIO):
             str(scenario),
             "--state-file",
             str(tmp_path / "state.json"),
-            "meter",
             "export",
             "--out",
             str(tmp_path / out),

@@ -1,0 +1,153 @@
+"""A family whose devices emit on a fixed interval needs no commands of its own: it declares
+``Family.ticks(fleet, first_seqs, origin_s)``, which returns a :class:`TickRun`, and the core
+exports any window of it to any file sink (``synthkit export``), runs it live through any
+broker sink (``synthkit live``, with a run record), previews it (``synthkit dry-run``) and
+replays any of its live runs byte for byte (:class:`TickReplayer`).
+
+Tick ``k`` of a run is the instant ``origin_s + k * interval_s``; stream ``i`` emits there the
+record with seq ``first_seqs[i] + k``. ``batch(k0, n)`` is called with consecutive ticks from
+0 (each call's ``k0`` is the last call's ``k0 + n``), so a model may carry its state from tick
+to tick (an energy register): what one tick emits is then a pure function of the scenario,
+the stream and the ticks before it, and replay makes a run again from its tick 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from synthkit.errors import ConfigError, PluginError
+from synthkit.replay import Missing, Replayer
+
+if TYPE_CHECKING:
+    from synthkit.batch import Batch
+    from synthkit.fleets import Fleet
+    from synthkit.plugins import Plugins
+    from synthkit.records import Family
+    from synthkit.runs import RunRecord
+
+BATCH_ROWS = 50_000  # rows per batch an export asks for (whole ticks)
+
+
+class TickRun(Protocol):
+    """What ``Family.ticks(fleet, first_seqs, origin_s)`` returns."""
+
+    @property
+    def columns(self) -> tuple[str, ...]: ...
+    @property
+    def interval_s(self) -> int: ...
+    def batch(self, k0: int, n: int) -> Batch:
+        """Ticks ``k0 .. k0+n-1``, tick-major, streams in the fleet's order."""
+        ...
+
+
+def iso(t: int) -> str:
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def tick_run(family: Family, fleet: Fleet, first_seqs: Sequence[int], origin_s: int) -> TickRun:
+    if family.ticks is None:
+        raise ConfigError(
+            f"family {family.name!r} does not emit on ticks: it has commands of its own",
+            hint="see `synthkit --help` for the family's commands",
+        )
+    run = family.ticks(fleet, list(first_seqs), origin_s)
+    interval = getattr(run, "interval_s", None)
+    if not isinstance(interval, int) or interval < 1:
+        raise PluginError(
+            f"family {family.name!r}: its ticks run has interval_s {interval!r}, not whole seconds >= 1",
+            hint="return an object with columns, interval_s and batch(k0, n) (synthkit.api.TickRun)",
+        )
+    return run
+
+
+def tick_batches(run: TickRun, streams: int, first: int, count: int) -> Iterator[Batch]:
+    """Ticks ``first .. first+count-1``, whole ticks of about ``BATCH_ROWS`` rows a batch."""
+    per = max(1, BATCH_ROWS // max(1, streams))
+    for k0 in range(first, first + count, per):
+        yield run.batch(k0, min(per, first + count - k0))
+
+
+def preview(
+    family: Family, fleet: Fleet, start_s: int, steps: int, state_file: Path
+) -> dict[str, list[dict[str, Any]]]:
+    """``dry-run`` for a ticks family: each stream's first ``steps`` records from the tick at
+    or before ``start_s``, numbered from the state file's next seqs (nothing reserved)."""
+    from synthkit.state import SeqState
+
+    state = SeqState.load(state_file)
+    ids = [d.device_id for d in fleet.devices]
+    probe = tick_run(family, fleet, [0] * len(ids), start_s)
+    run = tick_run(
+        family,
+        fleet,
+        [state.next_seq(d) for d in ids],
+        start_s // probe.interval_s * probe.interval_s,
+    )
+    samples: dict[str, list[dict[str, Any]]] = {d: [] for d in ids}
+    for batch in tick_batches(run, len(ids), 0, steps):
+        for row in batch.rows():
+            samples[str(row.pop(family.stream_column))].append(row)
+    return samples
+
+
+def recipe(fleet: Fleet, origin_s: int) -> dict[str, Any]:
+    """What a ticks run's record keeps to make any of its records again."""
+    return {"scenario": fleet.path, "scenario_sha256": fleet.sha256, "origin_s": origin_s}
+
+
+class TickReplayer(Replayer):
+    """Any records of a ticks family's run, made again from its tick 0, byte for byte."""
+
+    def __init__(self, family: Family, record: RunRecord, plugins: Plugins) -> None:
+        recipe, self.family = record.recipe, family
+        path, origin_s = recipe.get("scenario"), recipe.get("origin_s")
+        if not isinstance(path, str) or type(origin_s) is not int:
+            raise ConfigError(
+                f"run {record.run_id}: its record does not say how to make its records again",
+                hint="it was edited, or written by another version of synthkit: restore it",
+            )
+        if not Path(path).is_file():
+            raise ConfigError(
+                f"run {record.run_id} was generated from {path}, which is gone",
+                hint="restore the scenario file the run used: its records derive from it",
+            )
+        assert family.load is not None  # a ticks family declares its loader
+        fleet = family.load(path, plugins)
+        if fleet.sha256 != recipe.get("scenario_sha256"):
+            raise ConfigError(
+                f"{path} changed since run {record.run_id}: a replay would not be byte-identical",
+                hint="restore the scenario as it was when the run ran (keep scenarios versioned)",
+            )
+        self.ids = [d.device_id for d in fleet.devices]
+        self.first = {s: r.first_seq for s, r in record.streams.items()}
+        self.run = tick_run(family, fleet, [self.first.get(d, 0) for d in self.ids], origin_s)
+        self.client_column, self.topic = family.stream_column, family.topic
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.run.columns
+
+    def batches(self, missing: Missing) -> Iterator[Batch]:
+        from synthkit.batch import Batch
+
+        wanted = {s: [(lo, hi) for lo, hi in rs] for s, rs in missing.items() if rs}
+        if not wanted:
+            return
+        last = max(hi - self.first[s] for s, rs in wanted.items() for _, hi in rs)
+        for batch in tick_batches(self.run, len(self.ids), 0, last + 1):
+            stream = batch.column(self.family.stream_column)
+            seq = batch.column(self.family.seq_column).values
+            names = np.asarray(stream.labels, dtype=object)[stream.values]
+            keep = np.zeros(batch.n, bool)
+            for s, ranges in wanted.items():
+                mine = names == s
+                for lo, hi in ranges:
+                    keep |= mine & (seq >= lo) & (seq <= hi)
+            if keep.any():
+                rows = np.flatnonzero(keep)
+                yield Batch([c.take(rows) for c in batch.columns])
