@@ -71,6 +71,8 @@ _WHERE: dict[str, str] = {
         ),
         "synthkit.devices",
     ),
+    # a family that emits on ticks: what it returns, and the one built from vectorised models
+    **dict.fromkeys(("TickRun", "ModelTicks"), "synthkit.ticks"),
     # a family's scenario as the core's validate and dry-run see it
     **dict.fromkeys(("Fleet", "FleetDevice", "PreflightReport", "family_of"), "synthkit.fleets"),
     # the plugin manager's typed facade
@@ -299,5 +301,6 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from synthkit.sinks import EncodedFileSink, EncodedStreamSink
     from synthkit.sources import Source, SourceTarget, make_source
     from synthkit.state import SeqState
+    from synthkit.ticks import ModelTicks, TickRun
     from synthkit.timeparse import parse_utc
     from synthkit.yamlfile import Loc, YamlDocument, format_loc, load_yaml

@@ -45,6 +45,86 @@ class TickRun(Protocol):
         ...
 
 
+class ModelTicks:
+    """The ``TickRun`` of a family whose device models are vectorised: each model's
+    ``factory(stream_ids, params, seed, interval_s)`` returns an object whose ``emit(k0, n,
+    origin_s)`` gives ticks ``k0..k0+n-1`` of its devices as ``{column: array}``, tick-major
+    (NaN: absent), for the columns the model declares. Rows: ``stream_column``, ``seq``,
+    ``time_column`` (ISO UTC), the models' columns, ``archetype``."""
+
+    def __init__(
+        self,
+        fleet: Fleet,
+        first_seqs: Sequence[int],
+        origin_s: int,
+        interval_s: int,
+        *,
+        stream_column: str = "device_id",
+        time_column: str = "ts",
+    ) -> None:
+        from synthkit.records import FieldSpec
+
+        devices = fleet.devices
+        self.ids = tuple(d.device_id for d in devices)
+        self.first_seq = np.array(first_seqs, np.int64)
+        self.origin_s, self.interval_s = origin_s, interval_s
+        self.names = (stream_column, time_column)
+        archetypes = sorted({d.archetype.name for d in devices})
+        self.archetypes = tuple(archetypes)
+        self.arch_code = np.array([archetypes.index(d.archetype.name) for d in devices], np.int64)
+        by_model: dict[str, list[int]] = {}
+        for i, d in enumerate(devices):
+            by_model.setdefault(d.model.name, []).append(i)
+        self.groups: list[tuple[Any, np.ndarray]] = []
+        specs: dict[str, FieldSpec] = {}
+        for idx in by_model.values():
+            model = devices[idx[0]].model
+            params = [getattr(devices[i], "params", None) for i in idx]
+            sim = model.factory([self.ids[i] for i in idx], params, fleet.seed, interval_s)
+            self.groups.append((sim, np.array(idx, np.int64)))
+            specs.update((c.name, c) for c in model.columns if c.name not in specs)
+        self.specs = tuple(specs.values())
+        self.columns = (
+            stream_column,
+            "seq",
+            time_column,
+            *(c.name for c in self.specs),
+            "archetype",
+        )
+
+    def batch(self, k0: int, n: int) -> Batch:
+        from synthkit.batch import Batch, Column, iso_seconds
+
+        streams = len(self.ids)
+        values = {c.name: np.full(n * streams, np.nan) for c in self.specs}
+        for sim, idx in self.groups:  # each model's rows into their tick-major places
+            rows = (np.arange(n)[:, None] * streams + idx[None, :]).ravel()
+            for name, column in sim.emit(k0, n, self.origin_s).items():
+                values[name][rows] = column
+        stream = np.tile(np.arange(streams, dtype=np.int64), n)
+        k = np.repeat(np.arange(k0, k0 + n, dtype=np.int64), streams)
+        at = iso_seconds(self.origin_s + k * self.interval_s)
+        cols = [
+            Column(self.names[0], "label", stream, labels=self.ids),
+            Column("seq", "int", self.first_seq[stream] + k),
+            Column(self.names[1], "fixed", at, type="timestamp"),
+        ]
+        for spec in self.specs:
+            v = values[spec.name]
+            ok = ~np.isnan(v)
+            present = None if ok.all() else ok
+            if spec.kind == "decimal":
+                filled = np.where(ok, v, 0.0)
+                cols.append(
+                    Column(spec.name, "decimal", filled, decimals=spec.decimals, present=present)
+                )
+            else:
+                filled = np.where(ok, v, 0).astype(np.int64)
+                cols.append(Column(spec.name, "int", filled, present=present))
+        cols.append(Column("archetype", "label", self.arch_code[stream], labels=self.archetypes))
+        return Batch(cols)
+
+
 def iso(t: int) -> str:
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
