@@ -124,3 +124,53 @@ class Subscriber:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+def closed_loop(
+    synthkit, template: str, key: str, iterations: int, dropped: set[tuple[str, int]]
+) -> tuple[dict, dict, str]:
+    """A ticks family's closed loop on the machine's broker: ``synthkit live`` under
+    ``template`` (a topic of the test's own), a store that holds every record heard but
+    ``dropped`` ((stream, seq) keyed by ``key``), ``reconcile --stored`` against it, then
+    ``replay`` of the report. ``synthkit(*args)`` runs the CLI; returns the (stream, seq) ->
+    (topic, payload) maps of the first emission and of the replay, and the run's id."""
+    import csv
+
+    sub = Subscriber(template.replace("{" + key + "}", "+"))
+    try:
+        res = synthkit(
+            "live", "--iterations", str(iterations), "--every", "0.05", "--topic", template
+        )
+        assert res.returncode == 0, res.stderr
+        summary = json.loads(res.stdout)
+        run_id, emitted = summary["run_id"], summary["emitted"]
+        assert summary["acknowledged"] == emitted and summary["complete"], summary
+
+        def keyed(messages):
+            return {(json.loads(p)[key], json.loads(p)["seq"]): (t, p) for t, p in messages}
+
+        first = keyed(sub.wait(emitted))
+        runs = json.loads(synthkit("runs", "--json").stdout)["runs"]
+        (record,) = [r for r in runs if r["run_id"] == run_id]
+        assert record["emitted"] == emitted, record
+        with open("stored.csv", "w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow([key, "seq"])
+            writer.writerows(sorted(k for k in first if k not in dropped))
+        res = synthkit(
+            "reconcile", "--run", run_id, "--stored", "stored.csv", "--stored-client", key,
+            "--report", "gaps.json",
+        )  # fmt: skip
+        assert res.returncode == 3, res.stderr
+        missing = json.loads(res.stdout)["missing_ranges"][run_id]
+        assert {
+            (s, q) for s, rs in missing.items() for lo, hi in rs for q in range(lo, hi + 1)
+        } == dropped
+        heard = len(sub.messages)
+        res = synthkit("replay", "--report", "gaps.json")
+        assert res.returncode == 0, res.stderr
+        assert json.loads(res.stdout)["replayed"] == len(dropped)
+        again = keyed(sub.wait(heard + len(dropped))[heard:])
+    finally:
+        sub.close()
+    return first, again, run_id

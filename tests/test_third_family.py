@@ -199,60 +199,15 @@ def test_a_live_run_is_recorded_reconciled_and_replayed_byte_for_byte(site, tmp_
     """The closed loop, for a family the core knows nothing of: the run's record names every
     reading, reconcile finds the ones a store lacks, and replay sends exactly those again,
     each the bytes first published."""
-    prefix = f"T{uuid.uuid4().hex[:8]}"
-    got: list[tuple[str, bytes]] = []
-    subscribed, lock, arrived = threading.Event(), threading.Lock(), threading.Condition()
+    from tests.live import closed_loop, own_prefix
 
-    def on_message(client, userdata, msg):
-        with arrived:
-            got.append((msg.topic, msg.payload))
-            arrived.notify_all()
-
-    def wait_for(n: int) -> None:
-        with arrived:
-            assert arrived.wait_for(lambda: len(got) >= n, timeout=30), got
-
-    sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{prefix}-sub")
-    sub.on_message = on_message
-    sub.on_subscribe = lambda *a: subscribed.set()
-    sub.connect("127.0.0.1", 1883)
-    sub.subscribe(f"{prefix}/+/readings", qos=1)
-    sub.loop_start()
-    try:
-        assert subscribed.wait(10)
-        topic = prefix + "/{meter_id}/readings"
-        res = _synthkit(
-            site, tmp_path, "live", "--iterations", "4", "--every", "0.05", "--topic", topic
-        )
-        assert res.returncode == 0, res.stderr
-        run_id = json.loads(res.stdout)["run_id"]
-        wait_for(28)
-        first = {(json.loads(p)["meter_id"], json.loads(p)["seq"]): (t, p) for t, p in got}
-        runs = json.loads(_synthkit(site, tmp_path, "runs", "--json").stdout)
-        (mine,) = [r for r in runs["runs"] if r["run_id"] == run_id]
-        assert mine["family"] == "energy_meter" and mine["emitted"] == 28, mine
-        dropped = {("SHOP-1", 1), ("SHOP-1", 2), ("HOME-03", 3)}
-        with open(tmp_path / "stored.csv", "w", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["meter_id", "seq"])
-            writer.writerows(sorted(k for k in first if k not in dropped))
-        res = _synthkit(
-            site, tmp_path, "reconcile", "--run", run_id, "--stored", "stored.csv",
-            "--stored-client", "meter_id", "--report", "gaps.json",
-        )  # fmt: skip
-        assert res.returncode == 3, res.stderr
-        assert json.loads(res.stdout)["missing_ranges"] == {
-            run_id: {"HOME-03": [[3, 3]], "SHOP-1": [[1, 2]]}
-        }
-        with lock:
-            got.clear()
-        res = _synthkit(site, tmp_path, "replay", "--report", "gaps.json")
-        assert res.returncode == 0, res.stderr
-        assert json.loads(res.stdout)["replayed"] == 3
-        wait_for(3)
-    finally:
-        sub.loop_stop()
-        sub.disconnect()
-    again = {(json.loads(p)["meter_id"], json.loads(p)["seq"]): (t, p) for t, p in got}
-    assert set(again) == dropped
-    assert {k: again[k] for k in dropped} == {k: first[k] for k in dropped}  # same topic, bytes
+    dropped = {("SHOP-1", 1), ("SHOP-1", 2), ("HOME-03", 3)}
+    first, again, _ = closed_loop(
+        lambda *args: _synthkit(site, tmp_path, *args),
+        own_prefix("meter") + "/{meter_id}/readings",
+        "meter_id",
+        4,
+        dropped,
+    )
+    assert len(first) == 28 and set(again) == dropped
+    assert {k: again[k] for k in dropped} == {k: first[k] for k in dropped}  # topic and bytes

@@ -1,0 +1,48 @@
+"""The coldchain family: refrigerated units (reefer trucks, cold rooms) reporting their box
+temperature, compressor and door on a fixed interval.
+
+It has no commands of its own: it declares the scenario section it reads (``coldchain``),
+its loader and its ticks, and synthkit's ``validate``, ``dry-run``, ``export``, ``live``,
+``reconcile`` and ``replay`` run it. Its contract with device models: ``DeviceModel(
+family="coldchain", mode="REEFER")`` whose ``factory(unit_ids, params, seed, interval_s)``
+returns an object with ``emit(k0, n, origin_s) -> {column: array}`` (ticks ``k0..k0+n-1``,
+tick-major, called from tick 0 on), holding at least ``temperature_c`` and ``door_open``.
+"""
+
+from __future__ import annotations
+
+from synthkit import hookimpl
+from synthkit.api import Family
+
+NAME = "coldchain"
+MODE = "REEFER"
+REQUIRED_COLUMNS = ("temperature_c", "door_open")
+
+
+def _load(path, plugins):  # the schema loads when a command reads a scenario
+    from synthkit_coldchain.scenario import load_units
+
+    return load_units(path, plugins)
+
+
+def _ticks(fleet, first_seqs, origin_s):  # the model loads when a command runs
+    from synthkit.api import ModelTicks
+
+    interval_s = fleet.scenario.coldchain.interval_seconds
+    return ModelTicks(fleet, first_seqs, origin_s, interval_s, stream_column="unit_id")
+
+
+@hookimpl
+def synthkit_register_families() -> list[Family]:
+    return [
+        Family(
+            NAME,
+            (MODE,),
+            description="cold-chain fleets: reefer trucks and cold rooms, temperature under control",
+            section="coldchain",
+            load=_load,
+            ticks=_ticks,
+            topic="coldchain/{unit_id}/status",
+            stream_column="unit_id",
+        )
+    ]
