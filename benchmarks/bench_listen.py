@@ -36,7 +36,7 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=200)
     args = parser.parse_args()
     total = args.devices * args.iterations
-    from synthkit.brokertest import LocalBroker
+    from bench_mqtt import LocalBroker
 
     with (
         tempfile.TemporaryDirectory() as tmp,

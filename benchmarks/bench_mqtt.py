@@ -39,10 +39,15 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 ROOT = Path(__file__).resolve().parents[1]
+# where the throwaway broker lives in the commit measured (compare_revisions runs this
+# script against older ones too)
 try:
-    from synthkit.brokertest import LocalBroker
-except ImportError:  # a commit before issue 12 (measured beside this one by compare_revisions)
-    from synthkit_mqtt.broker import LocalBroker
+    from synthkit_mqtt.testbroker import LocalBroker
+except ImportError:
+    try:
+        from synthkit.brokertest import LocalBroker  # issue 12 .. issue 25's first steps
+    except ImportError:
+        from synthkit_mqtt.broker import LocalBroker  # before issue 12
 
 BROKER_CONF = (
     "max_connections -1\nmax_queued_messages 0\nmax_inflight_messages 0\n"

@@ -22,9 +22,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_mqtt import BROKER_CONF, Subscriber, raise_fd_limit, synthkit_run
-
-from synthkit.brokertest import LocalBroker
+from bench_mqtt import BROKER_CONF, LocalBroker, Subscriber, raise_fd_limit, synthkit_run
 
 
 def replay(work: Path, qos: int, run_id: str) -> dict:

@@ -1,7 +1,7 @@
 """synthkit's public API: everything a plugin may import, and every contract that crosses
 plugins (records and hooks, batches and encoders, sinks, broker settings, the pipeline,
 files, sequence state, scenario files, errors, console). Import from here, never from
-another plugin: ``from synthkit.api import Batch, EventType, resolve_broker``.
+another plugin: ``from synthkit.api import Batch, EventType, BrokerRequest``.
 
 Names load on first use (PEP 562), so importing this module costs nothing: an entry-point
 module that takes ``hookimpl`` and a record from it loads no numpy, kernel or driver.
@@ -102,7 +102,8 @@ _WHERE: dict[str, str] = {
     **dict.fromkeys(("unit_nb", "word_nb", "stable_key"), "synthkit.rand"),
     # where a broker is and how to reach it
     **dict.fromkeys(
-        ("BrokerBlock", "BrokerSettings", "resolve_broker", "tls_context"), "synthkit.brokers"
+        ("BrokerBlock", "BrokerRequest", "Endpoint", "broker_url", "endpoint_of", "plain_endpoint"),
+        "synthkit.brokers",
     ),
     # databases
     **dict.fromkeys(
@@ -171,7 +172,10 @@ _WHERE: dict[str, str] = {
     **dict.fromkeys(
         ("emit_json", "finish", "per_second", "progress_bar", "stderr", "table"), "synthkit.console"
     ),
-    **dict.fromkeys(("DbUrlFlag", "SinkFlag", "SinkOptionFlag"), "synthkit.flags"),
+    **dict.fromkeys(
+        ("BrokerFlag", "BrokerSinkFlag", "DbUrlFlag", "SinkFlag", "SinkOptionFlag"),
+        "synthkit.flags",
+    ),
     "run": "synthkit.cli",
     "keep_freed_memory": "synthkit.memory",
 }
@@ -204,7 +208,14 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         iso_seconds,
         message_batch,
     )
-    from synthkit.brokers import BrokerBlock, BrokerSettings, resolve_broker, tls_context
+    from synthkit.brokers import (
+        BrokerBlock,
+        BrokerRequest,
+        Endpoint,
+        broker_url,
+        endpoint_of,
+        plain_endpoint,
+    )
     from synthkit.cli import run
     from synthkit.console import emit_json, finish, per_second, progress_bar, stderr, table
     from synthkit.context import GlobalOptions, global_options, plugins_of
@@ -255,7 +266,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         SynthkitError,
     )
     from synthkit.files import AtomicFile, process_alive, sha256_file, sweep_stale, temp_path
-    from synthkit.flags import DbUrlFlag, SinkFlag, SinkOptionFlag
+    from synthkit.flags import BrokerFlag, BrokerSinkFlag, DbUrlFlag, SinkFlag, SinkOptionFlag
     from synthkit.fleets import Fleet, FleetDevice, PreflightReport, family_of
     from synthkit.hookspecs import hookimpl
     from synthkit.interrupt import stop_on_signals

@@ -9,7 +9,6 @@ of that kind answers: ``factory(target, options)``. No command special-cases a s
 from __future__ import annotations
 
 import hashlib
-import ssl
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -23,7 +22,7 @@ from synthkit.errors import ConfigError, PluginError, article
 
 if TYPE_CHECKING:
     from synthkit.batch import Batch
-    from synthkit.brokers import BrokerSettings
+    from synthkit.brokers import Endpoint
     from synthkit.files import AtomicFile
     from synthkit.notes import Notes
     from synthkit.records import SinkReport, SinkSpec
@@ -107,22 +106,26 @@ Payloads = Callable[["Batch"], list[bytes]]  # one message per row, in row order
 
 @dataclass(frozen=True)
 class BrokerTarget:
-    """Where a broker sink publishes: ``address`` ("host:port"), one connection per client
-    (``clients``; a row's client is its ``client_column`` label), each row one message on
-    ``topic`` with ``{<client_column>}`` replaced. ``payloads`` is the family's message
-    layout (None: each row's JSON line)."""
+    """Where a broker sink publishes: ``endpoint`` (the broker as the sink's own resolver
+    made it, ``SinkSpec.endpoint``: its URL, and settings only the sink reads), one
+    connection per client (``clients``; a row's client is its ``client_column`` label),
+    each row one message on ``topic`` with ``{<client_column>}`` replaced. ``payloads`` is
+    the family's message layout (None: each row's JSON line)."""
 
-    address: str
+    endpoint: Endpoint
     clients: Sequence[str]
     topic: str
     client_column: str = "device_id"
     qos: int = 1
-    tls: ssl.SSLContext | None = None
     client_id_prefix: str = ""
     drain_timeout_s: float = 30.0
     payloads: Payloads | None = None
-    settings: BrokerSettings | None = None  # credentials and the rest of how to reach the broker
     kind: ClassVar[str] = "broker"
+
+    @property
+    def address(self) -> str:
+        """``host:port`` of the endpoint, for messages."""
+        return self.endpoint.address
 
 
 Target = FileTarget | StreamTarget | IngestTarget | BrokerTarget

@@ -32,3 +32,18 @@ DbUrlFlag = Annotated[
         f"(default: ${ENV_DB_URL}, else {DEFAULT_DB_URL}).",
     ),
 ]
+BrokerFlag = Annotated[
+    str | None,
+    typer.Option(
+        "--broker",
+        metavar="<url>",
+        help="The broker, as a URL whose scheme picks the sink (mqtt://HOST:PORT, mqtts://...; default: --host/--port, the environment, the scenario).",
+    ),
+]
+BrokerSinkFlag = Annotated[
+    str | None,
+    typer.Option(
+        "--sink",
+        help="A broker sink (default: the one the --broker URL's scheme picks, else mqtt).",
+    ),
+]

@@ -12,7 +12,7 @@ import typer
 from synthkit.console import emit_json, finish, progress_bar, stderr, table
 from synthkit.context import global_options
 from synthkit.errors import ConfigError
-from synthkit.flags import DbUrlFlag, SinkOptionFlag
+from synthkit.flags import BrokerFlag, DbUrlFlag, SinkOptionFlag
 from synthkit.runs import RunLog, RunRecord, runs_dir
 
 if TYPE_CHECKING:
@@ -313,6 +313,7 @@ def replay_command(
             help="Where an ingest sink that is not the database delivers (an endpoint URL).",
         ),
     ] = None,
+    broker_url: BrokerFlag = None,
     host: Annotated[
         str | None, typer.Option("--host", help="Broker host (default: the run's broker).")
     ] = None,
@@ -387,6 +388,7 @@ def replay_command(
         db_url=db_url,
         database=global_options(ctx).database(db_url),
         out=out,
+        broker_url=broker_url,
         host=host,
         port=port,
         topic=topic,
@@ -414,13 +416,14 @@ def _sink_maker(
     db_url: str | None,
     database: str,
     out: str | None,
+    broker_url: str | None,
     host: str | None,
     port: int | None,
     topic: str | None,
     qos: int,
     commit_rows: int,
 ) -> Any:
-    from synthkit.brokers import resolve_broker, tls_context
+    from synthkit.brokers import BrokerRequest, endpoint_of
     from synthkit.contracts import BrokerTarget, IngestTarget
     from synthkit.run import RunPlan
 
@@ -429,12 +432,15 @@ def _sink_maker(
         raise ConfigError(f"--commit-batch-size must be at least 1, got {commit_rows}")
 
     def make(replayer: Any, record: RunRecord) -> Any:
-        spec = plugins.sink(
-            sink or record.sink,
-            ("broker", "ingest"),
-            needed_by="replay",
-            fix="give --sink a broker sink (mqtt) or an ingest sink (see `synthkit plugins`)",
-        )
+        if broker_url:  # its scheme picks the broker sink (unless --sink names one)
+            spec, endpoint = plugins.broker(BrokerRequest(url=broker_url), sink, needed_by="replay")
+        else:
+            spec = plugins.sink(
+                sink or record.sink,
+                ("broker", "ingest"),
+                needed_by="replay",
+                fix="give --sink a broker sink (mqtt) or an ingest sink (see `synthkit plugins`)",
+            )
         streams = tuple(sorted(record.streams))
         plan = RunPlan(
             "replay",
@@ -444,23 +450,22 @@ def _sink_maker(
             extra={"run_id": record.run_id},
         )
         if spec.kind == "broker":
-            was_host, _, was_port = (
-                record.target.rpartition(":") if record.sink == spec.name else ("", "", "")
-            )
-            broker = resolve_broker(
-                None,
-                host=host or was_host or None,
-                port=port or (int(was_port) if was_port.isdigit() else None),
-            )
+            if not broker_url:  # the run's broker, unless --host/--port say otherwise
+                was_host, _, was_port = (
+                    record.target.rpartition(":") if record.sink == spec.name else ("", "", "")
+                )
+                request = BrokerRequest(
+                    host=host or was_host or None,
+                    port=port or (int(was_port) if was_port.isdigit() else None),
+                )
+                endpoint = endpoint_of(spec, request)
             target: Target = BrokerTarget(
-                broker.address,
+                endpoint,
                 clients=streams,
                 topic=topic or record.topic or replayer.topic,
                 client_column=replayer.client_column,
                 qos=qos,
-                tls=tls_context(broker),
                 payloads=replayer.payloads(),
-                settings=broker,
             )
         else:
             same_sink = spec.name == record.sink

@@ -250,7 +250,11 @@ class SinkSpec:
     (``http``) when ``--out`` is a URL. ``capabilities``: ``"dry_run"`` for an ingest sink
     that checks without writing when the target says ``apply=False``. ``ledger(url)``, for
     an ingest sink, returns a ``synthkit.api.Ledger`` of what it stored there (what
-    ``synthkit reconcile`` reads; None: reconcile it from an exported file instead)."""
+    ``synthkit reconcile`` reads; None: reconcile it from an exported file instead).
+    ``endpoint(request)``, for a broker sink, resolves what a command knows of the broker
+    (a ``synthkit.api.BrokerRequest``: ``--broker URL``, ``--host``/``--port``, the
+    scenario's block) by the sink's own rules into a ``synthkit.api.Endpoint`` (None: the
+    URL given, else host and port); a broker sink claims its URL schemes in ``schemes``."""
 
     name: str
     factory: Callable[..., Any]
@@ -261,14 +265,21 @@ class SinkSpec:
     schemes: tuple[str, ...] = ()
     capabilities: tuple[str, ...] = ()
     ledger: Callable[[str], Any] | None = None
+    endpoint: Callable[[Any], Any] | None = (
+        None  # a broker sink's resolver: BrokerRequest -> Endpoint
+    )
 
     def __post_init__(self) -> None:
         if self.kind not in SINK_KINDS:
             raise PluginError(
                 f"sink {self.name!r}: kind must be one of {', '.join(SINK_KINDS)}, got {self.kind!r}"
             )
-        if self.schemes and self.kind != "ingest":
-            raise PluginError(f"sink {self.name!r}: only an ingest sink claims URL schemes")
+        if self.schemes and self.kind not in ("ingest", "broker"):
+            raise PluginError(
+                f"sink {self.name!r}: only an ingest or a broker sink claims URL schemes"
+            )
+        if self.endpoint is not None and self.kind != "broker":
+            raise PluginError(f"sink {self.name!r}: only a broker sink resolves an endpoint")
 
 
 @dataclass(frozen=True)
@@ -293,6 +304,7 @@ class SourceSpec:
     factory: Callable[..., Any]
     options: type[Any] | None = None
     description: str = ""
+    endpoint: Callable[[Any], Any] | None = None  # its resolver: BrokerRequest -> Endpoint
 
 
 # ---------------------------------------------------------------------------- preflight

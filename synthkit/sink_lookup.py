@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, TypeVar
 from synthkit.errors import ConfigError, PluginError, article
 
 if TYPE_CHECKING:
+    from synthkit.brokers import BrokerRequest, Endpoint
     from synthkit.ledger import Ledger
     from synthkit.records import SinkSpec
 
@@ -130,6 +131,42 @@ class SinkLookup:
             if specs:
                 return self._taken(f"{claim}://", specs)
         return None
+
+    def broker(
+        self, request: BrokerRequest, name: str | None = None, *, needed_by: str
+    ) -> tuple[SinkSpec, Endpoint]:
+        """The broker sink for ``request`` and the endpoint it resolved: the one named
+        (``--sink``), else the one claiming the ``--broker`` URL's scheme, else ``mqtt``."""
+        from synthkit.brokers import broker_url, endpoint_of
+
+        fix = "see `synthkit plugins` for broker sinks"
+        if request.url:
+            scheme = broker_url(request.url)[0]
+            claims = [s for s in self.claimants("schemes").get(scheme, ()) if s.kind == "broker"]
+            if name is None and not claims:
+                known = sorted(
+                    f"{x}://"
+                    for s in self.sinks().values()
+                    if s.kind == "broker"
+                    for x in s.schemes
+                )
+                raise ConfigError(
+                    f"--broker {request.url!r}: no broker sink speaks {scheme}://",
+                    hint=f"installed: {', '.join(known) or 'none'}; or give --sink NAME",
+                )
+            spec = (
+                self.sink(name, "broker", needed_by=needed_by, fix=fix)
+                if name is not None
+                else self._taken(f"{scheme}://", claims)
+            )
+        else:
+            spec = self.sink(
+                name or "mqtt",
+                "broker",
+                needed_by=needed_by,
+                fix="install (or enable) synthkit's mqtt sink plugin, or give --sink another broker sink",
+            )
+        return spec, endpoint_of(spec, request)
 
     def ledger(self, url: str, sink: str | None = None) -> Ledger:
         """What the ingest sink ``sink`` stored at ``url`` (``SinkSpec.ledger``); without a

@@ -3,7 +3,6 @@ to a sink, acknowledging each batch upstream only once the sink took it (``inges
 
 from __future__ import annotations
 
-import ssl
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
@@ -15,28 +14,31 @@ from synthkit.errors import ConfigError, PluginError
 
 if TYPE_CHECKING:
     from synthkit.batch import Batch
-    from synthkit.brokers import BrokerSettings
+    from synthkit.brokers import Endpoint
     from synthkit.records import SourceSpec
 
 
 @dataclass(frozen=True)
 class SourceTarget:
-    """Where a source reads: ``address`` ("host:port"), a ``topic`` filter whose one ``+``
-    level is the client (device) id, ``client_id`` (its persistent session), ``tls``; and when
-    to end: after ``duration_s``, ``count`` messages or ``idle_s`` without one (0: never).
-    ``on_ready`` is called once, when the subscription is in place (what is published from
-    then on reaches the source): a listener says so, so a script can start publishing."""
+    """Where a source reads: ``endpoint`` (the broker as the source's own resolver made it,
+    ``SourceSpec.endpoint``), a ``topic`` filter whose one ``+`` level is the client (device)
+    id, ``client_id`` (its persistent session); and when to end: after ``duration_s``,
+    ``count`` messages or ``idle_s`` without one (0: never). ``on_ready`` is called once,
+    when the subscription is in place (what is published from then on reaches the source):
+    a listener says so, so a script can start publishing."""
 
-    address: str
+    endpoint: Endpoint
     topic: str
     client_id: str
-    tls: ssl.SSLContext | None = None
     duration_s: float = 0.0
     count: int = 0
     idle_s: float = 0.0
     connect_timeout_s: float = 10.0
-    settings: BrokerSettings | None = None  # credentials and the rest of how to reach the broker
     on_ready: Callable[[], None] | None = None
+
+    @property
+    def address(self) -> str:
+        return self.endpoint.address
 
     def client_level(self) -> int:
         """Which level of ``topic`` names the client: its one ``+`` (a ConfigError otherwise)."""

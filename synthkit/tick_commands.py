@@ -16,7 +16,7 @@ import typer
 from synthkit.console import progress_bar
 from synthkit.context import global_options, plugins_of
 from synthkit.errors import ConfigError
-from synthkit.flags import SinkOptionFlag
+from synthkit.flags import BrokerFlag, BrokerSinkFlag, SinkOptionFlag
 
 
 def _fleet(ctx: typer.Context) -> tuple[Any, Any]:
@@ -109,6 +109,7 @@ def live_command(
     every: Annotated[
         float, typer.Option("--every", help="Wall-clock seconds between ticks.")
     ] = 1.0,
+    broker_url: BrokerFlag = None,
     host: Annotated[str | None, typer.Option("--host", help="Broker host.")] = None,
     port: Annotated[int | None, typer.Option("--port", help="Broker port.")] = None,
     topic: Annotated[
@@ -116,13 +117,13 @@ def live_command(
         typer.Option("--topic", help="Topic template (default: the scenario's, the family's)."),
     ] = None,
     qos: Annotated[int, typer.Option("--qos", help="Delivery guarantee, 0 or 1.")] = 1,
-    sink: Annotated[str, typer.Option("--sink", help="A broker sink.")] = "mqtt",
+    sink: BrokerSinkFlag = None,
     sink_option: SinkOptionFlag = None,
 ) -> None:
     """Publish a ticks family's fleet live, one connection per device, with a run record."""
     import numpy as np
 
-    from synthkit.brokers import resolve_broker, tls_context
+    from synthkit.brokers import BrokerRequest
     from synthkit.contracts import BrokerTarget
     from synthkit.engine import paced
     from synthkit.interrupt import stop_on_signals
@@ -139,14 +140,9 @@ def live_command(
     plugins, opts = plugins_of(ctx), global_options(ctx)
     family, fleet = _fleet(ctx)
     block = getattr(fleet, "broker", None)
-    broker = resolve_broker(block, host=host, port=port)
-    tls = tls_context(broker)
-    spec = plugins.sink(
-        sink,
-        "broker",
-        needed_by="live",
-        fix="install (or enable) synthkit's mqtt sink plugin, or give --sink another broker sink",
-    )
+    request = BrokerRequest(url=broker_url, host=host, port=port, block=block)
+    spec, endpoint = plugins.broker(request, sink, needed_by="live")
+    where = endpoint.address
     ids = [d.device_id for d in fleet.devices]
     template = topic or getattr(block, "topic", None) or family.topic
     if not template:
@@ -157,13 +153,7 @@ def live_command(
         origin_s = int(time.time()) // interval * interval
         ticker = tick_run(family, fleet, first, origin_s)
         target = BrokerTarget(
-            broker.address,
-            clients=ids,
-            topic=template,
-            qos=qos,
-            tls=tls,
-            client_column=family.stream_column,
-            settings=broker,
+            endpoint, clients=ids, topic=template, qos=qos, client_column=family.stream_column
         )
         plan = RunPlan(
             "live",
@@ -184,7 +174,7 @@ def live_command(
             window_start=iso(origin_s),
             live=True,
             sink=spec.name,
-            target=broker.address,
+            target=where,
             topic=template,
             recipe=recipe(fleet, origin_s),
         )
@@ -202,7 +192,7 @@ def live_command(
         ticks = range(iterations) if iterations else itertools.count()
         with (
             stop_on_signals() as stop,
-            progress_bar(f"live -> {broker.address}", len(ids) * iterations or None) as bar,
+            progress_bar(f"live -> {where}", len(ids) * iterations or None) as bar,
         ):
             publisher.open(ticker.columns)  # every device connects, or the run fails here
             status = "failed"
@@ -226,7 +216,7 @@ def live_command(
                 "family": family.name,
                 "scenario_id": fleet.scenario_id,
                 "run_id": recorder.record.run_id,
-                "broker": broker.address,
+                "broker": where,
                 "devices": len(ids),
                 "interrupted": interrupted,
                 **{k: v for k, v in totals.items() if k != "warnings"},

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-
-from synthkit.brokertest import LocalBroker
+from synthkit_mqtt.testbroker import LocalBroker
 
 pytest_plugins = ["synthkit.testing"]
 

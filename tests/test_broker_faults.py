@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from synthkit_mqtt.testbroker import LocalBroker
 
-from synthkit.brokertest import LocalBroker
 from tests.conftest import BIN
 from tests.live import Subscriber, wait_for
 

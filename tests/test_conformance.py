@@ -12,6 +12,7 @@ import pytest
 
 from synthkit.api import (
     BrokerTarget,
+    Endpoint,
     FileSink,
     FileTarget,
     IngestTarget,
@@ -45,7 +46,7 @@ def test_the_mqtt_sink_conforms_on_the_real_broker():
     report = check_sink(
         build_plugins().sinks()["mqtt"],
         lambda run: BrokerTarget(
-            "127.0.0.1:1883",
+            Endpoint("mqtt://127.0.0.1:1883"),  # made by hand: the sink reads its URL
             clients=("D-1", "D-2", "D-3", "D-4"),
             topic="synthkit-conformance/{device_id}",
             client_id_prefix=prefix,

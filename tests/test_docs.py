@@ -44,6 +44,7 @@ def with_example(name: str):
         "lifecycle_plugin",
         "typed_sink_plugin",
         "ledger_sink_plugin",
+        "broker_sink_plugin",
     ],
 )
 def test_example_is_shown_verbatim_in_the_docs(name):
@@ -406,3 +407,109 @@ def test_ledger_sink_example(run_synthkit, tmp_path):
         ).exit_code
         == 0
     )
+
+
+def _with_coldchain(plugins):
+    """The fourth family (plugins/examples/synthkit-coldchain), registered in this process."""
+    import importlib
+    import sys
+
+    sys.path.insert(0, str(ROOT / "plugins" / "examples" / "synthkit-coldchain"))
+    for name in ("family", "model", "archetypes"):
+        module = importlib.import_module(f"synthkit_coldchain.{name}")
+        plugins.register(
+            module, f"coldchain_{name}", distribution="synthkit-coldchain", version="0"
+        )
+    return plugins
+
+
+class RedisListener:
+    """A plain Redis subscriber (RESP over a socket), returned once PSUBSCRIBE is confirmed."""
+
+    def __init__(self, pattern: str) -> None:
+        import socket
+        import threading
+
+        self.conn = socket.create_connection(("127.0.0.1", 6379), timeout=30)
+        self.reader = self.conn.makefile("rb")
+        self.conn.sendall(
+            b"*2\r\n$10\r\nPSUBSCRIBE\r\n$%d\r\n%s\r\n" % (len(pattern), pattern.encode())
+        )
+        assert self._reply()[0] == b"psubscribe"  # subscribed: what is published now reaches us
+        self.messages: list[tuple[str, bytes]] = []
+        self.heard = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _reply(self) -> list[bytes]:
+        count = int(self.reader.readline()[1:])
+        out = []
+        for _ in range(count):
+            head = self.reader.readline()
+            if head.startswith(b"$"):
+                out.append(self.reader.read(int(head[1:]) + 2)[:-2])
+            else:
+                out.append(head[1:].strip())
+        return out
+
+    def _read(self) -> None:
+        try:
+            while True:
+                _, _, channel, payload = self._reply()
+                with self.heard:
+                    self.messages.append((channel.decode(), payload))
+                    self.heard.notify_all()
+        except (OSError, ValueError):
+            return
+
+    def wait(self, n: int) -> list[tuple[str, bytes]]:
+        with self.heard:
+            assert self.heard.wait_for(lambda: len(self.messages) >= n, 60), self.messages
+            return list(self.messages)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+@pytest.mark.services
+def test_broker_sink_example_takes_its_url_and_runs_the_fourth_family_live(run_synthkit, tmp_path):
+    """A partner's broker sink: --broker redis://... picks it by its scheme, its own resolver
+    gives the address (the run record says 127.0.0.1:6379, not MQTT's 1883), and every
+    record of a live run of the cold-chain family is PUBLISHed and acknowledged."""
+    import uuid
+
+    plugins = _with_coldchain(with_example("broker_sink_plugin"))
+    (tmp_path / "cold.yaml").write_text(
+        "scenario_id: depot\nseed: 3\ncoldchain:\n  units:\n"
+        '    - {id_pattern: "T-{n}", count: 3, archetype: frozen_truck}\n'
+    )
+    prefix = f"sk-test-redis-{uuid.uuid4().hex[:8]}"
+    listener = RedisListener(f"{prefix}/*")
+    common = ["--scenario", str(tmp_path / "cold.yaml"), "--state-file", str(tmp_path / "s.json")]
+    try:
+        res = run_synthkit(
+            [*common, "live", "--broker", "redis://127.0.0.1:6379", "--iterations", "4",
+             "--every", "0.01", "--topic", prefix + "/{unit_id}"],
+            plugins=plugins,
+        )  # fmt: skip
+        assert res.exit_code == 0, res.stderr
+        heard = listener.wait(12)
+    finally:
+        listener.close()
+    summary = json.loads(res.stdout)
+    assert (
+        summary["emitted"] == summary["acknowledged"] == 12
+        and summary["broker"] == "127.0.0.1:6379"
+    )
+    assert sorted({c for c, _ in heard}) == [f"{prefix}/T-{n}" for n in (1, 2, 3)]
+    assert [json.loads(p)["seq"] for c, p in heard if c.endswith("T-2")] == [0, 1, 2, 3]
+    runs = json.loads(
+        run_synthkit(
+            ["--state-file", str(tmp_path / "s.json"), "runs", "--json"], plugins=plugins
+        ).stdout
+    )
+    assert [(r["sink"], r["target"]) for r in runs["runs"]] == [("redis_pubsub", "127.0.0.1:6379")]
+    res = run_synthkit(
+        [*common, "live", "--broker", "gopher://h:1", "--iterations", "1"], plugins=plugins
+    )
+    assert res.exit_code == 2 and "no broker sink speaks gopher://" in res.stderr
+    assert "mqtt://" in res.stderr and "redis://" in res.stderr

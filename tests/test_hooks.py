@@ -13,6 +13,7 @@ import typer
 
 from synthkit import hookimpl, hookspecs
 from synthkit.batch import Batch
+from synthkit.brokers import Endpoint
 from synthkit.contracts import FileSink
 from synthkit.engine import deliver
 from synthkit.errors import PluginError
@@ -261,13 +262,17 @@ def test_synthkit_register_sources():
             return [SourceSpec("canned", Canned)]
 
     plugins = _builtin_plus(CannedPlugin(), "canned")
-    source = plugins.open_source("canned", SourceTarget("h:1", "d/+/t", "me"), needed_by="test")
+    source = plugins.open_source(
+        "canned", SourceTarget(Endpoint("x://h:1"), "d/+/t", "me"), needed_by="test"
+    )
     batch = next(source.batches(None))
     assert [r["client"] for r in batch.rows()] == ["A", "B"] and batch.column(
         "payload"
     ).value_type == "bytes"
     with pytest.raises(PluginError, match="unknown source 'nope'"):
-        plugins.open_source("nope", SourceTarget("h:1", "d/+/t", "me"), needed_by="test")
+        plugins.open_source(
+            "nope", SourceTarget(Endpoint("x://h:1"), "d/+/t", "me"), needed_by="test"
+        )
 
 
 def _life_cycle(tmp_path, run_synthkit, args):

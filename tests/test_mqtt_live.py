@@ -13,8 +13,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+from synthkit_mqtt.testbroker import LocalBroker, free_port
 
-from synthkit.brokertest import LocalBroker, free_port
 from tests.conftest import BIN
 from tests.live import Listener, Subscriber, topic_block
 

@@ -11,8 +11,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+from synthkit_mqtt.testbroker import LocalBroker
 
-from synthkit.brokertest import LocalBroker
 from tests.conftest import BIN
 from tests.live import Listener
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 from synthkit_mqtt.pool import ConnectionPool
+from synthkit_mqtt.testbroker import LocalBroker
 
-from synthkit.brokertest import LocalBroker
 from tests.live import Subscriber
 
 pytestmark = pytest.mark.services

@@ -144,7 +144,7 @@ def test_a_url_out_goes_to_the_ingest_sink_claiming_its_scheme_and_is_not_a_file
         and "no sink it can drive takes gopher:// URLs" in res.stderr
         and "mem://" in res.stderr
     )
-    with pytest.raises(PluginError, match="only an ingest sink claims URL schemes"):
+    with pytest.raises(PluginError, match="only an ingest or a broker sink claims URL schemes"):
         SinkSpec("bad", Memory, schemes=("x",))
 
 

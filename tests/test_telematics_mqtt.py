@@ -9,8 +9,8 @@ import subprocess
 from collections import defaultdict
 
 import pytest
+from synthkit_mqtt.testbroker import free_port
 
-from synthkit.brokertest import free_port
 from tests.conftest import BIN
 from tests.live import Subscriber, own_prefix
 

@@ -6,12 +6,20 @@ from synthkit import hookimpl
 from synthkit.api import SinkSpec, SourceSpec
 
 
+def _endpoint(request):  # a BrokerRequest: flags, --broker URL, the scenario's block
+    from synthkit_mqtt.endpoint import endpoint
+
+    return endpoint(request)
+
+
 def _factory(target, options):  # a BrokerTarget and MqttOptions
     from synthkit_mqtt.client import session_of
+    from synthkit_mqtt.endpoint import settings_of
     from synthkit_mqtt.sink import MqttSink
 
+    mqtt = settings_of(target.endpoint)
     session = session_of(
-        target.settings,
+        mqtt.broker,
         protocol=options.protocol,
         clean=options.clean_session,
         expiry_s=options.session_expiry_s,
@@ -22,7 +30,7 @@ def _factory(target, options):  # a BrokerTarget and MqttOptions
         payloads=target.payloads,
         topic=target.topic,
         qos=target.qos,
-        tls=target.tls,
+        tls=mqtt.tls,
         client_column=target.client_column,
         client_id_prefix=target.client_id_prefix,
         drain_timeout_s=target.drain_timeout_s,
@@ -42,6 +50,8 @@ def synthkit_register_sinks() -> list[SinkSpec]:
             name="mqtt",
             factory=_factory,
             options=MqttOptions,
+            schemes=("mqtt", "mqtts"),
+            endpoint=_endpoint,
             description="an MQTT broker: one connection per device (client_id = device id), QoS 0/1/2, MQTT 3.1.1 or 5, acks tracked",
         )
     ]
@@ -62,6 +72,7 @@ def synthkit_register_sources() -> list[SourceSpec]:
             name="mqtt",
             factory=_source,
             options=MqttSourceOptions,
+            endpoint=_endpoint,
             description="an MQTT subscription (QoS 1, persistent session); each message acked once the sink committed it",
         )
     ]

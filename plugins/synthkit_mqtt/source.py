@@ -16,6 +16,7 @@ import paho.mqtt.client as mqtt
 
 from synthkit.api import Batch, ConfigError, Source, SourceTarget, message_batch, stderr
 from synthkit_mqtt.client import Flaps, connect_kwargs, make_client, session_of, taken_over
+from synthkit_mqtt.endpoint import settings_of
 from synthkit_mqtt.options import MqttSourceOptions
 
 
@@ -78,13 +79,14 @@ class MqttSource(Source):
             int, list[tuple[int, mqtt.MQTTMessage]]
         ] = {}  # id(batch) -> its messages
         self.received = 0
+        mqtt = settings_of(target.endpoint)
         self.mqtt_session = session_of(
-            target.settings,
+            mqtt.broker,
             protocol=options.protocol,
             clean=False,
             expiry_s=options.session_expiry_s,
         )  # a persistent session
-        self.client = make_client(target.client_id, self.mqtt_session, target.tls)
+        self.client = make_client(target.client_id, self.mqtt_session, mqtt.tls)
         self.client.manual_ack_set(True)
         self.client.on_connect = lambda c, u, flags, rc, props: self.session.on_connect(
             c, target.topic, rc

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from synthkit.api import (
+    BrokerFlag,
     DbUrlFlag,
     SinkOptionFlag,
     emit_json,
@@ -262,6 +263,7 @@ def run_command(
             "--duration-seconds", help="Stop after this many wall seconds (0: unlimited)."
         ),
     ] = 0,
+    broker_url: BrokerFlag = None,
     host: Annotated[
         str | None,
         typer.Option(
@@ -291,12 +293,12 @@ def run_command(
         ),
     ] = 30.0,
     sink: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--sink",
-            help="The broker sink (a plugin; --sink-option protocol=5, retain=true, clean_session=false, session_expiry_s=N for mqtt).",
+            help="The broker sink (default: the one the --broker URL's scheme picks, else mqtt; --sink-option protocol=5, retain=true, clean_session=false, session_expiry_s=N for mqtt).",
         ),
-    ] = "mqtt",
+    ] = None,
     sink_option: SinkOptionFlag = None,
     db_url: Annotated[
         str | None,
@@ -314,12 +316,14 @@ def run_command(
     ] = 10.0,
 ) -> None:
     """Publish live telemetry to an MQTT broker, one connection per device (client_id = device_id)."""
-    from synthkit.api import resolve_broker
+    from synthkit.api import BrokerRequest
     from synthkit_reservoir.live import live_run
 
     loaded = load(ctx)
     opts = global_options(ctx)
-    broker = resolve_broker(loaded.scenario.mqtt, host=host, port=port)
+    # the broker sink's own rules resolve the broker: every certificate problem surfaces now
+    request = BrokerRequest(url=broker_url, host=host, port=port, block=loaded.scenario.mqtt)
+    spec, endpoint = plugins_of(ctx).broker(request, sink, needed_by="run")
     stored_url = opts.database(db_url) if db_url or opts.db_url else None
     if opts.strict and stored_url is not None:  # the store it reports on is named: check it first
         from synthkit_reservoir.preflight_db import db_preflight
@@ -329,14 +333,14 @@ def run_command(
         result = live_run(
             run,
             loaded,
-            broker=broker,
+            spec=spec,
+            endpoint=endpoint,
             state_file=opts.state_file,
             iterations=iterations,
             duration_s=duration_seconds,
             qos=qos,
             drain_timeout_s=drain_timeout,
             topic=topic or loaded.scenario.mqtt.topic or "devices/{device_id}/telemetry",
-            sink_name=sink,
             sink_options=sink_option,
             stored_url=stored_url,
             settle_timeout_s=settle_timeout,

@@ -22,12 +22,14 @@ import numpy as np
 from synthkit.api import (
     Batch,
     ConfigError,
+    Endpoint,
     Pace,
     Plugins,
     Reservation,
     Run,
     RunPlan,
     SeqState,
+    SinkSpec,
     paced,
     per_second,
     progress_bar,
@@ -46,14 +48,14 @@ def live_run(
     run: Run,
     loaded: Any,
     *,
-    broker: Any,
+    spec: SinkSpec,
+    endpoint: Endpoint,
     state_file: Path,
     iterations: int = 0,
     duration_s: float = 0.0,
     topic: str,
     qos: int = 1,
     drain_timeout_s: float = 30.0,
-    sink_name: str = "mqtt",
     sink_options: list[str] | None = None,
     stored_url: str | None = None,
     settle_timeout_s: float = 10.0,
@@ -64,7 +66,6 @@ def live_run(
         RunRecorder,
         runs_dir,
         store_identity,
-        tls_context,
         topic_filter,
     )
     from synthkit_reservoir.database.presence import hold_for_listener
@@ -79,17 +80,17 @@ def live_run(
     ids = [d.device_id for d in devices]
     steps = np.array([d.cadence_seconds for d in devices], np.int64)
     speedup = float(loaded.scenario.speedup_factor)
-    tls = tls_context(broker)  # every certificate problem surfaces before any connection
+    where = endpoint.address
     with SeqState.held(state_file) as state:  # one run at a time on this state file
         first = np.array([state.next_seq(d) for d in ids], np.int64)
         listener: dict[str, Any] = {}
         if stored_url is not None:  # the store the run is checked against holds no seq it will send
             require_ahead_of_store(plugins, state, ids, stored_url)
             if (
-                sink_name == "mqtt"
-            ):  # the broker keeps what the run publishes for that store's listener
+                spec.name == "mqtt"
+            ):  # the broker keeps what the run publishes for the store's listener
                 listener = hold_for_listener(
-                    plugins, state_file, broker, tls, topic_filter(topic), stored_url
+                    plugins, state_file, endpoint, topic_filter(topic), stored_url
                 )
         start_s = int(time.time())
         # a run longer than the horizon is unlimited in practice (and its end past year 9999)
@@ -98,21 +99,13 @@ def live_run(
         )
         fleet = FleetRun(loaded, devices, steps.tolist(), Window(start_s, end_s), first.tolist())
         builder = RowBuilder(fleet)
-        spec = plugins.sink(
-            sink_name,
-            "broker",
-            needed_by="run",
-            fix="install (or enable) synthkit's mqtt sink plugin",
-        )
         target = BrokerTarget(
-            broker.address,
+            endpoint,
             clients=ids,
             topic=topic,
             payloads=mqtt_payloads(),
             qos=qos,
-            tls=tls,
             drain_timeout_s=drain_timeout_s,
-            settings=broker,
         )
         plan = RunPlan(
             "run",
@@ -133,7 +126,7 @@ def live_run(
             start_s,
             steps.tolist(),
             sink=spec.name,
-            target=broker.address,
+            target=where,
             live=True,
             topic=topic,
             store=store_identity(stored_url) if stored_url else "",
@@ -147,7 +140,7 @@ def live_run(
             due = int(np.sum(np.floor(duration_s * speedup / steps) + 1))
             total = min(total, due) if total else due
         pace = Pace()
-        with stop_on_signals() as stop, progress_bar(f"run -> {broker.address}", total) as bar:
+        with stop_on_signals() as stop, progress_bar(f"run -> {where}", total) as bar:
             sink.open(builder.columns)  # connects every device, or fails before the first publish
             t0 = time.monotonic()
 
@@ -210,8 +203,8 @@ def live_run(
             "command": "run",
             "run_id": recorder.record.run_id,
             "scenario_id": loaded.scenario_id,
-            "broker": broker.address,
-            "tls": broker.tls,
+            "broker": where,
+            "tls": endpoint.tls,
             "qos": qos,
             "speedup_factor": speedup,
             "interrupted": interrupted,

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from synthkit.api import (
+    BrokerFlag,
+    BrokerSinkFlag,
     SinkFlag,
     SinkOptionFlag,
     global_options,
@@ -225,6 +227,7 @@ def publish(
     drivers: Drivers = 10,
     seed: Seed = 42,
     start: StartNow = None,
+    broker_url: BrokerFlag = None,
     host: Annotated[
         str | None,
         typer.Option("--host", help="Broker host (default: SYNTHKIT_MQTT_HOST, else 127.0.0.1)."),
@@ -251,7 +254,7 @@ def publish(
             "--drain-timeout", help="Seconds to wait for outstanding acknowledgements at the end."
         ),
     ] = 30.0,
-    sink: Annotated[str, typer.Option("--sink", help="A broker sink (a plugin).")] = "mqtt",
+    sink: BrokerSinkFlag = None,
     sink_option: SinkOptionFlag = None,
     extreme_variance: Extreme = False,
     weight: Weight = None,
@@ -263,7 +266,7 @@ def publish(
     clock: Clock = "wall",
 ) -> None:
     """Publish events to an MQTT broker, one connection per driver, then a JSON summary."""
-    from synthkit.api import resolve_broker
+    from synthkit.api import BrokerRequest
     from synthkit_telematics.publish import publish_mqtt
 
     config = _config(
@@ -283,7 +286,7 @@ def publish(
         result = publish_mqtt(
             run,
             config,
-            broker=resolve_broker(None, host=host, port=port),
+            broker=BrokerRequest(url=broker_url, host=host, port=port),
             events=events,
             duration_s=duration_seconds,
             interval_s=interval,

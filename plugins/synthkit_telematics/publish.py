@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from synthkit.api import (
+    BrokerRequest,
     ConfigError,
     Pace,
     Run,
@@ -36,7 +37,7 @@ def publish_mqtt(
     run: Run,
     config: TelematicsConfig,
     *,
-    broker: Any,
+    broker: BrokerRequest,
     events: int = 0,
     duration_s: float = 0.0,
     interval_s: float = 1.0,
@@ -44,12 +45,12 @@ def publish_mqtt(
     qos: int = 1,
     client_id_prefix: str = "",
     drain_timeout_s: float = 30.0,
-    sink_name: str = "mqtt",
+    sink_name: str | None = None,
     sink_options: list[str] | None = None,
     state_file: Path | None = None,
     clock: str = "wall",
 ) -> dict[str, Any]:
-    from synthkit.api import BrokerTarget, tls_context
+    from synthkit.api import BrokerTarget
 
     if events < 0 or duration_s < 0 or interval_s < 0:
         raise ConfigError(
@@ -58,25 +59,19 @@ def publish_mqtt(
         )
     check_clock(clock)
     plugins = run.plugins
-    tls = tls_context(broker)  # every certificate problem surfaces before any connection
+    # the broker sink's own rules resolve the broker: every certificate problem surfaces now
+    spec, endpoint = plugins.broker(broker, sink_name, needed_by="telematics publish")
+    where = endpoint.address
     generator = TelematicsGenerator(config, plugins.event_types(), id_salt=id_salt(clock))
     drivers = generator.driver_labels
-    spec = plugins.sink(
-        sink_name,
-        "broker",
-        needed_by="telematics publish",
-        fix="install (or enable) synthkit's mqtt sink plugin",
-    )
     target = BrokerTarget(
-        broker.address,
+        endpoint,
         clients=drivers,
         topic=topic,
         client_column="driver_id",
         qos=qos,
-        tls=tls,
         client_id_prefix=client_id_prefix,
         drain_timeout_s=drain_timeout_s,
-        settings=broker,
     )
     plan = RunPlan(
         "telematics publish",
@@ -94,12 +89,10 @@ def publish_mqtt(
 
     with (
         stop_on_signals() as stop,
-        progress_bar(f"publish -> {broker.address}", events or None) as bar,
+        progress_bar(f"publish -> {where}", events or None) as bar,
     ):
         sink.open(generator.columns)  # connects every driver, or fails before the first publish
-        recorder = _recorder(
-            run, state_file, config, generator, spec.name, broker.address, topic, events
-        )
+        recorder = _recorder(run, state_file, config, generator, spec.name, where, topic, events)
         t0 = time.monotonic()
         pace = Pace()
         rounds = generator.batches(events or None, batch_rows=config.drivers)  # a round per batch
@@ -142,9 +135,9 @@ def publish_mqtt(
     return {
         "command": "telematics publish",
         **({"run_id": recorder.record.run_id} if recorder is not None else {}),
-        "broker": broker.address,
+        "broker": where,
         "sink": spec.name,
-        "tls": broker.tls,
+        "tls": endpoint.tls,
         "qos": qos,
         "topic": topic,
         "drivers": config.drivers,

@@ -134,13 +134,7 @@ def listen_command(
     ] = "mqtt",
 ) -> None:
     """Subscribe to live telemetry (or read captured traffic) and ingest it."""
-    from synthkit.api import (
-        db_errors,
-        redact,
-        resolve_broker,
-        store_identity,
-        tls_context,
-    )
+    from synthkit.api import BrokerRequest, db_errors, endpoint_of, redact, store_identity
     from synthkit_reservoir.database.listen import listen
     from synthkit_reservoir.database.presence import default_client_id
 
@@ -148,12 +142,11 @@ def listen_command(
     from synthkit_reservoir.scenario import load_scenario
 
     plugins = plugins_of(ctx)
-    broker = None
-    if source == "mqtt":  # only a broker source reads the scenario's mqtt block
-        scenario_mqtt = (
-            load_scenario(str(opts.scenario), plugins).scenario.mqtt if opts.scenario else None
-        )
-        broker = resolve_broker(scenario_mqtt, host=host, port=port)
+    endpoint = None
+    spec = plugins.sources().get(source)
+    if spec is not None and spec.endpoint is not None:  # a broker source: its rules, the block
+        block = load_scenario(str(opts.scenario), plugins).scenario.mqtt if opts.scenario else None
+        endpoint = endpoint_of(spec, BrokerRequest(host=host, port=port, block=block))
     url = opts.database(db_url)
     plugins.sink(
         sink,
@@ -166,8 +159,7 @@ def listen_command(
         result, missing = listen(
             run,
             url,
-            broker=broker,
-            tls=tls_context(broker) if broker else None,
+            endpoint=endpoint,
             topic=topic,
             client_id=client_id or default_client_id(store_identity(url), topic),
             source_name=source,
@@ -183,7 +175,11 @@ def listen_command(
         )
         rejected = result["rejects_stored"]
         run.finish(
-            {**result, "database": redact(url), **({"broker": broker.address} if broker else {})},
+            {
+                **result,
+                "database": redact(url),
+                **({"broker": endpoint.address} if endpoint else {}),
+            },
             (
                 [f"{rejected} message(s) rejected: kept in telemetry_rejects with their reason"]
                 if rejected

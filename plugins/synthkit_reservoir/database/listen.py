@@ -27,6 +27,7 @@ from typing import Any
 
 from synthkit.api import (
     MESSAGE_COLUMNS,
+    Endpoint,
     IngestTarget,
     Plugins,
     Run,
@@ -50,8 +51,7 @@ def listen(
     run: Run,
     url: str,
     *,
-    broker: Any,
-    tls: Any,
+    endpoint: Endpoint | None,
     topic: str,
     client_id: str,
     source_name: str = "mqtt",
@@ -66,10 +66,10 @@ def listen(
     reconcile_every_s: float = 0.0,
     ready_file: Path | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
-    """(the summary, what keeps it from being complete). ``broker`` (BrokerSettings) for a
-    broker source, None for one that reads elsewhere (the ``capture`` source's files)."""
+    """(the summary, what keeps it from being complete). ``endpoint`` for a broker source
+    (its own resolver's), None for one that reads elsewhere (the ``capture`` source's files)."""
     plugins = run.plugins
-    where = broker.address if broker is not None else ""
+    where = endpoint.address if endpoint is not None else ""
     presence = Presence(
         state_file if where else None,
         ready_file,
@@ -82,15 +82,13 @@ def listen(
         },
     )
     target = SourceTarget(
-        where,
+        endpoint or Endpoint(""),
         topic,
         client_id,
-        tls,
         duration_s=duration_s,
         count=count,
         idle_s=idle_s,
         connect_timeout_s=connect_timeout_s,
-        settings=broker,
         on_ready=presence.on_ready,
     )
     gaps = GapWatch(plugins, url, where, topic, state_file if where else None, reconcile_every_s)

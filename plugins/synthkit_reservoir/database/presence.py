@@ -20,6 +20,7 @@ from typing import Any
 from synthkit.api import (
     AtomicFile,
     ConfigError,
+    Endpoint,
     PluginError,
     Plugins,
     SourceTarget,
@@ -105,19 +106,19 @@ def running_listener(
 
 
 def hold_for_listener(
-    plugins: Plugins, state_file: Path, broker: Any, tls: Any, subscription: str, url: str
+    plugins: Plugins, state_file: Path, endpoint: Endpoint, subscription: str, url: str
 ) -> dict[str, Any]:
     """Make sure the broker keeps what a run publishes for the listener of ``url``'s store:
     a running listener's note, else its persistent session made now. The summary's part."""
     store = store_identity(url)
-    note = running_listener(state_file, broker.address, subscription, store)
+    note = running_listener(state_file, endpoint.address, subscription, store)
     if note is not None:
         return {"listener": note["client_id"], "listener_running": True}
     client_id = default_client_id(store, subscription)
     try:
         source = plugins.open_source(
             "mqtt",
-            SourceTarget(broker.address, subscription, client_id, tls, settings=broker),
+            SourceTarget(endpoint, subscription, client_id),
             needed_by="run --db-url",
         )
         held = source.subscribe_ahead()
