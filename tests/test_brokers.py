@@ -5,11 +5,11 @@ scheme picks the sink. The mqtt plugin's rules stay its own."""
 from __future__ import annotations
 
 import pytest
+from synthkit_mqtt.endpoint import endpoint as mqtt_endpoint
 
 from synthkit.brokers import BrokerBlock, BrokerRequest, Endpoint, plain_endpoint
 from synthkit.errors import ConfigError
 from synthkit.plugins import build_plugins
-from synthkit_mqtt.endpoint import endpoint as mqtt_endpoint
 
 NO_ENV: dict[str, str] = {}
 

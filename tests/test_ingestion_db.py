@@ -19,7 +19,6 @@ from sqlalchemy import create_engine, delete, func, select, text, update
 from synthkit_reservoir.database.ingest import Ingestor, TelemetryRows
 from synthkit_reservoir.database.schema import devices, reservoirs, telemetry
 from synthkit_reservoir.database.store import PostgresStore
-from synthkit_reservoir.rows import payload_from_row
 
 from synthkit.testing import run_cli
 from tests.conftest import BIN
@@ -145,6 +144,34 @@ def test_import_dry_run_apply_and_replay(db_url, scenario, tmp_path):
     assert replay["status_counts"] == {"duplicate:SEQ_ALREADY_STORED": rows}
     assert replay["message"] == "nothing new stored: every row was already in the database"
     assert count(db_url) == rows
+
+
+def payload_from_row(row: dict) -> dict:
+    """The section 10 payload of one exported row, written out by hand from the contract:
+    the oracle the codec's bytes are held to."""
+    raw = [
+        row[k] for k in sorted((k for k in row if k.startswith("raw_")), key=lambda k: int(k[4:]))
+    ]
+    payload: dict = {
+        "schema_version": int(row["schema_version"]),
+        "local_timestamp_ms": int(row["local_timestamp_ms"]),
+        "seq": int(row["seq"]),
+        "sensors": {
+            "ultrasonic": {
+                "raw_readings": [int(v) for v in raw if v is not None and v != ""],
+                "temperature_c": float(row["temperature_c"]),
+            }
+        },
+        "power": {"battery_percentage": float(row["battery_percentage"])},
+        "signal_strength_dbm": int(row["signal_strength_dbm"]),
+    }
+    if row.get("mode") == "MOBILE":
+        payload["location"] = {
+            "latitude": float(row["latitude"]),
+            "longitude": float(row["longitude"]),
+            "speed_kmh": float(row["speed_kmh"]),
+        }
+    return payload
 
 
 def test_stored_rows_follow_the_contract(db_url, scenario, tmp_path):
@@ -755,3 +782,49 @@ def test_density_labels_follow_dbscan():
     assert list(labels[:4]) == [0, 0, 0, 0] and list(labels[4:7]) == [1, 1, 1]
     assert labels[7] == -1  # alone: noise
     assert labels[8] == 0  # a border stop: only one other within 50 m, the core at 30 m
+
+
+def test_a_received_message_is_stored_as_the_bytes_it_arrived_as(db_url, scenario):
+    """Before, the listener parsed each message, then stored the payload re-encoded from its
+    values: key order, spacing, number spelling and any extra field of what the device sent
+    were lost. The store now holds the bytes received (escaped for PostgreSQL's COPY); rows
+    that were never a message (an import) are still written by the codec. A batch decodes at
+    once, each bad message rejected with its reason beside the good ones."""
+    from synthkit_reservoir.database.intake import Message, SeqTracker, ingest_batch
+    from synthkit_reservoir.database.schema import telemetry_rejects
+
+    prepared(db_url, scenario)
+    engine = create_engine(db_url)
+    sent = [
+        b'{"seq": 7, "schema_version": 1, "local_timestamp_ms": 1770000000000,\n'
+        b' "power": {"battery_percentage": 88.50}, "signal_strength_dbm": -71,'
+        b' "sensors": {"ultrasonic": {"temperature_c": 21.0, "raw_readings": [812, 815]}},'
+        b' "firmware": "v2\\t\\"beta\\" \\\\ \\u00e9"}',
+        b'{"seq": 8, "schema_version": 1}',  # a value missing: rejected with its reason
+        b'{"seq": 9,',  # not JSON
+        b'{"schema_version":1,"local_timestamp_ms":1770000001000,"seq":9,"sensors":'
+        b'{"ultrasonic":{"raw_readings":[820],"temperature_c":21.1}},"power":'
+        b'{"battery_percentage":88.4},"signal_strength_dbm":-70}',
+    ]
+    batch = [
+        Message("t/TANK-05/x", "TANK-05", data, 1_770_000_000 + i) for i, data in enumerate(sent)
+    ]
+    counts = ingest_batch(Ingestor(engine), batch, SeqTracker())
+    assert counts == {"stored:NEW": 2, "rejected:BAD_PAYLOAD": 1, "rejected:BAD_JSON": 1}
+    with engine.connect() as conn:
+        stored = dict(
+            conn.execute(
+                select(telemetry.c.seq, telemetry.c.payload).where(
+                    telemetry.c.mqtt_client_id == "TANK-05"
+                )
+            ).all()
+        )
+        rejected = conn.execute(
+            select(telemetry_rejects.c.reason, telemetry_rejects.c.payload)
+        ).all()
+    engine.dispose()
+    assert stored == {7: sent[0].decode(), 9: sent[3].decode()}
+    assert sorted((r, bytes(p)) for r, p in rejected) == [
+        ("BAD_JSON", sent[2]),
+        ("BAD_PAYLOAD", sent[1]),
+    ]

@@ -1,4 +1,8 @@
-"""The section 10 payload as template columns, so the compiled encoder writes each row's JSON.
+"""The reservoir's payload codec, the one copy of the section 10 contract: encoded (rows to
+message bytes, for the broker, the store and the preview), decoded (a batch of received
+messages straight into columns, each bad one with its reason) and its value rules.
+
+Encoding: the payload as template columns, so the compiled encoder writes each row's JSON.
 
 ``Encoder("template", prefixes=...)`` writes every present value after its prefix; absent
 values vanish with their prefix. So optional readings and the mobile-only ``location`` object
@@ -12,19 +16,21 @@ one-label "literal" columns. The output is compact JSON with the contract's key 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 
 from synthkit.api import LAST_ISO_MS, Batch, Column, Encoder
+from synthkit_reservoir.layout import DECIMALS as ROW_DECIMALS
 
+# the payload's decimal places: the row layout's, for the fields the payload carries
 DECIMALS = {
-    "temperature_c": 1,
-    "battery_percentage": 1,
-    "latitude": 6,
-    "longitude": 6,
-    "speed_kmh": 1,
+    name: ROW_DECIMALS[name]
+    for name in ("temperature_c", "battery_percentage", "latitude", "longitude", "speed_kmh")
 }
 
 # The range of each payload value: the one rule a live message (database/ingest.py) and an
@@ -247,3 +253,109 @@ def mqtt_payloads() -> Callable[[Batch], list[bytes]]:
     """The ``payloads`` function the mqtt sink takes: each row's section 10 payload."""
     writer = PayloadWriter()
     return lambda batch: writer.lines(fields_from_batch(batch)[2]).split(b"\n")[:-1]
+
+
+def preview_payloads(batch: Batch) -> list[dict[str, Any]]:
+    """Each row's payload as the device publishes it, parsed (what dry-run shows): the
+    encoder's bytes, so a preview can never differ from what is sent."""
+    return [json.loads(line) for line in mqtt_payloads()(batch)]
+
+
+# ------------------------------------------------------------------------------ decoding
+
+
+def parse(data: bytes) -> Any:
+    """A message's JSON, or ValueError (``BAD_JSON (why)``): no NaN/Infinity, no nesting
+    deeper than Python can recurse, valid UTF-8."""
+
+    def refuse(constant: str) -> Any:
+        raise ValueError(f"{constant} is not JSON")
+
+    try:
+        return json.loads(data, parse_constant=refuse)
+    except (ValueError, RecursionError, UnicodeDecodeError) as exc:
+        kind = (
+            "nested too deeply" if isinstance(exc, RecursionError) else " ".join(str(exc).split())
+        )
+        raise ValueError(f"BAD_JSON ({kind})"[:300]) from None
+
+
+def _whole(value: Any, name: str) -> int:
+    # JSON true is an int to Python and 1e300 a float: only whole JSON numbers in range count
+    lo, hi = LIMITS[name]
+    if type(value) is not int or not lo <= value <= hi:
+        raise ValueError(f"{name} {str(value)[:30]!r} is not {limit_text(name)}")
+    return value
+
+
+def _number(value: Any, name: str, *, absent: bool = False) -> float:
+    if value is None and absent:
+        return float("nan")
+    lo, hi = LIMITS[name]
+    if type(value) not in (int, float) or not (math.isfinite(value) and lo <= value <= hi):
+        raise ValueError(f"{name} {str(value)[:30]!r} is not {limit_text(name)}")
+    return float(value)
+
+
+def _values(payload: Any) -> tuple[Any, ...]:
+    """One parsed payload's values, in :class:`PayloadFields` order (raw readings a list)."""
+    ultra = payload["sensors"]["ultrasonic"]
+    readings = ultra["raw_readings"]
+    if not isinstance(readings, list):
+        raise TypeError("raw_readings is not a list")
+    raw = [_whole(v, "raw_readings") for v in readings[: MAX_READINGS + 1]]
+    if len(raw) > MAX_READINGS:
+        raise ValueError(f"more than {MAX_READINGS} raw readings")
+    loc = payload.get("location") or {}
+    if not isinstance(loc, dict):
+        raise TypeError("location is not an object")
+    seq = _whole(payload["seq"], "seq")  # checked in this order: the first problem is named
+    local_ms = _whole(payload["local_timestamp_ms"], "local_timestamp_ms")
+    return (
+        _whole(payload["schema_version"], "schema_version"),
+        local_ms,
+        seq,
+        raw,
+        _number(ultra["temperature_c"], "temperature_c"),
+        _number(payload["power"]["battery_percentage"], "battery_percentage"),
+        _whole(payload["signal_strength_dbm"], "signal_strength_dbm"),
+        _number(loc.get("latitude"), "latitude", absent=True),
+        _number(loc.get("longitude"), "longitude", absent=True),
+        _number(loc.get("speed_kmh"), "speed_kmh", absent=True),
+    )
+
+
+def decode(payloads: Sequence[Any]) -> tuple[PayloadFields, list[int], list[tuple[int, str]]]:
+    """Parsed payloads as columns, built once for the whole batch: (the fields of the valid
+    ones, their indices, (index, ``BAD_PAYLOAD (why)``) for each of the others). Nothing a
+    device sends can make decoding fail, only be rejected."""
+    rows: list[tuple[Any, ...]] = []
+    kept: list[int] = []
+    bad: list[tuple[int, str]] = []
+    for i, payload in enumerate(payloads):
+        try:
+            rows.append(_values(payload))
+            kept.append(i)
+        except (KeyError, TypeError, ValueError, OverflowError, AttributeError) as exc:
+            what = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+            bad.append((i, f"BAD_PAYLOAD ({what})"[:300]))
+    columns = list(zip(*rows)) if rows else [()] * 10
+    width = max([1, *(len(r) for r in columns[3])])
+    raw = np.full((len(rows), width), -1, np.int64)
+    for j, readings in enumerate(columns[3]):
+        raw[j, : len(readings)] = readings
+    ints = lambda k: np.array(columns[k], np.int64)  # noqa: E731 - four columns, one rule
+    floats = lambda k: np.array(columns[k], np.float64)  # noqa: E731
+    fields_ = PayloadFields(
+        schema_version=ints(0),
+        local_ms=ints(1),
+        seq=ints(2),
+        raw=raw,
+        temperature=floats(4),
+        battery=floats(5),
+        signal=ints(6),
+        latitude=floats(7),
+        longitude=floats(8),
+        speed=floats(9),
+    )
+    return fields_, kept, bad

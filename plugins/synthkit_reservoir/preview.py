@@ -9,7 +9,8 @@ from typing import Any
 
 from synthkit.api import SeqState
 from synthkit_reservoir.engine import FleetRun, Window
-from synthkit_reservoir.rows import RowBuilder, payload_from_row
+from synthkit_reservoir.payload import preview_payloads
+from synthkit_reservoir.rows import RowBuilder
 from synthkit_reservoir.scenario import LoadedScenario
 
 
@@ -27,15 +28,15 @@ def preview_samples(
     builder = RowBuilder(run)
     samples: dict[str, list[dict[str, Any]]] = {d.device_id: [] for d in loaded.devices}
     for block in run.blocks():
-        for row in builder.batch(block).rows():
+        batch = builder.batch(block)
+        for row, payload in zip(batch.rows(), preview_payloads(batch)):  # the codec's bytes
             per_device = samples[row["device_id"]]
             if len(per_device) < steps_per_device:
-                per_device.append(_sample(row))
+                per_device.append(_sample(row, payload))
     return samples
 
 
-def _sample(row: dict[str, Any]) -> dict[str, Any]:
-    payload = payload_from_row(row)
+def _sample(row: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
     return {
         "seq": row["seq"],
         "received_at": row["received_at"],

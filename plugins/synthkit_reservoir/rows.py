@@ -133,30 +133,3 @@ def local_timestamp_ms(time_s: np.ndarray, seq: np.ndarray, device_key: np.ndarr
     mixed = seq.astype(np.uint64) * np.uint64(2654435761) + device_key.astype(np.uint64)
     latency = ((mixed ^ (mixed >> np.uint64(29))) % np.uint64(1000)).astype(np.int64) + 150
     return time_s * 1000 - latency
-
-
-def payload_from_row(row: dict) -> dict:
-    """The MQTT payload (section 10) for one row, as the device would publish it."""
-    raw = [
-        row[k] for k in sorted((k for k in row if k.startswith("raw_")), key=lambda k: int(k[4:]))
-    ]
-    payload: dict = {
-        "schema_version": int(row["schema_version"]),
-        "local_timestamp_ms": int(row["local_timestamp_ms"]),
-        "seq": int(row["seq"]),
-        "sensors": {
-            "ultrasonic": {
-                "raw_readings": [int(v) for v in raw if v is not None and v != ""],
-                "temperature_c": float(row["temperature_c"]),
-            }
-        },
-        "power": {"battery_percentage": float(row["battery_percentage"])},
-        "signal_strength_dbm": int(row["signal_strength_dbm"]),
-    }
-    if row.get("mode") == "MOBILE":
-        payload["location"] = {
-            "latitude": float(row["latitude"]),
-            "longitude": float(row["longitude"]),
-            "speed_kmh": float(row["speed_kmh"]),
-        }
-    return payload

@@ -13,12 +13,11 @@ How rows are written (no per-row Python) is in
 
 from __future__ import annotations
 
-import json
-import math
 import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +27,7 @@ from sqlalchemy import Engine, select
 from synthkit_reservoir.calibration import Calibration, level_from_distance, liters_from_level
 from synthkit_reservoir.database.schema import devices, reservoirs
 from synthkit_reservoir.database.store import Accepted, PostgresStore, SqliteStore
-from synthkit_reservoir.payload import LIMITS, MAX_READINGS, PayloadFields, limit_text, out_of_range
+from synthkit_reservoir.payload import PayloadFields, decode, out_of_range, parse
 
 REFRESH_S = 1.0  # how often an unknown device may reload the device table
 STORED = "stored:NEW"
@@ -40,100 +39,73 @@ READY = "dry_run:READY"
 class TelemetryRows:
     """Messages in columns: who sent each, when it arrived, and its payload values
     (``fields.raw`` is (rows, samples) with -1 where a device sent fewer readings; NaN marks an
-    absent float, such as the location of a stationary device)."""
+    absent float, such as the location of a stationary device). ``payload``: the bytes each
+    message arrived as, stored as they are (None: rows that were never a message, an
+    import's or a bootstrap's, whose payload the codec writes)."""
 
     client: np.ndarray  # object (str)
     received_s: np.ndarray  # int64 epoch seconds
     fields: PayloadFields
+    payload: np.ndarray | None = None  # object (bytes)
 
     @property
     def n(self) -> int:
         return self.fields.n
 
+    def take(self, idx: np.ndarray | slice) -> TelemetryRows:
+        return TelemetryRows(
+            self.client[idx],
+            self.received_s[idx],
+            self.fields.take(idx),
+            None if self.payload is None else self.payload[idx],
+        )
+
     @classmethod
     def concat(cls, parts: list[TelemetryRows]) -> TelemetryRows:
+        payloads = [p.payload for p in parts]
         return cls(
             client=np.concatenate([p.client for p in parts]),
             received_s=np.concatenate([p.received_s for p in parts]),
             fields=PayloadFields.concat([p.fields for p in parts]),
+            payload=None if any(p is None for p in payloads) else np.concatenate(payloads),  # type: ignore[arg-type]
         )
 
     @classmethod
+    def from_messages(
+        cls, clients: Sequence[str], datas: Sequence[bytes], received_s: Sequence[int]
+    ) -> tuple[TelemetryRows, list[tuple[int, str]]]:
+        """A batch of received messages, decoded at once by the codec: (the rows of the valid
+        ones, their bytes kept; (index, ``BAD_JSON (why)`` or ``BAD_PAYLOAD (why)``) for the
+        others)."""
+        parsed: list[Any] = []
+        where: list[int] = []
+        bad: list[tuple[int, str]] = []
+        for i, data in enumerate(datas):
+            try:
+                parsed.append(parse(data))
+                where.append(i)
+            except ValueError as exc:
+                bad.append((i, str(exc)))
+        fields, kept, refused = decode(parsed)
+        bad += [(where[j], why) for j, why in refused]
+        rows = [where[j] for j in kept]
+        payload = np.empty(len(rows), object)
+        payload[:] = [bytes(datas[i]) for i in rows]
+        return cls(
+            client=np.array([clients[i] for i in rows], object),
+            received_s=np.array([received_s[i] for i in rows], np.int64),
+            fields=fields,
+            payload=payload,
+        ), sorted(bad)
+
+    @classmethod
     def from_payload(cls, mqtt_client_id: str, payload: Any, received_s: int) -> TelemetryRows:
-        """One MQTT message (its parsed JSON); raises ValueError (``BAD_PAYLOAD (why)``) when
-        a value is missing, of the wrong type or out of range: nothing a device sends can
-        make ingestion fail, only be rejected."""
-        try:
-            ultra = payload["sensors"]["ultrasonic"]
-            readings = ultra["raw_readings"]
-            if not isinstance(readings, list):
-                raise TypeError("raw_readings is not a list")
-            raw = [_whole(v, "raw_readings") for v in readings[: MAX_READINGS + 1]]
-            if len(raw) > MAX_READINGS:
-                raise ValueError(f"more than {MAX_READINGS} raw readings")
-            loc = payload.get("location") or {}
-            if not isinstance(loc, dict):
-                raise TypeError("location is not an object")
-            return cls(
-                client=np.array([mqtt_client_id], object),
-                received_s=np.array([received_s], np.int64),
-                fields=PayloadFields(
-                    seq=np.array([_whole(payload["seq"], "seq")], np.int64),
-                    local_ms=np.array(
-                        [_whole(payload["local_timestamp_ms"], "local_timestamp_ms")], np.int64
-                    ),
-                    schema_version=np.array(
-                        [_whole(payload["schema_version"], "schema_version")], np.int64
-                    ),
-                    raw=np.array([raw or [-1]], np.int64),
-                    temperature=np.array([_number(ultra["temperature_c"], "temperature_c")]),
-                    battery=np.array(
-                        [_number(payload["power"]["battery_percentage"], "battery_percentage")]
-                    ),
-                    signal=np.array(
-                        [_whole(payload["signal_strength_dbm"], "signal_strength_dbm")], np.int64
-                    ),
-                    latitude=np.array([_number(loc.get("latitude"), "latitude", absent=True)]),
-                    longitude=np.array([_number(loc.get("longitude"), "longitude", absent=True)]),
-                    speed=np.array([_number(loc.get("speed_kmh"), "speed_kmh", absent=True)]),
-                ),
-            )
-        except (KeyError, TypeError, ValueError, OverflowError) as exc:
-            what = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
-            raise ValueError(f"BAD_PAYLOAD ({what})"[:300]) from None
-
-
-def _whole(value: Any, name: str) -> int:
-    # JSON true is an int to Python and 1e300 a float: only whole JSON numbers in range count
-    lo, hi = LIMITS[name]
-    if type(value) is not int or not lo <= value <= hi:
-        raise ValueError(f"{name} {str(value)[:30]!r} is not {limit_text(name)}")
-    return value
-
-
-def _number(value: Any, name: str, *, absent: bool = False) -> float:
-    if value is None and absent:
-        return float("nan")
-    lo, hi = LIMITS[name]
-    if type(value) not in (int, float) or not (math.isfinite(value) and lo <= value <= hi):
-        raise ValueError(f"{name} {str(value)[:30]!r} is not {limit_text(name)}")
-    return float(value)
-
-
-def parse_message(data: bytes) -> Any:
-    """A message's JSON, or ValueError (``BAD_JSON (why)``): no NaN/Infinity, no nesting
-    deeper than Python can recurse, valid UTF-8."""
-
-    def refuse(constant: str) -> Any:
-        raise ValueError(f"{constant} is not JSON")
-
-    try:
-        return json.loads(data, parse_constant=refuse)
-    except (ValueError, RecursionError, UnicodeDecodeError) as exc:
-        kind = (
-            "nested too deeply" if isinstance(exc, RecursionError) else " ".join(str(exc).split())
-        )
-        raise ValueError(f"BAD_JSON ({kind})"[:300]) from None
+        """One parsed message; raises ValueError (``BAD_PAYLOAD (why)``) when a value is
+        missing, of the wrong type or out of range."""
+        fields, _, bad = decode([payload])
+        if bad:
+            raise ValueError(bad[0][1])
+        return cls(np.array([mqtt_client_id], object), np.array([received_s], np.int64), fields)
 
 
 @dataclass(frozen=True)
@@ -296,6 +268,7 @@ class Ingestor:
             clients=uniq[used].tolist(),
             reservoirs=[_uuid_text(res_ids[j], self.dialect) for j in used.tolist()],
             received_s=rows.received_s[idx],
+            payload=None if rows.payload is None else rows.payload[idx],
             distance=distance,
             level=level,
             liters=liters,

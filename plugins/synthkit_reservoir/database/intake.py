@@ -15,7 +15,7 @@ import numpy as np
 from sqlalchemy import insert
 
 from synthkit.api import Batch, stderr
-from synthkit_reservoir.database.ingest import Ingestor, TelemetryRows, parse_message
+from synthkit_reservoir.database.ingest import Ingestor, TelemetryRows
 from synthkit_reservoir.database.schema import telemetry_rejects
 
 RETRY_MAX_S = 5.0
@@ -123,25 +123,23 @@ def messages_of(batch: Batch) -> list[Message]:
 def ingest_batch(ingestor: Ingestor, batch: list[Message], seqs: SeqTracker) -> Counter[str]:
     """Store one batch: telemetry for what passes, ``telemetry_rejects`` for the rest."""
     now = int(time.time())
-    rows: list[TelemetryRows] = []
-    kept: list[Message] = []
     rejects: list[Reject] = []
-    for msg in batch:
-        client = msg.client
-        try:
-            rows.append(
-                TelemetryRows.from_payload(client, parse_message(msg.payload), msg.received_s)
-            )
-            kept.append(msg)
-        except ValueError as exc:  # bad JSON or a malformed payload: rejected with its reason
-            reason, _, detail = str(exc).partition(" ")
-            rejects.append(_reject(msg, client, reason, detail.strip("()"), now))
+    # the whole batch decoded at once by the payload codec; each bad message keeps its reason
+    rows, bad = TelemetryRows.from_messages(
+        [m.client for m in batch], [m.payload for m in batch], [m.received_s for m in batch]
+    )
+    refused = {i for i, _ in bad}
+    for i, why in bad:  # bad JSON or a malformed payload: rejected with its reason
+        reason, _, detail = why.partition(" ")
+        rejects.append(_reject(batch[i], batch[i].client, reason, detail.strip("()"), now))
+    kept = [m for i, m in enumerate(batch) if i not in refused]
     counts: Counter[str] = Counter()
-    if rows:
+    if rows.n:
         try:
-            counts.update(_store(ingestor, TelemetryRows.concat(rows), kept, rejects, now, seqs))
+            counts.update(_store(ingestor, rows, kept, rejects, now, seqs))
         except _REFUSED:  # the database refused something: find which, one by one
-            for row, msg in zip(rows, kept):
+            for i, msg in enumerate(kept):
+                row = rows.take(slice(i, i + 1))
                 try:
                     counts.update(_store(ingestor, row, [msg], rejects, now, seqs))
                 except _REFUSED as exc:

@@ -27,7 +27,7 @@ import numpy as np
 import psycopg
 from sqlalchemy import Connection
 
-from synthkit.api import Column, iso_seconds
+from synthkit.api import Batch, Column, Encoder, iso_seconds
 from synthkit_reservoir.database.schema import UNIQUE_TELEMETRY
 from synthkit_reservoir.payload import PayloadFields, PayloadWriter
 
@@ -47,6 +47,7 @@ class Accepted:
     level: np.ndarray
     liters: np.ndarray
     fields: PayloadFields
+    payload: np.ndarray | None = None  # the bytes each message arrived as (None: encode them)
 
     @property
     def n(self) -> int:
@@ -66,7 +67,13 @@ class Accepted:
             level=self.level[idx],
             liters=self.liters[idx],
             fields=self.fields.take(idx),
+            payload=None if self.payload is None else self.payload[idx],
         )
+
+    def payload_texts(self) -> list[str]:
+        """The received payloads as text (valid UTF-8: they parsed as JSON)."""
+        assert self.payload is not None
+        return [bytes(p).decode() for p in self.payload]
 
 
 @dataclass
@@ -99,6 +106,7 @@ _FROM_STAGE = (
 class PostgresStore:
     def __init__(self) -> None:
         self.payloads = PayloadWriter()
+        self._received: Encoder | None = None  # COPY lines around payloads as received
         self._replaying = False  # the last chunk held stored keys: look before copying
 
     def encode(self, acc: Accepted) -> Encoded:
@@ -165,9 +173,16 @@ class PostgresStore:
             Column("level_pct", "decimal", acc.level, decimals=2),
             Column("liters", "decimal", acc.liters, decimals=1),
         ]
-        return self.payloads.lines(
-            acc.fields, b"\t", tuple(cols), {c.name: b"\t" for c in cols[1:]}
-        )
+        prefixes = {c.name: b"\t" for c in cols[1:]}
+        if acc.payload is None:  # rows that were never a message: the codec writes them
+            return self.payloads.lines(acc.fields, b"\t", tuple(cols), prefixes)
+        received = [_copy_escape(text) for text in acc.payload_texts()]  # stored as received
+        cols.append(Column("payload", "label", np.arange(acc.n), labels=received))
+        prefixes["payload"] = b"\t"
+        batch = Batch(cols)
+        if self._received is None:
+            self._received = Encoder("template", threads=1, prefixes=prefixes)
+        return self._received.encode_bytes(batch)
 
 
 def _first_occurrences(acc: Accepted) -> np.ndarray:
@@ -217,7 +232,11 @@ class SqliteStore:
         flat[4::width] = acc.distance.round(1).tolist()
         flat[5::width] = acc.level.round(2).tolist()
         flat[6::width] = acc.liters.round(1).tolist()
-        flat[7::width] = self.payloads.lines(acc.fields).decode().split("\n")[:-1]  # one per row
+        flat[7::width] = (
+            self.payloads.lines(acc.fields).decode().split("\n")[:-1]  # one per row, encoded
+            if acc.payload is None
+            else acc.payload_texts()  # as received
+        )
         return Encoded(acc, flat)
 
     def store(self, conn: Connection, enc: Encoded, lo: int, hi: int) -> int:
