@@ -127,3 +127,28 @@ def test_the_lazy_map_and_the_type_checking_imports_name_the_same_things():
                 node.module if node.module != "synthkit" else f"synthkit.{alias.name}"
             )
     assert imported == api._WHERE
+
+
+def test_every_exported_name_is_documented_with_its_signature_in_docs_api_md():
+    """docs/api.md is what synthkit.apidoc writes from the code: every name of __all__ with
+    its signature and summary, split into the contracts a plugin implements and the toolkit
+    it may use. A name added, renamed or re-typed without the reference fails here."""
+    from synthkit.apidoc import CONTRACTS, render
+
+    root = Path(__file__).resolve().parents[1]
+    assert CONTRACTS <= set(api.__all__)
+    written = (root / "docs" / "api.md").read_text(encoding="utf-8")
+    assert written == render(), "run: python -m synthkit.apidoc > docs/api.md"
+    entries = [line for line in written.splitlines() if line.startswith("- `")]
+    assert sorted(
+        line[3:]
+        .split("`")[0]
+        .split("(")[0]
+        .split(" = ")[0]
+        .split(":")[0]
+        .removeprefix("class ")
+        .removeprefix("module ")
+        for line in entries
+    ) == sorted(api.__all__)
+    contracts = written.split("## Toolkit")[0]
+    assert all(f"`class {n}(" in contracts or f"`{n}(" in contracts for n in CONTRACTS)
