@@ -62,61 +62,28 @@ def resolve_broker(
     port: int | None = None,
     environ: Any = None,
 ) -> BrokerSettings:
+    """Each setting from the first place that gives it: the flag, the environment, the
+    scenario's block (its host only when it names one), the default."""
     env = os.environ if environ is None else environ
     block = scenario_mqtt
-    explicit_block = block is not None and getattr(block, "host", None)
+    explicit_block = bool(block is not None and getattr(block, "host", None))
 
-    def pick(name: str) -> tuple[Any, str]:
+    def pick(name: str) -> Any:
         if env.get(ENV[name]):
-            return env[ENV[name]], ENV[name]
-        value = getattr(block, name, None) if block is not None else None
-        return value, "scenario mqtt." + name
+            return env[ENV[name]]
+        return getattr(block, name, None) if block is not None else None
 
-    env_host = env.get(ENV["host"])
-    chosen_host = host or env_host or (block.host if explicit_block else None) or DEFAULT_HOST
-    source = (
-        "--host"
-        if host
-        else ENV["host"]
-        if env_host
-        else "scenario mqtt.host"
-        if explicit_block
-        else "default"
-    )
-    ca, _ = pick("ca_path")
-    cert, _ = pick("cert_path")
-    key, _ = pick("key_path")
-    password = env.get(ENV["key_password"]) or None
+    chosen_host, source = _host(host, env, block if explicit_block else None)
+    ca, cert, key = pick("ca_path"), pick("cert_path"), pick("key_path")
+    files = bool(ca or cert or key)
     if port is None:
-        raw_port = env.get(ENV["port"])
-        if raw_port:
-            if not raw_port.isdigit():
-                raise ConfigError(
-                    f"{ENV['port']}={raw_port!r} is not a port number", hint="e.g. 1883 or 8883"
-                )
-            port = int(raw_port)
-        elif explicit_block or (block is not None and (ca or cert or key)):
-            port = int(
-                block.port or TLS_PORT
-            )  # the scenario's block: 8883 unless it says otherwise
-        else:
-            port = TLS_PORT if (ca or cert or key) else PLAIN_PORT
+        port = _port(env, block, explicit_block, files)
     if not 1 <= int(port) <= 65535:
         raise ConfigError(
             f"MQTT port {port} is not a port number (from {'--port' if port is not None else 'the settings'})",
             hint="use 1..65535, e.g. 1883 or 8883 for TLS",
         )
-    if not chosen_host.strip():
-        raise ConfigError(
-            "the MQTT broker host is empty",
-            hint="give --host or SYNTHKIT_MQTT_HOST, e.g. 127.0.0.1",
-        )
-    tls = (
-        bool(ca or cert or key)
-        or port == TLS_PORT
-        or env.get(ENV["tls"], "") in ("1", "true", "yes")
-    )
-    username, _ = pick("username")
+    tls = files or port == TLS_PORT or env.get(ENV["tls"], "") in ("1", "true", "yes")
     return BrokerSettings(
         chosen_host,
         port,
@@ -124,11 +91,43 @@ def resolve_broker(
         ca,
         cert,
         key,
-        password,
+        env.get(ENV["key_password"]) or None,
         source,
-        username or None,
-        _broker_password(env, pick("password_file")[0]),
+        pick("username") or None,
+        _broker_password(env, pick("password_file")),
     )
+
+
+def _host(flag: str | None, env: Any, block: Any) -> tuple[str, str]:
+    """(the host, where it came from)."""
+    for value, source in (
+        (flag, "--host"),
+        (env.get(ENV["host"]), ENV["host"]),
+        (block.host if block is not None else None, "scenario mqtt.host"),
+    ):
+        if value is not None and value != "":
+            if not str(value).strip():
+                raise ConfigError(
+                    "the MQTT broker host is empty",
+                    hint="give --host or SYNTHKIT_MQTT_HOST, e.g. 127.0.0.1",
+                )
+            return str(value), source
+    return DEFAULT_HOST, "default"
+
+
+def _port(env: Any, block: Any, explicit_block: bool, files: bool) -> int:
+    """The port when no flag gives it: the environment's, the scenario block's (8883 unless
+    it says otherwise), else 8883 with certificate files and 1883 without."""
+    raw = env.get(ENV["port"])
+    if raw:
+        if not raw.isdigit():
+            raise ConfigError(
+                f"{ENV['port']}={raw!r} is not a port number", hint="e.g. 1883 or 8883"
+            )
+        return int(raw)
+    if explicit_block or (block is not None and files):
+        return int(block.port or TLS_PORT)
+    return TLS_PORT if files else PLAIN_PORT
 
 
 def _broker_password(env: Any, password_file: str | None) -> str | None:

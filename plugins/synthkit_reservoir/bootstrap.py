@@ -22,6 +22,7 @@ from synthkit.api import (
     RunPlan,
     RunRecorder,
     SeqState,
+    SinkReport,
     deliver,
     delivery_problems,
     describe_db_error,
@@ -73,17 +74,7 @@ def bootstrap(
     end_s = int(now.timestamp())
     window, steps = export_window(loaded, end_s)
     with SeqState.held(state_file) as state:
-        # the database preflight checks the reference database: not an endpoint given by --out
-        report = (
-            db_preflight(run.plugins, loaded, url, strict=strict)
-            if out is None
-            else PreflightReport(
-                None,
-                warnings=[
-                    f"database checks skipped: delivering to {redact(out)}, not to a database"
-                ],
-            )
-        )
+        report = _preflight(run, loaded, url, out, strict)
         first = [state.next_seq(d.device_id) for d in loaded.devices]
         fleet = FleetRun(loaded, loaded.devices, steps, window, first)
         plan = RunPlan(
@@ -142,16 +133,7 @@ def bootstrap(
                 reservation.settle(status)  # what the sink took, and nothing more
     counts, analytics, timing = split_outcomes(delivered, time.perf_counter() - started)
     places = _places(loaded, url, out) if cluster else None
-    problems = [f"preflight error (not --strict): {e}" for e in report.errors] + delivery_problems(
-        delivered.outcomes, delivered.details
-    )
-    duplicates = sum(v for k, v in counts.items() if k.startswith("duplicate:"))
-    if duplicates:
-        problems.append(
-            f"{duplicates} row(s) were not stored: the database already holds those (device, seq) "
-            f"pairs, so the state file {state_file} is behind the database (lost, reset or "
-            "copied?); restore it, or start from the database's highest seq per device"
-        )
+    problems = _problems(report, delivered, counts, state_file)
     return {
         "command": "bootstrap",
         "run_id": record.run_id,
@@ -169,6 +151,32 @@ def bootstrap(
         "state_file": str(state_file),
         **timing,
     }, problems
+
+
+def _preflight(
+    run: Run, loaded: LoadedScenario, url: str, out: str | None, strict: bool
+) -> PreflightReport:
+    """The database preflight checks the reference database: not an endpoint given by --out."""
+    if out is None:
+        return db_preflight(run.plugins, loaded, url, strict=strict)
+    skipped = f"database checks skipped: delivering to {redact(out)}, not to a database"
+    return PreflightReport(None, warnings=[skipped])
+
+
+def _problems(
+    report: PreflightReport, delivered: SinkReport, counts: dict[str, int], state_file: Path
+) -> list[str]:
+    """What makes the bootstrap incomplete (exit 3)."""
+    problems = [f"preflight error (not --strict): {e}" for e in report.errors]
+    problems += delivery_problems(delivered.outcomes, delivered.details)
+    duplicates = sum(v for k, v in counts.items() if k.startswith("duplicate:"))
+    if duplicates:
+        problems.append(
+            f"{duplicates} row(s) were not stored: the database already holds those (device, seq) "
+            f"pairs, so the state file {state_file} is behind the database (lost, reset or "
+            "copied?); restore it, or start from the database's highest seq per device"
+        )
+    return problems
 
 
 def _places(loaded: LoadedScenario, url: str, out: str | None) -> dict[str, Any]:

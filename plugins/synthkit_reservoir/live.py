@@ -66,9 +66,7 @@ def live_run(
         RunRecorder,
         runs_dir,
         store_identity,
-        topic_filter,
     )
-    from synthkit_reservoir.database.presence import hold_for_listener
     from synthkit_reservoir.replay import base_record
 
     if iterations < 0 or duration_s < 0:
@@ -83,15 +81,9 @@ def live_run(
     where = endpoint.address
     with SeqState.held(state_file) as state:  # one run at a time on this state file
         first = np.array([state.next_seq(d) for d in ids], np.int64)
-        listener: dict[str, Any] = {}
-        if stored_url is not None:  # the store the run is checked against holds no seq it will send
-            require_ahead_of_store(plugins, state, ids, stored_url)
-            if (
-                spec.name == "mqtt"
-            ):  # the broker keeps what the run publishes for the store's listener
-                listener = hold_for_listener(
-                    plugins, state_file, endpoint, topic_filter(topic), stored_url
-                )
+        listener = _checked_store(
+            plugins, state, ids, stored_url, spec, endpoint, topic, state_file
+        )
         start_s = int(time.time())
         # a run longer than the horizon is unlimited in practice (and its end past year 9999)
         end_s = start_s + min(
@@ -135,10 +127,7 @@ def live_run(
             RunLog(runs_dir(state_file)), run.recorded(record), ids, first.tolist()
         )
         reservation = Reservation(state, ids, ahead, ceiling, recorder)
-        total = len(ids) * iterations if iterations else None  # unlimited: a count, no bar to fill
-        if duration_s:  # what is due within the duration (ticks at 0, step/speedup, ...)
-            due = int(np.sum(np.floor(duration_s * speedup / steps) + 1))
-            total = min(total, due) if total else due
+        total = _expected(len(ids), iterations, duration_s, speedup, steps)
         pace = Pace()
         with stop_on_signals() as stop, progress_bar(f"run -> {where}", total) as bar:
             sink.open(builder.columns)  # connects every device, or fails before the first publish
@@ -199,7 +188,7 @@ def live_run(
                 f"{pace.unsent_s:.3f} s of due messages ({pace.unsent_s * speedup:.0f} simulated seconds) were "
                 "not sent; lower speedup_factor or the fleet size"
             )
-        return {
+        head = {
             "command": "run",
             "run_id": recorder.record.run_id,
             "scenario_id": loaded.scenario_id,
@@ -208,19 +197,72 @@ def live_run(
             "qos": qos,
             "speedup_factor": speedup,
             "interrupted": interrupted,
-            **totals,
-            "delivery": delivery,
-            "warnings": totals["warnings"] + delivery.pop("warnings"),
-            "devices": sink.sink.per_client(),
-            "sink": spec.name,
-            "state_file": str(state_file),
-            "elapsed_seconds": round(elapsed, 3),
-            "messages_per_second": per_second(totals["emitted"], elapsed),
-            "behind_schedule": {
-                "late_seconds_max": round(pace.late_s, 3),
-                "unsent_schedule_seconds": round(pace.unsent_s, 3),
-            },
         }
+        return _summary(
+            head, totals, delivery, sink.sink.per_client(), spec, state_file, elapsed, pace
+        )
+
+
+def _expected(
+    devices: int, iterations: int, duration_s: float, speedup: float, steps: np.ndarray
+) -> int | None:
+    """The messages the progress bar fills to (None: an unlimited run, a count)."""
+    total = devices * iterations if iterations else None
+    if duration_s:  # what is due within the duration (ticks at 0, step/speedup, ...)
+        due = int(np.sum(np.floor(duration_s * speedup / steps) + 1))
+        total = min(total, due) if total else due
+    return total
+
+
+def _summary(
+    head: dict[str, Any],
+    totals: dict[str, Any],
+    delivery: dict[str, Any],
+    per_client: dict[str, Any],
+    spec: SinkSpec,
+    state_file: Path,
+    elapsed: float,
+    pace: Pace,
+) -> dict[str, Any]:
+    """The run's JSON summary, in the order it has always had."""
+    return {
+        **head,
+        **totals,
+        "delivery": delivery,
+        "warnings": totals["warnings"] + delivery.pop("warnings"),
+        "devices": per_client,
+        "sink": spec.name,
+        "state_file": str(state_file),
+        "elapsed_seconds": round(elapsed, 3),
+        "messages_per_second": per_second(totals["emitted"], elapsed),
+        "behind_schedule": {
+            "late_seconds_max": round(pace.late_s, 3),
+            "unsent_schedule_seconds": round(pace.unsent_s, 3),
+        },
+    }
+
+
+def _checked_store(
+    plugins: Plugins,
+    state: SeqState,
+    ids: list[str],
+    stored_url: str | None,
+    spec: SinkSpec,
+    endpoint: Endpoint,
+    topic: str,
+    state_file: Path,
+) -> dict[str, Any]:
+    """With a store to report on: it must hold no seq the run will send, and the broker
+    keeps what the run publishes for that store's listener (the summary's part)."""
+    if stored_url is None:
+        return {}
+    from synthkit.api import topic_filter
+    from synthkit_reservoir.database.presence import hold_for_listener
+
+    require_ahead_of_store(plugins, state, ids, stored_url)
+    if spec.name != "mqtt":
+        return {}
+    return hold_for_listener(plugins, state_file, endpoint, topic_filter(topic), stored_url)
 
 
 GUARANTEE = (
