@@ -49,12 +49,10 @@ _WHERE: dict[str, str] = {
             "BrokerTarget",
             "SinkOptions",
             "Transform",
-            "make_sink",
-            "parse_sink_options",
-            "sink_target",
         ),
         "synthkit.contracts",
     ),
+    **dict.fromkeys(("make_sink", "parse_sink_options", "sink_target"), "synthkit.sink_build"),
     # the source contract: what a command reads from outside for a sink
     **dict.fromkeys(("Source", "SourceTarget", "make_source"), "synthkit.sources"),
     # how a family's declared devices resolve: archetype -> model -> parameters, groups
@@ -93,7 +91,8 @@ _WHERE: dict[str, str] = {
     "Encoder": "synthkit.encode",
     **dict.fromkeys(("EncodedFileSink", "EncodedStreamSink"), "synthkit.sinks"),
     # a run's life, from plan to summary: its transforms, its delivery, its ending
-    **dict.fromkeys(("RunPlan", "Run", "Delivery", "start_run"), "synthkit.run"),
+    **dict.fromkeys(("RunPlan", "Run", "start_run"), "synthkit.run"),
+    "Delivery": "synthkit.delivery",
     "Notes": "synthkit.notes",  # what a transform knows that is not data (labels, counters)
     # moving batches: as fast as they come, or each at its due time
     **dict.fromkeys(("Pace", "deliver", "paced"), "synthkit.engine"),
@@ -231,9 +230,6 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         StreamSink,
         StreamTarget,
         Transform,
-        make_sink,
-        parse_sink_options,
-        sink_target,
     )
     from synthkit.database import connected, db_errors, describe_db_error, make_engine
     from synthkit.dburl import (
@@ -244,6 +240,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         store_identity,
         url_flag,
     )
+    from synthkit.delivery import Delivery
     from synthkit.devices import (
         Declared,
         ParameterError,
@@ -296,7 +293,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     )
     from synthkit.replay import Replayer
     from synthkit.reservation import Reservation
-    from synthkit.run import Delivery, Run, RunPlan, start_run
+    from synthkit.run import Run, RunPlan, start_run
     from synthkit.runs import (
         RunLog,
         RunRecord,
@@ -309,6 +306,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         where_stored,
     )
     from synthkit.secrets import hide_secret, redact
+    from synthkit.sink_build import make_sink, parse_sink_options, sink_target
     from synthkit.sinks import EncodedFileSink, EncodedStreamSink
     from synthkit.sources import Source, SourceTarget, make_source
     from synthkit.state import SeqState

@@ -60,7 +60,8 @@ def build_app(plugins: Plugins) -> typer.Typer:
         version_command
     )
     from synthkit.fleet_commands import dry_run_command, validate_command
-    from synthkit.loop_commands import reconcile_command, replay_command, runs_command
+    from synthkit.loop_commands import reconcile_command, runs_command
+    from synthkit.replay_command import replay_command
 
     app.command(
         "validate",

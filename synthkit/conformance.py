@@ -30,11 +30,11 @@ from synthkit.contracts import (
     Sink,
     StreamTarget,
     Target,
-    make_sink,
 )
 from synthkit.engine import deliver
 from synthkit.errors import ConfigError
 from synthkit.records import SinkReport, SinkSpec
+from synthkit.sink_build import make_sink
 
 OUTCOME_KEYS = ("stored:", "duplicate:", "rejected:", "failed:", "dry_run:")
 

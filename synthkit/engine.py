@@ -20,7 +20,7 @@ from synthkit.records import SinkReport
 
 class Writable(Protocol):
     """What batches are delivered to: a sink, or a run's delivery (its sink behind the
-    transforms, :class:`synthkit.run.Delivery`)."""
+    transforms, :class:`synthkit.delivery.Delivery`)."""
 
     def open(self, columns: tuple[str, ...]) -> None: ...
     def write(self, batch: Batch) -> None: ...

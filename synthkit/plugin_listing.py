@@ -69,7 +69,8 @@ def plugins_command(
 
 
 def _sink_rows(plugins: Plugins) -> list[dict[str, Any]]:
-    from synthkit.contracts import SinkOptions, describe_options
+    from synthkit.contracts import SinkOptions
+    from synthkit.sink_build import describe_options
 
     return [
         {

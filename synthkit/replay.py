@@ -20,7 +20,7 @@ from synthkit.outcomes import delivery_problems
 from synthkit.runs import RunLog, RunRecord
 
 if TYPE_CHECKING:
-    from synthkit.run import Delivery
+    from synthkit.delivery import Delivery
 
 Missing = Mapping[str, Sequence[Sequence[int]]]  # stream -> [[first, last], ...]
 

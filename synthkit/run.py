@@ -20,14 +20,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeAlias, overload
 
-from synthkit.errors import ConfigError, IncompleteRun
+from synthkit.errors import IncompleteRun
 
 if TYPE_CHECKING:  # light at start-up: every command module imports this one
     import typer
 
-    from synthkit.batch import Batch
     from synthkit.contracts import (
         BrokerSink,
         BrokerTarget,
@@ -40,13 +39,12 @@ if TYPE_CHECKING:  # light at start-up: every command module imports this one
         StreamSink,
         StreamTarget,
         Target,
-        Transform,
     )
+    from synthkit.delivery import Delivery
     from synthkit.plugins import Plugins
-    from synthkit.records import SinkReport, SinkSpec
+    from synthkit.records import SinkSpec
     from synthkit.runs import RunRecord
 
-K = TypeVar("K", bound="Sink")
 # what a sink's options may be given as: --sink-option pairs, a mapping, or the parsed model
 OptionsGiven: TypeAlias = "SinkOptions | Iterable[str] | Mapping[str, Any]"
 Chain = tuple[Sequence[str], Sequence[str]]  # transform names and NAME.KEY=VALUE pairs
@@ -156,7 +154,8 @@ class Run:
         """The sink ``spec`` builds for ``target`` (of its kind), with ``options`` checked by
         its options model, behind this run's transform chain (or ``chain``: names and option
         pairs, a run record's, for a replay)."""
-        from synthkit.contracts import make_sink
+        from synthkit.delivery import Delivery
+        from synthkit.sink_build import make_sink
         from synthkit.transforms import build_transforms
 
         names, pairs = chain if chain is not None else (self.transforms, self.transform_options)
@@ -232,118 +231,6 @@ class Run:
             self.ended = True
             for plan in self.started:
                 self.plugins.run_failed(plan, error)
-
-
-class Delivery(Generic[K]):
-    """A run's sink behind its transform chain: what ``deliver`` and ``paced`` write to;
-    ``sink`` is the sink itself, typed by its kind (a broker sink's ``summary()``...)."""
-
-    def __init__(
-        self,
-        run: Run,
-        sink: K,
-        chain: Sequence[tuple[str, Transform]],
-        plan: RunPlan,
-        target: Target,
-    ) -> None:
-        from synthkit.notes import NoteBook
-
-        self.run, self.sink, self.plan, self.target = run, sink, plan, target
-        self.chain = [transform for _, transform in chain]
-        self.notebook = NoteBook(self.chain, [name for name, _ in chain])
-        self.outputs: list[Batch] = []  # what each stage returned for the batch being written
-        self.state = "planned"  # -> open -> closed | aborted
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        """The columns the sink was opened with, after the transforms."""
-        return self.plan.columns
-
-    def open(self, columns: tuple[str, ...]) -> None:
-        for transform in self.chain:
-            columns = transform.columns(columns)
-        self.plan = replace(self.plan, columns=columns)
-        self.run.started.append(self.plan)
-        self.run.plugins.run_started(self.plan)
-        for transform in self.chain:
-            transform.begin(self.plan)
-        self.notebook.open(*self._notes_place(), self.plan.sink)  # refused before any write
-        try:
-            self.sink.begin(self.plan)
-            self.sink.open(columns)
-        except BaseException:
-            self.notebook.abort()
-            raise
-        self.state = "open"
-
-    def _notes_place(self) -> tuple[Path | None, str]:
-        """(directory, file name base) of the notes: ``--notes-dir`` if given, else beside
-        a file output (``out.csv`` -> ``out.csv.labels.jsonl``); a non-file sink's are named
-        after the command (and the delivery's place, for a replay of several runs)."""
-        from synthkit.files import landing
-
-        path = getattr(self.target, "path", None)
-        if isinstance(path, Path) and not landing(path)[1]:
-            return self.run.notes_dir or path.parent, path.name
-        place = self.run.deliveries.index(self)
-        base = self.run.command.replace(" ", "-") + (f"-{place}" if place else "")
-        return self.run.notes_dir, base
-
-    def write(self, batch: Batch) -> None:
-        outputs = self.outputs
-        outputs.clear()
-        for transform in self.chain:
-            batch = transform.apply(batch)
-            outputs.append(batch)
-        if not batch.n:
-            return
-        try:
-            self.sink.write(batch)
-        except Exception as exc:
-            from synthkit.batch import MissingColumn
-
-            if not isinstance(exc, MissingColumn) or not self.chain:
-                raise
-            raise ConfigError(
-                f"the {self.plan.sink} sink needs the column {exc.name!r}, which the transforms "
-                f"({', '.join(self.plan.transforms)}) left out",
-                hint="keep it in the transforms' output",
-            ) from None
-
-        for transform, out, notes in zip(self.chain, outputs, self.notebook.notes):
-            transform.taken(out, notes)
-
-    def close(self) -> SinkReport:
-        """Close the sink; the transforms' notes are put in place just before it commits
-        and taken away again if it fails to: they appear with the outputs, or not at all."""
-        for transform, notes in zip(self.chain, self.notebook.notes):
-            transform.end(notes)
-        self.notebook.commit()
-        try:
-            report = self.sink.close()
-        except BaseException:
-            self.notebook.abort()
-            raise
-        self.state = "closed"
-        return report
-
-    def abort(self) -> None:
-        """Abort the sink if it is open (safe to call twice: deliver aborts, then the run)."""
-        if self.state == "open":
-            self.state = "aborted"
-            try:
-                self.sink.abort()
-            finally:
-                self.notebook.abort()
-
-    def notes_summary(self) -> dict[str, Any]:
-        """Where this delivery's notes went and what they hold (the summary's ``notes``)."""
-        book, name = self.notebook, f"{self.notebook.base}.notes.json"
-        if book.directory is None:  # counters only
-            return {"transforms": book.manifest}
-        # beside a file output, its name (the output may yet move: export-csv's directory)
-        place = str(book.directory / name) if self.run.notes_dir else name
-        return {"manifest": place, "transforms": book.manifest}
 
 
 def start_run(ctx: typer.Context, command: str, plugins: Plugins | None = None) -> Run:

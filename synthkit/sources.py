@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from synthkit.contracts import parse_options
 from synthkit.errors import ConfigError, PluginError
+from synthkit.sink_build import parse_options
 
 if TYPE_CHECKING:
     from synthkit.batch import Batch
@@ -79,7 +79,7 @@ class Source(ABC):
 
 
 def make_source(spec: SourceSpec, target: SourceTarget, options: Iterable[str] = ()) -> Source:
-    from synthkit.contracts import call_factory
+    from synthkit.sink_build import call_factory
 
     parsed = parse_options(f"source {spec.name!r}", spec.options, options, "--source-option")
     source = call_factory(

@@ -43,10 +43,11 @@ def export_command(
     sink_option: SinkOptionFlag = None,
 ) -> None:
     """Write a window of a ticks family's fleet (one record per device per tick) to a file sink."""
-    from synthkit.contracts import FileTarget, parse_sink_options
+    from synthkit.contracts import FileTarget
     from synthkit.engine import deliver
     from synthkit.preflight import run_checks
     from synthkit.run import RunPlan, start_run
+    from synthkit.sink_build import parse_sink_options
     from synthkit.state import SeqState
     from synthkit.ticks import iso, tick_batches, tick_run
     from synthkit.timeparse import parse_utc

@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from synthkit.contracts import Transform, call_factory, parse_options
+from synthkit.contracts import Transform
 from synthkit.errors import ConfigError, PluginError
 from synthkit.rand import stable_key
+from synthkit.sink_build import call_factory, parse_options
 
 if TYPE_CHECKING:
     from synthkit.plugins import Plugins
