@@ -22,8 +22,6 @@ _WHERE: dict[str, str] = {
             "Archetype",
             "Command",
             "DeviceModel",
-            "EventContext",
-            "EventType",
             "Family",
             "FieldSpec",
             "Finding",
@@ -35,6 +33,7 @@ _WHERE: dict[str, str] = {
         ),
         "synthkit.records",
     ),
+    **dict.fromkeys(("EventContext", "EventType"), "synthkit.events"),
     # the sink contract: one base class per kind, the target each is handed, its options
     **dict.fromkeys(
         (
@@ -262,6 +261,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         PreflightError,
         SynthkitError,
     )
+    from synthkit.events import EventContext, EventType
     from synthkit.files import AtomicFile, process_alive, sha256_file, sweep_stale, temp_path
     from synthkit.flags import BrokerFlag, BrokerSinkFlag, DbUrlFlag, SinkFlag, SinkOptionFlag
     from synthkit.fleets import Fleet, FleetDevice, PreflightReport, family_of
@@ -280,8 +280,6 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         Archetype,
         Command,
         DeviceModel,
-        EventContext,
-        EventType,
         Family,
         FieldSpec,
         Finding,

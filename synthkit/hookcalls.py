@@ -14,11 +14,11 @@ from typing import Any
 import pluggy
 
 from synthkit.errors import PluginError
+from synthkit.events import EventType
 from synthkit.records import (
     Archetype,
     Command,
     DeviceModel,
-    EventType,
     Family,
     PreflightCheck,
     SinkSpec,

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+from synthkit.events import EventType
 from synthkit.records import (
     Archetype,
     Command,
     DeviceModel,
-    EventType,
     Family,
     PreflightCheck,
     SinkSpec,

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from synthkit.events import EventType
 from synthkit.loading import (  # noqa: F401 - re-exported: where callers have always found them
     ENV_ALLOW,
     ENV_BLOCK,
@@ -23,7 +24,6 @@ from synthkit.records import (
     Archetype,
     Command,
     DeviceModel,
-    EventType,
     Family,
     PreflightCheck,
     SinkSpec,

@@ -33,8 +33,8 @@ import pytest
 
 from synthkit.cli import run
 from synthkit.conformance import check_sink, sample_batches  # noqa: F401 - the kit, re-exported
+from synthkit.events import EventContext
 from synthkit.plugins import Plugins, build_plugins
-from synthkit.records import EventContext
 
 
 @dataclass

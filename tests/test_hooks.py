@@ -17,12 +17,12 @@ from synthkit.brokers import Endpoint
 from synthkit.contracts import FileSink
 from synthkit.engine import deliver
 from synthkit.errors import PluginError
+from synthkit.events import EventType
 from synthkit.plugins import KINDS, build_plugins
 from synthkit.records import (
     Archetype,
     Command,
     DeviceModel,
-    EventType,
     Family,
     FieldSpec,
     Finding,

@@ -15,8 +15,8 @@ import pytest
 
 from synthkit import api, hookimpl
 from synthkit.errors import PluginError
+from synthkit.events import EventContext, EventType
 from synthkit.plugins import build_plugins
-from synthkit.records import EventContext, EventType
 from synthkit.testing import make_event_context, run_cli
 
 
