@@ -24,7 +24,6 @@ from synthkit.api import (
     ConfigError,
     Endpoint,
     Pace,
-    Plugins,
     Reservation,
     Run,
     RunPlan,
@@ -37,6 +36,7 @@ from synthkit.api import (
 )
 from synthkit_reservoir.engine import FleetRun, Window
 from synthkit_reservoir.export import iso
+from synthkit_reservoir.live_store import checked_store, delivery_report
 from synthkit_reservoir.payload import mqtt_payloads
 from synthkit_reservoir.rows import RowBuilder
 
@@ -81,9 +81,7 @@ def live_run(
     where = endpoint.address
     with SeqState.held(state_file) as state:  # one run at a time on this state file
         first = np.array([state.next_seq(d) for d in ids], np.int64)
-        listener = _checked_store(
-            plugins, state, ids, stored_url, spec, endpoint, topic, state_file
-        )
+        listener = checked_store(plugins, state, ids, stored_url, spec, endpoint, topic, state_file)
         start_s = int(time.time())
         # a run longer than the horizon is unlimited in practice (and its end past year 9999)
         end_s = start_s + min(
@@ -240,90 +238,3 @@ def _summary(
             "unsent_schedule_seconds": round(pace.unsent_s, 3),
         },
     }
-
-
-def _checked_store(
-    plugins: Plugins,
-    state: SeqState,
-    ids: list[str],
-    stored_url: str | None,
-    spec: SinkSpec,
-    endpoint: Endpoint,
-    topic: str,
-    state_file: Path,
-) -> dict[str, Any]:
-    """With a store to report on: it must hold no seq the run will send, and the broker
-    keeps what the run publishes for that store's listener (the summary's part)."""
-    if stored_url is None:
-        return {}
-    from synthkit.api import topic_filter
-    from synthkit_reservoir.database.presence import hold_for_listener
-
-    require_ahead_of_store(plugins, state, ids, stored_url)
-    if spec.name != "mqtt":
-        return {}
-    return hold_for_listener(plugins, state_file, endpoint, topic_filter(topic), stored_url)
-
-
-GUARANTEE = (
-    "at least once to the broker (QoS >= 1: each message is re-sent until the broker acknowledges it); "
-    "stored exactly once through dedupe on (mqtt_client_id, seq) plus `synthkit reconcile` and `synthkit replay`"
-)
-
-
-def require_ahead_of_store(plugins: Plugins, state: SeqState, ids: list[str], url: str) -> None:
-    """Refuse a state file behind the store (ConfigError): the run's seqs would be dropped as
-    duplicates of older rows, and counted as stored."""
-    ledger = plugins.ledger(url)
-    try:
-        highs = {d: t.high for d, t in ledger.tallies(ids).items()}
-    finally:
-        ledger.close()
-    state.require_ahead_of(
-        highs,
-        f"the store {ledger.where}",
-        fix="restore the state file from a backup (or give the --state-file that store's "
-        "runs used); to start after what it holds, use a fresh store or state file",
-    )
-
-
-def delivery_report(
-    plugins: Plugins,
-    record: Any,
-    totals: dict[str, Any],
-    stored_url: str | None,
-    settle_timeout_s: float,
-) -> dict[str, Any]:
-    """Published, acknowledged by the broker, and (with ``stored_url``) stored: an
-    acknowledgement means the broker took a message, not that anyone stored it. The store is
-    read until it holds everything or ``settle_timeout_s`` passes (a listener lags a little)."""
-    out: dict[str, Any] = {
-        "published": totals["emitted"],
-        "broker_acknowledged": totals["acknowledged"],
-        "stored": None,
-        "missing": None,
-        "guarantee": GUARANTEE,
-        "warnings": [],
-    }
-    if stored_url is None:
-        return out
-    from synthkit.api import reconcile_records
-
-    ledger = plugins.ledger(stored_url)
-    deadline = time.monotonic() + settle_timeout_s
-    try:
-        while True:
-            report = reconcile_records([record], ledger)
-            if report["missing"] == 0 or time.monotonic() >= deadline:
-                break
-            time.sleep(0.5)
-    finally:
-        ledger.close()
-    out.update(stored=report["stored"], missing=report["missing"])
-    if report["missing"]:
-        out["warnings"].append(
-            f"{report['missing']} of {report['expected']} published message(s) are not in {report['store']} "
-            f"{settle_timeout_s:g} s after the run: replay them with `synthkit reconcile --run {record.run_id} "
-            "--report r.json` then `synthkit replay --report r.json`"
-        )
-    return out

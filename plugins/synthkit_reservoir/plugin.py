@@ -15,6 +15,16 @@ def synthkit_register_families() -> list[Family]:
 
 @hookimpl
 def synthkit_register_commands() -> list[Command]:
-    from synthkit_reservoir.commands import app
+    from synthkit_reservoir import commands, commands_ingest
 
-    return [Command(name="reservoir", app=app, help="Water-reservoir scenarios.", top_level=True)]
+    return [
+        Command(
+            name="reservoir", app=commands.app, help="Water-reservoir scenarios.", top_level=True
+        ),
+        Command(
+            name="reservoir_ingest",
+            app=commands_ingest.app,
+            help="Water-reservoir rows into an ingest sink.",
+            top_level=True,
+        ),
+    ]
