@@ -393,7 +393,8 @@ def test_columns_declare_their_value_types():
 
 
 def test_the_families_declare_timestamps_and_numbers_not_labels(tmp_path):
-    from synthkit_telematics.generator import TelematicsConfig, TelematicsGenerator
+    from synthkit_telematics.config import TelematicsConfig
+    from synthkit_telematics.generator import TelematicsGenerator
 
     plugins = build_plugins()
     from datetime import UTC, datetime

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from synthkit_telematics.generator import TelematicsConfig, TelematicsGenerator
+from synthkit_telematics.config import TelematicsConfig
+from synthkit_telematics.generator import TelematicsGenerator
 
 from synthkit.encode import Encoder
 from synthkit.plugins import build_plugins

@@ -16,61 +16,26 @@ from synthkit.api import (
     start_run,
     stderr,
 )
+from synthkit_telematics.flags import (
+    BaseLat,
+    BaseLon,
+    Clock,
+    Drivers,
+    Extreme,
+    Mix,
+    Seed,
+    StartNow,
+    UtcOffset,
+    Weight,
+    WeightsFile,
+)
 
 if TYPE_CHECKING:  # the generator and its kernels load when a command runs, not at start-up
-    from synthkit_telematics.generator import TelematicsConfig
+    from synthkit_telematics.config import TelematicsConfig
 
 app = typer.Typer(
     help="Telematics mock events: drivers, trips and driving events.", no_args_is_help=True
 )
-
-Drivers = Annotated[int, typer.Option("--drivers", help="Number of synthetic drivers.")]
-Seed = Annotated[int, typer.Option("--seed", help="Random seed: same seed, same bytes.")]
-Extreme = Annotated[
-    bool,
-    typer.Option(
-        "--extreme-variance", help="Driver risk profiles scale event rates and intensities."
-    ),
-]
-Weight = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--weight",
-        metavar="<name=value>",
-        help="Event type weight, NAME=VALUE (repeatable; 0 disables a type).",
-    ),
-]
-WeightsFile = Annotated[
-    Path | None,
-    typer.Option("--weights-file", help="JSON or YAML mapping of event type to weight."),
-]
-Mix = Annotated[
-    str | None,
-    typer.Option(
-        "--mix",
-        help="A named set of event weights: original (the shares of the old data/mock.py; synthkit-mock's default) or declared (each event type's own weight, the default).",
-    ),
-]
-BaseLat = Annotated[
-    float | None, typer.Option("--base-lat", help="Latitude the fleet is based near.")
-]
-BaseLon = Annotated[
-    float | None, typer.Option("--base-lon", help="Longitude the fleet is based near.")
-]
-StartNow = Annotated[
-    str | None, typer.Option("--start", help="Simulated start, ISO 8601 UTC (default: now).")
-]
-Clock = Annotated[
-    str,
-    typer.Option(
-        "--clock",
-        help="wall: each event carries the time it is emitted, in order; simulated: the generator's clock from --start (deterministic, for history).",
-    ),
-]
-UtcOffset = Annotated[
-    float | None,
-    typer.Option("--utc-offset", help="Local time offset in hours (late-night is local)."),
-]
 
 
 def _config(

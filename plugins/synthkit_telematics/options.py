@@ -12,7 +12,7 @@ import strictyaml
 from pydantic import ValidationError
 
 from synthkit.api import ConfigError, parse_utc
-from synthkit_telematics.generator import TelematicsConfig
+from synthkit_telematics.config import TelematicsConfig
 
 
 def parse_start(value: str | None, *, default_now: bool) -> datetime | None:

@@ -28,7 +28,8 @@ from synthkit.api import (
     stop_on_signals,
 )
 from synthkit_telematics.clock import check_clock, clocked, id_salt, now_ms
-from synthkit_telematics.generator import TelematicsConfig, TelematicsGenerator
+from synthkit_telematics.config import TelematicsConfig
+from synthkit_telematics.generator import TelematicsGenerator
 
 DEFAULT_TOPIC = "telematics/{driver_id}/events"
 
