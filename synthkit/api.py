@@ -58,6 +58,8 @@ _WHERE: dict[str, str] = {
     **dict.fromkeys(
         (
             "Declared",
+            "DeviceEntry",
+            "declare",
             "Resolved",
             "resolve_devices",
             "resolve_parameters",
@@ -242,9 +244,11 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from synthkit.delivery import Delivery
     from synthkit.devices import (
         Declared,
+        DeviceEntry,
         ParameterError,
         Resolved,
         check_pattern,
+        declare,
         group_ids,
         id_rule,
         resolve_devices,

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 if TYPE_CHECKING:
     from synthkit.located import Problems
@@ -70,6 +70,57 @@ class Declared:
     ids_field: str | None = None
     first: int = 1
     entry: Any = None  # the family's own parsed entry, handed back in Resolved
+
+
+class DeviceEntry(BaseModel):
+    """What a family's device entry holds beside its own id field (``meter_id: str | None``,
+    say, added by the family's subclass): an archetype, parameter overrides, and for a group
+    an ``id_pattern`` (``{n}`` or ``{n:05d}`` once) with ``count`` ids from ``first``. Hand
+    each to :func:`declare`."""
+
+    model_config = ConfigDict(
+        extra="forbid", allow_inf_nan=False, frozen=True, str_strip_whitespace=True
+    )
+
+    archetype: str
+    id_pattern: str | None = None
+    count: int = Field(1, ge=1, le=1_000_000)
+    first: int = Field(1, ge=0)
+    parameter_overrides: dict[str, Any] = Field(default_factory=dict)
+
+
+def declare(
+    loc: Loc,
+    entry: DeviceEntry,
+    own_id: str | None,
+    id_field: str,
+    problems: Problems,
+    *,
+    max_length: int = 128,
+) -> Declared | None:
+    """``entry``'s devices as :func:`resolve_devices` takes them: its own id (``own_id``, the
+    value of the family's ``id_field``) or a group, one of the two; None after adding a
+    located problem."""
+    if (own_id is None) == (entry.id_pattern is None):
+        problems.add(loc, f"give {id_field}, or id_pattern and count", "one of the two")
+        return None
+    if entry.id_pattern is None:
+        return Declared(loc, entry.archetype, [str(own_id)], entry.parameter_overrides, entry=entry)
+    try:
+        check_pattern(entry.id_pattern, id_rule(max_length), max_length)
+    except ValueError as exc:
+        problems.add((*loc, "id_pattern"), str(exc))
+        return None
+    ids = group_ids(entry.id_pattern, entry.first, entry.count)
+    return Declared(
+        loc,
+        entry.archetype,
+        ids,
+        entry.parameter_overrides,
+        ids_field="id_pattern",
+        first=entry.first,
+        entry=entry,
+    )
 
 
 @dataclass(frozen=True)

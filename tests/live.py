@@ -174,3 +174,48 @@ def closed_loop(
     finally:
         sub.close()
     return first, again, run_id
+
+
+def install_example(example: Path, target: Path) -> Path:
+    """An example distribution pip-installed into ``target`` (put it on PYTHONPATH): a family
+    as its users get it, entry points and all."""
+    import sys
+
+    pip = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(example),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert pip.returncode == 0, pip.stderr
+    return target
+
+
+def synthkit_with(
+    site: Path,
+    tmp_path: Path,
+    scenario: str,
+    *args: str,
+    state: str = "state.json",
+    disable: str = "",
+) -> subprocess.CompletedProcess[str]:
+    """``synthkit --scenario <scenario written to tmp_path> --state-file ... ARGS`` with the
+    distributions installed in ``site``, in ``tmp_path``."""
+    from tests.conftest import run_cmd
+
+    (tmp_path / "scenario.yaml").write_text(scenario)
+    env = {"PYTHONPATH": str(site), "SYNTHKIT_DISABLE_PLUGINS": disable}
+    return run_cmd(
+        "synthkit", "--scenario", str(tmp_path / "scenario.yaml"), "--state-file", str(tmp_path / state),
+        *args, env=env, cwd=tmp_path,
+    )  # fmt: skip

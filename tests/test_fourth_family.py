@@ -7,12 +7,11 @@ in at most 400 lines of code."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.live import install_example, synthkit_with
 from tests.test_structure import imports
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,37 +31,13 @@ END = "2026-03-02T00:00:00Z"
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
-    target = tmp_path_factory.mktemp("site")
-    pip = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--target",
-            str(target),
-            str(EXAMPLE),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert pip.returncode == 0, pip.stderr
-    return target
+    return install_example(EXAMPLE, tmp_path_factory.mktemp("site"))
 
 
 def _synthkit(
     site: Path, tmp_path: Path, *args: str, scenario: str = SCENARIO, state: str = "state.json"
 ):
-    from tests.conftest import run_cmd
-
-    (tmp_path / "cold.yaml").write_text(scenario)
-    return run_cmd(
-        "synthkit", "--scenario", str(tmp_path / "cold.yaml"), "--state-file", str(tmp_path / state),
-        *args, env={"PYTHONPATH": str(site)}, cwd=tmp_path,
-    )  # fmt: skip
+    return synthkit_with(site, tmp_path, scenario, *args, state=state)
 
 
 def test_it_is_small_and_speaks_only_the_public_api():
@@ -115,7 +90,7 @@ def test_its_plugins_are_its_own_and_synthkit_validates_and_previews_it(site, tm
     res = _synthkit(site, tmp_path, "validate", scenario=bad)
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert (
-        "cold.yaml:8: coldchain.units[1].archetype: unknown archetype 'chiled_room' (did you mean 'chilled_room'?)"
+        "scenario.yaml:8: coldchain.units[1].archetype: unknown archetype 'chiled_room' (did you mean 'chilled_room'?)"
         in res.stderr
     )
 

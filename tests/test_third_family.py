@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import json
 import subprocess
-import sys
 import threading
 import uuid
 from pathlib import Path
@@ -18,6 +17,8 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+
+from tests.live import install_example, synthkit_with
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "plugins" / "examples" / "synthkit-energy-meter"
@@ -35,45 +36,13 @@ energy_meter:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
-    target = tmp_path_factory.mktemp("site")
-    pip = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--target",
-            str(target),
-            str(EXAMPLE),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert pip.returncode == 0, pip.stderr
-    return target
+    return install_example(EXAMPLE, tmp_path_factory.mktemp("site"))
 
 
 def _synthkit(
     site: Path, tmp_path: Path, *args: str, disable: str = ""
 ) -> subprocess.CompletedProcess[str]:
-    from tests.conftest import run_cmd
-
-    scenario = tmp_path / "meters.yaml"
-    scenario.write_text(SCENARIO)
-    env = {"PYTHONPATH": str(site), "SYNTHKIT_DISABLE_PLUGINS": disable}
-    return run_cmd(
-        "synthkit",
-        "--scenario",
-        str(scenario),
-        "--state-file",
-        str(tmp_path / "state.json"),
-        *args,
-        env=env,
-        cwd=tmp_path,
-    )
+    return synthkit_with(site, tmp_path, SCENARIO, *args, disable=disable)
 
 
 @pytest.mark.slow

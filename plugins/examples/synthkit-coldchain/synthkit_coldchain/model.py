@@ -63,7 +63,8 @@ class ReeferUnits:
 
         from synthkit.api import rand
 
-        p, out = self.p, {c.name: [] for c in COLUMNS}
+        p = self.p
+        out: dict[str, list[Any]] = {c.name: [] for c in COLUMNS}
         for k in range(k0, k0 + n):
             hour = ((origin_s + k * self.interval_s) % 86_400) / 3600.0
             ambient = p["ambient_c"] + p["ambient_swing_c"] * np.cos((hour - 15.0) / 24 * 2 * np.pi)

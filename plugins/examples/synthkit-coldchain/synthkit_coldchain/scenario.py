@@ -9,17 +9,16 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from synthkit.api import (
     Archetype,
     BrokerBlock,
-    Declared,
+    DeviceEntry,
     DeviceModel,
     Plugins,
     Problems,
-    check_pattern,
-    group_ids,
+    declare,
     id_rule,
     load_yaml,
     resolve_devices,
@@ -34,20 +33,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
 
-class UnitEntry(_Strict):
+class UnitEntry(DeviceEntry):
     """One unit (``unit_id``), or ``count`` units named by ``id_pattern`` from ``first``."""
 
-    archetype: str
     unit_id: str | None = Field(None, pattern=ID.pattern)
-    id_pattern: str | None = None
-    count: int = Field(1, ge=1, le=100_000)
-    first: int = Field(1, ge=0)
-    parameter_overrides: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("id_pattern")
-    @classmethod
-    def _pattern(cls, value: str | None) -> str | None:
-        return value if value is None else check_pattern(value, ID, 64)
 
 
 class ColdSection(_Strict):
@@ -97,19 +86,11 @@ def load_units(path: str, plugins: Plugins) -> ColdFleet:
     scenario = validate_section(doc, ColdScenario, problems)
     problems.raise_any()
     assert scenario is not None
-    declared = []
-    for i, unit in enumerate(scenario.coldchain.units):
-        loc = ("coldchain", "units", i)
-        if (unit.unit_id is None) == (unit.id_pattern is None):
-            problems.add(loc, "give unit_id, or id_pattern and count", "one of the two")
-            continue
-        many = unit.id_pattern is not None
-        ids = group_ids(unit.id_pattern, unit.first, unit.count) if many else [unit.unit_id]
-        overrides = unit.parameter_overrides
-        field_ = "id_pattern" if many else None
-        declared.append(
-            Declared(loc, unit.archetype, ids, overrides, ids_field=field_, first=unit.first)
-        )
+    given = (
+        declare(("coldchain", "units", i), u, u.unit_id, "unit_id", problems, max_length=64)
+        for i, u in enumerate(scenario.coldchain.units)
+    )
+    declared = [d for d in given if d is not None]
     found = resolve_devices(
         declared,
         family=NAME,
@@ -119,7 +100,7 @@ def load_units(path: str, plugins: Plugins) -> ColdFleet:
         max_length=64,
     )
     problems.raise_any()
-    units = tuple(Unit(r.device_id, r.archetype, r.model, r.params) for r in found)
+    resolved = tuple(Unit(r.device_id, r.archetype, r.model, r.params) for r in found)
     with open(path, "rb") as fh:
         digest = hashlib.sha256(fh.read()).hexdigest()
-    return ColdFleet(doc.path, digest, scenario, units)
+    return ColdFleet(doc.path, digest, scenario, resolved)

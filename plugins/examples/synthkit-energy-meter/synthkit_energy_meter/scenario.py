@@ -8,15 +8,16 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from synthkit.api import (
     Archetype,
     BrokerBlock,
-    Declared,
+    DeviceEntry,
     DeviceModel,
     Plugins,
     Problems,
+    declare,
     load_yaml,
     resolve_devices,
     validate_section,
@@ -32,26 +33,11 @@ class _Strict(BaseModel):
     )
 
 
-class MeterEntry(_Strict):
-    """One meter (``meter_id``) or ``count`` meters named by ``id_pattern`` (``{n}``)."""
+class MeterEntry(DeviceEntry):
+    """One meter (``meter_id``) or ``count`` meters named by ``id_pattern`` (``{n}``): the
+    core's device entry (archetype, overrides, group) with the family's id field."""
 
-    archetype: str
     meter_id: str | None = Field(None, pattern=_ID)
-    id_pattern: str | None = None
-    count: int = Field(1, ge=1, le=100_000)
-    parameter_overrides: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("id_pattern")
-    @classmethod
-    def _pattern(cls, value: str | None) -> str | None:
-        if value is not None and value.count("{n") != 1:
-            raise ValueError("must contain {n} (or a format such as {n:03d}) exactly once")
-        return value
-
-    def ids(self) -> list[str]:
-        if self.id_pattern is None:
-            return [self.meter_id or ""]
-        return [self.id_pattern.format(n=n).upper() for n in range(1, self.count + 1)]
 
 
 class MeterSection(_Strict):
@@ -118,22 +104,12 @@ def load_meters(path: str, plugins: Plugins) -> LoadedMeters:
     scenario = validate_section(doc, MeterScenario, problems)
     problems.raise_any()
     assert scenario is not None
-    declared = []
-    for i, entry in enumerate(scenario.energy_meter.meters):
-        loc = ("energy_meter", "meters", i)
-        if (entry.meter_id is None) == (entry.id_pattern is None):
-            problems.add(loc, "give meter_id, or id_pattern and count", "one of the two")
-            continue
-        pattern = entry.id_pattern is not None
-        declared.append(
-            Declared(
-                loc,
-                entry.archetype,
-                entry.ids(),
-                entry.parameter_overrides,
-                ids_field="id_pattern" if pattern else None,
-            )
-        )
+    meters = scenario.energy_meter.meters
+    found = (
+        declare(("energy_meter", "meters", i), m, m.meter_id, "meter_id", problems)
+        for i, m in enumerate(meters)
+    )
+    declared = [d for d in found if d is not None]
     resolved = resolve_devices(
         declared, family=NAME, plugins=plugins, problems=problems, required_columns=REQUIRED_COLUMNS
     )
