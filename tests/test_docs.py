@@ -45,6 +45,7 @@ def with_example(name: str):
         "typed_sink_plugin",
         "ledger_sink_plugin",
         "broker_sink_plugin",
+        "source_plugin",
     ],
 )
 def test_example_is_shown_verbatim_in_the_docs(name):
@@ -513,3 +514,62 @@ def test_broker_sink_example_takes_its_url_and_runs_the_fourth_family_live(run_s
     )
     assert res.exit_code == 2 and "no broker sink speaks gopher://" in res.stderr
     assert "mqtt://" in res.stderr and "redis://" in res.stderr
+
+
+@pytest.mark.services
+def test_source_example_feeds_the_listener_from_redis(tmp_path):
+    """A partner's source: ``ingest listen --source redis_psub`` hears a Redis pattern (its
+    own resolver: Redis's port), says it is ready once subscribed, and each message it hands
+    on is stored as the bytes that were published."""
+    import socket
+    import threading
+    import time
+    import uuid
+
+    from sqlalchemy import create_engine, select
+    from synthkit_reservoir.database.schema import telemetry
+
+    plugins = with_example("source_plugin")
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    (tmp_path / "s.yaml").write_text(
+        "scenario_id: redis_t\ndevices:\n  - {device_id: TANK-1, archetype: stationary_archetype_a}\n"
+    )
+    for args in (["db", "init"], ["--scenario", str(tmp_path / "s.yaml"), "db", "register"]):
+        assert run_cli([*args, "--db-url", url], plugins).exit_code == 0
+    prefix, ready, out = f"sk-test-psub-{uuid.uuid4().hex[:8]}", tmp_path / "ready", {}
+    listen = [
+        "--state-file", str(tmp_path / "st.json"), "ingest", "listen", "--source", "redis_psub",
+        "--db-url", url, "--topic", prefix + "/+/telemetry", "--count", "3",
+        "--idle-timeout", "60", "--ready-file", str(ready),
+    ]  # fmt: skip
+    thread = threading.Thread(target=lambda: out.update(res=run_cli(listen, plugins)))
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not ready.exists():  # its readiness signal, not a fixed wait
+        assert thread.is_alive() and time.monotonic() < deadline, out
+        time.sleep(0.02)
+    sent = [
+        (
+            b'{"schema_version":1,"local_timestamp_ms":1770000000000,"seq":%d,"sensors":'
+            b'{"ultrasonic":{"raw_readings":[900,902],"temperature_c":20.5}},'
+            b'"power":{"battery_percentage":80.0},"signal_strength_dbm":-60}' % seq
+        )
+        for seq in range(3)
+    ]
+    channel = f"{prefix}/TANK-1/telemetry".encode()
+    with socket.create_connection(("127.0.0.1", 6379), timeout=10) as conn:
+        for payload in sent:
+            conn.sendall(
+                b"*3\r\n$7\r\nPUBLISH\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
+                % (len(channel), channel, len(payload), payload)
+            )
+    thread.join(60)
+    res = out["res"]
+    assert res.exit_code == 0, res.stderr
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(telemetry.c.seq, telemetry.c.payload).order_by(telemetry.c.seq)
+        ).all()
+    engine.dispose()
+    assert [(s, p.encode()) for s, p in stored] == list(enumerate(sent))
