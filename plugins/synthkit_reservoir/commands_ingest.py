@@ -30,6 +30,11 @@ IngestOut = Annotated[
     ),
 ]
 
+CommitBatchSize = Annotated[int, typer.Option("--commit-batch-size", help="Rows per transaction.")]
+AnalyticsBatchSize = Annotated[
+    int, typer.Option("--analytics-batch-size", help="Rows per analytics transaction.")
+]
+
 
 @app.command(
     "import-csv",
@@ -44,9 +49,7 @@ def import_csv_command(
     apply: Annotated[
         bool, typer.Option("--apply", help="Write (default: a dry run that writes nothing).")
     ] = False,
-    commit_batch_size: Annotated[
-        int, typer.Option("--commit-batch-size", help="Rows per transaction.")
-    ] = 500,
+    commit_batch_size: CommitBatchSize = 500,
     db_url: DbUrlFlag = None,
     sink: SinkName = None,
     sink_option: SinkOptionFlag = None,
@@ -54,9 +57,7 @@ def import_csv_command(
     drain_analytics: Annotated[
         bool, typer.Option("--drain-analytics", help="Run the analytics consumer after the import.")
     ] = False,
-    analytics_batch_size: Annotated[
-        int, typer.Option("--analytics-batch-size", help="Rows per analytics transaction.")
-    ] = 200,
+    analytics_batch_size: AnalyticsBatchSize = 200,
 ) -> None:
     """Replay an export through the ingestion contract (dry run unless --apply)."""
     from synthkit_reservoir.ingestion import check_batch_sizes, import_csv
@@ -90,9 +91,7 @@ def import_csv_command(
 )
 def bootstrap_command(
     ctx: typer.Context,
-    commit_batch_size: Annotated[
-        int, typer.Option("--commit-batch-size", help="Rows per transaction.")
-    ] = 500,
+    commit_batch_size: CommitBatchSize = 500,
     db_url: DbUrlFlag = None,
     sink: SinkName = None,
     sink_option: SinkOptionFlag = None,
@@ -108,9 +107,7 @@ def bootstrap_command(
     no_drain_analytics: Annotated[
         bool, typer.Option("--no-drain-analytics", help="Do not, whatever the scenario says.")
     ] = False,
-    analytics_batch_size: Annotated[
-        int, typer.Option("--analytics-batch-size", help="Rows per analytics transaction.")
-    ] = 200,
+    analytics_batch_size: AnalyticsBatchSize = 200,
     cluster_places: Annotated[
         bool,
         typer.Option(
