@@ -76,7 +76,9 @@ class Family:
     A family whose devices emit on a fixed interval declares ``ticks(fleet, first_seqs,
     origin_s)`` (a ``synthkit.api.TickRun``) and ``topic`` (its default topic template), and
     needs no commands of its own: ``synthkit export``, ``live``, ``dry-run`` and ``replay``
-    run it (``synthkit.ticks``)."""
+    run it (``synthkit.ticks``). ``payloads()`` returns the family's message codec, the bytes
+    a broker sink publishes for each row (None: each row's JSON line), what a live run and a
+    replay of any family send."""
 
     name: str
     modes: tuple[str, ...]
@@ -90,6 +92,7 @@ class Family:
     seq_column: str = "seq"
     ticks: Callable[[Any, Any, int], Any] | None = None
     topic: str = ""
+    payloads: Callable[[], Any] | None = None  # its message codec: () -> (Batch -> [bytes])
 
     def __post_init__(self) -> None:
         if not self.modes or any(

@@ -154,7 +154,12 @@ def live_command(
         origin_s = int(time.time()) // interval * interval
         ticker = tick_run(family, fleet, first, origin_s)
         target = BrokerTarget(
-            endpoint, clients=ids, topic=template, qos=qos, client_column=family.stream_column
+            endpoint,
+            clients=ids,
+            topic=template,
+            qos=qos,
+            client_column=family.stream_column,
+            payloads=family.payloads() if family.payloads is not None else None,
         )
         plan = RunPlan(
             "live",

@@ -212,6 +212,10 @@ class TickReplayer(Replayer):
     def columns(self) -> tuple[str, ...]:
         return self.run.columns
 
+    def payloads(self) -> Any:
+        """The family's message codec (``Family.payloads``), as the live run sent."""
+        return self.family.payloads() if self.family.payloads is not None else None
+
     def batches(self, missing: Missing) -> Iterator[Batch]:
         from synthkit.batch import Batch
 

@@ -144,3 +144,6 @@ def test_it_runs_live_and_is_reconciled_and_replayed_byte_for_byte(site, tmp_pat
     )
     assert len(first) == 20 and set(again) == dropped
     assert {k: again[k] for k in dropped} == {k: first[k] for k in dropped}
+    # live and replay both speak the family's own codec (Family.payloads)
+    message = json.loads(first[("ROOM-A", 0)][1])
+    assert set(message) == {"unit_id", "seq", "ts", "t", "door", "comp"}

@@ -42,6 +42,12 @@ def _replay(record, plugins):  # a RunRecord
     return ReservoirReplayer(record, plugins)
 
 
+def _payloads():  # the section 10 payload, by the compiled template encoder
+    from synthkit_reservoir.payload import mqtt_payloads
+
+    return mqtt_payloads()
+
+
 def _load(path, plugins):
     from synthkit_reservoir.scenario import load_scenario
 
@@ -69,6 +75,7 @@ FAMILY = Family(
     load=_load,
     preview=_preview,
     preflight=_preflight,
+    payloads=_payloads,
 )
 
 

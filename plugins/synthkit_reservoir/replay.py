@@ -126,9 +126,10 @@ class ReservoirReplayer(Replayer):
         return self._columns
 
     def payloads(self) -> Any:
-        from synthkit_reservoir.payload import mqtt_payloads
+        from synthkit_reservoir.family import FAMILY
 
-        return mqtt_payloads()
+        assert FAMILY.payloads is not None
+        return FAMILY.payloads()
 
     def _run(self, last: Mapping[str, int]) -> Any:
         """The run's whole fleet (what one device emits may depend on the fleet it ran in),

@@ -32,6 +32,22 @@ def _ticks(fleet, first_seqs, origin_s):  # the model loads when a command runs
     return ModelTicks(fleet, first_seqs, origin_s, interval_s, stream_column="unit_id")
 
 
+def _payloads():  # the message a unit sends: compact, with the field names its telematics box uses
+    import json
+
+    def encode(batch):
+        return [
+            json.dumps(
+                {"unit_id": r["unit_id"], "seq": r["seq"], "ts": r["ts"], "t": r["temperature_c"],
+                 "door": r["door_open"], "comp": r["compressor_on"]},
+                separators=(",", ":"),
+            ).encode()
+            for r in batch.rows()
+        ]  # fmt: skip
+
+    return encode
+
+
 @hookimpl
 def synthkit_register_families() -> list[Family]:
     return [
@@ -43,6 +59,7 @@ def synthkit_register_families() -> list[Family]:
             load=_load,
             ticks=_ticks,
             topic="coldchain/{unit_id}/status",
+            payloads=_payloads,
             stream_column="unit_id",
         )
     ]
