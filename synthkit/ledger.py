@@ -17,6 +17,7 @@ in-memory SQLite database and asks the same SQL, so there is one copy of each ru
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -48,7 +49,9 @@ class Island:
 
 
 class Ledger(ABC):
-    """What a store holds, per stream (a device, a driver: the client id of its rows)."""
+    """What a store holds, per stream (a device, a driver: the client id of its rows). A
+    ledger that cannot answer (its store is away, its table missing) raises a
+    ``ConfigError`` naming the store (``where``), so reconcile says so in one line."""
 
     where: str = ""  # how to name the store in messages (a redacted URL, a file)
 
@@ -99,6 +102,20 @@ class SqlLedger(Ledger):
         self.stored_at = self.t.c[stored_at] if stored_at else None
         self.where = where or table
 
+    @contextlib.contextmanager
+    def _answering(self) -> Iterator[Any]:
+        """A connection; a database error is a ConfigError naming the store."""
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            with self.engine.connect() as conn:
+                _sort_tuned(conn)
+                yield conn
+        except DBAPIError as exc:
+            from synthkit.database import describe_db_error
+
+            raise describe_db_error(self.where, exc) from None
+
     def tallies(self, streams: Sequence[str]) -> dict[str, Tally]:
         from sqlalchemy import func, select
 
@@ -107,8 +124,7 @@ class SqlLedger(Ledger):
             self.client, func.count(), distinct, func.min(self.seq), func.max(self.seq)
         ).group_by(self.client)
         wanted = set(streams)
-        with self.engine.connect() as conn:
-            _sort_tuned(conn)
+        with self._answering() as conn:
             return {
                 c: Tally(int(n), int(d), int(lo), int(hi))
                 for c, n, d, lo, hi in conn.execute(query)
@@ -132,8 +148,7 @@ class SqlLedger(Ledger):
             .group_by(inner.c.c, inner.c.g)
             .order_by(inner.c.c, func.min(inner.c.s))
         )
-        with self.engine.connect() as conn:
-            _sort_tuned(conn)
+        with self._answering() as conn:
             for chunk in _chunks(list(streams), 500):
                 for c, lo, hi, n in conn.execute(query, {"streams": chunk}):
                     out[c].append(Island(int(lo), int(hi), int(n)))
@@ -145,7 +160,7 @@ class SqlLedger(Ledger):
         if self.stored_at is None or not ranges:
             return {}
         out: dict[str, int] = {}
-        with self.engine.connect() as conn:
+        with self._answering() as conn:
             for chunk in _chunks(
                 sorted(ranges.items()), 200
             ):  # an OR per stream: SQLite has no VALUES aliases

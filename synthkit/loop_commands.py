@@ -171,14 +171,8 @@ def reconcile_command(
         if not run:  # only the runs whose rows belong in this store (--run counts what it names)
             records, left_out = _of_store(records, url, run_log(ctx).directory)
         ledger = plugins_of(ctx).ledger(url, sink)
-    from sqlalchemy.exc import DBAPIError
-
-    try:
+    try:  # a store that is away or lacks its table: the ledger's ConfigError names it
         result = reconcile_records(records, ledger, late_after_s=late_after)
-    except DBAPIError as exc:  # a store that is away or has no such table: one line naming it
-        from synthkit.database import describe_db_error
-
-        raise describe_db_error(ledger.where, exc) from None
     finally:
         ledger.close()
     if left_out:
