@@ -136,6 +136,11 @@ class Resolved:
     mode: str
     params: BaseModel | dict[str, Any]
 
+    @property
+    def facts(self) -> dict[str, Any]:
+        """What dry-run says of it beside its archetype and model (a ``FleetDevice``): none."""
+        return {}
+
 
 # (declared, archetype, model, mode) -> False when the family added problems: leave it out
 Check = Callable[["Declared", "Archetype", "DeviceModel", str], bool]

@@ -49,7 +49,7 @@ def export_command(
     from synthkit.run import RunPlan, start_run
     from synthkit.sink_build import parse_sink_options
     from synthkit.state import SeqState
-    from synthkit.ticks import iso, tick_batches, tick_run
+    from synthkit.ticks import interval_of, iso, tick_batches, tick_run
     from synthkit.timeparse import parse_utc
 
     plugins, opts = plugins_of(ctx), global_options(ctx)
@@ -63,7 +63,7 @@ def export_command(
     ids = [d.device_id for d in fleet.devices]
     with start_run(ctx, "export") as run, SeqState.held(opts.state_file) as state:
         first = [state.next_seq(d) for d in ids]
-        interval = tick_run(family, fleet, first, 0).interval_s
+        interval = interval_of(family, fleet)
         end_s = int(parse_utc(end_at or "now", "--end-at").timestamp()) // interval * interval
         ticks = max(1, int(window_s) // interval)
         origin_s = end_s - (ticks - 1) * interval
@@ -132,7 +132,7 @@ def live_command(
     from synthkit.run import RunPlan, start_run
     from synthkit.runs import RunLog, RunRecord, RunRecorder, new_run_id, runs_dir
     from synthkit.state import SeqState
-    from synthkit.ticks import iso, recipe, tick_run
+    from synthkit.ticks import interval_of, iso, recipe, tick_run
 
     if iterations < 0 or duration_seconds < 0 or every < 0:
         raise ConfigError(
@@ -150,7 +150,7 @@ def live_command(
         raise ConfigError(f"family {family.name!r} names no topic", hint="give --topic")
     with start_run(ctx, "live") as run, SeqState.held(opts.state_file) as state:
         first = [state.next_seq(d) for d in ids]
-        interval = tick_run(family, fleet, first, 0).interval_s
+        interval = interval_of(family, fleet)
         origin_s = int(time.time()) // interval * interval
         ticker = tick_run(family, fleet, first, origin_s)
         target = BrokerTarget(

@@ -4,7 +4,8 @@ exports any window of it to any file sink (``synthkit export``), runs it live th
 broker sink (``synthkit live``, with a run record), previews it (``synthkit dry-run``) and
 replays any of its live runs byte for byte (:class:`TickReplayer`).
 
-Tick ``k`` of a run is the instant ``origin_s + k * interval_s``; stream ``i`` emits there the
+Tick ``k`` of a run is the instant ``origin_s + k * fleet.interval_s`` (a ticks family's
+fleet declares its interval, so a window is laid out before any run is built); stream ``i`` emits there the
 record with seq ``first_seqs[i] + k``. ``batch(k0, n)`` is called with consecutive ticks from
 0 (each call's ``k0`` is the last call's ``k0 + n``), so a model may carry its state from tick
 to tick (an energy register): what one tick emits is then a pure function of the scenario,
@@ -38,16 +39,15 @@ class TickRun(Protocol):
 
     @property
     def columns(self) -> tuple[str, ...]: ...
-    @property
-    def interval_s(self) -> int: ...
     def batch(self, k0: int, n: int) -> Batch:
         """Ticks ``k0 .. k0+n-1``, tick-major, streams in the fleet's order."""
         ...
 
 
 class ModelTicks:
-    """The ``TickRun`` of a family whose device models are vectorised: each model's
-    ``factory(stream_ids, params, seed, interval_s)`` returns an object whose ``emit(k0, n,
+    """The ``TickRun`` of a family whose device models are vectorised (ticks
+    ``fleet.interval_s`` apart): each model's ``factory(stream_ids, params, seed, interval_s)``
+    returns an object whose ``emit(k0, n,
     origin_s)`` gives ticks ``k0..k0+n-1`` of its devices as ``{column: array}``, tick-major
     (NaN: absent), for the columns the model declares. Rows: ``stream_column``, ``seq``,
     ``time_column`` (ISO UTC), the models' columns, ``archetype``."""
@@ -57,7 +57,6 @@ class ModelTicks:
         fleet: Fleet,
         first_seqs: Sequence[int],
         origin_s: int,
-        interval_s: int,
         *,
         stream_column: str = "device_id",
         time_column: str = "ts",
@@ -67,7 +66,8 @@ class ModelTicks:
         devices = fleet.devices
         self.ids = tuple(d.device_id for d in devices)
         self.first_seq = np.array(first_seqs, np.int64)
-        self.origin_s, self.interval_s = origin_s, interval_s
+        self.origin_s = origin_s
+        self.interval_s = interval_s = int(fleet.interval_s)  # type: ignore[attr-defined]
         self.names = (stream_column, time_column)
         archetypes = sorted({d.archetype.name for d in devices})
         self.archetypes = tuple(archetypes)
@@ -129,20 +129,26 @@ def iso(t: int) -> str:
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def tick_run(family: Family, fleet: Fleet, first_seqs: Sequence[int], origin_s: int) -> TickRun:
+def interval_of(family: Family, fleet: Fleet) -> int:
+    """The seconds between a ticks family's ticks (its fleet's ``interval_s``), checked."""
     if family.ticks is None:
         raise ConfigError(
             f"family {family.name!r} does not emit on ticks: it has commands of its own",
             hint="see `synthkit --help` for the family's commands",
         )
-    run = family.ticks(fleet, list(first_seqs), origin_s)
-    interval = getattr(run, "interval_s", None)
+    interval = getattr(fleet, "interval_s", None)
     if not isinstance(interval, int) or interval < 1:
         raise PluginError(
-            f"family {family.name!r}: its ticks run has interval_s {interval!r}, not whole seconds >= 1",
-            hint="return an object with columns, interval_s and batch(k0, n) (synthkit.api.TickRun)",
+            f"family {family.name!r}: its fleet's interval_s is {interval!r}, not whole seconds >= 1",
+            hint="a ticks family's loader returns a fleet with interval_s (synthkit.api.Fleet)",
         )
-    return run
+    return interval
+
+
+def tick_run(family: Family, fleet: Fleet, first_seqs: Sequence[int], origin_s: int) -> TickRun:
+    interval_of(family, fleet)
+    assert family.ticks is not None  # interval_of refused a family without ticks
+    return family.ticks(fleet, list(first_seqs), origin_s)
 
 
 def tick_batches(run: TickRun, streams: int, first: int, count: int) -> Iterator[Batch]:
@@ -161,13 +167,9 @@ def preview(
 
     state = SeqState.load(state_file)
     ids = [d.device_id for d in fleet.devices]
-    probe = tick_run(family, fleet, [0] * len(ids), start_s)
-    run = tick_run(
-        family,
-        fleet,
-        [state.next_seq(d) for d in ids],
-        start_s // probe.interval_s * probe.interval_s,
-    )
+    interval = interval_of(family, fleet)
+    first = [state.next_seq(d) for d in ids]
+    run = tick_run(family, fleet, first, start_s // interval * interval)
     samples: dict[str, list[dict[str, Any]]] = {d: [] for d in ids}
     for batch in tick_batches(run, len(ids), 0, steps):
         for row in batch.rows():

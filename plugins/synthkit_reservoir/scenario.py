@@ -11,7 +11,6 @@ The core names no archetype or model: they come from plugins.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from synthkit.api import (
     Problems,
     load_yaml,
     resolve_devices,
+    sha256_file,
     validate_section,
 )
 from synthkit_reservoir.family import NAME, REQUIRED_COLUMNS, mode_problems
@@ -111,9 +111,7 @@ def load_scenario(path: str, plugins: Plugins) -> LoadedScenario:
     )
     devices, warnings = _resolve(scenario, plugins, problems)
     problems.raise_any()
-    with open(path, "rb") as fh:
-        digest = hashlib.sha256(fh.read()).hexdigest()
-    return LoadedScenario(doc.path, digest, scenario, tuple(devices), tuple(warnings))
+    return LoadedScenario(doc.path, sha256_file(path), scenario, tuple(devices), tuple(warnings))
 
 
 def _explain(err: dict[str, Any], loc: Loc) -> tuple[str, str] | None:

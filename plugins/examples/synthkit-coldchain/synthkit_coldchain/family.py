@@ -28,8 +28,7 @@ def _load(path, plugins):  # the schema loads when a command reads a scenario
 def _ticks(fleet, first_seqs, origin_s):  # the model loads when a command runs
     from synthkit.api import ModelTicks
 
-    interval_s = fleet.scenario.coldchain.interval_seconds
-    return ModelTicks(fleet, first_seqs, origin_s, interval_s, stream_column="unit_id")
+    return ModelTicks(fleet, first_seqs, origin_s, stream_column="unit_id")
 
 
 def _payloads():  # the message a unit sends: compact, with the field names its telematics box uses

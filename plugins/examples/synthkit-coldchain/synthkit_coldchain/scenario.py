@@ -5,26 +5,24 @@ problem is reported at once and located; the units resolve through the core's
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from synthkit.api import (
-    Archetype,
     BrokerBlock,
     DeviceEntry,
-    DeviceModel,
     Plugins,
     Problems,
+    Resolved,
     declare,
     id_rule,
     load_yaml,
     resolve_devices,
+    sha256_file,
     validate_section,
 )
-from synthkit_coldchain.family import MODE, NAME, REQUIRED_COLUMNS
+from synthkit_coldchain.family import NAME, REQUIRED_COLUMNS
 
 ID = id_rule(64)
 
@@ -53,31 +51,20 @@ class ColdScenario(_Strict):
 
 
 @dataclass(frozen=True)
-class Unit:
-    """One unit, resolved (a ``synthkit.api.FleetDevice``)."""
-
-    device_id: str
-    archetype: Archetype
-    model: DeviceModel
-    params: Any
-    mode: str = MODE
-    facts: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class ColdFleet:
     """The scenario, validated and resolved (a ``synthkit.api.Fleet``)."""
 
     path: str
     sha256: str
     scenario: ColdScenario
-    devices: tuple[Unit, ...]
+    devices: tuple[Resolved, ...]  # each a synthkit.api.FleetDevice, as the core resolved it
     warnings: tuple[str, ...] = ()
 
     scenario_id = property(lambda self: self.scenario.scenario_id)
     seed = property(lambda self: self.scenario.seed)
     window_s = property(lambda self: self.scenario.coldchain.hours * 3600)
     broker = property(lambda self: self.scenario.mqtt)
+    interval_s = property(lambda self: self.scenario.coldchain.interval_seconds)
 
 
 def load_units(path: str, plugins: Plugins) -> ColdFleet:
@@ -100,7 +87,4 @@ def load_units(path: str, plugins: Plugins) -> ColdFleet:
         max_length=64,
     )
     problems.raise_any()
-    resolved = tuple(Unit(r.device_id, r.archetype, r.model, r.params) for r in found)
-    with open(path, "rb") as fh:
-        digest = hashlib.sha256(fh.read()).hexdigest()
-    return ColdFleet(doc.path, digest, scenario, resolved)
+    return ColdFleet(doc.path, sha256_file(path), scenario, tuple(found))

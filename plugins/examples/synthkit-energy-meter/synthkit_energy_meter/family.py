@@ -29,8 +29,7 @@ def _load(path, plugins):  # the schema loads when a command reads a scenario
 def _ticks(loaded, first_seqs, origin_s):  # the model loads when a command runs
     from synthkit.api import ModelTicks
 
-    interval_s = loaded.scenario.energy_meter.interval_minutes * 60
-    return ModelTicks(loaded, first_seqs, origin_s, interval_s, stream_column="meter_id")
+    return ModelTicks(loaded, first_seqs, origin_s, stream_column="meter_id")
 
 
 @hookimpl

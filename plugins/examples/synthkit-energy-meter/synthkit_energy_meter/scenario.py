@@ -4,25 +4,23 @@ problem located (``file:line: field: message (fix)``) by the core's ``validate_s
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from synthkit.api import (
-    Archetype,
     BrokerBlock,
     DeviceEntry,
-    DeviceModel,
     Plugins,
     Problems,
+    Resolved,
     declare,
     load_yaml,
     resolve_devices,
+    sha256_file,
     validate_section,
 )
-from synthkit_energy_meter.family import MODE, NAME, REQUIRED_COLUMNS
+from synthkit_energy_meter.family import NAME, REQUIRED_COLUMNS
 
 _ID = r"^[A-Z0-9][A-Z0-9_.:-]*$"  # also the MQTT client id and a topic level
 
@@ -54,25 +52,13 @@ class MeterScenario(_Strict):
 
 
 @dataclass(frozen=True)
-class Meter:
-    """One meter, resolved (a ``synthkit.api.FleetDevice``: what validate and dry-run show)."""
-
-    device_id: str  # the meter id
-    archetype: Archetype
-    model: DeviceModel
-    params: BaseModel
-    mode: str = MODE
-    facts: dict[str, Any] = field(default_factory=dict)  # nothing beyond the archetype's
-
-
-@dataclass(frozen=True)
 class LoadedMeters:
     """The scenario, validated and resolved (a ``synthkit.api.Fleet``)."""
 
     path: str
     sha256: str
     scenario: MeterScenario
-    meters: tuple[Meter, ...]
+    devices: tuple[Resolved, ...]  # each a synthkit.api.FleetDevice, as the core resolved it
     warnings: tuple[str, ...] = ()
 
     @property
@@ -84,16 +70,16 @@ class LoadedMeters:
         return self.scenario.seed
 
     @property
-    def devices(self) -> tuple[Meter, ...]:
-        return self.meters
-
-    @property
     def window_s(self) -> int:  # what export covers unless told otherwise
         return self.scenario.energy_meter.days * 86_400
 
     @property
     def broker(self) -> BrokerBlock:  # the scenario's mqtt block, for synthkit live
         return self.scenario.mqtt
+
+    @property
+    def interval_s(self) -> int:  # the seconds between readings (ticks)
+        return self.scenario.energy_meter.interval_minutes * 60
 
 
 def load_meters(path: str, plugins: Plugins) -> LoadedMeters:
@@ -114,7 +100,4 @@ def load_meters(path: str, plugins: Plugins) -> LoadedMeters:
         declared, family=NAME, plugins=plugins, problems=problems, required_columns=REQUIRED_COLUMNS
     )
     problems.raise_any()
-    meters = tuple(Meter(r.device_id, r.archetype, r.model, r.params) for r in resolved)  # type: ignore[arg-type]
-    with open(path, "rb") as fh:
-        digest = hashlib.sha256(fh.read()).hexdigest()
-    return LoadedMeters(doc.path, digest, scenario, meters)
+    return LoadedMeters(doc.path, sha256_file(path), scenario, tuple(resolved))
