@@ -55,8 +55,7 @@ def stored(url: str, scenario: Path, state: Path) -> int:
 
 def timed_drain(url: str, batch: int) -> float:
     from synthkit_reservoir.database.analytics import drain
-
-    from synthkit.database import make_engine
+    from synthkit_reservoir.database.engines import make_engine
 
     engine = make_engine(url)
     with engine.begin() as conn:

@@ -108,19 +108,14 @@ _WHERE: dict[str, str] = {
     # databases
     **dict.fromkeys(
         (
-            "DEFAULT_DB_URL",
             "ENV_DB_URL",
             "named_database",
             "resolve_url",
-            "store_identity",
-            "url_flag",
         ),
         "synthkit.dburl",
     ),
-    **dict.fromkeys(
-        ("connected", "db_errors", "describe_db_error", "make_engine"), "synthkit.database"
-    ),
     "redact": "synthkit.secrets",
+    "scrub": "synthkit.secrets",
     "hide_secret": "synthkit.secrets",
     # files, state, signals, options, time
     **dict.fromkeys(
@@ -143,7 +138,7 @@ _WHERE: dict[str, str] = {
         ),
         "synthkit.runs",
     ),
-    **dict.fromkeys(("Ledger", "SqlLedger", "FileLedger", "Tally", "Island"), "synthkit.ledger"),
+    **dict.fromkeys(("Ledger", "PairsLedger", "FileLedger", "Tally", "Island"), "synthkit.ledger"),
     "Replayer": "synthkit.replay",
     **dict.fromkeys(("reconcile_records", "records_for"), "synthkit.reconcile"),
     "stop_on_signals": "synthkit.interrupt",
@@ -232,14 +227,10 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         StreamTarget,
         Transform,
     )
-    from synthkit.database import connected, db_errors, describe_db_error, make_engine
     from synthkit.dburl import (
-        DEFAULT_DB_URL,
         ENV_DB_URL,
         named_database,
         resolve_url,
-        store_identity,
-        url_flag,
     )
     from synthkit.delivery import Delivery
     from synthkit.devices import (
@@ -271,7 +262,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from synthkit.fleets import Fleet, FleetDevice, PreflightReport, family_of
     from synthkit.hookspecs import hookimpl
     from synthkit.interrupt import stop_on_signals
-    from synthkit.ledger import FileLedger, Island, Ledger, SqlLedger, Tally
+    from synthkit.ledger import FileLedger, Island, Ledger, PairsLedger, Tally
     from synthkit.located import LocatedProblems, Problems, validate_section
     from synthkit.memory import keep_freed_memory
     from synthkit.notes import Notes
@@ -307,7 +298,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         utc_now,
         where_stored,
     )
-    from synthkit.secrets import hide_secret, redact
+    from synthkit.secrets import hide_secret, redact, scrub
     from synthkit.sink_build import make_sink, parse_sink_options, sink_target
     from synthkit.sinks import EncodedFileSink, EncodedStreamSink
     from synthkit.sources import Source, SourceTarget, make_source

@@ -17,7 +17,7 @@ import typer
 
 from synthkit import __version__
 from synthkit.context import DEFAULT_STATE_FILE, GlobalOptions
-from synthkit.dburl import DEFAULT_DB_URL, ENV_DB_URL
+from synthkit.dburl import ENV_DB_URL
 from synthkit.errors import ConfigError
 
 if typing.TYPE_CHECKING:
@@ -71,7 +71,7 @@ def root_options(
         typer.Option(
             "--db-url",
             metavar="<url>",
-            help=f"The ingestion database of every command that uses one (default: ${ENV_DB_URL}, else {DEFAULT_DB_URL}); a command's own --db-url wins.",
+            help=f"The store of every command that uses one, as a URL whose scheme picks the ingest sink (default: ${ENV_DB_URL}, else the default store an installed ingest sink offers: `synthkit plugins`); a command's own --db-url wins.",
         ),
     ] = None,
     version: Annotated[

@@ -33,11 +33,17 @@ class GlobalOptions:
     plugins: Plugins | None = field(default=None, compare=False, repr=False)
 
     def database(self, flag: str | None = None) -> str:
-        """The database a command uses: its own ``--db-url``, else the global one, else
-        ``$SYNTHKIT_DB_URL``, else the embedded SQLite file."""
+        """The store a command uses: its own ``--db-url``, else the global one, else
+        ``$SYNTHKIT_DB_URL``, else the default an ingest sink offers (the reference
+        database's embedded SQLite file: ``Plugins.default_store``)."""
         from synthkit.dburl import resolve_url
 
-        return resolve_url(flag or self.db_url)
+        named = flag or self.db_url
+        if named or self.names_database():
+            return resolve_url(named)
+        if self.plugins is None:
+            raise ConfigError("no store named", hint="give --db-url URL (or SYNTHKIT_DB_URL)")
+        return resolve_url(None, self.plugins.default_store())
 
     def names_database(self, flag: str | None = None) -> bool:
         """Did the user name a database (the command's ``--db-url``, the global one, the

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from synthkit.dburl import DEFAULT_DB_URL, ENV_DB_URL
+from synthkit.dburl import ENV_DB_URL
 
 SinkFlag = Annotated[
     str | None,
@@ -28,8 +28,8 @@ DbUrlFlag = Annotated[
     typer.Option(
         "--db-url",
         metavar="<url>",
-        help="The ingestion database: sqlite:///FILE or postgresql://USER@HOST/DB "
-        f"(default: ${ENV_DB_URL}, else {DEFAULT_DB_URL}).",
+        help="The store, as a URL whose scheme picks the ingest sink (`synthkit plugins` lists "
+        f"them; default: ${ENV_DB_URL}, else the default store an installed ingest sink offers).",
     ),
 ]
 BrokerFlag = Annotated[

@@ -35,8 +35,6 @@ def validate_command(
 ) -> None:
     """Validate the scenario (schema, cross-references, archetypes, parameter overrides) and,
     when an ingestion database is configured, run the database preflight checks."""
-    from synthkit.dburl import DEFAULT_DB_URL
-
     family, fleet = _loaded(ctx)
     opts = global_options(ctx)
     warnings = list(fleet.warnings)
@@ -51,7 +49,7 @@ def validate_command(
     elif family.preflight is not None:
         warnings.append(
             "database checks skipped: no ingestion database named (give --db-url or SYNTHKIT_DB_URL; "
-            f"the default file {DEFAULT_DB_URL} is checked only when named)"
+            "the default store is checked only when named)"
         )
     counts: dict[str, int] = {}
     for d in fleet.devices:

@@ -3,30 +3,31 @@
 A :class:`Ledger` answers three set-based questions, never by looping over rows in Python:
 
 - :meth:`Ledger.tallies`: per stream, how many rows, how many distinct seqs, the lowest and
-  highest seq (one ``GROUP BY`` pass);
+  highest seq;
 - :meth:`Ledger.islands`: for the streams that are not simply complete, the runs of
-  consecutive seqs it holds (gaps-and-islands: ``seq - DENSE_RANK()`` is constant along a
-  run), with the rows in each, so duplicates show;
+  consecutive seqs it holds, with the rows in each, so duplicates show;
 - :meth:`Ledger.late`: how many rows of given seq ranges were stored after a given instant.
 
-:class:`SqlLedger` asks any SQLAlchemy database these questions about one table (an ingest
-sink plugin names its table and columns); :class:`FileLedger` loads a CSV or JSON-lines file
-of stored (client, seq[, stored_at]) pairs, as a third-party backend exports them, into an
-in-memory SQLite database and asks the same SQL, so there is one copy of each rule.
+A store answers them where its rows are (an ingest sink's ledger asks its own database with
+set-based queries: the reference database's ``GROUP BY`` and gaps-and-islands SQL). The core
+names no database: :class:`PairsLedger` answers from (client, seq[, stored_at]) columns in
+memory, sorted once with numpy, and :class:`FileLedger` is one over a CSV or JSON-lines file
+of stored pairs, as a third-party backend exports them (``reconcile --stored FILE``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
-import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from synthkit.errors import ConfigError
 
@@ -72,115 +73,99 @@ class Ledger(ABC):
         """Release connections."""
 
 
-class SqlLedger(Ledger):
-    """One table of a SQLAlchemy database: ``client`` and ``seq`` columns, optionally the
-    ``stored_at`` column (a timestamp) and whether (client, seq) is unique there."""
+NOT_STORED = np.datetime64("NaT", "us")  # a pair whose store time is unknown is never late
+
+
+class PairsLedger(Ledger):
+    """Stored (client, seq) pairs, and when each was stored (``NaT``: unknown), as columns:
+    sorted once by (client, seq), every answer is a vectorised pass over them."""
 
     def __init__(
         self,
-        engine: Any,
-        table: str,
+        clients: Sequence[str] | np.ndarray,
+        seqs: Sequence[int] | np.ndarray,
+        stored_at: np.ndarray | None = None,
         *,
-        client: str,
-        seq: str,
-        stored_at: str | None = None,
-        unique: bool = False,
         where: str = "",
-        dispose: bool = True,
     ) -> None:
-        from sqlalchemy import column
-        from sqlalchemy import table as sql_table
+        names, codes = np.unique(np.asarray(clients, dtype=str), return_inverse=True)
+        seq = np.asarray(seqs, dtype=np.int64)
+        order = np.lexsort((seq, codes))
+        self.names: list[str] = names.tolist()
+        self.codes, self.seq = codes[order], seq[order]
+        times = np.full(len(seq), NOT_STORED) if stored_at is None else stored_at.astype("M8[us]")
+        self.stored_at = times[order]
+        bounds = np.searchsorted(self.codes, np.arange(len(names) + 1))
+        self.span = {name: (int(bounds[i]), int(bounds[i + 1])) for i, name in enumerate(names)}
+        # the first row of each distinct (client, seq): distinct seqs, islands
+        self.first = np.ones(len(seq), dtype=bool)
+        self.first[1:] = (self.codes[1:] != self.codes[:-1]) | (self.seq[1:] != self.seq[:-1])
+        self.where = where
 
-        cols: list[Any] = [column(client), column(seq)] + ([column(stored_at)] if stored_at else [])
-        self.engine, self.t, self.unique, self.dispose = (
-            engine,
-            sql_table(table, *cols),
-            unique,
-            dispose,
-        )
-        self.client, self.seq = self.t.c[client], self.t.c[seq]
-        self.stored_at = self.t.c[stored_at] if stored_at else None
-        self.where = where or table
-
-    @contextlib.contextmanager
-    def _answering(self) -> Iterator[Any]:
-        """A connection; a database error is a ConfigError naming the store."""
-        from sqlalchemy.exc import DBAPIError
-
-        try:
-            with self.engine.connect() as conn:
-                _sort_tuned(conn)
-                yield conn
-        except DBAPIError as exc:
-            from synthkit.database import describe_db_error
-
-            raise describe_db_error(self.where, exc) from None
+    @classmethod
+    def of_rows(
+        cls, rows: Iterable[tuple[str, int, datetime | str | None]], *, where: str = ""
+    ) -> PairsLedger:
+        """A ledger of (client, seq, stored_at) rows, as a database query or a file yields
+        them; ``stored_at`` an aware or UTC datetime, an ISO 8601 text, or None."""
+        return cls(*_columns(rows), where=where)
 
     def tallies(self, streams: Sequence[str]) -> dict[str, Tally]:
-        from sqlalchemy import func, select
+        out = {}
+        for stream in streams:
+            start, end = self.span.get(stream, (0, 0))
+            if end > start:
+                distinct = int(np.count_nonzero(self.first[start:end]))
+                out[stream] = Tally(
+                    end - start, distinct, int(self.seq[start]), int(self.seq[end - 1])
+                )
+        return out
 
-        distinct = func.count() if self.unique else func.count(self.seq.distinct())
-        query = select(
-            self.client, func.count(), distinct, func.min(self.seq), func.max(self.seq)
-        ).group_by(self.client)
-        wanted = set(streams)
-        with self._answering() as conn:
-            return {
-                c: Tally(int(n), int(d), int(lo), int(hi))
-                for c, n, d, lo, hi in conn.execute(query)
-                if c in wanted
-            }
+    @cached_property
+    def _islands(self) -> dict[str, list[Island]]:
+        """Every client's islands: a new one starts where the client changes or a distinct
+        seq is not the one after the last."""
+        starts = np.flatnonzero(self.first)
+        codes, seqs = self.codes[starts], self.seq[starts]
+        opens = np.ones(len(starts), dtype=bool)
+        opens[1:] = (codes[1:] != codes[:-1]) | (seqs[1:] != seqs[:-1] + 1)
+        heads = np.flatnonzero(opens)
+        if not len(heads):
+            return {}
+        lasts = np.append(heads[1:], len(starts)) - 1
+        rows = np.diff(np.append(starts[heads], len(self.seq)))
+        out: dict[str, list[Island]] = {}
+        for code, low, high, n in zip(
+            codes[heads].tolist(), seqs[heads].tolist(), seqs[lasts].tolist(), rows.tolist()
+        ):
+            out.setdefault(self.names[code], []).append(Island(low, high, n))
+        return out
 
     def islands(self, streams: Sequence[str]) -> dict[str, list[Island]]:
-        from sqlalchemy import bindparam, func, select
-
-        out: dict[str, list[Island]] = {s: [] for s in streams}
-        if not streams:
-            return out
-        rank = func.dense_rank().over(partition_by=self.client, order_by=self.seq)
-        inner = (
-            select(self.client.label("c"), self.seq.label("s"), (self.seq - rank).label("g"))
-            .where(self.client.in_(bindparam("streams", expanding=True)))
-            .subquery()
-        )
-        query = (
-            select(inner.c.c, func.min(inner.c.s), func.max(inner.c.s), func.count())
-            .group_by(inner.c.c, inner.c.g)
-            .order_by(inner.c.c, func.min(inner.c.s))
-        )
-        with self._answering() as conn:
-            for chunk in _chunks(list(streams), 500):
-                for c, lo, hi, n in conn.execute(query, {"streams": chunk}):
-                    out[c].append(Island(int(lo), int(hi), int(n)))
-        return out
+        return {stream: list(self._islands.get(stream, ())) for stream in streams}
 
     def late(self, ranges: Mapping[str, tuple[int, int]], after: datetime) -> dict[str, int]:
-        from sqlalchemy import and_, func, or_, select
-
-        if self.stored_at is None or not ranges:
-            return {}
-        out: dict[str, int] = {}
-        with self._answering() as conn:
-            for chunk in _chunks(
-                sorted(ranges.items()), 200
-            ):  # an OR per stream: SQLite has no VALUES aliases
-                wanted = or_(
-                    *(and_(self.client == c, self.seq.between(lo, hi)) for c, (lo, hi) in chunk)
-                )
-                query = (
-                    select(self.client, func.count())
-                    .where(self.stored_at > after, wanted)
-                    .group_by(self.client)
-                )
-                out.update({c: int(n) for c, n in conn.execute(query)})
+        cut = np.datetime64(utc_instant(after), "us")
+        out = {}
+        for stream, (low, high) in ranges.items():
+            start, end = self.span.get(stream, (0, 0))
+            seq = self.seq[start:end]
+            lo, hi = np.searchsorted(seq, low), np.searchsorted(seq, high, side="right")
+            n = int(np.count_nonzero(self.stored_at[start + lo : start + hi] > cut))
+            if n:
+                out[stream] = n
         return out
 
-    def close(self) -> None:
-        if self.dispose:
-            self.engine.dispose()
+
+def utc_instant(at: datetime | str | None) -> datetime | None:
+    """``at`` as a naive UTC datetime (numpy's form); a naive one is taken as UTC already."""
+    if at is None or at == "":
+        return None
+    when = datetime.fromisoformat(at) if isinstance(at, str) else at
+    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
 
 
-class FileLedger(SqlLedger):
+class FileLedger(PairsLedger):
     """A CSV or JSON-lines file of stored pairs: ``client`` and ``seq`` columns (other names
     with ``client=``/``seq=``), and ``stored_at`` (ISO 8601) when present."""
 
@@ -192,48 +177,32 @@ class FileLedger(SqlLedger):
         seq: str = "seq",
         stored_at: str = "stored_at",
     ) -> None:
-        from sqlalchemy import create_engine, text
-
         self.path = Path(path)
         if not self.path.is_file():
             raise ConfigError(
                 f"{self.path}: no such file",
                 hint="give --stored a CSV or JSON-lines file of stored (client, seq) pairs",
             )
-        engine = create_engine("sqlite://")  # one connection, in memory
-        rows = _pairs(self.path, client, seq, stored_at)
-        with engine.begin() as conn:
-            conn.execute(
-                text(
-                    "CREATE TABLE stored (client TEXT NOT NULL, seq INTEGER NOT NULL, stored_at TEXT)"
-                )
-            )
-            raw = conn.connection.driver_connection
-            assert raw is not None  # a live connection has its driver's
-            batch: list[tuple[str, int, str | None]] = []
-            for row in rows:
-                batch.append(row)
-                if len(batch) >= 50_000:
-                    raw.executemany("INSERT INTO stored VALUES (?, ?, ?)", batch)
-                    batch = []
-            raw.executemany("INSERT INTO stored VALUES (?, ?, ?)", batch)
-        super().__init__(
-            engine,
-            "stored",
-            client="client",
-            seq="seq",
-            stored_at="stored_at",
-            where=str(self.path),
-        )
+        columns = _columns(_pairs(self.path, client, seq, stored_at))
+        super().__init__(*columns, where=str(self.path))
 
-    def late(self, ranges: Mapping[str, tuple[int, int]], after: datetime) -> dict[str, int]:
-        # ISO text compares as time when written the same way: the file's own form
-        return super().late(ranges, after.isoformat().replace("+00:00", "Z"))  # type: ignore[arg-type]
+
+def _columns(
+    rows: Iterable[tuple[str, int, datetime | str | None]],
+) -> tuple[list[str], list[int], np.ndarray]:
+    clients: list[str] = []
+    seqs: list[int] = []
+    times: list[datetime | None] = []
+    for client, seq, at in rows:
+        clients.append(client)
+        seqs.append(seq)
+        times.append(utc_instant(at))
+    return clients, seqs, np.array(times, dtype="M8[us]")
 
 
 def _pairs(
     path: Path, client: str, seq: str, stored_at: str
-) -> Iterator[tuple[str, int, str | None]]:
+) -> Iterator[tuple[str, int, datetime | None]]:
     """(client, seq, stored_at) of every line; a line without them is a ConfigError naming it."""
     jsonl = path.suffix.lower() in (".jsonl", ".ndjson", ".json")
     with path.open(encoding="utf-8", newline="") as fh:
@@ -247,28 +216,15 @@ def _pairs(
                 value = row[seq]
                 if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                     raise ValueError(f"seq {value!r} is not a whole number")
-                yield (
-                    str(row[client]),
-                    int(value),
-                    (str(row[stored_at]) if row.get(stored_at) not in (None, "") else None),
-                )
+                at = row.get(stored_at)
+                try:
+                    when = utc_instant(None if at is None else str(at))
+                except ValueError:
+                    raise ValueError(f"stored_at {at!r} is not an ISO 8601 time") from None
+                yield str(row[client]), int(value), when
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 what = f"no {exc} column" if isinstance(exc, KeyError) else str(exc)
                 raise ConfigError(
                     f"{path}:{number}: {what}",
                     hint=f"each line needs {client!r} and {seq!r} (rename with --stored-client / --stored-seq)",
                 ) from None
-
-
-def _sort_tuned(conn: Any) -> None:
-    """SQLite groups by sorting: let its sorter use worker threads, and size its in-memory runs
-    from the default page cache (an ingestion engine's 128 MiB cache makes one large in-memory
-    sort, measured 1.7x slower on 10M rows: benchmarks/bench_reconcile.py)."""
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(f"PRAGMA threads={min(4, os.cpu_count() or 1)}")
-        conn.exec_driver_sql("PRAGMA cache_size=-2000")
-
-
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -18,6 +18,7 @@ from synthkit.runs import RunLog, RunRecord, runs_dir
 
 if TYPE_CHECKING:
     from synthkit.ledger import Ledger
+    from synthkit.plugins import Plugins
 
 RunIds = Annotated[
     list[str] | None,
@@ -169,7 +170,7 @@ def reconcile_command(
     else:
         url = global_options(ctx).database(db_url)
         if not run:  # only the runs whose rows belong in this store (--run counts what it names)
-            records, left_out = _of_store(records, url, run_log(ctx).directory)
+            records, left_out = _of_store(records, url, run_log(ctx).directory, plugins_of(ctx))
         ledger = plugins_of(ctx).ledger(url, sink)
     try:  # a store that is away or lacks its table: the ledger's ConfigError names it
         result = reconcile_records(records, ledger, late_after_s=late_after)
@@ -204,15 +205,15 @@ def reconcile_command(
 
 
 def _of_store(
-    records: list[RunRecord], url: str, directory: Path
+    records: list[RunRecord], url: str, directory: Path, plugins: Plugins
 ) -> tuple[list[RunRecord], list[dict[str, str]]]:
     """The records whose rows belong in ``url``'s store, and the others with why; none: a
     ConfigError naming where the runs went."""
-    from synthkit.dburl import store_identity
     from synthkit.reconcile import records_for
     from synthkit.secrets import hide_in_url
 
-    kept, left_out = records_for(records, store_identity(url))
+    identify = plugins.store_identity
+    kept, left_out = records_for(records, identify(url), identify=identify)
     if not kept:
         went = sorted({x["reason"] for x in left_out})
         raise ConfigError(

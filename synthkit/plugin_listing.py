@@ -59,7 +59,14 @@ def plugins_command(
         out.add_row(
             row["name"],
             row["kind"],
-            " ".join([*row["extensions"], *(f"{x}://" for x in row["schemes"])]) or "-",
+            " ".join(
+                [
+                    *row["extensions"],
+                    *(f"{x}://" for x in row["schemes"]),
+                    *([f"(default store: {row['default_store']})"] if row["default_store"] else []),
+                ]
+            )
+            or "-",
             row["options"],
         )
     contested = plugins.contested()
@@ -79,6 +86,7 @@ def _sink_rows(plugins: Plugins) -> list[dict[str, Any]]:
             "extensions": list(spec.extensions),
             "schemes": list(spec.schemes),
             "capabilities": list(spec.capabilities),
+            "default_store": spec.default_url,
             "options": describe_options(spec.options or SinkOptions),
         }
         for spec in sorted(plugins.sinks().values(), key=lambda x: x.name)

@@ -13,7 +13,7 @@ is what ``synthkit replay`` re-emits.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -160,14 +160,16 @@ def records_for(
     *,
     broker: str | None = None,
     subscription: str | None = None,
+    identify: Callable[[str], str] | None = None,
 ) -> tuple[list[RunRecord], list[dict[str, str]]]:
     """(the records whose rows belong in ``store``, the others each with why it was left out).
     With ``broker`` and ``subscription`` (a listener's view): the live runs published there on a
-    topic the subscription hears, whose record names ``store`` or no store at all."""
+    topic the subscription hears, whose record names ``store`` or no store at all. ``identify``
+    names the store of a record that gives only its target (``Plugins.store_identity``)."""
     kept: list[RunRecord] = []
     left_out: list[dict[str, str]] = []
     for record in records:
-        why = _why_not(record, store, broker, subscription)
+        why = _why_not(record, store, broker, subscription, identify)
         if why:
             left_out.append({"run_id": record.run_id, "command": record.command, "reason": why})
         else:
@@ -175,8 +177,14 @@ def records_for(
     return kept, left_out
 
 
-def _why_not(record: RunRecord, store: str, broker: str | None, subscription: str | None) -> str:
-    stored = where_stored(record)
+def _why_not(
+    record: RunRecord,
+    store: str,
+    broker: str | None,
+    subscription: str | None,
+    identify: Callable[[str], str] | None,
+) -> str:
+    stored = where_stored(record, identify)
     if broker is None:
         if not stored:
             return (

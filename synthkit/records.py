@@ -167,7 +167,12 @@ class SinkSpec:
     (``http``) when ``--out`` is a URL. ``capabilities``: ``"dry_run"`` for an ingest sink
     that checks without writing when the target says ``apply=False``. ``ledger(url)``, for
     an ingest sink, returns a ``synthkit.api.Ledger`` of what it stored there (what
-    ``synthkit reconcile`` reads; None: reconcile it from an exported file instead).
+    ``synthkit reconcile`` reads; None: reconcile it from an exported file instead), and
+    ``identity(url)`` names the store a URL reaches, the same for every spelling of one store
+    and different between stores (run records, reconcile and a listener's session match
+    stores by it; None: the URL without its password); ``default_url``, for an ingest sink,
+    is the store a command uses when none is named (the reference database's embedded SQLite
+    file), so the main job needs no server.
     ``endpoint(request)``, for a broker sink, resolves what a command knows of the broker
     (a ``synthkit.api.BrokerRequest``: ``--broker URL``, ``--host``/``--port``, the
     scenario's block) by the sink's own rules into a ``synthkit.api.Endpoint`` (None: the
@@ -182,6 +187,8 @@ class SinkSpec:
     schemes: tuple[str, ...] = ()
     capabilities: tuple[str, ...] = ()
     ledger: Callable[[str], Any] | None = None
+    identity: Callable[[str], str] | None = None  # an ingest sink's: URL -> its store's name
+    default_url: str = ""  # an ingest sink's: the store used when none is named
     endpoint: Callable[[Any], Any] | None = (
         None  # a broker sink's resolver: BrokerRequest -> Endpoint
     )
@@ -195,6 +202,8 @@ class SinkSpec:
             raise PluginError(
                 f"sink {self.name!r}: only an ingest or a broker sink claims URL schemes"
             )
+        if (self.identity is not None or self.default_url) and self.kind != "ingest":
+            raise PluginError(f"sink {self.name!r}: only an ingest sink names its stores")
         if self.endpoint is not None and self.kind != "broker":
             raise PluginError(f"sink {self.name!r}: only a broker sink resolves an endpoint")
 

@@ -4,6 +4,7 @@ reconcile report or a run id, through the run's sink or any other of a kind it c
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -221,7 +222,7 @@ def _sink_maker(
         else:
             same_sink = spec.name == record.sink
             target = IngestTarget(
-                out or _destination(record, db_url, database, same_sink),
+                out or _destination(record, db_url, database, same_sink, plugins.store_identity),
                 apply=True,
                 commit_rows=commit_rows,
             )
@@ -236,17 +237,22 @@ def _sink_maker(
     return make
 
 
-def _destination(record: RunRecord, db_url: str | None, resolved: str, same_sink: bool) -> str:
+def _destination(
+    record: RunRecord,
+    db_url: str | None,
+    resolved: str,
+    same_sink: bool,
+    identify: Callable[[str], str],
+) -> str:
     """Where an ingest replay of ``record`` delivers: replay's ``--db-url``; else where the
     run's rows went (``resolved``, the URL the global option or environment give, when it is
     that store, else the record's own target, which holds no password); else the default
     database."""
-    from synthkit.dburl import store_identity
     from synthkit.runs import where_stored
     from synthkit.secrets import MASK
 
-    went = where_stored(record)
-    if db_url or not went or not same_sink or store_identity(resolved) == went:
+    went = where_stored(record, identify)
+    if db_url or not went or not same_sink or identify(resolved) == went:
         return resolved
     if MASK in record.target:
         raise ConfigError(

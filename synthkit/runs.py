@@ -21,7 +21,7 @@ import contextlib
 import json
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -146,17 +146,16 @@ def topic_filter(template: str) -> str:
     return "/".join("+" if "{" in level else level for level in template.split("/"))
 
 
-def where_stored(record: RunRecord) -> str:
+def where_stored(record: RunRecord, identify: Callable[[str], str] | None = None) -> str:
     """The store ``record``'s rows are meant to end in: the one it names, else an ingest run's
-    own target (records written before runs named their store); "" for a live run that named
-    none (its listener could have stored anywhere)."""
+    own target (records written before runs named their store), named by ``identify``
+    (``Plugins.store_identity``; None: as written); "" for a live run that named none (its
+    listener could have stored anywhere)."""
     if record.store:
         return record.store
     if record.live or not record.target:
         return ""
-    from synthkit.dburl import store_identity
-
-    return store_identity(record.target)
+    return identify(record.target) if identify else record.target
 
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")

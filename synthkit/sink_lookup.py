@@ -34,14 +34,15 @@ class SinkLookup:
         others are reached by ``--sink NAME`` only, so a partner's sink never changes what a
         built-in command does (``synthkit plugins`` lists every contested claim)."""
 
-        def precedence(spec: SinkSpec) -> tuple[bool, str]:
-            return self.source_of("sinks", spec.name).split(" ")[0] != "synthkit", spec.name
-
         out: dict[str, list[SinkSpec]] = {}
-        for spec in sorted(self.sinks().values(), key=precedence):
+        for spec in sorted(self.sinks().values(), key=self._precedence):
             for claim in getattr(spec, attr):
                 out.setdefault(claim.lower(), []).append(spec)
         return out
+
+    def _precedence(self, spec: SinkSpec) -> tuple[bool, str]:
+        """Synthkit's own sinks first, then by name."""
+        return self.source_of("sinks", spec.name).split(" ")[0] != "synthkit", spec.name
 
     def contested(self) -> list[str]:
         """One line per claim two sinks make: who takes it, how to reach the other."""
@@ -131,6 +132,26 @@ class SinkLookup:
             if specs:
                 return self._taken(f"{claim}://", specs)
         return None
+
+    def default_store(self) -> str:
+        """The store a command uses when none is named: the ``default_url`` of the first
+        ingest sink offering one (synthkit's own first)."""
+        for spec in sorted(self.sinks().values(), key=self._precedence):
+            if spec.kind == "ingest" and spec.default_url:
+                return spec.default_url
+        raise ConfigError(
+            "no store named, and no installed ingest sink offers a default one",
+            hint="give --db-url URL (or SYNTHKIT_DB_URL)",
+        )
+
+    def store_identity(self, url: str) -> str:
+        """The store ``url`` reaches, as the ingest sink claiming its scheme names it
+        (``SinkSpec.identity``: a SQLite file's real path, a server without user or driver),
+        else the URL without its password: what run records and reconcile match stores by."""
+        from synthkit.secrets import redact
+
+        spec = self.url_sink(url)
+        return spec.identity(url) if spec is not None and spec.identity else redact(url)
 
     def broker(
         self, request: BrokerRequest, name: str | None = None, *, needed_by: str

@@ -124,7 +124,7 @@ def test_an_app_built_for_a_manager_runs_its_commands_with_it():
     from typer.testing import CliRunner
 
     from synthkit.cli import build_app
-    from synthkit.context import GlobalOptions, global_options, plugins_of
+    from synthkit.context import global_options, plugins_of
 
     plugins = build_plugins(entry_points=False)
     seen: list[tuple[object, str]] = []
@@ -135,9 +135,11 @@ def test_an_app_built_for_a_manager_runs_its_commands_with_it():
         seen.append((plugins_of(ctx), global_options(ctx).database()))
 
     module = types.ModuleType("probe")
-    from synthkit.records import Command
+    from synthkit.records import Command, SinkSpec
 
     module.synthkit_register_commands = hookimpl(lambda: [Command("probe", extra)])
+    store = SinkSpec("store", object, kind="ingest", default_url="sqlite:///default.db")
+    module.synthkit_register_sinks = hookimpl(lambda: [store])
     plugins.register(module, "probe")
     app, runner = build_app(plugins), CliRunner()
     listing = runner.invoke(app, ["plugins", "--json"])
@@ -145,15 +147,19 @@ def test_an_app_built_for_a_manager_runs_its_commands_with_it():
     assert runner.invoke(app, ["--db-url", "sqlite:///a.db", "probe", "where"]).exit_code == 0
     assert runner.invoke(app, ["probe", "where"], env={"SYNTHKIT_DB_URL": ""}).exit_code == 0
     assert seen[0] == (plugins, "sqlite:///a.db")
-    assert seen[1] == (plugins, GlobalOptions().database())  # the default, not the last one's
+    assert seen[1] == (plugins, "sqlite:///default.db")  # the sink's default, not the last one's
 
 
 def test_a_commands_database_is_its_flag_then_the_global_one_then_the_environment(monkeypatch):
+    from synthkit_reservoir.database.urls import DEFAULT_URL
+
     from synthkit.context import GlobalOptions
-    from synthkit.dburl import DEFAULT_DB_URL
+    from synthkit.plugins import build_plugins
 
     monkeypatch.delenv("SYNTHKIT_DB_URL", raising=False)
-    assert GlobalOptions().database() == DEFAULT_DB_URL and not GlobalOptions().names_database()
+    plugins = build_plugins()  # the default store is the one an installed ingest sink offers
+    assert GlobalOptions(plugins=plugins).database() == DEFAULT_URL
+    assert not GlobalOptions().names_database()
     monkeypatch.setenv("SYNTHKIT_DB_URL", "sqlite:///env.db")
     given = GlobalOptions(db_url="sqlite:///global.db")
     assert GlobalOptions().database() == "sqlite:///env.db" and GlobalOptions().names_database()

@@ -9,7 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from synthkit.database import redact
+from synthkit.secrets import redact
 
 SECRET = "s3cretPW"
 FORMS = [

@@ -71,6 +71,22 @@ def test_the_core_imports_no_plugin():
     assert found == set()
 
 
+PROTOCOL_LIBRARIES = ("sqlalchemy", "psycopg", "sqlite3", "paho", "ssl", "redis", "http")
+
+
+def test_the_core_imports_no_protocol_or_database_library():
+    """The core names no protocol and no database dialect: a broker sink brings its client
+    library, an ingest sink its driver (the reference database's engines and SQL ledger live
+    in its plugin)."""
+    found = {
+        (str(p.relative_to(ROOT)), n)
+        for p in (ROOT / "synthkit").rglob("*.py")
+        for n in imports(p)
+        if n.split(".")[0] in PROTOCOL_LIBRARIES
+    }
+    assert found == set()
+
+
 def test_the_walk_sees_imports_inside_functions(tmp_path):
     """The check must not be fooled by an import written where it runs (lazy imports)."""
     pkg = tmp_path / "synthkit_a"

@@ -1,7 +1,9 @@
 """pairs: an ingest sink that can say what it stored, so `synthkit reconcile` reads it.
 
 It keeps each row's (client, seq) in a table of a SQLite or PostgreSQL database, deduped on
-both; its ledger is the core's SqlLedger over that table."""
+both (SQLAlchemy, so any database it speaks). Its ledger reads the stored pairs into the
+core's PairsLedger, which answers reconcile's questions with numpy; a store of billions of
+rows would answer them in SQL where the rows are, as the reference database does."""
 
 from __future__ import annotations
 
@@ -10,13 +12,14 @@ from collections import Counter
 from synthkit import hookimpl
 from synthkit.api import (
     Batch,
+    ConfigError,
     IngestSink,
     IngestTarget,
+    PairsLedger,
     SinkOptions,
     SinkReport,
     SinkSpec,
-    SqlLedger,
-    make_engine,
+    redact,
 )
 
 TABLE = "stored_pairs"
@@ -25,7 +28,9 @@ TABLE = "stored_pairs"
 class PairsSink(IngestSink):
     def __init__(self, target: IngestTarget, options: SinkOptions) -> None:
         self.target, self.counts, self.records = target, Counter(), 0
-        self.engine = make_engine(target.url, create=True)
+        from sqlalchemy import create_engine
+
+        self.engine = create_engine(target.url)
 
     def open(self, columns: tuple[str, ...]) -> None:
         from sqlalchemy import text
@@ -64,11 +69,22 @@ class PairsSink(IngestSink):
         self.engine.dispose()
 
 
-def ledger(url: str) -> SqlLedger:
-    """What the sink stored at ``url``: reconcile asks it with set-based SQL."""
-    return SqlLedger(
-        make_engine(url), TABLE, client="client", seq="seq", stored_at="stored_at", unique=True
-    )
+def ledger(url: str) -> PairsLedger:
+    """What the sink stored at ``url``: its (client, seq, stored_at) rows, for reconcile."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import DBAPIError
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text(f"SELECT client, seq, stored_at FROM {TABLE}"))
+            return PairsLedger.of_rows(rows, where=redact(url))
+    except DBAPIError as exc:  # the Ledger contract: a store that cannot answer, in one line
+        raise ConfigError(
+            f"{redact(url)}: {exc.orig}", hint="deliver to it with --sink pairs first"
+        ) from None
+    finally:
+        engine.dispose()
 
 
 @hookimpl

@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from synthkit.api import keep_freed_memory, resolve_url, run
+from synthkit_reservoir.database.urls import DEFAULT_URL
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
                 sys.exit(code)
             forwarded += url or [
                 "--db-url",
-                resolve_url(None),
+                resolve_url(None, DEFAULT_URL),
             ]  # the summary then says what was stored
         code = run(forwarded)
     sys.exit(code)

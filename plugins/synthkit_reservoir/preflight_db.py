@@ -19,7 +19,8 @@ SUBJECT = "reservoir_db"
 def db_preflight(
     plugins: Plugins, loaded: LoadedScenario, url: str, *, strict: bool
 ) -> PreflightReport:
-    from synthkit.api import connected  # SQLAlchemy: only once there is a database to check
+    # SQLAlchemy: only once there is a database to check
+    from synthkit_reservoir.database.engines import connected
 
     with connected(url) as engine:
         findings = collect_findings(

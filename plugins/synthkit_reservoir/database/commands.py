@@ -24,7 +24,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True)
 @app.command("init", epilog="Example: synthkit db init --db-url sqlite:///.tmp/synthkit.db")
 def init(ctx: typer.Context, db_url: DbUrlFlag = None) -> None:
     """Create the reference schema (idempotent)."""
-    from synthkit.api import connected, redact
+    from synthkit.api import redact
+    from synthkit_reservoir.database.engines import connected
     from synthkit_reservoir.database.register import init_schema
 
     url = global_options(ctx).database(db_url)
@@ -38,7 +39,8 @@ def init(ctx: typer.Context, db_url: DbUrlFlag = None) -> None:
 )
 def register_command(ctx: typer.Context, db_url: DbUrlFlag = None) -> None:
     """Create and attach the scenario's devices and reservoirs (idempotent)."""
-    from synthkit.api import connected, redact
+    from synthkit.api import redact
+    from synthkit_reservoir.database.engines import connected
     from synthkit_reservoir.database.register import register
     from synthkit_reservoir.scenario import load_scenario
 
@@ -134,9 +136,11 @@ def listen_command(
     ] = "mqtt",
 ) -> None:
     """Subscribe to live telemetry (or read captured traffic) and ingest it."""
-    from synthkit.api import BrokerRequest, db_errors, endpoint_of, redact, store_identity
+    from synthkit.api import BrokerRequest, endpoint_of, redact
+    from synthkit_reservoir.database.engines import db_errors
     from synthkit_reservoir.database.listen import listen
     from synthkit_reservoir.database.presence import default_client_id
+    from synthkit_reservoir.database.urls import store_identity
 
     opts = global_options(ctx)
     from synthkit_reservoir.scenario import load_scenario

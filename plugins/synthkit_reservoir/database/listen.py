@@ -41,10 +41,10 @@ from synthkit.api import (
     runs_dir,
     stderr,
     stop_on_signals,
-    store_identity,
 )
 from synthkit_reservoir.database.presence import Presence
 from synthkit_reservoir.database.sink import Stopped
+from synthkit_reservoir.database.urls import store_identity
 
 
 def listen(
@@ -184,7 +184,11 @@ class GapWatch:
         if self.log is None:
             return []
         kept, self.left_out = records_for(
-            self.log.records(), self.store, broker=self.broker, subscription=self.subscription
+            self.log.records(),
+            self.store,
+            broker=self.broker,
+            subscription=self.subscription,
+            identify=store_identity,
         )
         return kept
 

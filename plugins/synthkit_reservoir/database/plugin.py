@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from synthkit import hookimpl
 from synthkit.api import Command, SinkSpec
+from synthkit_reservoir.database.urls import DEFAULT_URL, store_identity
 
 
 def _factory(target, options):  # an IngestTarget and SinkOptions
@@ -19,7 +20,9 @@ def _factory(target, options):  # an IngestTarget and SinkOptions
 
 
 def _ledger(url):  # what the telemetry table holds, for synthkit reconcile
-    from synthkit.api import SqlLedger, make_engine, redact
+    from synthkit.api import redact
+    from synthkit_reservoir.database.engines import make_engine
+    from synthkit_reservoir.database.ledger import SqlLedger
 
     return SqlLedger(
         make_engine(url),
@@ -42,6 +45,8 @@ def synthkit_register_sinks() -> list[SinkSpec]:
             capabilities=("dry_run",),
             schemes=("sqlite", "postgresql", "postgres"),  # the database URLs are this sink's
             ledger=_ledger,
+            identity=store_identity,
+            default_url=DEFAULT_URL,
             description="the reference ingestion database (SQLite or PostgreSQL), deduped on (mqtt_client_id, seq)",
         )
     ]

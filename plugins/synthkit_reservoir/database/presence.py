@@ -26,13 +26,13 @@ from synthkit.api import (
     SourceTarget,
     process_alive,
     stderr,
-    store_identity,
 )
+from synthkit_reservoir.database.urls import store_identity
 
 
 def default_client_id(store: str, topic: str) -> str:
     """One persistent session per (database, subscription), ``store`` the database's
-    identity (``synthkit.api.store_identity``): two listeners of different databases never
+    identity (``SinkSpec.identity``: ``urls.store_identity``): two listeners of different databases never
     take each other's session or queued messages, whatever the URLs look like; a restarted
     listener of the same one resumes its own."""
     digest = hashlib.sha256(f"{store}\n{topic}".encode()).hexdigest()[:12]

@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from synthkit.api import MESSAGE_COLUMNS, Batch, ConfigError, IngestSink, SinkReport, make_engine
+from synthkit.api import MESSAGE_COLUMNS, Batch, ConfigError, IngestSink, SinkReport
+from synthkit_reservoir.database.engines import make_engine
 from synthkit_reservoir.database.ingest import Ingestor, TelemetryRows
 from synthkit_reservoir.database.intake import SeqTracker, ingest_batch, messages_of, retrying
 from synthkit_reservoir.payload import fields_from_batch

@@ -6,8 +6,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from synthkit import hookimpl
-from synthkit.api import Finding, PreflightCheck, url_flag
+from synthkit.api import Finding, PreflightCheck
 from synthkit_reservoir.database.snapshot import SUBJECT, snapshot_for
+from synthkit_reservoir.database.urls import url_flag
 
 
 def run(subject: Any, context: Mapping[str, Any]) -> Iterator[Finding]:

@@ -1,6 +1,6 @@
-"""Which database, and clear errors when it cannot be reached.
+"""The reference database's engines, and clear errors when it cannot be reached.
 
-``--db-url`` or ``SYNTHKIT_DB_URL`` picks it (:mod:`synthkit.dburl`), as a SQLAlchemy URL
+``--db-url`` or ``SYNTHKIT_DB_URL`` picks it (``GlobalOptions.database``), as a SQLAlchemy URL
 (``sqlite:///path/synthkit.db``, ``postgresql+psycopg://root@127.0.0.1:5432/test``). The
 embedded default is a SQLite file, so the main job needs no server. A password in a URL is
 never printed: every message shows :func:`redact`'s form.
@@ -17,8 +17,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
-from synthkit.errors import ConfigError
-from synthkit.secrets import redact, scrub
+from synthkit.api import ConfigError, redact, scrub
+from synthkit_reservoir.database.urls import url_flag
 
 
 def make_engine(url: str, *, create: bool = False) -> Engine:
@@ -36,8 +36,6 @@ def make_engine(url: str, *, create: bool = False) -> Engine:
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         path = Path(parsed.database)
         if not create and not path.is_file():
-            from synthkit.dburl import url_flag
-
             raise ConfigError(
                 f"no database at {path}" + (" (it is not a file)" if path.exists() else ""),
                 hint=f"run `synthkit db init{url_flag(url)}` first, or check --db-url / SYNTHKIT_DB_URL",
@@ -77,8 +75,6 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def describe_db_error(url: str, exc: Exception) -> ConfigError:
     """A connection or schema failure as one line naming the (redacted) database, and the fix
     for that failure (a server that is down, a database or role to create, a schema to init)."""
-    from synthkit.dburl import url_flag
-
     text = scrub(" ".join(str(getattr(exc, "orig", exc) or exc).split()))
     parsed = make_url(url)
     if re.search(r'database "[^"]*" does not exist', text):
