@@ -224,13 +224,16 @@ class TransformSpec:
 class SourceSpec:
     """A source type: ``factory(target, options)`` builds a ``synthkit.api.Source`` that
     reads batches from outside (a broker subscription) for a command to hand to a sink;
-    ``options`` is a ``synthkit.api.SinkOptions`` subclass (``--source-option KEY=VALUE``)."""
+    ``options`` is a ``synthkit.api.SinkOptions`` subclass (``--source-option KEY=VALUE``).
+    A broker source claims its URL schemes in ``schemes`` (a command's ``--broker URL`` picks
+    it) and resolves what a command knows of the broker with ``endpoint``, as a broker sink."""
 
     name: str
     factory: Callable[..., Any]
     options: type[Any] | None = None
     description: str = ""
     endpoint: Callable[[Any], Any] | None = None  # its resolver: BrokerRequest -> Endpoint
+    schemes: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------------------- preflight

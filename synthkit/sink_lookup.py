@@ -11,7 +11,7 @@ from synthkit.errors import ConfigError, PluginError, article
 if TYPE_CHECKING:
     from synthkit.brokers import BrokerRequest, Endpoint
     from synthkit.ledger import Ledger
-    from synthkit.records import SinkSpec
+    from synthkit.records import SinkSpec, SourceSpec
 
 
 R = TypeVar("R")
@@ -28,6 +28,9 @@ class SinkLookup:
     def source_of(self, kind: str, name: str) -> str:
         raise NotImplementedError
 
+    def sources(self) -> dict[str, SourceSpec]:
+        raise NotImplementedError
+
     def claimants(self, attr: str) -> dict[str, list[SinkSpec]]:
         """Each claim of ``attr`` (``"extensions"``: file endings, ``"schemes"``: URL schemes)
         -> the sinks making it, synthkit's own first, then by name. The first takes it; the
@@ -40,9 +43,34 @@ class SinkLookup:
                 out.setdefault(claim.lower(), []).append(spec)
         return out
 
-    def _precedence(self, spec: SinkSpec) -> tuple[bool, str]:
-        """Synthkit's own sinks first, then by name."""
-        return self.source_of("sinks", spec.name).split(" ")[0] != "synthkit", spec.name
+    def _precedence(self, spec: SinkSpec | SourceSpec, kind: str = "sinks") -> tuple[bool, str]:
+        """Synthkit's own sinks (or sources) first, then by name."""
+        return self.source_of(kind, spec.name).split(" ")[0] != "synthkit", spec.name
+
+    def broker_source(self, url: str | None, name: str | None, *, needed_by: str) -> SourceSpec:
+        """The source ``name`` (``--source``), else the one claiming the ``--broker`` URL's
+        scheme (synthkit's own first), else ``mqtt``."""
+        from synthkit.brokers import broker_url
+
+        if name is not None or not url:
+            return lookup(
+                self.sources(),
+                name or "mqtt",
+                "source",
+                fix=f"{needed_by} needs a source plugin (see `synthkit plugins`)",
+            )
+        scheme = broker_url(url)[0]
+        specs = sorted(
+            (s for s in self.sources().values() if scheme in s.schemes),
+            key=lambda s: self._precedence(s, "sources"),
+        )
+        if not specs:
+            known = sorted(f"{x}://" for s in self.sources().values() for x in s.schemes)
+            raise ConfigError(
+                f"--broker {url!r}: no source reads {scheme}://",
+                hint=f"installed: {', '.join(known) or 'none'}; or give --source NAME",
+            )
+        return specs[0]
 
     def contested(self) -> list[str]:
         """One line per claim two sinks make: who takes it, how to reach the other."""

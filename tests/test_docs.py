@@ -518,9 +518,9 @@ def test_broker_sink_example_takes_its_url_and_runs_the_fourth_family_live(run_s
 
 @pytest.mark.services
 def test_source_example_feeds_the_listener_from_redis(tmp_path):
-    """A partner's source: ``ingest listen --source redis_psub`` hears a Redis pattern (its
-    own resolver: Redis's port), says it is ready once subscribed, and each message it hands
-    on is stored as the bytes that were published."""
+    """A partner's source: ``ingest listen --broker redis://...`` (the scheme picks the
+    source it claims) hears a Redis pattern, says it is ready once subscribed, and each
+    message it hands on is stored as the bytes that were published."""
     import socket
     import threading
     import time
@@ -538,7 +538,7 @@ def test_source_example_feeds_the_listener_from_redis(tmp_path):
         assert run_cli([*args, "--db-url", url], plugins).exit_code == 0
     prefix, ready, out = f"sk-test-psub-{uuid.uuid4().hex[:8]}", tmp_path / "ready", {}
     listen = [
-        "--state-file", str(tmp_path / "st.json"), "ingest", "listen", "--source", "redis_psub",
+        "--state-file", str(tmp_path / "st.json"), "ingest", "listen", "--broker", "redis://127.0.0.1",
         "--db-url", url, "--topic", prefix + "/+/telemetry", "--count", "3",
         "--idle-timeout", "60", "--ready-file", str(ready),
     ]  # fmt: skip

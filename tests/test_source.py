@@ -85,8 +85,9 @@ def test_listen_feeds_any_ingest_sink_and_a_failed_batch_is_redelivered(tmp_path
         [*base, "--count", "6", "--duration-seconds", "10"], _plugins(taken, fail=True)
     )
     assert failed.exit_code == 2 and "the recording sink is down" in failed.stderr and taken == []
-    again = run_cli(
-        [*base, "--count", "6", "--duration-seconds", "10"], _plugins(taken, fail=False)
+    again = run_cli(  # the broker as a URL: its scheme picks the mqtt source
+        [*base, "--broker", "mqtt://127.0.0.1:1883", "--count", "6", "--duration-seconds", "10"],
+        _plugins(taken, fail=False),
     )
     assert again.exit_code == 0, again.stderr
     summary = json.loads(again.stdout)
@@ -100,3 +101,11 @@ def test_listen_refuses_a_sink_of_another_kind():
         res.exit_code == 2
         and "sink 'jsonl' is a file sink; ingest listen needs an ingest sink" in res.stderr
     )
+
+
+def test_listen_names_the_sources_that_read_a_broker_url():
+    res = run_cli(["ingest", "listen", "--broker", "nats://127.0.0.1:4222", "--count", "1"])
+    assert res.exit_code == 2 and "--broker 'nats://127.0.0.1:4222': no source reads nats://" in (
+        res.stderr
+    )
+    assert "installed: mqtt://, mqtts://" in res.stderr and "Traceback" not in res.stderr

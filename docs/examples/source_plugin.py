@@ -120,6 +120,7 @@ def synthkit_register_sources() -> list[SourceSpec]:
             "redis_psub",
             RedisPatternSource,
             endpoint=resolve,
+            schemes=("redis",),  # `ingest listen --broker redis://HOST:PORT` picks this source
             description="a Redis pub/sub pattern (at most once: nothing kept while away)",
         )
     ]

@@ -73,6 +73,7 @@ def synthkit_register_sources() -> list[SourceSpec]:
             factory=_source,
             options=MqttSourceOptions,
             endpoint=_endpoint,
+            schemes=("mqtt", "mqtts"),
             description="an MQTT subscription (QoS 1, persistent session); each message acked once the sink committed it",
         )
     ]

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from synthkit.api import (
+    BrokerFlag,
     DbUrlFlag,
     SinkOptionFlag,
     emit_json,
@@ -132,8 +133,13 @@ def listen_command(
         ),
     ] = None,
     source: Annotated[
-        str, typer.Option("--source", help="Where messages come from (a plugin: mqtt, capture...).")
-    ] = "mqtt",
+        str | None,
+        typer.Option(
+            "--source",
+            help="Where messages come from (a plugin: mqtt, capture...; default: the one the --broker URL's scheme picks, else mqtt).",
+        ),
+    ] = None,
+    broker: BrokerFlag = None,
 ) -> None:
     """Subscribe to live telemetry (or read captured traffic) and ingest it."""
     from synthkit.api import BrokerRequest, endpoint_of, redact
@@ -147,10 +153,10 @@ def listen_command(
 
     plugins = plugins_of(ctx)
     endpoint = None
-    spec = plugins.sources().get(source)
-    if spec is not None and spec.endpoint is not None:  # a broker source: its rules, the block
+    spec = plugins.broker_source(broker, source, needed_by="ingest listen")
+    if spec.endpoint is not None or broker:  # a broker source: its rules, the scenario's block
         block = load_scenario(str(opts.scenario), plugins).scenario.mqtt if opts.scenario else None
-        endpoint = endpoint_of(spec, BrokerRequest(host=host, port=port, block=block))
+        endpoint = endpoint_of(spec, BrokerRequest(url=broker, host=host, port=port, block=block))
     url = opts.database(db_url)
     plugins.sink(
         sink,
@@ -166,7 +172,7 @@ def listen_command(
             endpoint=endpoint,
             topic=topic,
             client_id=client_id or default_client_id(store_identity(url), topic),
-            source_name=source,
+            source_name=spec.name,
             duration_s=duration_seconds,
             count=count,
             idle_s=idle_timeout,
