@@ -57,7 +57,10 @@ class SinkLookup:
                 self.sources(),
                 name or "mqtt",
                 "source",
-                fix=f"{needed_by} needs a source plugin (see `synthkit plugins`)",
+                fix=f"{needed_by} needs a source plugin (see `synthkit plugins`)"
+                if name
+                else "install (or enable) synthkit's mqtt plugin, which provides the mqtt source, "
+                "or give --source NAME or --broker URL",
             )
         scheme = broker_url(url)[0]
         specs = sorted(
