@@ -95,6 +95,13 @@ _WHERE: dict[str, str] = {
     **dict.fromkeys(("RunPlan", "Run", "start_run"), "synthkit.run"),
     "Delivery": "synthkit.delivery",
     "Notes": "synthkit.notes",  # what a transform knows that is not data (labels, counters)
+    # faults a scenario declares: the fault contract, its block compiled against a fleet
+    "FaultType": "synthkit.fault_type",
+    **dict.fromkeys(
+        ("Fault", "FaultParams", "Hit", "Draws", "FaultPlan", "FaultWindow", "duration_s"),
+        "synthkit.faults",
+    ),
+    "compile_faults": "synthkit.fault_block",
     # moving batches: as fast as they come, or each at its due time
     **dict.fromkeys(("Pace", "deliver", "paced"), "synthkit.engine"),
     # counter-based randomness (the module for numpy code, its kernels for compiled code)
@@ -257,6 +264,9 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         SynthkitError,
     )
     from synthkit.events import EventContext, EventType
+    from synthkit.fault_block import compile_faults
+    from synthkit.fault_type import FaultType
+    from synthkit.faults import Draws, Fault, FaultParams, FaultPlan, FaultWindow, Hit, duration_s
     from synthkit.files import AtomicFile, process_alive, sha256_file, sweep_stale, temp_path
     from synthkit.flags import BrokerFlag, BrokerSinkFlag, DbUrlFlag, SinkFlag, SinkOptionFlag
     from synthkit.fleets import Fleet, FleetDevice, PreflightReport, family_of

@@ -220,8 +220,8 @@ class Transform(ABC):
 
     def taken(self, batch: Batch, notes: Notes) -> None:
         """The sink took ``batch`` (what this stage's last ``apply`` returned): the place to
-        write notes about its records. Not called for a batch the sink refused, nor for one
-        a later stage emptied."""
+        write notes about its records. Not called for a batch the sink refused; called when
+        the chain emptied the batch (nothing was refused: a dropped record's label stands)."""
 
     def end(self, notes: Notes) -> None:
         """After the last batch the sink took, before the outputs are committed."""

@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from synthkit.batch import MissingColumn
 from synthkit.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ class Delivery(Generic[K]):
         self.notebook = NoteBook(self.chain, [name for name, _ in chain])
         self.outputs: list[Batch] = []  # what each stage returned for the batch being written
         self.state = "planned"  # -> open -> closed | aborted
+        self._place: tuple[Path | None, str] | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -53,7 +55,7 @@ class Delivery(Generic[K]):
         self.run.plugins.run_started(self.plan)
         for transform in self.chain:
             transform.begin(self.plan)
-        self.notebook.open(*self._notes_place(), self.plan.sink)  # refused before any write
+        self.notebook.open(*self.place, self.plan.sink)  # refused before any write
         try:
             self.sink.begin(self.plan)
             self.sink.open(columns)
@@ -62,32 +64,81 @@ class Delivery(Generic[K]):
             raise
         self.state = "open"
 
+    @property
+    def place(self) -> tuple[Path | None, str]:
+        """Where the notes go, fixed the first time it is asked (a run's record names its
+        labels before the sink opens)."""
+        if self._place is None:
+            self._place = self._notes_place()
+        return self._place
+
     def _notes_place(self) -> tuple[Path | None, str]:
         """(directory, file name base) of the notes: ``--notes-dir`` if given, else beside
-        a file output (``out.csv`` -> ``out.csv.labels.jsonl``); a non-file sink's are named
-        after the command (and the delivery's place, for a replay of several runs)."""
+        a file output (``out.csv`` -> ``out.csv.labels.jsonl``); a non-file sink's go beside
+        the run records (``<state>.runs/notes/``), named after the command (the delivery's
+        place, for a replay of several runs) and when the run started."""
         from synthkit.files import landing
 
         path = getattr(self.target, "path", None)
         if isinstance(path, Path) and not landing(path)[1]:
             return self.run.notes_dir or path.parent, path.name
+        from datetime import UTC, datetime
+
         place = self.run.deliveries.index(self)
         base = self.run.command.replace(" ", "-") + (f"-{place}" if place else "")
+        if self.notebook.wanted and self.run.notes_dir is None and self.run.state_notes:
+            # beside the run records: one set per run, named by when it started
+            self.run.state_notes.mkdir(parents=True, exist_ok=True)
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+            return self.run.state_notes, f"{base}-{stamp}"
         return self.run.notes_dir, base
+
+    @property
+    def meant(self) -> dict[str, int]:
+        """What the run's faults dropped and repeated on purpose so far: records dropped,
+        extra copies sent (a store that dedupes reports those as duplicates: meant)."""
+        from synthkit.fault_stage import FaultStage
+
+        for transform in self.chain:
+            if isinstance(transform, FaultStage):
+                return dict(transform.meant)
+        return {"dropped": 0, "repeated": 0}
+
+    def labels(self) -> str:
+        """The faults' ground-truth file this delivery writes ("" when it has no faults)."""
+        directory, base = self.place
+        if "faults" not in self.notebook.names or directory is None:
+            return ""
+        return str((directory / f"{base}.labels.jsonl").resolve())
 
     def write(self, batch: Batch) -> None:
         outputs = self.outputs
         outputs.clear()
-        for transform in self.chain:
-            batch = transform.apply(batch)
+        for name, transform in zip(self.notebook.names, self.chain):
+            try:
+                batch = transform.apply(batch)
+            except MissingColumn as exc:  # rows of another family than it was written for
+                who = (
+                    "the scenario's faults need"
+                    if name == "faults"
+                    else f"transform {name!r} needs"
+                )
+                raise ConfigError(
+                    f"{who} the column {exc.name!r}, which this run's rows lack "
+                    f"(they have {', '.join(exc.names)})",
+                    hint="give it the name of a column these rows have (its options), or leave it out",
+                ) from None
             outputs.append(batch)
-        if not batch.n:
-            return
+        if batch.n:
+            self._handed(batch)
+        # an emptied batch was taken whole (nothing refused): its notes, a drop's labels, stand
+        for transform, out, notes in zip(self.chain, outputs, self.notebook.notes):
+            transform.taken(out, notes)
+
+    def _handed(self, batch: Batch) -> None:
         try:
             self.sink.write(batch)
         except Exception as exc:
-            from synthkit.batch import MissingColumn
-
             if not isinstance(exc, MissingColumn) or not self.chain:
                 raise
             raise ConfigError(
@@ -95,9 +146,6 @@ class Delivery(Generic[K]):
                 f"({', '.join(self.plan.transforms)}) left out",
                 hint="keep it in the transforms' output",
             ) from None
-
-        for transform, out, notes in zip(self.chain, outputs, self.notebook.notes):
-            transform.taken(out, notes)
 
     def close(self) -> SinkReport:
         """Close the sink; the transforms' notes are put in place just before it commits
@@ -128,5 +176,6 @@ class Delivery(Generic[K]):
         if book.directory is None:  # counters only
             return {"transforms": book.manifest}
         # beside a file output, its name (the output may yet move: export-csv's directory)
-        place = str(book.directory / name) if self.run.notes_dir else name
+        beside_output = self.run.notes_dir is None and book.directory != self.run.state_notes
+        place = name if beside_output else str(book.directory / name)
         return {"manifest": place, "transforms": book.manifest}

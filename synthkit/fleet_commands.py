@@ -75,6 +75,7 @@ def validate_command(
             "strict": opts.strict,
             "devices_validated": validated,
             "archetypes": counts,
+            **_faults_of(fleet),
             "database": database,
             "warnings": warnings,
             "errors": errors,
@@ -83,6 +84,19 @@ def validate_command(
         if errors
         else [],
     )
+
+
+def _faults_of(fleet: Any) -> dict[str, Any]:
+    """The scenario's faults, as validate reports them: each entry's name, type and devices."""
+    plan = getattr(fleet, "faults", None)
+    if not plan:
+        return {}
+    return {
+        "faults": [
+            {"name": f.name, "type": f.type, "devices": len(f.streams)} for f in plan.faults
+        ],
+        "faults_sha256": plan.sha256,
+    }
 
 
 def dry_run_command(

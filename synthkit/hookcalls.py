@@ -15,6 +15,7 @@ import pluggy
 
 from synthkit.errors import PluginError
 from synthkit.events import EventType
+from synthkit.fault_type import FaultType
 from synthkit.records import (
     Archetype,
     Command,
@@ -35,6 +36,7 @@ KINDS: dict[str, tuple[str, type]] = {
     "sinks": ("synthkit_register_sinks", SinkSpec),
     "transforms": ("synthkit_register_transforms", TransformSpec),
     "sources": ("synthkit_register_sources", SourceSpec),
+    "fault_types": ("synthkit_register_fault_types", FaultType),
     "checks": ("synthkit_register_checks", PreflightCheck),
     "commands": ("synthkit_register_commands", Command),
 }

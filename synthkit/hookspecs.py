@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from synthkit.events import EventType
+from synthkit.fault_type import FaultType
 from synthkit.records import (
     Archetype,
     Command,
@@ -108,6 +109,16 @@ def synthkit_register_transforms() -> list[TransformSpec] | None:
 
     Fires: the first time a command builds its sink (every command does).
     Returns: a list of :class:`synthkit.records.TransformSpec`; names unique across plugins.
+    """
+
+
+@hookspec
+def synthkit_register_fault_types() -> list[FaultType] | None:
+    """Register fault types: what a scenario's ``faults:`` block may name (stuck sensors,
+    drift, dropped or duplicated deliveries...), each with its parameter model.
+
+    Fires: the first time a command loads a scenario that declares faults.
+    Returns: a list of :class:`synthkit.fault_type.FaultType`; names unique across plugins.
     """
 
 

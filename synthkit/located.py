@@ -60,8 +60,13 @@ def validate_section(
     unions, which pydantic puts in a location but the YAML does not have; ``explain`` gives
     a family's own wording for an error before the defaults."""
     data: Any = doc.data
-    for part in at:
-        data = data.get(part) if isinstance(data, dict) else None
+    for part in at:  # keys of mappings, indices of lists
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            data = None
     if not isinstance(data, dict):
         problems.add(
             at,
@@ -75,8 +80,10 @@ def validate_section(
         tags, known = set(union_tags), known_fields(model)
         for details in exc.errors(include_url=False):
             err: dict[str, Any] = dict(details)
-            loc = (*at, *_data_loc(err["loc"], tags))
-            message, fix = (explain(err, loc) if explain else None) or _explain(err, loc, known)
+            loc = (*at, *_data_loc(err["loc"], tags, known))
+            message, fix = (explain(err, loc) if explain else None) or explain_error(
+                err, loc, known
+            )
             problems.add(loc, message, fix)
         return None
 
@@ -107,16 +114,19 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
     return found
 
 
-def _data_loc(loc: tuple[Any, ...], tags: set[str]) -> Loc:
-    """Drop the union tags pydantic adds after a list index, so the path matches the YAML."""
+def _data_loc(loc: tuple[Any, ...], tags: set[str], fields: Iterable[str] = ()) -> Loc:
+    """Drop the union tags pydantic adds, so the path matches the YAML: a tag after a list
+    index, or anywhere when it is no field name (a tag that is a field's name is kept there)."""
+    names = set(fields)
     return tuple(
         part
         for i, part in enumerate(loc)
-        if not (part in tags and i > 0 and isinstance(loc[i - 1], int))
+        if not (part in tags and i > 0 and (isinstance(loc[i - 1], int) or part not in names))
     )
 
 
-def _explain(err: dict[str, Any], loc: Loc, known: list[str]) -> tuple[str, str]:
+def explain_error(err: dict[str, Any], loc: Loc, known: list[str]) -> tuple[str, str]:
+    """A pydantic error as (message, fix): "did you mean" for an unknown field."""
     kind, msg = err["type"], err["msg"]
     if kind == "extra_forbidden":
         name = str(loc[-1]) if loc else ""

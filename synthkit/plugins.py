@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from synthkit.events import EventType
+from synthkit.fault_type import FaultType
 from synthkit.loading import (  # noqa: F401 - re-exported: where callers have always found them
     ENV_ALLOW,
     ENV_BLOCK,
@@ -84,6 +85,9 @@ class Plugins(SinkLookup, PluginLoader):
 
     def transforms(self) -> dict[str, TransformSpec]:
         return self._collect("transforms")
+
+    def fault_types(self) -> dict[str, FaultType]:
+        return self._collect("fault_types")
 
     def sources(self) -> dict[str, SourceSpec]:
         return self._collect("sources")

@@ -68,8 +68,11 @@ def _complete(expected: Ranges, tally: Tally | None) -> bool:
 def reconcile_records(
     records: Sequence[RunRecord], ledger: Ledger, *, late_after_s: float = 60.0
 ) -> dict[str, Any]:
-    """The reconcile report (JSON-ready) of ``records`` against ``ledger``."""
-    expected = _expected(records)
+    """The reconcile report (JSON-ready) of ``records`` against ``ledger``. What the runs'
+    faults dropped or repeated on purpose (their labels) is counted as meant: not missing,
+    not a duplicate, never replayed."""
+    dropped, repeated = _meant(records)
+    expected = {s: subtract(r, dropped.get(s, [])) for s, r in _expected(records).items()}
     streams = sorted(expected)
     tallies = ledger.tallies(streams)
     open_streams = {s for s in streams if not _complete(expected[s], tallies.get(s))}
@@ -82,6 +85,7 @@ def reconcile_records(
     for s in streams:  # a ledger may leave out an open stream that holds nothing: all missing
         held = islands.get(s, []) if s in open_streams else None
         row, missing = _stream(expected[s], held, late.get(s, 0))
+        row["duplicates"] = max(0, row["duplicates"] - repeated.get(s, 0))
         for key, value in row.items():
             totals[key] += value
         if missing or row["duplicates"] or row["unexpected"] or row["late"]:
@@ -101,7 +105,45 @@ def reconcile_records(
         ),
         "missing_ranges": _missing_by_run(records, missing_of),
         "streams": per_stream,
+        **(
+            {
+                "meant": {
+                    "dropped": sum(map(size, dropped.values())),
+                    "repeated": sum(repeated.values()),
+                }
+            }
+            if dropped or repeated
+            else {}
+        ),
     }
+
+
+def _meant(records: Sequence[RunRecord]) -> tuple[dict[str, Ranges], dict[str, int]]:
+    """Per stream, the seqs the runs' faults dropped on purpose and the extra copies they
+    sent, from each record's labels (a run that failed left none: nothing is meant)."""
+    import json
+    from pathlib import Path
+
+    dropped: dict[str, list[tuple[int, int]]] = {}
+    repeated: dict[str, int] = {}
+    for record in records:
+        path = Path(record.labels) if record.labels else None
+        if path is None or not path.is_file():
+            continue
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                if '"effect":"dropped"' not in line and '"effect":"repeated"' not in line:
+                    continue  # a changed value is delivered: nothing for reconcile
+                label = json.loads(line)
+                stream, seq, have = label["stream"], int(label["seq"]), None
+                have = record.streams.get(stream)
+                if have is None or not have.first_seq <= seq <= have.last_seq:
+                    continue
+                if label["effect"] == "dropped":
+                    dropped.setdefault(stream, []).append((seq, seq))
+                else:
+                    repeated[stream] = repeated.get(stream, 0) + int(label.get("copies", 1))
+    return {s: merge(r) for s, r in dropped.items()}, repeated
 
 
 def _expected(records: Sequence[RunRecord]) -> dict[str, Ranges]:

@@ -71,7 +71,8 @@ class Family:
     ``synthkit.api.PreflightReport``); ``replay(record, plugins)`` returns a
     ``synthkit.api.Replayer`` that re-emits any seqs of one of the family's run records byte
     for byte (``synthkit replay``). ``stream_column`` and ``seq_column`` name the columns
-    that key its records (what run records, reservations and reconcile count).
+    that key its records (what run records, reservations and reconcile count), and
+    ``time_column`` the one that says when each was emitted (what fault windows read).
 
     A family whose devices emit on a fixed interval declares ``ticks(fleet, first_seqs,
     origin_s)`` (a ``synthkit.api.TickRun``) and ``topic`` (its default topic template), and
@@ -90,6 +91,7 @@ class Family:
     preflight: Callable[[Any, Any, str, bool], Any] | None = None
     stream_column: str = "device_id"
     seq_column: str = "seq"
+    time_column: str = "received_at"
     ticks: Callable[[Any, Any, int], Any] | None = None
     topic: str = ""
     payloads: Callable[[], Any] | None = None  # its message codec: () -> (Batch -> [bytes])

@@ -30,6 +30,7 @@ class Replayer(ABC):
 
     client_column: str = "device_id"  # the column naming each row's stream
     topic: str = ""  # the topic template a broker sink publishes on, when the command gives none
+    faults: Any = None  # the FaultPlan of the run's scenario: a replay applies it again
 
     @property
     @abstractmethod

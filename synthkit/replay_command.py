@@ -199,7 +199,8 @@ def _sink_maker(
             seed=record.seed or 0,
             streams=streams,
             live=spec.kind == "broker",
-            extra={"run_id": record.run_id},
+            extra={"run_id": record.run_id, "window_start": record.window_start},
+            faults=replayer.faults,
         )
         if spec.kind == "broker":
             if not broker_url:  # the run's broker, unless --host/--port say otherwise

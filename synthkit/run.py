@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # light at start-up: every command module imports this one
         Target,
     )
     from synthkit.delivery import Delivery
+    from synthkit.faults import FaultPlan
     from synthkit.plugins import Plugins
     from synthkit.records import SinkSpec
     from synthkit.runs import RunRecord
@@ -55,7 +56,8 @@ class RunPlan:
     """What a run will do, as the ``synthkit_run_started`` hook, ``Sink.begin`` and
     ``Transform.begin`` see it: the command, its seed, the window (ISO UTC start and end,
     when it has one), the streams (device or driver ids), the rows planned (None: until
-    stopped), the sink, the transforms (and their options) and the columns the sink gets."""
+    stopped), the sink, the transforms (and their options), the columns the sink gets, and
+    the faults the scenario declares (a ``FaultPlan``, applied before the transforms)."""
 
     command: str
     seed: int = 0
@@ -68,6 +70,7 @@ class RunPlan:
     columns: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
     transform_options: tuple[str, ...] = ()
+    faults: FaultPlan | None = None  # the scenario's: applied first, their labels with the outputs
 
 
 class Run:
@@ -81,10 +84,13 @@ class Run:
         transforms: Sequence[str] = (),
         transform_options: Sequence[str] = (),
         notes_dir: Path | None = None,
+        state_notes: Path | None = None,
     ) -> None:
         self.plugins, self.command = plugins, command
         self.transforms, self.transform_options = tuple(transforms), tuple(transform_options)
         self.notes_dir = notes_dir  # where the transforms' notes go (None: beside a file output)
+        # a sink that writes no file: its notes go beside the run records (<state>.runs/notes)
+        self.state_notes = state_notes
         self.deliveries: list[Delivery[Any]] = []  # one, or one per replayed run
         self.started: list[RunPlan] = []  # each delivery's plan once it opened
         self.ended = False
@@ -166,17 +172,27 @@ class Run:
             transform_options=tuple(pairs),
         )
         built = build_transforms(self.plugins, names, pairs, plan.seed)
+        if plan.faults:
+            from synthkit.fault_stage import FaultStage
+
+            built.insert(0, ("faults", FaultStage(plan.faults, *plan.faults.columns)))
         delivery = Delivery(self, make_sink(spec, target, options), built, plan, target)
         self.deliveries.append(delivery)
         return delivery
 
     def recorded(self, record: RunRecord) -> RunRecord:
         """``record`` with the chain this run's rows go through (what their bytes depend on
-        beside the recipe; replay re-applies it)."""
+        beside the recipe; replay re-applies it), and where its faults' labels go."""
         plan = self.deliveries[-1].plan if self.deliveries else None
         names = plan.transforms if plan is not None else self.transforms
         pairs = plan.transform_options if plan is not None else self.transform_options
-        return replace(record, transforms=tuple(names), transform_options=tuple(pairs))
+        labels = self.deliveries[-1].labels() if self.deliveries else ""
+        return replace(
+            record,
+            transforms=tuple(names),
+            transform_options=tuple(pairs),
+            labels=labels or record.labels,
+        )
 
     # ----------------------------------------------------------------------- the ending
 
@@ -237,6 +253,7 @@ def start_run(ctx: typer.Context, command: str, plugins: Plugins | None = None) 
     """A run of ``command`` with the transform chain given on its command line
     (``synthkit --transform NAME --transform-option NAME.KEY=VALUE COMMAND``)."""
     from synthkit.context import global_options, plugins_of
+    from synthkit.runs import runs_dir
 
     options = global_options(ctx)
     return Run(
@@ -245,4 +262,5 @@ def start_run(ctx: typer.Context, command: str, plugins: Plugins | None = None) 
         transforms=options.transforms,
         transform_options=options.transform_options,
         notes_dir=options.notes_dir,
+        state_notes=runs_dir(options.state_file) / "notes",
     )

@@ -72,6 +72,9 @@ class RunRecord:
     )
     transforms: tuple[str, ...] = ()  # the --transform chain its rows went through, in order
     transform_options: tuple[str, ...] = ()  # and its --transform-option NAME.KEY=VALUE pairs
+    # the ground truth of the scenario's faults (a labels file): what they dropped or repeated
+    # on purpose, which reconcile counts as meant, not as missing or duplicated
+    labels: str = ""
 
     @property
     def emitted(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import importlib.util
 import json
@@ -46,6 +47,7 @@ def with_example(name: str):
         "ledger_sink_plugin",
         "broker_sink_plugin",
         "source_plugin",
+        "fault_type_plugin",
     ],
 )
 def test_example_is_shown_verbatim_in_the_docs(name):
@@ -285,9 +287,12 @@ def test_labelling_transform_example(run_synthkit, tmp_path):
     for name in ("telemetry_rows.csv", labels_file.name, "telemetry_rows.csv.notes.json"):
         assert (spiked / name).read_bytes() == (again / name).read_bytes()
     assert "notes" not in json.loads((plain / "manifest.json").read_text())
-    # a sink that writes no file needs a place for the labels, and says so before any row
+    # rows of another family: the transform's column is not there, said in one line
     res = run_synthkit([*spikes, "telematics", "stream", "--max-events", "5"], plugins=plugins)
-    assert res.exit_code == 2 and "--notes-dir" in res.stderr and res.stdout == ""
+    assert res.exit_code == 2 and res.stdout == ""
+    assert (
+        "transform 'spikes' needs the column 'device_id', which this run's rows lack" in res.stderr
+    )
 
 
 def test_lifecycle_example(run_synthkit, tmp_path, monkeypatch):
@@ -350,6 +355,49 @@ def test_typed_sink_example(run_synthkit, tmp_path):
     ]
     assert [float(v) for v in data["speed_mph"][:50]] == [x["speed_mph"] for x in lines[:50]]
     assert [str(v) for v in data["event_type"][:50]] == [x["event_type"] for x in lines[:50]]
+
+
+def test_fault_type_example(run_synthkit, tmp_path):
+    """A partner's fault type, named in a scenario's faults block: its records quantized and
+    labelled where a reading changed, every other record as it was; a bad parameter is
+    located like any other."""
+    plugins = with_example("fault_type_plugin")
+    fleet = (
+        "scenario_id: q\nbootstrap: {days: 1}\ndevices:\n"
+        "  - {group: north, count: 2, id_pattern: 'Q-{n}', archetype: stationary_archetype_a}\n"
+    )
+
+    def export(name: str, faults: str) -> tuple[list[dict[str, str]], Path]:
+        (tmp_path / f"{name}.yaml").write_text(fleet + faults)
+        res = run_synthkit(
+            ["--scenario", str(tmp_path / f"{name}.yaml"), "--state-file", str(tmp_path / f"{name}.json"),
+             "export-csv", "--output-root", str(tmp_path / name), "--end-at", "2026-01-02T00:00:00Z"],
+            plugins=plugins,
+        )  # fmt: skip
+        assert res.exit_code == 0, res.stderr
+        out = Path(json.loads(res.stdout)["csv"])
+        return list(csv.DictReader(out.open())), out
+
+    clean, _ = export("clean", "")
+    rule = "faults:\n  - {type: quantized, devices: [Q-1], column: signal_strength_dbm, step: 5}\n"
+    faulted, out = export("faulted", rule)
+    labels = [json.loads(x) for x in out.with_name(out.name + ".labels.jsonl").open()]
+    off_step = {
+        ("Q-1", int(r["seq"]))
+        for r in clean
+        if r["device_id"] == "Q-1" and int(r["signal_strength_dbm"]) % 5
+    }
+    assert off_step and {(x["stream"], x["seq"]) for x in labels} == off_step
+    assert all(int(r["signal_strength_dbm"]) % 5 == 0 for r in faulted if r["device_id"] == "Q-1")
+    assert [r for r in faulted if r["device_id"] == "Q-2"] == [
+        r for r in clean if r["device_id"] == "Q-2"
+    ]
+    (tmp_path / "bad.yaml").write_text(fleet + rule.replace("step: 5", "step: 0"))
+    bad = run_synthkit(["--scenario", str(tmp_path / "bad.yaml"), "validate"], plugins=plugins)
+    assert (
+        bad.exit_code == 2
+        and "bad.yaml:6: faults[0].step: Input should be greater than 0" in bad.stderr
+    )
 
 
 def test_ledger_sink_example(run_synthkit, tmp_path):

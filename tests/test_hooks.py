@@ -238,6 +238,59 @@ def test_synthkit_register_transforms(run_synthkit, tmp_path):
     assert len((tmp_path / "x.jsonl").read_text().splitlines()) < 1000
 
 
+def test_synthkit_register_fault_types(run_synthkit, tmp_path):
+    """A plugin's fault type is named in a scenario, its parameters checked by its model, and
+    two plugins registering one name is refused naming both."""
+    from synthkit.api import Fault, FaultParams, FaultType
+
+    class Zeroed(Fault):  # every hit record's temperature reads 0
+        def __init__(self, params):
+            self.params = params
+
+        def apply(self, batch, hit, draws):
+            from dataclasses import replace
+
+            column = batch.column("temperature_c")
+            values = np.where(hit.rows, 0.0, column.values)
+            changed = hit.rows & (column.values != 0)
+            return Batch(
+                [replace(c, values=values) if c is column else c for c in batch.columns]
+            ), changed
+
+    class Params(FaultParams):
+        strength: int = 1
+
+    class ZeroPlugin:
+        @hookimpl
+        def synthkit_register_fault_types(self):
+            return [FaultType("zeroed", Zeroed, Params, group="sensor")]
+
+    plugins = _builtin_plus(ZeroPlugin(), "zero")
+    assert plugins.fault_types()["zeroed"].params is Params
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        "scenario_id: z\nbootstrap: {days: 1}\ndevices:\n"
+        "  - {device_id: Z-1, archetype: stationary_archetype_a}\n"
+        "faults:\n  - {type: zeroed, strenght: 2}\n"
+    )
+    res = run_synthkit(["--scenario", str(scenario), "validate"], plugins=plugins)
+    assert res.exit_code == 2 and "did you mean 'strength'?" in res.stderr
+    scenario.write_text(scenario.read_text().replace("strenght", "strength"))
+    res = run_synthkit(
+        ["--scenario", str(scenario), "--state-file", str(tmp_path / "st.json"), "export-csv",
+         "--output-root", str(tmp_path / "out"), "--end-at", "2026-01-02T00:00:00Z"],
+        plugins=plugins,
+    )  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    out = Path(json.loads(res.stdout)["csv"])
+    temperatures = {line.split(",")[19] for line in out.read_text().splitlines()[1:]}
+    assert temperatures == {"0.0"}
+    twice = _builtin_plus(ZeroPlugin(), "zero")
+    twice.register(ZeroPlugin(), "zero-again", distribution="other-dist", version="1")
+    with pytest.raises(PluginError, match="zeroed"):
+        twice.fault_types()
+
+
 def test_synthkit_register_sources():
     from synthkit.api import Source, SourceSpec, SourceTarget, message_batch
 

@@ -14,13 +14,14 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from synthkit import __version__
 from synthkit.api import (
+    Batch,
     ConfigError,
     Delivery,
     FileSink,
@@ -146,13 +147,20 @@ def _export(
             window=(iso(window.start_s), iso(window.end_s)),
             streams=tuple(d.device_id for d in loaded.devices),
             rows=total,
+            faults=loaded.faults,
         )
         sink = make(target, plan)
         started = time.perf_counter()
+        generated = [0]  # rows the fleet emitted (faults may drop or repeat some on the way)
+
+        def batches() -> Iterator[Batch]:
+            for block in fleet.blocks():
+                batch = builder.batch(block)
+                generated[0] += batch.n
+                yield batch
+
         with progress_bar(f"export-csv -> {run_id}", total) as bar:
-            report = deliver(
-                (builder.batch(b) for b in fleet.blocks()), sink, builder.columns, bar.advance
-            )
+            report = deliver(batches(), sink, builder.columns, bar.advance)
         elapsed = time.perf_counter() - started
         per_device = {
             d.device_id: {
@@ -181,8 +189,8 @@ def _export(
             # the transforms' notes (ground-truth labels...) beside the rows, and their counters
             **({"notes": sink.notebook.manifest} if sink.notebook.manifest else {}),
         }
-        if report.records != total:
-            raise RuntimeError(f"wrote {report.records} rows, planned {total}")
+        if generated[0] != total:
+            raise RuntimeError(f"generated {generated[0]} rows, planned {total}")
         (tmp / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
         try:
             os.rename(tmp, final)  # both files appear together, or not at all

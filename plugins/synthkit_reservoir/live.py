@@ -104,6 +104,8 @@ def live_run(
             rows=len(ids) * iterations or None,
             live=True,
             window=(iso(start_s), iso(end_s)) if iterations else None,
+            extra={"window_start": iso(start_s)},  # a run without an end: faults' anchor
+            faults=loaded.faults,
         )
         sink = run.open_sink(spec, target, sink_options or (), plan)
         ahead = np.ceil(speedup / steps).astype(np.int64)  # ~1 s of messages per device per save

@@ -107,6 +107,7 @@ class ReservoirReplayer(Replayer):
                 hint="restore the scenario file the run used: payloads derive from it",
             )
         self.loaded = load_scenario(path, plugins)
+        self.faults = self.loaded.faults  # re-applied: a faulted record replays as it was sent
         if self.loaded.sha256 != r.get("scenario_sha256"):
             raise ConfigError(
                 f"{path} changed since run {record.run_id} (sha256 {self.loaded.sha256[:12]}..., "

@@ -24,16 +24,18 @@ from synthkit.api import (
     Archetype,
     Declared,
     DeviceModel,
+    FaultPlan,
     Loc,
     LocatedProblems,
     Plugins,
     Problems,
+    compile_faults,
     load_yaml,
     resolve_devices,
     sha256_file,
     validate_section,
 )
-from synthkit_reservoir.family import NAME, REQUIRED_COLUMNS, mode_problems
+from synthkit_reservoir.family import FAMILY, NAME, REQUIRED_COLUMNS, mode_problems
 from synthkit_reservoir.layout import MAX_CLIENT_ID
 from synthkit_reservoir.scenario_schema import (
     Device,
@@ -75,6 +77,7 @@ class LoadedScenario:
     scenario: Scenario
     devices: tuple[ResolvedDevice, ...]
     warnings: tuple[str, ...] = ()
+    faults: FaultPlan | None = None  # the scenario's faults block, compiled
 
     @property
     def scenario_id(self) -> str:
@@ -110,8 +113,13 @@ def load_scenario(path: str, plugins: Plugins) -> LoadedScenario:
         update={"mqtt": scenario.mqtt.files_from(Path(doc.path).parent, problems, ("mqtt",))}
     )
     devices, warnings = _resolve(scenario, plugins, problems)
+    faults = compile_faults(
+        doc, problems, devices, family=FAMILY, plugins=plugins, seed=scenario.seed
+    )
     problems.raise_any()
-    return LoadedScenario(doc.path, sha256_file(path), scenario, tuple(devices), tuple(warnings))
+    return LoadedScenario(
+        doc.path, sha256_file(path), scenario, tuple(devices), tuple(warnings), faults
+    )
 
 
 def _explain(err: dict[str, Any], loc: Loc) -> tuple[str, str] | None:

@@ -225,5 +225,6 @@ class Scenario(_Strict):
     bootstrap: BootstrapSettings = Field(default_factory=BootstrapSettings)
     devices: list[DeviceEntry] = Field(min_length=1)
     routes: list[Route] = Field(default_factory=list)
+    faults: Any = None  # the core validates and compiles it (compile_faults)
 
     _tz = field_validator("timezone", mode="before")(_upper)

@@ -1,0 +1,80 @@
+"""Faults of the device itself, for any family that has the columns: a clock that is off
+(fixed, or growing each day) and a position fix that jumps (a GPS teleport)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from pydantic import Field
+
+from synthkit.api import Batch, Draws, Fault, FaultParams, Hit
+
+
+class ClockSkewParams(FaultParams):
+    column: str = "local_timestamp_ms"  # the device's own clock, in milliseconds
+    offset_ms: int = 0  # off by this much from the window's start
+    per_day_ms: int = 0  # and by this much more each day it has been open
+
+
+class ClockSkew(Fault):
+    """The device's clock is off: its timestamps shifted, fixed or growing (a drifting RTC)."""
+
+    def __init__(self, params: ClockSkewParams) -> None:
+        self.params = params
+
+    def check(self, columns: tuple[str, ...]) -> str:
+        return "" if self.params.column in columns else f"no column {self.params.column!r}"
+
+    def apply(self, batch: Batch, hit: Hit, draws: Draws) -> tuple[Batch, np.ndarray]:
+        column = batch.column(self.params.column)
+        rows = hit.rows if column.present is None else hit.rows & column.present
+        skew = self.params.offset_ms + np.rint(
+            self.params.per_day_ms * hit.since_s / 86_400.0
+        ).astype(np.int64)
+        values = column.values.copy()
+        values[rows] += skew[rows].astype(values.dtype)
+        out = [replace(c, values=values) if c is column else c for c in batch.columns]
+        return Batch(out), values != column.values
+
+
+class GpsJumpParams(FaultParams):
+    rate: float = Field(0.01, gt=0, le=1)  # the share of hit fixes that jump
+    km: float = Field(5.0, gt=0)  # how far
+    latitude: str = "latitude"
+    longitude: str = "longitude"
+
+
+class GpsJump(Fault):
+    """A position fix lands ``km`` away in a random direction (multipath, a bad fix)."""
+
+    def __init__(self, params: GpsJumpParams) -> None:
+        self.params = params
+
+    def check(self, columns: tuple[str, ...]) -> str:
+        missing = [c for c in (self.params.latitude, self.params.longitude) if c not in columns]
+        return f"no column {missing[0]!r}" if missing else ""
+
+    def apply(self, batch: Batch, hit: Hit, draws: Draws) -> tuple[Batch, np.ndarray]:
+        lat_c, lon_c = batch.column(self.params.latitude), batch.column(self.params.longitude)
+        lat, lon = lat_c.values.astype(np.float64), lon_c.values.astype(np.float64)
+        jump = (
+            hit.rows & (draws.uniform(5) < self.params.rate) & np.isfinite(lat) & np.isfinite(lon)
+        )
+        if lat_c.present is not None:
+            jump &= lat_c.present
+        bearing = 2.0 * np.pi * draws.uniform(6)
+        dlat = self.params.km / 111.32 * np.cos(bearing)
+        dlon = (
+            self.params.km / (111.32 * np.maximum(np.cos(np.radians(lat)), 1e-6)) * np.sin(bearing)
+        )
+        new_lat = np.where(jump, np.clip(lat + dlat, -90.0, 90.0), lat)
+        new_lon = np.where(jump, (lon + dlon + 180.0) % 360.0 - 180.0, lon)
+        out = []
+        for c in batch.columns:
+            if c is lat_c:
+                c = replace(c, values=new_lat.astype(c.values.dtype))
+            elif c is lon_c:
+                c = replace(c, values=new_lon.astype(c.values.dtype))
+            out.append(c)
+        return Batch(out), jump

@@ -1,0 +1,165 @@
+"""Faults on what a device reports: each changes the values of the columns it names (a
+glob: ``raw_*``) in the records it hits, and labels a record only where a value changed."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import replace
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from synthkit.api import Batch, Column, Draws, Fault, FaultParams, Hit
+
+
+class ColumnParams(FaultParams):
+    column: str = Field(min_length=1)  # a column name, or a glob (raw_*)
+
+
+class ValueFault(Fault):
+    """Applies :meth:`changed` to each named column's values where hit (and present)."""
+
+    def __init__(self, params: ColumnParams) -> None:
+        self.params = params
+
+    def targets(self, names: tuple[str, ...]) -> list[str]:
+        return [n for n in names if fnmatch.fnmatchcase(n, self.params.column)]
+
+    def check(self, columns: tuple[str, ...]) -> str:
+        return "" if self.targets(columns) else f"no column matches {self.params.column!r}"
+
+    def changed(self, values: np.ndarray, hit: Hit, draws: Draws, rows: np.ndarray) -> np.ndarray:
+        """New float values for ``rows`` (the hit rows' indices), given theirs."""
+        raise NotImplementedError
+
+    def apply(self, batch: Batch, hit: Hit, draws: Draws) -> tuple[Batch, np.ndarray]:
+        names = set(self.targets(batch.names))
+        touched = np.zeros(batch.n, bool)
+        out = []
+        for c in batch.columns:
+            if c.name in names and c.kind in ("int", "decimal"):
+                c, changed = _changed_column(c, self, hit, draws)
+                touched |= changed
+            out.append(c)
+        return Batch(out), touched
+
+
+def _changed_column(
+    c: Column, fault: ValueFault, hit: Hit, draws: Draws
+) -> tuple[Column, np.ndarray]:
+    """The column with the fault's values where they change what is written (a change that
+    rounds away at the column's decimals is none), and which rows those are."""
+    scale = 10.0**c.decimals if c.kind == "decimal" else 1.0
+    mask = hit.rows if c.present is None else hit.rows & c.present
+    real = c.values / scale if c.scaled else c.values.astype(np.float64)
+    mask &= np.isfinite(real)  # a value the record lacks stays lacking
+    rows = np.flatnonzero(mask)
+    new = np.rint(fault.changed(real[rows], hit, draws, rows) * scale)  # as the encoder writes
+    old = c.values[rows] if c.kind == "int" or c.scaled else np.rint(c.values[rows] * scale)
+    differs = new != old
+    values = c.values.copy()
+    written = new[differs]
+    values[rows[differs]] = written if c.kind == "int" or c.scaled else written / scale
+    changed = np.zeros(len(values), bool)
+    changed[rows[differs]] = True
+    return replace(c, values=values), changed
+
+
+class StuckParams(ColumnParams):
+    value: float = 0.0
+
+
+class StuckAt(ValueFault):
+    """The sensor reads ``value`` whatever happens."""
+
+    params: StuckParams
+
+    def changed(self, values, hit, draws, rows):
+        return np.full(len(rows), self.params.value)
+
+
+class DriftParams(ColumnParams):
+    per_day: float  # added per day the window has been open
+
+
+class Drift(ValueFault):
+    params: DriftParams
+
+    def changed(self, values, hit, draws, rows):
+        return values + self.params.per_day * hit.since_s[rows] / 86_400.0
+
+
+class SpikeParams(ColumnParams):
+    rate: float = Field(0.01, gt=0, le=1)  # the share of hit records that spike
+    factor: float = 3.0  # multiplies the value
+    add: float = 0.0  # then adds this
+
+
+class Spike(ValueFault):
+    params: SpikeParams
+
+    def changed(self, values, hit, draws, rows):
+        spikes = draws.uniform(0)[rows] < self.params.rate
+        return np.where(spikes, values * self.params.factor + self.params.add, values)
+
+
+class NoiseParams(ColumnParams):
+    sigma: float = Field(gt=0)  # the standard deviation of the added Gaussian noise
+
+
+class NoiseBurst(ValueFault):
+    params: NoiseParams
+
+    def changed(self, values, hit, draws, rows):
+        return values + self.params.sigma * draws.normal(1)[rows]
+
+
+class OffsetParams(ColumnParams):
+    add: float = 0.0  # a calibration offset
+    percent: float = 0.0  # and a gain error: the value is off by this percentage
+
+
+class Offset(ValueFault):
+    params: OffsetParams
+
+    def changed(self, values, hit, draws, rows):
+        return values * (1.0 + self.params.percent / 100.0) + self.params.add
+
+
+class MalformedParams(ColumnParams):
+    share: float = Field(1.0, gt=0, le=1)  # of the hit records
+    mode: Literal["missing", "value"] = "missing"  # the field left out, or set to ``value``
+    value: float = -1.0
+
+
+class Malformed(Fault):
+    """A record with a bad field, to exercise rejection paths: left out, or out of range."""
+
+    def __init__(self, params: MalformedParams) -> None:
+        self.params = params
+
+    def check(self, columns: tuple[str, ...]) -> str:
+        ok = [n for n in columns if fnmatch.fnmatchcase(n, self.params.column)]
+        return "" if ok else f"no column matches {self.params.column!r}"
+
+    def apply(self, batch: Batch, hit: Hit, draws: Draws) -> tuple[Batch, np.ndarray]:
+        bad = hit.rows & (draws.uniform(2) < self.params.share)
+        changed = np.zeros(batch.n, bool)
+        out = []
+        for c in batch.columns:
+            if fnmatch.fnmatchcase(c.name, self.params.column) and c.kind in ("int", "decimal"):
+                present = np.ones(batch.n, bool) if c.present is None else c.present.copy()
+                hit_here = bad & present  # a field already absent is not made malformed again
+                if self.params.mode == "missing":
+                    present[hit_here] = False
+                    c = replace(c, present=present)
+                else:
+                    scale = 10.0**c.decimals if c.scaled else 1.0
+                    values = c.values.copy()
+                    values[hit_here] = np.asarray(self.params.value * scale).astype(values.dtype)
+                    hit_here &= values != c.values
+                    c = replace(c, values=values)
+                changed |= hit_here
+            out.append(c)
+        return Batch(out), changed

@@ -1,0 +1,136 @@
+"""The stage that applies a scenario's faults to a run's rows, first in its transform chain,
+and writes their ground truth: one ``labels`` row per faulted record (its stream, seq and
+time, the fault's type, what it did to the record, and the entry's name), and one ``faults``
+row per entry of the block (its name, type, parameters and window, and the block's hash);
+written with the run's outputs, whole or not at all, and only for records of batches the
+sink took (a dropped record's label comes with the batch it left). Labels are columns, written
+by the compiled encoder: a fault that hits every record costs little more than the record."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from synthkit.contracts import Transform
+from synthkit.errors import ConfigError
+from synthkit.faults import CompiledFault, Draws, FaultPlan, Hit, record_keys
+from synthkit.rand import stable_key
+
+if TYPE_CHECKING:
+    from synthkit.batch import Batch, Column
+    from synthkit.notes import Notes
+    from synthkit.run import RunPlan
+
+# faulted records, as the stage keeps them until the sink took their batch: the fault, their
+# stream column (codes and labels), seqs and times
+Pending = tuple[CompiledFault, "Column", np.ndarray, np.ndarray]
+
+
+class FaultStage(Transform):
+    """Applies ``plan`` to batches whose rows carry the family's stream, seq and time."""
+
+    note_tables = ("labels", "faults")
+
+    def __init__(self, plan: FaultPlan, stream: str, seq: str, time: str) -> None:
+        self.plan, self.stream, self.seq, self.time = plan, stream, seq, time
+        self.run_start_s = 0.0
+        self.pending: list[Pending] = []
+        self.meant = {"dropped": 0, "repeated": 0}  # records dropped, extra copies sent
+        self._labels: Any = None  # the stream labels the caches below were built for
+        self._keys = np.zeros(0, np.uint64)
+        self._masks: list[np.ndarray] = []
+
+    def columns(self, columns: tuple[str, ...]) -> tuple[str, ...]:
+        missing = [c for c in (self.stream, self.seq, self.time) if c not in columns]
+        if missing:
+            raise ConfigError(
+                f"faults need the {', '.join(missing)} column(s), which this run's rows lack",
+                hint="leave those columns in (a --transform that drops them runs after the faults)",
+            )
+        for f in self.plan.faults:
+            wrong = f.fault.check(columns)
+            if wrong:
+                raise ConfigError(
+                    f"fault {f.name!r} ({f.type}): {wrong}", hint="fix the scenario's faults block"
+                )
+        return columns
+
+    def begin(self, plan: RunPlan) -> None:
+        """Relative windows count from the run's window start: its plan's, else the one its
+        record keeps (``extra["window_start"]``: a live run without an end, a replay)."""
+        start = plan.window[0] if plan.window else plan.extra.get("window_start")
+        when = datetime.fromisoformat(start.replace("Z", "+00:00")) if start else datetime.now(UTC)
+        self.run_start_s = when.timestamp()
+
+    def apply(self, batch: Batch) -> Batch:
+        self.pending = []
+        for f, mask in zip(self.plan.faults, self._stream_masks(batch.column(self.stream))):
+            codes = batch.column(self.stream).values
+            rows = mask[codes]
+            if not rows.any():
+                continue
+            t = _epoch_s(batch.column(self.time))
+            window = f.entry.window.hit(t, self.run_start_s)
+            rows &= window.rows
+            if not rows.any():
+                continue
+            seq = batch.column(self.seq).values
+            draws = Draws(record_keys(f.key, self._keys[codes], seq))
+            out, labelled = f.fault.apply(batch, Hit(rows, window.since_s, seq), draws)
+            if labelled.any():
+                rows_of = np.flatnonzero(labelled)
+                stream = batch.column(self.stream).take(rows_of)
+                self.pending.append((f, stream, seq[rows_of], t[rows_of]))
+            batch = out
+        return batch
+
+    def taken(self, batch: Batch, notes: Notes) -> None:
+        from synthkit.batch import Batch, Column, iso_seconds
+
+        for f, stream, seqs, times in self.pending:
+            n = len(seqs)
+            one = np.zeros(n, np.int64)
+            columns = [
+                Column("stream", "label", stream.values, labels=stream.labels),
+                Column("seq", "int", seqs.astype(np.int64)),
+                Column("at", "fixed", iso_seconds(times), type="timestamp", epoch=times),
+                Column("fault", "label", one, labels=(f.type,)),
+                Column("effect", "label", one, labels=(f.fault.effect,)),
+                Column("name", "label", one, labels=(f.name,)),
+            ]
+            if f.fault.effect == "repeated":  # how many extra copies each was sent
+                copies = int(getattr(f.params, "copies", 1))
+                columns.append(Column("copies", "int", np.full(n, copies, np.int64)))
+                self.meant["repeated"] += n * copies
+            elif f.fault.effect == "dropped":
+                self.meant["dropped"] += n
+            notes.add("labels", Batch(columns))
+            notes.count(f"faulted:{f.name}", n)
+        self.pending = []
+
+    def end(self, notes: Notes) -> None:
+        notes.add(
+            "faults", ({**f.describe(), "sha256": self.plan.sha256} for f in self.plan.faults)
+        )
+
+    def _stream_masks(self, column: Column) -> list[np.ndarray]:
+        """Per fault, which of the column's labels it hits (built once per label list)."""
+        if column.labels is not self._labels:
+            self._labels = column.labels
+            names = [str(x) for x in column.labels]
+            self._keys = np.array([stable_key("fault stream", n) for n in names], np.uint64)
+            self._masks = [
+                np.array([n in f.streams for n in names], bool) for f in self.plan.faults
+            ]
+        return self._masks
+
+
+def _epoch_s(column: Column) -> np.ndarray:
+    """A time column as epoch seconds: a timestamp's ``epoch`` (seconds, or milliseconds
+    for the wider text), else its integer values."""
+    if column.epoch is not None:
+        wide = column.values.ndim == 2 and column.values.shape[1] > 20  # .fff before the Z
+        return column.epoch // 1000 if wide else column.epoch
+    return column.values.astype(np.int64)
