@@ -81,14 +81,12 @@ _WHERE: dict[str, str] = {
         (
             "Batch",
             "Column",
-            "LAST_ISO_MS",
-            "iso_epoch",
-            "iso_seconds",
             "message_batch",
             "MESSAGE_COLUMNS",
         ),
         "synthkit.batch",
     ),
+    **dict.fromkeys(("LAST_ISO_MS", "iso_epoch", "iso_seconds"), "synthkit.isotime"),
     "Encoder": "synthkit.encode",
     **dict.fromkeys(("EncodedFileSink", "EncodedStreamSink"), "synthkit.sinks"),
     # a run's life, from plan to summary: its transforms, its delivery, its ending
@@ -96,11 +94,13 @@ _WHERE: dict[str, str] = {
     "Delivery": "synthkit.delivery",
     "Notes": "synthkit.notes",  # what a transform knows that is not data (labels, counters)
     # faults a scenario declares: the fault contract, its block compiled against a fleet
-    "FaultType": "synthkit.fault_type",
     **dict.fromkeys(
-        ("Fault", "FaultParams", "Hit", "Draws", "FaultPlan", "FaultWindow", "duration_s"),
+        ("Fault", "Held", "Draws", "FaultPlan"),
         "synthkit.faults",
     ),
+    **dict.fromkeys(("Hit", "FaultWindow"), "synthkit.fault_windows"),
+    "FaultType": "synthkit.fault_type",
+    **dict.fromkeys(("FaultParams", "duration_s"), "synthkit.fault_params"),
     "compile_faults": "synthkit.fault_block",
     # moving batches: as fast as they come, or each at its due time
     **dict.fromkeys(("Pace", "deliver", "paced"), "synthkit.engine"),
@@ -202,12 +202,9 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # the same names, for type checkers and editors
     from synthkit import rand
     from synthkit.batch import (
-        LAST_ISO_MS,
         MESSAGE_COLUMNS,
         Batch,
         Column,
-        iso_epoch,
-        iso_seconds,
         message_batch,
     )
     from synthkit.brokers import (
@@ -265,13 +262,16 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     )
     from synthkit.events import EventContext, EventType
     from synthkit.fault_block import compile_faults
+    from synthkit.fault_params import FaultParams, duration_s
     from synthkit.fault_type import FaultType
-    from synthkit.faults import Draws, Fault, FaultParams, FaultPlan, FaultWindow, Hit, duration_s
+    from synthkit.fault_windows import FaultWindow, Hit
+    from synthkit.faults import Draws, Fault, FaultPlan, Held
     from synthkit.files import AtomicFile, process_alive, sha256_file, sweep_stale, temp_path
     from synthkit.flags import BrokerFlag, BrokerSinkFlag, DbUrlFlag, SinkFlag, SinkOptionFlag
     from synthkit.fleets import Fleet, FleetDevice, PreflightReport, family_of
     from synthkit.hookspecs import hookimpl
     from synthkit.interrupt import stop_on_signals
+    from synthkit.isotime import LAST_ISO_MS, iso_epoch, iso_seconds
     from synthkit.ledger import FileLedger, Island, Ledger, PairsLedger, Tally
     from synthkit.located import LocatedProblems, Problems, validate_section
     from synthkit.memory import keep_freed_memory

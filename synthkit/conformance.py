@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthkit.batch import Batch, Column, iso_seconds
+from synthkit.batch import Batch, Column
 from synthkit.contracts import (
     CONTRACTS,
     BrokerSink,
@@ -33,6 +33,7 @@ from synthkit.contracts import (
 )
 from synthkit.engine import deliver
 from synthkit.errors import ConfigError
+from synthkit.isotime import iso_seconds
 from synthkit.records import SinkReport, SinkSpec
 from synthkit.sink_build import make_sink
 

@@ -223,5 +223,10 @@ class Transform(ABC):
         write notes about its records. Not called for a batch the sink refused; called when
         the chain emptied the batch (nothing was refused: a dropped record's label stands)."""
 
+    def drain(self) -> Batch | None:
+        """After the last batch: rows this stage held back (a delayed delivery), to be
+        delivered now through the stages after it (None: nothing held)."""
+        return None
+
     def end(self, notes: Notes) -> None:
         """After the last batch the sink took, before the outputs are committed."""

@@ -112,9 +112,18 @@ class Delivery(Generic[K]):
         return str((directory / f"{base}.labels.jsonl").resolve())
 
     def write(self, batch: Batch) -> None:
+        self.outputs.clear()
+        self._write_from(-1, batch)
+
+    def _write_from(self, held_by: int, batch: Batch) -> None:
+        """``batch`` through the stages after ``held_by`` (-1: all), to the sink; then each
+        stage from ``held_by`` on is told what it handed on was taken."""
         outputs = self.outputs
         outputs.clear()
-        for name, transform in zip(self.notebook.names, self.chain):
+        if held_by >= 0:
+            outputs.append(batch)  # what the holding stage handed on
+        start = held_by + 1
+        for name, transform in zip(self.notebook.names[start:], self.chain[start:]):
             try:
                 batch = transform.apply(batch)
             except MissingColumn as exc:  # rows of another family than it was written for
@@ -132,7 +141,8 @@ class Delivery(Generic[K]):
         if batch.n:
             self._handed(batch)
         # an emptied batch was taken whole (nothing refused): its notes, a drop's labels, stand
-        for transform, out, notes in zip(self.chain, outputs, self.notebook.notes):
+        first = max(held_by, 0)
+        for transform, out, notes in zip(self.chain[first:], outputs, self.notebook.notes[first:]):
             transform.taken(out, notes)
 
     def _handed(self, batch: Batch) -> None:
@@ -149,7 +159,12 @@ class Delivery(Generic[K]):
 
     def close(self) -> SinkReport:
         """Close the sink; the transforms' notes are put in place just before it commits
-        and taken away again if it fails to: they appear with the outputs, or not at all."""
+        and taken away again if it fails to: they appear with the outputs, or not at all.
+        What a stage held back (``drain``) is delivered first, through the stages after it."""
+        for i, transform in enumerate(self.chain):
+            tail = transform.drain()
+            if tail is not None and tail.n:
+                self._write_from(i, tail)
         for transform, notes in zip(self.chain, self.notebook.notes):
             transform.end(notes)
         self.notebook.commit()

@@ -106,7 +106,7 @@ def _built(
 ) -> tuple[Fault, BaseModel] | None:
     """The type's fault from the entry's parameters, each bad one located."""
     from synthkit.errors import PluginError
-    from synthkit.faults import FaultParams
+    from synthkit.fault_params import FaultParams
 
     model = spec.params or FaultParams
     try:

@@ -66,28 +66,59 @@ class FaultStage(Transform):
 
     def apply(self, batch: Batch) -> Batch:
         self.pending = []
-        for f, mask in zip(self.plan.faults, self._stream_masks(batch.column(self.stream))):
-            codes = batch.column(self.stream).values
-            rows = mask[codes]
-            if not rows.any():
-                continue
-            t = _epoch_s(batch.column(self.time))
-            window = f.entry.window.hit(t, self.run_start_s)
-            rows &= window.rows
-            if not rows.any():
-                continue
-            seq = batch.column(self.seq).values
-            draws = Draws(record_keys(f.key, self._keys[codes], seq))
-            out, labelled = f.fault.apply(batch, Hit(rows, window.since_s, seq), draws)
-            if labelled.any():
-                rows_of = np.flatnonzero(labelled)
-                stream = batch.column(self.stream).take(rows_of)
-                self.pending.append((f, stream, seq[rows_of], t[rows_of]))
-            batch = out
-        return batch
+        until = float(_epoch_s(batch.column(self.time)).max(initial=0))
+        masks = self._stream_masks(batch.column(self.stream))
+        for f, mask in zip(self.plan.faults, masks):
+            batch = self._one(f, mask, batch)
+        released = self._released(until)
+        return batch if released is None else _merged(batch, *released, self.time)
+
+    def drain(self) -> Batch | None:
+        """What the faults still hold at the run's end."""
+        released = self._released(np.inf)
+        return None if released is None else released[0]
+
+    def _released(self, until_s: float) -> tuple[Batch, np.ndarray] | None:
+        """The records the faults held that are due by ``until_s``: by due instant, then by
+        the fault's place in the block, then in the order held. A record a fault holds back
+        is not seen by the faults after it."""
+        from synthkit.batch import Batch
+
+        found = [(f.fault.release(until_s), k) for k, f in enumerate(self.plan.faults)]
+        parts = [(held[0], held[1], k) for held, k in found if held is not None and held[0].n]
+        if not parts:
+            return None
+        rows = Batch.concat([b for b, _, _ in parts])
+        due = np.concatenate([d for _, d, _ in parts])
+        which = np.concatenate([np.full(len(d), k) for _, d, k in parts])
+        order = np.lexsort((np.arange(len(due)), which, due))
+        return rows.take(order), due[order]
+
+    def _one(self, f: CompiledFault, mask: np.ndarray, batch: Batch) -> Batch:
+        if not batch.n:
+            return batch
+        codes = batch.column(self.stream).values
+        rows = mask[codes]
+        if not rows.any():
+            return batch
+        t = _epoch_s(batch.column(self.time))
+        window = f.entry.window.hit(t, self.run_start_s)
+        rows &= window.rows
+        if not rows.any():
+            return batch
+        seq = batch.column(self.seq).values
+        draws = Draws(record_keys(f.key, self._keys[codes], seq))
+        hit = Hit(rows, window.since_s, seq, window.left_s, t)
+        out, labelled = f.fault.apply(batch, hit, draws)
+        if labelled.any():
+            rows_of = np.flatnonzero(labelled)
+            stream = batch.column(self.stream).take(rows_of)
+            self.pending.append((f, stream, seq[rows_of], t[rows_of]))
+        return out
 
     def taken(self, batch: Batch, notes: Notes) -> None:
-        from synthkit.batch import Batch, Column, iso_seconds
+        from synthkit.batch import Batch, Column
+        from synthkit.isotime import iso_seconds
 
         for f, stream, seqs, times in self.pending:
             n = len(seqs)
@@ -125,6 +156,17 @@ class FaultStage(Transform):
                 np.array([n in f.streams for n in names], bool) for f in self.plan.faults
             ]
         return self._masks
+
+
+def _merged(batch: Batch, held: Batch, due_s: np.ndarray, time: str) -> Batch:
+    """``held`` records placed after the records of ``batch`` emitted by their due instant
+    (``batch`` is in time order; held records due together keep their order)."""
+    from synthkit.batch import Batch
+
+    at = np.searchsorted(_epoch_s(batch.column(time)), due_s, side="right")
+    # batch row i at 2i; a held record before the first row emitted after its due instant
+    where = np.concatenate([2 * np.arange(batch.n), 2 * at - 1])
+    return Batch.concat([batch, held]).take(np.argsort(where, kind="stable"))
 
 
 def _epoch_s(column: Column) -> np.ndarray:

@@ -1,5 +1,6 @@
-"""The record a fault-type plugin returns (``synthkit_register_fault_types``): light, so the
-hook specifications load no numpy; the fault contract itself is :mod:`synthkit.faults`."""
+"""The record a fault-type plugin returns (``synthkit_register_fault_types``): no pydantic, no
+numpy, so the hook specifications load nothing heavy. Its parameter models' base is
+:mod:`synthkit.fault_params`; the contract a fault implements is :mod:`synthkit.faults`."""
 
 from __future__ import annotations
 

@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import numpy as np
@@ -34,31 +32,15 @@ from pydantic import (
     Field,
     Tag,
     field_validator,
-    model_validator,
 )
 
+from synthkit.fault_windows import FaultWindow, Hit
 from synthkit.rand import stable_key, uniforms, words
 
 if TYPE_CHECKING:
     from synthkit.batch import Batch
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-
-
-class FaultParams(BaseModel):
-    """The base of a fault type's parameter model: unknown keys refused, no NaN."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-@dataclass(frozen=True)
-class Hit:
-    """The rows of a batch a fault hits (its devices, inside its window), how long its window
-    had been open at each (seconds; what drift or a drain grows with), and each row's seq."""
-
-    rows: np.ndarray  # bool per row
-    since_s: np.ndarray  # float64 per row (meaningful where ``rows``)
-    seq: np.ndarray | None = None  # int64 per row (the family's seq column)
 
 
 class Draws:
@@ -81,9 +63,17 @@ class Draws:
 class Fault(ABC):
     """One entry of a faults block, built by its type's ``factory(params)``. ``effect`` says
     what it does to the records it labels: ``changed`` (values), ``dropped`` (never sent:
-    reconcile counts it as meant) or ``repeated`` (sent more than once, on purpose)."""
+    reconcile counts it as meant), ``repeated`` (sent more than once, on purpose) or
+    ``delayed`` (held back and sent later: see :meth:`release`)."""
 
     effect: ClassVar[str] = "changed"
+
+    def release(self, until_s: float) -> tuple[Batch, np.ndarray] | None:
+        """Records this fault held back (left out of what ``apply`` returned) that are due
+        by ``until_s`` (epoch seconds; ``inf`` at the run's end), with their due instants;
+        None when it holds nothing. The run delivers each after the records emitted by then
+        (the same order whatever the batch size); the faults after it never see it."""
+        return None
 
     def check(self, columns: tuple[str, ...]) -> str:
         """Before the first batch: what is wrong with ``columns`` for this fault ("": fine)."""
@@ -96,89 +86,39 @@ class Fault(ABC):
         copy, drop rows, repeat them or reorder them; never touch a row it does not label."""
 
 
+class Held:
+    """What a delaying fault holds back: records and the instant each is due."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[Batch, np.ndarray]] = []
+
+    def hold(self, batch: Batch, due_s: np.ndarray) -> None:
+        if batch.n:
+            self.parts.append((batch, due_s))
+
+    def release(self, until_s: float) -> tuple[Batch, np.ndarray] | None:
+        """The records due by ``until_s``, by due instant (ties: in the order held)."""
+        if not self.parts:
+            return None
+        from synthkit.batch import Batch
+
+        rows = Batch.concat([b for b, _ in self.parts])
+        due = np.concatenate([d for _, d in self.parts])
+        ready = due <= until_s
+        if not ready.any():
+            return None
+        keep = np.flatnonzero(~ready)
+        self.parts = [(rows.take(keep), due[keep])] if len(keep) else []
+        go = np.flatnonzero(ready)
+        order = go[np.argsort(due[go], kind="stable")]
+        return rows.take(order), due[order]
+
+
 # ------------------------------------------------------------------ the block's schema
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86_400, None: 1}
-_DAILY = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
-
-
-def duration_s(value: Any) -> float:
-    """``90``, ``"90s"``, ``"15m"``, ``"2h"``, ``"3d"`` as seconds."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    match = _DURATION.match(str(value))
-    if match is None:
-        raise ValueError(f"{value!r} is not a duration (write 90s, 15m, 2h or 3d)")
-    return float(match[1]) * _UNIT_S[match[2]]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class FaultWindow(_Strict):
-    start: datetime | None = None  # absolute, UTC unless it says otherwise
-    end: datetime | None = None
-    after: float | None = Field(None, ge=0)  # seconds after the run's start
-    for_: float | None = Field(None, gt=0, alias="for")
-    daily: str | None = None  # "HH:MM-HH:MM" UTC; may wrap midnight
-    every_days: int | None = Field(None, ge=1)
-
-    _durations = field_validator("after", "for_", mode="before")(
-        lambda v: None if v is None else duration_s(v)
-    )
-
-    @field_validator("daily")
-    @classmethod
-    def _daily(cls, value: str | None) -> str | None:
-        if value is not None:
-            m = _DAILY.match(value)
-            if m is None or int(m[1]) > 24 or int(m[3]) > 24 or int(m[2]) > 59 or int(m[4]) > 59:
-                raise ValueError(f"{value!r} is not a daily window (write HH:MM-HH:MM, UTC)")
-        return value
-
-    @model_validator(mode="after")
-    def _ordered(self) -> FaultWindow:
-        if self.start and self.end and self.end <= self.start:
-            raise ValueError("end must be after start")
-        return self
-
-    def bounds(self, run_start_s: float) -> tuple[float, float]:
-        """The absolute span it may hit in (epoch seconds), given when the run starts."""
-        lo = max(_epoch(self.start, -np.inf), run_start_s + (self.after or 0.0))
-        hi = _epoch(self.end, np.inf)
-        if self.for_ is not None:
-            hi = min(hi, run_start_s + (self.after or 0.0) + self.for_)
-        return lo, hi
-
-    def hit(self, t_s: np.ndarray, run_start_s: float) -> Hit:
-        """Which of the instants ``t_s`` (epoch seconds) are inside, and since when."""
-        lo, hi = self.bounds(run_start_s)
-        t = t_s.astype(np.float64)
-        rows = (t >= lo) & (t < hi)
-        since = t - (lo if np.isfinite(lo) else run_start_s)
-        if self.every_days is not None:
-            rows &= (np.floor(t / 86_400) % self.every_days) == 0
-        if self.daily is not None:
-            m = _DAILY.match(self.daily)
-            assert m is not None  # validated
-            open_s, close_s = int(m[1]) * 3600 + int(m[2]) * 60, int(m[3]) * 3600 + int(m[4]) * 60
-            clock = np.mod(t, 86_400)
-            inside = (
-                (clock >= open_s) & (clock < close_s)
-                if open_s < close_s
-                else (clock >= open_s) | (clock < close_s)
-            )
-            rows &= inside
-            since = np.mod(clock - open_s, 86_400)  # since today's window opened
-        return Hit(rows, since)  # the stage adds the seqs
-
-
-def _epoch(when: datetime | None, default: float) -> float:
-    if when is None:
-        return default
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
 class DeviceSelector(_Strict):
@@ -287,10 +227,7 @@ __all__ = [
     "Draws",
     "Fault",
     "FaultEntry",
-    "FaultParams",
     "FaultPlan",
-    "FaultWindow",
-    "Hit",
+    "Held",
     "block_sha256",
-    "duration_s",
 ]

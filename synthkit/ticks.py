@@ -93,7 +93,8 @@ class ModelTicks:
         )
 
     def batch(self, k0: int, n: int) -> Batch:
-        from synthkit.batch import Batch, Column, iso_seconds
+        from synthkit.batch import Batch, Column
+        from synthkit.isotime import iso_seconds
 
         streams = len(self.ids)
         values = {c.name: np.full(n * streams, np.nan) for c in self.specs}

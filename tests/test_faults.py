@@ -51,7 +51,11 @@ CASES = {
     "duplicate": "devices: all\n    every: 7\n    copies: 2",
     "clock_skew": "devices: [S-01, T-01]\n    offset_ms: 5000\n    per_day_ms: 86400",
     "gps_jump": "devices: [T-01]\n    rate: 0.3\n    km: 2",
+    "late": "devices: [N-01, S-01]\n    share: 0.5\n    delay: 30m",
+    "out_of_order": "devices: all\n    share: 0.2\n    within: 20m",
+    "burst": "devices: [N-03]",
 }
+DELAYED = ("late", "out_of_order", "burst")
 
 
 def scenario(tmp_path: Path, faults: str = "") -> Path:
@@ -111,6 +115,18 @@ def test_each_fault_changes_exactly_the_records_its_labels_name(tmp_path, clean,
         copies = [r for i, r in enumerate(after) if i and key(r) == key(after[i - 1])]
         assert {key(r) for r in copies} == named and len(copies) == 2 * len(named)
         assert [r for i, r in enumerate(after) if not (i and key(r) == key(after[i - 1]))] == before
+    elif kind in DELAYED:  # the same records, the labelled ones later, the rest in order
+        assert sorted(after) == sorted(before)
+        assert [r for r in after if key(r) not in named] == [
+            r for r in before if key(r) not in named
+        ]
+        was = {key(r): i for i, r in enumerate(before)}
+        now = {key(r): i for i, r in enumerate(after)}
+        assert all(now[k] > was[k] for k in named)
+        if kind == "burst":  # the backlog arrives after the records emitted at the window's end
+            times = [r[2] for r in after]
+            first_late = min(now[k] for k in named)
+            assert times[first_late - 1] == "2026-01-01T18:00:00Z"
     else:
         assert len(before) == len(after)
         changed = {key(a) for a, b in zip(after, before) if a != b}
@@ -148,6 +164,10 @@ def _apply(path: Path, rows_per_block: int, devices=None) -> tuple[list[dict], l
         out = stage.apply(builder.batch(block))
         stage.taken(out, Collected())  # type: ignore[arg-type]
         rows += [tuple(r.values()) for r in out.rows()]
+    tail = stage.drain()  # what the faults held to the end
+    if tail is not None:
+        stage.taken(tail, Collected())  # type: ignore[arg-type]
+        rows += [tuple(r.values()) for r in tail.rows()]
     return labels, rows
 
 
@@ -220,7 +240,7 @@ def test_a_fault_on_a_column_the_rows_lack_is_refused_before_anything_is_written
 
 
 def test_windows_absolute_relative_and_recurring():
-    from synthkit.faults import FaultWindow
+    from synthkit.fault_windows import FaultWindow
 
     day = 86_400
     t = np.arange(0, 3 * day, 3600, dtype=np.int64)  # hourly over three days from the epoch
@@ -316,3 +336,27 @@ def test_validate_reports_the_scenarios_faults_and_the_template_holds():
     assert faults["frozen-sensor"] == {"name": "frozen-sensor", "type": "stuck_at", "devices": 1}
     assert faults["dropout-6"]["devices"] == 1 and faults["duplicate-8"]["devices"] == 20
     assert 1 <= faults["drift-2"]["devices"] <= 9  # a seeded share of the south group's ten
+
+
+def test_an_imported_faulted_export_reconciles_with_its_drops_and_repeats_meant(tmp_path):
+    """import-csv of a faulted export: the rows as exported (no fault applied twice), its run
+    record naming the export's labels, so reconcile reads the deliberate gaps as meant."""
+    path = scenario(tmp_path, LOOP_FAULTS.replace("window: {after: 6h, for: 12h}", WINDOW))
+    rows, labels, csv_path = export(tmp_path, path, "out")
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    for args in (["db", "init"], ["--scenario", str(path), "db", "register"]):
+        assert run_cli([*args, "--db-url", url]).exit_code == 0
+    state = ["--state-file", str(tmp_path / "import.json")]
+    res = run_cli(
+        [*state, "import-csv", "--artifact-dir", str(csv_path.parent), "--apply", "--db-url", url]
+    )
+    assert res.exit_code == 0, res.stderr
+    stored = _stored(url)
+    assert len(stored) == len({(r[0], int(r[1])) for r in rows[1:]})  # the repeats deduped
+    report = run_cli([*state, "reconcile", "--db-url", url])
+    assert report.exit_code == 0, report.stdout
+    meant = json.loads(report.stdout)["meant"]
+    assert meant == {
+        "dropped": sum(x["effect"] == "dropped" for x in labels),
+        "repeated": sum(x["effect"] == "repeated" for x in labels),
+    }

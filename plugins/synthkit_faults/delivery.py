@@ -1,21 +1,18 @@
 """Faults in delivery, for any family: records dropped (a seq gap on purpose), a device gone
-silent for a while, records delivered twice. Each labels the records it dropped or repeated;
-a dropped record's seq stays used, so reconcile can tell a deliberate gap from a lost one."""
+silent for a while, records delivered twice, late, out of order, or in a burst after an
+outage. Each labels the records it dropped, repeated or delayed; a dropped record's seq stays
+used, so reconcile can tell a deliberate gap from a lost one."""
 
 from __future__ import annotations
 
 import numpy as np
-from pydantic import Field, model_validator
 
-from synthkit.api import Batch, Draws, Fault, FaultParams, Hit
+from synthkit.api import Batch, Draws, Fault, FaultParams, Held, Hit
+from synthkit_faults.params import DropParams, DuplicateParams, LateParams, OutOfOrderParams
 
 
 def _rows(batch: Batch, index: np.ndarray) -> Batch:
     return Batch([c.take(index) for c in batch.columns])
-
-
-class DropParams(FaultParams):
-    share: float = Field(1.0, gt=0, le=1)  # of the hit records
 
 
 class Drop(Fault):
@@ -44,18 +41,6 @@ class Dropout(Fault):
         return _rows(batch, np.flatnonzero(~hit.rows)), hit.rows
 
 
-class DuplicateParams(FaultParams):
-    every: int | None = Field(None, ge=1)  # every Nth seq of a device (seq % every == 0)
-    share: float | None = Field(None, gt=0, le=1)  # or a share of the hit records
-    copies: int = Field(1, ge=1, le=10)  # sent this many extra times, right after
-
-    @model_validator(mode="after")
-    def _one(self) -> DuplicateParams:
-        if self.every is not None and self.share is not None:
-            raise ValueError("give every or share, not both")
-        return self
-
-
 class Duplicate(Fault):
     """Records delivered more than once (a retry that was not needed), to test dedupe."""
 
@@ -72,3 +57,62 @@ class Duplicate(Fault):
             twice &= draws.uniform(4) < self.params.share
         repeats = 1 + self.params.copies * twice.astype(np.int64)
         return _rows(batch, np.repeat(np.arange(batch.n), repeats)), twice
+
+
+class _Delaying(Fault):
+    """Holds a ``share`` of the hit records back, each for :meth:`delays`, then delivers it."""
+
+    effect = "delayed"
+    params: LateParams | OutOfOrderParams
+
+    def __init__(self, params: LateParams | OutOfOrderParams) -> None:
+        self.params, self.held = params, Held()
+
+    def delays(self, hit: Hit, draws: Draws) -> np.ndarray:
+        raise NotImplementedError
+
+    def apply(self, batch: Batch, hit: Hit, draws: Draws) -> tuple[Batch, np.ndarray]:
+        late = hit.rows & (draws.uniform(7) < self.params.share)
+        held = np.flatnonzero(late)
+        assert hit.time_s is not None  # the stage gives every fault the records' times
+        self.held.hold(batch.take(held), (hit.time_s + self.delays(hit, draws))[held])
+        return batch.take(np.flatnonzero(~late)), late
+
+    def release(self, until_s: float) -> tuple[Batch, np.ndarray] | None:
+        return self.held.release(until_s)
+
+
+class Late(_Delaying):
+    """Records held back ``delay`` and then delivered (a gateway that buffers)."""
+
+    def delays(self, hit: Hit, draws: Draws) -> np.ndarray:
+        assert isinstance(self.params, LateParams)
+        return np.full(len(hit.rows), self.params.delay)
+
+
+class OutOfOrder(_Delaying):
+    """A share of records overtaken by later ones: each held a random while between
+    ``within``/2 and ``within``."""
+
+    def delays(self, hit: Hit, draws: Draws) -> np.ndarray:
+        assert isinstance(self.params, OutOfOrderParams)
+        return self.params.within * (0.5 + 0.5 * draws.uniform(8))
+
+
+class Burst(Fault):
+    """An outage's backlog: what a device emits in the window is held, and sent all at once
+    when the window closes (at the run's end if it never does)."""
+
+    effect = "delayed"
+
+    def __init__(self, params: FaultParams) -> None:
+        self.params, self.held = params, Held()
+
+    def apply(self, batch: Batch, hit: Hit, draws: Draws) -> tuple[Batch, np.ndarray]:
+        assert hit.time_s is not None and hit.left_s is not None
+        held = np.flatnonzero(hit.rows)
+        self.held.hold(batch.take(held), (hit.time_s + hit.left_s)[held])
+        return batch.take(np.flatnonzero(~hit.rows)), hit.rows
+
+    def release(self, until_s: float) -> tuple[Batch, np.ndarray] | None:
+        return self.held.release(until_s)

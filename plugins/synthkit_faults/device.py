@@ -6,15 +6,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from pydantic import Field
 
-from synthkit.api import Batch, Draws, Fault, FaultParams, Hit
-
-
-class ClockSkewParams(FaultParams):
-    column: str = "local_timestamp_ms"  # the device's own clock, in milliseconds
-    offset_ms: int = 0  # off by this much from the window's start
-    per_day_ms: int = 0  # and by this much more each day it has been open
+from synthkit.api import Batch, Draws, Fault, Hit
+from synthkit_faults.params import ClockSkewParams, GpsJumpParams
 
 
 class ClockSkew(Fault):
@@ -36,13 +30,6 @@ class ClockSkew(Fault):
         values[rows] += skew[rows].astype(values.dtype)
         out = [replace(c, values=values) if c is column else c for c in batch.columns]
         return Batch(out), values != column.values
-
-
-class GpsJumpParams(FaultParams):
-    rate: float = Field(0.01, gt=0, le=1)  # the share of hit fixes that jump
-    km: float = Field(5.0, gt=0)  # how far
-    latitude: str = "latitude"
-    longitude: str = "longitude"
 
 
 class GpsJump(Fault):

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import replace
-from typing import Literal
 
 import numpy as np
-from pydantic import Field
 
-from synthkit.api import Batch, Column, Draws, Fault, FaultParams, Hit
-
-
-class ColumnParams(FaultParams):
-    column: str = Field(min_length=1)  # a column name, or a glob (raw_*)
+from synthkit.api import Batch, Column, Draws, Fault, Hit
+from synthkit_faults.params import (
+    ColumnParams,
+    DriftParams,
+    MalformedParams,
+    NoiseParams,
+    OffsetParams,
+    SpikeParams,
+    StuckParams,
+)
 
 
 class ValueFault(Fault):
@@ -66,10 +69,6 @@ def _changed_column(
     return replace(c, values=values), changed
 
 
-class StuckParams(ColumnParams):
-    value: float = 0.0
-
-
 class StuckAt(ValueFault):
     """The sensor reads ``value`` whatever happens."""
 
@@ -79,21 +78,11 @@ class StuckAt(ValueFault):
         return np.full(len(rows), self.params.value)
 
 
-class DriftParams(ColumnParams):
-    per_day: float  # added per day the window has been open
-
-
 class Drift(ValueFault):
     params: DriftParams
 
     def changed(self, values, hit, draws, rows):
         return values + self.params.per_day * hit.since_s[rows] / 86_400.0
-
-
-class SpikeParams(ColumnParams):
-    rate: float = Field(0.01, gt=0, le=1)  # the share of hit records that spike
-    factor: float = 3.0  # multiplies the value
-    add: float = 0.0  # then adds this
 
 
 class Spike(ValueFault):
@@ -104,10 +93,6 @@ class Spike(ValueFault):
         return np.where(spikes, values * self.params.factor + self.params.add, values)
 
 
-class NoiseParams(ColumnParams):
-    sigma: float = Field(gt=0)  # the standard deviation of the added Gaussian noise
-
-
 class NoiseBurst(ValueFault):
     params: NoiseParams
 
@@ -115,22 +100,11 @@ class NoiseBurst(ValueFault):
         return values + self.params.sigma * draws.normal(1)[rows]
 
 
-class OffsetParams(ColumnParams):
-    add: float = 0.0  # a calibration offset
-    percent: float = 0.0  # and a gain error: the value is off by this percentage
-
-
 class Offset(ValueFault):
     params: OffsetParams
 
     def changed(self, values, hit, draws, rows):
         return values * (1.0 + self.params.percent / 100.0) + self.params.add
-
-
-class MalformedParams(ColumnParams):
-    share: float = Field(1.0, gt=0, le=1)  # of the hit records
-    mode: Literal["missing", "value"] = "missing"  # the field left out, or set to ``value``
-    value: float = -1.0
 
 
 class Malformed(Fault):

@@ -229,7 +229,10 @@ def import_csv(
             for device_id, info in (manifest.get("devices") or {}).items():
                 state.advance(device_id, int(info["last_seq"]))
             state.save()
-            result["run_id"] = record_import(run, manifest, state_file, sink.plan.sink, out or url)
+            labels = _labels_of(manifest, artifact_dir)  # what the export's faults meant
+            result["run_id"] = record_import(
+                run, manifest, state_file, sink.plan.sink, out or url, labels
+            )
             result["state_file"] = str(state_file)
             result["warnings"], result["complete"] = problems, not problems
             result_file = AtomicFile(artifact_dir / RESULT_NAME, durable=True)
@@ -238,8 +241,20 @@ def import_csv(
     return result, problems
 
 
+def _labels_of(manifest: dict[str, Any], artifact_dir: Path) -> str:
+    """The export's fault labels (its manifest's notes name the file), "" without faults."""
+    faults = (manifest.get("notes") or {}).get("faults") or {}
+    name = ((faults.get("tables") or {}).get("labels") or {}).get("file")
+    return str((artifact_dir / name).resolve()) if name else ""
+
+
 def record_import(
-    run: Run, manifest: dict[str, Any], state_file: Path, sink: str, where: str
+    run: Run,
+    manifest: dict[str, Any],
+    state_file: Path,
+    sink: str,
+    where: str,
+    labels: str = "",
 ) -> str:
     """The run record of an applied import: the export's devices and seqs, and the recipe that
     regenerates them (the export's scenario, window start and steps)."""
@@ -264,6 +279,7 @@ def record_import(
         sink=sink,
         target=redact(where),
         store=store_identity(where),
+        labels=labels,
         recipe=recipe(
             manifest.get("scenario_path", ""),
             manifest.get("scenario_sha256"),

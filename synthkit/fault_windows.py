@@ -1,0 +1,99 @@
+"""When a fault applies: a faults block entry's ``window`` (absolute, relative to the run,
+daily, every N days, or a mix: all given must hold), and durations as a scenario writes them
+(``90s``, ``15m``, ``2h``, ``3d``)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from synthkit.fault_params import duration_s
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """The rows of a batch a fault hits (its devices, inside its window), how long its window
+    had been open at each (seconds; what drift or a drain grows with), and each row's seq."""
+
+    rows: np.ndarray  # bool per row
+    since_s: np.ndarray  # float64 per row (meaningful where ``rows``)
+    seq: np.ndarray | None = None  # int64 per row (the family's seq column)
+    left_s: np.ndarray | None = None  # float64 per row: until the window closes (inf: never)
+    time_s: np.ndarray | None = None  # int64 per row: when each record was emitted
+
+
+_DAILY = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+class FaultWindow(_Strict):
+    start: datetime | None = None  # absolute, UTC unless it says otherwise
+    end: datetime | None = None
+    after: float | None = Field(None, ge=0)  # seconds after the run's start
+    for_: float | None = Field(None, gt=0, alias="for")
+    daily: str | None = None  # "HH:MM-HH:MM" UTC; may wrap midnight
+    every_days: int | None = Field(None, ge=1)
+
+    _durations = field_validator("after", "for_", mode="before")(
+        lambda v: None if v is None else duration_s(v)
+    )
+
+    @field_validator("daily")
+    @classmethod
+    def _daily(cls, value: str | None) -> str | None:
+        if value is not None:
+            m = _DAILY.match(value)
+            if m is None or int(m[1]) > 24 or int(m[3]) > 24 or int(m[2]) > 59 or int(m[4]) > 59:
+                raise ValueError(f"{value!r} is not a daily window (write HH:MM-HH:MM, UTC)")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FaultWindow:
+        if self.start and self.end and self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+    def bounds(self, run_start_s: float) -> tuple[float, float]:
+        """The absolute span it may hit in (epoch seconds), given when the run starts."""
+        lo = max(_epoch(self.start, -np.inf), run_start_s + (self.after or 0.0))
+        hi = _epoch(self.end, np.inf)
+        if self.for_ is not None:
+            hi = min(hi, run_start_s + (self.after or 0.0) + self.for_)
+        return lo, hi
+
+    def hit(self, t_s: np.ndarray, run_start_s: float) -> Hit:
+        """Which of the instants ``t_s`` (epoch seconds) are inside, and since when."""
+        lo, hi = self.bounds(run_start_s)
+        t = t_s.astype(np.float64)
+        rows = (t >= lo) & (t < hi)
+        since = t - (lo if np.isfinite(lo) else run_start_s)
+        left = hi - t
+        if self.every_days is not None:
+            rows &= (np.floor(t / 86_400) % self.every_days) == 0
+        if self.daily is not None:
+            m = _DAILY.match(self.daily)
+            assert m is not None  # validated
+            open_s, close_s = int(m[1]) * 3600 + int(m[2]) * 60, int(m[3]) * 3600 + int(m[4]) * 60
+            clock = np.mod(t, 86_400)
+            inside = (
+                (clock >= open_s) & (clock < close_s)
+                if open_s < close_s
+                else (clock >= open_s) | (clock < close_s)
+            )
+            rows &= inside
+            since = np.mod(clock - open_s, 86_400)  # since today's window opened
+            left = np.minimum(left, np.mod(close_s - clock, 86_400))
+        return Hit(rows, since, left_s=left)  # the stage adds the seqs and times
+
+
+def _epoch(when: datetime | None, default: float) -> float:
+    if when is None:
+        return default
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
