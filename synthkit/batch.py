@@ -192,8 +192,9 @@ class Batch:
         return Batch([c.take(slice(start, stop)) for c in self.columns])
 
     def take(self, index: np.ndarray) -> Batch:
-        """The rows at ``index`` (any order, repeats allowed)."""
-        return Batch([c.take(index) for c in self.columns])
+        """The rows at ``index`` (any order, repeats allowed); each column is copied when
+        first asked for, so takes one after another copy a column once."""
+        return _Taken(self, np.asarray(index))
 
     @staticmethod
     def concat(parts: Sequence[Batch]) -> Batch:
@@ -264,3 +265,35 @@ def render_label_csv(value: Any) -> bytes:
     if any(ch in text for ch in ',"\r\n') or text != text.strip():
         text = '"' + text.replace('"', '""') + '"'
     return text.encode()
+
+
+class _Taken(Batch):
+    """Rows of ``base`` at ``index``, taken column by column on first use."""
+
+    def __init__(self, base: Batch, index: np.ndarray) -> None:  # no dataclass init: lazy
+        self._base, self._index = base, index
+        self._done: dict[str, Column] = {}
+
+    @property  # read-only here: its columns are the base's, taken
+    def columns(self) -> list[Column]:  # type: ignore[override]
+        return [self.column(name) for name in self._base.names]
+
+    @property
+    def n(self) -> int:
+        return len(self._index)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self._base.names
+
+    def column(self, name: str) -> Column:
+        found = self._done.get(name)
+        if found is None:
+            found = self._done[name] = self._base.column(name).take(self._index)
+        return found
+
+    def take(self, index: np.ndarray) -> Batch:
+        return _Taken(self._base, self._index[np.asarray(index)])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Batch) and self.columns == other.columns

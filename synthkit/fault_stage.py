@@ -8,6 +8,7 @@ by the compiled encoder: a fault that hits every record costs little more than t
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 # faulted records, as the stage keeps them until the sink took their batch: the fault, their
 # stream column (codes and labels), seqs and times
-Pending = tuple[CompiledFault, "Column", np.ndarray, np.ndarray]
+Pending = tuple[CompiledFault, "Column", np.ndarray, "Column"]
 
 
 class FaultStage(Transform):
@@ -38,6 +39,7 @@ class FaultStage(Transform):
         self.run_start_s = 0.0
         self.pending: list[Pending] = []
         self.meant = {"dropped": 0, "repeated": 0}  # records dropped, extra copies sent
+        self._lists: dict[str, tuple[str, ...]] = {}
         self._labels: Any = None  # the stream labels the caches below were built for
         self._keys = np.zeros(0, np.uint64)
         self._masks: list[np.ndarray] = []
@@ -95,51 +97,80 @@ class FaultStage(Transform):
         return rows.take(order), due[order]
 
     def _one(self, f: CompiledFault, mask: np.ndarray, batch: Batch) -> Batch:
+        """One fault over the batch: its window computed, and its draws made, only for the
+        records of its devices (most faults hit a few devices, or a few hours)."""
         if not batch.n:
             return batch
         codes = batch.column(self.stream).values
-        rows = mask[codes]
-        if not rows.any():
+        mine = np.flatnonzero(mask[codes])
+        if not len(mine):
             return batch
         t = _epoch_s(batch.column(self.time))
-        window = f.entry.window.hit(t, self.run_start_s)
-        rows &= window.rows
-        if not rows.any():
+        window = f.entry.window.hit(t[mine], self.run_start_s)
+        hit_at = mine[window.rows]
+        if not len(hit_at):
             return batch
-        seq = batch.column(self.seq).values
-        draws = Draws(record_keys(f.key, self._keys[codes], seq))
-        hit = Hit(rows, window.since_s, seq, window.left_s, t)
-        out, labelled = f.fault.apply(batch, hit, draws)
+        n, seq = batch.n, batch.column(self.seq).values
+        rows = np.zeros(n, bool)
+        rows[hit_at] = True
+        since, left = np.zeros(n), np.full(n, np.inf)
+        since[mine], left[mine] = window.since_s, window.left_s
+        keys = np.zeros(n, np.uint64)
+        keys[hit_at] = record_keys(f.key, self._keys[codes[hit_at]], seq[hit_at])
+        out, labelled = f.fault.apply(batch, Hit(rows, since, seq, left, t), Draws(keys, rows))
         if labelled.any():
             rows_of = np.flatnonzero(labelled)
             stream = batch.column(self.stream).take(rows_of)
-            self.pending.append((f, stream, seq[rows_of], t[rows_of]))
+            self.pending.append((f, stream, seq[rows_of], batch.column(self.time).take(rows_of)))
         return out
 
     def taken(self, batch: Batch, notes: Notes) -> None:
+        """The labels of the records the sink took, every fault's in one columnar batch (its
+        type, effect and name as codes into lists made once: the encoder's caches hold)."""
         from synthkit.batch import Batch, Column
         from synthkit.isotime import iso_seconds
 
-        for f, stream, seqs, times in self.pending:
-            n = len(seqs)
-            one = np.zeros(n, np.int64)
-            columns = [
-                Column("stream", "label", stream.values, labels=stream.labels),
-                Column("seq", "int", seqs.astype(np.int64)),
-                Column("at", "fixed", iso_seconds(times), type="timestamp", epoch=times),
-                Column("fault", "label", one, labels=(f.type,)),
-                Column("effect", "label", one, labels=(f.fault.effect,)),
-                Column("name", "label", one, labels=(f.name,)),
-            ]
-            if f.fault.effect == "repeated":  # how many extra copies each was sent
-                copies = int(getattr(f.params, "copies", 1))
-                columns.append(Column("copies", "int", np.full(n, copies, np.int64)))
-                self.meant["repeated"] += n * copies
+        if not self.pending:
+            return
+        faults = self.plan.faults
+        place = {f.index: k for k, f in enumerate(faults)}
+        which = np.concatenate([np.full(len(q), place[f.index]) for f, _, q, _ in self.pending])
+        copies = np.array([int(getattr(f.params, "copies", 1)) for f in faults])
+        effects = np.array([f.fault.effect for f in faults])
+        repeated = effects[which] == "repeated"
+        columns = [
+            replace(
+                Batch.concat([Batch([s]) for _, s, _, _ in self.pending]).columns[0], name="stream"
+            ),
+            Column(
+                "seq", "int", np.concatenate([q for _, _, q, _ in self.pending]).astype(np.int64)
+            ),
+            Batch.concat([Batch([_at(t, iso_seconds)]) for *_, t in self.pending]).columns[0],
+            Column("fault", "label", which, labels=self._names("type")),
+            Column("effect", "label", which, labels=self._names("effect")),
+            Column("name", "label", which, labels=self._names("name")),
+        ]
+        if repeated.any():  # how many extra copies each repeated record was sent
+            columns.append(Column("copies", "int", copies[which], present=repeated))
+        notes.add("labels", Batch(columns))
+        for f, _, seqs, _ in self.pending:
+            notes.count(f"faulted:{f.name}", len(seqs))
+            if f.fault.effect == "repeated":
+                self.meant["repeated"] += len(seqs) * int(getattr(f.params, "copies", 1))
             elif f.fault.effect == "dropped":
-                self.meant["dropped"] += n
-            notes.add("labels", Batch(columns))
-            notes.count(f"faulted:{f.name}", n)
+                self.meant["dropped"] += len(seqs)
         self.pending = []
+
+    def _names(self, what: str) -> tuple[str, ...]:
+        """Per fault of the block, in order: its type, effect or name (one tuple per run)."""
+        if what not in self._lists:
+            of = {
+                "type": lambda f: f.type,
+                "effect": lambda f: f.fault.effect,
+                "name": lambda f: f.name,
+            }[what]
+            self._lists[what] = tuple(of(f) for f in self.plan.faults)
+        return self._lists[what]
 
     def end(self, notes: Notes) -> None:
         notes.add(
@@ -156,6 +187,16 @@ class FaultStage(Transform):
                 np.array([n in f.streams for n in names], bool) for f in self.plan.faults
             ]
         return self._masks
+
+
+def _at(time: Column, iso_seconds: Any) -> Column:
+    """A label's ``at``: the record's own time text when it is a timestamp column."""
+    from synthkit.batch import Column
+
+    if time.kind == "fixed":
+        return replace(time, name="at")
+    seconds = _epoch_s(time)
+    return Column("at", "fixed", iso_seconds(seconds), type="timestamp", epoch=seconds)
 
 
 def _merged(batch: Batch, held: Batch, due_s: np.ndarray, time: str) -> Batch:

@@ -72,9 +72,11 @@ class FaultWindow(_Strict):
         """Which of the instants ``t_s`` (epoch seconds) are inside, and since when."""
         lo, hi = self.bounds(run_start_s)
         t = t_s.astype(np.float64)
-        rows = (t >= lo) & (t < hi)
         since = t - (lo if np.isfinite(lo) else run_start_s)
         left = hi - t
+        if not (np.isfinite(lo) or np.isfinite(hi) or self.every_days or self.daily):
+            return Hit(np.ones(len(t), bool), since, left_s=left)  # the whole run
+        rows = (t >= lo) & (t < hi)
         if self.every_days is not None:
             rows &= (np.floor(t / 86_400) % self.every_days) == 0
         if self.daily is not None:

@@ -47,17 +47,25 @@ class Draws:
     """Random numbers per record of one fault: a pure function of the run's seed, the
     fault's place in the block, the record's stream and its seq (never the batch)."""
 
-    def __init__(self, keys: np.ndarray) -> None:
-        self.keys = keys
+    def __init__(self, keys: np.ndarray, rows: np.ndarray | None = None) -> None:
+        # drawn only for ``rows`` (the records a fault hits; 0 elsewhere): most hit few
+        self.keys, self.rows = keys, rows
+
+    def _at_rows(self, k: int) -> np.ndarray:
+        if self.rows is None:
+            return uniforms(self.keys, k)
+        out = np.zeros(len(self.rows), np.float64)
+        out[self.rows] = uniforms(self.keys[self.rows], k)
+        return out
 
     def uniform(self, k: int = 0) -> np.ndarray:
         """One uniform in [0, 1) per row (``k``: which draw)."""
-        return uniforms(self.keys, k)
+        return self._at_rows(k)
 
     def normal(self, k: int = 0) -> np.ndarray:
         """One standard normal per row (Box-Muller over draws ``2k`` and ``2k + 1``)."""
-        u1 = 1.0 - uniforms(self.keys, 2 * k)  # (0, 1]: log is finite
-        return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * uniforms(self.keys, 2 * k + 1))
+        u1 = 1.0 - self._at_rows(2 * k)  # (0, 1]: log is finite
+        return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * self._at_rows(2 * k + 1))
 
 
 class Fault(ABC):

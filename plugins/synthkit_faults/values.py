@@ -36,29 +36,34 @@ class ValueFault(Fault):
         """New float values for ``rows`` (the hit rows' indices), given theirs."""
         raise NotImplementedError
 
+    def chosen(self, hit: Hit, draws: Draws) -> np.ndarray:
+        """The hit records it changes (a spike: a share of them)."""
+        return hit.rows
+
     def apply(self, batch: Batch, hit: Hit, draws: Draws) -> tuple[Batch, np.ndarray]:
         names = set(self.targets(batch.names))
         touched = np.zeros(batch.n, bool)
+        rows = self.chosen(hit, draws)
         out = []
         for c in batch.columns:
             if c.name in names and c.kind in ("int", "decimal"):
-                c, changed = _changed_column(c, self, hit, draws)
+                c, changed = _changed_column(c, self, rows, hit, draws)
                 touched |= changed
             out.append(c)
         return Batch(out), touched
 
 
 def _changed_column(
-    c: Column, fault: ValueFault, hit: Hit, draws: Draws
+    c: Column, fault: ValueFault, chosen: np.ndarray, hit: Hit, draws: Draws
 ) -> tuple[Column, np.ndarray]:
     """The column with the fault's values where they change what is written (a change that
     rounds away at the column's decimals is none), and which rows those are."""
     scale = 10.0**c.decimals if c.kind == "decimal" else 1.0
-    mask = hit.rows if c.present is None else hit.rows & c.present
-    real = c.values / scale if c.scaled else c.values.astype(np.float64)
-    mask &= np.isfinite(real)  # a value the record lacks stays lacking
-    rows = np.flatnonzero(mask)
-    new = np.rint(fault.changed(real[rows], hit, draws, rows) * scale)  # as the encoder writes
+    rows = np.flatnonzero(chosen if c.present is None else chosen & c.present)
+    real = c.values[rows] / scale if c.scaled else c.values[rows].astype(np.float64)
+    finite = np.isfinite(real)  # a value the record lacks stays lacking
+    rows, real = rows[finite], real[finite]
+    new = np.rint(fault.changed(real, hit, draws, rows) * scale)  # as the encoder writes
     old = c.values[rows] if c.kind == "int" or c.scaled else np.rint(c.values[rows] * scale)
     differs = new != old
     values = c.values.copy()
@@ -88,9 +93,11 @@ class Drift(ValueFault):
 class Spike(ValueFault):
     params: SpikeParams
 
+    def chosen(self, hit, draws):
+        return hit.rows & (draws.uniform(0) < self.params.rate)
+
     def changed(self, values, hit, draws, rows):
-        spikes = draws.uniform(0)[rows] < self.params.rate
-        return np.where(spikes, values * self.params.factor + self.params.add, values)
+        return values * self.params.factor + self.params.add
 
 
 class NoiseBurst(ValueFault):
