@@ -207,6 +207,10 @@ class Transform(ABC):
     all (:class:`~synthkit.notes.Notes`)."""
 
     note_tables: tuple[str, ...] = ()  # the notes tables this transform writes ("labels")
+    # True when ``taken`` needs nothing kept from the last ``apply`` (it reads only the batch
+    # it is given): the run may then apply this stage a batch or two ahead of the sink, on
+    # its own thread, overlapping generation, transforms and writing
+    ahead: ClassVar[bool] = False
 
     def columns(self, columns: tuple[str, ...]) -> tuple[str, ...]:
         """The column names the sink will be opened with, given the ones before this stage."""

@@ -5,7 +5,7 @@ it; the transforms' notes go with the sink's outputs, whole or not at all."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -19,6 +19,16 @@ if TYPE_CHECKING:
     from synthkit.run import Run, RunPlan
 
 K = TypeVar("K", bound="Sink")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A batch through a delivery's transforms, not yet handed to its sink: ``batch`` for
+    the sink, and what each stage from ``first`` on returned (each is told it was taken)."""
+
+    batch: Batch
+    outputs: list[Batch]
+    first: int
 
 
 class Delivery(Generic[K]):
@@ -38,7 +48,6 @@ class Delivery(Generic[K]):
         self.run, self.sink, self.plan, self.target = run, sink, plan, target
         self.chain = [transform for _, transform in chain]
         self.notebook = NoteBook(self.chain, [name for name, _ in chain])
-        self.outputs: list[Batch] = []  # what each stage returned for the batch being written
         self.state = "planned"  # -> open -> closed | aborted
         self._place: tuple[Path | None, str] | None = None
 
@@ -111,17 +120,19 @@ class Delivery(Generic[K]):
             return ""
         return str((directory / f"{base}.labels.jsonl").resolve())
 
-    def write(self, batch: Batch) -> None:
-        self.outputs.clear()
-        self._write_from(-1, batch)
+    @property
+    def ahead(self) -> bool:
+        """Whether the chain may run ahead of the sink, on its own thread (every stage says
+        its ``taken`` needs nothing from its last ``apply``): ``deliver`` then overlaps it
+        with generating and with writing."""
+        return bool(self.chain) and all(t.ahead for t in self.chain)
 
-    def _write_from(self, held_by: int, batch: Batch) -> None:
-        """``batch`` through the stages after ``held_by`` (-1: all), to the sink; then each
-        stage from ``held_by`` on is told what it handed on was taken."""
-        outputs = self.outputs
-        outputs.clear()
-        if held_by >= 0:
-            outputs.append(batch)  # what the holding stage handed on
+    def write(self, batch: Batch) -> None:
+        self.hand(self.prepare(batch))
+
+    def prepare(self, batch: Batch, held_by: int = -1) -> Prepared:
+        """``batch`` through the stages after ``held_by`` (-1: all), not yet handed over."""
+        outputs = [batch] if held_by >= 0 else []  # what the holding stage handed on
         start = held_by + 1
         for name, transform in zip(self.notebook.names[start:], self.chain[start:]):
             try:
@@ -138,11 +149,17 @@ class Delivery(Generic[K]):
                     hint="give it the name of a column these rows have (its options), or leave it out",
                 ) from None
             outputs.append(batch)
-        if batch.n:
-            self._handed(batch)
-        # an emptied batch was taken whole (nothing refused): its notes, a drop's labels, stand
-        first = max(held_by, 0)
-        for transform, out, notes in zip(self.chain[first:], outputs, self.notebook.notes[first:]):
+        return Prepared(batch, outputs, max(held_by, 0))
+
+    def hand(self, prepared: Prepared) -> None:
+        """A prepared batch to the sink; then each stage is told what it handed on was taken
+        (an emptied batch was taken whole, nothing refused: a drop's labels stand)."""
+        if prepared.batch.n:
+            self._handed(prepared.batch)
+        first = prepared.first
+        for transform, out, notes in zip(
+            self.chain[first:], prepared.outputs, self.notebook.notes[first:]
+        ):
             transform.taken(out, notes)
 
     def _handed(self, batch: Batch) -> None:
@@ -164,7 +181,7 @@ class Delivery(Generic[K]):
         for i, transform in enumerate(self.chain):
             tail = transform.drain()
             if tail is not None and tail.n:
-                self._write_from(i, tail)
+                self.hand(self.prepare(tail, i))
         for transform, notes in zip(self.chain, self.notebook.notes):
             transform.end(notes)
         self.notebook.commit()

@@ -19,13 +19,15 @@ from numba import njit
 
 from synthkit._bytes import copy_bytes
 from synthkit.batch import Batch, Column, render_label_csv, render_label_json
+from synthkit.encode_layout import TABLE_SPAN as _TABLE_SPAN
+from synthkit.encode_layout import flat_rows, stacked, table_base
 from synthkit.errors import ConfigError
 
 Format = Literal["jsonl", "csv", "template"]
 _MODE = {"jsonl": 0, "csv": 1, "template": 2}
-_K_INT, _K_LABEL, _K_FIXED = 0, 2, 3  # numbers become _K_INT (digits) or _K_LABEL (tables)
+# numbers become _K_INT (digits) or _K_TABLE (a rendered table, digits for values outside it)
+_K_INT, _K_TABLE, _K_LABEL, _K_FIXED = 0, 1, 2, 3
 _KIND_CODE = {"int": _K_INT, "decimal": _K_INT, "label": _K_LABEL, "fixed": _K_FIXED}
-_TABLE_SPAN = 2048  # numbers whose batch range fits this are written from a rendered table
 _MAX_TABLES = 32  # rendered tables kept (oldest dropped): memory stays flat as numbers grow
 # a new table (4,096 numbers rendered, the label pool rebuilt) pays for itself over this many
 # rows, or when the range comes back (a steady column of small batches: a listener's 500);
@@ -113,7 +115,9 @@ def _encode_rows(
     slots: np.ndarray,  # per column: row of ints/floats/codes, or byte offset of a fixed column
     decimals: np.ndarray,
     mask_slots: np.ndarray,  # per column: row of masks, or -1 when always present
-    widths: np.ndarray,  # per column: fixed width, or label base for labels
+    widths: np.ndarray,  # per column: fixed width, or where its labels start in the pool
+    shifts: np.ndarray,  # per table column: the number its table starts at
+    table_len: int,  # numbers in a table
     ints: np.ndarray,  # int64 (columns, rows); decimals already scaled to integers
     codes: np.ndarray,  # int64 (columns, rows)
     fixed: np.ndarray,  # uint8, fixed columns flattened one after another
@@ -157,6 +161,16 @@ def _encode_rows(
             k = kinds[c]
             if k == 0:
                 pos = _put_dec(out, pos, ints[slots[c], r], decimals[c], pow10)
+            elif k == 1:
+                value = codes[slots[c], r]
+                at = value - shifts[c]  # its place in the column's table, if it is there
+                if at >= 0 and at < table_len:
+                    code = at + widths[c]
+                    pos = copy_bytes(
+                        out, pos, labels, label_off[code], label_off[code + 1] - label_off[code]
+                    )
+                else:
+                    pos = _put_dec(out, pos, value, decimals[c], pow10)
             elif k == 2:
                 code = codes[slots[c], r] + widths[c]
                 pos = copy_bytes(
@@ -367,7 +381,8 @@ class Encoder:
     def _pack(self, batch: Batch) -> EncodePlan:
         """Column-major arrays for the kernel: one contiguous copy per column, no per-row work."""
         n = batch.n
-        cols = batch.columns
+        sources = batch.sources()  # rows still to take are gathered once, into the stacks
+        cols = [c for c, _ in sources]
         ncol = len(cols)
         raw = [c.name for c in cols if c.kind == "bytes"]
         if raw:
@@ -380,73 +395,69 @@ class Encoder:
         decimals = np.array([c.decimals if c.kind == "decimal" else 0 for c in cols], np.int64)
         mask_slots = np.full(ncol, -1, np.int64)
         widths = np.zeros(ncol, np.int64)
-        ints: list[np.ndarray] = []
-        codes: list[np.ndarray] = []
-        fixed: list[np.ndarray] = []
-        masks: list[np.ndarray] = []
-        label_cols: list[tuple[int, list[bytes], int]] = []
+        Part = tuple[np.ndarray, np.ndarray | None]  # values, and which of them (None: all)
+        ints: list[Part] = []
+        codes: list[Part] = []
+        fixed: list[Part] = []
+        masks: list[Part] = []
+        label_cols: list[tuple[int, list[bytes]]] = []
+        shifts = np.zeros(ncol, np.int64)
         keys = []
         row_bound = 3
         fixed_at = 0
-        for i, c in enumerate(cols):
+        for i, (c, at) in enumerate(sources):
             key = self._key(c.name)
             keys.append(key)
             row_bound += len(key) + 1
             if c.present is not None:
                 mask_slots[i] = len(masks)
-                masks.append(c.present)
+                masks.append((c.present, at))
             if c.kind in ("int", "decimal"):
                 d = c.decimals if c.kind == "decimal" else 0
                 scaled = self._scaled(c, d)
-                lo, hi = (int(scaled.min()), int(scaled.max())) if n else (0, 0)
-                base = (lo // _TABLE_SPAN) * _TABLE_SPAN
-                if hi - lo < _TABLE_SPAN and self._table_pays(d, base, n):
+                decimals[i] = d
+                base = table_base(scaled)
+                if base is not None and self._table_pays(d, base, n):
                     # small range: write pre-rendered numbers, a copy instead of digit maths
-                    kinds[i] = _K_LABEL
+                    kinds[i] = _K_TABLE
                     slots[i] = len(codes)
-                    rendered = self._number_table(d, base)
-                    label_cols.append((i, rendered, -base))  # value v is label (v - base)
-                    codes.append(scaled)
+                    shifts[i] = base
+                    label_cols.append((i, self._number_table(d, base)))
+                    codes.append((scaled, at))
                     row_bound += 24
                 else:
                     kinds[i] = _K_INT
-                    decimals[i] = d
                     slots[i] = len(ints)
-                    ints.append(scaled)
+                    ints.append((scaled, at))
                     row_bound += 22
             elif c.kind == "label":
                 slots[i] = len(codes)
                 rendered = self._rendered(c.name, c.labels)
-                label_cols.append((i, rendered, 0))
-                codes.append(c.values)
+                label_cols.append((i, rendered))
+                codes.append((c.values, at))
                 row_bound += max((len(r) for r in rendered), default=0)
             else:
                 slots[i] = fixed_at
                 widths[i] = c.values.shape[1]
-                fixed.append(np.ascontiguousarray(c.values).reshape(-1))
-                fixed_at += int(c.values.size)
+                fixed.append((c.values, at))
+                fixed_at += n * int(c.values.shape[1])
                 row_bound += int(c.values.shape[1]) + 2
-
-        def stack(arrays: list[np.ndarray], dtype: type) -> np.ndarray:
-            if not arrays:
-                return np.zeros((1, n), dtype)
-            return np.stack([np.asarray(a, dtype) for a in arrays])
-
-        fixed.append(np.zeros(8, np.uint8))  # slack: an 8-byte copy may read past the last row
         key_off = np.cumsum([0] + [len(k) for k in keys]).astype(np.int64)
-        labels, label_off, starts = self._label_pool([r for _, r, _ in label_cols])
-        for (i, _, shift), start in zip(label_cols, starts):
-            widths[i] = start + shift
+        labels, label_off, starts = self._label_pool([r for _, r in label_cols])
+        for (i, _), start in zip(label_cols, starts):
+            widths[i] = start
         args = (
             kinds,
             slots,
             decimals,
             mask_slots,
             widths,
-            stack(ints, np.int64),
-            stack(codes, np.int64),
-            np.concatenate(fixed),
-            stack(masks, np.bool_),
+            shifts,
+            2 * _TABLE_SPAN,
+            stacked(ints, n, np.int64),
+            stacked(codes, n, np.int64),
+            flat_rows(fixed, n, fixed_at),
+            stacked(masks, n, np.bool_),
             np.frombuffer(b"".join(keys) + bytes(8), np.uint8),
             key_off,
             labels,

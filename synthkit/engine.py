@@ -50,36 +50,39 @@ def deliver(
     sink.open(columns)
     if not threaded:
         return _deliver_here(batches, sink, on_batch, before_write, after_write)
-    pending: queue.Queue[object] = queue.Queue(maxsize=1)  # bounded: memory stays flat
     failure: list[BaseException] = []
+    prepare = getattr(sink, "prepare", None) if getattr(sink, "ahead", False) else None
 
-    def writer() -> None:
-        while True:
-            item = pending.get()
-            if item is _DONE:
-                return
-            if failure:
-                continue  # drain without writing after a failure
-            try:
-                if before_write is not None:
-                    before_write(item)  # type: ignore[arg-type]
-                sink.write(item)  # type: ignore[arg-type]
-                if after_write is not None:
-                    after_write(item)  # type: ignore[arg-type]
-                if on_batch is not None:
-                    on_batch(item.n)  # type: ignore[attr-defined]
-            except BaseException as exc:  # re-raised in the caller's thread
-                failure.append(exc)
+    def write(item: Any) -> None:
+        batch, ready = item
+        if before_write is not None:
+            before_write(batch)
+        if ready is None:
+            sink.write(batch)
+        else:
+            sink.hand(ready)  # type: ignore[attr-defined]
+        if after_write is not None:
+            after_write(batch)
+        if on_batch is not None:
+            on_batch(batch.n)
 
-    thread = threading.Thread(target=writer, name="synthkit-sink", daemon=True)
-    thread.start()
+    # generating (this thread) -> [the transforms, when they may run ahead] -> the sink's
+    # writing: bounded queues between them, so memory stays flat
+    writer = _Worker("synthkit-sink", write, failure)
+    workers = [writer]
+    if prepare is not None:
+        workers.insert(
+            0, _Worker("synthkit-transforms", lambda b: (b[0], prepare(b[0])), failure, writer)
+        )
+    first = workers[0]
     try:
         for batch in batches:
             if failure:
                 break
-            pending.put(batch)
-        pending.put(_DONE)
-        thread.join()
+            first.inbox.put((batch, None))
+        first.inbox.put(_DONE)
+        for worker in workers:
+            worker.thread.join()
         if failure and isinstance(failure[0], DeliveryStopped):
             return _stopped(sink, failure[0])
         if failure:
@@ -87,14 +90,52 @@ def deliver(
         return sink.close()
     except BaseException:
         failure.append(RuntimeError("aborted"))
-        while thread.is_alive():  # let the writer finish its current batch, then stop it
-            try:
-                pending.put(_DONE, timeout=0.1)
-            except queue.Full:
-                continue
-            thread.join(timeout=5)
+        for worker in workers:  # let each finish its current batch, then stop it
+            worker.stop()
         sink.abort()
         raise
+
+
+class _Worker:
+    """A thread doing ``work`` on each item of its inbox in order, handing the result to
+    ``then`` (the next worker); after a failure (kept in ``failure`` for the caller) it drains
+    without working, and it passes the end on."""
+
+    def __init__(
+        self,
+        name: str,
+        work: Callable[[Any], Any],
+        failure: list[BaseException],
+        then: _Worker | None = None,
+    ) -> None:
+        self.work, self.failure, self.then = work, failure, then
+        self.inbox: queue.Queue[object] = queue.Queue(maxsize=1)
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self.inbox.get()
+            if item is _DONE:
+                if self.then is not None:
+                    self.then.inbox.put(_DONE)
+                return
+            if self.failure:
+                continue
+            try:
+                out = self.work(item)
+                if self.then is not None:
+                    self.then.inbox.put(out)
+            except BaseException as exc:  # re-raised in the caller's thread
+                self.failure.append(exc)
+
+    def stop(self) -> None:
+        while self.thread.is_alive():
+            try:
+                self.inbox.put(_DONE, timeout=0.1)
+            except queue.Full:
+                continue
+            self.thread.join(timeout=5)
 
 
 def _deliver_here(

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from synthkit.batch import Batch, Column
 from synthkit.contracts import Transform
 from synthkit.errors import ConfigError
-from synthkit.faults import CompiledFault, Draws, FaultPlan, Hit, record_keys
+from synthkit.faults import CompiledFault, Draws, FaultPlan, Hit, RecordKeys
 from synthkit.rand import stable_key
 
 if TYPE_CHECKING:
-    from synthkit.batch import Batch, Column
     from synthkit.notes import Notes
     from synthkit.run import RunPlan
 
@@ -33,11 +33,14 @@ class FaultStage(Transform):
     """Applies ``plan`` to batches whose rows carry the family's stream, seq and time."""
 
     note_tables = ("labels", "faults")
+    ahead = True  # each batch's labels wait beside it until it is taken
 
     def __init__(self, plan: FaultPlan, stream: str, seq: str, time: str) -> None:
         self.plan, self.stream, self.seq, self.time = plan, stream, seq, time
         self.run_start_s = 0.0
-        self.pending: list[Pending] = []
+        self.pending: list[Pending] = []  # of the batch being applied
+        # by the batch handed on: it, its labels, what they count
+        self._waiting: dict[int, tuple[Batch, Batch, list[Pending]]] = {}
         self.meant = {"dropped": 0, "repeated": 0}  # records dropped, extra copies sent
         self._lists: dict[str, tuple[str, ...]] = {}
         self._labels: Any = None  # the stream labels the caches below were built for
@@ -68,12 +71,22 @@ class FaultStage(Transform):
 
     def apply(self, batch: Batch) -> Batch:
         self.pending = []
-        until = float(_epoch_s(batch.column(self.time)).max(initial=0))
+        t = _epoch_s(batch.column(self.time))
+        first, until = (float(t.min()), float(t.max())) if len(t) else (np.inf, 0.0)
         masks = self._stream_masks(batch.column(self.stream))
         for f, mask in zip(self.plan.faults, masks):
-            batch = self._one(f, mask, batch)
+            lo, hi = f.entry.window.bounds(self.run_start_s)
+            if hi > first and lo <= until:  # else its window is shut for the whole batch
+                batch = self._one(f, mask, batch)
         released = self._released(until)
-        return batch if released is None else _merged(batch, *released, self.time)
+        out = batch if released is None else _merged(batch, *released, self.time)
+        # labels are laid out here: on this stage's thread when the run runs it ahead, not on
+        # the sink's, which has the encoding to do (rows taken lazily are gathered by the
+        # encoder, or copied when the sink asks for a column)
+        if self.pending:
+            self._waiting[id(out)] = (out, self._label_batch(self.pending), self.pending)
+            self.pending = []
+        return out
 
     def drain(self) -> Batch | None:
         """What the faults still hold at the run's end."""
@@ -84,7 +97,6 @@ class FaultStage(Transform):
         """The records the faults held that are due by ``until_s``: by due instant, then by
         the fault's place in the block, then in the order held. A record a fault holds back
         is not seen by the faults after it."""
-        from synthkit.batch import Batch
 
         found = [(f.fault.release(until_s), k) for k, f in enumerate(self.plan.faults)]
         parts = [(held[0], held[1], k) for held, k in found if held is not None and held[0].n]
@@ -102,21 +114,21 @@ class FaultStage(Transform):
         if not batch.n:
             return batch
         codes = batch.column(self.stream).values
-        mine = np.flatnonzero(mask[codes])
+        n, mine = batch.n, np.flatnonzero(mask[codes])
         if not len(mine):
             return batch
-        t = _epoch_s(batch.column(self.time))
-        window = f.entry.window.hit(t[mine], self.run_start_s)
-        hit_at = mine[window.rows]
-        if not len(hit_at):
+        t, seq = _epoch_s(batch.column(self.time)), batch.column(self.seq).values
+        everyone = len(mine) == n  # no gathering and scattering: the common heavy case
+        window = f.entry.window.hit(t if everyone else t[mine], self.run_start_s)
+        if everyone:
+            rows, since, left = window.rows, window.since_s, window.left_s
+        else:
+            rows, since, left = np.zeros(n, bool), np.zeros(n), np.full(n, np.inf)
+            rows[mine[window.rows]] = True
+            since[mine], left[mine] = window.since_s, window.left_s
+        if not rows.any():
             return batch
-        n, seq = batch.n, batch.column(self.seq).values
-        rows = np.zeros(n, bool)
-        rows[hit_at] = True
-        since, left = np.zeros(n), np.full(n, np.inf)
-        since[mine], left[mine] = window.since_s, window.left_s
-        keys = np.zeros(n, np.uint64)
-        keys[hit_at] = record_keys(f.key, self._keys[codes[hit_at]], seq[hit_at])
+        keys = RecordKeys(f.key, self._keys, codes, seq)
         out, labelled = f.fault.apply(batch, Hit(rows, since, seq, left, t), Draws(keys, rows))
         if labelled.any():
             rows_of = np.flatnonzero(labelled)
@@ -125,41 +137,41 @@ class FaultStage(Transform):
         return out
 
     def taken(self, batch: Batch, notes: Notes) -> None:
-        """The labels of the records the sink took, every fault's in one columnar batch (its
-        type, effect and name as codes into lists made once: the encoder's caches hold)."""
-        from synthkit.batch import Batch, Column
+        """The labels of the records the sink took (laid out by :meth:`_label_batch`)."""
+        waiting = self._waiting.pop(id(batch), None)
+        if waiting is None:
+            return
+        _, labels, pending = waiting
+        notes.add("labels", labels)
+        for f, _, seqs, _ in pending:
+            notes.count(f"faulted:{f.name}", len(seqs))
+            if f.fault.effect == "repeated":
+                self.meant["repeated"] += len(seqs) * int(getattr(f.params, "copies", 1))
+            elif f.fault.effect == "dropped":
+                self.meant["dropped"] += len(seqs)
+
+    def _label_batch(self, pending: list[Pending]) -> Batch:
+        """One batch's labels, every fault's in one columnar batch (its type, effect and name
+        as codes into lists made once: the encoder's caches hold)."""
         from synthkit.isotime import iso_seconds
 
-        if not self.pending:
-            return
         faults = self.plan.faults
         place = {f.index: k for k, f in enumerate(faults)}
-        which = np.concatenate([np.full(len(q), place[f.index]) for f, _, q, _ in self.pending])
+        which = np.concatenate([np.full(len(q), place[f.index]) for f, _, q, _ in pending])
         copies = np.array([int(getattr(f.params, "copies", 1)) for f in faults])
         effects = np.array([f.fault.effect for f in faults])
         repeated = effects[which] == "repeated"
         columns = [
-            replace(
-                Batch.concat([Batch([s]) for _, s, _, _ in self.pending]).columns[0], name="stream"
-            ),
-            Column(
-                "seq", "int", np.concatenate([q for _, _, q, _ in self.pending]).astype(np.int64)
-            ),
-            Batch.concat([Batch([_at(t, iso_seconds)]) for *_, t in self.pending]).columns[0],
+            replace(Batch.concat([Batch([s]) for _, s, _, _ in pending]).columns[0], name="stream"),
+            Column("seq", "int", np.concatenate([q for _, _, q, _ in pending]).astype(np.int64)),
+            Batch.concat([Batch([_at(t, iso_seconds)]) for *_, t in pending]).columns[0],
             Column("fault", "label", which, labels=self._names("type")),
             Column("effect", "label", which, labels=self._names("effect")),
             Column("name", "label", which, labels=self._names("name")),
         ]
         if repeated.any():  # how many extra copies each repeated record was sent
             columns.append(Column("copies", "int", copies[which], present=repeated))
-        notes.add("labels", Batch(columns))
-        for f, _, seqs, _ in self.pending:
-            notes.count(f"faulted:{f.name}", len(seqs))
-            if f.fault.effect == "repeated":
-                self.meant["repeated"] += len(seqs) * int(getattr(f.params, "copies", 1))
-            elif f.fault.effect == "dropped":
-                self.meant["dropped"] += len(seqs)
-        self.pending = []
+        return Batch(columns)
 
     def _names(self, what: str) -> tuple[str, ...]:
         """Per fault of the block, in order: its type, effect or name (one tuple per run)."""
@@ -191,7 +203,6 @@ class FaultStage(Transform):
 
 def _at(time: Column, iso_seconds: Any) -> Column:
     """A label's ``at``: the record's own time text when it is a timestamp column."""
-    from synthkit.batch import Column
 
     if time.kind == "fixed":
         return replace(time, name="at")
@@ -202,7 +213,6 @@ def _at(time: Column, iso_seconds: Any) -> Column:
 def _merged(batch: Batch, held: Batch, due_s: np.ndarray, time: str) -> Batch:
     """``held`` records placed after the records of ``batch`` emitted by their due instant
     (``batch`` is in time order; held records due together keep their order)."""
-    from synthkit.batch import Batch
 
     at = np.searchsorted(_epoch_s(batch.column(time)), due_s, side="right")
     # batch row i at 2i; a held record before the first row emitted after its due instant

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import numpy as np
+from numba import njit
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -35,7 +36,7 @@ from pydantic import (
 )
 
 from synthkit.fault_windows import FaultWindow, Hit
-from synthkit.rand import stable_key, uniforms, words
+from synthkit.rand import stable_key, uniforms, unit_nb, word_nb, words
 
 if TYPE_CHECKING:
     from synthkit.batch import Batch
@@ -47,11 +48,20 @@ class Draws:
     """Random numbers per record of one fault: a pure function of the run's seed, the
     fault's place in the block, the record's stream and its seq (never the batch)."""
 
-    def __init__(self, keys: np.ndarray, rows: np.ndarray | None = None) -> None:
+    def __init__(self, keys: np.ndarray | RecordKeys, rows: np.ndarray | None = None) -> None:
         # drawn only for ``rows`` (the records a fault hits; 0 elsewhere): most hit few
-        self.keys, self.rows = keys, rows
+        self._keys, self.rows = keys, rows
+
+    @property
+    def keys(self) -> np.ndarray:
+        """Each row's key (0 outside ``rows``)."""
+        if isinstance(self._keys, RecordKeys):
+            self._keys = self._keys.all(self.rows)
+        return self._keys
 
     def _at_rows(self, k: int) -> np.ndarray:
+        if isinstance(self._keys, RecordKeys):  # one compiled pass, no keys kept
+            return self._keys.uniforms(self.rows, k)
         if self.rows is None:
             return uniforms(self.keys, k)
         out = np.zeros(len(self.rows), np.float64)
@@ -66,6 +76,49 @@ class Draws:
         """One standard normal per row (Box-Muller over draws ``2k`` and ``2k + 1``)."""
         u1 = 1.0 - self._at_rows(2 * k)  # (0, 1]: log is finite
         return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * self._at_rows(2 * k + 1))
+
+
+@dataclass(frozen=True)
+class RecordKeys:
+    """What a batch's per-record keys are made of (:func:`record_keys`), for drawing in one
+    compiled pass instead of a dozen numpy ones: the fault's key, each stream's key, each
+    row's stream code and seq."""
+
+    key: int
+    stream_keys: np.ndarray  # uint64 per stream label
+    codes: np.ndarray  # int per row
+    seq: np.ndarray  # int per row
+
+    def all(self, rows: np.ndarray | None) -> np.ndarray:
+        n = len(self.codes)
+        rows = np.ones(n, bool) if rows is None else rows
+        out = np.zeros(n, np.uint64)
+        out[rows] = record_keys(self.key, self.stream_keys[self.codes[rows]], self.seq[rows])
+        return out
+
+    def uniforms(self, rows: np.ndarray | None, k: int) -> np.ndarray:
+        rows = np.ones(len(self.codes), bool) if rows is None else rows
+        return _record_uniforms(
+            np.uint64(self.key), self.stream_keys, self.codes, self.seq, rows, np.uint64(k)
+        )
+
+
+@njit(nogil=True, cache=True)
+def _record_uniforms(
+    key: np.uint64,
+    stream_keys: np.ndarray,
+    codes: np.ndarray,
+    seq: np.ndarray,
+    rows: np.ndarray,
+    k: np.uint64,
+) -> np.ndarray:
+    """``uniforms(record_keys(...), k)`` where ``rows``, 0 elsewhere: the same numbers."""
+    out = np.zeros(len(codes), np.float64)
+    for i in range(len(codes)):
+        if rows[i]:
+            mixed = stream_keys[codes[i]] ^ key ^ (np.uint64(seq[i]) * GOLDEN)
+            out[i] = unit_nb(word_nb(mixed, np.uint64(0)), k)
+    return out
 
 
 class Fault(ABC):

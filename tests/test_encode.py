@@ -16,10 +16,12 @@ from synthkit.files import AtomicFile
 LABELS = ("plain", "with,comma", 'with "quote"', " padded ", "ünïcode", True, False, 7, 2.5, None)
 
 
-def random_batch(rng: np.random.Generator, n: int, wide: bool) -> Batch:
-    span = 10**9 if wide else 500
+def random_batch(rng: np.random.Generator, n: int, wide: bool | str) -> Batch:
+    """``wide``: numbers spread far (digits), close (a table), or "outliers": close but for
+    a few far off on either side (a table for most, digits for those)."""
+    span = 10**9 if wide is True else 500
     masked = rng.random(n) < 0.6
-    return Batch(
+    batch = Batch(
         [
             Column("i", "int", rng.integers(-span, span, n)),
             Column("d2", "decimal", rng.uniform(-span / 100, span / 100, n), decimals=2),
@@ -29,6 +31,11 @@ def random_batch(rng: np.random.Generator, n: int, wide: bool) -> Batch:
             Column("fx", "fixed", rng.integers(97, 123, (n, 5)).astype(np.uint8), present=~masked),
         ]
     )
+    if wide == "outliers":
+        far = rng.random(n) < 0.03
+        for c in batch.columns[:4]:
+            c.values[far] = c.values[far] * 10**6 * rng.choice([-1, 1], far.sum())
+    return batch
 
 
 PREFIXES = {"i": b'{"i":', "d2": b"\t", "d6": b"<d6 ", "lab": b"|", "fx": b"!"}  # no prefix for s1
@@ -96,9 +103,9 @@ def reference(batch: Batch, fmt: str) -> bytes:
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv", "template"])
-@pytest.mark.parametrize("wide", [False, True])
+@pytest.mark.parametrize("wide", [False, True, "outliers"])
 def test_encoder_matches_reference(fmt, wide):
-    rng = np.random.default_rng(1 if wide else 2)
+    rng = np.random.default_rng({False: 2, True: 1, "outliers": 3}[wide])
     for n in (1, 17, 3_000, 45_000):  # 45k rows: split across threads
         batch = random_batch(rng, n, wide)
         got = Encoder(fmt, prefixes=PREFIXES if fmt == "template" else None).encode_bytes(batch)
@@ -198,3 +205,23 @@ def test_memory_stays_flat_over_many_small_batches_of_a_growing_number(mode):
     tracemalloc.stop()
     assert grown < 2_000_000, f"{grown} bytes kept after 1,000 batches"
     assert str(1_700_000_000_000 + 1599 * 60_000).encode() in out  # still writes the right numbers
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "template"])
+def test_rows_taken_lazily_encode_as_the_same_rows_copied(fmt):
+    """A batch taken (and taken again, with a column put in place between) is gathered by
+    the encoder straight from its base: the same bytes as the rows copied out first."""
+    rng = np.random.default_rng(4)
+    batch = random_batch(rng, 5_000, "outliers")
+    first = rng.permutation(batch.n)[:4_000]
+    again = np.repeat(np.arange(4_000), rng.integers(0, 3, 4_000))  # drops and repeats
+    lazy = batch.take(first)
+    swapped = lazy.column("d2")
+    swapped = Column("d2", "decimal", swapped.values * 2, decimals=2)
+    lazy = lazy.replaced(swapped).take(again)
+    copied = Batch([c.take(first) for c in batch.columns])
+    copied = Batch([swapped if c.name == "d2" else c for c in copied.columns])
+    copied = Batch([c.take(again) for c in copied.columns])
+    prefixes = PREFIXES if fmt == "template" else None
+    assert Encoder(fmt, prefixes=prefixes).encode_bytes(lazy) == reference(copied, fmt)
+    assert Encoder(fmt, prefixes=prefixes).encode_bytes(copied) == reference(copied, fmt)

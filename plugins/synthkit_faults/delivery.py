@@ -11,8 +11,9 @@ from synthkit.api import Batch, Draws, Fault, FaultParams, Held, Hit
 from synthkit_faults.params import DropParams, DuplicateParams, LateParams, OutOfOrderParams
 
 
-def _rows(batch: Batch, index: np.ndarray) -> Batch:
-    return Batch([c.take(index) for c in batch.columns])
+def _without(batch: Batch, rows: np.ndarray) -> Batch:
+    """``batch`` less ``rows`` (bool per row): a lazy take, none when nothing goes."""
+    return batch.take(np.flatnonzero(~rows)) if rows.any() else batch
 
 
 class Drop(Fault):
@@ -25,7 +26,7 @@ class Drop(Fault):
 
     def apply(self, batch: Batch, hit: Hit, draws: Draws) -> tuple[Batch, np.ndarray]:
         gone = hit.rows & (draws.uniform(3) < self.params.share)
-        return _rows(batch, np.flatnonzero(~gone)), gone
+        return _without(batch, gone), gone
 
 
 class Dropout(Fault):
@@ -38,7 +39,7 @@ class Dropout(Fault):
         self.params = params
 
     def apply(self, batch: Batch, hit: Hit, draws: Draws) -> tuple[Batch, np.ndarray]:
-        return _rows(batch, np.flatnonzero(~hit.rows)), hit.rows
+        return _without(batch, hit.rows), hit.rows
 
 
 class Duplicate(Fault):
@@ -55,8 +56,10 @@ class Duplicate(Fault):
             twice &= hit.seq % self.params.every == 0
         elif self.params.share is not None:
             twice &= draws.uniform(4) < self.params.share
+        if not twice.any():
+            return batch, twice
         repeats = 1 + self.params.copies * twice.astype(np.int64)
-        return _rows(batch, np.repeat(np.arange(batch.n), repeats)), twice
+        return batch.take(np.repeat(np.arange(batch.n), repeats)), twice
 
 
 class _Delaying(Fault):
@@ -76,7 +79,7 @@ class _Delaying(Fault):
         held = np.flatnonzero(late)
         assert hit.time_s is not None  # the stage gives every fault the records' times
         self.held.hold(batch.take(held), (hit.time_s + self.delays(hit, draws))[held])
-        return batch.take(np.flatnonzero(~late)), late
+        return _without(batch, late), late
 
     def release(self, until_s: float) -> tuple[Batch, np.ndarray] | None:
         return self.held.release(until_s)
@@ -112,7 +115,7 @@ class Burst(Fault):
         assert hit.time_s is not None and hit.left_s is not None
         held = np.flatnonzero(hit.rows)
         self.held.hold(batch.take(held), (hit.time_s + hit.left_s)[held])
-        return batch.take(np.flatnonzero(~hit.rows)), hit.rows
+        return _without(batch, hit.rows), hit.rows
 
     def release(self, until_s: float) -> tuple[Batch, np.ndarray] | None:
         return self.held.release(until_s)

@@ -28,8 +28,7 @@ class ClockSkew(Fault):
         ).astype(np.int64)
         values = column.values.copy()
         values[rows] += skew[rows].astype(values.dtype)
-        out = [replace(c, values=values) if c is column else c for c in batch.columns]
-        return Batch(out), values != column.values
+        return batch.replaced(replace(column, values=values)), values != column.values
 
 
 class GpsJump(Fault):
@@ -57,11 +56,7 @@ class GpsJump(Fault):
         )
         new_lat = np.where(jump, np.clip(lat + dlat, -90.0, 90.0), lat)
         new_lon = np.where(jump, (lon + dlon + 180.0) % 360.0 - 180.0, lon)
-        out = []
-        for c in batch.columns:
-            if c is lat_c:
-                c = replace(c, values=new_lat.astype(c.values.dtype))
-            elif c is lon_c:
-                c = replace(c, values=new_lon.astype(c.values.dtype))
-            out.append(c)
-        return Batch(out), jump
+        return batch.replaced(
+            replace(lat_c, values=new_lat.astype(lat_c.values.dtype)),
+            replace(lon_c, values=new_lon.astype(lon_c.values.dtype)),
+        ), jump

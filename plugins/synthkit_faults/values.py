@@ -20,6 +20,11 @@ from synthkit_faults.params import (
 )
 
 
+def _matching(names: tuple[str, ...], pattern: str) -> list[str]:
+    """The column names a fault's ``column`` glob names (case counts)."""
+    return [n for n in names if fnmatch.fnmatchcase(n, pattern)]
+
+
 class ValueFault(Fault):
     """Applies :meth:`changed` to each named column's values where hit (and present)."""
 
@@ -27,7 +32,7 @@ class ValueFault(Fault):
         self.params = params
 
     def targets(self, names: tuple[str, ...]) -> list[str]:
-        return [n for n in names if fnmatch.fnmatchcase(n, self.params.column)]
+        return _matching(names, self.params.column)
 
     def check(self, columns: tuple[str, ...]) -> str:
         return "" if self.targets(columns) else f"no column matches {self.params.column!r}"
@@ -41,16 +46,16 @@ class ValueFault(Fault):
         return hit.rows
 
     def apply(self, batch: Batch, hit: Hit, draws: Draws) -> tuple[Batch, np.ndarray]:
-        names = set(self.targets(batch.names))
         touched = np.zeros(batch.n, bool)
         rows = self.chosen(hit, draws)
         out = []
-        for c in batch.columns:
-            if c.name in names and c.kind in ("int", "decimal"):
+        for name in self.targets(batch.names):
+            c = batch.column(name)
+            if c.kind in ("int", "decimal"):
                 c, changed = _changed_column(c, self, rows, hit, draws)
                 touched |= changed
-            out.append(c)
-        return Batch(out), touched
+                out.append(c)
+        return batch.replaced(*out), touched
 
 
 def _changed_column(
@@ -121,15 +126,16 @@ class Malformed(Fault):
         self.params = params
 
     def check(self, columns: tuple[str, ...]) -> str:
-        ok = [n for n in columns if fnmatch.fnmatchcase(n, self.params.column)]
+        ok = _matching(columns, self.params.column)
         return "" if ok else f"no column matches {self.params.column!r}"
 
     def apply(self, batch: Batch, hit: Hit, draws: Draws) -> tuple[Batch, np.ndarray]:
         bad = hit.rows & (draws.uniform(2) < self.params.share)
         changed = np.zeros(batch.n, bool)
         out = []
-        for c in batch.columns:
-            if fnmatch.fnmatchcase(c.name, self.params.column) and c.kind in ("int", "decimal"):
+        for name in _matching(batch.names, self.params.column):
+            c = batch.column(name)
+            if c.kind in ("int", "decimal"):
                 present = np.ones(batch.n, bool) if c.present is None else c.present.copy()
                 hit_here = bad & present  # a field already absent is not made malformed again
                 if self.params.mode == "missing":
@@ -142,5 +148,5 @@ class Malformed(Fault):
                     hit_here &= values != c.values
                     c = replace(c, values=values)
                 changed |= hit_here
-            out.append(c)
-        return Batch(out), changed
+                out.append(c)
+        return batch.replaced(*out), changed
