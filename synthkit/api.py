@@ -95,11 +95,12 @@ _WHERE: dict[str, str] = {
     "Notes": "synthkit.notes",  # what a transform knows that is not data (labels, counters)
     # faults a scenario declares: the fault contract, its block compiled against a fleet
     **dict.fromkeys(
-        ("Fault", "Held", "Draws", "FaultPlan"),
+        ("Fault", "Held", "FaultPlan"),
         "synthkit.faults",
     ),
     **dict.fromkeys(("Hit", "FaultWindow"), "synthkit.fault_windows"),
     "FaultType": "synthkit.fault_type",
+    "Draws": "synthkit.fault_draws",
     **dict.fromkeys(("FaultParams", "duration_s"), "synthkit.fault_params"),
     "compile_faults": "synthkit.fault_block",
     # moving batches: as fast as they come, or each at its due time
@@ -262,10 +263,11 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     )
     from synthkit.events import EventContext, EventType
     from synthkit.fault_block import compile_faults
+    from synthkit.fault_draws import Draws
     from synthkit.fault_params import FaultParams, duration_s
     from synthkit.fault_type import FaultType
     from synthkit.fault_windows import FaultWindow, Hit
-    from synthkit.faults import Draws, Fault, FaultPlan, Held
+    from synthkit.faults import Fault, FaultPlan, Held
     from synthkit.files import AtomicFile, process_alive, sha256_file, sweep_stale, temp_path
     from synthkit.flags import BrokerFlag, BrokerSinkFlag, DbUrlFlag, SinkFlag, SinkOptionFlag
     from synthkit.fleets import Fleet, FleetDevice, PreflightReport, family_of

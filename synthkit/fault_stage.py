@@ -17,7 +17,8 @@ import numpy as np
 from synthkit.batch import Batch, Column
 from synthkit.contracts import Transform
 from synthkit.errors import ConfigError
-from synthkit.faults import CompiledFault, Draws, FaultPlan, Hit, RecordKeys
+from synthkit.fault_draws import Draws, RecordKeys
+from synthkit.faults import EFFECTS, CompiledFault, FaultPlan, Hit, effect_codes
 from synthkit.rand import stable_key
 
 if TYPE_CHECKING:
@@ -25,8 +26,8 @@ if TYPE_CHECKING:
     from synthkit.run import RunPlan
 
 # faulted records, as the stage keeps them until the sink took their batch: the fault, their
-# stream column (codes and labels), seqs and times
-Pending = tuple[CompiledFault, "Column", np.ndarray, "Column"]
+# stream column (codes and labels), seqs, times and effect codes (faults.EFFECTS)
+Pending = tuple[CompiledFault, "Column", np.ndarray, "Column", np.ndarray]
 
 
 class FaultStage(Transform):
@@ -129,11 +130,13 @@ class FaultStage(Transform):
         if not rows.any():
             return batch
         keys = RecordKeys(f.key, self._keys, codes, seq)
-        out, labelled = f.fault.apply(batch, Hit(rows, since, seq, left, t), Draws(keys, rows))
+        hit = Hit(rows, since, seq, left, t, lambda: self._keys[codes])
+        out, labelled = f.fault.apply(batch, hit, Draws(keys, rows))
         if labelled.any():
             rows_of = np.flatnonzero(labelled)
-            stream = batch.column(self.stream).take(rows_of)
-            self.pending.append((f, stream, seq[rows_of], batch.column(self.time).take(rows_of)))
+            stream, at = batch.column(self.stream).take(rows_of), batch.column(self.time)
+            codes = effect_codes(labelled, f.fault.effect)[rows_of]
+            self.pending.append((f, stream, seq[rows_of], at.take(rows_of), codes))
         return out
 
     def taken(self, batch: Batch, notes: Notes) -> None:
@@ -143,12 +146,12 @@ class FaultStage(Transform):
             return
         _, labels, pending = waiting
         notes.add("labels", labels)
-        for f, _, seqs, _ in pending:
+        dropped, repeated = 1 + EFFECTS.index("dropped"), 1 + EFFECTS.index("repeated")
+        for f, _, seqs, _, codes in pending:
             notes.count(f"faulted:{f.name}", len(seqs))
-            if f.fault.effect == "repeated":
-                self.meant["repeated"] += len(seqs) * int(getattr(f.params, "copies", 1))
-            elif f.fault.effect == "dropped":
-                self.meant["dropped"] += len(seqs)
+            copies = int(getattr(f.params, "copies", 1))
+            self.meant["repeated"] += int(np.count_nonzero(codes == repeated)) * copies
+            self.meant["dropped"] += int(np.count_nonzero(codes == dropped))
 
     def _label_batch(self, pending: list[Pending]) -> Batch:
         """One batch's labels, every fault's in one columnar batch (its type, effect and name
@@ -157,16 +160,16 @@ class FaultStage(Transform):
 
         faults = self.plan.faults
         place = {f.index: k for k, f in enumerate(faults)}
-        which = np.concatenate([np.full(len(q), place[f.index]) for f, _, q, _ in pending])
+        which = np.concatenate([np.full(len(p[2]), place[p[0].index]) for p in pending])
         copies = np.array([int(getattr(f.params, "copies", 1)) for f in faults])
-        effects = np.array([f.fault.effect for f in faults])
-        repeated = effects[which] == "repeated"
+        effect = np.concatenate([p[4] for p in pending]).astype(np.int64) - 1
+        repeated = effect == EFFECTS.index("repeated")
         columns = [
-            replace(Batch.concat([Batch([s]) for _, s, _, _ in pending]).columns[0], name="stream"),
-            Column("seq", "int", np.concatenate([q for _, _, q, _ in pending]).astype(np.int64)),
-            Batch.concat([Batch([_at(t, iso_seconds)]) for *_, t in pending]).columns[0],
+            replace(Batch.concat([Batch([p[1]]) for p in pending]).columns[0], name="stream"),
+            Column("seq", "int", np.concatenate([p[2] for p in pending]).astype(np.int64)),
+            Batch.concat([Batch([_at(p[3], iso_seconds)]) for p in pending]).columns[0],
             Column("fault", "label", which, labels=self._names("type")),
-            Column("effect", "label", which, labels=self._names("effect")),
+            Column("effect", "label", effect, labels=EFFECTS),
             Column("name", "label", which, labels=self._names("name")),
         ]
         if repeated.any():  # how many extra copies each repeated record was sent
@@ -174,13 +177,9 @@ class FaultStage(Transform):
         return Batch(columns)
 
     def _names(self, what: str) -> tuple[str, ...]:
-        """Per fault of the block, in order: its type, effect or name (one tuple per run)."""
+        """Per fault of the block, in order: its type or name (one tuple per run)."""
         if what not in self._lists:
-            of = {
-                "type": lambda f: f.type,
-                "effect": lambda f: f.fault.effect,
-                "name": lambda f: f.name,
-            }[what]
+            of = {"type": lambda f: f.type, "name": lambda f: f.name}[what]
             self._lists[what] = tuple(of(f) for f in self.plan.faults)
         return self._lists[what]
 

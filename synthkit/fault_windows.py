@@ -5,6 +5,7 @@ daily, every N days, or a mix: all given must hold), and durations as a scenario
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -28,6 +29,15 @@ class Hit:
     seq: np.ndarray | None = None  # int64 per row (the family's seq column)
     left_s: np.ndarray | None = None  # float64 per row: until the window closes (inf: never)
     time_s: np.ndarray | None = None  # int64 per row: when each record was emitted
+    # uint64 per row: a stable key of each record's stream (or what makes it, when asked)
+    streams: np.ndarray | Callable[[], np.ndarray] | None = None
+
+    @property
+    def stream(self) -> np.ndarray | None:
+        """A stable key of each row's stream (its device), the same in every batch and run."""
+        if callable(self.streams):
+            object.__setattr__(self, "streams", self.streams())
+        return self.streams  # type: ignore[return-value]
 
 
 _DAILY = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import numpy as np
-from numba import njit
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -35,90 +34,12 @@ from pydantic import (
     field_validator,
 )
 
+from synthkit.fault_draws import Draws
 from synthkit.fault_windows import FaultWindow, Hit
-from synthkit.rand import stable_key, uniforms, unit_nb, word_nb, words
+from synthkit.rand import stable_key
 
 if TYPE_CHECKING:
     from synthkit.batch import Batch
-
-GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-
-
-class Draws:
-    """Random numbers per record of one fault: a pure function of the run's seed, the
-    fault's place in the block, the record's stream and its seq (never the batch)."""
-
-    def __init__(self, keys: np.ndarray | RecordKeys, rows: np.ndarray | None = None) -> None:
-        # drawn only for ``rows`` (the records a fault hits; 0 elsewhere): most hit few
-        self._keys, self.rows = keys, rows
-
-    @property
-    def keys(self) -> np.ndarray:
-        """Each row's key (0 outside ``rows``)."""
-        if isinstance(self._keys, RecordKeys):
-            self._keys = self._keys.all(self.rows)
-        return self._keys
-
-    def _at_rows(self, k: int) -> np.ndarray:
-        if isinstance(self._keys, RecordKeys):  # one compiled pass, no keys kept
-            return self._keys.uniforms(self.rows, k)
-        if self.rows is None:
-            return uniforms(self.keys, k)
-        out = np.zeros(len(self.rows), np.float64)
-        out[self.rows] = uniforms(self.keys[self.rows], k)
-        return out
-
-    def uniform(self, k: int = 0) -> np.ndarray:
-        """One uniform in [0, 1) per row (``k``: which draw)."""
-        return self._at_rows(k)
-
-    def normal(self, k: int = 0) -> np.ndarray:
-        """One standard normal per row (Box-Muller over draws ``2k`` and ``2k + 1``)."""
-        u1 = 1.0 - self._at_rows(2 * k)  # (0, 1]: log is finite
-        return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * self._at_rows(2 * k + 1))
-
-
-@dataclass(frozen=True)
-class RecordKeys:
-    """What a batch's per-record keys are made of (:func:`record_keys`), for drawing in one
-    compiled pass instead of a dozen numpy ones: the fault's key, each stream's key, each
-    row's stream code and seq."""
-
-    key: int
-    stream_keys: np.ndarray  # uint64 per stream label
-    codes: np.ndarray  # int per row
-    seq: np.ndarray  # int per row
-
-    def all(self, rows: np.ndarray | None) -> np.ndarray:
-        n = len(self.codes)
-        rows = np.ones(n, bool) if rows is None else rows
-        out = np.zeros(n, np.uint64)
-        out[rows] = record_keys(self.key, self.stream_keys[self.codes[rows]], self.seq[rows])
-        return out
-
-    def uniforms(self, rows: np.ndarray | None, k: int) -> np.ndarray:
-        rows = np.ones(len(self.codes), bool) if rows is None else rows
-        return _record_uniforms(
-            np.uint64(self.key), self.stream_keys, self.codes, self.seq, rows, np.uint64(k)
-        )
-
-
-@njit(nogil=True, cache=True)
-def _record_uniforms(
-    key: np.uint64,
-    stream_keys: np.ndarray,
-    codes: np.ndarray,
-    seq: np.ndarray,
-    rows: np.ndarray,
-    k: np.uint64,
-) -> np.ndarray:
-    """``uniforms(record_keys(...), k)`` where ``rows``, 0 elsewhere: the same numbers."""
-    out = np.zeros(len(codes), np.float64)
-    for i in range(len(codes)):
-        if rows[i]:
-            mixed = stream_keys[codes[i]] ^ key ^ (np.uint64(seq[i]) * GOLDEN)
-            out[i] = unit_nb(word_nb(mixed, np.uint64(0)), k)
-    return out
 
 
 class Fault(ABC):
@@ -127,7 +48,7 @@ class Fault(ABC):
     reconcile counts it as meant), ``repeated`` (sent more than once, on purpose) or
     ``delayed`` (held back and sent later: see :meth:`release`)."""
 
-    effect: ClassVar[str] = "changed"
+    effect: ClassVar[str] = "changed"  # one of EFFECTS
 
     def release(self, until_s: float) -> tuple[Batch, np.ndarray] | None:
         """Records this fault held back (left out of what ``apply`` returned) that are due
@@ -143,8 +64,20 @@ class Fault(ABC):
     @abstractmethod
     def apply(self, batch: Batch, hit: Hit, draws: Draws) -> tuple[Batch, np.ndarray]:
         """``batch`` with the fault applied where ``hit``; and which rows of the given batch
-        it faulted (bool per row: their ground-truth labels). Change values in place of a
+        it faulted (bool per row: their ground-truth labels, with the fault's ``effect``; or
+        int8 per row, 0 for none, else 1 + the index of each row's effect in ``EFFECTS``:
+        a battery that drains changes readings, then shuts the device down). Change values in place of a
         copy, drop rows, repeat them or reorder them; never touch a row it does not label."""
+
+
+EFFECTS = ("changed", "dropped", "repeated", "delayed")
+
+
+def effect_codes(labelled: np.ndarray, effect: str) -> np.ndarray:
+    """What :meth:`Fault.apply` said it labelled, as int8 effect codes (0: not labelled)."""
+    if labelled.dtype == np.bool_:
+        return labelled.astype(np.int8) * np.int8(1 + EFFECTS.index(effect))
+    return labelled.astype(np.int8, copy=False)
 
 
 class Held:
@@ -275,17 +208,10 @@ def fault_key(seed: int, index: int, name: str) -> int:
     return stable_key("fault", seed, index, name)
 
 
-def record_keys(key: int, stream_keys: np.ndarray, seq: np.ndarray) -> np.ndarray:
-    """The per-record keys a fault draws from."""
-    with np.errstate(over="ignore"):
-        mixed = stream_keys ^ np.uint64(key) ^ (seq.astype(np.uint64) * GOLDEN)
-    return words(mixed, 0)
-
-
 __all__ = [
     "CompiledFault",
     "DeviceSelector",
-    "Draws",
+    "EFFECTS",
     "Fault",
     "FaultEntry",
     "FaultPlan",

@@ -54,6 +54,16 @@ CASES = {
     "late": "devices: [N-01, S-01]\n    share: 0.5\n    delay: 30m",
     "out_of_order": "devices: all\n    share: 0.2\n    within: 20m",
     "burst": "devices: [N-03]",
+    "saturation": "devices: {group: north}\n    column: raw_*\n    ceiling: 400\n    floor: 50",
+    "freeze": "devices: [N-02, S-02]\n    column: temperature_c",
+    "gps_freeze": "devices: [T-01]",
+}
+# faults in a tank's physics: they act in their window and the state carries them on
+# (tests/test_physics_faults.py); here, the same whatever the batch size or device subset
+PHYSICS = {
+    "leak": "devices: [N-02]\n    liters_per_hour: 30",
+    "stuck_valve": "devices: [S-02]",
+    "battery_drain": "devices: [S-01]\n    extra_pct_per_day: 400",
 }
 DELAYED = ("late", "out_of_order", "burst")
 
@@ -172,7 +182,8 @@ def _apply(path: Path, rows_per_block: int, devices=None) -> tuple[list[dict], l
 
 
 def test_the_same_faults_whatever_the_batch_size_or_device_subset(tmp_path):
-    entries = "".join(f"  - type: {k}\n    {WINDOW}\n    {v}\n" for k, v in CASES.items())
+    every = {**CASES, **PHYSICS}
+    entries = "".join(f"  - type: {k}\n    {WINDOW}\n    {v}\n" for k, v in every.items())
     path = scenario(tmp_path, entries)
     labels, rows = _apply(path, 65_536)
     small_labels, small_rows = _apply(path, 97)
@@ -183,7 +194,7 @@ def test_the_same_faults_whatever_the_batch_size_or_device_subset(tmp_path):
     assert sorted(map(str, sub_labels)) == sorted(
         map(str, (x for x in labels if x["stream"] in subset))
     )
-    assert {x["fault"] for x in labels} == set(CASES)
+    assert {x["fault"] for x in labels} == set(every)
 
 
 @pytest.mark.parametrize(
@@ -360,3 +371,43 @@ def test_an_imported_faulted_export_reconciles_with_its_drops_and_repeats_meant(
         "dropped": sum(x["effect"] == "dropped" for x in labels),
         "repeated": sum(x["effect"] == "repeated" for x in labels),
     }
+
+
+def test_gps_jump_moves_a_scaled_coordinate_by_its_km_in_degrees():
+    """A telematics-style coordinate (integers scaled by 10**6) jumps ``km`` away, as a plain
+    float one does: the fault works in degrees whatever the column holds."""
+    from synthkit_faults.device import GpsJump
+    from synthkit_faults.params import GpsJumpParams
+
+    from synthkit.batch import Batch, Column
+    from synthkit.fault_draws import Draws
+    from synthkit.faults import Hit
+
+    n = 200
+    lat, lon = np.full(n, -8.8), np.full(n, 13.2)
+    jumped = {}
+    for scaled in (False, True):
+        f = 1e6 if scaled else 1.0
+        batch = Batch(
+            [
+                Column(
+                    "latitude", "decimal", np.rint(lat * f) if scaled else lat, 6, scaled=scaled
+                ),
+                Column(
+                    "longitude", "decimal", np.rint(lon * f) if scaled else lon, 6, scaled=scaled
+                ),
+            ]
+        )
+        rows = np.ones(n, bool)
+        keys = np.arange(1, n + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        out, hit = GpsJump(GpsJumpParams(rate=1.0, km=3.0)).apply(
+            batch, Hit(rows, np.zeros(n)), Draws(keys, rows)
+        )
+        assert hit.all()
+        got = [out.column(c).values / f for c in ("latitude", "longitude")]
+        jumped[scaled] = got
+        dlat = np.radians(got[0] - lat)
+        dlon = np.radians(got[1] - lon) * np.cos(np.radians(lat))
+        km = 6371.0 * np.hypot(dlat, dlon)
+        assert np.allclose(km, 3.0, rtol=0.01)
+    assert np.allclose(jumped[False][0], jumped[True][0], atol=1e-6)

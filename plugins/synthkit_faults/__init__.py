@@ -1,5 +1,6 @@
 """synthkit's built-in fault types for any family: what a sensor reports wrong (stuck_at,
-drift, spike, noise_burst, offset), what the device does wrong (clock_skew, gps_jump) and
+drift, spike, noise_burst, offset, saturation, freeze), what the device does wrong
+(clock_skew, gps_jump, gps_freeze) and
 what delivery does wrong (malformed, drop, dropout, duplicate, late, out_of_order, burst).
 A scenario names them in its ``faults:`` block (docs/faults.md). Registering them loads only
 their parameter models; a fault's code loads when a scenario names it."""
@@ -20,6 +21,18 @@ TYPES = {
     "spike": ("sensor", "values.Spike", "SpikeParams", "a share of readings multiplied"),
     "noise_burst": ("sensor", "values.NoiseBurst", "NoiseParams", "Gaussian noise added"),
     "offset": ("sensor", "values.Offset", "OffsetParams", "a calibration offset and gain error"),
+    "saturation": (
+        "sensor",
+        "values.Saturation",
+        "SaturationParams",
+        "readings past a ceiling or floor read it",
+    ),
+    "freeze": (
+        "sensor",
+        "values.Freeze",
+        "FreezeParams",
+        "the reading stops updating: it holds what it read when the window opened",
+    ),
     "clock_skew": (
         "device",
         "device.ClockSkew",
@@ -31,6 +44,12 @@ TYPES = {
         "device.GpsJump",
         "GpsJumpParams",
         "a share of position fixes land km away",
+    ),
+    "gps_freeze": (
+        "device",
+        "values.GpsFreeze",
+        "GpsFreezeParams",
+        "the position fix freezes while the vehicle moves on",
     ),
     "malformed": (
         "delivery",

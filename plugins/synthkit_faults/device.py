@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from synthkit.api import Batch, Draws, Fault, Hit
+from synthkit.api import Batch, Column, Draws, Fault, Hit
 from synthkit_faults.params import ClockSkewParams, GpsJumpParams
 
 
@@ -43,7 +43,7 @@ class GpsJump(Fault):
 
     def apply(self, batch: Batch, hit: Hit, draws: Draws) -> tuple[Batch, np.ndarray]:
         lat_c, lon_c = batch.column(self.params.latitude), batch.column(self.params.longitude)
-        lat, lon = lat_c.values.astype(np.float64), lon_c.values.astype(np.float64)
+        lat, lon = _degrees(lat_c), _degrees(lon_c)
         jump = (
             hit.rows & (draws.uniform(5) < self.params.rate) & np.isfinite(lat) & np.isfinite(lon)
         )
@@ -56,7 +56,14 @@ class GpsJump(Fault):
         )
         new_lat = np.where(jump, np.clip(lat + dlat, -90.0, 90.0), lat)
         new_lon = np.where(jump, (lon + dlon + 180.0) % 360.0 - 180.0, lon)
-        return batch.replaced(
-            replace(lat_c, values=new_lat.astype(lat_c.values.dtype)),
-            replace(lon_c, values=new_lon.astype(lon_c.values.dtype)),
-        ), jump
+        return batch.replaced(_written(lat_c, new_lat), _written(lon_c, new_lon)), jump
+
+
+def _degrees(c: Column) -> np.ndarray:
+    """A coordinate column's values in degrees (a scaled column holds them times 10**d)."""
+    return c.values / 10.0**c.decimals if c.scaled else c.values.astype(np.float64)
+
+
+def _written(c: Column, degrees: np.ndarray) -> Column:
+    values = np.rint(degrees * 10.0**c.decimals) if c.scaled else degrees
+    return replace(c, values=values.astype(c.values.dtype))

@@ -55,6 +55,11 @@ class GpsJumpParams(FaultParams):
     longitude: str = "longitude"
 
 
+class GpsFreezeParams(FaultParams):
+    latitude: str = "latitude"
+    longitude: str = "longitude"
+
+
 class ColumnParams(FaultParams):
     column: str = Field(min_length=1)  # a column name, or a glob (raw_*)
 
@@ -86,3 +91,20 @@ class MalformedParams(ColumnParams):
     share: float = Field(1.0, gt=0, le=1)  # of the hit records
     mode: Literal["missing", "value"] = "missing"  # the field left out, or set to ``value``
     value: float = -1.0
+
+
+class FreezeParams(ColumnParams):
+    pass  # the reading holds the value it had when the window opened
+
+
+class SaturationParams(ColumnParams):
+    ceiling: float | None = None  # readings above it read it
+    floor: float | None = None  # readings below it read it
+
+    @model_validator(mode="after")
+    def _bounded(self) -> SaturationParams:
+        if self.ceiling is None and self.floor is None:
+            raise ValueError("give a ceiling, a floor or both")
+        if self.ceiling is not None and self.floor is not None and self.floor >= self.ceiling:
+            raise ValueError("floor must be below ceiling")
+        return self

@@ -12,9 +12,12 @@ from synthkit.api import Batch, Column, Draws, Fault, Hit
 from synthkit_faults.params import (
     ColumnParams,
     DriftParams,
+    FreezeParams,
+    GpsFreezeParams,
     MalformedParams,
     NoiseParams,
     OffsetParams,
+    SaturationParams,
     SpikeParams,
     StuckParams,
 )
@@ -52,6 +55,7 @@ class ValueFault(Fault):
         for name in self.targets(batch.names):
             c = batch.column(name)
             if c.kind in ("int", "decimal"):
+                self.column_now = name  # for a fault that remembers values per column
                 c, changed = _changed_column(c, self, rows, hit, draws)
                 touched |= changed
                 out.append(c)
@@ -117,6 +121,53 @@ class Offset(ValueFault):
 
     def changed(self, values, hit, draws, rows):
         return values * (1.0 + self.params.percent / 100.0) + self.params.add
+
+
+class Saturation(ValueFault):
+    """The sensor saturates: readings beyond its ``ceiling`` (or ``floor``) read it."""
+
+    params: SaturationParams
+
+    def changed(self, values, hit, draws, rows):
+        return np.clip(values, self.params.floor, self.params.ceiling)
+
+
+class Freeze(ValueFault):
+    """The reading stops updating: each record in the window reads what the device reported
+    when the window opened (per device, per column; a daily window freezes afresh each day)."""
+
+    params: FreezeParams | GpsFreezeParams  # type: ignore[assignment]  # gps: no column glob
+
+    def __init__(self, params: FreezeParams | GpsFreezeParams) -> None:
+        super().__init__(params)  # type: ignore[arg-type]
+        self.frozen: dict[tuple[str, int, int], float] = {}  # (column, stream, opened) -> value
+        self.column_now = ""
+
+    def changed(self, values, hit, draws, rows):
+        assert hit.stream is not None and hit.time_s is not None
+        opened = (hit.time_s[rows] - hit.since_s[rows]).astype(np.int64)
+        keys = np.stack([hit.stream[rows].view(np.int64), opened], axis=1)
+        unique, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        held = np.empty(len(unique))
+        for k, ((stream, since), at) in enumerate(zip(unique.tolist(), first.tolist())):
+            # the first record of the window in this run sets it (records come in time order)
+            held[k] = self.frozen.setdefault((self.column_now, stream, since), values[at])
+        return held[inverse.reshape(-1)]
+
+
+class GpsFreeze(Freeze):
+    """The position fix freezes: latitude and longitude stay where they were when the window
+    opened while the vehicle moves on."""
+
+    params: GpsFreezeParams
+
+    def targets(self, names: tuple[str, ...]) -> list[str]:
+        wanted = (self.params.latitude, self.params.longitude)
+        return [n for n in names if n in wanted]
+
+    def check(self, columns: tuple[str, ...]) -> str:
+        missing = [c for c in (self.params.latitude, self.params.longitude) if c not in columns]
+        return f"no column {missing[0]!r}" if missing else ""
 
 
 class Malformed(Fault):

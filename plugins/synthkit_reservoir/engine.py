@@ -10,12 +10,12 @@ by the device's order in the scenario.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from synthkit.api import DeviceModel, FieldSpec, PluginError
-from synthkit_reservoir.fleet import Block
+from synthkit.api import ConfigError, DeviceModel, FieldSpec, PluginError
+from synthkit_reservoir.fleet import Block, ModelFault
 from synthkit_reservoir.layout import LAYOUT_COLUMNS
 from synthkit_reservoir.scenario import LoadedScenario, ResolvedDevice
 
@@ -78,11 +78,33 @@ class FleetRun:
             sim = model.factory(members, loaded.seed, [int(self.step_s[i]) for i in idx])
             self.groups.append((sim, np.array(idx, np.int64)))
             self.declared.append(frozenset(c.name for c in model.columns))
+        self.model_faults = self._model_faults()
         self.extra = extra_columns([d.model for d in self.devices])
         self.max_samples = max((getattr(s, "max_samples", 1) for s, _ in self.groups), default=1)
         self.point_labels: tuple[str, ...] = ()
         for sim, _ in self.groups:
             self.point_labels += tuple(getattr(sim, "labels", {}).get("point_id", ()))
+
+    def _model_faults(self) -> list[list[tuple[ModelFault, object, np.ndarray]]]:
+        """Per model group: the faults its model acts on, each with its window and which of
+        the group's devices it hits; a fault hitting a device of another model is refused."""
+        plan = self.loaded.faults
+        found: list[list[tuple[ModelFault, object, np.ndarray]]] = [[] for _ in self.groups]
+        for f in plan.faults if plan else ():
+            if not isinstance(f.fault, ModelFault):
+                continue
+            for d in self.devices:
+                if d.device_id in f.streams and d.model.name != f.fault.model:
+                    raise ConfigError(
+                        f"fault {f.name!r} ({f.type}) acts on a {f.fault.model} model, and "
+                        f"device {d.device_id!r} is a {d.model.name}",
+                        hint="choose its devices by an archetype or group of that model",
+                    )
+            for k, (_, idx) in enumerate(self.groups):
+                member = np.array([self.devices[i].device_id in f.streams for i in idx])
+                if member.any():
+                    found[k].append((f.fault, f.entry.window, member))
+        return found
 
     def total_rows(self) -> int:
         return int(sum(self.window.points(int(s)) for s in self.step_s))
@@ -105,12 +127,13 @@ class FleetRun:
     def _block(self, tick0: int, nticks: int) -> FleetBlock:
         parts = []
         label_base = 0
-        for (sim, idx), declared in zip(self.groups, self.declared):
+        for k, ((sim, idx), declared) in enumerate(zip(self.groups, self.declared)):
             every = self.every[idx]
             row_device, row_tick = _grid(tick0, nticks, every)
             block = Block(
                 self.window.start_s, self.tick_s, tick0, nticks, every, row_device, row_tick
             )
+            block = self._with_faults(block, self.model_faults[k])
             cols = sim.emit(block)  # type: ignore[attr-defined]
             if cols.keys() != declared:
                 _undeclared(self.devices[idx[0]].model.name, set(cols), declared)
@@ -152,6 +175,20 @@ class FleetRun:
             raw_readings=raw,
             present=present,
         )
+
+    def _with_faults(self, block: Block, faults: list) -> Block:
+        """``block`` with the rows each model fault hits (its devices, in its window: the
+        same rule, from the same run start, as the fault stage's labels)."""
+        if not faults:
+            return block
+        hits = []
+        times = block.row_times()
+        for fault, window, member in faults:
+            rows = np.flatnonzero(member[block.row_device])
+            hit = np.zeros(block.rows, bool)
+            hit[rows[window.hit(times[rows], float(self.window.start_s)).rows]] = True
+            hits.append((fault, hit))
+        return replace(block, faults=tuple(hits))
 
 
 def extra_columns(models: Sequence[DeviceModel]) -> tuple[FieldSpec, ...]:

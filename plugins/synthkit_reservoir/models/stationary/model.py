@@ -28,6 +28,7 @@ from synthkit_reservoir.fleet import (
     normal_nb,
     sensor_fields,
 )
+from synthkit_reservoir.models.stationary.faults import BatteryDrain, physics
 from synthkit_reservoir.models.stationary.params import StationaryTankParams
 
 # per-device float parameters, one column each
@@ -89,6 +90,11 @@ def _run(
     battery_out: np.ndarray,
     signal_out: np.ndarray,
     raw_out: np.ndarray,
+    leak_lph: np.ndarray,  # per row: the faults' physics (models/stationary/faults.py)
+    valve_shut: np.ndarray,
+    extra_drain: np.ndarray,
+    restart_pct: np.ndarray,
+    off_marker: float,
 ) -> None:
     for r in range(row_device.shape[0]):
         d = row_device[r]
@@ -105,9 +111,13 @@ def _run(
             demand *= p[d, _LOW_F] + (1.0 - p[d, _LOW_F]) * level / p[d, _LOW]
         served = min(demand, liters)
         liters -= served
+        if leak_lph[r] > 0.0:  # unmetered: the level falls, the outflow does not show it
+            liters -= min(leak_lph[r] * step_h, liters)
         rate = p[d, _EVENTS] / 24.0 * prob_h[d, hour] * prob_w[d, dow]
         inflow = 0.0
-        if unit_nb(key, np.uint64(2)) < 1.0 - math.exp(-rate * step_h):
+        if valve_shut[r]:
+            pass  # a refill due now delivers nothing
+        elif unit_nb(key, np.uint64(2)) < 1.0 - math.exp(-rate * step_h):
             sigma = math.sqrt(math.log(1.0 + p[d, _CV] * p[d, _CV]))
             volume = (
                 p[d, _EVENT_L]
@@ -120,9 +130,21 @@ def _run(
         level = liters / cap * 100.0
         # battery: a solar panel charges it in daylight (06:00-18:00 UTC), electronics drain it
         solar = p[d, _SOLAR] * 2.0 if 6 <= hour < 18 else 0.0
-        battery = state[d, 1] + (solar - p[d, _DRAIN]) * step_h / 24.0
-        battery = min(100.0, max(1.0, battery))
+        off = state[d, 2] > 0.0
+        if off:  # shut down by a draining fault: nothing drains, the sun charges
+            battery = min(100.0, state[d, 1] + solar * step_h / 24.0)
+            off = extra_drain[r] > 0.0 and battery < restart_pct[r]
+            if not off:
+                battery = max(1.0, battery)
+        elif extra_drain[r] > 0.0:  # a draining fault: it may empty, and the device stops
+            battery = state[d, 1] + (solar - p[d, _DRAIN] - extra_drain[r]) * step_h / 24.0
+            battery = min(100.0, max(0.0, battery))
+            off = battery <= 0.0
+        else:
+            battery = state[d, 1] + (solar - p[d, _DRAIN]) * step_h / 24.0
+            battery = min(100.0, max(1.0, battery))
         state[d, 1] = battery
+        state[d, 2] = 1.0 if off else 0.0
         distance = distance_nb(p[d, _EMPTY], p[d, _FULL], level)
         temp10, signal = sensor_fields(
             key,
@@ -143,7 +165,7 @@ def _run(
         outflow_out[r] = served
         distance_out[r] = distance
         temp_out[r] = temp10 / 10.0
-        battery_out[r] = battery
+        battery_out[r] = off_marker if off else battery  # the fault stage drops those
         signal_out[r] = signal
 
 
@@ -160,7 +182,7 @@ class StationaryFleet:
         self.weekday = np.ones((n, 7))
         self.prob_h, self.vol_h, self.prob_w = np.ones((n, 24)), np.ones((n, 24)), np.ones((n, 7))
         self.samples = np.zeros(n, np.int64)
-        self.state = np.zeros((n, 2))
+        self.state = np.zeros((n, 3))  # liters, battery %, off (shut down by a fault)
         for i, dev in enumerate(devices):
             prm = _effective(dev)
             cal = prm.calibration()
@@ -184,6 +206,7 @@ class StationaryFleet:
             self.state[i] = (
                 cal.liters_from_level_pct(prm.initial_level_pct),
                 prm.battery_start_pct,
+                0.0,
             )
         self.max_samples = int(self.samples.max()) if n else 1
 
@@ -215,6 +238,8 @@ class StationaryFleet:
             out["battery_percentage"],
             out["signal_strength_dbm"],
             raw,
+            *physics(block),
+            BatteryDrain.OFF,
         )
         out["raw_readings"] = raw
         return out

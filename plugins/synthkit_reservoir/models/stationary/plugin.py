@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from synthkit import hookimpl
-from synthkit.api import DeviceModel
+from synthkit.api import DeviceModel, FaultParams, FaultType
 from synthkit_reservoir.family import NAME
 from synthkit_reservoir.layout import RAW, specs
 
@@ -44,3 +47,44 @@ def _fleet(devices, seed, step_seconds):
     from synthkit_reservoir.models.stationary.model import StationaryFleet
 
     return StationaryFleet(devices, seed, step_seconds)
+
+
+@hookimpl
+def synthkit_register_fault_types() -> list[FaultType]:
+    """Faults in the tank's physics (the code and kernels load when a scenario names one)."""
+    from synthkit_reservoir.models.stationary import fault_params as params
+
+    def made(cls_name: str) -> Callable[[Any], Any]:
+        def factory(options: Any) -> Any:
+            from synthkit_reservoir.models.stationary import faults
+
+            return getattr(faults, cls_name)(options)
+
+        return factory
+
+    return [
+        FaultType(
+            "leak",
+            made("Leak"),
+            params.LeakParams,
+            group="device",
+            families=(NAME,),
+            description="water lost from the tank, unmetered: the level falls faster",
+        ),
+        FaultType(
+            "stuck_valve",
+            made("StuckValve"),
+            FaultParams,
+            group="device",
+            families=(NAME,),
+            description="the refill valve stuck shut: refills deliver nothing",
+        ),
+        FaultType(
+            "battery_drain",
+            made("BatteryDrain"),
+            params.BatteryDrainParams,
+            group="device",
+            families=(NAME,),
+            description="the battery drains until the device shuts down, then recharges",
+        ),
+    ]
