@@ -18,7 +18,7 @@ from synthkit.batch import Batch, Column
 from synthkit.contracts import Transform
 from synthkit.errors import ConfigError
 from synthkit.fault_draws import Draws, RecordKeys
-from synthkit.faults import EFFECTS, CompiledFault, FaultPlan, Hit, effect_codes
+from synthkit.faults import EFFECTS, CompiledFault, FaultPlan, effect_codes
 from synthkit.rand import stable_key
 
 if TYPE_CHECKING:
@@ -115,22 +115,13 @@ class FaultStage(Transform):
         if not batch.n:
             return batch
         codes = batch.column(self.stream).values
-        n, mine = batch.n, np.flatnonzero(mask[codes])
-        if not len(mine):
-            return batch
         t, seq = _epoch_s(batch.column(self.time)), batch.column(self.seq).values
-        everyone = len(mine) == n  # no gathering and scattering: the common heavy case
-        window = f.entry.window.hit(t if everyone else t[mine], self.run_start_s)
-        if everyone:
-            rows, since, left = window.rows, window.since_s, window.left_s
-        else:
-            rows, since, left = np.zeros(n, bool), np.zeros(n), np.full(n, np.inf)
-            rows[mine[window.rows]] = True
-            since[mine], left[mine] = window.since_s, window.left_s
-        if not rows.any():
+        window = f.entry.window.among(mask[codes], t, self.run_start_s)
+        if window is None:
             return batch
+        rows = window.rows
         keys = RecordKeys(f.key, self._keys, codes, seq)
-        hit = Hit(rows, since, seq, left, t, lambda: self._keys[codes])
+        hit = replace(window, seq=seq, time_s=t, streams=lambda: self._keys[codes])
         out, labelled = f.fault.apply(batch, hit, Draws(keys, rows))
         if labelled.any():
             rows_of = np.flatnonzero(labelled)

@@ -70,6 +70,11 @@ class FaultWindow(_Strict):
             raise ValueError("end must be after start")
         return self
 
+    def among(self, member: np.ndarray, t_s: np.ndarray, run_start_s: float) -> Hit | None:
+        """Which rows of a batch it hits, given which are its devices' (bool per row) and
+        every row's time: the one rule the fault stage labels by and a model acts by."""
+        return _among(self, member, t_s, run_start_s)
+
     def bounds(self, run_start_s: float) -> tuple[float, float]:
         """The absolute span it may hit in (epoch seconds), given when the run starts."""
         lo = max(_epoch(self.start, -np.inf), run_start_s + (self.after or 0.0))
@@ -103,6 +108,27 @@ class FaultWindow(_Strict):
             since = np.mod(clock - open_s, 86_400)  # since today's window opened
             left = np.minimum(left, np.mod(close_s - clock, 86_400))
         return Hit(rows, since, left_s=left)  # the stage adds the seqs and times
+
+
+def _among(
+    window: FaultWindow, member: np.ndarray, t_s: np.ndarray, run_start_s: float
+) -> Hit | None:
+    """Which rows a fault hits: its devices' (``member``, bool per row) inside ``window``,
+    with since/left for those; None when it hits none. The window is computed only for the
+    member rows (most faults hit a few devices), and nothing gathered when all are members."""
+    mine = np.flatnonzero(member)
+    if not len(mine):
+        return None
+    n = len(member)
+    if len(mine) == n:  # no gathering and scattering: the common heavy case
+        hit = window.hit(t_s, run_start_s)
+    else:
+        inside = window.hit(t_s[mine], run_start_s)
+        rows, since, left = np.zeros(n, bool), np.zeros(n), np.full(n, np.inf)
+        rows[mine[inside.rows]] = True
+        since[mine], left[mine] = inside.since_s, inside.left_s
+        hit = Hit(rows, since, left_s=left)
+    return hit if hit.rows.any() else None
 
 
 def _epoch(when: datetime | None, default: float) -> float:

@@ -184,10 +184,8 @@ class FleetRun:
         hits = []
         times = block.row_times()
         for fault, window, member in faults:
-            rows = np.flatnonzero(member[block.row_device])
-            hit = np.zeros(block.rows, bool)
-            hit[rows[window.hit(times[rows], float(self.window.start_s)).rows]] = True
-            hits.append((fault, hit))
+            hit = window.among(member[block.row_device], times, float(self.window.start_s))
+            hits.append((fault, hit.rows if hit is not None else np.zeros(block.rows, bool)))
         return replace(block, faults=tuple(hits))
 
 

@@ -49,42 +49,40 @@ def _fleet(devices, seed, step_seconds):
     return StationaryFleet(devices, seed, step_seconds)
 
 
+# faults in the tank's physics: name -> (class in .faults, parameter model or None, what)
+FAULTS = {
+    "leak": ("Leak", "LeakParams", "water lost from the tank, unmetered: the level falls faster"),
+    "stuck_valve": ("StuckValve", None, "the refill valve stuck shut: refills deliver nothing"),
+    "battery_drain": (
+        "BatteryDrain",
+        "BatteryDrainParams",
+        "the battery drains until the device shuts down, then recharges",
+    ),
+}
+
+
 @hookimpl
 def synthkit_register_fault_types() -> list[FaultType]:
     """Faults in the tank's physics (the code and kernels load when a scenario names one)."""
-    from synthkit_reservoir.models.stationary import fault_params as params
-
-    def made(cls_name: str) -> Callable[[Any], Any]:
-        def factory(options: Any) -> Any:
-            from synthkit_reservoir.models.stationary import faults
-
-            return getattr(faults, cls_name)(options)
-
-        return factory
+    from synthkit_reservoir.models.stationary import fault_params
 
     return [
         FaultType(
-            "leak",
-            made("Leak"),
-            params.LeakParams,
+            name,
+            _fault(cls),
+            getattr(fault_params, model) if model else FaultParams,
             group="device",
             families=(NAME,),
-            description="water lost from the tank, unmetered: the level falls faster",
-        ),
-        FaultType(
-            "stuck_valve",
-            made("StuckValve"),
-            FaultParams,
-            group="device",
-            families=(NAME,),
-            description="the refill valve stuck shut: refills deliver nothing",
-        ),
-        FaultType(
-            "battery_drain",
-            made("BatteryDrain"),
-            params.BatteryDrainParams,
-            group="device",
-            families=(NAME,),
-            description="the battery drains until the device shuts down, then recharges",
-        ),
+            description=what,
+        )
+        for name, (cls, model, what) in FAULTS.items()
     ]
+
+
+def _fault(cls: str) -> Callable[[Any], Any]:
+    def factory(params: Any) -> Any:
+        from synthkit_reservoir.models.stationary import faults
+
+        return getattr(faults, cls)(params)
+
+    return factory
