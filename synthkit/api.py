@@ -93,6 +93,11 @@ _WHERE: dict[str, str] = {
     **dict.fromkeys(("RunPlan", "Run", "start_run"), "synthkit.run"),
     "Delivery": "synthkit.delivery",
     "Notes": "synthkit.notes",  # what a transform knows that is not data (labels, counters)
+    # ground truth read back, records keyed by (stream, seq)
+    **dict.fromkeys(
+        ("Labels", "read_labels", "labels_beside", "record_keys", "split_keys", "read_json_lines"),
+        "synthkit.labels",
+    ),
     # faults a scenario declares: the fault contract, its block compiled against a fleet
     **dict.fromkeys(
         ("Fault", "Held", "FaultPlan"),
@@ -274,6 +279,14 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from synthkit.hookspecs import hookimpl
     from synthkit.interrupt import stop_on_signals
     from synthkit.isotime import LAST_ISO_MS, iso_epoch, iso_seconds
+    from synthkit.labels import (
+        Labels,
+        labels_beside,
+        read_json_lines,
+        read_labels,
+        record_keys,
+        split_keys,
+    )
     from synthkit.ledger import FileLedger, Island, Ledger, PairsLedger, Tally
     from synthkit.located import LocatedProblems, Problems, validate_section
     from synthkit.memory import keep_freed_memory

@@ -20,9 +20,12 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from synthkit.api import AtomicFile, ConfigError, progress_bar
+import numpy as np
+
+from synthkit.api import AtomicFile, ConfigError, Labels, labels_beside, progress_bar, read_labels
 from synthkit_reservoir.analyze_fast import fast_scan
-from synthkit_reservoir.analyze_scan import Device, Findings, file_facts, scan
+from synthkit_reservoir.analyze_labels import label_pass
+from synthkit_reservoir.analyze_scan import ORDER_KINDS, Device, Findings, file_facts, scan
 from synthkit_reservoir.export import CSV_NAME, MANIFEST_NAME, require_csv
 
 ANALYSIS_NAME = "analysis.json"
@@ -30,6 +33,59 @@ COUNTS = frozenset({"supply_events"})  # per-device metrics that are counts
 
 
 def analyze(artifact_dir: Path) -> dict[str, Any]:
+    manifest, csv_path = _open(artifact_dir)
+    labels_path = labels_beside(csv_path)
+    labels = read_labels(labels_path) if labels_path else None
+    # a faulted export's seq gaps, repeats and order are checked against its labels instead
+    found = Findings(skip=ORDER_KINDS if labels else frozenset())
+    devices: dict[str, Device] = defaultdict(Device)
+    rows = int(manifest.get("total_rows") or 0) if isinstance(manifest, dict) else 0
+    with progress_bar("analyze-csv", rows or None) as bar:  # 1.7M rows take seconds
+        facts = file_facts(csv_path)  # hashed once, whichever pass decides
+        sha, total, truncated = fast_scan(csv_path, devices, facts, bar.advance, not labels)
+    against: dict[str, Any] = {}
+    if labels is not None:
+        with progress_bar("analyze-csv (against the labels)", rows or None) as bar:
+            against = label_pass(csv_path, labels, manifest, bar.advance)
+        _meant(found, against, labels, manifest)
+    if sha is None:  # something is off: the exact pass finds and names it
+        devices.clear()
+        with progress_bar("analyze-csv (naming each problem)", rows or None) as bar:
+            sha, total, truncated = scan(csv_path, found, devices, facts, bar.advance)
+
+    _check_manifest(found, manifest, sha, total, devices, labels)
+    counts = found.counts
+    qc_passed = total > 0 and not any(counts.values())
+    result = {
+        "command": "analyze-csv",
+        "artifact_dir": str(artifact_dir),
+        "qc_passed": qc_passed,
+        "row_count": total,
+        "device_count": len(devices),
+        "invalid_row_count": counts["invalid_row"],
+        "invalid_timestamp_count": counts["invalid_timestamp"],
+        "seq_gap_count": counts["seq_gap"],
+        "seq_duplicate_count": counts["seq_duplicate"],
+        "seq_non_monotonic_count": counts["seq_non_monotonic"],
+        "timestamp_order_count": counts["timestamp_order"],
+        "level_out_of_bounds_count": counts["level_out_of_bounds"],
+        "manifest_mismatch_count": counts["manifest_mismatch"],
+        "truncated_last_line": truncated,
+        "csv_sha256": sha,
+        "label_mismatch_count": counts["label_mismatch"],
+        "problems": found.examples,
+        **({"labels": against} if against else {}),
+        "profile": _profile(devices, manifest),
+        "metrics": _metrics(devices),
+    }
+    out = AtomicFile(artifact_dir / ANALYSIS_NAME)
+    out.write((json.dumps(result, indent=1) + "\n").encode())
+    out.commit()
+    return result
+
+
+def _open(artifact_dir: Path) -> tuple[Any, Path]:
+    """The artifact's manifest and its CSV's path, or one located error."""
     manifest_path, csv_path = artifact_dir / MANIFEST_NAME, artifact_dir / CSV_NAME
     if not artifact_dir.is_dir():
         raise ConfigError(
@@ -51,18 +107,19 @@ def analyze(artifact_dir: Path) -> dict[str, Any]:
         raise ConfigError(
             f"{csv_path}: missing", hint="point --artifact-dir at an export-csv output"
         )
+    return manifest, csv_path
 
-    found = Findings()
-    devices: dict[str, Device] = defaultdict(Device)
-    rows = int(manifest.get("total_rows") or 0) if isinstance(manifest, dict) else 0
-    with progress_bar("analyze-csv", rows or None) as bar:  # 1.7M rows take seconds
-        facts = file_facts(csv_path)  # hashed once, whichever pass decides
-        sha, total, truncated = fast_scan(csv_path, devices, facts, bar.advance)
-    if sha is None:  # something is off: the exact pass finds and names it
-        devices.clear()
-        with progress_bar("analyze-csv (naming each problem)", rows or None) as bar:
-            sha, total, truncated = scan(csv_path, found, devices, facts, bar.advance)
 
+def _check_manifest(
+    found: Findings,
+    manifest: Any,
+    sha: str | None,
+    total: int,
+    devices: dict[str, Device],
+    labels: Labels | None,
+) -> None:
+    """The file against its manifest: its sha256, its rows, each device's rows (the plan's,
+    less the drops and plus the repeats its labels meant)."""
     expected_sha = manifest.get("csv_sha256")
     if expected_sha != sha:
         found.add(
@@ -76,41 +133,47 @@ def analyze(artifact_dir: Path) -> dict[str, Any]:
             MANIFEST_NAME,
             f"{total} rows, the manifest says {manifest['total_rows']}",
         )
+    meant = _meant_rows(labels) if labels else {}
     for device_id, info in (manifest.get("devices") or {}).items():
         seen = devices[device_id].rows if device_id in devices else 0
-        if seen != info.get("rows"):
+        expected = int(info.get("rows") or 0) + meant.get(device_id, 0)
+        if seen != expected:
+            also = f" ({meant[device_id]:+d} the labels meant)" if meant.get(device_id) else ""
             found.add(
                 "manifest_mismatch",
                 MANIFEST_NAME,
-                f"device {device_id}: {seen} rows, the manifest says {info.get('rows')}",
+                f"device {device_id}: {seen} rows, the manifest says {info.get('rows')}{also}",
             )
 
-    counts = found.counts
-    qc_passed = total > 0 and not any(counts.values())
-    result = {
-        "command": "analyze-csv",
-        "artifact_dir": str(artifact_dir),
-        "qc_passed": qc_passed,
-        "row_count": total,
-        "device_count": len(devices),
-        "invalid_row_count": counts["invalid_row"],
-        "invalid_timestamp_count": counts["invalid_timestamp"],
-        "seq_gap_count": counts["seq_gap"],
-        "seq_duplicate_count": counts["seq_duplicate"],
-        "seq_non_monotonic_count": counts["seq_non_monotonic"],
-        "timestamp_order_count": counts["timestamp_order"],
-        "level_out_of_bounds_count": counts["level_out_of_bounds"],
-        "manifest_mismatch_count": counts["manifest_mismatch"],
-        "truncated_last_line": truncated,
-        "csv_sha256": sha,
-        "problems": found.examples,
-        "profile": _profile(devices, manifest),
-        "metrics": _metrics(devices),
+
+def _meant(found: Findings, against: dict[str, Any], labels: Labels, manifest: Any) -> None:
+    """What the file shows that its labels do not explain, as QC problems of the kinds the
+    plain checks use; labelled drops or repeats the file does not show, as label mismatches."""
+    kinds = {
+        "seq_gaps": "seq_gap",
+        "repeated_records": "seq_duplicate",
+        "out_of_order": "seq_non_monotonic",
+        "outside_span": "seq_non_monotonic",
     }
-    out = AtomicFile(artifact_dir / ANALYSIS_NAME)
-    out.write((json.dumps(result, indent=1) + "\n").encode())
-    out.commit()
-    return result
+    for part, kind in kinds.items():
+        found.counts[kind] += against[part]["unexplained"]
+    for part in ("seq_gaps", "repeated_records"):
+        if against[part]["not_seen"]:
+            found.add(
+                "label_mismatch",
+                labels.path.name,
+                f"{against[part]['not_seen']} labelled {part.replace('_', ' ')} not in the file",
+            )
+    found.examples.extend(against.pop("problems"))
+
+
+def _meant_rows(labels: Labels) -> dict[str, int]:
+    """Per device, the rows its labels add to the plan (repeats) or take from it (drops)."""
+    change = np.where(labels.effect == "dropped", -1, 0) + np.where(
+        labels.effect == "repeated", labels.copies, 0
+    )
+    per = np.bincount(labels.stream, weights=change, minlength=len(labels.streams))
+    return {name: int(n) for name, n in zip(labels.streams, per.tolist()) if n}
 
 
 def _profile(devices: dict[str, Device], manifest: dict[str, Any]) -> dict[str, Any]:

@@ -50,14 +50,23 @@ class Device:
     runout_days: set[str] = field(default_factory=set)
 
 
+ORDER_KINDS = frozenset({"seq_gap", "seq_duplicate", "seq_non_monotonic", "timestamp_order"})
+
+
 class Findings:
-    def __init__(self) -> None:
+    """Problems by kind, the first few of each named; kinds in ``skip`` are not counted
+    (a faulted export's labels account for its records' order)."""
+
+    def __init__(self, skip: frozenset[str] = frozenset()) -> None:
+        self.skip = skip
         self.counts: dict[str, int] = defaultdict(int)
         self.examples: list[str] = []
         self._per_kind: dict[str, int] = defaultdict(int)
 
     def add(self, kind: str, line: int | str, message: str) -> None:
         """``line``: the CSV line, or the name of the file the finding is about (the manifest)."""
+        if kind in self.skip:
+            return
         self.counts[kind] += 1
         if self._per_kind[kind] < EXAMPLES:
             self._per_kind[kind] += 1
