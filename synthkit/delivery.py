@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from synthkit.batch import MissingColumn
 from synthkit.errors import ConfigError
+from synthkit.files import bookkeeping
 
 if TYPE_CHECKING:
     from synthkit.batch import Batch
@@ -90,16 +91,18 @@ class Delivery(Generic[K]):
 
         path = getattr(self.target, "path", None)
         if isinstance(path, Path) and not landing(path)[1]:
-            return self.run.notes_dir or path.parent, path.name
+            if self.run.notes_dir is None:
+                return path.parent, path.name
+            return self.run.notes_dir, _unused(self.run.notes_dir, path.name)
         from datetime import UTC, datetime
 
         place = self.run.deliveries.index(self)
         base = self.run.command.replace(" ", "-") + (f"-{place}" if place else "")
-        if self.notebook.wanted and self.run.notes_dir is None and self.run.state_notes:
-            # beside the run records: one set per run, named by when it started
-            self.run.state_notes.mkdir(parents=True, exist_ok=True)
+        # beside the run records, or in --notes-dir: one set per run, named by when it started
+        directory = self.run.notes_dir or self.run.state_notes
+        if self.notebook.wanted and directory is not None:
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-            return self.run.state_notes, f"{base}-{stamp}"
+            return directory, _unused(directory, f"{base}-{stamp}")
         return self.run.notes_dir, base
 
     @property
@@ -211,3 +214,15 @@ class Delivery(Generic[K]):
         beside_output = self.run.notes_dir is None and book.directory != self.run.state_notes
         place = name if beside_output else str(book.directory / name)
         return {"manifest": place, "transforms": book.manifest}
+
+
+def _unused(directory: Path, base: str) -> str:
+    """``base``, or ``base-2``, ``base-3``... : the first no earlier run's notes hold (a
+    directory shared by runs never has one run's labels replace another's)."""
+    with bookkeeping(directory, "the notes directory"):
+        directory.mkdir(parents=True, exist_ok=True)
+    name, n = base, 1
+    while (directory / f"{name}.notes.json").exists():
+        n += 1
+        name = f"{base}-{n}"
+    return name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import os
@@ -63,8 +64,21 @@ def bookkeeping(path: Path, what: str) -> Iterator[None]:
     except OSError as exc:
         raise OutputError(
             f"cannot write {what} {path}: {exc.strerror or exc}",
-            hint="free some space (or fix the permissions); what was written before is intact",
+            hint=f"{_REMEDY.get(exc.errno or 0, _ANY_REMEDY)}; what was written before is intact",
         ) from exc
+
+
+# what to do about a refused write, by its cause (the message names the file)
+_ANY_REMEDY = "free some space (or fix the permissions)"
+_REMEDY = {
+    errno.ENOSPC: "free some space",
+    errno.EDQUOT: "free some space (the disk quota is full)",
+    errno.EACCES: "fix the permissions",
+    errno.EPERM: "fix the permissions",
+    errno.EROFS: "the file system is read-only: write somewhere else",
+    errno.ENOENT: "its directory does not exist (or was removed while writing): create it",
+    errno.ENOTDIR: "a part of the path is a file, not a directory: fix the path",
+}
 
 
 def process_alive(pid: object) -> bool:

@@ -151,3 +151,25 @@ def test_closing_a_failed_run_never_masks_its_error(tmp_path):
                 with pytest.raises(OutputError, match="cannot write the run record"):
                     reservation.settle(status)
         assert json.loads((tmp_path / f"{status}.json").read_text())["devices"] == {"A": 1}
+
+
+@pytest.mark.parametrize(
+    ("code", "remedy"),
+    [
+        ("ENOSPC", "free some space"),
+        ("EACCES", "fix the permissions"),
+        ("EROFS", "read-only"),
+        ("ENOENT", "its directory does not exist"),
+    ],
+)
+def test_a_refused_bookkeeping_write_says_what_to_do_about_its_cause(tmp_path, code, remedy):
+    import errno
+    import os
+
+    from synthkit.errors import OutputError
+    from synthkit.files import bookkeeping
+
+    number = getattr(errno, code)
+    with pytest.raises(OutputError) as err, bookkeeping(tmp_path / "f", "the state"):
+        raise OSError(number, os.strerror(number))
+    assert remedy in err.value.hint and str(tmp_path / "f") in str(err.value)

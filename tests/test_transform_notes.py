@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import types
 
 import numpy as np
@@ -166,15 +167,19 @@ def test_a_sink_with_no_file_needs_a_notes_dir_before_anything_is_written(tmp_pa
     assert "'tagger'" in str(err.value)
     stream.close()
     assert (tmp_path / "stream.jsonl").read_bytes() == b""
-    notes = tmp_path / "notes"
-    notes.mkdir()
-    with (
-        (tmp_path / "stream.jsonl").open("wb") as stream,
-        _run(plugins, StreamTarget(stream), sink="stdout", notes_dir=notes) as (run, delivery),
-    ):
-        deliver(batches, delivery, batches[0].names)
-    assert _labels(notes / "test.labels.jsonl") == list(range(30))
-    assert sorted(p.name for p in notes.iterdir()) == ["test.labels.jsonl", "test.notes.json"]
+    notes = tmp_path / "notes" / "new"  # made when the run needs it
+    for _ in range(2):  # a second run into the same directory keeps the first one's notes
+        with (
+            (tmp_path / "stream.jsonl").open("wb") as stream,
+            _run(plugins, StreamTarget(stream), sink="stdout", notes_dir=notes) as (run, delivery),
+        ):
+            deliver(batches, delivery, batches[0].names)
+    first, second = sorted(notes.glob("*.notes.json"), key=lambda p: len(p.name))
+    assert re.fullmatch(r"test-\d{8}T\d{6}Z(-2)?\.notes\.json", first.name)
+    for manifest in (first, second):
+        base = manifest.name.removesuffix(".notes.json")
+        assert _labels(notes / f"{base}.labels.jsonl") == list(range(30))
+    assert len(list(notes.iterdir())) == 4
 
 
 def test_a_table_not_declared_is_refused_naming_the_transform(tmp_path):

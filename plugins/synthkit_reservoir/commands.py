@@ -165,6 +165,14 @@ def run_command(
             help="With --db-url: seconds to wait for the store to catch up after the run.",
         ),
     ] = 10.0,
+    start_at: Annotated[
+        str | None,
+        typer.Option(
+            "--start-at",
+            help="The simulated clock's start (UTC; default: now): a window export-csv wrote, "
+            "published again live, record for record.",
+        ),
+    ] = None,
 ) -> None:
     """Publish live telemetry to an MQTT broker, one connection per device (client_id = device_id)."""
     from synthkit.api import BrokerRequest
@@ -195,5 +203,6 @@ def run_command(
             sink_options=sink_option,
             stored_url=stored_url,
             settle_timeout_s=settle_timeout,
+            start_s=int(parse_utc(start_at, "--start-at").timestamp()) if start_at else None,
         )
         run.finish(result, result["warnings"])

@@ -1,8 +1,8 @@
 """``run``: live telemetry to an MQTT broker (sections 4.6 and 5), one connection per device.
 
 Each device publishes at its ``cadence_seconds`` divided by the scenario's ``speedup_factor``;
-the simulated clock starts at the command's start and runs ``speedup_factor`` times faster
-than the wall clock. Seqs are reserved in the state file before they are handed to the
+the simulated clock starts at the command's start (or ``--start-at``) and runs
+``speedup_factor`` times faster than the wall clock. Seqs are reserved in the state file before they are handed to the
 broker connection (ahead by about a second of publishing, so the file is not rewritten for
 every message), so a crash or kill leaves a gap and never a reused seq. Ctrl+C or SIGTERM
 stops generation; the run then waits (bounded) for outstanding acknowledgements, gives back
@@ -59,6 +59,7 @@ def live_run(
     sink_options: list[str] | None = None,
     stored_url: str | None = None,
     settle_timeout_s: float = 10.0,
+    start_s: int | None = None,
 ) -> dict[str, Any]:
     from synthkit.api import (
         BrokerTarget,
@@ -82,7 +83,8 @@ def live_run(
     with SeqState.held(state_file) as state:  # one run at a time on this state file
         first = np.array([state.next_seq(d) for d in ids], np.int64)
         listener = checked_store(plugins, state, ids, stored_url, spec, endpoint, topic, state_file)
-        start_s = int(time.time())
+        if start_s is None:
+            start_s = int(time.time())
         # a run longer than the horizon is unlimited in practice (and its end past year 9999)
         end_s = start_s + min(
             int(steps.max()) * (iterations - 1) if iterations else _HORIZON_S, _HORIZON_S
