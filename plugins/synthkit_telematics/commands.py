@@ -23,6 +23,7 @@ from synthkit_telematics.flags import (
     Drivers,
     Extreme,
     Mix,
+    OptionsFile,
     Seed,
     StartNow,
     UtcOffset,
@@ -50,8 +51,10 @@ def _config(
     base_lon: float | None,
     utc_offset: float | None,
     mix: str | None = None,
+    options_file: Path | None = None,
 ) -> TelematicsConfig:
     """The generator options every telematics command shares, as one validated config."""
+    from synthkit_telematics.context import read_context
     from synthkit_telematics.options import build_config, parse_start, parse_weights
 
     return build_config(
@@ -63,6 +66,7 @@ def _config(
         base_lat=base_lat,
         base_lon=base_lon,
         utc_offset_hours=utc_offset,
+        context=read_context(options_file) if options_file is not None else None,
     )
 
 
@@ -102,6 +106,7 @@ def generate(
     base_lat: BaseLat = None,
     base_lon: BaseLon = None,
     utc_offset: UtcOffset = None,
+    options_file: OptionsFile = None,
 ) -> None:
     """Write a batch of events to a file (atomically) or an ingest sink, then a JSON summary on stdout."""
     config = _config(
@@ -116,6 +121,7 @@ def generate(
         base_lon,
         utc_offset,
         mix,
+        options_file,
     )
     from synthkit_telematics.run import generate_file
 
@@ -149,6 +155,7 @@ def stream(
     base_lat: BaseLat = None,
     base_lon: BaseLon = None,
     utc_offset: UtcOffset = None,
+    options_file: OptionsFile = None,
     clock: Clock = "wall",
 ) -> None:
     """Stream events to stdout as JSON lines (or to --sink) until Ctrl+C or SIGTERM (exit 0)."""
@@ -164,6 +171,7 @@ def stream(
         base_lon,
         utc_offset,
         mix,
+        options_file,
     )
     from synthkit_telematics.run import stream_stdout
 
@@ -228,6 +236,7 @@ def publish(
     base_lat: BaseLat = None,
     base_lon: BaseLon = None,
     utc_offset: UtcOffset = None,
+    options_file: OptionsFile = None,
     clock: Clock = "wall",
 ) -> None:
     """Publish events to an MQTT broker, one connection per driver, then a JSON summary."""
@@ -246,6 +255,7 @@ def publish(
         base_lon,
         utc_offset,
         mix,
+        options_file,
     )
     with start_run(ctx, "telematics publish") as run:
         result = publish_mqtt(

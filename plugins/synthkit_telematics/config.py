@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from synthkit.api import rand
+from synthkit_telematics.context import Context
 
 DEFAULT_START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday; --start overrides it
 
@@ -38,6 +39,7 @@ class TelematicsConfig(BaseModel):
     gap_avg_minutes: float = Field(180.0, gt=0.0, le=10_000.0)
     extreme_variance: bool = False
     weights: Mapping[str, float] = Field(default_factory=dict)
+    context: Context | None = None  # regions, weather, traffic (an options file)
 
     @field_validator("start")
     @classmethod
@@ -67,5 +69,7 @@ def run_identity(config: TelematicsConfig, weights: Mapping[str, float], salt: s
     store that dedupes on ``event_id`` never drops a second run's events; the same inputs give
     the same identifiers, byte for byte."""
     doc = config.model_dump(mode="json")
+    if config.context is None or config.context == Context():
+        del doc["context"]  # a run without a world of its own keeps the identifiers it had
     doc["weights"] = dict(sorted(weights.items()))  # what each type weighed, defaults included
     return rand.stable_key("synthkit.telematics.ids", json.dumps(doc, sort_keys=True), salt)

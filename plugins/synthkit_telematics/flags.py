@@ -54,3 +54,11 @@ UtcOffset = Annotated[
     float | None,
     typer.Option("--utc-offset", help="Local time offset in hours (late-night is local)."),
 ]
+OptionsFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--options-file",
+        help="A YAML file of the world the drivers drive in: regions (base points, time zones, "
+        "shares), weather per region and hour, traffic by local hour (docs/cli.md).",
+    ),
+]

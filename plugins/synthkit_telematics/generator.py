@@ -22,6 +22,7 @@ from synthkit_telematics.config import (
     TelematicsConfig,
     run_identity,
 )
+from synthkit_telematics.context import World
 from synthkit_telematics.fields import (
     BASE_FIELDS,
     TypeColumns,
@@ -50,6 +51,9 @@ class TelematicsGenerator:
         )
         self.driver_key = rand.words(keys, 1)
         u = [rand.uniforms(self.driver_key, 100 + i) for i in range(8)]
+        base = (config.base_lat, config.base_lon, config.utc_offset_hours)
+        self.world = World(config.context, self.type_names, config.seed, base, u[7])
+        self.columns += self.world.columns
         self._drivers(config, u, base_w)
         self._cars(u)
         width = max(4, len(str(n - 1)))
@@ -109,8 +113,8 @@ class TelematicsGenerator:
         self.intensity = (
             model.PROFILE_INTENSITY[self.profile] if config.extreme_variance else np.ones(n)
         )
-        self.home_lat = config.base_lat + (u[2] - 0.5) * config.jitter_deg
-        self.home_lon = config.base_lon + (u[3] - 0.5) * config.jitter_deg
+        self.home_lat = self.world.base_lat + (u[2] - 0.5) * config.jitter_deg
+        self.home_lon = self.world.base_lon + (u[3] - 0.5) * config.jitter_deg
         mult = np.ones((n, len(self.types)))
         if config.extreme_variance:
             for t, et in enumerate(self.types):
@@ -179,7 +183,8 @@ class TelematicsGenerator:
         ids = np.empty((rows, 32), np.uint8)
         trips = np.empty((rows, 18), np.uint8)
         iso = np.empty((rows, 24), np.uint8)
-        c = self.config
+        weather = np.empty(rows, np.int64)
+        c, w = self.config, self.world
         sl = slice(d0, d1)  # row slices of the state arrays are views: the kernel updates them
         stuck = model.drive(
             k,
@@ -194,7 +199,12 @@ class TelematicsGenerator:
             self.night_only,
             self.over_limit,
             self.start_min,
-            int(round(c.utc_offset_hours * 60)),
+            w.utc_offset_min[sl],
+            w.weather_keys[sl],
+            w.weather_cdf,
+            w.weather_speed,
+            w.weather_mult,
+            w.traffic_speed if w.context.traffic else np.ones(0),
             c.jitter_deg,
             c.trip_avg_minutes,
             c.trip_std_minutes,
@@ -214,6 +224,7 @@ class TelematicsGenerator:
             ids,
             trips,
             iso,
+            weather,
         )
         if (
             rows and int(ts.max()) > LAST_ISO_MS
@@ -251,6 +262,7 @@ class TelematicsGenerator:
         cols += self._type_fields(etype, rowkey, speed, posted, hour, drv)
         if self.config.extreme_variance:
             cols.append(Column("driver_profile", "label", self.profile[drv], labels=model.PROFILES))
+        cols += self.world.fields(drv, weather, hour)
         return Batch(cols)
 
     def _type_fields(self, etype, rowkey, speed, posted, hour, drv) -> list[Column]:

@@ -133,6 +133,37 @@ def _eligible(
     return math.isnan(over_limit) or speed >= posted + over_limit
 
 
+@njit(inline="always", nogil=True, cache=True)
+def _weather(key: np.uint64, cdf: np.ndarray, utc_hour: int) -> int:
+    """The weather in a region this UTC hour: 0 (clear) or 1 + its condition's index."""
+    if cdf.shape[0] == 0:
+        return 0
+    u = unit_nb(key, np.uint64(utc_hour))
+    for i in range(cdf.shape[0]):
+        if u < cdf[i]:
+            return i + 1
+    return 0
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _slowed(
+    cruise: float, traffic_speed: np.ndarray, hour: int, weather_speed: np.ndarray, weather: int
+) -> float:
+    """The cruise speed in the hour's traffic and weather, where declared (when not, the
+    speed waits for no table lookup)."""
+    if traffic_speed.shape[0] > 0:
+        cruise *= traffic_speed[hour]
+    if weather > 0:
+        cruise *= weather_speed[weather]
+    return cruise
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _weight(weights: np.ndarray, weather_mult: np.ndarray, d: int, t: int, weather: int) -> float:
+    """Driver ``d``'s weight for event type ``t`` in this weather."""
+    return weights[d, t] if weather == 0 else weights[d, t] * weather_mult[weather, t]
+
+
 @njit(nogil=True, cache=True)
 def drive(
     k_events: int,
@@ -147,7 +178,12 @@ def drive(
     night_only: np.ndarray,  # bool per type
     over_limit: np.ndarray,  # float per type, NaN when not required
     start_min: int,  # epoch minutes of the run start
-    utc_offset_min: int,
+    utc_offset_min: np.ndarray,  # int64 per driver: its region's time zone
+    weather_keys: np.ndarray,  # uint64 per driver: its region's weather, drawn each hour
+    weather_cdf: np.ndarray,  # float per condition: cumulative chances (none: always clear)
+    weather_speed: np.ndarray,  # float per weather (clear first): speed factor
+    weather_mult: np.ndarray,  # float (weathers, types): event-type weight factors
+    traffic_speed: np.ndarray,  # float per local hour: speed factor (none: no congestion)
     jitter_deg: float,
     trip_avg: float,
     trip_std: float,
@@ -167,6 +203,7 @@ def drive(
     out_id: np.ndarray,  # uint8 (rows, 32)
     out_trip: np.ndarray,  # uint8 (rows, 18)
     out_iso: np.ndarray,  # uint8 (rows, 24)
+    out_weather: np.ndarray,  # int64: the weather each event was driven in (0: clear)
 ) -> int:
     """Advance every driver by ``k_events`` events; rows are laid out (event, driver).
 
@@ -239,12 +276,20 @@ def drive(
                 m = state_i[d, 1]
                 length = state_i[d, 2]
                 mk = word_nb(dkey, np.uint64(state_i[d, 4]))  # this driven minute's key
+                minute = state_i[d, 3] + m
+                local = (start_min + minute + utc_offset_min[d]) % 1440
+                hour = local // 60
+                weather = _weather(weather_keys[d], weather_cdf, (start_min + minute) // 60)
                 ramp = min(1.0, (m + 1) / 3.0, (length - m) / 2.5)
                 wobble = 1.0 + state_f[d, _F_SAMP] * state_f[d, _F_SS]
-                speed = (
-                    state_f[d, _F_CRUISE] * ramp * wobble
-                    + (unit_nb(mk, np.uint64(_S_SPEED)) - 0.5) * 2.0
+                cruise = _slowed(
+                    state_f[d, _F_CRUISE] * ramp * wobble,
+                    traffic_speed,
+                    hour,
+                    weather_speed,
+                    weather,
                 )
+                speed = cruise + (unit_nb(mk, np.uint64(_S_SPEED)) - 0.5) * 2.0
                 speed = max(0.0, round(speed * 10.0) / 10.0)
                 # out and back: a U-turn over ~6 minutes around the middle keeps drivers near home
                 back = min(max((m - length / 2.0) / 6.0 + 0.5, 0.0), 1.0)
@@ -270,13 +315,10 @@ def drive(
                     state_f[d, _F_LON] += (
                         miles * math.sin(rad) / (_MILES_PER_DEG_LAT * state_f[d, _F_COSLAT])
                     )
-                minute = state_i[d, 3] + m
-                local = (start_min + minute + utc_offset_min) % 1440
-                hour = local // 60
                 posted = state_f[d, _F_POSTED]
                 total = 0.0
                 for t in range(n_types):
-                    w = weights[d, t]
+                    w = _weight(weights, weather_mult, d, t, weather)
                     if not _eligible(
                         w, speed, hour, posted, min_speed[t], night_only[t], over_limit[t]
                     ):
@@ -293,7 +335,7 @@ def drive(
                 chosen = -1
                 acc = 0.0
                 for t in range(n_types):
-                    w = weights[d, t]
+                    w = _weight(weights, weather_mult, d, t, weather)
                     if not _eligible(
                         w, speed, hour, posted, min_speed[t], night_only[t], over_limit[t]
                     ):
@@ -312,6 +354,7 @@ def drive(
                 out_posted[row] = int(posted)
                 out_hour[row] = hour
                 out_type[row] = chosen
+                out_weather[row] = weather
                 out_rowkey[row] = mk
                 # event id: a UUID4 from two words (version and variant bits set) of this
                 # minute's key and the run's identity, so no other run shares it
