@@ -100,7 +100,7 @@ _WHERE: dict[str, str] = {
     ),
     # faults a scenario declares: the fault contract, its block compiled against a fleet
     **dict.fromkeys(
-        ("Fault", "Held", "FaultPlan"),
+        ("Fault", "Held", "FaultPlan", "ModelFault"),
         "synthkit.faults",
     ),
     **dict.fromkeys(("Hit", "FaultWindow"), "synthkit.fault_windows"),
@@ -272,7 +272,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from synthkit.fault_params import FaultParams, duration_s
     from synthkit.fault_type import FaultType
     from synthkit.fault_windows import FaultWindow, Hit
-    from synthkit.faults import Fault, FaultPlan, Held
+    from synthkit.faults import Fault, FaultPlan, Held, ModelFault
     from synthkit.files import AtomicFile, process_alive, sha256_file, sweep_stale, temp_path
     from synthkit.flags import BrokerFlag, BrokerSinkFlag, DbUrlFlag, SinkFlag, SinkOptionFlag
     from synthkit.fleets import Fleet, FleetDevice, PreflightReport, family_of

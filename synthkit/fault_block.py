@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
@@ -28,7 +28,6 @@ from synthkit.sink_build import call_factory
 
 if TYPE_CHECKING:
     from synthkit.fault_type import FaultType
-    from synthkit.fleets import FleetDevice
     from synthkit.plugins import Plugins
     from synthkit.records import Family
     from synthkit.yamlfile import Loc, YamlDocument
@@ -36,10 +35,25 @@ if TYPE_CHECKING:
 NO_FAULTS = FaultPlan((), (), "")
 
 
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+class Selectable(Protocol):
+    """What a faults block selects devices by: an id, an archetype's name and, when the
+    family has them, a ``group`` (a scenario's ``synthkit.api.FleetDevice`` is one)."""
+
+    @property
+    def device_id(self) -> str: ...
+    @property
+    def archetype(self) -> _Named: ...
+
+
 def compile_faults(
     doc: YamlDocument,
     problems: Problems,
-    devices: Sequence[FleetDevice],
+    devices: Sequence[Selectable],
     *,
     family: Family,
     plugins: Plugins,
@@ -137,7 +151,7 @@ def _built(
 class _Fleet:
     """The fleet's ids, groups and archetypes, for selectors."""
 
-    def __init__(self, devices: Sequence[FleetDevice]) -> None:
+    def __init__(self, devices: Sequence[Selectable]) -> None:
         self.ids = [d.device_id for d in devices]
         self.by: dict[str, dict[str, list[str]]] = {"group": {}, "archetype": {}}
         for d in devices:

@@ -70,6 +70,23 @@ class Fault(ABC):
         copy, drop rows, repeat them or reorder them; never touch a row it does not label."""
 
 
+class ModelFault(Fault):
+    """A fault a family's model acts on, where it makes the data (a loss the model carries
+    into every later step; a session that changes which events a stream has), not on the
+    rows afterwards: the family hands its model the rows each one
+    hits (by :meth:`FaultWindow.among`, the stage's rule), and the fault stage labels those
+    records. ``model`` names the device model (or family) it belongs to; a scenario that
+    points it at a device of another is refused."""
+
+    model: ClassVar[str]
+
+    def __init__(self, params: Any) -> None:
+        self.params = params
+
+    def apply(self, batch: Batch, hit: Hit, draws: Draws) -> tuple[Batch, np.ndarray]:
+        return batch, hit.rows.copy()  # the model changed them: they are labelled here
+
+
 EFFECTS = ("changed", "dropped", "repeated", "delayed")
 
 

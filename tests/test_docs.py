@@ -621,3 +621,17 @@ def test_source_example_feeds_the_listener_from_redis(tmp_path):
         ).all()
     engine.dispose()
     assert [(s, p.encode()) for s, p in stored] == list(enumerate(sent))
+
+
+def test_every_built_in_fault_type_is_documented_with_its_parameters():
+    from synthkit.plugins import build_plugins
+
+    faults_doc = (ROOT / "docs" / "faults.md").read_text()
+    cli_doc = (ROOT / "docs" / "cli.md").read_text()
+    types = build_plugins().fault_types()
+    assert len(types) >= 21
+    for name, spec in types.items():
+        assert f"| `{name}` |" in faults_doc and f"`{name}`" in cli_doc, name
+        row = next(line for line in faults_doc.splitlines() if line.startswith(f"| `{name}` |"))
+        for param in spec.params.model_fields if spec.params else {}:
+            assert f"`{param}`" in row, (name, param)

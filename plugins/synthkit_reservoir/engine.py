@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from synthkit.api import ConfigError, DeviceModel, FieldSpec, PluginError
-from synthkit_reservoir.fleet import Block, ModelFault
+from synthkit.api import ConfigError, DeviceModel, FieldSpec, ModelFault, PluginError
+from synthkit_reservoir.fleet import Block
 from synthkit_reservoir.layout import LAYOUT_COLUMNS
 from synthkit_reservoir.scenario import LoadedScenario, ResolvedDevice
 

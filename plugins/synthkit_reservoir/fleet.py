@@ -17,12 +17,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Protocol
 
 import numpy as np
 from numba import njit
 
-from synthkit.api import Batch, Draws, Fault, Hit, rand
+from synthkit.api import ModelFault, rand
 from synthkit_reservoir import calibration
 
 # the calibration formula for the models' kernels: the same functions, compiled inline
@@ -51,22 +51,6 @@ class Block:
 
     def row_times(self) -> np.ndarray:
         return self.origin_s + self.row_tick * self.tick_s
-
-
-class ModelFault(Fault):
-    """A fault a device model acts on, in its physics (a leak lowers the level the tank
-    carries into every later step), not on the rows it wrote: the engine hands the model each
-    block's rows it hits (``Block.faults``), and the fault stage labels those records. Only
-    devices of the model named ``model`` can have it (a scenario pointing it elsewhere is
-    refused); what a model does not know, it ignores."""
-
-    model: ClassVar[str]
-
-    def __init__(self, params: Any) -> None:
-        self.params = params
-
-    def apply(self, batch: Batch, hit: Hit, draws: Draws) -> tuple[Batch, np.ndarray]:
-        return batch, hit.rows.copy()  # the model changed them: they are labelled here
 
 
 class FleetModel(Protocol):

@@ -68,8 +68,8 @@ def run_identity(config: TelematicsConfig, weights: Mapping[str, float], salt: s
     stream's wall-clock start). Two runs that differ in any of them share no identifier, so a
     store that dedupes on ``event_id`` never drops a second run's events; the same inputs give
     the same identifiers, byte for byte."""
-    doc = config.model_dump(mode="json")
-    if config.context is None or config.context == Context():
-        del doc["context"]  # a run without a world of its own keeps the identifiers it had
+    doc = config.model_dump(mode="json", exclude={"context"})
+    if config.context is not None and config.context.world != Context().world:
+        doc["context"] = config.context.world  # a world of its own: identifiers of its own
     doc["weights"] = dict(sorted(weights.items()))  # what each type weighed, defaults included
     return rand.stable_key("synthkit.telematics.ids", json.dumps(doc, sort_keys=True), salt)

@@ -19,9 +19,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from synthkit.api import Column, ConfigError, Problems, load_yaml, rand, validate_section
 
@@ -79,6 +80,14 @@ class Context(_Strict):
     regions: tuple[Region, ...] = ()
     weather: dict[str, Condition] = Field(default_factory=dict)
     traffic: tuple[Congestion, ...] = ()
+    faults: Any = None  # the faults block: compiled against the fleet (anomalies.py)
+    _doc: Any = PrivateAttr(None)  # the file, for the faults block's located problems
+
+    @property
+    def world(self) -> dict[str, Any]:
+        """What shapes the drivers' world (what their event ids derive from): not the faults,
+        which change records after the fact or are labelled where they change events."""
+        return self.model_dump(mode="json", exclude={"faults"})
 
     @model_validator(mode="after")
     def _consistent(self) -> Context:
@@ -104,6 +113,7 @@ def read_context(path: Path) -> Context:
     context = validate_section(doc, Context, problems)
     problems.raise_any()
     assert context is not None
+    context._doc = doc
     return context
 
 

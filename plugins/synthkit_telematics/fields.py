@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from synthkit.api import Column, EventType, FieldSpec, PluginError, rand
+from synthkit.api import Column, EventContext, EventType, FieldSpec, PluginError, rand
 
 BASE_FIELDS = (
     "event_id",
@@ -37,6 +37,7 @@ class TypeColumns:
     column); kinds must agree."""
 
     def __init__(self, types: list[EventType], fields: dict[str, tuple[FieldSpec, ...]]):
+        self.types, self.fields = types, fields
         self.order: list[FieldSpec] = []
         seen: dict[str, FieldSpec] = {}
         for et in types:
@@ -54,6 +55,48 @@ class TypeColumns:
                     continue
                 seen[spec.name] = spec
                 self.order.append(spec)
+
+    def columns(
+        self,
+        etype: np.ndarray,
+        rowkey: np.ndarray,
+        speed: np.ndarray,
+        posted: np.ndarray,
+        hour: np.ndarray,
+        intensity: np.ndarray,
+        drv: np.ndarray,
+    ) -> list[Column]:
+        """Each event type's fields for its rows of a batch (``etype`` codes into ``types``),
+        merged into columns: what its ``generate`` (or its scalar attributes) says."""
+        rows = etype.shape[0]
+        out: dict[str, dict[str, Any]] = {}
+        for spec in self.order:
+            out[spec.name] = {"spec": spec, "present": np.zeros(rows, np.bool_), "parts": []}
+        for t, et in enumerate(self.types):
+            idx = np.flatnonzero(etype == t)
+            if idx.size == 0 or not self.fields[et.name]:
+                continue
+            if et.generate is not None:
+                ctx = EventContext(
+                    rowkey[idx],
+                    speed_mph=speed[idx] / 10.0,
+                    posted_speed_mph=posted[idx],
+                    local_hour=hour[idx],
+                    intensity=intensity[drv[idx]],
+                )
+                values = dict(et.generate(ctx))
+            else:
+                values = scalar_values(et, rowkey[idx], self.fields[et.name])
+            expected = {f.name for f in self.fields[et.name]}
+            if set(values) != expected:
+                raise PluginError(
+                    f"event type {et.name!r} returned fields {sorted(values)}, "
+                    f"declared {sorted(expected)}"
+                )
+            for name, arr in values.items():
+                out[name]["present"][idx] = True
+                out[name]["parts"].append((idx, np.asarray(arr)))
+        return [column(name, o["spec"], o["present"], o["parts"], rows) for name, o in out.items()]
 
 
 def probe_fields(et: EventType) -> tuple[FieldSpec, ...]:

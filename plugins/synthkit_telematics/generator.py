@@ -12,9 +12,7 @@ from synthkit.api import (
     Batch,
     Column,
     ConfigError,
-    EventContext,
     EventType,
-    PluginError,
     rand,
 )
 from synthkit_telematics import model
@@ -26,10 +24,8 @@ from synthkit_telematics.context import World
 from synthkit_telematics.fields import (
     BASE_FIELDS,
     TypeColumns,
-    column,
     eligibility,
     probe_fields,
-    scalar_values,
 )
 
 BATCH_ROWS = 65_536  # rows per batch: large enough to amortise, small enough to stay flat
@@ -39,8 +35,15 @@ class TelematicsGenerator:
     """Yields batches of events; ``columns`` is the CSV header (the union of all fields)."""
 
     def __init__(
-        self, config: TelematicsConfig, event_types: Mapping[str, EventType], *, id_salt: str = ""
+        self,
+        config: TelematicsConfig,
+        event_types: Mapping[str, EventType],
+        *,
+        id_salt: str = "",
+        plugins: Any = None,
     ):
+        """``plugins``: the fault types an options file's ``faults:`` block may name (a run
+        with faults gets ``faults``, its plan, and a ``seq`` column to key their labels)."""
         self.config = config
         base_w = self._event_types(config, event_types)
         n = config.drivers
@@ -53,7 +56,7 @@ class TelematicsGenerator:
         u = [rand.uniforms(self.driver_key, 100 + i) for i in range(8)]
         base = (config.base_lat, config.base_lon, config.utc_offset_hours)
         self.world = World(config.context, self.type_names, config.seed, base, u[7])
-        self.columns += self.world.columns
+        self.columns: tuple[str, ...] = (*self.layout, *self.world.columns)
         self._drivers(config, u, base_w)
         self._cars(u)
         width = max(4, len(str(n - 1)))
@@ -68,6 +71,14 @@ class TelematicsGenerator:
             run_identity(config, dict(zip(self.type_names, base_w.tolist())), id_salt)
         )
         self.counts = dict.fromkeys(self.type_names, 0)
+        self.rounds = 0  # every driver's events so far: the next event's seq
+        self.faults: Any = None  # the options file's faults block, compiled (None: none)
+        self.bursts: Any = None
+        if config.context is not None and config.context.faults is not None:
+            from synthkit_telematics.anomalies import driver_faults
+
+            self.faults, self.bursts = driver_faults(self, plugins)
+            self.columns = (*self.columns[:2], "seq", *self.columns[2:])  # after driver_id
 
     def _event_types(
         self, config: TelematicsConfig, event_types: Mapping[str, EventType]
@@ -90,9 +101,9 @@ class TelematicsGenerator:
             et.name: et.fields or (probe_fields(et) if et.attributes else ()) for et in self.types
         }
         self.type_columns = TypeColumns(self.types, self.fields)
-        self.columns: tuple[str, ...] = BASE_FIELDS + tuple(f.name for f in self.type_columns.order)
+        self.layout = BASE_FIELDS + tuple(f.name for f in self.type_columns.order)
         if config.extreme_variance:
-            self.columns += ("driver_profile",)
+            self.layout += ("driver_profile",)
         when = [eligibility(et) for et in self.types]
         self.min_speed = np.array([w["min_speed_mph"] for w in when], float)
         self.night_only = np.array([w["night_only"] for w in when], np.bool_)
@@ -154,11 +165,13 @@ class TelematicsGenerator:
                     k = -(-left // n)  # the last batch: cut the final round short
                 parts = [(k, 0, n)]
             for k, d0, d1 in parts:
-                batch = self._round(k, d0, d1)
+                batch = self._round(k, d0, d1, self.rounds)
                 if left is not None and batch.n >= left:
                     batch = batch.slice(0, left)
                 self._count(batch)
                 produced += batch.n
+                if d1 == n:  # the round (or rounds) done for every driver
+                    self.rounds += k
                 yield batch
                 if left is not None:
                     left -= batch.n
@@ -172,7 +185,7 @@ class TelematicsGenerator:
 
     # ------------------------------------------------------------------------ internals
 
-    def _round(self, k: int, d0: int, d1: int) -> Batch:
+    def _round(self, k: int, d0: int, d1: int, first_round: int = 0) -> Batch:
         """``k`` events for drivers ``d0..d1-1``, rows laid out (event, driver)."""
         n = d1 - d0
         rows = k * n
@@ -183,7 +196,7 @@ class TelematicsGenerator:
         ids = np.empty((rows, 32), np.uint8)
         trips = np.empty((rows, 18), np.uint8)
         iso = np.empty((rows, 24), np.uint8)
-        weather = np.empty(rows, np.int64)
+        weather = np.zeros(rows, np.int64)
         c, w = self.config, self.world
         sl = slice(d0, d1)  # row slices of the state arrays are views: the kernel updates them
         stuck = model.drive(
@@ -243,6 +256,8 @@ class TelematicsGenerator:
         if drv is None:  # the same for every full batch: build once
             drv = np.tile(np.arange(d0, d1, dtype=np.int64), k)
             self._driver_codes[(k, d0, d1)] = drv
+        if self.bursts is not None:  # event types picked again where a burst is on
+            self.bursts.apply(drv, ts, rowkey, speed, hour, posted, weather, etype)
         cols = [
             Column("event_id", "fixed", ids),
             Column("driver_id", "label", drv, labels=self.driver_labels),
@@ -259,39 +274,11 @@ class TelematicsGenerator:
             Column("car_value", "label", drv, labels=self.car_value_labels),
             Column("car_sportiness", "label", drv, labels=self.car_sportiness_labels),
         ]
-        cols += self._type_fields(etype, rowkey, speed, posted, hour, drv)
+        if self.faults is not None:  # each driver's event number: what labels key on
+            seq = first_round + np.repeat(np.arange(k, dtype=np.int64), n)
+            cols.insert(2, Column("seq", "int", seq))
+        cols += self.type_columns.columns(etype, rowkey, speed, posted, hour, self.intensity, drv)
         if self.config.extreme_variance:
             cols.append(Column("driver_profile", "label", self.profile[drv], labels=model.PROFILES))
         cols += self.world.fields(drv, weather, hour)
         return Batch(cols)
-
-    def _type_fields(self, etype, rowkey, speed, posted, hour, drv) -> list[Column]:
-        rows = etype.shape[0]
-        out: dict[str, dict[str, Any]] = {}
-        for spec in self.type_columns.order:
-            out[spec.name] = {"spec": spec, "present": np.zeros(rows, np.bool_), "parts": []}
-        for t, et in enumerate(self.types):
-            idx = np.flatnonzero(etype == t)
-            if idx.size == 0 or not self.fields[et.name]:
-                continue
-            if et.generate is not None:
-                ctx = EventContext(
-                    rowkey[idx],
-                    speed_mph=speed[idx] / 10.0,
-                    posted_speed_mph=posted[idx],
-                    local_hour=hour[idx],
-                    intensity=self.intensity[drv[idx]],
-                )
-                values = dict(et.generate(ctx))
-            else:
-                values = scalar_values(et, rowkey[idx], self.fields[et.name])
-            expected = {f.name for f in self.fields[et.name]}
-            if set(values) != expected:
-                raise PluginError(
-                    f"event type {et.name!r} returned fields {sorted(values)}, "
-                    f"declared {sorted(expected)}"
-                )
-            for name, arr in values.items():
-                out[name]["present"][idx] = True
-                out[name]["parts"].append((idx, np.asarray(arr)))
-        return [column(name, o["spec"], o["present"], o["parts"], rows) for name, o in out.items()]

@@ -3,14 +3,44 @@
 from __future__ import annotations
 
 from synthkit import hookimpl
-from synthkit.api import Command, DeviceModel, Family
+from synthkit.api import Command, DeviceModel, Family, FaultType
 
 
 @hookimpl
 def synthkit_register_families() -> list[Family]:
     return [
-        Family("telematics", ("DRIVER",), description="drivers on trips and their driving events")
+        Family(
+            "telematics",
+            ("DRIVER",),
+            description="drivers on trips and their driving events",
+            # what an options file's faults key on: the driver, its event number, the time
+            stream_column="driver_id",
+            seq_column="seq",
+            time_column="ts",
+        )
     ]
+
+
+@hookimpl
+def synthkit_register_fault_types() -> list[FaultType]:
+    from synthkit_telematics.burst_params import BurstParams
+
+    return [
+        FaultType(
+            "anomaly_burst",
+            _burst,
+            BurstParams,
+            group="anomaly",
+            families=("telematics",),
+            description="a session of reckless driving: the event types named made likelier",
+        )
+    ]
+
+
+def _burst(params: object) -> object:
+    from synthkit_telematics.anomalies import AnomalyBurst
+
+    return AnomalyBurst(params)
 
 
 @hookimpl

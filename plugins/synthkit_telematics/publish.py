@@ -30,6 +30,7 @@ from synthkit.api import (
 from synthkit_telematics.clock import check_clock, clocked, id_salt, now_ms
 from synthkit_telematics.config import TelematicsConfig
 from synthkit_telematics.generator import TelematicsGenerator
+from synthkit_telematics.run import fault_plan
 
 DEFAULT_TOPIC = "telematics/{driver_id}/events"
 
@@ -63,7 +64,9 @@ def publish_mqtt(
     # the broker sink's own rules resolve the broker: every certificate problem surfaces now
     spec, endpoint = plugins.broker(broker, sink_name, needed_by="telematics publish")
     where = endpoint.address
-    generator = TelematicsGenerator(config, plugins.event_types(), id_salt=id_salt(clock))
+    generator = TelematicsGenerator(
+        config, plugins.event_types(), id_salt=id_salt(clock), plugins=plugins
+    )
     drivers = generator.driver_labels
     target = BrokerTarget(
         endpoint,
@@ -80,6 +83,7 @@ def publish_mqtt(
         streams=tuple(drivers),
         rows=events or None,
         live=True,
+        **fault_plan(generator),
     )
     sink = run.open_sink(spec, target, sink_options or (), plan)
     taken = np.zeros(len(drivers), np.int64)  # events each driver's connection was handed

@@ -27,7 +27,18 @@ from synthkit_telematics.clock import check_clock, clocked, id_salt, now_ms
 from synthkit_telematics.config import TelematicsConfig
 from synthkit_telematics.generator import TelematicsGenerator
 
-GENERATE_KINDS = ("file", "ingest")  # a file, or an endpoint or database (stdout is `stream`)
+GENERATE_KINDS = ("file", "ingest")
+
+
+def fault_plan(generator: TelematicsGenerator) -> dict[str, Any]:
+    """A run plan's faults (the options file's), and the start their windows count from."""
+    if generator.faults is None:
+        return {}
+    start = generator.config.start.isoformat().replace("+00:00", "Z")
+    return {
+        "faults": generator.faults,
+        "extra": {"window_start": start},
+    }  # a file, or an endpoint or database (stdout is `stream`)
 
 
 def generate_file(
@@ -59,9 +70,13 @@ def generate_file(
     target = sink_target(spec.kind, out, "telematics generate")
     if spec.kind == "file":
         run_checks(plugins, "output", out)
-    generator = TelematicsGenerator(config, plugins.event_types())
+    generator = TelematicsGenerator(config, plugins.event_types(), plugins=plugins)
     plan = RunPlan(
-        "telematics generate", seed=config.seed, streams=tuple(generator.driver_labels), rows=events
+        "telematics generate",
+        seed=config.seed,
+        streams=tuple(generator.driver_labels),
+        rows=events,
+        **fault_plan(generator),
     )
     sink = run.open_sink(spec, target, sink_options or (), plan)
     started = time.perf_counter()
@@ -109,12 +124,15 @@ def stream_stdout(
     if interval < 0:
         raise ConfigError(f"--interval must be >= 0, got {interval}")
     check_clock(clock)
-    generator = TelematicsGenerator(config, plugins.event_types(), id_salt=id_salt(clock))
+    generator = TelematicsGenerator(
+        config, plugins.event_types(), id_salt=id_salt(clock), plugins=plugins
+    )
     spec = plugins.output_sink(out, sink_name, kinds=STREAM_KINDS, needed_by="telematics stream")
     plan = RunPlan(
         "telematics stream",
         seed=config.seed,
         streams=tuple(generator.driver_labels),
+        **fault_plan(generator),
         rows=max_events,
         live=True,
     )

@@ -11,8 +11,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from synthkit.api import Batch, Draws, Hit
-from synthkit_reservoir.fleet import Block, ModelFault
+from synthkit.api import Batch, Draws, Hit, ModelFault
+from synthkit_reservoir.fleet import Block
 from synthkit_reservoir.models.stationary.fault_params import BatteryDrainParams, LeakParams
 
 MODEL = "stationary_tank"
