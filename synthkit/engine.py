@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
+from synthkit import interrupt
 from synthkit.batch import Batch
 from synthkit.errors import DeliveryStopped, OutputError
 from synthkit.records import SinkReport
@@ -75,8 +76,10 @@ def deliver(
             0, _Worker("synthkit-transforms", lambda b: (b[0], prepare(b[0])), failure, writer)
         )
     first = workers[0]
+    signals = len(interrupt.received)
     try:
         for batch in batches:
+            interrupt.raise_lost_signal(signals)
             if failure:
                 break
             first.inbox.put((batch, None))
@@ -145,8 +148,10 @@ def _deliver_here(
     before_write: Callable[[Batch], None] | None,
     after_write: Callable[[Batch], None] | None,
 ) -> SinkReport:
+    signals = len(interrupt.received)
     try:
         for batch in batches:
+            interrupt.raise_lost_signal(signals)
             if before_write is not None:
                 before_write(batch)
             try:

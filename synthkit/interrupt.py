@@ -35,6 +35,16 @@ def _raise_terminated(signum: int, _frame: object) -> None:
     raise Terminated(signum)
 
 
+def raise_lost_signal(mark: int) -> None:
+    """Between units of work on the main thread: a Terminated raised since ``mark`` (what
+    ``len(received)`` was when the work began) that never reached the code, raised again, so
+    the signal ends the command after all. It was lost if the work goes on: raised while the
+    main thread ran a C callback (numba's compiler, a ctypes call), which prints an exception
+    and drops it."""
+    if len(received) > mark:
+        raise Terminated(received[-1])
+
+
 def terminate_like_ctrl_c() -> None:
     """Ctrl+C, SIGTERM and SIGHUP raise :class:`Terminated` from now on, and are remembered
     in :data:`received` (typer turns the exception into a plain return code). A signal

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from synthkit.contracts import FileTarget
 from synthkit.files import AtomicFile, sweep_stale
 from tests.conftest import BIN
 
@@ -123,3 +124,39 @@ def test_cli_generate_sweeps_a_dead_runs_temp_file(tmp_path, sh):
     )
     assert res.returncode == 0, res.stderr
     assert not stale.exists()
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the lost one
+def test_a_signal_whose_exception_a_c_callback_swallowed_still_ends_the_delivery(
+    tmp_path, monkeypatch
+):
+    """CI saw it: SIGTERM landed while numba compiled a kernel, inside a ctypes callback,
+    which prints and drops any exception ("Exception ignored on calling ctypes callback"):
+    the export went on to the end. The next batch must raise it again."""
+    import ctypes
+
+    from synthkit import interrupt
+    from synthkit.conformance import sample_batches
+    from synthkit.engine import deliver
+    from synthkit.plugins import build_plugins
+    from synthkit.run import Run, RunPlan
+
+    monkeypatch.setattr(interrupt, "received", [])  # this process's CLI runs after: none
+
+    @ctypes.CFUNCTYPE(None)
+    def compiling() -> None:  # where numba's cache callback was when the signal came
+        interrupt._raise_terminated(signal.SIGTERM, None)
+
+    plugins = build_plugins()
+    batches = sample_batches(rows=300)
+
+    def generate():
+        yield batches[0]
+        compiling()  # the Terminated it raised is lost here
+        yield from batches[1:]
+
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(interrupt.Terminated), Run(plugins, "test") as run:
+        sink = run.open_sink(plugins.sinks()["jsonl"], FileTarget(out), (), RunPlan("test", seed=1))
+        deliver(generate(), sink, batches[0].names)
+    assert not out.exists()
