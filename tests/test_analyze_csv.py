@@ -27,6 +27,8 @@ def clean_export(tmp_path_factory, plugins) -> Path:
         [
             "--scenario",
             str(ROOT / "scenarios/demo_city_v1.yaml"),
+            "--state-file",  # its own: a module's fixture runs in no test's directory
+            str(root / "state.json"),
             "export-csv",
             "--run-id",
             "clean",

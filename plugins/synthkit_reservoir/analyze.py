@@ -24,8 +24,9 @@ import numpy as np
 
 from synthkit.api import AtomicFile, ConfigError, Labels, labels_beside, progress_bar, read_labels
 from synthkit_reservoir.analyze_fast import fast_scan
-from synthkit_reservoir.analyze_labels import label_pass
+from synthkit_reservoir.analyze_labels import LabelPass, label_pass
 from synthkit_reservoir.analyze_scan import ORDER_KINDS, Device, Findings, file_facts, scan
+from synthkit_reservoir.csvfile import ExportCsv
 from synthkit_reservoir.export import CSV_NAME, MANIFEST_NAME, require_csv
 
 ANALYSIS_NAME = "analysis.json"
@@ -40,13 +41,18 @@ def analyze(artifact_dir: Path) -> dict[str, Any]:
     found = Findings(skip=ORDER_KINDS if labels else frozenset())
     devices: dict[str, Device] = defaultdict(Device)
     rows = int(manifest.get("total_rows") or 0) if isinstance(manifest, dict) else 0
+    # a faulted export's label pass reads the batches the fast pass reads (one read)
+    along = LabelPass(labels, manifest, ExportCsv(csv_path)) if labels is not None else None
     with progress_bar("analyze-csv", rows or None) as bar:  # 1.7M rows take seconds
         facts = file_facts(csv_path)  # hashed once, whichever pass decides
-        sha, total, truncated = fast_scan(csv_path, devices, facts, bar.advance, not labels)
+        sha, total, truncated = fast_scan(csv_path, devices, facts, bar.advance, not labels, along)
     against: dict[str, Any] = {}
-    if labels is not None:
-        with progress_bar("analyze-csv (against the labels)", rows or None) as bar:
-            against = label_pass(csv_path, labels, manifest, bar.advance)
+    if labels is not None and along is not None:
+        if sha is None:  # the fast pass gave up part way: the label pass reads on its own
+            with progress_bar("analyze-csv (against the labels)", rows or None) as bar:
+                against = label_pass(csv_path, labels, manifest, bar.advance)
+        else:
+            against = along.report()
         _meant(found, against, labels, manifest)
     if sha is None:  # something is off: the exact pass finds and names it
         devices.clear()

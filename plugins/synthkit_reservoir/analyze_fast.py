@@ -22,12 +22,15 @@ def fast_scan(
     facts: tuple[str, bool] | None = None,
     on_rows: Callable[[int], None] = lambda n: None,
     order: bool = True,
+    also: Any = None,
 ) -> tuple[str | None, int, bool]:
     """Vectorised pass (the columnar reader + numpy) that can only *prove a file clean* and
     aggregate it: ~6x faster than the exact pass. Any anomaly (bad cell, wrong column count,
     truncated line, seq or timestamp irregularity, level out of bounds) returns
     ``(None, 0, False)`` and the caller falls back to :func:`scan`, which names every line.
-    ``order=False``: seqs and times out of order are not anomalies (labels account for them)."""
+    ``order=False``: seqs and times out of order are not anomalies (labels account for them).
+    ``also``: a second reader of the same batches (``columns``, ``add(batch)``; the label
+    pass), fed from this one read of the file; on ``None`` its state is partial."""
     import pyarrow as pa
 
     sha, ends_with_newline = facts or file_facts(path)
@@ -35,8 +38,9 @@ def fast_scan(
     if not ends_with_newline or export.header is None or export.missing(REQUIRED):
         return None, 0, False  # the exact pass names it
     bad_rows: list[object] = []
+    wanted = list(REQUIRED) + [c for c in (also.columns if also else ()) if c not in REQUIRED]
     reader = export.records(
-        list(REQUIRED), block_size=16 << 20, on_invalid=lambda row: _keep(bad_rows, row)
+        wanted, block_size=16 << 20, on_invalid=lambda row: _keep(bad_rows, row)
     )
     fold = _Fold(devices, order)
     try:
@@ -45,6 +49,8 @@ def fast_scan(
                 raise _NotClean
             on_rows(batch.num_rows)
             fold.add(batch)
+            if also is not None:
+                also.add(batch)
     except (_NotClean, pa.ArrowInvalid, pa.ArrowTypeError):
         return None, 0, False
     finally:  # an early return leaves no read-ahead running (its row handler is Python code)

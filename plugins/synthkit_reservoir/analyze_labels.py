@@ -104,14 +104,18 @@ class LabelPass:
         if not inside.all():
             self.outside.append(keys[~inside])
 
+    def _keys_at(self, places: np.ndarray) -> np.ndarray:
+        """The record keys of places in ``counts`` (each device's span, one after another)."""
+        device = np.searchsorted(self.offset, places, side="right") - 1
+        return record_keys(device, places - self.offset[device] + self.first[device])
+
     def report(self) -> dict[str, Any]:
         """Per kind: ``seen`` in the file, ``labelled``, ``meant`` (both), ``unexplained``
         (seen, not labelled: a problem) and ``not_seen`` (labelled, not in the file)."""
-        device = np.repeat(np.arange(len(self.sizes)), self.sizes)
-        seqs = np.arange(len(self.counts)) - self.offset[device] + self.first[device]
-        every = record_keys(device, seqs)
-        missing = every[self.counts == 0]
-        extra = np.repeat(every, np.maximum(self.counts.astype(np.int64) - 1, 0))
+        gaps = np.flatnonzero(self.counts == 0)
+        twice = np.flatnonzero(self.counts > 1)
+        missing = self._keys_at(gaps)
+        extra = np.repeat(self._keys_at(twice), self.counts[twice].astype(np.int64) - 1)
         lab = self.labels
         repeated = np.repeat(self.keys, np.where(lab.effect == "repeated", lab.copies, 0))
         parts = {

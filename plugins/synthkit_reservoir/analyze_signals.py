@@ -93,17 +93,25 @@ def stuck_report(columns: dict[str, Runs], labelled: np.ndarray) -> dict[str, An
     }
 
 
+def among(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """Which ``keys`` are in ``sorted_keys`` (bisection: a hash set of the batch costs more)."""
+    if not len(sorted_keys):
+        return np.zeros(len(keys), bool)
+    at = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return sorted_keys[at] == keys
+
+
 class Fit:
     """Least-squares slope per day of one column, per device, apart for the records a drift
     entry labels and for the rest."""
 
     def __init__(self, labelled: np.ndarray) -> None:
-        self.labelled = labelled
+        self.labelled = np.unique(labelled)  # sorted: looked up by bisection
         self.sums: dict[bool, np.ndarray] = {}
 
     def add(self, c: np.ndarray, keys: np.ndarray, days: np.ndarray, v: np.ndarray) -> None:
         v = np.asarray(v, float)
-        hit = np.isin(keys, self.labelled, assume_unique=False)
+        hit = among(keys, self.labelled)
         for side in (True, False):
             m = (hit == side) & ~np.isnan(v)
             k = int(c.max()) + 1 if len(c) else 0
