@@ -139,3 +139,20 @@ def test_a_stream_with_faults_writes_its_labels_beside_the_run_records_or_in_not
         assert effects == {"repeated"}
         assert sum(json.loads(x)["seq"] % 2 == 0 for x in res.stdout.splitlines()) > 20
         labels.unlink()
+
+
+def test_the_shipped_world_runs_and_labels_its_burst(tmp_path):
+    from tests.conftest import ROOT
+
+    out = tmp_path / "world.jsonl"
+    res = run_cli(
+        ["telematics", "generate", "--events", "30000", "--drivers", "50", "--options-file",
+         str(ROOT / "scenarios" / "telematics" / "world_v1.yaml"), "--out", str(out)]
+    )  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    labels = [
+        json.loads(x) for x in (tmp_path / "world.jsonl.labels.jsonl").read_text().splitlines()
+    ]
+    assert {x["fault"] for x in labels} == {"anomaly_burst", "drop", "duplicate"}
+    first = json.loads(out.read_text().splitlines()[0])
+    assert {"region", "weather", "traffic", "seq"} <= set(first)

@@ -83,3 +83,43 @@ def test_publish_to_an_unreachable_broker_fails_before_generating(tmp_path):
 def test_a_topic_without_the_driver_is_refused():
     res = synthkit("telematics", "publish", *ARGS, "--topic", "fleet/events")
     assert res.returncode == 2 and "{driver_id}" in res.stderr
+
+
+@pytest.mark.slow
+def test_publish_with_faults_sends_what_generate_writes_and_labels_the_same_events(tmp_path):
+    """Issue 26: the same data live and offline, for telematics faults too."""
+    root = own_prefix("tf")
+    options = tmp_path / "world.yaml"
+    options.write_text(
+        "faults:\n"
+        "  - {type: duplicate, devices: all, every: 2}\n"
+        "  - {type: anomaly_burst, devices: [D0001], weights: {hard_braking: 9}}\n"
+    )
+    out = tmp_path / "e.jsonl"
+    made = synthkit(
+        "telematics", "generate", *ARGS, "--options-file", str(options), "--out", str(out)
+    )
+    assert made.returncode == 0, made.stderr
+    lines = out.read_text().splitlines()
+    sub = Subscriber(f"{root}/#")
+    try:
+        res = synthkit(
+            "--notes-dir", str(tmp_path / "notes"),
+            "telematics", "publish", *ARGS, "--options-file", str(options),
+            "--interval", "0.02", "--topic", root + "/{driver_id}/events",
+            "--client-id-prefix", root + "-", "--clock", "simulated",
+        )  # fmt: skip
+        assert res.returncode == 0, res.stderr
+        heard = sub.wait(len(lines))
+    finally:
+        sub.close()
+    by_driver: dict[str, list[str]] = defaultdict(list)
+    for topic, payload in heard:
+        by_driver[topic].append(payload.decode())
+    expected: dict[str, list[str]] = defaultdict(list)
+    for line in lines:
+        expected[f"{root}/{json.loads(line)['driver_id']}/events"].append(line)
+    assert by_driver == expected and len(lines) > 12  # the repeats were published too
+    (labels,) = (tmp_path / "notes").glob("*.labels.jsonl")
+    written = tmp_path / "e.jsonl.labels.jsonl"
+    assert sorted(labels.read_text().splitlines()) == sorted(written.read_text().splitlines())
