@@ -528,3 +528,21 @@ def test_hook_docstrings_state_contract():
         if name.startswith("synthkit_"):
             doc = fn.__doc__ or ""
             assert re.search(r"Fires:", doc) and re.search(r"Returns:", doc), name
+
+
+@pytest.mark.parametrize("name", ["speed_mph", "seq", "weather"])
+def test_an_event_type_declaring_a_field_every_event_may_carry_is_refused(
+    run_synthkit, tmp_path, name
+):
+    class Rainy:
+        @hookimpl
+        def synthkit_register_event_types(self):
+            return [EventType("rainy", 1.0, (FieldSpec(name, "int"),), generate=lambda ctx: {})]
+
+    out = tmp_path / "e.jsonl"
+    res = run_synthkit(
+        ["telematics", "generate", "--events", "50", "--out", str(out)],
+        plugins=_builtin_plus(Rainy(), "rainy"),
+    )
+    assert res.exit_code == 2 and f"'{name}'" in res.stderr and "another name" in res.stderr
+    assert not out.exists()

@@ -32,6 +32,11 @@ BASE_FIELDS = (
 ELIGIBILITY: dict[str, Any] = {"min_speed_mph": 0.0, "night_only": False, "over_limit_mph": None}
 
 
+# the fields an event may carry besides its type's: the base fields, the driver's risk profile
+# (--extreme-variance), its number when a run has faults, and an options file's context
+RESERVED = (*BASE_FIELDS, "driver_profile", "seq", "region", "weather", "traffic")
+
+
 class TypeColumns:
     """Output fields of all event types, merged by name (a field shared by two types is one
     column); kinds must agree."""
@@ -42,8 +47,12 @@ class TypeColumns:
         seen: dict[str, FieldSpec] = {}
         for et in types:
             for spec in fields[et.name]:
-                if spec.name in BASE_FIELDS or spec.name == "driver_profile":
-                    raise PluginError(f"event type {et.name!r} redefines base field {spec.name!r}")
+                if spec.name in RESERVED:
+                    raise PluginError(
+                        f"event type {et.name!r} declares the field {spec.name!r}, which every "
+                        "event may carry already",
+                        hint=f"give it another name (taken: {', '.join(RESERVED)})",
+                    )
                 if spec.name in seen:
                     if (seen[spec.name].kind, seen[spec.name].decimals) != (
                         spec.kind,
