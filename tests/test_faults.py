@@ -20,6 +20,14 @@ from synthkit.plugins import build_plugins
 from synthkit.run import RunPlan
 from synthkit.testing import run_cli
 
+ROUTE_R1 = """\
+routes:
+  - route_id: r1
+    points:
+      - {point_id: B, kind: BASE, latitude: -8.8, longitude: 13.2}
+      - {point_id: R, kind: REFILL, latitude: -8.81, longitude: 13.25}
+      - {point_id: C, kind: CLIENT, latitude: -8.85, longitude: 13.22}
+"""
 FLEET = """\
 scenario_id: faults_t
 seed: 11
@@ -28,13 +36,8 @@ devices:
   - {group: north, count: 3, id_pattern: "N-{n:02d}", archetype: stationary_archetype_a}
   - {group: south, count: 3, id_pattern: "S-{n:02d}", archetype: stationary_archetype_c}
   - {device_id: T-01, archetype: mobile_high_efficiency, mode: MOBILE, route_id: r1}
-routes:
-  - route_id: r1
-    points:
-      - {point_id: B, kind: BASE, latitude: -8.8, longitude: 13.2}
-      - {point_id: R, kind: REFILL, latitude: -8.81, longitude: 13.25}
-      - {point_id: C, kind: CLIENT, latitude: -8.85, longitude: 13.22}
 """
+FLEET += ROUTE_R1
 END = "2026-01-02T00:00:00Z"
 WINDOW = "window: {start: 2026-01-01T06:00:00Z, end: 2026-01-01T18:00:00Z}"
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from synthkit.testing import run_cli
+from tests.test_faults import ROUTE_R1
 
 FLEET = """\
 scenario_id: physics_t
@@ -85,12 +86,9 @@ def test_a_physics_fault_on_a_device_of_another_model_is_refused(tmp_path):
         FLEET.replace("count: 4", "count: 1")
         + """\
   - {device_id: M-01, archetype: mobile_high_efficiency, mode: MOBILE, route_id: r1}
-routes:
-  - route_id: r1
-    points:
-      - {point_id: B, kind: BASE, latitude: -8.8, longitude: 13.2}
-      - {point_id: R, kind: REFILL, latitude: -8.81, longitude: 13.25}
-      - {point_id: C, kind: CLIENT, latitude: -8.85, longitude: 13.22}
+"""
+        + ROUTE_R1
+        + """\
 faults:
   - {type: leak, devices: all, liters_per_hour: 5}
 """

@@ -105,7 +105,17 @@ class Bursts:
                 hint=f"known event types: {', '.join(type_names)}",
             )
 
-    def apply(self, drv, ts_ms, rowkey, speed10, hour, posted, weather, etype) -> None:
+    def apply(
+        self,
+        drv: np.ndarray,
+        ts_ms: np.ndarray,
+        rowkey: np.ndarray,
+        speed10: np.ndarray,
+        hour: np.ndarray,
+        posted: np.ndarray,
+        weather: np.ndarray,
+        etype: np.ndarray,
+    ) -> None:
         """A batch's event types (``etype``, in place) picked again where a burst is on."""
         g = self.generator
         boost = self.boosts(drv, ts_ms, g.config.start.timestamp())
