@@ -121,7 +121,7 @@ class FaultStage(Transform):
             return batch
         rows = window.rows
         keys = RecordKeys(f.key, self._keys, codes, seq)
-        hit = replace(window, seq=seq, time_s=t, streams=lambda: self._keys[codes])
+        hit = window.with_rows_of(seq, t, lambda: self._keys[codes])
         out, labelled = f.fault.apply(batch, hit, Draws(keys, rows))
         if labelled.any():
             rows_of = np.flatnonzero(labelled)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
@@ -19,25 +18,56 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-@dataclass(frozen=True)
+Lazy = np.ndarray | Callable[[], np.ndarray]
+
+
 class Hit:
     """The rows of a batch a fault hits (its devices, inside its window), how long its window
-    had been open at each (seconds; what drift or a drain grows with), and each row's seq."""
+    had been open at each (seconds; what drift or a drain grows with), and each row's seq.
 
-    rows: np.ndarray  # bool per row
-    since_s: np.ndarray  # float64 per row (meaningful where ``rows``)
-    seq: np.ndarray | None = None  # int64 per row (the family's seq column)
-    left_s: np.ndarray | None = None  # float64 per row: until the window closes (inf: never)
-    time_s: np.ndarray | None = None  # int64 per row: when each record was emitted
-    # uint64 per row: a stable key of each record's stream (or what makes it, when asked)
-    streams: np.ndarray | Callable[[], np.ndarray] | None = None
+    ``rows``: bool per row. ``since_s``: float64 per row (meaningful where ``rows``);
+    ``left_s``: float64 per row, until the window closes (inf: never); ``seq``: int64 per row
+    (the family's seq column); ``time_s``: int64 per row, when each record was emitted;
+    ``stream``: uint64 per row, a stable key of each record's stream. ``since_s``, ``left_s``
+    and ``streams`` may be given as a function that makes them: most faults never ask, and
+    a fault over a few devices would otherwise pay for whole-batch arrays."""
+
+    __slots__ = ("rows", "seq", "time_s", "_since", "_left", "_streams")
+
+    def __init__(
+        self,
+        rows: np.ndarray,
+        since_s: Lazy,
+        seq: np.ndarray | None = None,
+        left_s: Lazy | None = None,
+        time_s: np.ndarray | None = None,
+        streams: Lazy | None = None,
+    ) -> None:
+        self.rows, self.seq, self.time_s = rows, seq, time_s
+        self._since, self._left, self._streams = since_s, left_s, streams
+
+    @property
+    def since_s(self) -> np.ndarray:
+        if callable(self._since):
+            self._since = self._since()
+        return self._since
+
+    @property
+    def left_s(self) -> np.ndarray | None:
+        if callable(self._left):
+            self._left = self._left()
+        return self._left
 
     @property
     def stream(self) -> np.ndarray | None:
         """A stable key of each row's stream (its device), the same in every batch and run."""
-        if callable(self.streams):
-            object.__setattr__(self, "streams", self.streams())
-        return self.streams  # type: ignore[return-value]
+        if callable(self._streams):
+            self._streams = self._streams()
+        return self._streams
+
+    def with_rows_of(self, seq: np.ndarray, time_s: np.ndarray, streams: Lazy | None = None) -> Hit:
+        """This hit with each row's seq, time and stream key (what the fault stage adds)."""
+        return Hit(self.rows, self._since, seq, self._left, time_s, streams)
 
 
 _DAILY = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -87,8 +117,14 @@ class FaultWindow(_Strict):
         """Which of the instants ``t_s`` (epoch seconds) are inside, and since when."""
         lo, hi = self.bounds(run_start_s)
         t = t_s.astype(np.float64)
-        since = t - (lo if np.isfinite(lo) else run_start_s)
-        left = hi - t
+        opened = lo if np.isfinite(lo) else run_start_s
+
+        def since() -> np.ndarray:
+            return t - opened
+
+        def left() -> np.ndarray:
+            return hi - t
+
         if not (np.isfinite(lo) or np.isfinite(hi) or self.every_days or self.daily):
             return Hit(np.ones(len(t), bool), since, left_s=left)  # the whole run
         rows = (t >= lo) & (t < hi)
@@ -105,8 +141,9 @@ class FaultWindow(_Strict):
                 else (clock >= open_s) | (clock < close_s)
             )
             rows &= inside
-            since = np.mod(clock - open_s, 86_400)  # since today's window opened
-            left = np.minimum(left, np.mod(close_s - clock, 86_400))
+            daily_since = np.mod(clock - open_s, 86_400)  # since today's window opened
+            daily_left = np.minimum(hi - t, np.mod(close_s - clock, 86_400))
+            return Hit(rows, daily_since, left_s=daily_left)
         return Hit(rows, since, left_s=left)  # the stage adds the seqs and times
 
 
@@ -124,9 +161,19 @@ def _among(
         hit = window.hit(t_s, run_start_s)
     else:
         inside = window.hit(t_s[mine], run_start_s)
-        rows, since, left = np.zeros(n, bool), np.zeros(n), np.full(n, np.inf)
+        rows = np.zeros(n, bool)
         rows[mine[inside.rows]] = True
-        since[mine], left[mine] = inside.since_s, inside.left_s
+
+        def since() -> np.ndarray:
+            out = np.zeros(n)
+            out[mine] = inside.since_s
+            return out
+
+        def left() -> np.ndarray:
+            out = np.full(n, np.inf)
+            out[mine] = inside.left_s
+            return out
+
         hit = Hit(rows, since, left_s=left)
     return hit if hit.rows.any() else None
 
