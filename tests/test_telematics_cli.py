@@ -268,7 +268,18 @@ def test_mock_drop_in_takes_the_seed_flags(sh, tmp_path):
         "--out",
         str(tmp_path / "t.jsonl"),
     )
-    assert again.returncode == 0 and sha(tmp_path / "s.jsonl") == sha(tmp_path / "t.jsonl")
+    # the drop-in keeps the original's schema; asked, it numbers events as synthkit does
+    assert again.returncode == 0 and '"seq"' not in (tmp_path / "s.jsonl").read_text()
+    numbered = sh(
+        "synthkit-mock", "--events", "2000", "--seed", "123", "--seq",
+        "--out", str(tmp_path / "n.jsonl"),
+    )  # fmt: skip
+    assert numbered.returncode == 0 and sha(tmp_path / "n.jsonl") == sha(tmp_path / "t.jsonl")
+    without = [
+        {k: v for k, v in json.loads(line).items() if k != "seq"}
+        for line in (tmp_path / "t.jsonl").read_text().splitlines()
+    ]
+    assert without == [json.loads(x) for x in (tmp_path / "s.jsonl").read_text().splitlines()]
     res = sh(
         "synthkit-mock",
         "--events",

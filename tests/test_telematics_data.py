@@ -34,6 +34,7 @@ TYPE_FIELDS = {
 BASE = {
     "event_id",
     "driver_id",
+    "seq",
     "trip_id",
     "ts",
     "event_type",
@@ -94,6 +95,26 @@ def test_schema_fields_and_types(rows):
         assert 0 <= r["car_sportiness"] <= 1 and r["car_value"] > 10_000
     assert len(ids) == len(rows)
     assert {r["event_type"] for r in rows} == EVENT_TYPES
+    for events in by_driver(rows).values():  # each driver's events numbered 0, 1, 2...
+        assert [r["seq"] for r in events] == list(range(len(events)))
+
+
+def test_seq_counts_on_from_where_a_state_left_each_driver(event_types):
+    """The same events, numbered from each driver's first seq (a state file's next), and
+    none at all for the drop-in's schema."""
+    config = TelematicsConfig(drivers=3, seed=5)
+    plain = list(TelematicsGenerator(config, event_types).batches(30))
+    later = list(TelematicsGenerator(config, event_types, first_seq=[7, 0, 100]).batches(30))
+    bare = list(TelematicsGenerator(config, event_types, seq=False).batches(30))
+    assert "seq" not in bare[0].names
+    for a, b, c in zip(plain, later, bare):
+        drivers = a.column("driver_id").values
+        shift = np.array([7, 0, 100])[drivers]
+        assert (b.column("seq").values == a.column("seq").values + shift).all()
+        same = [n for n in a.names if n != "seq"]
+        assert c.names == tuple(same)
+        for name in same:
+            assert a.column(name).python_values() == b.column(name).python_values()
 
 
 def test_type_specific_ranges(rows):

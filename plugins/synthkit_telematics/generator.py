@@ -31,6 +31,12 @@ from synthkit_telematics.fields import (
 BATCH_ROWS = 65_536  # rows per batch: large enough to amortise, small enough to stay flat
 
 
+def driver_labels(drivers: int) -> list[str]:
+    """The drivers' ids: ``D0000``, ``D0001``... (wider past 10,000 drivers)."""
+    width = max(4, len(str(drivers - 1)))
+    return [f"D{d:0{width}d}" for d in range(drivers)]
+
+
 class TelematicsGenerator:
     """Yields batches of events; ``columns`` is the CSV header (the union of all fields)."""
 
@@ -41,9 +47,14 @@ class TelematicsGenerator:
         *,
         id_salt: str = "",
         plugins: Any = None,
+        seq: bool = True,
+        first_seq: Any = None,
     ):
-        """``plugins``: the fault types an options file's ``faults:`` block may name (a run
-        with faults gets ``faults``, its plan, and a ``seq`` column to key their labels)."""
+        """``seq``: a ``seq`` column after ``driver_id``, each driver's event number counted
+        from ``first_seq`` (per driver; none: 0), what stores dedupe and reconcile count by
+        (the drop-in leaves it out, as the original did, unless asked). ``plugins``: the
+        fault types an options file's ``faults:`` block may name (a run with faults gets
+        ``faults``, its plan, and always the ``seq`` column: their labels key on it)."""
         self.config = config
         base_w = self._event_types(config, event_types)
         n = config.drivers
@@ -59,8 +70,7 @@ class TelematicsGenerator:
         self.columns: tuple[str, ...] = (*self.layout, *self.world.columns)
         self._drivers(config, u, base_w)
         self._cars(u)
-        width = max(4, len(str(n - 1)))
-        self.driver_labels = [f"D{d:0{width}d}" for d in range(n)]
+        self.driver_labels = driver_labels(n)
         self.state_i = np.zeros((n, model.STATE_I), np.int64)
         self.state_i[:, 0] = -1
         self.state_f = np.zeros((n, model.STATE_F), np.float64)
@@ -78,6 +88,9 @@ class TelematicsGenerator:
             from synthkit_telematics.anomalies import driver_faults
 
             self.faults, self.bursts = driver_faults(self, plugins)
+        self.first_seq = np.zeros(n, np.int64) if first_seq is None else np.array(first_seq, np.int64)
+        self.with_seq = seq or self.faults is not None
+        if self.with_seq:
             self.columns = (*self.columns[:2], "seq", *self.columns[2:])  # after driver_id
 
     def _event_types(
@@ -274,8 +287,8 @@ class TelematicsGenerator:
             Column("car_value", "label", drv, labels=self.car_value_labels),
             Column("car_sportiness", "label", drv, labels=self.car_sportiness_labels),
         ]
-        if self.faults is not None:  # each driver's event number: what labels key on
-            seq = first_round + np.repeat(np.arange(k, dtype=np.int64), n)
+        if self.with_seq:  # each driver's event number: what stores and labels key on
+            seq = self.first_seq[drv] + first_round + np.repeat(np.arange(k, dtype=np.int64), n)
             cols.insert(2, Column("seq", "int", seq))
         cols += self.type_columns.columns(etype, rowkey, speed, posted, hour, self.intensity, drv)
         if self.config.extreme_variance:

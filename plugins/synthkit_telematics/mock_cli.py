@@ -51,6 +51,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="original",
         help="event weights: original (the old data/mock.py's shares, the default) or declared",
     )
+    p.add_argument(
+        "--seq",
+        action="store_true",
+        help="add a seq column: each driver's event number (the original has none)",
+    )
     return p.parse_args(argv)
 
 
@@ -79,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
         plugins = build_plugins()
         if args.stream:
             with Run(plugins, "synthkit-mock --stream") as run:  # no transforms: the seed's flags
-                stream_stdout(run, config, args.interval, args.events)
+                stream_stdout(run, config, args.interval, args.events, seq=args.seq)
             return
         if not args.out:
             sys.stderr.write("error: --out is required in batch mode (or use --stream)\n")
@@ -91,6 +96,7 @@ def main(argv: list[str] | None = None) -> None:
                 1000 if args.events is None else args.events,
                 Path(args.out),
                 args.format or mock_format(plugins, args.out),
+                seq=args.seq,
             )
         print(f"Wrote {summary['events']} events to {args.out} ({summary['format']})")
     except SynthkitError as exc:

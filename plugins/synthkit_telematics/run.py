@@ -49,9 +49,10 @@ def generate_file(
     fmt: str | None,
     sink_name: str | None = None,
     sink_options: list[str] | None = None,
+    seq: bool = True,
 ) -> dict[str, Any]:
     """Write ``events`` events to ``out`` through the sink it implies (or ``sink_name``);
-    returns the JSON summary."""
+    returns the JSON summary. ``seq``: each driver's event number as a column."""
     plugins = run.plugins
     if events < 1:
         raise ConfigError(f"--events must be at least 1, got {events}")
@@ -70,7 +71,7 @@ def generate_file(
     target = sink_target(spec.kind, out, "telematics generate")
     if spec.kind == "file":
         run_checks(plugins, "output", out)
-    generator = TelematicsGenerator(config, plugins.event_types(), plugins=plugins)
+    generator = TelematicsGenerator(config, plugins.event_types(), plugins=plugins, seq=seq)
     plan = RunPlan(
         "telematics generate",
         seed=config.seed,
@@ -114,6 +115,7 @@ def stream_stdout(
     sink_options: list[str] | None = None,
     out: str | None = None,
     clock: str = "wall",
+    seq: bool = True,
 ) -> int:
     """Print events as JSON lines (or hand them to ``sink_name``) until Ctrl+C, SIGTERM or
     ``max_events``; returns the count. ``clock``: see :mod:`synthkit_telematics.clock`.
@@ -125,7 +127,7 @@ def stream_stdout(
         raise ConfigError(f"--interval must be >= 0, got {interval}")
     check_clock(clock)
     generator = TelematicsGenerator(
-        config, plugins.event_types(), id_salt=id_salt(clock), plugins=plugins
+        config, plugins.event_types(), id_salt=id_salt(clock), plugins=plugins, seq=seq
     )
     spec = plugins.output_sink(out, sink_name, kinds=STREAM_KINDS, needed_by="telematics stream")
     plan = RunPlan(
