@@ -152,7 +152,12 @@ _WHERE: dict[str, str] = {
         "synthkit.runs",
     ),
     **dict.fromkeys(("Ledger", "PairsLedger", "FileLedger", "Tally", "Island"), "synthkit.ledger"),
-    "Replayer": "synthkit.replay",
+    "SqlLedger": "synthkit.sql_ledger",
+    **dict.fromkeys(
+        ("make_engine", "describe_db_error", "db_errors", "connected_engine", "store_identity"),
+        "synthkit.sql_store",
+    ),
+    **dict.fromkeys(("Replayer", "Missing"), "synthkit.replay"),
     **dict.fromkeys(("reconcile_records", "records_for"), "synthkit.reconcile"),
     "stop_on_signals": "synthkit.interrupt",
     **dict.fromkeys(("GlobalOptions", "global_options", "plugins_of"), "synthkit.context"),
@@ -309,7 +314,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         SourceSpec,
         TransformSpec,
     )
-    from synthkit.replay import Replayer
+    from synthkit.replay import Missing, Replayer
     from synthkit.reservation import Reservation
     from synthkit.run import Run, RunPlan, start_run
     from synthkit.runs import (
@@ -327,6 +332,14 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from synthkit.sink_build import make_sink, parse_sink_options, sink_target
     from synthkit.sinks import EncodedFileSink, EncodedStreamSink
     from synthkit.sources import Source, SourceTarget, make_source
+    from synthkit.sql_ledger import SqlLedger
+    from synthkit.sql_store import (
+        connected_engine,
+        db_errors,
+        describe_db_error,
+        make_engine,
+        store_identity,
+    )
     from synthkit.state import SeqState
     from synthkit.ticks import ModelTicks, TickRun
     from synthkit.timeparse import parse_utc

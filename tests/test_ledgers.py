@@ -11,9 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, insert
 from synthkit_reservoir.database.engines import make_engine
-from synthkit_reservoir.database.ledger import SqlLedger
 
-from synthkit.api import FileLedger, Island, PairsLedger, Tally
+from synthkit.api import FileLedger, Island, PairsLedger, SqlLedger, Tally
 
 START = datetime(2026, 1, 1)
 

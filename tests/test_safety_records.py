@@ -150,7 +150,8 @@ def test_replay_merges_overlapping_ranges_and_refuses_a_run_id_that_is_not_one(t
 
 def test_listeners_of_two_databases_never_share_a_session(tmp_path, monkeypatch):
     from synthkit_reservoir.database.presence import default_client_id
-    from synthkit_reservoir.database.urls import store_identity
+
+    from synthkit.api import store_identity
 
     topic = "devices/+/telemetry"
     (tmp_path / "a").mkdir()

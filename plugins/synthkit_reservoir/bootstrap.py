@@ -28,9 +28,9 @@ from synthkit.api import (
     progress_bar,
     redact,
     runs_dir,
+    store_identity,
 )
 from synthkit_reservoir.database.engines import describe_db_error, make_engine
-from synthkit_reservoir.database.urls import store_identity
 from synthkit_reservoir.engine import FleetRun, export_window
 from synthkit_reservoir.export import iso
 from synthkit_reservoir.ingestion import (

@@ -32,10 +32,10 @@ from synthkit.api import (
     progress_bar,
     redact,
     runs_dir,
+    store_identity,
 )
 from synthkit_reservoir.csvread import BadRow, check_csv, columns_of, read_batches
 from synthkit_reservoir.database.engines import describe_db_error
-from synthkit_reservoir.database.urls import store_identity
 from synthkit_reservoir.export import CSV_NAME, MANIFEST_NAME, require_csv
 from synthkit_reservoir.family import NAME as FAMILY_NAME
 from synthkit_reservoir.replay import recipe

@@ -66,8 +66,8 @@ def live_run(
         RunLog,
         RunRecorder,
         runs_dir,
+        store_identity,
     )
-    from synthkit_reservoir.database.urls import store_identity
     from synthkit_reservoir.replay import base_record
 
     if iterations < 0 or duration_s < 0:

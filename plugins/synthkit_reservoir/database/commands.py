@@ -142,11 +142,10 @@ def listen_command(
     broker: BrokerFlag = None,
 ) -> None:
     """Subscribe to live telemetry (or read captured traffic) and ingest it."""
-    from synthkit.api import BrokerRequest, endpoint_of, redact
+    from synthkit.api import BrokerRequest, endpoint_of, redact, store_identity
     from synthkit_reservoir.database.engines import db_errors
     from synthkit_reservoir.database.listen import listen
     from synthkit_reservoir.database.presence import default_client_id
-    from synthkit_reservoir.database.urls import store_identity
 
     opts = global_options(ctx)
     from synthkit_reservoir.scenario import load_scenario

@@ -41,10 +41,10 @@ from synthkit.api import (
     runs_dir,
     stderr,
     stop_on_signals,
+    store_identity,
 )
 from synthkit_reservoir.database.presence import Presence
 from synthkit_reservoir.database.sink import Stopped
-from synthkit_reservoir.database.urls import store_identity
 
 
 def listen(

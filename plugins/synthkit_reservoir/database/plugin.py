@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from synthkit import hookimpl
-from synthkit.api import Command, SinkSpec
-from synthkit_reservoir.database.urls import DEFAULT_URL, store_identity
+from synthkit.api import Command, SinkSpec, store_identity
+from synthkit_reservoir.database.urls import DEFAULT_URL
 
 
 def _factory(target, options):  # an IngestTarget and SinkOptions
@@ -20,9 +20,9 @@ def _factory(target, options):  # an IngestTarget and SinkOptions
 
 
 def _ledger(url):  # what the telemetry table holds, for synthkit reconcile
-    from synthkit.api import redact
+    from synthkit.api import SqlLedger, redact
     from synthkit_reservoir.database.engines import make_engine
-    from synthkit_reservoir.database.ledger import SqlLedger
+    from synthkit_reservoir.database.urls import url_flag
 
     return SqlLedger(
         make_engine(url),
@@ -32,6 +32,7 @@ def _ledger(url):  # what the telemetry table holds, for synthkit reconcile
         stored_at="received_at",
         unique=True,
         where=redact(url),
+        init_hint=f"run `synthkit db init{url_flag(url)}` first",
     )
 
 

@@ -26,8 +26,8 @@ from synthkit.api import (
     SourceTarget,
     process_alive,
     stderr,
+    store_identity,
 )
-from synthkit_reservoir.database.urls import store_identity
 
 
 def default_client_id(store: str, topic: str) -> str:

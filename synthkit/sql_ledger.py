@@ -1,5 +1,5 @@
-"""The reference database's ledger: what a table holds, per stream, asked with set-based SQL
-(``synthkit reconcile`` reads it through ``SinkSpec.ledger``).
+"""A ledger of one SQL table: what it holds, per stream, asked with set-based SQL (what an
+ingest sink's ``SinkSpec.ledger`` returns for ``synthkit reconcile``).
 
 - tallies: one ``GROUP BY`` pass (rows, distinct seqs, lowest and highest seq per client);
 - islands: gaps-and-islands (``seq - DENSE_RANK()`` is constant along a run of consecutive
@@ -18,13 +18,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from synthkit.api import Island, Ledger, Tally
-from synthkit_reservoir.database.engines import describe_db_error
+from synthkit.ledger import Island, Ledger, Tally
+from synthkit.sql_store import describe_db_error
 
 
 class SqlLedger(Ledger):
     """One table of a SQLAlchemy database: ``client`` and ``seq`` columns, optionally the
-    ``stored_at`` column (a timestamp) and whether (client, seq) is unique there."""
+    ``stored_at`` column (a timestamp) and whether (client, seq) is unique there. ``where``
+    names the store in messages (a redacted URL); ``init_hint`` says how its tables are made."""
 
     def __init__(
         self,
@@ -37,6 +38,7 @@ class SqlLedger(Ledger):
         unique: bool = False,
         where: str = "",
         dispose: bool = True,
+        init_hint: str = "",
     ) -> None:
         from sqlalchemy import column
         from sqlalchemy import table as sql_table
@@ -50,7 +52,7 @@ class SqlLedger(Ledger):
         )
         self.client, self.seq = self.t.c[client], self.t.c[seq]
         self.stored_at = self.t.c[stored_at] if stored_at else None
-        self.where = where or table
+        self.where, self.init_hint = where or table, init_hint
 
     @contextlib.contextmanager
     def _answering(self) -> Iterator[Any]:
@@ -62,7 +64,7 @@ class SqlLedger(Ledger):
                 _sort_tuned(conn)
                 yield conn
         except DBAPIError as exc:
-            raise describe_db_error(self.where, exc) from None
+            raise describe_db_error(self.where, exc, init_hint=self.init_hint) from None
 
     def tallies(self, streams: Sequence[str]) -> dict[str, Tally]:
         from sqlalchemy import func, select
