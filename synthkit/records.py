@@ -79,7 +79,9 @@ class Family:
     needs no commands of its own: ``synthkit export``, ``live``, ``dry-run`` and ``replay``
     run it (``synthkit.ticks``). ``payloads()`` returns the family's message codec, the bytes
     a broker sink publishes for each row (None: each row's JSON line), what a live run and a
-    replay of any family send."""
+        replay of any family send. A family that keeps its records in tables of its own (not
+    the ingest sink's) declares ``ledger(url)``, a ``synthkit.api.Ledger`` of them:
+    ``synthkit reconcile`` reads its runs there."""
 
     name: str
     modes: tuple[str, ...]
@@ -95,6 +97,7 @@ class Family:
     ticks: Callable[[Any, Any, int], Any] | None = None
     topic: str = ""
     payloads: Callable[[], Any] | None = None  # its message codec: () -> (Batch -> [bytes])
+    ledger: Callable[[str], Any] | None = None  # its own tables' ledger at a store URL
 
     def __post_init__(self) -> None:
         if not self.modes or any(

@@ -3,7 +3,9 @@ say), a request per ``batch_size`` records on one kept-alive connection.
 
 Outcomes come from the response codes, per record of the request: 2xx ``stored:HTTP_2xx``,
 409 ``duplicate:HTTP_409``, any other 4xx ``rejected:HTTP_4xx`` (not retried: the same bytes
-would be refused again). A 429, a 5xx or a dropped connection is retried ``retries`` times,
+would be refused again). An endpoint that answers 2xx with its own count per outcome (JSON
+``{"outcomes": {"stored": n, "duplicate": m, "rejected:REASON": k}}``, as ``synthkit
+telematics serve`` does) has those counted instead, record by record. A 429, a 5xx or a dropped connection is retried ``retries`` times,
 pausing ``backoff_s`` doubling (or the server's ``Retry-After``), then counted
 ``failed:HTTP_5xx`` / ``failed:CONNECTION``. Each request carries an ``Idempotency-Key`` (the
 sha256 of its body), so an endpoint can tell a retry from new data.
@@ -24,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import http.client
+import json
 import os
 import socket
 import ssl
@@ -45,6 +48,7 @@ from synthkit.api import redact as redact_url
 from synthkit_sink_http.options import HttpOptions
 
 RETRIED = {429, 500, 502, 503, 504}
+PER_RECORD = ("stored", "duplicate", "rejected")  # the outcomes an endpoint may count per record
 MAX_BODY = 1 << 16  # bytes of a response read: outcomes come from its status, not its body
 _DROPPED = (
     ConnectionError,
@@ -83,6 +87,7 @@ class HttpSink(IngestSink):
         self.counts: Counter[str] = Counter()
         self.records = self.bytes = self.requests = self.retried = 0
         self._conn: http.client.HTTPConnection | None = None
+        self._answer = b""  # the body of the last 2xx answer
         self._stopped: str = ""  # why the run must stop before the next batch
 
     def _tls_context(self) -> ssl.SSLContext:
@@ -110,7 +115,7 @@ class HttpSink(IngestSink):
                     f"{redact_url(self.url)}: {outcome.removeprefix('failed:')} after "
                     f"{self.options.retries + 1} attempt(s)"
                 )
-            self.counts[outcome] += part.n
+            self.counts.update(self._per_record(outcome, part.n))
             self.records += part.n
             self.bytes += len(body)
             if outcome.startswith(
@@ -139,7 +144,7 @@ class HttpSink(IngestSink):
             try:
                 conn.request("POST", self.path, body=body, headers=headers)
                 response = conn.getresponse()
-                response.read(MAX_BODY)
+                answer = response.read(MAX_BODY)
                 status = response.status
                 if not response.isclosed():  # a body past MAX_BODY: the connection cannot be reused
                     self.close_connection()
@@ -160,6 +165,7 @@ class HttpSink(IngestSink):
                 continue
             self.requests += 1
             if 200 <= status < 300:
+                self._answer = answer
                 return f"stored:HTTP_{status}"
             if status == 409:
                 return "duplicate:HTTP_409"
@@ -172,6 +178,28 @@ class HttpSink(IngestSink):
             if response.getheader("Connection", "").lower() == "close":
                 self.close_connection()
         return outcome
+
+    def _per_record(self, outcome: str, n: int) -> dict[str, int]:
+        """The outcome of each of a request's ``n`` records: the endpoint's own counts when
+        its 2xx answer gives them (JSON ``{"outcomes": {"stored": 4990, "duplicate": 8,
+        "rejected:ts": 2}}`` summing to ``n``: what ``telematics serve`` answers), else the
+        status's for all of them."""
+        answer, self._answer = self._answer, b""
+        if not outcome.startswith("stored:") or not answer.startswith(b"{"):
+            return {outcome: n}
+        try:
+            given = json.loads(answer).get("outcomes")
+        except (ValueError, AttributeError):
+            return {outcome: n}
+        if (
+            not isinstance(given, dict)
+            or not all(isinstance(v, int) and v >= 0 for v in given.values())
+            or sum(given.values()) != n
+            or any(str(k).split(":")[0] not in PER_RECORD for k in given)
+        ):
+            return {outcome: n}
+        status = outcome.removeprefix("stored:")
+        return {(k if ":" in k else f"{k}:{status}"): v for k, v in given.items() if v}
 
     def _connection(self) -> http.client.HTTPConnection:
         if self._conn is None:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -31,43 +30,9 @@ from synthkit_telematics.flags import (
     WeightsFile,
 )
 
-if TYPE_CHECKING:  # the generator and its kernels load when a command runs, not at start-up
-    from synthkit_telematics.config import TelematicsConfig
-
 app = typer.Typer(
     help="Telematics mock events: drivers, trips and driving events.", no_args_is_help=True
 )
-
-
-def _config(
-    drivers: int,
-    seed: int,
-    start: str | None,
-    default_now: bool,
-    extreme_variance: bool,
-    weight: list[str] | None,
-    weights_file: Path | None,
-    base_lat: float | None,
-    base_lon: float | None,
-    utc_offset: float | None,
-    mix: str | None = None,
-    options_file: Path | None = None,
-) -> TelematicsConfig:
-    """The generator options every telematics command shares, as one validated config."""
-    from synthkit_telematics.context import read_context
-    from synthkit_telematics.options import build_config, parse_start, parse_weights
-
-    return build_config(
-        drivers=drivers,
-        seed=seed,
-        start=parse_start(start, default_now=default_now),
-        extreme_variance=extreme_variance,
-        weights=parse_weights(weight or [], weights_file, mix),
-        base_lat=base_lat,
-        base_lon=base_lon,
-        utc_offset_hours=utc_offset,
-        context=read_context(options_file) if options_file is not None else None,
-    )
 
 
 @app.command(
@@ -109,7 +74,9 @@ def generate(
     options_file: OptionsFile = None,
 ) -> None:
     """Write a batch of events to a file (atomically) or an ingest sink, then a JSON summary on stdout."""
-    config = _config(
+    from synthkit_telematics.options import config_from_flags, store_of
+
+    config = config_from_flags(
         drivers,
         seed,
         start,
@@ -126,7 +93,18 @@ def generate(
     from synthkit_telematics.run import generate_file
 
     with start_run(ctx, "telematics generate") as run:
-        summary = generate_file(run, config, events, out, fmt, sink, sink_option)
+        summary = generate_file(
+            run,
+            config,
+            events,
+            out,
+            fmt,
+            sink,
+            sink_option,
+            state_file=global_options(ctx).state_file,
+            options_file=options_file,
+            store=store_of(ctx),
+        )
         run.finish(summary, summary.pop("warnings"))
 
 
@@ -159,7 +137,9 @@ def stream(
     clock: Clock = "wall",
 ) -> None:
     """Stream events to stdout as JSON lines (or to --sink) until Ctrl+C or SIGTERM (exit 0)."""
-    config = _config(
+    from synthkit_telematics.options import config_from_flags, store_of
+
+    config = config_from_flags(
         drivers,
         seed,
         start,
@@ -176,7 +156,19 @@ def stream(
     from synthkit_telematics.run import stream_stdout
 
     with start_run(ctx, "telematics stream") as run:
-        count = stream_stdout(run, config, interval, max_events, sink, sink_option, out, clock)
+        count = stream_stdout(
+            run,
+            config,
+            interval,
+            max_events,
+            sink,
+            sink_option,
+            out,
+            clock,
+            state_file=global_options(ctx).state_file,
+            options_file=options_file,
+            store=store_of(ctx),
+        )
     stderr().print(f"streamed {count} events", highlight=False)
 
 
@@ -241,9 +233,10 @@ def publish(
 ) -> None:
     """Publish events to an MQTT broker, one connection per driver, then a JSON summary."""
     from synthkit.api import BrokerRequest
+    from synthkit_telematics.options import config_from_flags, store_of
     from synthkit_telematics.publish import publish_mqtt
 
-    config = _config(
+    config = config_from_flags(
         drivers,
         seed,
         start,
@@ -273,5 +266,16 @@ def publish(
             sink_options=sink_option,
             state_file=global_options(ctx).state_file,
             clock=clock,
+            options_file=options_file,
+            store=store_of(ctx),
         )
         run.finish(result, result["warnings"])
+
+
+def _register_serve() -> None:
+    from synthkit_telematics.serve_command import EXAMPLE, serve
+
+    app.command(epilog=EXAMPLE)(serve)
+
+
+_register_serve()

@@ -57,6 +57,7 @@ class TelematicsGenerator:
         ``faults``, its plan, and always the ``seq`` column: their labels key on it)."""
         self.config = config
         base_w = self._event_types(config, event_types)
+        self.base_weights = base_w  # each event type's weight before driver profiles
         n = config.drivers
         self.run_key = rand.stable_key("synthkit.telematics", config.seed)
         self.driver_index = np.arange(n, dtype=np.int64)
@@ -88,7 +89,9 @@ class TelematicsGenerator:
             from synthkit_telematics.anomalies import driver_faults
 
             self.faults, self.bursts = driver_faults(self, plugins)
-        self.first_seq = np.zeros(n, np.int64) if first_seq is None else np.array(first_seq, np.int64)
+        self.first_seq = (
+            np.zeros(n, np.int64) if first_seq is None else np.array(first_seq, np.int64)
+        )
         self.with_seq = seq or self.faults is not None
         if self.with_seq:
             self.columns = (*self.columns[:2], "seq", *self.columns[2:])  # after driver_id

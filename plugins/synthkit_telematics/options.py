@@ -91,3 +91,44 @@ def build_config(**values: Any) -> TelematicsConfig:
             field = ".".join(str(p) for p in err["loc"]) or "config"
             problems.append(f"--{field.replace('_', '-')}: {err['msg']}")
         raise ConfigError("; ".join(problems)) from None
+
+
+def config_from_flags(
+    drivers: int,
+    seed: int,
+    start: str | None,
+    default_now: bool,
+    extreme_variance: bool,
+    weight: list[str] | None,
+    weights_file: Path | None,
+    base_lat: float | None,
+    base_lon: float | None,
+    utc_offset: float | None,
+    mix: str | None = None,
+    options_file: Path | None = None,
+) -> TelematicsConfig:
+    """The generator options every telematics command shares, as one validated config."""
+    from synthkit_telematics.context import read_context
+
+    return build_config(
+        drivers=drivers,
+        seed=seed,
+        start=parse_start(start, default_now=default_now),
+        extreme_variance=extreme_variance,
+        weights=parse_weights(weight or [], weights_file, mix),
+        base_lat=base_lat,
+        base_lon=base_lon,
+        utc_offset_hours=utc_offset,
+        context=read_context(options_file) if options_file is not None else None,
+    )
+
+
+def store_of(ctx: Any) -> str:
+    """Where a delivering run's rows end up, when the command is told (``--db-url``, or
+    ``$SYNTHKIT_DB_URL``): the store its run record names, for ``synthkit reconcile``."""
+    from synthkit.api import global_options, plugins_of
+
+    opts = global_options(ctx)
+    if not (opts.db_url or opts.names_database()):
+        return ""
+    return plugins_of(ctx).store_identity(opts.database())

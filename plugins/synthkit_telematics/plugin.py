@@ -17,8 +17,25 @@ def synthkit_register_families() -> list[Family]:
             stream_column="driver_id",
             seq_column="seq",
             time_column="ts",
+            replay=_replay,
+            ledger=_ledger,
+            topic="telematics/{driver_id}/events",
         )
     ]
+
+
+def _ledger(url: str) -> object:
+    """The endpoint's events table at ``url`` (``synthkit reconcile``)."""
+    from synthkit_telematics.store import ledger
+
+    return ledger(url)
+
+
+def _replay(record: object, plugins: object) -> object:
+    """A telematics run's events again (``synthkit replay``): loads the generator then."""
+    from synthkit_telematics.replayer import TelematicsReplayer
+
+    return TelematicsReplayer(record, plugins)  # type: ignore[arg-type]
 
 
 @hookimpl

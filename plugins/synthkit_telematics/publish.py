@@ -9,12 +9,11 @@ waits (bounded) for outstanding acknowledgements and prints the summary.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from synthkit.api import (
     BrokerRequest,
@@ -27,9 +26,10 @@ from synthkit.api import (
     progress_bar,
     stop_on_signals,
 )
-from synthkit_telematics.clock import check_clock, clocked, id_salt, now_ms
+from synthkit_telematics.clock import check_clock, clocked, feed_stamps, id_salt, now_ms
 from synthkit_telematics.config import TelematicsConfig
 from synthkit_telematics.generator import TelematicsGenerator
+from synthkit_telematics.loop import Recorded, first_seqs, recipe
 from synthkit_telematics.run import fault_plan
 
 DEFAULT_TOPIC = "telematics/{driver_id}/events"
@@ -51,6 +51,8 @@ def publish_mqtt(
     sink_options: list[str] | None = None,
     state_file: Path | None = None,
     clock: str = "wall",
+    options_file: Path | None = None,
+    store: str = "",
 ) -> dict[str, Any]:
     from synthkit.api import BrokerTarget
 
@@ -64,70 +66,87 @@ def publish_mqtt(
     # the broker sink's own rules resolve the broker: every certificate problem surfaces now
     spec, endpoint = plugins.broker(broker, sink_name, needed_by="telematics publish")
     where = endpoint.address
-    generator = TelematicsGenerator(
-        config, plugins.event_types(), id_salt=id_salt(clock), plugins=plugins
-    )
-    drivers = generator.driver_labels
-    target = BrokerTarget(
-        endpoint,
-        clients=drivers,
-        topic=topic,
-        client_column="driver_id",
-        qos=qos,
-        client_id_prefix=client_id_prefix,
-        drain_timeout_s=drain_timeout_s,
-    )
-    plan = RunPlan(
-        "telematics publish",
-        seed=config.seed,
-        streams=tuple(drivers),
-        rows=events or None,
-        live=True,
-        **fault_plan(generator),
-    )
-    sink = run.open_sink(spec, target, sink_options or (), plan)
-    taken = np.zeros(len(drivers), np.int64)  # events each driver's connection was handed
-
-    def write(batch: Any) -> None:
-        sink.write(batch)
-        np.add.at(taken, batch.column("driver_id").values, 1)
-
-    with (
-        stop_on_signals() as stop,
-        progress_bar(f"publish -> {where}", events or None) as bar,
-    ):
-        sink.open(generator.columns)  # connects every driver, or fails before the first publish
-        recorder = _recorder(run, state_file, config, generator, spec.name, where, topic, events)
-        t0 = time.monotonic()
-        pace = Pace()
-        rounds = generator.batches(events or None, batch_rows=config.drivers)  # a round per batch
-        status = "failed"
-        try:
-            schedule = ((number * interval_s, None) for number in itertools.count())
+    with contextlib.ExitStack() as held:
+        state, first = (
+            held.enter_context(first_seqs(state_file, config.drivers))
+            if state_file is not None
+            else (None, None)
+        )
+        salt = id_salt(clock)
+        generator = TelematicsGenerator(
+            config, plugins.event_types(), id_salt=salt, plugins=plugins, first_seq=first
+        )
+        drivers = generator.driver_labels
+        target = BrokerTarget(
+            endpoint,
+            clients=drivers,
+            topic=topic,
+            client_column="driver_id",
+            qos=qos,
+            client_id_prefix=client_id_prefix,
+            drain_timeout_s=drain_timeout_s,
+        )
+        plan = RunPlan(
+            "telematics publish",
+            seed=config.seed,
+            streams=tuple(drivers),
+            rows=events or None,
+            live=True,
+            **fault_plan(generator),
+        )
+        sink = run.open_sink(spec, target, sink_options or (), plan)
+        every_ms = round(interval_s * 1000)
+        with (
+            stop_on_signals() as stop,
+            progress_bar(f"publish -> {where}", events or None) as bar,
+        ):
+            sink.open(generator.columns)  # connects every driver, or fails first
             started_ms = now_ms()
+            loop = None
+            if state is not None and state_file is not None:
+                stamps = feed_stamps(clock, started_ms, every_ms, "round")
+                loop = Recorded(
+                    run, state, state_file, generator,
+                    command="telematics publish", sink=spec.name, target=where,
+                    recipe=recipe(generator, options_file, salt, stamps), planned=events or None,
+                    live=True, topic=topic, store=store,
+                )  # fmt: skip
+            t0 = time.monotonic()
+            pace = Pace()
+            rounds = generator.batches(events or None, batch_rows=config.drivers)  # a round each
+            status = "failed"
 
-            def produce(_: None) -> Any:
+            def produce(number: int) -> Any:
                 batch = next(rounds, None)
-                return None if batch is None else clocked(batch, clock, started_ms)
+                due = started_ms + number * every_ms if every_ms else None
+                return None if batch is None else clocked(batch, clock, started_ms, due)
 
-            interrupted = paced(
-                schedule,
-                produce,
-                write,
-                stop=stop,
-                duration_s=duration_s,
-                on_batch=bar.advance,
-                pace=pace,
-            )
-            status = "interrupted" if interrupted else "finished"
-        except BaseException:
-            sink.abort()  # a failure aborts: the sink's own rules say what is kept
-            raise
-        else:
-            sink.close()
-        finally:
-            if recorder is not None:
-                recorder.finished((taken - 1).tolist(), status)
+            def write(batch: Any) -> None:
+                if loop is not None:
+                    loop.reserve(batch)
+                sink.write(batch)
+                if loop is not None:
+                    loop.taken(batch)
+
+            try:
+                interrupted = paced(
+                    ((number * interval_s, number) for number in itertools.count()),
+                    produce,
+                    write,
+                    stop=stop,
+                    duration_s=duration_s,
+                    on_batch=bar.advance,
+                    pace=pace,
+                )
+                status = "interrupted" if interrupted else "finished"
+            except BaseException:
+                sink.abort()  # a failure aborts: the sink's own rules say what is kept
+                raise
+            else:
+                sink.close()
+            finally:
+                if loop is not None:
+                    loop.settle(status)
     elapsed = time.monotonic() - t0
     totals = sink.sink.summary()
     if (
@@ -139,7 +158,7 @@ def publish_mqtt(
         )
     return {
         "command": "telematics publish",
-        **({"run_id": recorder.record.run_id} if recorder is not None else {}),
+        **({"run_id": loop.record.run_id} if loop is not None else {}),
         "broker": where,
         "sink": spec.name,
         "tls": endpoint.tls,
@@ -154,47 +173,3 @@ def publish_mqtt(
         "elapsed_seconds": round(elapsed, 3),
         "events_per_second": per_second(totals["emitted"], elapsed),
     }
-
-
-def _recorder(
-    run: Run,
-    state_file: Path | None,
-    config: Any,
-    generator: Any,
-    sink: str,
-    target: str,
-    topic: str,
-    events: int,
-) -> Any:
-    """The run record of a publish: per driver, the events handed to its connection, counted
-    from 0 (a driver's n-th event is round n). Its payloads carry no seq, so a store reconciles
-    against it by (driver_id, event index) pairs. With --events, the record written at the start
-    already covers every planned event (a killed publish never says less than it sent)."""
-    if state_file is None:
-        return None
-    from synthkit.api import RunLog, RunRecord, RunRecorder, new_run_id, runs_dir
-
-    drivers = generator.driver_labels
-    record = RunRecord(
-        run_id=new_run_id("telematics publish"),
-        command="telematics publish",
-        family="telematics",
-        streams={},
-        seed=config.seed,
-        live=True,
-        sink=sink,
-        target=target,
-        topic=topic,
-        recipe={
-            "config": config.model_dump(mode="json"),
-            "event_types": generator.type_names,
-            "seq": "each driver's event index, from 0",
-        },
-    )
-    recorder = RunRecorder(
-        RunLog(runs_dir(state_file)), run.recorded(record), drivers, [0] * len(drivers)
-    )
-    if events:
-        per_round, rest = divmod(events, len(drivers))
-        recorder.reserved([per_round - (0 if d < rest else 1) for d in range(len(drivers))])
-    return recorder

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from synthkit.api import (
@@ -23,9 +25,10 @@ from synthkit.api import (
     sink_target,
     stop_on_signals,
 )
-from synthkit_telematics.clock import check_clock, clocked, id_salt, now_ms
+from synthkit_telematics.clock import check_clock, clocked, feed_stamps, id_salt, now_ms
 from synthkit_telematics.config import TelematicsConfig
 from synthkit_telematics.generator import TelematicsGenerator
+from synthkit_telematics.loop import Recorded, first_seqs, recipe
 
 GENERATE_KINDS = ("file", "ingest")
 
@@ -50,9 +53,14 @@ def generate_file(
     sink_name: str | None = None,
     sink_options: list[str] | None = None,
     seq: bool = True,
+    state_file: Path | None = None,
+    options_file: Path | None = None,
+    store: str = "",
 ) -> dict[str, Any]:
     """Write ``events`` events to ``out`` through the sink it implies (or ``sink_name``);
-    returns the JSON summary. ``seq``: each driver's event number as a column."""
+    returns the JSON summary. ``seq``: each driver's event number as a column. Into an
+    ingest sink, with a ``state_file``, the seqs count on from the state and the run writes
+    a record (``store``: where the rows end up, when the command was told)."""
     plugins = run.plugins
     if events < 1:
         raise ConfigError(f"--events must be at least 1, got {events}")
@@ -71,21 +79,38 @@ def generate_file(
     target = sink_target(spec.kind, out, "telematics generate")
     if spec.kind == "file":
         run_checks(plugins, "output", out)
-    generator = TelematicsGenerator(config, plugins.event_types(), plugins=plugins, seq=seq)
-    plan = RunPlan(
-        "telematics generate",
-        seed=config.seed,
-        streams=tuple(generator.driver_labels),
-        rows=events,
-        **fault_plan(generator),
-    )
-    sink = run.open_sink(spec, target, sink_options or (), plan)
-    started = time.perf_counter()
-    with progress_bar(f"telematics -> {spec.name}", events) as bar:
-        report = deliver(generator.batches(events), sink, generator.columns, bar.advance)
-    elapsed = time.perf_counter() - started
+    with contextlib.ExitStack() as held:
+        state, first = (
+            held.enter_context(first_seqs(state_file, config.drivers))
+            if spec.kind == "ingest" and state_file is not None
+            else (None, None)
+        )
+        generator = TelematicsGenerator(
+            config, plugins.event_types(), plugins=plugins, seq=seq, first_seq=first
+        )
+        plan = RunPlan(
+            "telematics generate",
+            seed=config.seed,
+            streams=tuple(generator.driver_labels),
+            rows=events,
+            **fault_plan(generator),
+        )
+        sink = run.open_sink(spec, target, sink_options or (), plan)
+        loop = None
+        if state is not None and state_file is not None:
+            loop = Recorded(
+                run, state, state_file, generator,
+                command="telematics generate", sink=spec.name, target=redact(out or ""),
+                recipe=recipe(generator, options_file, ""), planned=events, live=False,
+                store=store,
+            )  # fmt: skip
+        started = time.perf_counter()
+        with progress_bar(f"telematics -> {spec.name}", events) as bar:
+            report = _delivered(generator.batches(events), sink, generator.columns, bar, loop)
+        elapsed = time.perf_counter() - started
     return {
         "command": "telematics generate",
+        **({"run_id": loop.record.run_id} if loop is not None else {}),
         "events": report.records,
         "drivers": config.drivers,
         "seed": config.seed,
@@ -103,6 +128,28 @@ def generate_file(
     }
 
 
+def _delivered(
+    batches: Iterator[Batch], sink: Any, columns: tuple[str, ...], bar: Any, loop: Any
+) -> Any:
+    """``deliver``, each batch's seqs reserved before the sink gets it and counted once it
+    took it when the run is recorded; the reservation settled however the run ends."""
+    advance = bar.advance if bar is not None else None
+    if loop is None:
+        return deliver(batches, sink, columns, advance)
+    status = "failed"
+    try:
+        report = deliver(
+            batches, sink, columns, advance, before_write=loop.reserve, after_write=loop.taken
+        )
+        status = "interrupted" if report.details.get("stopped") else "finished"
+        return report
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    finally:
+        loop.settle(status)
+
+
 STREAM_KINDS = ("stream", "ingest")  # stdout, or an endpoint or database, event by event
 
 
@@ -116,9 +163,14 @@ def stream_stdout(
     out: str | None = None,
     clock: str = "wall",
     seq: bool = True,
+    state_file: Path | None = None,
+    options_file: Path | None = None,
+    store: str = "",
 ) -> int:
     """Print events as JSON lines (or hand them to ``sink_name``) until Ctrl+C, SIGTERM or
-    ``max_events``; returns the count. ``clock``: see :mod:`synthkit_telematics.clock`.
+    ``max_events``; returns the count. ``clock``: see :mod:`synthkit_telematics.clock`. Into
+    an ingest sink, with a ``state_file``, the seqs count on from the state and the run
+    writes a record (as ``generate --out URL``).
 
     Every line is written whole with one write, so a reader never sees half a line.
     """
@@ -126,63 +178,92 @@ def stream_stdout(
     if interval < 0:
         raise ConfigError(f"--interval must be >= 0, got {interval}")
     check_clock(clock)
-    generator = TelematicsGenerator(
-        config, plugins.event_types(), id_salt=id_salt(clock), plugins=plugins, seq=seq
-    )
     spec = plugins.output_sink(out, sink_name, kinds=STREAM_KINDS, needed_by="telematics stream")
-    plan = RunPlan(
-        "telematics stream",
-        seed=config.seed,
-        streams=tuple(generator.driver_labels),
-        **fault_plan(generator),
-        rows=max_events,
-        live=True,
-    )
-    sink = run.open_sink(
-        spec, sink_target(spec.kind, out, "telematics stream"), sink_options or (), plan
-    )
-    rows = _paced_rows(generator, config, interval, max_events, clock)
+    with contextlib.ExitStack() as held:
+        state, first = (
+            held.enter_context(first_seqs(state_file, config.drivers))
+            if spec.kind == "ingest" and state_file is not None
+            else (None, None)
+        )
+        salt = id_salt(clock)
+        generator = TelematicsGenerator(
+            config, plugins.event_types(), id_salt=salt, plugins=plugins, seq=seq, first_seq=first
+        )
+        plan = RunPlan(
+            "telematics stream",
+            seed=config.seed,
+            streams=tuple(generator.driver_labels),
+            **fault_plan(generator),
+            rows=max_events,
+            live=True,
+        )
+        sink = run.open_sink(
+            spec, sink_target(spec.kind, out, "telematics stream"), sink_options or (), plan
+        )
+        rows = PacedRows(generator, config, interval, max_events, clock)
+        # Ctrl+C and SIGTERM only set a flag, checked between lines: no exception can cut a line.
+        with stop_on_signals() as stop:
+            if (
+                spec.kind != "stream"
+            ):  # a sink that stores: opened, written, closed like any delivery
+                loop = None
+                if state is not None and state_file is not None:
+                    stamps = feed_stamps(clock, rows.started_ms, rows.every_ms, "event")
+                    loop = Recorded(
+                        run, state, state_file, generator,
+                        command="telematics stream", sink=spec.name, target=redact(out or ""),
+                        recipe=recipe(generator, options_file, salt, stamps),
+                        planned=max_events, live=True, store=store,
+                    )  # fmt: skip
+                return _delivered(rows(stop), sink, generator.columns, None, loop).records
+            return _to_stdout(sink, generator.columns, rows(stop))
+
+
+def _to_stdout(sink: Any, columns: tuple[str, ...], batches: Iterator[Batch]) -> int:
     written = 0
-    # Ctrl+C and SIGTERM only set a flag, checked between lines: no exception can cut a line.
-    with stop_on_signals() as stop:
-        if spec.kind != "stream":  # a sink that stores: opened, written, closed like any delivery
-            return deliver(rows(stop), sink, generator.columns).records
-        try:
-            sink.open(generator.columns)
-            for batch in rows(stop):
-                sink.write(batch)
-                written += batch.n
-            sink.close()
-            return written
-        except KeyboardInterrupt:
-            return written
-        except BrokenPipeError:
-            # the reader went away (e.g. `| head`): stop quietly, as a Unix filter does
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            return written
+    try:
+        sink.open(columns)
+        for batch in batches:
+            sink.write(batch)
+            written += batch.n
+        sink.close()
+        return written
+    except KeyboardInterrupt:
+        return written
+    except BrokenPipeError:
+        # the reader went away (e.g. `| head`): stop quietly, as a Unix filter does
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return written
 
 
-def _paced_rows(
-    generator: TelematicsGenerator,
-    config: TelematicsConfig,
-    interval: float,
-    max_events: int | None,
-    clock: str,
-) -> Callable[[threading.Event], Iterator[Batch]]:
+class PacedRows:
     """Batches of one event every ``interval`` seconds (4096 at a time when 0), until ``stop``,
-    each stamped by ``clock`` as it is handed on."""
+    each stamped by ``clock`` as it is handed on: on the wall clock, with the instant it is
+    due on the feed's schedule (``started_ms``, ``every_ms`` apart; now when unpaced)."""
 
-    def rows(stop: threading.Event) -> Iterator[Batch]:
-        size = config.drivers if interval > 0 else 4096
-        started_ms = now_ms()
-        for batch in generator.batches(max_events, batch_rows=size):
-            step = 1 if interval > 0 else batch.n
+    def __init__(
+        self,
+        generator: TelematicsGenerator,
+        config: TelematicsConfig,
+        interval: float,
+        max_events: int | None,
+        clock: str,
+    ) -> None:
+        self.generator, self.config, self.interval = generator, config, interval
+        self.max_events, self.clock = max_events, clock
+        self.started_ms, self.every_ms = now_ms(), round(interval * 1000)
+
+    def __call__(self, stop: threading.Event) -> Iterator[Batch]:
+        size = self.config.drivers if self.interval > 0 else 4096
+        sent = 0
+        for batch in self.generator.batches(self.max_events, batch_rows=size):
+            step = 1 if self.interval > 0 else batch.n
             for start in range(0, batch.n, step):
                 if stop.is_set():
                     return
-                yield clocked(batch.slice(start, start + step), clock, started_ms)
-                if interval > 0 and stop.wait(interval):
+                due = self.started_ms + sent * self.every_ms if self.every_ms else None
+                yield clocked(batch.slice(start, start + step), self.clock, self.started_ms, due)
+                sent += min(step, batch.n - start)
+                if self.interval > 0 and stop.wait(self.interval):
                     return
-
-    return rows
