@@ -272,10 +272,11 @@ def publish(
         run.finish(result, result["warnings"])
 
 
-def _register_serve() -> None:
-    from synthkit_telematics.serve_command import EXAMPLE, serve
+def _register() -> None:
+    from synthkit_telematics import features_command, serve_command
 
-    app.command(epilog=EXAMPLE)(serve)
+    app.command(epilog=serve_command.EXAMPLE)(serve_command.serve)
+    app.command(epilog=features_command.EXAMPLE)(features_command.features)
 
 
-_register_serve()
+_register()
