@@ -171,7 +171,7 @@ def reconcile_command(
         url = global_options(ctx).database(db_url)
         if not run:  # only the runs whose rows belong in this store (--run counts what it names)
             records, left_out = _of_store(records, url, run_log(ctx).directory, plugins_of(ctx))
-        ledger = _ledger(plugins_of(ctx), records, url, sink)
+        ledger = plugins_of(ctx).ledger(url, sink, records=records)
     try:  # a store that is away or lacks its table: the ledger's ConfigError names it
         result = reconcile_records(records, ledger, late_after_s=late_after)
     finally:
@@ -202,17 +202,6 @@ def reconcile_command(
         out.write((json.dumps(result, indent=1) + "\n").encode())
         out.commit()
     finish(result, problems)
-
-
-def _ledger(plugins: Plugins, records: list[RunRecord], url: str, sink: str | None) -> Ledger:
-    """What the store at ``url`` holds of ``records``: their family's own tables when it
-    keeps them there (``Family.ledger``), else the ingest sink's (``--sink``, or the one the
-    URL picks)."""
-    families = {r.family for r in records}
-    family = plugins.families().get(families.pop()) if len(families) == 1 and not sink else None
-    if family is not None and family.ledger is not None:
-        return family.ledger(url)
-    return plugins.ledger(url, sink)
 
 
 def _of_store(

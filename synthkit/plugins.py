@@ -5,7 +5,7 @@ registers and collects; :mod:`synthkit.sink_lookup` chooses a sink).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -34,6 +34,7 @@ from synthkit.records import (
 from synthkit.sink_lookup import SinkLookup, lookup
 
 if TYPE_CHECKING:  # pydantic loads when a sink is built, not at start-up
+    from synthkit.ledger import Ledger
     from synthkit.run import RunPlan
     from synthkit.sources import Source, SourceTarget
 
@@ -58,6 +59,18 @@ class Plugins(SinkLookup, PluginLoader):
 
     def families(self) -> dict[str, Family]:
         return self._collect("families")
+
+    def ledger(self, url: str, sink: str | None = None, records: Sequence[Any] = ()) -> Ledger:
+        """What a store holds (``SinkLookup.ledger``); without a sink named and given run
+        ``records`` all of one family that keeps its records in tables of its own
+        (``Family.ledger``), those tables."""
+        from synthkit.sink_lookup import checked_ledger
+
+        kinds = {r.family for r in records}
+        family = self.families().get(kinds.pop()) if len(kinds) == 1 and sink is None else None
+        if family is not None and family.ledger is not None:
+            return checked_ledger(f"family {family.name!r}", family.ledger(url))
+        return super().ledger(url, sink)
 
     def device_models(self, family: str | None = None) -> dict[str, DeviceModel]:
         """Every device model, or ``family``'s; a model whose family is missing or that

@@ -4,7 +4,7 @@ scheme; each claim two sinks make is taken by one (synthkit's own first) and sai
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from synthkit.errors import ConfigError, PluginError, article
 
@@ -248,14 +248,7 @@ class SinkLookup:
                 f"sink {spec.name!r} cannot say what it stored",
                 hint="export the stored (client, seq) pairs and give them as --stored FILE",
             )
-        ledger = spec.ledger(url)
-        from synthkit.ledger import Ledger as LedgerBase
-
-        if not isinstance(ledger, LedgerBase):
-            raise PluginError(
-                f"sink {spec.name!r}: its ledger returned {type(ledger).__name__}, not a synthkit.api.Ledger"
-            )
-        return ledger
+        return checked_ledger(f"sink {spec.name!r}", spec.ledger(url))
 
     def file_sink(self, out: str | os.PathLike[str], fmt: str | None = None) -> SinkSpec:
         """The file sink named by ``fmt`` (a ``--format`` flag), else the one that claims
@@ -294,3 +287,13 @@ def lookup(mapping: dict[str, R], name: str, kind: str, *, fix: str) -> R:
         known = ", ".join(sorted(mapping)) or "none installed"
         raise PluginError(f"unknown {kind} {name!r} (known: {known})", hint=fix)
     return mapping[key]
+
+
+def checked_ledger(whose: str, ledger: Any) -> Ledger:
+    from synthkit.ledger import Ledger as LedgerBase
+
+    if not isinstance(ledger, LedgerBase):
+        raise PluginError(
+            f"{whose}: its ledger returned {type(ledger).__name__}, not a synthkit.api.Ledger"
+        )
+    return ledger

@@ -175,7 +175,9 @@ def test_undecorated_hook_function_is_still_found(dist_dir):
 def test_allow_and_block_lists(monkeypatch):
     monkeypatch.setenv("SYNTHKIT_PLUGINS", "ping,jsonl,telematics")
     plugins = build_plugins()
-    assert set(plugins.event_types()) == {"ping"} and set(plugins.sinks()) == {"jsonl"}
+    # the telematics plugin brings its family and its endpoint's sink
+    assert set(plugins.event_types()) == {"ping"}
+    assert set(plugins.sinks()) == {"jsonl", "telematics_db"}
     monkeypatch.delenv("SYNTHKIT_PLUGINS")
     monkeypatch.setenv("SYNTHKIT_DISABLE_PLUGINS", "speeding, csv")
     plugins = build_plugins()

@@ -59,7 +59,7 @@ def test_import_csv_with_a_file_sink_is_refused_naming_the_kinds(tmp_path):
     )
     assert res.exit_code == 2, res.stderr
     assert (
-        "sink 'jsonl' is a file sink; import-csv needs an ingest sink (ingest sinks: http, reference_db)"
+        "sink 'jsonl' is a file sink; import-csv needs an ingest sink (ingest sinks: http, reference_db, telematics_db)"
         in res.stderr
     )
     assert not (tmp_path / "b.json").exists()
@@ -74,6 +74,7 @@ def test_every_built_in_sink_declares_its_kind():
         "stdout": "stream",
         "mqtt": "broker",
         "reference_db": "ingest",
+        "telematics_db": "ingest",
         "http": "ingest",
     }
 

@@ -157,3 +157,37 @@ def test_a_published_run_on_the_wall_clock_replays_byte_for_byte(tmp_path):
         sub.close()
     assert replayed == mine  # the same bytes: ids, stamps, seqs
     assert len({e["ts"] for _, e in first}) == 5  # one wall-clock instant per round
+
+
+@pytest.mark.slow
+def test_a_listener_on_telematics_topics_stores_into_the_endpoints_tables(tmp_path):
+    """`ingest listen --sink telematics_db` hears a telematics publish and stores each event
+    once in the same table the endpoint fills; reconcile then finds the publish complete."""
+    import sqlalchemy as sa
+
+    from tests.live import Listener
+
+    root = own_prefix("tl")
+    url = f"sqlite:///{tmp_path}/t.db"
+    common = ("--state-file", str(tmp_path / "state.json"), "--db-url", url)
+    listener = Listener(tmp_path, "--sink", "telematics_db", "--topic", f"{root}/+/events",
+                        "--count", "30", pre=common)  # fmt: skip
+    try:
+        res = synthkit(*common, "telematics", "publish", "--drivers", "3", "--events", "30",
+                       "--interval", "0", "--clock", "simulated", "--client-id-prefix", root + "-",
+                       "--topic", root + "/{driver_id}/events")  # fmt: skip
+        assert res.returncode == 0, res.stderr
+        code, heard, err = listener.result()
+    finally:
+        listener.stop()
+    assert code == 0 and heard["status_counts"] == {"stored:DB": 30}, err
+    found = json.loads(synthkit(*common, "reconcile").stdout)
+    assert found["complete"] and found["stored"] == found["expected"] == 30
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        payloads = sorted(
+            r[0] for r in conn.exec_driver_sql("SELECT payload FROM telematics_events")
+        )
+    engine.dispose()
+    assert len(payloads) == 30 and {json.loads(p)["driver_id"] for p in payloads} == {
+        "D0000", "D0001", "D0002"}  # fmt: skip

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from synthkit import hookimpl
-from synthkit.api import Command, DeviceModel, Family, FaultType
+from synthkit.api import Command, DeviceModel, Family, FaultType, SinkSpec, store_identity
 
 
 @hookimpl
@@ -36,6 +36,26 @@ def _replay(record: object, plugins: object) -> object:
     from synthkit_telematics.replayer import TelematicsReplayer
 
     return TelematicsReplayer(record, plugins)  # type: ignore[arg-type]
+
+
+@hookimpl
+def synthkit_register_sinks() -> list[SinkSpec]:
+    return [
+        SinkSpec(
+            kind="ingest",
+            name="telematics_db",
+            factory=_store_sink,
+            ledger=_ledger,
+            identity=store_identity,
+            description="telematics events into the endpoint's tables (SQLite or PostgreSQL), each stored once by (driver_id, seq)",
+        )
+    ]
+
+
+def _store_sink(target: object, options: object) -> object:
+    from synthkit_telematics.store_sink import TelematicsDbSink
+
+    return TelematicsDbSink(target, options)  # type: ignore[arg-type]
 
 
 @hookimpl

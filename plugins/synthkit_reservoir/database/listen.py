@@ -91,7 +91,9 @@ def listen(
         connect_timeout_s=connect_timeout_s,
         on_ready=presence.on_ready,
     )
-    gaps = GapWatch(plugins, url, where, topic, state_file if where else None, reconcile_every_s)
+    gaps = GapWatch(
+        plugins, url, where, topic, state_file if where else None, reconcile_every_s, sink_name
+    )
     fix = (
         "install (or enable) synthkit's mqtt plugin, which provides the mqtt source"
         if source_name == "mqtt"
@@ -172,8 +174,10 @@ class GapWatch:
         subscription: str,
         state_file: Path | None,
         every_s: float,
+        sink: str = "reference_db",
     ) -> None:
         self.plugins, self.url, self.broker, self.every_s = plugins, url, broker, every_s
+        self.sink = sink  # the table it stores into is where its gaps are counted
         self.subscription, self.store = subscription, store_identity(url)
         self.log = RunLog(runs_dir(state_file)) if state_file is not None else None
         self.left_out: list[dict[str, str]] = []
@@ -196,7 +200,7 @@ class GapWatch:
         records = self.records()
         if not records:
             return None
-        ledger = self.plugins.ledger(self.url)
+        ledger = self.plugins.ledger(self.url, self.sink)
         try:
             found = reconcile_records(records, ledger)
         finally:
