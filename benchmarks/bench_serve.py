@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -46,6 +47,7 @@ def endpoint_run(tmp: Path, events: int, drivers: int) -> float:
     for p in tmp.glob("served.db*"):
         p.unlink()
     (tmp / "state.json").unlink(missing_ok=True)
+    shutil.rmtree(tmp / "state.runs", ignore_errors=True)  # each run starts a fresh fleet
     proc, url = serve(tmp, db)
     try:
         started = time.perf_counter()

@@ -14,7 +14,7 @@ from synthkit.api import AtomicFile, ConfigError, connected_engine, redact
 from synthkit_telematics.features import NEEDED, TYPE_FIELDS
 from synthkit_telematics.store import EVENTS, INIT_HINT
 
-BATCH_ROWS = 1 << 20
+BATCH_ROWS = 1 << 18  # rows per batch read: the fastest and the leanest measured
 OUT_TABLE = "telematics_driver_month"
 
 
@@ -56,7 +56,8 @@ def _wanted(names: list[str], where: Any) -> list[str]:
 def _parquet(path: Path) -> Iterator[Any]:
     import pyarrow.parquet as pq
 
-    parquet = pq.ParquetFile(path)
+    # read as it goes: pre-buffering keeps every column chunk it fetched until the end
+    parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
     columns = _wanted(parquet.schema_arrow.names, path)
     yield from parquet.iter_batches(batch_size=BATCH_ROWS, columns=columns)
 
