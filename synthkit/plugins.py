@@ -60,6 +60,16 @@ class Plugins(SinkLookup, PluginLoader):
     def families(self) -> dict[str, Family]:
         return self._collect("families")
 
+    def sink_for_topic(self, subscription: str) -> str | None:
+        """The ingest sink of the family whose topic ``subscription`` is (``Family.topic``
+        with each ``{...}`` level a ``+``, and ``Family.ingest_sink``), else None."""
+        from synthkit.runs import topic_filter
+
+        for family in self.families().values():
+            if family.topic and family.ingest_sink and topic_filter(family.topic) == subscription:
+                return family.ingest_sink
+        return None
+
     def ledger(self, url: str, sink: str | None = None, records: Sequence[Any] = ()) -> Ledger:
         """What a store holds (``SinkLookup.ledger``); without a sink named and given run
         ``records`` all of one family that keeps its records in tables of its own

@@ -81,7 +81,9 @@ class Family:
     a broker sink publishes for each row (None: each row's JSON line), what a live run and a
         replay of any family send. A family that keeps its records in tables of its own (not
     the ingest sink's) declares ``ledger(url)``, a ``synthkit.api.Ledger`` of them:
-    ``synthkit reconcile`` reads its runs there."""
+    ``synthkit reconcile`` reads its runs there; ``ingest_sink`` names the ingest sink
+    that stores it, which ``ingest listen`` uses for a subscription to the family's
+    ``topic``."""
 
     name: str
     modes: tuple[str, ...]
@@ -98,6 +100,7 @@ class Family:
     topic: str = ""
     payloads: Callable[[], Any] | None = None  # its message codec: () -> (Batch -> [bytes])
     ledger: Callable[[str], Any] | None = None  # its own tables' ledger at a store URL
+    ingest_sink: str = ""  # the ingest sink that stores its messages heard on its topic
 
     def __post_init__(self) -> None:
         if not self.modes or any(

@@ -223,3 +223,28 @@ def test_a_streamed_feed_on_the_wall_clock_is_reconciled_and_replayed_as_sent(tm
         synthkit(*common, "replay", "--report", str(report), "--out", ep["ingest"])
         assert json.loads(synthkit(*common, "reconcile").stdout)["complete"]
     assert stored(url) == before
+
+
+def test_a_faulted_run_closes_its_loop_with_its_faults_meant(tmp_path):
+    """Faults from an options file (lost and repeated events, a reckless burst) through a
+    flaky endpoint: reconcile counts the drops and repeats as meant, replay applies the
+    faults again, and the store ends holding exactly the events the faulted file holds."""
+    world = Path(__file__).resolve().parents[1] / "scenarios" / "telematics" / "world_v1.yaml"
+    url = f"sqlite:///{tmp_path}/t.db"
+    common = ("--state-file", str(tmp_path / "state.json"), "--db-url", url)
+    shape = ("--events", "6000", "--drivers", "20", "--options-file", str(world))
+    with endpoint(url, tmp_path, "--fail-share", "0.3", "--chaos-seed", "2") as ep:
+        synthkit(*common, "telematics", "generate", *shape, "--out", ep["ingest"],
+                 "--sink-option", "retries=0", "--sink-option", "batch_size=200", check=False)  # fmt: skip
+        report = tmp_path / "report.json"
+        found = json.loads(
+            synthkit(*common, "reconcile", "--report", str(report), check=False).stdout
+        )
+        assert found["missing"] > 0 and found["meant"]["dropped"] > 0
+        synthkit(*common, "replay", "--report", str(report), "--out", ep["ingest"],
+                 "--sink-option", "retries=12")  # fmt: skip
+        final = json.loads(synthkit(*common, "reconcile").stdout)
+    assert final["complete"] and final["duplicates"] == 0 and final["meant"]["repeated"] > 0
+    faulted = tmp_path / "faulted.jsonl"
+    synthkit("telematics", "generate", *shape, "--out", str(faulted))
+    assert sorted(p for *_, p in stored(url)) == sorted(set(faulted.read_text().splitlines()))

@@ -19,6 +19,7 @@ def synthkit_register_families() -> list[Family]:
             time_column="ts",
             replay=_replay,
             ledger=_ledger,
+            ingest_sink="telematics_db",  # `ingest listen --topic 'telematics/+/events'`
             topic="telematics/{driver_id}/events",
         )
     ]

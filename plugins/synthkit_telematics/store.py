@@ -22,21 +22,13 @@ from synthkit.api import (
     redact,
     store_identity,
 )
+from synthkit_telematics.fields import BASE_FIELDS
 
 EVENTS, REJECTS = "telematics_events", "telematics_rejects"
 INIT_HINT = "start `synthkit telematics serve` on it once (it makes its tables)"
-# the event's fields kept as columns, in row order after driver_id and seq
-COLUMNS = (
-    "event_id",
-    "trip_id",
-    "ts",
-    "event_type",
-    "latitude",
-    "longitude",
-    "speed_mph",
-    "heading_deg",
-    "period_minute",
-)
+# the event's fields kept as columns, in row order after driver_id and seq: the seed's
+# fields but the car's (static per driver, in the payload)
+COLUMNS = tuple(f for f in BASE_FIELDS if f != "driver_id" and not f.startswith("car_"))
 
 
 def _tables(metadata: Any) -> tuple[Any, Any]:

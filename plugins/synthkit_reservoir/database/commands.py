@@ -107,8 +107,12 @@ def listen_command(
         ),
     ] = 0,
     sink: Annotated[
-        str, typer.Option("--sink", help="The ingest sink the messages go to (a plugin).")
-    ] = "reference_db",
+        str | None,
+        typer.Option(
+            "--sink",
+            help="The ingest sink the messages go to (default: the sink of the family whose topic --topic is, else reference_db).",
+        ),
+    ] = None,
     sink_option: SinkOptionFlag = None,
     source_option: Annotated[
         list[str] | None,
@@ -157,6 +161,7 @@ def listen_command(
         block = load_scenario(str(opts.scenario), plugins).scenario.mqtt if opts.scenario else None
         endpoint = endpoint_of(spec, BrokerRequest(url=broker, host=host, port=port, block=block))
     url = opts.database(db_url)
+    sink = sink or plugins.sink_for_topic(topic) or "reference_db"
     plugins.sink(
         sink,
         "ingest",
