@@ -248,3 +248,23 @@ def test_a_faulted_run_closes_its_loop_with_its_faults_meant(tmp_path):
     faulted = tmp_path / "faulted.jsonl"
     synthkit("telematics", "generate", *shape, "--out", str(faulted))
     assert sorted(p for *_, p in stored(url)) == sorted(set(faulted.read_text().splitlines()))
+
+
+def test_a_port_in_use_or_a_bad_share_is_one_clear_answer(tmp_path):
+    import socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    db = tmp_path / "t.db"
+    try:
+        res = subprocess.run([str(BIN), "--db-url", f"sqlite:///{db}", "telematics", "serve",
+                              "--port", str(port)], capture_output=True, text=True, timeout=60)  # fmt: skip
+    finally:
+        taken.close()
+    assert res.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in res.stderr
+    assert "Traceback" not in res.stderr and "ERROR" not in res.stderr and not db.exists()
+    res = synthkit("--db-url", f"sqlite:///{db}", "telematics", "serve", "--lose-share", "1.5",
+                   check=False)  # fmt: skip
+    assert res.returncode == 2 and "--lose-share must be between 0 and 1" in res.stderr

@@ -29,7 +29,10 @@ def event_batches(source: str) -> Iterator[Any]:
         return
     path = Path(source)
     if not path.is_file():
-        raise ConfigError(f"{path}: no such file", hint="give the events file --events-from reads")
+        raise ConfigError(
+            f"{path}: no such file",
+            hint="give --from an events file (.parquet, .csv, .jsonl) or a database URL",
+        )
     name = path.name.lower()
     if name.endswith(".parquet"):
         yield from _parquet(path)

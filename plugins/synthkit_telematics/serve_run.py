@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ def serve(
     token = os.environ.get(token_env, "") if token_env else ""
     if token:
         hide_secret(token)
+    sock = _bound(host, port)  # a port in use is one clear answer, before the store is made
     store = TelematicsStore(url, create=True)
     rules = EventRules(plugins.event_types())
     app = make_app(
@@ -58,13 +60,14 @@ def serve(
     server = _Server(config, ready_file, redact(url), bool(token))
     started = time.monotonic()
     try:
-        server.run()
+        server.run(sock)
     finally:
+        sock.close()
         if ready_file is not None:
             ready_file.unlink(missing_ok=True)
     if not server.started:
         raise ConfigError(
-            f"could not listen on {host}:{port}", hint="give a free --port (0 picks one)"
+            f"the endpoint on {host}:{port} did not start", hint="see the error above"
         )
     held = store.counts()
     store.close()
@@ -77,6 +80,22 @@ def serve(
         "stopped_by": server.stopped_by[0] if server.stopped_by else None,
         **held,
     }
+
+
+def _bound(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host``:``port`` (0: a free port), or a ConfigError."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            hint="give a free --port (0 picks one), or a --host of this machine",
+        ) from None
+    return sock
 
 
 class _Server:
@@ -107,8 +126,8 @@ class _Server:
     def started(self) -> bool:
         return bool(self.server.started)
 
-    def run(self) -> None:
-        self.server.run()
+    def run(self, sock: socket.socket) -> None:
+        self.server.run(sockets=[sock])
 
     def _ready(self, server: Any) -> None:
         host, port = server.servers[0].sockets[0].getsockname()[:2]
