@@ -93,9 +93,60 @@ class EventRules:
             for name, et in event_types.items()
         }
         self.known = ", ".join(sorted(self.fields))
+        # per type: (field, the Python types its kind allows, its choices) for the fast path
+        self.kinds = {
+            name: tuple((f.name, _TYPES[f.kind], f.choices if f.kind == "str" else ()) for f in fs)
+            for name, fs in self.fields.items()
+        }
 
     def check(self, event: Any) -> str:
-        """ "" for an acceptable event, else the first problem as ``field: problem``."""
+        """``""`` for an acceptable event, else the first problem as ``field: problem``."""
+        if self._fine(event):
+            return ""
+        return self._why(event) or "event: not acceptable"
+
+    def _fine(self, e: Any) -> bool:
+        """Whether ``e`` passes every rule: the same rules as :meth:`_why`, written for speed
+        (most events pass; only a refused one is explained)."""
+        try:
+            event_id, driver, trip, ts = e["event_id"], e["driver_id"], e["trip_id"], e["ts"]
+            lat, lon, speed = e["latitude"], e["longitude"], e["speed_mph"]
+            heading, minute, kind = e["heading_deg"], e["period_minute"], e["event_type"]
+        except (KeyError, TypeError):
+            return False
+        if not (
+            type(event_id) is str
+            and _HEX32.fullmatch(event_id)
+            and type(driver) is str
+            and 0 < len(driver) <= MAX_ID
+            and type(trip) is str
+            and 0 < len(trip) <= MAX_ID
+            and type(lat) in _NUMBERS
+            and -90.0 <= lat <= 90.0
+            and type(lon) in _NUMBERS
+            and -180.0 <= lon <= 180.0
+            and type(speed) in _NUMBERS
+            and 0.0 <= speed <= 250.0
+            and type(heading) is int
+            and 0 <= heading <= 359
+            and type(minute) is int
+            and minute >= 0
+            and not _ts(ts)
+        ):
+            return False
+        seq = e.get("seq")
+        if seq is not None and not (type(seq) is int and 0 <= seq <= MAX_SEQ):
+            return False
+        fields = self.kinds.get(kind) if type(kind) is str else None
+        if fields is None:
+            return False
+        for name, types, choices in fields:
+            value = e.get(name, _ABSENT)
+            if type(value) not in types or (choices and value not in choices):
+                return False
+        return True
+
+    def _why(self, event: Any) -> str:
         if not isinstance(event, dict):
             return "event: must be a JSON object"
         for name, rule in BASE_RULES.items():
@@ -118,6 +169,8 @@ class EventRules:
 
 
 _ABSENT = object()
+_NUMBERS = (int, float)  # type(x) in: a bool is neither
+_TYPES = {"decimal": (int, float), "int": (int,), "bool": (bool,), "str": (str,)}
 
 
 def _field(spec: FieldSpec, value: Any) -> str:
