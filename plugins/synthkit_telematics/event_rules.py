@@ -115,23 +115,8 @@ class EventRules:
         except (KeyError, TypeError):
             return False
         if not (
-            type(event_id) is str
-            and _HEX32.fullmatch(event_id)
-            and type(driver) is str
-            and 0 < len(driver) <= MAX_ID
-            and type(trip) is str
-            and 0 < len(trip) <= MAX_ID
-            and type(lat) in _NUMBERS
-            and -90.0 <= lat <= 90.0
-            and type(lon) in _NUMBERS
-            and -180.0 <= lon <= 180.0
-            and type(speed) in _NUMBERS
-            and 0.0 <= speed <= 250.0
-            and type(heading) is int
-            and 0 <= heading <= 359
-            and type(minute) is int
-            and minute >= 0
-            and not _ts(ts)
+            _names_fine(event_id, driver, trip, ts)
+            and _numbers_fine(lat, lon, speed, heading, minute)
         ):
             return False
         seq = e.get("seq")
@@ -169,6 +154,35 @@ class EventRules:
 
 
 _ABSENT = object()
+
+
+def _names_fine(event_id: Any, driver: Any, trip: Any, ts: Any) -> bool:
+    return (
+        type(event_id) is str
+        and _HEX32.fullmatch(event_id) is not None
+        and type(driver) is str
+        and 0 < len(driver) <= MAX_ID
+        and type(trip) is str
+        and 0 < len(trip) <= MAX_ID
+        and not _ts(ts)
+    )
+
+
+def _numbers_fine(lat: Any, lon: Any, speed: Any, heading: Any, minute: Any) -> bool:
+    return (
+        type(lat) in _NUMBERS
+        and -90.0 <= lat <= 90.0
+        and type(lon) in _NUMBERS
+        and -180.0 <= lon <= 180.0
+        and type(speed) in _NUMBERS
+        and 0.0 <= speed <= 250.0
+        and type(heading) is int
+        and 0 <= heading <= 359
+        and type(minute) is int
+        and minute >= 0
+    )
+
+
 _NUMBERS = (int, float)  # type(x) in: a bool is neither
 _TYPES = {"decimal": (int, float), "int": (int,), "bool": (bool,), "str": (str,)}
 
