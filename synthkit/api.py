@@ -186,9 +186,10 @@ _WHERE: dict[str, str] = {
         ("emit_json", "finish", "per_second", "progress_bar", "stderr", "table"), "synthkit.console"
     ),
     **dict.fromkeys(
-        ("BrokerFlag", "BrokerSinkFlag", "DbUrlFlag", "SinkFlag", "SinkOptionFlag"),
+        ("BrokerFlag", "BrokerSinkFlag", "DbUrlFlag", "ShardFlag", "SinkFlag", "SinkOptionFlag"),
         "synthkit.flags",
     ),
+    "Shard": "synthkit.shards",
     "run": "synthkit.cli",
     "keep_freed_memory": "synthkit.memory",
 }
@@ -279,7 +280,14 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from synthkit.fault_windows import FaultWindow, Hit
     from synthkit.faults import Fault, FaultPlan, Held, ModelFault
     from synthkit.files import AtomicFile, process_alive, sha256_file, sweep_stale, temp_path
-    from synthkit.flags import BrokerFlag, BrokerSinkFlag, DbUrlFlag, SinkFlag, SinkOptionFlag
+    from synthkit.flags import (
+        BrokerFlag,
+        BrokerSinkFlag,
+        DbUrlFlag,
+        ShardFlag,
+        SinkFlag,
+        SinkOptionFlag,
+    )
     from synthkit.fleets import Fleet, FleetDevice, PreflightReport, family_of
     from synthkit.hookspecs import hookimpl
     from synthkit.interrupt import stop_on_signals
@@ -329,6 +337,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         where_stored,
     )
     from synthkit.secrets import hide_secret, redact, scrub
+    from synthkit.shards import Shard
     from synthkit.sink_build import make_sink, parse_sink_options, sink_target
     from synthkit.sinks import EncodedFileSink, EncodedStreamSink
     from synthkit.sources import Source, SourceTarget, make_source

@@ -47,3 +47,11 @@ BrokerSinkFlag = Annotated[
         help="A broker sink (default: the one the --broker URL's scheme picks, else mqtt).",
     ),
 ]
+ShardFlag = Annotated[
+    str | None,
+    typer.Option(
+        "--shard",
+        metavar="<K/N>",
+        help="Only shard K of N: the streams a hash of their id gives it (the N shards together are the whole run).",
+    ),
+]

@@ -9,6 +9,8 @@ import typer
 from synthkit.api import (
     BrokerFlag,
     BrokerSinkFlag,
+    Shard,
+    ShardFlag,
     SinkFlag,
     SinkOptionFlag,
     global_options,
@@ -72,6 +74,7 @@ def generate(
     base_lon: BaseLon = None,
     utc_offset: UtcOffset = None,
     options_file: OptionsFile = None,
+    shard: ShardFlag = None,
 ) -> None:
     """Write a batch of events to a file (atomically) or an ingest sink, then a JSON summary on stdout."""
     from synthkit_telematics.options import config_from_flags, store_of
@@ -104,6 +107,7 @@ def generate(
             state_file=global_options(ctx).state_file,
             options_file=options_file,
             store=store_of(ctx),
+            shard=Shard.parse(shard),
         )
         run.finish(summary, summary.pop("warnings"))
 

@@ -21,6 +21,7 @@ from synthkit_telematics.config import (
     run_identity,
 )
 from synthkit_telematics.context import World
+from synthkit_telematics.driver_setup import cars, drivers
 from synthkit_telematics.fields import (
     BASE_FIELDS,
     TypeColumns,
@@ -40,6 +41,20 @@ def driver_labels(drivers: int) -> list[str]:
 class TelematicsGenerator:
     """Yields batches of events; ``columns`` is the CSV header (the union of all fields)."""
 
+    # each driver's, set by driver_setup: fixed for the run
+    profile: np.ndarray
+    cruise: np.ndarray
+    intensity: np.ndarray
+    home_lat: np.ndarray
+    home_lon: np.ndarray
+    weights: np.ndarray
+    car_type: np.ndarray
+    car_value: np.ndarray
+    car_sportiness: np.ndarray
+    car_type_labels: tuple[str, ...]
+    car_value_labels: tuple[int, ...]
+    car_sportiness_labels: tuple[float, ...]
+
     def __init__(
         self,
         config: TelematicsConfig,
@@ -49,6 +64,7 @@ class TelematicsGenerator:
         plugins: Any = None,
         seq: bool = True,
         first_seq: Any = None,
+        fleet: Any = None,
     ):
         """``seq``: a ``seq`` column after ``driver_id``, each driver's event number counted
         from ``first_seq`` (per driver; none: 0), what stores dedupe and reconcile count by
@@ -69,12 +85,16 @@ class TelematicsGenerator:
         base = (config.base_lat, config.base_lon, config.utc_offset_hours)
         self.world = World(config.context, self.type_names, config.seed, base, u[7])
         self.columns: tuple[str, ...] = (*self.layout, *self.world.columns)
-        self._drivers(config, u, base_w)
-        self._cars(u)
+        drivers(self, config, u, base_w)
+        cars(self, u)
         self.driver_labels = driver_labels(n)
-        self.state_i = np.zeros((n, model.STATE_I), np.int64)
+        # the drivers this generator drives (a shard's, ascending), or all: each driver's
+        # events are the whole fleet's run's, whichever others run beside it
+        self.fleet = None if fleet is None else np.unique(np.asarray(fleet, np.int64))
+        m = n if self.fleet is None else len(self.fleet)
+        self.state_i = np.zeros((m, model.STATE_I), np.int64)
         self.state_i[:, 0] = -1
-        self.state_f = np.zeros((n, model.STATE_F), np.float64)
+        self.state_f = np.zeros((m, model.STATE_F), np.float64)
         self._driver_codes: dict[tuple[int, int, int], np.ndarray] = {}
         self.start_min = int(config.start.timestamp() // 60)
         self.start_ms_offset = int(config.start.timestamp() * 1000) - self.start_min * 60_000
@@ -128,40 +148,6 @@ class TelematicsGenerator:
         )
         return base_w
 
-    def _drivers(self, config: TelematicsConfig, u: list[np.ndarray], base_w: np.ndarray) -> None:
-        """Each driver's risk profile, cruise speed, home and event weights."""
-        n = config.drivers
-        if config.extreme_variance:
-            self.profile = np.searchsorted(np.cumsum(model.PROFILE_WEIGHTS), u[0], side="right")
-            self.profile = np.minimum(self.profile, len(model.PROFILES) - 1)
-        else:
-            self.profile = np.full(n, model.MODERATE, np.int64)
-        self.cruise = model.PROFILE_CRUISE[self.profile] * (0.97 + 0.06 * u[1])
-        self.intensity = (
-            model.PROFILE_INTENSITY[self.profile] if config.extreme_variance else np.ones(n)
-        )
-        self.home_lat = self.world.base_lat + (u[2] - 0.5) * config.jitter_deg
-        self.home_lon = self.world.base_lon + (u[3] - 0.5) * config.jitter_deg
-        mult = np.ones((n, len(self.types)))
-        if config.extreme_variance:
-            for t, et in enumerate(self.types):
-                table = np.array([et.risk_multipliers.get(p, 1.0) for p in model.PROFILES])
-                mult[:, t] = table[self.profile]
-        self.weights = mult * base_w
-
-    def _cars(self, u: list[np.ndarray]) -> None:
-        """Each driver's car: type, value and sportiness (static for the run)."""
-        shares = np.cumsum([c[1] for c in model.CAR_TYPES])
-        car = np.minimum(np.searchsorted(shares, u[4] * shares[-1], side="right"), len(shares) - 1)
-        base_value = np.array([c[2] for c in model.CAR_TYPES])[car]
-        self.car_type = car
-        self.car_value = (base_value * (0.85 + 0.40 * u[5])).astype(np.int64)
-        sport = np.array([c[3] for c in model.CAR_TYPES])[car] + (u[6] - 0.5) * 0.1
-        self.car_sportiness = np.round(np.clip(sport, 0.0, 1.0), 3)
-        self.car_type_labels = tuple(model.CAR_TYPES[c][0] for c in car.tolist())
-        self.car_value_labels = tuple(self.car_value.tolist())
-        self.car_sportiness_labels = tuple(self.car_sportiness.tolist())
-
     def batches(self, events: int | None, batch_rows: int = BATCH_ROWS) -> Iterator[Batch]:
         """``events`` rows in order (None: without end), about ``batch_rows`` at a time.
 
@@ -169,6 +155,11 @@ class TelematicsGenerator:
         data; a fleet larger than ``batch_rows`` is cut into slices of drivers within a round,
         so memory stays flat however many drivers there are.
         """
+        if self.fleet is not None:
+            from synthkit_telematics.fleet_shard import shard_batches
+
+            yield from shard_batches(self, events, batch_rows)
+            return
         n = self.config.drivers
         produced = 0
         while events is None or produced < events:
@@ -215,21 +206,23 @@ class TelematicsGenerator:
         weather = np.zeros(rows, np.int64)
         c, w = self.config, self.world
         sl = slice(d0, d1)  # row slices of the state arrays are views: the kernel updates them
+        # the drivers' own arrays: a slice of the fleet's, or a shard's drivers gathered
+        of: Any = sl if self.fleet is None else self.fleet[sl]
         stuck = model.drive(
             k,
-            self.driver_index[sl],
-            self.driver_key[sl],
+            self.driver_index[of],
+            self.driver_key[of],
             self.id_key,
-            self.cruise[sl],
-            self.home_lat[sl],
-            self.home_lon[sl],
-            self.weights[sl],
+            self.cruise[of],
+            self.home_lat[of],
+            self.home_lon[of],
+            self.weights[of],
             self.min_speed,
             self.night_only,
             self.over_limit,
             self.start_min,
-            w.utc_offset_min[sl],
-            w.weather_keys[sl],
+            w.utc_offset_min[of],
+            w.weather_keys[of],
             w.weather_cdf,
             w.weather_speed,
             w.weather_mult,
@@ -264,13 +257,13 @@ class TelematicsGenerator:
             )
         if stuck >= 0:
             raise ConfigError(
-                f"driver {self.driver_labels[d0 + stuck]} found no eligible event type in "
+                f"driver {self.driver_labels[int(self.driver_index[of][stuck])]} found no eligible event type in "
                 f"{model.MAX_IDLE_MINUTES} driving minutes",
                 hint="give 'ping' (or another always-eligible type) a weight > 0",
             )
         drv = self._driver_codes.get((k, d0, d1))
         if drv is None:  # the same for every full batch: build once
-            drv = np.tile(np.arange(d0, d1, dtype=np.int64), k)
+            drv = np.tile(self.driver_index[of], k)
             self._driver_codes[(k, d0, d1)] = drv
         if self.bursts is not None:  # event types picked again where a burst is on
             self.bursts.apply(drv, ts, rowkey, speed, hour, posted, weather, etype)

@@ -7,7 +7,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from synthkit.api import (
     ConfigError,
     Run,
     RunPlan,
+    Shard,
     deliver,
     delivery_problems,
     per_second,
@@ -27,7 +28,7 @@ from synthkit.api import (
 )
 from synthkit_telematics.clock import check_clock, clocked, feed_stamps, id_salt, now_ms
 from synthkit_telematics.config import TelematicsConfig
-from synthkit_telematics.generator import TelematicsGenerator
+from synthkit_telematics.generator import TelematicsGenerator, driver_labels
 from synthkit_telematics.loop import Recorded, first_seqs, recipe
 
 GENERATE_KINDS = ("file", "ingest")
@@ -56,11 +57,13 @@ def generate_file(
     state_file: Path | None = None,
     options_file: Path | None = None,
     store: str = "",
+    shard: Shard | None = None,
 ) -> dict[str, Any]:
     """Write ``events`` events to ``out`` through the sink it implies (or ``sink_name``);
     returns the JSON summary. ``seq``: each driver's event number as a column. Into an
     ingest sink, with a ``state_file``, the seqs count on from the state and the run writes
-    a record (``store``: where the rows end up, when the command was told)."""
+    a record (``store``: where the rows end up, when the command was told). ``shard``: only
+    its drivers' events of the run of ``events``."""
     plugins = run.plugins
     if events < 1:
         raise ConfigError(f"--events must be at least 1, got {events}")
@@ -85,14 +88,15 @@ def generate_file(
             if spec.kind == "ingest" and state_file is not None
             else (None, None)
         )
+        labels, fleet, mine, planned = _share(config.drivers, events, shard)
         generator = TelematicsGenerator(
-            config, plugins.event_types(), plugins=plugins, seq=seq, first_seq=first
+            config, plugins.event_types(), plugins=plugins, seq=seq, first_seq=first, fleet=fleet
         )
         plan = RunPlan(
             "telematics generate",
             seed=config.seed,
-            streams=tuple(generator.driver_labels),
-            rows=events,
+            streams=tuple(labels[d] for d in mine),
+            rows=planned,
             **fault_plan(generator),
         )
         sink = run.open_sink(spec, target, sink_options or (), plan)
@@ -105,7 +109,7 @@ def generate_file(
                 store=store,
             )  # fmt: skip
         started = time.perf_counter()
-        with progress_bar(f"telematics -> {spec.name}", events) as bar:
+        with progress_bar(f"telematics -> {spec.name}", planned) as bar:
             report = _delivered(generator.batches(events), sink, generator.columns, bar, loop)
         elapsed = time.perf_counter() - started
     return {
@@ -113,6 +117,7 @@ def generate_file(
         **({"run_id": loop.record.run_id} if loop is not None else {}),
         "events": report.records,
         "drivers": config.drivers,
+        **({"shard": str(shard), "shard_drivers": len(mine)} if shard is not None else {}),
         "seed": config.seed,
         "start": config.start.isoformat().replace("+00:00", "Z"),
         "format": spec.name,
@@ -126,6 +131,18 @@ def generate_file(
         "elapsed_seconds": round(elapsed, 3),
         "events_per_second": per_second(report.records, elapsed),
     }
+
+
+def _share(
+    drivers: int, events: int, shard: Shard | None
+) -> tuple[list[str], list[int] | None, Sequence[int], int]:
+    """(every driver's id, the shard's drivers (None: all), the drivers this run drives,
+    how many of the run's ``events`` are theirs)."""
+    labels = driver_labels(drivers)
+    fleet = shard.of(labels) if shard is not None else None
+    mine = range(drivers) if fleet is None else fleet
+    per, rest = divmod(events, drivers)
+    return labels, fleet, mine, sum(per + (d < rest) for d in mine)
 
 
 def _delivered(

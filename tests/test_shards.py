@@ -1,0 +1,68 @@
+"""`--shard K/N` (issue 28, first part): shard K of N takes the streams a hash of their id
+gives it; the N shards' outputs together are the single run's, row for row, labels too."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from synthkit.api import ConfigError, Shard
+from tests.conftest import BIN
+
+WORLD = Path(__file__).resolve().parents[1] / "scenarios" / "telematics" / "world_v1.yaml"
+
+
+def test_a_shard_is_a_stable_share_of_the_streams():
+    ids = [f"D{d:04d}" for d in range(1000)]
+    shards = [Shard.parse(f"{k}/4") for k in range(1, 5)]
+    held = [set(s.of(ids)) for s in shards if s is not None]
+    assert set().union(*held) == set(range(1000)) and sum(map(len, held)) == 1000
+    assert all(200 < len(h) < 300 for h in held)  # a hash spreads them
+    more = [*ids, *(f"D{d:04d}" for d in range(1000, 1500))]  # adding streams moves none
+    assert [set(s.of(more)) & set(range(1000)) for s in shards if s is not None] == held
+    assert Shard.parse(None) is None
+    for bad in ("0/4", "5/4", "2", "a/b", "1/0"):
+        with pytest.raises(ConfigError, match="is not a shard"):
+            Shard.parse(bad)
+
+
+def generate(tmp: Path, name: str, *args: str) -> dict:
+    res = subprocess.run(
+        [str(BIN / "synthkit"), "telematics", "generate", "--out", str(tmp / name), *args],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ending", ["jsonl", "csv"])
+def test_four_shards_together_are_the_single_run(tmp_path, ending):
+    args = ("--events", "20003", "--drivers", "37", "--options-file", str(WORLD))
+    whole = generate(tmp_path, f"all.{ending}", *args)
+    rows: Counter[str] = Counter()
+    labels: Counter[str] = Counter()
+    for k in range(1, 5):
+        part = generate(tmp_path, f"part{k}.{ending}", *args, "--shard", f"{k}/4")
+        assert part["shard"] == f"{k}/4"
+        lines = (tmp_path / f"part{k}.{ending}").read_text().splitlines()
+        rows.update(lines[1:] if ending == "csv" else lines)
+        labels.update((tmp_path / f"part{k}.{ending}.labels.jsonl").read_text().splitlines())
+    single = (tmp_path / f"all.{ending}").read_text().splitlines()
+    assert rows == Counter(single[1:] if ending == "csv" else single)
+    assert sum(rows.values()) == whole["events"]
+    assert labels == Counter((tmp_path / f"all.{ending}.labels.jsonl").read_text().splitlines())
+
+
+@pytest.mark.slow
+def test_a_bad_shard_is_one_clear_answer(tmp_path):
+    res = subprocess.run(
+        [str(BIN / "synthkit"), "telematics", "generate", "--out", str(tmp_path / "x.jsonl"),
+         "--shard", "5/4"], capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert res.returncode == 2 and "--shard '5/4' is not a shard" in res.stderr
+    assert "Traceback" not in res.stderr and not (tmp_path / "x.jsonl").exists()
