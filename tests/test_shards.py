@@ -66,3 +66,37 @@ def test_a_bad_shard_is_one_clear_answer(tmp_path):
     )  # fmt: skip
     assert res.returncode == 2 and "--shard '5/4' is not a shard" in res.stderr
     assert "Traceback" not in res.stderr and not (tmp_path / "x.jsonl").exists()
+
+
+@pytest.mark.slow
+def test_four_export_shards_together_are_the_single_export(tmp_path):
+    """export-csv --shard K/N: each shard an artifact of its own (analyze-csv passes it),
+    the four together the single export's rows and fault labels."""
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "faults_demo_v1.yaml"
+
+    def export(state: str, *extra: str) -> None:
+        res = subprocess.run(
+            [str(BIN / "synthkit"), "--scenario", str(scenario), "--state-file",
+             str(tmp_path / state), "export-csv", "--output-root", str(tmp_path / "out"),
+             "--run-id", "whole", "--end-at", "2026-02-12T10:00:00Z", *extra],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert res.returncode == 0, res.stderr
+
+    export("one.json")
+    for k in range(1, 5):
+        export("sharded.json", "--shard", f"{k}/4")
+    (whole,) = (tmp_path / "out").glob("*/whole")
+    rows: Counter[str] = Counter()
+    labels: Counter[str] = Counter()
+    for k in range(1, 5):
+        part = whole.with_name(f"whole-shard-{k}-of-4")
+        lines = (part / "telemetry_rows.csv").read_text().splitlines()
+        rows.update(lines[1:])
+        labels.update((part / "telemetry_rows.csv.labels.jsonl").read_text().splitlines())
+        check = subprocess.run([str(BIN / "synthkit"), "analyze-csv", "--artifact-dir", str(part)],
+                               capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert check.returncode == 0 and json.loads(check.stdout)["qc_passed"], check.stderr
+    single = (whole / "telemetry_rows.csv").read_text().splitlines()
+    assert rows == Counter(single[1:])
+    assert labels == Counter((whole / "telemetry_rows.csv.labels.jsonl").read_text().splitlines())

@@ -9,6 +9,8 @@ import typer
 
 from synthkit.api import (
     BrokerFlag,
+    Shard,
+    ShardFlag,
     SinkOptionFlag,
     emit_json,
     global_options,
@@ -51,6 +53,7 @@ def export_csv_command(
         ),
     ] = "csv",
     sink_option: SinkOptionFlag = None,
+    shard: ShardFlag = None,
 ) -> None:
     """Write the historical window as telemetry_rows.csv + manifest.json (no database; --strict also checks one named by --db-url or SYNTHKIT_DB_URL)."""
     loaded = load(ctx)
@@ -65,7 +68,17 @@ def export_csv_command(
 
     with start_run(ctx, "export-csv") as run:
         run.finish(
-            export_csv(run, loaded, opts.state_file, end, run_id, output_root, sink, sink_option)
+            export_csv(
+                run,
+                loaded,
+                opts.state_file,
+                end,
+                run_id,
+                output_root,
+                sink,
+                sink_option,
+                shard=Shard.parse(shard),
+            )  # fmt: skip
         )
 
 

@@ -15,6 +15,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from synthkit.api import (
     Run,
     RunPlan,
     SeqState,
+    Shard,
     SinkSpec,
     deliver,
     per_second,
@@ -75,9 +77,16 @@ def export_csv(
     output_root: Path,
     sink_name: str = "csv",
     sink_options: list[str] | None = None,
+    shard: Shard | None = None,
 ) -> dict[str, Any]:
+    """``shard``: only its devices (a hash of each id picks them), in an artifact directory
+    of its own (``<run id>-shard-K-of-N``); the N shards' rows together are the run's."""
     end_s = int(end.timestamp())
     run_id = check_run_id(run_id or f"run_{end.strftime('%Y%m%dT%H%M%SZ')}")
+    if shard is not None:
+        run_id = f"{run_id}-shard-{shard.k}-of-{shard.n}"
+        ids = [d.device_id for d in loaded.devices]
+        loaded = replace(loaded, devices=tuple(loaded.devices[i] for i in shard.of(ids)))
     scenario_dir = output_root / loaded.scenario_id
     final = scenario_dir / run_id
     if final.exists():
