@@ -100,3 +100,35 @@ def test_four_export_shards_together_are_the_single_export(tmp_path):
     single = (whole / "telemetry_rows.csv").read_text().splitlines()
     assert rows == Counter(single[1:])
     assert labels == Counter((whole / "telemetry_rows.csv.labels.jsonl").read_text().splitlines())
+
+
+@pytest.mark.slow
+def test_four_bootstrap_shards_store_what_the_single_bootstrap_stores(tmp_path):
+    """bootstrap --shard K/N with a shared --end-at: the four shards, one after another into
+    one SQLite database, store exactly the rows the single bootstrap stores in another."""
+    import sqlite3
+
+    scenario = str(Path(__file__).resolve().parents[1] / "scenarios" / "faults_demo_v1.yaml")
+
+    def synthkit(*args: str) -> None:
+        res = subprocess.run([str(BIN / "synthkit"), "--scenario", scenario, *args],
+                             capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert res.returncode == 0, res.stderr
+
+    for name, shards in (("one", [None]), ("four", [f"{k}/4" for k in range(1, 5)])):
+        url = f"sqlite:///{tmp_path}/{name}.db"
+        synthkit("--db-url", url, "db", "init")
+        synthkit("--db-url", url, "db", "register")
+        for shard in shards:
+            synthkit("--state-file", str(tmp_path / f"{name}.json"), "bootstrap", "--db-url", url,
+                     "--end-at", "2026-02-12T10:00:00Z", *(("--shard", shard) if shard else ()))  # fmt: skip
+
+    def stored(name: str) -> list[tuple]:
+        with sqlite3.connect(tmp_path / f"{name}.db") as conn:  # every column but the row id
+            return sorted(conn.execute(
+                "SELECT mqtt_client_id, seq, received_at, reservoir_id, distance_mm, level_pct,"
+                " liters, payload FROM telemetry"
+            ).fetchall())  # fmt: skip
+
+    one = stored("one")
+    assert len(one) > 40_000 and stored("four") == one

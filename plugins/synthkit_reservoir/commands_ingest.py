@@ -9,7 +9,16 @@ from typing import Annotated
 
 import typer
 
-from synthkit.api import DbUrlFlag, SinkOptionFlag, global_options, start_run, stderr
+from synthkit.api import (
+    DbUrlFlag,
+    Shard,
+    ShardFlag,
+    SinkOptionFlag,
+    global_options,
+    parse_utc,
+    start_run,
+    stderr,
+)
 from synthkit_reservoir.commands import load
 
 app = typer.Typer(add_completion=False)
@@ -118,6 +127,13 @@ def bootstrap_command(
     no_cluster_places: Annotated[
         bool, typer.Option("--no-cluster-places", help="Do not, whatever the scenario says.")
     ] = False,
+    end_at: Annotated[
+        str | None,
+        typer.Option(
+            "--end-at", help="UTC end of the window (default: now; shards of one run share one)."
+        ),
+    ] = None,
+    shard: ShardFlag = None,
 ) -> None:
     """Generate the bootstrap.days before now straight into the ingestion database."""
 
@@ -127,6 +143,13 @@ def bootstrap_command(
 
     check_batch_sizes(commit_batch_size, analytics_batch_size)
     loaded = load(ctx)
+    part = Shard.parse(shard)
+    if part is not None:  # only the shard's devices (a hash of each id picks them)
+        from dataclasses import replace
+
+        ids = [d.device_id for d in loaded.devices]
+        loaded = replace(loaded, devices=tuple(loaded.devices[i] for i in part.of(ids)))
+    end = parse_utc(end_at, "--end-at") if end_at else datetime.now(UTC).replace(microsecond=0)
     opts = global_options(ctx)
     drain = switch(
         "--drain-analytics",
@@ -145,7 +168,7 @@ def bootstrap_command(
             run,
             loaded,
             opts.database(db_url),
-            now=datetime.now(UTC).replace(microsecond=0),
+            now=end,
             commit_rows=commit_batch_size,
             sink_name=sink,
             state_file=opts.state_file,
