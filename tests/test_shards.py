@@ -132,3 +132,53 @@ def test_four_bootstrap_shards_store_what_the_single_bootstrap_stores(tmp_path):
 
     one = stored("one")
     assert len(one) > 40_000 and stored("four") == one
+
+
+@pytest.mark.slow
+@pytest.mark.services
+def test_live_shards_publish_together_what_the_single_run_publishes(tmp_path):
+    """run --shard K/N (and telematics publish --shard K/N) on the machine's broker: the four
+    shards' messages, (topic, payload) for each, are the single run's."""
+    import uuid
+
+    from tests.live import Subscriber, topic_block
+
+    prefix = "SH" + uuid.uuid4().hex[:6].upper()
+    root = f"sk-test-{prefix.lower()}"
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        "scenario_id: shards_t\nseed: 5\nspeedup_factor: 60000\n"
+        "bootstrap: {days: 1, step_minutes: 5}\ndevices:\n"
+        f'  - {{group: a, count: 9, id_pattern: "{prefix}-A{{n}}", archetype: stationary_archetype_a, cadence_seconds: 300}}\n'
+        + topic_block(root)
+    )
+
+    def heard(*args: str, expect: int, topic: str) -> Counter[tuple[str, bytes]]:
+        sub = Subscriber(topic)
+        try:
+            for shard in args:
+                res = subprocess.run([str(BIN / "synthkit"), *shard.split("\x00")],
+                                     capture_output=True, text=True, timeout=300)  # fmt: skip
+                assert res.returncode == 0, res.stderr
+            return Counter(sub.wait(expect))
+        finally:
+            sub.close()
+
+    run = ["--scenario", str(scenario), "run", "--start-at", "2026-03-01T00:00:00Z",
+           "--iterations", "5"]  # fmt: skip
+    single = heard("\x00".join(["--state-file", str(tmp_path / "one.json"), *run]),
+                   expect=45, topic=f"{root}/+/telemetry")  # fmt: skip
+    shards = heard(*("\x00".join(["--state-file", str(tmp_path / "four.json"), *run, "--shard",
+                                  f"{k}/4"]) for k in range(1, 5)),
+                   expect=45, topic=f"{root}/+/telemetry")  # fmt: skip
+    assert shards == single
+
+    publish = ["telematics", "publish", "--drivers", "11", "--events", "60", "--interval", "0",
+               "--clock", "simulated", "--start", "2026-01-05T00:00:00Z",
+               "--topic", root + "/t/{driver_id}", "--client-id-prefix", root + "-"]  # fmt: skip
+    single = heard("\x00".join(["--state-file", str(tmp_path / "t1.json"), *publish]),
+                   expect=60, topic=f"{root}/t/+")  # fmt: skip
+    shards = heard(*("\x00".join(["--state-file", str(tmp_path / "t4.json"), *publish,
+                                  "--shard", f"{k}/4"]) for k in range(1, 5)),
+                   expect=60, topic=f"{root}/t/+")  # fmt: skip
+    assert shards == single

@@ -140,9 +140,18 @@ class MqttSink(BrokerSink):
 
     def write(self, batch: Batch) -> None:
         col = batch.column(self.client_column)  # each row goes out on its client's connection
-        index = np.array([self._index[str(label)] for label in col.labels], np.int64)[
+        # a label list may name more clients than this run connects (a shard's rows carry the
+        # whole fleet's labels): only the rows' own must be known
+        rows = np.array([self._index.get(str(label), -1) for label in col.labels], np.int64)[
             col.values
-        ].tolist()
+        ]
+        if (rows < 0).any():
+            stray = str(col.labels[int(col.values[np.flatnonzero(rows < 0)[0]])])
+            raise ConfigError(
+                f"a row of {self.client_column} {stray!r}, which is not one of this run's clients",
+                hint="give the sink's target every client its rows name",
+            )
+        index = rows.tolist()
         payloads = self.payloads(batch)
         topics = self.topics
         self.pool.publish([(i, topics[i], p) for i, p in zip(index, payloads)])

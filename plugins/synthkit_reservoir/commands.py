@@ -186,12 +186,13 @@ def run_command(
             "published again live, record for record.",
         ),
     ] = None,
+    shard: ShardFlag = None,
 ) -> None:
     """Publish live telemetry to an MQTT broker, one connection per device (client_id = device_id)."""
     from synthkit.api import BrokerRequest
     from synthkit_reservoir.live import live_run
 
-    loaded = load(ctx)
+    loaded = load(ctx).sharded(Shard.parse(shard))
     opts = global_options(ctx)
     # the broker sink's own rules resolve the broker: every certificate problem surfaces now
     request = BrokerRequest(url=broker_url, host=host, port=port, block=loaded.scenario.mqtt)

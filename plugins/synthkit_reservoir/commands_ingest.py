@@ -142,13 +142,7 @@ def bootstrap_command(
     from synthkit_reservoir.switches import switch, with_unused_drain
 
     check_batch_sizes(commit_batch_size, analytics_batch_size)
-    loaded = load(ctx)
-    part = Shard.parse(shard)
-    if part is not None:  # only the shard's devices (a hash of each id picks them)
-        from dataclasses import replace
-
-        ids = [d.device_id for d in loaded.devices]
-        loaded = replace(loaded, devices=tuple(loaded.devices[i] for i in part.of(ids)))
+    loaded = load(ctx).sharded(Shard.parse(shard))
     end = parse_utc(end_at, "--end-at") if end_at else datetime.now(UTC).replace(microsecond=0)
     opts = global_options(ctx)
     drain = switch(

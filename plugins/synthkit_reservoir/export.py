@@ -15,7 +15,6 @@ import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -85,8 +84,7 @@ def export_csv(
     run_id = check_run_id(run_id or f"run_{end.strftime('%Y%m%dT%H%M%SZ')}")
     if shard is not None:
         run_id = f"{run_id}-shard-{shard.k}-of-{shard.n}"
-        ids = [d.device_id for d in loaded.devices]
-        loaded = replace(loaded, devices=tuple(loaded.devices[i] for i in shard.of(ids)))
+        loaded = loaded.sharded(shard)
     scenario_dir = output_root / loaded.scenario_id
     final = scenario_dir / run_id
     if final.exists():

@@ -11,7 +11,7 @@ The core names no archetype or model: they come from plugins.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -29,6 +29,7 @@ from synthkit.api import (
     LocatedProblems,
     Plugins,
     Problems,
+    Shard,
     compile_faults,
     load_yaml,
     resolve_devices,
@@ -82,6 +83,13 @@ class LoadedScenario:
     @property
     def scenario_id(self) -> str:
         return self.scenario.scenario_id
+
+    def sharded(self, shard: Shard | None) -> LoadedScenario:
+        """Only ``shard``'s devices (``--shard K/N``: a hash of each id picks them), or all."""
+        if shard is None:
+            return self
+        ids = [d.device_id for d in self.devices]
+        return replace(self, devices=tuple(self.devices[i] for i in shard.of(ids)))
 
     @property
     def seed(self) -> int:

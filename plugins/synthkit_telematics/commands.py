@@ -234,6 +234,7 @@ def publish(
     utc_offset: UtcOffset = None,
     options_file: OptionsFile = None,
     clock: Clock = "wall",
+    shard: ShardFlag = None,
 ) -> None:
     """Publish events to an MQTT broker, one connection per driver, then a JSON summary."""
     from synthkit.api import BrokerRequest
@@ -272,6 +273,7 @@ def publish(
             clock=clock,
             options_file=options_file,
             store=store_of(ctx),
+            shard=Shard.parse(shard),
         )
         run.finish(result, result["warnings"])
 

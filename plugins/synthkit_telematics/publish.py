@@ -21,6 +21,7 @@ from synthkit.api import (
     Pace,
     Run,
     RunPlan,
+    Shard,
     paced,
     per_second,
     progress_bar,
@@ -28,7 +29,7 @@ from synthkit.api import (
 )
 from synthkit_telematics.clock import check_clock, clocked, feed_stamps, id_salt, now_ms
 from synthkit_telematics.config import TelematicsConfig
-from synthkit_telematics.generator import TelematicsGenerator
+from synthkit_telematics.generator import TelematicsGenerator, driver_labels
 from synthkit_telematics.loop import Recorded, first_seqs, recipe
 from synthkit_telematics.run import fault_plan
 
@@ -53,6 +54,7 @@ def publish_mqtt(
     clock: str = "wall",
     options_file: Path | None = None,
     store: str = "",
+    shard: Shard | None = None,
 ) -> dict[str, Any]:
     from synthkit.api import BrokerTarget
 
@@ -73,10 +75,7 @@ def publish_mqtt(
             else (None, None)
         )
         salt = id_salt(clock)
-        generator = TelematicsGenerator(
-            config, plugins.event_types(), id_salt=salt, plugins=plugins, first_seq=first
-        )
-        drivers = generator.driver_labels
+        generator, drivers = _drivers(plugins, config, salt, first, shard)
         target = BrokerTarget(
             endpoint,
             clients=drivers,
@@ -113,7 +112,7 @@ def publish_mqtt(
                 )  # fmt: skip
             t0 = time.monotonic()
             pace = Pace()
-            rounds = generator.batches(events or None, batch_rows=config.drivers)  # a round each
+            rounds = generator.batches(events or None, batch_rows=len(drivers))  # a round each
             status = "failed"
 
             def produce(number: int) -> Any:
@@ -148,15 +147,7 @@ def publish_mqtt(
                 if loop is not None:
                     loop.settle(status)
     elapsed = time.monotonic() - t0
-    totals = sink.sink.summary()
-    if (
-        interval_s > 0 and pace.fell_behind
-    ):  # --interval 0 asks for no schedule: nothing to fall behind
-        totals["warnings"].append(
-            f"the publish fell behind its --interval {interval_s:g} schedule: at the "
-            f"--duration-seconds deadline {pace.unsent_s:.3f} s of due rounds were not sent"
-        )
-    return {
+    head = {
         "command": "telematics publish",
         **({"run_id": loop.record.run_id} if loop is not None else {}),
         "broker": where,
@@ -165,11 +156,41 @@ def publish_mqtt(
         "qos": qos,
         "topic": topic,
         "drivers": config.drivers,
+        **({"shard": str(shard), "shard_drivers": len(drivers)} if shard is not None else {}),
         "seed": config.seed,
         "interrupted": interrupted,
+    }
+    return _summary(head, sink.sink, generator, pace, interval_s, elapsed)
+
+
+def _drivers(
+    plugins: Any, config: TelematicsConfig, salt: str, first: Any, shard: Shard | None
+) -> tuple[TelematicsGenerator, list[str]]:
+    """The generator of the drivers this publish drives (a shard's, or all), and their ids."""
+    labels = driver_labels(config.drivers)
+    fleet = shard.of(labels) if shard is not None else None
+    generator = TelematicsGenerator(
+        config, plugins.event_types(), id_salt=salt, plugins=plugins, first_seq=first, fleet=fleet
+    )
+    return generator, labels if fleet is None else [labels[d] for d in fleet]
+
+
+def _summary(
+    head: dict[str, Any], sink: Any, generator: Any, pace: Pace, interval_s: float, elapsed: float
+) -> dict[str, Any]:
+    """The JSON summary: ``head``, the broker sink's totals (a warning when the rounds fell
+    behind their schedule), the event types, each driver's connection, the rate."""
+    totals = sink.summary()
+    if interval_s > 0 and pace.fell_behind:  # --interval 0 asks for no schedule
+        totals["warnings"].append(
+            f"the publish fell behind its --interval {interval_s:g} schedule: at the "
+            f"--duration-seconds deadline {pace.unsent_s:.3f} s of due rounds were not sent"
+        )
+    return {
+        **head,
         **totals,
         "event_type_counts": generator.counts,
-        "per_driver": sink.sink.per_client(),
+        "per_driver": sink.per_client(),
         "elapsed_seconds": round(elapsed, 3),
         "events_per_second": per_second(totals["emitted"], elapsed),
     }
