@@ -143,7 +143,13 @@ def test_live_shards_publish_together_what_the_single_run_publishes(tmp_path):
 
     from tests.live import Subscriber, topic_block
 
-    prefix = "SH" + uuid.uuid4().hex[:6].upper()
+    def fills_all(prefix: str) -> bool:  # a small fleet may leave a shard empty: not this one
+        ids = [f"{prefix}-A{n}" for n in range(1, 10)]
+        return all(Shard(k, 4).of(ids) for k in range(1, 5))
+
+    prefix = next(
+        p for p in ("SH" + uuid.uuid4().hex[:6].upper() for _ in range(1000)) if fills_all(p)
+    )
     root = f"sk-test-{prefix.lower()}"
     scenario = tmp_path / "s.yaml"
     scenario.write_text(
@@ -182,3 +188,22 @@ def test_live_shards_publish_together_what_the_single_run_publishes(tmp_path):
                                   "--shard", f"{k}/4"]) for k in range(1, 5)),
                    expect=60, topic=f"{root}/t/+")  # fmt: skip
     assert shards == single
+
+
+@pytest.mark.slow
+def test_an_empty_reservoir_shard_is_one_clear_answer(tmp_path):
+    """A shard a small fleet leaves empty: exit 2 saying so (not an internal error)."""
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        "scenario_id: empty_shard\nseed: 5\nbootstrap: {days: 1, step_minutes: 5}\ndevices:\n"
+        '  - {group: a, count: 1, id_pattern: "ES-A{n}", archetype: stationary_archetype_a}\n'
+    )
+    (empty,) = [k for k in range(1, 5) if not Shard(k, 4).holds("ES-A1")][:1]
+    res = subprocess.run(
+        [str(BIN / "synthkit"), "--scenario", str(scenario), "--state-file",
+         str(tmp_path / "s.json"), "export-csv", "--output-root", str(tmp_path / "out"),
+         "--end-at", "2026-02-12T10:00:00Z", "--shard", f"{empty}/4"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert res.returncode == 2 and f"shard {empty}/4 holds none" in res.stderr
+    assert "internal error" not in res.stderr and not (tmp_path / "out").exists()

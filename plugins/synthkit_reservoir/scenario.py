@@ -22,6 +22,7 @@ from pydantic import (
 
 from synthkit.api import (
     Archetype,
+    ConfigError,
     Declared,
     DeviceModel,
     FaultPlan,
@@ -89,7 +90,15 @@ class LoadedScenario:
         if shard is None:
             return self
         ids = [d.device_id for d in self.devices]
-        return replace(self, devices=tuple(self.devices[i] for i in shard.of(ids)))
+        mine = shard.of(ids)
+        if not mine:  # a hash spreads the ids: a small fleet may leave a shard empty
+            raise ConfigError(
+                f"shard {shard} holds none of the scenario's {len(ids)} device(s): "
+                "a hash of each id picks its shard, and none picked this one",
+                hint="give fewer shards, or run the shards that hold devices (`synthkit "
+                "dry-run` lists the devices; an empty shard has nothing to emit)",
+            )
+        return replace(self, devices=tuple(self.devices[i] for i in mine))
 
     @property
     def seed(self) -> int:
