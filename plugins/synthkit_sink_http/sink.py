@@ -87,7 +87,6 @@ class HttpSink(IngestSink):
         self.counts: Counter[str] = Counter()
         self.records = self.bytes = self.requests = self.retried = 0
         self._conn: http.client.HTTPConnection | None = None
-        self._answer = b""  # the body of the last 2xx answer
         self._stopped: str = ""  # why the run must stop before the next batch
 
     def _tls_context(self) -> ssl.SSLContext:
@@ -108,14 +107,14 @@ class HttpSink(IngestSink):
         for r0 in range(0, batch.n, step):
             part = batch.slice(r0, min(batch.n, r0 + step)) if batch.n > step else batch
             body = self.encoder.encode_bytes(part)
-            outcome = self._post(body)
+            outcome, answer = self._post(body)
             if outcome.startswith("failed:") and r0 == 0:
                 self.close_connection()
                 raise DeliveryStopped(
                     f"{redact_url(self.url)}: {outcome.removeprefix('failed:')} after "
                     f"{self.options.retries + 1} attempt(s)"
                 )
-            self.counts.update(self._per_record(outcome, part.n))
+            self.counts.update(_per_record(outcome, answer, part.n))
             self.records += part.n
             self.bytes += len(body)
             if outcome.startswith(
@@ -127,7 +126,8 @@ class HttpSink(IngestSink):
                 self._stopped = f"{redact_url(self.url)}: {outcome.removeprefix('failed:')} after {self.options.retries + 1} attempt(s)"
                 return
 
-    def _post(self, body: bytes) -> str:
+    def _post(self, body: bytes) -> tuple[str, bytes]:
+        """(the outcome of every record of ``body``, the body of a 2xx answer)."""
         headers = {**self.headers, "Idempotency-Key": hashlib.sha256(body).hexdigest()[:32]}
         pause = self.options.backoff_s
         outcome = "failed:CONNECTION"
@@ -165,41 +165,18 @@ class HttpSink(IngestSink):
                 continue
             self.requests += 1
             if 200 <= status < 300:
-                self._answer = answer
-                return f"stored:HTTP_{status}"
+                return f"stored:HTTP_{status}", answer
             if status == 409:
-                return "duplicate:HTTP_409"
+                return "duplicate:HTTP_409", b""
             if status not in RETRIED:
-                return f"rejected:HTTP_{status}"
+                return f"rejected:HTTP_{status}", b""
             outcome = f"failed:HTTP_{status}"
             after = response.getheader("Retry-After", "")
             if after.isdigit():
                 pause = min(self.options.max_backoff_s, float(after))
             if response.getheader("Connection", "").lower() == "close":
                 self.close_connection()
-        return outcome
-
-    def _per_record(self, outcome: str, n: int) -> dict[str, int]:
-        """The outcome of each of a request's ``n`` records: the endpoint's own counts when
-        its 2xx answer gives them (JSON ``{"outcomes": {"stored": 4990, "duplicate": 8,
-        "rejected:ts": 2}}`` summing to ``n``: what ``telematics serve`` answers), else the
-        status's for all of them."""
-        answer, self._answer = self._answer, b""
-        if not outcome.startswith("stored:") or not answer.startswith(b"{"):
-            return {outcome: n}
-        try:
-            given = json.loads(answer).get("outcomes")
-        except (ValueError, AttributeError):
-            return {outcome: n}
-        if (
-            not isinstance(given, dict)
-            or not all(isinstance(v, int) and v >= 0 for v in given.values())
-            or sum(given.values()) != n
-            or any(str(k).split(":")[0] not in PER_RECORD for k in given)
-        ):
-            return {outcome: n}
-        status = outcome.removeprefix("stored:")
-        return {(k if ":" in k else f"{k}:{status}"): v for k, v in given.items() if v}
+        return outcome, b""
 
     def _connection(self) -> http.client.HTTPConnection:
         if self._conn is None:
@@ -236,3 +213,25 @@ def _expire(conn: http.client.HTTPConnection, expired: threading.Event) -> None:
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
+
+
+def _per_record(outcome: str, answer: bytes, n: int) -> dict[str, int]:
+    """The outcome of each of a request's ``n`` records: the endpoint's own counts when
+    its 2xx answer gives them (JSON ``{"outcomes": {"stored": 4990, "duplicate": 8,
+    "rejected:ts": 2}}`` summing to ``n``: what ``telematics serve`` answers), else the
+    status's for all of them."""
+    if not outcome.startswith("stored:") or not answer.startswith(b"{"):
+        return {outcome: n}
+    try:
+        given = json.loads(answer).get("outcomes")
+    except (ValueError, AttributeError):
+        return {outcome: n}
+    if (
+        not isinstance(given, dict)
+        or not all(isinstance(v, int) and v >= 0 for v in given.values())
+        or sum(given.values()) != n
+        or any(str(k).split(":")[0] not in PER_RECORD for k in given)
+    ):
+        return {outcome: n}
+    status = outcome.removeprefix("stored:")
+    return {(k if ":" in k else f"{k}:{status}"): v for k, v in given.items() if v}

@@ -127,7 +127,7 @@ class EventRules:
             return False
         for name, types, choices in fields:
             value = e.get(name, _ABSENT)
-            if type(value) not in types or (choices and value not in choices):
+            if type(value) not in types or value != value or (choices and value not in choices):
                 return False
         return True
 
@@ -143,9 +143,10 @@ class EventRules:
         seq = event.get("seq")
         if seq is not None and not (_whole(seq) and 0 <= seq <= MAX_SEQ):
             return "seq: must be a whole number >= 0"
-        fields = self.fields.get(event.get("event_type"))  # type: ignore[arg-type]
+        kind = event.get("event_type")  # any JSON value: a list or an object is no type
+        fields = self.fields.get(kind) if isinstance(kind, str) else None
         if fields is None:
-            return f"event_type: {event.get('event_type')!r} is not one of {self.known}"
+            return f"event_type: {kind!r} is not one of {self.known}"
         for spec in fields:
             problem = _field(spec, event.get(spec.name, _ABSENT))
             if problem:

@@ -10,7 +10,6 @@ calendar month of ``ts``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,15 +117,9 @@ class MonthlyFeatures:
 
     def _codes(self, column: Any, known: dict[str, int]) -> np.ndarray:
         """Global codes of a string (or dictionary) column's values."""
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        encoded = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
-        if isinstance(encoded, pa.ChunkedArray):
-            encoded = encoded.combine_chunks()
-        names = encoded.dictionary.to_pylist()
+        codes, names = _encoded(column)
         table = np.array([known.setdefault(x, len(known)) for x in names], np.int64)
-        return table[encoded.indices.to_numpy(zero_copy_only=False)]
+        return table[codes]
 
     def _codes_of(self, values: np.ndarray, known: dict[int, int]) -> np.ndarray:
         distinct, inverse = np.unique(values, return_inverse=True)
@@ -222,16 +215,20 @@ def _distinct(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, n
     return keys, groups[first]
 
 
-def _labels(column: Any) -> dict[str, np.ndarray]:
-    """Per event type name, which rows are of it."""
+def _encoded(column: Any) -> tuple[np.ndarray, list[Any]]:
+    """(a code per row, the distinct values) of a string or dictionary column."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     encoded = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.combine_chunks()
-    codes = encoded.indices.to_numpy(zero_copy_only=False)
-    names = encoded.dictionary.to_pylist()
+    return encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary.to_pylist()
+
+
+def _labels(column: Any) -> dict[str, np.ndarray]:
+    """Per event type name, which rows are of it."""
+    codes, names = _encoded(column)
     wanted = {kind for kind, _ in (*SUMS.values(), *MAXES.values()) if kind}
     return {
         k: codes == names.index(k) if k in names else np.zeros(len(codes), bool) for k in wanted
@@ -287,10 +284,3 @@ def _summed(
         keep = ~np.isnan(weights)
         slot, weights = slot[keep], weights[keep]
     return np.bincount(slot, weights=weights, minlength=size).astype(float)
-
-
-def fold(batches: Iterator[Any]) -> MonthlyFeatures:
-    features = MonthlyFeatures()
-    for batch in batches:
-        features.add(batch)
-    return features

@@ -31,6 +31,7 @@ from synthkit.api import (
     runs_dir,
 )
 from synthkit_telematics.config import TelematicsConfig
+from synthkit_telematics.fleet_shard import driver_events
 from synthkit_telematics.generator import TelematicsGenerator, driver_labels
 
 RESERVE_ROWS = 65_536  # seqs reserved per save, over all drivers: a save per batch or so
@@ -105,10 +106,7 @@ class Recorded:
         )
         self.recorder = RunRecorder(RunLog(runs_dir(state_file)), run.recorded(record), ids, first)
         n = len(ids)
-        ceiling = None
-        if planned:  # driver d's share of the events: round-robin, the first ones one more
-            per, rest = divmod(planned, n)
-            ceiling = first + per - 1 + (np.arange(n) < rest)
+        ceiling = None if not planned else first + driver_events(planned, n) - 1
         ahead = np.full(n, max(1, RESERVE_ROWS // n))
         self.reservation = Reservation(
             state, ids, ahead, ceiling, self.recorder, columns=("driver_id", "seq")
@@ -155,7 +153,7 @@ def config_of(record: RunRecord, plugins: Any) -> tuple[TelematicsConfig, dict[s
         context = read_context(Path(path))
     known = plugins.event_types()
     names = list(recipe["event_types"])
-    if [n for n in known] != names:
+    if list(known) != names:
         raise ConfigError(
             f"run {record.run_id} had the event types {', '.join(names)}; "
             f"this installation has {', '.join(known)}",

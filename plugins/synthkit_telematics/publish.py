@@ -29,7 +29,8 @@ from synthkit.api import (
 )
 from synthkit_telematics.clock import check_clock, clocked, feed_stamps, id_salt, now_ms
 from synthkit_telematics.config import TelematicsConfig
-from synthkit_telematics.generator import TelematicsGenerator, driver_labels
+from synthkit_telematics.fleet_shard import fleet_of
+from synthkit_telematics.generator import TelematicsGenerator
 from synthkit_telematics.loop import Recorded, first_seqs, recipe
 from synthkit_telematics.run import fault_plan
 
@@ -167,8 +168,7 @@ def _drivers(
     plugins: Any, config: TelematicsConfig, salt: str, first: Any, shard: Shard | None
 ) -> tuple[TelematicsGenerator, list[str]]:
     """The generator of the drivers this publish drives (a shard's, or all), and their ids."""
-    labels = driver_labels(config.drivers)
-    fleet = shard.of(labels) if shard is not None else None
+    labels, fleet = fleet_of(config.drivers, shard)
     generator = TelematicsGenerator(
         config, plugins.event_types(), id_salt=salt, plugins=plugins, first_seq=first, fleet=fleet
     )

@@ -28,7 +28,8 @@ from synthkit.api import (
 )
 from synthkit_telematics.clock import check_clock, clocked, feed_stamps, id_salt, now_ms
 from synthkit_telematics.config import TelematicsConfig
-from synthkit_telematics.generator import TelematicsGenerator, driver_labels
+from synthkit_telematics.fleet_shard import driver_events, fleet_of
+from synthkit_telematics.generator import TelematicsGenerator
 from synthkit_telematics.loop import Recorded, first_seqs, recipe
 
 GENERATE_KINDS = ("file", "ingest")
@@ -138,11 +139,9 @@ def _share(
 ) -> tuple[list[str], list[int] | None, Sequence[int], int]:
     """(every driver's id, the shard's drivers (None: all), the drivers this run drives,
     how many of the run's ``events`` are theirs)."""
-    labels = driver_labels(drivers)
-    fleet = shard.of(labels) if shard is not None else None
+    labels, fleet = fleet_of(drivers, shard)
     mine = range(drivers) if fleet is None else fleet
-    per, rest = divmod(events, drivers)
-    return labels, fleet, mine, sum(per + (d < rest) for d in mine)
+    return labels, fleet, mine, int(driver_events(events, drivers)[list(mine)].sum())
 
 
 def _delivered(

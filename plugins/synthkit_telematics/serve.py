@@ -97,10 +97,8 @@ class Chaos:
     def draw(self) -> tuple[bool, bool]:
         if not (self.fail or self.lose):
             return False, False
-        import numpy as np
-
         key = rand.stable_key("serve chaos", self.seed, next(self.numbers))
-        u = float(rand.uniforms(np.array([key], np.uint64), 0)[0])
+        u = (rand.word(key, 0) >> 11) / (1 << 53)  # what rand.uniforms gives, as a scalar
         return bool(u < self.fail), bool(self.fail <= u < self.fail + self.lose)
 
 
