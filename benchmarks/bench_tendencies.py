@@ -64,7 +64,7 @@ def case_metrics(
     plugins, seed: int, cadence: int, days: int, workdir: Path
 ) -> dict[str, dict[str, float | None]]:
     """archetype -> analyze-csv's metrics for one case."""
-    from synthkit_reservoir.analyze import _device_metrics
+    from synthkit_reservoir.analyze_report import _device_metrics
     from synthkit_reservoir.analyze_scan import RUNOUT_LEVEL_PCT, Device
     from synthkit_reservoir.engine import FleetRun, export_window
     from synthkit_reservoir.layout import DECIMALS

@@ -132,7 +132,15 @@ _WHERE: dict[str, str] = {
     "hide_secret": "synthkit.secrets",
     # files, state, signals, options, time
     **dict.fromkeys(
-        ("AtomicFile", "process_alive", "sha256_file", "sweep_stale", "temp_path"), "synthkit.files"
+        (
+            "AtomicFile",
+            "missing_parents",
+            "process_alive",
+            "sha256_file",
+            "sweep_stale",
+            "temp_path",
+        ),
+        "synthkit.files",
     ),
     "SeqState": "synthkit.state",
     "Reservation": "synthkit.reservation",
@@ -186,10 +194,36 @@ _WHERE: dict[str, str] = {
         ("emit_json", "finish", "per_second", "progress_bar", "stderr", "table"), "synthkit.console"
     ),
     **dict.fromkeys(
-        ("BrokerFlag", "BrokerSinkFlag", "DbUrlFlag", "ShardFlag", "SinkFlag", "SinkOptionFlag"),
+        (
+            "BrokerFlag",
+            "BrokerSinkFlag",
+            "DbUrlFlag",
+            "ExecutorFlag",
+            "SchedulerFlag",
+            "ShardFlag",
+            "ShardsFlag",
+            "SinkFlag",
+            "SinkOptionFlag",
+            "WorkersFlag",
+        ),
         "synthkit.flags",
     ),
     "Shard": "synthkit.shards",
+    # datasets: a sharded run's parts and the manifest that commits them
+    **dict.fromkeys(
+        (
+            "Part",
+            "PartFile",
+            "is_dataset",
+            "open_dataset",
+            "part_file",
+            "part_files",
+            "part_name",
+            "seal",
+        ),
+        "synthkit.dataset",
+    ),
+    "run_sharded": "synthkit.sharded",
     "run": "synthkit.cli",
     "keep_freed_memory": "synthkit.memory",
 }
@@ -243,6 +277,16 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         StreamTarget,
         Transform,
     )
+    from synthkit.dataset import (
+        Part,
+        PartFile,
+        is_dataset,
+        open_dataset,
+        part_file,
+        part_files,
+        part_name,
+        seal,
+    )
     from synthkit.dburl import (
         ENV_DB_URL,
         named_database,
@@ -279,14 +323,25 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from synthkit.fault_type import FaultType
     from synthkit.fault_windows import FaultWindow, Hit
     from synthkit.faults import Fault, FaultPlan, Held, ModelFault
-    from synthkit.files import AtomicFile, process_alive, sha256_file, sweep_stale, temp_path
+    from synthkit.files import (
+        AtomicFile,
+        missing_parents,
+        process_alive,
+        sha256_file,
+        sweep_stale,
+        temp_path,
+    )
     from synthkit.flags import (
         BrokerFlag,
         BrokerSinkFlag,
         DbUrlFlag,
+        ExecutorFlag,
+        SchedulerFlag,
         ShardFlag,
+        ShardsFlag,
         SinkFlag,
         SinkOptionFlag,
+        WorkersFlag,
     )
     from synthkit.fleets import Fleet, FleetDevice, PreflightReport, family_of
     from synthkit.hookspecs import hookimpl
@@ -337,6 +392,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         where_stored,
     )
     from synthkit.secrets import hide_secret, redact, scrub
+    from synthkit.sharded import run_sharded
     from synthkit.shards import Shard
     from synthkit.sink_build import make_sink, parse_sink_options, sink_target
     from synthkit.sinks import EncodedFileSink, EncodedStreamSink

@@ -24,6 +24,7 @@ from synthkit.secrets import scrub
 
 ENV_DEBUG = "SYNTHKIT_DEBUG"
 CORE_COMMANDS = (
+    "dataset",
     "plugins",
     "version",
     "validate",
@@ -98,6 +99,9 @@ def build_app(plugins: Plugins) -> typer.Typer:
         rich_help_panel=DELIVERY,
         epilog="Example: synthkit replay --report gaps.json --sink mqtt --rate 500",
     )(replay_command)
+    from synthkit.dataset_commands import app as dataset_app
+
+    app.add_typer(dataset_app, name="dataset", rich_help_panel=SIMULATE)
     taken: dict[str, str] = {}
     for name, command in plugins.commands().items():
         names = _command_names(command.app) if command.top_level else [name]
@@ -150,7 +154,7 @@ def _invoke(plugins: Plugins, args: list[str]) -> int:
     command = typer.main.get_command(build_app(plugins))
     tidy_help(command)
     args = hoist_global_options(command, list(args))
-    result = command.main(args=args, prog_name="synthkit", standalone_mode=False)
+    result = command.main(args=args, prog_name="synthkit", standalone_mode=False, obj=tuple(args))
     if interrupt.received:  # typer returned the interrupt as 130: say which signal
         return _interrupted(Terminated(interrupt.received[-1]))
     return result if isinstance(result, int) else 0

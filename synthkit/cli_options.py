@@ -103,8 +103,10 @@ def rooted(plugins: Plugins) -> Callable[..., None]:
 
     @functools.wraps(root_options)
     def callback(ctx: typer.Context, **options: Any) -> None:
+        given = ctx.obj  # what synthkit.cli.run was given: the command line, to run shards of
         root_options(ctx, **options)
-        ctx.obj = replace(ctx.obj, plugins=plugins)
+        argv = tuple(given) if isinstance(given, tuple) else ()
+        ctx.obj = replace(ctx.obj, plugins=plugins, argv=argv)
 
     return callback
 

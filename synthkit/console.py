@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from rich.console import Console
@@ -111,12 +112,34 @@ def finish(summary: dict[str, Any], problems: Sequence[str]) -> None:
 
 
 class _Bar:
-    def __init__(self, progress: Progress | None, task: TaskID | None) -> None:
-        self._progress, self._task = progress, task
+    def __init__(
+        self,
+        progress: Progress | None,
+        task: TaskID | None,
+        report: Callable[[int], None] | None = None,
+    ) -> None:
+        self._progress, self._task, self._report = progress, task, report
 
     def advance(self, amount: int) -> None:
         if self._progress is not None and self._task is not None:
             self._progress.advance(self._task, amount)
+        if self._report is not None:
+            self._report(amount)
+
+
+# where a shard's progress goes when an executor runs it (its client draws the bar)
+_reporting: ContextVar[Callable[[int], None] | None] = ContextVar("reporting", default=None)
+
+
+@contextmanager
+def progress_reported_to(report: Callable[[int], None]) -> Iterator[None]:
+    """Within the block, the outermost progress bar hands its advances to ``report`` instead
+    of drawing (an executor's task: the client shows the run's one bar)."""
+    token = _reporting.set(report)
+    try:
+        yield
+    finally:
+        _reporting.reset(token)
 
 
 _active: list[Progress] = []  # the display a nested bar joins (rich allows one live display)
@@ -127,6 +150,14 @@ def progress_bar(description: str, total: int | None) -> Iterator[_Bar]:
     """A rich progress bar on stderr when it is a terminal (or SYNTHKIT_PROGRESS=1). A bar
     opened while another is showing (a sink's own stage, such as a drain after the rows)
     becomes a line of its own under it."""
+    report = _reporting.get()
+    if report is not None:
+        token = _reporting.set(None)  # a nested bar (a sink's drain) is not the rows again
+        try:
+            yield _Bar(None, None, report)
+        finally:
+            _reporting.reset(token)
+        return
     console = stderr()
     wanted = os.environ.get("SYNTHKIT_PROGRESS")
     show = console.is_terminal if wanted is None else wanted == "1"

@@ -31,6 +31,8 @@ class GlobalOptions:
     notes_dir: Path | None = None
     # the invocation's plugin manager (synthkit.cli.run's, or build_app's)
     plugins: Plugins | None = field(default=None, compare=False, repr=False)
+    # the command line as given (synthkit.cli.run's): an executor runs its shards with it
+    argv: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def database(self, flag: str | None = None) -> str:
         """The store a command uses: its own ``--db-url``, else the global one, else

@@ -8,7 +8,6 @@ of that kind answers: ``factory(target, options)``. No command special-cases a s
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -61,19 +60,9 @@ class FileTarget:
         (a directory: of its files' names and bytes, in sorted order)."""
         if self.digested:
             return str(self.digest.hexdigest())
-        digest = hashlib.sha256()
-        paths = (
-            sorted(p for p in self.path.rglob("*") if p.is_file())
-            if self.path.is_dir()
-            else [self.path]
-        )
-        for p in paths:
-            if self.path.is_dir():
-                digest.update(p.relative_to(self.path).as_posix().encode() + b"\0")
-            with open(p, "rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 22), b""):
-                    digest.update(chunk)
-        return digest.hexdigest()
+        from synthkit.dataset import sha256_tree
+
+        return sha256_tree(self.path)
 
 
 @dataclass(frozen=True)

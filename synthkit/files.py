@@ -94,6 +94,18 @@ def process_alive(pid: object) -> bool:
     return True
 
 
+def missing_parents(directory: Path) -> list[Path]:
+    """The directories that ``mkdir(parents=True)`` would create, outermost first (what a
+    writer that fails removes again, to leave the tree as it found it)."""
+    missing = []
+    while not directory.exists():
+        missing.append(directory)
+        if directory.parent == directory:
+            break
+        directory = directory.parent
+    return list(reversed(missing))
+
+
 def sweep_stale(directory: str | os.PathLike[str]) -> int:
     """Remove temp files and directories left in ``directory`` by synthkit processes that
     died before they could (SIGKILL, power loss); returns how many. A temp of a live process

@@ -55,3 +55,36 @@ ShardFlag = Annotated[
         help="Only shard K of N: the streams a hash of their id gives it (the N shards together are the whole run).",
     ),
 ]
+ShardsFlag = Annotated[
+    int | None,
+    typer.Option(
+        "--shards",
+        metavar="<N>",
+        min=1,
+        help="Run as N shards (each --shard K/N) on --executor, into one dataset: a part per shard and a manifest (dataset.json) written last.",
+    ),
+]
+ExecutorFlag = Annotated[
+    str,
+    typer.Option(
+        "--executor",
+        help="How --shards run: inline (one after another, here) or dask (on Dask workers: pip install 'synthkit[dask]').",
+    ),
+]
+SchedulerFlag = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        metavar="<address>",
+        help="A Dask scheduler (tcp://HOST:8786) for --executor dask (default: a local cluster of --workers processes).",
+    ),
+]
+WorkersFlag = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        metavar="<N>",
+        min=1,
+        help="Worker processes of the local Dask cluster (default: 2).",
+    ),
+]

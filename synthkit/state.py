@@ -21,6 +21,7 @@ from pathlib import Path
 from synthkit.errors import ConfigError
 from synthkit.files import AtomicFile, bookkeeping
 from synthkit.runs import MAX_SEQ
+from synthkit.shards import Shard
 from synthkit.statelock import StateLock
 
 VERSION = 1
@@ -31,8 +32,15 @@ SEQ_LIMIT = MAX_SEQ - RUN_SEQS  # the highest last seq a state may hold: the nex
 class SeqState:
     """``last_seq(device)`` -> the last seq used (-1 if none); ``next_seq`` the one to use."""
 
-    def __init__(self, path: str | os.PathLike[str], last: Mapping[str, int] | None = None):
-        self.path = Path(path)
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        last: Mapping[str, int] | None = None,
+        shard: Shard | None = None,
+    ):
+        self.main = Path(path)  # the state file the command was given (its run records beside)
+        self.shard = shard
+        self.path = shard_state(self.main, shard)  # where this state saves
         self.last: dict[str, int] = dict(last or {})
         self._loaded = dict(self.last)  # what the file said when this run began
         self._existed = self.path.exists()
@@ -43,48 +51,50 @@ class SeqState:
         self._changed = False  # advanced since loaded: save() has something to write
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> SeqState:
-        """Read the state without holding it (for commands that reserve nothing)."""
-        p = Path(path)
-        if not p.exists():
-            return cls(p)
-        try:
-            raw = p.read_bytes()
-            doc = json.loads(raw.decode("utf-8"))
-            devices = doc["devices"]
-            if doc.get("version") != VERSION or not isinstance(devices, dict):
-                raise ValueError(f"unsupported version {doc.get('version')!r}")
-            last = {str(k): _seq_value(k, v) for k, v in devices.items()}
-        except (
-            OSError,
-            ValueError,
-            KeyError,
-            TypeError,
-        ) as exc:  # UnicodeDecodeError is a ValueError
-            raise ConfigError(
-                f"{p}: not a readable sequence state file ({exc})",
-                hint="restore it from a backup; deleting it restarts every device at seq 0, "
-                "which ingestion will treat as duplicates",
-            ) from None
-        state = cls(p, last)
-        state._raw = raw
+    def load(cls, path: str | os.PathLike[str], shard: Shard | None = None) -> SeqState:
+        """Read the state without holding it (for commands that reserve nothing): the file
+        and its shards' files (``<state>.shards/``), each stream at the highest seq any says;
+        with ``shard``, a state that saves into that shard's file."""
+        main = Path(path)
+        state = cls(main, shard=shard)
+        for p in [main, *sorted(shards_dir(main).glob("*-of-*.json"))]:
+            raw = _read_file(p)
+            if raw is None:
+                continue
+            for device, seq in _parse(p, raw).items():
+                state.last[device] = max(seq, state.last.get(device, -1))
+            if p == state.path:
+                state._raw = raw
+        state._loaded = dict(state.last)
         return state
 
     @classmethod
     @contextlib.contextmanager
-    def held(cls, path: str | os.PathLike[str], *, check: bool = True) -> Iterator[SeqState]:
+    def held(
+        cls, path: str | os.PathLike[str], *, check: bool = True, shard: Shard | None = None
+    ) -> Iterator[SeqState]:
         """The state, locked against every other process until the block ends (raises
         :class:`ConfigError` naming the holder when another process has it, or, with
-        ``check``, when the state is behind its run records)."""
-        lock = StateLock.acquire(Path(path))
+        ``check``, when the state is behind its run records). With ``shard`` (``--shard
+        K/N``), only that shard's file is held: the shards of one run, whose streams never
+        overlap, run side by side, and an unsharded run waits for none of them to be on."""
+        main = Path(path)
+        locks = [StateLock.acquire(main, shared=shard is not None)]
         try:
-            state = cls.load(path)
+            if shard is not None:
+                locks.append(StateLock.acquire(shard_state(main, shard)))
+                _refuse_other_counts(main, shard)
+            state = cls.load(main, shard)
             if check:
                 state.require_ahead_of_records()
-            state._held = lock
+            state._held = locks[-1]
             yield state
         finally:
-            lock.release(keep=Path(path).exists())
+            for lock in reversed(locks):
+                lock.release(keep=lock.guards.exists())
+                if lock.guards != main:  # the last shard out takes the shards' directory
+                    with contextlib.suppress(OSError):
+                        shards_dir(main).rmdir()
 
     def require_ahead_of_records(self) -> None:
         """Refuse a state behind the run records beside it: a lost or reset state file would
@@ -93,13 +103,13 @@ class SeqState:
         from synthkit.runs import RunLog, runs_dir
 
         highs: dict[str, tuple[int, str]] = {}
-        for record in RunLog(runs_dir(self.path)).records():
+        for record in RunLog(runs_dir(self.main)).records():
             for stream, r in record.streams.items():
                 if r.count and r.last_seq > highs.get(stream, (-1, ""))[0]:
                     highs[stream] = (r.last_seq, record.run_id)
         self.require_ahead_of(
             {k: v[0] for k, v in highs.items()},
-            f"its run records in {runs_dir(self.path)}",
+            f"its run records in {runs_dir(self.main)}",
             {k: v[1] for k, v in highs.items()},
             fix="restore the state file from a backup (or give the --state-file those runs "
             "used); if it was reset on purpose, `synthkit runs --catch-up-state` moves each "
@@ -160,14 +170,14 @@ class SeqState:
         if not self._changed:
             return
         if self._held is not None:
-            if not self._existed and not self.last:  # everything given back: no trace
+            if not self._existed and self.last == self._loaded:  # all given back: no trace
                 self.path.unlink(missing_ok=True)
                 self._changed = False
                 return
             self._write()
             return
         with SeqState.held(
-            self.path, check=False
+            self.main, check=False, shard=self.shard
         ) as on_disk:  # a one-off save takes the lock briefly
             for device, seq in on_disk.last.items():  # never move a device backwards
                 self.advance(device, seq)
@@ -191,6 +201,56 @@ class SeqState:
                 raise
             f.commit()
         self._changed = False
+
+
+def shards_dir(main: Path) -> Path:
+    """Where the shards of ``--shard K/N`` runs keep their states, beside the state file."""
+    return main.with_name(main.name + ".shards")
+
+
+def shard_state(main: Path, shard: Shard | None) -> Path:
+    return main if shard is None else shards_dir(main) / f"{shard.k}-of-{shard.n}.json"
+
+
+def _refuse_other_counts(main: Path, shard: Shard) -> None:
+    """Shards of another count (2/4 beside 1/2) would share streams: refuse while one is on."""
+    for lock in shards_dir(main).glob("*-of-*.json.lock"):
+        if lock.name.split("-of-")[1] != f"{shard.n}.json.lock" and StateLock.is_held(lock):
+            other = lock.name.removesuffix(".json.lock").replace("-of-", "/")
+            raise ConfigError(
+                f"{main}: shard {other} is running, and shards of another count than {shard.n} "
+                "would share its streams",
+                hint=f"run the shards of one count at a time (--shard K/{other.split('/')[1]}), "
+                "or give this run another --state-file",
+            )
+
+
+def _read_file(p: Path) -> bytes | None:
+    try:
+        return p.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise _unreadable(p, exc) from None
+
+
+def _parse(p: Path, raw: bytes) -> dict[str, int]:
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+        devices = doc["devices"]
+        if doc.get("version") != VERSION or not isinstance(devices, dict):
+            raise ValueError(f"unsupported version {doc.get('version')!r}")
+        return {str(k): _seq_value(k, v) for k, v in devices.items()}
+    except (ValueError, KeyError, TypeError) as exc:  # UnicodeDecodeError is a ValueError
+        raise _unreadable(p, exc) from None
+
+
+def _unreadable(p: Path, exc: Exception) -> ConfigError:
+    return ConfigError(
+        f"{p}: not a readable sequence state file ({exc})",
+        hint="restore it from a backup; deleting it restarts every device at seq 0, "
+        "which ingestion will treat as duplicates",
+    )
 
 
 def _seq_value(device: object, value: object) -> int:

@@ -1,6 +1,9 @@
 """The state file's lock: an exclusive ``flock`` on ``<state>.lock`` that names its holder
 (pid, host, command), so a second process that would reuse the same seqs fails at once with
-that name; the lock file, and directories the holder had to create, go when it releases."""
+that name; the lock file, and directories the holder had to create, go when it releases.
+
+The shards of one run (``--shard K/N``) hold it shared, each with its own shard's file held
+exclusively: they run side by side, and a run of the whole fleet waits for none of them."""
 
 from __future__ import annotations
 
@@ -14,19 +17,22 @@ import time
 from pathlib import Path
 
 from synthkit.errors import ConfigError, OutputError
-from synthkit.files import bookkeeping
+from synthkit.files import bookkeeping, missing_parents
 
 
 class StateLock:
-    """An exclusive flock on ``<state>.lock``, which names its holder."""
+    """A flock on ``<state>.lock``: exclusive (naming its holder), or ``shared``."""
 
-    def __init__(self, path: Path, fd: int, created: list[Path]) -> None:
+    def __init__(
+        self, path: Path, fd: int, created: list[Path], guards: Path, shared: bool = False
+    ) -> None:
         self.path, self.fd, self.created = path, fd, created
+        self.guards, self.shared = guards, shared  # the state file it guards
 
     @classmethod
-    def acquire(cls, state_path: Path) -> StateLock:
+    def acquire(cls, state_path: Path, *, shared: bool = False) -> StateLock:
         path = state_path.with_name(state_path.name + ".lock")
-        created = _missing_parents(path.parent)
+        created = missing_parents(path.parent)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -37,7 +43,7 @@ class StateLock:
         while True:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
             except BlockingIOError:
                 holder = _read_holder(fd)
                 os.close(fd)
@@ -53,6 +59,8 @@ class StateLock:
             if same:
                 break
             os.close(fd)
+        if shared:  # several hold it: none names itself (each shard's own lock does)
+            return cls(path, fd, created, state_path, shared=True)
         own = {
             "pid": os.getpid(),
             "host": socket.gethostname(),
@@ -65,15 +73,36 @@ class StateLock:
                 os.ftruncate(fd, 0)
                 os.pwrite(fd, json.dumps(own).encode(), 0)
         except OutputError:
-            lock = cls(path, fd, created)
+            lock = cls(path, fd, created, state_path)
             lock.release(keep=state_path.exists())
             raise
-        return cls(path, fd, created)
+        return cls(path, fd, created, state_path)
+
+    @staticmethod
+    def is_held(path: Path) -> bool:
+        """Whether another process holds the lock file ``path`` now."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return False
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
 
     def release(self, *, keep: bool) -> None:
         """Unlock; without a state file to guard (nothing was ever saved) the lock file and
         the directories made for it go too, so a failed command leaves no trace."""
         try:
+            if self.shared:  # others may hold it too: it goes only if this was the last
+                try:
+                    fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return
+                keep = keep or self.path.stat().st_size > 0
             if not keep:
                 self.path.unlink(missing_ok=True)
                 for directory in reversed(self.created):
@@ -93,20 +122,9 @@ def _shown_command() -> str:
     return scrub(hide_in_url(" ".join(["synthkit", *sys.argv[1:]])))[:200]
 
 
-def _missing_parents(directory: Path) -> list[Path]:
-    """The directories that ``mkdir(parents=True)`` would create, outermost first."""
-    missing = []
-    while not directory.exists():
-        missing.append(directory)
-        if directory.parent == directory:
-            break
-        directory = directory.parent
-    return list(reversed(missing))
-
-
 def _read_holder(fd: int) -> str:
     try:
         info = json.loads(os.pread(fd, 4096, 0) or b"{}")
         return f"pid {info['pid']} on {info['host']}, running `{info.get('command', '?')}`"
     except (OSError, ValueError, KeyError, TypeError):
-        return "pid unknown"
+        return "shard runs (--shard K/N), or a process that did not name itself"

@@ -42,20 +42,27 @@ def generate(tmp: Path, name: str, *args: str) -> dict:
 @pytest.mark.slow
 @pytest.mark.parametrize("ending", ["jsonl", "csv"])
 def test_four_shards_together_are_the_single_run(tmp_path, ending):
+    """Each --shard K/4 writes its part of the dataset --out names; sealed, the parts hold
+    the single run's events and labels."""
     args = ("--events", "20003", "--drivers", "37", "--options-file", str(WORLD))
     whole = generate(tmp_path, f"all.{ending}", *args)
     rows: Counter[str] = Counter()
     labels: Counter[str] = Counter()
     for k in range(1, 5):
-        part = generate(tmp_path, f"part{k}.{ending}", *args, "--shard", f"{k}/4")
-        assert part["shard"] == f"{k}/4"
-        lines = (tmp_path / f"part{k}.{ending}").read_text().splitlines()
+        part = generate(tmp_path, f"parts.{ending}", *args, "--shard", f"{k}/4")
+        assert part["shard"] == f"{k}/4" and part["dataset"] == str(tmp_path / f"parts.{ending}")
+        name = tmp_path / f"parts.{ending}" / f"part-{k:05d}-of-00004.{ending}"
+        lines = name.read_text().splitlines()
         rows.update(lines[1:] if ending == "csv" else lines)
-        labels.update((tmp_path / f"part{k}.{ending}.labels.jsonl").read_text().splitlines())
+        labels.update(name.with_name(name.name + ".labels.jsonl").read_text().splitlines())
     single = (tmp_path / f"all.{ending}").read_text().splitlines()
     assert rows == Counter(single[1:] if ending == "csv" else single)
     assert sum(rows.values()) == whole["events"]
     assert labels == Counter((tmp_path / f"all.{ending}.labels.jsonl").read_text().splitlines())
+    sealed = subprocess.run([str(BIN / "synthkit"), "dataset", "seal", str(tmp_path / f"parts.{ending}")],
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert sealed.returncode == 0, sealed.stderr
+    assert json.loads(sealed.stdout)["rows"] == whole["events"]
 
 
 @pytest.mark.slow
@@ -70,36 +77,44 @@ def test_a_bad_shard_is_one_clear_answer(tmp_path):
 
 @pytest.mark.slow
 def test_four_export_shards_together_are_the_single_export(tmp_path):
-    """export-csv --shard K/N: each shard an artifact of its own (analyze-csv passes it),
-    the four together the single export's rows and fault labels."""
+    """export-csv --shard K/N, four processes with one state file: each writes its part of
+    the dataset (an artifact analyze-csv passes on its own); sealed, analyze-csv reads the
+    dataset as one and finds what it finds in the single export: its rows and labels."""
     scenario = Path(__file__).resolve().parents[1] / "scenarios" / "faults_demo_v1.yaml"
 
-    def export(state: str, *extra: str) -> None:
-        res = subprocess.run(
-            [str(BIN / "synthkit"), "--scenario", str(scenario), "--state-file",
-             str(tmp_path / state), "export-csv", "--output-root", str(tmp_path / "out"),
-             "--run-id", "whole", "--end-at", "2026-02-12T10:00:00Z", *extra],
-            capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
+    def synthkit(*args: str) -> dict:
+        res = subprocess.run([str(BIN / "synthkit"), *args], capture_output=True, text=True,
+                             timeout=300)  # fmt: skip
         assert res.returncode == 0, res.stderr
+        return json.loads(res.stdout)
 
-    export("one.json")
+    def export(state: str, run_id: str, *extra: str) -> dict:
+        return synthkit("--scenario", str(scenario), "--state-file", str(tmp_path / state),
+                        "export-csv", "--output-root", str(tmp_path / "out"), "--run-id", run_id,
+                        "--end-at", "2026-02-12T10:00:00Z", *extra)  # fmt: skip
+
+    export("one.json", "whole")
     for k in range(1, 5):
-        export("sharded.json", "--shard", f"{k}/4")
+        export("sharded.json", "parts", "--shard", f"{k}/4")
     (whole,) = (tmp_path / "out").glob("*/whole")
+    parts = whole.with_name("parts")
     rows: Counter[str] = Counter()
     labels: Counter[str] = Counter()
     for k in range(1, 5):
-        part = whole.with_name(f"whole-shard-{k}-of-4")
+        part = parts / f"part-{k:05d}-of-00004"
         lines = (part / "telemetry_rows.csv").read_text().splitlines()
         rows.update(lines[1:])
         labels.update((part / "telemetry_rows.csv.labels.jsonl").read_text().splitlines())
-        check = subprocess.run([str(BIN / "synthkit"), "analyze-csv", "--artifact-dir", str(part)],
-                               capture_output=True, text=True, timeout=300)  # fmt: skip
-        assert check.returncode == 0 and json.loads(check.stdout)["qc_passed"], check.stderr
+        assert synthkit("analyze-csv", "--artifact-dir", str(part))["qc_passed"]
     single = (whole / "telemetry_rows.csv").read_text().splitlines()
     assert rows == Counter(single[1:])
     assert labels == Counter((whole / "telemetry_rows.csv.labels.jsonl").read_text().splitlines())
+    assert synthkit("dataset", "seal", str(parts))["rows"] == len(single) - 1
+    one, four = (synthkit("analyze-csv", "--artifact-dir", str(d)) for d in (whole, parts))
+    for key in ("artifact_dir", "csv_sha256", "parts"):
+        one.pop(key, None), four.pop(key, None)
+    one["labels"].pop("file"), four["labels"].pop("file")
+    assert four == one and four["qc_passed"] and four["labels"]["records"] > 0
 
 
 @pytest.mark.slow

@@ -22,50 +22,109 @@ from typing import Any
 
 import numpy as np
 
-from synthkit.api import AtomicFile, ConfigError, Labels, labels_beside, progress_bar, read_labels
+from synthkit.api import (
+    AtomicFile,
+    ConfigError,
+    Labels,
+    is_dataset,
+    labels_beside,
+    open_dataset,
+    part_files,
+    progress_bar,
+    read_labels,
+)
 from synthkit_reservoir.analyze_fast import fast_scan
 from synthkit_reservoir.analyze_labels import LabelPass, label_pass
+from synthkit_reservoir.analyze_report import merge_reports, metrics, profile
 from synthkit_reservoir.analyze_scan import ORDER_KINDS, Device, Findings, file_facts, scan
 from synthkit_reservoir.csvfile import ExportCsv
 from synthkit_reservoir.export import CSV_NAME, MANIFEST_NAME, require_csv
 
 ANALYSIS_NAME = "analysis.json"
-COUNTS = frozenset({"supply_events"})  # per-device metrics that are counts
 
 
 def analyze(artifact_dir: Path) -> dict[str, Any]:
-    manifest, csv_path = _open(artifact_dir)
-    labels_path = labels_beside(csv_path)
-    labels = read_labels(labels_path) if labels_path else None
-    # a faulted export's seq gaps, repeats and order are checked against its labels instead
-    found = Findings(skip=ORDER_KINDS if labels else frozenset())
-    devices: dict[str, Device] = defaultdict(Device)
-    rows = int(manifest.get("total_rows") or 0) if isinstance(manifest, dict) else 0
-    # a faulted export's label pass reads the batches the fast pass reads (one read)
-    along = LabelPass(labels, manifest, ExportCsv(csv_path)) if labels is not None else None
-    with progress_bar("analyze-csv", rows or None) as bar:  # 1.7M rows take seconds
-        facts = file_facts(csv_path)  # hashed once, whichever pass decides
-        sha, total, truncated = fast_scan(csv_path, devices, facts, bar.advance, not labels, along)
-    against: dict[str, Any] = {}
-    if labels is not None and along is not None:
-        if sha is None:  # the fast pass gave up part way: the label pass reads on its own
-            with progress_bar("analyze-csv (against the labels)", rows or None) as bar:
-                against = label_pass(csv_path, labels, manifest, bar.advance)
-        else:
-            against = along.report()
-        _meant(found, against, labels, manifest)
-    if sha is None:  # something is off: the exact pass finds and names it
-        devices.clear()
-        with progress_bar("analyze-csv (naming each problem)", rows or None) as bar:
-            sha, total, truncated = scan(csv_path, found, devices, facts, bar.advance)
+    """QC and profile of an export-csv artifact directory, or of a dataset of its shards
+    (``dataset.json``: every part checked against it, the parts taken together as one)."""
+    if is_dataset(artifact_dir):
+        return analyze_dataset(artifact_dir)
+    one = _Scan(artifact_dir)
+    return _written(artifact_dir, _result(artifact_dir, [one], one.manifest))
 
-    _check_manifest(found, manifest, sha, total, devices, labels)
-    counts = found.counts
-    qc_passed = total > 0 and not any(counts.values())
-    result = {
+
+def analyze_dataset(directory: Path) -> dict[str, Any]:
+    dataset = open_dataset(directory)
+    scans = []
+    for shard, path, entry in part_files(directory, dataset):
+        scan_ = _Scan(path.parent, f"{path.parent.name}: ")
+        if scan_.against:
+            scan_.against["file"] = f"{path.parent.name}/{scan_.against['file']}"
+        if scan_.sha != entry["sha256"] or scan_.total != entry["rows"]:
+            scan_.found.add(
+                "manifest_mismatch",
+                "dataset.json",
+                f"part {shard}: {scan_.total} rows, sha256 {scan_.sha}; the dataset's manifest "
+                f"says {entry['rows']} rows, sha256 {entry['sha256']}",
+            )
+        scans.append(scan_)
+    result = _result(directory, scans, scans[0].manifest if scans else {})
+    result["parts"] = [
+        {"artifact_dir": str(s.where), "row_count": s.total, "csv_sha256": s.sha} for s in scans
+    ]
+    return _written(directory, result)
+
+
+class _Scan:
+    """One artifact's rows read once: problems, per-device aggregates, the label report."""
+
+    def __init__(self, artifact_dir: Path, prefix: str = "") -> None:
+        self.where = artifact_dir
+        manifest, csv_path = _open(artifact_dir)
+        self.manifest = manifest if isinstance(manifest, dict) else {}
+        labels_path = labels_beside(csv_path)
+        labels = read_labels(labels_path) if labels_path else None
+        # a faulted export's seq gaps, repeats and order are checked against its labels
+        found = Findings(skip=ORDER_KINDS if labels else frozenset())
+        devices: dict[str, Device] = defaultdict(Device)
+        rows = int(self.manifest.get("total_rows") or 0)
+        # a faulted export's label pass reads the batches the fast pass reads (one read)
+        along = LabelPass(labels, manifest, ExportCsv(csv_path)) if labels is not None else None
+        with progress_bar("analyze-csv", rows or None) as bar:  # 1.7M rows take seconds
+            facts = file_facts(csv_path)  # hashed once, whichever pass decides
+            sha, total, truncated = fast_scan(
+                csv_path, devices, facts, bar.advance, not labels, along
+            )
+        against: dict[str, Any] = {}
+        if labels is not None and along is not None:
+            if sha is None:  # the fast pass gave up part way: the label pass reads on its own
+                with progress_bar("analyze-csv (against the labels)", rows or None) as bar:
+                    against = label_pass(csv_path, labels, manifest, bar.advance)
+            else:
+                against = along.report()
+            _meant(found, against, labels, manifest)
+        if sha is None:  # something is off: the exact pass finds and names it
+            devices.clear()
+            with progress_bar("analyze-csv (naming each problem)", rows or None) as bar:
+                sha, total, truncated = scan(csv_path, found, devices, facts, bar.advance)
+        _check_manifest(found, manifest, sha, total, devices, labels)
+        found.examples = [prefix + e for e in found.examples]  # a dataset's: which part
+        self.found, self.devices, self.against = found, devices, against
+        self.sha, self.total, self.truncated = sha, total, truncated
+
+
+def _result(where: Path, scans: list[_Scan], manifest: dict[str, Any]) -> dict[str, Any]:
+    counts: dict[str, int] = defaultdict(int)
+    devices: dict[str, Device] = {}
+    for s in scans:
+        for kind, n in s.found.counts.items():
+            counts[kind] += n
+        devices.update(s.devices)  # a dataset's parts hold different devices
+    total = sum(s.total for s in scans)
+    against = merge_reports([s.against for s in scans if s.against])
+    return {
         "command": "analyze-csv",
-        "artifact_dir": str(artifact_dir),
-        "qc_passed": qc_passed,
+        "artifact_dir": str(where),
+        "qc_passed": total > 0 and not any(counts.values()),
         "row_count": total,
         "device_count": len(devices),
         "invalid_row_count": counts["invalid_row"],
@@ -76,15 +135,18 @@ def analyze(artifact_dir: Path) -> dict[str, Any]:
         "timestamp_order_count": counts["timestamp_order"],
         "level_out_of_bounds_count": counts["level_out_of_bounds"],
         "manifest_mismatch_count": counts["manifest_mismatch"],
-        "truncated_last_line": truncated,
-        "csv_sha256": sha,
+        "truncated_last_line": any(s.truncated for s in scans),
+        "csv_sha256": scans[0].sha if len(scans) == 1 else None,
         "label_mismatch_count": counts["label_mismatch"],
-        "problems": found.examples,
+        "problems": [p for s in scans for p in s.found.examples],
         **({"labels": against} if against else {}),
-        "profile": _profile(devices, manifest),
-        "metrics": _metrics(devices),
+        "profile": profile(devices, manifest),
+        "metrics": metrics(devices),
     }
-    out = AtomicFile(artifact_dir / ANALYSIS_NAME)
+
+
+def _written(where: Path, result: dict[str, Any]) -> dict[str, Any]:
+    out = AtomicFile(where / ANALYSIS_NAME)
     out.write((json.dumps(result, indent=1) + "\n").encode())
     out.commit()
     return result
@@ -180,61 +242,3 @@ def _meant_rows(labels: Labels) -> dict[str, int]:
     )
     per = np.bincount(labels.stream, weights=change, minlength=len(labels.streams))
     return {name: int(n) for name, n in zip(labels.streams, per.tolist()) if n}
-
-
-def _profile(devices: dict[str, Device], manifest: dict[str, Any]) -> dict[str, Any]:
-    by_mode: dict[str, int] = defaultdict(int)
-    by_arch: dict[str, int] = defaultdict(int)
-    for d in devices.values():
-        by_mode[d.mode] += d.rows
-        by_arch[d.archetype] += d.rows
-    return {
-        "scenario_id": manifest.get("scenario_id"),
-        "window": manifest.get("window"),
-        "rows_by_mode": dict(sorted(by_mode.items())),
-        "rows_by_archetype": dict(sorted(by_arch.items())),
-        "rows_per_device": {k: d.rows for k, d in sorted(devices.items())},
-    }
-
-
-def _device_metrics(d: Device) -> dict[str, float | None]:
-    days = max(1, len(d.days))
-    if d.mode == "MOBILE":
-        return {
-            "liters_per_km": round(d.outflow / d.km, 3) if d.km > 0 else None,
-            "mobile_nrw_liters": round(d.loss, 1),
-            "km": round(d.km, 1),
-            "delivered_liters": round(d.outflow, 1),
-        }
-    daily_out = d.outflow / days
-    return {
-        "runout_prob": round(len(d.runout_days) / days, 4),
-        "autonomy_days_est": round((d.liters_sum / d.rows) / daily_out, 3)
-        if daily_out > 0
-        else None,
-        "supply_fragmentation_index": round(d.supply_events / (d.inflow / 1000.0), 3)
-        if d.inflow > 0
-        else None,
-        "supply_events": d.supply_events,
-    }
-
-
-def _metrics(devices: dict[str, Device]) -> dict[str, Any]:
-    per_device: dict[str, dict[str, Any]] = {
-        k: {"archetype": d.archetype, **_device_metrics(d)} for k, d in sorted(devices.items())
-    }
-    by_arch: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for m in per_device.values():
-        for name, value in m.items():
-            if name != "archetype" and value is not None:
-                by_arch[m["archetype"]][name].append(value)
-    # an archetype's figure is the mean over its devices; a count's mean is named as one
-    # (`supply_events` 52 per device, `supply_events_per_device` 52.0 per archetype)
-    means = {
-        arch: {
-            (f"{name}_per_device" if name in COUNTS else name): round(sum(v) / len(v), 4)
-            for name, v in sorted(values.items())
-        }
-        for arch, values in sorted(by_arch.items())
-    }
-    return {"by_archetype": means, "by_device": per_device}

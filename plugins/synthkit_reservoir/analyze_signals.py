@@ -129,19 +129,32 @@ class Fit:
         labelled = np.zeros(max(hit.shape[1], self.sums.get(False, hit).shape[1]), bool)
         labelled[: hit.shape[1]] = hit[0] > 0
 
-        def slope(side: bool) -> float | None:
+        def slopes(side: bool) -> list[float]:
             n, t, v, tv, tt = self.sums.get(side, np.zeros((5, 0)))
             var = n * tt - t * t
             ok = (n >= 3) & (var > 1e-12) & (labelled[: len(n)] == side)
-            per = (n[ok] * tv[ok] - t[ok] * v[ok]) / var[ok]
-            return float(per.mean()) if len(per) else None
+            return ((n[ok] * tv[ok] - t[ok] * v[ok]) / var[ok]).tolist()
 
-        on, off = slope(True), slope(False)
-        return {
+        report = {
             "name": entry.get("name"),
             "column": column,
             "per_day": (entry.get("params") or {}).get("per_day"),
-            "slope_per_day_labelled": None if on is None else round(on, 4),
-            "slope_per_day_unlabelled": None if off is None else round(off, 4),
-            "seen_per_day": None if on is None or off is None else round(on - off, 4),
         }
+        return drift_means(report, slopes(True), slopes(False))
+
+
+def drift_means(report: dict[str, Any], on: list[float], off: list[float]) -> dict[str, Any]:
+    """A drift report's mean slopes over the devices' slopes (``_on``, ``_off`` kept, for a
+    dataset's parts to be taken together)."""
+    mean_on = float(np.mean(on)) if on else None
+    mean_off = float(np.mean(off)) if off else None
+    return {
+        **report,
+        "slope_per_day_labelled": None if mean_on is None else round(mean_on, 4),
+        "slope_per_day_unlabelled": None if mean_off is None else round(mean_off, 4),
+        "seen_per_day": None
+        if mean_on is None or mean_off is None
+        else round(mean_on - mean_off, 4),
+        "_on": on,
+        "_off": off,
+    }

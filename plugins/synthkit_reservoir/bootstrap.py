@@ -72,7 +72,7 @@ def bootstrap(
     check_batch_sizes(commit_rows, drain or None)  # drain 0: none asked for
     end_s = int(now.timestamp())
     window, steps = export_window(loaded, end_s)
-    with SeqState.held(state_file) as state:
+    with SeqState.held(state_file, shard=loaded.shard) as state:
         report = _preflight(run, loaded, url, out, strict)
         first = [state.next_seq(d.device_id) for d in loaded.devices]
         fleet = FleetRun(loaded, loaded.devices, steps, window, first)

@@ -9,13 +9,19 @@ import typer
 
 from synthkit.api import (
     BrokerFlag,
+    ConfigError,
+    ExecutorFlag,
+    SchedulerFlag,
     Shard,
     ShardFlag,
+    ShardsFlag,
     SinkOptionFlag,
+    WorkersFlag,
     emit_json,
     global_options,
     parse_utc,
     plugins_of,
+    run_sharded,
     start_run,
 )
 
@@ -54,10 +60,26 @@ def export_csv_command(
     ] = "csv",
     sink_option: SinkOptionFlag = None,
     shard: ShardFlag = None,
+    shards: ShardsFlag = None,
+    executor: ExecutorFlag = "inline",
+    scheduler: SchedulerFlag = None,
+    workers: WorkersFlag = None,
 ) -> None:
     """Write the historical window as telemetry_rows.csv + manifest.json (no database; --strict also checks one named by --db-url or SYNTHKIT_DB_URL)."""
     loaded = load(ctx)
     end = parse_utc(end_at or "now", "--end-at")
+    if shards is not None:  # each shard is this command with --shard K/N, sealed as one dataset
+        from synthkit_reservoir.export_part import planned_rows
+
+        if end_at is None:
+            raise ConfigError(
+                "--shards needs --end-at: every shard must export the same window",
+                hint="give --end-at 2026-02-12T10:00:00Z (or whatever 'now' is meant)",
+            )
+        if shard is not None:
+            raise ConfigError("--shard and --shards are one or the other", hint="give one")
+        total = planned_rows(loaded, end)
+        return run_sharded(ctx, "export-csv", shards, executor, scheduler, workers, total)
     opts = global_options(ctx)
     if opts.strict:  # the seed: --strict runs the database preflight too, against a database named
         from synthkit_reservoir.preflight_db import db_preflight

@@ -15,7 +15,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,8 @@ from synthkit.api import (
     Delivery,
     FileSink,
     FileTarget,
+    Part,
+    PartFile,
     Plugins,
     Run,
     RunPlan,
@@ -33,24 +35,22 @@ from synthkit.api import (
     Shard,
     SinkSpec,
     deliver,
+    missing_parents,
+    part_file,
+    part_name,
     per_second,
     progress_bar,
     sweep_stale,
     temp_path,
 )
 from synthkit_reservoir.engine import FleetRun, export_window
+from synthkit_reservoir.export_part import iso, part_about
 from synthkit_reservoir.rows import RowBuilder
 from synthkit_reservoir.scenario import LoadedScenario
 
 CSV_NAME = "telemetry_rows.csv"
 MANIFEST_NAME = "manifest.json"
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-
-
-def iso(t: datetime | int) -> str:
-    if isinstance(t, int):
-        t = datetime.fromtimestamp(t, UTC)
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def check_run_id(run_id: str) -> str:
@@ -78,20 +78,17 @@ def export_csv(
     sink_options: list[str] | None = None,
     shard: Shard | None = None,
 ) -> dict[str, Any]:
-    """``shard``: only its devices (a hash of each id picks them), in an artifact directory
-    of its own (``<run id>-shard-K-of-N``); the N shards' rows together are the run's."""
+    """``shard``: only its devices (a hash of each id picks them), as part K of the dataset
+    ``<run id>/`` (``part-0000K-of-0000N/``, recorded once written; ``synthkit dataset
+    seal`` or the executor writes its manifest); the N parts' rows together are the run's."""
     end_s = int(end.timestamp())
     run_id = check_run_id(run_id or f"run_{end.strftime('%Y%m%dT%H%M%SZ')}")
+    final = output_root / loaded.scenario_id / run_id
     if shard is not None:
-        run_id = f"{run_id}-shard-{shard.k}-of-{shard.n}"
         loaded = loaded.sharded(shard)
-    scenario_dir = output_root / loaded.scenario_id
-    final = scenario_dir / run_id
-    if final.exists():
-        raise ConfigError(
-            f"artifact directory {final} already exists",
-            hint="choose another --run-id; existing artifacts are never overwritten",
-        )
+        final = final / part_name(shard)
+    else:
+        refuse_existing(final)
     plugins = run.plugins
     spec = plugins.sink(
         sink_name,
@@ -105,16 +102,28 @@ def export_csv(
         spec, sink_options or ()
     )  # a bad option stops before the state is held
     # export continues the sequence: held so that no run moves it while the export is written
-    with SeqState.held(state_file) as state:
+    with SeqState.held(state_file, shard=loaded.shard) as state:
+        part = Part(shard, final.parent, part_about(run, loaded, end_s, spec.name, options, state))
+        if part.done():
+            return part.summary()
         return _export(
             loaded,
             state,
             end_s,
             run_id,
-            output_root,
+            final,
             lambda target, plan: run.open_sink(spec, target, options, plan),
             rows_name(spec),
             spec.name,
+            part,
+        )
+
+
+def refuse_existing(final: Path) -> None:
+    if final.exists():
+        raise ConfigError(
+            f"artifact directory {final} already exists",
+            hint="choose another --run-id; existing artifacts are never overwritten",
         )
 
 
@@ -123,27 +132,28 @@ def _export(
     state: SeqState,
     end_s: int,
     run_id: str,
-    output_root: Path,
+    final: Path,
     make: Callable[[FileTarget, RunPlan], Delivery[FileSink]],
     rows_file: str,
     sink_name: str,
+    part: Part,
 ) -> dict[str, Any]:
-    scenario_dir = output_root / loaded.scenario_id
-    final = scenario_dir / run_id
     window, steps = export_window(loaded, end_s)
     first_seq = [state.next_seq(d.device_id) for d in loaded.devices]
     fleet = FleetRun(loaded, loaded.devices, steps, window, first_seq)
     builder = RowBuilder(fleet)
-    made = [d for d in (output_root, scenario_dir) if not d.exists()]
+    made = missing_parents(final.parent)
     try:
-        scenario_dir.mkdir(parents=True, exist_ok=True)
+        final.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(
-            f"cannot create {scenario_dir}: {exc.strerror}", hint="check --output-root"
+            f"cannot create {final.parent}: {exc.strerror}", hint="check --output-root"
         ) from None
     tmp = temp_path(final)
     shutil.rmtree(tmp, ignore_errors=True)
-    sweep_stale(scenario_dir)
+    sweep_stale(final.parent)
+    if part.shard is not None:  # written, never recorded: its writer died before the record
+        shutil.rmtree(final, ignore_errors=True)
     tmp.mkdir()
     try:
         target = FileTarget(tmp / rows_file, digest=hashlib.sha256())  # hashed on the I/O thread
@@ -187,6 +197,7 @@ def _export(
             "scenario_sha256": loaded.sha256,
             "seed": loaded.seed,
             "run_id": run_id,
+            **({"shard": str(part.shard)} if part.shard is not None else {}),
             "window": {"start_at": iso(window.start_s), "end_at": iso(window.end_s)},
             **_rows_entry(sink_name, rows_file, target.sha256(), report.bytes),
             "columns": list(sink.columns),
@@ -216,10 +227,15 @@ def _export(
             with contextlib.suppress(OSError):
                 d.rmdir()
         raise
-    return {
+    summary = {
         "command": "export-csv",
         "scenario_id": loaded.scenario_id,
         "run_id": run_id,
+        **(
+            {"shard": str(part.shard), "dataset": str(final.parent)}
+            if part.shard is not None
+            else {}
+        ),
         "artifact_dir": str(final),
         **(
             {"csv": str(final / rows_file)}
@@ -234,6 +250,11 @@ def _export(
         "elapsed_seconds": round(elapsed, 3),
         "rows_per_second": per_second(report.records, elapsed),
     }
+    rows_sha = manifest.get("csv_sha256") or manifest["rows_sha256"]  # the rows may be a tree
+    rows = PartFile(f"{final.name}/{rows_file}", rows_sha, report.bytes, report.records)
+    others = [part_file(final.parent, p) for p in sorted(final.iterdir()) if p.name != rows_file]
+    part.record([rows, *others], summary)
+    return summary
 
 
 def _rows_entry(sink_name: str, rows_file: str, sha256: str, size: int) -> dict[str, Any]:

@@ -34,9 +34,9 @@ from synthkit.api import (
     runs_dir,
     store_identity,
 )
-from synthkit_reservoir.csvread import BadRow, check_csv, columns_of, read_batches
+from synthkit_reservoir.artifacts import Artifact, artifact_parts
+from synthkit_reservoir.csvread import columns_of, read_batches
 from synthkit_reservoir.database.engines import describe_db_error
-from synthkit_reservoir.export import CSV_NAME, MANIFEST_NAME, require_csv
 from synthkit_reservoir.family import NAME as FAMILY_NAME
 from synthkit_reservoir.replay import recipe
 
@@ -120,42 +120,6 @@ def split_outcomes(
     return status, analytics, timing
 
 
-def verify_artifact(artifact_dir: Path) -> tuple[dict[str, Any], Path]:
-    """The manifest, after checking the CSV against its csv_sha256 and parsing every row
-    (one pass, before any database work): a bad row stops the import before its first write."""
-    manifest_path, csv_path = artifact_dir / MANIFEST_NAME, artifact_dir / CSV_NAME
-    if not manifest_path.is_file():
-        raise ConfigError(
-            f"{manifest_path}: missing", hint="point --artifact-dir at an export-csv output"
-        )
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        require_csv(manifest, artifact_dir, "import-csv")
-        expected = manifest["csv_sha256"]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ConfigError(
-            f"{manifest_path}: unreadable manifest ({exc})", hint="re-run export-csv"
-        ) from None
-    if not csv_path.is_file():
-        raise ConfigError(
-            f"{csv_path}: missing", hint="point --artifact-dir at an export-csv output"
-        )
-    bad: BadRow | None = None
-    try:
-        actual = check_csv(csv_path)
-    except BadRow as exc:
-        actual, bad = exc.sha256, exc
-    if actual != expected:
-        raise ConfigError(
-            f"import-csv failed with manifest csv_sha256 mismatch: {csv_path} has "
-            f"{actual[:16]}..., the manifest says {str(expected)[:16]}...",
-            hint="CSV or manifest changed after export; regenerate the export, then re-run analyze/import",
-        )
-    if bad is not None:
-        raise bad.error(csv_path)
-    return manifest, csv_path
-
-
 def import_csv(
     run: Run,
     artifact_dir: Path,
@@ -173,15 +137,18 @@ def import_csv(
     database (an endpoint's URL); with ``apply`` the state file is held from before the
     first write until import_result.json is written."""
     check_batch_sizes(commit_rows, drain or None)  # drain 0: none asked for
-    manifest, csv_path = verify_artifact(artifact_dir)  # before the database is touched
+    parts = artifact_parts(artifact_dir)  # every part checked before the database is touched
+    manifest = parts[0].manifest
+    devices = {d: i for part in parts for d, i in (part.manifest.get("devices") or {}).items()}
+    total = sum(int(part.manifest.get("total_rows", 0)) for part in parts)
     with SeqState.held(state_file) if apply else contextlib.nullcontext() as state:
         window = manifest.get("window") or {}
         plan = RunPlan(
             "import-csv",
             seed=int(manifest.get("seed") or 0),
-            rows=int(manifest.get("total_rows", 0)),
+            rows=total,
             window=(window["start_at"], window["end_at"]) if "start_at" in window else None,
-            streams=tuple(manifest.get("devices") or ()),
+            streams=tuple(devices),
             extra={"apply": apply},
         )
         sink = ingestion_sink(
@@ -196,13 +163,16 @@ def import_csv(
             plan=plan,
         )
         started = time.perf_counter()
-        total = int(manifest.get("total_rows", 0))
         with progress_bar(f"import-csv {'--apply' if apply else '(dry run)'}", total) as bar:
             try:
                 report = deliver(
-                    read_batches(csv_path, block_rows(commit_rows)),
+                    (
+                        batch
+                        for part in parts
+                        for batch in read_batches(part.csv, block_rows(commit_rows))
+                    ),
                     sink,
-                    columns_of(csv_path),
+                    columns_of(parts[0].csv),
                     bar.advance,
                 )
             except (OperationalError, DBAPIError) as exc:
@@ -222,30 +192,42 @@ def import_csv(
         }
         problems = delivery_problems(report.outcomes, report.details)
         if apply:
-            stored = sum(v for k, v in counts.items() if k.startswith("stored:"))
-            if stored == 0:  # a replay: idempotent, not a failure
-                result["message"] = "nothing new stored: every row was already in the database"
             assert state is not None  # held when applying
-            for device_id, info in (manifest.get("devices") or {}).items():
-                state.advance(device_id, int(info["last_seq"]))
-            state.save()
-            labels = _labels_of(manifest, artifact_dir)  # what the export's faults meant
-            result["run_id"] = record_import(
-                run, manifest, state_file, sink.plan.sink, out or url, labels
-            )
-            result["state_file"] = str(state_file)
-            result["warnings"], result["complete"] = problems, not problems
+            _applied(run, parts, state, state_file, sink.plan.sink, out or url, result, problems)
             result_file = AtomicFile(artifact_dir / RESULT_NAME, durable=True)
             result_file.write((json.dumps(result, indent=1) + "\n").encode())
             result_file.commit()
     return result, problems
 
 
-def _labels_of(manifest: dict[str, Any], artifact_dir: Path) -> str:
-    """The export's fault labels (its manifest's notes name the file), "" without faults."""
-    faults = (manifest.get("notes") or {}).get("faults") or {}
-    name = ((faults.get("tables") or {}).get("labels") or {}).get("file")
-    return str((artifact_dir / name).resolve()) if name else ""
+def _applied(
+    run: Run,
+    parts: list[Artifact],
+    state: SeqState,
+    state_file: Path,
+    sink: str,
+    where: str,
+    result: dict[str, Any],
+    problems: list[str],
+) -> None:
+    """An applied import's state, its run records (one per part, each with its devices and
+    its faults' labels) and what its summary says of them."""
+    stored = sum(v for k, v in result["status_counts"].items() if k.startswith("stored:"))
+    if stored == 0:  # a replay: idempotent, not a failure
+        result["message"] = "nothing new stored: every row was already in the database"
+    for part in parts:
+        for device_id, info in (part.manifest.get("devices") or {}).items():
+            state.advance(device_id, int(info["last_seq"]))
+    state.save()
+    run_ids = [
+        record_import(run, part.manifest, state_file, sink, where, part.labels()) for part in parts
+    ]
+    if len(run_ids) == 1:
+        result["run_id"] = run_ids[0]
+    else:
+        result["run_ids"] = run_ids
+    result["state_file"] = str(state_file)
+    result["warnings"], result["complete"] = problems, not problems
 
 
 def record_import(

@@ -80,7 +80,9 @@ def live_run(
     steps = np.array([d.cadence_seconds for d in devices], np.int64)
     speedup = float(loaded.scenario.speedup_factor)
     where = endpoint.address
-    with SeqState.held(state_file) as state:  # one run at a time on this state file
+    with SeqState.held(
+        state_file, shard=loaded.shard
+    ) as state:  # one run at a time on this state file
         first = np.array([state.next_seq(d) for d in ids], np.int64)
         listener = checked_store(plugins, state, ids, stored_url, spec, endpoint, topic, state_file)
         if start_s is None:

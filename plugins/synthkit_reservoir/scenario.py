@@ -80,6 +80,7 @@ class LoadedScenario:
     devices: tuple[ResolvedDevice, ...]
     warnings: tuple[str, ...] = ()
     faults: FaultPlan | None = None  # the scenario's faults block, compiled
+    shard: Shard | None = None  # --shard K/N: only its devices are here
 
     @property
     def scenario_id(self) -> str:
@@ -98,7 +99,7 @@ class LoadedScenario:
                 hint="give fewer shards, or run the shards that hold devices (`synthkit "
                 "dry-run` lists the devices; an empty shard has nothing to emit)",
             )
-        return replace(self, devices=tuple(self.devices[i] for i in mine))
+        return replace(self, devices=tuple(self.devices[i] for i in mine), shard=shard)
 
     @property
     def seed(self) -> int:

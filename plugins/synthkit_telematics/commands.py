@@ -9,11 +9,16 @@ import typer
 from synthkit.api import (
     BrokerFlag,
     BrokerSinkFlag,
+    ExecutorFlag,
+    SchedulerFlag,
     Shard,
     ShardFlag,
+    ShardsFlag,
     SinkFlag,
     SinkOptionFlag,
+    WorkersFlag,
     global_options,
+    run_sharded,
     start_run,
     stderr,
 )
@@ -75,24 +80,24 @@ def generate(
     utc_offset: UtcOffset = None,
     options_file: OptionsFile = None,
     shard: ShardFlag = None,
+    shards: ShardsFlag = None,
+    executor: ExecutorFlag = "inline",
+    scheduler: SchedulerFlag = None,
+    workers: WorkersFlag = None,
 ) -> None:
     """Write a batch of events to a file (atomically) or an ingest sink, then a JSON summary on stdout."""
     from synthkit_telematics.options import config_from_flags, store_of
 
+    if shards is not None:  # each shard is this command with --shard K/N: a dataset in --out
+        from synthkit_telematics.parts import check_sharded
+
+        check_sharded(out, shard)
+        return run_sharded(ctx, "telematics generate", shards, executor, scheduler, workers, events)
+
     config = config_from_flags(
-        drivers,
-        seed,
-        start,
-        False,
-        extreme_variance,
-        weight,
-        weights_file,
-        base_lat,
-        base_lon,
-        utc_offset,
-        mix,
-        options_file,
-    )
+        drivers, seed, start, False, extreme_variance, weight,
+        weights_file, base_lat, base_lon, utc_offset, mix, options_file,
+    )  # fmt: skip
     from synthkit_telematics.run import generate_file
 
     with start_run(ctx, "telematics generate") as run:
@@ -144,19 +149,9 @@ def stream(
     from synthkit_telematics.options import config_from_flags, store_of
 
     config = config_from_flags(
-        drivers,
-        seed,
-        start,
-        True,
-        extreme_variance,
-        weight,
-        weights_file,
-        base_lat,
-        base_lon,
-        utc_offset,
-        mix,
-        options_file,
-    )
+        drivers, seed, start, True, extreme_variance, weight,
+        weights_file, base_lat, base_lon, utc_offset, mix, options_file,
+    )  # fmt: skip
     from synthkit_telematics.run import stream_stdout
 
     with start_run(ctx, "telematics stream") as run:
@@ -242,19 +237,9 @@ def publish(
     from synthkit_telematics.publish import publish_mqtt
 
     config = config_from_flags(
-        drivers,
-        seed,
-        start,
-        True,
-        extreme_variance,
-        weight,
-        weights_file,
-        base_lat,
-        base_lon,
-        utc_offset,
-        mix,
-        options_file,
-    )
+        drivers, seed, start, True, extreme_variance, weight,
+        weights_file, base_lat, base_lon, utc_offset, mix, options_file,
+    )  # fmt: skip
     with start_run(ctx, "telematics publish") as run:
         result = publish_mqtt(
             run,

@@ -27,6 +27,7 @@ from synthkit.api import (
     RunRecord,
     RunRecorder,
     SeqState,
+    Shard,
     new_run_id,
     runs_dir,
 )
@@ -38,9 +39,12 @@ RESERVE_ROWS = 65_536  # seqs reserved per save, over all drivers: a save per ba
 
 
 @contextlib.contextmanager
-def first_seqs(state_file: Path, drivers: int) -> Iterator[tuple[SeqState, list[int]]]:
-    """The state, held for the run, and each driver's next seq in it."""
-    with SeqState.held(state_file) as state:
+def first_seqs(
+    state_file: Path, drivers: int, shard: Shard | None = None
+) -> Iterator[tuple[SeqState, list[int]]]:
+    """The state, held for the run (``shard``: that shard's own file), and each driver's
+    next seq in it."""
+    with SeqState.held(state_file, shard=shard) as state:
         yield state, [state.next_seq(d) for d in driver_labels(drivers)]
 
 

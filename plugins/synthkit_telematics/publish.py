@@ -71,7 +71,7 @@ def publish_mqtt(
     where = endpoint.address
     with contextlib.ExitStack() as held:
         state, first = (
-            held.enter_context(first_seqs(state_file, config.drivers))
+            held.enter_context(first_seqs(state_file, config.drivers, shard))
             if state_file is not None
             else (None, None)
         )

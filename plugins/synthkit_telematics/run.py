@@ -14,6 +14,8 @@ from typing import Any
 from synthkit.api import (
     Batch,
     ConfigError,
+    FileTarget,
+    Part,
     Run,
     RunPlan,
     Shard,
@@ -31,6 +33,7 @@ from synthkit_telematics.config import TelematicsConfig
 from synthkit_telematics.fleet_shard import driver_events, fleet_of
 from synthkit_telematics.generator import TelematicsGenerator
 from synthkit_telematics.loop import Recorded, first_seqs, recipe
+from synthkit_telematics.parts import part_about, part_output, record_part
 
 GENERATE_KINDS = ("file", "ingest")
 
@@ -69,23 +72,19 @@ def generate_file(
     if events < 1:
         raise ConfigError(f"--events must be at least 1, got {events}")
     out = os.fspath(out) if out is not None else None
-    if fmt and sink_name and fmt != sink_name:
-        raise ConfigError(
-            f"--format {fmt} and --sink {sink_name} disagree", hint="give one of them"
-        )
-    spec = (
-        plugins.file_sink(out or "", fmt)
-        if fmt
-        else plugins.output_sink(
-            out, sink_name, kinds=GENERATE_KINDS, needed_by="telematics generate"
-        )
-    )
+    spec = _generate_sink(plugins, out, fmt, sink_name)
     target = sink_target(spec.kind, out, "telematics generate")
-    if spec.kind == "file":
-        run_checks(plugins, "output", out)
     with contextlib.ExitStack() as held:
+        part = Part(None, Path("."), {})
+        if spec.kind == "file" and shard is not None:  # a part of the dataset --out names
+            about = part_about(run, config, events, spec, sink_options)
+            target, part = held.enter_context(part_output(about, spec, out or "", shard))
+            if part.done():
+                return part.summary()
+        if isinstance(target, FileTarget):
+            run_checks(plugins, "output", str(target.path))
         state, first = (
-            held.enter_context(first_seqs(state_file, config.drivers))
+            held.enter_context(first_seqs(state_file, config.drivers, shard))
             if spec.kind == "ingest" and state_file is not None
             else (None, None)
         )
@@ -113,7 +112,7 @@ def generate_file(
         with progress_bar(f"telematics -> {spec.name}", planned) as bar:
             report = _delivered(generator.batches(events), sink, generator.columns, bar, loop)
         elapsed = time.perf_counter() - started
-    return {
+    summary = {
         "command": "telematics generate",
         **({"run_id": loop.record.run_id} if loop is not None else {}),
         "events": report.records,
@@ -132,6 +131,18 @@ def generate_file(
         "elapsed_seconds": round(elapsed, 3),
         "events_per_second": per_second(report.records, elapsed),
     }
+    if isinstance(target, FileTarget):
+        record_part(part, target, report, summary)
+    return summary
+
+
+def _generate_sink(plugins: Any, out: str | None, fmt: str | None, name: str | None) -> Any:
+    """The sink ``--format`` (a file sink), ``--sink`` or ``--out`` names."""
+    if fmt and name and fmt != name:
+        raise ConfigError(f"--format {fmt} and --sink {name} disagree", hint="give one of them")
+    if fmt:
+        return plugins.file_sink(out or "", fmt)
+    return plugins.output_sink(out, name, kinds=GENERATE_KINDS, needed_by="telematics generate")
 
 
 def _share(
