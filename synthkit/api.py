@@ -204,6 +204,8 @@ _WHERE: dict[str, str] = {
             "ShardsFlag",
             "SinkFlag",
             "SinkOptionFlag",
+            "SpreadExecutorFlag",
+            "SpreadFlag",
             "WorkersFlag",
         ),
         "synthkit.flags",
@@ -223,7 +225,7 @@ _WHERE: dict[str, str] = {
         ),
         "synthkit.dataset",
     ),
-    "run_sharded": "synthkit.sharded",
+    **dict.fromkeys(("merge_summaries", "run_sharded", "run_spread"), "synthkit.sharded"),
     "run": "synthkit.cli",
     "keep_freed_memory": "synthkit.memory",
 }
@@ -341,6 +343,8 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         ShardsFlag,
         SinkFlag,
         SinkOptionFlag,
+        SpreadExecutorFlag,
+        SpreadFlag,
         WorkersFlag,
     )
     from synthkit.fleets import Fleet, FleetDevice, PreflightReport, family_of
@@ -392,7 +396,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         where_stored,
     )
     from synthkit.secrets import hide_secret, redact, scrub
-    from synthkit.sharded import run_sharded
+    from synthkit.sharded import merge_summaries, run_sharded, run_spread
     from synthkit.shards import Shard
     from synthkit.sink_build import make_sink, parse_sink_options, sink_target
     from synthkit.sinks import EncodedFileSink, EncodedStreamSink

@@ -68,7 +68,7 @@ ExecutorFlag = Annotated[
     str,
     typer.Option(
         "--executor",
-        help="How --shards run: inline (one after another, here) or dask (on Dask workers: pip install 'synthkit[dask]').",
+        help="How --shards run: inline (one after another, here), processes (side by side on this machine) or dask (on Dask workers: pip install 'synthkit[dask]').",
     ),
 ]
 SchedulerFlag = Annotated[
@@ -85,6 +85,22 @@ WorkersFlag = Annotated[
         "--workers",
         metavar="<N>",
         min=1,
-        help="Worker processes of the local Dask cluster (default: 2).",
+        help="Worker processes for --executor processes (default: one per shard) or of the local Dask cluster (default: 2).",
+    ),
+]
+SpreadFlag = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        metavar="<N>",
+        min=1,
+        help="Spread the fleet's connections over N processes, each shard K of N (--shard K/N), with one summary at the end.",
+    ),
+]
+SpreadExecutorFlag = Annotated[
+    str,
+    typer.Option(
+        "--executor",
+        help="Where --workers run: processes (on this machine) or dask (Dask workers: --scheduler, or a local cluster).",
     ),
 ]

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from synthkit.console import emit_json, per_second, progress_bar
 from synthkit.dataset import MANIFEST, seal
-from synthkit.executor import Executor, run_shards
+from synthkit.executor import Executor, ShardFailed, failure, run_shards
 from synthkit.statelock import StateLock
 
 if TYPE_CHECKING:
@@ -41,6 +41,11 @@ def run_sharded(
     try:
         with progress_bar(f"{command}: {shards} shards ({how.name})", total) as bar:
             results = run_shards(how, argv, shards, bar.advance)
+        for r in results:
+            if r["code"] != 0:  # a part that is not all it should be is no part
+                raise failure(r)
+    except ShardFailed as exc:
+        raise ShardFailed(f"{exc.message}; no manifest was written", exc.exit_code) from None
     finally:
         state.release(keep=state.guards.exists())
     directories = {r["summary"]["dataset"] for r in results}
@@ -67,3 +72,78 @@ def run_sharded(
             "peak_rss_mb": {p: round(v / 2**20, 1) for p, v in sorted(peaks.items())},
         }
     )
+
+
+def run_spread(
+    ctx: typer.Context,
+    command: str,
+    workers: int,
+    executor: str = "processes",
+    scheduler: str | None = None,
+    total: int | None = None,
+    pinned: tuple[str, ...] = (),
+) -> None:
+    """A live command's fleet spread over ``workers`` processes (``run --workers N``): each
+    the same command line with ``--shard K/N``, all at once, each with its own slice of the
+    state and its own run record; one summary of them all (exit 3 when any shard's run was
+    incomplete, as one run's would be). ``pinned``: flags every shard gets, decided once
+    here (the simulated clock's start, so that the shards' clocks are one)."""
+    from synthkit.context import global_options
+    from synthkit.errors import ConfigError, IncompleteRun
+
+    if executor == "inline":
+        raise ConfigError(
+            "--workers runs the fleet's shards at once: --executor processes or dask",
+            hint="leave --executor out (processes), or give --executor dask",
+        )
+    how = Executor(executor, scheduler, workers)
+    started = time.perf_counter()
+    state = StateLock.acquire(global_options(ctx).state_file, shared=True)
+    try:
+        with progress_bar(f"{command}: {workers} workers ({how.name})", total) as bar:
+            argv = [*global_options(ctx).argv, *pinned]
+            results = run_shards(how, argv, workers, bar.advance)
+    finally:
+        state.release(keep=state.guards.exists())
+    summary = merge_summaries([r["summary"] for r in results])
+    summary.update(workers=workers, executor=how.name)
+    summary["elapsed_seconds"] = round(time.perf_counter() - started, 3)
+    emit_json(summary)
+    if any(r["code"] == 3 for r in results):
+        raise IncompleteRun(
+            "; ".join(summary.get("warnings") or ["a shard's run was incomplete"]),
+            hint="see warnings in the summary on stdout",
+        )
+
+
+SUMMED_RATES = ("_per_second",)  # concurrent shards: the run's rate is their sum
+
+
+def merge_summaries(summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The shards' summaries as one: counts added, lists joined, mappings merged, what they
+    agree on kept; ``run_id``s listed as ``run_ids``; elapsed and maxima, the largest."""
+    out: dict[str, Any] = {}
+    for key in dict.fromkeys(k for s in summaries for k in s):  # every shard's, in order
+        values = [s[key] for s in summaries if key in s]
+        if key == "run_id":
+            out["run_ids"] = values
+        elif key not in ("shard", "shard_drivers"):
+            out[key] = _merged(key, values)
+    return out
+
+
+def _merged(key: str, values: list[Any]) -> Any:
+    if key == "elapsed_seconds" or key.endswith("_max") or key.startswith("max_"):
+        return max(values)
+    if all(v == values[0] for v in values) and not key.endswith(SUMMED_RATES):
+        return values[0]
+    kinds = {type(v) for v in values}
+    if kinds == {bool}:
+        return all(values) if key == "complete" else any(values)
+    if kinds <= {int, float}:
+        return sum(values)
+    if kinds == {dict}:
+        return merge_summaries(values)
+    if kinds == {list}:
+        return [x for v in values for x in v]
+    return values

@@ -39,6 +39,23 @@ def test_a_shards_command_line_is_the_runs_without_the_executors_flags():
     ]  # fmt: skip
 
 
+def test_the_shards_summaries_are_one_runs():
+    from synthkit.api import merge_summaries
+
+    one = {"command": "run", "run_id": "a", "shard": "1/2", "emitted": 3, "complete": True,
+           "devices": {"A": {"emitted": 3}}, "warnings": [], "late_seconds_max": 0.5,
+           "elapsed_seconds": 2.0, "messages_per_second": 10, "interrupted": False}  # fmt: skip
+    two = {"command": "run", "run_id": "b", "shard": "2/2", "emitted": 4, "complete": False,
+           "devices": {"B": {"emitted": 4}}, "warnings": ["x"], "late_seconds_max": 0.2,
+           "elapsed_seconds": 1.0, "messages_per_second": 10, "interrupted": False}  # fmt: skip
+    assert merge_summaries([one, two]) == {
+        "command": "run", "run_ids": ["a", "b"], "emitted": 7, "complete": False,
+        "devices": {"A": {"emitted": 3}, "B": {"emitted": 4}}, "warnings": ["x"],
+        "late_seconds_max": 0.5, "elapsed_seconds": 2.0, "messages_per_second": 20,
+        "interrupted": False,
+    }  # fmt: skip
+
+
 def test_shards_hold_their_own_state_side_by_side_and_a_whole_run_reads_them_all(tmp_path):
     """Two shards of one run hold the state together (each its own file); a whole-fleet run,
     or a shard of another count, is refused meanwhile; afterwards every run sees both."""
@@ -114,11 +131,14 @@ def test_export_shards_on_a_dask_cluster_are_the_inline_dataset_and_the_single_e
     export("whole")
     inline = export("inline", "--shards", "4")
     on_dask = export("dask", "--shards", "4", "--executor", "dask", "--workers", "2")
+    export("processes", "--shards", "4", "--executor", "processes", "--workers", "2")
     assert on_dask["executor"] == "dask" and len(on_dask["peak_rss_mb"]) == 2
-    base = {name: tmp_path / name / "faults_demo_v1" / "r" for name in ("whole", "inline", "dask")}
-    assert (base["dask"] / "dataset.json").read_bytes() == (
-        base["inline"] / "dataset.json"
-    ).read_bytes()
+    names = ("whole", "inline", "dask", "processes")
+    base = {name: tmp_path / name / "faults_demo_v1" / "r" for name in names}
+    for name in ("dask", "processes"):
+        assert (base[name] / "dataset.json").read_bytes() == (
+            base["inline"] / "dataset.json"
+        ).read_bytes()
     assert on_dask["rows"] == inline["rows"] == len(_rows(base["whole"], "telemetry_rows.csv"))
     assert _rows(base["dask"], "part-*/telemetry_rows.csv") == _rows(
         base["whole"], "telemetry_rows.csv"

@@ -181,6 +181,12 @@ def test_cli_docs_cover_every_command(sh):
         "--analytics-batch-size",
         "--db-url",
         "--sink",
+        "--shard K/N",
+        "--shards N",
+        "--executor",
+        "--scheduler",
+        "dataset seal",
+        "dataset verify",
     ):
         assert flag in docs, flag
 

@@ -39,8 +39,18 @@ def generate(tmp: Path, name: str, *args: str) -> dict:
     return json.loads(res.stdout)
 
 
+def rows_of(path: Path) -> list[str]:
+    """A file's records as text lines, whatever the sink (a CSV's header left out)."""
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return [json.dumps(r, sort_keys=True, default=str) for r in pq.read_table(path).to_pylist()]
+    lines = path.read_text().splitlines()
+    return lines[1:] if path.suffix == ".csv" else lines
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("ending", ["jsonl", "csv"])
+@pytest.mark.parametrize("ending", ["jsonl", "csv", "parquet"])
 def test_four_shards_together_are_the_single_run(tmp_path, ending):
     """Each --shard K/4 writes its part of the dataset --out names; sealed, the parts hold
     the single run's events and labels."""
@@ -52,11 +62,9 @@ def test_four_shards_together_are_the_single_run(tmp_path, ending):
         part = generate(tmp_path, f"parts.{ending}", *args, "--shard", f"{k}/4")
         assert part["shard"] == f"{k}/4" and part["dataset"] == str(tmp_path / f"parts.{ending}")
         name = tmp_path / f"parts.{ending}" / f"part-{k:05d}-of-00004.{ending}"
-        lines = name.read_text().splitlines()
-        rows.update(lines[1:] if ending == "csv" else lines)
+        rows.update(rows_of(name))
         labels.update(name.with_name(name.name + ".labels.jsonl").read_text().splitlines())
-    single = (tmp_path / f"all.{ending}").read_text().splitlines()
-    assert rows == Counter(single[1:] if ending == "csv" else single)
+    assert rows == Counter(rows_of(tmp_path / f"all.{ending}"))
     assert sum(rows.values()) == whole["events"]
     assert labels == Counter((tmp_path / f"all.{ending}.labels.jsonl").read_text().splitlines())
     sealed = subprocess.run([str(BIN / "synthkit"), "dataset", "seal", str(tmp_path / f"parts.{ending}")],
@@ -193,6 +201,9 @@ def test_live_shards_publish_together_what_the_single_run_publishes(tmp_path):
                                   f"{k}/4"]) for k in range(1, 5)),
                    expect=45, topic=f"{root}/+/telemetry")  # fmt: skip
     assert shards == single
+    spread = heard("\x00".join(["--state-file", str(tmp_path / "two.json"), *run, "--workers", "2"]),
+                   expect=45, topic=f"{root}/+/telemetry")  # fmt: skip
+    assert spread == single  # run --workers 2: the fleet over two processes, as one run
 
     publish = ["telematics", "publish", "--drivers", "11", "--events", "60", "--interval", "0",
                "--clock", "simulated", "--start", "2026-01-05T00:00:00Z",
@@ -203,6 +214,12 @@ def test_live_shards_publish_together_what_the_single_run_publishes(tmp_path):
                                   "--shard", f"{k}/4"]) for k in range(1, 5)),
                    expect=60, topic=f"{root}/t/+")  # fmt: skip
     assert shards == single
+    spread = heard("\x00".join(["--state-file", str(tmp_path / "t2.json"), *publish,
+                                 "--workers", "2"]), expect=60, topic=f"{root}/t/+")  # fmt: skip
+    assert spread == single
+    records = subprocess.run([str(BIN / "synthkit"), "--state-file", str(tmp_path / "t2.json"),
+                              "runs", "--json"], capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert records.returncode == 0 and len(json.loads(records.stdout)["runs"]) == 2
 
 
 @pytest.mark.slow

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,12 +17,15 @@ from synthkit.api import (
     ShardFlag,
     ShardsFlag,
     SinkOptionFlag,
+    SpreadExecutorFlag,
+    SpreadFlag,
     WorkersFlag,
     emit_json,
     global_options,
     parse_utc,
     plugins_of,
     run_sharded,
+    run_spread,
     start_run,
 )
 
@@ -209,11 +213,23 @@ def run_command(
         ),
     ] = None,
     shard: ShardFlag = None,
+    workers: SpreadFlag = None,
+    executor: SpreadExecutorFlag = "processes",
+    scheduler: SchedulerFlag = None,
 ) -> None:
     """Publish live telemetry to an MQTT broker, one connection per device (client_id = device_id)."""
     from synthkit.api import BrokerRequest
     from synthkit_reservoir.live import live_run
 
+    if workers is not None:  # the fleet's shards side by side, one clock for them all
+        from synthkit_reservoir.export_part import iso
+
+        if shard is not None:
+            raise ConfigError("--shard and --workers are one or the other", hint="give one")
+        devices = len(load(ctx).devices)
+        start = start_at or iso(int(time.time()))
+        return run_spread(ctx, "run", workers, executor, scheduler,
+                          devices * iterations or None, ("--start-at", start))  # fmt: skip
     loaded = load(ctx).sharded(Shard.parse(shard))
     opts = global_options(ctx)
     # the broker sink's own rules resolve the broker: every certificate problem surfaces now

@@ -16,9 +16,12 @@ from synthkit.api import (
     ShardsFlag,
     SinkFlag,
     SinkOptionFlag,
+    SpreadExecutorFlag,
+    SpreadFlag,
     WorkersFlag,
     global_options,
     run_sharded,
+    run_spread,
     start_run,
     stderr,
 )
@@ -230,12 +233,20 @@ def publish(
     options_file: OptionsFile = None,
     clock: Clock = "wall",
     shard: ShardFlag = None,
+    workers: SpreadFlag = None,
+    executor: SpreadExecutorFlag = "processes",
+    scheduler: SchedulerFlag = None,
 ) -> None:
     """Publish events to an MQTT broker, one connection per driver, then a JSON summary."""
     from synthkit.api import BrokerRequest
     from synthkit_telematics.options import config_from_flags, store_of
     from synthkit_telematics.publish import publish_mqtt
 
+    if workers is not None:  # the drivers' shards side by side, one simulated start for all
+        from synthkit_telematics.parts import spread_start
+
+        pinned = spread_start(shard, start)
+        return run_spread(ctx, "telematics publish", workers, executor, scheduler, events, pinned)
     config = config_from_flags(
         drivers, seed, start, True, extreme_variance, weight,
         weights_file, base_lat, base_lon, utc_offset, mix, options_file,

@@ -9,6 +9,7 @@ import glob
 import hashlib
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,17 @@ def check_sharded(out: str | None, shard: str | None) -> None:
             hint="give --out events.jsonl (a directory of parts); into an endpoint or a "
             "database, run each --shard K/N on its own",
         )
+
+
+def spread_start(shard: str | None, start: str | None) -> tuple[str, ...]:
+    """``publish --workers N``: no ``--shard`` beside it, and the simulated start the shards
+    share (the one given, else now, decided once)."""
+    if shard is not None:
+        raise ConfigError("--shard and --workers are one or the other", hint="give one")
+    if start is not None:
+        return ()
+    now = datetime.now(UTC).replace(microsecond=0)
+    return ("--start", now.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 def part_about(

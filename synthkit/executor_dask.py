@@ -1,0 +1,120 @@
+"""``--executor dask``: the shards as tasks on Dask distributed workers, a ``LocalCluster``
+(``--workers`` processes of one thread) or the scheduler at ``--scheduler ADDRESS``. Dask
+runs a task again when its worker dies; a shard's output is the same bytes every time, and a
+part whose writer died is never recorded, so the manifest holds each part exactly once. A
+task reports its progress through the Dask event log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from synthkit.errors import ConfigError, IncompleteRun
+from synthkit.executor import REPORT_EVERY_S, Executor, captured, checked
+
+
+def run_shard(argv: list[str], topic: str) -> dict[str, Any]:
+    """One shard's command on a Dask worker, its progress sent to the client as events."""
+    report = _Reporter(argv[-1], topic)
+    result = captured(argv, report)
+    report.send()
+    return result
+
+
+class _Reporter:
+    """Rows done, sent to the client as Dask events at most every REPORT_EVERY_S."""
+
+    def __init__(self, shard: str, topic: str) -> None:
+        from distributed import get_worker
+
+        self.worker, self.shard, self.topic = get_worker(), shard, topic
+        self.attempt = uuid.uuid4().hex  # a task run again counts afresh
+        self.done, self.last = 0, 0.0
+
+    def __call__(self, n: int) -> None:
+        self.done += n
+        if time.monotonic() - self.last >= REPORT_EVERY_S:
+            self.send()
+
+    def send(self) -> None:
+        self.last = time.monotonic()
+        msg = {"shard": self.shard, "attempt": self.attempt, "rows": self.done}
+        self.worker.log_event(self.topic, msg)
+
+
+def on_dask(
+    executor: Executor, commands: list[list[str]], advance: Callable[[int], None]
+) -> list[dict[str, Any]]:
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise ConfigError(
+            "--executor dask needs Dask distributed, which is not installed",
+            hint="pip install 'synthkit[dask]'",
+        ) from None
+    topic = f"synthkit-progress-{uuid.uuid4().hex}"
+    shown: dict[str, int] = {}  # rows each shard's latest report said
+
+    def on_event(event: tuple[float, dict[str, Any]]) -> None:
+        # a task run again (its worker died) counts from zero: the bar goes back, honestly
+        msg = event[1]
+        advance(msg["rows"] - shown.get(msg["shard"], 0))
+        shown[msg["shard"]] = msg["rows"]
+
+    with contextlib.ExitStack() as stack:
+        if executor.scheduler:
+            client = stack.enter_context(_connect(Client, executor.scheduler))
+        else:
+            cluster = stack.enter_context(
+                LocalCluster(
+                    n_workers=executor.workers or 2,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                )
+            )
+            client = stack.enter_context(Client(cluster))
+        client.subscribe_topic(topic, on_event)
+        futures = [
+            client.submit(run_shard, command, topic, key=f"synthkit-{command[-1]}-{topic}")
+            for command in commands
+        ]
+        results: dict[str, dict[str, Any]] = {}
+        try:
+            for future in as_completed(futures):
+                result = checked(_result_of(future))
+                results[result["shard"]] = result
+        finally:
+            for future in futures:
+                future.cancel()
+        client.unsubscribe_topic(topic)
+    return [results[c[-1]] for c in commands]
+
+
+def _connect(client_class: Any, address: str) -> Any:
+    try:
+        return client_class(address, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError(
+            f"cannot reach the Dask scheduler at {address} ({exc})",
+            hint="check --scheduler (tcp://HOST:8786), or leave it out for a local cluster",
+        ) from None
+
+
+def _result_of(future: Any) -> dict[str, Any]:
+    from distributed import KilledWorker
+
+    try:
+        return dict(future.result())
+    except KilledWorker as exc:
+        raise IncompleteRun(
+            f"a shard's workers died each time it ran ({exc}); no manifest was written",
+            hint="look at the workers' logs (memory limits?); the parts already written stay, "
+            "and running the command again writes only what is missing",
+        ) from None
