@@ -4,6 +4,11 @@ shards and rows in the same run, and the unsharded single process beside them.
     python benchmarks/bench_shards.py --rows 50000000                  # both commands
     python benchmarks/bench_shards.py --rows 100000000 --what export --only 2 --analyze
 
+Cases: the unsharded single process; 1 and 2 Dask workers (LocalCluster); 1 worker with the
+whole process tree pinned to one core (taskset), the per-core baseline: one synthkit process
+already keeps about 1.5 of this machine's 2 cores busy (generation, encoding and I/O run on
+threads of their own), so 2 workers beside 1 unpinned can gain at most 2/1.5.
+
 Each case runs the real CLI in a subprocess, timed end to end (start-up, the cluster's own,
 sealing the dataset), alternating which goes first; the dataset is removed after each run.
 Reported: rows/s, the ratio of 2 workers to 1, rows/s per core (beside dbldatagen's published
@@ -57,9 +62,11 @@ def command(what: str, work: Path, rows: int, scenario: Path | None) -> list[str
     ]  # fmt: skip
 
 
-def run_once(argv: list[str], work: Path) -> tuple[float, dict]:
+def run_once(argv: list[str], work: Path, pinned: bool = False) -> tuple[float, dict]:
+    """One run, timed; ``pinned``: the whole process tree on one core (taskset)."""
     started = time.perf_counter()
-    res = subprocess.run([str(BIN / "synthkit"), *argv], capture_output=True, text=True)
+    pin = ["taskset", "-c", "0"] if pinned else []
+    res = subprocess.run([*pin, str(BIN / "synthkit"), *argv], capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     if res.returncode != 0:
         raise SystemExit(f"synthkit {' '.join(argv)} failed:\n{res.stderr}")
@@ -81,7 +88,11 @@ def main() -> None:
     ap.add_argument("--shards", type=int, default=8)
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--what", default="export,telematics")
-    ap.add_argument("--only", default="single,1,2", help="cases: single (no shards), 1, 2 workers")
+    ap.add_argument(
+        "--only",
+        default="single,1,2,1@1core",
+        help="cases: single (no shards), 1 or 2 workers, 1@1core (1 worker, all on one core)",
+    )
     ap.add_argument("--analyze", action="store_true", help="analyze-csv the last export dataset")
     ap.add_argument("--keep", type=Path, help="keep the last dataset in this directory")
     args = ap.parse_args()
@@ -97,10 +108,11 @@ def main() -> None:
             for r in range(args.rounds):
                 for case in cases if r % 2 == 0 else list(reversed(cases)):
                     argv = list(base)
+                    workers = case.removesuffix("@1core")
                     if case != "single":
                         argv += ["--shards", str(args.shards), "--executor", "dask",
-                                 "--workers", case]  # fmt: skip
-                    elapsed, summary = run_once(argv, work)
+                                 "--workers", workers]  # fmt: skip
+                    elapsed, summary = run_once(argv, work, pinned=case.endswith("@1core"))
                     rows = summary.get("rows") or summary.get("row_count") or summary.get("events")
                     times[case].append(elapsed)
                     rss[case].extend(summary.get("peak_rss_mb", {}).values())
@@ -113,13 +125,17 @@ def main() -> None:
             best = {c: min(t) for c, t in times.items()}
             print(f"\n{what}, {rows:,} rows, {args.shards} shards, best of {args.rounds}:")
             for case in cases:
-                cores = 1 if case == "single" else int(case)
+                cores = 1 if case in ("single", "1@1core") else int(case)
                 rate = rows / best[case]
                 peak = f", worker peak RSS max {max(rss[case]):.0f} MB" if rss[case] else ""
                 print(f"  {case:>6}: {best[case]:7.1f} s  {rate:12,.0f} rows/s  "
                       f"{rate / cores:10,.0f} rows/s per worker{peak}")  # fmt: skip
             if "1" in best and "2" in best:
                 print(f"  2 workers / 1 worker: {best['1'] / best['2']:.2f}x")
+            if "1@1core" in best and "2" in best:
+                print(
+                    f"  2 workers on 2 cores / 1 worker on 1 core: {best['1@1core'] / best['2']:.2f}x"
+                )
             print(f"  dbldatagen, published: {DBLDATAGEN_PER_CORE:,.0f} rows/s per core\n")
 
 

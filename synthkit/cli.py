@@ -15,9 +15,9 @@ import typer
 from synthkit import __version__, interrupt
 from synthkit.cli_options import checked_numbers, rooted
 from synthkit.cli_shape import DELIVERY, PLUGINS, SIMULATE, hoist_global_options, tidy_help
-from synthkit.console import stderr
+from synthkit.console import stderr, take_progress_channel
 from synthkit.errors import IncompleteRun, PluginError, SynthkitError
-from synthkit.interrupt import Terminated, exit_code, terminate_like_ctrl_c
+from synthkit.interrupt import Terminated, exit_code, follow_parent, terminate_like_ctrl_c
 from synthkit.memory import keep_freed_memory
 from synthkit.plugins import LoadFailure, Plugins, build_plugins
 from synthkit.secrets import scrub
@@ -217,8 +217,10 @@ def _say(message: str) -> None:
 
 
 def main() -> None:
+    take_progress_channel()  # a shard an executor started reports its progress there
     keep_freed_memory()
     terminate_like_ctrl_c()
+    follow_parent()  # ... and ends with the executor's process
     sys.exit(run(sys.argv[1:]))
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -131,6 +133,48 @@ class _Bar:
 _reporting: ContextVar[Callable[[int], None] | None] = ContextVar("reporting", default=None)
 
 
+_taken: list[_FdReport | None] = []  # this process's reporter, once taken from the environment
+
+
+def take_progress_channel() -> None:
+    """At start-up: take the executor's progress descriptor out of the environment (see
+    :class:`_FdReport`) before anything could start a process that inherits it."""
+    _FdReport.from_environment()
+
+
+def _ignore(amount: int) -> None:
+    """What a bar inside a reporting bar reports: nothing."""
+
+
+class _FdReport:
+    """Rows done, written as lines to the file descriptor an executor gave this process
+    (``SYNTHKIT_REPORT_FD``), at most every 0.2 s."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd, self.pending, self.last = fd, 0, 0.0
+
+    @classmethod
+    def from_environment(cls) -> _FdReport | None:
+        """This process's reporter: the variable is taken out of the environment at once,
+        so no process this one starts writes to a descriptor number it never got."""
+        if "SYNTHKIT_REPORT_FD" in os.environ:
+            fd = os.environ.pop("SYNTHKIT_REPORT_FD")
+            _taken.append(cls(int(fd)) if fd.isdigit() else None)
+        return _taken[0] if _taken else None
+
+    def __call__(self, amount: int) -> None:
+        self.pending += amount
+        if time.monotonic() - self.last >= 0.2:
+            self.flush()
+
+    def flush(self) -> None:
+        self.last = time.monotonic()
+        if self.pending:
+            with contextlib.suppress(OSError):  # the executor went: the run goes on
+                os.write(self.fd, b"%d\n" % self.pending)
+            self.pending = 0
+
+
 @contextmanager
 def progress_reported_to(report: Callable[[int], None]) -> Iterator[None]:
     """Within the block, the outermost progress bar hands its advances to ``report`` instead
@@ -150,13 +194,16 @@ def progress_bar(description: str, total: int | None) -> Iterator[_Bar]:
     """A rich progress bar on stderr when it is a terminal (or SYNTHKIT_PROGRESS=1). A bar
     opened while another is showing (a sink's own stage, such as a drain after the rows)
     becomes a line of its own under it."""
-    report = _reporting.get()
+    report = _reporting.get() or _FdReport.from_environment()
     if report is not None:
-        token = _reporting.set(None)  # a nested bar (a sink's drain) is not the rows again
+        # a nested bar (a sink's drain) is not the rows again
+        token = _reporting.set(_ignore)
         try:
-            yield _Bar(None, None, report)
+            yield _Bar(None, None, None if report is _ignore else report)
         finally:
             _reporting.reset(token)
+            if isinstance(report, _FdReport):
+                report.flush()
         return
     console = stderr()
     wanted = os.environ.get("SYNTHKIT_PROGRESS")

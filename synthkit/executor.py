@@ -2,34 +2,39 @@
 very command with ``--shard K/N`` appended (writing its own part of a dataset,
 :mod:`synthkit.dataset`, or publishing its share of a live fleet).
 
-- ``inline`` runs the shards one after another in this process;
-- ``processes`` runs them side by side in ``--workers`` processes of this machine
+- ``inline`` runs the shards one after another;
+- ``processes`` runs them side by side, ``--workers`` at a time, on this machine
   (:mod:`synthkit.executor_processes`);
 - ``dask`` runs them on Dask distributed workers (:mod:`synthkit.executor_dask`), which run a
   task again when its worker dies.
 
-A task's progress reaches the client, which draws the one bar.
+Each shard is a process of its own (:func:`captured`); its progress reaches the client, which
+draws the one bar.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import resource
 import socket
+import subprocess
+import sys
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from synthkit.errors import ConfigError, SynthkitError
+from synthkit.interrupt import PARENT_PID
 from synthkit.shards import Shard
 
 EXECUTORS = ("inline", "processes", "dask")
 # the executor's own flags: a shard's command line is the run's without them
 OWN_FLAGS = ("--shards", "--executor", "--scheduler", "--workers")
 REPORT_EVERY_S = 0.25
+REPORT_FD = "SYNTHKIT_REPORT_FD"  # where a shard's process writes its progress
 
 
 @dataclass(frozen=True)
@@ -77,27 +82,55 @@ def shard_argv(argv: Sequence[str], shard: Shard) -> list[str]:
 
 
 def captured(argv: list[str], report: Callable[[int], None]) -> dict[str, Any]:
-    """``synthkit ARGV`` in this process: its exit code, its JSON summary, what it said on
-    stderr, and this process's peak RSS; its progress goes to ``report``."""
-    from synthkit.cli import run
-    from synthkit.console import progress_reported_to
+    """``synthkit ARGV`` as a process of its own: its exit code, its JSON summary, what it
+    said on stderr, and its peak RSS; its progress goes to ``report``.
 
-    out, err = io.StringIO(), io.StringIO()
-    with (
-        contextlib.redirect_stdout(out),
-        contextlib.redirect_stderr(err),
-        progress_reported_to(report),
-    ):
-        code = run(argv)
-    text = out.getvalue().strip()
+    A process per shard, not a call in this one: the shard is exactly the command run by
+    hand (its main thread, its signals, its allocator settings), and all its memory goes
+    when it ends, so a worker running shard after shard stays as small as one shard."""
+    read, write = os.pipe()
+    env = {**os.environ, REPORT_FD: str(write), PARENT_PID: str(os.getpid())}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "synthkit", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        pass_fds=(write,),
+    )
+    os.close(write)
+    with children_lock:
+        children.add(proc)
+    reader = threading.Thread(target=_forward, args=(read, report), daemon=True)
+    reader.start()
+    try:
+        out, err = proc.communicate()
+    finally:
+        with children_lock:
+            children.discard(proc)
+        reader.join()
     return {
         "shard": argv[-1],
-        "code": code,
-        "summary": _json(text),
-        "said": err.getvalue().strip(),
+        "code": proc.returncode,
+        "summary": _json(out.decode(errors="replace").strip()),
+        "said": err.decode(errors="replace").strip(),
         "process": f"{socket.gethostname()}:{os.getpid()}",
-        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        # the largest of this process's shards so far (a worker runs them one at a time),
+        # and the worker's own (a Dask worker, the client)
+        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
+        "own_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
     }
+
+
+children: set[subprocess.Popen[bytes]] = set()  # the shards running now (to pass signals on)
+children_lock = threading.Lock()
+
+
+def _forward(fd: int, report: Callable[[int], None]) -> None:
+    """The shard's progress lines (rows done since the last) to ``report``."""
+    with os.fdopen(fd, "rb") as lines:
+        for line in lines:
+            with contextlib.suppress(ValueError):
+                report(int(line))
 
 
 def _json(text: str) -> dict[str, Any] | None:

@@ -17,13 +17,21 @@ from typing import Any
 from synthkit.errors import ConfigError, IncompleteRun
 from synthkit.executor import REPORT_EVERY_S, Executor, captured, checked
 
+RETRIES = 2  # a shard process killed mid-part runs again (a dead worker: allowed-failures)
+
 
 def run_shard(argv: list[str], topic: str) -> dict[str, Any]:
     """One shard's command on a Dask worker, its progress sent to the client as events."""
     report = _Reporter(argv[-1], topic)
     result = captured(argv, report)
     report.send()
+    if result["code"] < 0:  # killed (the OOM killer, kill -9): Dask runs the task again
+        raise ShardKilled(f"shard {argv[-1]} was killed by signal {-result['code']}")
     return result
+
+
+class ShardKilled(RuntimeError):
+    """A shard's process died of a signal: the task fails, and Dask retries it."""
 
 
 class _Reporter:
@@ -82,7 +90,9 @@ def on_dask(
             client = stack.enter_context(Client(cluster))
         client.subscribe_topic(topic, on_event)
         futures = [
-            client.submit(run_shard, command, topic, key=f"synthkit-{command[-1]}-{topic}")
+            client.submit(
+                run_shard, command, topic, key=f"synthkit-{command[-1]}-{topic}", retries=RETRIES
+            )
             for command in commands
         ]
         results: dict[str, dict[str, Any]] = {}
@@ -112,9 +122,9 @@ def _result_of(future: Any) -> dict[str, Any]:
 
     try:
         return dict(future.result())
-    except KilledWorker as exc:
+    except (KilledWorker, ShardKilled) as exc:
         raise IncompleteRun(
-            f"a shard's workers died each time it ran ({exc}); no manifest was written",
+            f"a shard died each time it ran ({exc}); no manifest was written",
             hint="look at the workers' logs (memory limits?); the parts already written stay, "
             "and running the command again writes only what is missing",
         ) from None

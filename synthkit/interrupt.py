@@ -77,3 +77,24 @@ def stop_on_signals() -> Iterator[threading.Event]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+PARENT_PID = "SYNTHKIT_PARENT_PID"  # set by an executor for the shard process it starts
+
+
+def follow_parent() -> None:
+    """In a shard an executor started: end (as on SIGTERM, cleaning up) when the executor's
+    process dies, so that a killed Dask worker leaves no shard behind writing on (Linux)."""
+    import ctypes
+    import os
+    import sys
+
+    parent = os.environ.pop(PARENT_PID, "")
+    if not parent.isdigit() or not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != int(parent):  # it died before the line above: nothing will signal
+        os.kill(os.getpid(), signal.SIGTERM)

@@ -56,9 +56,11 @@ def run_sharded(
     # parts again would double the run's I/O (`synthkit dataset seal` verifies each hash)
     manifest = seal(directory, verify=False)
     elapsed = time.perf_counter() - started
-    peaks: dict[str, int] = {}
+    peaks: dict[str, int] = {}  # per worker: its largest shard process's peak
+    own: dict[str, int] = {}  # and the worker process's own
     for r in results:
         peaks[r["process"]] = max(peaks.get(r["process"], 0), r["peak_rss_bytes"])
+        own[r["process"]] = max(own.get(r["process"], 0), r["own_rss_bytes"])
     emit_json(
         {
             "command": command,
@@ -70,6 +72,7 @@ def run_sharded(
             "elapsed_seconds": round(elapsed, 3),
             "rows_per_second": per_second(manifest["rows"], elapsed),
             "peak_rss_mb": {p: round(v / 2**20, 1) for p, v in sorted(peaks.items())},
+            "worker_rss_mb": {p: round(v / 2**20, 1) for p, v in sorted(own.items())},
         }
     )
 

@@ -10,6 +10,7 @@ import re
 import signal
 import sqlite3
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -37,6 +38,18 @@ def test_a_shards_command_line_is_the_runs_without_the_executors_flags():
     assert shard_argv(argv, Shard(3, 4)) == [
         "--scenario", "s.yaml", "export-csv", "--run-id", "x", "--shard", "3/4",
     ]  # fmt: skip
+
+
+def test_without_dask_the_dask_executor_says_how_to_get_it(monkeypatch):
+    from synthkit.executor import Executor, run_shards
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if the extra were not installed
+    with pytest.raises(ConfigError, match=r"pip install 'synthkit\[dask\]'"):
+        run_shards(Executor("dask"), ["telematics", "generate"], 2, lambda n: None)
+    with pytest.raises(ConfigError, match="--workers is for --executor processes or dask"):
+        Executor("inline", workers=2)
+    with pytest.raises(ConfigError, match="is not an executor"):
+        Executor("spark")
 
 
 def test_the_shards_summaries_are_one_runs():
@@ -209,9 +222,10 @@ def test_a_shard_that_fails_leaves_no_manifest_and_a_shard_run_again_keeps_its_p
 
 @pytest.mark.slow
 def test_a_worker_killed_mid_part_is_retried_and_its_half_part_never_shows(tmp_path):
-    """A scheduler and two workers of the test's own; a worker is SIGKILLed while it writes
-    its part. Dask runs the task again, the dataset is sealed with every part once, and it is
-    the inline run's, byte for byte; nothing the dead worker half wrote is left."""
+    """A scheduler and two workers of the test's own; a worker is SIGKILLed while its shard
+    writes a part (the shard ends with it), then a shard's own process. Dask runs both tasks
+    again, the dataset is sealed with every part once, and it is the inline run's, byte for
+    byte; nothing the dead half wrote is left."""
     sched_file = tmp_path / "scheduler.json"
     env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "3"}
     procs = [subprocess.Popen([str(BIN / "dask"), "scheduler", "--scheduler-file", str(sched_file),
@@ -235,22 +249,27 @@ def test_a_worker_killed_mid_part_is_retried_and_its_half_part_never_shows(tmp_p
         run = subprocess.Popen([str(BIN / "synthkit"), *args, "--out", str(tmp_path / "d.jsonl"),
                                 "--shards", "2", "--executor", "dask", "--scheduler", address],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-        killed = None
-        while killed is None and run.poll() is None:
+        # first a worker (the parent of a shard writing its part), then a shard's own
+        # process: Dask runs the one's task elsewhere, and retries the other's
+        killed: list[Path] = []
+        while len(killed) < 2 and run.poll() is None:
             for temp in (tmp_path / "d.jsonl").glob(".part-*.synthkit-tmp"):
                 pid = int(temp.name.split(".")[-2])
-                os.kill(pid, signal.SIGKILL)  # mid-part: its temp file is being written
-                killed = temp
+                if temp in killed or not Path(f"/proc/{pid}").exists():
+                    continue
+                worker = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+                os.kill(worker if not killed else pid, signal.SIGKILL)  # mid-part
+                killed.append(temp)
                 break
             time.sleep(0.01)
         out, err = run.communicate(timeout=600)
         assert run.returncode == 0, err
-        assert killed is not None, "no part was caught mid-write"
+        assert len(killed) == 2, "no part was caught mid-write twice"
         synthkit(*args, "--out", str(tmp_path / "inline.jsonl"), "--shards", "2")
         assert (tmp_path / "d.jsonl" / "dataset.json").read_bytes() == (
             tmp_path / "inline.jsonl" / "dataset.json"
         ).read_bytes()
-        assert not killed.exists() and not list((tmp_path / "d.jsonl").glob(".*"))
+        assert not any(k.exists() for k in killed) and not list((tmp_path / "d.jsonl").glob(".*"))
         assert json.loads(synthkit("dataset", "verify", str(tmp_path / "d.jsonl")).stdout)[
             "complete"
         ]

@@ -127,6 +127,26 @@ def refuse_existing(final: Path) -> None:
         )
 
 
+def _prepared(final: Path, part: Part) -> tuple[Path, list[Path]]:
+    """The temp directory the export writes before its rename, and the directories made for
+    it (a failed export removes them again; not a shard's: the other shards, running beside
+    it, write there too)."""
+    made = missing_parents(final.parent) if part.shard is None else []
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create {final.parent}: {exc.strerror}", hint="check --output-root"
+        ) from None
+    tmp = temp_path(final)
+    shutil.rmtree(tmp, ignore_errors=True)
+    sweep_stale(final.parent)
+    if part.shard is not None:  # written, never recorded: its writer died before the record
+        shutil.rmtree(final, ignore_errors=True)
+    tmp.mkdir()
+    return tmp, made
+
+
 def _export(
     loaded: LoadedScenario,
     state: SeqState,
@@ -142,19 +162,7 @@ def _export(
     first_seq = [state.next_seq(d.device_id) for d in loaded.devices]
     fleet = FleetRun(loaded, loaded.devices, steps, window, first_seq)
     builder = RowBuilder(fleet)
-    made = missing_parents(final.parent)
-    try:
-        final.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot create {final.parent}: {exc.strerror}", hint="check --output-root"
-        ) from None
-    tmp = temp_path(final)
-    shutil.rmtree(tmp, ignore_errors=True)
-    sweep_stale(final.parent)
-    if part.shard is not None:  # written, never recorded: its writer died before the record
-        shutil.rmtree(final, ignore_errors=True)
-    tmp.mkdir()
+    tmp, made = _prepared(final, part)
     try:
         target = FileTarget(tmp / rows_file, digest=hashlib.sha256())  # hashed on the I/O thread
         total = fleet.total_rows()
@@ -223,7 +231,7 @@ def _export(
             ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
-        for d in reversed(made):  # a failed export leaves the directory tree as it found it
+        for d in reversed(made):
             with contextlib.suppress(OSError):
                 d.rmdir()
         raise

@@ -4,11 +4,8 @@ written; ``--shards N`` runs them all and seals the dataset."""
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import hashlib
-import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -69,14 +66,13 @@ def part_about(
     }
 
 
-@contextlib.contextmanager
 def part_output(
     about: dict[str, Any], spec: SinkSpec, out: str, shard: Shard
-) -> Iterator[tuple[FileTarget, Part]]:
-    """Where a shard writes (``out`` is the dataset's directory, made if need be and
-    removed again when the shard fails before anything is in it) and its part there."""
+) -> tuple[FileTarget, Part]:
+    """Where a shard writes (``out`` is the dataset's directory, made if need be) and its
+    part there. A shard that fails leaves the directory: the other shards, running beside
+    it, write there too (removing it "if empty" would race with them)."""
     directory = Path(out)
-    made = not directory.exists()
     try:
         directory.mkdir(exist_ok=True)
     except OSError as exc:
@@ -86,12 +82,7 @@ def part_output(
         ) from None
     suffix = "".join(directory.suffixes) or (spec.extensions[:1] or ("",))[0]
     target = FileTarget(directory / part_name(shard, suffix), digest=hashlib.sha256())
-    try:
-        yield target, Part(shard, directory, about)
-    except BaseException:
-        if made and not any(directory.iterdir()):
-            shutil.rmtree(directory, ignore_errors=True)
-        raise
+    return target, Part(shard, directory, about)
 
 
 def record_part(

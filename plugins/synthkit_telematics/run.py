@@ -78,7 +78,7 @@ def generate_file(
         part = Part(None, Path("."), {})
         if spec.kind == "file" and shard is not None:  # a part of the dataset --out names
             about = part_about(run, config, events, spec, sink_options)
-            target, part = held.enter_context(part_output(about, spec, out or "", shard))
+            target, part = part_output(about, spec, out or "", shard)
             if part.done():
                 return part.summary()
         if isinstance(target, FileTarget):
