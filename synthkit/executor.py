@@ -142,7 +142,11 @@ def _json(text: str) -> dict[str, Any] | None:
 
 
 def run_shards(
-    executor: Executor, argv: Sequence[str], n: int, advance: Callable[[int], None]
+    executor: Executor,
+    argv: Sequence[str],
+    n: int,
+    advance: Callable[[int], None],
+    stop: threading.Event | None = None,
 ) -> list[dict[str, Any]]:
     """Each shard's :func:`captured` result, in shard order, once all succeeded; the first
     failure is raised as the shard said it (its exit code kept)."""
@@ -152,7 +156,7 @@ def run_shards(
     if executor.name == "processes":
         from synthkit.executor_processes import on_processes
 
-        return on_processes(executor.workers or n, commands, advance)
+        return on_processes(executor.workers or n, commands, advance, stop)
     from synthkit.executor_dask import on_dask
 
     return on_dask(executor, commands, advance)
@@ -168,10 +172,14 @@ def checked(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def failure(result: dict[str, Any]) -> ShardFailed:
-    """What a shard that failed said, as the run's error."""
-    said = result["said"].splitlines()[-1] if result["said"] else f"exit {result['code']}"
+    """What a shard that failed said, as the run's error (one killed by a signal: exit 3,
+    an incomplete run)."""
+    code = result["code"]
+    if code < 0:
+        return ShardFailed(f"shard {result['shard']}: its process was killed (signal {-code})", 3)
+    said = result["said"].splitlines()[-1] if result["said"] else f"exit {code}"
     message = said.removeprefix("error: ").removeprefix("incomplete: ")
-    return ShardFailed(f"shard {result['shard']}: {message}", result["code"])
+    return ShardFailed(f"shard {result['shard']}: {message}", code)
 
 
 class ShardFailed(SynthkitError):

@@ -27,15 +27,3 @@ def keep_freed_memory() -> bool:
         return False
     ok = mallopt(_M_MMAP_THRESHOLD, 256 * 1024 * 1024) == 1
     return mallopt(_M_TRIM_THRESHOLD, 1024 * 1024 * 1024) == 1 and ok
-
-
-def release_freed_memory() -> bool:
-    """Give the memory kept for reuse back to the OS (``malloc_trim``): between the shards a
-    worker process runs one after another, so that what one kept does not add to the next's."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return bool(libc.malloc_trim(0))
-    except (OSError, AttributeError):
-        return False

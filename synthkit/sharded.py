@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from synthkit.console import emit_json, per_second, progress_bar
 from synthkit.dataset import MANIFEST, seal
 from synthkit.executor import Executor, ShardFailed, failure, run_shards
+from synthkit.interrupt import stop_on_signals
 from synthkit.statelock import StateLock
 
 if TYPE_CHECKING:
@@ -35,19 +38,17 @@ def run_sharded(
     if not argv:
         raise RuntimeError("--shards needs the command line: run commands through synthkit.cli.run")
     started = time.perf_counter()
-    # held shared while the shards run (each holds its own part of it): no run of the whole
-    # fleet comes between them, and the last one out tidies what the state's lock made
-    state = StateLock.acquire(global_options(ctx).state_file, shared=True)
     try:
-        with progress_bar(f"{command}: {shards} shards ({how.name})", total) as bar:
+        with (
+            _state_shared(ctx),
+            progress_bar(f"{command}: {shards} shards ({how.name})", total) as bar,
+        ):
             results = run_shards(how, argv, shards, bar.advance)
         for r in results:
             if r["code"] != 0:  # a part that is not all it should be is no part
                 raise failure(r)
     except ShardFailed as exc:
         raise ShardFailed(f"{exc.message}; no manifest was written", exc.exit_code) from None
-    finally:
-        state.release(keep=state.guards.exists())
     directories = {r["summary"]["dataset"] for r in results}
     if len(directories) != 1:
         raise RuntimeError(f"the shards wrote into {len(directories)} datasets: {directories}")
@@ -77,6 +78,20 @@ def run_sharded(
     )
 
 
+@contextlib.contextmanager
+def _state_shared(ctx: typer.Context) -> Iterator[None]:
+    """The state file held shared while the shards run (each holds its own part of it): no
+    run of the whole fleet comes between them, and the last one out tidies what the lock
+    made."""
+    from synthkit.context import global_options
+
+    lock = StateLock.acquire(global_options(ctx).state_file, shared=True)
+    try:
+        yield
+    finally:
+        lock.release(keep=lock.guards.exists())
+
+
 def run_spread(
     ctx: typer.Context,
     command: str,
@@ -101,13 +116,14 @@ def run_spread(
         )
     how = Executor(executor, scheduler, workers)
     started = time.perf_counter()
-    state = StateLock.acquire(global_options(ctx).state_file, shared=True)
-    try:
-        with progress_bar(f"{command}: {workers} workers ({how.name})", total) as bar:
-            argv = [*global_options(ctx).argv, *pinned]
-            results = run_shards(how, argv, workers, bar.advance)
-    finally:
-        state.release(keep=state.guards.exists())
+    # Ctrl+C or SIGTERM: each shard stops as one run does, and this ends with them
+    with (
+        _state_shared(ctx),
+        stop_on_signals() as stop,
+        progress_bar(f"{command}: {workers} workers ({how.name})", total) as bar,
+    ):
+        argv = [*global_options(ctx).argv, *pinned]
+        results = run_shards(how, argv, workers, bar.advance, stop)
     summary = merge_summaries([r["summary"] for r in results])
     summary.update(workers=workers, executor=how.name)
     summary["elapsed_seconds"] = round(time.perf_counter() - started, 3)

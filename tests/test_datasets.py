@@ -280,3 +280,32 @@ def test_a_worker_killed_mid_part_is_retried_and_its_half_part_never_shows(tmp_p
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+@pytest.mark.slow
+def test_a_shard_killed_on_processes_stops_the_run_and_running_again_finishes_it(tmp_path):
+    """--executor processes: a shard's process SIGKILLed mid-part ends the run with exit 3
+    and no manifest; the same command again keeps the part already written, writes the
+    missing one, and seals the dataset the inline run writes."""
+    args = ["telematics", "generate", "--events", "1200000", "--drivers", "40", "--out"]
+    argv = [str(BIN / "synthkit"), *args, str(tmp_path / "d.csv"), "--shards", "2",
+            "--executor", "processes"]  # fmt: skip
+    run = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    killed = None
+    while killed is None and run.poll() is None:
+        for temp in (tmp_path / "d.csv").glob(".part-*.synthkit-tmp"):
+            os.kill(int(temp.name.split(".")[-2]), signal.SIGKILL)
+            killed = temp
+            break
+        time.sleep(0.005)
+    _, err = run.communicate(timeout=300)
+    assert killed is not None, "no part was caught mid-write"
+    assert run.returncode == 3 and "its process was killed (signal 9)" in err, err
+    assert not (tmp_path / "d.csv" / "dataset.json").exists()
+    again = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    synthkit(*args, str(tmp_path / "inline.csv"), "--shards", "2")
+    assert (tmp_path / "d.csv" / "dataset.json").read_bytes() == (
+        tmp_path / "inline.csv" / "dataset.json"
+    ).read_bytes()
+    assert not list((tmp_path / "d.csv").glob(".*"))
