@@ -117,7 +117,8 @@ def main() -> None:
                     times[case].append(elapsed)
                     rss[case].extend(summary.get("peak_rss_mb", {}).values())
                     print(f"{what} {case}: {elapsed:.1f} s, {rows:,} rows, {rows / elapsed:,.0f} rows/s",
-                          f"peak RSS {summary.get('peak_rss_mb')}", flush=True)  # fmt: skip
+                          f"shard peak RSS {summary.get('peak_rss_mb')}, worker process RSS "
+                          f"{summary.get('worker_rss_mb')}", flush=True)  # fmt: skip
                     last = r == args.rounds - 1 and case == cases[-1]
                     if last and args.analyze and what == "export":
                         analyze(work / "out" / "shards_bench" / "bench")
