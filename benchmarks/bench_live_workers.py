@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_mqtt import BROKER_CONF, SEQ, LocalBroker, Subscriber, raise_fd_limit
+from bench_mqtt import BROKER_CONF, LocalBroker, Subscriber, losses, raise_fd_limit
 
 BIN = Path(sys.executable).parent
 
@@ -45,7 +45,7 @@ def run(work: Path, port: int, devices: int, iterations: int, workers: int, tag:
         raise SystemExit(f"synthkit run --workers {workers} failed:\n{proc.stderr}")
     summary = json.loads(proc.stdout)
     lines = sub.finish(devices * iterations)
-    lost = _lost(lines, devices, tag, iterations)
+    lost = losses(lines, devices, tag, iterations, level=2)
     return {
         "workers": workers,
         "emitted": summary["emitted"],
@@ -55,18 +55,6 @@ def run(work: Path, port: int, devices: int, iterations: int, workers: int, tag:
         "received": len(lines),
         "lost": lost,
     }
-
-
-def _lost(lines: list[bytes], devices: int, tag: str, per_device: int) -> int:
-    """Expected (device, seq) pairs the subscriber never saw (seqs count from 0)."""
-    seen = set()
-    for line in lines:
-        topic, _, payload = line.partition(b" ")
-        m = SEQ.search(payload)
-        if m:
-            seen.add((topic.split(b"/")[2].decode(), int(m.group(1))))
-    expected = {(f"{tag}-{n:05d}", s) for n in range(1, devices + 1) for s in range(per_device)}
-    return len(expected - seen)
 
 
 def main() -> None:

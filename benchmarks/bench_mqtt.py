@@ -200,14 +200,15 @@ def small_fleet(work: Path, port: int, devices: int, messages: int) -> None:
     )
 
 
-def losses(lines: list[bytes], devices: int, prefix: str, per_device: int) -> int:
-    """Expected (device, seq) pairs that the subscriber never saw."""
+def losses(lines: list[bytes], devices: int, prefix: str, per_device: int, level: int = 1) -> int:
+    """Expected (device, seq) pairs that the subscriber never saw (the device id is the
+    topic's ``level``)."""
     seen = set()
     for line in lines:
         topic, _, payload = line.partition(b" ")
         m = SEQ.search(payload)
         if m:
-            seen.add((topic.split(b"/")[1].decode(), int(m.group(1))))
+            seen.add((topic.split(b"/")[level].decode(), int(m.group(1))))
     expected = {(f"{prefix}-{n:05d}", s) for n in range(1, devices + 1) for s in range(per_device)}
     return len(expected - seen)
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from synthkit.errors import ConfigError
-from synthkit.files import AtomicFile, sha256_file, sweep_stale
+from synthkit.files import AtomicFile, read_json, sha256_file, sweep_stale
 from synthkit.shards import Shard
 
 MANIFEST = "dataset.json"
@@ -252,12 +252,7 @@ def _shard(doc: Mapping[str, Any], where: Path) -> Shard:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigError(
-            f"{path}: not readable JSON ({exc})", hint="run that shard again"
-        ) from None
+    doc = read_json(path, "readable JSON", hint="run that shard again")
     if not isinstance(doc, dict):
         raise ConfigError(f"{path}: not a JSON object", hint="run that shard again")
     return doc

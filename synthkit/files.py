@@ -6,6 +6,7 @@ import contextlib
 import errno
 import hashlib
 import io
+import json
 import os
 import re
 import shutil
@@ -29,6 +30,16 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         for chunk in iter(lambda: fh.read(1 << 22), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def read_json(path: str | os.PathLike[str], what: str, hint: str) -> Any:
+    """``path``'s JSON, or one ConfigError saying it is not ``what`` (and ``hint``)."""
+    from synthkit.errors import ConfigError
+
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+        raise ConfigError(f"{path}: not {what} ({exc})", hint=hint) from None
 
 
 TEMP_SUFFIX = ".synthkit-tmp"

@@ -229,12 +229,9 @@ class RunLog:
 
     @staticmethod
     def _read(path: Path) -> RunRecord:
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ConfigError(
-                f"{path}: not a readable run record ({exc})", hint="restore it or remove it"
-            ) from None
+        from synthkit.files import read_json
+
+        doc = read_json(path, "a readable run record", hint="restore it or remove it")
         return RunRecord.from_json(doc, str(path))
 
 

@@ -31,6 +31,7 @@ from synthkit.api import (
     open_dataset,
     part_files,
     progress_bar,
+    read_json,
     read_labels,
 )
 from synthkit_reservoir.analyze_fast import fast_scan
@@ -163,12 +164,7 @@ def _open(artifact_dir: Path) -> tuple[Any, Path]:
         raise ConfigError(
             f"{manifest_path}: missing", hint="point --artifact-dir at an export-csv output"
         )
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigError(
-            f"{manifest_path}: not valid JSON ({exc})", hint="re-run export-csv"
-        ) from None
+    manifest = read_json(manifest_path, "valid JSON", hint="re-run export-csv")
     if isinstance(manifest, dict):
         require_csv(manifest, artifact_dir, "analyze-csv")
     if not csv_path.is_file():
