@@ -239,3 +239,56 @@ def test_an_empty_reservoir_shard_is_one_clear_answer(tmp_path):
     )  # fmt: skip
     assert res.returncode == 2 and f"shard {empty}/4 holds none" in res.stderr
     assert "internal error" not in res.stderr and not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.services
+def test_a_spread_live_run_stopped_by_sigterm_ends_as_one_run_does(tmp_path):
+    """run --workers 2 on the machine's broker (own topics), SIGTERM to the client once both
+    shards publish: each shard stops as one run does, and the client ends with their merged
+    summary (interrupted, exit 0), every message it counts acknowledged, two run records."""
+    import signal
+    import time
+    import uuid
+
+    from tests.live import Subscriber, topic_block
+
+    prefix = next(
+        p for p in ("SP" + uuid.uuid4().hex[:6].upper() for _ in range(1000))
+        if all(Shard(k, 2).of([f"{p}-A{n}" for n in range(1, 13)]) for k in (1, 2))
+    )  # fmt: skip
+    root = f"sk-test-{prefix.lower()}"
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        "scenario_id: spread_t\nseed: 5\nspeedup_factor: 600\n"
+        "bootstrap: {days: 1, step_minutes: 5}\ndevices:\n"
+        f'  - {{group: a, count: 12, id_pattern: "{prefix}-A{{n}}", archetype: stationary_archetype_a, cadence_seconds: 300}}\n'
+        + topic_block(root)
+    )
+    halves = [{f"{prefix}-A{n}" for n in range(1, 13) if Shard(k, 2).holds(f"{prefix}-A{n}")}
+              for k in (1, 2)]  # fmt: skip
+    sub = Subscriber(f"{root}/+/telemetry")
+    try:
+        proc = subprocess.Popen(
+            [str(BIN / "synthkit"), "--scenario", str(scenario), "--state-file",
+             str(tmp_path / "st.json"), "run", "--qos", "1", "--workers", "2"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # ready: both shards are publishing
+            heard = {topic.split("/")[1] for topic, _ in list(sub.messages)}
+            if all(heard & half for half in halves) or proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        sub.close()
+    assert proc.returncode == 0, err
+    summary = json.loads(out)
+    assert summary["interrupted"] is True and summary["workers"] == 2
+    assert summary["emitted"] == summary["acknowledged"] > 0 and len(summary["run_ids"]) == 2
+    records = subprocess.run([str(BIN / "synthkit"), "--state-file", str(tmp_path / "st.json"),
+                              "runs", "--json"], capture_output=True, text=True, timeout=60)  # fmt: skip
+    runs = json.loads(records.stdout)["runs"]
+    assert sorted(r["run_id"] for r in runs) == sorted(summary["run_ids"])
