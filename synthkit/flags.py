@@ -68,7 +68,7 @@ ExecutorFlag = Annotated[
     str,
     typer.Option(
         "--executor",
-        help="How --shards run: inline (one after another, here), processes (side by side on this machine) or dask (on Dask workers: pip install 'synthkit[dask]').",
+        help="How --shards run: inline (one after another), processes (side by side on this machine) or dask (on Dask workers: pip install 'synthkit[dask]').",
     ),
 ]
 SchedulerFlag = Annotated[
