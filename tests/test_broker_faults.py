@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, text
 from synthkit_mqtt.testbroker import LocalBroker
 
 from tests.conftest import BIN
-from tests.live import Subscriber, wait_for
+from tests.live import READY_LINE, Subscriber, wait_for
 
 pytestmark = pytest.mark.services
 
@@ -91,7 +91,7 @@ class Fleet:
             for i, url in enumerate(self.urls)
         ]
         for path, proc in zip(ready, self.listeners):  # subscribed before anything is published
-            wait_for(path, proc)
+            wait_for(path, proc, said=READY_LINE)
 
     def heard(self, when_quiet: float = 0) -> list[dict]:
         """The listeners' summaries: as each ends by itself, or (``when_quiet`` s) stopped with

@@ -14,7 +14,7 @@ import pytest
 from synthkit.reconcile import records_for
 from synthkit.runs import RunRecord, StreamRange, topic_filter
 from tests.conftest import BIN
-from tests.live import Listener, own_prefix, subscription, topic_block
+from tests.live import READY_LINE, Listener, own_prefix, subscription, topic_block, wait_for
 
 pytestmark = pytest.mark.services
 
@@ -423,3 +423,25 @@ def test_listen_reads_captured_traffic_through_a_source_plugin(tmp_path):
         ]
     )
     assert bad.exit_code == 2 and "neither a file nor a directory" in bad.stderr
+
+
+@pytest.mark.slow
+def test_a_listener_that_ended_before_anyone_looked_was_still_ready(tmp_path):
+    """The readiness file goes with its listener: one that subscribes, idles out and removes it
+    before a loaded machine's waiter looks (CI saw this) was ready all the same, and says so."""
+    _, prefix, url = fleet(tmp_path)
+    ready = tmp_path / "ready"
+    proc = subprocess.Popen(
+        [str(BIN / "synthkit"), "ingest", "listen", "--db-url", url, "--topic"]
+        + [subscription(prefix), "--idle-timeout", "0.2", "--ready-file", str(ready)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    proc.wait(120)  # the waiter looks only now: the file has come and gone
+    assert proc.returncode == 0 and not ready.exists()
+    with pytest.raises(AssertionError, match="ended before it was ready"):
+        wait_for(ready, proc)  # the file alone cannot tell
+    wait_for(ready, proc, said=READY_LINE)  # its readiness line can
+    out, err = proc.communicate()
+    assert json.loads(out)["complete"] is True and READY_LINE + "subscribed to" in err
