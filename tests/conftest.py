@@ -117,6 +117,17 @@ def sh():
     return run_cmd
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_session_directory(tmp_path_factory):
+    """Module and session fixtures run before any test's own directory: they get one of this
+    pytest process's own. In the checkout they shared relative defaults (the sequence state
+    file's lock) with every other xdist worker, and with the user's own runs there."""
+    before = Path.cwd()
+    os.chdir(tmp_path_factory.mktemp("cwd"))
+    yield
+    os.chdir(before)
+
+
 @pytest.fixture(autouse=True)
 def _own_working_directory(tmp_path, monkeypatch):
     """Each test runs in its own empty directory, so defaults that are relative paths (the
