@@ -66,6 +66,28 @@ def raise_fd_limit(need: int) -> int:
     return hard
 
 
+def time_wait_sockets(port: int) -> int:
+    """Connections to or from ``port`` in TIME_WAIT (state 06 of /proc/net/tcp*)."""
+    hex_port = f":{port:04X}"
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as fh:
+            next(fh)
+            for line in fh:
+                local, remote, state = line.split()[1:4]
+                count += state == "06" and (local.endswith(hex_port) or remote.endswith(hex_port))
+    return count
+
+
+def wait_for_closed_connections(port: int, timeout: float = 180) -> None:
+    """Until a previous run's closed connections to ``port`` have left TIME_WAIT (60 s on Linux).
+    They hold most of the 28,000 ephemeral ports, so the next run's connects search for a free
+    one and its publishers paid up to twice the CPU: the rounds measured each other."""
+    deadline = time.monotonic() + timeout
+    while time_wait_sockets(port) and time.monotonic() < deadline:
+        time.sleep(1)
+
+
 class Subscriber:
     """mosquitto_sub at QoS 1 writing `topic payload` lines to a file, read after the run."""
 
@@ -151,6 +173,7 @@ def synthkit_run(
     iterations: int = 0,
     seconds: float = 0,
 ) -> dict:
+    wait_for_closed_connections(port)  # a run before it does not slow its connects
     scenario = work / f"fleet-{qos}.yaml"
     scenario.write_text(
         f"scenario_id: mqtt_bench\nspeedup_factor: {speedup}\ndevices:\n"
