@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import resource
+import signal
 import socket
 import subprocess
 import sys
@@ -81,9 +82,10 @@ def shard_argv(argv: Sequence[str], shard: Shard) -> list[str]:
     return [*out, "--shard", str(shard)]
 
 
-def captured(argv: list[str], report: Callable[[int], None]) -> dict[str, Any]:
+def captured(argv: list[str], report: Callable[[int], None], run: str = "") -> dict[str, Any]:
     """``synthkit ARGV`` as a process of its own: its exit code, its JSON summary, what it
-    said on stderr, and its peak RSS; its progress goes to ``report``.
+    said on stderr, and its peak RSS; its progress goes to ``report``; ``run`` names the run
+    it belongs to, for :func:`stop_shards`.
 
     A process per shard, not a call in this one: the shard is exactly the command run by
     hand (its main thread, its signals, its allocator settings), and all its memory goes
@@ -99,14 +101,14 @@ def captured(argv: list[str], report: Callable[[int], None]) -> dict[str, Any]:
     )
     os.close(write)
     with children_lock:
-        children.add(proc)
+        children[proc] = run
     reader = threading.Thread(target=_forward, args=(read, report), daemon=True)
     reader.start()
     try:
         out, err = proc.communicate()
     finally:
         with children_lock:
-            children.discard(proc)
+            children.pop(proc, None)
         reader.join()
     return {
         "shard": argv[-1],
@@ -121,8 +123,18 @@ def captured(argv: list[str], report: Callable[[int], None]) -> dict[str, Any]:
     }
 
 
-children: set[subprocess.Popen[bytes]] = set()  # the shards running now (to pass signals on)
+children: dict[subprocess.Popen[bytes], str] = {}  # the shards running here, and their run's name
 children_lock = threading.Lock()
+
+
+def stop_shards(run: str = "") -> None:
+    """SIGTERM to the shards of ``run`` running in this process (all, without a name): each
+    stops as one run does on it, with its summary. Called on a Dask worker by the client."""
+    with children_lock:
+        running = [proc for proc, name in children.items() if not run or name == run]
+    for proc in running:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
 
 
 def _forward(fd: int, report: Callable[[int], None]) -> None:
@@ -159,7 +171,7 @@ def run_shards(
         return on_processes(executor.workers or n, commands, advance, stop)
     from synthkit.executor_dask import on_dask
 
-    return on_dask(executor, commands, advance)
+    return on_dask(executor, commands, advance, stop)
 
 
 def checked(result: dict[str, Any]) -> dict[str, Any]:

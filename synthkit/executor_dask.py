@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 from synthkit.errors import ConfigError, IncompleteRun
-from synthkit.executor import REPORT_EVERY_S, Executor, captured, checked
+from synthkit.executor import REPORT_EVERY_S, Executor, captured, checked, stop_shards
 
 RETRIES = 2  # a shard process killed mid-part runs again (a dead worker: allowed-failures)
 
@@ -23,7 +24,7 @@ RETRIES = 2  # a shard process killed mid-part runs again (a dead worker: allowe
 def run_shard(argv: list[str], topic: str) -> dict[str, Any]:
     """One shard's command on a Dask worker, its progress sent to the client as events."""
     report = _Reporter(argv[-1], topic)
-    result = captured(argv, report)
+    result = captured(argv, report, run=topic)
     report.send()
     if result["code"] < 0:  # killed (the OOM killer, kill -9): Dask runs the task again
         raise ShardKilled(f"shard {argv[-1]} was killed by signal {-result['code']}")
@@ -56,8 +57,13 @@ class _Reporter:
 
 
 def on_dask(
-    executor: Executor, commands: list[list[str]], advance: Callable[[int], None]
+    executor: Executor,
+    commands: list[list[str]],
+    advance: Callable[[int], None],
+    stop: threading.Event | None = None,
 ) -> list[dict[str, Any]]:
+    """Each command's result, in order, once all succeeded. ``stop`` set (a live run's Ctrl+C
+    or SIGTERM): each shard is told to stop, on whichever worker it runs."""
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError:
@@ -96,15 +102,33 @@ def on_dask(
             for command in commands
         ]
         results: dict[str, dict[str, Any]] = {}
+        finished = threading.Event()
+        if stop is not None:
+            threading.Thread(
+                target=_pass_stop_on, args=(client, topic, stop, finished), daemon=True
+            ).start()
         try:
             for future in as_completed(futures):
                 result = checked(_result_of(future))
                 results[result["shard"]] = result
         finally:
+            finished.set()
             for future in futures:
                 future.cancel()
         client.unsubscribe_topic(topic)
     return [results[c[-1]] for c in commands]
+
+
+def _pass_stop_on(
+    client: Any, topic: str, stop: threading.Event, finished: threading.Event
+) -> None:
+    """Once ``stop`` is set (Ctrl+C or SIGTERM to the client of a live run): every worker
+    sends SIGTERM to this run's shards, which end as one run does, with their summaries."""
+    while not finished.is_set():
+        if stop.wait(0.2):
+            with contextlib.suppress(OSError, TimeoutError, RuntimeError):  # a worker gone:
+                client.run(stop_shards, topic)  # its shard ended with it
+            return
 
 
 def _connect(client_class: Any, address: str) -> Any:

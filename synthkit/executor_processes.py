@@ -2,19 +2,16 @@
 machine, no cluster needed: each shard is a process of its own (:func:`captured`), at most
 ``workers`` at a time. A SIGTERM to the client is passed on to every shard, which stops as on
 Ctrl+C, and the client then ends with their summaries: a live fleet spread over processes
-ends as one run does. A shard that dies is not
-run again (Dask's executor does that)."""
+ends as one run does. A shard that dies is not run again (Dask's executor does that)."""
 
 from __future__ import annotations
 
-import contextlib
-import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from synthkit.executor import captured, checked, children, children_lock
+from synthkit.executor import captured, checked, stop_shards
 from synthkit.interrupt import Terminated
 
 
@@ -30,16 +27,16 @@ def on_processes(
     # threads only wait: each shard runs in its own process
     with ThreadPoolExecutor(max_workers=min(workers, len(commands))) as pool:
         pending: set[Future[dict[str, Any]]] = {pool.submit(captured, c, advance) for c in commands}
-        told = False
+        told = stopping = False
         try:
             while pending:
                 try:
                     done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                 except Terminated:  # SIGTERM to the client: each shard stops as one run does,
-                    done = set()  # with its summary, and the run ends with theirs
-                    told = _pass_on(signal.SIGTERM)
-                if stop is not None and stop.is_set() and not told:
-                    told = _pass_on(signal.SIGTERM)
+                    done, stopping = set(), True  # with its summary, and the run ends with theirs
+                if not told and (stopping or (stop is not None and stop.is_set())):
+                    stop_shards()
+                    told = True
                 for future in done:
                     result = checked(future.result())
                     results[result["shard"]] = result
@@ -47,12 +44,3 @@ def on_processes(
             for future in pending:
                 future.cancel()
     return [results[c[-1]] for c in commands]
-
-
-def _pass_on(signum: int) -> bool:
-    with children_lock:
-        running = list(children)
-    for proc in running:
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(signum)
-    return True

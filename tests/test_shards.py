@@ -243,10 +243,12 @@ def test_an_empty_reservoir_shard_is_one_clear_answer(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.services
-def test_a_spread_live_run_stopped_by_sigterm_ends_as_one_run_does(tmp_path):
+@pytest.mark.parametrize("executor", ["processes", "dask"])
+def test_a_spread_live_run_stopped_by_sigterm_ends_as_one_run_does(tmp_path, executor):
     """run --workers 2 on the machine's broker (own topics), SIGTERM to the client once both
     shards publish: each shard stops as one run does, and the client ends with their merged
-    summary (interrupted, exit 0), every message it counts acknowledged, two run records."""
+    summary (interrupted, exit 0), every message it counts acknowledged, two run records.
+    Under Dask the client had swallowed the signal and waited on shards nobody told."""
     import signal
     import time
     import uuid
@@ -271,7 +273,8 @@ def test_a_spread_live_run_stopped_by_sigterm_ends_as_one_run_does(tmp_path):
     try:
         proc = subprocess.Popen(
             [str(BIN / "synthkit"), "--scenario", str(scenario), "--state-file",
-             str(tmp_path / "st.json"), "run", "--qos", "1", "--workers", "2"],
+             str(tmp_path / "st.json"), "run", "--qos", "1", "--workers", "2",
+             "--executor", executor],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         deadline = time.monotonic() + 120
@@ -282,6 +285,9 @@ def test_a_spread_live_run_stopped_by_sigterm_ends_as_one_run_does(tmp_path):
             time.sleep(0.05)
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()  # its shards end with it (PR_SET_PDEATHSIG)
+        raise
     finally:
         sub.close()
     assert proc.returncode == 0, err
