@@ -133,7 +133,7 @@ class _Bar:
 _reporting: ContextVar[Callable[[int], None] | None] = ContextVar("reporting", default=None)
 
 
-_taken: list[_FdReport | None] = []  # this process's reporter, once taken from the environment
+_channel: _FdReport | None = None  # this process's reporter, once taken from the environment
 
 
 def take_progress_channel() -> None:
@@ -157,10 +157,11 @@ class _FdReport:
     def from_environment(cls) -> _FdReport | None:
         """This process's reporter: the variable is taken out of the environment at once,
         so no process this one starts writes to a descriptor number it never got."""
-        if "SYNTHKIT_REPORT_FD" in os.environ:
-            fd = os.environ.pop("SYNTHKIT_REPORT_FD")
-            _taken.append(cls(int(fd)) if fd.isdigit() else None)
-        return _taken[0] if _taken else None
+        global _channel
+        fd = os.environ.pop("SYNTHKIT_REPORT_FD", "")
+        if fd.isdigit():
+            _channel = cls(int(fd))
+        return _channel
 
     def __call__(self, amount: int) -> None:
         self.pending += amount
