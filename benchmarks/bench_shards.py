@@ -6,8 +6,8 @@ shards and rows in the same run, and the unsharded single process beside them.
 
 Cases: the unsharded single process; 1 and 2 Dask workers (LocalCluster); 1 worker with the
 whole process tree pinned to one core (taskset), the per-core baseline: one synthkit process
-already keeps about 1.5 of this machine's 2 cores busy (generation, encoding and I/O run on
-threads of their own), so 2 workers beside 1 unpinned can gain at most 2/1.5.
+already keeps about 1.8 of this machine's 2 cores busy (generation, encoding and I/O run on
+threads of their own), so 2 workers beside 1 unpinned can gain at most 2/1.8.
 
 Each case runs the real CLI in a subprocess, timed end to end (start-up, the cluster's own,
 sealing the dataset), alternating which goes first; the dataset is removed after each run.
